@@ -1,0 +1,127 @@
+"""The Starlette application: GraphQL (+ GraphiQL), signed rendition URLs, health, and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from api.auth import AuthError, tenant_for_authorization
+from api.context import Context
+from api.schema import schema
+from catalog.ids import is_uuid
+from mediasight.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+
+class _GraphQL(GraphQL[Context, None]):
+    def __init__(self, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
+        self._services = services
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(
+            services=self._services,
+            tenant_id=request.scope["state"]["tenant_id"],
+            base_url=str(request.base_url).rstrip("/"),
+        )
+
+
+class AuthenticatedGraphQL:
+    """Resolves the API key before strawberry runs; only the GraphiQL page itself is public."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._graphql = _GraphQL(services)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await Response("websockets are not supported", status_code=400)(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if wants_ide and "query" not in request.query_params:
+            # The page alone: strawberry still builds a context, for no tenant (an empty ID owns nothing).
+            scope.setdefault("state", {})["tenant_id"] = ""
+            await self._graphql(scope, receive, send)
+            return
+        try:
+            tenant_id = await tenant_for_authorization(
+                self._services.catalog, request.headers.get("authorization")
+            )
+        except AuthError as exc:
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+            await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
+                scope, receive, send
+            )
+            return
+        scope.setdefault("state", {})["tenant_id"] = tenant_id
+        await self._graphql(scope, receive, send)
+
+
+def _rendition_endpoint(services: Services) -> Any:
+    async def rendition(request: Request) -> Response:
+        asset_id, kind = request.path_params["asset_id"], request.path_params["kind"]
+        tenant_id = request.query_params.get("t", "")
+        try:
+            expires = int(request.query_params.get("e", "0"))
+        except ValueError:
+            expires = 0
+        signature = request.query_params.get("s", "")
+        if not is_uuid(asset_id) or not services.signer.verify(tenant_id, asset_id, kind, expires, signature):
+            return JSONResponse(
+                {
+                    "error": "invalid or expired rendition URL: query the asset's renditions again "
+                    "for a fresh one"
+                },
+                status_code=403,
+            )
+        asset = await services.catalog.get_asset(tenant_id, asset_id)
+        found = next((r for r in asset.renditions if r.kind == kind), None) if asset else None
+        if found is None:
+            return JSONResponse({"error": "no such rendition"}, status_code=404)
+        data = await services.blobs.get(found.blob_key)
+        return Response(
+            data, media_type=found.media_type, headers={"Cache-Control": "private, max-age=3600, immutable"}
+        )
+
+    return rendition
+
+
+def create_app(services: Services, *, run_worker: bool) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker_task = asyncio.create_task(services.worker().run(stop)) if run_worker else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "pendingJobs": await services.queue.pending()})
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", health),
+            Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(services)),
+            Route("/graphql", AuthenticatedGraphQL(services)),
+        ],
+        lifespan=lifespan,
+    )

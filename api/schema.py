@@ -1,0 +1,128 @@
+"""The one schema assembly point: queries, mutations and the limits that keep the API hard to abuse."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from api.context import Context
+from api.types import (
+    Asset,
+    FacetValue,
+    IngestAssetPayload,
+    IngestError,
+    IngestErrorCode,
+    LabelMatch,
+    PageInfo,
+    SearchConnection,
+    SearchEdge,
+    SearchFacets,
+    SearchFilter,
+)
+from catalog.ids import is_uuid
+from catalog.ports import SearchQuery
+from catalog.sqlite_search import CursorError, encode_cursor
+
+MAX_PAGE = 100
+MAX_FILTER_LABELS = 50
+MAX_QUERY_CHARS = 500
+
+
+def _search_query(
+    query: str | None, filter: SearchFilter | None, first: int, after: str | None
+) -> SearchQuery:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(
+            f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."
+        )
+    if query is not None and len(query) > MAX_QUERY_CHARS:
+        raise GraphQLError(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
+    labels = tuple(filter.labels or ()) if filter else ()
+    if len(labels) > MAX_FILTER_LABELS:
+        raise GraphQLError(f"`filter.labels` takes at most {MAX_FILTER_LABELS} names.")
+    min_conf = (filter.min_confidence if filter else None) or 0.0
+    if not 0 <= min_conf <= 100:
+        raise GraphQLError("`filter.minConfidence` is a percentage: 0 to 100.")
+    return SearchQuery(text=query, labels=labels, min_confidence=min_conf, first=first, after=after)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One asset of your tenant by ID, or null.")
+    async def asset(self, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
+        if not is_uuid(id):
+            return None
+        found = await info.context.assets.load(str(id))
+        return Asset.from_domain(found) if found else None
+
+    @strawberry.field(description="Assets of your tenant, ranked by the confidence of the matched label.")
+    async def search(
+        self,
+        info: Info[Context, None],
+        query: Annotated[
+            str | None, strawberry.argument(description="A label or parent name, or words of a filename.")
+        ] = None,
+        filter: SearchFilter | None = None,
+        first: Annotated[int, strawberry.argument(description=f"Page size, at most {MAX_PAGE}.")] = 20,
+        after: Annotated[
+            str | None, strawberry.argument(description="`pageInfo.endCursor` of the last page.")
+        ] = None,
+    ) -> SearchConnection:
+        ctx = info.context
+        try:
+            page = await ctx.services.index.search(ctx.tenant_id, _search_query(query, filter, first, after))
+        except CursorError as exc:
+            raise GraphQLError(str(exc)) from exc
+        assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
+        edges = [
+            SearchEdge(
+                cursor=encode_cursor(hit.score, hit.asset_id),
+                score=hit.score,
+                matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
+                node=Asset.from_domain(asset),
+            )
+            for hit, asset in zip(page.hits, assets, strict=True)
+            if asset is not None
+        ]
+        return SearchConnection(
+            total_count=page.total,
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+            facets=SearchFacets(labels=[FacetValue(value=f.value, count=f.count) for f in page.label_facets]),
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Upload an image (GraphQL multipart request). Same bytes → same asset.")
+    async def ingest_asset(self, info: Info[Context, None], file: Upload) -> IngestAssetPayload:
+        ctx = info.context
+        limit = ctx.services.settings.max_upload_bytes
+        data = await file.read(limit + 1)  # type: ignore[attr-defined]
+        name = getattr(file, "filename", None) or "upload"
+        outcome = await ctx.services.ingestor.ingest(ctx.tenant_id, data, name)
+        if outcome.status == "rejected":
+            code = IngestErrorCode(outcome.code or "corrupt")
+            return IngestAssetPayload(
+                asset=None, duplicate=False, error=IngestError(code=code, message=outcome.error or "")
+            )
+        assert outcome.asset is not None
+        return IngestAssetPayload(
+            asset=Asset.from_domain(outcome.asset), duplicate=outcome.status == "duplicate", error=None
+        )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        lambda: QueryDepthLimiter(max_depth=10),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=2000),
+    ],
+)

@@ -1,0 +1,1 @@
+"""Domain model, ports and storage adapters of the Mediasight catalog."""

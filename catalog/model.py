@@ -1,0 +1,107 @@
+"""Domain model: frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Stage(enum.StrEnum):
+    """Where an asset stands in the durable pipeline (stored → renditions → analyzed → indexed)."""
+
+    STORED = "stored"
+    RENDITIONS = "renditions"
+    ANALYZED = "analyzed"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+class VersionRelation(enum.StrEnum):
+    CROP = "crop"
+    EDIT = "edit"
+    RESIZE = "resize"
+    FORMAT = "format"
+    FRAME = "frame"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    tenant_id: str
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label in the shape of Rekognition's DetectLabels: name, confidence 0–100, parent names."""
+
+    name: str
+    confidence: float
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendition:
+    kind: str  # "thumbnail" | "preview"
+    blob_key: str
+    width: int
+    height: int
+    media_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the bytes say about themselves, read from the header without decoding pixels."""
+
+    media_type: str
+    width: int
+    height: int
+    orientation: int = 1
+    captured_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    tenant_id: str
+    sha256: str
+    size_bytes: int
+    media_type: str
+    width: int
+    height: int
+    filename: str
+    blob_key: str
+    created_at: datetime
+    updated_at: datetime
+    status: Stage = Stage.STORED
+    error: str | None = None
+    orientation: int = 1
+    captured_at: datetime | None = None
+    parent_id: str | None = None
+    relation: VersionRelation | None = None
+    renditions: tuple[Rendition, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    """The output of one analyzer on one asset, with the model that produced it."""
+
+    asset_id: str
+    analyzer: str
+    model_name: str
+    model_version: str
+    parameters: dict[str, object] = field(default_factory=dict)
+    labels: tuple[Label, ...] = ()
+    duration_ms: float = 0.0
+    created_at: datetime | None = None

@@ -1,0 +1,139 @@
+"""Ports: what the service layer needs from storage. Every tenant-owned read and write takes the tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from catalog.model import ApiKey, Asset, Label, RecognitionResult, Rendition, Stage, Tenant
+
+
+class CatalogStore(Protocol):
+    """The source of truth: tenants, keys, assets, recognition results."""
+
+    async def create_tenant(self, name: str) -> Tenant: ...
+    async def get_tenant_by_name(self, name: str) -> Tenant | None: ...
+    async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+    async def add_api_key(self, tenant_id: str, key_hash: str) -> ApiKey: ...
+    async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        """Insert the asset unless the tenant already has these bytes; returns (asset, created)."""
+        ...
+
+    async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None: ...
+    async def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None: ...
+    async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]: ...
+    async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
+        """Assets in ID (= time) order; tenant None only for operator tools (reindex, recovery)."""
+        ...
+
+    async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:
+        """Assets not yet indexed nor failed, across tenants (recovery sweep of the worker)."""
+        ...
+
+    async def set_stage(
+        self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None
+    ) -> None: ...
+    async def set_renditions(
+        self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]
+    ) -> None: ...
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None: ...
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
+    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
+    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    tenant_id: str
+    asset_id: str
+    attempts: int
+    lease_token: str
+
+
+class JobQueue(Protocol):
+    """At-least-once jobs with leases: a claimed job comes back when its lease runs out."""
+
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str) -> None:
+        """Idempotent while a job of that kind for that asset is unfinished."""
+        ...
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[Job]: ...
+    async def extend(self, job: Job, lease_seconds: float) -> bool: ...
+    async def complete(self, job: Job) -> None: ...
+    async def retry(self, job: Job, error: str, delay_seconds: float) -> None: ...
+    async def dead(self, job: Job, error: str) -> None: ...
+    async def pending(self) -> int: ...
+
+
+class BlobStore(Protocol):
+    """Originals and renditions, by key. Writes are atomic: a reader sees all of a blob or nothing."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def get(self, key: str) -> bytes: ...
+    async def exists(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    tenant_id: str
+    asset_id: str
+    filename: str
+    media_type: str
+    created_at: datetime
+    captured_at: datetime | None
+    labels: tuple[Label, ...]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None
+    labels: tuple[str, ...] = ()
+    min_confidence: float = 0.0
+    first: int = 20
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    label: str  # the asset's label that matched
+    confidence: float
+    via: str  # the label or parent name the query asked for
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    asset_id: str
+    score: float
+    matches: tuple[LabelMatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: tuple[SearchHit, ...]
+    end_cursor: str | None
+    has_next: bool
+    label_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+
+
+class SearchIndex(Protocol):
+    """Derived from the catalog; rebuildable; upserts are idempotent."""
+
+    async def upsert(self, doc: IndexDocument) -> None: ...
+    async def delete(self, tenant_id: str, asset_id: str) -> None: ...
+    async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage: ...
+    async def clear(self) -> None: ...
+    async def count(self, tenant_id: str) -> int: ...

@@ -1,0 +1,325 @@
+"""The embedded catalog: tenants, keys, assets and recognition results in one SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from catalog.ids import uuid7
+from catalog.model import ApiKey, Asset, Label, RecognitionResult, Rendition, Stage, Tenant, VersionRelation
+from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS assets (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    blob_key TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    orientation INTEGER NOT NULL DEFAULT 1,
+    captured_at TEXT,
+    parent_id TEXT REFERENCES assets(id),
+    relation TEXT,
+    renditions TEXT NOT NULL DEFAULT '[]',
+    UNIQUE (tenant_id, sha256)
+);
+CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
+CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT IN ('indexed', 'failed');
+CREATE TABLE IF NOT EXISTS results (
+    tenant_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL REFERENCES assets(id),
+    analyzer TEXT NOT NULL,
+    model_name TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, analyzer)
+);
+"""
+
+_ASSET_COLUMNS = (
+    "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
+    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions"
+)
+
+
+def _asset_row(a: Asset) -> tuple[Any, ...]:
+    renditions = [[r.kind, r.blob_key, r.width, r.height, r.media_type] for r in a.renditions]
+    return (
+        a.id,
+        a.tenant_id,
+        a.sha256,
+        a.size_bytes,
+        a.media_type,
+        a.width,
+        a.height,
+        a.filename,
+        a.blob_key,
+        to_db_time(a.created_at),
+        to_db_time(a.updated_at),
+        a.status.value,
+        a.error,
+        a.orientation,
+        to_db_time(a.captured_at),
+        a.parent_id,
+        a.relation.value if a.relation else None,
+        json.dumps(renditions),
+    )
+
+
+def _asset(row: sqlite3.Row) -> Asset:
+    created, updated = from_db_time(row["created_at"]), from_db_time(row["updated_at"])
+    assert created is not None and updated is not None
+    return Asset(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        sha256=row["sha256"],
+        size_bytes=row["size_bytes"],
+        media_type=row["media_type"],
+        width=row["width"],
+        height=row["height"],
+        filename=row["filename"],
+        blob_key=row["blob_key"],
+        created_at=created,
+        updated_at=updated,
+        status=Stage(row["status"]),
+        error=row["error"],
+        orientation=row["orientation"],
+        captured_at=from_db_time(row["captured_at"]),
+        parent_id=row["parent_id"],
+        relation=VersionRelation(row["relation"]) if row["relation"] else None,
+        renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
+    )
+
+
+def _tenant(row: sqlite3.Row) -> Tenant:
+    created = from_db_time(row["created_at"])
+    assert created is not None
+    return Tenant(id=row["id"], name=row["name"], created_at=created)
+
+
+def _placeholders(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SqliteCatalog:
+    def __init__(self, db: SqliteDb) -> None:
+        self._db = db
+
+    async def create_tenant(self, name: str) -> Tenant:
+        tenant = Tenant(id=uuid7(), name=name, created_at=utcnow())
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+                (tenant.id, tenant.name, to_db_time(tenant.created_at)),
+            )
+
+        await self._db.write(insert)
+        return tenant
+
+    async def get_tenant_by_name(self, name: str) -> Tenant | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM tenants WHERE name = ?", (name,)).fetchone()
+        )
+        return _tenant(row) if row else None
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
+        )
+        return _tenant(row) if row else None
+
+    async def add_api_key(self, tenant_id: str, key_hash: str) -> ApiKey:
+        key = ApiKey(id=uuid7(), tenant_id=tenant_id, key_hash=key_hash, created_at=utcnow())
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT INTO api_keys (id, tenant_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
+                (key.id, key.tenant_id, key.key_hash, to_db_time(key.created_at)),
+            )
+        )
+        return key
+
+    async def find_api_key(self, key_hash: str) -> ApiKey | None:
+        row = await self._db.read(
+            lambda c: c.execute("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        )
+        if row is None:
+            return None
+        created = from_db_time(row["created_at"])
+        assert created is not None
+        return ApiKey(row["id"], row["tenant_id"], row["key_hash"], created, from_db_time(row["revoked_at"]))
+
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        def insert(conn: sqlite3.Connection) -> tuple[Asset, bool]:
+            row = conn.execute(
+                f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?",
+                (asset.tenant_id, asset.sha256),
+            ).fetchone()
+            if row is not None:
+                return _asset(row), False
+            conn.execute(
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({_placeholders(18)})", _asset_row(asset)
+            )
+            return asset, True
+
+        return await self._db.write(insert)
+
+    async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?", (tenant_id, sha256)
+            ).fetchone()
+        )
+        return _asset(row) if row else None
+
+    async def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
+        return (await self.get_assets(tenant_id, [asset_id])).get(asset_id)
+
+    async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]:
+        ids = list(dict.fromkeys(asset_ids))
+        if not ids:
+            return {}
+
+        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            return conn.execute(
+                f"SELECT {_ASSET_COLUMNS} FROM assets "
+                f"WHERE tenant_id = ? AND id IN ({_placeholders(len(ids))})",
+                (tenant_id, *ids),
+            ).fetchall()
+
+        return {row["id"]: _asset(row) for row in await self._db.read(select)}
+
+    async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
+        clauses, params = ["id > ?"], [after or ""]
+        if tenant_id is not None:
+            clauses.append("tenant_id = ?")
+            params.append(tenant_id)
+        sql = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
+        rows = await self._db.read(lambda c: c.execute(sql, (*params, limit)).fetchall())
+        return [_asset(r) for r in rows]
+
+    async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:
+        sql = (
+            f"SELECT {_ASSET_COLUMNS} FROM assets WHERE status NOT IN ('indexed', 'failed') AND id > ? "
+            "ORDER BY id LIMIT ?"
+        )
+        rows = await self._db.read(lambda c: c.execute(sql, (after or "", limit)).fetchall())
+        return [_asset(r) for r in rows]
+
+    async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
+        await self._db.write(
+            lambda c: c.execute(
+                "UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                (stage.value, error, to_db_time(utcnow()), tenant_id, asset_id),
+            )
+        )
+
+    async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
+        payload = json.dumps([[r.kind, r.blob_key, r.width, r.height, r.media_type] for r in renditions])
+        await self._db.write(
+            lambda c: c.execute(
+                "UPDATE assets SET renditions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                (payload, to_db_time(utcnow()), tenant_id, asset_id),
+            )
+        )
+
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
+        labels = json.dumps([[lb.name, lb.confidence, list(lb.parents)] for lb in result.labels])
+        row = (
+            tenant_id,
+            result.asset_id,
+            result.analyzer,
+            result.model_name,
+            result.model_version,
+            json.dumps(result.parameters, sort_keys=True),
+            labels,
+            result.duration_ms,
+            to_db_time(result.created_at or utcnow()),
+        )
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO results (tenant_id, asset_id, analyzer, model_name, model_version, "
+                "parameters, labels, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
+        ids = list(dict.fromkeys(asset_ids))
+        if not ids:
+            return {}
+
+        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            return conn.execute(
+                "SELECT asset_id, labels FROM results WHERE tenant_id = ? AND analyzer = 'labels' "
+                f"AND asset_id IN ({_placeholders(len(ids))})",
+                (tenant_id, *ids),
+            ).fetchall()
+
+        return {
+            row["asset_id"]: tuple(Label(n, c, tuple(p)) for n, c, p in json.loads(row["labels"]))
+            for row in await self._db.read(select)
+        }
+
+    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT * FROM results WHERE tenant_id = ? AND asset_id = ? AND analyzer = ?",
+                (tenant_id, asset_id, analyzer),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return RecognitionResult(
+            asset_id=row["asset_id"],
+            analyzer=row["analyzer"],
+            model_name=row["model_name"],
+            model_version=row["model_version"],
+            parameters=json.loads(row["parameters"]),
+            labels=tuple(Label(n, c, tuple(p)) for n, c, p in json.loads(row["labels"])),
+            duration_ms=row["duration_ms"],
+            created_at=from_db_time(row["created_at"]),
+        )
+
+    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
+        ids = list(dict.fromkeys(asset_ids))
+        counts: dict[Stage, int] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+
+            def select(conn: sqlite3.Connection, chunk: list[str] = chunk) -> list[sqlite3.Row]:
+                return conn.execute(
+                    f"SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? "
+                    f"AND id IN ({_placeholders(len(chunk))}) GROUP BY status",
+                    (tenant_id, *chunk),
+                ).fetchall()
+
+            for row in await self._db.read(select):
+                stage = Stage(row["status"])
+                counts[stage] = counts.get(stage, 0) + row["n"]
+        return counts

@@ -1,0 +1,124 @@
+"""The worker: claims pipeline jobs with leases, runs them concurrently, retries with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+
+from catalog.model import Stage
+from catalog.ports import CatalogStore, Job, JobQueue
+from indexer.imaging import ImageRejected
+from indexer.ingest import PROCESS_JOB
+from indexer.pipeline import PermanentError, Pipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    concurrency: int = 4
+    lease_seconds: float = 60.0
+    max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    poll_seconds: float = 0.2
+    recovery_seconds: float = 30.0
+
+
+class Worker:
+    def __init__(
+        self, queue: JobQueue, catalog: CatalogStore, pipeline: Pipeline, settings: WorkerSettings
+    ) -> None:
+        self._queue = queue
+        self._catalog = catalog
+        self._pipeline = pipeline
+        self._settings = settings
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def recover(self) -> int:
+        """Re-enqueue unfinished assets (enqueue is idempotent): nothing stays stranded after a crash."""
+        count, after = 0, None
+        while True:
+            assets = await self._catalog.unfinished_assets(after=after, limit=500)
+            for asset in assets:
+                await self._queue.enqueue(PROCESS_JOB, asset.tenant_id, asset.id)
+            count += len(assets)
+            if len(assets) < 500:
+                return count
+            after = assets[-1].id
+
+    async def run(self, stop: asyncio.Event, *, recover: bool = True) -> None:
+        s = self._settings
+        log.info("worker started (concurrency %d)", s.concurrency)
+        if recover:
+            await self.recover()
+        loop = asyncio.get_running_loop()
+        next_recovery = loop.time() + s.recovery_seconds
+        try:
+            while not stop.is_set():
+                free = s.concurrency - len(self._tasks)
+                jobs = await self._queue.claim(free, s.lease_seconds) if free > 0 else []
+                for job in jobs:
+                    task = asyncio.create_task(self._handle(job))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                if loop.time() >= next_recovery:
+                    await self.recover()
+                    next_recovery = loop.time() + s.recovery_seconds
+                if not jobs or free <= len(jobs):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), s.poll_seconds)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("worker stopped")
+
+    async def run_until_idle(self) -> None:
+        """Process jobs until none is ready (tests, benchmarks, `ingest --wait` without a server)."""
+        await self.recover()
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.run(stop, recover=False))
+        try:
+            while await self._queue.pending() > 0:  # noqa: ASYNC110 - the queue may live in another process
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await runner
+
+    async def _keep_lease(self, job: Job) -> None:
+        while True:
+            await asyncio.sleep(self._settings.lease_seconds / 3)
+            if not await self._queue.extend(job, self._settings.lease_seconds):
+                log.warning("lost the lease of job %s", job.id)
+                return
+
+    async def _handle(self, job: Job) -> None:
+        keeper = asyncio.create_task(self._keep_lease(job))
+        try:
+            await self._pipeline.process(job.tenant_id, job.asset_id)
+            await self._queue.complete(job)
+        except (ImageRejected, PermanentError) as exc:
+            await self._fail(job, str(exc))
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            if job.attempts >= self._settings.max_attempts:
+                await self._fail(job, f"gave up after {job.attempts} attempts: {reason}")
+            else:
+                delay = self._settings.retry_base_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
+                log.warning(
+                    "asset %s attempt %d failed (%s); retry in %.1fs",
+                    job.asset_id,
+                    job.attempts,
+                    reason,
+                    delay,
+                )
+                await self._queue.retry(job, reason, delay)
+        finally:
+            keeper.cancel()
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        log.error("asset %s failed: %s", job.asset_id, reason)
+        await self._catalog.set_stage(job.tenant_id, job.asset_id, Stage.FAILED, reason)
+        await self._queue.dead(job, reason)

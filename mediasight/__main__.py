@@ -1,0 +1,3 @@
+from mediasight.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""`mediasight ingest`: walk files and folders, register each file, optionally wait for the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from catalog.model import Stage
+from indexer.ingest import IngestOutcome
+from mediasight.bootstrap import Services
+
+FINISHED = (Stage.INDEXED, Stage.FAILED)
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: Path
+    outcome: IngestOutcome
+
+    def as_json(self) -> str:
+        asset = self.outcome.asset
+        return json.dumps(
+            {
+                "path": str(self.path),
+                "assetId": asset.id if asset else None,
+                "status": self.outcome.status,
+                "error": self.outcome.error,
+            }
+        )
+
+
+def walk(paths: Sequence[Path]) -> Iterator[Path]:
+    """Files named directly, and every file below named folders (sorted, symlinked folders not followed)."""
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    yield Path(root) / name
+        else:
+            yield path
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+async def _read(path: Path) -> bytes | IngestOutcome:
+    try:
+        return await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        return IngestOutcome("rejected", error=f"cannot read file: {exc.strerror or exc}", code="unreadable")
+
+
+async def ingest_paths(
+    services: Services, tenant_id: str, paths: Sequence[Path], *, as_json: bool, wait: bool, console: Console
+) -> list[FileOutcome]:
+    files = list(walk(paths))
+    results: list[FileOutcome] = []
+    stop = asyncio.Event()
+    # With --wait this process helps: a worker here shares the queue (leases) with any running server.
+    worker = asyncio.create_task(services.worker().run(stop)) if wait else None
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            sem = asyncio.Semaphore(services.settings.cpu_threads * 2)
+
+            async def one(path: Path) -> None:
+                async with sem:
+                    data = await _read(path)
+                    if isinstance(data, bytes):
+                        outcome = await services.ingestor.ingest(tenant_id, data, path.name)
+                    else:
+                        outcome = data
+                result = FileOutcome(path, outcome)
+                results.append(result)
+                if as_json:
+                    sys.stdout.write(result.as_json() + "\n")
+                    sys.stdout.flush()
+                progress.advance(task)
+
+            await asyncio.gather(*(one(p) for p in files))
+            if wait:
+                await _wait_for(services, tenant_id, results, progress)
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+    return results
+
+
+async def _wait_for(
+    services: Services, tenant_id: str, results: list[FileOutcome], progress: Progress
+) -> None:
+    ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
+    task = progress.add_task("enriching", total=len(ids))
+    while True:
+        counts = await services.catalog.count_by_stage(tenant_id, ids)
+        done = sum(counts.get(s, 0) for s in FINISHED)
+        progress.update(task, completed=done)
+        if done >= len(ids):
+            return
+        await asyncio.sleep(0.2)
+
+
+async def summarize(services: Services, tenant_id: str, results: list[FileOutcome], console: Console) -> int:
+    """Print the summary to stderr; exit status 1 if any file was rejected or any asset failed."""
+    counts = Counter(r.outcome.status for r in results)
+    console.print(
+        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
+        f"[red]{counts['rejected']} rejected[/]"
+    )
+    for r in results:
+        if r.outcome.status == "rejected":
+            console.print(f"  [red]rejected[/] {r.path}: {r.outcome.error}")
+    ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
+    assets = await services.catalog.get_assets(tenant_id, ids)
+    failed = [a for a in assets.values() if a.status == Stage.FAILED]
+    for asset in failed:
+        console.print(f"  [red]failed[/] {asset.filename} ({asset.id}): {asset.error}")
+    unfinished = sum(1 for a in assets.values() if a.status not in FINISHED)
+    if unfinished:
+        console.print(
+            f"{unfinished} assets are queued; `mediasight serve` or `mediasight worker` on this data dir "
+            "processes them (or pass --wait)."
+        )
+    return 1 if counts["rejected"] or failed else 0

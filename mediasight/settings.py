@@ -1,0 +1,52 @@
+"""Settings, read from MEDIASIGHT_* environment variables and CLI flags, passed explicitly everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIASIGHT_", frozen=True)
+
+    data_dir: Path = Field(default=Path(".mediasight"), description="Catalog, index, blobs and model cache.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    max_pixels: int = Field(default=120_000_000, description="Images with more pixels are refused unread.")
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file accepted.")
+
+    label_min_confidence: float = Field(
+        default=50.0, ge=0, le=100, description="Rekognition's MinConfidence."
+    )
+    label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
+
+    worker_concurrency: int = Field(default=4, ge=1, description="Assets processed at once per worker.")
+    cpu_threads: int = Field(default=2, ge=1, description="Threads for decoding and inference.")
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_retry_base_seconds: float = Field(default=2.0, ge=0)
+
+    url_ttl_seconds: int = Field(default=3600, ge=1, description="Lifetime of signed rendition URLs.")
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.data_dir / "catalog.db"
+
+    @property
+    def search_path(self) -> Path:
+        return self.data_dir / "search.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "signing.key"

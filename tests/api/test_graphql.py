@@ -1,0 +1,101 @@
+"""The schema through schema.execute: fast, with real storage and a fake recognizer at the port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from api.context import Context
+from api.schema import schema
+from mediasight.bootstrap import Services
+from tests.conftest import jpeg_bytes, make_tenant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SEARCH = """
+query ($query: String, $filter: SearchFilter, $first: Int, $after: String) {
+  search(query: $query, filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges { score cursor matches { label confidence via } node { id filename labels { name confidence parents } } }
+    pageInfo { hasNextPage endCursor }
+    facets { labels { value count } }
+  }
+}
+"""
+
+
+async def run(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
+    result = await schema.execute(document, variable_values=variables, context_value=Context(services, tenant))
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+async def ingest_colors(services: Services, tenant: str) -> dict[str, str]:
+    ids = {}
+    for name, color in {"red": (240, 20, 20), "green": (20, 230, 20), "blue": (20, 20, 200)}.items():
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color), f"{name}.jpg")
+        assert outcome.asset is not None
+        ids[name] = outcome.asset.id
+    await services.worker().run_until_idle()
+    return ids
+
+
+async def test_search_by_parent_label_ranks_and_explains(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest_colors(services, tenant)
+    data = await run(services, tenant, SEARCH, filter={"labels": ["COLOR"]})
+    search = data["search"]
+    assert search["totalCount"] == 3
+    scores = [e["score"] for e in search["edges"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {e["node"]["id"] for e in search["edges"]} == set(ids.values())
+    assert all(e["matches"][0]["via"] == "color" for e in search["edges"])
+    assert {f["value"]: f["count"] for f in search["facets"]["labels"]} == {"Color": 3, "Red": 1, "Green": 1, "Blue": 1}
+    red = await run(services, tenant, SEARCH, query="red")
+    assert [e["node"]["id"] for e in red["search"]["edges"]] == [ids["red"]]
+
+
+async def test_pages_follow_the_cursor(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest_colors(services, tenant)
+    first = (await run(services, tenant, SEARCH, first=2))["search"]
+    assert first["pageInfo"]["hasNextPage"] and len(first["edges"]) == 2
+    rest = (await run(services, tenant, SEARCH, first=2, after=first["pageInfo"]["endCursor"]))["search"]
+    assert not rest["pageInfo"]["hasNextPage"] and len(rest["edges"]) == 1
+    seen = {e["node"]["id"] for e in first["edges"] + rest["edges"]}
+    assert len(seen) == 3
+
+
+async def test_asset_by_id_is_tenant_scoped(services: Services) -> None:
+    acme, _ = await make_tenant(services, "acme")
+    other, _ = await make_tenant(services, "other")
+    ids = await ingest_colors(services, acme)
+    query = "query ($id: ID!) { asset(id: $id) { id status labels { name } renditions { kind url width } } }"
+    mine = (await run(services, acme, query, id=ids["red"]))["asset"]
+    assert mine["status"] == "INDEXED" and {r["kind"] for r in mine["renditions"]} == {"thumbnail", "preview"}
+    assert (await run(services, other, query, id=ids["red"]))["asset"] is None
+    assert (await run(services, other, query, id="not-a-uuid"))["asset"] is None
+    nothing = (await run(services, other, SEARCH, filter={"labels": ["color"]}))["search"]
+    assert nothing["totalCount"] == 0 and nothing["edges"] == [] and nothing["facets"]["labels"] == []
+
+
+async def test_limits_give_clear_errors(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ctx = Context(services, tenant)
+    too_big = await schema.execute("{ search(first: 1000) { totalCount } }", context_value=ctx)
+    assert too_big.errors and "between 1 and 100" in too_big.errors[0].message
+    aliases = "{ " + " ".join(f"a{i}: search {{ totalCount }}" for i in range(40)) + " }"
+    many = await schema.execute(aliases, context_value=ctx)
+    assert many.errors and "aliases" in many.errors[0].message.lower()
+    bad_cursor = await schema.execute('{ search(after: "zzz") { totalCount } }', context_value=ctx)
+    assert bad_cursor.errors and "endCursor" in bad_cursor.errors[0].message
+
+
+def test_schema_file_is_up_to_date() -> None:
+    exported = subprocess.run(
+        [sys.executable, "-m", "mediasight", "export-schema"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert (ROOT / "schema.graphql").read_text() == exported, "schema.graphql is stale: run `make schema`"

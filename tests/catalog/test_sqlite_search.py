@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from catalog import sqlite_search
+from catalog.model import Label
+from catalog.ports import IndexDocument, SearchQuery
+from catalog.sqlite_db import SqliteDb
+from catalog.sqlite_search import CursorError, SqliteSearchIndex
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DOG = ("Dog", "Canine", "Carnivore", "Mammal", "Animal")
+
+
+def doc(tenant: str, asset: str, *labels: Label, filename: str = "photo.jpg") -> IndexDocument:
+    return IndexDocument(tenant, asset, filename, "image/jpeg", NOW, None, labels)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[SqliteSearchIndex]:
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    yield SqliteSearchIndex(db)
+    db.close()
+
+
+@pytest.fixture
+async def archive(index: SqliteSearchIndex) -> SqliteSearchIndex:
+    await index.upsert(doc("t1", "a1", Label("Golden Retriever", 80, DOG), Label("Dog", 92, DOG[1:])))
+    await index.upsert(doc("t1", "a2", Label("Tabby Cat", 70, ("Cat", "Feline", "Animal")), filename="kitty.png"))
+    await index.upsert(doc("t1", "a3", Label("Espresso", 88, ("Coffee", "Beverage")), filename="IMG_0042.jpg"))
+    await index.upsert(doc("t2", "b1", Label("Dog", 99, DOG[1:])))
+    return index
+
+
+async def test_label_query_matches_parents_any_case_ranked_by_confidence(archive: SqliteSearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("animal",)))
+    assert [h.asset_id for h in page.hits] == ["a1", "a2"]
+    assert page.total == 2
+    assert page.hits[0].score == 92  # the best label reachable through "animal" is Dog at 92
+    assert page.hits[0].matches[0].label == "Dog" and page.hits[0].matches[0].via == "animal"
+
+
+async def test_min_confidence_and_text_query(archive: SqliteSearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("Animal",), min_confidence=75))
+    assert [h.asset_id for h in page.hits] == ["a1"]
+    by_name = await archive.search("t1", SearchQuery(text="img_0042"))
+    assert [h.asset_id for h in by_name.hits] == ["a3"]
+    by_label = await archive.search("t1", SearchQuery(text="Coffee"))
+    assert [h.asset_id for h in by_label.hits] == ["a3"] and by_label.hits[0].score == 88
+
+
+async def test_facets_count_labels_over_the_filtered_set(archive: SqliteSearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("animal",)))
+    facets = {f.value: f.count for f in page.label_facets}
+    assert facets == {"Golden Retriever": 1, "Dog": 1, "Tabby Cat": 1}
+
+
+async def test_tenants_never_see_each_other(archive: SqliteSearchIndex) -> None:
+    page = await archive.search("t2", SearchQuery(labels=("animal",)))
+    assert [h.asset_id for h in page.hits] == ["b1"] and page.total == 1
+    assert {f.value for f in page.label_facets} == {"Dog"}
+    assert (await archive.search("t3", SearchQuery())).total == 0
+
+
+async def test_cursor_pagination_is_stable_while_new_assets_arrive(index: SqliteSearchIndex) -> None:
+    for i in range(10):
+        await index.upsert(doc("t1", f"a{i:02d}", Label("Dog", 50 + i, DOG[1:])))
+    first = await index.search("t1", SearchQuery(labels=("dog",), first=4))
+    assert first.has_next and [h.asset_id for h in first.hits] == ["a09", "a08", "a07", "a06"]
+    await index.upsert(doc("t1", "new", Label("Dog", 99, DOG[1:])))  # ranks first, lands on no later page
+    second = await index.search("t1", SearchQuery(labels=("dog",), first=4, after=first.end_cursor))
+    assert [h.asset_id for h in second.hits] == ["a05", "a04", "a03", "a02"]
+    third = await index.search("t1", SearchQuery(labels=("dog",), first=4, after=second.end_cursor))
+    assert [h.asset_id for h in third.hits] == ["a01", "a00"] and not third.has_next
+
+
+async def test_upsert_replaces_and_delete_removes(archive: SqliteSearchIndex) -> None:
+    await archive.upsert(doc("t1", "a1", Label("Teapot", 60, ("Pot",))))
+    assert [h.asset_id for h in (await archive.search("t1", SearchQuery(labels=("dog",)))).hits] == []
+    await archive.delete("t1", "a1")
+    assert await archive.count("t1") == 2
+    await archive.delete("t2", "a2")  # another tenant's delete cannot touch t1's document
+    assert await archive.count("t1") == 2
+
+
+async def test_bad_cursor_is_a_clear_error(archive: SqliteSearchIndex) -> None:
+    with pytest.raises(CursorError, match="endCursor"):
+        await archive.search("t1", SearchQuery(after="garbage"))
+
+
+async def test_fts_syntax_in_user_text_is_harmless(archive: SqliteSearchIndex) -> None:
+    for text in ['"', "AND OR NOT", "kitty*", "a:b", "(((", "NEAR(x y)"]:
+        await archive.search("t1", SearchQuery(text=text))
+    assert [h.asset_id for h in (await archive.search("t1", SearchQuery(text="kitty"))).hits] == ["a2"]

@@ -1,0 +1,30 @@
+"""Fakes at ports, for unit tests only. Real adapters and real models are tested elsewhere."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from catalog.model import Label
+
+
+class ColorLabeler:
+    """A LabelModel that names an image's dominant channel: deterministic, instant, no weights."""
+
+    name = "fake-color"
+    version = "1"
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        arr = np.asarray(image.convert("RGB").resize((8, 8)), dtype=np.float32)
+        return arr.mean(axis=(0, 1))
+
+    def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
+        out = []
+        for means in batch:
+            share = means / max(float(means.sum()), 1.0)
+            channel = int(np.argmax(share))
+            name = ("Red", "Green", "Blue")[channel]
+            confidence = round(float(share[channel]) * 100, 2)
+            labels = [Label(name, confidence, ("Color",)), Label("Color", confidence, ())]
+            out.append([lb for lb in labels if lb.confidence >= min_confidence][:max_labels])
+        return out

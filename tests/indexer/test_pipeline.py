@@ -1,0 +1,94 @@
+"""The durable pipeline with real storage adapters and a fake recognizer at the port."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from catalog.model import Stage
+from catalog.ports import SearchQuery
+from indexer.ingest import PROCESS_JOB
+from mediasight.bootstrap import Services
+from tests.conftest import jpeg_bytes, make_tenant
+
+
+async def test_ingest_then_worker_indexes_the_asset(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((250, 10, 10)), "../../red.jpg")
+    assert outcome.status == "new" and outcome.asset is not None
+    assert outcome.asset.filename == "red.jpg"
+    assert outcome.asset.media_type == "image/jpeg" and (outcome.asset.width, outcome.asset.height) == (64, 48)
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.INDEXED
+    assert {r.kind for r in asset.renditions} == {"thumbnail", "preview"}
+    result = await services.catalog.get_result(tenant, asset.id, "labels")
+    assert result is not None and result.model_name == "fake-color" and result.model_version == "1"
+    page = await services.index.search(tenant, SearchQuery(labels=("color",)))
+    assert [h.asset_id for h in page.hits] == [asset.id]
+
+
+async def test_same_bytes_same_asset_per_tenant(services: Services) -> None:
+    t1, _ = await make_tenant(services, "one")
+    t2, _ = await make_tenant(services, "two")
+    data = jpeg_bytes((10, 250, 10))
+    first = await services.ingestor.ingest(t1, data, "a.jpg")
+    again = await services.ingestor.ingest(t1, data, "b.jpg")
+    other = await services.ingestor.ingest(t2, data, "a.jpg")
+    assert first.status == "new" and again.status == "duplicate" and other.status == "new"
+    assert first.asset and again.asset and other.asset
+    assert again.asset.id == first.asset.id != other.asset.id
+    results = await asyncio.gather(*(services.ingestor.ingest(t1, jpeg_bytes((1, 2, 3)), "c.jpg") for _ in range(5)))
+    assert len({r.asset.id for r in results if r.asset}) == 1
+    assert sorted(r.status for r in results) == ["duplicate"] * 4 + ["new"]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [(b"", "empty"), (b"hello, world", "not_an_image"), (jpeg_bytes((1, 1, 1), (300, 200))[:400], "truncated")],
+)
+async def test_bad_files_are_rejected_and_leave_nothing(services: Services, data: bytes, code: str) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, data, "bad.jpg")
+    assert outcome.status == "rejected" and outcome.code == code and outcome.error
+    assert await services.catalog.list_assets(tenant, after=None, limit=10) == []
+    assert not list(services.settings.blob_dir.rglob("*.*"))
+    assert await services.queue.pending() == 0
+
+
+async def test_a_step_that_keeps_failing_ends_failed_with_its_reason(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((5, 5, 250)), "blue.jpg")
+    assert outcome.asset is not None
+    await services.blobs.delete(outcome.asset.blob_key)  # the original vanished: every attempt fails
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.FAILED
+    assert asset.error and "gave up after 5 attempts" in asset.error
+
+
+async def test_resume_from_a_persisted_stage_processes_each_step_once(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((250, 250, 5)), "yellow.jpg")
+    assert outcome.asset is not None
+    await services.worker().run_until_idle()
+    # Simulate a crash after analysis: the asset is ANALYZED and its job was lost.
+    await services.catalog.set_stage(tenant, outcome.asset.id, Stage.ANALYZED)
+    assert await services.worker().recover() == 1
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.INDEXED
+    assert await services.index.count(tenant) == 1
+
+
+async def test_recovery_requeues_assets_whose_job_was_lost(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((9, 99, 199)), "x.jpg")
+    assert outcome.asset is not None
+    [job] = await services.queue.claim(1, 30)
+    await services.queue.complete(job)  # the job is gone but the asset is still STORED
+    assert job.kind == PROCESS_JOB
+    await services.worker().run_until_idle()  # run() starts with a recovery sweep
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.INDEXED
