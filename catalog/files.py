@@ -6,9 +6,13 @@ import asyncio
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
+# Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
+# process that is still writing.
+STALE_SECONDS = 600
 
 
 class BlobKeyError(ValueError):
@@ -18,7 +22,18 @@ class BlobKeyError(ValueError):
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._incoming = self.root / ".incoming"  # same filesystem as the blobs: os.replace is atomic
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_partials()
+
+    def _remove_stale_partials(self) -> None:
+        cutoff = time.time() - STALE_SECONDS
+        for partial in self._incoming.iterdir():
+            try:
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+            except FileNotFoundError:
+                pass  # another process finished or removed it
 
     def _path(self, key: str) -> Path:
         if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
@@ -32,7 +47,7 @@ class LocalBlobStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target, fsync, rename: readers see the whole blob or none of it.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=self._incoming)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

@@ -14,7 +14,8 @@ async def test_put_get_roundtrip_and_delete(tmp_path: Path) -> None:
     assert await store.exists("originals/t1/ab/abc")
     await store.delete("originals/t1/ab/abc")
     assert not await store.exists("originals/t1/ab/abc")
-    assert [p.name for p in (tmp_path / "blobs/originals/t1/ab").iterdir()] == []  # no temp files left
+    assert list((tmp_path / "blobs/originals/t1/ab").iterdir()) == []
+    assert list((tmp_path / "blobs/.incoming").iterdir()) == []  # no partial writes left
 
 
 @pytest.mark.parametrize("key", ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00"])

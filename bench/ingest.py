@@ -1,0 +1,147 @@
+"""Ingest benchmark: the whole pipeline against the irreducible work, on the same images, in one run.
+
+Pipeline: read file, SHA-256, probe, store the original, decode once (draft mode), preview + thumbnail,
+labels, catalog writes, index — through the same Ingestor and Worker that `mediasight ingest --wait` uses.
+Raw: for each image, the one decode the pipeline cannot avoid (draft mode, to the preview size) plus model
+input preparation and inference, with the same thread pool. Last line:
+    ingest images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z     (Z = Y / X)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from catalog.keys import hash_api_key, new_api_key
+from catalog.model import Stage
+from indexer.cpu import CpuPool
+from indexer.recognizers.local_labels import EfficientNetLabeler
+from indexer.renditions import PREVIEW_MAX, decode
+from mediasight.bootstrap import build
+from mediasight.settings import Settings
+
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat", "immunohistochemistry", "retina", "hubble_deep_field")
+
+
+def make_images(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
+    """Real photos (scikit-image) scaled to `size`, with grain so each file is distinct and compresses
+    like a camera JPEG (quality 90)."""
+    from skimage import data as samples
+
+    rng = np.random.default_rng(7)
+    paths = []
+    for i in range(count):
+        photo = getattr(samples, PHOTOS[i % len(PHOTOS)])()
+        img = Image.fromarray(photo).convert("RGB").resize(size, Image.Resampling.BICUBIC)
+        grain = rng.normal(0, 6, (size[1], size[0], 3))
+        arr = np.clip(np.asarray(img, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+        path = folder / f"photo_{i:03d}.jpg"
+        Image.fromarray(arr).save(path, "JPEG", quality=90)
+        paths.append(path)
+    return paths
+
+
+def raw_one(labeler: EfficientNetLabeler, data: bytes) -> None:
+    image = decode(data, target=PREVIEW_MAX)
+    labeler.predict(labeler.prepare(image)[None], min_confidence=50, max_labels=20)
+
+
+async def raw(paths: list[Path], labeler: EfficientNetLabeler, threads: int) -> float:
+    blobs = [p.read_bytes() for p in paths]
+    pool = CpuPool(threads)
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(pool.run(raw_one, labeler, b) for b in blobs))
+        return len(paths) / (time.perf_counter() - start)
+    finally:
+        pool.close()
+
+
+async def pipeline(paths: list[Path], data_dir: Path, labeler: EfficientNetLabeler, threads: int) -> float:
+    services = build(Settings(data_dir=data_dir, cpu_threads=threads), labeler=labeler)
+    try:
+        tenant = await services.catalog.create_tenant("bench")
+        await services.catalog.add_api_key(tenant.id, hash_api_key(new_api_key()))
+        stop = asyncio.Event()
+        start = time.perf_counter()
+        worker = asyncio.create_task(services.worker().run(stop))
+        sem = asyncio.Semaphore(threads * 2)
+
+        async def one(path: Path) -> str:
+            async with sem:
+                data = await asyncio.to_thread(path.read_bytes)
+                outcome = await services.ingestor.ingest(tenant.id, data, path.name)
+            assert outcome.asset is not None, outcome.error
+            return outcome.asset.id
+
+        ids = await asyncio.gather(*(one(p) for p in paths))
+        while True:
+            counts = await services.catalog.count_by_stage(tenant.id, ids)
+            if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids):
+                break
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        await worker
+        assert counts.get(Stage.FAILED, 0) == 0, "some assets failed"
+        assert await services.index.count(tenant.id) == len(ids)
+        return len(paths) / elapsed
+    finally:
+        services.close()
+
+
+def stage_latencies(labeler: EfficientNetLabeler, path: Path) -> dict[str, float]:
+    data = path.read_bytes()
+    timings: dict[str, list[float]] = {"decode": [], "prepare": [], "infer": []}
+    for _ in range(5):
+        t0 = time.perf_counter()
+        image = decode(data, target=PREVIEW_MAX)
+        t1 = time.perf_counter()
+        batch = labeler.prepare(image)[None]
+        t2 = time.perf_counter()
+        labeler.predict(batch, min_confidence=50, max_labels=20)
+        t3 = time.perf_counter()
+        for key, value in zip(timings, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            value_ms = value * 1000
+            timings[key].append(value_ms)
+    return {k: statistics.median(v) for k, v in timings.items()}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=40, help="number of images (default 40)")
+    parser.add_argument("--width", type=int, default=4000, help="image width (default 4000: 12 MP at 4:3)")
+    parser.add_argument("--height", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for decode and inference")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mediasight-bench-") as tmp:
+        root = Path(tmp)
+        (root / "images").mkdir()
+        print(f"making {args.images} JPEGs of {args.width}x{args.height} ...", flush=True)
+        paths = make_images(root / "images", args.images, (args.width, args.height))
+        mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
+        labeler = EfficientNetLabeler(root / "models")
+        labeler.predict(labeler.prepare(Image.new("RGB", (64, 64)))[None], min_confidence=0, max_labels=1)
+        lat = stage_latencies(labeler, paths[0])
+        print(
+            f"per image (1 thread, median): decode {lat['decode']:.1f} ms, prepare {lat['prepare']:.1f} ms, "
+            f"inference {lat['infer']:.1f} ms; mean file {mb:.1f} MB",
+            flush=True,
+        )
+        raw_rate = await raw(paths, labeler, args.threads)
+        pipe_rate = await pipeline(paths, root / "data", labeler, args.threads)
+        print(
+            f"ingest images={len(paths)} images_per_s={pipe_rate:.2f} raw_images_per_s={raw_rate:.2f} "
+            f"overhead_ratio={raw_rate / pipe_rate:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,101 @@
+"""A new user's path: CLI ingest of real photos with the real model, then GraphQL over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import Cli
+from tests.e2e.photos import write_photo
+
+SEARCH = """query ($labels: [String!], $query: String) {
+  search(query: $query, filter: {labels: $labels}) {
+    totalCount
+    edges { score node { id filename status labels { name confidence parents } } }
+    facets { labels { value count } }
+  }
+}"""
+
+
+def gql(url: str, key: str, document: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": document, "variables": variables},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    body = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: Path) -> None:
+    cli, url = server
+    photos = tmp_path / "photos"
+    (photos / "nested").mkdir(parents=True)
+    write_photo(photos / "chelsea.jpg", "chelsea")
+    write_photo(photos / "coffee.jpg", "coffee")
+    write_photo(photos / "nested" / "rocket.jpg", "rocket")
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / "broken.jpg").write_bytes((photos / "coffee.jpg").read_bytes()[:5000])
+
+    created = cli.run("tenant", "create", "acme")
+    key = created.stdout.strip()
+    assert key.startswith("msk_") and len(created.stdout.splitlines()) == 1 and "shown only" in created.stderr
+    other_key = cli.run("tenant", "create", "other").stdout.strip()
+
+    ingest = cli.run("ingest", str(photos), "--tenant", "acme", "--wait", "--json", check=False)
+    assert ingest.returncode == 1, ingest.stderr  # two files were rejected
+    rows = {Path(r["path"]).name: r for r in map(json.loads, ingest.stdout.splitlines())}
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "chelsea.jpg": "new", "coffee.jpg": "new", "rocket.jpg": "new", "notes.txt": "rejected",
+        "broken.jpg": "rejected",
+    }
+    assert "truncated" in rows["broken.jpg"]["error"] and rows["broken.jpg"]["assetId"] is None
+    assert "3 new" in ingest.stderr and "2 rejected" in ingest.stderr
+
+    animals = gql(url, key, SEARCH, labels=["animal"])["search"]
+    assert [e["node"]["filename"] for e in animals["edges"]] == ["chelsea.jpg"]
+    cat = animals["edges"][0]["node"]
+    assert cat["status"] == "INDEXED"
+    names = {lb["name"]: lb for lb in cat["labels"]}
+    assert "Cat" in names and {"Mammal", "Animal"} <= set(names["Cat"]["parents"])
+    assert animals["edges"][0]["score"] == names["Animal"]["confidence"]
+    assert {"value": "Cat", "count": 1} in animals["facets"]["labels"]
+
+    # The second tenant sees nothing: not in search, counts, facets or by ID.
+    nothing = gql(url, other_key, SEARCH, labels=["animal"])["search"]
+    assert nothing == {"totalCount": 0, "edges": [], "facets": {"labels": []}}
+    everything = gql(url, other_key, SEARCH)["search"]
+    assert everything["totalCount"] == 0
+    by_id = gql(url, other_key, "query ($id: ID!) { asset(id: $id) { id } }", id=cat["id"])
+    assert by_id["asset"] is None
+
+    # Re-ingest adds nothing.
+    again = cli.run("ingest", str(photos / "chelsea.jpg"), str(photos / "coffee.jpg"), "--tenant", "acme", "--json")
+    assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"duplicate"}
+    assert gql(url, key, SEARCH)["search"]["totalCount"] == 3
+
+    # Ingest without --wait while the server runs: the server's worker enriches it.
+    write_photo(photos / "astronaut.jpg", "astronaut")
+    cli.run("ingest", str(photos / "astronaut.jpg"), "--tenant", "acme")
+    deadline = time.monotonic() + 60
+    while gql(url, key, SEARCH)["search"]["totalCount"] < 4:
+        assert time.monotonic() < deadline, "the server's worker did not index the new asset"
+        time.sleep(0.3)
+    assert gql(url, key, SEARCH, query="astronaut")["search"]["edges"][0]["node"]["filename"] == "astronaut.jpg"
+
+
+def test_help_explains_every_command(tmp_path: Path) -> None:
+    cli = Cli(tmp_path / "data")
+    top = cli.run("--help").stdout
+    for command in ("serve", "tenant", "ingest", "worker", "reindex", "export-schema"):
+        assert command in top
+    assert "--wait" in cli.run("ingest", "--help").stdout
+    missing = cli.run("ingest", str(tmp_path), "--tenant", "ghost", check=False)
+    assert missing.returncode == 2 and "mediasight tenant create ghost" in missing.stderr
