@@ -27,7 +27,16 @@ from indexer.renditions import PREVIEW_MAX, decode
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
 
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "cat", "immunohistochemistry", "retina", "hubble_deep_field")
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "cat",
+    "immunohistochemistry",
+    "retina",
+    "hubble_deep_field",
+)
 
 
 def make_images(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
@@ -115,7 +124,9 @@ def stage_latencies(labeler: EfficientNetLabeler, path: Path) -> dict[str, float
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=40, help="number of images (default 40)")
     parser.add_argument("--width", type=int, default=4000, help="image width (default 4000: 12 MP at 4:3)")
     parser.add_argument("--height", type=int, default=3000)

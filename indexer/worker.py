@@ -56,21 +56,32 @@ class Worker:
             await self.recover()
         loop = asyncio.get_running_loop()
         next_recovery = loop.time() + s.recovery_seconds
+        wake = asyncio.Event()  # set when a job finishes (a slot is free) or when asked to stop
+        relay = asyncio.create_task(stop.wait())
+        relay.add_done_callback(lambda _: wake.set())
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            wake.set()
+
         try:
             while not stop.is_set():
+                wake.clear()
                 free = s.concurrency - len(self._tasks)
                 jobs = await self._queue.claim(free, s.lease_seconds) if free > 0 else []
                 for job in jobs:
                     task = asyncio.create_task(self._handle(job))
                     self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(finished)
                 if loop.time() >= next_recovery:
                     await self.recover()
                     next_recovery = loop.time() + s.recovery_seconds
-                if not jobs or free <= len(jobs):
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), s.poll_seconds)
+                # Slots left over mean the queue ran dry: poll. Otherwise sleep until a slot frees.
+                idle = len(jobs) < free
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), s.poll_seconds if idle else None)
         finally:
+            relay.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("worker stopped")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from catalog import sqlite_catalog, sqlite_queue, sqlite_search
 from catalog.files import LocalBlobStore
 from catalog.keys import UrlSigner, load_or_create_secret

@@ -18,7 +18,10 @@ SEARCH = """
 query ($query: String, $filter: SearchFilter, $first: Int, $after: String) {
   search(query: $query, filter: $filter, first: $first, after: $after) {
     totalCount
-    edges { score cursor matches { label confidence via } node { id filename labels { name confidence parents } } }
+    edges {
+      score cursor matches { label confidence via }
+      node { id filename labels { name confidence parents } }
+    }
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } }
   }
@@ -27,7 +30,9 @@ query ($query: String, $filter: SearchFilter, $first: Int, $after: String) {
 
 
 async def run(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
-    result = await schema.execute(document, variable_values=variables, context_value=Context(services, tenant))
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(services, tenant)
+    )
     assert result.errors is None, result.errors
     assert result.data is not None
     return result.data
@@ -53,7 +58,12 @@ async def test_search_by_parent_label_ranks_and_explains(services: Services) -> 
     assert scores == sorted(scores, reverse=True)
     assert {e["node"]["id"] for e in search["edges"]} == set(ids.values())
     assert all(e["matches"][0]["via"] == "color" for e in search["edges"])
-    assert {f["value"]: f["count"] for f in search["facets"]["labels"]} == {"Color": 3, "Red": 1, "Green": 1, "Blue": 1}
+    assert {f["value"]: f["count"] for f in search["facets"]["labels"]} == {
+        "Color": 3,
+        "Red": 1,
+        "Green": 1,
+        "Blue": 1,
+    }
     red = await run(services, tenant, SEARCH, query="red")
     assert [e["node"]["id"] for e in red["search"]["edges"]] == [ids["red"]]
 
@@ -96,6 +106,10 @@ async def test_limits_give_clear_errors(services: Services) -> None:
 
 def test_schema_file_is_up_to_date() -> None:
     exported = subprocess.run(
-        [sys.executable, "-m", "mediasight", "export-schema"], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-m", "mediasight", "export-schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout
     assert (ROOT / "schema.graphql").read_text() == exported, "schema.graphql is stale: run `make schema`"

@@ -13,7 +13,9 @@ from api.app import create_app
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 
-UPLOAD = "mutation ($file: Upload!) { ingestAsset(file: $file) { duplicate asset { id filename } error { code message } } }"
+UPLOAD = """mutation ($file: Upload!) {
+  ingestAsset(file: $file) { duplicate asset { id filename } error { code message } }
+}"""
 
 
 @pytest.fixture
@@ -47,7 +49,9 @@ async def upload(client: httpx.AsyncClient, key: str, data: bytes, name: str) ->
 async def test_requests_without_a_valid_key_are_refused(client: httpx.AsyncClient) -> None:
     missing = await client.post("/graphql", json={"query": "{ search { totalCount } }"})
     assert missing.status_code == 401 and "Authorization: Bearer" in missing.json()["errors"][0]["message"]
-    wrong = await client.post("/graphql", json={"query": "{ search { totalCount } }"}, headers=bearer("msk_nope"))
+    wrong = await client.post(
+        "/graphql", json={"query": "{ search { totalCount } }"}, headers=bearer("msk_nope")
+    )
     assert wrong.status_code == 401 and "invalid" in wrong.json()["errors"][0]["message"]
 
 
@@ -56,7 +60,9 @@ async def test_graphiql_page_loads_in_a_browser(client: httpx.AsyncClient) -> No
     assert page.status_code == 200 and "graphiql" in page.text.lower()
 
 
-async def test_upload_dedupe_reject_and_signed_renditions(client: httpx.AsyncClient, services: Services) -> None:
+async def test_upload_dedupe_reject_and_signed_renditions(
+    client: httpx.AsyncClient, services: Services
+) -> None:
     tenant, key = await make_tenant(services, "acme")
     _, other_key = await make_tenant(services, "other")
     data = jpeg_bytes((200, 30, 30), (320, 200))
@@ -68,8 +74,12 @@ async def test_upload_dedupe_reject_and_signed_renditions(client: httpx.AsyncCli
     assert rejected["asset"] is None and rejected["error"]["code"] == "NOT_AN_IMAGE"
 
     await services.worker().run_until_idle()
-    query = {"query": f'{{ asset(id: "{first["asset"]["id"]}") {{ renditions {{ kind url width height }} }} }}'}
-    renditions = (await client.post("/graphql", json=query, headers=bearer(key))).json()["data"]["asset"]["renditions"]
+    query = {
+        "query": f'{{ asset(id: "{first["asset"]["id"]}") {{ renditions {{ kind url width height }} }} }}'
+    }
+    renditions = (await client.post("/graphql", json=query, headers=bearer(key))).json()["data"]["asset"][
+        "renditions"
+    ]
     thumb = next(r for r in renditions if r["kind"] == "thumbnail")
     assert thumb["url"].startswith("http://testserver/renditions/") and thumb["width"] == 256
     image = await client.get(thumb["url"])  # no header: works in an <img> tag

@@ -18,7 +18,9 @@ async def test_put_get_roundtrip_and_delete(tmp_path: Path) -> None:
     assert list((tmp_path / "blobs/.incoming").iterdir()) == []  # no partial writes left
 
 
-@pytest.mark.parametrize("key", ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00"])
+@pytest.mark.parametrize(
+    "key", ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00"]
+)
 async def test_keys_cannot_leave_the_folder(tmp_path: Path, key: str) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
     with pytest.raises(BlobKeyError):

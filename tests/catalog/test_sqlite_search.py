@@ -30,8 +30,12 @@ def index(tmp_path: Path) -> Iterator[SqliteSearchIndex]:
 @pytest.fixture
 async def archive(index: SqliteSearchIndex) -> SqliteSearchIndex:
     await index.upsert(doc("t1", "a1", Label("Golden Retriever", 80, DOG), Label("Dog", 92, DOG[1:])))
-    await index.upsert(doc("t1", "a2", Label("Tabby Cat", 70, ("Cat", "Feline", "Animal")), filename="kitty.png"))
-    await index.upsert(doc("t1", "a3", Label("Espresso", 88, ("Coffee", "Beverage")), filename="IMG_0042.jpg"))
+    await index.upsert(
+        doc("t1", "a2", Label("Tabby Cat", 70, ("Cat", "Feline", "Animal")), filename="kitty.png")
+    )
+    await index.upsert(
+        doc("t1", "a3", Label("Espresso", 88, ("Coffee", "Beverage")), filename="IMG_0042.jpg")
+    )
     await index.upsert(doc("t2", "b1", Label("Dog", 99, DOG[1:])))
     return index
 

@@ -9,7 +9,9 @@ from PIL import Image
 from skimage import data as samples
 
 
-def write_photo(path: Path, name: str, *, size: tuple[int, int] | None = None, seed: int | None = None) -> Path:
+def write_photo(
+    path: Path, name: str, *, size: tuple[int, int] | None = None, seed: int | None = None
+) -> Path:
     """skimage.data.<name>() as a JPEG; `seed` adds faint grain so copies are distinct files."""
     img = Image.fromarray(getattr(samples, name)()).convert("RGB")
     if size is not None:

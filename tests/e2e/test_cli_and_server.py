@@ -53,7 +53,10 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     assert ingest.returncode == 1, ingest.stderr  # two files were rejected
     rows = {Path(r["path"]).name: r for r in map(json.loads, ingest.stdout.splitlines())}
     assert {n: r["status"] for n, r in rows.items()} == {
-        "chelsea.jpg": "new", "coffee.jpg": "new", "rocket.jpg": "new", "notes.txt": "rejected",
+        "chelsea.jpg": "new",
+        "coffee.jpg": "new",
+        "rocket.jpg": "new",
+        "notes.txt": "rejected",
         "broken.jpg": "rejected",
     }
     assert "truncated" in rows["broken.jpg"]["error"] and rows["broken.jpg"]["assetId"] is None
@@ -77,7 +80,9 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     assert by_id["asset"] is None
 
     # Re-ingest adds nothing.
-    again = cli.run("ingest", str(photos / "chelsea.jpg"), str(photos / "coffee.jpg"), "--tenant", "acme", "--json")
+    again = cli.run(
+        "ingest", str(photos / "chelsea.jpg"), str(photos / "coffee.jpg"), "--tenant", "acme", "--json"
+    )
     assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"duplicate"}
     assert gql(url, key, SEARCH)["search"]["totalCount"] == 3
 
@@ -88,7 +93,9 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     while gql(url, key, SEARCH)["search"]["totalCount"] < 4:
         assert time.monotonic() < deadline, "the server's worker did not index the new asset"
         time.sleep(0.3)
-    assert gql(url, key, SEARCH, query="astronaut")["search"]["edges"][0]["node"]["filename"] == "astronaut.jpg"
+    assert (
+        gql(url, key, SEARCH, query="astronaut")["search"]["edges"][0]["node"]["filename"] == "astronaut.jpg"
+    )
 
 
 def test_help_explains_every_command(tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ async def test_ingest_then_worker_indexes_the_asset(services: Services) -> None:
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes((250, 10, 10)), "../../red.jpg")
     assert outcome.status == "new" and outcome.asset is not None
     assert outcome.asset.filename == "red.jpg"
-    assert outcome.asset.media_type == "image/jpeg" and (outcome.asset.width, outcome.asset.height) == (64, 48)
+    assert outcome.asset.media_type == "image/jpeg" and (outcome.asset.width, outcome.asset.height) == (
+        64,
+        48,
+    )
     await services.worker().run_until_idle()
     asset = await services.catalog.get_asset(tenant, outcome.asset.id)
     assert asset is not None and asset.status == Stage.INDEXED
@@ -39,14 +42,20 @@ async def test_same_bytes_same_asset_per_tenant(services: Services) -> None:
     assert first.status == "new" and again.status == "duplicate" and other.status == "new"
     assert first.asset and again.asset and other.asset
     assert again.asset.id == first.asset.id != other.asset.id
-    results = await asyncio.gather(*(services.ingestor.ingest(t1, jpeg_bytes((1, 2, 3)), "c.jpg") for _ in range(5)))
+    results = await asyncio.gather(
+        *(services.ingestor.ingest(t1, jpeg_bytes((1, 2, 3)), "c.jpg") for _ in range(5))
+    )
     assert len({r.asset.id for r in results if r.asset}) == 1
     assert sorted(r.status for r in results) == ["duplicate"] * 4 + ["new"]
 
 
 @pytest.mark.parametrize(
     ("data", "code"),
-    [(b"", "empty"), (b"hello, world", "not_an_image"), (jpeg_bytes((1, 1, 1), (300, 200))[:400], "truncated")],
+    [
+        (b"", "empty"),
+        (b"hello, world", "not_an_image"),
+        (jpeg_bytes((1, 1, 1), (300, 200))[:400], "truncated"),
+    ],
 )
 async def test_bad_files_are_rejected_and_leave_nothing(services: Services, data: bytes, code: str) -> None:
     tenant, _ = await make_tenant(services, "acme")
