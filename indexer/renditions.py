@@ -1,0 +1,180 @@
+"""Decode an image once (for renditions and analysis) and make its JPEG renditions.
+
+Blocking CPU work; the caller runs it in a thread pool. Failures surface as `ImageRejected`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from indexer.imaging import (
+    ImageRejected,
+    check_pixels,
+    check_structure,
+    classify_error,
+    open_image,
+    read_exif,
+    sniff,
+)
+
+PREVIEW_MAX = 1024
+THUMBNAIL_MAX = 256
+JPEG_QUALITY = 85
+# Bound on the pixels decode() actually allocates (after JPEG DCT scaling), whatever the caller probed.
+DEFAULT_DECODE_MAX_PIXELS = 100_000_000
+
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class RenditionData:
+    kind: str  # "preview" | "thumbnail"
+    data: bytes
+    width: int
+    height: int
+    media_type: str = "image/jpeg"
+
+
+def decode(data: bytes, *, target: int, max_pixels: int = DEFAULT_DECODE_MAX_PIXELS) -> Image.Image:
+    """8-bit RGB, upright (EXIF orientation applied), long side ≤ target; never upscaled.
+
+    JPEGs decode through libjpeg's DCT scaling, so a 12 MP photo never exists at full size in memory.
+    Animated images give their first frame; transparency is composited onto white.
+    """
+    if target < 1:
+        raise ValueError(f"target must be ≥ 1, got {target}")
+    media_type = sniff(data)
+    with open_image(data, media_type) as img:
+        if img.format in ("JPEG", "MPO"):
+            draft_for(img, target)
+        check_pixels(img.width, img.height, max_pixels)
+        check_structure(data, media_type)  # judge truncation as probe() does, not by decoder leniency
+        try:
+            img.load()
+            orientation, _ = read_exif(img)
+            out = _finish(fit(_resizable(img), target), img.info.get("icc_profile"))
+        except ImageRejected:
+            raise
+        except Exception as exc:  # Pillow raises OSError, ValueError, SyntaxError, ... on bad data
+            raise classify_error(exc, data, media_type) from exc
+        if out is img:  # hand back a plain in-memory image, not the file-backed one
+            out = img.copy()
+    out.info = {}  # the original's EXIF orientation and ICC profile no longer describe these pixels
+    method = _UPRIGHT.get(orientation)
+    return out.transpose(method) if method is not None else out
+
+
+def draft_for(img: Image.Image, target: int) -> None:
+    """Pick the smallest JPEG DCT scale (1/2, 1/4, 1/8) that keeps ≥ target px on the long side.
+
+    Pillow's draft() takes the scale from min(w // box_w, h // box_h), i.e. it keeps *both* sides ≥ the
+    box; a square (target, target) box would keep the short side ≥ target, needlessly large. So the box
+    has the image's own aspect ratio with its long side = target.
+    """
+    width, height = img.size
+    long_side = max(width, height)
+    if long_side > target:
+        img.draft("RGB", (-(-width * target // long_side), -(-height * target // long_side)))
+
+
+def fit(img: Image.Image, limit: int) -> Image.Image:
+    """Downscale so the long side is ≤ limit (aspect kept, no side below 1 px); smaller images unchanged."""
+    width, height = img.size
+    long_side = max(width, height)
+    if long_side <= limit:
+        return img
+    scale = limit / long_side
+    size = (max(1, min(limit, round(width * scale))), max(1, min(limit, round(height * scale))))
+    # a fast box reduce() to ~3× the size, then BICUBIC (as thumbnail()); LANCZOS costs ~1.6× for little gain
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit sRGB-ish RGB (alpha composited onto white)."""
+    return _finish(_resizable(img), img.info.get("icc_profile"))
+
+
+def _resizable(img: Image.Image) -> Image.Image:
+    """Any mode to one Pillow resamples properly: RGB, RGBA, L, LA or CMYK."""
+    mode = img.mode
+    if "transparency" in img.info and mode in ("1", "L", "P", "RGB"):
+        return img.convert("RGBA")
+    if mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
+        return img
+    if mode == "1":
+        return img.convert("L")
+    if mode == "P":
+        return img.convert("RGBA" if img.palette is not None and img.palette.mode == "RGBA" else "RGB")
+    if mode in ("PA", "RGBa"):
+        return img.convert("RGBA")
+    if mode == "La":
+        return img.convert("LA")
+    if mode.startswith("I") or mode == "F":
+        return _gray_to_8bit(img)
+    return img.convert("RGB")  # YCbCr, LAB, HSV, RGBX
+
+
+def _gray_to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit / 32-bit / float grayscale to L by scaling the range (not clipping at 255)."""
+    a = np.asarray(img)
+    if img.mode != "F" and a.min() >= 0 and a.max() <= 65535:
+        out = (a // 257).astype(np.uint8)  # 16-bit range: 65535 -> 255
+    else:
+        f = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = float(f.min()), float(f.max())
+        if img.mode == "F" and lo >= 0.0 and hi <= 1.0:
+            lo, hi = 0.0, 1.0  # normalised float data
+        f = (f - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(f)
+        out = np.clip(np.rint(f), 0, 255).astype(np.uint8)
+    return Image.fromarray(out)
+
+
+def _finish(img: Image.Image, icc: object) -> Image.Image:
+    if img.mode in ("RGBA", "LA"):
+        rgba = img.convert("RGBA")
+        img = Image.new("RGB", rgba.size, (255, 255, 255))
+        img.paste(rgba, mask=rgba.getchannel("A"))
+    if img.mode == "CMYK" or (img.mode == "RGB" and icc):
+        return _to_srgb(img, icc if isinstance(icc, bytes) else None)
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    """Apply an embedded profile (CMYK press profiles, Display P3, Adobe RGB) so colours survive."""
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if img.mode == "RGB" and "srgb" in ImageCms.getProfileDescription(source).lower():
+                return img
+            # profiles are built per call: lcms handles are not shared between worker threads
+            out = ImageCms.profileToProfile(img, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            if out is not None:
+                return out
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # broken or mismatched profile: fall back to the naive conversion
+    return img.convert("RGB")
+
+
+def renditions(img: Image.Image) -> list[RenditionData]:
+    """A preview (long side ≤ PREVIEW_MAX) and a thumbnail (≤ THUMBNAIL_MAX, made from the preview)."""
+    preview = fit(img if img.mode == "RGB" else to_rgb(img), PREVIEW_MAX)
+    thumbnail = fit(preview, THUMBNAIL_MAX)
+    return [_jpeg("preview", preview), _jpeg("thumbnail", thumbnail)]
+
+
+def _jpeg(kind: str, img: Image.Image) -> RenditionData:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
+    return RenditionData(kind=kind, data=buf.getvalue(), width=img.width, height=img.height)
