@@ -23,7 +23,7 @@ from catalog.keys import hash_api_key, new_api_key
 from catalog.model import Stage
 from indexer.cpu import CpuPool
 from indexer.recognizers.local_labels import EfficientNetLabeler
-from indexer.renditions import PREVIEW_MAX, decode
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
 
@@ -58,7 +58,7 @@ def make_images(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
 
 
 def raw_one(labeler: EfficientNetLabeler, data: bytes) -> None:
-    image = decode(data, target=PREVIEW_MAX)
+    image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN)
     labeler.predict(labeler.prepare(image)[None], min_confidence=50, max_labels=20)
 
 
@@ -74,7 +74,7 @@ async def raw(paths: list[Path], labeler: EfficientNetLabeler, threads: int) -> 
 
 
 async def pipeline(paths: list[Path], data_dir: Path, labeler: EfficientNetLabeler, threads: int) -> float:
-    services = build(Settings(data_dir=data_dir, cpu_threads=threads), labeler=labeler)
+    services = build(Settings(data_dir=data_dir, cpu_threads=threads, worker_concurrency=8), labeler=labeler)
     try:
         tenant = await services.catalog.create_tenant("bench")
         await services.catalog.add_api_key(tenant.id, hash_api_key(new_api_key()))
@@ -95,7 +95,7 @@ async def pipeline(paths: list[Path], data_dir: Path, labeler: EfficientNetLabel
             counts = await services.catalog.count_by_stage(tenant.id, ids)
             if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids):
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - start
         stop.set()
         await worker
@@ -111,7 +111,7 @@ def stage_latencies(labeler: EfficientNetLabeler, path: Path) -> dict[str, float
     timings: dict[str, list[float]] = {"decode": [], "prepare": [], "infer": []}
     for _ in range(5):
         t0 = time.perf_counter()
-        image = decode(data, target=PREVIEW_MAX)
+        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN)
         t1 = time.perf_counter()
         batch = labeler.prepare(image)[None]
         t2 = time.perf_counter()

@@ -21,7 +21,7 @@ from catalog.sqlite_db import utcnow
 from indexer.batcher import InferenceBatcher
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import LabelModel
-from indexer.renditions import PREVIEW_MAX, decode, renditions
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Pipeline:
         return Asset(**{**asset.__dict__, "status": stage, "error": None})
 
     def _decode_render_prepare(self, data: bytes) -> tuple[list[tuple[str, bytes, int, int]], np.ndarray]:
-        image = decode(data, target=PREVIEW_MAX, max_pixels=self._max_pixels)
+        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels)
         made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
         return made, self._labeler.prepare(image)
 

@@ -22,6 +22,9 @@ from indexer.imaging import (
 )
 
 PREVIEW_MAX = 1024
+# A JPEG preview may come out smaller than PREVIEW_MAX, down to this, when a coarser DCT scale lands there:
+# decoding a 12 MP photo at 1/4 scale (1000 px) instead of 1/2 and resampling halves the cost of the decode.
+PREVIEW_MIN = 768
 THUMBNAIL_MAX = 256
 JPEG_QUALITY = 85
 # Bound on the pixels decode() actually allocates (after JPEG DCT scaling), whatever the caller probed.
@@ -47,8 +50,12 @@ class RenditionData:
     media_type: str = "image/jpeg"
 
 
-def decode(data: bytes, *, target: int, max_pixels: int = DEFAULT_DECODE_MAX_PIXELS) -> Image.Image:
+def decode(
+    data: bytes, *, target: int, floor: int | None = None, max_pixels: int = DEFAULT_DECODE_MAX_PIXELS
+) -> Image.Image:
     """8-bit RGB, upright (EXIF orientation applied), long side ≤ target; never upscaled.
+
+    `floor` (≤ target) lets a JPEG's DCT scaling stop anywhere in [floor, target] without resampling.
 
     JPEGs decode through libjpeg's DCT scaling, so a 12 MP photo never exists at full size in memory.
     Animated images give their first frame; transparency is composited onto white.
@@ -58,7 +65,7 @@ def decode(data: bytes, *, target: int, max_pixels: int = DEFAULT_DECODE_MAX_PIX
     media_type = sniff(data)
     with open_image(data, media_type) as img:
         if img.format in ("JPEG", "MPO"):
-            draft_for(img, target)
+            draft_for(img, min(floor or target, target))
         check_pixels(img.width, img.height, max_pixels)
         check_structure(data, media_type)  # judge truncation as probe() does, not by decoder leniency
         try:
@@ -97,8 +104,12 @@ def fit(img: Image.Image, limit: int) -> Image.Image:
         return img
     scale = limit / long_side
     size = (max(1, min(limit, round(width * scale))), max(1, min(limit, round(height * scale))))
-    # a fast box reduce() to ~3× the size, then BICUBIC (as thumbnail()); LANCZOS costs ~1.6× for little gain
-    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    # A box reduce() to ≥ 2× the size first, then BICUBIC: half the time of BICUBIC alone, same look
+    # (Pillow's reducing_gap only reduces when the factor is ≥ 2 × gap). LANCZOS costs ~1.6× for little gain.
+    factor = int(long_side / limit / 2)
+    if factor >= 2:
+        img = img.reduce(factor)
+    return img.resize(size, Image.Resampling.BICUBIC)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

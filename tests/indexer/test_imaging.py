@@ -453,6 +453,12 @@ def test_large_jpeg_decodes_through_draft_mode(monkeypatch: pytest.MonkeyPatch) 
         assert max(expected) >= target  # the DCT scale never drops the long side below the target
 
 
+def test_floor_lets_the_dct_scale_stop_below_the_target() -> None:
+    data = large_jpeg()  # 4000x3000: 1/4 scale gives 1000 px, inside [768, 1024]; no resample needed
+    assert decode(data, target=1024, floor=768).size == (1000, 750)
+    assert decode(data, target=1024, floor=1001).size == (1024, 768)  # 1/4 is too small: 1/2, then resize
+
+
 def test_draft_keeps_the_long_side_of_panoramas() -> None:
     # a square box would let the short side decide: 12000x1500 at (1024, 1024) stays at scale 1
     with Image.open(io.BytesIO(encode(Image.new("RGB", (12000, 1500), (9, 9, 9)), "JPEG"))) as img:
