@@ -62,7 +62,10 @@ class Rendition:
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What the bytes say about themselves, read from the header without decoding pixels."""
+    """What the bytes say about themselves, read from the header without decoding pixels.
+
+    width and height are the upright (display) size: EXIF orientation is already accounted for.
+    """
 
     media_type: str
     width: int

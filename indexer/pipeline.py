@@ -7,6 +7,7 @@ renditions and the model input.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -101,10 +102,11 @@ class Pipeline:
 
     async def _advance(self, asset: Asset, stage: Stage) -> Asset:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
-        return Asset(**{**asset.__dict__, "status": stage, "error": None})
+        return dataclasses.replace(asset, status=stage, error=None)
 
     def _decode_render_prepare(self, data: bytes) -> tuple[list[tuple[str, bytes, int, int]], np.ndarray]:
-        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels)
+        # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
+        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
         made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
         return made, self._labeler.prepare(image)
 

@@ -51,11 +51,17 @@ class RenditionData:
 
 
 def decode(
-    data: bytes, *, target: int, floor: int | None = None, max_pixels: int = DEFAULT_DECODE_MAX_PIXELS
+    data: bytes,
+    *,
+    target: int,
+    floor: int | None = None,
+    max_pixels: int = DEFAULT_DECODE_MAX_PIXELS,
+    probed: bool = False,
 ) -> Image.Image:
     """8-bit RGB, upright (EXIF orientation applied), long side ≤ target; never upscaled.
 
     `floor` (≤ target) lets a JPEG's DCT scaling stop anywhere in [floor, target] without resampling.
+    `probed`: these exact bytes passed probe() (at ingest), so the structure walk need not run again.
 
     JPEGs decode through libjpeg's DCT scaling, so a 12 MP photo never exists at full size in memory.
     Animated images give their first frame; transparency is composited onto white.
@@ -67,7 +73,8 @@ def decode(
         if img.format in ("JPEG", "MPO"):
             draft_for(img, min(floor or target, target))
         check_pixels(img.width, img.height, max_pixels)
-        check_structure(data, media_type)  # judge truncation as probe() does, not by decoder leniency
+        if not probed:
+            check_structure(data, media_type)  # judge truncation as probe() does, not by decoder leniency
         try:
             img.load()
             orientation, _ = read_exif(img)
