@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
+
+from catalog.atomic_file import write_atomic
 
 _KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
 # Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
@@ -45,17 +45,7 @@ class LocalBlobStore:
     def _put_sync(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target, fsync, rename: readers see the whole blob or none of it.
-        fd, tmp = tempfile.mkstemp(dir=self._incoming)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data, tmp_dir=self._incoming)
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put_sync, key, data)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
+from catalog.atomic_file import write_atomic
 from indexer.recognizers.torch_weights import WeightsFormatError, load_state_dict
 
 INPUT_NAME = "image"
@@ -225,14 +224,5 @@ def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None) -> Path:
         return target
     data = build_onnx_model(pth)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".building-", suffix=".onnx")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data)
     return target
