@@ -108,3 +108,71 @@ class RecognitionResult:
     labels: tuple[Label, ...] = ()
     duration_ms: float = 0.0
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """As Rekognition gives it: ratios of the image's width and height, top-left origin."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Landmark:
+    type: str  # e.g. "eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight" (Rekognition's names)
+    x: float  # ratio of image width
+    y: float  # ratio of image height
+
+
+@dataclass(frozen=True)
+class Face:
+    box: BoundingBox
+    confidence: float  # 0–100
+    landmarks: tuple[Landmark, ...] = ()
+    embedding: tuple[float, ...] = ()  # identity vector (dlib: 128-d, same person < 0.6 euclidean)
+    person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TextDetection:
+    text: str
+    confidence: float  # 0–100
+    type: str  # "LINE" | "WORD"
+    box: BoundingBox
+    parent_index: int | None = None  # for a WORD: index of its LINE in the same list
+
+
+@dataclass(frozen=True)
+class ModerationLabel:
+    name: str  # Rekognition's taxonomy names, e.g. "Explicit Nudity", "Suggestive"
+    confidence: float  # 0–100
+    parent_name: str = ""
+
+
+@dataclass(frozen=True)
+class DominantColor:
+    red: int
+    green: int
+    blue: int
+    hex: str
+    pixel_percent: float  # 0–100
+
+
+@dataclass(frozen=True)
+class ImageProperties:
+    brightness: float  # 0–100
+    sharpness: float  # 0–100
+    contrast: float  # 0–100
+    quality: float  # 0–100, higher is better
+    dominant_colors: tuple[DominantColor, ...] = ()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One located occurrence of a label (e.g. a Person box)."""
+
+    box: BoundingBox
+    confidence: float
