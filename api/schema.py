@@ -24,9 +24,9 @@ from api.types import (
     SearchFacets,
     SearchFilter,
 )
+from catalog.cursor import CursorError, encode_cursor
 from catalog.ids import is_uuid
 from catalog.ports import SearchQuery
-from catalog.sqlite_search import CursorError, encode_cursor
 
 MAX_PAGE = 100
 MAX_FILTER_LABELS = 50

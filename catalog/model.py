@@ -97,20 +97,6 @@ class Asset:
 
 
 @dataclass(frozen=True)
-class RecognitionResult:
-    """The output of one analyzer on one asset, with the model that produced it."""
-
-    asset_id: str
-    analyzer: str
-    model_name: str
-    model_version: str
-    parameters: dict[str, object] = field(default_factory=dict)
-    labels: tuple[Label, ...] = ()
-    duration_ms: float = 0.0
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class BoundingBox:
     """As Rekognition gives it: ratios of the image's width and height, top-left origin."""
 
@@ -176,3 +162,52 @@ class Instance:
 
     box: BoundingBox
     confidence: float
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    """The output of one analyzer on one asset, with the provider and model that produced it.
+
+    Each analyzer fills only its own fields (labels: labels; faces: faces; people: people; ...).
+    """
+
+    asset_id: str
+    analyzer: str
+    model_name: str
+    model_version: str
+    provider: str = "local"
+    parameters: dict[str, object] = field(default_factory=dict)
+    labels: tuple[Label, ...] = ()
+    faces: tuple[Face, ...] = ()
+    people: tuple[Instance, ...] = ()
+    text: tuple[TextDetection, ...] = ()
+    moderation: tuple[ModerationLabel, ...] = ()
+    properties: ImageProperties | None = None
+    embedding: tuple[float, ...] = ()
+    duration_ms: float = 0.0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    """A named identity in one tenant's face collection."""
+
+    id: str
+    tenant_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FaceRef:
+    """One face of one asset: the asset and the face's index in its faces list."""
+
+    asset_id: str
+    face_index: int
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    face: FaceRef
+    distance: float
+    person_id: str | None

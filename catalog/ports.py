@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from catalog.model import ApiKey, Asset, Label, RecognitionResult, Rendition, Stage, Tenant
+from catalog.model import (
+    ApiKey,
+    Asset,
+    FaceHit,
+    FaceRef,
+    Label,
+    Person,
+    RecognitionResult,
+    Rendition,
+    Stage,
+    Tenant,
+)
 
 
 class CatalogStore(Protocol):
@@ -43,7 +54,37 @@ class CatalogStore(Protocol):
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> None: ...
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
+    async def get_results(
+        self, tenant_id: str, asset_ids: Sequence[str]
+    ) -> dict[str, dict[str, RecognitionResult]]:
+        """The current result of every analyzer, per asset."""
+        ...
+
     async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
+
+
+class FaceCollection(Protocol):
+    """Per-tenant face identity vectors and the persons they are named as."""
+
+    async def index_faces(self, tenant_id: str, asset_id: str, embeddings: Sequence[Sequence[float]]) -> None:
+        """Replace the asset's faces (face_index = position); person links of kept faces survive."""
+        ...
+
+    async def search(
+        self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
+    ) -> list[FaceHit]:
+        """The tenant's faces nearest to `embedding`, nearest first, within max_distance."""
+        ...
+
+    async def create_person(self, tenant_id: str, name: str) -> Person: ...
+    async def person_by_name(self, tenant_id: str, name: str) -> Person | None: ...
+    async def persons(self, tenant_id: str, person_ids: Sequence[str]) -> dict[str, Person]: ...
+    async def assign(self, tenant_id: str, faces: Sequence[FaceRef], person_id: str) -> None: ...
+    async def face_persons(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[FaceRef, str]:
+        """person_id of every named face of these assets."""
+        ...
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -89,13 +130,21 @@ class IndexDocument:
     created_at: datetime
     captured_at: datetime | None
     labels: tuple[Label, ...]
+    text: str = ""  # text found in the image (OCR lines)
+    persons: tuple[str, ...] = ()  # names of the persons whose faces appear
+    moderated: bool = False  # any moderation label at or above the analyzer's threshold
+    embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
 
 
 @dataclass(frozen=True)
 class SearchQuery:
-    text: str | None = None
-    labels: tuple[str, ...] = ()
+    text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
+    labels: tuple[str, ...] = ()  # any of these, through parents
     min_confidence: float = 0.0
+    persons: tuple[str, ...] = ()  # any of these
+    phrase: str | None = None  # must appear in the image's text, words in this order
+    exclude_moderation: bool = False
+    text_embedding: tuple[float, ...] | None = None
     first: int = 20
     after: str | None = None
 

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from catalog.codec import decode_findings, encode_findings
 from catalog.ids import uuid7
 from catalog.model import ApiKey, Asset, Label, RecognitionResult, Rendition, Stage, Tenant, VersionRelation
 from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
@@ -51,10 +52,11 @@ CREATE TABLE IF NOT EXISTS results (
     tenant_id TEXT NOT NULL,
     asset_id TEXT NOT NULL REFERENCES assets(id),
     analyzer TEXT NOT NULL,
+    provider TEXT NOT NULL,
     model_name TEXT NOT NULL,
     model_version TEXT NOT NULL,
     parameters TEXT NOT NULL,
-    labels TEXT NOT NULL,
+    findings TEXT NOT NULL,         -- JSON, see catalog.codec
     duration_ms REAL NOT NULL,
     created_at TEXT NOT NULL,
     PRIMARY KEY (tenant_id, asset_id, analyzer)
@@ -113,6 +115,20 @@ def _asset(row: sqlite3.Row) -> Asset:
         parent_id=row["parent_id"],
         relation=VersionRelation(row["relation"]) if row["relation"] else None,
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
+    )
+
+
+def _result(row: sqlite3.Row) -> RecognitionResult:
+    return RecognitionResult(
+        asset_id=row["asset_id"],
+        analyzer=row["analyzer"],
+        provider=row["provider"],
+        model_name=row["model_name"],
+        model_version=row["model_version"],
+        parameters=json.loads(row["parameters"]),
+        duration_ms=row["duration_ms"],
+        created_at=from_db_time(row["created_at"]),
+        **decode_findings(json.loads(row["findings"])),
     )
 
 
@@ -249,62 +265,51 @@ class SqliteCatalog:
         )
 
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
-        labels = json.dumps([[lb.name, lb.confidence, list(lb.parents)] for lb in result.labels])
         row = (
             tenant_id,
             result.asset_id,
             result.analyzer,
+            result.provider,
             result.model_name,
             result.model_version,
             json.dumps(result.parameters, sort_keys=True),
-            labels,
+            json.dumps(encode_findings(result)),
             result.duration_ms,
             to_db_time(result.created_at or utcnow()),
         )
         await self._db.write(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO results (tenant_id, asset_id, analyzer, model_name, model_version, "
-                "parameters, labels, duration_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO results (tenant_id, asset_id, analyzer, provider, model_name, "
+                "model_version, parameters, findings, duration_ms, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         )
 
-    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
+    async def get_results(
+        self, tenant_id: str, asset_ids: Sequence[str]
+    ) -> dict[str, dict[str, RecognitionResult]]:
         ids = list(dict.fromkeys(asset_ids))
         if not ids:
             return {}
 
         def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(
-                "SELECT asset_id, labels FROM results WHERE tenant_id = ? AND analyzer = 'labels' "
-                f"AND asset_id IN ({_placeholders(len(ids))})",
+                f"SELECT * FROM results WHERE tenant_id = ? AND asset_id IN ({_placeholders(len(ids))})",
                 (tenant_id, *ids),
             ).fetchall()
 
-        return {
-            row["asset_id"]: tuple(Label(n, c, tuple(p)) for n, c, p in json.loads(row["labels"]))
-            for row in await self._db.read(select)
-        }
+        out: dict[str, dict[str, RecognitionResult]] = {}
+        for row in await self._db.read(select):
+            out.setdefault(row["asset_id"], {})[row["analyzer"]] = _result(row)
+        return out
+
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
+        results = await self.get_results(tenant_id, asset_ids)
+        return {asset_id: by["labels"].labels for asset_id, by in results.items() if "labels" in by}
 
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
-        row = await self._db.read(
-            lambda c: c.execute(
-                "SELECT * FROM results WHERE tenant_id = ? AND asset_id = ? AND analyzer = ?",
-                (tenant_id, asset_id, analyzer),
-            ).fetchone()
-        )
-        if row is None:
-            return None
-        return RecognitionResult(
-            asset_id=row["asset_id"],
-            analyzer=row["analyzer"],
-            model_name=row["model_name"],
-            model_version=row["model_version"],
-            parameters=json.loads(row["parameters"]),
-            labels=tuple(Label(n, c, tuple(p)) for n, c, p in json.loads(row["labels"])),
-            duration_ms=row["duration_ms"],
-            created_at=from_db_time(row["created_at"]),
-        )
+        return (await self.get_results(tenant_id, [asset_id])).get(asset_id, {}).get(analyzer)
 
     async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
         ids = list(dict.fromkeys(asset_ids))

@@ -1,18 +1,20 @@
-"""The embedded search index: SQLite tables derived from the catalog, plus FTS5 for filenames.
+"""The embedded search index: SQLite tables derived from the catalog, FTS5 for words, numpy for vectors.
 
 `terms` holds, per asset, every name a label query may use — the label itself and each of its parents,
 lower-cased — with the confidence of the best label reachable through it. A label query is then one
-index range scan per term, ranked by that confidence.
+index range scan per term, ranked by that confidence. A text query adds full-text matches (filename,
+labels, persons, text in the image) and, given the query's embedding, semantic neighbours.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import re
 import sqlite3
 from typing import Any
 
+import numpy as np
+
+from catalog import search_sql
+from catalog.cursor import decode_cursor, encode_cursor
 from catalog.ports import FacetValue, IndexDocument, LabelMatch, SearchHit, SearchPage, SearchQuery
 from catalog.sqlite_db import SqliteDb, to_db_time
 
@@ -25,6 +27,8 @@ CREATE TABLE IF NOT EXISTS docs (
     created_at TEXT NOT NULL,
     captured_at TEXT,
     top_confidence REAL NOT NULL,
+    moderated INTEGER NOT NULL DEFAULT 0,
+    embedding BLOB,                 -- float32 little-endian, L2-normalised
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS doc_labels (
@@ -34,6 +38,13 @@ CREATE TABLE IF NOT EXISTS doc_labels (
     confidence REAL NOT NULL,
     PRIMARY KEY (tenant_id, asset_id, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doc_persons (
+    tenant_id TEXT NOT NULL,
+    person_lc TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, person_lc, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_persons_by_asset ON doc_persons (tenant_id, asset_id);
 CREATE TABLE IF NOT EXISTS terms (
     tenant_id TEXT NOT NULL,
     term TEXT NOT NULL,
@@ -44,31 +55,17 @@ CREATE TABLE IF NOT EXISTS terms (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS terms_by_asset ON terms (tenant_id, asset_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
-    text, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61'
+    meta, ocr, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61'
 );
 """
 
-# A full-text hit (filename or label words) ranks like a 50 % label match:
-# below confident labels, above weak ones.
-FILENAME_SCORE = 50.0
+_TABLES = ("docs", "doc_labels", "doc_persons", "terms", "docs_fts")
 FACET_LIMIT = 25
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-class CursorError(ValueError):
-    pass
-
-
-def encode_cursor(score: float, asset_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([score, asset_id]).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[float, str]:
-    try:
-        score, asset_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(score), str(asset_id)
-    except (ValueError, TypeError) as exc:
-        raise CursorError("invalid cursor: pass the endCursor of a previous page") from exc
+# Semantic neighbours below this cosine similarity are noise for MiniLM-sized text embeddings.
+SEMANTIC_FLOOR = 0.3
+SEMANTIC_CANDIDATES = 1000
+# A text query's score: mostly keyword (label confidence / full-text), partly meaning.
+KEYWORD_WEIGHT, SEMANTIC_WEIGHT = 0.7, 0.3
 
 
 def _terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
@@ -81,9 +78,8 @@ def _terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
     return best
 
 
-def _fts_query(text: str) -> str | None:
-    words = _WORD.findall(text)
-    return " ".join(f'"{w}"*' for w in words) if words else None
+def _vector(values: tuple[float, ...]) -> bytes | None:
+    return np.asarray(values, dtype="<f4").tobytes() if values else None
 
 
 class SqliteSearchIndex:
@@ -93,37 +89,34 @@ class SqliteSearchIndex:
     async def upsert(self, doc: IndexDocument) -> None:
         terms = _terms(doc)
         top = max((lb.confidence for lb in doc.labels), default=0.0)
-        text = " ".join([doc.filename, *(lb.name for lb in doc.labels)])
+        meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
+        t, a = doc.tenant_id, doc.asset_id
 
         def write(conn: sqlite3.Connection) -> None:
-            self._delete(conn, doc.tenant_id, doc.asset_id)
+            self._delete(conn, t, a)
             conn.execute(
-                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    doc.tenant_id,
-                    doc.asset_id,
-                    doc.filename,
-                    doc.media_type,
-                    to_db_time(doc.created_at),
-                    to_db_time(doc.captured_at),
-                    top,
-                ),
-            )
+                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
+                 top, int(doc.moderated), _vector(doc.embedding)),
+            )  # fmt: skip
             conn.executemany(
                 "INSERT OR REPLACE INTO doc_labels VALUES (?, ?, ?, ?)",
-                [(doc.tenant_id, doc.asset_id, lb.name, lb.confidence) for lb in doc.labels],
+                [(t, a, lb.name, lb.confidence) for lb in doc.labels],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?)", [(t, p.lower(), a) for p in doc.persons]
             )
             conn.executemany(
                 "INSERT INTO terms VALUES (?, ?, ?, ?, ?)",
-                [(doc.tenant_id, t, doc.asset_id, c, lb) for t, (c, lb) in terms.items()],
+                [(t, term, a, c, lb) for term, (c, lb) in terms.items()],
             )
-            conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?)", (text, doc.tenant_id, doc.asset_id))
+            conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?, ?)", (meta, doc.text, t, a))
 
         await self._db.write(write)
 
     @staticmethod
     def _delete(conn: sqlite3.Connection, tenant_id: str, asset_id: str) -> None:
-        for table in ("docs", "doc_labels", "terms", "docs_fts"):
+        for table in _TABLES:
             conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
 
     async def delete(self, tenant_id: str, asset_id: str) -> None:
@@ -131,7 +124,7 @@ class SqliteSearchIndex:
 
     async def clear(self) -> None:
         def wipe(conn: sqlite3.Connection) -> None:
-            for table in ("docs", "doc_labels", "terms", "docs_fts"):
+            for table in _TABLES:
                 conn.execute(f"DELETE FROM {table}")
 
         await self._db.write(wipe)
@@ -143,97 +136,108 @@ class SqliteSearchIndex:
         return int(row[0])
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
-        hits_sql, params = self._hits(tenant_id, query)
         after = decode_cursor(query.after) if query.after else None
-        return await self._db.read(lambda c: self._page(c, tenant_id, hits_sql, params, query.first, after))
+        return await self._db.read(lambda c: self._search(c, tenant_id, query, after))
+
+    def _search(
+        self, conn: sqlite3.Connection, tenant_id: str, query: SearchQuery, after: tuple[float, str] | None
+    ) -> SearchPage:
+        text = (query.text or "").strip()
+        by_labels = (
+            search_sql.label_hits(tenant_id, query.labels, query.min_confidence) if query.labels else None
+        )
+        if text:
+            hits = search_sql.keyword_hits(tenant_id, text, query.min_confidence)
+            if by_labels:
+                hits = search_sql.restrict(hits, by_labels)
+            if query.text_embedding:
+                hits = self._blend_semantic(conn, tenant_id, hits, by_labels, query.text_embedding)
+        else:
+            hits = by_labels or search_sql.all_docs(tenant_id, query.min_confidence)
+        return self._page(conn, tenant_id, hits, search_sql.filters(tenant_id, query), query.first, after)
 
     @staticmethod
-    def _hits(tenant_id: str, query: SearchQuery) -> tuple[str, list[Any]]:
-        """SQL for (asset_id, score, label, via) rows, one per matching asset of the tenant."""
-        label_terms = [name.lower() for name in query.labels]
-        text = (query.text or "").strip()
-        parts: list[str] = []
-        params: list[Any] = []
-        if label_terms:
-            parts.append(
-                f"SELECT asset_id, MAX(confidence) AS score, label, term AS via FROM terms "
-                f"WHERE tenant_id = ? AND term IN ({','.join('?' * len(label_terms))}) AND confidence >= ? "
-                "GROUP BY asset_id"
-            )
-            params += [tenant_id, *label_terms, query.min_confidence]
-        if text:
-            fts = _fts_query(text)
-            text_sql = (
-                "SELECT asset_id, confidence AS score, label, term AS via FROM terms "
-                "WHERE tenant_id = ? AND term = ? AND confidence >= ?"
-            )
-            text_params: list[Any] = [tenant_id, text.lower(), query.min_confidence]
-            if fts:
-                text_sql += (
-                    " UNION ALL SELECT asset_id, ? AS score, NULL AS label, 'text' AS via FROM docs_fts "
-                    "WHERE docs_fts MATCH ? AND tenant_id = ?"
-                )
-                text_params += [FILENAME_SCORE, f"text : ({fts})", tenant_id]
-            text_hits = (
-                f"SELECT asset_id, MAX(score) AS score, label, via FROM ({text_sql}) GROUP BY asset_id"
-            )
-            if parts:  # labels filter AND text query: the filter restricts, the text ranks
-                parts[0] = (
-                    f"SELECT t.asset_id, t.score, t.label, t.via FROM ({text_hits}) t "
-                    f"JOIN ({parts[0]}) f ON f.asset_id = t.asset_id"
-                )
-                params = text_params + params
-            else:
-                parts.append(text_hits)
-                params += text_params
-        if not parts:
-            parts.append(
-                "SELECT asset_id, top_confidence AS score, NULL AS label, NULL AS via FROM docs "
-                "WHERE tenant_id = ? AND top_confidence >= ?"
-            )
-            params += [tenant_id, query.min_confidence]
-        return parts[0], params
+    def _blend_semantic(
+        conn: sqlite3.Connection,
+        tenant_id: str,
+        keyword: tuple[str, list[Any]],
+        by_labels: tuple[str, list[Any]] | None,
+        embedding: tuple[float, ...],
+    ) -> tuple[str, list[Any]]:
+        """Keyword hits and semantic neighbours, blended into a temp table the page query reads."""
+        rows: dict[str, list[Any]] = {
+            r[0]: [r[0], KEYWORD_WEIGHT * r[1], r[2], r[3], r[4]]
+            for r in conn.execute(keyword[0], keyword[1])
+        }
+        sql, params = (
+            "SELECT asset_id, embedding FROM docs WHERE tenant_id = ? AND embedding IS NOT NULL",
+            [tenant_id],
+        )
+        if by_labels:
+            sql += f" AND asset_id IN (SELECT asset_id FROM ({by_labels[0]}))"
+            params += by_labels[1]
+        found = conn.execute(sql, params).fetchall()
+        if found:
+            matrix = np.frombuffer(b"".join(r[1] for r in found), dtype="<f4").reshape(len(found), -1)
+            query = np.asarray(embedding, dtype=np.float32)
+            if matrix.shape[1] == query.shape[0]:
+                similarity = matrix @ query
+                for i in np.argsort(-similarity, kind="stable")[:SEMANTIC_CANDIDATES]:
+                    if similarity[i] < SEMANTIC_FLOOR:
+                        break
+                    row = rows.setdefault(found[i][0], [found[i][0], 0.0, None, "meaning", None])
+                    row[1] = round(row[1] + SEMANTIC_WEIGHT * 100 * float(similarity[i]), 4)
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS hits (asset_id TEXT PRIMARY KEY, score, label, via, confidence)"
+        )
+        conn.execute("DELETE FROM temp.hits")
+        conn.executemany("INSERT INTO temp.hits VALUES (?, ?, ?, ?, ?)", list(rows.values()))
+        return "SELECT * FROM temp.hits", []
 
     @staticmethod
     def _page(
         conn: sqlite3.Connection,
         tenant_id: str,
-        hits_sql: str,
-        params: list[Any],
+        hits: tuple[str, list[Any]],
+        where: tuple[list[str], list[Any]],
         first: int,
         after: tuple[float, str] | None,
     ) -> SearchPage:
         # Only assets that have an index document count: the docs join keeps half-indexed rows out.
-        base = f"SELECT h.* FROM ({hits_sql}) h JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
-        base_params = [*params, tenant_id]
+        base = f"SELECT h.* FROM ({hits[0]}) h JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
+        if where[0]:
+            base += " WHERE " + " AND ".join(where[0])
+        base_params = [*hits[1], tenant_id, *where[1]]
         total = conn.execute(f"SELECT COUNT(*) FROM ({base})", base_params).fetchone()[0]
         page_sql = f"SELECT * FROM ({base})"
         page_params = list(base_params)
         if after is not None:
             page_sql += " WHERE score < ? OR (score = ? AND asset_id < ?)"
             page_params += [after[0], after[0], after[1]]
-        page_sql += " ORDER BY score DESC, asset_id DESC LIMIT ?"
-        rows = conn.execute(page_sql, [*page_params, first + 1]).fetchall()
-        has_next = len(rows) > first
-        rows = rows[:first]
-        hits = tuple(
-            SearchHit(
-                asset_id=r["asset_id"],
-                score=r["score"],
-                matches=(LabelMatch(r["label"], r["score"], r["via"]),) if r["via"] and r["label"] else (),
-            )
-            for r in rows
+        rows = conn.execute(
+            f"{page_sql} ORDER BY score DESC, asset_id DESC LIMIT ?", [*page_params, first + 1]
         )
+        page = rows.fetchall()
+        has_next = len(page) > first
+        page = page[:first]
         facets = conn.execute(
             f"SELECT l.name, COUNT(*) AS n FROM doc_labels l JOIN ({base}) h ON h.asset_id = l.asset_id "
             "WHERE l.tenant_id = ? GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?",
             [*base_params, tenant_id, FACET_LIMIT],
         ).fetchall()
-        end = encode_cursor(rows[-1]["score"], rows[-1]["asset_id"]) if rows else None
         return SearchPage(
             total=total,
-            hits=hits,
-            end_cursor=end,
+            hits=tuple(
+                SearchHit(
+                    asset_id=r["asset_id"],
+                    score=r["score"],
+                    matches=(LabelMatch(r["label"], r["score"], r["via"]),)
+                    if r["via"] and r["label"]
+                    else (),
+                )
+                for r in page
+            ),
+            end_cursor=encode_cursor(page[-1]["score"], page[-1]["asset_id"]) if page else None,
             has_next=has_next,
             label_facets=tuple(FacetValue(f["name"], f["n"]) for f in facets),
         )

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from catalog import sqlite_search
+from catalog.cursor import CursorError
 from catalog.model import Label
 from catalog.ports import IndexDocument, SearchQuery
 from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_search import CursorError, SqliteSearchIndex
+from catalog.sqlite_search import SqliteSearchIndex
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DOG = ("Dog", "Canine", "Carnivore", "Mammal", "Animal")
@@ -100,3 +101,41 @@ async def test_fts_syntax_in_user_text_is_harmless(archive: SqliteSearchIndex) -
     for text in ['"', "AND OR NOT", "kitty*", "a:b", "(((", "NEAR(x y)"]:
         await archive.search("t1", SearchQuery(text=text))
     assert [h.asset_id for h in (await archive.search("t1", SearchQuery(text="kitty"))).hits] == ["a2"]
+
+
+async def test_persons_phrase_and_moderation_filters(index: SqliteSearchIndex) -> None:
+    await index.upsert(
+        IndexDocument("t1", "p1", "a.jpg", "image/jpeg", NOW, None, (Label("Person", 99, ("Human",)),),
+                      text="Grand Hotel Budapest", persons=("Ada Lovelace",))
+    )  # fmt: skip
+    await index.upsert(
+        IndexDocument("t1", "p2", "b.jpg", "image/jpeg", NOW, None, (Label("Person", 90, ("Human",)),),
+                      text="Hotel Grand", persons=("Alan Turing",), moderated=True)
+    )  # fmt: skip
+    ids = lambda page: [h.asset_id for h in page.hits]  # noqa: E731
+    assert ids(await index.search("t1", SearchQuery(persons=("ada lovelace",)))) == ["p1"]
+    assert ids(await index.search("t1", SearchQuery(text="turing"))) == ["p2"]
+    assert ids(await index.search("t1", SearchQuery(phrase="grand hotel"))) == ["p1"]
+    assert ids(await index.search("t1", SearchQuery(phrase="hotel grand"))) == ["p2"]
+    assert ids(await index.search("t1", SearchQuery(phrase='"'))) == []
+    assert ids(await index.search("t1", SearchQuery(labels=("human",), exclude_moderation=True))) == ["p1"]
+    assert ids(await index.search("t2", SearchQuery(persons=("ada lovelace",)))) == []
+
+
+async def test_semantic_neighbours_join_text_queries(index: SqliteSearchIndex) -> None:
+    dog, coffee = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    retriever = (Label("Golden Retriever", 90, DOG),)
+    espresso = (Label("Espresso", 90, ("Coffee",)),)
+    await index.upsert(IndexDocument("t1", "d1", "x.jpg", "image/jpeg", NOW, None, retriever, embedding=dog))
+    await index.upsert(
+        IndexDocument("t1", "c1", "puppy.jpg", "image/jpeg", NOW, None, espresso, embedding=coffee)
+    )
+    await index.upsert(IndexDocument("t2", "x1", "y.jpg", "image/jpeg", NOW, None, retriever, embedding=dog))
+    puppy = (0.9, 0.1, 0.0)  # "puppy" means dog-ish
+    page = await index.search("t1", SearchQuery(text="puppy", text_embedding=puppy))
+    # c1 has the word in its filename; d1 matches only by meaning; t2's asset never shows.
+    assert {h.asset_id for h in page.hits} == {"d1", "c1"} and page.total == 2
+    no_vectors = await index.search("t1", SearchQuery(text="puppy"))
+    assert [h.asset_id for h in no_vectors.hits] == ["c1"]
+    dogs_only = await index.search("t1", SearchQuery(text="puppy", labels=("dog",), text_embedding=puppy))
+    assert [h.asset_id for h in dogs_only.hits] == ["d1"]
