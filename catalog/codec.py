@@ -8,12 +8,12 @@ from catalog.model import (
     BoundingBox,
     DominantColor,
     Face,
+    Findings,
     ImageProperties,
     Instance,
     Label,
     Landmark,
     ModerationLabel,
-    RecognitionResult,
     TextDetection,
 )
 
@@ -26,7 +26,7 @@ def _unbox(v: list[float]) -> BoundingBox:
     return BoundingBox(*v)
 
 
-def encode_findings(r: RecognitionResult) -> dict[str, Any]:
+def encode_findings(r: Findings) -> dict[str, Any]:
     """Only the non-empty fields, compactly (boxes as [left, top, width, height])."""
     out: dict[str, Any] = {}
     if r.labels:
@@ -62,8 +62,7 @@ def encode_findings(r: RecognitionResult) -> dict[str, Any]:
     return out
 
 
-def decode_findings(data: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for RecognitionResult's finding fields."""
+def decode_findings(data: dict[str, Any]) -> Findings:
     out: dict[str, Any] = {}
     if "labels" in data:
         out["labels"] = tuple(Label(n, c, tuple(p)) for n, c, p in data["labels"])
@@ -95,4 +94,4 @@ def decode_findings(data: dict[str, Any]) -> dict[str, Any]:
         )
     if "embedding" in data:
         out["embedding"] = tuple(data["embedding"])
-    return out
+    return Findings(**out)

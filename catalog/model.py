@@ -27,10 +27,19 @@ class VersionRelation(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class TenantConfig:
+    """A tenant's overrides of the server's analyzer settings (None / absent: the server default)."""
+
+    analyzers: tuple[str, ...] | None = None
+    providers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Tenant:
     id: str
     name: str
     created_at: datetime
+    config: TenantConfig = field(default_factory=TenantConfig)
 
 
 @dataclass(frozen=True)
@@ -165,18 +174,9 @@ class Instance:
 
 
 @dataclass(frozen=True)
-class RecognitionResult:
-    """The output of one analyzer on one asset, with the provider and model that produced it.
+class Findings:
+    """What an analyzer saw. Each analyzer fills only its own field (labels: labels; faces: faces; ...)."""
 
-    Each analyzer fills only its own fields (labels: labels; faces: faces; people: people; ...).
-    """
-
-    asset_id: str
-    analyzer: str
-    model_name: str
-    model_version: str
-    provider: str = "local"
-    parameters: dict[str, object] = field(default_factory=dict)
     labels: tuple[Label, ...] = ()
     faces: tuple[Face, ...] = ()
     people: tuple[Instance, ...] = ()
@@ -184,6 +184,19 @@ class RecognitionResult:
     moderation: tuple[ModerationLabel, ...] = ()
     properties: ImageProperties | None = None
     embedding: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    """The output of one analyzer on one asset, with the provider and model that produced it."""
+
+    asset_id: str
+    analyzer: str
+    model_name: str
+    model_version: str
+    findings: Findings
+    provider: str = "local"
+    parameters: dict[str, object] = field(default_factory=dict)
     duration_ms: float = 0.0
     created_at: datetime | None = None
 

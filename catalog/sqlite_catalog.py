@@ -9,14 +9,25 @@ from typing import Any
 
 from catalog.codec import decode_findings, encode_findings
 from catalog.ids import uuid7
-from catalog.model import ApiKey, Asset, Label, RecognitionResult, Rendition, Stage, Tenant, VersionRelation
+from catalog.model import (
+    ApiKey,
+    Asset,
+    Label,
+    RecognitionResult,
+    Rendition,
+    Stage,
+    Tenant,
+    TenantConfig,
+    VersionRelation,
+)
 from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY,
@@ -128,14 +139,17 @@ def _result(row: sqlite3.Row) -> RecognitionResult:
         parameters=json.loads(row["parameters"]),
         duration_ms=row["duration_ms"],
         created_at=from_db_time(row["created_at"]),
-        **decode_findings(json.loads(row["findings"])),
+        findings=decode_findings(json.loads(row["findings"])),
     )
 
 
 def _tenant(row: sqlite3.Row) -> Tenant:
     created = from_db_time(row["created_at"])
     assert created is not None
-    return Tenant(id=row["id"], name=row["name"], created_at=created)
+    raw = json.loads(row["config"])
+    analyzers = tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None
+    config = TenantConfig(analyzers=analyzers, providers=dict(raw.get("providers", {})))
+    return Tenant(id=row["id"], name=row["name"], created_at=created, config=config)
 
 
 def _placeholders(n: int) -> str:
@@ -169,6 +183,17 @@ class SqliteCatalog:
             lambda c: c.execute("SELECT * FROM tenants WHERE id = ?", (tenant_id,)).fetchone()
         )
         return _tenant(row) if row else None
+
+    async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
+        payload = json.dumps(
+            {
+                "analyzers": list(config.analyzers) if config.analyzers is not None else None,
+                "providers": config.providers,
+            }
+        )
+        await self._db.write(
+            lambda c: c.execute("UPDATE tenants SET config = ? WHERE id = ?", (payload, tenant_id))
+        )
 
     async def add_api_key(self, tenant_id: str, key_hash: str) -> ApiKey:
         key = ApiKey(id=uuid7(), tenant_id=tenant_id, key_hash=key_hash, created_at=utcnow())
@@ -273,7 +298,7 @@ class SqliteCatalog:
             result.model_name,
             result.model_version,
             json.dumps(result.parameters, sort_keys=True),
-            json.dumps(encode_findings(result)),
+            json.dumps(encode_findings(result.findings)),
             result.duration_ms,
             to_db_time(result.created_at or utcnow()),
         )
@@ -306,7 +331,7 @@ class SqliteCatalog:
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
         results = await self.get_results(tenant_id, asset_ids)
-        return {asset_id: by["labels"].labels for asset_id, by in results.items() if "labels" in by}
+        return {asset_id: by["labels"].findings.labels for asset_id, by in results.items() if "labels" in by}
 
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
         return (await self.get_results(tenant_id, [asset_id])).get(asset_id, {}).get(analyzer)

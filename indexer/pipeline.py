@@ -2,37 +2,34 @@
 
 Each step is idempotent and persists its stage before the next starts, so a process killed at any point
 resumes from the last finished step. The original is decoded once: the same decoded image feeds the
-renditions and the model input.
+renditions and every analyzer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
-import numpy as np
 from PIL import Image
 
-from catalog.model import Asset, Label, RecognitionResult, Rendition, Stage
-from catalog.ports import BlobStore, CatalogStore, IndexDocument, SearchIndex
+from catalog.metadata import current_labels, index_document, metadata_text, text_lines
+from catalog.model import Asset, FaceRef, Findings, RecognitionResult, Rendition, Stage
+from catalog.ports import BlobStore, CatalogStore, FaceCollection, SearchIndex
 from catalog.sqlite_db import utcnow
-from indexer.batcher import InferenceBatcher
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import LabelModel
+from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 
 log = logging.getLogger(__name__)
 
-LABELS = "labels"
-
-
-@dataclass(frozen=True)
-class LabelSettings:
-    min_confidence: float
-    max_labels: int
+EMBEDDING = "embedding"
+# Two faces closer than this (euclidean, 128-d dlib vectors) are taken as the same person.
+SAME_PERSON_DISTANCE = 0.6
 
 
 class PermanentError(Exception):
@@ -43,108 +40,156 @@ def rendition_key(asset: Asset, kind: str) -> str:
     return f"renditions/{asset.tenant_id}/{asset.id}/{kind}.jpg"
 
 
-def to_index_document(asset: Asset, labels: tuple[Label, ...]) -> IndexDocument:
-    return IndexDocument(
-        tenant_id=asset.tenant_id,
-        asset_id=asset.id,
-        filename=asset.filename,
-        media_type=asset.media_type,
-        created_at=asset.created_at,
-        captured_at=asset.captured_at,
-        labels=labels,
-    )
-
-
 class Pipeline:
     def __init__(
         self,
         catalog: CatalogStore,
         blobs: BlobStore,
         index: SearchIndex,
+        faces: FaceCollection,
         cpu: CpuPool,
-        labeler: LabelModel,
-        label_settings: LabelSettings,
+        analyzers: AnalyzerRegistry,
+        choose: Callable[[str], Awaitable[AnalyzerChoice]],
+        embedder: TextEmbedder | None,
         *,
         max_pixels: int,
     ) -> None:
         self._catalog = catalog
         self._blobs = blobs
         self._index = index
+        self._faces = faces
         self._cpu = cpu
-        self._labeler = labeler
-        self._label_settings = label_settings
+        self._analyzers = analyzers
+        self._choose = choose
+        self._embedder = embedder
         self._max_pixels = max_pixels
-        self._batcher: InferenceBatcher[list[Label]] = InferenceBatcher(self._predict, cpu)
-
-    def _predict(self, batch: np.ndarray) -> list[list[Label]]:
-        s = self._label_settings
-        return self._labeler.predict(batch, min_confidence=s.min_confidence, max_labels=s.max_labels)
 
     async def process(self, tenant_id: str, asset_id: str) -> Stage | None:
         """Advance the asset to INDEXED; returns the final stage, or None if the asset no longer exists."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None:
             return None
-        model_input: np.ndarray | None = None
+        item: AnalysisInput | None = None
         if asset.status == Stage.STORED:
-            model_input = await self._make_renditions(asset)
+            item = await self._make_renditions(asset)
             asset = await self._advance(asset, Stage.RENDITIONS)
         if asset.status == Stage.RENDITIONS:
-            if model_input is None:  # resumed after a restart: the preview is a faithful, cheap source
-                model_input = await self._input_from_preview(asset)
-            await self._analyze(asset, model_input)
+            if item is None:  # resumed after a restart: the preview is a faithful, cheap source
+                item = await self._input_from_preview(asset)
+            await self.analyze(asset, item)
             asset = await self._advance(asset, Stage.ANALYZED)
         if asset.status == Stage.ANALYZED:
-            labels = (await self._catalog.get_labels(tenant_id, [asset.id])).get(asset.id, ())
-            await self._index.upsert(to_index_document(asset, labels))
+            await self.reindex(asset)
             asset = await self._advance(asset, Stage.INDEXED)
         return asset.status
+
+    async def reindex(self, asset: Asset) -> None:
+        """Write the asset's index document from the catalog (the truth): idempotent."""
+        results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+        await self._index.upsert(index_document(asset, results, await self._person_names(asset)))
+
+    async def _person_names(self, asset: Asset) -> list[str]:
+        linked = await self._faces.face_persons(asset.tenant_id, [asset.id])
+        persons = await self._faces.persons(asset.tenant_id, list(linked.values()))
+        return [persons[pid].name for _, pid in sorted(linked.items(), key=lambda kv: kv[0].face_index)]
 
     async def _advance(self, asset: Asset, stage: Stage) -> Asset:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_render_prepare(self, data: bytes) -> tuple[list[tuple[str, bytes, int, int]], np.ndarray]:
+    def _decode_and_render(self, data: bytes) -> tuple[Image.Image, list[tuple[str, bytes, int, int]]]:
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
-        return made, self._labeler.prepare(image)
+        return image, [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
 
-    async def _make_renditions(self, asset: Asset) -> np.ndarray:
+    async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = await self._blobs.get(asset.blob_key)
-        made, model_input = await self._cpu.run(self._decode_render_prepare, data)
+        image, made = await self._cpu.run(self._decode_and_render, data)
         stored = []
         for kind, payload, width, height in made:
             key = rendition_key(asset, kind)
             await self._blobs.put(key, payload, "image/jpeg")
             stored.append(Rendition(kind=kind, blob_key=key, width=width, height=height))
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
-        return model_input
+        preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
+        return AnalysisInput(image=image, jpeg=preview_jpeg, original_key=asset.blob_key)
 
-    def _prepare_preview(self, data: bytes) -> np.ndarray:
-        with Image.open(io.BytesIO(data)) as img:
-            return self._labeler.prepare(img.convert("RGB"))
-
-    async def _input_from_preview(self, asset: Asset) -> np.ndarray:
+    async def _input_from_preview(self, asset: Asset) -> AnalysisInput:
         preview = next((r for r in asset.renditions if r.kind == "preview"), None)
         if preview is None:
             raise PermanentError("the asset has no preview rendition to analyze")
-        return await self._cpu.run(self._prepare_preview, await self._blobs.get(preview.blob_key))
+        data = await self._blobs.get(preview.blob_key)
 
-    async def _analyze(self, asset: Asset, model_input: np.ndarray) -> None:
-        started = time.perf_counter()
-        labels = await self._batcher.submit(model_input)
-        s = self._label_settings
+        def load() -> Image.Image:
+            with Image.open(io.BytesIO(data)) as img:
+                return img.convert("RGB")
+
+        return AnalysisInput(image=await self._cpu.run(load), jpeg=data, original_key=asset.blob_key)
+
+    async def analyze(
+        self, asset: Asset, item: AnalysisInput, *, params: dict[str, dict[str, object]] | None = None
+    ) -> list[RecognitionResult]:
+        """Run the tenant's analyzers on one image, store each result, then the metadata embedding."""
+        choice = await self._choose(asset.tenant_id)
+        selected = self._analyzers.select(choice)
+        params = params or {}
+        results = await asyncio.gather(*(self._run(asset, a, item, params.get(a.name, {})) for a in selected))
+        for result in results:
+            if result.analyzer == "faces":
+                await self._link_faces(asset, result.findings)
+            await self._catalog.save_result(asset.tenant_id, result)
+        if self._embedder is not None:
+            await self._embed(asset)
+        return list(results)
+
+    async def _run(
+        self, asset: Asset, analyzer: Analyzer, item: AnalysisInput, params: dict[str, object]
+    ) -> RecognitionResult:
+        started, t0 = utcnow(), time.perf_counter()
+        findings = await analyzer.analyze(item, params)
+        return RecognitionResult(
+            asset_id=asset.id,
+            analyzer=analyzer.name,
+            provider=analyzer.provider,
+            model_name=analyzer.model_name,
+            model_version=analyzer.model_version,
+            parameters={**analyzer.defaults, **params},
+            findings=findings,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            created_at=started,
+        )
+
+    async def _link_faces(self, asset: Asset, findings: Findings) -> None:
+        """Add the faces to the tenant's collection; a face near a named one gets that person."""
+        tenant = asset.tenant_id
+        await self._faces.index_faces(tenant, asset.id, [f.embedding for f in findings.faces])
+        for index, face in enumerate(findings.faces):
+            hits = await self._faces.search(
+                tenant, face.embedding, max_distance=SAME_PERSON_DISTANCE, limit=20
+            )
+            named = next((h for h in hits if h.person_id and h.face.asset_id != asset.id), None)
+            if named is not None and named.person_id is not None:
+                await self._faces.assign(tenant, [FaceRef(asset.id, index)], named.person_id)
+
+    async def _embed(self, asset: Asset) -> None:
+        embedder = self._embedder
+        assert embedder is not None
+        results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+        text = metadata_text(
+            asset, current_labels(results), text_lines(results), await self._person_names(asset)
+        )
+        t0 = time.perf_counter()
+        vector = await self._cpu.run(embedder.embed, [text])
         await self._catalog.save_result(
             asset.tenant_id,
             RecognitionResult(
                 asset_id=asset.id,
-                analyzer=LABELS,
-                model_name=self._labeler.name,
-                model_version=self._labeler.version,
-                parameters={"min_confidence": s.min_confidence, "max_labels": s.max_labels},
-                labels=tuple(labels),
-                duration_ms=(time.perf_counter() - started) * 1000,
+                analyzer=EMBEDDING,
+                model_name=embedder.name,
+                model_version=embedder.version,
+                parameters={"text": text},
+                findings=Findings(embedding=tuple(float(v) for v in vector[0])),
+                duration_ms=round((time.perf_counter() - t0) * 1000, 3),
                 created_at=utcnow(),
             ),
         )

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from catalog import sqlite_catalog, sqlite_queue, sqlite_search
+from catalog import sqlite_catalog, sqlite_faces, sqlite_queue, sqlite_search
 from catalog.files import LocalBlobStore
 from catalog.keys import UrlSigner, load_or_create_secret
-from catalog.ports import BlobStore, CatalogStore, JobQueue, SearchIndex
+from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from catalog.sqlite_catalog import SqliteCatalog
 from catalog.sqlite_db import SqliteDb
+from catalog.sqlite_faces import SqliteFaceCollection
 from catalog.sqlite_queue import SqliteJobQueue
 from catalog.sqlite_search import SqliteSearchIndex
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
 from indexer.ingest import Ingestor
-from indexer.pipeline import LabelSettings, Pipeline
-from indexer.recognizers.ports import LabelModel
+from indexer.pipeline import Pipeline
+from indexer.recognizers.ports import LabelModel, TextEmbedder
 from indexer.worker import Worker, WorkerSettings
+from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
 
 
@@ -27,9 +31,11 @@ class Services:
     queue: JobQueue
     blobs: BlobStore
     index: SearchIndex
+    faces: FaceCollection
     signer: UrlSigner
     cpu: CpuPool
-    labeler: LabelModel
+    analyzers: AnalyzerRegistry
+    embedder: TextEmbedder | None
     ingestor: Ingestor
     pipeline: Pipeline
     _dbs: tuple[SqliteDb, ...]
@@ -48,46 +54,69 @@ class Services:
             ),
         )
 
+    async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
+        return await choose_analyzers(self.settings, self.catalog, tenant_id)
+
     def close(self) -> None:
         self.cpu.close()
         for db in self._dbs:
             db.close()
 
 
-def build(settings: Settings, *, labeler: LabelModel | None = None) -> Services:
-    """Wire the embedded stack. `labeler` lets unit tests put a fake at the recognizer port."""
+async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id: str) -> AnalyzerChoice:
+    """The server's analyzers and providers, overridden by the tenant's own configuration."""
+    tenant = await catalog.get_tenant(tenant_id)
+    config = tenant.config if tenant else None
+    analyzers = config.analyzers if config and config.analyzers is not None else settings.analyzer_names
+    return validate_choice(analyzers, {**settings.provider_map, **(config.providers if config else {})})
+
+
+def build(
+    settings: Settings, *, labeler: LabelModel | None = None, embedder: TextEmbedder | None = None
+) -> Services:
+    """Wire the embedded stack. `labeler` and `embedder` let unit tests put fakes at the recognizer ports."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    catalog_db = SqliteDb(settings.catalog_path, sqlite_catalog.SCHEMA + sqlite_queue.SCHEMA)
+    validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
+    catalog_db = SqliteDb(
+        settings.catalog_path, sqlite_catalog.SCHEMA + sqlite_queue.SCHEMA + sqlite_faces.SCHEMA
+    )
     search_db = SqliteDb(settings.search_path, sqlite_search.SCHEMA)
     catalog = SqliteCatalog(catalog_db)
     queue = SqliteJobQueue(catalog_db)
     blobs = LocalBlobStore(settings.blob_dir)
     index = SqliteSearchIndex(search_db)
+    faces = SqliteFaceCollection(catalog_db)
     cpu = CpuPool(settings.cpu_threads)
-    if labeler is None:
-        from indexer.recognizers.local_labels import EfficientNetLabeler  # onnxruntime: import only when used
+    analyzers = AnalyzerRegistry(local_factories(settings, cpu, labeler))
+    if embedder is None and settings.semantic_search:
+        from indexer.recognizers.text_embedding import MiniLmEmbedder  # numpy model: import only when used
 
-        labeler = EfficientNetLabeler(settings.model_dir)
+        embedder = MiniLmEmbedder()
+    pipeline = Pipeline(
+        catalog,
+        blobs,
+        index,
+        faces,
+        cpu,
+        analyzers,
+        functools.partial(choose_analyzers, settings, catalog),
+        embedder,
+        max_pixels=settings.max_pixels,
+    )
     return Services(
         settings=settings,
         catalog=catalog,
         queue=queue,
         blobs=blobs,
         index=index,
+        faces=faces,
         signer=UrlSigner(load_or_create_secret(settings.secret_path), settings.url_ttl_seconds),
         cpu=cpu,
-        labeler=labeler,
+        analyzers=analyzers,
+        embedder=embedder,
         ingestor=Ingestor(
             catalog, blobs, queue, cpu, max_pixels=settings.max_pixels, max_bytes=settings.max_upload_bytes
         ),
-        pipeline=Pipeline(
-            catalog,
-            blobs,
-            index,
-            cpu,
-            labeler,
-            LabelSettings(settings.label_min_confidence, settings.label_max_labels),
-            max_pixels=settings.max_pixels,
-        ),
+        pipeline=pipeline,
         _dbs=(catalog_db, search_db),
     )

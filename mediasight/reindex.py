@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from rich.console import Console
 from rich.progress import Progress
 
-from catalog.model import Asset, Stage
-from indexer.pipeline import to_index_document
+from catalog.model import Stage
 from mediasight.bootstrap import Services
 
 PAGE = 500
@@ -24,15 +21,10 @@ async def rebuild(services: Services, console: Console) -> int:
             assets = await services.catalog.list_assets(None, after=after, limit=PAGE)
             if not assets:
                 return count
-            # Unfinished assets are indexed by the worker when they reach that step.
-            by_tenant: dict[str, list[Asset]] = defaultdict(list)
             for asset in assets:
+                # Unfinished assets are indexed by the worker when they reach that step.
                 if asset.status == Stage.INDEXED:
-                    by_tenant[asset.tenant_id].append(asset)
-            for tenant_id, group in by_tenant.items():
-                labels = await services.catalog.get_labels(tenant_id, [a.id for a in group])
-                for asset in group:
-                    await services.index.upsert(to_index_document(asset, labels.get(asset.id, ())))
-                count += len(group)
+                    await services.pipeline.reindex(asset)
+                    count += 1
             progress.update(task, advance=len(assets))
             after = assets[-1].id

@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     )
     label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
 
+    analyzers: str = Field(
+        default="labels,faces,people,text,moderation,properties",
+        description="Analyzers every asset gets unless its tenant says otherwise (comma-separated).",
+    )
+    providers: str = Field(
+        default="",
+        description="Provider per analyzer where not local, e.g. 'labels=rekognition,text=rekognition'.",
+    )
+    semantic_search: bool = Field(
+        default=True, description="Embed each asset's metadata for semantic search."
+    )
+
     worker_concurrency: int = Field(default=4, ge=1, description="Assets processed at once per worker.")
     cpu_threads: int = Field(default=2, ge=1, description="Threads for decoding and inference.")
     job_lease_seconds: float = Field(default=60.0, gt=0)
@@ -30,6 +42,15 @@ class Settings(BaseSettings):
     job_retry_base_seconds: float = Field(default=2.0, ge=0)
 
     url_ttl_seconds: int = Field(default=3600, ge=1, description="Lifetime of signed rendition URLs.")
+
+    @property
+    def analyzer_names(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.analyzers.split(",") if a.strip())
+
+    @property
+    def provider_map(self) -> dict[str, str]:
+        pairs = (p.split("=", 1) for p in self.providers.split(",") if "=" in p)
+        return {k.strip(): v.strip() for k, v in pairs}
 
     @property
     def catalog_path(self) -> Path:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
+import mediasight  # noqa: F401 - first: it limits BLAS threads before numpy loads
 from catalog.keys import hash_api_key, new_api_key
 from mediasight.settings import Settings
 
@@ -23,7 +24,14 @@ def jpeg_bytes(color: tuple[int, int, int], size: tuple[int, int] = (64, 48), **
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", job_retry_base_seconds=0.0, worker_concurrency=4)
+    # Unit tests run the labels analyzer only, with a fake model; real models have tests of their own.
+    return Settings(
+        data_dir=tmp_path / "data",
+        job_retry_base_seconds=0.0,
+        worker_concurrency=4,
+        analyzers="labels",
+        semantic_search=False,
+    )
 
 
 @pytest.fixture

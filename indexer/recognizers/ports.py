@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
 
-from catalog.model import Label
+from catalog.model import Findings, Label
 
 
 class LabelModel(Protocol):
@@ -23,3 +25,40 @@ class LabelModel(Protocol):
     def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
         """NCHW batch of prepare() outputs -> labels per image, highest confidence first."""
         ...
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """One asset's image as every analyzer receives it: decoded once, shared by all."""
+
+    image: Image.Image  # upright 8-bit RGB, long side ≤ 1024 (the preview)
+    jpeg: bytes  # the same image as JPEG: what a remote provider is sent when it cannot read the original
+    original_key: str  # blob key of the untouched original (a provider with access to the store reads it)
+
+
+class Analyzer(Protocol):
+    """One analyzer (labels, faces, people, text, moderation, properties) from one provider."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def provider(self) -> str:  # "local" | "rekognition"
+        ...
+    @property
+    def model_name(self) -> str: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def defaults(self) -> Mapping[str, float | int | str | bool]:  # parameters and their default values
+        ...
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings: ...
+
+
+class TextEmbedder(Protocol):
+    """Text → unit vectors; blocking CPU work."""
+
+    name: str
+    version: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...

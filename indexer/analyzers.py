@@ -1,0 +1,116 @@
+"""Analyzers as the pipeline runs them: local models behind the Analyzer port, picked per tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from catalog.model import Findings, Label
+from indexer.batcher import InferenceBatcher
+from indexer.cpu import CpuPool
+from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
+
+# Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
+IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties")
+PROVIDERS = ("local", "rekognition")
+
+
+class UnknownAnalyzerError(ValueError):
+    pass
+
+
+class LabelsAnalyzer:
+    """Local labels: micro-batched inference, Rekognition-style MinConfidence / MaxLabels per call."""
+
+    name = "labels"
+    provider = "local"
+
+    def __init__(self, model: LabelModel, cpu: CpuPool, *, min_confidence: float, max_labels: int) -> None:
+        self._model = model
+        self._cpu = cpu
+        self.defaults: Mapping[str, float | int | str | bool] = {
+            "min_confidence": min_confidence,
+            "max_labels": max_labels,
+        }
+        # One forward pass for the whole batch with no cut; each caller then applies its own parameters.
+        self._batcher: InferenceBatcher[list[Label]] = InferenceBatcher(
+            lambda batch: model.predict(batch, min_confidence=0.0, max_labels=10_000), cpu
+        )
+
+    @property
+    def model_name(self) -> str:
+        return self._model.name
+
+    @property
+    def model_version(self) -> str:
+        return self._model.version
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        min_confidence = float(params.get("min_confidence", self.defaults["min_confidence"]))
+        max_labels = int(params.get("max_labels", self.defaults["max_labels"]))
+        labels = await self._batcher.submit(await self._cpu.run(self._model.prepare, item.image))
+        kept = [lb for lb in labels if lb.confidence >= min_confidence][:max_labels]
+        return Findings(labels=tuple(kept))
+
+
+@dataclass
+class LocalAnalyzer:
+    """A blocking local model function run in the CPU pool: (image, params) → Findings."""
+
+    name: str
+    model_name: str
+    model_version: str
+    run: Callable[[Image.Image, Mapping[str, Any]], Findings]
+    cpu: CpuPool
+    defaults: Mapping[str, float | int | str | bool] = field(default_factory=dict)
+    provider: str = "local"
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        return await self.cpu.run(self.run, item.image, {**self.defaults, **params})
+
+
+@dataclass(frozen=True)
+class AnalyzerChoice:
+    """Which analyzers run for a tenant, and with which provider each."""
+
+    analyzers: tuple[str, ...]
+    providers: Mapping[str, str]
+
+    def provider_of(self, analyzer: str) -> str:
+        return self.providers.get(analyzer, "local")
+
+
+def validate_choice(analyzers: Sequence[str], providers: Mapping[str, str]) -> AnalyzerChoice:
+    unknown = [a for a in (*analyzers, *providers) if a not in IMAGE_ANALYZERS]
+    if unknown:
+        raise UnknownAnalyzerError(f"unknown analyzer(s) {unknown}: choose from {', '.join(IMAGE_ANALYZERS)}")
+    bad = [p for p in providers.values() if p not in PROVIDERS]
+    if bad:
+        raise UnknownAnalyzerError(f"unknown provider(s) {bad}: choose from {', '.join(PROVIDERS)}")
+    ordered = tuple(a for a in IMAGE_ANALYZERS if a in analyzers)
+    return AnalyzerChoice(ordered, dict(providers))
+
+
+class AnalyzerRegistry:
+    """Builds each (analyzer, provider) once, on first use: models load lazily, once per process."""
+
+    def __init__(self, factories: Mapping[tuple[str, str], Callable[[], Analyzer]]) -> None:
+        self._factories = factories
+        self._built: dict[tuple[str, str], Analyzer] = {}
+
+    def get(self, name: str, provider: str) -> Analyzer:
+        key = (name, provider)
+        if key not in self._built:
+            factory = self._factories.get(key)
+            if factory is None:
+                raise UnknownAnalyzerError(
+                    f"analyzer {name!r} has no {provider!r} provider configured on this server"
+                )
+            self._built[key] = factory()
+        return self._built[key]
+
+    def select(self, choice: AnalyzerChoice) -> list[Analyzer]:
+        return [self.get(name, choice.provider_of(name)) for name in choice.analyzers]

@@ -1,0 +1,96 @@
+"""The local analyzers the server can run, each built lazily (models load on first use, once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PIL import Image
+
+from catalog.model import Findings
+from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
+from indexer.cpu import CpuPool
+from indexer.recognizers.ports import Analyzer, LabelModel
+from mediasight.settings import Settings
+
+
+def local_factories(
+    settings: Settings, cpu: CpuPool, labeler: LabelModel | None = None
+) -> dict[tuple[str, str], Callable[[], Analyzer]]:
+    """`labeler` lets unit tests put a fake at the recognizer port."""
+
+    def labels() -> Analyzer:
+        model = labeler
+        if model is None:
+            from indexer.recognizers.local_labels import EfficientNetLabeler
+
+            model = EfficientNetLabeler(settings.model_dir)
+        return LabelsAnalyzer(
+            model, cpu, min_confidence=settings.label_min_confidence, max_labels=settings.label_max_labels
+        )
+
+    def faces() -> Analyzer:
+        from indexer.recognizers.local_faces import DlibFaceRecognizer
+
+        model = DlibFaceRecognizer()
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.detect(image, upsample=int(params["upsample"]))
+            return Findings(faces=tuple(f for f in found if f.confidence >= float(params["min_confidence"])))
+
+        return LocalAnalyzer(
+            "faces", model.name, model.version, run, cpu, defaults={"upsample": 1, "min_confidence": 0.0}
+        )
+
+    def people() -> Analyzer:
+        from indexer.recognizers.local_people import HogPeopleDetector
+
+        model = HogPeopleDetector()
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.detect(image)
+            return Findings(people=tuple(i for i in found if i.confidence >= float(params["min_confidence"])))
+
+        return LocalAnalyzer("people", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
+
+    def text() -> Analyzer:
+        from indexer.recognizers.local_text import RapidOcrReader
+
+        model = RapidOcrReader()
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.read(image)
+            return Findings(text=tuple(t for t in found if t.confidence >= float(params["min_confidence"])))
+
+        return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
+
+    def moderation() -> Analyzer:
+        from indexer.recognizers.local_moderation import OpenNsfwModerator
+
+        model = OpenNsfwModerator()
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.moderate(image, min_confidence=float(params["min_confidence"]))
+            return Findings(moderation=tuple(found))
+
+        return LocalAnalyzer(
+            "moderation", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0}
+        )
+
+    def properties() -> Analyzer:
+        from indexer.recognizers.local_properties import image_properties
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            return Findings(properties=image_properties(image))
+
+        # Measurements, not a learned model: the version changes when the formulas do.
+        return LocalAnalyzer("properties", "image-statistics", "1", run, cpu)
+
+    return {
+        ("labels", "local"): labels,
+        ("faces", "local"): faces,
+        ("people", "local"): people,
+        ("text", "local"): text,
+        ("moderation", "local"): moderation,
+        ("properties", "local"): properties,
+    }
