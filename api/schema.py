@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import strawberry
@@ -11,6 +12,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from api.context import Context
+from api.face_schema import FaceMutation, FaceQuery
 from api.types import (
     Asset,
     FacetValue,
@@ -27,9 +29,10 @@ from api.types import (
 from catalog.cursor import CursorError, encode_cursor
 from catalog.ids import is_uuid
 from catalog.ports import SearchQuery
+from mediasight.bootstrap import Services
 
 MAX_PAGE = 100
-MAX_FILTER_LABELS = 50
+MAX_FILTER_VALUES = 50
 MAX_QUERY_CHARS = 500
 
 
@@ -42,17 +45,41 @@ def _search_query(
         )
     if query is not None and len(query) > MAX_QUERY_CHARS:
         raise GraphQLError(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
-    labels = tuple(filter.labels or ()) if filter else ()
-    if len(labels) > MAX_FILTER_LABELS:
-        raise GraphQLError(f"`filter.labels` takes at most {MAX_FILTER_LABELS} names.")
-    min_conf = (filter.min_confidence if filter else None) or 0.0
+    f = filter or SearchFilter()
+    labels, persons = tuple(f.labels or ()), tuple(f.persons or ())
+    if len(labels) > MAX_FILTER_VALUES or len(persons) > MAX_FILTER_VALUES:
+        raise GraphQLError(
+            f"`filter.labels` and `filter.persons` take at most {MAX_FILTER_VALUES} names each."
+        )
+    min_conf = f.min_confidence or 0.0
     if not 0 <= min_conf <= 100:
         raise GraphQLError("`filter.minConfidence` is a percentage: 0 to 100.")
-    return SearchQuery(text=query, labels=labels, min_confidence=min_conf, first=first, after=after)
+    phrase = f.text or None
+    if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
+        raise GraphQLError(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
+    return SearchQuery(
+        text=query,
+        labels=labels,
+        min_confidence=min_conf,
+        persons=persons,
+        phrase=phrase,
+        exclude_moderation=bool(f.exclude_moderation),
+        first=first,
+        after=after,
+    )
+
+
+async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery:
+    """Text queries also search by meaning when the server embeds metadata."""
+    text = (query.text or "").strip()
+    if not text or services.embedder is None:
+        return query
+    vector = await services.cpu.run(services.embedder.embed, [text])
+    return dataclasses.replace(query, text_embedding=tuple(float(v) for v in vector[0]))
 
 
 @strawberry.type
-class Query:
+class Query(FaceQuery):
     @strawberry.field(description="One asset of your tenant by ID, or null.")
     async def asset(self, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
         if not is_uuid(id):
@@ -75,7 +102,8 @@ class Query:
     ) -> SearchConnection:
         ctx = info.context
         try:
-            page = await ctx.services.index.search(ctx.tenant_id, _search_query(query, filter, first, after))
+            request = await _with_embedding(ctx.services, _search_query(query, filter, first, after))
+            page = await ctx.services.index.search(ctx.tenant_id, request)
         except CursorError as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
@@ -98,7 +126,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(FaceMutation):
     @strawberry.mutation(description="Upload an image (GraphQL multipart request). Same bytes → same asset.")
     async def ingest_asset(self, info: Info[Context, None], file: Upload) -> IngestAssetPayload:
         ctx = info.context

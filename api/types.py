@@ -10,7 +10,17 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
+from api.recognition_types import (
+    BoundingBox,
+    Face,
+    ImageProperties,
+    LabelInstance,
+    ModerationLabel,
+    RecognitionRun,
+    TextDetection,
+)
 from catalog import model
+from catalog.metadata import PERSON, current_labels, person_instances
 
 
 @strawberry.enum(description="Where an asset stands in the pipeline.")
@@ -38,9 +48,13 @@ class Label:
     confidence: float = strawberry.field(description="0–100.")
     parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
 
+    instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
+
     @staticmethod
-    def from_domain(label: model.Label) -> Label:
-        return Label(name=label.name, confidence=label.confidence, parents=list(label.parents))
+    def from_domain(label: model.Label, instances: list[LabelInstance]) -> Label:
+        return Label(
+            name=label.name, confidence=label.confidence, parents=list(label.parents), instances=instances
+        )
 
 
 @strawberry.type(description="A derived image. The URL is signed and expires; it works in an <img> tag.")
@@ -95,7 +109,7 @@ class Asset:
             _domain=asset,
         )
 
-    @strawberry.field(description="Current labels, most confident first.")
+    @strawberry.field(description="Current labels, most confident first (Person from faces and bodies).")
     async def labels(
         self,
         info: Info[Context, None],
@@ -103,9 +117,55 @@ class Asset:
             float, strawberry.argument(description="Only labels at least this confident.")
         ] = 0.0,
     ) -> list[Label]:
-        labels = await info.context.labels.load(self.id)
-        ordered = sorted(labels, key=lambda lb: -lb.confidence)
-        return [Label.from_domain(lb) for lb in ordered if lb.confidence >= min_confidence]
+        results = await info.context.results.load(self.id)
+        instances = [
+            LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
+            for i in person_instances(results)
+        ]
+        return [
+            Label.from_domain(lb, instances if lb.name == PERSON else [])
+            for lb in current_labels(results)
+            if lb.confidence >= min_confidence
+        ]
+
+    @strawberry.field(description="Faces, with the person each was named as.")
+    async def faces(self, info: Info[Context, None]) -> list[Face]:
+        results = await info.context.results.load(self.id)
+        if "faces" not in results:
+            return []
+        persons = await info.context.face_persons.load(self.id)
+        return [Face.from_domain(i, f, persons.get(i)) for i, f in enumerate(results["faces"].findings.faces)]
+
+    @strawberry.field(description="Text in the image: LINEs, and the WORDs of each line.")
+    async def text_detections(self, info: Info[Context, None]) -> list[TextDetection]:
+        results = await info.context.results.load(self.id)
+        found = results["text"].findings.text if "text" in results else ()
+        return [TextDetection.from_domain(t) for t in found]
+
+    @strawberry.field(description="Moderation labels at or above the analyzer's threshold.")
+    async def moderation_labels(self, info: Info[Context, None]) -> list[ModerationLabel]:
+        results = await info.context.results.load(self.id)
+        found = results["moderation"].findings.moderation if "moderation" in results else ()
+        return [
+            ModerationLabel(name=m.name, confidence=m.confidence, parent_name=m.parent_name) for m in found
+        ]
+
+    @strawberry.field(description="Brightness, sharpness, contrast, quality, dominant colors.")
+    async def properties(self, info: Info[Context, None]) -> ImageProperties | None:
+        results = await info.context.results.load(self.id)
+        found = results["properties"].findings.properties if "properties" in results else None
+        return ImageProperties.from_domain(found) if found else None
+
+    @strawberry.field(description="The current result of each analyzer: provider, model, parameters, timing.")
+    async def runs(
+        self,
+        info: Info[Context, None],
+        analyzer: Annotated[str | None, strawberry.argument(description="Only this analyzer's.")] = None,
+    ) -> list[RecognitionRun]:
+        results = await info.context.results.load(self.id)
+        return [
+            RecognitionRun.from_domain(r) for name, r in sorted(results.items()) if analyzer in (None, name)
+        ]
 
     @strawberry.field(description="Thumbnail (≤256 px) and preview (≤1024 px) with signed URLs.")
     def renditions(self, info: Info[Context, None]) -> list[Rendition]:
@@ -165,6 +225,15 @@ class SearchFilter:
     labels: list[str] | None = strawberry.UNSET
     min_confidence: float | None = strawberry.field(
         default=strawberry.UNSET, description="A label must be at least this confident (0–100) to match."
+    )
+    persons: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Assets showing any of these named persons (any case)."
+    )
+    text: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A phrase that must appear in the image's text, words in order."
+    )
+    exclude_moderation: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
     )
 
 

@@ -16,7 +16,8 @@ from indexer.imaging import ImageRejected, probe
 
 log = logging.getLogger(__name__)
 
-PROCESS_JOB = "process"
+PROCESS_JOB = "process"  # advance an asset through the pipeline to INDEXED
+REFRESH_JOB = "refresh"  # re-embed and re-index an indexed asset whose metadata changed (e.g. a face named)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 

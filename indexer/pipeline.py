@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from PIL import Image
 
+from catalog.face_identity import SAME_PERSON_DISTANCE
 from catalog.metadata import current_labels, index_document, metadata_text, text_lines
 from catalog.model import Asset, FaceRef, Findings, RecognitionResult, Rendition, Stage
 from catalog.ports import BlobStore, CatalogStore, FaceCollection, SearchIndex
@@ -28,8 +29,6 @@ from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 log = logging.getLogger(__name__)
 
 EMBEDDING = "embedding"
-# Two faces closer than this (euclidean, 128-d dlib vectors) are taken as the same person.
-SAME_PERSON_DISTANCE = 0.6
 
 
 class PermanentError(Exception):
@@ -82,6 +81,15 @@ class Pipeline:
             await self.reindex(asset)
             asset = await self._advance(asset, Stage.INDEXED)
         return asset.status
+
+    async def refresh(self, tenant_id: str, asset_id: str) -> None:
+        """After metadata changed outside the pipeline (a face named): embed and index again."""
+        asset = await self._catalog.get_asset(tenant_id, asset_id)
+        if asset is None or asset.status != Stage.INDEXED:
+            return  # an unfinished asset picks the change up when it reaches those steps
+        if self._embedder is not None:
+            await self._embed(asset)
+        await self.reindex(asset)
 
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from catalog.model import Stage
 from catalog.ports import CatalogStore, Job, JobQueue
 from indexer.imaging import ImageRejected
-from indexer.ingest import PROCESS_JOB
+from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,10 @@ class Worker:
     async def _handle(self, job: Job) -> None:
         keeper = asyncio.create_task(self._keep_lease(job))
         try:
-            await self._pipeline.process(job.tenant_id, job.asset_id)
+            if job.kind == REFRESH_JOB:
+                await self._pipeline.refresh(job.tenant_id, job.asset_id)
+            else:
+                await self._pipeline.process(job.tenant_id, job.asset_id)
             await self._queue.complete(job)
         except (ImageRejected, PermanentError) as exc:
             await self._fail(job, str(exc))
@@ -130,6 +133,7 @@ class Worker:
             keeper.cancel()
 
     async def _fail(self, job: Job, reason: str) -> None:
-        log.error("asset %s failed: %s", job.asset_id, reason)
-        await self._catalog.set_stage(job.tenant_id, job.asset_id, Stage.FAILED, reason)
+        log.error("%s job of asset %s failed: %s", job.kind, job.asset_id, reason)
+        if job.kind == PROCESS_JOB:  # a failed refresh leaves the asset as it was: still indexed
+            await self._catalog.set_stage(job.tenant_id, job.asset_id, Stage.FAILED, reason)
         await self._queue.dead(job, reason)

@@ -16,6 +16,7 @@ from catalog.sqlite_queue import SqliteJobQueue
 from catalog.sqlite_search import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
+from indexer.faces_service import FaceService
 from indexer.ingest import Ingestor
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
@@ -38,6 +39,7 @@ class Services:
     embedder: TextEmbedder | None
     ingestor: Ingestor
     pipeline: Pipeline
+    face_service: FaceService
     _dbs: tuple[SqliteDb, ...]
 
     def worker(self) -> Worker:
@@ -118,5 +120,6 @@ def build(
             catalog, blobs, queue, cpu, max_pixels=settings.max_pixels, max_bytes=settings.max_upload_bytes
         ),
         pipeline=pipeline,
+        face_service=FaceService(catalog, faces, queue, analyzers, cpu, max_pixels=settings.max_pixels),
         _dbs=(catalog_db, search_db),
     )

@@ -1,0 +1,152 @@
+"""GraphQL types for what the analyzers saw, in Rekognition's shapes, built from domain objects."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import cast
+
+import strawberry
+from strawberry.scalars import JSON
+
+from catalog import model
+
+
+@strawberry.type(description="Ratios of the image's width and height, top-left origin (as Rekognition).")
+class BoundingBox:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    @staticmethod
+    def from_domain(box: model.BoundingBox) -> BoundingBox:
+        return BoundingBox(left=box.left, top=box.top, width=box.width, height=box.height)
+
+
+@strawberry.type
+class Landmark:
+    type: str
+    x: float
+    y: float
+
+
+@strawberry.type(description="A named identity in your tenant's face collection.")
+class Person:
+    id: strawberry.ID
+    name: str
+
+    @staticmethod
+    def from_domain(person: model.Person) -> Person:
+        return Person(id=strawberry.ID(person.id), name=person.name)
+
+
+@strawberry.type(description="A detected face; faceIndex is its position in Asset.faces.")
+class Face:
+    face_index: int
+    bounding_box: BoundingBox
+    confidence: float
+    landmarks: list[Landmark]
+    person: Person | None
+
+    @staticmethod
+    def from_domain(index: int, face: model.Face, person: model.Person | None) -> Face:
+        return Face(
+            face_index=index,
+            bounding_box=BoundingBox.from_domain(face.box),
+            confidence=face.confidence,
+            landmarks=[Landmark(type=m.type, x=m.x, y=m.y) for m in face.landmarks],
+            person=Person.from_domain(person) if person else None,
+        )
+
+
+@strawberry.enum
+class TextType(enum.Enum):
+    LINE = "LINE"
+    WORD = "WORD"
+
+
+@strawberry.type(description="Text found in the image: LINE detections and the WORDs they contain.")
+class TextDetection:
+    text: str
+    confidence: float
+    type: TextType
+    bounding_box: BoundingBox
+    parent_index: int | None = strawberry.field(description="For a WORD: the index of its LINE in this list.")
+
+    @staticmethod
+    def from_domain(t: model.TextDetection) -> TextDetection:
+        return TextDetection(
+            text=t.text,
+            confidence=t.confidence,
+            type=TextType(t.type),
+            bounding_box=BoundingBox.from_domain(t.box),
+            parent_index=t.parent_index,
+        )
+
+
+@strawberry.type(description="A moderation label in Rekognition's taxonomy (top level: parentName empty).")
+class ModerationLabel:
+    name: str
+    confidence: float
+    parent_name: str
+
+
+@strawberry.type
+class DominantColor:
+    red: int
+    green: int
+    blue: int
+    hex: str
+    pixel_percent: float
+
+
+@strawberry.type(description="Measured image qualities, 0–100 (as Rekognition's ImageProperties).")
+class ImageProperties:
+    brightness: float
+    sharpness: float
+    contrast: float
+    quality: float
+    dominant_colors: list[DominantColor]
+
+    @staticmethod
+    def from_domain(p: model.ImageProperties) -> ImageProperties:
+        return ImageProperties(
+            brightness=p.brightness,
+            sharpness=p.sharpness,
+            contrast=p.contrast,
+            quality=p.quality,
+            dominant_colors=[
+                DominantColor(red=c.red, green=c.green, blue=c.blue, hex=c.hex, pixel_percent=c.pixel_percent)
+                for c in p.dominant_colors
+            ],
+        )
+
+
+@strawberry.type(description="One located occurrence of a label.")
+class LabelInstance:
+    bounding_box: BoundingBox
+    confidence: float
+
+
+@strawberry.type(description="Which analyzer, provider and model produced a result, and how.")
+class RecognitionRun:
+    analyzer: str
+    provider: str
+    model_name: str
+    model_version: str
+    parameters: JSON
+    duration_ms: float
+    created_at: datetime | None
+
+    @staticmethod
+    def from_domain(r: model.RecognitionResult) -> RecognitionRun:
+        return RecognitionRun(
+            analyzer=r.analyzer,
+            provider=r.provider,
+            model_name=r.model_name,
+            model_version=r.model_version,
+            parameters=cast(JSON, dict(r.parameters)),
+            duration_ms=r.duration_ms,
+            created_at=r.created_at,
+        )
