@@ -101,6 +101,7 @@ def _rendition_endpoint(services: Services) -> Any:
 def create_app(services: Services, *, run_worker: bool) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
         stop = asyncio.Event()
         worker_task = asyncio.create_task(services.worker().run(stop)) if run_worker else None
         try:
@@ -109,6 +110,7 @@ def create_app(services: Services, *, run_worker: bool) -> Starlette:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await services.aclose()
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pendingJobs": await services.queue.pending()})

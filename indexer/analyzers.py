@@ -98,8 +98,12 @@ class AnalyzerRegistry:
     """Builds each (analyzer, provider) once, on first use: models load lazily, once per process."""
 
     def __init__(self, factories: Mapping[tuple[str, str], Callable[[], Analyzer]]) -> None:
-        self._factories = factories
+        self._factories = dict(factories)
         self._built: dict[tuple[str, str], Analyzer] = {}
+
+    def register(self, factories: Mapping[tuple[str, str], Callable[[], Analyzer]]) -> None:
+        """Add providers that need async set-up (a cloud client) once it is done."""
+        self._factories.update(factories)
 
     def get(self, name: str, provider: str) -> Analyzer:
         key = (name, provider)

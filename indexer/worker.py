@@ -13,6 +13,7 @@ from catalog.ports import CatalogStore, Job, JobQueue
 from indexer.imaging import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
+from indexer.recognizers.ports import AnalyzerInputError
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class Worker:
             else:
                 await self._pipeline.process(job.tenant_id, job.asset_id)
             await self._queue.complete(job)
-        except (ImageRejected, PermanentError) as exc:
+        except (ImageRejected, PermanentError, AnalyzerInputError) as exc:
             await self._fail(job, str(exc))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"

@@ -32,12 +32,18 @@ def local_factories(
     def faces() -> Analyzer:
         from indexer.recognizers.local_faces import DlibFaceRecognizer
 
-        model = DlibFaceRecognizer()
+        # upsample is fixed per detector instance: one instance per value asked for, made on first use.
+        by_upsample = {1: DlibFaceRecognizer(upsample=1)}
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
-            found = model.detect(image, upsample=int(params["upsample"]))
+            upsample = int(params["upsample"])
+            model = by_upsample.get(upsample) or by_upsample.setdefault(
+                upsample, DlibFaceRecognizer(upsample=upsample)
+            )
+            found = model.detect(image)
             return Findings(faces=tuple(f for f in found if f.confidence >= float(params["min_confidence"])))
 
+        model = by_upsample[1]
         return LocalAnalyzer(
             "faces", model.name, model.version, run, cpu, defaults={"upsample": 1, "min_confidence": 0.0}
         )

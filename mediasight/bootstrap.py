@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -41,6 +43,45 @@ class Services:
     pipeline: Pipeline
     face_service: FaceService
     _dbs: tuple[SqliteDb, ...]
+    _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
+    _closed: bool = False
+
+    async def start(self) -> None:
+        """Async set-up: cloud clients, created once and closed by aclose()."""
+        if self.settings.rekognition:
+            await self._start_rekognition()
+
+    async def _start_rekognition(self) -> None:
+        import aioboto3
+        from botocore.config import Config
+
+        from indexer.recognizers.rekognition import DEFAULT_TPS, make_buckets, rekognition_factories
+
+        s = self.settings
+        client = await self._stack.enter_async_context(
+            aioboto3.Session().client(
+                "rekognition",
+                region_name=s.aws_region,
+                endpoint_url=s.rekognition_endpoint_url,
+                # Our own token buckets and jittered retries govern; botocore's would multiply them.
+                config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30),
+            )
+        )
+        tps = dict.fromkeys(DEFAULT_TPS, s.rekognition_tps)
+        label_defaults = {"min_confidence": s.label_min_confidence, "max_labels": s.label_max_labels}
+        self.analyzers.register(
+            rekognition_factories(
+                client,
+                s3_bucket=None,
+                buckets=make_buckets(tps),
+                cpu=self.cpu,
+                defaults={"labels": label_defaults},
+            )
+        )
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+        self.close()
 
     def worker(self) -> Worker:
         s = self.settings
@@ -60,6 +101,10 @@ class Services:
         return await choose_analyzers(self.settings, self.catalog, tenant_id)
 
     def close(self) -> None:
+        """Idempotent: the serve lifespan and the CLI may both close."""
+        if self._closed:
+            return
+        self._closed = True
         self.cpu.close()
         for db in self._dbs:
             db.close()

@@ -119,9 +119,10 @@ def worker_cmd(ctx: typer.Context) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
+            await services.start()
             await services.worker().run(stop)
         finally:
-            services.close()
+            await services.aclose()
 
     asyncio.run(run())
 
@@ -144,11 +145,12 @@ def ingest(
     async def run() -> int:
         services = _services(ctx)
         try:
+            await services.start()
             tenant_id = await _tenant_id(services, tenant)
             results = await ingest_paths(services, tenant_id, paths, as_json=as_json, wait=wait, console=err)
             return await summarize(services, tenant_id, results, err)
         finally:
-            services.close()
+            await services.aclose()
 
     raise typer.Exit(asyncio.run(run()))
 

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
         default="",
         description="Provider per analyzer where not local, e.g. 'labels=rekognition,text=rekognition'.",
     )
+    rekognition: bool = Field(
+        default=False, description="Offer Amazon Rekognition as a provider (credentials from the AWS chain)."
+    )
+    aws_region: str = Field(default="us-east-1", description="Region of the Rekognition client.")
+    rekognition_endpoint_url: str | None = Field(default=None, description="Override (e.g. a VPC endpoint).")
+    rekognition_tps: float = Field(
+        default=5.0, gt=0, description="Calls per second per Rekognition operation."
+    )
     semantic_search: bool = Field(
         default=True, description="Embed each asset's metadata for semantic search."
     )

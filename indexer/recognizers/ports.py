@@ -27,6 +27,10 @@ class LabelModel(Protocol):
         ...
 
 
+class AnalyzerInputError(Exception):
+    """The provider refused this image or these parameters: retrying cannot help (the asset fails)."""
+
+
 @dataclass(frozen=True)
 class AnalysisInput:
     """One asset's image as every analyzer receives it: decoded once, shared by all."""

@@ -32,13 +32,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from PIL import Image
 
 from catalog.model import Findings
 from indexer.cpu import CpuPool
 from indexer.recognizers import rekognition_mapping as m
-from indexer.recognizers.ports import AnalysisInput, Analyzer
-from indexer.recognizers.rate_limit import Sleep, TokenBucket, call_with_retries
+from indexer.recognizers.ports import AnalysisInput, Analyzer, AnalyzerInputError
+from indexer.recognizers.rate_limit import Sleep, TokenBucket, call_with_retries, is_retryable
 
 PROVIDER = "rekognition"
 BYTES_MAX = 5 * 1024 * 1024  # Image.Bytes limit (the service model's max length)
@@ -261,7 +262,12 @@ class RekognitionAnalyzer:
             response: Mapping[str, Any] = await getattr(self._client, self._op.method)(Image=image, **request)
             return response
 
-        response = await call_with_retries(call, **self._retry)
+        try:
+            response = await call_with_retries(call, **self._retry)
+        except ClientError as exc:
+            if is_retryable(exc):
+                raise  # retries exhausted: the worker's own backoff takes over
+            raise AnalyzerInputError(f"Rekognition {self._op.method} refused the image: {exc}") from exc
         version = self._last_version
         if self._op.version_key and response.get(self._op.version_key):
             version = self._last_version = str(response[self._op.version_key])

@@ -24,7 +24,7 @@ from botocore.stub import ANY
 from PIL import Image
 
 from catalog.model import BoundingBox, Findings, TextDetection
-from indexer.recognizers.ports import AnalysisInput
+from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.recognizers.rate_limit import TokenBucket, call_with_retries, is_retryable
 from indexer.recognizers.rekognition import (
     BYTES_MAX,
@@ -633,9 +633,11 @@ async def test_a_non_retryable_error_propagates_at_once(client: Any, stubber: Ai
     stubber.add_client_error(
         "detect_labels", service_error_code="InvalidImageFormatException", http_status_code=400
     )
-    with pytest.raises(ClientError) as caught:
+    # Refused input is final: a typed error the worker does not retry, carrying the service's reason.
+    with pytest.raises(AnalyzerInputError, match="InvalidImageFormatException") as caught:
         await labels.analyze(ITEM, {})
-    assert caught.value.response["Error"]["Code"] == "InvalidImageFormatException"
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert caught.value.__cause__.response["Error"]["Code"] == "InvalidImageFormatException"
     assert sleeps.delays == []
     assert labels.model_version == "unknown"
 
