@@ -65,8 +65,8 @@ def local_factories(
         model = RapidOcrReader()
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
-            found = model.read(image)
-            return Findings(text=tuple(t for t in found if t.confidence >= float(params["min_confidence"])))
+            # The reader filters: dropping lines afterwards would leave WORD parent indexes pointing astray.
+            return Findings(text=tuple(model.read(image, min_confidence=float(params["min_confidence"]))))
 
         return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
 
