@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.face_identity import SAME_PERSON_DISTANCE, max_distance_for, similarity
+from catalog.face_identity import SAME_PERSON_DISTANCE, max_distance, similarity
 from catalog.model import Face, FaceRef, Person
 from catalog.ports import CatalogStore, FaceCollection, JobQueue
 from indexer.analyzers import AnalyzerRegistry
@@ -63,7 +63,7 @@ class FaceService:
         self, tenant_id: str, embedding: tuple[float, ...], threshold: float, exclude: FaceRef | None
     ) -> list[FaceMatch]:
         hits = await self._faces.search(
-            tenant_id, embedding, max_distance=max_distance_for(threshold), limit=MAX_MATCHES + 1
+            tenant_id, embedding, max_distance=max_distance(threshold), limit=MAX_MATCHES + 1
         )
         return [FaceMatch(h.face, similarity(h.distance)) for h in hits if h.face != exclude][:MAX_MATCHES]
 

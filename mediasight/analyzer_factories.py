@@ -14,6 +14,13 @@ from indexer.recognizers.ports import Analyzer, LabelModel
 from mediasight.settings import Settings
 
 
+def _one_opencv_thread() -> None:
+    """Our CPU pool already runs a thread per core; OpenCV's own threads would oversubscribe them."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def local_factories(
     settings: Settings, cpu: CpuPool, labeler: LabelModel | None = None
 ) -> dict[tuple[str, str], Callable[[], Analyzer]]:
@@ -51,17 +58,21 @@ def local_factories(
     def people() -> Analyzer:
         from indexer.recognizers.local_people import HogPeopleDetector
 
+        _one_opencv_thread()
         model = HogPeopleDetector()
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
             found = model.detect(image)
             return Findings(people=tuple(i for i in found if i.confidence >= float(params["min_confidence"])))
 
-        return LocalAnalyzer("people", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
+        # OpenCV's HOG also fires on helmets, rockets and pages of text at 80–86: only confident bodies count.
+        # (Faces make Person on their own; see catalog.metadata.)
+        return LocalAnalyzer("people", model.name, model.version, run, cpu, defaults={"min_confidence": 90.0})
 
     def text() -> Analyzer:
         from indexer.recognizers.local_text import RapidOcrReader
 
+        _one_opencv_thread()
         model = RapidOcrReader()
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:

@@ -1,0 +1,130 @@
+"""Analyzer benchmark: the full pipeline with every local analyzer against the irreducible work.
+
+Pipeline: ingest + worker exactly as `mediasight ingest --wait` runs them, with labels, faces, people,
+text, moderation, properties and the metadata embedding. Raw: per image, one decode (draft mode, to the
+preview size) plus each model's inference called directly, in the same thread pool. Per-analyzer p50
+latencies come from the durations the pipeline records with each result. Last line:
+    analyzers images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z     (Z = Y / X)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
+from bench.ingest import make_images
+from catalog.keys import hash_api_key, new_api_key
+from catalog.model import Stage
+from indexer.cpu import CpuPool
+from indexer.recognizers.local_faces import DlibFaceRecognizer
+from indexer.recognizers.local_labels import EfficientNetLabeler
+from indexer.recognizers.local_moderation import OpenNsfwModerator
+from indexer.recognizers.local_people import HogPeopleDetector
+from indexer.recognizers.local_properties import image_properties
+from indexer.recognizers.local_text import RapidOcrReader
+from indexer.recognizers.text_embedding import MiniLmEmbedder
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
+from mediasight.bootstrap import build
+from mediasight.settings import Settings
+
+
+class Models:
+    def __init__(self, model_dir: Path) -> None:
+        self.labels = EfficientNetLabeler(model_dir)
+        self.faces = DlibFaceRecognizer()
+        self.people = HogPeopleDetector()
+        self.text = RapidOcrReader()
+        self.moderation = OpenNsfwModerator()
+        self.embedder = MiniLmEmbedder()
+
+    def run_all(self, data: bytes) -> None:
+        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN)
+        labels = self.labels.predict(self.labels.prepare(image)[None], min_confidence=50, max_labels=20)[0]
+        self.faces.detect(image)
+        self.people.detect(image)
+        lines = [t.text for t in self.text.read(image) if t.type == "LINE"]
+        self.moderation.moderate(image)
+        image_properties(image)
+        self.embedder.embed([", ".join(lb.name for lb in labels) + ". " + " ".join(lines)])
+
+
+async def raw(paths: list[Path], models: Models, threads: int) -> float:
+    blobs = [p.read_bytes() for p in paths]
+    pool = CpuPool(threads)
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(pool.run(models.run_all, b) for b in blobs))
+        return len(paths) / (time.perf_counter() - start)
+    finally:
+        pool.close()
+
+
+async def pipeline(paths: list[Path], data_dir: Path, threads: int) -> tuple[float, dict[str, float]]:
+    services = build(Settings(data_dir=data_dir, cpu_threads=threads, worker_concurrency=threads * 2))
+    try:
+        tenant = await services.catalog.create_tenant("bench")
+        await services.catalog.add_api_key(tenant.id, hash_api_key(new_api_key()))
+        # Warm every model once (loads are per process, not per image).
+        await services.ingestor.ingest(tenant.id, paths[0].read_bytes(), "warm.jpg")
+        await services.worker().run_until_idle()
+        stop = asyncio.Event()
+        start = time.perf_counter()
+        worker = asyncio.create_task(services.worker().run(stop))
+        ids = []
+        for path in paths[1:]:
+            outcome = await services.ingestor.ingest(tenant.id, path.read_bytes(), path.name)
+            assert outcome.asset is not None, outcome.error
+            ids.append(outcome.asset.id)
+        while True:
+            counts = await services.catalog.count_by_stage(tenant.id, ids)
+            if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids):
+                break
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        await worker
+        assert counts.get(Stage.FAILED, 0) == 0, "some assets failed"
+    finally:
+        services.close()
+    with sqlite3.connect(data_dir / "catalog.db") as conn:
+        rows = conn.execute("SELECT analyzer, duration_ms FROM results").fetchall()
+    by: dict[str, list[float]] = {}
+    for analyzer, ms in rows:
+        by.setdefault(analyzer, []).append(ms)
+    return len(ids) / elapsed, {a: statistics.median(v) for a, v in sorted(by.items())}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=16, help="number of images (default 16)")
+    parser.add_argument("--width", type=int, default=2048)
+    parser.add_argument("--height", type=int, default=1536)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mediasight-bench-") as tmp:
+        root = Path(tmp)
+        (root / "images").mkdir()
+        paths = make_images(root / "images", args.images + 1, (args.width, args.height))
+        models = Models(root / "models")
+        models.run_all(paths[0].read_bytes())  # load every model once
+        raw_rate = await raw(paths[1:], models, args.threads)
+        pipe_rate, p50 = await pipeline(paths, root / "data", args.threads)
+        print("per-analyzer p50 ms (inside the pipeline, includes waiting for a pool thread):")
+        for analyzer, ms in p50.items():
+            print(f"  {analyzer:<11} {ms:8.1f}")
+        print(
+            f"analyzers images={len(paths) - 1} images_per_s={pipe_rate:.2f} raw_images_per_s={raw_rate:.2f} "
+            f"overhead_ratio={raw_rate / pipe_rate:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
