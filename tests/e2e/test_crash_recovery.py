@@ -8,6 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from mediasight.settings import Settings
 from tests.e2e.conftest import Cli, new_data_dir
 from tests.e2e.photos import write_photo
 
@@ -50,7 +51,11 @@ def test_kill_9_mid_ingest_loses_and_duplicates_nothing(tmp_path: Path, model_ca
     assert count(catalog, "SELECT COUNT(*) FROM assets") == total
     assert count(catalog, "SELECT COUNT(DISTINCT sha256) FROM assets") == total
     assert count(catalog, "SELECT COUNT(*) FROM assets WHERE status = 'indexed'") == total
-    assert count(catalog, "SELECT COUNT(*) FROM results") == total
+    per_asset = len(Settings().analyzer_names) + 1  # every image analyzer, then the metadata embedding
+    assert count(catalog, "SELECT COUNT(*) FROM results") == total * per_asset
+    assert (
+        count(catalog, "SELECT COUNT(DISTINCT asset_id) FROM results WHERE analyzer = 'embedding'") == total
+    )
     search = data / "search.db"
     assert count(search, "SELECT COUNT(*) FROM docs") == total
     assert count(search, "SELECT COUNT(*) FROM docs_fts") == total

@@ -1,0 +1,180 @@
+"""The recognition suite with every real local model, through the GraphQL schema."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+from skimage import data as samples
+
+from api.context import Context
+from api.schema import schema
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.conftest import make_tenant
+
+World = tuple[Services, str, dict[str, str]]  # services, tenant ID, asset IDs by filename
+
+
+def jpeg(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+def photo(name: str) -> Image.Image:
+    return Image.fromarray(getattr(samples, name)()).convert("RGB")
+
+
+def document(lines: list[str]) -> Image.Image:
+    page = Image.new("RGB", (1000, 140 + 90 * len(lines)), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=48)
+    for i, line in enumerate(lines):
+        draw.text((60, 70 + 90 * i), line, fill="black", font=font)
+    return page
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    data = tmp_path_factory.mktemp("recognition") / "data"
+    services = build(Settings(data_dir=data, job_retry_base_seconds=0.0))
+    tenant, _ = await make_tenant(services, "acme")
+    astronaut = photo("astronaut")
+    images = {
+        "astronaut.jpg": astronaut,
+        # The same person again: mirrored, cropped and darker.
+        "collins_again.jpg": ImageOps.mirror(astronaut.crop((40, 0, 480, 440))).point(lambda v: v * 4 // 5),
+        "cameraman.jpg": photo("camera"),
+        "chelsea.jpg": photo("chelsea"),
+        "coffee.jpg": photo("coffee"),
+        "memo.png": document(["Mediasight Archive 2026", "Quarterly report"]),
+    }
+    ids = {}
+    for name, img in images.items():
+        outcome = await services.ingestor.ingest(tenant, jpeg(img), name)
+        assert outcome.asset is not None, outcome.error
+        ids[name] = outcome.asset.id
+    await services.worker().run_until_idle()
+    yield services, tenant, ids
+    services.close()
+
+
+async def gql(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(services, tenant)
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+ASSET = """query ($id: ID!) { asset(id: $id) {
+  status labels { name confidence parents instances { confidence } }
+  faces { faceIndex confidence boundingBox { left top width height } landmarks { type } person { name } }
+  textDetections { text type confidence parentIndex }
+  moderationLabels { name confidence }
+  properties { brightness sharpness contrast quality dominantColors { hex pixelPercent } }
+  runs { analyzer provider modelName modelVersion }
+} }"""
+SEARCH = """query ($q: String, $f: SearchFilter) { search(query: $q, filter: $f) {
+  totalCount edges { score node { filename } }
+} }"""
+
+
+def filenames(data: dict[str, Any]) -> list[str]:
+    return [e["node"]["filename"] for e in data["search"]["edges"]]
+
+
+async def test_every_analyzer_leaves_its_result(world: World) -> None:
+    services, tenant, ids = world
+    asset = (await gql(services, tenant, ASSET, id=ids["astronaut.jpg"]))["asset"]
+    assert asset["status"] == "INDEXED"
+    assert {r["analyzer"] for r in asset["runs"]} == {
+        "labels", "faces", "people", "text", "moderation", "properties", "embedding"
+    }  # fmt: skip
+    assert all(r["provider"] == "local" and r["modelVersion"] for r in asset["runs"])
+    [face] = asset["faces"]
+    assert face["confidence"] > 50
+    assert {m["type"] for m in face["landmarks"]} >= {"eyeLeft", "eyeRight", "nose"}
+    box = face["boundingBox"]
+    assert 0 <= box["left"] < 1 and 0 < box["width"] < 0.5
+    person = next(lb for lb in asset["labels"] if lb["name"] == "Person")
+    assert person["parents"] == ["Human"] and person["instances"]
+    assert asset["moderationLabels"] == []
+    props = asset["properties"]
+    assert 0 < props["brightness"] < 100 and props["dominantColors"]
+
+
+async def test_same_person_matches_and_naming_spreads(world: World) -> None:
+    services, tenant, ids = world
+    matches = await gql(
+        services,
+        tenant,
+        "query ($id: ID!) { faceMatches(assetId: $id, faceIndex: 0) {"
+        " faceIndex similarity asset { filename } } }",
+        id=ids["astronaut.jpg"],
+    )
+    names = [m["asset"]["filename"] for m in matches["faceMatches"]]
+    assert names == ["collins_again.jpg"], names  # the cameraman is someone else
+    named = await gql(
+        services,
+        tenant,
+        "mutation ($id: ID!, $name: String!) { nameFace(assetId: $id, faceIndex: 0, name: $name) {"
+        " person { name } facesNamed error { code } } }",
+        id=ids["astronaut.jpg"],
+        name="Eileen Collins",
+    )
+    assert named["nameFace"] == {"person": {"name": "Eileen Collins"}, "facesNamed": 2, "error": None}
+    await services.worker().run_until_idle()  # refresh jobs re-index the named assets
+    by_person = await gql(services, tenant, SEARCH, f={"persons": ["eileen collins"]})
+    assert sorted(filenames(by_person)) == ["astronaut.jpg", "collins_again.jpg"]
+    assert "astronaut.jpg" in filenames(await gql(services, tenant, SEARCH, q="Collins"))
+    # A new photo of her gets the name when it is indexed.
+    later = ImageOps.mirror(photo("astronaut")).resize((400, 400))
+    outcome = await services.ingestor.ingest(tenant, jpeg(later), "later.jpg")
+    assert outcome.asset is not None
+    await services.worker().run_until_idle()
+    asset = (await gql(services, tenant, ASSET, id=outcome.asset.id))["asset"]
+    assert [f["person"] for f in asset["faces"]] == [{"name": "Eileen Collins"}]
+    bad = await gql(
+        services, tenant, 'mutation { nameFace(assetId: "nope", faceIndex: 0, name: "X") { error { code } } }'
+    )
+    assert bad["nameFace"]["error"]["code"] == "NOT_FOUND"
+
+
+async def test_people_search_and_text_search(world: World) -> None:
+    services, tenant, ids = world
+    humans = filenames(await gql(services, tenant, SEARCH, f={"labels": ["human"]}))
+    assert {"astronaut.jpg", "collins_again.jpg"} <= set(humans) and "chelsea.jpg" not in humans
+    memo = (await gql(services, tenant, ASSET, id=ids["memo.png"]))["asset"]
+    lines = [t["text"] for t in memo["textDetections"] if t["type"] == "LINE"]
+    assert lines == ["Mediasight Archive 2026", "Quarterly report"]
+    words = [t for t in memo["textDetections"] if t["type"] == "WORD"]
+    assert [w["text"] for w in words[:3]] == ["Mediasight", "Archive", "2026"]
+    assert words[0]["parentIndex"] == 0
+    assert filenames(await gql(services, tenant, SEARCH, q="quarterly")) == ["memo.png"]
+    assert filenames(await gql(services, tenant, SEARCH, f={"text": "archive 2026"})) == ["memo.png"]
+    assert filenames(await gql(services, tenant, SEARCH, f={"text": "2026 archive"})) == []
+
+
+async def test_semantic_query_and_moderation(world: World) -> None:
+    services, tenant, _ = world
+    kitten = filenames(await gql(services, tenant, SEARCH, q="kitten"))  # no label says kitten
+    assert kitten and kitten[0] == "chelsea.jpg"
+    latte = filenames(await gql(services, tenant, SEARCH, q="latte"))
+    assert latte and latte[0] == "coffee.jpg"
+    clean = await gql(services, tenant, SEARCH, f={"excludeModeration": True})
+    assert clean["search"]["totalCount"] >= 6  # benign photos carry no moderation label
+
+
+def test_model_files_come_from_packages(tmp_path: Path) -> None:
+    from indexer.recognizers.local_faces import default_models_dir
+    from indexer.recognizers.text_embedding import default_model_dir
+
+    assert (default_models_dir() / "dlib_face_recognition_resnet_model_v1.dat").is_file()
+    assert default_model_dir().is_dir()
