@@ -35,7 +35,8 @@ schema: install
 	$(BIN)/mediasight export-schema > schema.graphql
 
 bench: install
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.analyzers
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
