@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from catalog.model import Stage
 from catalog.ports import CatalogStore, Job, JobQueue
+from indexer.analyzers import UnknownAnalyzerError
 from indexer.imaging import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
@@ -114,7 +115,7 @@ class Worker:
             else:
                 await self._pipeline.process(job.tenant_id, job.asset_id)
             await self._queue.complete(job)
-        except (ImageRejected, PermanentError, AnalyzerInputError) as exc:
+        except (ImageRejected, PermanentError, AnalyzerInputError, UnknownAnalyzerError) as exc:
             await self._fail(job, str(exc))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"

@@ -86,6 +86,72 @@ def tenant_create(
     print(key)
 
 
+@tenant_app.command("configure")
+def tenant_configure(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The tenant to configure.")],
+    analyzers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated analyzers for this tenant's new assets; 'default' for the server's."
+        ),
+    ] = None,
+    provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ANALYZER=PROVIDER (local or rekognition); repeat for several; ANALYZER=default clears."
+        ),
+    ] = None,
+) -> None:
+    """Choose which analyzers run for a tenant, and with which provider (overrides the server settings)."""
+    from catalog.model import TenantConfig
+    from indexer.analyzers import UnknownAnalyzerError, validate_choice
+
+    async def run() -> TenantConfig:
+        services = _services(ctx)
+        try:
+            tenant = await services.catalog.get_tenant_by_name(name)
+            if tenant is None:
+                err.print(
+                    f"[red]no tenant named {name!r}[/]: create it with `mediasight tenant create {name}`"
+                )
+                raise typer.Exit(2)
+            config = tenant.config
+            chosen = config.analyzers
+            if analyzers is not None:
+                chosen = (
+                    None
+                    if analyzers == "default"
+                    else tuple(a.strip() for a in analyzers.split(",") if a.strip())
+                )
+            providers = dict(config.providers)
+            for pair in provider or []:
+                key, sep, value = pair.partition("=")
+                if not sep:
+                    err.print(
+                        f"[red]--provider {pair!r}[/]: expected ANALYZER=PROVIDER, e.g. labels=rekognition"
+                    )
+                    raise typer.Exit(2)
+                if value.strip() == "default":
+                    providers.pop(key.strip(), None)
+                else:
+                    providers[key.strip()] = value.strip()
+            try:
+                validate_choice(chosen or (), providers)
+            except UnknownAnalyzerError as exc:
+                err.print(f"[red]{exc}[/]")
+                raise typer.Exit(2) from exc
+            new = TenantConfig(analyzers=chosen, providers=providers)
+            await services.catalog.set_tenant_config(tenant.id, new)
+            return new
+        finally:
+            services.close()
+
+    config = asyncio.run(run())
+    shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
+    err.print(f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}")
+
+
 @app.command()
 def serve(
     ctx: typer.Context,

@@ -106,3 +106,10 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     assert "--wait" in cli.run("ingest", "--help").stdout
     missing = cli.run("ingest", str(tmp_path), "--tenant", "ghost", check=False)
     assert missing.returncode == 2 and "mediasight tenant create ghost" in missing.stderr
+    cli.run("tenant", "create", "acme")
+    configured = cli.run(
+        "tenant", "configure", "acme", "--analyzers", "labels,text", "--provider", "text=rekognition"
+    )
+    assert "analyzers labels,text" in configured.stderr and "rekognition" in configured.stderr
+    wrong = cli.run("tenant", "configure", "acme", "--analyzers", "labels,colour", check=False)
+    assert wrong.returncode == 2 and "unknown analyzer" in wrong.stderr and "properties" in wrong.stderr

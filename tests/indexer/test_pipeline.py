@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from catalog.model import Stage
+from catalog.model import Stage, TenantConfig
 from catalog.ports import SearchQuery
 from indexer.ingest import PROCESS_JOB
 from mediasight.bootstrap import Services
@@ -101,3 +101,29 @@ async def test_recovery_requeues_assets_whose_job_was_lost(services: Services) -
     await services.worker().run_until_idle()  # run() starts with a recovery sweep
     asset = await services.catalog.get_asset(tenant, outcome.asset.id)
     assert asset is not None and asset.status == Stage.INDEXED
+
+
+async def test_a_tenant_chooses_its_own_analyzers(services: Services) -> None:
+    plain, _ = await make_tenant(services, "plain")
+    picky, _ = await make_tenant(services, "picky")
+    await services.catalog.set_tenant_config(picky, TenantConfig(analyzers=("labels", "properties")))
+    a = await services.ingestor.ingest(plain, jpeg_bytes((250, 10, 10)), "a.jpg")
+    b = await services.ingestor.ingest(picky, jpeg_bytes((250, 10, 10)), "b.jpg")
+    assert a.asset is not None and b.asset is not None
+    await services.worker().run_until_idle()
+    assert set((await services.catalog.get_results(plain, [a.asset.id]))[a.asset.id]) == {"labels"}
+    picked = (await services.catalog.get_results(picky, [b.asset.id]))[b.asset.id]
+    assert set(picked) == {"labels", "properties"}
+    assert picked["properties"].findings.properties is not None
+    assert picked["properties"].model_name == "image-statistics"
+
+
+async def test_an_unknown_provider_fails_the_asset_with_a_clear_reason(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await services.catalog.set_tenant_config(tenant, TenantConfig(providers={"labels": "rekognition"}))
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((1, 250, 1)), "g.jpg")
+    assert outcome.asset is not None
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.FAILED
+    assert asset.error and "no 'rekognition' provider configured on this server" in asset.error
