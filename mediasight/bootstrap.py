@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from catalog import sqlite_catalog, sqlite_faces, sqlite_queue, sqlite_search
 from catalog.files import LocalBlobStore
@@ -55,8 +56,6 @@ class Services:
         import aioboto3
         from botocore.config import Config
 
-        from indexer.recognizers.rekognition import DEFAULT_TPS, make_buckets, rekognition_factories
-
         s = self.settings
         client = await self._stack.enter_async_context(
             aioboto3.Session().client(
@@ -67,6 +66,13 @@ class Services:
                 config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30),
             )
         )
+        self.use_rekognition(client)
+
+    def use_rekognition(self, client: Any) -> None:
+        """Offer the Rekognition provider through this (entered) aiobotocore client."""
+        from indexer.recognizers.rekognition import DEFAULT_TPS, make_buckets, rekognition_factories
+
+        s = self.settings
         tps = dict.fromkeys(DEFAULT_TPS, s.rekognition_tps)
         label_defaults = {"min_confidence": s.label_min_confidence, "max_labels": s.label_max_labels}
         self.analyzers.register(
