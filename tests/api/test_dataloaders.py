@@ -1,0 +1,48 @@
+"""A page of 100 assets with their metadata costs a constant number of storage calls (no N+1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+from api.context import Context
+from api.schema import schema
+from mediasight.bootstrap import Services
+from tests.conftest import jpeg_bytes, make_tenant
+
+
+class Counting:
+    """Wraps a port and counts calls to each async method, delegating everything."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not callable(attr):
+            return attr
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return await attr(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_page_of_100_assets_costs_a_constant_number_of_calls(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    for i in range(100):
+        await services.ingestor.ingest(tenant, jpeg_bytes((2 * i, 255 - 2 * i, 7), (64 + i, 48)), f"{i}.jpg")
+    await services.worker().run_until_idle()
+    catalog, faces = Counting(services.catalog), Counting(services.faces)
+    counted = dataclasses.replace(services, catalog=catalog, faces=faces)
+    query = """{ search(first: 100) { totalCount edges { node {
+        id filename labels { name parents } faces { person { name } } runs { analyzer } renditions { url }
+    } } } }"""
+    result = await schema.execute(query, context_value=Context(counted, tenant))
+    assert result.errors is None and result.data is not None
+    assert len(result.data["search"]["edges"]) == 100
+    assert catalog.calls == Counter({"get_assets": 1, "get_results": 1})
+    assert sum(faces.calls.values()) <= 2  # face persons for the whole page: one lookup (+ persons)
