@@ -21,6 +21,7 @@ class Context:
     assets: DataLoader[str, Asset | None] = field(init=False)
     results: DataLoader[str, Results] = field(init=False)
     face_persons: DataLoader[str, dict[int, Person]] = field(init=False)
+    children: DataLoader[str, list[Asset]] = field(init=False)
 
     def __post_init__(self) -> None:
         # Loaders close over the tenant: one batched, tenant-scoped call per field per request.
@@ -43,6 +44,11 @@ class Context:
                     out.setdefault(ref.asset_id, {})[ref.face_index] = persons[person_id]
             return [out.get(i, {}) for i in ids]
 
+        async def load_children(ids: Sequence[str]) -> list[list[Asset]]:
+            found = await catalog.get_children(tenant, ids)
+            return [found.get(i, []) for i in ids]
+
         self.assets = DataLoader(load_fn=load_assets)
+        self.children = DataLoader(load_fn=load_children)
         self.results = DataLoader(load_fn=load_results)
         self.face_persons = DataLoader(load_fn=load_face_persons)

@@ -25,7 +25,10 @@ from api.types import (
     SearchEdge,
     SearchFacets,
     SearchFilter,
+    VersionRelation,
 )
+from api.version_schema import VersionMutation
+from catalog import model
 from catalog.cursor import CursorError, encode_cursor
 from catalog.ids import is_uuid
 from catalog.ports import SearchQuery
@@ -126,14 +129,38 @@ class Query(FaceQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation):
+class Mutation(FaceMutation, VersionMutation):
     @strawberry.mutation(description="Upload an image (GraphQL multipart request). Same bytes → same asset.")
-    async def ingest_asset(self, info: Info[Context, None], file: Upload) -> IngestAssetPayload:
+    async def ingest_asset(
+        self,
+        info: Info[Context, None],
+        file: Upload,
+        parent_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Register the file as a version of this asset."),
+        ] = None,
+        relation: VersionRelation = VersionRelation.OTHER,
+    ) -> IngestAssetPayload:
         ctx = info.context
         limit = ctx.services.settings.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
-        outcome = await ctx.services.ingestor.ingest(ctx.tenant_id, data, name)
+        parent = str(parent_id) if parent_id is not None else None
+        if parent is not None and not is_uuid(parent):
+            return IngestAssetPayload(
+                asset=None,
+                duplicate=False,
+                error=IngestError(
+                    code=IngestErrorCode.INVALID_PARENT, message=f"no asset {parent} in your tenant"
+                ),
+            )
+        outcome = await ctx.services.ingestor.ingest(
+            ctx.tenant_id,
+            data,
+            name,
+            parent_id=parent,
+            relation=model.VersionRelation(relation.value) if parent else None,
+        )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")
             return IngestAssetPayload(

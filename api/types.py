@@ -167,6 +167,35 @@ class Asset:
             RecognitionRun.from_domain(r) for name, r in sorted(results.items()) if analyzer in (None, name)
         ]
 
+    @strawberry.field(description="The asset this one is a version of.")
+    async def parent(self, info: Info[Context, None]) -> Asset | None:
+        if self._domain.parent_id is None:
+            return None
+        found = await info.context.assets.load(self._domain.parent_id)
+        return Asset.from_domain(found) if found else None
+
+    @strawberry.field(description="Direct versions of this asset (crops, edits, ...), oldest first.")
+    async def children(self, info: Info[Context, None]) -> list[Asset]:
+        return [Asset.from_domain(a) for a in await info.context.children.load(self._domain.id)]
+
+    @strawberry.field(description="Parent first, root last.")
+    async def ancestors(self, info: Info[Context, None]) -> list[Asset]:
+        chain = await info.context.services.versions.ancestors(info.context.tenant_id, self._domain)
+        return [Asset.from_domain(a) for a in chain]
+
+    @strawberry.field(description="The top of this asset's version tree (itself when it has no parent).")
+    async def root(self, info: Info[Context, None]) -> Asset:
+        chain = await info.context.services.versions.ancestors(info.context.tenant_id, self._domain)
+        return Asset.from_domain(chain[-1] if chain else self._domain)
+
+    @strawberry.field(description="This asset and its descendants, breadth-first, down to `depth` levels.")
+    async def version_tree(
+        self, info: Info[Context, None], depth: Annotated[int, strawberry.argument(description="1–10.")] = 3
+    ) -> list[VersionNode]:
+        depth = max(1, min(depth, 10))
+        nodes = await info.context.services.versions.tree(info.context.tenant_id, self._domain, depth)
+        return [VersionNode(depth=n.depth, asset=Asset.from_domain(n.asset)) for n in nodes]
+
     @strawberry.field(description="Thumbnail (≤256 px) and preview (≤1024 px) with signed URLs.")
     def renditions(self, info: Info[Context, None]) -> list[Rendition]:
         ctx = info.context
@@ -178,6 +207,12 @@ class Asset:
             )
             out.append(Rendition(kind=r.kind, url=url, width=r.width, height=r.height))
         return out
+
+
+@strawberry.type(description="One asset of a version tree and its distance from the tree's top.")
+class VersionNode:
+    depth: int
+    asset: Asset
 
 
 @strawberry.type
@@ -246,6 +281,8 @@ class IngestErrorCode(enum.Enum):
     TOO_MANY_PIXELS = "too_many_pixels"
     TOO_LARGE_BYTES = "too_large_bytes"
     CORRUPT = "corrupt"
+    INVALID_PARENT = "invalid_parent"
+    UNREADABLE = "unreadable"
 
 
 @strawberry.type

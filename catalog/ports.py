@@ -19,6 +19,7 @@ from catalog.model import (
     Stage,
     Tenant,
     TenantConfig,
+    VersionRelation,
 )
 
 
@@ -41,6 +42,20 @@ class CatalogStore(Protocol):
     async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]: ...
     async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
         """Assets in ID (= time) order; tenant None only for operator tools (reindex, recovery)."""
+        ...
+
+    async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
+        """Direct children (versions) of each parent, in ID order."""
+        ...
+
+    async def set_parent(
+        self, tenant_id: str, asset_id: str, parent_id: str | None, relation: VersionRelation | None
+    ) -> None:
+        """Link (or unlink) a version; both assets are the tenant's (the caller checks cycles)."""
+        ...
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
+        """Remove the asset and its results (the caller handles children, index, blobs, faces)."""
         ...
 
     async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:

@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS assets (
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
+CREATE INDEX IF NOT EXISTS assets_by_parent ON assets (tenant_id, parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT IN ('indexed', 'failed');
 CREATE TABLE IF NOT EXISTS results (
     tenant_id TEXT NOT NULL,
@@ -263,6 +264,45 @@ class SqliteCatalog:
         sql = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
         rows = await self._db.read(lambda c: c.execute(sql, (*params, limit)).fetchall())
         return [_asset(r) for r in rows]
+
+    async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
+        ids = list(dict.fromkeys(parent_ids))
+        if not ids:
+            return {}
+
+        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            return conn.execute(
+                f"SELECT {_ASSET_COLUMNS} FROM assets "
+                f"WHERE tenant_id = ? AND parent_id IN ({_placeholders(len(ids))}) ORDER BY id",
+                (tenant_id, *ids),
+            ).fetchall()
+
+        out: dict[str, list[Asset]] = {i: [] for i in ids}
+        for row in await self._db.read(select):
+            out[row["parent_id"]].append(_asset(row))
+        return out
+
+    async def set_parent(
+        self, tenant_id: str, asset_id: str, parent_id: str | None, relation: VersionRelation | None
+    ) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            # The parent must be the same tenant's: the EXISTS makes a cross-tenant link impossible here too.
+            conn.execute(
+                "UPDATE assets SET parent_id = ?, relation = ?, updated_at = ? "
+                "WHERE tenant_id = ? AND id = ? "
+                "AND (? IS NULL OR EXISTS (SELECT 1 FROM assets p WHERE p.tenant_id = ? AND p.id = ?))",
+                (parent_id, relation.value if relation else None, to_db_time(utcnow()), tenant_id, asset_id,
+                 parent_id, tenant_id, parent_id),
+            )  # fmt: skip
+
+        await self._db.write(update)
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM results WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
+            conn.execute("DELETE FROM assets WHERE tenant_id = ? AND id = ?", (tenant_id, asset_id))
+
+        await self._db.write(delete)
 
     async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:
         sql = (

@@ -73,6 +73,12 @@ class Ingestor:
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
     ) -> IngestOutcome:
+        if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
+            return IngestOutcome(
+                "rejected",
+                error=f"no asset {parent_id} in your tenant to be the parent",
+                code="invalid_parent",
+            )
         if len(data) > self._max_bytes:
             return IngestOutcome(
                 "rejected",

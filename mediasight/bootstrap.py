@@ -23,6 +23,7 @@ from indexer.faces_service import FaceService
 from indexer.ingest import Ingestor
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
+from indexer.versions import VersionService
 from indexer.worker import Worker, WorkerSettings
 from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
@@ -43,6 +44,7 @@ class Services:
     ingestor: Ingestor
     pipeline: Pipeline
     face_service: FaceService
+    versions: VersionService
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -172,5 +174,6 @@ def build(
         ),
         pipeline=pipeline,
         face_service=FaceService(catalog, faces, queue, analyzers, cpu, max_pixels=settings.max_pixels),
+        versions=VersionService(catalog, index, faces, blobs),
         _dbs=(catalog_db, search_db),
     )

@@ -1,0 +1,90 @@
+"""Version-tree mutations: link an existing asset as a version, delete (with cascade)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+from api.types import Asset, VersionRelation
+from catalog import model
+from catalog.ids import is_uuid
+from indexer.versions import VersionError
+
+
+@strawberry.enum
+class VersionErrorCode(enum.Enum):
+    NOT_FOUND = "NOT_FOUND"
+    CYCLE = "CYCLE"
+    HAS_CHILDREN = "HAS_CHILDREN"
+    TOO_MANY = "TOO_MANY"
+
+
+@strawberry.type(name="VersionError")
+class VersionProblem:
+    code: VersionErrorCode
+    message: str
+
+    @staticmethod
+    def from_error(exc: VersionError) -> VersionProblem:
+        return VersionProblem(code=VersionErrorCode(exc.code), message=str(exc))
+
+
+@strawberry.type
+class CreateVersionPayload:
+    asset: Asset | None
+    error: VersionProblem | None
+
+
+@strawberry.type
+class DeleteAssetPayload:
+    deleted_ids: list[strawberry.ID]
+    error: VersionProblem | None
+
+
+def _not_found(*ids: str) -> VersionError | None:
+    bad = next((i for i in ids if not is_uuid(i)), None)
+    return VersionError("NOT_FOUND", f"no asset {bad} in your tenant") if bad is not None else None
+
+
+@strawberry.type
+class VersionMutation:
+    @strawberry.mutation(description="Make an existing asset a version of another (no cycles, same tenant).")
+    async def create_version(
+        self,
+        info: Info[Context, None],
+        asset_id: strawberry.ID,
+        parent_id: strawberry.ID,
+        relation: VersionRelation,
+    ) -> CreateVersionPayload:
+        ctx = info.context
+        try:
+            if error := _not_found(str(asset_id), str(parent_id)):
+                raise error
+            asset = await ctx.services.versions.link(
+                ctx.tenant_id, str(asset_id), str(parent_id), model.VersionRelation(relation.value)
+            )
+        except VersionError as exc:
+            return CreateVersionPayload(asset=None, error=VersionProblem.from_error(exc))
+        return CreateVersionPayload(asset=Asset.from_domain(asset), error=None)
+
+    @strawberry.mutation(description="Delete an asset from catalog, index, blobs and face collection.")
+    async def delete_asset(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        cascade: Annotated[
+            bool, strawberry.argument(description="Also delete every descendant version.")
+        ] = False,
+    ) -> DeleteAssetPayload:
+        ctx = info.context
+        try:
+            if error := _not_found(str(id)):
+                raise error
+            deleted = await ctx.services.versions.delete(ctx.tenant_id, str(id), cascade=cascade)
+        except VersionError as exc:
+            return DeleteAssetPayload(deleted_ids=[], error=VersionProblem.from_error(exc))
+        return DeleteAssetPayload(deleted_ids=[strawberry.ID(i) for i in deleted], error=None)

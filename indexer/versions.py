@@ -1,0 +1,88 @@
+"""The asset-version tree: linking versions without cycles, walking it, deleting with care."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from catalog.model import Asset, VersionRelation
+from catalog.ports import BlobStore, CatalogStore, FaceCollection, SearchIndex
+
+MAX_DEPTH = 100  # a guard for walks; trees this deep are a bug somewhere
+MAX_DELETE = 1000
+
+
+class VersionError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    asset: Asset
+    depth: int
+
+
+class VersionService:
+    def __init__(
+        self, catalog: CatalogStore, index: SearchIndex, faces: FaceCollection, blobs: BlobStore
+    ) -> None:
+        self._catalog = catalog
+        self._index = index
+        self._faces = faces
+        self._blobs = blobs
+
+    async def _get(self, tenant_id: str, asset_id: str) -> Asset:
+        asset = await self._catalog.get_asset(tenant_id, asset_id)
+        if asset is None:
+            raise VersionError("NOT_FOUND", f"no asset {asset_id} in your tenant")
+        return asset
+
+    async def ancestors(self, tenant_id: str, asset: Asset) -> list[Asset]:
+        """Parent first, root last."""
+        chain: list[Asset] = []
+        current = asset
+        while current.parent_id is not None and len(chain) < MAX_DEPTH:
+            parent = await self._catalog.get_asset(tenant_id, current.parent_id)
+            if parent is None:
+                break
+            chain.append(parent)
+            current = parent
+        return chain
+
+    async def link(self, tenant_id: str, asset_id: str, parent_id: str, relation: VersionRelation) -> Asset:
+        """Make asset a version of parent; refused if it would make a cycle."""
+        asset, parent = await self._get(tenant_id, asset_id), await self._get(tenant_id, parent_id)
+        if asset.id == parent.id or asset.id in {a.id for a in await self.ancestors(tenant_id, parent)}:
+            raise VersionError("CYCLE", f"{parent_id} descends from {asset_id}: the link would make a cycle")
+        await self._catalog.set_parent(tenant_id, asset.id, parent.id, relation)
+        return await self._get(tenant_id, asset_id)
+
+    async def tree(self, tenant_id: str, root: Asset, depth: int) -> list[TreeNode]:
+        """Breadth-first from root down to `depth` levels."""
+        nodes, level = [TreeNode(root, 0)], [root]
+        for d in range(1, depth + 1):
+            children = await self._catalog.get_children(tenant_id, [a.id for a in level])
+            level = [child for a in level for child in children.get(a.id, [])]
+            if not level:
+                break
+            nodes += [TreeNode(a, d) for a in level]
+        return nodes
+
+    async def delete(self, tenant_id: str, asset_id: str, *, cascade: bool) -> list[str]:
+        """Delete an asset (and, with cascade, its descendants) from catalog, index, faces and blobs."""
+        root = await self._get(tenant_id, asset_id)
+        doomed = [n.asset for n in await self.tree(tenant_id, root, MAX_DEPTH)]
+        if len(doomed) > 1 and not cascade:
+            raise VersionError(
+                "HAS_CHILDREN", f"{asset_id} has {len(doomed) - 1} descendant versions: pass cascade: true"
+            )
+        if len(doomed) > MAX_DELETE:
+            raise VersionError("TOO_MANY", f"a cascade deletes at most {MAX_DELETE} assets at once")
+        for asset in reversed(doomed):  # leaves first: no child is ever left pointing at nothing
+            await self._index.delete(tenant_id, asset.id)
+            await self._faces.delete_asset(tenant_id, asset.id)
+            await self._catalog.delete_asset(tenant_id, asset.id)
+            for key in (asset.blob_key, *(r.blob_key for r in asset.renditions)):
+                await self._blobs.delete(key)
+        return [a.id for a in doomed]
