@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from api.auth import AuthError, tenant_for_authorization
+from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
 from catalog.ids import is_uuid
@@ -33,6 +33,7 @@ class _GraphQL(GraphQL[Context, None]):
         return Context(
             services=self._services,
             tenant_id=request.scope["state"]["tenant_id"],
+            scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
         )
 
@@ -52,20 +53,18 @@ class AuthenticatedGraphQL:
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_ide and "query" not in request.query_params:
             # The page alone: strawberry still builds a context, for no tenant (an empty ID owns nothing).
-            scope.setdefault("state", {})["tenant_id"] = ""
+            scope.setdefault("state", {}).update(tenant_id="", scopes=())
             await self._graphql(scope, receive, send)
             return
         try:
-            tenant_id = await tenant_for_authorization(
-                self._services.catalog, request.headers.get("authorization")
-            )
+            key = await key_for_authorization(self._services.catalog, request.headers.get("authorization"))
         except AuthError as exc:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                 scope, receive, send
             )
             return
-        scope.setdefault("state", {})["tenant_id"] = tenant_id
+        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
         await self._graphql(scope, receive, send)
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
+
+from strawberry.permission import BasePermission
+from strawberry.types import Info
 
 from catalog.keys import hash_api_key
+from catalog.model import ApiKey, Scope
 from catalog.ports import CatalogStore
 
 
@@ -12,8 +17,8 @@ class AuthError(Exception):
     pass
 
 
-async def tenant_for_authorization(catalog: CatalogStore, header: str | None) -> str:
-    """The tenant ID the header's key belongs to; AuthError with what to do otherwise."""
+async def key_for_authorization(catalog: CatalogStore, header: str | None) -> ApiKey:
+    """The live key the header carries (its tenant, its scopes); AuthError with what to do otherwise."""
     if not header:
         raise AuthError(
             "missing API key: send `Authorization: Bearer <key>` "
@@ -27,4 +32,29 @@ async def tenant_for_authorization(catalog: CatalogStore, header: str | None) ->
     # The lookup is by digest; compare again in constant time so timing says nothing about near misses.
     if found is None or not hmac.compare_digest(found.key_hash, digest) or found.revoked_at is not None:
         raise AuthError("invalid or revoked API key")
-    return found.tenant_id
+    return found
+
+
+class RequireScope(BasePermission):
+    """A field that needs a scope the caller's key may lack (read, write, admin)."""
+
+    scope: Scope
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        return self.scope in info.context.scopes
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        return f"this needs an API key with the '{self.scope}' scope (see `mediasight key create --help`)"
+
+
+class CanRead(RequireScope):
+    scope = Scope.READ
+
+
+class CanWrite(RequireScope):
+    scope = Scope.WRITE
+
+
+class IsAdmin(RequireScope):
+    scope = Scope.ADMIN

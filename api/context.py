@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
-from catalog.model import Asset, Person, RecognitionResult
+from catalog.model import ALL_SCOPES, Asset, Person, RecognitionResult, Scope
 from mediasight.bootstrap import Services
 
 Results = dict[str, RecognitionResult]
@@ -17,6 +17,7 @@ Results = dict[str, RecognitionResult]
 class Context:
     services: Services
     tenant_id: str
+    scopes: tuple[Scope, ...] = ALL_SCOPES
     base_url: str = ""
     assets: DataLoader[str, Asset | None] = field(init=False)
     results: DataLoader[str, Results] = field(init=False)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
@@ -79,7 +80,10 @@ class NameFacePayload:
 
 @strawberry.type
 class FaceQuery:
-    @strawberry.field(description="Faces in your tenant that match one face of an asset, most similar first.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Faces in your tenant that match one face of an asset, most similar first.",
+    )
     async def face_matches(
         self, info: Info[Context, None], asset_id: strawberry.ID, face_index: int, threshold: Threshold = 80.0
     ) -> list[FaceMatch]:
@@ -95,7 +99,8 @@ class FaceQuery:
 @strawberry.type
 class FaceMutation:
     @strawberry.mutation(
-        description="Name a face: every unnamed matching face in your tenant gets the name too."
+        permission_classes=[CanWrite],
+        description="Name a face: every unnamed matching face in your tenant gets the name too.",
     )
     async def name_face(
         self, info: Info[Context, None], asset_id: strawberry.ID, face_index: int, name: str
@@ -108,7 +113,10 @@ class FaceMutation:
             return NameFacePayload(person=None, faces_named=0, error=_error(exc))
         return NameFacePayload(person=Person.from_domain(person), faces_named=count, error=None)
 
-    @strawberry.mutation(description="Faces in your tenant matching the largest face of an uploaded photo.")
+    @strawberry.mutation(
+        permission_classes=[CanRead],
+        description="Faces in your tenant matching the largest face of an uploaded photo.",
+    )
     async def search_faces_by_image(
         self, info: Info[Context, None], file: Upload, threshold: Threshold = 80.0
     ) -> FaceMatchesPayload:

@@ -11,8 +11,10 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
+from api.keys_schema import KeyMutation, KeyQuery
 from api.types import (
     Asset,
     FacetValue,
@@ -82,15 +84,18 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery):
-    @strawberry.field(description="One asset of your tenant by ID, or null.")
+class Query(FaceQuery, KeyQuery):
+    @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(self, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
         if not is_uuid(id):
             return None
         found = await info.context.assets.load(str(id))
         return Asset.from_domain(found) if found else None
 
-    @strawberry.field(description="Assets of your tenant, ranked by the confidence of the matched label.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Assets of your tenant, ranked by the confidence of the matched label.",
+    )
     async def search(
         self,
         info: Info[Context, None],
@@ -129,8 +134,11 @@ class Query(FaceQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation):
-    @strawberry.mutation(description="Upload an image (GraphQL multipart request). Same bytes → same asset.")
+class Mutation(FaceMutation, VersionMutation, KeyMutation):
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Upload an image (GraphQL multipart request). Same bytes → same asset.",
+    )
     async def ingest_asset(
         self,
         info: Info[Context, None],

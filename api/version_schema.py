@@ -8,6 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from api.auth import CanWrite
 from api.context import Context
 from api.types import Asset, VersionRelation
 from catalog import model
@@ -52,7 +53,10 @@ def _not_found(*ids: str) -> VersionError | None:
 
 @strawberry.type
 class VersionMutation:
-    @strawberry.mutation(description="Make an existing asset a version of another (no cycles, same tenant).")
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Make an existing asset a version of another (no cycles, same tenant).",
+    )
     async def create_version(
         self,
         info: Info[Context, None],
@@ -71,7 +75,10 @@ class VersionMutation:
             return CreateVersionPayload(asset=None, error=VersionProblem.from_error(exc))
         return CreateVersionPayload(asset=Asset.from_domain(asset), error=None)
 
-    @strawberry.mutation(description="Delete an asset from catalog, index, blobs and face collection.")
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Delete an asset from catalog, index, blobs and face collection.",
+    )
     async def delete_asset(
         self,
         info: Info[Context, None],

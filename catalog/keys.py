@@ -7,7 +7,11 @@ import hmac
 import os
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from catalog.model import ApiKey, Scope
+from catalog.ports import CatalogStore
 
 KEY_PREFIX = "msk_"
 
@@ -52,3 +56,27 @@ class UrlSigner:
         if expires < time.time():
             return False
         return hmac.compare_digest(self._mac(f"{tenant_id}|{asset_id}|{kind}|{expires}"), signature)
+
+
+async def issue_key(
+    catalog: CatalogStore, tenant_id: str, scopes: Sequence[Scope], name: str = ""
+) -> tuple[str, ApiKey]:
+    """A new key: the secret (shown once) and its stored record (digest only)."""
+    if not scopes:
+        raise ValueError("a key needs at least one scope: read, write or admin")
+    secret = new_api_key()
+    return secret, await catalog.add_api_key(
+        tenant_id, hash_api_key(secret), tuple(dict.fromkeys(scopes)), name
+    )
+
+
+async def rotate_key(catalog: CatalogStore, tenant_id: str, key_id: str) -> tuple[str, ApiKey] | None:
+    """Replace a live key by a new one with the same scopes and name; the old one stops at once."""
+    old = next(
+        (k for k in await catalog.list_api_keys(tenant_id) if k.id == key_id and k.revoked_at is None), None
+    )
+    if old is None:
+        return None
+    issued = await issue_key(catalog, tenant_id, old.scopes, old.name)
+    await catalog.revoke_api_key(tenant_id, old.id)
+    return issued

@@ -42,6 +42,15 @@ class Tenant:
     config: TenantConfig = field(default_factory=TenantConfig)
 
 
+class Scope(enum.StrEnum):
+    READ = "read"  # queries
+    WRITE = "write"  # ingest, versions, naming faces, deletes
+    ADMIN = "admin"  # keys of the tenant
+
+
+ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)
+
+
 @dataclass(frozen=True)
 class ApiKey:
     id: str
@@ -49,6 +58,8 @@ class ApiKey:
     key_hash: str
     created_at: datetime
     revoked_at: datetime | None = None
+    scopes: tuple[Scope, ...] = ALL_SCOPES
+    name: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from catalog.model import (
+    ALL_SCOPES,
     ApiKey,
     Asset,
     FaceHit,
@@ -16,6 +17,7 @@ from catalog.model import (
     Person,
     RecognitionResult,
     Rendition,
+    Scope,
     Stage,
     Tenant,
     TenantConfig,
@@ -30,8 +32,14 @@ class CatalogStore(Protocol):
     async def get_tenant_by_name(self, name: str) -> Tenant | None: ...
     async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
     async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None: ...
-    async def add_api_key(self, tenant_id: str, key_hash: str) -> ApiKey: ...
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, scopes: Sequence[Scope] = ALL_SCOPES, name: str = ""
+    ) -> ApiKey: ...
     async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
+        """True if the tenant had that key and it was live."""
+        ...
 
     async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
         """Insert the asset unless the tenant already has these bytes; returns (asset, created)."""

@@ -10,11 +10,13 @@ from typing import Any
 from catalog.codec import decode_findings, encode_findings
 from catalog.ids import uuid7
 from catalog.model import (
+    ALL_SCOPES,
     ApiKey,
     Asset,
     Label,
     RecognitionResult,
     Rendition,
+    Scope,
     Stage,
     Tenant,
     TenantConfig,
@@ -34,7 +36,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
     tenant_id TEXT NOT NULL REFERENCES tenants(id),
     key_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL,
-    revoked_at TEXT
+    revoked_at TEXT,
+    scopes TEXT NOT NULL DEFAULT 'read,write,admin',
+    name TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS assets (
     id TEXT PRIMARY KEY,
@@ -144,6 +148,21 @@ def _result(row: sqlite3.Row) -> RecognitionResult:
     )
 
 
+def _api_key(row: sqlite3.Row) -> ApiKey:
+    created = from_db_time(row["created_at"])
+    assert created is not None
+    scopes = tuple(Scope(s) for s in row["scopes"].split(",") if s)
+    return ApiKey(
+        row["id"],
+        row["tenant_id"],
+        row["key_hash"],
+        created,
+        from_db_time(row["revoked_at"]),
+        scopes,
+        row["name"],
+    )
+
+
 def _tenant(row: sqlite3.Row) -> Tenant:
     created = from_db_time(row["created_at"])
     assert created is not None
@@ -196,12 +215,15 @@ class SqliteCatalog:
             lambda c: c.execute("UPDATE tenants SET config = ? WHERE id = ?", (payload, tenant_id))
         )
 
-    async def add_api_key(self, tenant_id: str, key_hash: str) -> ApiKey:
-        key = ApiKey(id=uuid7(), tenant_id=tenant_id, key_hash=key_hash, created_at=utcnow())
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, scopes: Sequence[Scope] = ALL_SCOPES, name: str = ""
+    ) -> ApiKey:
+        key = ApiKey(uuid7(), tenant_id, key_hash, utcnow(), None, tuple(scopes), name)
         await self._db.write(
             lambda c: c.execute(
-                "INSERT INTO api_keys (id, tenant_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
-                (key.id, key.tenant_id, key.key_hash, to_db_time(key.created_at)),
+                "INSERT INTO api_keys (id, tenant_id, key_hash, created_at, scopes, name) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key.id, key.tenant_id, key.key_hash, to_db_time(key.created_at), ",".join(key.scopes), name),
             )
         )
         return key
@@ -210,11 +232,25 @@ class SqliteCatalog:
         row = await self._db.read(
             lambda c: c.execute("SELECT * FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
         )
-        if row is None:
-            return None
-        created = from_db_time(row["created_at"])
-        assert created is not None
-        return ApiKey(row["id"], row["tenant_id"], row["key_hash"], created, from_db_time(row["revoked_at"]))
+        return _api_key(row) if row else None
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id", (tenant_id,)
+            ).fetchall()
+        )
+        return [_api_key(r) for r in rows]
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
+        def revoke(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                (to_db_time(utcnow()), tenant_id, key_id),
+            )
+            return cur.rowcount == 1
+
+        return await self._db.write(revoke)
 
     async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
         def insert(conn: sqlite3.Connection) -> tuple[Asset, bool]:

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from catalog.keys import hash_api_key, new_api_key
+from catalog.keys import issue_key, rotate_key
+from catalog.model import ALL_SCOPES, Scope
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 
@@ -21,8 +22,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-tenant_app = typer.Typer(help="Manage tenants and their API keys.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Manage tenants and their settings.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+key_app = typer.Typer(help="Manage a tenant's API keys (scopes: read, write, admin).", no_args_is_help=True)
+app.add_typer(key_app, name="key")
 err = Console(stderr=True)
 
 DataDir = Annotated[
@@ -75,9 +78,8 @@ def tenant_create(
                 err.print(f"[red]tenant {name!r} exists already[/]")
                 raise typer.Exit(1)
             tenant = await services.catalog.create_tenant(name)
-            key = new_api_key()
-            await services.catalog.add_api_key(tenant.id, hash_api_key(key))
-            return key
+            secret, _ = await issue_key(services.catalog, tenant.id, ALL_SCOPES, "initial")
+            return secret
         finally:
             services.close()
 
@@ -150,6 +152,67 @@ def tenant_configure(
     config = asyncio.run(run())
     shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
     err.print(f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}")
+
+
+TenantName = Annotated[str, typer.Argument(help="The tenant whose keys these are.")]
+
+
+def _run_with_tenant(ctx: typer.Context, name: str, action: Any) -> Any:
+    """Open the services, resolve the tenant by name (exit 2 if missing), run action(services, tenant_id)."""
+
+    async def run() -> Any:
+        services = _services(ctx)
+        try:
+            return await action(services, await _tenant_id(services, name))
+        finally:
+            services.close()
+
+    return asyncio.run(run())
+
+
+@key_app.command("create")
+def key_create(
+    ctx: typer.Context,
+    tenant: TenantName,
+    scope: Annotated[
+        list[Scope] | None, typer.Option(help="read, write or admin; repeat for several [default: read].")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
+) -> None:
+    """Issue a key; the secret is printed alone on stdout, once, and stored only hashed."""
+    scopes = tuple(scope or (Scope.READ,))
+    secret, key = _run_with_tenant(ctx, tenant, lambda s, t: issue_key(s.catalog, t, scopes, name))
+    err.print(f"key {key.id} ({','.join(key.scopes)}) for {tenant!r}; it is shown only this once.")
+    print(secret)
+
+
+@key_app.command("list")
+def key_list(ctx: typer.Context, tenant: TenantName) -> None:
+    """List a tenant's keys (never their secrets)."""
+    found = _run_with_tenant(ctx, tenant, lambda s, t: s.catalog.list_api_keys(t))
+    for key in found:
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
+        print(f"{key.id}\t{','.join(key.scopes)}\t{state}\t{key.name}")
+
+
+@key_app.command("revoke")
+def key_revoke(ctx: typer.Context, tenant: TenantName, key_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke a key: requests with it fail from now on."""
+    if not _run_with_tenant(ctx, tenant, lambda s, t: s.catalog.revoke_api_key(t, key_id)):
+        err.print(f"[red]no live key {key_id} for tenant {tenant!r}[/] (see `mediasight key list {tenant}`)")
+        raise typer.Exit(1)
+    err.print(f"revoked {key_id}")
+
+
+@key_app.command("rotate")
+def key_rotate(ctx: typer.Context, tenant: TenantName, key_id: Annotated[str, typer.Argument()]) -> None:
+    """Replace a key by a new one with the same scopes; prints the new secret; the old one stops at once."""
+    issued = _run_with_tenant(ctx, tenant, lambda s, t: rotate_key(s.catalog, t, key_id))
+    if issued is None:
+        err.print(f"[red]no live key {key_id} for tenant {tenant!r}[/] (see `mediasight key list {tenant}`)")
+        raise typer.Exit(1)
+    err.print(f"rotated {key_id} → {issued[1].id}; the new key is shown only this once.")
+    print(issued[0])
 
 
 @app.command()

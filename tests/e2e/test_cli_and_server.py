@@ -111,5 +111,15 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         "tenant", "configure", "acme", "--analyzers", "labels,text", "--provider", "text=rekognition"
     )
     assert "analyzers labels,text" in configured.stderr and "rekognition" in configured.stderr
+    viewer = cli.run("key", "create", "acme", "--scope", "read", "--name", "viewer")
+    assert viewer.stdout.strip().startswith("msk_") and "(read)" in viewer.stderr
+    keys = [line.split("\t") for line in cli.run("key", "list", "acme").stdout.splitlines()]
+    assert [(k[1], k[2], k[3]) for k in keys] == [
+        ("read,write,admin", "live", "initial"),
+        ("read", "live", "viewer"),
+    ]
+    rotated = cli.run("key", "rotate", "acme", keys[1][0])
+    assert rotated.stdout.strip().startswith("msk_") and rotated.stdout != viewer.stdout
+    assert cli.run("key", "revoke", "acme", keys[1][0], check=False).returncode == 1  # rotation revoked it
     wrong = cli.run("tenant", "configure", "acme", "--analyzers", "labels,colour", check=False)
     assert wrong.returncode == 2 and "unknown analyzer" in wrong.stderr and "properties" in wrong.stderr
