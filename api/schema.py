@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Annotated
 
 import strawberry
@@ -15,6 +16,7 @@ from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.search_input import MAX_PAGE, SearchFilter, SearchSort, search_query
 from api.types import (
     Asset,
     FacetValue,
@@ -26,52 +28,20 @@ from api.types import (
     SearchConnection,
     SearchEdge,
     SearchFacets,
-    SearchFilter,
     VersionRelation,
 )
 from api.version_schema import VersionMutation
 from catalog import model
-from catalog.cursor import CursorError, encode_cursor
+from catalog.cursor import CursorError
 from catalog.ids import is_uuid
+from catalog.model import TenantConfig
+from catalog.ports import FacetValue as DomainFacet
 from catalog.ports import SearchQuery
 from mediasight.bootstrap import Services
 
-MAX_PAGE = 100
-MAX_FILTER_VALUES = 50
-MAX_QUERY_CHARS = 500
 
-
-def _search_query(
-    query: str | None, filter: SearchFilter | None, first: int, after: str | None
-) -> SearchQuery:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(
-            f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."
-        )
-    if query is not None and len(query) > MAX_QUERY_CHARS:
-        raise GraphQLError(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
-    f = filter or SearchFilter()
-    labels, persons = tuple(f.labels or ()), tuple(f.persons or ())
-    if len(labels) > MAX_FILTER_VALUES or len(persons) > MAX_FILTER_VALUES:
-        raise GraphQLError(
-            f"`filter.labels` and `filter.persons` take at most {MAX_FILTER_VALUES} names each."
-        )
-    min_conf = f.min_confidence or 0.0
-    if not 0 <= min_conf <= 100:
-        raise GraphQLError("`filter.minConfidence` is a percentage: 0 to 100.")
-    phrase = f.text or None
-    if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
-        raise GraphQLError(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
-    return SearchQuery(
-        text=query,
-        labels=labels,
-        min_confidence=min_conf,
-        persons=persons,
-        phrase=phrase,
-        exclude_moderation=bool(f.exclude_moderation),
-        first=first,
-        after=after,
-    )
+def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
+    return [FacetValue(value=f.value, count=f.count) for f in values]
 
 
 async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery:
@@ -103,6 +73,7 @@ class Query(FaceQuery, KeyQuery):
             str | None, strawberry.argument(description="A label or parent name, or words of a filename.")
         ] = None,
         filter: SearchFilter | None = None,
+        sort: SearchSort = SearchSort.RELEVANCE,
         first: Annotated[int, strawberry.argument(description=f"Page size, at most {MAX_PAGE}.")] = 20,
         after: Annotated[
             str | None, strawberry.argument(description="`pageInfo.endCursor` of the last page.")
@@ -110,14 +81,18 @@ class Query(FaceQuery, KeyQuery):
     ) -> SearchConnection:
         ctx = info.context
         try:
-            request = await _with_embedding(ctx.services, _search_query(query, filter, first, after))
+            tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
+            config = tenant.config if tenant else TenantConfig()
+            request = await _with_embedding(
+                ctx.services, search_query(query, filter, sort, first, after, config)
+            )
             page = await ctx.services.index.search(ctx.tenant_id, request)
         except CursorError as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
         edges = [
             SearchEdge(
-                cursor=encode_cursor(hit.score, hit.asset_id),
+                cursor=hit.cursor,
                 score=hit.score,
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
@@ -129,7 +104,12 @@ class Query(FaceQuery, KeyQuery):
             total_count=page.total,
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
-            facets=SearchFacets(labels=[FacetValue(value=f.value, count=f.count) for f in page.label_facets]),
+            facets=SearchFacets(
+                labels=_facets(page.label_facets),
+                persons=_facets(page.person_facets),
+                media_types=_facets(page.media_type_facets),
+                capture_years=_facets(page.capture_year_facets),
+            ),
         )
 
 

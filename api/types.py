@@ -245,6 +245,9 @@ class FacetValue:
 @strawberry.type
 class SearchFacets:
     labels: list[FacetValue]
+    persons: list[FacetValue]
+    media_types: list[FacetValue]
+    capture_years: list[FacetValue]
 
 
 @strawberry.type
@@ -253,23 +256,6 @@ class SearchConnection:
     edges: list[SearchEdge]
     page_info: PageInfo
     facets: SearchFacets
-
-
-@strawberry.input(description="Narrows a search. Label names match the label itself or any parent, any case.")
-class SearchFilter:
-    labels: list[str] | None = strawberry.UNSET
-    min_confidence: float | None = strawberry.field(
-        default=strawberry.UNSET, description="A label must be at least this confident (0–100) to match."
-    )
-    persons: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Assets showing any of these named persons (any case)."
-    )
-    text: str | None = strawberry.field(
-        default=strawberry.UNSET, description="A phrase that must appear in the image's text, words in order."
-    )
-    exclude_moderation: bool | None = strawberry.field(
-        default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
-    )
 
 
 @strawberry.enum

@@ -1,4 +1,4 @@
-"""Opaque, stable pagination cursors: the (score, asset ID) of the last hit of a page."""
+"""Opaque, stable pagination cursors: the (sort key, asset ID) of the last hit of a page."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ class CursorError(ValueError):
     pass
 
 
-def encode_cursor(score: float, asset_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([score, asset_id]).encode()).decode()
+SortKey = float | str
 
 
-def decode_cursor(cursor: str) -> tuple[float, str]:
+def encode_cursor(key: SortKey, asset_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([key, asset_id]).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[SortKey, str]:
+    """The sort key (a score, or a timestamp for date orders) and the asset ID of the last hit."""
     try:
-        score, asset_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return float(score), str(asset_id)
+        key, asset_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(key, (int, float, str)) or isinstance(key, bool):
+            raise TypeError(key)
+        return key, str(asset_id)
     except (ValueError, TypeError) as exc:
-        raise CursorError("invalid cursor: pass the endCursor of a previous page") from exc
+        raise CursorError("invalid cursor: pass the endCursor of a previous page with the same sort") from exc

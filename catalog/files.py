@@ -19,6 +19,13 @@ class BlobKeyError(ValueError):
     pass
 
 
+def validate_key(key: str) -> str:
+    """Raise BlobKeyError unless key is a safe relative blob key (no "..", no leading "/"); return it."""
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise BlobKeyError(f"invalid blob key {key!r}")
+    return key
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -36,8 +43,7 @@ class LocalBlobStore:
                 pass  # another process finished or removed it
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
-            raise BlobKeyError(f"invalid blob key {key!r}")
+        validate_key(key)
         # The pattern admits no "..", no leading "/" and no backslash, so the path stays under root
         # without a resolve() (a syscall per path component) on every access.
         return self.root / key

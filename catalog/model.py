@@ -32,6 +32,7 @@ class TenantConfig:
 
     analyzers: tuple[str, ...] | None = None
     providers: dict[str, str] = field(default_factory=dict)
+    synonyms: tuple[tuple[str, ...], ...] = ()  # groups of label names that mean the same to this tenant
 
 
 @dataclass(frozen=True)

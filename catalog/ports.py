@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -161,17 +162,38 @@ class IndexDocument:
     embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
 
 
+class SortOrder(enum.StrEnum):
+    RELEVANCE = "relevance"  # the score: matched label confidence, blended with meaning for text queries
+    CONFIDENCE = "confidence"  # the matched label's own confidence
+    CREATED = "created"  # newest first
+    CAPTURED = "captured"  # newest capture first; assets without a capture time last
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
     labels: tuple[str, ...] = ()  # any of these, through parents
+    all_labels: tuple[str, ...] = ()  # every one of these
+    not_labels: tuple[str, ...] = ()  # none of these
     min_confidence: float = 0.0
+    label_confidence: Mapping[str, float] = field(
+        default_factory=dict
+    )  # per label name, overrides the global
     persons: tuple[str, ...] = ()  # any of these
     phrase: str | None = None  # must appear in the image's text, words in this order
     exclude_moderation: bool = False
+    media_types: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None
     text_embedding: tuple[float, ...] | None = None
+    sort: SortOrder = SortOrder.RELEVANCE
     first: int = 20
     after: str | None = None
+
+    def threshold(self, label: str) -> float:
+        return self.label_confidence.get(label.lower(), self.min_confidence)
 
 
 @dataclass(frozen=True)
@@ -186,6 +208,7 @@ class SearchHit:
     asset_id: str
     score: float
     matches: tuple[LabelMatch, ...] = ()
+    cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
 
 
 @dataclass(frozen=True)
@@ -201,6 +224,9 @@ class SearchPage:
     end_cursor: str | None
     has_next: bool
     label_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    person_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    media_type_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    capture_year_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
 
 
 class SearchIndex(Protocol):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from catalog.ports import SearchQuery
+from catalog.ports import SearchQuery, SortOrder
+from catalog.sqlite_db import to_db_time
 
 # A full-text hit (filename, label or person words) ranks like a 50 % label match:
 # below confident labels, above weak ones.
@@ -29,15 +30,17 @@ def fts_phrase(text: str) -> str | None:
     return '"' + " ".join(words) + '"' if words else None
 
 
-def label_hits(tenant_id: str, labels: tuple[str, ...], min_confidence: float) -> tuple[str, list[Any]]:
-    terms = [name.lower() for name in labels]
+def label_hits(tenant_id: str, query: SearchQuery) -> tuple[str, list[Any]]:
+    """Assets with any of query.labels (or a parent of theirs) at its threshold; score = best confidence."""
+    conditions = " OR ".join("(term = ? AND confidence >= ?)" for _ in query.labels)
+    params: list[Any] = [tenant_id]
+    for name in query.labels:
+        params += [name.lower(), query.threshold(name)]
     sql = (
         "SELECT asset_id, MAX(confidence) AS score, label, term AS via, MAX(confidence) AS confidence "
-        "FROM terms "
-        f"WHERE tenant_id = ? AND term IN ({','.join('?' * len(terms))}) AND confidence >= ? "
-        "GROUP BY asset_id"
+        f"FROM terms WHERE tenant_id = ? AND ({conditions}) GROUP BY asset_id"
     )
-    return sql, [tenant_id, *terms, min_confidence]
+    return sql, params
 
 
 def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> tuple[str, list[Any]]:
@@ -81,6 +84,29 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
     """WHERE clauses over `h` (hits) and `d` (docs) for the filters that only narrow."""
     clauses: list[str] = []
     params: list[Any] = []
+    for name in query.all_labels:
+        clauses.append(
+            "h.asset_id IN (SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?)"
+        )
+        params += [tenant_id, name.lower(), query.threshold(name)]
+    for name in query.not_labels:
+        clauses.append(
+            "h.asset_id NOT IN "
+            "(SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?)"
+        )
+        params += [tenant_id, name.lower(), query.threshold(name)]
+    if query.media_types:
+        clauses.append(f"d.media_type IN ({','.join('?' * len(query.media_types))})")
+        params += list(query.media_types)
+    for column, op, value in (
+        ("created_at", ">=", query.created_after),
+        ("created_at", "<", query.created_before),
+        ("captured_at", ">=", query.captured_after),
+        ("captured_at", "<", query.captured_before),
+    ):
+        if value is not None:
+            clauses.append(f"d.{column} {op} ?")
+            params.append(to_db_time(value))
     if query.exclude_moderation:
         clauses.append("d.moderated = 0")
     if query.persons:
@@ -100,3 +126,12 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
             )
             params += [f"ocr : {phrase}", tenant_id]
     return clauses, params
+
+
+# The sort key of each order, as an expression over h (hits) and d (docs); ties break on asset ID, descending.
+SORT_KEYS = {
+    SortOrder.RELEVANCE: "h.score",
+    SortOrder.CONFIDENCE: "COALESCE(h.confidence, h.score)",
+    SortOrder.CREATED: "d.created_at",
+    SortOrder.CAPTURED: "COALESCE(d.captured_at, '')",  # no capture time sorts last in descending order
+}

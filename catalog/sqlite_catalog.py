@@ -168,7 +168,8 @@ def _tenant(row: sqlite3.Row) -> Tenant:
     assert created is not None
     raw = json.loads(row["config"])
     analyzers = tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None
-    config = TenantConfig(analyzers=analyzers, providers=dict(raw.get("providers", {})))
+    synonyms = tuple(tuple(group) for group in raw.get("synonyms", []))
+    config = TenantConfig(analyzers=analyzers, providers=dict(raw.get("providers", {})), synonyms=synonyms)
     return Tenant(id=row["id"], name=row["name"], created_at=created, config=config)
 
 
@@ -209,6 +210,7 @@ class SqliteCatalog:
             {
                 "analyzers": list(config.analyzers) if config.analyzers is not None else None,
                 "providers": config.providers,
+                "synonyms": [list(group) for group in config.synonyms],
             }
         )
         await self._db.write(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from catalog import search_sql
-from catalog.cursor import decode_cursor, encode_cursor
+from catalog.cursor import SortKey, decode_cursor, encode_cursor
 from catalog.ports import FacetValue, IndexDocument, LabelMatch, SearchHit, SearchPage, SearchQuery
 from catalog.sqlite_db import SqliteDb, to_db_time
 
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS doc_persons (
     tenant_id TEXT NOT NULL,
     person_lc TEXT NOT NULL,
     asset_id TEXT NOT NULL,
+    name TEXT NOT NULL,
     PRIMARY KEY (tenant_id, person_lc, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_persons_by_asset ON doc_persons (tenant_id, asset_id);
@@ -104,7 +105,8 @@ class SqliteSearchIndex:
                 [(t, a, lb.name, lb.confidence) for lb in doc.labels],
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?)", [(t, p.lower(), a) for p in doc.persons]
+                "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?, ?)",
+                [(t, p.lower(), a, p) for p in doc.persons],
             )
             conn.executemany(
                 "INSERT INTO terms VALUES (?, ?, ?, ?, ?)",
@@ -140,12 +142,10 @@ class SqliteSearchIndex:
         return await self._db.read(lambda c: self._search(c, tenant_id, query, after))
 
     def _search(
-        self, conn: sqlite3.Connection, tenant_id: str, query: SearchQuery, after: tuple[float, str] | None
+        self, conn: sqlite3.Connection, tenant_id: str, query: SearchQuery, after: tuple[SortKey, str] | None
     ) -> SearchPage:
         text = (query.text or "").strip()
-        by_labels = (
-            search_sql.label_hits(tenant_id, query.labels, query.min_confidence) if query.labels else None
-        )
+        by_labels = search_sql.label_hits(tenant_id, query) if query.labels else None
         if text:
             hits = search_sql.keyword_hits(tenant_id, text, query.min_confidence)
             if by_labels:
@@ -154,7 +154,7 @@ class SqliteSearchIndex:
                 hits = self._blend_semantic(conn, tenant_id, hits, by_labels, query.text_embedding)
         else:
             hits = by_labels or search_sql.all_docs(tenant_id, query.min_confidence)
-        return self._page(conn, tenant_id, hits, search_sql.filters(tenant_id, query), query.first, after)
+        return self._page(conn, tenant_id, hits, search_sql.filters(tenant_id, query), query, after)
 
     @staticmethod
     def _blend_semantic(
@@ -200,44 +200,62 @@ class SqliteSearchIndex:
         tenant_id: str,
         hits: tuple[str, list[Any]],
         where: tuple[list[str], list[Any]],
-        first: int,
-        after: tuple[float, str] | None,
+        query: SearchQuery,
+        after: tuple[SortKey, str] | None,
     ) -> SearchPage:
         # Only assets that have an index document count: the docs join keeps half-indexed rows out.
-        base = f"SELECT h.* FROM ({hits[0]}) h JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
+        key = search_sql.SORT_KEYS[query.sort]
+        base = (
+            f"SELECT h.*, {key} AS k FROM ({hits[0]}) h "
+            "JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
+        )
         if where[0]:
             base += " WHERE " + " AND ".join(where[0])
         base_params = [*hits[1], tenant_id, *where[1]]
         total = conn.execute(f"SELECT COUNT(*) FROM ({base})", base_params).fetchone()[0]
-        page_sql = f"SELECT * FROM ({base})"
-        page_params = list(base_params)
+        page_sql, page_params = f"SELECT * FROM ({base})", list(base_params)
         if after is not None:
-            page_sql += " WHERE score < ? OR (score = ? AND asset_id < ?)"
+            page_sql += " WHERE k < ? OR (k = ? AND asset_id < ?)"
             page_params += [after[0], after[0], after[1]]
-        rows = conn.execute(
-            f"{page_sql} ORDER BY score DESC, asset_id DESC LIMIT ?", [*page_params, first + 1]
-        )
-        page = rows.fetchall()
-        has_next = len(page) > first
-        page = page[:first]
-        facets = conn.execute(
-            f"SELECT l.name, COUNT(*) AS n FROM doc_labels l JOIN ({base}) h ON h.asset_id = l.asset_id "
-            "WHERE l.tenant_id = ? GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?",
-            [*base_params, tenant_id, FACET_LIMIT],
+        page = conn.execute(
+            f"{page_sql} ORDER BY k DESC, asset_id DESC LIMIT ?", [*page_params, query.first + 1]
         ).fetchall()
+        has_next = len(page) > query.first
+        page = page[: query.first]
+
+        def facet(sql: str) -> tuple[FacetValue, ...]:
+            rows = conn.execute(sql, [*base_params, tenant_id, FACET_LIMIT]).fetchall()
+            return tuple(FacetValue(str(r[0]), r[1]) for r in rows)
+
         return SearchPage(
             total=total,
             hits=tuple(
                 SearchHit(
                     asset_id=r["asset_id"],
                     score=r["score"],
-                    matches=(LabelMatch(r["label"], r["score"], r["via"]),)
-                    if r["via"] and r["label"]
-                    else (),
+                    matches=(LabelMatch(r["label"], r["confidence"], r["via"]),) if r["label"] else (),
+                    cursor=encode_cursor(r["k"], r["asset_id"]),
                 )
                 for r in page
             ),
-            end_cursor=encode_cursor(page[-1]["score"], page[-1]["asset_id"]) if page else None,
+            end_cursor=encode_cursor(page[-1]["k"], page[-1]["asset_id"]) if page else None,
             has_next=has_next,
-            label_facets=tuple(FacetValue(f["name"], f["n"]) for f in facets),
+            label_facets=facet(
+                f"SELECT l.name, COUNT(*) AS n FROM doc_labels l JOIN ({base}) h ON h.asset_id = l.asset_id "
+                "WHERE l.tenant_id = ? GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?"
+            ),
+            person_facets=facet(
+                f"SELECT p.name, COUNT(*) AS n FROM doc_persons p JOIN ({base}) h ON h.asset_id = p.asset_id "
+                "WHERE p.tenant_id = ? GROUP BY p.person_lc ORDER BY n DESC, p.name LIMIT ?"
+            ),
+            media_type_facets=facet(
+                f"SELECT d.media_type, COUNT(*) AS n FROM docs d JOIN ({base}) h ON h.asset_id = d.asset_id "
+                "WHERE d.tenant_id = ? GROUP BY d.media_type ORDER BY n DESC, d.media_type LIMIT ?"
+            ),
+            capture_year_facets=facet(
+                f"SELECT substr(d.captured_at, 1, 4) AS y, COUNT(*) AS n FROM docs d "
+                f"JOIN ({base}) h ON h.asset_id = d.asset_id "
+                "WHERE d.tenant_id = ? AND d.captured_at IS NOT NULL "
+                "GROUP BY y ORDER BY y DESC LIMIT ?"
+            ),
         )

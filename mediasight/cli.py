@@ -104,8 +104,14 @@ def tenant_configure(
             help="ANALYZER=PROVIDER (local or rekognition); repeat for several; ANALYZER=default clears."
         ),
     ] = None,
+    synonym: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Label names meaning the same, e.g. Muffin=Cupcake; repeat for several; 'none' clears."
+        ),
+    ] = None,
 ) -> None:
-    """Choose which analyzers run for a tenant, and with which provider (overrides the server settings)."""
+    """Choose a tenant's analyzers, providers and label synonyms (overrides the server settings)."""
     from catalog.model import TenantConfig
     from indexer.analyzers import UnknownAnalyzerError, validate_choice
 
@@ -143,7 +149,11 @@ def tenant_configure(
             except UnknownAnalyzerError as exc:
                 err.print(f"[red]{exc}[/]")
                 raise typer.Exit(2) from exc
-            new = TenantConfig(analyzers=chosen, providers=providers)
+            synonyms = config.synonyms
+            if synonym is not None:
+                groups = [tuple(n.strip() for n in g.split("=") if n.strip()) for g in synonym if g != "none"]
+                synonyms = tuple(g for g in groups if len(g) > 1)
+            new = TenantConfig(analyzers=chosen, providers=providers, synonyms=synonyms)
             await services.catalog.set_tenant_config(tenant.id, new)
             return new
         finally:
@@ -151,7 +161,10 @@ def tenant_configure(
 
     config = asyncio.run(run())
     shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
-    err.print(f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}")
+    groups = "; ".join("=".join(g) for g in config.synonyms) or "none"
+    err.print(
+        f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}; synonyms {groups}"
+    )
 
 
 TenantName = Annotated[str, typer.Argument(help="The tenant whose keys these are.")]

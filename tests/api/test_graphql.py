@@ -9,6 +9,7 @@ from typing import Any
 
 from api.context import Context
 from api.schema import schema
+from catalog.model import TenantConfig
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 
@@ -113,3 +114,21 @@ def test_schema_file_is_up_to_date() -> None:
         cwd=ROOT,
     ).stdout
     assert (ROOT / "schema.graphql").read_text() == exported, "schema.graphql is stale: run `make schema`"
+
+
+async def test_tenant_synonyms_sort_and_facets(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest_colors(services, tenant)
+    await services.catalog.set_tenant_config(tenant, TenantConfig(synonyms=(("Red", "Crimson"),)))
+    data = await run(services, tenant, SEARCH, filter={"labels": ["crimson"]})
+    assert [e["node"]["id"] for e in data["search"]["edges"]] == [ids["red"]]
+    newest = await run(
+        services,
+        tenant,
+        '{ search(sort: CREATED, filter: {notLabels: ["crimson"]}) { edges { node { filename } } '
+        "facets { mediaTypes { value count } persons { value } captureYears { value } } } }",
+    )
+    assert [e["node"]["filename"] for e in newest["search"]["edges"]] == ["blue.jpg", "green.jpg"]
+    assert newest["search"]["facets"] == {
+        "mediaTypes": [{"value": "image/jpeg", "count": 2}], "persons": [], "captureYears": []
+    }  # fmt: skip

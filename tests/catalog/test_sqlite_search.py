@@ -9,7 +9,7 @@ import pytest
 from catalog import sqlite_search
 from catalog.cursor import CursorError
 from catalog.model import Label
-from catalog.ports import IndexDocument, SearchQuery
+from catalog.ports import IndexDocument, SearchQuery, SortOrder
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_search import SqliteSearchIndex
 
@@ -139,3 +139,49 @@ async def test_semantic_neighbours_join_text_queries(index: SqliteSearchIndex) -
     assert [h.asset_id for h in no_vectors.hits] == ["c1"]
     dogs_only = await index.search("t1", SearchQuery(text="puppy", labels=("dog",), text_embedding=puppy))
     assert [h.asset_id for h in dogs_only.hits] == ["d1"]
+
+
+async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(
+    index: SqliteSearchIndex,
+) -> None:
+    def at(asset: str, day: int, media: str, *labels: Label, captured: int | None = None) -> IndexDocument:
+        return IndexDocument("t1", asset, f"{asset}.x", media, NOW.replace(day=day),
+                             NOW.replace(year=2000 + captured) if captured else None, labels)  # fmt: skip
+
+    await index.upsert(
+        at("dog_cat", 1, "image/jpeg", Label("Dog", 90, DOG[1:]), Label("Cat", 60), captured=10)
+    )
+    await index.upsert(at("dog", 2, "image/png", Label("Dog", 70, DOG[1:]), captured=20))
+    await index.upsert(at("cat", 3, "image/jpeg", Label("Cat", 95)))
+    ids = lambda q: [h.asset_id for h in q.hits]  # noqa: E731
+    assert ids(await index.search("t1", SearchQuery(all_labels=("dog", "cat")))) == ["dog_cat"]
+    assert ids(await index.search("t1", SearchQuery(labels=("dog",), not_labels=("cat",)))) == ["dog"]
+    strict_dog = SearchQuery(labels=("dog", "cat"), label_confidence={"dog": 80})
+    assert ids(await index.search("t1", strict_dog)) == ["cat", "dog_cat"]
+    assert ids(await index.search("t1", SearchQuery(media_types=("image/png",)))) == ["dog"]
+    window = SearchQuery(created_after=NOW.replace(day=2), created_before=NOW.replace(day=3))
+    assert ids(await index.search("t1", window)) == ["dog"]
+    page = await index.search("t1", SearchQuery())
+    assert {f.value: f.count for f in page.media_type_facets} == {"image/jpeg": 2, "image/png": 1}
+    assert [(f.value, f.count) for f in page.capture_year_facets] == [("2020", 1), ("2010", 1)]
+
+
+async def test_sort_orders_page_with_their_own_cursors(index: SqliteSearchIndex) -> None:
+    for day, conf, captured in ((1, 50, 2015), (2, 90, None), (3, 70, 2012)):
+        await index.upsert(
+            IndexDocument("t1", f"a{day}", "x.jpg", "image/jpeg", NOW.replace(day=day),
+                          NOW.replace(year=captured) if captured else None, (Label("Dog", conf, DOG[1:]),))
+        )  # fmt: skip
+
+    async def all_pages(sort: SortOrder) -> list[str]:
+        out, after = [], None
+        while True:
+            page = await index.search("t1", SearchQuery(labels=("dog",), sort=sort, first=1, after=after))
+            out += [h.asset_id for h in page.hits]
+            if not page.has_next:
+                return out
+            after = page.end_cursor
+
+    assert await all_pages(SortOrder.RELEVANCE) == ["a2", "a3", "a1"]
+    assert await all_pages(SortOrder.CREATED) == ["a3", "a2", "a1"]
+    assert await all_pages(SortOrder.CAPTURED) == ["a1", "a3", "a2"]  # no capture time: last

@@ -1,0 +1,132 @@
+"""The search language's input: filter and sort, validated, expanded by the tenant's synonyms."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import strawberry
+from graphql import GraphQLError
+
+from catalog.model import TenantConfig
+from catalog.ports import SearchQuery, SortOrder
+
+MAX_PAGE = 100
+MAX_FILTER_VALUES = 50
+MAX_QUERY_CHARS = 500
+
+
+@strawberry.input(description="A minimum confidence for one label name (overrides minConfidence for it).")
+class LabelThreshold:
+    label: str
+    min_confidence: float
+
+
+@strawberry.input(description="Narrows a search. Label names match the label itself or any parent, any case.")
+class SearchFilter:
+    labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Any of these labels.")
+    all_labels: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Every one of these."
+    )
+    not_labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="None of these.")
+    min_confidence: float | None = strawberry.field(
+        default=strawberry.UNSET, description="A label must be at least this confident (0–100) to match."
+    )
+    label_confidence: list[LabelThreshold] | None = strawberry.field(
+        default=strawberry.UNSET, description="Per-label minimum confidence."
+    )
+    persons: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Assets showing any of these named persons (any case)."
+    )
+    text: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A phrase that must appear in the image's text, words in order."
+    )
+    exclude_moderation: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
+    )
+    media_types: list[str] | None = strawberry.field(default=strawberry.UNSET, description="e.g. image/jpeg.")
+    created_after: datetime | None = strawberry.UNSET
+    created_before: datetime | None = strawberry.UNSET
+    captured_after: datetime | None = strawberry.UNSET
+    captured_before: datetime | None = strawberry.UNSET
+
+
+@strawberry.enum(description="Order of search results; cursors are valid for the order they were made in.")
+class SearchSort(enum.Enum):
+    RELEVANCE = "relevance"
+    CONFIDENCE = "confidence"
+    CREATED = "created"
+    CAPTURED = "captured"
+
+
+def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
+    found = tuple(v.strip() for v in values or () if v.strip())
+    if len(found) > MAX_FILTER_VALUES:
+        raise GraphQLError(f"`filter.{field}` takes at most {MAX_FILTER_VALUES} names.")
+    return found
+
+
+def _percent(field: str, value: float) -> float:
+    if not 0 <= value <= 100:
+        raise GraphQLError(f"`{field}` is a percentage: 0 to 100.")
+    return value
+
+
+def _with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Each name plus every synonym of it (case-insensitive), in order, without repeats."""
+    out: dict[str, None] = {}
+    for name in names:
+        out[name] = None
+        for group in groups:
+            if name.lower() in (g.lower() for g in group):
+                out.update(dict.fromkeys(group))
+    return tuple(out)
+
+
+def search_query(
+    query: str | None,
+    filter: SearchFilter | None,
+    sort: SearchSort,
+    first: int,
+    after: str | None,
+    config: TenantConfig,
+) -> SearchQuery:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(
+            f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."
+        )
+    if query is not None and len(query) > MAX_QUERY_CHARS:
+        raise GraphQLError(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
+    f = filter or SearchFilter()
+    phrase = f.text or None
+    if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
+        raise GraphQLError(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
+    thresholds = {
+        t.label.lower(): _percent("filter.labelConfidence.minConfidence", t.min_confidence)
+        for t in (f.label_confidence or ())[:MAX_FILTER_VALUES]
+    }
+    synonyms = config.synonyms
+    for group in synonyms:  # a synonym inherits the threshold given for any name of its group
+        given = next((thresholds[g.lower()] for g in group if g.lower() in thresholds), None)
+        if given is not None:
+            thresholds.update({g.lower(): given for g in group})
+    return SearchQuery(
+        text=query,
+        labels=_with_synonyms(_names("labels", f.labels), synonyms),
+        all_labels=_names("allLabels", f.all_labels),
+        not_labels=_with_synonyms(_names("notLabels", f.not_labels), synonyms),
+        min_confidence=_percent("filter.minConfidence", f.min_confidence or 0.0),
+        label_confidence=thresholds,
+        persons=_names("persons", f.persons),
+        phrase=phrase,
+        exclude_moderation=bool(f.exclude_moderation),
+        media_types=_names("mediaTypes", f.media_types),
+        created_after=f.created_after or None,
+        created_before=f.created_before or None,
+        captured_after=f.captured_after or None,
+        captured_before=f.captured_before or None,
+        sort=SortOrder(sort.value),
+        first=first,
+        after=after,
+    )

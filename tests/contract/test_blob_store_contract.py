@@ -1,0 +1,225 @@
+"""The BlobStore contract, run against the local folder and against S3 (moto's server, real HTTP)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aioboto3
+import httpx
+import pytest
+
+from catalog.files import BlobKeyError, LocalBlobStore
+from catalog.s3_blobs import MiB, S3BlobStore
+from tests.contract.conftest import aws_client_kwargs
+
+KEY = "originals/t1/ab/abcdef"
+BAD_KEYS = ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00", "a/.."]
+
+Store = LocalBlobStore | S3BlobStore
+MakeStore = Callable[..., Awaitable[Store]]
+
+
+@pytest.fixture(scope="session")
+async def s3_client(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """One client for the session, created with no AWS setting of the host in the environment."""
+    home = tmp_path_factory.mktemp("aws")
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                env.delenv(name)
+        env.setenv("AWS_CONFIG_FILE", str(home / "no-such-config"))
+        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-such-credentials"))
+        client_cm = aioboto3.Session().client("s3", **aws_client_kwargs(moto_endpoint))
+        client = await client_cm.__aenter__()
+    try:
+        yield client
+    finally:
+        await client_cm.__aexit__(None, None, None)
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def client(backend: str, request: pytest.FixtureRequest) -> Any:
+    """The S3 client for the s3 backend (looked up here: only sync fixtures may ask for fixtures lazily)."""
+    return request.getfixturevalue("s3_client") if backend == "s3" else None
+
+
+@pytest.fixture
+def make_store(backend: str, client: Any, tmp_path: Path) -> MakeStore:
+    """A factory of fresh, empty stores (a new folder or a new bucket) so tests stay independent."""
+
+    async def make(**options: Any) -> Store:
+        if backend == "local":
+            return LocalBlobStore(tmp_path / f"blobs-{uuid.uuid4().hex[:8]}")
+        store = S3BlobStore(client, f"ms-contract-{uuid.uuid4().hex[:16]}", **options)
+        await store.ensure_bucket()
+        return store
+
+    return make
+
+
+@pytest.fixture
+async def store(make_store: MakeStore) -> Store:
+    return await make_store()
+
+
+async def test_put_get_roundtrip(store: Store) -> None:
+    await store.put(KEY, b"\xff\xd8 jpeg bytes", "image/jpeg")
+    assert await store.get(KEY) == b"\xff\xd8 jpeg bytes"
+    assert await store.exists(KEY)
+
+
+async def test_empty_blob_roundtrips(store: Store) -> None:
+    await store.put("renditions/t1/empty", b"", "application/octet-stream")
+    assert await store.get("renditions/t1/empty") == b""
+    assert await store.exists("renditions/t1/empty")
+
+
+async def test_put_overwrites(store: Store) -> None:
+    await store.put(KEY, b"first version", "image/jpeg")
+    await store.put(KEY, b"second", "image/png")
+    assert await store.get(KEY) == b"second"
+
+
+async def test_missing_key_is_file_not_found(store: Store) -> None:
+    with pytest.raises(FileNotFoundError):
+        await store.get("originals/t1/zz/missing")
+    assert not await store.exists("originals/t1/zz/missing")
+
+
+async def test_delete_is_idempotent(store: Store) -> None:
+    await store.delete(KEY)  # never written
+    await store.put(KEY, b"x", "image/jpeg")
+    await store.delete(KEY)
+    await store.delete(KEY)
+    assert not await store.exists(KEY)
+    with pytest.raises(FileNotFoundError):
+        await store.get(KEY)
+
+
+async def test_keys_are_independent(store: Store) -> None:
+    await store.put("a/b", b"1", "text/plain")
+    await store.put("a/b.c", b"2", "text/plain")
+    await store.delete("a/b")
+    assert await store.get("a/b.c") == b"2"
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+async def test_invalid_keys_are_rejected(store: Store, key: str) -> None:
+    with pytest.raises(BlobKeyError):
+        await store.put(key, b"x", "text/plain")
+    with pytest.raises(BlobKeyError):
+        await store.get(key)
+    with pytest.raises(BlobKeyError):
+        await store.exists(key)
+    with pytest.raises(BlobKeyError):
+        await store.delete(key)
+    if isinstance(store, S3BlobStore):
+        with pytest.raises(BlobKeyError):
+            await store.presigned_get(key, 60)
+
+
+async def test_large_blob_roundtrips_in_parts(make_store: MakeStore, client: Any) -> None:
+    # moto enforces S3's 5 MiB minimum for every part but the last: 11 MiB = 5 + 5 + 1.
+    store = await make_store(multipart_threshold=6 * MiB, part_size=5 * MiB)
+    data = os.urandom(11 * MiB)
+    await store.put(KEY, data, "image/tiff")
+    assert await store.get(KEY) == data
+    if isinstance(store, S3BlobStore):
+        head = await client.head_object(Bucket=store.bucket, Key=store.object_key(KEY))
+        assert head["ETag"].strip('"').endswith("-3")  # a multipart object's ETag counts its parts
+        assert head["ContentType"] == "image/tiff"
+
+
+# ---- S3 only -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def s3_store(s3_client: Any) -> S3BlobStore:
+    store = S3BlobStore(s3_client, f"ms-contract-{uuid.uuid4().hex[:16]}")
+    await store.ensure_bucket()
+    return store
+
+
+class FailingParts:
+    """The real client, except that the second UploadPart fails (a dropped connection mid-upload)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.parts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def upload_part(self, **params: Any) -> Any:
+        self.parts += 1
+        if self.parts == 2:
+            raise ConnectionResetError("connection dropped")
+        return await self._client.upload_part(**params)
+
+
+@pytest.mark.s3
+async def test_failed_multipart_upload_is_aborted(s3_store: S3BlobStore, s3_client: Any) -> None:
+    store = S3BlobStore(FailingParts(s3_client), s3_store.bucket, multipart_threshold=1, part_size=5 * MiB)
+    with pytest.raises(ConnectionResetError):
+        await store.put(KEY, os.urandom(11 * MiB), "image/tiff")
+    assert not await store.exists(KEY)
+    uploads = await s3_client.list_multipart_uploads(Bucket=s3_store.bucket)
+    assert uploads.get("Uploads", []) == []
+
+
+@pytest.mark.s3
+async def test_presigned_url_is_fetchable(s3_store: S3BlobStore) -> None:
+    await s3_store.put("renditions/t1/thumb", b"thumbnail bytes", "image/webp")
+    url = await s3_store.presigned_get("renditions/t1/thumb", 60)
+    async with httpx.AsyncClient(trust_env=False) as http:
+        response = await http.get(url)
+        assert response.status_code == 200
+        assert response.content == b"thumbnail bytes"
+        assert response.headers["content-type"] == "image/webp"
+        tampered = await http.get(url.replace("thumb", "thumc"))
+        assert tampered.status_code in {403, 404}
+    with pytest.raises(ValueError):
+        await s3_store.presigned_get("renditions/t1/thumb", 0)
+
+
+@pytest.mark.s3
+async def test_prefix_scopes_every_key(s3_store: S3BlobStore, s3_client: Any) -> None:
+    scoped = S3BlobStore(s3_client, s3_store.bucket, prefix="deployment-a/")
+    await scoped.put(KEY, b"scoped", "image/jpeg")
+    assert await scoped.get(KEY) == b"scoped"
+    assert not await s3_store.exists(KEY)
+    assert await s3_store.get(f"deployment-a/{KEY}") == b"scoped"
+    for bad in ["../x", "/abs", "a/../b"]:
+        with pytest.raises(BlobKeyError):
+            S3BlobStore(s3_client, s3_store.bucket, prefix=bad)
+
+
+@pytest.mark.s3
+async def test_ensure_bucket_is_idempotent(s3_store: S3BlobStore) -> None:
+    await s3_store.put(KEY, b"kept", "image/jpeg")
+    await s3_store.ensure_bucket()
+    assert await s3_store.get(KEY) == b"kept"
+
+
+@pytest.mark.s3
+async def test_other_errors_are_not_disguised_as_missing(s3_client: Any) -> None:
+    store = S3BlobStore(s3_client, f"ms-contract-{uuid.uuid4().hex[:16]}")  # bucket never created
+    with pytest.raises(Exception) as caught:
+        await store.get(KEY)
+    assert not isinstance(caught.value, FileNotFoundError)
+    assert caught.value.response["Error"]["Code"] == "NoSuchBucket"  # type: ignore[attr-defined]
+
+
+@pytest.mark.s3
+def test_parts_smaller_than_s3_allows_are_refused() -> None:
+    with pytest.raises(ValueError):
+        S3BlobStore(object(), "any", part_size=MiB)
