@@ -23,6 +23,12 @@ class LabelThreshold:
     min_confidence: float
 
 
+@strawberry.enum(description="Which assets of a version tree a search returns.")
+class VersionScope(enum.Enum):
+    ALL = "all"
+    ROOTS = "roots"
+
+
 @strawberry.input(description="Narrows a search. Label names match the label itself or any parent, any case.")
 class SearchFilter:
     labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Any of these labels.")
@@ -46,6 +52,9 @@ class SearchFilter:
         default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
     )
     media_types: list[str] | None = strawberry.field(default=strawberry.UNSET, description="e.g. image/jpeg.")
+    versions: VersionScope | None = strawberry.field(
+        default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
+    )
     created_after: datetime | None = strawberry.UNSET
     created_before: datetime | None = strawberry.UNSET
     captured_after: datetime | None = strawberry.UNSET
@@ -127,6 +136,7 @@ def search_query(
         captured_after=f.captured_after or None,
         captured_before=f.captured_before or None,
         sort=SortOrder(sort.value),
+        roots_only=f.versions == VersionScope.ROOTS,
         first=first,
         after=after,
     )

@@ -52,7 +52,7 @@ def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], p
     return ". ".join(p for p in parts if p)
 
 
-def index_document(asset: Asset, results: Results, persons: Sequence[str]) -> IndexDocument:
+def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:
     return IndexDocument(
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
@@ -65,4 +65,5 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str]) -> In
         persons=tuple(dict.fromkeys(persons)),
         moderated=bool("moderation" in results and results["moderation"].findings.moderation),
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
+        root_id=root_id,
     )

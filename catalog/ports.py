@@ -160,6 +160,7 @@ class IndexDocument:
     persons: tuple[str, ...] = ()  # names of the persons whose faces appear
     moderated: bool = False  # any moderation label at or above the analyzer's threshold
     embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
+    root_id: str = ""  # top of the asset's version tree ("" or its own ID when it has no parent)
 
 
 class SortOrder(enum.StrEnum):
@@ -189,6 +190,7 @@ class SearchQuery:
     captured_before: datetime | None = None
     text_embedding: tuple[float, ...] | None = None
     sort: SortOrder = SortOrder.RELEVANCE
+    roots_only: bool = False  # a version's match counts for its root: each tree comes back once, as its root
     first: int = 20
     after: str | None = None
 

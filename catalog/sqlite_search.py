@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS docs (
     top_confidence REAL NOT NULL,
     moderated INTEGER NOT NULL DEFAULT 0,
     embedding BLOB,                 -- float32 little-endian, L2-normalised
+    root_id TEXT NOT NULL,          -- top of the version tree (the asset itself without a parent)
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS doc_labels (
@@ -96,9 +97,9 @@ class SqliteSearchIndex:
         def write(conn: sqlite3.Connection) -> None:
             self._delete(conn, t, a)
             conn.execute(
-                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
-                 top, int(doc.moderated), _vector(doc.embedding)),
+                 top, int(doc.moderated), _vector(doc.embedding), doc.root_id or a),
             )  # fmt: skip
             conn.executemany(
                 "INSERT OR REPLACE INTO doc_labels VALUES (?, ?, ?, ?)",
@@ -205,13 +206,19 @@ class SqliteSearchIndex:
     ) -> SearchPage:
         # Only assets that have an index document count: the docs join keeps half-indexed rows out.
         key = search_sql.SORT_KEYS[query.sort]
-        base = (
-            f"SELECT h.*, {key} AS k FROM ({hits[0]}) h "
-            "JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
-        )
-        if where[0]:
-            base += " WHERE " + " AND ".join(where[0])
-        base_params = [*hits[1], tenant_id, *where[1]]
+        join = "JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
+        filters = (" WHERE " + " AND ".join(where[0])) if where[0] else ""
+        if query.roots_only:
+            # Filter the versions themselves, then let each tree's best match speak for its root.
+            rolled = (
+                f"SELECT d.root_id AS asset_id, MAX(h.score) AS score, h.label, h.via, h.confidence "
+                f"FROM ({hits[0]}) h {join}{filters} GROUP BY d.root_id"
+            )
+            base = f"SELECT h.*, {key} AS k FROM ({rolled}) h {join}"
+            base_params = [*hits[1], tenant_id, *where[1], tenant_id]
+        else:
+            base = f"SELECT h.*, {key} AS k FROM ({hits[0]}) h {join}{filters}"
+            base_params = [*hits[1], tenant_id, *where[1]]
         total = conn.execute(f"SELECT COUNT(*) FROM ({base})", base_params).fetchone()[0]
         page_sql, page_params = f"SELECT * FROM ({base})", list(base_params)
         if after is not None:

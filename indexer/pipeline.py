@@ -25,6 +25,7 @@ from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
+from indexer.versions import root_id
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class Pipeline:
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent."""
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
-        await self._index.upsert(index_document(asset, results, await self._person_names(asset)))
+        root = await root_id(self._catalog, asset)
+        await self._index.upsert(index_document(asset, results, await self._person_names(asset), root))
 
     async def _person_names(self, asset: Asset) -> list[str]:
         linked = await self._faces.face_persons(asset.tenant_id, [asset.id])

@@ -5,10 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.model import Asset, VersionRelation
-from catalog.ports import BlobStore, CatalogStore, FaceCollection, SearchIndex
+from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from indexer.ingest import REFRESH_JOB
 
 MAX_DEPTH = 100  # a guard for walks; trees this deep are a bug somewhere
 MAX_DELETE = 1000
+
+
+async def ancestors(catalog: CatalogStore, asset: Asset) -> list[Asset]:
+    """Parent first, root last (bounded: a deeper chain is cut at MAX_DEPTH)."""
+    chain: list[Asset] = []
+    current = asset
+    while current.parent_id is not None and len(chain) < MAX_DEPTH:
+        parent = await catalog.get_asset(asset.tenant_id, current.parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        current = parent
+    return chain
+
+
+async def root_id(catalog: CatalogStore, asset: Asset) -> str:
+    chain = await ancestors(catalog, asset)
+    return chain[-1].id if chain else asset.id
 
 
 class VersionError(ValueError):
@@ -25,9 +44,15 @@ class TreeNode:
 
 class VersionService:
     def __init__(
-        self, catalog: CatalogStore, index: SearchIndex, faces: FaceCollection, blobs: BlobStore
+        self,
+        catalog: CatalogStore,
+        index: SearchIndex,
+        faces: FaceCollection,
+        blobs: BlobStore,
+        queue: JobQueue,
     ) -> None:
         self._catalog = catalog
+        self._queue = queue
         self._index = index
         self._faces = faces
         self._blobs = blobs
@@ -40,15 +65,7 @@ class VersionService:
 
     async def ancestors(self, tenant_id: str, asset: Asset) -> list[Asset]:
         """Parent first, root last."""
-        chain: list[Asset] = []
-        current = asset
-        while current.parent_id is not None and len(chain) < MAX_DEPTH:
-            parent = await self._catalog.get_asset(tenant_id, current.parent_id)
-            if parent is None:
-                break
-            chain.append(parent)
-            current = parent
-        return chain
+        return await ancestors(self._catalog, asset)
 
     async def link(self, tenant_id: str, asset_id: str, parent_id: str, relation: VersionRelation) -> Asset:
         """Make asset a version of parent; refused if it would make a cycle."""
@@ -56,7 +73,10 @@ class VersionService:
         if asset.id == parent.id or asset.id in {a.id for a in await self.ancestors(tenant_id, parent)}:
             raise VersionError("CYCLE", f"{parent_id} descends from {asset_id}: the link would make a cycle")
         await self._catalog.set_parent(tenant_id, asset.id, parent.id, relation)
-        return await self._get(tenant_id, asset_id)
+        moved = await self._get(tenant_id, asset_id)
+        for node in await self.tree(tenant_id, moved, MAX_DEPTH):  # the subtree has a new root: re-index it
+            await self._queue.enqueue(REFRESH_JOB, tenant_id, node.asset.id)
+        return moved
 
     async def tree(self, tenant_id: str, root: Asset, depth: int) -> list[TreeNode]:
         """Breadth-first from root down to `depth` levels."""

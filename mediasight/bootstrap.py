@@ -174,6 +174,6 @@ def build(
         ),
         pipeline=pipeline,
         face_service=FaceService(catalog, faces, queue, analyzers, cpu, max_pixels=settings.max_pixels),
-        versions=VersionService(catalog, index, faces, blobs),
+        versions=VersionService(catalog, index, faces, blobs, queue),
         _dbs=(catalog_db, search_db),
     )

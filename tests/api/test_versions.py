@@ -85,3 +85,21 @@ async def test_delete_refuses_parents_unless_cascading_and_removes_everything(se
     assert await services.index.count(tenant) == 0
     assert not [p for p in (services.settings.blob_dir / "originals").rglob("*") if p.is_file()]
     assert not [p for p in (services.settings.blob_dir / "renditions").rglob("*") if p.is_file()]
+
+
+async def test_roots_scope_rolls_a_versions_match_up_to_its_root(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    red = await services.ingestor.ingest(tenant, jpeg_bytes((250, 5, 5)), "root.jpg")
+    blue = await services.ingestor.ingest(tenant, jpeg_bytes((5, 5, 250)), "edit.jpg")
+    assert red.asset is not None and blue.asset is not None
+    await services.worker().run_until_idle()
+    query = """query ($v: VersionScope) { search(filter: {labels: ["blue"], versions: $v}) {
+      totalCount edges { node { filename } } } }"""
+    alone = (await gql(services, tenant, query, v="ROOTS"))["search"]
+    assert [e["node"]["filename"] for e in alone["edges"]] == ["edit.jpg"]  # no parent: its own root
+    await gql(services, tenant, LINK, a=blue.asset.id, p=red.asset.id)
+    await services.worker().run_until_idle()  # the moved subtree is re-indexed with its new root
+    rolled = (await gql(services, tenant, query, v="ROOTS"))["search"]
+    assert [e["node"]["filename"] for e in rolled["edges"]] == ["root.jpg"] and rolled["totalCount"] == 1
+    every = (await gql(services, tenant, query, v="ALL"))["search"]
+    assert [e["node"]["filename"] for e in every["edges"]] == ["edit.jpg"]
