@@ -196,6 +196,30 @@ class Asset:
         nodes = await info.context.services.versions.tree(info.context.tenant_id, self._domain, depth)
         return [VersionNode(depth=n.depth, asset=Asset.from_domain(n.asset)) for n in nodes]
 
+    @strawberry.field(description="Near-duplicate pictures (perceptual hash): candidates for its parent.")
+    async def similar_assets(
+        self,
+        info: Info[Context, None],
+        max_distance: Annotated[int, strawberry.argument(description="Differing bits of 64, 0–16.")] = 8,
+        first: Annotated[int, strawberry.argument(description="At most 50.")] = 10,
+    ) -> list[SimilarAsset]:
+        if self._domain.phash is None:
+            return []
+        ctx = info.context
+        found = await ctx.services.catalog.similar_assets(
+            ctx.tenant_id,
+            self._domain.phash,
+            max_distance=max(0, min(max_distance, 16)),
+            limit=min(first, 50) + 1,
+        )
+        others = [(i, d) for i, d in found if i != self._domain.id][: min(first, 50)]
+        assets = await ctx.assets.load_many([i for i, _ in others])
+        return [
+            SimilarAsset(asset=Asset.from_domain(a), distance=d)
+            for (_, d), a in zip(others, assets, strict=True)
+            if a is not None
+        ]
+
     @strawberry.field(description="Thumbnail (≤256 px) and preview (≤1024 px) with signed URLs.")
     def renditions(self, info: Info[Context, None]) -> list[Rendition]:
         ctx = info.context
@@ -207,6 +231,12 @@ class Asset:
             )
             out.append(Rendition(kind=r.kind, url=url, width=r.width, height=r.height))
         return out
+
+
+@strawberry.type(description="A picture that looks like this one; distance: differing hash bits of 64.")
+class SimilarAsset:
+    asset: Asset
+    distance: int
 
 
 @strawberry.type(description="One asset of a version tree and its distance from the tree's top.")

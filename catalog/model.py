@@ -115,6 +115,7 @@ class Asset:
     parent_id: str | None = None
     relation: VersionRelation | None = None
     renditions: tuple[Rendition, ...] = ()
+    phash: str | None = None  # 64-bit difference hash of the picture (16 hex digits): near-duplicates
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from catalog.model import (
     TenantConfig,
     VersionRelation,
 )
+from catalog.phash import nearest_hashes
 from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
 
 SCHEMA = """
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS assets (
     parent_id TEXT REFERENCES assets(id),
     relation TEXT,
     renditions TEXT NOT NULL DEFAULT '[]',
+    phash TEXT,
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
@@ -81,7 +83,7 @@ CREATE TABLE IF NOT EXISTS results (
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
-    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions"
+    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash"
 )
 
 
@@ -106,6 +108,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         a.parent_id,
         a.relation.value if a.relation else None,
         json.dumps(renditions),
+        a.phash,
     )
 
 
@@ -131,6 +134,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         parent_id=row["parent_id"],
         relation=VersionRelation(row["relation"]) if row["relation"] else None,
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
+        phash=row["phash"],
     )
 
 
@@ -263,7 +267,7 @@ class SqliteCatalog:
             if row is not None:
                 return _asset(row), False
             conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({_placeholders(18)})", _asset_row(asset)
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({_placeholders(19)})", _asset_row(asset)
             )
             return asset, True
 
@@ -366,6 +370,23 @@ class SqliteCatalog:
                 (payload, to_db_time(utcnow()), tenant_id, asset_id),
             )
         )
+
+    async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
+        await self._db.write(
+            lambda c: c.execute(
+                "UPDATE assets SET phash = ? WHERE tenant_id = ? AND id = ?", (phash, tenant_id, asset_id)
+            )
+        )
+
+    async def similar_assets(
+        self, tenant_id: str, phash: str, *, max_distance: int, limit: int
+    ) -> list[tuple[str, int]]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT id, phash FROM assets WHERE tenant_id = ? AND phash IS NOT NULL", (tenant_id,)
+            ).fetchall()
+        )
+        return nearest_hashes(phash, [(r["id"], r["phash"]) for r in rows], max_distance, limit)
 
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
         row = (

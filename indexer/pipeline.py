@@ -24,7 +24,7 @@ from catalog.sqlite_db import utcnow
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
-from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
 from indexer.versions import root_id
 
 log = logging.getLogger(__name__)
@@ -107,20 +107,21 @@ class Pipeline:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_and_render(self, data: bytes) -> tuple[Image.Image, list[tuple[str, bytes, int, int]]]:
+    def _decode_and_render(self, data: bytes) -> tuple[Image.Image, list[tuple[str, bytes, int, int]], str]:
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        return image, [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
+        return image, [(r.kind, r.data, r.width, r.height) for r in renditions(image)], difference_hash(image)
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = await self._blobs.get(asset.blob_key)
-        image, made = await self._cpu.run(self._decode_and_render, data)
+        image, made, phash = await self._cpu.run(self._decode_and_render, data)
         stored = []
         for kind, payload, width, height in made:
             key = rendition_key(asset, kind)
             await self._blobs.put(key, payload, "image/jpeg")
             stored.append(Rendition(kind=kind, blob_key=key, width=width, height=height))
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
+        await self._catalog.set_phash(asset.tenant_id, asset.id, phash)
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
         return AnalysisInput(image=image, jpeg=preview_jpeg, original_key=asset.blob_key)
 

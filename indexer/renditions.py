@@ -196,3 +196,10 @@ def _jpeg(kind: str, img: Image.Image) -> RenditionData:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
     return RenditionData(kind=kind, data=buf.getvalue(), width=img.width, height=img.height)
+
+
+def difference_hash(img: Image.Image) -> str:
+    """64-bit dHash: is each pixel brighter than its right neighbour, on a 9×8 greyscale thumbnail."""
+    small = np.asarray(img.convert("L").resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"

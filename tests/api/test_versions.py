@@ -103,3 +103,31 @@ async def test_roots_scope_rolls_a_versions_match_up_to_its_root(services: Servi
     assert [e["node"]["filename"] for e in rolled["edges"]] == ["root.jpg"] and rolled["totalCount"] == 1
     every = (await gql(services, tenant, query, v="ALL"))["search"]
     assert [e["node"]["filename"] for e in every["edges"]] == ["edit.jpg"]
+
+
+async def test_near_duplicates_are_offered_as_similar_assets(services: Services) -> None:
+    from io import BytesIO
+
+    from PIL import Image
+    from skimage import data as samples
+
+    def encoded(img: Image.Image, quality: int) -> bytes:
+        buf = BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+
+    tenant, _ = await make_tenant(services, "acme")
+    original = Image.fromarray(samples.astronaut())
+    ids = {}
+    for name, data in {
+        "original.jpg": encoded(original, 95),
+        "smaller.jpg": encoded(original.resize((200, 200)), 60),  # another file, the same picture
+        "cat.jpg": encoded(Image.fromarray(samples.chelsea()), 90),
+    }.items():
+        outcome = await services.ingestor.ingest(tenant, data, name)
+        assert outcome.asset is not None
+        ids[name] = outcome.asset.id
+    await services.worker().run_until_idle()
+    query = "query ($id: ID!) { asset(id: $id) { similarAssets { distance asset { filename } } } }"
+    similar = (await gql(services, tenant, query, id=ids["original.jpg"]))["asset"]["similarAssets"]
+    assert [s["asset"]["filename"] for s in similar] == ["smaller.jpg"] and similar[0]["distance"] <= 4
