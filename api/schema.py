@@ -16,6 +16,7 @@ from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.query_cost import QueryCostLimiter
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, search_query
 from api.types import (
     Asset,
@@ -160,6 +161,8 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation):
         )
 
 
+MAX_QUERY_COST = 10_000
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -167,5 +170,6 @@ schema = strawberry.Schema(
         lambda: QueryDepthLimiter(max_depth=10),
         lambda: MaxAliasesLimiter(max_alias_count=30),
         lambda: MaxTokensLimiter(max_token_count=2000),
+        lambda: QueryCostLimiter(max_cost=MAX_QUERY_COST),
     ],
 )

@@ -132,3 +132,28 @@ async def test_tenant_synonyms_sort_and_facets(services: Services) -> None:
     assert newest["search"]["facets"] == {
         "mediaTypes": [{"value": "image/jpeg", "count": 2}], "persons": [], "captureYears": []
     }  # fmt: skip
+
+
+async def test_costly_queries_are_refused_before_running(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ctx = Context(services, tenant)
+    heavy = """{ search(first: 100) { edges { node {
+      similarAssets(first: 50) { asset { versionTree { asset { labels { name parents } filename } } } }
+    } } } }"""
+    refused = await schema.execute(heavy, context_value=ctx)
+    assert (
+        refused.errors
+        and "query cost" in refused.errors[0].message
+        and "smaller pages" in refused.errors[0].message
+    )
+    paged = await schema.execute(
+        "query ($n: Int!) { search(first: $n) { edges { node {"
+        " similarAssets(first: 50) { distance asset { id filename labels { name } } } } } } }",
+        variable_values={"n": 100},
+        context_value=ctx,
+    )
+    assert paged.errors and "query cost" in paged.errors[0].message  # variables count too
+    fine = await schema.execute(
+        "{ search(first: 100) { edges { node { id labels { name } } } } }", context_value=ctx
+    )
+    assert fine.errors is None

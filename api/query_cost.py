@@ -1,0 +1,90 @@
+"""A static cost limit: each field costs 1, and a field's subtree costs `first` times over.
+
+Depth, alias and token limits bound the document; this bounds the work: `search(first: 100)` with 40 fields
+per node costs ~4,000, while nesting pages of pages (versionTree → children → similarAssets) multiplies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+)
+from strawberry.extensions import AddValidationRules
+
+DEFAULT_PAGE = 20  # what `first` means when a field takes it and the query leaves it out
+PAGED = {"search", "similarAssets", "changes"}
+
+
+def _first(field: FieldNode, variables: dict[str, Any]) -> int:
+    for arg in field.arguments or ():
+        if arg.name.value == "first":
+            if isinstance(arg.value, IntValueNode):
+                return max(1, int(arg.value.value))
+            if isinstance(arg.value, VariableNode):
+                value = variables.get(arg.value.name.value)
+                return max(1, int(value)) if isinstance(value, int) else DEFAULT_PAGE
+    return DEFAULT_PAGE if field.name.value in PAGED else 1
+
+
+def _cost(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+    seen: frozenset[str],
+) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for node in selection_set.selections:
+        if isinstance(node, FieldNode):
+            total += 1 + _first(node, variables) * _cost(node.selection_set, fragments, variables, seen)
+        elif isinstance(node, InlineFragmentNode):
+            total += _cost(node.selection_set, fragments, variables, seen)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            fragment = fragments.get(node.name.value)
+            if fragment is not None:
+                total += _cost(fragment.selection_set, fragments, variables, seen | {node.name.value})
+    return total
+
+
+def query_cost_limiter(max_cost: int, variables_of: Any) -> type[ValidationRule]:
+    class QueryCost(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            document = context.document
+            fragments = {
+                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            variables = variables_of() or {}
+            for op in document.definitions:
+                if isinstance(op, OperationDefinitionNode):
+                    cost = _cost(op.selection_set, fragments, variables, frozenset())
+                    if cost > max_cost:
+                        context.report_error(
+                            GraphQLError(
+                                f"query cost {cost} exceeds the limit of {max_cost}: ask for fewer fields or "
+                                "smaller pages (`first`), and page with `after`"
+                            )
+                        )
+
+    return QueryCost
+
+
+class QueryCostLimiter(AddValidationRules):
+    def __init__(self, max_cost: int) -> None:
+        super().__init__([query_cost_limiter(max_cost, lambda: self._variables())])
+
+    def _variables(self) -> dict[str, Any] | None:
+        return self.execution_context.variables if self.execution_context else None
