@@ -9,6 +9,7 @@ labels, persons, text in the image) and, given the query's embedding, semantic n
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS docs (
     moderated INTEGER NOT NULL DEFAULT 0,
     embedding BLOB,                 -- float32 little-endian, L2-normalised
     root_id TEXT NOT NULL,          -- top of the version tree (the asset itself without a parent)
+    fts_id INTEGER NOT NULL,        -- rowid of the asset's row in docs_fts
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS doc_labels (
@@ -89,37 +91,51 @@ class SqliteSearchIndex:
         self._db = db
 
     async def upsert(self, doc: IndexDocument) -> None:
-        terms = _terms(doc)
-        top = max((lb.confidence for lb in doc.labels), default=0.0)
-        meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
-        t, a = doc.tenant_id, doc.asset_id
+        await self.upsert_many([doc])
+
+    async def upsert_many(self, docs: Sequence[IndexDocument]) -> None:
+        """Index several documents in one transaction (reindex, bulk loads)."""
 
         def write(conn: sqlite3.Connection) -> None:
-            self._delete(conn, t, a)
-            conn.execute(
-                "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
-                 top, int(doc.moderated), _vector(doc.embedding), doc.root_id or a),
-            )  # fmt: skip
-            conn.executemany(
-                "INSERT OR REPLACE INTO doc_labels VALUES (?, ?, ?, ?)",
-                [(t, a, lb.name, lb.confidence) for lb in doc.labels],
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?, ?)",
-                [(t, p.lower(), a, p) for p in doc.persons],
-            )
-            conn.executemany(
-                "INSERT INTO terms VALUES (?, ?, ?, ?, ?)",
-                [(t, term, a, c, lb) for term, (c, lb) in terms.items()],
-            )
-            conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?, ?)", (meta, doc.text, t, a))
+            for doc in docs:
+                self._write(conn, doc)
 
         await self._db.write(write)
 
+    def _write(self, conn: sqlite3.Connection, doc: IndexDocument) -> None:
+        t, a = doc.tenant_id, doc.asset_id
+        self._delete(conn, t, a)
+        meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
+        fts_id = conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?, ?)", (meta, doc.text, t, a)).lastrowid
+        top = max((lb.confidence for lb in doc.labels), default=0.0)
+        conn.execute(
+            "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
+             top, int(doc.moderated), _vector(doc.embedding), doc.root_id or a, fts_id),
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT OR REPLACE INTO doc_labels VALUES (?, ?, ?, ?)",
+            [(t, a, lb.name, lb.confidence) for lb in doc.labels],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?, ?)",
+            [(t, p.lower(), a, p) for p in doc.persons],
+        )
+        conn.executemany(
+            "INSERT INTO terms VALUES (?, ?, ?, ?, ?)",
+            [(t, term, a, c, lb) for term, (c, lb) in _terms(doc).items()],
+        )
+
     @staticmethod
     def _delete(conn: sqlite3.Connection, tenant_id: str, asset_id: str) -> None:
-        for table in _TABLES:
+        row = conn.execute(
+            "SELECT fts_id FROM docs WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
+        ).fetchone()
+        if row is None:
+            return  # never indexed: nothing of it in any table
+        # By rowid: a DELETE on the FTS table's unindexed columns would scan the whole table.
+        conn.execute("DELETE FROM docs_fts WHERE rowid = ?", (row[0],))
+        for table in ("docs", "doc_labels", "doc_persons", "terms"):
             conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
 
     async def delete(self, tenant_id: str, asset_id: str) -> None:
