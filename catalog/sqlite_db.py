@@ -56,6 +56,7 @@ class SqliteDb:
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA temp_store=MEMORY")  # search materialises hits in temp tables
         return conn
 
     def _conn(self) -> sqlite3.Connection:

@@ -222,7 +222,7 @@ class SqliteSearchIndex:
     ) -> SearchPage:
         # Only assets that have an index document count: the docs join keeps half-indexed rows out.
         key = search_sql.SORT_KEYS[query.sort]
-        join = "JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"
+        join = "CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id"  # hits drive, docs by key
         filters = (" WHERE " + " AND ".join(where[0])) if where[0] else ""
         if query.roots_only:
             # Filter the versions themselves, then let each tree's best match speak for its root.
@@ -235,8 +235,18 @@ class SqliteSearchIndex:
         else:
             base = f"SELECT h.*, {key} AS k FROM ({hits[0]}) h {join}{filters}"
             base_params = [*hits[1], tenant_id, *where[1]]
-        total = conn.execute(f"SELECT COUNT(*) FROM ({base})", base_params).fetchone()[0]
-        page_sql, page_params = f"SELECT * FROM ({base})", list(base_params)
+        # Materialise the filtered hits once: the count, the page and four facets all read them.
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS matched "
+            "(asset_id TEXT PRIMARY KEY, score, label, via, confidence, k) WITHOUT ROWID"
+        )
+        conn.execute("DELETE FROM temp.matched")
+        conn.execute(
+            f"INSERT INTO temp.matched SELECT asset_id, score, label, via, confidence, k FROM ({base})",
+            base_params,
+        )
+        total = conn.execute("SELECT COUNT(*) FROM temp.matched").fetchone()[0]
+        page_sql, page_params = "SELECT * FROM temp.matched", []
         if after is not None:
             page_sql += " WHERE k < ? OR (k = ? AND asset_id < ?)"
             page_params += [after[0], after[0], after[1]]
@@ -247,7 +257,7 @@ class SqliteSearchIndex:
         page = page[: query.first]
 
         def facet(sql: str) -> tuple[FacetValue, ...]:
-            rows = conn.execute(sql, [*base_params, tenant_id, FACET_LIMIT]).fetchall()
+            rows = conn.execute(sql, [tenant_id, FACET_LIMIT]).fetchall()
             return tuple(FacetValue(str(r[0]), r[1]) for r in rows)
 
         return SearchPage(
@@ -263,22 +273,27 @@ class SqliteSearchIndex:
             ),
             end_cursor=encode_cursor(page[-1]["k"], page[-1]["asset_id"]) if page else None,
             has_next=has_next,
+            # CROSS JOIN fixes the loop order: walk the matched set, look each asset up by primary key
+            # (left to itself the planner may scan the tenant's whole table instead).
             label_facets=facet(
-                f"SELECT l.name, COUNT(*) AS n FROM doc_labels l JOIN ({base}) h ON h.asset_id = l.asset_id "
-                "WHERE l.tenant_id = ? GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?"
+                "SELECT l.name, COUNT(*) AS n FROM temp.matched h CROSS JOIN doc_labels l "
+                "ON l.tenant_id = ? AND l.asset_id = h.asset_id "
+                "GROUP BY l.name ORDER BY n DESC, l.name LIMIT ?"
             ),
             person_facets=facet(
-                f"SELECT p.name, COUNT(*) AS n FROM doc_persons p JOIN ({base}) h ON h.asset_id = p.asset_id "
-                "WHERE p.tenant_id = ? GROUP BY p.person_lc ORDER BY n DESC, p.name LIMIT ?"
+                "SELECT p.name, COUNT(*) AS n FROM temp.matched h CROSS JOIN doc_persons p "
+                "ON p.tenant_id = ? AND p.asset_id = h.asset_id "
+                "GROUP BY p.person_lc ORDER BY n DESC, p.name LIMIT ?"
             ),
             media_type_facets=facet(
-                f"SELECT d.media_type, COUNT(*) AS n FROM docs d JOIN ({base}) h ON h.asset_id = d.asset_id "
-                "WHERE d.tenant_id = ? GROUP BY d.media_type ORDER BY n DESC, d.media_type LIMIT ?"
+                "SELECT d.media_type, COUNT(*) AS n FROM temp.matched h CROSS JOIN docs d "
+                "ON d.tenant_id = ? AND d.asset_id = h.asset_id "
+                "GROUP BY d.media_type ORDER BY n DESC, d.media_type LIMIT ?"
             ),
             capture_year_facets=facet(
-                f"SELECT substr(d.captured_at, 1, 4) AS y, COUNT(*) AS n FROM docs d "
-                f"JOIN ({base}) h ON h.asset_id = d.asset_id "
-                "WHERE d.tenant_id = ? AND d.captured_at IS NOT NULL "
+                "SELECT substr(d.captured_at, 1, 4) AS y, COUNT(*) AS n "
+                "FROM temp.matched h CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id "
+                "WHERE d.captured_at IS NOT NULL "
                 "GROUP BY y ORDER BY y DESC LIMIT ?"
             ),
         )

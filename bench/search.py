@@ -1,0 +1,186 @@
+"""Search benchmark: a synthetic catalog in the embedded store, queried through the port and over HTTP.
+
+Labels are realistic: each asset gets a probability vector over the 1000 ImageNet classes (a Dirichlet
+concentrated on 1–3 classes drawn Zipf-wise) turned into labels by the same aggregation the local labeler
+uses (hierarchy levels with summed confidence, MinConfidence 50, MaxLabels 20). Tenants are uneven: the
+largest holds 60 % of the assets. Queries run against the largest tenant. Last line:
+    search assets=N p50_ms=A p95_ms=B p99_ms=C graphql_p95_ms=D graphql_ratio=E
+(A–C: the headline query raw through the search port — label + min confidence + tenant, with label facets;
+D: the same query through GraphQL over HTTP, E = D / B.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from rich.progress import Progress
+
+import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
+from catalog.keys import issue_key
+from catalog.model import ALL_SCOPES, Asset, Stage
+from catalog.ports import IndexDocument, SearchQuery
+from catalog.sqlite_catalog import _ASSET_COLUMNS, _asset_row  # bench-only: bulk rows, same schema
+from indexer.recognizers.local_labels import Taxonomy, aggregate
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.e2e.conftest import free_port
+
+CHUNK = 5000
+QUERIES = {
+    "label+conf+facets": SearchQuery(labels=("animal",), min_confidence=60, first=20),
+    "rare label": SearchQuery(labels=("golden retriever",), first=20),
+    "all of two": SearchQuery(all_labels=("dog", "pet"), first=20),
+    "no filter": SearchQuery(first=20),
+    "text": SearchQuery(text="photo 4242", first=20),
+}
+GRAPHQL = """{ search(filter: {labels: ["animal"], minConfidence: 60}, first: 20) {
+  totalCount edges { score node { id filename } } facets { labels { value count } } } }"""
+
+
+def synthetic_labels(
+    rng: np.random.Generator, taxonomy: Taxonomy, n: int
+) -> list[list[tuple[str, float, tuple]]]:
+    zipf = 1.0 / np.arange(1, 1001) ** 0.8
+    zipf /= zipf.sum()
+    probs = np.full((n, 1000), 1e-5, dtype=np.float32)
+    for i in range(n):
+        k = rng.integers(1, 4)
+        classes = rng.choice(1000, size=k, replace=False, p=zipf)
+        probs[i, classes] += rng.dirichlet(np.ones(k)) * rng.uniform(0.5, 1.0)
+    probs /= probs.sum(axis=1, keepdims=True)
+    out = []
+    for labels in aggregate(probs, taxonomy, min_confidence=50, max_labels=20):
+        out.append([(lb.name, lb.confidence, lb.parents) for lb in labels])
+    return out
+
+
+async def build_store(services: Services, n: int, tenants: int, seed: int) -> list[str]:
+    """Tenants with assets in the catalog and documents in the index; returns tenant IDs, largest first."""
+    from catalog.model import Label
+
+    rng = np.random.default_rng(seed)
+    taxonomy = Taxonomy.load()
+    ids = [(await services.catalog.create_tenant(f"tenant{t}")).id for t in range(tenants)]
+    shares = [0.6] + [0.4 / (tenants - 1)] * (tenants - 1) if tenants > 1 else [1.0]
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    db = services.catalog._db  # type: ignore[attr-defined]  # bench-only: bulk rows, same schema
+    with Progress() as progress:
+        task = progress.add_task("building", total=n)
+        made = 0
+        while made < n:
+            size = min(CHUNK, n - made)
+            labels = synthetic_labels(rng, taxonomy, size)
+            assets, docs = [], []
+            for i in range(size):
+                tenant = ids[int(rng.choice(len(ids), p=shares))]
+                number = made + i
+                created = start + timedelta(minutes=number)
+                asset = Asset(
+                    id=f"{number:08d}-0000-7000-8000-000000000000", tenant_id=tenant, sha256=f"{number:064x}",
+                    size_bytes=1, media_type="image/jpeg", width=1, height=1, filename=f"photo {number}.jpg",
+                    blob_key="x", created_at=created, updated_at=created, status=Stage.INDEXED,
+                )  # fmt: skip
+                assets.append(asset)
+                docs.append(
+                    IndexDocument(tenant, asset.id, asset.filename, asset.media_type, created, None,
+                                  tuple(Label(*lb) for lb in labels[i]))
+                )  # fmt: skip
+            rows = [_asset_row(a) for a in assets]
+            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({','.join('?' * 19)})"
+            await db.write(lambda c, rows=rows, insert=insert: c.executemany(insert, rows))
+            await services.index.upsert_many(docs)  # type: ignore[attr-defined]
+            made += size
+            progress.update(task, completed=made)
+    return ids
+
+
+async def raw_latencies(services: Services, tenant: str, query: SearchQuery, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        await services.index.search(tenant, query)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    return float(np.percentile(values, p))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--assets", type=int, default=100_000)
+    parser.add_argument("--tenants", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=100, help="timed runs per query")
+    parser.add_argument("--data-dir", type=Path, help="reuse (or keep) the built store here")
+    args = parser.parse_args()
+    tmp = None if args.data_dir else tempfile.TemporaryDirectory(prefix="mediasight-search-")
+    data_dir = args.data_dir or Path(tmp.name) / "data"  # type: ignore[union-attr]
+    settings = Settings(data_dir=data_dir, semantic_search=False)
+    services = build(settings)
+    try:
+        tenants = [t.id for t in [await services.catalog.get_tenant_by_name("tenant0")] if t]
+        if not tenants:
+            t0 = time.perf_counter()
+            tenants = await build_store(services, args.assets, args.tenants, seed=1)
+            print(f"built {args.assets} assets in {time.perf_counter() - t0:.0f} s", flush=True)
+        big = tenants[0]
+        print(f"largest tenant: {await services.index.count(big)} documents")
+        print("query                 p50 ms   p95 ms   p99 ms   total hits")
+        headline: list[float] = []
+        for name, query in QUERIES.items():
+            await services.index.search(big, query)  # warm the page cache
+            lat = await raw_latencies(services, big, query, args.runs)
+            total = (await services.index.search(big, query)).total
+            print(f"  {name:<18} {pct(lat, 50):8.1f} {pct(lat, 95):8.1f} {pct(lat, 99):8.1f}   {total}")
+            if name == "label+conf+facets":
+                headline = lat
+        secret, _ = await issue_key(services.catalog, big, ALL_SCOPES, "bench")
+    finally:
+        services.close()
+    port = free_port()
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any timing
+        [sys.executable, "-m", "mediasight", "--log-level", "WARNING", "--data-dir", str(data_dir), "serve",
+         "--port", str(port), "--no-worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {secret}"}, timeout=30) as client:
+            for _ in range(300):
+                try:
+                    if (await client.post(url, json={"query": "{ __typename }"})).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+            gql: list[float] = []
+            for i in range(args.runs + 5):
+                t0 = time.perf_counter()
+                response = await client.post(url, json={"query": GRAPHQL})
+                assert response.status_code == 200 and "errors" not in response.json(), response.text[:300]
+                if i >= 5:
+                    gql.append((time.perf_counter() - t0) * 1000)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    p95, g95 = pct(headline, 95), pct(gql, 95)
+    print(
+        f"search assets={args.assets} p50_ms={pct(headline, 50):.1f} p95_ms={p95:.1f} "
+        f"p99_ms={pct(headline, 99):.1f} graphql_p95_ms={g95:.1f} graphql_ratio={g95 / p95:.2f}"
+    )
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
