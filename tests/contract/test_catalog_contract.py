@@ -1,0 +1,422 @@
+"""CatalogStore contract: every adapter (SQLite, DynamoDB Local) passes the same tests."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog.dynamodb_catalog import DynamoCatalog
+from catalog.dynamodb_schema import Conflict
+from catalog.ids import uuid7
+from catalog.model import (
+    ALL_SCOPES,
+    Asset,
+    BoundingBox,
+    DominantColor,
+    Face,
+    Findings,
+    ImageProperties,
+    Instance,
+    Label,
+    Landmark,
+    ModerationLabel,
+    RecognitionResult,
+    Rendition,
+    Scope,
+    Stage,
+    TenantConfig,
+    TextDetection,
+    VersionRelation,
+)
+from catalog.ports import CatalogStore
+from catalog.sqlite_catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite_db import SqliteDb
+from tests.contract.dynamodb_server import fresh_table
+
+CONFLICT = (sqlite3.IntegrityError, Conflict)
+T0 = datetime(2024, 5, 17, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+def backend(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """The adapter's name and, for DynamoDB, the session's client (set up here, outside the event loop)."""
+    if request.param == "dynamodb":
+        return "dynamodb", request.getfixturevalue("dynamodb_client")
+    return "sqlite", None
+
+
+@pytest.fixture
+async def catalog(backend: tuple[str, Any], tmp_path: Path) -> AsyncIterator[CatalogStore]:
+    name, client = backend
+    if name == "sqlite":
+        db = SqliteDb(tmp_path / "catalog.db", SCHEMA)
+        try:
+            yield SqliteCatalog(db)
+        finally:
+            db.close()
+    else:
+        async with fresh_table(client) as table:
+            yield DynamoCatalog(client, table)
+
+
+def new_asset(tenant_id: str, sha: str, **changes: Any) -> Asset:
+    fields: dict[str, Any] = {
+        "id": uuid7(),
+        "tenant_id": tenant_id,
+        "sha256": sha,
+        "size_bytes": 123_456,
+        "media_type": "image/jpeg",
+        "width": 640,
+        "height": 480,
+        "filename": "beach.jpg",
+        "blob_key": f"{tenant_id}/originals/{sha}",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    return Asset(**(fields | changes))
+
+
+async def tenants(catalog: CatalogStore, *names: str) -> list[str]:
+    return [(await catalog.create_tenant(n)).id for n in names]
+
+
+async def test_tenants(catalog: CatalogStore) -> None:
+    acme = await catalog.create_tenant("acme")
+    assert await catalog.get_tenant(acme.id) == acme
+    assert await catalog.get_tenant_by_name("acme") == acme
+    assert acme.config == TenantConfig()
+    assert await catalog.get_tenant(uuid7()) is None
+    assert await catalog.get_tenant_by_name("Acme") is None
+    with pytest.raises(CONFLICT):
+        await catalog.create_tenant("acme")
+
+    config = TenantConfig(
+        analyzers=("labels", "faces"), providers={"labels": "rekognition"}, synonyms=(("Car", "Automobile"),)
+    )
+    await catalog.set_tenant_config(acme.id, config)
+    stored = await catalog.get_tenant_by_name("acme")
+    assert stored is not None and stored.config == config
+    await catalog.set_tenant_config(acme.id, TenantConfig(analyzers=()))
+    stored = await catalog.get_tenant(acme.id)
+    assert stored is not None and stored.config == TenantConfig(analyzers=())
+
+
+async def test_api_keys(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    key = await catalog.add_api_key(a, "a" * 64)
+    assert (key.tenant_id, key.key_hash, key.revoked_at, key.scopes, key.name) == (
+        a,
+        "a" * 64,
+        None,
+        ALL_SCOPES,
+        "",
+    )
+    reader = await catalog.add_api_key(a, "r" * 64, [Scope.READ], "dashboard")
+    await catalog.add_api_key(b, "b" * 64)
+    assert await catalog.find_api_key("a" * 64) == key
+    assert await catalog.find_api_key("r" * 64) == reader
+    assert await catalog.find_api_key("x" * 64) is None
+    assert await catalog.list_api_keys(a) == [key, reader]
+    with pytest.raises(CONFLICT):
+        await catalog.add_api_key(a, "a" * 64)
+
+    assert not await catalog.revoke_api_key(b, reader.id)  # not b's key
+    assert await catalog.revoke_api_key(a, reader.id)
+    assert not await catalog.revoke_api_key(a, reader.id)  # revoked already
+    revoked = await catalog.find_api_key("r" * 64)
+    assert revoked is not None and revoked.revoked_at is not None
+    assert [k.revoked_at is None for k in await catalog.list_api_keys(a)] == [True, False]
+    assert [k.key_hash for k in await catalog.list_api_keys(b)] == ["b" * 64]
+
+
+async def test_register_asset_dedupes_per_tenant(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    parent = new_asset(a, "p" * 64)
+    assert await catalog.register_asset(parent) == (parent, True)
+    first = new_asset(
+        a,
+        "1" * 64,
+        orientation=6,
+        captured_at=T0 - timedelta(days=400),
+        parent_id=parent.id,
+        relation=VersionRelation.CROP,
+        renditions=(Rendition("thumbnail", "t/1.jpg", 256, 192),),
+    )
+    assert await catalog.register_asset(first) == (first, True)
+    assert await catalog.register_asset(new_asset(a, "1" * 64, filename="copy.jpg")) == (first, False)
+    assert await catalog.get_asset(a, first.id) == first
+    assert await catalog.find_asset_by_sha256(a, "1" * 64) == first
+    assert await catalog.find_asset_by_sha256(a, "2" * 64) is None
+
+    other, created = await catalog.register_asset(new_asset(b, "1" * 64))  # same bytes, another tenant
+    assert created and other.id != first.id
+
+
+async def test_concurrent_registrations_of_the_same_bytes_make_one_asset(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    outcomes = await asyncio.gather(*(catalog.register_asset(new_asset(tenant, "c" * 64)) for _ in range(5)))
+    assert sum(created for _, created in outcomes) == 1
+    assert len({asset.id for asset, _ in outcomes}) == 1
+    assert len(await catalog.list_assets(tenant, after=None, limit=10)) == 1
+
+
+async def test_every_read_is_tenant_scoped(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    asset, _ = await catalog.register_asset(new_asset(a, "s" * 64))
+    await catalog.save_result(
+        a, RecognitionResult(asset.id, "labels", "m", "1", Findings((Label("Cat", 90),)))
+    )
+
+    assert await catalog.get_asset(b, asset.id) is None
+    assert await catalog.get_assets(b, [asset.id]) == {}
+    assert await catalog.find_asset_by_sha256(b, asset.sha256) is None
+    assert await catalog.list_assets(b, after=None, limit=10) == []
+    assert await catalog.get_results(b, [asset.id]) == {}
+    assert await catalog.get_result(b, asset.id, "labels") is None
+    assert await catalog.get_labels(b, [asset.id]) == {}
+    assert await catalog.count_by_stage(b, [asset.id]) == {}
+    await catalog.set_stage(b, asset.id, Stage.FAILED, "not yours")
+    await catalog.set_renditions(b, asset.id, [Rendition("preview", "x", 1, 1)])
+    assert await catalog.get_asset(a, asset.id) == asset
+    assert await catalog.get_asset(b, asset.id) is None  # and no stray item was made for b
+
+
+async def test_list_assets_pages_in_id_order(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids: dict[str, list[str]] = {a: [], b: []}
+    for i in range(7):
+        owner = a if i % 3 else b
+        ids[owner].append((await catalog.register_asset(new_asset(owner, f"{i:064d}")))[0].id)
+
+    async def walk(tenant: str | None, limit: int) -> list[list[str]]:
+        pages, after = [], None
+        while page := await catalog.list_assets(tenant, after=after, limit=limit):
+            pages.append([x.id for x in page])
+            after = page[-1].id
+        return pages
+
+    assert await walk(a, 2) == [ids[a][:2], ids[a][2:4]]
+    assert await walk(b, 5) == [ids[b]]
+    everyone = await walk(None, 3)
+    assert [len(p) for p in everyone] == [3, 3, 1]
+    assert [x for page in everyone for x in page] == sorted(ids[a] + ids[b])
+    assert await catalog.list_assets(a, after=ids[a][-1], limit=5) == []
+
+
+async def test_unfinished_assets_across_tenants(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    assets = [(await catalog.register_asset(new_asset(t, f"{i:064d}")))[0] for i, t in enumerate([a, b] * 3)]
+    await catalog.set_stage(a, assets[0].id, Stage.INDEXED)
+    await catalog.set_stage(b, assets[3].id, Stage.FAILED, "broken")
+    await catalog.set_stage(a, assets[4].id, Stage.ANALYZED)
+    expected = [assets[i].id for i in (1, 2, 4, 5)]
+
+    first = await catalog.unfinished_assets(after=None, limit=2)
+    rest = await catalog.unfinished_assets(after=first[-1].id, limit=10)
+    assert [x.id for x in first + rest] == expected
+    assert rest[0].status == Stage.ANALYZED
+
+    await catalog.set_stage(b, assets[3].id, Stage.STORED)  # retried: unfinished again
+    assert [x.id for x in await catalog.unfinished_assets(after=None, limit=10)] == sorted(
+        [*expected, assets[3].id]
+    )
+
+
+async def test_set_stage_and_renditions(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    asset, _ = await catalog.register_asset(new_asset(tenant, "r" * 64))
+    await catalog.set_stage(tenant, asset.id, Stage.FAILED, "decoder said no")
+    failed = await catalog.get_asset(tenant, asset.id)
+    assert failed is not None and (failed.status, failed.error) == (Stage.FAILED, "decoder said no")
+    assert failed.updated_at > asset.updated_at
+
+    renditions = [
+        Rendition("thumbnail", "t.jpg", 256, 192),
+        Rendition("preview", "p.webp", 1024, 768, "image/webp"),
+    ]
+    await catalog.set_renditions(tenant, asset.id, renditions)
+    await catalog.set_stage(tenant, asset.id, Stage.RENDITIONS)
+    stored = await catalog.get_asset(tenant, asset.id)
+    assert stored is not None
+    assert (stored.status, stored.error, stored.renditions) == (Stage.RENDITIONS, None, tuple(renditions))
+    assert await catalog.get_assets(tenant, [asset.id, asset.id, uuid7()]) == {asset.id: stored}
+
+
+def every_findings() -> dict[str, Findings]:
+    box = BoundingBox(0.125, 0.25, 0.5, 0.375)
+    return {
+        "labels": Findings(labels=(Label("Cat", 97.5, ("Animal", "Pet")), Label("Sofa", 61.25))),
+        "faces": Findings(
+            faces=(
+                Face(
+                    box, 99.9, (Landmark("eyeLeft", 0.3, 0.4), Landmark("nose", 0.35, 0.5)), (0.1, -0.2, 0.3)
+                ),
+                Face(box, 88.0, person_id="p-1"),
+            )
+        ),
+        "people": Findings(people=(Instance(box, 76.5),)),
+        "text": Findings(
+            text=(
+                TextDetection("HELLO WORLD", 98.0, "LINE", box),
+                TextDetection("HELLO", 97.0, "WORD", box, parent_index=0),
+            )
+        ),
+        "moderation": Findings(
+            moderation=(
+                ModerationLabel("Suggestive", 55.5, ""),
+                ModerationLabel("Swimwear", 55.5, "Suggestive"),
+            )
+        ),
+        "properties": Findings(
+            properties=ImageProperties(
+                41.5, 72.25, 33.0, 80.125, (DominantColor(12, 34, 56, "#0c2238", 42.5),)
+            )
+        ),
+        "embedding": Findings(embedding=(0.1, 0.2, 1e-7, -3.5)),
+    }
+
+
+async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    one, _ = await catalog.register_asset(new_asset(tenant, "1" * 64))
+    two, _ = await catalog.register_asset(new_asset(tenant, "2" * 64))
+    results = {
+        analyzer: RecognitionResult(
+            one.id, analyzer, f"{analyzer}-model", "1.0", findings, "local", {"threshold": 0.5}, 12.5, T0
+        )
+        for analyzer, findings in every_findings().items()
+    }
+    for result in results.values():
+        await catalog.save_result(tenant, result)
+    assert await catalog.get_results(tenant, [one.id, two.id]) == {one.id: results}
+    assert await catalog.get_result(tenant, one.id, "text") == results["text"]
+    assert await catalog.get_result(tenant, two.id, "text") is None
+    assert await catalog.get_labels(tenant, [one.id, two.id]) == {one.id: results["labels"].findings.labels}
+
+    rerun = RecognitionResult(one.id, "labels", "labels-model", "2.0", Findings(labels=(Label("Dog", 50.0),)))
+    await catalog.save_result(tenant, rerun)
+    current = await catalog.get_result(tenant, one.id, "labels")
+    assert current is not None and current.model_version == "2.0" and current.created_at is not None
+    assert (await catalog.get_labels(tenant, [one.id]))[one.id] == (Label("Dog", 50.0),)
+    assert len((await catalog.get_results(tenant, [one.id]))[one.id]) == len(results)
+
+
+async def test_count_by_stage(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    ids = [(await catalog.register_asset(new_asset(tenant, f"{i:064d}")))[0].id for i in range(4)]
+    await catalog.set_stage(tenant, ids[0], Stage.INDEXED)
+    await catalog.set_stage(tenant, ids[1], Stage.INDEXED)
+    await catalog.set_stage(tenant, ids[2], Stage.FAILED, "x")
+    unknown = [uuid7() for _ in range(250)]  # more keys than one BatchGetItem takes
+    assert await catalog.count_by_stage(tenant, [*unknown[:120], *ids, ids[0], *unknown[120:]]) == {
+        Stage.INDEXED: 2,
+        Stage.FAILED: 1,
+        Stage.STORED: 1,
+    }
+    assert await catalog.count_by_stage(tenant, []) == {}
+    assert set(await catalog.get_assets(tenant, [*unknown, *ids])) == set(ids)
+    assert await catalog.get_assets(tenant, []) == {}
+
+
+async def test_version_tree(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    root, _ = await catalog.register_asset(new_asset(a, "0" * 64))
+    crop, _ = await catalog.register_asset(
+        new_asset(a, "1" * 64, parent_id=root.id, relation=VersionRelation.CROP)
+    )
+    edit, _ = await catalog.register_asset(new_asset(a, "2" * 64))
+    foreign, _ = await catalog.register_asset(new_asset(b, "3" * 64))
+    await catalog.set_parent(a, edit.id, root.id, VersionRelation.EDIT)
+    await catalog.set_parent(a, edit.id, root.id, VersionRelation.EDIT)  # idempotent
+    tree = await catalog.get_children(a, [root.id, crop.id, root.id])
+    assert {p: [(c.id, c.relation) for c in kids] for p, kids in tree.items()} == {
+        root.id: [(crop.id, VersionRelation.CROP), (edit.id, VersionRelation.EDIT)],
+        crop.id: [],
+    }
+    assert (await catalog.get_children(b, [root.id]))[root.id] == []
+
+    await catalog.set_parent(a, edit.id, crop.id, VersionRelation.RESIZE)  # moved
+    await catalog.set_parent(a, crop.id, foreign.id, VersionRelation.OTHER)  # another tenant's: refused
+    await catalog.set_parent(b, crop.id, foreign.id, VersionRelation.OTHER)  # not b's asset: nothing
+    tree = await catalog.get_children(a, [root.id, crop.id])
+    assert [c.id for c in tree[root.id]] == [crop.id] and [c.id for c in tree[crop.id]] == [edit.id]
+    assert tree[crop.id][0].relation == VersionRelation.RESIZE and tree[root.id][0].parent_id == root.id
+
+    await catalog.set_parent(a, edit.id, None, None)  # unlinked
+    unlinked = await catalog.get_asset(a, edit.id)
+    assert unlinked is not None and (unlinked.parent_id, unlinked.relation) == (None, None)
+    assert (await catalog.get_children(a, [crop.id]))[crop.id] == []
+
+
+async def test_delete_asset(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    root, _ = await catalog.register_asset(new_asset(a, "0" * 64))
+    child, _ = await catalog.register_asset(
+        new_asset(a, "1" * 64, parent_id=root.id, relation=VersionRelation.CROP)
+    )
+    await catalog.save_result(
+        a, RecognitionResult(child.id, "labels", "m", "1", Findings((Label("Cat", 90),)))
+    )
+    await catalog.delete_asset(b, child.id)  # not b's: nothing happens
+    assert await catalog.get_asset(a, child.id) == child
+
+    await catalog.delete_asset(a, child.id)
+    assert await catalog.get_asset(a, child.id) is None
+    assert await catalog.get_result(a, child.id, "labels") is None
+    assert await catalog.get_results(a, [child.id]) == {}
+    assert (await catalog.get_children(a, [root.id]))[root.id] == []
+    assert [x.id for x in await catalog.list_assets(a, after=None, limit=10)] == [root.id]
+    again, created = await catalog.register_asset(new_asset(a, "1" * 64))  # the same bytes may come back
+    assert created and again.id != child.id
+    assert await catalog.find_asset_by_sha256(a, "1" * 64) == again
+    await catalog.delete_asset(a, child.id)  # deleting twice is fine
+
+
+async def test_perceptual_hashes(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = [(await catalog.register_asset(new_asset(a, f"{i:064d}")))[0].id for i in range(4)]
+    for asset_id, phash in zip(
+        ids, ["00000000000000ff", "0000000000000001", "ffffffffffffffff"], strict=False
+    ):
+        await catalog.set_phash(a, asset_id, phash)
+    await catalog.set_phash(b, ids[3], "0000000000000000")  # not b's asset: nothing
+    stored = await catalog.get_asset(a, ids[1])
+    assert stored is not None and stored.phash == "0000000000000001"
+
+    assert await catalog.similar_assets(a, "0000000000000000", max_distance=10, limit=5) == [
+        (ids[1], 1),
+        (ids[0], 8),
+    ]
+    assert await catalog.similar_assets(a, "0000000000000000", max_distance=10, limit=1) == [(ids[1], 1)]
+    assert await catalog.similar_assets(b, "0000000000000000", max_distance=64, limit=5) == []
+    await catalog.delete_asset(a, ids[1])
+    assert await catalog.similar_assets(a, "0000000000000000", max_distance=10, limit=5) == [(ids[0], 8)]
+
+
+@pytest.fixture
+def ddb_client(request: pytest.FixtureRequest) -> Any:
+    return request.getfixturevalue("dynamodb_client")
+
+
+@pytest.mark.dynamodb
+async def test_dynamodb_ensure_table_is_idempotent(ddb_client: Any) -> None:
+    """`mediasight init` may run twice, or on two machines at once."""
+    client = ddb_client
+    async with fresh_table(client) as table:
+        store = DynamoCatalog(client, table)
+        assert list(await asyncio.gather(store.ensure_table(), store.ensure_table())) == [False, False]
+    table = f"mediasight-test-{uuid7()}"
+    try:
+        created = await asyncio.gather(*(DynamoCatalog(client, table).ensure_table() for _ in range(2)))
+        assert sorted(created) == [False, True]
+        description = (await client.describe_table(TableName=table))["Table"]
+        assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert {i["IndexName"] for i in description["GlobalSecondaryIndexes"]} == {"unfinished", "assets"}
+    finally:
+        await client.delete_table(TableName=table)

@@ -1,0 +1,163 @@
+"""FaceCollection contract: every adapter (SQLite, DynamoDB Local) passes the same tests."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from catalog import sqlite_catalog, sqlite_faces
+from catalog.dynamodb_catalog import DynamoCatalog
+from catalog.dynamodb_faces import DynamoFaceCollection
+from catalog.dynamodb_schema import Conflict
+from catalog.ids import uuid7
+from catalog.model import FaceRef
+from catalog.ports import CatalogStore, FaceCollection
+from catalog.sqlite_catalog import SqliteCatalog
+from catalog.sqlite_db import SqliteDb
+from catalog.sqlite_faces import SqliteFaceCollection
+from tests.contract.dynamodb_server import fresh_table
+from tests.contract.test_catalog_contract import new_asset
+
+CONFLICT = (sqlite3.IntegrityError, Conflict)
+DIM = 128
+
+
+@dataclass
+class Stores:
+    catalog: CatalogStore
+    faces: FaceCollection
+
+    async def tenant_with_assets(self, name: str, count: int) -> tuple[str, list[str]]:
+        tenant = (await self.catalog.create_tenant(name)).id
+        assets = [(await self.catalog.register_asset(new_asset(tenant, uuid7())))[0].id for _ in range(count)]
+        return tenant, assets
+
+
+@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
+def backend(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """The adapter's name and, for DynamoDB, the session's client (set up here, outside the event loop)."""
+    if request.param == "dynamodb":
+        return "dynamodb", request.getfixturevalue("dynamodb_client")
+    return "sqlite", None
+
+
+@pytest.fixture
+async def stores(backend: tuple[str, Any], tmp_path: Path) -> AsyncIterator[Stores]:
+    name, client = backend
+    if name == "sqlite":
+        db = SqliteDb(tmp_path / "catalog.db", sqlite_catalog.SCHEMA + sqlite_faces.SCHEMA)
+        try:
+            yield Stores(SqliteCatalog(db), SqliteFaceCollection(db))
+        finally:
+            db.close()
+    else:
+        async with fresh_table(client) as table:
+            yield Stores(DynamoCatalog(client, table), DynamoFaceCollection(client, table))
+
+
+def vectors(count: int, seed: int) -> list[list[float]]:
+    """Random unit vectors: pairwise distances ≈ 1.4, far beyond any same-person threshold."""
+    rng = np.random.default_rng(seed)
+    raw = rng.normal(size=(count, DIM))
+    return (raw / np.linalg.norm(raw, axis=1, keepdims=True)).tolist()  # type: ignore[no-any-return]
+
+
+def near(vector: list[float], distance: float) -> list[float]:
+    """A vector `distance` away from `vector` (along the first axis)."""
+    return [vector[0] + distance, *vector[1:]]
+
+
+async def test_search_finds_nearest_first_within_distance(stores: Stores) -> None:
+    tenant, (one, two) = await stores.tenant_with_assets("acme", 2)
+    va, vb = vectors(2, seed=1), vectors(1, seed=2)
+    await stores.faces.index_faces(tenant, one, va)
+    await stores.faces.index_faces(tenant, two, [near(va[0], 0.2), *vb])
+
+    hits = await stores.faces.search(tenant, near(va[0], 0.05), max_distance=0.6, limit=10)
+    assert [h.face for h in hits] == [FaceRef(one, 0), FaceRef(two, 0)]
+    assert hits[0].distance == pytest.approx(0.05, abs=1e-5)
+    assert hits[1].distance == pytest.approx(0.15, abs=1e-5)
+    assert all(h.person_id is None for h in hits)
+    assert [h.face for h in await stores.faces.search(tenant, va[0], max_distance=0.6, limit=1)] == [
+        FaceRef(one, 0)
+    ]
+    assert await stores.faces.search(tenant, near(va[0], 1.0), max_distance=0.6, limit=10) == []
+    assert await stores.faces.search(tenant, [0.0] * 64, max_distance=10, limit=10) == []  # other model
+
+
+async def test_persons_have_unique_names_per_tenant_regardless_of_case(stores: Stores) -> None:
+    a, _ = await stores.tenant_with_assets("a", 0)
+    b, _ = await stores.tenant_with_assets("b", 0)
+    ada = await stores.faces.create_person(a, "Ada Lovelace")
+    assert (ada.tenant_id, ada.name) == (a, "Ada Lovelace")
+    assert await stores.faces.person_by_name(a, "ada LOVELACE") == ada
+    assert await stores.faces.person_by_name(a, "Grace Hopper") is None
+    with pytest.raises(CONFLICT):
+        await stores.faces.create_person(a, "ADA LOVELACE")
+    assert await stores.faces.persons(a, [ada.id, ada.id, uuid7()]) == {ada.id: ada}
+
+    other = await stores.faces.create_person(b, "Ada Lovelace")  # another tenant may use the name
+    assert other.id != ada.id
+    assert await stores.faces.persons(b, [ada.id]) == {}
+    assert await stores.faces.person_by_name(b, "Ada Lovelace") == other
+
+
+async def test_assign_and_reindex_keep_links_of_kept_faces(stores: Stores) -> None:
+    tenant, (one, two) = await stores.tenant_with_assets("acme", 2)
+    faces = vectors(3, seed=3)
+    await stores.faces.index_faces(tenant, one, faces)
+    await stores.faces.index_faces(tenant, two, vectors(1, seed=4))
+    ada = await stores.faces.create_person(tenant, "Ada")
+    await stores.faces.assign(tenant, [FaceRef(one, 0), FaceRef(one, 2), FaceRef(one, 9)], ada.id)
+    assert await stores.faces.face_persons(tenant, [one, two]) == {
+        FaceRef(one, 0): ada.id,
+        FaceRef(one, 2): ada.id,
+    }
+    [hit] = await stores.faces.search(tenant, faces[2], max_distance=0.1, limit=5)
+    assert (hit.face, hit.person_id) == (FaceRef(one, 2), ada.id)
+
+    await stores.faces.index_faces(tenant, one, faces[:2])  # the third face is gone, the first keeps Ada
+    assert await stores.faces.face_persons(tenant, [one]) == {FaceRef(one, 0): ada.id}
+    assert await stores.faces.search(tenant, faces[2], max_distance=0.1, limit=5) == []
+
+
+async def test_faces_and_persons_are_tenant_scoped(stores: Stores) -> None:
+    a, (asset,) = await stores.tenant_with_assets("a", 1)
+    b, (own,) = await stores.tenant_with_assets("b", 1)
+    [face] = vectors(1, seed=5)
+    await stores.faces.index_faces(a, asset, [face])
+    await stores.faces.index_faces(b, own, vectors(1, seed=6))
+    ada_a = await stores.faces.create_person(a, "Ada")
+    ada_b = await stores.faces.create_person(b, "Ada")
+
+    assert await stores.faces.search(b, face, max_distance=0.5, limit=10) == []
+    await stores.faces.assign(b, [FaceRef(asset, 0)], ada_b.id)  # b cannot name a's face
+    await stores.faces.assign(a, [FaceRef(asset, 0)], ada_b.id)  # nor lend its person to a
+    assert await stores.faces.face_persons(a, [asset]) == {}
+    assert await stores.faces.face_persons(b, [asset]) == {}
+    await stores.faces.assign(a, [FaceRef(asset, 0)], ada_a.id)
+    assert await stores.faces.face_persons(a, [asset]) == {FaceRef(asset, 0): ada_a.id}
+    assert await stores.faces.face_persons(b, [asset]) == {}
+    await stores.faces.delete_asset(b, asset)  # b cannot delete a's faces
+    assert len(await stores.faces.search(a, face, max_distance=0.5, limit=10)) == 1
+
+
+async def test_delete_asset_removes_its_faces_only(stores: Stores) -> None:
+    tenant, (one, two) = await stores.tenant_with_assets("acme", 2)
+    va, vb = vectors(2, seed=7), vectors(1, seed=8)
+    await stores.faces.index_faces(tenant, one, va)
+    await stores.faces.index_faces(tenant, two, vb)
+    ada = await stores.faces.create_person(tenant, "Ada")
+    await stores.faces.assign(tenant, [FaceRef(one, 1), FaceRef(two, 0)], ada.id)
+
+    await stores.faces.delete_asset(tenant, one)
+    assert await stores.faces.search(tenant, va[1], max_distance=0.5, limit=10) == []
+    assert await stores.faces.face_persons(tenant, [one, two]) == {FaceRef(two, 0): ada.id}
+    [hit] = await stores.faces.search(tenant, vb[0], max_distance=0.5, limit=10)
+    assert hit.face == FaceRef(two, 0)

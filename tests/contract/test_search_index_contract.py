@@ -1,0 +1,390 @@
+"""The SearchIndex contract, run against every adapter: the embedded SQLite index and OpenSearch.
+
+The OpenSearch param runs on osmem-server (in memory, started once per session) unless
+MEDIASIGHT_TEST_OPENSEARCH_URL points at a real node. A case osmem cannot run is skipped for that param
+only, with the reason; against a real node nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from opensearchpy import AsyncOpenSearch
+
+from catalog import sqlite_search
+from catalog.cursor import CursorError
+from catalog.model import Label
+from catalog.opensearch_index import OpenSearchIndex
+from catalog.ports import (
+    IndexDocument,
+    LabelMatch,
+    SearchIndex,
+    SearchPage,
+    SearchQuery,
+    SortOrder,
+    UnsupportedSearch,
+)
+from catalog.sqlite_db import SqliteDb
+from catalog.sqlite_search import SqliteSearchIndex
+from tests.contract.opensearch_server import OpenSearchServer, opensearch_server
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+DOG = ("Dog", "Canine", "Carnivore", "Mammal", "Animal")
+
+
+def doc(
+    tenant: str,
+    asset: str,
+    *labels: Label,
+    filename: str = "photo.jpg",
+    media_type: str = "image/jpeg",
+    created: datetime = NOW,
+    captured: datetime | None = None,
+    text: str = "",
+    persons: tuple[str, ...] = (),
+    moderated: bool = False,
+    embedding: tuple[float, ...] = (),
+    root_id: str = "",
+) -> IndexDocument:
+    return IndexDocument(
+        tenant, asset, filename, media_type, created, captured, labels, text, persons, moderated, embedding,
+        root_id,
+    )  # fmt: skip
+
+
+def ids(page: SearchPage) -> list[str]:
+    return [h.asset_id for h in page.hits]
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[OpenSearchServer]:
+    with opensearch_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
+async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    if request.param == "sqlite":
+        db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+        yield SqliteSearchIndex(db)
+        db.close()
+        return
+    server: OpenSearchServer = request.getfixturevalue("opensearch")
+    client = AsyncOpenSearch(hosts=[server.url])
+    name = f"contract-{uuid.uuid4().hex}"  # a fresh index per test
+    adapter = OpenSearchIndex(client, name, dimension=3)
+    await adapter.ensure_index()
+    try:
+        yield adapter
+    finally:
+        await client.indices.delete(index=name, ignore_unavailable=True)
+        await client.close()
+
+
+@pytest.fixture
+def unless_osmem(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Skip the OpenSearch param on osmem for a feature it lacks (the case still runs on a real node)."""
+
+    def check(lacks: str) -> None:
+        if request.node.callspec.params["index"] == "opensearch":
+            server: OpenSearchServer = request.getfixturevalue("opensearch")
+            if server.osmem:
+                pytest.skip(f"osmem lacks {lacks}: runs against real OpenSearch")
+
+    return check
+
+
+@pytest.fixture
+async def archive(index: SearchIndex) -> SearchIndex:
+    await index.upsert(doc("t1", "a1", Label("Golden Retriever", 80, DOG), Label("Dog", 92, DOG[1:])))
+    await index.upsert(
+        doc("t1", "a2", Label("Tabby Cat", 70, ("Cat", "Feline", "Animal")), filename="kitty.png")
+    )
+    await index.upsert(
+        doc("t1", "a3", Label("Espresso", 88, ("Coffee", "Beverage")), filename="IMG_0042.jpg")
+    )
+    await index.upsert(doc("t2", "b1", Label("Dog", 99, DOG[1:])))
+    return index
+
+
+async def test_label_query_matches_parents_any_case_ranked_by_confidence(archive: SearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("ANIMAL",)))
+    assert ids(page) == ["a1", "a2"] and page.total == 2
+    assert [h.score for h in page.hits] == [92, 70]  # the best label reachable through "animal"
+    assert page.hits[0].matches == (LabelMatch("Dog", 92, "animal"),)
+    assert page.hits[1].matches == (LabelMatch("Tabby Cat", 70, "animal"),)
+
+
+async def test_no_query_lists_everything_by_top_confidence(archive: SearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery())
+    assert ids(page) == ["a1", "a3", "a2"] and [h.score for h in page.hits] == [92, 88, 70]
+    assert all(h.matches == () for h in page.hits)
+    assert ids(await archive.search("t1", SearchQuery(min_confidence=80))) == ["a1", "a3"]
+
+
+async def test_min_confidence_and_text_query(archive: SearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("Animal",), min_confidence=75))
+    assert ids(page) == ["a1"]
+    for words in ("img_0042", "IMG", "0042", "img 0042"):
+        assert ids(await archive.search("t1", SearchQuery(text=words))) == ["a3"], words
+    by_label = await archive.search("t1", SearchQuery(text="Coffee"))
+    assert ids(by_label) == ["a3"] and by_label.hits[0].score == 88
+    assert by_label.hits[0].matches == (LabelMatch("Espresso", 88, "coffee"),)
+
+
+async def test_label_filter_restricts_while_text_ranks(archive: SearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(text="animal", labels=("cat",)))
+    assert ids(page) == ["a2"] and page.total == 1
+    assert page.hits[0].matches == (LabelMatch("Tabby Cat", 70, "animal"),)
+
+
+async def test_words_rank_like_a_half_sure_label(index: SearchIndex) -> None:
+    await index.upsert(doc("t1", "b1", Label("Oolong", 40, ("Beverage",)), filename="x.jpg"))
+    await index.upsert(doc("t1", "b2", Label("Menu", 90), filename="beverage-menu.jpg"))
+    await index.upsert(doc("t1", "b3", Label("Cola", 45, ("Beverage",)), filename="Beverage.jpg"))
+    await index.upsert(doc("t1", "b4", Label("Tea", 60, ("Beverage",)), filename="y.jpg"))
+    page = await index.search("t1", SearchQuery(text="beverage"))
+    # Filename words score 50: above the 40 % and 45 % labels, below the 60 % one; ties by asset ID.
+    assert ids(page) == ["b4", "b3", "b2", "b1"] and [h.score for h in page.hits] == [60, 50, 50, 40]
+    assert [h.matches for h in page.hits] == [
+        (LabelMatch("Tea", 60, "beverage"),),
+        (),
+        (),
+        (LabelMatch("Oolong", 40, "beverage"),),
+    ]
+
+
+async def test_facets_count_labels_over_the_filtered_set(archive: SearchIndex) -> None:
+    page = await archive.search("t1", SearchQuery(labels=("animal",)))
+    assert {f.value: f.count for f in page.label_facets} == {"Golden Retriever": 1, "Dog": 1, "Tabby Cat": 1}
+    await archive.upsert(doc("t1", "a4", Label("Dog", 60, DOG[1:])))
+    page = await archive.search("t1", SearchQuery(labels=("animal",), first=1))
+    assert [(f.value, f.count) for f in page.label_facets] == [
+        ("Dog", 2),
+        ("Golden Retriever", 1),
+        ("Tabby Cat", 1),
+    ]  # over every hit, not the page; most frequent first, then by name
+
+
+async def test_tenants_never_see_each_other(archive: SearchIndex) -> None:
+    page = await archive.search("t2", SearchQuery(labels=("animal",)))
+    assert ids(page) == ["b1"] and page.total == 1
+    assert {f.value for f in page.label_facets} == {"Dog"}
+    assert (await archive.search("t3", SearchQuery())).total == 0
+    assert [await archive.count(t) for t in ("t1", "t2", "t3")] == [3, 1, 0]
+    assert ids(await archive.search("t2", SearchQuery(text="kitty"))) == []
+
+
+async def test_cursor_pagination_is_stable_while_new_assets_arrive(index: SearchIndex) -> None:
+    for i in range(10):
+        await index.upsert(doc("t1", f"a{i:02d}", Label("Dog", 50 + i, DOG[1:])))
+    await index.upsert(doc("t1", "tie", Label("Dog", 55, DOG[1:])))  # same score as a05: asset ID decides
+    first = await index.search("t1", SearchQuery(labels=("dog",), first=4))
+    assert first.has_next and ids(first) == ["a09", "a08", "a07", "a06"] and first.total == 11
+    await index.upsert(doc("t1", "new", Label("Dog", 99, DOG[1:])))  # ranks first, lands on no later page
+    second = await index.search("t1", SearchQuery(labels=("dog",), first=4, after=first.end_cursor))
+    assert ids(second) == ["tie", "a05", "a04", "a03"] and second.has_next
+    third = await index.search("t1", SearchQuery(labels=("dog",), first=4, after=second.end_cursor))
+    assert ids(third) == ["a02", "a01", "a00"] and not third.has_next
+
+
+async def test_upsert_replaces_and_delete_removes(archive: SearchIndex) -> None:
+    await archive.upsert(doc("t1", "a1", Label("Teapot", 60, ("Pot",))))
+    assert ids(await archive.search("t1", SearchQuery(labels=("dog",)))) == []
+    assert ids(await archive.search("t1", SearchQuery(labels=("pot",)))) == ["a1"]
+    await archive.upsert(doc("t1", "a1", Label("Teapot", 60, ("Pot",))))  # idempotent
+    assert await archive.count("t1") == 3
+    await archive.delete("t1", "a1")
+    assert await archive.count("t1") == 2
+    await archive.delete("t1", "a1")  # deleting twice is harmless
+    await archive.delete("t2", "a2")  # another tenant's delete cannot touch t1's document
+    assert await archive.count("t1") == 2 and await archive.count("t2") == 1
+    await archive.clear()
+    assert [await archive.count(t) for t in ("t1", "t2")] == [0, 0]
+
+
+async def test_bad_cursor_is_a_clear_error(archive: SearchIndex) -> None:
+    for cursor in ("garbage", "W10=", "WzEsMiwzXQ=="):  # not base64 JSON; []; [1, 2, 3]
+        with pytest.raises(CursorError, match="endCursor"):
+            await archive.search("t1", SearchQuery(after=cursor))
+
+
+async def test_query_syntax_in_user_text_is_harmless(archive: SearchIndex) -> None:
+    for text in ['"', "AND OR NOT", "kitty*", "a:b", "(((", "NEAR(x y)", "*:*", "kitty~2", "{meta}: x", "\\"]:
+        await archive.search("t1", SearchQuery(text=text))
+        await archive.search("t1", SearchQuery(phrase=text))
+    assert ids(await archive.search("t1", SearchQuery(text="kitty"))) == ["a2"]
+    assert ids(await archive.search("t1", SearchQuery(text="kitty*"))) == ["a2"]
+    assert ids(await archive.search("t1", SearchQuery(text="*:*"))) == []
+
+
+async def test_words_ignore_case_and_accents(index: SearchIndex) -> None:
+    await index.upsert(doc("t1", "c1", filename="Café_Müller.jpg"))
+    for text in ("cafe", "CAFÉ", "müll", "Mull"):
+        assert ids(await index.search("t1", SearchQuery(text=text))) == ["c1"], text
+
+
+async def test_persons_phrase_and_moderation_filters(index: SearchIndex) -> None:
+    await index.upsert(
+        doc("t1", "p1", Label("Person", 99, ("Human",)), filename="a.jpg",
+            text="Grand Hotel Budapest", persons=("Ada Lovelace",))
+    )  # fmt: skip
+    await index.upsert(
+        doc("t1", "p2", Label("Person", 90, ("Human",)), filename="b.jpg",
+            text="Hotel Grand", persons=("Alan Turing",), moderated=True)
+    )  # fmt: skip
+    assert ids(await index.search("t1", SearchQuery(persons=("ada lovelace",)))) == ["p1"]
+    assert ids(await index.search("t1", SearchQuery(persons=("ADA LOVELACE", "alan turing")))) == ["p1", "p2"]
+    assert ids(await index.search("t1", SearchQuery(text="turing"))) == ["p2"]
+    assert ids(await index.search("t1", SearchQuery(text="budapest"))) == ["p1"]  # words in the image
+    assert ids(await index.search("t1", SearchQuery(phrase="grand hotel"))) == ["p1"]
+    assert ids(await index.search("t1", SearchQuery(phrase="hotel grand"))) == ["p2"]
+    assert ids(await index.search("t1", SearchQuery(phrase='"'))) == []
+    assert ids(await index.search("t1", SearchQuery(labels=("human",), exclude_moderation=True))) == ["p1"]
+    assert ids(await index.search("t2", SearchQuery(persons=("ada lovelace",)))) == []
+
+
+async def test_semantic_neighbours_join_text_queries(
+    index: SearchIndex, unless_osmem: Callable[[str], None]
+) -> None:
+    unless_osmem("k-NN queries")
+    dog, coffee = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    retriever = (Label("Golden Retriever", 90, DOG),)
+    espresso = (Label("Espresso", 90, ("Coffee",)),)
+    await index.upsert(doc("t1", "d1", *retriever, filename="x.jpg", embedding=dog))
+    await index.upsert(doc("t1", "c1", *espresso, filename="puppy.jpg", embedding=coffee))
+    await index.upsert(doc("t2", "x1", *retriever, filename="y.jpg", embedding=dog))
+    puppy = (0.96, 0.28, 0.0)  # "puppy" means dog-ish (unit length, as real embeddings are)
+    page = await index.search("t1", SearchQuery(text="puppy", text_embedding=puppy))
+    # c1 has the word in its filename; d1 matches only by meaning; t2's asset never shows.
+    assert set(ids(page)) == {"d1", "c1"} and page.total == 2
+    # 0.7 · 50 (filename word) + 30 · cos 0.28 (below the floor: no meaning) against 30 · cos 0.96
+    assert ids(page) == ["c1", "d1"] and page.hits[1].matches == ()
+    assert [h.score for h in page.hits] == pytest.approx([35, 28.8], abs=1e-3)
+    assert ids(await index.search("t1", SearchQuery(text="puppy"))) == ["c1"]
+    dogs_only = await index.search("t1", SearchQuery(text="puppy", labels=("dog",), text_embedding=puppy))
+    assert ids(dogs_only) == ["d1"]
+
+
+async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:
+    jan = NOW.replace
+    await index.upsert(
+        doc(
+            "t1",
+            "dog_cat",
+            Label("Dog", 90, DOG[1:]),
+            Label("Cat", 60),
+            created=jan(day=1),
+            captured=jan(year=2010),
+        )
+    )
+    await index.upsert(
+        doc(
+            "t1",
+            "dog",
+            Label("Dog", 70, DOG[1:]),
+            media_type="image/png",
+            created=jan(day=2),
+            captured=jan(year=2020),
+        )
+    )
+    await index.upsert(doc("t1", "cat", Label("Cat", 95), created=jan(day=3)))
+    assert ids(await index.search("t1", SearchQuery(all_labels=("dog", "CAT")))) == ["dog_cat"]
+    assert ids(await index.search("t1", SearchQuery(labels=("dog",), not_labels=("cat",)))) == ["dog"]
+    strict_dog = SearchQuery(labels=("dog", "cat"), label_confidence={"dog": 80})
+    assert ids(await index.search("t1", strict_dog)) == ["cat", "dog_cat"]
+    not_sure_cat = SearchQuery(labels=("dog",), not_labels=("cat",), label_confidence={"cat": 80})
+    assert ids(await index.search("t1", not_sure_cat)) == ["dog_cat", "dog"]  # a 60 % cat is no cat here
+    assert ids(await index.search("t1", SearchQuery(all_labels=("dog",), min_confidence=80))) == ["dog_cat"]
+    assert ids(await index.search("t1", SearchQuery(media_types=("image/png",)))) == ["dog"]
+    window = SearchQuery(created_after=jan(day=2), created_before=jan(day=3))
+    assert ids(await index.search("t1", window)) == ["dog"]
+    captured = SearchQuery(captured_after=jan(year=2015))  # undated assets never match a capture window
+    assert ids(await index.search("t1", captured)) == ["dog"]
+    page = await index.search("t1", SearchQuery())
+    assert {f.value: f.count for f in page.media_type_facets} == {"image/jpeg": 2, "image/png": 1}
+    assert [(f.value, f.count) for f in page.capture_year_facets] == [("2020", 1), ("2010", 1)]
+
+
+async def test_person_facets_over_the_filtered_set(index: SearchIndex) -> None:
+    await index.upsert(doc("t1", "p1", Label("Person", 99), persons=("Ada Lovelace", "Alan Turing")))
+    await index.upsert(doc("t1", "p2", Label("Person", 90), persons=("Ada Lovelace",)))
+    await index.upsert(doc("t1", "p3", Label("Tree", 90)))
+    page = await index.search("t1", SearchQuery(labels=("person",)))
+    assert [(f.value, f.count) for f in page.person_facets] == [("Ada Lovelace", 2), ("Alan Turing", 1)]
+    page = await index.search("t1", SearchQuery(persons=("alan turing",)))
+    assert [(f.value, f.count) for f in page.person_facets] == [("Ada Lovelace", 1), ("Alan Turing", 1)]
+
+
+async def test_sort_orders_page_with_their_own_cursors(index: SearchIndex) -> None:
+    for day, conf, year in ((1, 50, 2015), (2, 90, None), (3, 70, 2012), (4, 60, None)):
+        captured = NOW.replace(year=year) if year else None
+        await index.upsert(
+            doc("t1", f"a{day}", Label("Dog", conf, DOG[1:]), created=NOW.replace(day=day), captured=captured)
+        )
+
+    async def all_pages(sort: SortOrder) -> list[str]:
+        out: list[str] = []
+        after = None
+        while True:
+            page = await index.search("t1", SearchQuery(labels=("dog",), sort=sort, first=1, after=after))
+            out += ids(page)
+            assert page.total == 4
+            if not page.has_next:
+                return out
+            after = page.end_cursor
+
+    assert await all_pages(SortOrder.RELEVANCE) == ["a2", "a3", "a4", "a1"]
+    assert await all_pages(SortOrder.CONFIDENCE) == ["a2", "a3", "a4", "a1"]
+    assert await all_pages(SortOrder.CREATED) == ["a4", "a3", "a2", "a1"]
+    assert await all_pages(SortOrder.CAPTURED) == ["a1", "a3", "a4", "a2"]  # no capture time: last
+    by_date = await index.search("t1", SearchQuery(labels=("dog",), sort=SortOrder.CREATED))
+    assert [h.score for h in by_date.hits] == [60, 70, 90, 50]  # date order, still scored
+    after_a4 = SearchQuery(labels=("dog",), sort=SortOrder.CREATED, after=by_date.hits[0].cursor)
+    assert ids(await index.search("t1", after_a4)) == ["a3", "a2", "a1"]  # a hit's cursor resumes after it
+
+
+async def test_roots_only_rolls_a_versions_match_up_to_its_root(index: SearchIndex) -> None:
+    await index.upsert(doc("t1", "root", Label("Cat", 80), created=NOW.replace(day=1)))
+    await index.upsert(
+        doc("t1", "edit", Label("Dog", 90, DOG[1:]), root_id="root", created=NOW.replace(day=2))
+    )
+    await index.upsert(
+        doc("t1", "crop", Label("Dog", 60, DOG[1:]), root_id="root", created=NOW.replace(day=3))
+    )
+    await index.upsert(doc("t1", "lone", Label("Dog", 70, DOG[1:])))
+    query = SearchQuery(labels=("dog",), roots_only=True)
+    if isinstance(index, OpenSearchIndex):
+        with pytest.raises(UnsupportedSearch, match="roots_only"):
+            await index.search("t1", query)
+        pytest.skip("OpenSearchIndex refuses roots_only: version roll-up needs its own design (see report)")
+    page = await index.search("t1", query)
+    assert ids(page) == ["root", "lone"] and page.total == 2
+    assert page.hits[0].score == 90 and page.hits[0].matches == (LabelMatch("Dog", 90, "dog"),)
+    assert ids(await index.search("t1", SearchQuery(labels=("dog",)))) == ["edit", "lone", "crop"]
+
+
+async def test_confidence_order_of_a_blended_text_query(
+    index: SearchIndex, unless_osmem: Callable[[str], None]
+) -> None:
+    unless_osmem("k-NN queries")
+    dog, other = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    await index.upsert(doc("t1", "e1", Label("Dog", 70, DOG[1:]), filename="x.jpg", embedding=dog))
+    await index.upsert(doc("t1", "e2", Label("Wolf", 95, ("Canine",)), filename="y.jpg", embedding=other))
+    await index.upsert(doc("t1", "e3", Label("Sign", 80), filename="canine-club.jpg", embedding=dog))
+    ask = SearchQuery(text="canine", text_embedding=(0.96, 0.28, 0.0))
+    # relevance: e1 0.7·70 + 30·0.96 = 77.8; e2 0.7·95 = 66.5 (cos 0.28: no meaning); e3 0.7·50 + 28.8
+    assert ids(await index.search("t1", ask)) == ["e1", "e2", "e3"]
+    # confidence: the label's own where a label ranked the hit (e2 95, e1 70), else the blend (e3 63.8)
+    by_confidence = await index.search("t1", SearchQuery(text="canine", text_embedding=ask.text_embedding,
+                                                         sort=SortOrder.CONFIDENCE))  # fmt: skip
+    assert ids(by_confidence) == ["e2", "e1", "e3"]
+    assert [h.matches for h in by_confidence.hits] == [
+        (LabelMatch("Wolf", 95, "canine"),),
+        (LabelMatch("Dog", 70, "canine"),),
+        (),
+    ]
