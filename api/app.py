@@ -19,19 +19,20 @@ from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
 from catalog.ids import is_uuid
-from mediasight.bootstrap import Services
+from mediasight.bootstrap import Services, open_services
+from mediasight.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class _GraphQL(GraphQL[Context, None]):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, ref: ServicesRef) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
-        self._services = services
+        self._ref = ref
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
-            services=self._services,
+            services=self._ref.get(),
             tenant_id=request.scope["state"]["tenant_id"],
             scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
@@ -41,9 +42,9 @@ class _GraphQL(GraphQL[Context, None]):
 class AuthenticatedGraphQL:
     """Resolves the API key before strawberry runs; only the GraphiQL page itself is public."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self._graphql = _GraphQL(services)
+    def __init__(self, ref: ServicesRef) -> None:
+        self._ref = ref
+        self._graphql = _GraphQL(ref)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +58,7 @@ class AuthenticatedGraphQL:
             await self._graphql(scope, receive, send)
             return
         try:
-            key = await key_for_authorization(self._services.catalog, request.headers.get("authorization"))
+            key = await key_for_authorization(self._ref.get().catalog, request.headers.get("authorization"))
         except AuthError as exc:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
@@ -68,8 +69,9 @@ class AuthenticatedGraphQL:
         await self._graphql(scope, receive, send)
 
 
-def _rendition_endpoint(services: Services) -> Any:
+def _rendition_endpoint(ref: ServicesRef) -> Any:
     async def rendition(request: Request) -> Response:
+        services = ref.get()
         asset_id, kind = request.path_params["asset_id"], request.path_params["kind"]
         tenant_id = request.query_params.get("t", "")
         try:
@@ -97,22 +99,45 @@ def _rendition_endpoint(services: Services) -> Any:
     return rendition
 
 
-def create_app(services: Services, *, run_worker: bool) -> Starlette:
+class ServicesRef:
+    """The app's services: given at creation (tests) or opened by the lifespan on the server's loop."""
+
+    def __init__(self, services: Services | None) -> None:
+        self.services = services
+
+    def get(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the application has not started")
+        return self.services
+
+
+def create_app(
+    services: Services | None = None, *, settings: Settings | None = None, run_worker: bool
+) -> Starlette:
+    """An app over given services, or over services it opens from `settings` when it starts."""
+    if (services is None) == (settings is None):
+        raise ValueError("give services or settings")
+    ref = ServicesRef(services)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.start()
+        owned = ref.services is None
+        if owned:
+            assert settings is not None
+            ref.services = await open_services(settings)
         stop = asyncio.Event()
-        worker_task = asyncio.create_task(services.worker().run(stop)) if run_worker else None
+        worker_task = asyncio.create_task(ref.get().worker().run(stop)) if run_worker else None
         try:
             yield
         finally:
             stop.set()
             if worker_task is not None:
                 await worker_task
-            await services.aclose()
+            if owned:
+                await ref.get().aclose()
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "pendingJobs": await services.queue.pending()})
+        return JSONResponse({"status": "ok", "pendingJobs": await ref.get().queue.pending()})
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -121,8 +146,8 @@ def create_app(services: Services, *, run_worker: bool) -> Starlette:
         routes=[
             Route("/", home),
             Route("/healthz", health),
-            Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(services)),
-            Route("/graphql", AuthenticatedGraphQL(services)),
+            Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
+            Route("/graphql", AuthenticatedGraphQL(ref)),
         ],
         lifespan=lifespan,
     )

@@ -25,6 +25,7 @@ from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
 from indexer.versions import VersionService
 from indexer.worker import Worker, WorkerSettings
+from mediasight import scale_out
 from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
 
@@ -50,7 +51,7 @@ class Services:
     _closed: bool = False
 
     async def start(self) -> None:
-        """Async set-up: cloud clients, created once and closed by aclose()."""
+        """Async set-up: provider clients, created once and closed by aclose() (open_services calls it)."""
         if self.settings.rekognition:
             await self._start_rekognition()
 
@@ -126,21 +127,68 @@ async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id:
     return validate_choice(analyzers, {**settings.provider_map, **(config.providers if config else {})})
 
 
-def build(
-    settings: Settings, *, labeler: LabelModel | None = None, embedder: TextEmbedder | None = None
-) -> Services:
-    """Wire the embedded stack. `labeler` and `embedder` let unit tests put fakes at the recognizer ports."""
+@dataclass
+class Adapters:
+    catalog: CatalogStore
+    queue: JobQueue
+    blobs: BlobStore
+    index: SearchIndex
+    faces: FaceCollection
+    dbs: tuple[SqliteDb, ...] = ()
+
+
+def embedded_adapters(settings: Settings) -> Adapters:
+    """SQLite catalog, queue, face collection and index; a local folder of blobs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
     catalog_db = SqliteDb(
         settings.catalog_path, sqlite_catalog.SCHEMA + sqlite_queue.SCHEMA + sqlite_faces.SCHEMA
     )
     search_db = SqliteDb(settings.search_path, sqlite_search.SCHEMA)
-    catalog = SqliteCatalog(catalog_db)
-    queue = SqliteJobQueue(catalog_db)
-    blobs = LocalBlobStore(settings.blob_dir)
-    index = SqliteSearchIndex(search_db)
-    faces = SqliteFaceCollection(catalog_db)
+    return Adapters(
+        catalog=SqliteCatalog(catalog_db),
+        queue=SqliteJobQueue(catalog_db),
+        blobs=LocalBlobStore(settings.blob_dir),
+        index=SqliteSearchIndex(search_db),
+        faces=SqliteFaceCollection(catalog_db),
+        dbs=(catalog_db, search_db),
+    )
+
+
+async def open_services(
+    settings: Settings, *, labeler: LabelModel | None = None, embedder: TextEmbedder | None = None
+) -> Services:
+    """Wire the configured stack: each backend embedded or scale-out, cloud clients entered once."""
+    stack = contextlib.AsyncExitStack()
+    try:
+        adapters = embedded_adapters(settings)
+        if settings.catalog_backend == "dynamodb":
+            adapters.catalog, adapters.faces = await scale_out.open_catalog(stack, settings)
+        if settings.index_backend == "opensearch":
+            adapters.index = await scale_out.open_index(stack, settings)
+        if settings.blob_backend == "s3":
+            adapters.blobs = await scale_out.open_blobs(stack, settings)
+        if settings.queue_backend == "sqs":
+            adapters.queue = await scale_out.open_queue(stack, settings)
+        services = build(settings, labeler=labeler, embedder=embedder, adapters=adapters, stack=stack)
+        await services.start()
+        return services
+    except BaseException:
+        await stack.aclose()
+        raise
+
+
+def build(
+    settings: Settings,
+    *,
+    labeler: LabelModel | None = None,
+    embedder: TextEmbedder | None = None,
+    adapters: Adapters | None = None,
+    stack: contextlib.AsyncExitStack | None = None,
+) -> Services:
+    """Wire the services over the adapters (embedded by default). `labeler` and `embedder` let unit tests
+    put fakes at the recognizer ports."""
+    validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
+    a = adapters or embedded_adapters(settings)
     cpu = CpuPool(settings.cpu_threads)
     analyzers = AnalyzerRegistry(local_factories(settings, cpu, labeler))
     if embedder is None and settings.semantic_search:
@@ -148,32 +196,38 @@ def build(
 
         embedder = MiniLmEmbedder()
     pipeline = Pipeline(
-        catalog,
-        blobs,
-        index,
-        faces,
+        a.catalog,
+        a.blobs,
+        a.index,
+        a.faces,
         cpu,
         analyzers,
-        functools.partial(choose_analyzers, settings, catalog),
+        functools.partial(choose_analyzers, settings, a.catalog),
         embedder,
         max_pixels=settings.max_pixels,
     )
     return Services(
         settings=settings,
-        catalog=catalog,
-        queue=queue,
-        blobs=blobs,
-        index=index,
-        faces=faces,
+        catalog=a.catalog,
+        queue=a.queue,
+        blobs=a.blobs,
+        index=a.index,
+        faces=a.faces,
         signer=UrlSigner(load_or_create_secret(settings.secret_path), settings.url_ttl_seconds),
         cpu=cpu,
         analyzers=analyzers,
         embedder=embedder,
         ingestor=Ingestor(
-            catalog, blobs, queue, cpu, max_pixels=settings.max_pixels, max_bytes=settings.max_upload_bytes
+            a.catalog,
+            a.blobs,
+            a.queue,
+            cpu,
+            max_pixels=settings.max_pixels,
+            max_bytes=settings.max_upload_bytes,
         ),
         pipeline=pipeline,
-        face_service=FaceService(catalog, faces, queue, analyzers, cpu, max_pixels=settings.max_pixels),
-        versions=VersionService(catalog, index, faces, blobs, queue),
-        _dbs=(catalog_db, search_db),
+        face_service=FaceService(a.catalog, a.faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels),
+        versions=VersionService(a.catalog, a.index, a.faces, a.blobs, a.queue),
+        _dbs=a.dbs,
+        _stack=stack or contextlib.AsyncExitStack(),
     )

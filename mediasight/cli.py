@@ -14,7 +14,7 @@ from rich.console import Console
 
 from catalog.keys import issue_key, rotate_key
 from catalog.model import ALL_SCOPES, Scope
-from mediasight.bootstrap import Services, build
+from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 
 app = typer.Typer(
@@ -52,9 +52,9 @@ def main_options(
     ctx.obj = Settings(**overrides)
 
 
-def _services(ctx: typer.Context) -> Services:
+async def _open(ctx: typer.Context) -> Services:
     settings: Settings = ctx.obj
-    return build(settings)
+    return await open_services(settings)
 
 
 async def _tenant_id(services: Services, name: str) -> str:
@@ -72,7 +72,7 @@ def tenant_create(
     """Create a tenant and print a new API key alone on stdout (shown once, stored only hashed)."""
 
     async def run() -> str:
-        services = _services(ctx)
+        services = await _open(ctx)
         try:
             if await services.catalog.get_tenant_by_name(name):
                 err.print(f"[red]tenant {name!r} exists already[/]")
@@ -81,7 +81,7 @@ def tenant_create(
             secret, _ = await issue_key(services.catalog, tenant.id, ALL_SCOPES, "initial")
             return secret
         finally:
-            services.close()
+            await services.aclose()
 
     key = asyncio.run(run())
     err.print(f"created tenant {name!r}; its API key follows on stdout. It is shown only this once.")
@@ -116,7 +116,7 @@ def tenant_configure(
     from indexer.analyzers import UnknownAnalyzerError, validate_choice
 
     async def run() -> TenantConfig:
-        services = _services(ctx)
+        services = await _open(ctx)
         try:
             tenant = await services.catalog.get_tenant_by_name(name)
             if tenant is None:
@@ -157,7 +157,7 @@ def tenant_configure(
             await services.catalog.set_tenant_config(tenant.id, new)
             return new
         finally:
-            services.close()
+            await services.aclose()
 
     config = asyncio.run(run())
     shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
@@ -174,11 +174,11 @@ def _run_with_tenant(ctx: typer.Context, name: str, action: Any) -> Any:
     """Open the services, resolve the tenant by name (exit 2 if missing), run action(services, tenant_id)."""
 
     async def run() -> Any:
-        services = _services(ctx)
+        services = await _open(ctx)
         try:
             return await action(services, await _tenant_id(services, name))
         finally:
-            services.close()
+            await services.aclose()
 
     return asyncio.run(run())
 
@@ -241,13 +241,12 @@ def serve(
     from api.app import create_app
 
     settings: Settings = ctx.obj
-    services = build(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     err.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   data dir: {settings.data_dir.resolve()}")
-    try:
-        uvicorn.run(create_app(services, run_worker=worker), host=bind_host, port=bind_port, log_config=None)
-    finally:
-        services.close()
+    # The app opens its services in its lifespan: cloud clients must belong to uvicorn's event loop.
+    uvicorn.run(
+        create_app(settings=settings, run_worker=worker), host=bind_host, port=bind_port, log_config=None
+    )
 
 
 @app.command("worker")
@@ -255,13 +254,12 @@ def worker_cmd(ctx: typer.Context) -> None:
     """Run the indexer worker alone: renditions, recognition and indexing of queued assets."""
 
     async def run() -> None:
-        services = _services(ctx)
+        services = await _open(ctx)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await services.start()
             await services.worker().run(stop)
         finally:
             await services.aclose()
@@ -285,9 +283,8 @@ def ingest(
     from mediasight.ingest_files import ingest_paths, summarize
 
     async def run() -> int:
-        services = _services(ctx)
+        services = await _open(ctx)
         try:
-            await services.start()
             tenant_id = await _tenant_id(services, tenant)
             results = await ingest_paths(services, tenant_id, paths, as_json=as_json, wait=wait, console=err)
             return await summarize(services, tenant_id, results, err)
@@ -298,17 +295,36 @@ def ingest(
 
 
 @app.command()
+def init(ctx: typer.Context) -> None:
+    """Create what the configured backends need: DynamoDB table, OpenSearch index, S3 bucket, SQS queues.
+
+    Safe to run again; the embedded default needs nothing (its files are created on first use).
+    """
+    from mediasight.scale_out import initialise
+
+    async def run() -> list[str]:
+        services = await _open(ctx)  # opening the SQS queue already creates it and its dead-letter queue
+        try:
+            return await initialise(services.catalog, services.index, services.blobs)
+        finally:
+            await services.aclose()
+
+    made = asyncio.run(run())
+    err.print(f"ready: {', '.join(made) if made else 'embedded stack (nothing to create)'}")
+
+
+@app.command()
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the search index from the catalog (the catalog is the truth; the index is derived)."""
     from mediasight.reindex import rebuild
 
     async def run() -> None:
-        services = _services(ctx)
+        services = await _open(ctx)
         try:
             count = await rebuild(services, err)
             err.print(f"reindexed {count} assets")
         finally:
-            services.close()
+            await services.aclose()
 
     asyncio.run(run())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,26 @@ class Settings(BaseSettings):
     )
     semantic_search: bool = Field(
         default=True, description="Embed each asset's metadata for semantic search."
+    )
+
+    # Scale-out backends (each independently; the defaults are the embedded ones).
+    catalog_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    index_backend: Literal["sqlite", "opensearch"] = "sqlite"
+    blob_backend: Literal["local", "s3"] = "local"
+    queue_backend: Literal["sqlite", "sqs"] = "sqlite"
+    dynamodb_table: str = "mediasight"
+    dynamodb_endpoint_url: str | None = None
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_index: str = Field(
+        default="mediasight-assets-v1", description="Versioned: a new mapping, a new index."
+    )
+    s3_bucket: str = "mediasight"
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    sqs_queue: str = Field(default="mediasight-jobs", description="Queue name; its DLQ is <name>-dlq.")
+    sqs_endpoint_url: str | None = None
+    sqs_max_receives: int = Field(
+        default=8, ge=2, description="Receives before SQS itself dead-letters a job."
     )
 
     worker_concurrency: int = Field(default=4, ge=1, description="Assets processed at once per worker.")

@@ -76,3 +76,11 @@ def aws_client_kwargs(endpoint: str) -> dict[str, Any]:
 
 # DynamoDB Local in a private network namespace: fixtures shared by the catalog and face suites.
 from tests.contract.dynamodb_server import dynamodb_client, dynamodb_endpoint  # noqa: E402, F401
+from tests.contract.opensearch_server import OpenSearchServer, opensearch_server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def opensearch() -> Iterator[OpenSearchServer]:
+    """osmem (the OpenSearch API in memory) on loopback, or the node at MEDIASIGHT_TEST_OPENSEARCH_URL."""
+    with opensearch_server() as server:
+        yield server

@@ -8,7 +8,7 @@ only, with the reason; against a real node nothing is skipped.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from catalog.ports import (
 )
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_search import SqliteSearchIndex
-from tests.contract.opensearch_server import OpenSearchServer, opensearch_server
+from tests.contract.opensearch_server import OpenSearchServer
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DOG = ("Dog", "Canine", "Carnivore", "Mammal", "Animal")
@@ -58,12 +58,6 @@ def doc(
 
 def ids(page: SearchPage) -> list[str]:
     return [h.asset_id for h in page.hits]
-
-
-@pytest.fixture(scope="session")
-def opensearch() -> Iterator[OpenSearchServer]:
-    with opensearch_server() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("opensearch", marks=pytest.mark.opensearch)])
