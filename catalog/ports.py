@@ -133,6 +133,9 @@ class Job:
 class JobQueue(Protocol):
     """At-least-once jobs with leases: a claimed job comes back when its lease runs out."""
 
+    # True when enqueue() adds nothing while the same job is unfinished (SQLite); SQS cannot tell.
+    dedupes: bool
+
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str) -> None:
         """Idempotent while a job of that kind for that asset is unfinished."""
         ...
@@ -250,3 +253,10 @@ class SearchIndex(Protocol):
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage: ...
     async def clear(self) -> None: ...
     async def count(self, tenant_id: str) -> int: ...
+    async def fingerprints(
+        self, tenant_id: str | None, *, after: str | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        """(tenant_id, asset_id, fingerprint) of the indexed documents in asset-ID order, from after
+        the asset `after`; the fingerprint (`catalog.fingerprint`) is the one stored at upsert ("" when
+        the document predates fingerprints). Tenant None only for operator tools (verify)."""
+        ...

@@ -35,6 +35,8 @@ CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (run_after) WHERE state = 'pending
 
 
 class SqliteJobQueue:
+    dedupes = True  # a partial unique index keeps one unfinished job per (kind, asset)
+
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 

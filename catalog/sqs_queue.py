@@ -93,6 +93,8 @@ def decode_job(message: dict[str, Any]) -> Job:
 
 
 class SqsJobQueue:
+    dedupes = False  # standard queues cannot tell a repeated message; pipeline steps are idempotent
+
     def __init__(
         self,
         client: Any,  # an entered aiobotocore SQS client (types-aiobotocore is not installed)

@@ -7,9 +7,11 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from catalog.model import Stage
 from catalog.ports import CatalogStore, Job, JobQueue
+from catalog.sqlite_db import utcnow
 from indexer.analyzers import UnknownAnalyzerError
 from indexer.imaging import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
@@ -40,12 +42,22 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
-        """Re-enqueue unfinished assets (enqueue is idempotent): nothing stays stranded after a crash."""
+        """Re-enqueue unfinished assets, so nothing stays stranded after a crash.
+
+        Where enqueue dedupes (SQLite) every unfinished asset is offered. Where it cannot (SQS), only assets
+        untouched for longer than a job could take with all its retries: otherwise each sweep of each worker
+        would add one more copy of the whole backlog.
+        """
+        s = self._settings
+        stuck_before = utcnow() - timedelta(
+            seconds=s.lease_seconds * s.max_attempts + s.retry_base_seconds * 2**s.max_attempts
+        )
         count, after = 0, None
         while True:
             assets = await self._catalog.unfinished_assets(after=after, limit=500)
             for asset in assets:
-                await self._queue.enqueue(PROCESS_JOB, asset.tenant_id, asset.id)
+                if self._queue.dedupes or asset.updated_at < stuck_before:
+                    await self._queue.enqueue(PROCESS_JOB, asset.tenant_id, asset.id)
             count += len(assets)
             if len(assets) < 500:
                 return count
