@@ -4,41 +4,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import httpx
 import pytest
 
 from catalog.files import BlobKeyError, LocalBlobStore
 from catalog.s3_blobs import MiB, S3BlobStore
-from tests.contract.conftest import aws_client_kwargs
 
 KEY = "originals/t1/ab/abcdef"
 BAD_KEYS = ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00", "a/.."]
 
 Store = LocalBlobStore | S3BlobStore
 MakeStore = Callable[..., Awaitable[Store]]
-
-
-@pytest.fixture(scope="session")
-async def s3_client(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """One client for the session, created with no AWS setting of the host in the environment."""
-    home = tmp_path_factory.mktemp("aws")
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith("AWS_"):
-                env.delenv(name)
-        env.setenv("AWS_CONFIG_FILE", str(home / "no-such-config"))
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-such-credentials"))
-        client_cm = aioboto3.Session().client("s3", **aws_client_kwargs(moto_endpoint))
-        client = await client_cm.__aenter__()
-    try:
-        yield client
-    finally:
-        await client_cm.__aexit__(None, None, None)
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import pytest
 
 from catalog import sqlite_queue
@@ -25,7 +23,6 @@ from catalog.ports import Job
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_queue import SqliteJobQueue
 from catalog.sqs_queue import SqsJobQueue, ensure_queues
-from tests.contract.conftest import aws_client_kwargs
 
 LONG = 30.0
 
@@ -62,24 +59,6 @@ class Harness:
             for m in messages:
                 attributes = {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}
                 found.append({"body": m["Body"], **attributes})
-
-
-@pytest.fixture(scope="session")
-async def sqs_client(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
-    """One client for the session, created with no AWS setting of the host in the environment."""
-    home = tmp_path_factory.mktemp("aws")
-    with pytest.MonkeyPatch.context() as env:
-        for name in list(os.environ):
-            if name.startswith("AWS_"):
-                env.delenv(name)
-        env.setenv("AWS_CONFIG_FILE", str(home / "no-such-config"))
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / "no-such-credentials"))
-        client_cm = aioboto3.Session().client("sqs", **aws_client_kwargs(moto_endpoint))
-        client = await client_cm.__aenter__()
-    try:
-        yield client
-    finally:
-        await client_cm.__aexit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("sqs", marks=pytest.mark.sqs)])
