@@ -22,10 +22,15 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 
 from catalog import opensearch_query as q
 from catalog.cursor import decode_cursor
+from catalog.fingerprint import document_fingerprint
 from catalog.ports import IndexDocument, SearchPage, SearchQuery, UnsupportedSearch
 
 Refresh = Literal["wait_for", "true", "false"]
 EMBEDDING_DIMENSION = 384  # MiniLM-L6 sentence vectors
+# Fields added to the mapping after indexes were first created: ensure_index puts them on an old index.
+ADDED_FIELDS: dict[str, Any] = {
+    "fingerprint": {"type": "keyword", "index": False},  # catalog.fingerprint; read back, never queried
+}
 
 
 def index_body(dimension: int, *, shards: int = 1, replicas: int | None = None) -> dict[str, Any]:
@@ -60,6 +65,7 @@ def index_body(dimension: int, *, shards: int = 1, replicas: int | None = None) 
                 "captured_at": {"type": "date"},
                 "captured_year": {"type": "keyword"},  # UTC year, for the capture-year facet
                 "root_id": {"type": "keyword"},
+                **ADDED_FIELDS,
                 # name keeps its case: facets show labels as the recognizer wrote them.
                 "labels": {
                     "type": "nested",
@@ -125,6 +131,7 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
         "persons": list(persons.values()),
         "moderated": doc.moderated,
         "root_id": doc.root_id or doc.asset_id,
+        "fingerprint": document_fingerprint(doc),
     }
     if doc.captured_at:
         captured = doc.captured_at if doc.captured_at.tzinfo else doc.captured_at.replace(tzinfo=UTC)
@@ -158,14 +165,19 @@ class OpenSearchIndex:
         self._ready = False
 
     async def ensure_index(self, *, shards: int = 1, replicas: int | None = None) -> None:
-        """Create the index unless it exists (idempotent; safe when several processes race)."""
+        """Create the index unless it exists, else add the fields newer than it to its mapping
+        (idempotent; safe when several processes race)."""
+        created = False
         if not await self._client.indices.exists(index=self._index):
             try:
                 body = index_body(self._dimension, shards=shards, replicas=replicas)
                 await self._client.indices.create(index=self._index, body=body)
+                created = True
             except RequestError as exc:
                 if exc.error != "resource_already_exists_exception":
                     raise
+        if not created:  # the mapping is strict: a field it lacks would fail every write
+            await self._client.indices.put_mapping(index=self._index, body={"properties": ADDED_FIELDS})
         self._ready = True
 
     async def upsert(self, doc: IndexDocument) -> None:
@@ -209,6 +221,18 @@ class OpenSearchIndex:
         except NotFoundError:
             return 0
         return int(response["count"])
+
+    async def fingerprints(
+        self, tenant_id: str | None, *, after: str | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        if limit <= 0:
+            return []
+        body = q.fingerprints_body(tenant_id, after, limit)
+        try:
+            response = await self._client.search(index=self._index, body=body)
+        except NotFoundError:
+            return []  # no index: nothing indexed
+        return q.read_fingerprints(response)
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None

@@ -340,3 +340,28 @@ def read_page(response: dict[str, Any], first: int) -> SearchPage:
 
 
 EMPTY_PAGE = SearchPage(total=0, hits=(), end_cursor=None, has_next=False)
+
+
+def fingerprints_body(tenant_id: str | None, after: str | None, limit: int) -> dict[str, Any]:
+    """(tenant, asset, fingerprint) of documents after `after` in asset-ID order; keyword order is the
+    UTF-8 byte order, the catalog's and SQLite's too. No scoring, no total: a plain sorted walk."""
+    filters: list[dict[str, Any]] = []
+    if tenant_id is not None:
+        filters.append({"term": {"tenant_id": tenant_id}})
+    if after is not None:
+        filters.append({"range": {"asset_id": {"gt": after}}})
+    return {
+        "query": {"bool": {"filter": filters}} if filters else {"match_all": {}},
+        "sort": [{"asset_id": "asc"}, {"tenant_id": "asc"}],
+        "size": min(limit, MAX_PAGE),
+        "_source": ["tenant_id", "asset_id", "fingerprint"],
+        "track_total_hits": False,
+    }
+
+
+def read_fingerprints(response: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        out.append((source["tenant_id"], source["asset_id"], source.get("fingerprint") or ""))
+    return out

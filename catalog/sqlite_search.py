@@ -16,6 +16,7 @@ import numpy as np
 
 from catalog import search_sql
 from catalog.cursor import SortKey, decode_cursor, encode_cursor
+from catalog.fingerprint import document_fingerprint
 from catalog.ports import FacetValue, IndexDocument, LabelMatch, SearchHit, SearchPage, SearchQuery
 from catalog.sqlite_db import SqliteDb, to_db_time
 
@@ -32,8 +33,10 @@ CREATE TABLE IF NOT EXISTS docs (
     embedding BLOB,                 -- float32 little-endian, L2-normalised
     root_id TEXT NOT NULL,          -- top of the version tree (the asset itself without a parent)
     fts_id INTEGER NOT NULL,        -- rowid of the asset's row in docs_fts
+    fingerprint TEXT,               -- catalog.fingerprint of the document (NULL: written before them)
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_asset ON docs (asset_id);  -- all tenants in asset-ID order (verify)
 CREATE TABLE IF NOT EXISTS doc_labels (
     tenant_id TEXT NOT NULL,
     asset_id TEXT NOT NULL,
@@ -86,9 +89,24 @@ def _vector(values: tuple[float, ...]) -> bytes | None:
     return np.asarray(values, dtype="<f4").tobytes() if values else None
 
 
+def _add_fingerprint_column(db: SqliteDb) -> None:
+    """An index file made before fingerprints gets the column (its rows read as never fingerprinted)."""
+
+    def missing(conn: sqlite3.Connection) -> bool:
+        return "fingerprint" not in {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
+
+    def add(conn: sqlite3.Connection) -> None:
+        if missing(conn):  # again under the write lock: another process may have added it meanwhile
+            conn.execute("ALTER TABLE docs ADD COLUMN fingerprint TEXT")
+
+    if db.read_sync(missing):
+        db.write_sync(add)
+
+
 class SqliteSearchIndex:
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
+        _add_fingerprint_column(db)
 
     async def upsert(self, doc: IndexDocument) -> None:
         await self.upsert_many([doc])
@@ -109,9 +127,12 @@ class SqliteSearchIndex:
         fts_id = conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?, ?)", (meta, doc.text, t, a)).lastrowid
         top = max((lb.confidence for lb in doc.labels), default=0.0)
         conn.execute(
-            "INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO docs (tenant_id, asset_id, filename, media_type, created_at, captured_at, "
+            "top_confidence, moderated, embedding, root_id, fts_id, fingerprint) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
-             top, int(doc.moderated), _vector(doc.embedding), doc.root_id or a, fts_id),
+             top, int(doc.moderated), _vector(doc.embedding), doc.root_id or a, fts_id,
+             document_fingerprint(doc)),
         )  # fmt: skip
         conn.executemany(
             "INSERT OR REPLACE INTO doc_labels VALUES (?, ?, ?, ?)",
@@ -153,6 +174,20 @@ class SqliteSearchIndex:
             lambda c: c.execute("SELECT COUNT(*) FROM docs WHERE tenant_id = ?", (tenant_id,)).fetchone()
         )
         return int(row[0])
+
+    async def fingerprints(
+        self, tenant_id: str | None, *, after: str | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        if limit <= 0:
+            return []
+        if tenant_id is None:  # docs_by_asset walks all tenants in asset-ID order
+            sql, params = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE asset_id > ?", []
+        else:  # the primary key's range of one tenant
+            sql = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE tenant_id = ? AND asset_id > ?"
+            params = [tenant_id]
+        sql += " ORDER BY asset_id, tenant_id LIMIT ?"
+        rows = await self._db.read(lambda c: c.execute(sql, [*params, after or "", limit]).fetchall())
+        return [(r[0], r[1], r[2] or "") for r in rows]
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None

@@ -12,14 +12,14 @@ import dataclasses
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from PIL import Image
 
 from catalog.face_identity import SAME_PERSON_DISTANCE
 from catalog.metadata import current_labels, index_document, metadata_text, text_lines
 from catalog.model import Asset, FaceRef, Findings, RecognitionResult, Rendition, Stage
-from catalog.ports import BlobStore, CatalogStore, FaceCollection, SearchIndex
+from catalog.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
@@ -94,14 +94,43 @@ class Pipeline:
 
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent."""
-        results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
-        root = await root_id(self._catalog, asset)
-        await self._index.upsert(index_document(asset, results, await self._person_names(asset), root))
+        await self._index.upsert(await self.expected_document(asset))
+
+    async def expected_document(self, asset: Asset) -> IndexDocument:
+        """The asset's index document as the catalog (the truth) makes it now; what reindex writes."""
+        return (await self.expected_documents([asset]))[0]
+
+    async def expected_documents(self, assets: Sequence[Asset]) -> list[IndexDocument]:
+        """expected_document of each asset (of any tenants), with a few batched catalog reads per tenant."""
+        by_tenant: dict[str, list[str]] = {}
+        for asset in assets:
+            by_tenant.setdefault(asset.tenant_id, []).append(asset.id)
+        results: dict[tuple[str, str], dict[str, RecognitionResult]] = {}
+        names: dict[tuple[str, str], list[str]] = {}
+        for tenant, ids in by_tenant.items():
+            for asset_id, found in (await self._catalog.get_results(tenant, ids)).items():
+                results[tenant, asset_id] = found
+            for asset_id, persons in (await self._persons_of(tenant, ids)).items():
+                names[tenant, asset_id] = persons
+        roots = await asyncio.gather(*(root_id(self._catalog, a) for a in assets))
+        return [
+            index_document(a, results.get((a.tenant_id, a.id), {}), names.get((a.tenant_id, a.id), []), root)
+            for a, root in zip(assets, roots, strict=True)
+        ]
 
     async def _person_names(self, asset: Asset) -> list[str]:
-        linked = await self._faces.face_persons(asset.tenant_id, [asset.id])
-        persons = await self._faces.persons(asset.tenant_id, list(linked.values()))
-        return [persons[pid].name for _, pid in sorted(linked.items(), key=lambda kv: kv[0].face_index)]
+        return (await self._persons_of(asset.tenant_id, [asset.id])).get(asset.id, [])
+
+    async def _persons_of(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Names of the persons whose faces each asset shows, in face order (assets without: absent)."""
+        linked = await self._faces.face_persons(tenant_id, asset_ids)
+        if not linked:
+            return {}
+        persons = await self._faces.persons(tenant_id, list(dict.fromkeys(linked.values())))
+        out: dict[str, list[str]] = {}
+        for face, pid in sorted(linked.items(), key=lambda kv: (kv[0].asset_id, kv[0].face_index)):
+            out.setdefault(face.asset_id, []).append(persons[pid].name)
+        return out
 
     async def _advance(self, asset: Asset, stage: Stage) -> Asset:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)

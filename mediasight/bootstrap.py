@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog import sqlite_catalog, sqlite_faces, sqlite_queue, sqlite_search
 from catalog.files import LocalBlobStore
@@ -28,6 +28,9 @@ from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
+
+if TYPE_CHECKING:
+    from indexer.s3_events import S3EventIngestor
 
 
 @dataclass
@@ -87,6 +90,13 @@ class Services:
                 defaults={"labels": label_defaults},
             )
         )
+
+    async def s3_event_ingestor(self) -> S3EventIngestor | None:
+        """The consumer of S3 ObjectCreated notifications when MEDIASIGHT_S3_EVENTS_QUEUE is set; its
+        clients live on this services' stack (closed by aclose())."""
+        if self.settings.s3_events_queue is None:
+            return None
+        return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
         await self._stack.aclose()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from catalog.keys import issue_key, rotate_key
 from catalog.model import ALL_SCOPES, Scope
@@ -251,7 +252,11 @@ def serve(
 
 @app.command("worker")
 def worker_cmd(ctx: typer.Context) -> None:
-    """Run the indexer worker alone: renditions, recognition and indexing of queued assets."""
+    """Run the indexer worker alone: renditions, recognition and indexing of queued assets.
+
+    With MEDIASIGHT_S3_EVENTS_QUEUE set it also registers the objects S3 announces on that queue, as
+    assets of the tenants MEDIASIGHT_S3_EVENTS_TENANTS maps their bucket/prefix to.
+    """
 
     async def run() -> None:
         services = await _open(ctx)
@@ -260,7 +265,17 @@ def worker_cmd(ctx: typer.Context) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await services.worker().run(stop)
+            try:
+                events = await services.s3_event_ingestor()
+                if events is not None:
+                    await events.check()  # every mapped tenant exists: fail now, not on the first event
+            except ValueError as exc:  # a bad mapping, an unknown tenant or queue
+                err.print(f"[red]S3 event ingest: {escape(str(exc))}[/]")
+                raise typer.Exit(2) from exc
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(services.worker().run(stop))
+                if events is not None:
+                    tasks.create_task(events.run(stop))
         finally:
             await services.aclose()
 
@@ -327,6 +342,43 @@ def reindex(ctx: typer.Context) -> None:
             await services.aclose()
 
     asyncio.run(run())
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix the drift: reindex missing and stale, delete extra.")
+    ] = False,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Name of the one tenant to check [default: all].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Compare the search index with the catalog: missing, extra and stale documents.
+
+    Exit status 0 when the index agrees with the catalog (or every drift was repaired), 1 when drift
+    remains, 2 for an unknown tenant.
+    """
+    import json
+
+    from mediasight.verify import DriftReport
+    from mediasight.verify import verify as run_verify
+
+    async def run() -> DriftReport:
+        services = await _open(ctx)
+        try:
+            tenant_id = await _tenant_id(services, tenant) if tenant is not None else None
+            return await run_verify(services, tenant_id=tenant_id, repair=repair, console=err)
+        finally:
+            await services.aclose()
+
+    report = asyncio.run(run())
+    if as_json:
+        print(json.dumps({**report.as_json(), "tenant": tenant}))
+    else:
+        print(report.summary(tenant))
+    raise typer.Exit(1 if report.remaining else 0)
 
 
 @app.command("export-schema")

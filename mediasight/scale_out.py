@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from mediasight.settings import Settings
+
+if TYPE_CHECKING:
+    from indexer.ingest import Ingestor
+    from indexer.s3_events import S3EventIngestor
 
 
 async def _aws_client(
@@ -55,6 +59,48 @@ async def open_queue(stack: contextlib.AsyncExitStack, settings: Settings) -> Jo
     # Idempotent: returns the URLs of existing queues (and keeps their redrive policy current).
     url, dlq = await ensure_queues(client, settings.sqs_queue, max_receives=settings.sqs_max_receives)
     return SqsJobQueue(client, url, dead_letter_url=dlq)
+
+
+async def open_s3_events(
+    stack: contextlib.AsyncExitStack, settings: Settings, ingestor: Ingestor, catalog: CatalogStore
+) -> S3EventIngestor:
+    """The S3 event consumer of `settings.s3_events_queue` (which must exist: S3 notifications and the
+    queue policy that lets S3 send to it are infrastructure, not ours to create)."""
+    from indexer.s3_events import S3EventIngestor, TenantMapping
+
+    if settings.s3_events_queue is None:
+        raise ValueError("MEDIASIGHT_S3_EVENTS_QUEUE is not set")
+    mapping = TenantMapping.parse(settings.s3_events_tenants)  # ValueError for a bad spec, before any I/O
+    sqs = await _aws_client(stack, "sqs", settings, settings.sqs_endpoint_url)
+    s3 = await _aws_client(stack, "s3", settings, settings.s3_endpoint_url)
+    queue_url = await _queue_url(sqs, settings.s3_events_queue)
+    dlq_url = await _queue_url(sqs, settings.s3_events_dlq) if settings.s3_events_dlq else None
+    return S3EventIngestor(
+        sqs,
+        s3,
+        queue_url,
+        ingestor,
+        catalog,
+        mapping,
+        max_bytes=settings.max_upload_bytes,
+        dead_letter_url=dlq_url,
+        concurrency=settings.worker_concurrency,
+    )
+
+
+async def _queue_url(client: Any, name_or_url: str) -> str:
+    if name_or_url.startswith(("https://", "http://")):
+        return name_or_url
+    from botocore.exceptions import ClientError
+
+    try:
+        found = await client.get_queue_url(QueueName=name_or_url)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code.endswith("NonExistentQueue") or code == "QueueDoesNotExist":
+            raise ValueError(f"no SQS queue named {name_or_url!r}") from exc
+        raise
+    return str(found["QueueUrl"])
 
 
 async def initialise(catalog: CatalogStore, index: SearchIndex, blobs: BlobStore) -> list[str]:

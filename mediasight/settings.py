@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     sqs_max_receives: int = Field(
         default=8, ge=2, description="Receives before SQS itself dead-letters a job."
     )
+    # S3 event ingest: `mediasight worker` also registers objects that S3 announces on this queue.
+    s3_events_queue: str | None = Field(
+        default=None, description="SQS queue (URL or name) fed by S3 ObjectCreated notifications."
+    )
+    s3_events_tenants: str = Field(
+        default="", description="Tenant per bucket/prefix, e.g. 'media/acme/=acme,uploads=beta'."
+    )
+    s3_events_dlq: str | None = Field(
+        default=None, description="Queue (URL or name) for messages that are not S3 events; else dropped."
+    )
 
     worker_concurrency: int = Field(default=4, ge=1, description="Assets processed at once per worker.")
     cpu_threads: int = Field(default=2, ge=1, description="Threads for decoding and inference.")

@@ -17,6 +17,7 @@ from opensearchpy import AsyncOpenSearch
 
 from catalog import sqlite_search
 from catalog.cursor import CursorError
+from catalog.fingerprint import document_fingerprint
 from catalog.model import Label
 from catalog.opensearch_index import OpenSearchIndex
 from catalog.ports import (
@@ -199,6 +200,34 @@ async def test_upsert_replaces_and_delete_removes(archive: SearchIndex) -> None:
     assert await archive.count("t1") == 2 and await archive.count("t2") == 1
     await archive.clear()
     assert [await archive.count(t) for t in ("t1", "t2")] == [0, 0]
+
+
+async def test_fingerprints_walk_documents_in_asset_order(index: SearchIndex) -> None:
+    docs = {
+        "a2": doc("t1", "a2", Label("Dog", 92, DOG[1:]), text="woof", persons=("Ada",), embedding=(1, 0, 0)),
+        "a0": doc("t1", "a0", Label("Cat", 70), captured=NOW, root_id="a2"),
+        "a1": doc("t2", "a1", Label("Dog", 99, DOG[1:]), moderated=True),
+        "a3": doc("t1", "a3"),
+    }
+    for d in docs.values():
+        await index.upsert(d)
+    assert await index.fingerprints(None, after=None, limit=0) == []
+    every = await index.fingerprints(None, after=None, limit=10)  # all tenants: by asset ID alone
+    assert every == [(d.tenant_id, a, document_fingerprint(d)) for a, d in sorted(docs.items())]
+    t1 = [(t, a) for t, a, _ in await index.fingerprints("t1", after=None, limit=2)]
+    assert t1 == [("t1", "a0"), ("t1", "a2")]
+    assert [a for _, a, _ in await index.fingerprints("t1", after="a2", limit=2)] == ["a3"]
+    assert await index.fingerprints("t1", after="a3", limit=2) == []
+    assert [a for _, a, _ in await index.fingerprints(None, after="a0", limit=2)] == ["a1", "a2"]
+    assert await index.fingerprints("t3", after=None, limit=10) == []
+
+    before = {a: fp for _, a, fp in every}
+    await index.upsert(docs["a2"])  # the same document again: the same fingerprint
+    await index.upsert(doc("t1", "a3", Label("Teapot", 60)))  # another one: another fingerprint
+    await index.delete("t2", "a1")
+    after = {a: fp for _, a, fp in await index.fingerprints(None, after=None, limit=10)}
+    assert after.keys() == {"a0", "a2", "a3"} and after["a2"] == before["a2"]
+    assert after["a3"] == document_fingerprint(doc("t1", "a3", Label("Teapot", 60))) != before["a3"]
 
 
 async def test_bad_cursor_is_a_clear_error(archive: SearchIndex) -> None:
