@@ -23,7 +23,8 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 from catalog import opensearch_query as q
 from catalog.cursor import decode_cursor
 from catalog.fingerprint import document_fingerprint
-from catalog.ports import IndexDocument, SearchPage, SearchQuery, UnsupportedSearch
+from catalog.opensearch_roots import search_roots
+from catalog.ports import IndexDocument, SearchPage, SearchQuery
 
 Refresh = Literal["wait_for", "true", "false"]
 EMBEDDING_DIMENSION = 384  # MiniLM-L6 sentence vectors
@@ -237,9 +238,13 @@ class OpenSearchIndex:
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None
         if query.roots_only:
-            raise UnsupportedSearch(
-                "rolling versions up to their roots (roots_only) is not supported by the OpenSearch index yet"
-            )
+            try:
+                return await search_roots(
+                    self._client, self._index, tenant_id, query, after, dimension=self._dimension,
+                    semantic=self._semantic,
+                )  # fmt: skip
+            except NotFoundError:
+                return q.EMPTY_PAGE  # nothing indexed yet
         body = q.search_body(tenant_id, query, after, dimension=self._dimension, semantic=self._semantic)
         if body is None:
             return q.EMPTY_PAGE

@@ -20,8 +20,8 @@ Score parity: real OpenSearch keeps scores as 32-bit floats, so a confidence lik
 paginates exactly but a blended score differs from SQLite's (rounded to 4 decimals) past the 7th
 significant digit. Order and membership match; no caller should compare blended scores for equality.
 In confidence order a blended text query ranks by the query score, so there a label-ranked hit reports
-its label's confidence as its score (the embedded index reports the blend). `roots_only` is refused by
-the adapter (see `opensearch_index`).
+its label's confidence as its score (the embedded index reports the blend). `roots_only` is answered by
+`opensearch_roots`, on top of this builder.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ FACETS: dict[str, Any] = {
     "media_types": _facet("media_type"),
     "capture_years": _facet("captured_year", [{"_key": "desc"}]),  # newest year first
 }
-_SORT_KEYS: dict[SortOrder, dict[str, Any]] = {
+SORT_KEYS: dict[SortOrder, dict[str, Any]] = {
     SortOrder.RELEVANCE: {"_score": {"order": "desc"}},
     SortOrder.CONFIDENCE: {"_score": {"order": "desc"}},
     SortOrder.CREATED: {"created_at": {"order": "desc"}},
@@ -284,7 +284,7 @@ def search_body(
                 "must_not": drop,
             }
         },
-        "sort": [_SORT_KEYS[query.sort], {"asset_id": {"order": "desc"}}],
+        "sort": [SORT_KEYS[query.sort], {"asset_id": {"order": "desc"}}],
         "track_scores": True,  # the date orders still report each hit's relevance
         "size": page_size(query) + 1,
         "track_total_hits": True,
@@ -296,7 +296,7 @@ def search_body(
     return body
 
 
-def _explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
+def explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
     """The label behind the score; none when the words (or meaning alone) ranked the hit."""
     inner = hit.get("inner_hits", {}).get(LABEL_MATCH, {}).get("hits", {}).get("hits", [])
     if not inner:
@@ -308,7 +308,7 @@ def _explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
     return (LabelMatch(fields["terms.label"][0], confidence, fields["terms.term"][0]),)
 
 
-def _facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
+def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     agg = aggregations.get(name, {})
     buckets = agg.get("names", agg).get("buckets", [])
     return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
@@ -321,7 +321,7 @@ def read_page(response: dict[str, Any], first: int) -> SearchPage:
         SearchHit(
             asset_id=h["sort"][1],
             score=float(h["_score"] or 0.0),
-            matches=_explain(h),
+            matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
         )
         for h in found[:first]
@@ -332,10 +332,10 @@ def read_page(response: dict[str, Any], first: int) -> SearchPage:
         hits=hits,
         end_cursor=hits[-1].cursor if hits else None,
         has_next=len(found) > first,
-        label_facets=_facets(aggregations, "labels"),
-        person_facets=_facets(aggregations, "persons"),
-        media_type_facets=_facets(aggregations, "media_types"),
-        capture_year_facets=_facets(aggregations, "capture_years"),
+        label_facets=facets(aggregations, "labels"),
+        person_facets=facets(aggregations, "persons"),
+        media_type_facets=facets(aggregations, "media_types"),
+        capture_year_facets=facets(aggregations, "capture_years"),
     )
 
 

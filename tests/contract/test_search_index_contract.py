@@ -27,7 +27,6 @@ from catalog.ports import (
     SearchPage,
     SearchQuery,
     SortOrder,
-    UnsupportedSearch,
 )
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_search import SqliteSearchIndex
@@ -379,16 +378,18 @@ async def test_roots_only_rolls_a_versions_match_up_to_its_root(index: SearchInd
     await index.upsert(
         doc("t1", "crop", Label("Dog", 60, DOG[1:]), root_id="root", created=NOW.replace(day=3))
     )
-    await index.upsert(doc("t1", "lone", Label("Dog", 70, DOG[1:])))
+    await index.upsert(doc("t1", "lone", Label("Dog", 70, DOG[1:]), created=NOW.replace(day=5)))
     query = SearchQuery(labels=("dog",), roots_only=True)
-    if isinstance(index, OpenSearchIndex):
-        with pytest.raises(UnsupportedSearch, match="roots_only"):
-            await index.search("t1", query)
-        pytest.skip("OpenSearchIndex refuses roots_only: version roll-up needs its own design (see report)")
     page = await index.search("t1", query)
     assert ids(page) == ["root", "lone"] and page.total == 2
     assert page.hits[0].score == 90 and page.hits[0].matches == (LabelMatch("Dog", 90, "dog"),)
+    assert {f.value for f in page.label_facets} == {"Cat", "Dog"}  # facets of the roots themselves
     assert ids(await index.search("t1", SearchQuery(labels=("dog",)))) == ["edit", "lone", "crop"]
+    first = await index.search("t1", SearchQuery(labels=("dog",), roots_only=True, first=1))
+    rest = await index.search("t1", SearchQuery(labels=("dog",), roots_only=True, after=first.end_cursor))
+    assert ids(first) == ["root"] and first.has_next and ids(rest) == ["lone"] and not rest.has_next
+    newest = await index.search("t1", SearchQuery(labels=("dog",), roots_only=True, sort=SortOrder.CREATED))
+    assert ids(newest) == ["lone", "root"]  # by the roots' own creation time
 
 
 async def test_confidence_order_of_a_blended_text_query(
