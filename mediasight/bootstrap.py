@@ -30,6 +30,7 @@ from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
 
 if TYPE_CHECKING:
+    from indexer.recognizers.rekognition import OriginalInfo
     from indexer.s3_events import S3EventIngestor
 
 
@@ -81,10 +82,14 @@ class Services:
         s = self.settings
         tps = dict.fromkeys(DEFAULT_TPS, s.rekognition_tps)
         label_defaults = {"min_confidence": s.label_min_confidence, "max_labels": s.label_max_labels}
+        # Originals in S3 go to Rekognition as S3Object (no upload from us) when the object key is the blob
+        # key itself, i.e. without a prefix; otherwise the analyzers send the preview's bytes.
+        direct = s.blob_backend == "s3" and not s.s3_prefix
         self.analyzers.register(
             rekognition_factories(
                 client,
-                s3_bucket=None,
+                s3_bucket=s.s3_bucket if direct else None,
+                original_info=functools.partial(original_info, self.catalog) if direct else None,
                 buckets=make_buckets(tps),
                 cpu=self.cpu,
                 defaults={"labels": label_defaults},
@@ -127,6 +132,18 @@ class Services:
         self.cpu.close()
         for db in self._dbs:
             db.close()
+
+
+async def original_info(catalog: CatalogStore, key: str) -> OriginalInfo | None:
+    """Size, dimensions and type of the original stored under a content-addressed key, from the catalog."""
+    from indexer.ingest import parse_original_key
+    from indexer.recognizers.rekognition import OriginalInfo
+
+    parsed = parse_original_key(key)
+    asset = await catalog.find_asset_by_sha256(*parsed) if parsed else None
+    if asset is None:
+        return None
+    return OriginalInfo(asset.size_bytes, asset.width, asset.height, asset.media_type, asset.orientation)
 
 
 async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id: str) -> AnalyzerChoice:

@@ -127,3 +127,18 @@ async def test_an_unknown_provider_fails_the_asset_with_a_clear_reason(services:
     asset = await services.catalog.get_asset(tenant, outcome.asset.id)
     assert asset is not None and asset.status == Stage.FAILED
     assert asset.error and "no 'rekognition' provider configured on this server" in asset.error
+
+
+async def test_original_info_comes_from_the_catalog_by_content_key(services: Services) -> None:
+    from indexer.ingest import original_key, parse_original_key
+    from mediasight.bootstrap import original_info
+
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((30, 60, 90), (120, 80)), "x.jpg")
+    assert outcome.asset is not None
+    key = original_key(tenant, outcome.asset.sha256)
+    assert parse_original_key(key) == (tenant, outcome.asset.sha256)
+    info = await original_info(services.catalog, key)
+    assert info is not None and (info.width, info.height, info.media_type) == (120, 80, "image/jpeg")
+    assert parse_original_key("renditions/x/y/preview.jpg") is None
+    assert await original_info(services.catalog, "originals/nobody/ab/abcd") is None
