@@ -42,7 +42,11 @@ from catalog.model import Stage
 from mediasight.bootstrap import Services, open_services
 from mediasight.ingest_files import ingest_paths
 from mediasight.settings import Settings
-from tests.contract.conftest import BIN, free_port, stop, wait_for_http  # before dynamodb_server (a cycle)
+from tests.contract.conftest import (  # before dynamodb_server (a cycle)
+    moto_server,
+    stop,
+    wait_for_http,
+)
 from tests.contract.dynamodb_server import (
     INSTALL,
     JAR_PORT,
@@ -59,23 +63,6 @@ from tests.contract.opensearch_server import opensearch_server
 MEDIASIGHT = [sys.executable, "-m", "mediasight"]
 STARTED = "worker started"
 POLL_SECONDS = 0.1  # how often the catalog is asked whether the backfill is done
-
-
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """As the `moto_endpoint` fixture: moto's S3 and SQS on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(url, proc)
-        yield url
-    finally:
-        stop(proc)
 
 
 @contextlib.contextmanager

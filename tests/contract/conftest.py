@@ -52,6 +52,13 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's server (S3, SQS) on 127.0.0.1: real HTTP, real signatures, real botocore on our side."""
+    with moto_server() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's S3 and SQS on a free loopback port, stopped by PID on exit (fixtures and benchmarks)."""
     port = free_port()
     proc = subprocess.Popen(
         [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
