@@ -84,7 +84,15 @@ async def wait_all_indexed(services: Services, tenant_id: str, ids: list[str]) -
 
 
 async def pipeline(paths: list[Path], data_dir: Path, labeler: EfficientNetLabeler, threads: int) -> float:
-    services = build(Settings(data_dir=data_dir, cpu_threads=threads, worker_concurrency=8), labeler=labeler)
+    # Labels only, like the raw side: bench/analyzers.py measures the full recognizer suite.
+    settings = Settings(
+        data_dir=data_dir,
+        cpu_threads=threads,
+        worker_concurrency=8,
+        analyzers="labels",
+        semantic_search=False,
+    )
+    services = build(settings, labeler=labeler)
     try:
         tenant = await services.catalog.create_tenant("bench")
         await services.catalog.add_api_key(tenant.id, hash_api_key(new_api_key()))

@@ -35,10 +35,19 @@ class LabelsAnalyzer:
             "min_confidence": min_confidence,
             "max_labels": max_labels,
         }
-        # One forward pass for the whole batch with no cut; each caller then applies its own parameters.
-        self._batcher: InferenceBatcher[list[Label]] = InferenceBatcher(
-            lambda batch: model.predict(batch, min_confidence=0.0, max_labels=10_000), cpu
-        )
+        # One batcher per parameter pair (in practice one: the defaults), so each forward pass makes only
+        # the labels its callers keep.
+        self._batchers: dict[tuple[float, int], InferenceBatcher[list[Label]]] = {}
+
+    def _batcher(self, min_confidence: float, max_labels: int) -> InferenceBatcher[list[Label]]:
+        key = (min_confidence, max_labels)
+        if key not in self._batchers:
+            model = self._model
+            self._batchers[key] = InferenceBatcher(
+                lambda batch: model.predict(batch, min_confidence=min_confidence, max_labels=max_labels),
+                self._cpu,
+            )
+        return self._batchers[key]
 
     @property
     def model_name(self) -> str:
@@ -51,9 +60,9 @@ class LabelsAnalyzer:
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         min_confidence = float(params.get("min_confidence", self.defaults["min_confidence"]))
         max_labels = int(params.get("max_labels", self.defaults["max_labels"]))
-        labels = await self._batcher.submit(await self._cpu.run(self._model.prepare, item.image))
-        kept = [lb for lb in labels if lb.confidence >= min_confidence][:max_labels]
-        return Findings(labels=tuple(kept))
+        model_input = await self._cpu.run(self._model.prepare, item.image)
+        labels = await self._batcher(min_confidence, max_labels).submit(model_input)
+        return Findings(labels=tuple(labels))
 
 
 @dataclass

@@ -110,7 +110,13 @@ class Pipeline:
         for tenant, ids in by_tenant.items():
             for asset_id, found in (await self._catalog.get_results(tenant, ids)).items():
                 results[tenant, asset_id] = found
-            for asset_id, persons in (await self._persons_of(tenant, ids)).items():
+            # Only assets with faces can show named persons: skip the face-collection lookup otherwise.
+            with_faces = [
+                i
+                for i in ids
+                if (r := results.get((tenant, i))) and "faces" in r and r["faces"].findings.faces
+            ]
+            for asset_id, persons in (await self._persons_of(tenant, with_faces)).items():
                 names[tenant, asset_id] = persons
         roots = await asyncio.gather(*(root_id(self._catalog, a) for a in assets))
         return [
@@ -123,6 +129,8 @@ class Pipeline:
 
     async def _persons_of(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, list[str]]:
         """Names of the persons whose faces each asset shows, in face order (assets without: absent)."""
+        if not asset_ids:
+            return {}
         linked = await self._faces.face_persons(tenant_id, asset_ids)
         if not linked:
             return {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,26 @@ async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id:
     return validate_choice(analyzers, {**settings.provider_map, **(config.providers if config else {})})
 
 
+class CachedChoices:
+    """choose_analyzers, remembered per tenant for a few seconds: the pipeline asks once per asset, and a
+    `tenant configure` takes effect within `ttl` seconds."""
+
+    def __init__(self, settings: Settings, catalog: CatalogStore, ttl: float = 5.0) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, AnalyzerChoice]] = {}
+
+    async def __call__(self, tenant_id: str) -> AnalyzerChoice:
+        now = time.monotonic()
+        cached = self._cache.get(tenant_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        choice = await choose_analyzers(self._settings, self._catalog, tenant_id)
+        self._cache[tenant_id] = (now, choice)
+        return choice
+
+
 @dataclass
 class Adapters:
     catalog: CatalogStore
@@ -229,7 +250,7 @@ def build(
         a.faces,
         cpu,
         analyzers,
-        functools.partial(choose_analyzers, settings, a.catalog),
+        CachedChoices(settings, a.catalog),
         embedder,
         max_pixels=settings.max_pixels,
     )
