@@ -33,8 +33,7 @@ from typing import Any
 
 from catalog.cursor import SortKey, encode_cursor
 from catalog.ports import FacetValue, LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
-from catalog.search_sql import FILENAME_SCORE
-from catalog.sqlite_search import FACET_LIMIT, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
+from catalog.ranking import FACET_LIMIT, FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
 
 # What the index analyzer (`words`: pattern tokenizer, lowercase, asciifolding) makes of a word, in
 # Python: prefix queries are not analyzed, so the query side must cut and fold words the same way.

@@ -11,11 +11,9 @@ import re
 from typing import Any
 
 from catalog.ports import SearchQuery, SortOrder
+from catalog.ranking import FILENAME_SCORE
 from catalog.sqlite_db import to_db_time
 
-# A full-text hit (filename, label or person words) ranks like a 50 % label match:
-# below confident labels, above weak ones.
-FILENAME_SCORE = 50.0
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

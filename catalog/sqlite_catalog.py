@@ -285,18 +285,22 @@ class SqliteCatalog:
         return (await self.get_assets(tenant_id, [asset_id])).get(asset_id)
 
     async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]:
-        ids = list(dict.fromkeys(asset_ids))
-        if not ids:
-            return {}
+        return {a.id: a for a in await self._assets_where(tenant_id, "id", asset_ids)}
+
+    async def _assets_where(self, tenant_id: str, column: str, values: Sequence[str]) -> list[Asset]:
+        """The tenant's assets whose `column` is one of `values`, in ID order."""
+        unique = list(dict.fromkeys(values))
+        if not unique:
+            return []
 
         def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(
                 f"SELECT {_ASSET_COLUMNS} FROM assets "
-                f"WHERE tenant_id = ? AND id IN ({_placeholders(len(ids))})",
-                (tenant_id, *ids),
+                f"WHERE tenant_id = ? AND {column} IN ({_placeholders(len(unique))}) ORDER BY id",
+                (tenant_id, *unique),
             ).fetchall()
 
-        return {row["id"]: _asset(row) for row in await self._db.read(select)}
+        return [_asset(row) for row in await self._db.read(select)]
 
     async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
         clauses, params = ["id > ?"], [after or ""]
@@ -308,20 +312,10 @@ class SqliteCatalog:
         return [_asset(r) for r in rows]
 
     async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
-        ids = list(dict.fromkeys(parent_ids))
-        if not ids:
-            return {}
-
-        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(
-                f"SELECT {_ASSET_COLUMNS} FROM assets "
-                f"WHERE tenant_id = ? AND parent_id IN ({_placeholders(len(ids))}) ORDER BY id",
-                (tenant_id, *ids),
-            ).fetchall()
-
-        out: dict[str, list[Asset]] = {i: [] for i in ids}
-        for row in await self._db.read(select):
-            out[row["parent_id"]].append(_asset(row))
+        out: dict[str, list[Asset]] = {i: [] for i in parent_ids}
+        for child in await self._assets_where(tenant_id, "parent_id", parent_ids):
+            assert child.parent_id is not None
+            out[child.parent_id].append(child)
         return out
 
     async def set_parent(

@@ -18,6 +18,7 @@ from catalog import search_sql
 from catalog.cursor import SortKey, decode_cursor, encode_cursor
 from catalog.fingerprint import document_fingerprint
 from catalog.ports import FacetValue, IndexDocument, LabelMatch, SearchHit, SearchPage, SearchQuery
+from catalog.ranking import FACET_LIMIT, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
 from catalog.sqlite_db import SqliteDb, to_db_time
 
 SCHEMA = """
@@ -67,12 +68,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
 """
 
 _TABLES = ("docs", "doc_labels", "doc_persons", "terms", "docs_fts")
-FACET_LIMIT = 25
-# Semantic neighbours below this cosine similarity are noise for MiniLM-sized text embeddings.
-SEMANTIC_FLOOR = 0.3
-SEMANTIC_CANDIDATES = 1000
-# A text query's score: mostly keyword (label confidence / full-text), partly meaning.
-KEYWORD_WEIGHT, SEMANTIC_WEIGHT = 0.7, 0.3
+SEMANTIC_CANDIDATES = 1000  # neighbours considered per text query
 
 
 def _terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
