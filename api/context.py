@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from strawberry.dataloader import DataLoader
 
@@ -11,6 +12,7 @@ from catalog.model import ALL_SCOPES, Asset, Person, RecognitionResult, Scope
 from mediasight.bootstrap import Services
 
 Results = dict[str, RecognitionResult]
+MAX_RUNS = 100  # runs per asset a request reads
 
 
 @dataclass
@@ -23,6 +25,22 @@ class Context:
     results: DataLoader[str, Results] = field(init=False)
     face_persons: DataLoader[str, dict[int, Person]] = field(init=False)
     children: DataLoader[str, list[Asset]] = field(init=False)
+    runs: DataLoader[tuple[str, str | None], list[RecognitionResult]] = field(init=False)
+    _results_as_of: dict[datetime, DataLoader[str, Results]] = field(init=False, default_factory=dict)
+
+    def results_at(self, as_of: datetime | None) -> DataLoader[str, Results]:
+        """Current results, or the results as they stood at `as_of` (one loader per instant)."""
+        if as_of is None:
+            return self.results
+        if as_of not in self._results_as_of:
+            catalog, tenant = self.services.catalog, self.tenant_id
+
+            async def load(ids: Sequence[str]) -> list[Results]:
+                found = await catalog.get_results(tenant, ids, as_of=as_of)
+                return [found.get(i, {}) for i in ids]
+
+            self._results_as_of[as_of] = DataLoader(load_fn=load)
+        return self._results_as_of[as_of]
 
     def __post_init__(self) -> None:
         # Loaders close over the tenant: one batched, tenant-scoped call per field per request.
@@ -49,7 +67,18 @@ class Context:
             found = await catalog.get_children(tenant, ids)
             return [found.get(i, []) for i in ids]
 
+        async def load_runs(keys: Sequence[tuple[str, str | None]]) -> list[list[RecognitionResult]]:
+            by_analyzer: dict[str | None, list[str]] = {}
+            for asset_id, analyzer in keys:
+                by_analyzer.setdefault(analyzer, []).append(asset_id)
+            found = {
+                analyzer: await catalog.runs_of(tenant, ids, analyzer, limit=MAX_RUNS)
+                for analyzer, ids in by_analyzer.items()
+            }
+            return [found[analyzer].get(asset_id, []) for asset_id, analyzer in keys]
+
         self.assets = DataLoader(load_fn=load_assets)
+        self.runs = DataLoader(load_fn=load_runs)
         self.children = DataLoader(load_fn=load_children)
         self.results = DataLoader(load_fn=load_results)
         self.face_persons = DataLoader(load_fn=load_face_persons)

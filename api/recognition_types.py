@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
-from typing import cast
 
 import strawberry
-from strawberry.scalars import JSON
 
 from catalog import model
 
@@ -129,24 +126,16 @@ class LabelInstance:
     confidence: float
 
 
-@strawberry.type(description="Which analyzer, provider and model produced a result, and how.")
-class RecognitionRun:
-    analyzer: str
-    provider: str
-    model_name: str
-    model_version: str
-    parameters: JSON
-    duration_ms: float
-    created_at: datetime | None
+@strawberry.type(description="A recognized label, in the shape of Rekognition's DetectLabels.")
+class Label:
+    name: str
+    confidence: float = strawberry.field(description="0–100.")
+    parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
+
+    instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
 
     @staticmethod
-    def from_domain(r: model.RecognitionResult) -> RecognitionRun:
-        return RecognitionRun(
-            analyzer=r.analyzer,
-            provider=r.provider,
-            model_name=r.model_name,
-            model_version=r.model_version,
-            parameters=cast(JSON, dict(r.parameters)),
-            duration_ms=r.duration_ms,
-            created_at=r.created_at,
+    def from_domain(label: model.Label, instances: list[LabelInstance]) -> Label:
+        return Label(
+            name=label.name, confidence=label.confidence, parents=list(label.parents), instances=instances
         )

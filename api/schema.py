@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
@@ -17,7 +18,9 @@ from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_cost import QueryCostLimiter
-from api.search_input import MAX_PAGE, SearchFilter, SearchSort, search_query
+from api.runs_schema import RunMutation, RunQuery
+from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
+from api.stage_listing import list_stages
 from api.types import (
     Asset,
     FacetValue,
@@ -55,13 +58,26 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery):
+class Query(FaceQuery, KeyQuery, RunQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
-    async def asset(self, info: Info[Context, None], id: strawberry.ID) -> Asset | None:
+    async def asset(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        as_of: Annotated[
+            datetime | None,
+            strawberry.argument(
+                description="Answer with the metadata the system held then: each analyzer's latest "
+                "successful run finished by this time (a time without zone is UTC)."
+            ),
+        ] = None,
+    ) -> Asset | None:
         if not is_uuid(id):
             return None
         found = await info.context.assets.load(str(id))
-        return Asset.from_domain(found) if found else None
+        if as_of is not None and as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+        return Asset.from_domain(found, as_of) if found else None
 
     @strawberry.field(
         permission_classes=[CanRead],
@@ -81,6 +97,10 @@ class Query(FaceQuery, KeyQuery):
         ] = None,
     ) -> SearchConnection:
         ctx = info.context
+        if (stages := listed_stages(filter)) is not None:
+            if query:
+                raise GraphQLError("`query` searches INDEXED assets: leave it out when listing other stages.")
+            return await list_stages(ctx, stages, first, after)
         try:
             tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
             config = tenant.config if tenant else TenantConfig()
@@ -115,7 +135,7 @@ class Query(FaceQuery, KeyQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation):
+class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

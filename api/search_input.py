@@ -9,7 +9,8 @@ from datetime import datetime
 import strawberry
 from graphql import GraphQLError
 
-from catalog.model import TenantConfig
+from api.types import AssetStatus
+from catalog.model import Stage, TenantConfig
 from catalog.ports import SearchQuery, SortOrder
 
 MAX_PAGE = 100
@@ -55,6 +56,12 @@ class SearchFilter:
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
     )
+    status: list[AssetStatus] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Pipeline stages. The search index holds INDEXED assets (the default); other stages "
+        "(e.g. FAILED, to find what needs attention) are listed from the catalog, newest first, and combine "
+        "with no other filter.",
+    )
     created_after: datetime | None = strawberry.UNSET
     created_before: datetime | None = strawberry.UNSET
     captured_after: datetime | None = strawberry.UNSET
@@ -67,6 +74,25 @@ class SearchSort(enum.Enum):
     CONFIDENCE = "confidence"
     CREATED = "created"
     CAPTURED = "captured"
+
+
+def listed_stages(filter: SearchFilter | None) -> list[Stage] | None:
+    """The stages to list from the catalog, or None when the search index answers (INDEXED only)."""
+    wanted = [Stage(st.value) for st in (filter.status if filter and filter.status else [])]
+    if not wanted or set(wanted) == {Stage.INDEXED}:
+        return None
+    assert filter is not None
+    others = [
+        name
+        for name, value in vars(filter).items()
+        if name != "status" and value is not strawberry.UNSET and value is not None
+    ]
+    if others:
+        raise GraphQLError(
+            f"`filter.status` other than INDEXED lists assets from the catalog and combines with no other "
+            f"filter (got {', '.join(others)}); label, text and date filters search INDEXED assets."
+        )
+    return wanted
 
 
 def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:

@@ -14,11 +14,13 @@ from api.recognition_types import (
     BoundingBox,
     Face,
     ImageProperties,
+    Label,
     LabelInstance,
     ModerationLabel,
-    RecognitionRun,
     TextDetection,
 )
+from api.run_picking import pick_runs
+from api.run_types import RecognitionRun, RunDiff, diff_between
 from catalog import model
 from catalog.metadata import PERSON, current_labels, person_instances
 
@@ -40,21 +42,6 @@ class VersionRelation(enum.Enum):
     FORMAT = "format"
     FRAME = "frame"
     OTHER = "other"
-
-
-@strawberry.type(description="A recognized label, in the shape of Rekognition's DetectLabels.")
-class Label:
-    name: str
-    confidence: float = strawberry.field(description="0–100.")
-    parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
-
-    instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
-
-    @staticmethod
-    def from_domain(label: model.Label, instances: list[LabelInstance]) -> Label:
-        return Label(
-            name=label.name, confidence=label.confidence, parents=list(label.parents), instances=instances
-        )
 
 
 @strawberry.type(description="A derived image. The URL is signed and expires; it works in an <img> tag.")
@@ -88,9 +75,10 @@ class Asset:
     parent_id: strawberry.ID | None
     relation: VersionRelation | None
     _domain: strawberry.Private[model.Asset]
+    _as_of: strawberry.Private[datetime | None] = None  # metadata as the system said it then
 
     @staticmethod
-    def from_domain(asset: model.Asset) -> Asset:
+    def from_domain(asset: model.Asset, as_of: datetime | None = None) -> Asset:
         return Asset(
             id=strawberry.ID(asset.id),
             filename=asset.filename,
@@ -107,7 +95,11 @@ class Asset:
             parent_id=strawberry.ID(asset.parent_id) if asset.parent_id else None,
             relation=VersionRelation(asset.relation.value) if asset.relation else None,
             _domain=asset,
+            _as_of=as_of,
         )
+
+    async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
+        return await info.context.results_at(self._as_of).load(self._domain.id)
 
     @strawberry.field(description="Current labels, most confident first (Person from faces and bodies).")
     async def labels(
@@ -117,7 +109,7 @@ class Asset:
             float, strawberry.argument(description="Only labels at least this confident.")
         ] = 0.0,
     ) -> list[Label]:
-        results = await info.context.results.load(self.id)
+        results = await self._results(info)
         instances = [
             LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
             for i in person_instances(results)
@@ -130,7 +122,7 @@ class Asset:
 
     @strawberry.field(description="Faces, with the person each was named as.")
     async def faces(self, info: Info[Context, None]) -> list[Face]:
-        results = await info.context.results.load(self.id)
+        results = await self._results(info)
         if "faces" not in results:
             return []
         persons = await info.context.face_persons.load(self.id)
@@ -138,13 +130,13 @@ class Asset:
 
     @strawberry.field(description="Text in the image: LINEs, and the WORDs of each line.")
     async def text_detections(self, info: Info[Context, None]) -> list[TextDetection]:
-        results = await info.context.results.load(self.id)
+        results = await self._results(info)
         found = results["text"].findings.text if "text" in results else ()
         return [TextDetection.from_domain(t) for t in found]
 
     @strawberry.field(description="Moderation labels at or above the analyzer's threshold.")
     async def moderation_labels(self, info: Info[Context, None]) -> list[ModerationLabel]:
-        results = await info.context.results.load(self.id)
+        results = await self._results(info)
         found = results["moderation"].findings.moderation if "moderation" in results else ()
         return [
             ModerationLabel(name=m.name, confidence=m.confidence, parent_name=m.parent_name) for m in found
@@ -152,20 +144,51 @@ class Asset:
 
     @strawberry.field(description="Brightness, sharpness, contrast, quality, dominant colors.")
     async def properties(self, info: Info[Context, None]) -> ImageProperties | None:
-        results = await info.context.results.load(self.id)
+        results = await self._results(info)
         found = results["properties"].findings.properties if "properties" in results else None
         return ImageProperties.from_domain(found) if found else None
 
-    @strawberry.field(description="The current result of each analyzer: provider, model, parameters, timing.")
+    @strawberry.field(
+        description="Recognition runs, newest first: successful and failed, current and past (as of asOf)."
+    )
     async def runs(
         self,
         info: Info[Context, None],
         analyzer: Annotated[str | None, strawberry.argument(description="Only this analyzer's.")] = None,
+        first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
     ) -> list[RecognitionRun]:
-        results = await info.context.results.load(self.id)
-        return [
-            RecognitionRun.from_domain(r) for name, r in sorted(results.items()) if analyzer in (None, name)
-        ]
+        runs = await info.context.runs.load((self._domain.id, analyzer))
+        if self._as_of is not None:
+            runs = [r for r in runs if r.finished_at and r.finished_at <= self._as_of]
+        return [RecognitionRun.from_domain(r) for r in runs[: max(1, min(first, 100))]]
+
+    @strawberry.field(
+        description="What changed between two runs of an analyzer. Defaults: its current run (as of asOf) "
+        "and the successful run before it."
+    )
+    async def diff(
+        self,
+        info: Info[Context, None],
+        analyzer: str = "labels",
+        from_run: strawberry.ID | None = None,
+        to_run: strawberry.ID | None = None,
+        min_delta: Annotated[
+            float, strawberry.argument(description="Ignore confidence moves smaller than this (0–100).")
+        ] = 0.0,
+    ) -> RunDiff:
+        ctx = info.context
+        before, after = await pick_runs(
+            ctx.services.catalog,
+            ctx.tenant_id,
+            self._domain.id,
+            analyzer,
+            str(from_run) if from_run else None,
+            str(to_run) if to_run else None,
+            self._as_of,
+        )
+        person_ids = [f.person_id for r in (before, after) if r for f in r.findings.faces if f.person_id]
+        persons = await ctx.services.faces.persons(ctx.tenant_id, person_ids) if person_ids else {}
+        return diff_between(before, after, max(0.0, min_delta), persons)
 
     @strawberry.field(description="The asset this one is a version of.")
     async def parent(self, info: Info[Context, None]) -> Asset | None:

@@ -26,22 +26,26 @@ def _unbox(v: list[float]) -> BoundingBox:
     return BoundingBox(*v)
 
 
+def _face(f: Face) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "box": _box(f.box),
+        "confidence": f.confidence,
+        "landmarks": [[m.type, m.x, m.y] for m in f.landmarks],
+        "embedding": list(f.embedding),
+        "person": f.person_id,
+    }
+    if f.face_id:  # only Rekognition-indexed faces: local findings encode exactly as before
+        out["face_id"] = f.face_id
+    return out
+
+
 def encode_findings(r: Findings) -> dict[str, Any]:
     """Only the non-empty fields, compactly (boxes as [left, top, width, height])."""
     out: dict[str, Any] = {}
     if r.labels:
         out["labels"] = [[lb.name, lb.confidence, list(lb.parents)] for lb in r.labels]
     if r.faces:
-        out["faces"] = [
-            {
-                "box": _box(f.box),
-                "confidence": f.confidence,
-                "landmarks": [[m.type, m.x, m.y] for m in f.landmarks],
-                "embedding": list(f.embedding),
-                "person": f.person_id,
-            }
-            for f in r.faces
-        ]
+        out["faces"] = [_face(f) for f in r.faces]
     if r.people:
         out["people"] = [[_box(i.box), i.confidence] for i in r.people]
     if r.text:
@@ -74,6 +78,7 @@ def decode_findings(data: dict[str, Any]) -> Findings:
                 landmarks=tuple(Landmark(t, x, y) for t, x, y in f["landmarks"]),
                 embedding=tuple(f["embedding"]),
                 person_id=f.get("person"),
+                face_id=f.get("face_id", ""),
             )
             for f in data["faces"]
         )

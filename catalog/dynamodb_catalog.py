@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
 from collections.abc import Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
@@ -31,15 +30,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from catalog import dynamodb_schema as ddb
-from catalog.codec import decode_findings, encode_findings
-from catalog.dynamodb_schema import Item, num, opt_s, s, to_float, to_int
+from catalog.dynamodb_runs import DynamoRunHistory
+from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
 from catalog.ids import uuid7
 from catalog.model import (
     ALL_SCOPES,
     ApiKey,
     Asset,
-    Label,
-    RecognitionResult,
     Rendition,
     Scope,
     Stage,
@@ -134,36 +131,6 @@ def _asset(item: Item) -> Asset:
     )
 
 
-def _result_item(tenant_id: str, r: RecognitionResult) -> Item:
-    findings = zlib.compress(json.dumps(encode_findings(r.findings)).encode(), 6)
-    return {
-        **ddb.key(ddb.result_pk(tenant_id, r.asset_id), ddb.result_sk(r.analyzer)),
-        "asset_id": s(r.asset_id),
-        "analyzer": s(r.analyzer),
-        "provider": s(r.provider),
-        "model_name": s(r.model_name),
-        "model_version": s(r.model_version),
-        "parameters": s(json.dumps(r.parameters, sort_keys=True)),
-        "findings": {"B": findings},
-        "duration_ms": num(r.duration_ms),
-        "created_at": _time(r.created_at or utcnow()),
-    }
-
-
-def _result(item: Item) -> RecognitionResult:
-    return RecognitionResult(
-        asset_id=item["asset_id"]["S"],
-        analyzer=item["analyzer"]["S"],
-        provider=item["provider"]["S"],
-        model_name=item["model_name"]["S"],
-        model_version=item["model_version"]["S"],
-        parameters=json.loads(item["parameters"]["S"]),
-        duration_ms=to_float(item["duration_ms"]),
-        created_at=_opt_time(item, "created_at"),
-        findings=decode_findings(json.loads(zlib.decompress(item["findings"]["B"]))),
-    )
-
-
 def _tenant(item: Item) -> Tenant:
     raw = json.loads(item["config"]["S"])
     config = TenantConfig(
@@ -232,7 +199,7 @@ def _edge(tenant_id: str, parent_id: str, child_id: str) -> Item:
     return {**ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(parent_id, child_id)), "child_id": s(child_id)}
 
 
-class DynamoCatalog:
+class DynamoCatalog(DynamoRunHistory):
     """CatalogStore on DynamoDB, with an injected aiobotocore client (created once by the bootstrap)."""
 
     def __init__(self, client: Any, table: str) -> None:
@@ -417,6 +384,55 @@ class DynamoCatalog:
                 if len(out) >= limit:
                     break
         return out[:limit]
+
+    async def assets_in_stages(
+        self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
+    ) -> list[Asset]:
+        """A filtered walk of the tenant's asset range, newest first: it reads the range up to the page
+        (fine for listing failures; a sparse index per stage would make it a key-range read)."""
+        values = {f":s{i}": s(st.value) for i, st in enumerate(dict.fromkeys(stages))}
+        if not values or limit <= 0:
+            return []
+        out: list[Asset] = []
+        pages = ddb.query_pages(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            FilterExpression=f"#st IN ({', '.join(values)})",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":pk": s(ddb.tenant_pk(tenant_id)),
+                ":lo": s(ddb.ASSET_PREFIX),
+                ":hi": s(ddb.asset_sk(after) if after else ddb.ASSET_END),
+                **values,
+            },
+            ScanIndexForward=False,
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                out.extend(a for a in map(_asset, page) if a.id != after)
+                if len(out) >= limit:
+                    break
+        return out[:limit]
+
+    async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
+        items = await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues={
+                ":pk": s(ddb.tenant_pk(tenant_id)),
+                ":lo": s(ddb.ASSET_PREFIX),
+                ":hi": s(ddb.ASSET_END),
+            },
+            ProjectionExpression="#st",
+            ExpressionAttributeNames={"#st": "status"},
+        )
+        counts: dict[Stage, int] = {}
+        for item in items:
+            stage = Stage(item["status"]["S"])
+            counts[stage] = counts.get(stage, 0) + 1
+        return counts
 
     async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
         parents = list(dict.fromkeys(parent_ids))
@@ -633,52 +649,3 @@ class DynamoCatalog:
             stage = Stage(item["status"]["S"])
             counts[stage] = counts.get(stage, 0) + 1
         return counts
-
-    # --- results --------------------------------------------------------------------------------------
-
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
-        """The result, and its analyzer's name in the asset's `analyzers` set (what get_results reads)."""
-        note = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _asset_key(tenant_id, result.asset_id),
-                "UpdateExpression": "ADD analyzers :a",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":a": {"SS": [result.analyzer]}},
-            }
-        }
-        put = {"Put": {"TableName": self._table, "Item": _result_item(tenant_id, result)}}
-        try:
-            await ddb.transact(self._client, [note, put])
-        except ddb.ConditionFailed as exc:
-            raise LookupError(f"no asset {result.asset_id} in tenant {tenant_id}") from exc
-
-    async def get_results(
-        self, tenant_id: str, asset_ids: Sequence[str]
-    ) -> dict[str, dict[str, RecognitionResult]]:
-        assets = await ddb.batch_get(
-            self._client,
-            self._table,
-            [_asset_key(tenant_id, a) for a in asset_ids],
-            projection="#id, analyzers",
-            names={"#id": "id"},
-        )
-        keys = [
-            ddb.key(ddb.result_pk(tenant_id, item["id"]["S"]), ddb.result_sk(analyzer))
-            for item in assets
-            for analyzer in item.get("analyzers", {}).get("SS", [])
-        ]
-        out: dict[str, dict[str, RecognitionResult]] = {}
-        for item in await ddb.batch_get(self._client, self._table, keys):
-            result = _result(item)
-            out.setdefault(result.asset_id, {})[result.analyzer] = result
-        return out
-
-    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
-        keys = [ddb.key(ddb.result_pk(tenant_id, a), ddb.result_sk("labels")) for a in asset_ids]
-        results = map(_result, await ddb.batch_get(self._client, self._table, keys))
-        return {r.asset_id: r.findings.labels for r in results}
-
-    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
-        item = await self._get(ddb.result_pk(tenant_id, asset_id), ddb.result_sk(analyzer))
-        return _result(item) if item else None

@@ -5,6 +5,7 @@ embedding as binary little-endian float32. `search` reads the tenant's faces wit
 projected Query and matches them by brute force in numpy, exactly like the SQLite adapter: exact, and
 fine up to roughly 100k faces per tenant (≈60 MB read per search at 128-d). Beyond that the path is a
 vector index (OpenSearch k-NN, or a vector store) fed from these items, with DynamoDB kept as the truth.
+A face indexed by a remote collection (Rekognition) has no `embedding` but a `face_id` (its FaceId).
 
 Persons live in the tenant's partition (PERSON#<id>); a PERSONNAME#<lowercased name> guard item, written
 in the same transaction, keeps names unique per tenant without regard to case, and carries the person
@@ -20,8 +21,10 @@ import numpy as np
 
 from catalog import dynamodb_schema as ddb
 from catalog.dynamodb_schema import Item, num, s, to_int
+from catalog.face_matching import embedding_matches
 from catalog.ids import uuid7
-from catalog.model import FaceHit, FaceRef, Person
+from catalog.model import Face, FaceHit, FaceRef, Person
+from catalog.ports import FaceMatch, StoredFace
 from catalog.sqlite_db import from_db_time, to_db_time, utcnow
 
 
@@ -29,6 +32,25 @@ def _person_attributes(p: Person) -> Item:
     created = to_db_time(p.created_at)
     assert created is not None
     return {"id": s(p.id), "tenant_id": s(p.tenant_id), "name": s(p.name), "created_at": s(created)}
+
+
+def _face_update(asset_id: str, index: int, embedding: Sequence[float], face_id: str) -> dict[str, Any]:
+    """SET the face's place, and its vector and remote FaceId where it has them (REMOVE them otherwise)."""
+    values: Item = {":a": s(asset_id), ":i": num(index)}
+    sets, removes = ["asset_id = :a", "face_index = :i"], []
+    vector = np.asarray(embedding, dtype="<f4").tobytes()
+    if vector:
+        sets.append("embedding = :e")
+        values[":e"] = {"B": vector}
+    else:
+        removes.append("embedding")
+    if face_id:
+        sets.append("face_id = :f")
+        values[":f"] = s(face_id)
+    else:
+        removes.append("face_id")
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+    return {"UpdateExpression": expression, "ExpressionAttributeValues": values}
 
 
 def _person(item: Item) -> Person:
@@ -57,7 +79,16 @@ class DynamoFaceCollection:
             **extra,
         )
 
-    async def index_faces(self, tenant_id: str, asset_id: str, embeddings: Sequence[Sequence[float]]) -> None:
+    async def index_faces(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        embeddings: Sequence[Sequence[float]],
+        *,
+        face_ids: Sequence[str] = (),
+    ) -> None:
+        if face_ids and len(face_ids) != len(embeddings):
+            raise ValueError(f"{len(face_ids)} face_ids for {len(embeddings)} faces")
         pk = ddb.faces_pk(tenant_id)
         existing = await self._asset_faces(tenant_id, asset_id, "SK, face_index")
         actions: list[dict[str, Any]] = [
@@ -65,12 +96,7 @@ class DynamoFaceCollection:
                 "Update": {
                     "TableName": self._table,
                     "Key": ddb.key(pk, ddb.face_sk(asset_id, i)),
-                    "UpdateExpression": "SET asset_id = :a, face_index = :i, embedding = :e",
-                    "ExpressionAttributeValues": {
-                        ":a": s(asset_id),
-                        ":i": num(i),
-                        ":e": {"B": np.asarray(e, dtype="<f4").tobytes()},
-                    },
+                    **_face_update(asset_id, i, e, face_ids[i] if face_ids else ""),
                 }
             }
             for i, e in enumerate(embeddings)
@@ -98,11 +124,11 @@ class DynamoFaceCollection:
         )
         async for page in pages:
             for item in page:
-                vector = bytes(item["embedding"]["B"])
-                if len(vector) == size:  # vectors of another model cannot be compared
+                vector = bytes(item["embedding"]["B"]) if "embedding" in item else b""
+                if len(vector) == size:  # vectors of another model (or none: remote faces) cannot be compared
                     rows.append(item)
                     vectors.append(vector)
-        if not rows or limit <= 0:
+        if not rows or limit <= 0 or size == 0:
             return []
         matrix = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(rows), -1)
         distances = np.linalg.norm(matrix - query, axis=1)
@@ -115,6 +141,30 @@ class DynamoFaceCollection:
             )
             for i in order
             if distances[i] <= max_distance
+        ]
+
+    async def matches(
+        self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
+    ) -> list[FaceMatch]:
+        return await embedding_matches(
+            self.search, tenant_id, face, min_similarity=min_similarity, limit=limit
+        )
+
+    async def stored_faces(self, tenant_id: str, asset_ids: Sequence[str]) -> list[StoredFace]:
+        pages = await ddb.bounded(
+            [
+                self._asset_faces(tenant_id, asset_id, "asset_id, face_index, face_id, person_id")
+                for asset_id in sorted(set(asset_ids))
+            ]
+        )
+        return [
+            StoredFace(
+                FaceRef(item["asset_id"]["S"], to_int(item["face_index"])),
+                ddb.opt_s(item, "face_id") or "",
+                ddb.opt_s(item, "person_id"),
+            )
+            for page in pages
+            for item in page
         ]
 
     async def create_person(self, tenant_id: str, name: str) -> Person:

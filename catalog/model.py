@@ -142,6 +142,7 @@ class Face:
     landmarks: tuple[Landmark, ...] = ()
     embedding: tuple[float, ...] = ()  # identity vector (dlib: 128-d, same person < 0.6 euclidean)
     person_id: str | None = None
+    face_id: str = ""  # its FaceId in the tenant's Rekognition collection ("" when matched by embedding)
 
 
 @dataclass(frozen=True)
@@ -199,9 +200,30 @@ class Findings:
     embedding: tuple[float, ...] = ()
 
 
+class RunStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunChange:
+    """How a run's findings differ from the run it replaced as current (None: there was none)."""
+
+    previous_run_id: str | None
+    previous_model_version: str | None
+    changed: bool  # the findings differ at all
+    gained: tuple[str, ...] = ()  # label (or moderation) names added
+    lost: tuple[str, ...] = ()  # and removed
+    top_before: str | None = None  # highest-confidence label before and after
+    top_after: str | None = None
+
+
 @dataclass(frozen=True)
 class RecognitionResult:
-    """The output of one analyzer on one asset, with the provider and model that produced it."""
+    """One immutable run of one analyzer on one asset, with the provider and model that produced it.
+
+    An asset's current metadata is its latest successful run per analyzer; older runs stay readable.
+    """
 
     asset_id: str
     analyzer: str
@@ -211,7 +233,49 @@ class RecognitionResult:
     provider: str = "local"
     parameters: dict[str, object] = field(default_factory=dict)
     duration_ms: float = 0.0
-    created_at: datetime | None = None
+    created_at: datetime | None = None  # when the run started
+    id: str = ""  # run ID (UUIDv7: sorts by start time); empty only before it is saved
+    finished_at: datetime | None = None
+    status: RunStatus = RunStatus.SUCCEEDED
+    error: str = ""
+    batch_id: str | None = None  # the reprocessing batch that asked for it
+    change: RunChange | None = None
+
+
+class BatchStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+
+
+@dataclass(frozen=True)
+class ReprocessBatch:
+    """A tracked reprocessing of a set of assets with chosen analyzers, provider and parameters."""
+
+    id: str
+    tenant_id: str
+    analyzers: tuple[str, ...]  # empty: the tenant's configured analyzers
+    provider: str | None  # None: each analyzer's configured provider
+    parameters: dict[str, dict[str, object]]  # analyzer → setting → value
+    total: int
+    done: int
+    failed: int
+    created_at: datetime
+    enqueued: bool = False  # every job is in the queue (a crash before that is resumed by recovery)
+
+    @property
+    def status(self) -> BatchStatus:
+        if self.done + self.failed < self.total:
+            return BatchStatus.RUNNING
+        return BatchStatus.COMPLETED_WITH_FAILURES if self.failed else BatchStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class ChangedAsset:
+    """One entry of the change feed: an asset whose current metadata changed at `changed_at`."""
+
+    asset_id: str
+    changed_at: datetime
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from catalog.model import (
     ALL_SCOPES,
     ApiKey,
     Asset,
+    Face,
     FaceHit,
     FaceRef,
     Label,
@@ -24,9 +25,10 @@ from catalog.model import (
     TenantConfig,
     VersionRelation,
 )
+from catalog.run_ports import RunHistory
 
 
-class CatalogStore(Protocol):
+class CatalogStore(RunHistory, Protocol):
     """The source of truth: tenants, keys, assets, recognition results."""
 
     async def create_tenant(self, name: str) -> Tenant: ...
@@ -84,29 +86,83 @@ class CatalogStore(Protocol):
         """(asset ID, Hamming distance) of the tenant's assets hashed this close, nearest first."""
         ...
 
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None: ...
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
+        """Append the run (result.id set); a successful one becomes current if it is the newest, and
+        a run whose result.change says changed puts the asset at the head of the change feed."""
+        ...
+
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
     async def get_results(
-        self, tenant_id: str, asset_ids: Sequence[str]
+        self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None
     ) -> dict[str, dict[str, RecognitionResult]]:
-        """The current result of every analyzer, per asset."""
+        """The current run of every analyzer, per asset: its latest successful one (finished by as_of)."""
         ...
 
     async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
+    async def assets_in_stages(
+        self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
+    ) -> list[Asset]:
+        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen)."""
+        ...
+
+    async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
+        """How many of the tenant's assets are in each stage."""
+        ...
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """A face of the tenant that matches another, on Rekognition's similarity scale (0–100, 80 = same
+    person; local embeddings are mapped onto it by catalog.face_identity)."""
+
+    face: FaceRef
+    similarity: float
+    person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face as the collection holds it: where, its remote FaceId ("" if matched locally), its person."""
+
+    face: FaceRef
+    face_id: str
+    person_id: str | None
 
 
 class FaceCollection(Protocol):
-    """Per-tenant face identity vectors and the persons they are named as."""
+    """Per-tenant faces: identity vectors (local) or remote FaceIds, and the persons they are named as."""
 
-    async def index_faces(self, tenant_id: str, asset_id: str, embeddings: Sequence[Sequence[float]]) -> None:
-        """Replace the asset's faces (face_index = position); person links of kept faces survive."""
+    async def index_faces(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        embeddings: Sequence[Sequence[float]],
+        *,
+        face_ids: Sequence[str] = (),
+    ) -> None:
+        """Replace the asset's faces (face_index = position); person links of kept faces survive.
+
+        `face_ids`, when given, has one entry per face: its FaceId in a remote collection (Rekognition),
+        or "" for a face matched by its embedding. A face may have an empty embedding."""
         ...
 
     async def search(
         self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
     ) -> list[FaceHit]:
-        """The tenant's faces nearest to `embedding`, nearest first, within max_distance."""
+        """The tenant's faces nearest to `embedding`, nearest first, within max_distance (only faces whose
+        vectors have the same dimension take part)."""
+        ...
+
+    async def matches(
+        self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
+    ) -> list[FaceMatch]:
+        """The tenant's faces matching `face` (a stored finding), most similar first; may include the face
+        itself when it is indexed."""
+        ...
+
+    async def stored_faces(self, tenant_id: str, asset_ids: Sequence[str]) -> list[StoredFace]:
+        """Every face of these assets, in asset then face order."""
         ...
 
     async def create_person(self, tenant_id: str, name: str) -> Person: ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from catalog.codec import decode_findings, encode_findings
+from catalog import sqlite_runs
 from catalog.ids import uuid7
 from catalog.model import (
     ALL_SCOPES,
@@ -23,9 +24,10 @@ from catalog.model import (
     VersionRelation,
 )
 from catalog.phash import nearest_hashes
-from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
+from catalog.sqlite_db import SqliteDb, from_db_time, placeholders, to_db_time, utcnow
+from catalog.sqlite_runs import SqliteRunHistory, delete_asset_runs, insert_run, run_from_row
 
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -66,20 +68,10 @@ CREATE TABLE IF NOT EXISTS assets (
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
 CREATE INDEX IF NOT EXISTS assets_by_parent ON assets (tenant_id, parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT IN ('indexed', 'failed');
-CREATE TABLE IF NOT EXISTS results (
-    tenant_id TEXT NOT NULL,
-    asset_id TEXT NOT NULL REFERENCES assets(id),
-    analyzer TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    model_name TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    parameters TEXT NOT NULL,
-    findings TEXT NOT NULL,         -- JSON, see catalog.codec
-    duration_ms REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, asset_id, analyzer)
-);
+CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
+
+SCHEMA = _TABLES + sqlite_runs.SCHEMA
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
@@ -138,20 +130,6 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
-def _result(row: sqlite3.Row) -> RecognitionResult:
-    return RecognitionResult(
-        asset_id=row["asset_id"],
-        analyzer=row["analyzer"],
-        provider=row["provider"],
-        model_name=row["model_name"],
-        model_version=row["model_version"],
-        parameters=json.loads(row["parameters"]),
-        duration_ms=row["duration_ms"],
-        created_at=from_db_time(row["created_at"]),
-        findings=decode_findings(json.loads(row["findings"])),
-    )
-
-
 def _api_key(row: sqlite3.Row) -> ApiKey:
     created = from_db_time(row["created_at"])
     assert created is not None
@@ -177,11 +155,7 @@ def _tenant(row: sqlite3.Row) -> Tenant:
     return Tenant(id=row["id"], name=row["name"], created_at=created, config=config)
 
 
-def _placeholders(n: int) -> str:
-    return ",".join("?" * n)
-
-
-class SqliteCatalog:
+class SqliteCatalog(SqliteRunHistory):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
@@ -267,7 +241,7 @@ class SqliteCatalog:
             if row is not None:
                 return _asset(row), False
             conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({_placeholders(19)})", _asset_row(asset)
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(19)})", _asset_row(asset)
             )
             return asset, True
 
@@ -296,7 +270,7 @@ class SqliteCatalog:
         def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
             return conn.execute(
                 f"SELECT {_ASSET_COLUMNS} FROM assets "
-                f"WHERE tenant_id = ? AND {column} IN ({_placeholders(len(unique))}) ORDER BY id",
+                f"WHERE tenant_id = ? AND {column} IN ({placeholders(len(unique))}) ORDER BY id",
                 (tenant_id, *unique),
             ).fetchall()
 
@@ -310,6 +284,30 @@ class SqliteCatalog:
         sql = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
         rows = await self._db.read(lambda c: c.execute(sql, (*params, limit)).fetchall())
         return [_asset(r) for r in rows]
+
+    async def assets_in_stages(
+        self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
+    ) -> list[Asset]:
+        values = [st.value for st in dict.fromkeys(stages)]
+        if not values or limit <= 0:
+            return []
+        marks = placeholders(len(values))
+        sql = (
+            f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND status IN ({marks}) "
+            "AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
+        )
+        rows = await self._db.read(
+            lambda c: c.execute(sql, (tenant_id, *values, after, after, limit)).fetchall()
+        )
+        return [_asset(r) for r in rows]
+
+    async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? GROUP BY status", (tenant_id,)
+            ).fetchall()
+        )
+        return {Stage(r["status"]): r["n"] for r in rows}
 
     async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
         out: dict[str, list[Asset]] = {i: [] for i in parent_ids}
@@ -335,7 +333,7 @@ class SqliteCatalog:
 
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM results WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
+            delete_asset_runs(conn, tenant_id, asset_id)
             conn.execute("DELETE FROM assets WHERE tenant_id = ? AND id = ?", (tenant_id, asset_id))
 
         await self._db.write(delete)
@@ -383,43 +381,30 @@ class SqliteCatalog:
         return nearest_hashes(phash, [(r["id"], r["phash"]) for r in rows], max_distance, limit)
 
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
-        row = (
-            tenant_id,
-            result.asset_id,
-            result.analyzer,
-            result.provider,
-            result.model_name,
-            result.model_version,
-            json.dumps(result.parameters, sort_keys=True),
-            json.dumps(encode_findings(result.findings)),
-            result.duration_ms,
-            to_db_time(result.created_at or utcnow()),
-        )
-        await self._db.write(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO results (tenant_id, asset_id, analyzer, provider, model_name, "
-                "model_version, parameters, findings, duration_ms, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
+        await self._db.write(lambda c: insert_run(c, tenant_id, result))
 
     async def get_results(
-        self, tenant_id: str, asset_ids: Sequence[str]
+        self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None
     ) -> dict[str, dict[str, RecognitionResult]]:
         ids = list(dict.fromkeys(asset_ids))
         if not ids:
             return {}
-
-        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(
-                f"SELECT * FROM results WHERE tenant_id = ? AND asset_id IN ({_placeholders(len(ids))})",
-                (tenant_id, *ids),
-            ).fetchall()
-
+        marks = placeholders(len(ids))
+        if as_of is None:
+            sql = (
+                "SELECT r.* FROM current_runs c JOIN runs r ON r.id = c.run_id "
+                f"WHERE c.tenant_id = ? AND c.asset_id IN ({marks})"
+            )
+            args: tuple[object, ...] = (tenant_id, *ids)
+        else:  # the latest success per analyzer finished by then (rows come oldest first: last wins)
+            sql = (
+                f"SELECT * FROM runs WHERE tenant_id = ? AND asset_id IN ({marks}) AND status = 'succeeded' "
+                "AND finished_at <= ? ORDER BY finished_at, id"
+            )
+            args = (tenant_id, *ids, to_db_time(as_of))
         out: dict[str, dict[str, RecognitionResult]] = {}
-        for row in await self._db.read(select):
-            out.setdefault(row["asset_id"], {})[row["analyzer"]] = _result(row)
+        for row in await self._db.read(lambda c: c.execute(sql, args).fetchall()):
+            out.setdefault(row["asset_id"], {})[row["analyzer"]] = run_from_row(row)
         return out
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
@@ -438,7 +423,7 @@ class SqliteCatalog:
             def select(conn: sqlite3.Connection, chunk: list[str] = chunk) -> list[sqlite3.Row]:
                 return conn.execute(
                     f"SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? "
-                    f"AND id IN ({_placeholders(len(chunk))}) GROUP BY status",
+                    f"AND id IN ({placeholders(len(chunk))}) GROUP BY status",
                     (tenant_id, *chunk),
                 ).fetchall()
 

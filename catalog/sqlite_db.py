@@ -32,12 +32,24 @@ def to_db_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def placeholders(n: int) -> str:
+    """`?, ?, ?` for an IN list or VALUES row of n parameters."""
+    return ", ".join("?" * n)
+
+
 def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
 class SqliteDb:
-    def __init__(self, path: Path, schema: str, *, readers: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        schema: str,
+        *,
+        readers: int = 2,
+        migrate: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
         self.path = path
         self._schema = schema
         self._local = threading.local()
@@ -46,8 +58,19 @@ class SqliteDb:
         self._connections: list[sqlite3.Connection] = []
         self._conn_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
+        conn = self._connect()
+        try:
+            if migrate is not None:  # before the schema script: it may create indexes on migrated columns
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    migrate(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
             conn.executescript(schema)
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)

@@ -1,7 +1,9 @@
 """The embedded face collection: identity vectors in the catalog DB, matched by brute force in numpy.
 
 Brute force is exact and fast enough for the faces of one tenant on one machine (≈1 ms per 10,000
-faces); the scale-out stack would put them in a vector index.
+faces); the scale-out stack would put them in a vector index. Faces indexed by a remote collection
+(Rekognition) have an empty vector here and their FaceId in `remote_faces` (a table of its own, so catalog
+files made before it need no migration).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from catalog.face_matching import embedding_matches
 from catalog.ids import uuid7
-from catalog.model import FaceHit, FaceRef, Person
+from catalog.model import Face, FaceHit, FaceRef, Person
+from catalog.ports import FaceMatch, StoredFace
 from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
 
 SCHEMA = """
@@ -32,6 +36,13 @@ CREATE TABLE IF NOT EXISTS faces (
     person_id TEXT REFERENCES persons(id),
     PRIMARY KEY (tenant_id, asset_id, face_index)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS remote_faces (
+    tenant_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    face_index INTEGER NOT NULL,
+    face_id TEXT NOT NULL,          -- the face's ID in the tenant's remote collection (Rekognition FaceId)
+    PRIMARY KEY (tenant_id, asset_id, face_index)
+) WITHOUT ROWID;
 """
 
 
@@ -45,10 +56,20 @@ class SqliteFaceCollection:
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
-    async def index_faces(self, tenant_id: str, asset_id: str, embeddings: Sequence[Sequence[float]]) -> None:
+    async def index_faces(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        embeddings: Sequence[Sequence[float]],
+        *,
+        face_ids: Sequence[str] = (),
+    ) -> None:
+        if face_ids and len(face_ids) != len(embeddings):
+            raise ValueError(f"{len(face_ids)} face_ids for {len(embeddings)} faces")
         rows = [
             (tenant_id, asset_id, i, np.asarray(e, dtype="<f4").tobytes()) for i, e in enumerate(embeddings)
         ]
+        remote = [(tenant_id, asset_id, i, f) for i, f in enumerate(face_ids) if f]
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -60,24 +81,30 @@ class SqliteFaceCollection:
                 "ON CONFLICT (tenant_id, asset_id, face_index) DO UPDATE SET embedding = excluded.embedding",
                 rows,
             )
+            conn.execute(
+                "DELETE FROM remote_faces WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
+            )
+            conn.executemany(
+                "INSERT INTO remote_faces (tenant_id, asset_id, face_index, face_id) VALUES (?, ?, ?, ?)",
+                remote,
+            )
 
         await self._db.write(write)
 
     async def search(
         self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
     ) -> list[FaceHit]:
-        rows = await self._db.read(
+        query = np.asarray(embedding, dtype="<f4")
+        rows = await self._db.read(  # vectors of another model (or none: remote faces) cannot be compared
             lambda c: c.execute(
-                "SELECT asset_id, face_index, embedding, person_id FROM faces WHERE tenant_id = ?",
-                (tenant_id,),
+                "SELECT asset_id, face_index, embedding, person_id FROM faces "
+                "WHERE tenant_id = ? AND length(embedding) = ?",
+                (tenant_id, query.nbytes),
             ).fetchall()
         )
-        if not rows:
+        if not rows or limit <= 0 or query.size == 0:
             return []
         matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        query = np.asarray(embedding, dtype=np.float32)
-        if matrix.shape[1] != query.shape[0]:
-            return []  # vectors of another model cannot be compared
         distances = np.linalg.norm(matrix - query, axis=1)
         order = np.argsort(distances, kind="stable")[:limit]
         return [
@@ -86,6 +113,32 @@ class SqliteFaceCollection:
             )
             for i in order
             if distances[i] <= max_distance
+        ]
+
+    async def matches(
+        self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
+    ) -> list[FaceMatch]:
+        return await embedding_matches(
+            self.search, tenant_id, face, min_similarity=min_similarity, limit=limit
+        )
+
+    async def stored_faces(self, tenant_id: str, asset_ids: Sequence[str]) -> list[StoredFace]:
+        ids = list(dict.fromkeys(asset_ids))
+        if not ids:
+            return []
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT f.asset_id, f.face_index, f.person_id, r.face_id FROM faces f "
+                "LEFT JOIN remote_faces r ON r.tenant_id = f.tenant_id AND r.asset_id = f.asset_id "
+                "AND r.face_index = f.face_index "
+                f"WHERE f.tenant_id = ? AND f.asset_id IN ({','.join('?' * len(ids))}) "
+                "ORDER BY f.asset_id, f.face_index",
+                (tenant_id, *ids),
+            ).fetchall()
+        )
+        return [
+            StoredFace(FaceRef(r["asset_id"], r["face_index"]), r["face_id"] or "", r["person_id"])
+            for r in rows
         ]
 
     async def create_person(self, tenant_id: str, name: str) -> Person:
@@ -141,8 +194,10 @@ class SqliteFaceCollection:
         return {FaceRef(r["asset_id"], r["face_index"]): r["person_id"] for r in rows}
 
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
-        await self._db.write(
-            lambda c: c.execute(
-                "DELETE FROM faces WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
-            )
-        )
+        def delete(conn: sqlite3.Connection) -> None:
+            for table in ("faces", "remote_faces"):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
+                )
+
+        await self._db.write(delete)

@@ -1,18 +1,25 @@
-"""Face collection use cases: matches of a face, naming a face (and every match), search by a photo."""
+"""Face collection use cases: matches of a face, naming a face (and every match), search by a photo.
+
+A face is matched where it was indexed (its embedding locally, its FaceId in the tenant's Rekognition
+collection: see indexer.face_collection); a photo is searched with the tenant's faces provider.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 
-from catalog.face_identity import SAME_PERSON_DISTANCE, max_distance, similarity
+from catalog.face_identity import SAME_PERSON_SIMILARITY
 from catalog.model import Face, FaceRef, Person
-from catalog.ports import CatalogStore, FaceCollection, JobQueue
-from indexer.analyzers import AnalyzerRegistry
+from catalog.ports import CatalogStore, FaceMatch, JobQueue
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
+from indexer.face_collection import NoFaceFound, RoutedFaceCollection
 from indexer.imaging import ImageRejected, probe
 from indexer.ingest import REFRESH_JOB
-from indexer.recognizers.ports import AnalysisInput
+from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.renditions import PREVIEW_MAX, decode
+
+__all__ = ["MAX_MATCHES", "MAX_NAME", "FaceError", "FaceMatch", "FaceService"]
 
 MAX_MATCHES = 500
 MAX_NAME = 200
@@ -24,24 +31,20 @@ class FaceError(ValueError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class FaceMatch:
-    face: FaceRef
-    similarity: float
-
-
 class FaceService:
     def __init__(
         self,
         catalog: CatalogStore,
-        faces: FaceCollection,
+        faces: RoutedFaceCollection,
         queue: JobQueue,
         analyzers: AnalyzerRegistry,
         cpu: CpuPool,
         *,
         max_pixels: int,
+        choose: Callable[[str], Awaitable[AnalyzerChoice]] | None = None,
     ) -> None:
         self._catalog = catalog
+        self._choose = choose  # the tenant's providers (search by photo); None: local
         self._faces = faces
         self._queue = queue
         self._analyzers = analyzers
@@ -59,19 +62,12 @@ class FaceService:
             )
         return faces[face_index]
 
-    async def _matches(
-        self, tenant_id: str, embedding: tuple[float, ...], threshold: float, exclude: FaceRef | None
-    ) -> list[FaceMatch]:
-        hits = await self._faces.search(
-            tenant_id, embedding, max_distance=max_distance(threshold), limit=MAX_MATCHES + 1
-        )
-        return [FaceMatch(h.face, similarity(h.distance)) for h in hits if h.face != exclude][:MAX_MATCHES]
-
     async def matches(
         self, tenant_id: str, asset_id: str, face_index: int, threshold: float
     ) -> list[FaceMatch]:
         face = await self._face(tenant_id, asset_id, face_index)
-        return await self._matches(tenant_id, face.embedding, threshold, FaceRef(asset_id, face_index))
+        found = await self._faces.matches(tenant_id, face, min_similarity=threshold, limit=MAX_MATCHES + 1)
+        return [m for m in found if m.face != FaceRef(asset_id, face_index)][:MAX_MATCHES]
 
     async def name_face(
         self, tenant_id: str, asset_id: str, face_index: int, name: str
@@ -87,9 +83,7 @@ class FaceService:
         person = await self._faces.person_by_name(tenant_id, clean) or await self._faces.create_person(
             tenant_id, clean
         )
-        hits = await self._faces.search(
-            tenant_id, face.embedding, max_distance=SAME_PERSON_DISTANCE, limit=10_000
-        )
+        hits = await self._faces.matches(tenant_id, face, min_similarity=SAME_PERSON_SIMILARITY, limit=10_000)
         target = FaceRef(asset_id, face_index)
         # Faces already named as someone else keep their name: only an explicit nameFace changes them.
         chosen = [target, *(h.face for h in hits if h.face != target and h.person_id in (None, person.id))]
@@ -105,6 +99,16 @@ class FaceService:
             image = await self._cpu.run(decode, data, target=PREVIEW_MAX, max_pixels=self._max_pixels)
         except ImageRejected as exc:
             raise FaceError("REJECTED_IMAGE", str(exc)) from exc
+        provider = (await self._choose(tenant_id)).provider_of("faces") if self._choose else "local"
+        if provider != "local":
+            try:
+                return await self._faces.image_matches(
+                    tenant_id, image, min_similarity=threshold, limit=MAX_MATCHES
+                )
+            except NoFaceFound as exc:
+                raise FaceError("NO_FACE", f"{exc}: send a photo with a visible, frontal face") from exc
+            except AnalyzerInputError as exc:
+                raise FaceError("REJECTED_IMAGE", str(exc)) from exc
         analyzer = self._analyzers.get("faces", "local")
         findings = await analyzer.analyze(AnalysisInput(image=image, jpeg=b"", original_key=""), {})
         if not findings.faces:
@@ -112,4 +116,5 @@ class FaceService:
                 "NO_FACE", "no face found in the image: send a photo with a visible, frontal face"
             )
         largest = max(findings.faces, key=lambda f: f.box.width * f.box.height)
-        return await self._matches(tenant_id, largest.embedding, threshold, None)
+        found = await self._faces.matches(tenant_id, largest, min_similarity=threshold, limit=MAX_MATCHES)
+        return found[:MAX_MATCHES]

@@ -12,19 +12,31 @@ import dataclasses
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from PIL import Image
 
-from catalog.face_identity import SAME_PERSON_DISTANCE
+from catalog.face_identity import SAME_PERSON_SIMILARITY
+from catalog.ids import uuid7
 from catalog.metadata import current_labels, index_document, metadata_text, text_lines
-from catalog.model import Asset, FaceRef, Findings, RecognitionResult, Rendition, Stage
+from catalog.model import (
+    Asset,
+    FaceRef,
+    Findings,
+    RecognitionResult,
+    Rendition,
+    ReprocessBatch,
+    RunStatus,
+    Stage,
+)
 from catalog.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
+from catalog.run_diff import summarize_change
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
+from indexer.reprocess import batch_choice
 from indexer.versions import root_id
 
 log = logging.getLogger(__name__)
@@ -34,6 +46,10 @@ EMBEDDING = "embedding"
 
 class PermanentError(Exception):
     """A failure that retrying cannot fix (the asset ends FAILED with this reason)."""
+
+
+class NotReadyError(Exception):
+    """The job came too early (its asset is still in the pipeline): retried later like any failure."""
 
 
 def rendition_key(asset: Asset, kind: str) -> str:
@@ -88,9 +104,26 @@ class Pipeline:
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None or asset.status != Stage.INDEXED:
             return  # an unfinished asset picks the change up when it reaches those steps
+        await self._catalog.mark_changed(tenant_id, [asset_id])  # a name is current metadata too
         if self._embedder is not None:
             await self._embed(asset)
         await self.reindex(asset)
+
+    async def reprocess(self, tenant_id: str, asset_id: str, batch: ReprocessBatch) -> bool:
+        """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed."""
+        asset = await self._catalog.get_asset(tenant_id, asset_id)
+        if asset is None:
+            raise PermanentError("the asset was deleted")
+        if asset.status == Stage.FAILED:
+            raise PermanentError(f"the asset failed processing and has nothing to reprocess: {asset.error}")
+        if asset.status != Stage.INDEXED:
+            raise NotReadyError("the asset is still being processed; its reprocessing waits for it")
+        item = await self._input_from_preview(asset)
+        choice = batch_choice(await self._choose(tenant_id), batch)
+        changed = await self.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
+        if changed:  # the index holds only current results: nothing to write when nothing changed
+            await self.reindex(asset)
+        return changed
 
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent."""
@@ -175,69 +208,117 @@ class Pipeline:
         return AnalysisInput(image=await self._cpu.run(load), jpeg=data, original_key=asset.blob_key)
 
     async def analyze(
-        self, asset: Asset, item: AnalysisInput, *, params: dict[str, dict[str, object]] | None = None
-    ) -> list[RecognitionResult]:
-        """Run the tenant's analyzers on one image, store each result, then the metadata embedding."""
-        choice = await self._choose(asset.tenant_id)
-        selected = self._analyzers.select(choice)
+        self,
+        asset: Asset,
+        item: AnalysisInput,
+        *,
+        params: Mapping[str, Mapping[str, object]] | None = None,
+        choice: AnalyzerChoice | None = None,
+        batch_id: str | None = None,
+    ) -> bool:
+        """Run the analyzers (the tenant's, or `choice`) on one image and append a run for each, then
+        the metadata embedding; True when any current result changed."""
+        selected = self._analyzers.select(choice or await self._choose(asset.tenant_id))
+        previous = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         params = params or {}
-        results = await asyncio.gather(*(self._run(asset, a, item, params.get(a.name, {})) for a in selected))
+        results = await asyncio.gather(
+            *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        changed = False
         for result in results:
+            if isinstance(result, BaseException):
+                continue
+            result = dataclasses.replace(
+                result, change=summarize_change(previous.get(result.analyzer), result)
+            )
             if result.analyzer == "faces":
                 await self._link_faces(asset, result.findings)
             await self._catalog.save_result(asset.tenant_id, result)
+            changed = changed or bool(result.change and result.change.changed)
+        if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
+            raise failures[0]
         if self._embedder is not None:
-            await self._embed(asset)
-        return list(results)
+            changed = await self._embed(asset, batch_id) or changed
+        return changed
 
     async def _run(
-        self, asset: Asset, analyzer: Analyzer, item: AnalysisInput, params: dict[str, object]
+        self,
+        asset: Asset,
+        analyzer: Analyzer,
+        item: AnalysisInput,
+        params: dict[str, object],
+        batch_id: str | None,
     ) -> RecognitionResult:
         started, t0 = utcnow(), time.perf_counter()
-        findings = await analyzer.analyze(item, params)
-        return RecognitionResult(
+        run = RecognitionResult(
+            id=uuid7(),
             asset_id=asset.id,
             analyzer=analyzer.name,
             provider=analyzer.provider,
             model_name=analyzer.model_name,
             model_version=analyzer.model_version,
             parameters={**analyzer.defaults, **params},
+            findings=Findings(),
+            created_at=started,
+            batch_id=batch_id,
+        )
+        try:
+            findings = await analyzer.analyze(item, params)
+        except Exception as exc:
+            failed = dataclasses.replace(
+                run,
+                status=RunStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+                finished_at=utcnow(),
+                duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            )
+            await self._catalog.save_result(asset.tenant_id, failed)
+            raise
+        return dataclasses.replace(
+            run,
+            model_version=analyzer.model_version,  # a provider may report it with the answer
             findings=findings,
             duration_ms=round((time.perf_counter() - t0) * 1000, 3),
-            created_at=started,
+            finished_at=utcnow(),
         )
 
     async def _link_faces(self, asset: Asset, findings: Findings) -> None:
-        """Add the faces to the tenant's collection; a face near a named one gets that person."""
-        tenant = asset.tenant_id
-        await self._faces.index_faces(tenant, asset.id, [f.embedding for f in findings.faces])
-        for index, face in enumerate(findings.faces):
-            hits = await self._faces.search(
-                tenant, face.embedding, max_distance=SAME_PERSON_DISTANCE, limit=20
-            )
+        """Add the faces to the tenant's collection; a face matching a named one gets that person."""
+        tenant, faces = asset.tenant_id, findings.faces
+        await self._faces.index_faces(
+            tenant, asset.id, [f.embedding for f in faces], face_ids=[f.face_id for f in faces]
+        )
+        for index, face in enumerate(faces):
+            hits = await self._faces.matches(tenant, face, min_similarity=SAME_PERSON_SIMILARITY, limit=20)
             named = next((h for h in hits if h.person_id and h.face.asset_id != asset.id), None)
             if named is not None and named.person_id is not None:
                 await self._faces.assign(tenant, [FaceRef(asset.id, index)], named.person_id)
 
-    async def _embed(self, asset: Asset) -> None:
+    async def _embed(self, asset: Asset, batch_id: str | None = None) -> bool:
+        """A new embedding run over the current metadata; True when the vector changed."""
         embedder = self._embedder
         assert embedder is not None
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         text = metadata_text(
             asset, current_labels(results), text_lines(results), await self._person_names(asset)
         )
-        t0 = time.perf_counter()
+        started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])
-        await self._catalog.save_result(
-            asset.tenant_id,
-            RecognitionResult(
-                asset_id=asset.id,
-                analyzer=EMBEDDING,
-                model_name=embedder.name,
-                model_version=embedder.version,
-                parameters={"text": text},
-                findings=Findings(embedding=tuple(float(v) for v in vector[0])),
-                duration_ms=round((time.perf_counter() - t0) * 1000, 3),
-                created_at=utcnow(),
-            ),
+        run = RecognitionResult(
+            id=uuid7(),
+            asset_id=asset.id,
+            analyzer=EMBEDDING,
+            model_name=embedder.name,
+            model_version=embedder.version,
+            parameters={"text": text},
+            findings=Findings(embedding=tuple(float(v) for v in vector[0])),
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            created_at=started,
+            finished_at=utcnow(),
+            batch_id=batch_id,
         )
+        change = summarize_change(results.get(EMBEDDING), run)
+        await self._catalog.save_result(asset.tenant_id, dataclasses.replace(run, change=change))
+        return change.changed

@@ -17,6 +17,7 @@ from indexer.imaging import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
+from indexer.reprocess import batch_of, recover_batches
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Worker:
         stuck_before = utcnow() - timedelta(
             seconds=s.lease_seconds * s.max_attempts + s.retry_base_seconds * 2**s.max_attempts
         )
-        count, after = 0, None
+        count, after = await recover_batches(self._catalog, self._queue), None
         while True:
             assets = await self._catalog.unfinished_assets(after=after, limit=500)
             for asset in assets:
@@ -122,7 +123,9 @@ class Worker:
     async def _handle(self, job: Job) -> None:
         keeper = asyncio.create_task(self._keep_lease(job))
         try:
-            if job.kind == REFRESH_JOB:
+            if (batch_id := batch_of(job.kind)) is not None:
+                await self._reprocess(job, batch_id)
+            elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
             else:
                 await self._pipeline.process(job.tenant_id, job.asset_id)
@@ -146,8 +149,19 @@ class Worker:
         finally:
             keeper.cancel()
 
+    async def _reprocess(self, job: Job, batch_id: str) -> None:
+        batch = await self._catalog.get_batch(job.tenant_id, batch_id)
+        if batch is None:
+            raise PermanentError(f"reprocess batch {batch_id} does not exist")
+        await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)
+        await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
+
     async def _fail(self, job: Job, reason: str) -> None:
         log.error("%s job of asset %s failed: %s", job.kind, job.asset_id, reason)
-        if job.kind == PROCESS_JOB:  # a failed refresh leaves the asset as it was: still indexed
+        if job.kind == PROCESS_JOB:  # a failed refresh or reprocess leaves the asset as it was: indexed
             await self._catalog.set_stage(job.tenant_id, job.asset_id, Stage.FAILED, reason)
+        if (batch_id := batch_of(job.kind)) is not None:
+            await self._catalog.finish_batch_item(
+                job.tenant_id, batch_id, job.asset_id, failed=True, error=reason
+            )
         await self._queue.dead(job, reason)

@@ -1,17 +1,25 @@
-"""The local analyzers the server can run, each built lazily (models load on first use, once)."""
+"""The analyzers the server can run: local ones, each built lazily (models load on first use, once), and
+Amazon Rekognition's once its client exists."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from catalog.model import Findings
+from catalog.ports import CatalogStore
 from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import Analyzer, LabelModel
 from mediasight.settings import Settings
+
+if TYPE_CHECKING:
+    from indexer.recognizers.rekognition import OriginalLookup
+    from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
+
+Factories = dict[tuple[str, str], Callable[[], Analyzer]]
 
 
 def _one_opencv_thread() -> None:
@@ -21,9 +29,7 @@ def _one_opencv_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def local_factories(
-    settings: Settings, cpu: CpuPool, labeler: LabelModel | None = None
-) -> dict[tuple[str, str], Callable[[], Analyzer]]:
+def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None = None) -> Factories:
     """`labeler` lets unit tests put a fake at the recognizer port."""
 
     def labels() -> Analyzer:
@@ -111,3 +117,55 @@ def local_factories(
         ("moderation", "local"): moderation,
         ("properties", "local"): properties,
     }
+
+
+def rekognition_providers(
+    settings: Settings,
+    client: Any,  # an entered aiobotocore Rekognition client
+    catalog: CatalogStore,
+    cpu: CpuPool,
+    *,
+    s3_bucket: str | None,
+    original_info: OriginalLookup | None,
+) -> tuple[Factories, RekognitionFaceCollections]:
+    """The Rekognition analyzers, and the tenants' face collections that its "faces" analyzer indexes into
+    (IndexFaces instead of DetectFaces, so faces named, matched and searched by photo work on Rekognition).
+    Every operation has its own token bucket at MEDIASIGHT_REKOGNITION_TPS, shared by all of them."""
+    from indexer.recognizers import rekognition as rk
+    from indexer.recognizers.rekognition_faces import (
+        RekognitionFaceCollections,
+        RekognitionFaceIndexer,
+        asset_of_original,
+    )
+
+    buckets = rk.make_buckets(dict.fromkeys(rk.DEFAULT_TPS, settings.rekognition_tps))
+    label_defaults = {
+        "min_confidence": settings.label_min_confidence,
+        "max_labels": settings.label_max_labels,
+    }
+    factories = rk.rekognition_factories(
+        client,
+        s3_bucket=s3_bucket,
+        original_info=original_info,
+        buckets=buckets,
+        cpu=cpu,
+        defaults={"labels": label_defaults},
+    )
+    collections = RekognitionFaceCollections(
+        client, prefix=settings.rekognition_collection_prefix, buckets=buckets, cpu=cpu
+    )
+    asset_of = asset_of_original(catalog)
+
+    def faces() -> Analyzer:
+        return RekognitionFaceIndexer(
+            client,
+            collections,
+            asset_of,
+            s3_bucket=s3_bucket,
+            original_info=original_info,
+            buckets=buckets,
+            cpu=cpu,
+        )
+
+    factories[("faces", rk.PROVIDER)] = faces
+    return factories, collections

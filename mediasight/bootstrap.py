@@ -16,14 +16,17 @@ from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, Sea
 from catalog.sqlite_catalog import SqliteCatalog
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_faces import SqliteFaceCollection
+from catalog.sqlite_migrations import migrate_catalog
 from catalog.sqlite_queue import SqliteJobQueue
 from catalog.sqlite_search import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
+from indexer.face_collection import RoutedFaceCollection
 from indexer.faces_service import FaceService
 from indexer.ingest import Ingestor
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
+from indexer.reprocess import ReprocessService
 from indexer.versions import VersionService
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
@@ -42,7 +45,7 @@ class Services:
     queue: JobQueue
     blobs: BlobStore
     index: SearchIndex
-    faces: FaceCollection
+    faces: RoutedFaceCollection
     signer: UrlSigner
     cpu: CpuPool
     analyzers: AnalyzerRegistry
@@ -51,6 +54,7 @@ class Services:
     pipeline: Pipeline
     face_service: FaceService
     versions: VersionService
+    reprocess: ReprocessService
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -77,25 +81,24 @@ class Services:
         self.use_rekognition(client)
 
     def use_rekognition(self, client: Any) -> None:
-        """Offer the Rekognition provider through this (entered) aiobotocore client."""
-        from indexer.recognizers.rekognition import DEFAULT_TPS, make_buckets, rekognition_factories
+        """Offer the Rekognition provider, and tenants' face collections on it, through this (entered)
+        aiobotocore client."""
+        from mediasight.analyzer_factories import rekognition_providers
 
         s = self.settings
-        tps = dict.fromkeys(DEFAULT_TPS, s.rekognition_tps)
-        label_defaults = {"min_confidence": s.label_min_confidence, "max_labels": s.label_max_labels}
         # Originals in S3 go to Rekognition as S3Object (no upload from us) when the object key is the blob
         # key itself, i.e. without a prefix; otherwise the analyzers send the preview's bytes.
         direct = s.blob_backend == "s3" and not s.s3_prefix
-        self.analyzers.register(
-            rekognition_factories(
-                client,
-                s3_bucket=s.s3_bucket if direct else None,
-                original_info=functools.partial(original_info, self.catalog) if direct else None,
-                buckets=make_buckets(tps),
-                cpu=self.cpu,
-                defaults={"labels": label_defaults},
-            )
+        factories, collections = rekognition_providers(
+            s,
+            client,
+            self.catalog,
+            self.cpu,
+            s3_bucket=s.s3_bucket if direct else None,
+            original_info=functools.partial(original_info, self.catalog) if direct else None,
         )
+        self.analyzers.register(factories)
+        self.faces.use_remote(collections)
 
     async def s3_event_ingestor(self) -> S3EventIngestor | None:
         """The consumer of S3 ObjectCreated notifications when MEDIASIGHT_S3_EVENTS_QUEUE is set; its
@@ -189,7 +192,9 @@ def embedded_adapters(settings: Settings) -> Adapters:
     """SQLite catalog, queue, face collection and index; a local folder of blobs."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog_db = SqliteDb(
-        settings.catalog_path, sqlite_catalog.SCHEMA + sqlite_queue.SCHEMA + sqlite_faces.SCHEMA
+        settings.catalog_path,
+        sqlite_catalog.SCHEMA + sqlite_queue.SCHEMA + sqlite_faces.SCHEMA,
+        migrate=migrate_catalog,
     )
     search_db = SqliteDb(settings.search_path, sqlite_search.SCHEMA)
     return Adapters(
@@ -243,14 +248,16 @@ def build(
         from indexer.recognizers.text_embedding import MiniLmEmbedder  # numpy model: import only when used
 
         embedder = MiniLmEmbedder()
+    choices = CachedChoices(settings, a.catalog)
+    faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
         a.index,
-        a.faces,
+        faces,
         cpu,
         analyzers,
-        CachedChoices(settings, a.catalog),
+        choices,
         embedder,
         max_pixels=settings.max_pixels,
     )
@@ -260,7 +267,7 @@ def build(
         queue=a.queue,
         blobs=a.blobs,
         index=a.index,
-        faces=a.faces,
+        faces=faces,
         signer=UrlSigner(load_or_create_secret(settings.secret_path), settings.url_ttl_seconds),
         cpu=cpu,
         analyzers=analyzers,
@@ -274,8 +281,11 @@ def build(
             max_bytes=settings.max_upload_bytes,
         ),
         pipeline=pipeline,
-        face_service=FaceService(a.catalog, a.faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels),
-        versions=VersionService(a.catalog, a.index, a.faces, a.blobs, a.queue),
+        face_service=FaceService(
+            a.catalog, faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels, choose=choices
+        ),
+        versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
+        reprocess=ReprocessService(a.catalog, a.queue, analyzers, choices),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -50,7 +50,7 @@ def walk(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -77,7 +77,7 @@ async def ingest_paths(
     # With --wait this process helps: a worker here shares the queue (leases) with any running server.
     worker = asyncio.create_task(services.worker().run(stop)) if wait else None
     try:
-        with _progress(console) as progress:
+        with progress_bar(console) as progress:
             task = progress.add_task("ingesting", total=len(files))
             sem = asyncio.Semaphore(services.settings.cpu_threads * 2)
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     rekognition_tps: float = Field(
         default=5.0, gt=0, description="Calls per second per Rekognition operation."
     )
+    rekognition_collection_prefix: str = Field(
+        default="mediasight-",
+        pattern=r"^[a-zA-Z0-9_.\-]{0,200}$",
+        description="Rekognition face collections are named this + the tenant ID (faces=rekognition).",
+    )
     semantic_search: bool = Field(
         default=True, description="Embed each asset's metadata for semantic search."
     )

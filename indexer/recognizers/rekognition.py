@@ -20,6 +20,9 @@ response. The pipeline reads `analyzer.model_version` right after `await analyze
 task, so the version is kept in a per-instance ContextVar (exact for that call even with many assets in
 flight) and, outside that task, the last version seen by any call ("unknown" before the first call).
 `analyze_with_version` returns it explicitly. DetectFaces reports none: "unreported".
+
+Every call goes through `call_rekognition`: the operation's token bucket, then jittered retries on
+throttling; the face collections (rekognition_faces) use it too.
 """
 
 from __future__ import annotations
@@ -48,7 +51,18 @@ MIN_SIDE, MAX_SIDE = 80, 10_000
 S3_MEDIA_TYPES = frozenset({"image/jpeg", "image/png"})
 JPEG_QUALITIES = (90, 80, 70, 60, 50)
 PAD_GRAY = (128, 128, 128)
-DEFAULT_TPS = {"DetectLabels": 5.0, "DetectFaces": 5.0, "DetectText": 5.0, "DetectModerationLabels": 5.0}
+DEFAULT_TPS = {
+    "DetectLabels": 5.0,
+    "DetectFaces": 5.0,
+    "DetectText": 5.0,
+    "DetectModerationLabels": 5.0,
+    # face collections (rekognition_faces)
+    "CreateCollection": 5.0,
+    "IndexFaces": 5.0,
+    "SearchFaces": 5.0,
+    "SearchFacesByImage": 5.0,
+    "DeleteFaces": 5.0,
+}
 
 Scalar = float | int | str | bool
 
@@ -111,6 +125,46 @@ OriginalLookup = Callable[[str], Awaitable[OriginalInfo | None]]
 def make_buckets(tps: Mapping[str, float] | None = None, *, burst: int = 1) -> dict[str, TokenBucket]:
     """One token bucket per operation (DEFAULT_TPS overridden by `tps`); share the dict among analyzers."""
     return {op: TokenBucket(rate, burst) for op, rate in {**DEFAULT_TPS, **(tps or {})}.items()}
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How throttled and transient failures are retried (see rate_limit.call_with_retries)."""
+
+    attempts: int = 5
+    base_delay: float = 0.25
+    max_delay: float = 10.0
+    sleep: Sleep = asyncio.sleep
+    random: Callable[[], float] = _random.random
+
+
+async def call_rekognition(
+    client: Any, method: str, bucket: TokenBucket, retry: Retry, **request: Any
+) -> Mapping[str, Any]:
+    """One Rekognition request: a token from the operation's bucket per attempt, jittered retries on
+    throttling and transient errors; the last (or a non-retryable) ClientError propagates."""
+
+    async def call() -> Mapping[str, Any]:
+        await bucket.acquire()
+        response: Mapping[str, Any] = await getattr(client, method)(**request)
+        return response
+
+    return await call_with_retries(
+        call,
+        attempts=retry.attempts,
+        base_delay=retry.base_delay,
+        max_delay=retry.max_delay,
+        sleep=retry.sleep,
+        random=retry.random,
+    )
+
+
+def bucket_for(buckets: Mapping[str, TokenBucket] | TokenBucket, api: str) -> TokenBucket:
+    if isinstance(buckets, TokenBucket):
+        return buckets
+    if api not in buckets:
+        raise ValueError(f"no token bucket for {api} (have {', '.join(buckets) or 'none'})")
+    return buckets[api]
 
 
 def s3_fits(info: OriginalInfo) -> bool:
@@ -179,7 +233,7 @@ def prepare_bytes(image: Image.Image, jpeg: bytes, *, max_bytes: int = BYTES_MAX
             raise ValueError(f"cannot encode the image within {max_bytes} bytes")
 
 
-def _number(params: Mapping[str, Any], key: str, lo: float, hi: float) -> float:
+def param_number(params: Mapping[str, Any], key: str, lo: float, hi: float) -> float:
     value = float(params[key])
     if not lo <= value <= hi:
         raise ValueError(f"{key} must be within {lo:g}–{hi:g}, got {value:g}")
@@ -213,25 +267,19 @@ class RekognitionAnalyzer:
         max_delay: float = 10.0,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        operation: Operation | None = None,
     ) -> None:
-        if name not in OPERATIONS:
+        if operation is None and name not in OPERATIONS:
             raise ValueError(f"unknown Rekognition analyzer {name!r}: choose from {', '.join(OPERATIONS)}")
         self.name = name
-        self._op = OPERATIONS[name]
-        if isinstance(buckets, TokenBucket):
-            self._bucket = buckets
-        elif self._op.api in buckets:
-            self._bucket = buckets[self._op.api]
-        else:
-            raise ValueError(f"no token bucket for {self._op.api} (have {', '.join(buckets) or 'none'})")
+        self._op = operation or OPERATIONS[name]
+        self._bucket = bucket_for(buckets, self._op.api)
         self._client = client
         self._s3_bucket = s3_bucket
         self._original_info = original_info
         self.defaults: Mapping[str, Scalar] = {**self._op.defaults, **(defaults or {})}
         self._cpu = cpu
-        self._retry: dict[str, Any] = dict(
-            attempts=attempts, base_delay=base_delay, max_delay=max_delay, sleep=sleep, random=random
-        )
+        self._retry = Retry(attempts, base_delay, max_delay, sleep, random)
         self._last_version = "unknown" if self._op.version_key else "unreported"
         self._version: contextvars.ContextVar[str | None] = contextvars.ContextVar(
             f"rekognition_{name}_version", default=None
@@ -256,14 +304,8 @@ class RekognitionAnalyzer:
         p = {**self.defaults, **params}
         request = self._request(p)  # validate parameters before any work
         image, fx, fy = await self._image(item)
-
-        async def call() -> Mapping[str, Any]:
-            await self._bucket.acquire()
-            response: Mapping[str, Any] = await getattr(self._client, self._op.method)(Image=image, **request)
-            return response
-
         try:
-            response = await call_with_retries(call, **self._retry)
+            response = await self._invoke(item, image, request, p)
         except ClientError as exc:
             if is_retryable(exc):
                 raise  # retries exhausted: the worker's own backoff takes over
@@ -273,6 +315,13 @@ class RekognitionAnalyzer:
             version = self._last_version = str(response[self._op.version_key])
         self._version.set(version)
         return m.unpad(self._map(response, p), fx, fy), version
+
+    async def _invoke(
+        self, item: AnalysisInput, image: dict[str, Any], request: dict[str, Any], p: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        return await call_rekognition(
+            self._client, self._op.method, self._bucket, self._retry, Image=image, **request
+        )
 
     async def _image(self, item: AnalysisInput) -> tuple[dict[str, Any], float, float]:
         if self._s3_bucket and self._original_info is not None and item.original_key:
@@ -292,15 +341,15 @@ class RekognitionAnalyzer:
         if self.name == "labels":
             request: dict[str, Any] = {
                 "Features": ["GENERAL_LABELS"],
-                "MinConfidence": _number(p, "min_confidence", 0, 100),
-                "MaxLabels": int(_number(p, "max_labels", 1, 1000)),
+                "MinConfidence": param_number(p, "min_confidence", 0, 100),
+                "MaxLabels": int(param_number(p, "max_labels", 1, 1000)),
             }
             filters = {field: _names(p.get(key, "")) for key, field in _FILTERS.items()}
             if any(filters.values()):
                 request["Settings"] = {"GeneralLabels": {k: v for k, v in filters.items() if v}}
             return request
         if self.name == "properties":
-            colors = int(_number(p, "max_dominant_colors", 0, 20))
+            colors = int(param_number(p, "max_dominant_colors", 0, 20))
             return {
                 "Features": ["IMAGE_PROPERTIES"],
                 "Settings": {"ImageProperties": {"MaxDominantColors": colors}},
@@ -308,14 +357,14 @@ class RekognitionAnalyzer:
         if self.name == "people":
             return {
                 "Features": ["GENERAL_LABELS"],
-                "MinConfidence": _number(p, "min_confidence", 0, 100),
+                "MinConfidence": param_number(p, "min_confidence", 0, 100),
                 "Settings": {"GeneralLabels": {"LabelInclusionFilters": [m.PERSON]}},
             }
-        _number(p, "min_confidence", 0, 100)
+        param_number(p, "min_confidence", 0, 100)
         if self.name == "faces":
             return {"Attributes": ["DEFAULT"]}
         if self.name == "moderation":
-            return {"MinConfidence": _number(p, "min_confidence", 0, 100)}
+            return {"MinConfidence": param_number(p, "min_confidence", 0, 100)}
         return {}  # text: its confidence filter is applied to lines and words alike, client-side
 
     def _map(self, response: Mapping[str, Any], p: Mapping[str, Any]) -> Findings:

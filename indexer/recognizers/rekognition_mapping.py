@@ -29,6 +29,7 @@ from catalog.model import (
     ModerationLabel,
     TextDetection,
 )
+from indexer.face_collection import RemoteMatch
 
 Response = Mapping[str, Any]  # a parsed botocore response (already validated against the service model)
 
@@ -127,22 +128,58 @@ def map_properties(response: Response) -> ImageProperties | None:
     )
 
 
+def _face(raw: Mapping[str, Any], face_id: str = "") -> Face:
+    points = {lm["Type"]: lm for lm in raw.get("Landmarks", ()) if "Type" in lm}
+    landmarks = tuple(
+        Landmark(type=t, x=float(points[t].get("X", 0.0)), y=float(points[t].get("Y", 0.0)))
+        for t in FACE_LANDMARKS
+        if t in points
+    )
+    return Face(
+        box=to_box(raw["BoundingBox"]),
+        confidence=float(raw.get("Confidence", 0.0)),
+        landmarks=landmarks,
+        face_id=face_id,
+    )
+
+
 def map_faces(response: Response, *, min_confidence: float) -> tuple[Face, ...]:
     """DetectFaces (DEFAULT attributes) → boxes, confidence and the five landmarks. No embedding:
     Rekognition returns no identity vector (its face search works inside its own collections)."""
-    faces = []
-    for raw in response.get("FaceDetails", ()):
-        confidence = float(raw.get("Confidence", 0.0))
-        if confidence < min_confidence or "BoundingBox" not in raw:
+    return tuple(
+        _face(raw)
+        for raw in response.get("FaceDetails", ())
+        if "BoundingBox" in raw and float(raw.get("Confidence", 0.0)) >= min_confidence
+    )
+
+
+def map_indexed_faces(
+    response: Response, *, min_confidence: float
+) -> tuple[tuple[Face, ...], tuple[str, ...]]:
+    """IndexFaces (DEFAULT attributes) → (faces, FaceIds indexed but dropped for min_confidence).
+
+    Every face found is kept, as DetectFaces would report it: the indexed ones carry their FaceId, the
+    ones the quality filter or MaxFaces left out carry none (they cannot be searched, but can be named).
+    Most confident first (ties keep Rekognition's order, indexed faces first), like the local detector;
+    this order is the faces' face_index, so the FaceId ↔ (asset, face_index) mapping is fixed right here.
+    """
+    found: list[Face] = []
+    dropped: list[str] = []
+    for record in response.get("FaceRecords", ()):
+        detail, face_id = record.get("FaceDetail", {}), str(record.get("Face", {}).get("FaceId", ""))
+        box = detail.get("BoundingBox") or record.get("Face", {}).get("BoundingBox")
+        confidence = float(detail.get("Confidence", record.get("Face", {}).get("Confidence", 0.0)))
+        if box is None or confidence < min_confidence:
+            if face_id:
+                dropped.append(face_id)
             continue
-        points = {lm["Type"]: lm for lm in raw.get("Landmarks", ()) if "Type" in lm}
-        landmarks = tuple(
-            Landmark(type=t, x=float(points[t].get("X", 0.0)), y=float(points[t].get("Y", 0.0)))
-            for t in FACE_LANDMARKS
-            if t in points
-        )
-        faces.append(Face(box=to_box(raw["BoundingBox"]), confidence=confidence, landmarks=landmarks))
-    return tuple(faces)
+        found.append(_face({**detail, "BoundingBox": box, "Confidence": confidence}, face_id))
+    for unindexed in response.get("UnindexedFaces", ()):
+        detail = unindexed.get("FaceDetail", {})
+        if "BoundingBox" in detail and float(detail.get("Confidence", 0.0)) >= min_confidence:
+            found.append(_face(detail))
+    found.sort(key=lambda f: -f.confidence)
+    return tuple(found), tuple(dropped)
 
 
 def map_text(response: Response, *, min_confidence: float) -> tuple[TextDetection, ...]:
@@ -208,3 +245,14 @@ def unpad(findings: Findings, fx: float, fy: float) -> Findings:
             for f in findings.faces
         ),
     )
+
+
+def map_face_matches(response: Response) -> list[RemoteMatch]:
+    """SearchFaces / SearchFacesByImage → (ExternalImageId, FaceId, Similarity), most similar first."""
+    found = [
+        RemoteMatch(str(face["ExternalImageId"]), str(face["FaceId"]), float(raw.get("Similarity", 0.0)))
+        for raw in response.get("FaceMatches", ())
+        if (face := raw.get("Face", {})).get("ExternalImageId") and face.get("FaceId")
+    ]
+    found.sort(key=lambda r: -r.similarity)
+    return found

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import TenantConfig
+from catalog.model import Stage, TenantConfig
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 
@@ -157,3 +157,33 @@ async def test_costly_queries_are_refused_before_running(services: Services) -> 
         "{ search(first: 100) { edges { node { id labels { name } } } } }", context_value=ctx
     )
     assert fine.errors is None
+
+
+STATUS = """query ($filter: SearchFilter, $first: Int, $after: String, $query: String) {
+  search(filter: $filter, first: $first, after: $after, query: $query) {
+    totalCount edges { node { id status error } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_search_by_status_lists_failed_assets_from_the_catalog(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    other, _ = await make_tenant(services, "other")
+    ids = await ingest_colors(services, tenant)
+    await services.catalog.set_stage(tenant, ids["red"], Stage.FAILED, "decoder exploded")
+    await services.catalog.set_stage(tenant, ids["blue"], Stage.FAILED, "too big")
+    failed = (await run(services, tenant, STATUS, filter={"status": ["FAILED"]}, first=1))["search"]
+    assert failed["totalCount"] == 2 and failed["pageInfo"]["hasNextPage"]
+    assert failed["edges"][0]["node"] == {"id": ids["blue"], "status": "FAILED", "error": "too big"}
+    after = failed["pageInfo"]["endCursor"]
+    rest = (await run(services, tenant, STATUS, filter={"status": ["FAILED"]}, after=after))["search"]
+    assert [e["node"]["id"] for e in rest["edges"]] == [ids["red"]] and not rest["pageInfo"]["hasNextPage"]
+    indexed = (await run(services, tenant, STATUS, filter={"status": ["INDEXED"]}))["search"]
+    assert indexed["totalCount"] == 3  # the index still holds what it held: INDEXED means "search the index"
+    assert (await run(services, other, STATUS, filter={"status": ["FAILED"]}))["search"]["totalCount"] == 0
+    for variables in (
+        {"filter": {"status": ["FAILED"], "labels": ["red"]}},
+        {"filter": {"status": ["FAILED"]}, "query": "red"},
+    ):
+        result = await schema.execute(
+            STATUS, variable_values=variables, context_value=Context(services, tenant)
+        )
+        assert result.errors and "INDEXED" in result.errors[0].message

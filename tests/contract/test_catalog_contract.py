@@ -170,7 +170,7 @@ async def test_every_read_is_tenant_scoped(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     asset, _ = await catalog.register_asset(new_asset(a, "s" * 64))
     await catalog.save_result(
-        a, RecognitionResult(asset.id, "labels", "m", "1", Findings((Label("Cat", 90),)))
+        a, RecognitionResult(asset.id, "labels", "m", "1", Findings((Label("Cat", 90),)), id=uuid7())
     )
 
     assert await catalog.get_asset(b, asset.id) is None
@@ -288,7 +288,17 @@ async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> N
     two, _ = await catalog.register_asset(new_asset(tenant, "2" * 64))
     results = {
         analyzer: RecognitionResult(
-            one.id, analyzer, f"{analyzer}-model", "1.0", findings, "local", {"threshold": 0.5}, 12.5, T0
+            one.id,
+            analyzer,
+            f"{analyzer}-model",
+            "1.0",
+            findings,
+            "local",
+            {"threshold": 0.5},
+            12.5,
+            T0,
+            id=uuid7(),
+            finished_at=T0,
         )
         for analyzer, findings in every_findings().items()
     }
@@ -299,7 +309,9 @@ async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> N
     assert await catalog.get_result(tenant, two.id, "text") is None
     assert await catalog.get_labels(tenant, [one.id, two.id]) == {one.id: results["labels"].findings.labels}
 
-    rerun = RecognitionResult(one.id, "labels", "labels-model", "2.0", Findings(labels=(Label("Dog", 50.0),)))
+    rerun = RecognitionResult(
+        one.id, "labels", "labels-model", "2.0", Findings(labels=(Label("Dog", 50.0),)), id=uuid7()
+    )
     await catalog.save_result(tenant, rerun)
     current = await catalog.get_result(tenant, one.id, "labels")
     assert current is not None and current.model_version == "2.0" and current.created_at is not None
@@ -361,7 +373,7 @@ async def test_delete_asset(catalog: CatalogStore) -> None:
         new_asset(a, "1" * 64, parent_id=root.id, relation=VersionRelation.CROP)
     )
     await catalog.save_result(
-        a, RecognitionResult(child.id, "labels", "m", "1", Findings((Label("Cat", 90),)))
+        a, RecognitionResult(child.id, "labels", "m", "1", Findings((Label("Cat", 90),)), id=uuid7())
     )
     await catalog.delete_asset(b, child.id)  # not b's: nothing happens
     assert await catalog.get_asset(a, child.id) == child
@@ -420,3 +432,21 @@ async def test_dynamodb_ensure_table_is_idempotent(ddb_client: Any) -> None:
         assert {i["IndexName"] for i in description["GlobalSecondaryIndexes"]} == {"unfinished", "assets"}
     finally:
         await client.delete_table(TableName=table)
+
+
+async def test_assets_in_stages_newest_first_and_stage_counts(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = [(await catalog.register_asset(new_asset(a, f"{i:064d}")))[0].id for i in range(5)]
+    await catalog.register_asset(new_asset(b, "f" * 64))
+    for asset_id in ids[:3]:
+        await catalog.set_stage(a, asset_id, Stage.FAILED, "broken")
+    await catalog.set_stage(a, ids[3], Stage.INDEXED)
+    failed = await catalog.assets_in_stages(a, [Stage.FAILED], after=None, limit=2)
+    assert [x.id for x in failed] == [ids[2], ids[1]] and failed[0].error == "broken"
+    rest = await catalog.assets_in_stages(a, [Stage.FAILED], after=failed[-1].id, limit=5)
+    assert [x.id for x in rest] == [ids[0]]
+    both = await catalog.assets_in_stages(a, [Stage.FAILED, Stage.STORED], after=None, limit=10)
+    assert [x.id for x in both] == [ids[4], ids[2], ids[1], ids[0]]
+    assert await catalog.assets_in_stages(b, [Stage.FAILED], after=None, limit=10) == []
+    assert await catalog.stage_counts(a) == {Stage.FAILED: 3, Stage.INDEXED: 1, Stage.STORED: 1}
+    assert await catalog.stage_counts(b) == {Stage.STORED: 1}

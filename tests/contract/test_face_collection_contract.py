@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,8 @@ from catalog.dynamodb_catalog import DynamoCatalog
 from catalog.dynamodb_faces import DynamoFaceCollection
 from catalog.dynamodb_schema import Conflict
 from catalog.ids import uuid7
-from catalog.model import FaceRef
-from catalog.ports import CatalogStore, FaceCollection
+from catalog.model import BoundingBox, Face, FaceRef
+from catalog.ports import CatalogStore, FaceCollection, StoredFace
 from catalog.sqlite_catalog import SqliteCatalog
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_faces import SqliteFaceCollection
@@ -161,3 +162,43 @@ async def test_delete_asset_removes_its_faces_only(stores: Stores) -> None:
     assert await stores.faces.face_persons(tenant, [one, two]) == {FaceRef(two, 0): ada.id}
     [hit] = await stores.faces.search(tenant, vb[0], max_distance=0.5, limit=10)
     assert hit.face == FaceRef(two, 0)
+
+
+async def test_remote_face_ids_are_kept_replaced_and_deleted_with_the_faces(stores: Stores) -> None:
+    """Faces indexed by a remote collection (Rekognition) carry a FaceId and no vector."""
+    tenant, (one, two) = await stores.tenant_with_assets("acme", 2)
+    other, _ = await stores.tenant_with_assets("other", 0)
+    f1, f2, f3 = (str(uuid.UUID(int=n)) for n in (1, 2, 3))
+    [vector] = vectors(1, seed=9)
+    await stores.faces.index_faces(tenant, one, [[], vector, []], face_ids=[f1, "", f2])
+    await stores.faces.index_faces(tenant, two, vectors(1, seed=10))
+    assert await stores.faces.stored_faces(tenant, [two, one, one]) == [
+        StoredFace(FaceRef(one, 0), f1, None),
+        StoredFace(FaceRef(one, 1), "", None),
+        StoredFace(FaceRef(one, 2), f2, None),
+        StoredFace(FaceRef(two, 0), "", None),
+    ]
+    assert await stores.faces.stored_faces(other, [one]) == []
+    with pytest.raises(ValueError, match="face_ids"):
+        await stores.faces.index_faces(tenant, one, [[]], face_ids=[f1, f2])
+
+    # Vectors still match by distance (the faces without one take no part), on the 0–100 scale.
+    [hit] = await stores.faces.search(tenant, vector, max_distance=0.1, limit=10)
+    assert hit.face == FaceRef(one, 1)
+    probe = Face(box=BoundingBox(0, 0, 1, 1), confidence=99.0, embedding=tuple(near(vector, 0.3)))
+    [found] = await stores.faces.matches(tenant, probe, min_similarity=85.0, limit=10)
+    assert (found.face, found.similarity, found.person_id) == (FaceRef(one, 1), 90.0, None)
+    assert await stores.faces.matches(tenant, probe, min_similarity=95.0, limit=10) == []
+    remote_only = Face(box=BoundingBox(0, 0, 1, 1), confidence=99.0, face_id=f1)
+    assert await stores.faces.matches(tenant, remote_only, min_similarity=0.0, limit=10) == []
+
+    # Re-indexed: new FaceIds replace the old ones, the person link of a kept face_index survives.
+    ada = await stores.faces.create_person(tenant, "Ada")
+    await stores.faces.assign(tenant, [FaceRef(one, 0)], ada.id)
+    await stores.faces.index_faces(tenant, one, [[]], face_ids=[f3])
+    assert await stores.faces.stored_faces(tenant, [one]) == [StoredFace(FaceRef(one, 0), f3, ada.id)]
+    await stores.faces.index_faces(tenant, one, [vector])  # back to local: no FaceId left
+    assert await stores.faces.stored_faces(tenant, [one]) == [StoredFace(FaceRef(one, 0), "", ada.id)]
+    await stores.faces.index_faces(tenant, one, [[]], face_ids=[f3])
+    await stores.faces.delete_asset(tenant, one)
+    assert await stores.faces.stored_faces(tenant, [one]) == []

@@ -97,13 +97,30 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
         gql(url, key, SEARCH, query="astronaut")["search"]["edges"][0]["node"]["filename"] == "astronaut.jpg"
     )
 
+    # Reprocess with a stricter threshold; the server's worker runs the batch, the report tells what changed.
+    started = cli.run("reprocess", "--tenant", "acme", "--analyzer", "labels", "--param", "min_confidence=90")
+    batch_id = started.stdout.strip()
+    assert "4 assets queued" in started.stderr
+    deadline = time.monotonic() + 60
+    query = "query ($id: ID!) { reprocessBatch(id: $id) { status done failed } }"
+    while (batch := gql(url, key, query, id=batch_id)["reprocessBatch"])["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the server's worker did not finish the batch"
+        time.sleep(0.3)
+    assert batch == {"status": "COMPLETED", "done": 4, "failed": 0}
+    report_query = "query ($id: ID!) { batchReport(batchId: $id) { assetsChanged labelsLost { name } } }"
+    report = gql(url, key, report_query, id=batch_id)["batchReport"]
+    assert report["assetsChanged"] >= 1 and report["labelsLost"]
+    kept = gql(url, key, SEARCH, labels=["animal"])["search"]["edges"]
+    assert all(lb["confidence"] >= 90 for e in kept for lb in e["node"]["labels"])
+
 
 def test_help_explains_every_command(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "data")
     top = cli.run("--help").stdout
-    for command in ("serve", "tenant", "ingest", "worker", "reindex", "export-schema"):
+    for command in ("serve", "tenant", "ingest", "worker", "reindex", "reprocess", "export-schema"):
         assert command in top
     assert "--wait" in cli.run("ingest", "--help").stdout
+    assert "min_confidence=80" in cli.run("reprocess", "--help").stdout
     missing = cli.run("ingest", str(tmp_path), "--tenant", "ghost", check=False)
     assert missing.returncode == 2 and "mediasight tenant create ghost" in missing.stderr
     cli.run("tenant", "create", "acme")

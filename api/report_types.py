@@ -1,0 +1,187 @@
+"""GraphQL types of reprocessing: batches, change reports, and the change feed."""
+
+from __future__ import annotations
+
+import base64
+import enum
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.context import Context
+from api.types import Asset, PageInfo
+from catalog import model
+from catalog.change_report import AssetChange
+from catalog.change_report import ChangeReport as DomainReport
+
+MAX_REPORT_PAGE = 100
+
+
+@strawberry.enum(description="RUNNING until every asset is done or failed.")
+class BatchStatus(enum.Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+
+
+@strawberry.type(
+    description="A tracked reprocessing of a set of assets; its progress counts each asset once."
+)
+class ReprocessBatch:
+    id: strawberry.ID
+    status: BatchStatus
+    total: int
+    done: int
+    failed: int
+    progress: float = strawberry.field(description="(done + failed) / total, 0–1.")
+    analyzers: list[str] = strawberry.field(description="Empty: the tenant's configured analyzers.")
+    provider: str | None = strawberry.field(description="Null: each analyzer's configured provider.")
+    parameters: JSON = strawberry.field(description="Per analyzer: the settings this batch overrides.")
+    created_at: datetime
+
+    @staticmethod
+    def from_domain(b: model.ReprocessBatch) -> ReprocessBatch:
+        return ReprocessBatch(
+            id=strawberry.ID(b.id),
+            status=BatchStatus(b.status.value),
+            total=b.total,
+            done=b.done,
+            failed=b.failed,
+            progress=round((b.done + b.failed) / b.total, 4) if b.total else 1.0,
+            analyzers=list(b.analyzers),
+            provider=b.provider,
+            parameters=cast(JSON, b.parameters),
+            created_at=b.created_at,
+        )
+
+
+@strawberry.type
+class LabelCount:
+    name: str
+    count: int = strawberry.field(description="Assets that gained (or lost) it.")
+
+
+@strawberry.type(description="One changed asset: its net change over the runs in the report.")
+class ChangedAssetEdge:
+    cursor: str
+    analyzers: list[str] = strawberry.field(description="Analyzers whose results changed.")
+    gained: list[str] = strawberry.field(description="Label and moderation names gained.")
+    lost: list[str]
+    top_label_before: str | None = strawberry.field(description="The most confident specific label before.")
+    top_label_after: str | None
+    _asset_id: strawberry.Private[str]
+
+    @strawberry.field(description="Null if the asset was deleted since.")
+    async def node(self, info: Info[Context, None]) -> Asset | None:
+        found = await info.context.assets.load(self._asset_id)
+        return Asset.from_domain(found) if found else None
+
+
+@strawberry.type
+class ChangedAssetConnection:
+    edges: list[ChangedAssetEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def _cursor(asset_id: str) -> str:
+    return base64.urlsafe_b64encode(asset_id.encode()).decode()
+
+
+def _after(cursor: str | None) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode() if cursor else ""
+    except ValueError:
+        return ""
+
+
+def _edge(c: AssetChange) -> ChangedAssetEdge:
+    return ChangedAssetEdge(
+        cursor=_cursor(c.asset_id),
+        analyzers=list(c.analyzers),
+        gained=list(c.gained),
+        lost=list(c.lost),
+        top_label_before=c.top_before,
+        top_label_after=c.top_after,
+        _asset_id=c.asset_id,
+    )
+
+
+@strawberry.type(description="What a batch (or a model change) changed across your assets.")
+class ChangeReport:
+    assets_compared: int = strawberry.field(description="Assets with a run in the report.")
+    assets_changed: int
+    top_label_changed: int = strawberry.field(
+        description="Assets whose most confident specific label changed."
+    )
+    labels_gained: list[LabelCount] = strawberry.field(description="Most often gained first (top 20).")
+    labels_lost: list[LabelCount]
+    _report: strawberry.Private[DomainReport]
+
+    @staticmethod
+    def from_domain(r: DomainReport) -> ChangeReport:
+        return ChangeReport(
+            assets_compared=r.assets_compared,
+            assets_changed=len(r.changed),
+            top_label_changed=r.top_label_changed,
+            labels_gained=[LabelCount(name=n, count=c) for n, c in r.labels_gained],
+            labels_lost=[LabelCount(name=n, count=c) for n, c in r.labels_lost],
+            _report=r,
+        )
+
+    @strawberry.field(description="The changed assets, in ID order.")
+    def changed_assets(
+        self,
+        first: Annotated[int, strawberry.argument(description=f"At most {MAX_REPORT_PAGE}.")] = 20,
+        after: str | None = None,
+    ) -> ChangedAssetConnection:
+        start = _after(after)
+        rest = [c for c in self._report.changed if c.asset_id > start]
+        page = rest[: max(1, min(first, MAX_REPORT_PAGE))]
+        return ChangedAssetConnection(
+            edges=[_edge(c) for c in page],
+            page_info=PageInfo(
+                has_next_page=len(rest) > len(page), end_cursor=_cursor(page[-1].asset_id) if page else None
+            ),
+            total_count=len(self._report.changed),
+        )
+
+
+@strawberry.type(description="An asset whose current metadata changed at changedAt.")
+class ChangeEdge:
+    cursor: str
+    changed_at: datetime
+    node: Asset
+
+
+@strawberry.type(description="Assets whose current metadata changed, oldest change first.")
+class ChangeConnection:
+    edges: list[ChangeEdge]
+    page_info: PageInfo
+
+
+@strawberry.enum
+class ReprocessErrorCode(enum.Enum):
+    UNKNOWN_ANALYZER = "UNKNOWN_ANALYZER"
+    UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
+    UNKNOWN_PARAMETER = "UNKNOWN_PARAMETER"
+    INVALID_PARAMETER = "INVALID_PARAMETER"
+    NO_ASSETS = "NO_ASSETS"
+    TOO_MANY_ASSETS = "TOO_MANY_ASSETS"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_FILTER = "INVALID_FILTER"
+
+
+@strawberry.type
+class ReprocessProblem:
+    code: ReprocessErrorCode
+    message: str
+
+
+@strawberry.type
+class ReprocessPayload:
+    batch: ReprocessBatch | None
+    error: ReprocessProblem | None

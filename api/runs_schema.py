@@ -1,0 +1,192 @@
+"""Reprocessing, change reports and the change feed: the run-history part of the schema."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.auth import CanRead, CanWrite
+from api.context import Context
+from api.report_types import (
+    ChangeConnection,
+    ChangeEdge,
+    ChangeReport,
+    ReprocessBatch,
+    ReprocessErrorCode,
+    ReprocessPayload,
+    ReprocessProblem,
+)
+from api.search_input import MAX_PAGE, SearchFilter, SearchSort, search_query
+from api.types import Asset, PageInfo
+from catalog.change_report import build_report
+from catalog.cursor import CursorError, decode_cursor, encode_cursor
+from catalog.ids import is_uuid
+from catalog.model import TenantConfig
+from catalog.ports import UnsupportedSearch
+from indexer.reprocess import MAX_BATCH_ASSETS, ReprocessError, ReprocessRequest
+
+MAX_FEED_PAGE = 100
+
+
+async def _matching(ctx: Context, filter: SearchFilter) -> list[str]:
+    """Every asset of the tenant's index matching the filter (newest first), up to a batch's size."""
+    tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
+    config = tenant.config if tenant else TenantConfig()
+    query = search_query(None, filter, SearchSort.CREATED, MAX_PAGE, None, config)
+    ids: list[str] = []
+    while len(ids) <= MAX_BATCH_ASSETS:
+        page = await ctx.services.index.search(ctx.tenant_id, query)
+        ids += [h.asset_id for h in page.hits]
+        if not page.has_next:
+            break
+        query = dataclasses.replace(query, after=page.end_cursor)
+    return ids
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@strawberry.type
+class RunQuery:
+    @strawberry.field(permission_classes=[CanRead], description="A reprocessing batch and its progress.")
+    async def reprocess_batch(self, info: Info[Context, None], id: strawberry.ID) -> ReprocessBatch | None:
+        ctx = info.context
+        found = await ctx.services.catalog.get_batch(ctx.tenant_id, str(id)) if is_uuid(id) else None
+        return ReprocessBatch.from_domain(found) if found else None
+
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="What a reprocessing batch changed: each asset's batch run against the run it replaced.",
+    )
+    async def batch_report(self, info: Info[Context, None], batch_id: strawberry.ID) -> ChangeReport | None:
+        ctx = info.context
+        if (
+            not is_uuid(batch_id)
+            or await ctx.services.catalog.get_batch(ctx.tenant_id, str(batch_id)) is None
+        ):
+            return None
+        records = await ctx.services.catalog.change_records(ctx.tenant_id, batch_id=str(batch_id))
+        return ChangeReport.from_domain(build_report(records))
+
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="What changed where an analyzer's current run moved from one model version to another.",
+    )
+    async def model_change_report(
+        self, info: Info[Context, None], analyzer: str, from_version: str, to_version: str
+    ) -> ChangeReport:
+        if from_version == to_version:
+            raise GraphQLError(
+                "fromVersion and toVersion are the same: name two versions (Asset.runs shows them)",
+                extensions={"code": "SAME_VERSION"},
+            )
+        ctx = info.context
+        records = await ctx.services.catalog.change_records(
+            ctx.tenant_id, analyzer=analyzer, from_version=from_version, to_version=to_version
+        )
+        return ChangeReport.from_domain(build_report(records))
+
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Assets whose current metadata changed at or after `since`, oldest change first: poll it "
+        "with the last endCursor to stay in sync. An asset that changes again moves to the end.",
+    )
+    async def changes(
+        self,
+        info: Info[Context, None],
+        since: datetime,
+        first: Annotated[int, strawberry.argument(description=f"At most {MAX_FEED_PAGE}.")] = 50,
+        after: str | None = None,
+    ) -> ChangeConnection:
+        if not 1 <= first <= MAX_FEED_PAGE:
+            raise GraphQLError(
+                f"`first` must be between 1 and {MAX_FEED_PAGE}; page with `after: endCursor`."
+            )
+        position = None
+        if after:
+            try:
+                key, asset_id = decode_cursor(after)
+                position = (_aware(datetime.fromisoformat(str(key))), asset_id)
+            except (CursorError, ValueError) as exc:
+                raise GraphQLError("invalid cursor: pass the endCursor of a previous changes page") from exc
+        ctx = info.context
+        found = await ctx.services.catalog.changed_assets(
+            ctx.tenant_id, _aware(since), after=position, limit=first + 1
+        )
+        page = found[:first]
+        assets = await ctx.assets.load_many([c.asset_id for c in page])
+        edges = [
+            ChangeEdge(
+                cursor=encode_cursor(c.changed_at.isoformat(), c.asset_id),
+                changed_at=c.changed_at,
+                node=Asset.from_domain(asset),
+            )
+            for c, asset in zip(page, assets, strict=True)
+            if asset is not None
+        ]
+        end = encode_cursor(page[-1].changed_at.isoformat(), page[-1].asset_id) if page else after
+        return ChangeConnection(
+            edges=edges, page_info=PageInfo(has_next_page=len(found) > first, end_cursor=end)
+        )
+
+
+@strawberry.type
+class RunMutation:
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Run analyzers again over assets (by ID, by filter, or both: the assets in both) with "
+        "another provider or parameters, as a tracked batch. Each asset gets new immutable runs; its current "
+        "metadata becomes the newest. Parameters use the analyzers' setting names, e.g. "
+        '{"min_confidence": 80} or {"labels.max_labels": 5}.',
+    )
+    async def reprocess(
+        self,
+        info: Info[Context, None],
+        asset_ids: list[strawberry.ID] | None = None,
+        filter: Annotated[
+            SearchFilter | None, strawberry.argument(description="{} selects every indexed asset.")
+        ] = None,
+        analyzers: Annotated[
+            list[str] | None, strawberry.argument(description="Default: the tenant's analyzers.")
+        ] = None,
+        provider: Annotated[str | None, strawberry.argument(description="local or rekognition.")] = None,
+        parameters: JSON | None = None,
+    ) -> ReprocessPayload:
+        ctx = info.context
+
+        def problem(code: ReprocessErrorCode, message: str) -> ReprocessPayload:
+            return ReprocessPayload(batch=None, error=ReprocessProblem(code=code, message=message))
+
+        if asset_ids is None and filter is None:
+            return problem(
+                ReprocessErrorCode.NO_ASSETS, "pass assetIds, a filter ({} for every asset), or both"
+            )
+        if parameters is not None and not isinstance(parameters, dict):
+            return problem(
+                ReprocessErrorCode.INVALID_PARAMETER, 'parameters must be an object: {"key": value}'
+            )
+        ids = [str(i) for i in asset_ids or []]
+        if filter is not None:
+            try:
+                matching = await _matching(ctx, filter)
+            except (GraphQLError, UnsupportedSearch) as exc:
+                return problem(ReprocessErrorCode.INVALID_FILTER, str(exc))
+            ids = [i for i in ids if i in set(matching)] if asset_ids is not None else matching
+        unknown = [i for i in ids if not is_uuid(i)]
+        if unknown:
+            return problem(
+                ReprocessErrorCode.NOT_FOUND, f"no such asset(s) in your tenant: {', '.join(unknown[:10])}"
+            )
+        request = ReprocessRequest(analyzers=tuple(analyzers or ()), provider=provider, parameters=parameters)
+        try:
+            batch = await ctx.services.reprocess.start(ctx.tenant_id, ids, request)
+        except ReprocessError as exc:
+            return problem(ReprocessErrorCode(exc.code), str(exc))
+        return ReprocessPayload(batch=ReprocessBatch.from_domain(batch), error=None)

@@ -1,0 +1,92 @@
+"""The catalog's run history: immutable recognition runs, reprocessing batches and the change feed.
+
+Every catalog adapter implements it next to CatalogStore (they share one store and write the run, the
+current pointer and the change feed in one transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from catalog.model import ChangedAsset, RecognitionResult, ReprocessBatch, RunChange
+
+
+@dataclass(frozen=True)
+class ChangeRecord:
+    """The change summary of one run (no findings): what batch and model-change reports aggregate."""
+
+    asset_id: str
+    analyzer: str
+    run_id: str
+    model_version: str
+    finished_at: datetime
+    change: RunChange
+
+
+class BatchItemState:
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class RunHistory(Protocol):
+    async def runs_of(
+        self, tenant_id: str, asset_ids: Sequence[str], analyzer: str | None = None, *, limit: int = 100
+    ) -> dict[str, list[RecognitionResult]]:
+        """Each asset's runs (successful and failed), newest first, at most `limit` per asset."""
+        ...
+
+    async def get_runs(
+        self, tenant_id: str, asset_id: str, run_ids: Sequence[str]
+    ) -> dict[str, RecognitionResult]:
+        """Runs of this asset by ID (another asset's or tenant's run IDs find nothing)."""
+        ...
+
+    async def change_records(
+        self,
+        tenant_id: str,
+        *,
+        batch_id: str | None = None,
+        analyzer: str | None = None,
+        from_version: str | None = None,
+        to_version: str | None = None,
+    ) -> list[ChangeRecord]:
+        """Change summaries of a batch's runs, or of runs that replaced `from_version` with `to_version`."""
+        ...
+
+    async def mark_changed(self, tenant_id: str, asset_ids: Sequence[str]) -> None:
+        """Put assets at the head of the change feed (their metadata changed outside a run, e.g. a name)."""
+        ...
+
+    async def changed_assets(
+        self, tenant_id: str, since: datetime, *, after: tuple[datetime, str] | None, limit: int
+    ) -> list[ChangedAsset]:
+        """Assets whose current metadata last changed at or after `since`, oldest change first."""
+        ...
+
+    async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
+        """The batch and one pending item per asset (batch.total must equal len(asset_ids))."""
+        ...
+
+    async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None: ...
+
+    async def batch_items(
+        self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
+    ) -> list[str]:
+        """Asset IDs of the batch's items in a state (BatchItemState), in ID order."""
+        ...
+
+    async def finish_batch_item(
+        self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""
+    ) -> bool:
+        """Mark a pending item done or failed and count it once; False if it was not pending."""
+        ...
+
+    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None: ...
+
+    async def unenqueued_batches(self) -> list[ReprocessBatch]:
+        """Batches of every tenant whose jobs were not all enqueued (their creator stopped midway)."""
+        ...

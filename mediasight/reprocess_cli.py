@@ -1,0 +1,107 @@
+"""`mediasight reprocess`: choose assets, start a tracked batch, optionally help process it and report."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from catalog.change_report import build_report
+from catalog.model import ReprocessBatch, Stage
+from catalog.ports import SearchQuery, SortOrder
+from indexer.reprocess import MAX_BATCH_ASSETS, ReprocessError, ReprocessRequest, enqueue_pending
+from mediasight.bootstrap import Services
+from mediasight.ingest_files import progress_bar
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, object]:
+    """`key=value` pairs (values typed later, against each analyzer's settings)."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ReprocessError("INVALID_PARAMETER", f"--param needs key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+async def select_assets(services: Services, tenant_id: str, labels: Sequence[str]) -> list[str]:
+    """Indexed assets of the tenant: all of them, or those with any of `labels` (through parents)."""
+    if labels:
+        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED, first=100)
+        ids: list[str] = []
+        while len(ids) <= MAX_BATCH_ASSETS:
+            page = await services.index.search(tenant_id, query)
+            ids += [h.asset_id for h in page.hits]
+            if not page.has_next:
+                break
+            query = dataclasses.replace(query, after=page.end_cursor)
+        return ids
+    out: list[str] = []
+    after = None
+    while assets := await services.catalog.list_assets(tenant_id, after=after, limit=500):
+        out += [a.id for a in assets if a.status == Stage.INDEXED]
+        after = assets[-1].id
+    return out
+
+
+async def start_or_resume(
+    services: Services,
+    tenant_id: str,
+    *,
+    resume: str | None,
+    asset_ids: Sequence[str],
+    labels: Sequence[str],
+    request: ReprocessRequest,
+) -> ReprocessBatch:
+    if resume:
+        batch = await services.catalog.get_batch(tenant_id, resume)
+        if batch is None:
+            raise ReprocessError("NOT_FOUND", f"no batch {resume} in this tenant")
+        await enqueue_pending(services.catalog, services.queue, batch)  # idempotent where the queue dedupes
+        return batch
+    ids = list(asset_ids) or await select_assets(services, tenant_id, labels)
+    return await services.reprocess.start(tenant_id, ids, request)
+
+
+async def follow(
+    services: Services, batch: ReprocessBatch, console: Console, *, work: bool
+) -> ReprocessBatch:
+    """Show progress until the batch finishes; with `work`, this process runs a worker meanwhile."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(services.worker().run(stop)) if work else None
+    try:
+        with progress_bar(console) as progress:
+            task = progress.add_task("reprocessing", total=batch.total)
+            while True:
+                current = await services.catalog.get_batch(batch.tenant_id, batch.id)
+                assert current is not None
+                progress.update(
+                    task,
+                    completed=current.done + current.failed,
+                    description=f"reprocessing ({current.failed} failed)"
+                    if current.failed
+                    else "reprocessing",
+                )
+                if current.done + current.failed >= current.total:
+                    return current
+                await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+
+
+async def print_report(services: Services, batch: ReprocessBatch, console: Console) -> None:
+    report = build_report(await services.catalog.change_records(batch.tenant_id, batch_id=batch.id))
+    console.print(
+        f"batch {batch.id}: {batch.done} done, [red]{batch.failed} failed[/]; "
+        f"{len(report.changed)} of {report.assets_compared} assets changed, "
+        f"{report.top_label_changed} changed their top label"
+    )
+    if report.labels_gained:
+        console.print("  gained: " + ", ".join(f"{n} ({c})" for n, c in report.labels_gained[:10]))
+    if report.labels_lost:
+        console.print("  lost:   " + ", ".join(f"{n} ({c})" for n, c in report.labels_lost[:10]))

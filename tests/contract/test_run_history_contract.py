@@ -1,0 +1,198 @@
+"""RunHistory contract: immutable runs, current results, as-of reads, batches and the change feed, on
+every catalog adapter (SQLite, DynamoDB Local)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from catalog.ids import uuid7
+from catalog.model import (
+    BatchStatus,
+    Findings,
+    Label,
+    RecognitionResult,
+    ReprocessBatch,
+    RunChange,
+    RunStatus,
+)
+from catalog.ports import CatalogStore
+from catalog.run_ports import BatchItemState
+from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
+
+__all__ = ["backend", "catalog"]
+
+
+def run(asset_id: str, minutes: int, *labels: str, version: str = "1", **changes: Any) -> RecognitionResult:
+    fields: dict[str, Any] = {
+        "id": uuid7(),
+        "asset_id": asset_id,
+        "analyzer": "labels",
+        "model_name": "m",
+        "model_version": version,
+        "findings": Findings(labels=tuple(Label(n, 90.0 - i) for i, n in enumerate(labels))),
+        "created_at": T0 + timedelta(minutes=minutes),
+        "finished_at": T0 + timedelta(minutes=minutes, seconds=1),
+    }
+    return RecognitionResult(**(fields | changes))
+
+
+def changed(
+    previous: RecognitionResult | None, gained: tuple[str, ...] = (), lost: tuple[str, ...] = ()
+) -> RunChange:
+    return RunChange(
+        previous_run_id=previous.id if previous else None,
+        previous_model_version=previous.model_version if previous else None,
+        changed=True,
+        gained=gained,
+        lost=lost,
+        top_before=None,
+        top_after=None,
+    )
+
+
+async def test_runs_are_appended_and_the_latest_success_is_current(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
+    first = run(asset.id, 0, "Dog")
+    second = run(asset.id, 10, "Cat", version="2")
+    failed = run(asset.id, 20, status=RunStatus.FAILED, error="TimeoutError: slow")
+    for r in (first, second, failed):
+        await catalog.save_result(a, r)
+    assert await catalog.get_result(a, asset.id, "labels") == second
+    assert [r.id for r in (await catalog.runs_of(a, [asset.id])).get(asset.id, [])] == [
+        failed.id,
+        second.id,
+        first.id,
+    ]
+    assert [r.id for r in (await catalog.runs_of(a, [asset.id], "labels", limit=2)).get(asset.id, [])] == [
+        failed.id,
+        second.id,
+    ]
+    assert (await catalog.runs_of(a, [asset.id], "faces")).get(asset.id, []) == []
+    assert await catalog.get_runs(a, asset.id, [first.id, failed.id]) == {first.id: first, failed.id: failed}
+
+    late = run(asset.id, 5, "Bird")  # finished before the current one: history only
+    await catalog.save_result(a, late)
+    assert (await catalog.get_result(a, asset.id, "labels")) == second
+    assert len((await catalog.runs_of(a, [asset.id])).get(asset.id, [])) == 4
+
+    # another tenant, or another asset, addresses nothing
+    other, _ = await catalog.register_asset(new_asset(a, "2" * 64))
+    assert await catalog.get_runs(b, asset.id, [first.id]) == {}
+    assert await catalog.get_runs(a, other.id, [first.id]) == {}
+    assert (await catalog.runs_of(b, [asset.id])).get(asset.id, []) == []
+    assert await catalog.get_results(b, [asset.id]) == {}
+
+
+async def test_results_as_of_a_time(catalog: CatalogStore) -> None:
+    [a] = await tenants(catalog, "a")
+    asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
+    first, second = run(asset.id, 0, "Dog"), run(asset.id, 10, "Cat")
+    await catalog.save_result(a, first)
+    await catalog.save_result(a, second)
+    await catalog.save_result(a, run(asset.id, 20, status=RunStatus.FAILED, error="x"))
+
+    def labels_at(minutes: int) -> Any:
+        return catalog.get_results(a, [asset.id], as_of=T0 + timedelta(minutes=minutes))
+
+    assert await labels_at(-1) == {}
+    assert (await labels_at(5))[asset.id]["labels"] == first
+    assert (await labels_at(15))[asset.id]["labels"] == second
+    assert (await labels_at(30))[asset.id]["labels"] == second
+
+
+async def test_change_feed(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    one, _ = await catalog.register_asset(new_asset(a, "1" * 64))
+    two, _ = await catalog.register_asset(new_asset(a, "2" * 64))
+    r1 = run(one.id, 0, "Dog", change=changed(None))
+    await catalog.save_result(a, r1)
+    await catalog.save_result(a, run(two.id, 1, "Cat", change=changed(None)))
+    # a rerun that changed nothing does not move the asset
+    same = run(one.id, 2, "Dog", change=RunChange(r1.id, "1", changed=False))
+    await catalog.save_result(a, same)
+
+    feed = await catalog.changed_assets(a, T0, after=None, limit=10)
+    assert [c.asset_id for c in feed] == [one.id, two.id]
+    assert feed[0].changed_at == r1.finished_at
+    assert await catalog.changed_assets(b, T0, after=None, limit=10) == []
+    assert [
+        c.asset_id for c in await catalog.changed_assets(a, T0 + timedelta(minutes=1), after=None, limit=10)
+    ] == [two.id]
+    page = await catalog.changed_assets(a, T0, after=None, limit=1)
+    rest = await catalog.changed_assets(a, T0, after=(page[0].changed_at, page[0].asset_id), limit=10)
+    assert [c.asset_id for c in page + rest] == [one.id, two.id]
+
+    # a real change moves the asset to the end, once
+    await catalog.save_result(a, run(one.id, 3, "Cat", change=changed(same, ("Cat",), ("Dog",))))
+    assert [c.asset_id for c in await catalog.changed_assets(a, T0, after=None, limit=10)] == [two.id, one.id]
+    await catalog.mark_changed(a, [two.id])
+    assert [c.asset_id for c in await catalog.changed_assets(a, T0, after=None, limit=10)] == [one.id, two.id]
+    await catalog.mark_changed(b, [one.id])  # another tenant's asset: nothing happens
+    assert await catalog.changed_assets(b, T0, after=None, limit=10) == []
+
+
+async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore) -> None:
+    [a] = await tenants(catalog, "a")
+    one, _ = await catalog.register_asset(new_asset(a, "1" * 64))
+    old = run(one.id, 0, "Dog", version="1")
+    await catalog.save_result(a, old)
+    new = run(one.id, 5, "Cat", version="2", batch_id="B1", change=changed(old, ("Cat",), ("Dog",)))
+    await catalog.save_result(a, new)
+    [record] = await catalog.change_records(a, batch_id="B1")
+    assert (record.asset_id, record.run_id, record.model_version) == (one.id, new.id, "2")
+    assert record.change == new.change
+    [same] = await catalog.change_records(a, analyzer="labels", from_version="1", to_version="2")
+    assert same == record
+    assert await catalog.change_records(a, analyzer="labels", from_version="2", to_version="1") == []
+    assert await catalog.change_records(a, batch_id="B2") == []
+
+
+async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = sorted(uuid7() for _ in range(5))
+    batch = ReprocessBatch(
+        id=uuid7(),
+        tenant_id=a,
+        analyzers=("labels",),
+        provider="local",
+        parameters={"labels": {"min_confidence": 50.0}},
+        total=5,
+        done=0,
+        failed=0,
+        created_at=T0,
+    )
+    await catalog.create_batch(batch, ids)
+    stored = await catalog.get_batch(a, batch.id)
+    assert stored == batch and stored.status == BatchStatus.RUNNING
+    assert await catalog.get_batch(b, batch.id) is None
+    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]
+    first = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=2)
+    rest = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=first[-1], limit=10)
+    assert first + rest == ids
+    assert await catalog.batch_items(b, batch.id, BatchItemState.PENDING, after=None, limit=10) == []
+
+    await catalog.set_batch_enqueued(a, batch.id)
+    assert await catalog.unenqueued_batches() == []
+    assert await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)
+    assert not await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)  # a retried job
+    assert not await catalog.finish_batch_item(b, batch.id, ids[1], failed=False)  # another tenant
+    for asset_id in ids[1:4]:
+        assert await catalog.finish_batch_item(a, batch.id, asset_id, failed=False)
+    assert await catalog.finish_batch_item(a, batch.id, ids[4], failed=True, error="gave up")
+    done = await catalog.get_batch(a, batch.id)
+    assert done is not None and (done.done, done.failed, done.enqueued) == (4, 1, True)
+    assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
+    assert await catalog.batch_items(a, batch.id, BatchItemState.FAILED, after=None, limit=10) == [ids[4]]
+
+
+async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None:
+    [a] = await tenants(catalog, "a")
+    asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
+    for minutes in range(3):
+        await catalog.save_result(a, run(asset.id, minutes, "Dog", change=changed(None)))
+    await catalog.delete_asset(a, asset.id)
+    assert (await catalog.runs_of(a, [asset.id])).get(asset.id, []) == []
+    assert await catalog.get_results(a, [asset.id]) == {}
+    assert await catalog.changed_assets(a, T0, after=None, limit=10) == []

@@ -1,0 +1,278 @@
+"""Faces on Rekognition collections, through the real services (SQLite catalog, worker, pipeline) and a
+real aiobotocore client wrapped in AioStubber: every request is checked against the Rekognition service
+model and against the parameters we expect, every canned response is validated, nothing leaves the process.
+Assets are ingested one at a time so the order of Rekognition calls is fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import aioboto3
+import pytest
+from aiobotocore.stub import AioStubber
+from botocore.exceptions import ClientError
+from botocore.stub import ANY
+from PIL import Image
+
+from catalog.model import FaceRef, Stage, TenantConfig
+from catalog.ports import FaceMatch, SearchQuery, StoredFace
+from indexer.face_collection import NoFaceFound
+from indexer.faces_service import FaceError
+from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
+from indexer.recognizers.rate_limit import TokenBucket
+from indexer.recognizers.rekognition import Retry
+from indexer.recognizers.rekognition_faces import RekognitionFaceCollections, collection_id
+from indexer.renditions import PREVIEW_MAX, decode
+from mediasight.bootstrap import Services
+from tests.conftest import jpeg_bytes, make_tenant
+from tests.indexer.rekognition_stubs import (
+    CREATED,
+    PREFIX,
+    bbox,
+    detail,
+    face_id,
+    index_params,
+    indexed,
+    match,
+    matches,
+    record,
+    search_params,
+)
+
+F1, F2, G1, H1, ORPHAN = (face_id(n) for n in (1, 2, 3, 4, 99))
+
+
+@pytest.fixture
+async def client(aws_env: None) -> AsyncIterator[Any]:
+    async with aioboto3.Session().client("rekognition", region_name="us-east-1") as c:
+        yield c
+
+
+@pytest.fixture
+def stub(client: Any) -> Iterator[AioStubber]:
+    with AioStubber(client) as s:
+        yield s
+        s.assert_no_pending_responses()
+
+
+async def rekognition_tenant(services: Services, client: Any) -> str:
+    tenant, _ = await make_tenant(services, "cloud")
+    config = TenantConfig(analyzers=("faces",), providers={"faces": "rekognition"})
+    await services.catalog.set_tenant_config(tenant, config)
+    services.use_rekognition(client)
+    return tenant
+
+
+async def register(services: Services, tenant: str, color: tuple[int, int, int], name: str) -> str:
+    """Ingest only (its ID is known before the worker calls Rekognition with it)."""
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color, (160, 120)), name)
+    assert outcome.asset is not None
+    return outcome.asset.id
+
+
+async def process(services: Services, tenant: str, asset_id: str) -> None:
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, asset_id)
+    assert asset is not None and asset.status == Stage.INDEXED, asset
+
+
+async def test_index_match_name_link_search_and_delete(
+    services: Services, client: Any, stub: AioStubber
+) -> None:
+    tenant = await rekognition_tenant(services, client)
+    cid = PREFIX + tenant
+    faces = services.face_service
+
+    # Asset A: the collection is created on first use; IndexFaces' faces come most confident first, the
+    # one its quality filter left out included without a FaceId; each indexed face is searched for a name.
+    a = await register(services, tenant, (200, 150, 120), "a.jpg")
+    stub.add_response("create_collection", CREATED, {"CollectionId": cid})
+    stub.add_response(
+        "index_faces",
+        indexed(
+            [record(F2, a, 98.0, bbox(0.6)), record(F1, a, 99.9, bbox(0.1))],
+            unindexed=[detail(90.0, bbox(0.4, 0.5, 0.05, 0.05))],
+        ),
+        index_params(tenant, a),
+    )
+    stub.add_response("search_faces", matches(F1), search_params(tenant, F1, 20))
+    stub.add_response("search_faces", matches(F2), search_params(tenant, F2, 20))
+    await process(services, tenant, a)
+    result = await services.catalog.get_result(tenant, a, "faces")
+    assert result is not None
+    assert (result.provider, result.model_name, result.model_version) == (
+        "rekognition",
+        "amazon-rekognition-index-faces",
+        "7.0",
+    )
+    assert [(f.face_id, f.confidence, f.box.left) for f in result.findings.faces] == [
+        (F1, 99.9, 0.1),
+        (F2, 98.0, 0.6),
+        ("", 90.0, 0.4),
+    ]
+    assert [lm.type for lm in result.findings.faces[0].landmarks] == ["eyeLeft", "eyeRight", "nose"]
+    assert await services.faces.stored_faces(tenant, [a]) == [
+        StoredFace(FaceRef(a, 0), F1, None),
+        StoredFace(FaceRef(a, 1), F2, None),
+        StoredFace(FaceRef(a, 2), "", None),
+    ]
+
+    # Asset B: same person as A's face 0; nobody is named yet. A FaceId the catalog never stored is ignored.
+    b = await register(services, tenant, (190, 140, 110), "b.jpg")
+    stub.add_response("index_faces", indexed([record(G1, b, 99.0)]), index_params(tenant, b))
+    stub.add_response(
+        "search_faces",
+        matches(G1, match(F1, a, 99.5), match(ORPHAN, a, 99.0)),
+        search_params(tenant, G1, 20),
+    )
+    await process(services, tenant, b)
+    assert await services.faces.face_persons(tenant, [a, b]) == {}
+
+    # faceMatches: SearchFaces by the face's FaceId, mapped back to (asset, faceIndex).
+    stub.add_response(
+        "search_faces",
+        matches(F1, match(G1, b, 99.456), match(ORPHAN, a, 99.0)),
+        search_params(tenant, F1, 501),
+    )
+    assert await faces.matches(tenant, a, 0, 80.0) == [FaceMatch(FaceRef(b, 0), 99.46, None)]
+    stub.add_response("search_faces", matches(F2), search_params(tenant, F2, 501, threshold=95.0))
+    assert await faces.matches(tenant, a, 1, 95.0) == []
+    assert await faces.matches(tenant, a, 2, 80.0) == []  # not indexed: nothing to search with, no call
+
+    # nameFace names the matching face of B too; persons become searchable.
+    stub.add_response("search_faces", matches(F1, match(G1, b, 99.5)), search_params(tenant, F1, 4096))
+    person, named = await faces.name_face(tenant, a, 0, "Ada Lovelace")
+    assert named == 2
+    await services.worker().run_until_idle()  # refresh jobs re-index A and B
+    assert await services.faces.face_persons(tenant, [a, b]) == {
+        FaceRef(a, 0): person.id,
+        FaceRef(b, 0): person.id,
+    }
+    page = await services.index.search(tenant, SearchQuery(persons=("ada lovelace",)))
+    assert sorted(h.asset_id for h in page.hits) == sorted([a, b])
+
+    # Asset C: its face matches B's named face, so it gets the person when it is indexed.
+    c = await register(services, tenant, (180, 130, 100), "c.jpg")
+    stub.add_response("index_faces", indexed([record(H1, c, 99.7)]), index_params(tenant, c))
+    stub.add_response("search_faces", matches(H1, match(G1, b, 97.0)), search_params(tenant, H1, 20))
+    await process(services, tenant, c)
+    assert await services.faces.face_persons(tenant, [c]) == {FaceRef(c, 0): person.id}
+    page = await services.index.search(tenant, SearchQuery(persons=("Ada Lovelace",)))
+    assert sorted(h.asset_id for h in page.hits) == sorted([a, b, c])
+
+    # searchFacesByImage: SearchFacesByImage in the tenant's collection (the photo is not stored).
+    stub.add_response(
+        "search_faces_by_image",
+        {
+            "SearchedFaceBoundingBox": bbox(),
+            "SearchedFaceConfidence": 99.9,
+            "FaceMatches": [match(F1, a, 95.123), match(H1, c, 96.0)],
+            "FaceModelVersion": "7.0",
+        },
+        {"CollectionId": cid, "Image": {"Bytes": ANY}, "FaceMatchThreshold": 90.0, "MaxFaces": 500},
+    )
+    found = await faces.search_by_image(tenant, jpeg_bytes((10, 20, 30), (200, 200)), 90.0)
+    assert found == [FaceMatch(FaceRef(c, 0), 96.0, person.id), FaceMatch(FaceRef(a, 0), 95.12, person.id)]
+    stub.add_client_error(
+        "search_faces_by_image",
+        service_error_code="InvalidParameterException",
+        service_message="There are no faces in the image. Should be at least 1.",
+    )
+    with pytest.raises(FaceError) as no_face:
+        await faces.search_by_image(tenant, jpeg_bytes((10, 20, 30), (200, 200)), 80.0)
+    assert no_face.value.code == "NO_FACE"
+
+    # Deleting an asset deletes its faces from the collection, then from the catalog.
+    stub.add_response("delete_faces", {"DeletedFaces": [F1, F2]}, {"CollectionId": cid, "FaceIds": [F1, F2]})
+    assert await services.versions.delete(tenant, a, cascade=False) == [a]
+    assert await services.faces.stored_faces(tenant, [a]) == []
+
+    # Faces replaced by a new analysis: the FaceIds the asset no longer has leave the collection.
+    new = face_id(5)
+    stub.add_response("delete_faces", {"DeletedFaces": [H1]}, {"CollectionId": cid, "FaceIds": [H1]})
+    await services.faces.index_faces(tenant, c, [()], face_ids=[new])
+    assert await services.faces.stored_faces(tenant, [c]) == [StoredFace(FaceRef(c, 0), new, person.id)]
+
+
+async def test_existing_or_vanished_collection_parameters_and_dropped_faces(
+    services: Services, client: Any, stub: AioStubber
+) -> None:
+    tenant = await rekognition_tenant(services, client)
+    cid = PREFIX + tenant
+    asset = await register(services, tenant, (9, 9, 9), "x.jpg")  # analyzed directly below, not by the worker
+    stored = await services.catalog.get_asset(tenant, asset)
+    assert stored is not None
+    original = await services.blobs.get(stored.blob_key)
+    image = decode(original, target=PREVIEW_MAX, max_pixels=10**8)
+    item = AnalysisInput(image=image, jpeg=original, original_key=stored.blob_key)
+    analyzer = services.analyzers.get("faces", "rekognition")
+    with pytest.raises(ValueError, match="quality_filter"):  # refused before any call
+        await analyzer.analyze(item, {"quality_filter": "best"})
+    with pytest.raises(ValueError, match="max_faces"):
+        await analyzer.analyze(item, {"max_faces": 0})
+
+    # Another process created the collection first: fine. Someone deleted it later: created again.
+    stub.add_client_error("create_collection", service_error_code="ResourceAlreadyExistsException")
+    stub.add_client_error("index_faces", service_error_code="ResourceNotFoundException")
+    stub.add_response("create_collection", CREATED, {"CollectionId": cid})
+    params = index_params(tenant, asset, max_faces=5, quality="HIGH")
+    stub.add_response("index_faces", indexed([record(F1, asset, 99.0), record(F2, asset, 30.0)]), params)
+    # Below the analyzer's min_confidence: dropped from the findings and deleted from the collection.
+    stub.add_response("delete_faces", {"DeletedFaces": [F2]}, {"CollectionId": cid, "FaceIds": [F2]})
+    found = await analyzer.analyze(item, {"min_confidence": 50, "max_faces": 5, "quality_filter": "high"})
+    assert [f.face_id for f in found.faces] == [F1]
+
+    # An image that is no asset's original cannot be indexed (there is no ExternalImageId for it).
+    with pytest.raises(AnalyzerInputError, match="original"):
+        await analyzer.analyze(AnalysisInput(image=image, jpeg=original, original_key=""), {})
+
+
+async def test_throttled_face_operations_are_retried_with_jitter(client: Any, stub: AioStubber) -> None:
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+
+    collections = RekognitionFaceCollections(
+        client,
+        prefix="ms.",
+        buckets=TokenBucket(1000.0, burst=1000),
+        retry=Retry(attempts=3, base_delay=1.0, max_delay=5.0, sleep=sleep, random=lambda: 0.5),
+    )
+    expected = search_params("t1", F1, 10)
+    expected["CollectionId"] = "ms.t1"
+    stub.add_client_error("search_faces", service_error_code="ThrottlingException", http_status_code=400)
+    stub.add_client_error(
+        "search_faces", service_error_code="ProvisionedThroughputExceededException", http_status_code=400
+    )
+    stub.add_response("search_faces", matches(F1, match(F2, "asset-2", 91.0)), expected)
+    [found] = await collections.search_face("t1", F1, min_similarity=80.0, limit=10)
+    assert (found.asset_id, found.face_id, found.similarity) == ("asset-2", F2, 91.0)
+    assert delays == [0.5, 1.0]  # random() · base · 2^retry
+
+    for _ in range(3):
+        stub.add_client_error("delete_faces", service_error_code="ThrottlingException", http_status_code=400)
+    with pytest.raises(ClientError, match="ThrottlingException"):  # attempts run out: the caller decides
+        await collections.delete("t1", [F1])
+
+
+async def test_names_and_unknown_faces(client: Any, stub: AioStubber) -> None:
+    assert collection_id("mediasight-", "0190a0c4-7d2e-7c3b-8f00-0123456789ab").startswith("mediasight-0190")
+    with pytest.raises(ValueError, match="CollectionId"):
+        collection_id("bad prefix/", "t")
+    with pytest.raises(ValueError, match="CollectionId"):
+        RekognitionFaceCollections(client, prefix="x" * 300, buckets=TokenBucket(1.0))
+    collections = RekognitionFaceCollections(client, prefix="ms-", buckets=TokenBucket(1000.0, burst=10))
+    # A face deleted meanwhile (or a tenant without a collection) matches nothing.
+    stub.add_client_error("search_faces", service_error_code="InvalidParameterException")
+    stub.add_client_error("search_faces", service_error_code="ResourceNotFoundException")
+    assert await collections.search_face("t", F1, min_similarity=80.0, limit=5) == []
+    assert await collections.search_face("t", F1, min_similarity=80.0, limit=5) == []
+    stub.add_client_error("delete_faces", service_error_code="ResourceNotFoundException")
+    await collections.delete("t", [F1, F1, ""])
+    stub.add_response("create_collection", CREATED, {"CollectionId": "ms-t"})
+    stub.add_client_error("search_faces_by_image", service_error_code="InvalidParameterException")
+    with pytest.raises(NoFaceFound):
+        await collections.search_image("t", Image.new("RGB", (50, 50)), min_similarity=80.0, limit=5)
