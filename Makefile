@@ -39,6 +39,7 @@ schema: install
 bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.analyzers
+	$(BIN)/python -m bench.reprocess
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -230,11 +230,11 @@ class Pipeline:
         for result in results:
             if isinstance(result, BaseException):
                 continue
+            if result.analyzer == "faces":
+                result = await self._with_persons(asset, result)
             result = dataclasses.replace(
                 result, change=summarize_change(previous.get(result.analyzer), result)
             )
-            if result.analyzer == "faces":
-                await self._link_faces(asset, result.findings)
             await self._catalog.save_result(asset.tenant_id, result)
             changed = changed or bool(result.change and result.change.changed)
         if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
@@ -283,6 +283,19 @@ class Pipeline:
             duration_ms=round((time.perf_counter() - t0) * 1000, 3),
             finished_at=utcnow(),
         )
+
+    async def _with_persons(self, asset: Asset, run: RecognitionResult) -> RecognitionResult:
+        """Link the run's faces into the collection, and record in the run who each face is now (so a
+        later run's diff can tell a person change)."""
+        await self._link_faces(asset, run.findings)
+        if not run.findings.faces:
+            return run
+        linked = await self._faces.face_persons(asset.tenant_id, [asset.id])
+        faces = tuple(
+            dataclasses.replace(face, person_id=linked.get(FaceRef(asset.id, i)))
+            for i, face in enumerate(run.findings.faces)
+        )
+        return dataclasses.replace(run, findings=dataclasses.replace(run.findings, faces=faces))
 
     async def _link_faces(self, asset: Asset, findings: Findings) -> None:
         """Add the faces to the tenant's collection; a face matching a named one gets that person."""

@@ -173,3 +173,40 @@ async def test_batches_and_reports_are_tenant_scoped(services: Services) -> None
     assert (await gql(services, other, CHANGES, since=since))["changes"]["edges"] == []
     model = '{ modelChangeReport(analyzer: "labels", fromVersion: "1", toVersion: "2") { assetsChanged } }'
     assert (await gql(services, other, model))["modelChangeReport"]["assetsChanged"] == 0
+
+
+FACE_DIFF = """query ($id: ID!) { asset(id: $id) {
+  diff(analyzer: "faces") { fromRun { analyzer } toRun { analyzer } faces {
+    added { faceIndex } removed { faceIndex }
+    personChanged { before { faceIndex } after { faceIndex } personBefore { name } personAfter { name } } } }
+} }"""
+
+
+async def test_a_face_named_between_runs_shows_as_a_person_change(services: Services) -> None:
+    from catalog.model import TenantConfig
+    from indexer.analyzers import LocalAnalyzer
+    from tests.api.test_rekognition_faces_graphql import colour_face
+
+    services.analyzers.register(
+        {
+            ("faces", "local"): lambda: LocalAnalyzer(
+                "faces", "fake-colour-face", "1", colour_face, services.cpu
+            )
+        }
+    )
+    tenant, _ = await make_tenant(services, "acme")
+    await services.catalog.set_tenant_config(tenant, TenantConfig(analyzers=("faces",)))
+    ids = await ingest(services, tenant, {"p1": (200, 60, 60), "p2": (190, 70, 70)})
+    name = 'mutation ($id: ID!) { nameFace(assetId: $id, faceIndex: 0, name: "Ada") { facesNamed } }'
+    named = await gql(services, tenant, name, id=ids["p1"])
+    assert named["nameFace"]["facesNamed"] == 2
+    await services.worker().run_until_idle()
+    payload = await reprocess(services, tenant, ids=[ids["p2"]], analyzers=["faces"])
+    assert payload["error"] is None
+    diff = (await gql(services, tenant, FACE_DIFF, id=ids["p2"]))["asset"]["diff"]
+    assert diff["fromRun"]["analyzer"] == diff["toRun"]["analyzer"] == "faces"
+    assert diff["faces"]["added"] == [] and diff["faces"]["removed"] == []
+    [change] = diff["faces"]["personChanged"]
+    assert change["personBefore"] is None and change["personAfter"] == {"name": "Ada"}
+    report = (await gql(services, tenant, REPORT, id=payload["batch"]["id"]))["batchReport"]
+    assert report["assetsChanged"] == 1 and report["changedAssets"]["edges"][0]["analyzers"] == ["faces"]
