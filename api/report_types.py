@@ -42,6 +42,18 @@ class ReprocessBatch:
     parameters: JSON = strawberry.field(description="Per analyzer: the settings this batch overrides.")
     created_at: datetime
 
+    @strawberry.field(description="Assets that could not be reprocessed, and why (in ID order).")
+    async def failures(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
+    ) -> list[BatchFailure]:
+        ctx = info.context
+        found = await ctx.services.catalog.batch_failures(
+            ctx.tenant_id, str(self.id), limit=max(1, min(first, 100))
+        )
+        return [BatchFailure(asset_id=strawberry.ID(a), reason=r) for a, r in found]
+
     @staticmethod
     def from_domain(b: model.ReprocessBatch) -> ReprocessBatch:
         return ReprocessBatch(
@@ -56,6 +68,12 @@ class ReprocessBatch:
             parameters=cast(JSON, b.parameters),
             created_at=b.created_at,
         )
+
+
+@strawberry.type
+class BatchFailure:
+    asset_id: strawberry.ID
+    reason: str
 
 
 @strawberry.type
@@ -150,11 +168,17 @@ class ChangeReport:
         )
 
 
-@strawberry.type(description="An asset whose current metadata changed at changedAt.")
+@strawberry.type(
+    description="An asset whose current metadata changed at changedAt, or that was deleted then."
+)
 class ChangeEdge:
     cursor: str
     changed_at: datetime
-    node: Asset
+    asset_id: strawberry.ID
+    deleted: bool = strawberry.field(
+        description="True: the asset was deleted (node is null); drop your copy."
+    )
+    node: Asset | None
 
 
 @strawberry.type(description="Assets whose current metadata changed, oldest change first.")

@@ -61,6 +61,16 @@ class RunQuery:
         found = await ctx.services.catalog.get_batch(ctx.tenant_id, str(id)) if is_uuid(id) else None
         return ReprocessBatch.from_domain(found) if found else None
 
+    @strawberry.field(permission_classes=[CanRead], description="Your reprocessing batches, newest first.")
+    async def reprocess_batches(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
+    ) -> list[ReprocessBatch]:
+        ctx = info.context
+        found = await ctx.services.catalog.list_batches(ctx.tenant_id, limit=max(1, min(first, 100)))
+        return [ReprocessBatch.from_domain(b) for b in found]
+
     @strawberry.field(
         permission_classes=[CanRead],
         description="What a reprocessing batch changed: each asset's batch run against the run it replaced.",
@@ -126,10 +136,11 @@ class RunQuery:
             ChangeEdge(
                 cursor=encode_cursor(c.changed_at.isoformat(), c.asset_id),
                 changed_at=c.changed_at,
-                node=Asset.from_domain(asset),
+                asset_id=strawberry.ID(c.asset_id),
+                deleted=c.deleted or asset is None,
+                node=Asset.from_domain(asset) if asset is not None else None,
             )
             for c, asset in zip(page, assets, strict=True)
-            if asset is not None
         ]
         end = encode_cursor(page[-1].changed_at.isoformat(), page[-1].asset_id) if page else after
         return ChangeConnection(

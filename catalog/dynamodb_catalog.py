@@ -30,7 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from catalog import dynamodb_schema as ddb
-from catalog.dynamodb_runs import DynamoRunHistory
+from catalog.dynamodb_runs import DynamoRunHistory, feed_tombstone
 from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
 from catalog.ids import uuid7
 from catalog.model import (
@@ -532,7 +532,8 @@ class DynamoCatalog(DynamoRunHistory):
             ExpressionAttributeValues={":id": s(asset_id)},
         )
         # the asset last: should a chunk fail, a retry finds the asset and finishes the job
-        actions.append({"Delete": {"TableName": self._table, "Key": _asset_key(tenant_id, asset_id)}})
+        last = [{"Delete": {"TableName": self._table, "Key": _asset_key(tenant_id, asset_id)}}]
+        actions += feed_tombstone(self._table, tenant_id, asset_id) + last
         await ddb.transact_chunks(self._client, actions)
 
     async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:

@@ -6,6 +6,7 @@ Layout (single table, see catalog.dynamodb_catalog for why):
                                         BatchGetItem per page (runs cost twice the space for that)
 - TENANT#t#CHANGES / <changed_at>#<a>   the change feed; the asset item's `changed_at` says which entry
                                         is live, older entries of the asset are skipped when read
+- TENANT#t / TOMB#<a>                   when a deleted asset was deleted (its feed entry is then live)
 - TENANT#t / BATCH#<id>                 a batch with its done/failed counters
 - TENANT#t#BATCH#<id> / ITEM#<a>        its items; CHG#<a>#<run> the change summaries of its runs
 - TENANT#t#MODEL#<analyzer>#<from>#<to> / <a>#<run>   change summaries of runs that changed model version
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +47,18 @@ def run_sk(run_id: str) -> str:
 
 def changes_pk(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#CHANGES"
+
+
+def tombstone_sk(asset_id: str) -> str:
+    return f"TOMB#{asset_id}"
+
+
+def feed_tombstone(table: str, tenant_id: str, asset_id: str) -> list[dict[str, Any]]:
+    """Put actions that tell the change feed an asset was deleted now (for its delete transaction)."""
+    at = _t(utcnow())
+    entry = {**ddb.key(changes_pk(tenant_id), f"{at}#{asset_id}"), "asset_id": s(asset_id)}
+    tomb = {**ddb.key(ddb.tenant_pk(tenant_id), tombstone_sk(asset_id)), "changed_at": s(at)}
+    return [{"Put": {"TableName": table, "Item": entry}}, {"Put": {"TableName": table, "Item": tomb}}]
 
 
 def batch_sk(batch_id: str) -> str:
@@ -345,11 +359,18 @@ class DynamoRunHistory:
                 names={"#id": "id"},
             )
             live = {a["id"]["S"]: opt_s(a, "changed_at") for a in assets}
+            gone = [a for _, a in entries if a not in live]
+            tombs = await ddb.batch_get(
+                self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), tombstone_sk(a)) for a in gone]
+            )
+            deleted = {t["SK"]["S"].removeprefix("TOMB#"): t["changed_at"]["S"] for t in tombs}
             for at, asset_id in entries:
-                if live.get(asset_id) == at:  # else superseded by a later change, or deleted
+                if (
+                    live.get(asset_id) == at or deleted.get(asset_id) == at
+                ):  # else superseded by a later entry
                     when = from_db_time(at)
                     assert when is not None
-                    out.append(ChangedAsset(asset_id, when))
+                    out.append(ChangedAsset(asset_id, when, deleted=asset_id in deleted))
                     if len(out) == limit:
                         return out
         return out
@@ -379,6 +400,32 @@ class DynamoRunHistory:
             self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))]
         )
         return _batch(found[0]) if found else None
+
+    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
+        items: list[Item] = []
+        pages = ddb.query_pages(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :b)",
+            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":b": s("BATCH#")},
+            ScanIndexForward=False,  # UUIDv7 batch IDs: key order is creation order
+            Limit=limit,
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                items += page
+                if len(items) >= limit:
+                    break
+        return [_batch(i) for i in items[:limit]]
+
+    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
+        failed = await self.batch_items(tenant_id, batch_id, BatchItemState.FAILED, after=None, limit=limit)
+        keys = [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{a}") for a in failed]
+        errors = {
+            i["SK"]["S"].removeprefix("ITEM#"): opt_s(i, "error") or ""
+            for i in await ddb.batch_get(self._client, self._table, keys)
+        }
+        return [(a, errors.get(a, "")) for a in failed]
 
     async def batch_items(
         self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int

@@ -276,6 +276,7 @@ class ChangedAsset:
 
     asset_id: str
     changed_at: datetime
+    deleted: bool = False  # a tombstone: the asset was deleted then
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,14 @@ class RunHistory(Protocol):
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None: ...
 
+    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
+        """The tenant's batches, newest first."""
+        ...
+
+    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
+        """(asset ID, reason) of the batch's failed items, in asset ID order."""
+        ...
+
     async def batch_items(
         self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
     ) -> list[str]:

@@ -7,7 +7,7 @@ import sqlite3
 from catalog.ids import uuid7
 from catalog.sqlite_runs import migrate_results
 
-CATALOG_VERSION = 2
+CATALOG_VERSION = 3
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -20,6 +20,7 @@ _ADDED_COLUMNS = (
     ("assets", "relation", "TEXT"),
     ("assets", "renditions", "TEXT NOT NULL DEFAULT '[]'"),
     ("assets", "phash", "TEXT"),
+    ("asset_changes", "deleted", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 

@@ -3,7 +3,7 @@
 A run is never updated or deleted while its asset lives. `current_runs` points at each analyzer's latest
 successful run (by finish time), so current reads are a primary-key join and old runs cost no index
 space in the search path. `asset_changes` holds one row per asset: when its current metadata last
-changed (the change feed walks it by time).
+changed, or a tombstone when it was deleted (the change feed walks it by time).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS asset_changes (
     tenant_id TEXT NOT NULL,
     asset_id TEXT NOT NULL,
     changed_at TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,  -- a tombstone, so the feed tells downstream apps of deletions
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS asset_changes_feed ON asset_changes (tenant_id, changed_at, asset_id);
@@ -191,8 +192,15 @@ def touch(conn: sqlite3.Connection, tenant_id: str, asset_ids: Sequence[str], at
 
 
 def delete_asset_runs(conn: sqlite3.Connection, tenant_id: str, asset_id: str) -> None:
-    for table in ("runs", "current_runs", "asset_changes"):
+    """The asset's runs go; its feed entry becomes a tombstone (if it ever had one or the asset exists)."""
+    for table in ("runs", "current_runs"):
         conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
+    conn.execute(
+        "INSERT INTO asset_changes (tenant_id, asset_id, changed_at, deleted) SELECT ?, id, ?, 1 FROM assets "
+        "WHERE tenant_id = ? AND id = ? "
+        "ON CONFLICT (tenant_id, asset_id) DO UPDATE SET changed_at = excluded.changed_at, deleted = 1",
+        (tenant_id, to_db_time(utcnow()), tenant_id, asset_id),
+    )
 
 
 def migrate_results(conn: sqlite3.Connection, new_id: Any) -> None:
@@ -317,12 +325,16 @@ class SqliteRunHistory:
         key = (to_db_time(after[0]), after[1]) if after else (to_db_time(since), "")
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT asset_id, changed_at FROM asset_changes WHERE tenant_id = ? AND changed_at >= ? "
-                "AND (changed_at, asset_id) > (?, ?) ORDER BY changed_at, asset_id LIMIT ?",
+                "SELECT asset_id, changed_at, deleted FROM asset_changes WHERE tenant_id = ? "
+                "AND changed_at >= ? AND (changed_at, asset_id) > (?, ?) "
+                "ORDER BY changed_at, asset_id LIMIT ?",
                 (tenant_id, to_db_time(since), *key, limit),
             ).fetchall()
         )
-        return [ChangedAsset(r["asset_id"], from_db_time(r["changed_at"]) or since) for r in rows]
+        return [
+            ChangedAsset(r["asset_id"], from_db_time(r["changed_at"]) or since, bool(r["deleted"]))
+            for r in rows
+        ]
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         def insert(conn: sqlite3.Connection) -> None:
@@ -346,6 +358,24 @@ class SqliteRunHistory:
             ).fetchone()
         )
         return _batch(row) if row else None
+
+    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT * FROM batches WHERE tenant_id = ? ORDER BY id DESC LIMIT ?", (tenant_id, limit)
+            ).fetchall()
+        )
+        return [_batch(r) for r in rows]
+
+    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
+        rows = await self._db.read(
+            lambda c: c.execute(
+                "SELECT i.asset_id, i.error FROM batch_items i JOIN batches b ON b.id = i.batch_id "
+                "WHERE b.tenant_id = ? AND i.batch_id = ? AND i.state = ? ORDER BY i.asset_id LIMIT ?",
+                (tenant_id, batch_id, BatchItemState.FAILED, limit),
+            ).fetchall()
+        )
+        return [(r["asset_id"], r["error"]) for r in rows]
 
     async def batch_items(
         self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int

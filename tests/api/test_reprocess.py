@@ -40,6 +40,11 @@ CHANGES = """query ($since: DateTime!, $first: Int! = 50, $after: String) {
     edges { cursor changedAt node { id } } pageInfo { hasNextPage endCursor } } }"""
 
 
+TOMBSTONES = (
+    """query ($since: DateTime!) { changes(since: $since) { edges { assetId deleted node { id } } } }"""
+)
+
+
 async def gql(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
     result = await schema.execute(
         document, variable_values=variables, context_value=Context(services, tenant)
@@ -124,6 +129,11 @@ async def test_reprocess_with_other_parameters_tracks_diffs_reports_and_feed(ser
     assert (await gql(services, tenant, CHANGES, since=again.isoformat()))["changes"]["edges"] == []
     diff = (await gql(services, tenant, DIFF, id=ids["mixed"]))["asset"]["diff"]
     assert diff["unchanged"]
+
+    # a deletion reaches the feed as a tombstone
+    await gql(services, tenant, "mutation ($id: ID!) { deleteAsset(id: $id) { __typename } }", id=ids["red"])
+    gone = (await gql(services, tenant, TOMBSTONES, since=again.isoformat()))["changes"]["edges"]
+    assert gone == [{"assetId": ids["red"], "deleted": True, "node": None}]
 
 
 async def test_reprocess_by_filter_and_search_follows_current_results(services: Services) -> None:
@@ -210,3 +220,19 @@ async def test_a_face_named_between_runs_shows_as_a_person_change(services: Serv
     assert change["personBefore"] is None and change["personAfter"] == {"name": "Ada"}
     report = (await gql(services, tenant, REPORT, id=payload["batch"]["id"]))["batchReport"]
     assert report["assetsChanged"] == 1 and report["changedAssets"]["edges"][0]["analyzers"] == ["faces"]
+
+
+async def test_batches_list_and_their_failures(services: Services) -> None:
+    from catalog.model import Stage
+
+    tenant, _ = await make_tenant(services, "acme")
+    other, _ = await make_tenant(services, "other")
+    ids = await ingest(services, tenant, {"red": (240, 20, 20), "blue": (20, 20, 240)})
+    await services.catalog.set_stage(tenant, ids["blue"], Stage.FAILED, "decoder exploded")
+    payload = await reprocess(services, tenant, ids=list(ids.values()))
+    listing = "{ reprocessBatches { id status done failed failures { assetId reason } } }"
+    [batch] = (await gql(services, tenant, listing))["reprocessBatches"]
+    assert batch["id"] == payload["batch"]["id"] and batch["status"] == "COMPLETED_WITH_FAILURES"
+    [failure] = batch["failures"]
+    assert failure["assetId"] == ids["blue"] and "decoder exploded" in failure["reason"]
+    assert (await gql(services, other, listing))["reprocessBatches"] == []

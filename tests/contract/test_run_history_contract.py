@@ -3,6 +3,7 @@ every catalog adapter (SQLite, DynamoDB Local)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -185,6 +186,13 @@ async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
     assert done is not None and (done.done, done.failed, done.enqueued) == (4, 1, True)
     assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
     assert await catalog.batch_items(a, batch.id, BatchItemState.FAILED, after=None, limit=10) == [ids[4]]
+    assert await catalog.batch_failures(a, batch.id, limit=10) == [(ids[4], "gave up")]
+    assert await catalog.batch_failures(b, batch.id, limit=10) == []
+    later = dataclasses.replace(batch, id=uuid7(), total=1)
+    await catalog.create_batch(later, ids[:1])
+    assert [x.id for x in await catalog.list_batches(a, limit=5)] == [later.id, batch.id]
+    assert [x.id for x in await catalog.list_batches(a, limit=1)] == [later.id]
+    assert await catalog.list_batches(b, limit=5) == []
 
 
 async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None:
@@ -192,7 +200,11 @@ async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None
     asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
     for minutes in range(3):
         await catalog.save_result(a, run(asset.id, minutes, "Dog", change=changed(None)))
+    other, _ = await catalog.register_asset(new_asset(a, "2" * 64))
+    await catalog.save_result(a, run(other.id, 5, "Cat", change=changed(None)))
     await catalog.delete_asset(a, asset.id)
     assert (await catalog.runs_of(a, [asset.id])).get(asset.id, []) == []
     assert await catalog.get_results(a, [asset.id]) == {}
-    assert await catalog.changed_assets(a, T0, after=None, limit=10) == []
+    # the feed keeps a tombstone, after the other asset's change, so downstream apps learn of the deletion
+    feed = await catalog.changed_assets(a, T0, after=None, limit=10)
+    assert [(c.asset_id, c.deleted) for c in feed] == [(other.id, False), (asset.id, True)]
