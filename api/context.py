@@ -25,7 +25,7 @@ class Context:
     results: DataLoader[str, Results] = field(init=False)
     face_persons: DataLoader[str, dict[int, Person]] = field(init=False)
     children: DataLoader[str, list[Asset]] = field(init=False)
-    runs: DataLoader[tuple[str, str | None], list[RecognitionResult]] = field(init=False)
+    runs: DataLoader[tuple[str, str | None, datetime | None], list[RecognitionResult]] = field(init=False)
     _results_as_of: dict[datetime, DataLoader[str, Results]] = field(init=False, default_factory=dict)
 
     def results_at(self, as_of: datetime | None) -> DataLoader[str, Results]:
@@ -67,15 +67,17 @@ class Context:
             found = await catalog.get_children(tenant, ids)
             return [found.get(i, []) for i in ids]
 
-        async def load_runs(keys: Sequence[tuple[str, str | None]]) -> list[list[RecognitionResult]]:
-            by_analyzer: dict[str | None, list[str]] = {}
-            for asset_id, analyzer in keys:
-                by_analyzer.setdefault(analyzer, []).append(asset_id)
+        async def load_runs(
+            keys: Sequence[tuple[str, str | None, datetime | None]],
+        ) -> list[list[RecognitionResult]]:
+            groups: dict[tuple[str | None, datetime | None], list[str]] = {}
+            for asset_id, analyzer, as_of in keys:
+                groups.setdefault((analyzer, as_of), []).append(asset_id)
             found = {
-                analyzer: await catalog.runs_of(tenant, ids, analyzer, limit=MAX_RUNS)
-                for analyzer, ids in by_analyzer.items()
+                group: await catalog.runs_of(tenant, ids, group[0], limit=MAX_RUNS, finished_by=group[1])
+                for group, ids in groups.items()
             }
-            return [found[analyzer].get(asset_id, []) for asset_id, analyzer in keys]
+            return [found[analyzer, as_of].get(asset_id, []) for asset_id, analyzer, as_of in keys]
 
         self.assets = DataLoader(load_fn=load_assets)
         self.runs = DataLoader(load_fn=load_runs)

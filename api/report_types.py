@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -112,8 +113,11 @@ def _cursor(asset_id: str) -> str:
 def _after(cursor: str | None) -> str:
     try:
         return base64.urlsafe_b64decode(cursor.encode()).decode() if cursor else ""
-    except ValueError:
-        return ""
+    except ValueError as exc:
+        raise GraphQLError(
+            "invalid cursor: pass the endCursor of a previous changedAssets page",
+            extensions={"code": "BAD_CURSOR"},
+        ) from exc
 
 
 def _edge(c: AssetChange) -> ChangedAssetEdge:

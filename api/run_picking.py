@@ -38,13 +38,9 @@ async def pick_runs(
             f"fromRun and toRun are runs of different analyzers ({', '.join(sorted(kinds))})", "MIXED"
         )
     analyzer = kinds.pop() if kinds else analyzer
-    history = [
-        r
-        for r in (await catalog.runs_of(tenant_id, [asset_id], analyzer, limit=HISTORY_LIMIT)).get(
-            asset_id, []
-        )
-        if r.status == RunStatus.SUCCEEDED
-    ]  # newest first
+    until = None if to_id else as_of
+    found = await catalog.runs_of(tenant_id, [asset_id], analyzer, limit=HISTORY_LIMIT, finished_by=until)
+    history = [r for r in found.get(asset_id, []) if r.status == RunStatus.SUCCEEDED]  # newest first
     if to_id:
         after: RecognitionResult | None = named[to_id]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from datetime import datetime
 from typing import cast
@@ -135,10 +136,24 @@ class TextDiff:
     removed: list[str]
 
 
-@strawberry.type(description="What changed from one run of an analyzer to another.")
-class RunDiff:
-    from_run: RecognitionRun | None = strawberry.field(description="Null: there was no earlier run.")
+@strawberry.type(description="The two runs of one analyzer that a diff compares.")
+class RunPair:
+    analyzer: str
+    from_run: RecognitionRun | None
     to_run: RecognitionRun | None
+
+
+@strawberry.type(
+    description="What changed from one run of an analyzer to another (or, by default, for every "
+    "analyzer from its previous run to its current one)."
+)
+class RunDiff:
+    from_run: RecognitionRun | None = strawberry.field(
+        description="For one analyzer's diff; null when there was no earlier run, or when several analyzers "
+        "are compared (see pairs)."
+    )
+    to_run: RecognitionRun | None
+    pairs: list[RunPair] = strawberry.field(description="The runs compared, per analyzer.")
     labels: ScoredDiff
     faces: FaceDiff
     text: TextDiff
@@ -146,24 +161,39 @@ class RunDiff:
     unchanged: bool = strawberry.field(description="True when nothing differs (at minDelta).")
 
 
-def diff_between(
-    before: model.RecognitionResult | None,
-    after: model.RecognitionResult | None,
-    min_delta: float,
-    persons: dict[str, model.Person],
-) -> RunDiff:
-    """The GraphQL diff of two runs (`persons`: the tenant's persons the faces' person IDs name)."""
-    old = before.findings if before else model.Findings()
-    new = after.findings if after else model.Findings()
+RunPairs = dict[str, tuple[model.RecognitionResult | None, model.RecognitionResult | None]]
+
+
+def _merged(runs: list[model.RecognitionResult | None]) -> model.Findings:
+    """One Findings from several analyzers' runs: each analyzer fills only its own fields."""
+    out = model.Findings()
+    for run in runs:
+        if run is None:
+            continue
+        changes = {k: v for k, v in vars(run.findings).items() if v}
+        out = dataclasses.replace(out, **changes)
+    return out
+
+
+def diff_between(pairs: RunPairs, min_delta: float, persons: dict[str, model.Person]) -> RunDiff:
+    """The GraphQL diff of (earlier, later) run pairs per analyzer (`persons`: who the faces' person IDs
+    name)."""
+    old = _merged([before for before, _ in pairs.values()])
+    new = _merged([after for _, after in pairs.values()])
     d = run_diff.diff_findings(old, new, min_delta=min_delta)
+    [(before, after)] = pairs.values() if len(pairs) == 1 else [(None, None)]
+
+    def run(r: model.RecognitionResult | None) -> RecognitionRun | None:
+        return RecognitionRun.from_domain(r) if r else None
 
     def person(pid: str | None) -> Person | None:
         found = persons.get(pid) if pid else None
         return Person.from_domain(found) if found else None
 
     return RunDiff(
-        from_run=RecognitionRun.from_domain(before) if before else None,
-        to_run=RecognitionRun.from_domain(after) if after else None,
+        from_run=run(before),
+        to_run=run(after),
+        pairs=[RunPair(analyzer=a, from_run=run(b), to_run=run(t)) for a, (b, t) in pairs.items()],
         labels=ScoredDiff.from_domain(d.labels),
         faces=FaceDiff(
             added=[Face.from_domain(i, new.faces[i], None) for i in d.faces.added],

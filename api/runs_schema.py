@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -22,31 +21,28 @@ from api.report_types import (
     ReprocessPayload,
     ReprocessProblem,
 )
-from api.search_input import MAX_PAGE, SearchFilter, SearchSort, search_query
+from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
 from api.types import Asset, PageInfo
 from catalog.change_report import build_report
 from catalog.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.ids import is_uuid
 from catalog.model import TenantConfig
 from catalog.ports import UnsupportedSearch
-from indexer.reprocess import MAX_BATCH_ASSETS, ReprocessError, ReprocessRequest
+from indexer.reprocess import ReprocessError, ReprocessRequest, matching_assets
 
 MAX_FEED_PAGE = 100
 
 
 async def _matching(ctx: Context, filter: SearchFilter) -> list[str]:
-    """Every asset of the tenant's index matching the filter (newest first), up to a batch's size."""
+    """Every indexed asset of the tenant matching the filter (newest first), up to a batch's size."""
+    if listed_stages(filter) is not None:
+        raise GraphQLError(
+            "reprocess works on INDEXED assets: leave status out of the filter (or use [INDEXED])"
+        )
     tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
     config = tenant.config if tenant else TenantConfig()
     query = search_query(None, filter, SearchSort.CREATED, MAX_PAGE, None, config)
-    ids: list[str] = []
-    while len(ids) <= MAX_BATCH_ASSETS:
-        page = await ctx.services.index.search(ctx.tenant_id, query)
-        ids += [h.asset_id for h in page.hits]
-        if not page.has_next:
-            break
-        query = dataclasses.replace(query, after=page.end_cursor)
-    return ids
+    return await matching_assets(ctx.services.index, ctx.tenant_id, query)
 
 
 def _aware(value: datetime) -> datetime:
@@ -117,7 +113,8 @@ class RunQuery:
     ) -> ChangeConnection:
         if not 1 <= first <= MAX_FEED_PAGE:
             raise GraphQLError(
-                f"`first` must be between 1 and {MAX_FEED_PAGE}; page with `after: endCursor`."
+                f"`first` must be between 1 and {MAX_FEED_PAGE}; page with `after: endCursor`.",
+                extensions={"code": "BAD_PAGE_SIZE"},
             )
         position = None
         if after:
@@ -125,7 +122,10 @@ class RunQuery:
                 key, asset_id = decode_cursor(after)
                 position = (_aware(datetime.fromisoformat(str(key))), asset_id)
             except (CursorError, ValueError) as exc:
-                raise GraphQLError("invalid cursor: pass the endCursor of a previous changes page") from exc
+                raise GraphQLError(
+                    "invalid cursor: pass the endCursor of a previous changes page",
+                    extensions={"code": "BAD_CURSOR"},
+                ) from exc
         ctx = info.context
         found = await ctx.services.catalog.changed_assets(
             ctx.tenant_id, _aware(since), after=position, limit=first + 1
@@ -189,7 +189,8 @@ class RunMutation:
                 matching = await _matching(ctx, filter)
             except (GraphQLError, UnsupportedSearch) as exc:
                 return problem(ReprocessErrorCode.INVALID_FILTER, str(exc))
-            ids = [i for i in ids if i in set(matching)] if asset_ids is not None else matching
+            found = set(matching)
+            ids = [i for i in ids if i in found] if asset_ids is not None else matching
         unknown = [i for i in ids if not is_uuid(i)]
         if unknown:
             return problem(

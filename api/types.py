@@ -20,9 +20,11 @@ from api.recognition_types import (
     TextDetection,
 )
 from api.run_picking import pick_runs
-from api.run_types import RecognitionRun, RunDiff, diff_between
+from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog import model
 from catalog.metadata import PERSON, current_labels, person_instances
+
+DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
 
 
 @strawberry.enum(description="Where an asset stands in the pipeline.")
@@ -157,9 +159,7 @@ class Asset:
         analyzer: Annotated[str | None, strawberry.argument(description="Only this analyzer's.")] = None,
         first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
     ) -> list[RecognitionRun]:
-        runs = await info.context.runs.load((self._domain.id, analyzer))
-        if self._as_of is not None:
-            runs = [r for r in runs if r.finished_at and r.finished_at <= self._as_of]
+        runs = await info.context.runs.load((self._domain.id, analyzer, self._as_of))
         return [RecognitionRun.from_domain(r) for r in runs[: max(1, min(first, 100))]]
 
     @strawberry.field(
@@ -169,7 +169,10 @@ class Asset:
     async def diff(
         self,
         info: Info[Context, None],
-        analyzer: str = "labels",
+        analyzer: Annotated[
+            str | None,
+            strawberry.argument(description="Default: every analyzer (labels, faces, text, moderation)."),
+        ] = None,
         from_run: strawberry.ID | None = None,
         to_run: strawberry.ID | None = None,
         min_delta: Annotated[
@@ -177,18 +180,26 @@ class Asset:
         ] = 0.0,
     ) -> RunDiff:
         ctx = info.context
-        before, after = await pick_runs(
-            ctx.services.catalog,
-            ctx.tenant_id,
-            self._domain.id,
-            analyzer,
-            str(from_run) if from_run else None,
-            str(to_run) if to_run else None,
-            self._as_of,
-        )
-        person_ids = [f.person_id for r in (before, after) if r for f in r.findings.faces if f.person_id]
+        named = from_run is not None or to_run is not None
+        single = analyzer is not None or named  # else every analyzer the asset ran
+        pairs: RunPairs = {}
+        for name in [analyzer or "labels"] if single else DIFFED_ANALYZERS:
+            before, after = await pick_runs(
+                ctx.services.catalog,
+                ctx.tenant_id,
+                self._domain.id,
+                name,  # named runs override it with their own analyzer
+                str(from_run) if from_run else None,
+                str(to_run) if to_run else None,
+                self._as_of,
+            )
+            found = after or before
+            if found is not None or single:
+                pairs[found.analyzer if found else name] = (before, after)
+        runs = [r for pair in pairs.values() for r in pair if r]
+        person_ids = [f.person_id for r in runs for f in r.findings.faces if f.person_id]
         persons = await ctx.services.faces.persons(ctx.tenant_id, person_ids) if person_ids else {}
-        return diff_between(before, after, max(0.0, min_delta), persons)
+        return diff_between(pairs, max(0.0, min_delta), persons)
 
     @strawberry.field(description="The asset this one is a version of.")
     async def parent(self, info: Info[Context, None]) -> Asset | None:

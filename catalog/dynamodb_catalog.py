@@ -30,7 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from catalog import dynamodb_schema as ddb
-from catalog.dynamodb_runs import DynamoRunHistory, feed_tombstone
+from catalog.dynamodb_runs import DynamoRunHistory, change_keys, feed_tombstone
 from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
 from catalog.ids import uuid7
 from catalog.model import (
@@ -510,13 +510,16 @@ class DynamoCatalog(DynamoRunHistory):
         item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
         if item is None:
             return
-        results = await ddb.query_all(
+        items = await ddb.query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": s(ddb.result_pk(tenant_id, asset_id))},
-            ProjectionExpression="PK, SK",
+            ProjectionExpression="PK, SK, run_id, asset_id, batch_id, model_version, analyzer, #chg",
+            ExpressionAttributeNames={"#chg": "change"},
         )
+        # runs, current copies, and the change summaries the runs left in batch / model-change partitions
+        results = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items] + change_keys(tenant_id, items)
         tenant = ddb.tenant_pk(tenant_id)
         keys = [
             *results,

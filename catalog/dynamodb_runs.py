@@ -17,6 +17,7 @@ The feed and model-change partitions are one per tenant: past ~1,000 changes/s a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from collections.abc import Sequence
@@ -27,7 +28,8 @@ from typing import Any
 from catalog import dynamodb_schema as ddb
 from catalog.codec import decode_findings, encode_findings
 from catalog.dynamodb_schema import Item, num, opt_s, s, to_float, to_int
-from catalog.model import ChangedAsset, Label, RecognitionResult, ReprocessBatch, RunStatus
+from catalog.model import ChangedAsset, Label, RecognitionResult, ReprocessBatch, RunChange, RunStatus
+from catalog.run_diff import summarize_change
 from catalog.run_ports import BatchItemState, ChangeRecord
 from catalog.sqlite_db import from_db_time, to_db_time, utcnow
 from catalog.sqlite_runs import decode_change, encode_change
@@ -70,11 +72,29 @@ def batch_pk(tenant_id: str, batch_id: str) -> str:
 
 
 def model_change_pk(tenant_id: str, analyzer: str, from_version: str, to_version: str) -> str:
-    return f"TENANT#{tenant_id}#MODEL#{analyzer}#{from_version}#{to_version}"
+    # Versions are provider text: JSON-quoted, so no two version pairs can make the same key.
+    return f"TENANT#{tenant_id}#MODEL#{analyzer}#{json.dumps([from_version, to_version])}"
 
 
 def _asset_key(tenant_id: str, asset_id: str) -> Item:
     return ddb.key(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
+
+
+def change_keys(tenant_id: str, run_items: Sequence[Item]) -> list[Item]:
+    """Keys of the change summaries these run items wrote (see _current_actions), for deleting them."""
+    keys = []
+    for item in run_items:
+        change = decode_change(opt_s(item, "change"))
+        if not item["SK"]["S"].startswith("RUN#") or change is None:
+            continue
+        asset_id, run_id, version = item["asset_id"]["S"], item["run_id"]["S"], item["model_version"]["S"]
+        if batch_id := opt_s(item, "batch_id"):
+            keys.append(ddb.key(batch_pk(tenant_id, batch_id), f"CHG#{asset_id}#{run_id}"))
+        if change.previous_model_version not in (None, version):
+            assert change.previous_model_version is not None
+            pk = model_change_pk(tenant_id, item["analyzer"]["S"], change.previous_model_version, version)
+            keys.append(ddb.key(pk, f"{asset_id}#{run_id}"))
+    return keys
 
 
 def run_item(tenant_id: str, r: RecognitionResult, sk: str) -> Item:
@@ -174,49 +194,81 @@ class DynamoRunHistory:
     def _put(self, item: Item) -> dict[str, Any]:
         return {"Put": {"TableName": self._table, "Item": item}}
 
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
+        """See CatalogStore.save_result. The change is computed against the current copy read just before
+        the transaction, which holds only if that copy is still the same run (else read again)."""
         assert result.id, "a run is saved with its ID"
-        actions = [self._put(run_item(tenant_id, result, run_sk(result.id)))]
-        if result.status == RunStatus.SUCCEEDED:
-            actions += self._current_actions(tenant_id, result)
-        try:
-            await ddb.transact(self._client, actions)
-        except ddb.ConditionFailed as exc:
-            if "ConditionalCheckFailed" in exc.reasons[2:3] or len(actions) == 1:
-                raise LookupError(f"no asset {result.asset_id} in tenant {tenant_id}") from exc
-            # A newer run is already current (runs finished out of order): this one is history only.
-            await ddb.transact(self._client, actions[:1])
+        history_only = [self._put(run_item(tenant_id, result, run_sk(result.id)))]
+        if result.status != RunStatus.SUCCEEDED:
+            await self._append(tenant_id, result, history_only)
+            return None
+        current_key = ddb.key(ddb.result_pk(tenant_id, result.asset_id), ddb.result_sk(result.analyzer))
+        for attempt in range(ddb.ATTEMPTS):
+            found = await ddb.batch_get(self._client, self._table, [current_key])
+            previous = run_from_item(found[0]) if found else None
+            if previous and (previous.finished_at or utcnow()) > (result.finished_at or utcnow()):
+                await self._append(tenant_id, result, history_only)  # finished before the current run
+                return None
+            run = dataclasses.replace(result, change=summarize_change(previous, result))
+            try:
+                await ddb.transact(self._client, self._current_actions(tenant_id, run, previous))
+            except ddb.ConditionFailed as exc:
+                if exc.reasons[2] == "ConditionalCheckFailed":
+                    raise LookupError(f"no asset {result.asset_id} in tenant {tenant_id}") from exc
+                await ddb.backoff(attempt)  # another run became current meanwhile: compare with it
+                continue
+            return run.change
+        raise RuntimeError(f"could not save run {result.id}: the current {result.analyzer} run kept changing")
 
-    def _current_actions(self, tenant_id: str, r: RecognitionResult) -> list[dict[str, Any]]:
-        finished = _t(r.finished_at or utcnow())
+    async def _append(self, tenant_id: str, run: RecognitionResult, actions: list[dict[str, Any]]) -> None:
+        """Only the run item, if its asset exists."""
+        exists = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": _asset_key(tenant_id, run.asset_id),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+        try:
+            await ddb.transact(self._client, [*actions, exists])
+        except ddb.ConditionFailed as exc:
+            raise LookupError(f"no asset {run.asset_id} in tenant {tenant_id}") from exc
+
+    def _current_actions(
+        self, tenant_id: str, r: RecognitionResult, previous: RecognitionResult | None
+    ) -> list[dict[str, Any]]:
+        """[run, current copy (if still `previous`), asset note (must exist), feed, change summaries]."""
+        assert r.change is not None
         current = self._put(run_item(tenant_id, r, ddb.result_sk(r.analyzer)))
-        current["Put"].update(
-            ConditionExpression=(
-                "attribute_not_exists(PK) OR attribute_not_exists(finished_at) OR finished_at <= :f"
-            ),
-            ExpressionAttributeValues={":f": s(finished)},
-        )
-        changed = r.change is None or r.change.changed
+        if previous is None:
+            current["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
+        elif previous.id:
+            current["Put"].update(
+                ConditionExpression="run_id = :prev", ExpressionAttributeValues={":prev": s(previous.id)}
+            )
+        else:  # a current copy written before run history: no run ID to compare
+            current["Put"]["ConditionExpression"] = "attribute_not_exists(run_id)"
+        now = _t(utcnow())  # the feed is stamped with the write time: pollers never miss a change
+        changed = r.change.changed
         values: dict[str, Any] = {":a": {"SS": [r.analyzer]}}
         if changed:
-            values[":f"] = s(finished)
-        note: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": _asset_key(tenant_id, r.asset_id),
-            "UpdateExpression": "ADD analyzers :a" + (" SET changed_at = :f" if changed else ""),
-            "ConditionExpression": "attribute_exists(PK)",
-            "ExpressionAttributeValues": {
-                ":a": {"SS": [r.analyzer]},
-                **({":f": s(finished)} if changed else {}),
-            },
+            values[":now"] = s(now)
+        note = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _asset_key(tenant_id, r.asset_id),
+                "UpdateExpression": "ADD analyzers :a" + (" SET changed_at = :now" if changed else ""),
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": values,
+            }
         }
-        actions = [current, {"Update": note}]
+        actions = [self._put(run_item(tenant_id, r, run_sk(r.id))), current, note]
         if changed:
-            actions.append(self._feed_put(tenant_id, r.asset_id, finished))
+            actions.append(self._feed_put(tenant_id, r.asset_id, now))
         if r.batch_id:
             sk = f"CHG#{r.asset_id}#{r.id}"
             actions.append(self._put(_change_item(batch_pk(tenant_id, r.batch_id), sk, tenant_id, r)))
-        if r.change and r.change.previous_model_version not in (None, r.model_version):
+        if r.change.previous_model_version not in (None, r.model_version):
             assert r.change.previous_model_version is not None
             pk = model_change_pk(tenant_id, r.analyzer, r.change.previous_model_version, r.model_version)
             actions.append(self._put(_change_item(pk, f"{r.asset_id}#{r.id}", tenant_id, r)))
@@ -281,14 +333,26 @@ class DynamoRunHistory:
         return run_from_item(found[0]) if found else None
 
     async def runs_of(
-        self, tenant_id: str, asset_ids: Sequence[str], analyzer: str | None = None, *, limit: int = 100
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        analyzer: str | None = None,
+        *,
+        limit: int = 100,
+        finished_by: datetime | None = None,
     ) -> dict[str, list[RecognitionResult]]:
         ids = list(dict.fromkeys(asset_ids))
         histories = await ddb.bounded([self._asset_runs(tenant_id, a) for a in ids])
         out: dict[str, list[RecognitionResult]] = {}
         for asset_id, runs in zip(ids, histories, strict=True):
-            if wanted := [r for r in reversed(runs) if analyzer in (None, r.analyzer)][:limit]:
-                out[asset_id] = wanted
+            wanted = [
+                r
+                for r in reversed(runs)
+                if analyzer in (None, r.analyzer)
+                and (finished_by is None or (r.finished_at and r.finished_at <= finished_by))
+            ]
+            if wanted:
+                out[asset_id] = wanted[:limit]
         return out
 
     async def get_runs(
@@ -378,7 +442,7 @@ class DynamoRunHistory:
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         pk = batch_pk(batch.tenant_id, batch.id)
         items = [{**ddb.key(pk, f"ITEM#{a}"), "state": s(BatchItemState.PENDING)} for a in asset_ids]
-        await ddb.transact_chunks(self._client, [self._put(i) for i in items])
+        await ddb.batch_put(self._client, self._table, items)
         meta: Item = {
             **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
             "batch_id": s(batch.id),
@@ -450,6 +514,12 @@ class DynamoRunHistory:
             if len(out) >= limit:
                 break
         return out[:limit]
+
+    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
+        found = await ddb.batch_get(
+            self._client, self._table, [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}")]
+        )
+        return found[0]["state"]["S"] if found else None
 
     async def finish_batch_item(
         self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""

@@ -50,6 +50,7 @@ INDEX_ASSETS = "assets"
 SHARDS = 8
 BATCH_GET_MAX = 100  # BatchGetItem keys per request
 TRANSACT_MAX = 100  # TransactWriteItems actions per request
+BATCH_WRITE_MAX = 25  # BatchWriteItem requests per call
 ATTEMPTS = 8  # for throttled or conflicting requests that DynamoDB asks us to retry
 CONCURRENCY = 16  # requests in flight for per-item work (one Query per asset, one update per face)
 
@@ -326,6 +327,22 @@ async def transact(client: Any, actions: Sequence[dict[str, Any]]) -> None:
             if attempt == ATTEMPTS - 1 or not _RETRYABLE & set(reasons):
                 raise
         await backoff(attempt)
+
+
+async def batch_put(client: Any, table: str, items: Sequence[Item]) -> None:
+    """BatchWriteItem puts in chunks of 25, unprocessed items retried: many independent items, fast."""
+    for start in range(0, len(items), BATCH_WRITE_MAX):
+        request: dict[str, Any] = {
+            table: [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_MAX]]
+        }
+        for attempt in range(ATTEMPTS * 2):
+            response = await client.batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}
+            if not request:
+                break
+            await backoff(attempt)
+        else:
+            raise RuntimeError(f"BatchWriteItem on {table!r} left items unprocessed after retries")
 
 
 async def transact_chunks(client: Any, actions: Sequence[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from catalog.model import (
     Person,
     RecognitionResult,
     Rendition,
+    RunChange,
     Scope,
     Stage,
     Tenant,
@@ -86,9 +87,11 @@ class CatalogStore(RunHistory, Protocol):
         """(asset ID, Hamming distance) of the tenant's assets hashed this close, nearest first."""
         ...
 
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
-        """Append the run (result.id set); a successful one becomes current if it is the newest, and
-        a run whose result.change says changed puts the asset at the head of the change feed."""
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
+        """Append the run (result.id set). A success that finished after the current run becomes current;
+        its change against that run is computed in the same write and stored with it, and a real change
+        puts the asset at the head of the change feed. Returns that change (None: the run failed, or it
+        finished before the current one and is history only)."""
         ...
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...

@@ -34,9 +34,16 @@ class BatchItemState:
 
 class RunHistory(Protocol):
     async def runs_of(
-        self, tenant_id: str, asset_ids: Sequence[str], analyzer: str | None = None, *, limit: int = 100
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        analyzer: str | None = None,
+        *,
+        limit: int = 100,
+        finished_by: datetime | None = None,
     ) -> dict[str, list[RecognitionResult]]:
-        """Each asset's runs (successful and failed), newest first, at most `limit` per asset."""
+        """Each asset's runs (successful and failed; finished by then, if given), newest first, at most
+        `limit` per asset."""
         ...
 
     async def get_runs(
@@ -85,6 +92,10 @@ class RunHistory(Protocol):
         self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
     ) -> list[str]:
         """Asset IDs of the batch's items in a state (BatchItemState), in ID order."""
+        ...
+
+    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
+        """The item's BatchItemState, or None if the batch has no such item (in this tenant)."""
         ...
 
     async def finish_batch_item(

@@ -17,6 +17,7 @@ from catalog.model import (
     Label,
     RecognitionResult,
     Rendition,
+    RunChange,
     Scope,
     Stage,
     Tenant,
@@ -380,8 +381,8 @@ class SqliteCatalog(SqliteRunHistory):
         )
         return nearest_hashes(phash, [(r["id"], r["phash"]) for r in rows], max_distance, limit)
 
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> None:
-        await self._db.write(lambda c: insert_run(c, tenant_id, result))
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
+        return await self._db.write(lambda c: insert_run(c, tenant_id, result))
 
     async def get_results(
         self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None

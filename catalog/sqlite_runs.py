@@ -8,6 +8,7 @@ changed, or a tombstone when it was deleted (the change feed walks it by time).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 from catalog.codec import decode_findings, encode_findings
 from catalog.model import ChangedAsset, RecognitionResult, ReprocessBatch, RunChange, RunStatus
+from catalog.run_diff import summarize_change
 from catalog.run_ports import BatchItemState, ChangeRecord
 from catalog.sqlite_db import SqliteDb, from_db_time, placeholders, to_db_time, utcnow
 
@@ -163,22 +165,35 @@ def run_from_row(row: sqlite3.Row) -> RecognitionResult:
     )
 
 
-def insert_run(conn: sqlite3.Connection, tenant_id: str, r: RecognitionResult) -> None:
-    """Append the run; make it current if it is the newest success; feed the change."""
-    row = run_row(tenant_id, r)
-    conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({placeholders(len(row))})", row)
-    if r.status != RunStatus.SUCCEEDED:
-        return
-    finished = row[11]
+def insert_run(conn: sqlite3.Connection, tenant_id: str, r: RecognitionResult) -> RunChange | None:
+    """Append the run. A success that finished after the current run becomes current, with its change
+    against that run computed here, inside the write (a concurrent run cannot make it stale); a real
+    change goes to the feed, stamped with the write time so pollers never miss it. Returns the change
+    (None: failed, or finished before the current run and kept as history only)."""
+    change = None
+    if r.status == RunStatus.SUCCEEDED:
+        row = conn.execute(
+            "SELECT r.* FROM current_runs c JOIN runs r ON r.id = c.run_id "
+            "WHERE c.tenant_id = ? AND c.asset_id = ? AND c.analyzer = ?",
+            (tenant_id, r.asset_id, r.analyzer),
+        ).fetchone()
+        previous = run_from_row(row) if row else None
+        newer = previous is None or (previous.finished_at or utcnow()) <= (r.finished_at or utcnow())
+        change = summarize_change(previous, r) if newer else None
+    r = dataclasses.replace(r, change=change)
+    values = run_row(tenant_id, r)
+    conn.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({placeholders(len(values))})", values)
+    if change is None:
+        return None
     conn.execute(
         "INSERT INTO current_runs (tenant_id, asset_id, analyzer, run_id, finished_at) "
-        "VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (tenant_id, asset_id, analyzer) DO UPDATE SET run_id = excluded.run_id, "
-        "finished_at = excluded.finished_at WHERE excluded.finished_at >= current_runs.finished_at",
-        (tenant_id, r.asset_id, r.analyzer, r.id, finished),
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, asset_id, analyzer) DO UPDATE SET "
+        "run_id = excluded.run_id, finished_at = excluded.finished_at",
+        (tenant_id, r.asset_id, r.analyzer, r.id, values[11]),
     )
-    if r.change is None or r.change.changed:
-        touch(conn, tenant_id, [r.asset_id], finished)
+    if change.changed:
+        touch(conn, tenant_id, [r.asset_id])
+    return change
 
 
 def touch(conn: sqlite3.Connection, tenant_id: str, asset_ids: Sequence[str], at: str | None = None) -> None:
@@ -249,7 +264,13 @@ class SqliteRunHistory:
     _db: SqliteDb
 
     async def runs_of(
-        self, tenant_id: str, asset_ids: Sequence[str], analyzer: str | None = None, *, limit: int = 100
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        analyzer: str | None = None,
+        *,
+        limit: int = 100,
+        finished_by: datetime | None = None,
     ) -> dict[str, list[RecognitionResult]]:
         ids = list(dict.fromkeys(asset_ids))
         if not ids:
@@ -258,11 +279,12 @@ class SqliteRunHistory:
             f"SELECT * FROM (SELECT {_RUN_COLUMNS}, ROW_NUMBER() OVER "
             "(PARTITION BY asset_id ORDER BY finished_at DESC, id DESC) AS n FROM runs "
             f"WHERE tenant_id = ? AND asset_id IN ({placeholders(len(ids))}) "
-            "AND (? IS NULL OR analyzer = ?)) "
+            "AND (? IS NULL OR analyzer = ?) AND (? IS NULL OR finished_at <= ?)) "
             "WHERE n <= ? ORDER BY asset_id, n"
         )
+        until = to_db_time(finished_by)
         rows = await self._db.read(
-            lambda c: c.execute(sql, (tenant_id, *ids, analyzer, analyzer, limit)).fetchall()
+            lambda c: c.execute(sql, (tenant_id, *ids, analyzer, analyzer, until, until, limit)).fetchall()
         )
         out: dict[str, list[RecognitionResult]] = {}
         for row in rows:
@@ -389,6 +411,16 @@ class SqliteRunHistory:
             ).fetchall()
         )
         return [r["asset_id"] for r in rows]
+
+    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT i.state FROM batch_items i JOIN batches b ON b.id = i.batch_id "
+                "WHERE b.tenant_id = ? AND i.batch_id = ? AND i.asset_id = ?",
+                (tenant_id, batch_id, asset_id),
+            ).fetchone()
+        )
+        return row["state"] if row else None
 
     async def finish_batch_item(
         self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""

@@ -30,7 +30,6 @@ from catalog.model import (
     Stage,
 )
 from catalog.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
-from catalog.run_diff import summarize_change
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
@@ -121,8 +120,8 @@ class Pipeline:
         item = await self._input_from_preview(asset)
         choice = batch_choice(await self._choose(tenant_id), batch)
         changed = await self.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
-        if changed:  # the index holds only current results: nothing to write when nothing changed
-            await self.reindex(asset)
+        # Always: an earlier attempt may have saved changed runs and then failed before re-indexing.
+        await self.reindex(asset)
         return changed
 
     async def reindex(self, asset: Asset) -> None:
@@ -219,7 +218,6 @@ class Pipeline:
         """Run the analyzers (the tenant's, or `choice`) on one image and append a run for each, then
         the metadata embedding; True when any current result changed."""
         selected = self._analyzers.select(choice or await self._choose(asset.tenant_id))
-        previous = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         params = params or {}
         results = await asyncio.gather(
             *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
@@ -232,11 +230,8 @@ class Pipeline:
                 continue
             if result.analyzer == "faces":
                 result = await self._with_persons(asset, result)
-            result = dataclasses.replace(
-                result, change=summarize_change(previous.get(result.analyzer), result)
-            )
-            await self._catalog.save_result(asset.tenant_id, result)
-            changed = changed or bool(result.change and result.change.changed)
+            change = await self._catalog.save_result(asset.tenant_id, result)
+            changed = changed or bool(change and change.changed)
         if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
             raise failures[0]
         if self._embedder is not None:
@@ -332,6 +327,5 @@ class Pipeline:
             finished_at=utcnow(),
             batch_id=batch_id,
         )
-        change = summarize_change(results.get(EMBEDDING), run)
-        await self._catalog.save_result(asset.tenant_id, dataclasses.replace(run, change=change))
-        return change.changed
+        change = await self._catalog.save_result(asset.tenant_id, run)
+        return bool(change and change.changed)

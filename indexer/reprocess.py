@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from catalog.ids import uuid7
 from catalog.model import ReprocessBatch
-from catalog.ports import CatalogStore, JobQueue
+from catalog.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
 from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 _KIND_PREFIX = "reprocess:"
 MAX_BATCH_ASSETS = 1_000_000
-_STALE_BATCH = timedelta(minutes=2)  # an unenqueued batch this old lost its creator: recovery finishes it
+# An unenqueued batch this old lost its creator: recovery finishes it. Generous, because on SQS (no
+# dedupe) a creator still enqueueing a huge batch would otherwise see its jobs doubled.
+_STALE_BATCH = timedelta(minutes=15)
 
 Scalar = float | int | str | bool
 
@@ -171,6 +173,19 @@ class ReprocessService:
         await enqueue_pending(self._catalog, self._queue, batch)
         log.info("reprocess batch %s: %d assets, analyzers %s", batch.id, len(ids), batch.analyzers or "all")
         return dataclasses.replace(batch, enqueued=True)
+
+
+async def matching_assets(index: SearchIndex, tenant_id: str, query: SearchQuery) -> list[str]:
+    """Every asset of the tenant's index that matches, page by page, up to one batch's size."""
+    query = dataclasses.replace(query, first=100, after=None)
+    ids: list[str] = []
+    while len(ids) <= MAX_BATCH_ASSETS:
+        page = await index.search(tenant_id, query)
+        ids += [h.asset_id for h in page.hits]
+        if not page.has_next:
+            break
+        query = dataclasses.replace(query, after=page.end_cursor)
+    return ids
 
 
 async def enqueue_pending(catalog: CatalogStore, queue: JobQueue, batch: ReprocessBatch) -> int:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from catalog.model import Stage
 from catalog.ports import CatalogStore, Job, JobQueue
+from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import UnknownAnalyzerError
 from indexer.imaging import ImageRejected
@@ -153,6 +154,9 @@ class Worker:
         batch = await self._catalog.get_batch(job.tenant_id, batch_id)
         if batch is None:
             raise PermanentError(f"reprocess batch {batch_id} does not exist")
+        state = await self._catalog.batch_item_state(job.tenant_id, batch_id, job.asset_id)
+        if state != BatchItemState.PENDING:  # a duplicate message (SQS, recovery): the work is done
+            return
         await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)
         await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
 

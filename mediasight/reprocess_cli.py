@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -11,7 +10,7 @@ from rich.console import Console
 from catalog.change_report import build_report
 from catalog.model import ReprocessBatch, Stage
 from catalog.ports import SearchQuery, SortOrder
-from indexer.reprocess import MAX_BATCH_ASSETS, ReprocessError, ReprocessRequest, enqueue_pending
+from indexer.reprocess import ReprocessError, ReprocessRequest, enqueue_pending, matching_assets
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 
@@ -30,15 +29,8 @@ def parse_params(pairs: Sequence[str]) -> dict[str, object]:
 async def select_assets(services: Services, tenant_id: str, labels: Sequence[str]) -> list[str]:
     """Indexed assets of the tenant: all of them, or those with any of `labels` (through parents)."""
     if labels:
-        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED, first=100)
-        ids: list[str] = []
-        while len(ids) <= MAX_BATCH_ASSETS:
-            page = await services.index.search(tenant_id, query)
-            ids += [h.asset_id for h in page.hits]
-            if not page.has_next:
-                break
-            query = dataclasses.replace(query, after=page.end_cursor)
-        return ids
+        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED)
+        return await matching_assets(services.index, tenant_id, query)
     out: list[str] = []
     after = None
     while assets := await services.catalog.list_assets(tenant_id, after=after, limit=500):

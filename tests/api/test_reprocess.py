@@ -186,7 +186,7 @@ async def test_batches_and_reports_are_tenant_scoped(services: Services) -> None
 
 
 FACE_DIFF = """query ($id: ID!) { asset(id: $id) {
-  diff(analyzer: "faces") { fromRun { analyzer } toRun { analyzer } faces {
+  diff { pairs { analyzer } fromRun { analyzer } toRun { analyzer } faces {
     added { faceIndex } removed { faceIndex }
     personChanged { before { faceIndex } after { faceIndex } personBefore { name } personAfter { name } } } }
 } }"""
@@ -214,6 +214,7 @@ async def test_a_face_named_between_runs_shows_as_a_person_change(services: Serv
     payload = await reprocess(services, tenant, ids=[ids["p2"]], analyzers=["faces"])
     assert payload["error"] is None
     diff = (await gql(services, tenant, FACE_DIFF, id=ids["p2"]))["asset"]["diff"]
+    assert diff["pairs"] == [{"analyzer": "faces"}]  # by default every analyzer the asset ran
     assert diff["fromRun"]["analyzer"] == diff["toRun"]["analyzer"] == "faces"
     assert diff["faces"]["added"] == [] and diff["faces"]["removed"] == []
     [change] = diff["faces"]["personChanged"]

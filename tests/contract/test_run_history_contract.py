@@ -19,6 +19,7 @@ from catalog.model import (
 )
 from catalog.ports import CatalogStore
 from catalog.run_ports import BatchItemState
+from catalog.sqlite_db import utcnow
 from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
 
 __all__ = ["backend", "catalog"]
@@ -38,18 +39,9 @@ def run(asset_id: str, minutes: int, *labels: str, version: str = "1", **changes
     return RecognitionResult(**(fields | changes))
 
 
-def changed(
-    previous: RecognitionResult | None, gained: tuple[str, ...] = (), lost: tuple[str, ...] = ()
-) -> RunChange:
-    return RunChange(
-        previous_run_id=previous.id if previous else None,
-        previous_model_version=previous.model_version if previous else None,
-        changed=True,
-        gained=gained,
-        lost=lost,
-        top_before=None,
-        top_after=None,
-    )
+def bare(r: RecognitionResult | None) -> RecognitionResult | None:
+    """The run as saved, without the change summary the store computed for it."""
+    return dataclasses.replace(r, change=None) if r else None
 
 
 async def test_runs_are_appended_and_the_latest_success_is_current(catalog: CatalogStore) -> None:
@@ -60,7 +52,7 @@ async def test_runs_are_appended_and_the_latest_success_is_current(catalog: Cata
     failed = run(asset.id, 20, status=RunStatus.FAILED, error="TimeoutError: slow")
     for r in (first, second, failed):
         await catalog.save_result(a, r)
-    assert await catalog.get_result(a, asset.id, "labels") == second
+    assert bare(await catalog.get_result(a, asset.id, "labels")) == second
     assert [r.id for r in (await catalog.runs_of(a, [asset.id])).get(asset.id, [])] == [
         failed.id,
         second.id,
@@ -71,11 +63,12 @@ async def test_runs_are_appended_and_the_latest_success_is_current(catalog: Cata
         second.id,
     ]
     assert (await catalog.runs_of(a, [asset.id], "faces")).get(asset.id, []) == []
-    assert await catalog.get_runs(a, asset.id, [first.id, failed.id]) == {first.id: first, failed.id: failed}
+    found = await catalog.get_runs(a, asset.id, [first.id, failed.id])
+    assert {k: bare(v) for k, v in found.items()} == {first.id: first, failed.id: failed}
 
     late = run(asset.id, 5, "Bird")  # finished before the current one: history only
     await catalog.save_result(a, late)
-    assert (await catalog.get_result(a, asset.id, "labels")) == second
+    assert bare(await catalog.get_result(a, asset.id, "labels")) == second
     assert len((await catalog.runs_of(a, [asset.id])).get(asset.id, [])) == 4
 
     # another tenant, or another asset, addresses nothing
@@ -98,40 +91,48 @@ async def test_results_as_of_a_time(catalog: CatalogStore) -> None:
         return catalog.get_results(a, [asset.id], as_of=T0 + timedelta(minutes=minutes))
 
     assert await labels_at(-1) == {}
-    assert (await labels_at(5))[asset.id]["labels"] == first
-    assert (await labels_at(15))[asset.id]["labels"] == second
-    assert (await labels_at(30))[asset.id]["labels"] == second
+    assert (await labels_at(5))[asset.id]["labels"].id == first.id
+    assert (await labels_at(15))[asset.id]["labels"].id == second.id
+    assert (await labels_at(30))[asset.id]["labels"].id == second.id
+    by_then = await catalog.runs_of(a, [asset.id], limit=1, finished_by=T0 + timedelta(minutes=5))
+    assert [r.id for r in by_then[asset.id]] == [first.id]
 
 
 async def test_change_feed(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     one, _ = await catalog.register_asset(new_asset(a, "1" * 64))
     two, _ = await catalog.register_asset(new_asset(a, "2" * 64))
-    r1 = run(one.id, 0, "Dog", change=changed(None))
-    await catalog.save_result(a, r1)
-    await catalog.save_result(a, run(two.id, 1, "Cat", change=changed(None)))
-    # a rerun that changed nothing does not move the asset
-    same = run(one.id, 2, "Dog", change=RunChange(r1.id, "1", changed=False))
-    await catalog.save_result(a, same)
+    start = utcnow()
+    first = await catalog.save_result(a, run(one.id, 0, "Dog"))
+    assert first is not None and first.changed and first.previous_run_id is None
+    between = utcnow()
+    await catalog.save_result(a, run(two.id, 1, "Cat"))
+    # a rerun that found the same changes nothing and does not move the asset
+    same = await catalog.save_result(a, run(one.id, 2, "Dog"))
+    assert same is not None and not same.changed
 
-    feed = await catalog.changed_assets(a, T0, after=None, limit=10)
+    feed = await catalog.changed_assets(a, start, after=None, limit=10)
     assert [c.asset_id for c in feed] == [one.id, two.id]
-    assert feed[0].changed_at == r1.finished_at
-    assert await catalog.changed_assets(b, T0, after=None, limit=10) == []
-    assert [
-        c.asset_id for c in await catalog.changed_assets(a, T0 + timedelta(minutes=1), after=None, limit=10)
-    ] == [two.id]
-    page = await catalog.changed_assets(a, T0, after=None, limit=1)
-    rest = await catalog.changed_assets(a, T0, after=(page[0].changed_at, page[0].asset_id), limit=10)
+    assert start <= feed[0].changed_at <= between <= feed[1].changed_at  # stamped when written
+    assert await catalog.changed_assets(b, start, after=None, limit=10) == []
+    assert [c.asset_id for c in await catalog.changed_assets(a, between, after=None, limit=10)] == [two.id]
+    page = await catalog.changed_assets(a, start, after=None, limit=1)
+    rest = await catalog.changed_assets(a, start, after=(page[0].changed_at, page[0].asset_id), limit=10)
     assert [c.asset_id for c in page + rest] == [one.id, two.id]
 
     # a real change moves the asset to the end, once
-    await catalog.save_result(a, run(one.id, 3, "Cat", change=changed(same, ("Cat",), ("Dog",))))
-    assert [c.asset_id for c in await catalog.changed_assets(a, T0, after=None, limit=10)] == [two.id, one.id]
+    await catalog.save_result(a, run(one.id, 3, "Cat"))
+    assert [c.asset_id for c in await catalog.changed_assets(a, start, after=None, limit=10)] == [
+        two.id,
+        one.id,
+    ]
     await catalog.mark_changed(a, [two.id])
-    assert [c.asset_id for c in await catalog.changed_assets(a, T0, after=None, limit=10)] == [one.id, two.id]
+    assert [c.asset_id for c in await catalog.changed_assets(a, start, after=None, limit=10)] == [
+        one.id,
+        two.id,
+    ]
     await catalog.mark_changed(b, [one.id])  # another tenant's asset: nothing happens
-    assert await catalog.changed_assets(b, T0, after=None, limit=10) == []
+    assert await catalog.changed_assets(b, start, after=None, limit=10) == []
 
 
 async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore) -> None:
@@ -139,11 +140,15 @@ async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore
     one, _ = await catalog.register_asset(new_asset(a, "1" * 64))
     old = run(one.id, 0, "Dog", version="1")
     await catalog.save_result(a, old)
-    new = run(one.id, 5, "Cat", version="2", batch_id="B1", change=changed(old, ("Cat",), ("Dog",)))
-    await catalog.save_result(a, new)
+    new = run(one.id, 5, "Cat", version="2", batch_id="B1")
+    change = await catalog.save_result(a, new)
+    assert change == RunChange(old.id, "1", True, ("Cat",), ("Dog",), "Dog", "Cat")
     [record] = await catalog.change_records(a, batch_id="B1")
     assert (record.asset_id, record.run_id, record.model_version) == (one.id, new.id, "2")
-    assert record.change == new.change
+    assert record.change == change
+    late = run(one.id, 4, "Wolf", version="2", batch_id="B1")  # finished before the current run
+    assert await catalog.save_result(a, late) is None
+    assert await catalog.change_records(a, batch_id="B1") == [record]  # history only: no change record
     [same] = await catalog.change_records(a, analyzer="labels", from_version="1", to_version="2")
     assert same == record
     assert await catalog.change_records(a, analyzer="labels", from_version="2", to_version="1") == []
@@ -187,6 +192,9 @@ async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
     assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
     assert await catalog.batch_items(a, batch.id, BatchItemState.FAILED, after=None, limit=10) == [ids[4]]
     assert await catalog.batch_failures(a, batch.id, limit=10) == [(ids[4], "gave up")]
+    assert await catalog.batch_item_state(a, batch.id, ids[4]) == BatchItemState.FAILED
+    assert await catalog.batch_item_state(a, batch.id, ids[0]) == BatchItemState.DONE
+    assert await catalog.batch_item_state(b, batch.id, ids[0]) is None
     assert await catalog.batch_failures(b, batch.id, limit=10) == []
     later = dataclasses.replace(batch, id=uuid7(), total=1)
     await catalog.create_batch(later, ids[:1])
@@ -199,12 +207,16 @@ async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None
     [a] = await tenants(catalog, "a")
     asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
     for minutes in range(3):
-        await catalog.save_result(a, run(asset.id, minutes, "Dog", change=changed(None)))
+        await catalog.save_result(a, run(asset.id, minutes, "Dog"))
+    await catalog.save_result(a, run(asset.id, 4, "Cat", version="2", batch_id="B9"))
+    assert len(await catalog.change_records(a, batch_id="B9")) == 1
     other, _ = await catalog.register_asset(new_asset(a, "2" * 64))
-    await catalog.save_result(a, run(other.id, 5, "Cat", change=changed(None)))
+    await catalog.save_result(a, run(other.id, 5, "Cat"))
     await catalog.delete_asset(a, asset.id)
     assert (await catalog.runs_of(a, [asset.id])).get(asset.id, []) == []
     assert await catalog.get_results(a, [asset.id]) == {}
+    assert await catalog.change_records(a, batch_id="B9") == []
+    assert await catalog.change_records(a, analyzer="labels", from_version="1", to_version="2") == []
     # the feed keeps a tombstone, after the other asset's change, so downstream apps learn of the deletion
     feed = await catalog.changed_assets(a, T0, after=None, limit=10)
     assert [(c.asset_id, c.deleted) for c in feed] == [(other.id, False), (asset.id, True)]

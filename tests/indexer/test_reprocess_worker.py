@@ -53,7 +53,7 @@ async def test_recovery_enqueues_a_batch_its_creator_left_behind(services: Servi
         total=2,
         done=0,
         failed=0,
-        created_at=utcnow() - timedelta(minutes=10),
+        created_at=utcnow() - timedelta(minutes=20),
     )
     await services.catalog.create_batch(batch, ids)  # recorded, never enqueued: the creator crashed
     await services.worker().run_until_idle()  # its recovery sweep finds the batch
