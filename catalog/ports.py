@@ -195,8 +195,9 @@ class JobQueue(Protocol):
     # True when enqueue() adds nothing while the same job is unfinished (SQLite); SQS cannot tell.
     dedupes: bool
 
-    async def enqueue(self, kind: str, tenant_id: str, asset_id: str) -> None:
-        """Idempotent while a job of that kind for that asset is unfinished."""
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
+        """Idempotent while a job of that kind for that asset is unfinished. Background jobs (bulk
+        reprocessing) are claimed after ready foreground ones where the queue can order them."""
         ...
 
     async def claim(self, limit: int, lease_seconds: float) -> list[Job]: ...

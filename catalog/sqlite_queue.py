@@ -27,10 +27,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     lease_token TEXT,
     last_error TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    background INTEGER NOT NULL DEFAULT 0  -- 1: claimed only when no foreground job is ready
 );
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_open ON jobs (kind, asset_id) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (run_after) WHERE state = 'pending';
+DROP INDEX IF EXISTS jobs_ready;
+CREATE INDEX IF NOT EXISTS jobs_ready_by_priority ON jobs (background, run_after) WHERE state = 'pending';
 """
 
 
@@ -40,13 +42,13 @@ class SqliteJobQueue:
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
-    async def enqueue(self, kind: str, tenant_id: str, asset_id: str) -> None:
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
         now = to_db_time(utcnow())
         await self._db.write(
             lambda c: c.execute(
                 "INSERT OR IGNORE INTO jobs (id, kind, tenant_id, asset_id, state, run_after, created_at, "
-                "updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (uuid7(), kind, tenant_id, asset_id, time.time(), now, now),
+                "updated_at, background) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (uuid7(), kind, tenant_id, asset_id, time.time(), now, now, int(background)),
             )
         )
 
@@ -54,9 +56,12 @@ class SqliteJobQueue:
         def claim(conn: sqlite3.Connection) -> list[Job]:
             now = time.time()
             rows = conn.execute(
-                "SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ? "
-                "ORDER BY run_after, id LIMIT ?",
-                (now, limit),
+                # Foreground (ingest) first, then background (reprocessing): each an index range.
+                "SELECT id FROM (SELECT id FROM jobs WHERE state = 'pending' AND background = 0 "
+                "AND run_after <= ? ORDER BY run_after LIMIT ?) UNION ALL "
+                "SELECT id FROM (SELECT id FROM jobs WHERE state = 'pending' AND background = 1 "
+                "AND run_after <= ? ORDER BY run_after LIMIT ?) LIMIT ?",
+                (now, limit, now, limit, limit),
             ).fetchall()
             jobs = []
             for row in rows:

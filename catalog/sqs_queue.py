@@ -111,8 +111,9 @@ class SqsJobQueue:
         self.dead_letter_url = dead_letter_url
         self._wait_seconds = wait_seconds
 
-    async def enqueue(self, kind: str, tenant_id: str, asset_id: str) -> None:
-        """Not deduplicated (see the module docstring): a duplicate is harmless, processing is idempotent."""
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
+        """Not deduplicated (see the module docstring): a duplicate is harmless, processing is idempotent.
+        One queue: `background` jobs are not deprioritised here (a second queue would do it)."""
         await self._client.send_message(
             QueueUrl=self.queue_url, MessageBody=encode_job(kind, tenant_id, asset_id)
         )

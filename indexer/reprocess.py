@@ -195,7 +195,7 @@ async def enqueue_pending(catalog: CatalogStore, queue: JobQueue, batch: Reproce
         batch.tenant_id, batch.id, BatchItemState.PENDING, after=after, limit=500
     ):
         for asset_id in page:
-            await queue.enqueue(reprocess_kind(batch.id), batch.tenant_id, asset_id)
+            await queue.enqueue(reprocess_kind(batch.id), batch.tenant_id, asset_id, background=True)
         count += len(page)
         after = page[-1]
     await catalog.set_batch_enqueued(batch.tenant_id, batch.id)

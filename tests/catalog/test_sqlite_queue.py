@@ -72,3 +72,13 @@ async def test_concurrent_claims_never_hand_out_a_job_twice(queue: SqliteJobQueu
     batches = await asyncio.gather(*(queue.claim(7, 30) for _ in range(10)))
     ids = [job.id for batch in batches for job in batch]
     assert len(ids) == len(set(ids)) == 50
+
+
+async def test_foreground_jobs_are_claimed_before_background_ones(queue: SqliteJobQueue) -> None:
+    for i in range(3):
+        await queue.enqueue("reprocess:b1", "t1", f"old{i}", background=True)
+    await queue.enqueue("process", "t1", "new")  # an upload arriving during a big reprocess batch
+    first = await queue.claim(2, 30)
+    assert [j.asset_id for j in first] == ["new", "old0"]
+    rest = await queue.claim(10, 30)
+    assert [j.asset_id for j in rest] == ["old1", "old2"]
