@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.context import Context
 from api.schema import schema
+from indexer.reprocess import ReprocessRequest
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from tests.conftest import jpeg_bytes, make_tenant
@@ -41,7 +42,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             assert outcome.asset is not None
             ids.append(outcome.asset.id)
         await services.worker().run_until_idle()
-        return b, ids
+        batch = await services.reprocess.start(a, ids, ReprocessRequest(parameters={"min_confidence": 90}))
+        await services.worker().run_until_idle()
+        return b, [*ids, batch.id]  # every ID of A's a guess could aim at: assets and a batch
 
     b, ids = loop.run_until_complete(setup())
     yield loop, services, b, ids
@@ -82,6 +85,31 @@ def test_guessed_ids_reach_nothing(world: World, data: st.DataObject) -> None:
         id=guess,
     )
     assert named["nameFace"]["person"] is None
+    history = run(
+        world,
+        "query ($id: ID!) { reprocessBatch(id: $id) { id } batchReport(batchId: $id) { assetsChanged } }",
+        id=guess,
+    )
+    assert history == {"reprocessBatch": None, "batchReport": None}
+    started = run(
+        world, "mutation ($id: ID!) { reprocess(assetIds: [$id]) { batch { id } error { code } } }", id=guess
+    )["reprocess"]
+    assert started["batch"] is None and started["error"]["code"] == "NOT_FOUND"
+
+
+def test_run_history_shows_nothing(world: World) -> None:
+    found = run(
+        world,
+        '{ changes(since: "2000-01-01T00:00:00Z") { edges { assetId } } reprocessBatches { id } '
+        'modelChangeReport(analyzer: "labels", fromVersion: "1", toVersion: "2") { assetsCompared } '
+        "search(filter: {status: [FAILED, STORED, INDEXED, RENDITIONS, ANALYZED]}) { totalCount } }",
+    )
+    assert found == {
+        "changes": {"edges": []},
+        "reprocessBatches": [],
+        "modelChangeReport": {"assetsCompared": 0},
+        "search": {"totalCount": 0},
+    }
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
