@@ -30,6 +30,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from catalog import dynamodb_schema as ddb
+from catalog.dynamodb_batches import DynamoBatches
 from catalog.dynamodb_runs import DynamoRunHistory, change_keys, feed_tombstone
 from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
 from catalog.ids import uuid7
@@ -199,7 +200,7 @@ def _edge(tenant_id: str, parent_id: str, child_id: str) -> Item:
     return {**ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(parent_id, child_id)), "child_id": s(child_id)}
 
 
-class DynamoCatalog(DynamoRunHistory):
+class DynamoCatalog(DynamoRunHistory, DynamoBatches):
     """CatalogStore on DynamoDB, with an injected aiobotocore client (created once by the bootstrap)."""
 
     def __init__(self, client: Any, table: str) -> None:

@@ -21,26 +21,18 @@ import dataclasses
 import json
 import zlib
 from collections.abc import Sequence
-from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
 from catalog import dynamodb_schema as ddb
 from catalog.codec import decode_findings, encode_findings
-from catalog.dynamodb_schema import Item, num, opt_s, s, to_float, to_int
-from catalog.model import ChangedAsset, Label, RecognitionResult, ReprocessBatch, RunChange, RunStatus
+from catalog.dynamodb_batches import batch_pk
+from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_float
+from catalog.model import ChangedAsset, Label, RecognitionResult, RunChange, RunStatus
 from catalog.run_diff import summarize_change
-from catalog.run_ports import BatchItemState, ChangeRecord
-from catalog.sqlite_db import from_db_time, to_db_time, utcnow
+from catalog.run_ports import ChangeRecord
+from catalog.sqlite_db import from_db_time, utcnow
 from catalog.sqlite_runs import decode_change, encode_change
-
-UNENQUEUED_PK = "BATCHES#UNENQUEUED"
-
-
-def _t(value: datetime) -> str:
-    text = to_db_time(value)
-    assert text is not None
-    return text
 
 
 def run_sk(run_id: str) -> str:
@@ -57,18 +49,10 @@ def tombstone_sk(asset_id: str) -> str:
 
 def feed_tombstone(table: str, tenant_id: str, asset_id: str) -> list[dict[str, Any]]:
     """Put actions that tell the change feed an asset was deleted now (for its delete transaction)."""
-    at = _t(utcnow())
+    at = time_text(utcnow())
     entry = {**ddb.key(changes_pk(tenant_id), f"{at}#{asset_id}"), "asset_id": s(asset_id)}
     tomb = {**ddb.key(ddb.tenant_pk(tenant_id), tombstone_sk(asset_id)), "changed_at": s(at)}
     return [{"Put": {"TableName": table, "Item": entry}}, {"Put": {"TableName": table, "Item": tomb}}]
-
-
-def batch_sk(batch_id: str) -> str:
-    return f"BATCH#{batch_id}"
-
-
-def batch_pk(tenant_id: str, batch_id: str) -> str:
-    return f"TENANT#{tenant_id}#BATCH#{batch_id}"
 
 
 def model_change_pk(tenant_id: str, analyzer: str, from_version: str, to_version: str) -> str:
@@ -110,8 +94,8 @@ def run_item(tenant_id: str, r: RecognitionResult, sk: str) -> Item:
         "parameters": s(json.dumps(r.parameters, sort_keys=True)),
         "findings": {"B": zlib.compress(json.dumps(encode_findings(r.findings)).encode(), 6)},
         "duration_ms": num(r.duration_ms),
-        "created_at": s(_t(started)),
-        "finished_at": s(_t(r.finished_at or started)),
+        "created_at": s(time_text(started)),
+        "finished_at": s(time_text(r.finished_at or started)),
         "status": s(r.status.value),
         "error": s(r.error),
     }
@@ -150,7 +134,7 @@ def _change_item(pk: str, sk: str, tenant_id: str, r: RecognitionResult) -> Item
         "analyzer": s(r.analyzer),
         "run_id": s(r.id),
         "model_version": s(r.model_version),
-        "finished_at": s(_t(r.finished_at or utcnow())),
+        "finished_at": s(time_text(r.finished_at or utcnow())),
         "change": s(encode_change(r.change) or "{}"),
     }
 
@@ -165,23 +149,6 @@ def _change_record(item: Item) -> ChangeRecord:
         item["model_version"]["S"],
         finished,
         change,
-    )
-
-
-def _batch(item: Item) -> ReprocessBatch:
-    created = from_db_time(item["created_at"]["S"])
-    assert created is not None
-    return ReprocessBatch(
-        id=item["batch_id"]["S"],
-        tenant_id=item["tenant_id"]["S"],
-        analyzers=tuple(json.loads(item["analyzers"]["S"])),
-        provider=opt_s(item, "provider"),
-        parameters=json.loads(item["parameters"]["S"]),
-        total=to_int(item["total"]),
-        done=to_int(item["done"]),
-        failed=to_int(item["failed"]),
-        created_at=created,
-        enqueued="enqueued" in item,
     )
 
 
@@ -248,7 +215,7 @@ class DynamoRunHistory:
             )
         else:  # a current copy written before run history: no run ID to compare
             current["Put"]["ConditionExpression"] = "attribute_not_exists(run_id)"
-        now = _t(utcnow())  # the feed is stamped with the write time: pollers never miss a change
+        now = time_text(utcnow())  # the feed is stamped with the write time: pollers never miss a change
         changed = r.change.changed
         values: dict[str, Any] = {":a": {"SS": [r.analyzer]}}
         if changed:
@@ -386,7 +353,7 @@ class DynamoRunHistory:
         return sorted(map(_change_record, items), key=lambda c: (c.asset_id, c.finished_at))
 
     async def mark_changed(self, tenant_id: str, asset_ids: Sequence[str]) -> None:
-        at = _t(utcnow())
+        at = time_text(utcnow())
         for asset_id in dict.fromkeys(asset_ids):
             note = {
                 "Update": {
@@ -405,7 +372,7 @@ class DynamoRunHistory:
     async def changed_assets(
         self, tenant_id: str, since: datetime, *, after: tuple[datetime, str] | None, limit: int
     ) -> list[ChangedAsset]:
-        start = f"{_t(after[0])}#{after[1]}" if after else _t(since)
+        start = f"{time_text(after[0])}#{after[1]}" if after else time_text(since)
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "PK = :pk AND SK > :start",
@@ -438,142 +405,3 @@ class DynamoRunHistory:
                     if len(out) == limit:
                         return out
         return out
-
-    async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
-        pk = batch_pk(batch.tenant_id, batch.id)
-        items = [{**ddb.key(pk, f"ITEM#{a}"), "state": s(BatchItemState.PENDING)} for a in asset_ids]
-        await ddb.batch_put(self._client, self._table, items)
-        meta: Item = {
-            **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
-            "batch_id": s(batch.id),
-            "tenant_id": s(batch.tenant_id),
-            "analyzers": s(json.dumps(list(batch.analyzers))),
-            "parameters": s(json.dumps(batch.parameters, sort_keys=True)),
-            "total": num(len(asset_ids)),
-            "done": num(0),
-            "failed": num(0),
-            "created_at": s(_t(batch.created_at)),
-        }
-        if batch.provider:
-            meta["provider"] = s(batch.provider)
-        marker = {**ddb.key(UNENQUEUED_PK, batch.id), "tenant_id": s(batch.tenant_id)}
-        await ddb.transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
-
-    async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None:
-        found = await ddb.batch_get(
-            self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))]
-        )
-        return _batch(found[0]) if found else None
-
-    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
-        items: list[Item] = []
-        pages = ddb.query_pages(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :b)",
-            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":b": s("BATCH#")},
-            ScanIndexForward=False,  # UUIDv7 batch IDs: key order is creation order
-            Limit=limit,
-        )
-        async with aclosing(pages):
-            async for page in pages:
-                items += page
-                if len(items) >= limit:
-                    break
-        return [_batch(i) for i in items[:limit]]
-
-    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
-        failed = await self.batch_items(tenant_id, batch_id, BatchItemState.FAILED, after=None, limit=limit)
-        keys = [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{a}") for a in failed]
-        errors = {
-            i["SK"]["S"].removeprefix("ITEM#"): opt_s(i, "error") or ""
-            for i in await ddb.batch_get(self._client, self._table, keys)
-        }
-        return [(a, errors.get(a, "")) for a in failed]
-
-    async def batch_items(
-        self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
-    ) -> list[str]:
-        if await self.get_batch(tenant_id, batch_id) is None:
-            return []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
-            "FilterExpression": "#state = :state",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": {
-                ":pk": s(batch_pk(tenant_id, batch_id)),
-                ":start": s(f"ITEM#{after or ''}\x00" if after else "ITEM#"),
-                ":end": s("ITEM$"),
-                ":state": s(state),
-            },
-        }
-        out: list[str] = []
-        async for page in ddb.query_pages(self._client, **request):
-            out += [item["SK"]["S"].removeprefix("ITEM#") for item in page]
-            if len(out) >= limit:
-                break
-        return out[:limit]
-
-    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
-        found = await ddb.batch_get(
-            self._client, self._table, [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}")]
-        )
-        return found[0]["state"]["S"] if found else None
-
-    async def finish_batch_item(
-        self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""
-    ) -> bool:
-        state = BatchItemState.FAILED if failed else BatchItemState.DONE
-        item = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}"),
-                "UpdateExpression": "SET #state = :state, #error = :error",
-                "ConditionExpression": "#state = :pending",
-                "ExpressionAttributeNames": {"#state": "state", "#error": "error"},
-                "ExpressionAttributeValues": {
-                    ":state": s(state),
-                    ":error": s(error),
-                    ":pending": s(BatchItemState.PENDING),
-                },
-            }
-        }
-        column = "failed" if failed else "done"
-        counter = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-                "UpdateExpression": f"ADD {column} :one",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":one": num(1)},
-            }
-        }
-        try:
-            await ddb.transact(self._client, [item, counter])
-        except ddb.ConditionFailed:
-            return False
-        return True
-
-    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
-        note = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-                "UpdateExpression": "SET enqueued = :yes",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-            }
-        }
-        drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
-        await ddb.transact(self._client, [note, drop])
-
-    async def unenqueued_batches(self) -> list[ReprocessBatch]:
-        markers = await ddb.query_all(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": s(UNENQUEUED_PK)},
-        )
-        keys = [ddb.key(ddb.tenant_pk(m["tenant_id"]["S"]), batch_sk(m["SK"]["S"])) for m in markers]
-        return sorted(map(_batch, await ddb.batch_get(self._client, self._table, keys)), key=lambda b: b.id)

@@ -37,10 +37,13 @@ import asyncio
 import random
 import zlib
 from collections.abc import AsyncGenerator, Awaitable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+
+from catalog.sqlite_db import to_db_time
 
 Item = dict[str, Any]  # an item in DynamoDB's wire format: {"name": {"S": "..."}}
 T = TypeVar("T")
@@ -174,6 +177,13 @@ def to_int(av: dict[str, str]) -> int:
 
 def to_float(av: dict[str, str]) -> float:
     return float(Decimal(av["N"]))
+
+
+def time_text(value: datetime) -> str:
+    """A timestamp as stored (ISO-8601 UTC with microseconds: sorts as text)."""
+    text = to_db_time(value)
+    assert text is not None
+    return text
 
 
 def opt_s(item: Item, name: str) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalog import sqlite_runs
+from catalog import sqlite_batches, sqlite_runs
 from catalog.ids import uuid7
 from catalog.model import (
     ALL_SCOPES,
@@ -25,6 +25,7 @@ from catalog.model import (
     VersionRelation,
 )
 from catalog.phash import nearest_hashes
+from catalog.sqlite_batches import SqliteBatches
 from catalog.sqlite_db import SqliteDb, from_db_time, placeholders, to_db_time, utcnow
 from catalog.sqlite_runs import SqliteRunHistory, delete_asset_runs, insert_run, run_from_row
 
@@ -72,7 +73,7 @@ CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT
 CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
 
-SCHEMA = _TABLES + sqlite_runs.SCHEMA
+SCHEMA = _TABLES + sqlite_runs.SCHEMA + sqlite_batches.SCHEMA
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
@@ -156,7 +157,7 @@ def _tenant(row: sqlite3.Row) -> Tenant:
     return Tenant(id=row["id"], name=row["name"], created_at=created, config=config)
 
 
-class SqliteCatalog(SqliteRunHistory):
+class SqliteCatalog(SqliteRunHistory, SqliteBatches):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 

@@ -1,4 +1,4 @@
-"""Run history in the embedded catalog: append-only runs, current pointers, batches, the change feed.
+"""Run history in the embedded catalog: append-only runs, current pointers, the change feed.
 
 A run is never updated or deleted while its asset lives. `current_runs` points at each analyzer's latest
 successful run (by finish time), so current reads are a primary-key join and old runs cost no index
@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from catalog.codec import decode_findings, encode_findings
-from catalog.model import ChangedAsset, RecognitionResult, ReprocessBatch, RunChange, RunStatus
+from catalog.model import ChangedAsset, RecognitionResult, RunChange, RunStatus
 from catalog.run_diff import summarize_change
-from catalog.run_ports import BatchItemState, ChangeRecord
+from catalog.run_ports import ChangeRecord
 from catalog.sqlite_db import SqliteDb, from_db_time, placeholders, to_db_time, utcnow
 
 SCHEMA = """
@@ -62,26 +62,6 @@ CREATE TABLE IF NOT EXISTS asset_changes (
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS asset_changes_feed ON asset_changes (tenant_id, changed_at, asset_id);
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    analyzers TEXT NOT NULL,
-    provider TEXT,
-    parameters TEXT NOT NULL,
-    total INTEGER NOT NULL,
-    done INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    enqueued INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS batch_items (
-    batch_id TEXT NOT NULL,
-    asset_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    error TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (batch_id, asset_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS batch_items_by_state ON batch_items (batch_id, state, asset_id);
 """
 
 _RUN_COLUMNS = (
@@ -241,23 +221,6 @@ def migrate_results(conn: sqlite3.Connection, new_id: Any) -> None:
     conn.execute("DROP TABLE results")
 
 
-def _batch(row: sqlite3.Row) -> ReprocessBatch:
-    created = from_db_time(row["created_at"])
-    assert created is not None
-    return ReprocessBatch(
-        id=row["id"],
-        tenant_id=row["tenant_id"],
-        analyzers=tuple(json.loads(row["analyzers"])),
-        provider=row["provider"],
-        parameters=json.loads(row["parameters"]),
-        total=row["total"],
-        done=row["done"],
-        failed=row["failed"],
-        created_at=created,
-        enqueued=bool(row["enqueued"]),
-    )
-
-
 class SqliteRunHistory:
     """RunHistory for SqliteCatalog (which saves runs itself, in insert_run)."""
 
@@ -357,104 +320,3 @@ class SqliteRunHistory:
             ChangedAsset(r["asset_id"], from_db_time(r["changed_at"]) or since, bool(r["deleted"]))
             for r in rows
         ]
-
-    async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO batches (id, tenant_id, analyzers, provider, parameters, total, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (batch.id, batch.tenant_id, json.dumps(list(batch.analyzers)), batch.provider,
-                 json.dumps(batch.parameters, sort_keys=True), len(asset_ids), to_db_time(batch.created_at)),
-            )  # fmt: skip
-            conn.executemany(
-                "INSERT INTO batch_items (batch_id, asset_id, state) VALUES (?, ?, ?)",
-                [(batch.id, a, BatchItemState.PENDING) for a in asset_ids],
-            )
-
-        await self._db.write(insert)
-
-    async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None:
-        row = await self._db.read(
-            lambda c: c.execute(
-                "SELECT * FROM batches WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
-            ).fetchone()
-        )
-        return _batch(row) if row else None
-
-    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
-        rows = await self._db.read(
-            lambda c: c.execute(
-                "SELECT * FROM batches WHERE tenant_id = ? ORDER BY id DESC LIMIT ?", (tenant_id, limit)
-            ).fetchall()
-        )
-        return [_batch(r) for r in rows]
-
-    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
-        rows = await self._db.read(
-            lambda c: c.execute(
-                "SELECT i.asset_id, i.error FROM batch_items i JOIN batches b ON b.id = i.batch_id "
-                "WHERE b.tenant_id = ? AND i.batch_id = ? AND i.state = ? ORDER BY i.asset_id LIMIT ?",
-                (tenant_id, batch_id, BatchItemState.FAILED, limit),
-            ).fetchall()
-        )
-        return [(r["asset_id"], r["error"]) for r in rows]
-
-    async def batch_items(
-        self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
-    ) -> list[str]:
-        rows = await self._db.read(
-            lambda c: c.execute(
-                "SELECT i.asset_id FROM batch_items i JOIN batches b ON b.id = i.batch_id "
-                "WHERE b.tenant_id = ? AND i.batch_id = ? AND i.state = ? AND i.asset_id > ? "
-                "ORDER BY i.asset_id LIMIT ?",
-                (tenant_id, batch_id, state, after or "", limit),
-            ).fetchall()
-        )
-        return [r["asset_id"] for r in rows]
-
-    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
-        row = await self._db.read(
-            lambda c: c.execute(
-                "SELECT i.state FROM batch_items i JOIN batches b ON b.id = i.batch_id "
-                "WHERE b.tenant_id = ? AND i.batch_id = ? AND i.asset_id = ?",
-                (tenant_id, batch_id, asset_id),
-            ).fetchone()
-        )
-        return row["state"] if row else None
-
-    async def finish_batch_item(
-        self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""
-    ) -> bool:
-        state = BatchItemState.FAILED if failed else BatchItemState.DONE
-
-        def finish(conn: sqlite3.Connection) -> bool:
-            owned = conn.execute(
-                "SELECT 1 FROM batches WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
-            ).fetchone()
-            if not owned:
-                return False
-            cur = conn.execute(
-                "UPDATE batch_items SET state = ?, error = ? "
-                "WHERE batch_id = ? AND asset_id = ? AND state = ?",
-                (state, error, batch_id, asset_id, BatchItemState.PENDING),
-            )
-            if cur.rowcount == 0:
-                return False
-            column = "failed" if failed else "done"
-            conn.execute(f"UPDATE batches SET {column} = {column} + 1 WHERE id = ?", (batch_id,))
-            return True
-
-        return await self._db.write(finish)
-
-    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
-        await self._db.write(
-            lambda c: c.execute(
-                "UPDATE batches SET enqueued = 1 WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
-            )
-        )
-
-    async def unenqueued_batches(self) -> list[ReprocessBatch]:
-        rows = await self._db.read(
-            lambda c: c.execute("SELECT * FROM batches WHERE enqueued = 0 ORDER BY id").fetchall()
-        )
-        return [_batch(r) for r in rows]

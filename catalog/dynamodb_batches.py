@@ -1,0 +1,190 @@
+"""Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import aclosing
+from typing import Any
+
+from catalog import dynamodb_schema as ddb
+from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_int
+from catalog.model import ReprocessBatch
+from catalog.run_ports import BatchItemState
+from catalog.sqlite_db import from_db_time
+
+UNENQUEUED_PK = "BATCHES#UNENQUEUED"
+
+
+def batch_pk(tenant_id: str, batch_id: str) -> str:
+    return f"TENANT#{tenant_id}#BATCH#{batch_id}"
+
+
+def batch_sk(batch_id: str) -> str:
+    return f"BATCH#{batch_id}"
+
+
+def _batch(item: Item) -> ReprocessBatch:
+    created = from_db_time(item["created_at"]["S"])
+    assert created is not None
+    return ReprocessBatch(
+        id=item["batch_id"]["S"],
+        tenant_id=item["tenant_id"]["S"],
+        analyzers=tuple(json.loads(item["analyzers"]["S"])),
+        provider=opt_s(item, "provider"),
+        parameters=json.loads(item["parameters"]["S"]),
+        total=to_int(item["total"]),
+        done=to_int(item["done"]),
+        failed=to_int(item["failed"]),
+        created_at=created,
+        enqueued="enqueued" in item,
+    )
+
+
+class DynamoBatches:
+    """The batch half of RunHistory for DynamoCatalog."""
+
+    _client: Any
+    _table: str
+
+    def _put(self, item: Item) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": item}}
+
+    async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
+        pk = batch_pk(batch.tenant_id, batch.id)
+        items = [{**ddb.key(pk, f"ITEM#{a}"), "state": s(BatchItemState.PENDING)} for a in asset_ids]
+        await ddb.batch_put(self._client, self._table, items)
+        meta: Item = {
+            **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
+            "batch_id": s(batch.id),
+            "tenant_id": s(batch.tenant_id),
+            "analyzers": s(json.dumps(list(batch.analyzers))),
+            "parameters": s(json.dumps(batch.parameters, sort_keys=True)),
+            "total": num(len(asset_ids)),
+            "done": num(0),
+            "failed": num(0),
+            "created_at": s(time_text(batch.created_at)),
+        }
+        if batch.provider:
+            meta["provider"] = s(batch.provider)
+        marker = {**ddb.key(UNENQUEUED_PK, batch.id), "tenant_id": s(batch.tenant_id)}
+        await ddb.transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
+
+    async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None:
+        found = await ddb.batch_get(
+            self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))]
+        )
+        return _batch(found[0]) if found else None
+
+    async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
+        items: list[Item] = []
+        pages = ddb.query_pages(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :b)",
+            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":b": s("BATCH#")},
+            ScanIndexForward=False,  # UUIDv7 batch IDs: key order is creation order
+            Limit=limit,
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                items += page
+                if len(items) >= limit:
+                    break
+        return [_batch(i) for i in items[:limit]]
+
+    async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
+        failed = await self.batch_items(tenant_id, batch_id, BatchItemState.FAILED, after=None, limit=limit)
+        keys = [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{a}") for a in failed]
+        errors = {
+            i["SK"]["S"].removeprefix("ITEM#"): opt_s(i, "error") or ""
+            for i in await ddb.batch_get(self._client, self._table, keys)
+        }
+        return [(a, errors.get(a, "")) for a in failed]
+
+    async def batch_items(
+        self, tenant_id: str, batch_id: str, state: str, *, after: str | None, limit: int
+    ) -> list[str]:
+        if await self.get_batch(tenant_id, batch_id) is None:
+            return []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
+            "FilterExpression": "#state = :state",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {
+                ":pk": s(batch_pk(tenant_id, batch_id)),
+                ":start": s(f"ITEM#{after or ''}\x00" if after else "ITEM#"),
+                ":end": s("ITEM$"),
+                ":state": s(state),
+            },
+        }
+        out: list[str] = []
+        async for page in ddb.query_pages(self._client, **request):
+            out += [item["SK"]["S"].removeprefix("ITEM#") for item in page]
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
+        found = await ddb.batch_get(
+            self._client, self._table, [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}")]
+        )
+        return found[0]["state"]["S"] if found else None
+
+    async def finish_batch_item(
+        self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""
+    ) -> bool:
+        state = BatchItemState.FAILED if failed else BatchItemState.DONE
+        item = {
+            "Update": {
+                "TableName": self._table,
+                "Key": ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}"),
+                "UpdateExpression": "SET #state = :state, #error = :error",
+                "ConditionExpression": "#state = :pending",
+                "ExpressionAttributeNames": {"#state": "state", "#error": "error"},
+                "ExpressionAttributeValues": {
+                    ":state": s(state),
+                    ":error": s(error),
+                    ":pending": s(BatchItemState.PENDING),
+                },
+            }
+        }
+        column = "failed" if failed else "done"
+        counter = {
+            "Update": {
+                "TableName": self._table,
+                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
+                "UpdateExpression": f"ADD {column} :one",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":one": num(1)},
+            }
+        }
+        try:
+            await ddb.transact(self._client, [item, counter])
+        except ddb.ConditionFailed:
+            return False
+        return True
+
+    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
+        note = {
+            "Update": {
+                "TableName": self._table,
+                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
+                "UpdateExpression": "SET enqueued = :yes",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            }
+        }
+        drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
+        await ddb.transact(self._client, [note, drop])
+
+    async def unenqueued_batches(self) -> list[ReprocessBatch]:
+        markers = await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": s(UNENQUEUED_PK)},
+        )
+        keys = [ddb.key(ddb.tenant_pk(m["tenant_id"]["S"]), batch_sk(m["SK"]["S"])) for m in markers]
+        return sorted(map(_batch, await ddb.batch_get(self._client, self._table, keys)), key=lambda b: b.id)
