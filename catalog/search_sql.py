@@ -8,6 +8,7 @@ Scores are 0–100: the confidence of the best label reached, or FILENAME_SCORE 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from catalog.ports import SearchQuery, SortOrder
@@ -15,6 +16,8 @@ from catalog.ranking import FILENAME_SCORE
 from catalog.sqlite_db import to_db_time
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+Sql = tuple[str, list[Any]]
+Term = tuple[str, float]  # a lower-cased label or parent name, and the confidence it needs
 
 
 def fts_words(text: str) -> str | None:
@@ -28,20 +31,52 @@ def fts_phrase(text: str) -> str | None:
     return '"' + " ".join(words) + '"' if words else None
 
 
-def label_hits(tenant_id: str, query: SearchQuery) -> tuple[str, list[Any]]:
-    """Assets with any of query.labels (or a parent of theirs) at its threshold; score = best confidence."""
-    conditions = " OR ".join("(term = ? AND confidence >= ?)" for _ in query.labels)
-    params: list[Any] = [tenant_id]
+def query_terms(query: SearchQuery) -> list[Term]:
+    """query.labels as terms (lower-cased, each once) with their thresholds, in the order given."""
+    terms: dict[str, float] = {}
     for name in query.labels:
-        params += [name.lower(), query.threshold(name)]
-    sql = (
-        "SELECT asset_id, MAX(confidence) AS score, label, term AS via, MAX(confidence) AS confidence "
-        f"FROM terms WHERE tenant_id = ? AND ({conditions}) GROUP BY asset_id"
+        terms.setdefault(name.lower(), query.threshold(name))
+    return list(terms.items())
+
+
+def term_hits(tenant_id: str, terms: Sequence[Term]) -> Sql:
+    """Assets with any of the terms at its threshold, once each: score = the best confidence, label and
+    via from that term (on a tie, the term listed first)."""
+    one = (
+        "SELECT asset_id, confidence, label, term AS via{} FROM terms "
+        "WHERE tenant_id = ? AND term = ? AND confidence >= ?"
     )
-    return sql, params
+    params: list[Any] = []
+    for name, threshold in terms:
+        params += [tenant_id, name, threshold]
+    columns = "asset_id, confidence AS score, label, via, confidence"
+    if len(terms) == 1:
+        return f"SELECT {columns} FROM ({one.format('')})", params
+    # One index range per term, then the best row of each asset (an OR of the terms would walk all the
+    # tenant's terms).
+    ranges = " UNION ALL ".join(one.format(f", {i} AS ord") for i in range(len(terms)))
+    best = (
+        "SELECT *, ROW_NUMBER() OVER (PARTITION BY asset_id ORDER BY confidence DESC, ord) AS rank "
+        f"FROM ({ranges})"
+    )
+    return f"SELECT {columns} FROM ({best}) WHERE rank = 1", params
 
 
-def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> tuple[str, list[Any]]:
+def label_hits(tenant_id: str, query: SearchQuery) -> Sql:
+    """Assets with any of query.labels (or a parent of theirs) at its threshold; score = best confidence."""
+    return term_hits(tenant_id, query_terms(query))
+
+
+def has_term(tenant_id: str, term: Term) -> tuple[str, list[Any]]:
+    """A clause true for a hit `h` with the term at its threshold: one probe of the primary key."""
+    clause = (
+        "EXISTS (SELECT 1 FROM terms t WHERE t.tenant_id = ? AND t.term = ? AND t.asset_id = h.asset_id "
+        "AND t.confidence >= ?)"
+    )
+    return clause, [tenant_id, *term]
+
+
+def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> Sql:
     """The whole query as a label or parent name, or its words in filenames, labels and person names."""
     sql = (
         "SELECT asset_id, confidence AS score, label, term AS via, confidence FROM terms "
@@ -61,15 +96,42 @@ def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> tuple[str,
     )
 
 
-def all_docs(tenant_id: str, min_confidence: float) -> tuple[str, list[Any]]:
+def all_docs(tenant_id: str, min_confidence: float, among: Sql | None = None) -> Sql:
+    """Every document at its top confidence; `among` (asset IDs, e.g. one filter's): only those, looked
+    up one by one instead of walking the whole tenant."""
+    columns = "d.asset_id, d.top_confidence AS score, NULL AS label, NULL AS via, NULL AS confidence"
+    if among is None:
+        sql = f"SELECT {columns} FROM docs d WHERE d.tenant_id = ? AND d.top_confidence >= ?"
+        return sql, [tenant_id, min_confidence]
     sql = (
-        "SELECT asset_id, top_confidence AS score, NULL AS label, NULL AS via, NULL AS confidence FROM docs "
-        "WHERE tenant_id = ? AND top_confidence >= ?"
+        f"SELECT {columns} FROM ({among[0]}) a "
+        "CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = a.asset_id WHERE d.top_confidence >= ?"
     )
-    return sql, [tenant_id, min_confidence]
+    return sql, [*among[1], tenant_id, min_confidence]
 
 
-def restrict(hits: tuple[str, list[Any]], by: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+def with_term(tenant_id: str, term: Term) -> Sql:
+    """Assets with the term at its threshold."""
+    sql = "SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?"
+    return sql, [tenant_id, *term]
+
+
+def with_persons(tenant_id: str, names: Sequence[str]) -> Sql:
+    """Assets showing any of these persons (lower-cased names)."""
+    return (
+        "SELECT DISTINCT asset_id FROM doc_persons "
+        f"WHERE tenant_id = ? AND person_lc IN ({','.join('?' * len(names))})",
+        [tenant_id, *names],
+    )
+
+
+def with_phrase(tenant_id: str, phrase: str) -> Sql:
+    """Assets whose image text has these words in this order (fts_phrase)."""
+    sql = "SELECT asset_id FROM docs_fts WHERE docs_fts MATCH ? AND tenant_id = ?"
+    return sql, [f"ocr : {phrase}", tenant_id]
+
+
+def restrict(hits: Sql, by: Sql) -> Sql:
     """Rows of `hits` whose asset also appears in `by` (the filter restricts, the hits rank)."""
     sql = (
         f"SELECT t.asset_id, t.score, t.label, t.via, t.confidence FROM ({hits[0]}) t "
@@ -82,17 +144,13 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
     """WHERE clauses over `h` (hits) and `d` (docs) for the filters that only narrow."""
     clauses: list[str] = []
     params: list[Any] = []
-    for name in query.all_labels:
-        clauses.append(
-            "h.asset_id IN (SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?)"
-        )
-        params += [tenant_id, name.lower(), query.threshold(name)]
-    for name in query.not_labels:
-        clauses.append(
-            "h.asset_id NOT IN "
-            "(SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?)"
-        )
-        params += [tenant_id, name.lower(), query.threshold(name)]
+    # Label and person filters probe each hit by primary key (an IN list would first gather every asset
+    # having the name, however many fewer the hits are).
+    for listed, negate in ((query.all_labels, ""), (query.not_labels, "NOT ")):
+        for name in listed:
+            clause, more = has_term(tenant_id, (name.lower(), query.threshold(name)))
+            clauses.append(negate + clause)
+            params += more
     if query.media_types:
         clauses.append(f"d.media_type IN ({','.join('?' * len(query.media_types))})")
         params += list(query.media_types)
@@ -110,8 +168,8 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
     if query.persons:
         names = [p.lower() for p in query.persons]
         clauses.append(
-            "h.asset_id IN (SELECT asset_id FROM doc_persons WHERE tenant_id = ? "
-            f"AND person_lc IN ({','.join('?' * len(names))}))"
+            "EXISTS (SELECT 1 FROM doc_persons p WHERE p.tenant_id = ? "
+            f"AND p.person_lc IN ({','.join('?' * len(names))}) AND p.asset_id = h.asset_id)"
         )
         params += [tenant_id, *names]
     if query.phrase is not None:
@@ -119,10 +177,9 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
         if phrase is None:
             clauses.append("0")  # a phrase of no words matches nothing
         else:
-            clauses.append(
-                "h.asset_id IN (SELECT asset_id FROM docs_fts WHERE docs_fts MATCH ? AND tenant_id = ?)"
-            )
-            params += [f"ocr : {phrase}", tenant_id]
+            fts, more = with_phrase(tenant_id, phrase)
+            clauses.append(f"h.asset_id IN ({fts})")
+            params += more
     return clauses, params
 
 

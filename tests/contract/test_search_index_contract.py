@@ -7,6 +7,7 @@ only, with the reason; against a real node nothing is skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -412,3 +413,55 @@ async def test_confidence_order_of_a_blended_text_query(
         (LabelMatch("Dog", 70, "canine"),),
         (),
     ]
+
+
+async def test_totals_and_facets_of_one_label_follow_writes_at_any_threshold(index: SearchIndex) -> None:
+    year = NOW.replace(year=2010)
+    await index.upsert(doc("t1", "d1", Label("Dog", 60.4, DOG[1:]), persons=("Ada",), captured=year))
+    await index.upsert(
+        doc("t1", "d2", Label("Dog", 60.6, DOG[1:]), Label("Ball", 70), media_type="image/png")
+    )
+    await index.upsert(doc("t1", "d3", Label("Dog", 80, DOG[1:]), moderated=True, captured=year))
+    await index.upsert(doc("t2", "x1", Label("Dog", 99, DOG[1:])))
+
+    async def summary(query: SearchQuery) -> tuple[int, dict[str, int], list[str]]:
+        page = await index.search("t1", query)
+        return page.total, {f.value: f.count for f in page.label_facets}, ids(page)
+
+    dog = SearchQuery(labels=("dog",), min_confidence=60)
+    assert await summary(dog) == (3, {"Dog": 3, "Ball": 1}, ["d3", "d2", "d1"])
+    assert await summary(SearchQuery(labels=("dog",), min_confidence=60.5)) == (
+        2,
+        {"Dog": 2, "Ball": 1},
+        ["d3", "d2"],
+    )
+    assert await summary(SearchQuery(labels=("animal",), min_confidence=60.41, exclude_moderation=True)) == (
+        1, {"Dog": 1, "Ball": 1}, ["d2"],
+    )  # fmt: skip
+    page = await index.search("t1", dog)
+    assert [(f.value, f.count) for f in page.media_type_facets] == [("image/jpeg", 2), ("image/png", 1)]
+    assert [(f.value, f.count) for f in page.capture_year_facets] == [("2010", 2)]
+    assert [(f.value, f.count) for f in page.person_facets] == [("Ada", 1)]
+    await index.upsert(doc("t1", "d2", Label("Cat", 90)))  # no longer a dog
+    await index.delete("t1", "d3")
+    assert await summary(dog) == (1, {"Dog": 1}, ["d1"])
+    everything = await index.search("t1", SearchQuery(min_confidence=61))
+    assert everything.total == 1 and {f.value: f.count for f in everything.label_facets} == {"Cat": 1}
+
+
+async def test_newest_first_of_a_common_label_without_moderated_pages(index: SearchIndex) -> None:
+    for day in range(1, 11):
+        labels = (Label("Dog", 70, DOG[1:]),) if day != 4 else (Label("Cat", 70),)
+        await index.upsert(
+            doc("t1", f"a{day:02d}", *labels, created=NOW.replace(day=day), moderated=day == 9)
+        )
+    query = SearchQuery(labels=("dog",), sort=SortOrder.CREATED, exclude_moderation=True, first=3)
+    seen: list[str] = []
+    while True:
+        page = await index.search("t1", query)
+        seen += ids(page)
+        assert page.total == 8
+        if not page.has_next:
+            break
+        query = dataclasses.replace(query, after=page.end_cursor)
+    assert seen == ["a10", "a08", "a07", "a06", "a05", "a03", "a02", "a01"]

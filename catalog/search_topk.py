@@ -1,0 +1,129 @@
+"""The fast path of the embedded search index: any of a few labels (synonyms) or none, each at its
+threshold, maybe without moderated assets, in any order.
+
+Total and facets come from the facet counts (`search_counts`) of the commonest label; the hits of the
+other labels that lack it are tallied one by one. The page comes straight from indexes in the sort order
+(`search_pages`): the hits are never materialised.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+from catalog import search_counts, search_facets, search_matched, search_pages, search_sql
+from catalog.cursor import SortKey, encode_cursor
+from catalog.ports import LabelMatch, SearchHit, SearchPage, SearchQuery
+from catalog.search_counts import Tallies
+from catalog.search_sql import Term
+from catalog.search_vocab import Vocabulary
+
+MAX_TERMS = 8  # more label names (synonyms) than this: the general path
+
+
+def answers(query: SearchQuery) -> bool:
+    """Whether the fast path answers this query (else the general path does)."""
+    thresholds = [t for _, t in search_sql.query_terms(query)] or [query.min_confidence]
+    return (
+        not (query.text or "").strip()
+        and len(query.labels) <= MAX_TERMS
+        and all(name.lower() != search_counts.EVERY for name in query.labels)
+        and not (query.all_labels or query.not_labels or query.persons or query.media_types)
+        and query.phrase is None
+        and query.created_after is None
+        and query.created_before is None
+        and query.captured_after is None
+        and query.captured_before is None
+        and not query.roots_only
+        and all(0 <= t <= 100 for t in thresholds)  # what the counts answer exactly
+    )
+
+
+def search(
+    conn: sqlite3.Connection,
+    vocab: Vocabulary,
+    tenant_id: str,
+    query: SearchQuery,
+    after: tuple[SortKey, str] | None,
+) -> SearchPage:
+    terms = search_sql.query_terms(query)
+    facets = search_facets.finish(conn, tenant_id, _tallies(conn, vocab, tenant_id, terms, query))
+    rows = search_pages.page(conn, tenant_id, terms, query, after, facets.total)
+    hits = tuple(
+        SearchHit(
+            asset_id=asset_id,
+            score=score,
+            matches=(LabelMatch(label, score, via),) if label and via else (),
+            cursor=encode_cursor(key, asset_id),
+        )
+        for asset_id, key, score, label, via in rows[: query.first]
+    )
+    return SearchPage(
+        total=facets.total,
+        hits=hits,
+        end_cursor=hits[-1].cursor if hits else None,
+        has_next=len(rows) > query.first,
+        label_facets=facets.labels,
+        person_facets=facets.persons,
+        media_type_facets=facets.media_types,
+        capture_year_facets=facets.capture_years,
+    )
+
+
+def _tallies(
+    conn: sqlite3.Connection, vocab: Vocabulary, tenant_id: str, terms: list[Term], query: SearchQuery
+) -> Tallies:
+    """Facets of the hits: the counts of the commonest term, plus the other terms' hits that lack it,
+    tallied one by one (few, when the other names are rarer synonyms)."""
+    if not terms:
+        return _term_tallies(conn, vocab, tenant_id, (search_counts.EVERY, query.min_confidence), query)
+    if len(terms) > 1:
+        terms = sorted(terms, key=lambda t: -search_counts.documents(conn, tenant_id, *t))
+    tallies = _term_tallies(conn, vocab, tenant_id, terms[0], query)
+    if len(terms) > 1:
+        lacks, params = search_sql.has_term(tenant_id, terms[0])
+        where = [f"NOT {lacks}", *_moderation(query)]
+        search_matched.materialise(
+            conn, tenant_id, search_sql.term_hits(tenant_id, terms[1:]), (where, params), query
+        )
+        search_facets.add(tallies, search_facets.tally_matched(conn, vocab))
+    return tallies
+
+
+def _term_tallies(
+    conn: sqlite3.Connection, vocab: Vocabulary, tenant_id: str, term: Term, query: SearchQuery
+) -> Tallies:
+    """Facets of one term's hits from the counts. A fractional threshold: the counts from the nearer
+    whole point, corrected by the hits between it and the threshold, tallied one by one."""
+    name, threshold = term
+    low, high = math.floor(threshold), math.ceil(threshold)
+    below = threshold - low <= high - threshold
+    tallies = search_counts.read(
+        conn, tenant_id, name, low if below else high, exclude_moderated=query.exclude_moderation
+    )
+    if low < high:
+        edge = (
+            _between(tenant_id, name, low, threshold) if below else _between(tenant_id, name, threshold, high)
+        )
+        search_matched.materialise(conn, tenant_id, edge, (_moderation(query), []), query)
+        search_facets.add(tallies, search_facets.tally_matched(conn, vocab), -1 if below else 1)
+    return tallies
+
+
+def _moderation(query: SearchQuery) -> list[str]:
+    return ["d.moderated = 0"] if query.exclude_moderation else []
+
+
+def _between(tenant_id: str, term: str, low: float, high: float) -> search_sql.Sql:
+    """Hits (asset_id, score, label, via, confidence) with the term's confidence in [low, high)."""
+    if term:
+        return (
+            "SELECT asset_id, confidence AS score, label, term AS via, confidence FROM terms "
+            "WHERE tenant_id = ? AND term = ? AND confidence >= ? AND confidence < ?",
+            [tenant_id, term, low, high],
+        )
+    return (
+        "SELECT asset_id, top_confidence AS score, NULL AS label, NULL AS via, NULL AS confidence "
+        "FROM docs WHERE tenant_id = ? AND top_confidence >= ? AND top_confidence < ?",
+        [tenant_id, low, high],
+    )
