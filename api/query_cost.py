@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -17,11 +18,8 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     VariableNode,
 )
-from strawberry.extensions import AddValidationRules
 
 DEFAULT_PAGE = 20  # what `first` means when a field takes it and the query leaves it out
 PAGED = {"search", "similarAssets", "changes"}
@@ -59,32 +57,20 @@ def _cost(
     return total
 
 
-def query_cost_limiter(max_cost: int, variables_of: Any) -> type[ValidationRule]:
-    class QueryCost(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            document = context.document
-            fragments = {
-                d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-            }
-            variables = variables_of() or {}
-            for op in document.definitions:
-                if isinstance(op, OperationDefinitionNode):
-                    cost = _cost(op.selection_set, fragments, variables, frozenset())
-                    if cost > max_cost:
-                        context.report_error(
-                            GraphQLError(
-                                f"query cost {cost} exceeds the limit of {max_cost}: ask for fewer fields or "
-                                "smaller pages (`first`), and page with `after`"
-                            )
-                        )
-
-    return QueryCost
-
-
-class QueryCostLimiter(AddValidationRules):
-    def __init__(self, max_cost: int) -> None:
-        super().__init__([query_cost_limiter(max_cost, lambda: self._variables())])
-
-    def _variables(self) -> dict[str, Any] | None:
-        return self.execution_context.variables if self.execution_context else None
+def cost_errors(
+    document: DocumentNode, variables: dict[str, Any] | None, max_cost: int
+) -> list[GraphQLError]:
+    """The cost limit, per request: it depends on the variables (`first: $n`), unlike the cached rules."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    errors = []
+    for op in document.definitions:
+        if isinstance(op, OperationDefinitionNode):
+            cost = _cost(op.selection_set, fragments, variables or {}, frozenset())
+            if cost > max_cost:
+                errors.append(
+                    GraphQLError(
+                        f"query cost {cost} exceeds the limit of {max_cost}: ask for fewer fields or "
+                        "smaller pages (`first`), and page with `after`"
+                    )
+                )
+    return errors

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -17,7 +16,7 @@ from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
-from api.query_cost import QueryCostLimiter
+from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
 from api.stage_listing import list_stages
@@ -181,15 +180,4 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         )
 
 
-MAX_QUERY_COST = 10_000
-
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    extensions=[
-        lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
-        lambda: MaxTokensLimiter(max_token_count=2000),
-        lambda: QueryCostLimiter(max_cost=MAX_QUERY_COST),
-    ],
-)
+schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])
