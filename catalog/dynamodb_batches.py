@@ -8,6 +8,7 @@ from contextlib import aclosing
 from typing import Any
 
 from catalog import dynamodb_schema as ddb
+from catalog.dynamodb_base import DynamoTable
 from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_int
 from catalog.model import ReprocessBatch
 from catalog.run_ports import BatchItemState
@@ -41,14 +42,8 @@ def _batch(item: Item) -> ReprocessBatch:
     )
 
 
-class DynamoBatches:
+class DynamoBatches(DynamoTable):
     """The batch half of RunHistory for DynamoCatalog."""
-
-    _client: Any
-    _table: str
-
-    def _put(self, item: Item) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": item}}
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         pk = batch_pk(batch.tenant_id, batch.id)

@@ -24,47 +24,24 @@ import json
 from collections.abc import Sequence
 from contextlib import aclosing, suppress
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from catalog import dynamodb_schema as ddb
+from catalog.dynamodb_base import exists_check, opt_time, put_new, req_time, time_s
 from catalog.dynamodb_batches import DynamoBatches
 from catalog.dynamodb_runs import DynamoRunHistory, change_keys, feed_tombstone
 from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
-from catalog.ids import uuid7
+from catalog.dynamodb_tenants import DynamoTenants
 from catalog.model import (
-    ALL_SCOPES,
-    ApiKey,
     Asset,
     Rendition,
-    Scope,
     Stage,
-    Tenant,
-    TenantConfig,
     VersionRelation,
 )
 from catalog.phash import nearest_hashes
-from catalog.sqlite_db import from_db_time, to_db_time, utcnow
+from catalog.sqlite_db import to_db_time, utcnow
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
-
-
-def _time(value: datetime) -> dict[str, str]:
-    text = to_db_time(value)
-    assert text is not None
-    return s(text)
-
-
-def _opt_time(item: Item, name: str) -> datetime | None:
-    return from_db_time(opt_s(item, name))
-
-
-def _req_time(item: Item, name: str) -> datetime:
-    value = from_db_time(item[name]["S"])
-    assert value is not None
-    return value
 
 
 def _asset_key(tenant_id: str, asset_id: str) -> Item:
@@ -87,8 +64,8 @@ def _asset_item(a: Asset) -> Item:
         "height": num(a.height),
         "filename": s(a.filename),
         "blob_key": s(a.blob_key),
-        "created_at": _time(a.created_at),
-        "updated_at": _time(a.updated_at),
+        "created_at": time_s(a.created_at),
+        "updated_at": time_s(a.updated_at),
         "status": s(a.status.value),
         "orientation": num(a.orientation),
         "renditions": _renditions(a.renditions),
@@ -119,56 +96,16 @@ def _asset(item: Item) -> Asset:
         height=to_int(item["height"]),
         filename=item["filename"]["S"],
         blob_key=item["blob_key"]["S"],
-        created_at=_req_time(item, "created_at"),
-        updated_at=_req_time(item, "updated_at"),
+        created_at=req_time(item, "created_at"),
+        updated_at=req_time(item, "updated_at"),
         status=Stage(item["status"]["S"]),
         error=opt_s(item, "error"),
         orientation=to_int(item["orientation"]),
-        captured_at=_opt_time(item, "captured_at"),
+        captured_at=opt_time(item, "captured_at"),
         parent_id=opt_s(item, "parent_id"),
         relation=VersionRelation(relation) if relation else None,
         renditions=tuple(Rendition(*r) for r in json.loads(item["renditions"]["S"])),
         phash=opt_s(item, "phash"),
-    )
-
-
-def _tenant(item: Item) -> Tenant:
-    raw = json.loads(item["config"]["S"])
-    config = TenantConfig(
-        analyzers=tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None,
-        providers=dict(raw.get("providers", {})),
-        synonyms=tuple(tuple(group) for group in raw.get("synonyms", [])),
-    )
-    return Tenant(item["id"]["S"], item["name"]["S"], _req_time(item, "created_at"), config)
-
-
-def _config(config: TenantConfig) -> dict[str, str]:
-    analyzers = list(config.analyzers) if config.analyzers is not None else None
-    synonyms = [list(group) for group in config.synonyms]
-    return s(json.dumps({"analyzers": analyzers, "providers": config.providers, "synonyms": synonyms}))
-
-
-def _api_key_item(key: ApiKey) -> Item:
-    return {
-        **ddb.key(ddb.api_key_pk(key.key_hash), ddb.KEY_SK),
-        "id": s(key.id),
-        "tenant_id": s(key.tenant_id),
-        "key_hash": s(key.key_hash),
-        "created_at": _time(key.created_at),
-        "scopes": s(",".join(key.scopes)),
-        "name": s(key.name),
-    }
-
-
-def _api_key(item: Item) -> ApiKey:
-    return ApiKey(
-        id=item["id"]["S"],
-        tenant_id=item["tenant_id"]["S"],
-        key_hash=item["key_hash"]["S"],
-        created_at=_req_time(item, "created_at"),
-        revoked_at=_opt_time(item, "revoked_at"),
-        scopes=tuple(Scope(x) for x in item["scopes"]["S"].split(",") if x),
-        name=item["name"]["S"],
     )
 
 
@@ -177,14 +114,6 @@ class _IndexPage:
     assets: tuple[Asset, ...]
     entries: int  # index entries read (assets may be fewer: the index lags behind deletions)
     last: str | None  # ID of the last entry: where the next page starts
-
-
-def _put_new(table: str, item: Item) -> dict[str, Any]:
-    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
-
-
-def _exists(table: str, key: Item) -> dict[str, Any]:
-    return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(PK)"}}
 
 
 def _phash_item(tenant_id: str, asset_id: str, phash: str) -> Item:
@@ -200,116 +129,11 @@ def _edge(tenant_id: str, parent_id: str, child_id: str) -> Item:
     return {**ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(parent_id, child_id)), "child_id": s(child_id)}
 
 
-class DynamoCatalog(DynamoRunHistory, DynamoBatches):
+class DynamoCatalog(DynamoTenants, DynamoRunHistory, DynamoBatches):
     """CatalogStore on DynamoDB, with an injected aiobotocore client (created once by the bootstrap)."""
-
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
 
     async def ensure_table(self) -> bool:
         return await ddb.ensure_table(self._client, self._table)
-
-    async def _get(self, pk: str, sk: str) -> Item | None:
-        response = await self._client.get_item(
-            TableName=self._table, Key=ddb.key(pk, sk), ConsistentRead=True
-        )
-        item: Item | None = response.get("Item")
-        return item
-
-    # --- tenants and keys ---------------------------------------------------------------------------
-
-    async def create_tenant(self, name: str) -> Tenant:
-        tenant = Tenant(id=uuid7(), name=name, created_at=utcnow())
-        tenant_item = {
-            **ddb.key(ddb.tenant_pk(tenant.id), ddb.TENANT_SK),
-            "id": s(tenant.id),
-            "name": s(name),
-            "created_at": _time(tenant.created_at),
-            "config": _config(tenant.config),
-        }
-        name_item = {**ddb.key(ddb.tenant_name_pk(name), ddb.TENANT_NAME_SK), "tenant_id": s(tenant.id)}
-        try:
-            await ddb.transact(
-                self._client, [_put_new(self._table, tenant_item), _put_new(self._table, name_item)]
-            )
-        except ddb.ConditionFailed as exc:
-            raise ddb.Conflict(f"a tenant named {name!r} exists already") from exc
-        return tenant
-
-    async def get_tenant_by_name(self, name: str) -> Tenant | None:
-        guard = await self._get(ddb.tenant_name_pk(name), ddb.TENANT_NAME_SK)
-        return await self.get_tenant(guard["tenant_id"]["S"]) if guard else None
-
-    async def get_tenant(self, tenant_id: str) -> Tenant | None:
-        item = await self._get(ddb.tenant_pk(tenant_id), ddb.TENANT_SK)
-        return _tenant(item) if item else None
-
-    async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
-        await ddb.update_if_exists(
-            self._client,
-            TableName=self._table,
-            Key=ddb.key(ddb.tenant_pk(tenant_id), ddb.TENANT_SK),
-            UpdateExpression="SET config = :c",
-            ExpressionAttributeValues={":c": _config(config)},
-        )
-
-    async def add_api_key(
-        self, tenant_id: str, key_hash: str, scopes: Sequence[Scope] = ALL_SCOPES, name: str = ""
-    ) -> ApiKey:
-        """The key by its hash (what authentication reads) and a pointer in the tenant's partition."""
-        key = ApiKey(uuid7(), tenant_id, key_hash, utcnow(), None, tuple(scopes), name)
-        tenant = ddb.tenant_pk(tenant_id)
-        pointer = {**ddb.key(tenant, ddb.api_key_sk(key.id)), "key_hash": s(key_hash)}
-        actions = [
-            _exists(self._table, ddb.key(tenant, ddb.TENANT_SK)),
-            _put_new(self._table, _api_key_item(key)),
-            _put_new(self._table, pointer),
-        ]
-        try:
-            await ddb.transact(self._client, actions)
-        except ddb.ConditionFailed as exc:
-            if exc.reasons[0] == "ConditionalCheckFailed":
-                raise LookupError(f"no tenant {tenant_id}") from exc
-            raise ddb.Conflict("this API key is registered already") from exc
-        return key
-
-    async def find_api_key(self, key_hash: str) -> ApiKey | None:
-        item = await self._get(ddb.api_key_pk(key_hash), ddb.KEY_SK)
-        return _api_key(item) if item else None
-
-    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
-        pointers = await self._tenant_items(tenant_id, ddb.api_key_sk(""), "key_hash")
-        keys = [ddb.key(ddb.api_key_pk(p["key_hash"]["S"]), ddb.KEY_SK) for p in pointers]
-        found = [_api_key(i) for i in await ddb.batch_get(self._client, self._table, keys)]
-        return sorted((k for k in found if k.tenant_id == tenant_id), key=lambda k: k.id)
-
-    async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
-        pointer = await self._get(ddb.tenant_pk(tenant_id), ddb.api_key_sk(key_id))
-        if pointer is None:
-            return False
-        try:
-            await self._client.update_item(
-                TableName=self._table,
-                Key=ddb.key(ddb.api_key_pk(pointer["key_hash"]["S"]), ddb.KEY_SK),
-                UpdateExpression="SET revoked_at = :now",
-                ConditionExpression="tenant_id = :t AND attribute_not_exists(revoked_at)",
-                ExpressionAttributeValues={":now": _time(utcnow()), ":t": s(tenant_id)},
-            )
-        except ClientError as exc:
-            if ddb.error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    async def _tenant_items(self, tenant_id: str, prefix: str, projection: str) -> list[Item]:
-        return await ddb.query_all(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":prefix": s(prefix)},
-            ProjectionExpression=projection,
-        )
 
     # --- assets ---------------------------------------------------------------------------------------
 
@@ -319,10 +143,10 @@ class DynamoCatalog(DynamoRunHistory, DynamoBatches):
         see the guard taken and return the winner."""
         tenant = ddb.tenant_pk(asset.tenant_id)
         guard = {**ddb.key(tenant, ddb.sha_sk(asset.sha256)), "asset_id": s(asset.id)}
-        actions = [_put_new(self._table, _asset_item(asset)), _put_new(self._table, guard)]
+        actions = [put_new(self._table, _asset_item(asset)), put_new(self._table, guard)]
         if asset.parent_id:
-            actions.append(_exists(self._table, _asset_key(asset.tenant_id, asset.parent_id)))
-            actions.append(_put_new(self._table, _edge(asset.tenant_id, asset.parent_id, asset.id)))
+            actions.append(exists_check(self._table, _asset_key(asset.tenant_id, asset.parent_id)))
+            actions.append(put_new(self._table, _edge(asset.tenant_id, asset.parent_id, asset.id)))
         if asset.phash:
             actions.append(
                 {
@@ -460,7 +284,7 @@ class DynamoCatalog(DynamoRunHistory, DynamoBatches):
             if item is None:
                 return
             old = opt_s(item, "parent_id")
-            values: dict[str, Any] = {":u": _time(utcnow())}
+            values: dict[str, Any] = {":u": time_s(utcnow())}
             if old is None:
                 condition = "attribute_exists(PK) AND attribute_not_exists(parent_id)"
             else:
@@ -492,7 +316,7 @@ class DynamoCatalog(DynamoRunHistory, DynamoBatches):
                 edge = ddb.key(ddb.tenant_pk(tenant_id), ddb.child_sk(old, asset_id))
                 actions.append({"Delete": {"TableName": self._table, "Key": edge}})
             if parent_id is not None:
-                actions.append(_exists(self._table, _asset_key(tenant_id, parent_id)))
+                actions.append(exists_check(self._table, _asset_key(tenant_id, parent_id)))
                 if old != parent_id:
                     actions.append(
                         {"Put": {"TableName": self._table, "Item": _edge(tenant_id, parent_id, asset_id)}}
@@ -585,7 +409,7 @@ class DynamoCatalog(DynamoRunHistory, DynamoBatches):
     async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
         sets = ["#st = :st", "updated_at = :u"]
         removes: list[str] = []
-        values = {":st": s(stage.value), ":u": _time(utcnow())}
+        values = {":st": s(stage.value), ":u": time_s(utcnow())}
         if error is None:
             removes.append("#er")
         else:
@@ -611,7 +435,7 @@ class DynamoCatalog(DynamoRunHistory, DynamoBatches):
             TableName=self._table,
             Key=_asset_key(tenant_id, asset_id),
             UpdateExpression="SET renditions = :r, updated_at = :u",
-            ExpressionAttributeValues={":r": _renditions(renditions), ":u": _time(utcnow())},
+            ExpressionAttributeValues={":r": _renditions(renditions), ":u": time_s(utcnow())},
         )
 
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:

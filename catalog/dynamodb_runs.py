@@ -26,6 +26,7 @@ from typing import Any
 
 from catalog import dynamodb_schema as ddb
 from catalog.codec import decode_findings, encode_findings
+from catalog.dynamodb_base import DynamoTable
 from catalog.dynamodb_batches import batch_pk
 from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_float
 from catalog.model import ChangedAsset, Label, RecognitionResult, RunChange, RunStatus
@@ -152,14 +153,8 @@ def _change_record(item: Item) -> ChangeRecord:
     )
 
 
-class DynamoRunHistory:
+class DynamoRunHistory(DynamoTable):
     """RunHistory and the result methods of DynamoCatalog."""
-
-    _client: Any
-    _table: str
-
-    def _put(self, item: Item) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": item}}
 
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
         """See CatalogStore.save_result. The change is computed against the current copy read just before

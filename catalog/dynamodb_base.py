@@ -1,0 +1,60 @@
+"""What every DynamoDB catalog mixin shares: the client and table, and small item helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from catalog import dynamodb_schema as ddb
+from catalog.dynamodb_schema import Item, opt_s, s, time_text
+from catalog.sqlite_db import from_db_time
+
+
+def time_s(value: datetime) -> dict[str, str]:
+    """A timestamp as an attribute value (see time_text)."""
+    return s(time_text(value))
+
+
+def opt_time(item: Item, name: str) -> datetime | None:
+    return from_db_time(opt_s(item, name))
+
+
+def req_time(item: Item, name: str) -> datetime:
+    value = from_db_time(item[name]["S"])
+    assert value is not None
+    return value
+
+
+def put_new(table: str, item: Item) -> dict[str, Any]:
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+
+
+def exists_check(table: str, key: Item) -> dict[str, Any]:
+    return {"ConditionCheck": {"TableName": table, "Key": key, "ConditionExpression": "attribute_exists(PK)"}}
+
+
+class DynamoTable:
+    """The table an adapter mixin works on (DynamoCatalog sets both, once, from the bootstrap's client)."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def _put(self, item: Item) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": item}}
+
+    async def _get(self, pk: str, sk: str) -> Item | None:
+        response = await self._client.get_item(
+            TableName=self._table, Key=ddb.key(pk, sk), ConsistentRead=True
+        )
+        item: Item | None = response.get("Item")
+        return item
+
+    async def _tenant_items(self, tenant_id: str, prefix: str, projection: str) -> list[Item]:
+        return await ddb.query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":prefix": s(prefix)},
+            ProjectionExpression=projection,
+        )
