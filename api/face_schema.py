@@ -6,6 +6,7 @@ import enum
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -32,6 +33,7 @@ class FaceErrorCode(enum.Enum):
     INVALID_NAME = "INVALID_NAME"
     REJECTED_IMAGE = "REJECTED_IMAGE"
     NO_FACE = "NO_FACE"
+    INVALID_THRESHOLD = "INVALID_THRESHOLD"
 
 
 @strawberry.type(name="FaceError")
@@ -91,8 +93,10 @@ class FaceQuery:
             found = await info.context.services.face_service.matches(
                 info.context.tenant_id, str(asset_id), face_index, threshold
             )
-        except FaceError:
-            return []
+        except FaceError as exc:
+            if exc.code == "INVALID_THRESHOLD":
+                raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
+            return []  # no such asset or face in the tenant: nothing matches
         return _matches(found)
 
 

@@ -31,6 +31,13 @@ class FaceError(ValueError):
         self.code = code
 
 
+def _check_threshold(threshold: float) -> None:
+    if not 0 <= threshold <= 100:
+        raise FaceError(
+            "INVALID_THRESHOLD", f"threshold is a similarity from 0 to 100 (80: same person), got {threshold}"
+        )
+
+
 class FaceService:
     def __init__(
         self,
@@ -65,6 +72,7 @@ class FaceService:
     async def matches(
         self, tenant_id: str, asset_id: str, face_index: int, threshold: float
     ) -> list[FaceMatch]:
+        _check_threshold(threshold)
         face = await self._face(tenant_id, asset_id, face_index)
         found = await self._faces.matches(tenant_id, face, min_similarity=threshold, limit=MAX_MATCHES + 1)
         return [m for m in found if m.face != FaceRef(asset_id, face_index)][:MAX_MATCHES]
@@ -94,6 +102,7 @@ class FaceService:
 
     async def search_by_image(self, tenant_id: str, data: bytes, threshold: float) -> list[FaceMatch]:
         """Matches of the largest face in an uploaded photo (nothing is stored)."""
+        _check_threshold(threshold)
         try:
             await self._cpu.run(probe, data, max_pixels=self._max_pixels)
             image = await self._cpu.run(decode, data, target=PREVIEW_MAX, max_pixels=self._max_pixels)

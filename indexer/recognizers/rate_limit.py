@@ -106,6 +106,17 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+# Rekognition's answers that say the image itself cannot be analyzed (retrying cannot help).
+IMAGE_ERRORS = frozenset(
+    {
+        "InvalidImageFormatException",
+        "ImageTooLargeException",
+        "InvalidS3ObjectException",
+        "InvalidParameterException",
+    }
+)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Throttling, a 5xx / internal error of the service, or a transient transport failure."""
     if isinstance(exc, TRANSIENT_TRANSPORT_ERRORS):

@@ -42,7 +42,14 @@ from catalog.model import Findings
 from indexer.cpu import CpuPool
 from indexer.recognizers import rekognition_mapping as m
 from indexer.recognizers.ports import AnalysisInput, Analyzer, AnalyzerInputError
-from indexer.recognizers.rate_limit import Sleep, TokenBucket, call_with_retries, is_retryable
+from indexer.recognizers.rate_limit import (
+    IMAGE_ERRORS,
+    Sleep,
+    TokenBucket,
+    call_with_retries,
+    error_code,
+    is_retryable,
+)
 
 PROVIDER = "rekognition"
 BYTES_MAX = 5 * 1024 * 1024  # Image.Bytes limit (the service model's max length)
@@ -307,8 +314,10 @@ class RekognitionAnalyzer:
         try:
             response = await self._invoke(item, image, request, p)
         except ClientError as exc:
-            if is_retryable(exc):
-                raise  # retries exhausted: the worker's own backoff takes over
+            if is_retryable(exc) or error_code(exc) not in IMAGE_ERRORS:
+                # Retries exhausted, or not about the image (permissions, limits, configuration): the
+                # worker's own backoff takes over, so fixing the cause in time saves the asset.
+                raise
             raise AnalyzerInputError(f"Rekognition {self._op.method} refused the image: {exc}") from exc
         version = self._last_version
         if self._op.version_key and response.get(self._op.version_key):

@@ -187,3 +187,13 @@ async def test_search_by_status_lists_failed_assets_from_the_catalog(services: S
             STATUS, variable_values=variables, context_value=Context(services, tenant)
         )
         assert result.errors and "INDEXED" in result.errors[0].message
+
+
+async def test_face_match_threshold_out_of_range_is_a_clear_error(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest_colors(services, tenant)
+    query = "query ($id: ID!) { faceMatches(assetId: $id, faceIndex: 0, threshold: 150) { similarity } }"
+    result = await schema.execute(
+        query, variable_values={"id": ids["red"]}, context_value=Context(services, tenant)
+    )
+    assert result.errors and "0 to 100" in result.errors[0].message
