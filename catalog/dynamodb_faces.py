@@ -21,7 +21,7 @@ import numpy as np
 
 from catalog import dynamodb_schema as ddb
 from catalog.dynamodb_schema import Item, num, s, to_int
-from catalog.face_matching import embedding_matches
+from catalog.face_matching import embedding_matches, nearest
 from catalog.ids import uuid7
 from catalog.model import Face, FaceHit, FaceRef, Person
 from catalog.ports import FaceMatch, StoredFace
@@ -128,20 +128,10 @@ class DynamoFaceCollection:
                 if len(vector) == size:  # vectors of another model (or none: remote faces) cannot be compared
                     rows.append(item)
                     vectors.append(vector)
-        if not rows or limit <= 0 or size == 0:
-            return []
-        matrix = np.frombuffer(b"".join(vectors), dtype="<f4").reshape(len(rows), -1)
-        distances = np.linalg.norm(matrix - query, axis=1)
-        order = np.argsort(distances, kind="stable")[:limit]
-        return [
-            FaceHit(
-                FaceRef(rows[i]["asset_id"]["S"], to_int(rows[i]["face_index"])),
-                float(distances[i]),
-                ddb.opt_s(rows[i], "person_id"),
-            )
-            for i in order
-            if distances[i] <= max_distance
+        faces = [
+            (FaceRef(r["asset_id"]["S"], to_int(r["face_index"])), ddb.opt_s(r, "person_id")) for r in rows
         ]
+        return nearest(faces, vectors, query, max_distance=max_distance, limit=limit)
 
     async def matches(
         self, tenant_id: str, face: Face, *, min_similarity: float, limit: int

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from catalog.ports import FacetValue
+from catalog.ports import FacetValue, SearchHit, SearchPage
 from catalog.ranking import FACET_LIMIT
 from catalog.search_counts import CAPTURE_YEAR, LABEL, MEDIA_TYPE, PERSON, Tallies
 from catalog.search_vocab import Vocabulary, unpack
@@ -77,3 +77,17 @@ def _person_name(conn: sqlite3.Connection, tenant_id: str, person_lc: str) -> st
         "SELECT name FROM doc_persons WHERE tenant_id = ? AND person_lc = ? LIMIT 1", (tenant_id, person_lc)
     ).fetchone()
     return str(row[0]) if row else person_lc
+
+
+def page(hits: tuple[SearchHit, ...], has_next: bool, facets: Facets) -> SearchPage:
+    """One page of hits with the total and the four facets of the whole result."""
+    return SearchPage(
+        total=facets.total,
+        hits=hits,
+        end_cursor=hits[-1].cursor if hits else None,
+        has_next=has_next,
+        label_facets=facets.labels,
+        person_facets=facets.persons,
+        media_type_facets=facets.media_types,
+        capture_year_facets=facets.capture_years,
+    )

@@ -60,16 +60,7 @@ def search(
         )
         for r in rows[: query.first]
     )
-    return SearchPage(
-        total=facets.total,
-        hits=hits_out,
-        end_cursor=hits_out[-1].cursor if hits_out else None,
-        has_next=len(rows) > query.first,
-        label_facets=facets.labels,
-        person_facets=facets.persons,
-        media_type_facets=facets.media_types,
-        capture_year_facets=facets.capture_years,
-    )
+    return search_facets.page(hits_out, len(rows) > query.first, facets)
 
 
 def _narrowest(

@@ -58,16 +58,7 @@ def search(
         )
         for asset_id, key, score, label, via in rows[: query.first]
     )
-    return SearchPage(
-        total=facets.total,
-        hits=hits,
-        end_cursor=hits[-1].cursor if hits else None,
-        has_next=len(rows) > query.first,
-        label_facets=facets.labels,
-        person_facets=facets.persons,
-        media_type_facets=facets.media_types,
-        capture_year_facets=facets.capture_years,
-    )
+    return search_facets.page(hits, len(rows) > query.first, facets)
 
 
 def _tallies(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from catalog.face_matching import embedding_matches
+from catalog.face_matching import embedding_matches, nearest
 from catalog.ids import uuid7
 from catalog.model import Face, FaceHit, FaceRef, Person
 from catalog.ports import FaceMatch, StoredFace
@@ -102,18 +102,8 @@ class SqliteFaceCollection:
                 (tenant_id, query.nbytes),
             ).fetchall()
         )
-        if not rows or limit <= 0 or query.size == 0:
-            return []
-        matrix = np.frombuffer(b"".join(r["embedding"] for r in rows), dtype="<f4").reshape(len(rows), -1)
-        distances = np.linalg.norm(matrix - query, axis=1)
-        order = np.argsort(distances, kind="stable")[:limit]
-        return [
-            FaceHit(
-                FaceRef(rows[i]["asset_id"], rows[i]["face_index"]), float(distances[i]), rows[i]["person_id"]
-            )
-            for i in order
-            if distances[i] <= max_distance
-        ]
+        faces = [(FaceRef(r["asset_id"], r["face_index"]), r["person_id"]) for r in rows]
+        return nearest(faces, [r["embedding"] for r in rows], query, max_distance=max_distance, limit=limit)
 
     async def matches(
         self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
