@@ -15,6 +15,7 @@ from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
 from catalog.face_identity import SAME_PERSON_SIMILARITY
+from indexer.face_collection import RemoteUnavailable
 from indexer.faces_service import FaceError
 from indexer.faces_service import FaceMatch as DomainFaceMatch
 
@@ -34,6 +35,10 @@ class FaceErrorCode(enum.Enum):
     REJECTED_IMAGE = "REJECTED_IMAGE"
     NO_FACE = "NO_FACE"
     INVALID_THRESHOLD = "INVALID_THRESHOLD"
+    REMOTE_UNAVAILABLE = strawberry.enum_value(
+        "REMOTE_UNAVAILABLE",
+        description="The faces' remote collection (Rekognition) cannot answer now: the message says why.",
+    )
 
 
 @strawberry.type(name="FaceError")
@@ -61,7 +66,9 @@ def _matches(found: list[DomainFaceMatch]) -> list[FaceMatch]:
     ]
 
 
-def _error(exc: FaceError) -> FaceProblem:
+def _error(exc: FaceError | RemoteUnavailable) -> FaceProblem:
+    if isinstance(exc, RemoteUnavailable):
+        return FaceProblem(code=FaceErrorCode.REMOTE_UNAVAILABLE, message=str(exc))
     return FaceProblem(code=FaceErrorCode(exc.code), message=str(exc))
 
 
@@ -84,7 +91,9 @@ class NameFacePayload:
 class FaceQuery:
     @strawberry.field(
         permission_classes=[CanRead],
-        description="Faces in your tenant that match one face of an asset, most similar first.",
+        description="Faces in your tenant that match one face of an asset, most similar first. Errors carry "
+        "a FaceErrorCode in extensions.code: NOT_FOUND (no such asset analyzed for faces in your tenant), "
+        "NO_SUCH_FACE, INVALID_THRESHOLD, REMOTE_UNAVAILABLE.",
     )
     async def face_matches(
         self, info: Info[Context, None], asset_id: strawberry.ID, face_index: int, threshold: Threshold = 80.0
@@ -93,10 +102,9 @@ class FaceQuery:
             found = await info.context.services.face_service.matches(
                 info.context.tenant_id, str(asset_id), face_index, threshold
             )
-        except FaceError as exc:
-            if exc.code == "INVALID_THRESHOLD":
-                raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
-            return []  # no such asset or face in the tenant: nothing matches
+        except (FaceError, RemoteUnavailable) as exc:
+            problem = _error(exc)
+            raise GraphQLError(problem.message, extensions={"code": problem.code.value}) from exc
         return _matches(found)
 
 
@@ -113,7 +121,7 @@ class FaceMutation:
             person, count = await info.context.services.face_service.name_face(
                 info.context.tenant_id, str(asset_id), face_index, name
             )
-        except FaceError as exc:
+        except (FaceError, RemoteUnavailable) as exc:
             return NameFacePayload(person=None, faces_named=0, error=_error(exc))
         return NameFacePayload(person=Person.from_domain(person), faces_named=count, error=None)
 
@@ -135,6 +143,6 @@ class FaceMutation:
             found = await info.context.services.face_service.search_by_image(
                 info.context.tenant_id, data, threshold
             )
-        except FaceError as exc:
+        except (FaceError, RemoteUnavailable) as exc:
             return FaceMatchesPayload(matches=[], error=_error(exc))
         return FaceMatchesPayload(matches=_matches(found), error=None)

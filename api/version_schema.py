@@ -13,6 +13,7 @@ from api.context import Context
 from api.types import Asset, VersionRelation
 from catalog import model
 from catalog.ids import is_uuid
+from indexer.face_collection import RemoteUnavailable
 from indexer.versions import VersionError
 
 
@@ -22,6 +23,10 @@ class VersionErrorCode(enum.Enum):
     CYCLE = "CYCLE"
     HAS_CHILDREN = "HAS_CHILDREN"
     TOO_MANY = "TOO_MANY"
+    REMOTE_UNAVAILABLE = strawberry.enum_value(
+        "REMOTE_UNAVAILABLE",
+        description="The asset's faces are in a remote collection (Rekognition) that cannot answer now.",
+    )
 
 
 @strawberry.type(name="VersionError")
@@ -30,7 +35,9 @@ class VersionProblem:
     message: str
 
     @staticmethod
-    def from_error(exc: VersionError) -> VersionProblem:
+    def from_error(exc: VersionError | RemoteUnavailable) -> VersionProblem:
+        if isinstance(exc, RemoteUnavailable):
+            return VersionProblem(code=VersionErrorCode.REMOTE_UNAVAILABLE, message=str(exc))
         return VersionProblem(code=VersionErrorCode(exc.code), message=str(exc))
 
 
@@ -92,6 +99,6 @@ class VersionMutation:
             if error := _not_found(str(id)):
                 raise error
             deleted = await ctx.services.versions.delete(ctx.tenant_id, str(id), cascade=cascade)
-        except VersionError as exc:
+        except (VersionError, RemoteUnavailable) as exc:  # the latter: deleting again later completes it
             return DeleteAssetPayload(deleted_ids=[], error=VersionProblem.from_error(exc))
         return DeleteAssetPayload(deleted_ids=[strawberry.ID(i) for i in deleted], error=None)

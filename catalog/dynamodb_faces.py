@@ -5,7 +5,8 @@ embedding as binary little-endian float32. `search` reads the tenant's faces wit
 projected Query and matches them by brute force in numpy, exactly like the SQLite adapter: exact, and
 fine up to roughly 100k faces per tenant (≈60 MB read per search at 128-d). Beyond that the path is a
 vector index (OpenSearch k-NN, or a vector store) fed from these items, with DynamoDB kept as the truth.
-A face indexed by a remote collection (Rekognition) has no `embedding` but a `face_id` (its FaceId).
+A face indexed by a remote collection (Rekognition) has no `embedding` but a `face_id` (its FaceId). Its
+`face_box` lets a person link follow the face when the asset's faces are replaced (face_matching).
 
 Persons live in the tenant's partition (PERSON#<id>); a PERSONNAME#<lowercased name> guard item, written
 in the same transaction, keeps names unique per tenant without regard to case, and carries the person
@@ -21,9 +22,9 @@ import numpy as np
 
 from catalog import dynamodb_schema as ddb
 from catalog.dynamodb_schema import Item, num, s, to_int
-from catalog.face_matching import embedding_matches, nearest
+from catalog.face_matching import carried_persons, check_faces, embedding_matches, nearest, replaced_face_ids
 from catalog.ids import uuid7
-from catalog.model import Face, FaceHit, FaceRef, Person
+from catalog.model import BoundingBox, Face, FaceHit, FaceRef, Person
 from catalog.ports import FaceMatch, StoredFace
 from catalog.sqlite_db import from_db_time, to_db_time, utcnow
 
@@ -34,23 +35,47 @@ def _person_attributes(p: Person) -> Item:
     return {"id": s(p.id), "tenant_id": s(p.tenant_id), "name": s(p.name), "created_at": s(created)}
 
 
-def _face_update(asset_id: str, index: int, embedding: Sequence[float], face_id: str) -> dict[str, Any]:
-    """SET the face's place, and its vector and remote FaceId where it has them (REMOVE them otherwise)."""
-    values: Item = {":a": s(asset_id), ":i": num(index)}
-    sets, removes = ["asset_id = :a", "face_index = :i"], []
+def _face_item(
+    pk: str,
+    asset_id: str,
+    index: int,
+    embedding: Sequence[float],
+    box: BoundingBox,
+    face_id: str,
+    person: str | None,
+) -> Item:
+    """A face item; vector, remote FaceId and person only where the face has them."""
+    item: Item = {
+        **ddb.key(pk, ddb.face_sk(asset_id, index)),
+        "asset_id": s(asset_id),
+        "face_index": num(index),
+        "face_box": {"L": [num(box.left), num(box.top), num(box.width), num(box.height)]},
+    }
     vector = np.asarray(embedding, dtype="<f4").tobytes()
     if vector:
-        sets.append("embedding = :e")
-        values[":e"] = {"B": vector}
-    else:
-        removes.append("embedding")
+        item["embedding"] = {"B": vector}
     if face_id:
-        sets.append("face_id = :f")
-        values[":f"] = s(face_id)
-    else:
-        removes.append("face_id")
-    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
-    return {"UpdateExpression": expression, "ExpressionAttributeValues": values}
+        item["face_id"] = s(face_id)
+    if person:
+        item["person_id"] = s(person)
+    return item
+
+
+def _box(item: Item) -> BoundingBox | None:
+    """A face item's box (None for a face stored before boxes were)."""
+    if "face_box" not in item:
+        return None
+    left, top, width, height = (ddb.to_float(v) for v in item["face_box"]["L"])
+    return BoundingBox(left, top, width, height)
+
+
+def _unchanged(item: Item | None) -> dict[str, Any]:
+    """The condition that the face item is still as read: absent, or with the same write_id."""
+    if item is None:
+        return {"ConditionExpression": "attribute_not_exists(PK)"}
+    if "write_id" not in item:
+        return {"ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(write_id)"}
+    return {"ConditionExpression": "write_id = :w0", "ExpressionAttributeValues": {":w0": item["write_id"]}}
 
 
 def _person(item: Item) -> Person:
@@ -85,28 +110,50 @@ class DynamoFaceCollection:
         asset_id: str,
         embeddings: Sequence[Sequence[float]],
         *,
+        boxes: Sequence[BoundingBox],
         face_ids: Sequence[str] = (),
-    ) -> None:
-        if face_ids and len(face_ids) != len(embeddings):
-            raise ValueError(f"{len(face_ids)} face_ids for {len(embeddings)} faces")
+    ) -> list[str]:
+        """Read the asset's faces, then write the new ones on condition that none changed meanwhile (each
+        write, and assign, stamps a fresh write_id); a concurrent writer makes us read and compute again.
+        Atomic for up to 100 faces (one transaction: Rekognition indexes at most 100 per image)."""
+        check_faces(embeddings, boxes, face_ids)
+        for attempt in range(ddb.ATTEMPTS):
+            try:
+                return await self._replace(tenant_id, asset_id, embeddings, boxes, face_ids)
+            except ddb.ConditionFailed:
+                if attempt == ddb.ATTEMPTS - 1:
+                    raise
+                await ddb.backoff(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _replace(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        embeddings: Sequence[Sequence[float]],
+        boxes: Sequence[BoundingBox],
+        face_ids: Sequence[str],
+    ) -> list[str]:
         pk = ddb.faces_pk(tenant_id)
-        existing = await self._asset_faces(tenant_id, asset_id, "SK, face_index")
-        actions: list[dict[str, Any]] = [
-            {  # an update, not a put: the face's person link survives re-indexing
-                "Update": {
-                    "TableName": self._table,
-                    "Key": ddb.key(pk, ddb.face_sk(asset_id, i)),
-                    **_face_update(asset_id, i, e, face_ids[i] if face_ids else ""),
-                }
-            }
-            for i, e in enumerate(embeddings)
-        ]
+        read = await self._asset_faces(
+            tenant_id, asset_id, "SK, face_index, face_id, person_id, face_box, write_id"
+        )
+        old = {to_int(item["face_index"]): item for item in read}
+        ordered = [old[i] for i in sorted(old)]
+        persons = carried_persons([(_box(item), ddb.opt_s(item, "person_id")) for item in ordered], boxes)
+        write_id = s(uuid7())
+        actions: list[dict[str, Any]] = []
+        for i, (embedding, box, person) in enumerate(zip(embeddings, boxes, persons, strict=True)):
+            item = _face_item(pk, asset_id, i, embedding, box, face_ids[i] if face_ids else "", person)
+            put = {"TableName": self._table, "Item": {**item, "write_id": write_id}, **_unchanged(old.get(i))}
+            actions.append({"Put": put})
         actions += [
-            {"Delete": {"TableName": self._table, "Key": ddb.key(pk, item["SK"]["S"])}}
-            for item in existing
-            if to_int(item["face_index"]) >= len(embeddings)
+            {"Delete": {"TableName": self._table, "Key": ddb.key(pk, item["SK"]["S"]), **_unchanged(item)}}
+            for i, item in old.items()
+            if i >= len(embeddings)
         ]
         await ddb.transact_chunks(self._client, actions)
+        return replaced_face_ids([ddb.opt_s(item, "face_id") or "" for item in ordered], face_ids)
 
     async def search(
         self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
@@ -199,8 +246,8 @@ class DynamoFaceCollection:
                     self._client,
                     TableName=self._table,
                     Key=ddb.key(pk, ddb.face_sk(f.asset_id, f.face_index)),
-                    UpdateExpression="SET person_id = :p",
-                    ExpressionAttributeValues={":p": s(person_id)},
+                    UpdateExpression="SET person_id = :p, write_id = :w",  # see index_faces
+                    ExpressionAttributeValues={":p": s(person_id), ":w": s(uuid7())},
                 )
                 for f in dict.fromkeys(faces)
             ]

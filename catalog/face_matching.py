@@ -1,4 +1,5 @@
-"""Matching a stored face by its embedding: the local path both catalog face collections share."""
+"""What both catalog face stores share: matching a stored face by its embedding (the local path), and
+carrying person links over when an asset's faces are replaced."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import numpy as np
 
 from catalog.face_identity import max_distance, similarity
-from catalog.model import Face, FaceHit, FaceRef
+from catalog.model import BoundingBox, Face, FaceHit, FaceRef
 from catalog.ports import FaceMatch
+from catalog.run_diff import pair_boxes
 
 Search = Callable[..., Awaitable[list[FaceHit]]]  # FaceCollection.search, bound
 
@@ -43,3 +45,39 @@ def nearest(
     return [
         FaceHit(faces[i][0], float(distances[i]), faces[i][1]) for i in order if distances[i] <= max_distance
     ]
+
+
+def carried_persons(
+    old: Sequence[tuple[BoundingBox | None, str | None]], new: Sequence[BoundingBox]
+) -> list[str | None]:
+    """The person of each new face when an asset's faces (`old`: box and person by face_index) are
+    replaced by `new` boxes: a new face gets the person of the old face its box is the same face as
+    (run_diff.pair_boxes: IoU ≥ 0.5, one-to-one, greedy best overlap first); a person whose face has no
+    such match is dropped. Faces stored before their boxes were (box None) cannot be paired by overlap:
+    such a face keeps its person at the same face_index, as links were kept before."""
+    known = [(i, box) for i, (box, _) in enumerate(old) if box is not None]
+    persons: list[str | None] = [None] * len(new)
+    paired: set[int] = set()
+    for a, j in pair_boxes([box for _, box in known], new):
+        persons[j] = old[known[a][0]][1]
+        paired.add(j)
+    for i, (box, person) in enumerate(old):
+        if box is None and i < len(new) and i not in paired:
+            persons[i] = person
+    return persons
+
+
+def check_faces(
+    embeddings: Sequence[Sequence[float]], boxes: Sequence[BoundingBox], face_ids: Sequence[str]
+) -> None:
+    """FaceCollection.index_faces' arguments: one box (and, when given, one FaceId) per face."""
+    if len(boxes) != len(embeddings):
+        raise ValueError(f"{len(boxes)} boxes for {len(embeddings)} faces")
+    if face_ids and len(face_ids) != len(embeddings):
+        raise ValueError(f"{len(face_ids)} face_ids for {len(embeddings)} faces")
+
+
+def replaced_face_ids(old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """The remote FaceIds an asset had and its new faces do not (each once, in their order)."""
+    kept = set(new)
+    return list(dict.fromkeys(f for f in old if f and f not in kept))

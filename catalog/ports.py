@@ -12,6 +12,7 @@ from catalog.model import (
     ALL_SCOPES,
     ApiKey,
     Asset,
+    BoundingBox,
     Face,
     FaceHit,
     FaceRef,
@@ -142,12 +143,16 @@ class FaceCollection(Protocol):
         asset_id: str,
         embeddings: Sequence[Sequence[float]],
         *,
+        boxes: Sequence[BoundingBox],
         face_ids: Sequence[str] = (),
-    ) -> None:
-        """Replace the asset's faces (face_index = position); person links of kept faces survive.
+    ) -> list[str]:
+        """Replace the asset's faces (face_index = position), one box per face; each person link moves to
+        the new face whose box is the same face (face_matching.carried_persons), others are dropped.
 
         `face_ids`, when given, has one entry per face: its FaceId in a remote collection (Rekognition),
-        or "" for a face matched by its embedding. A face may have an empty embedding."""
+        or "" for a face matched by its embedding. A face may have an empty embedding. Returns the remote
+        FaceIds this very write replaced (the asset had them, its new faces do not): exactly one of two
+        concurrent writers reports each, for deleting from the remote collection."""
         ...
 
     async def search(

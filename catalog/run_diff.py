@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from catalog.codec import encode_findings
@@ -115,25 +115,41 @@ def _iou(a: BoundingBox, b: BoundingBox) -> float:
     return inter / (a.width * a.height + b.width * b.height - inter)
 
 
-def diff_faces(before: tuple[Face, ...], after: tuple[Face, ...]) -> FaceDiff:
-    """Faces paired by box overlap (greedy, best first); unpaired ones are added or removed."""
-    pairs = sorted(
-        ((_iou(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+def pair_boxes(before: Sequence[BoundingBox], after: Sequence[BoundingBox]) -> list[tuple[int, int]]:
+    """The same faces seen twice: (before index, after index) pairs of boxes overlapping by IoU ≥
+    SAME_FACE_IOU, one-to-one, taken greedily best overlap first (what both run diffs and the face
+    stores' person carry-over go by)."""
+    ranked = sorted(
+        ((_iou(a, b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
         reverse=True,
     )
     used_before: set[int] = set()
     used_after: set[int] = set()
-    moved: list[FacePersonChange] = []
-    for overlap, i, j in pairs:
-        if overlap < SAME_FACE_IOU or i in used_before or j in used_after:
+    pairs: list[tuple[int, int]] = []
+    for overlap, i, j in ranked:
+        if overlap < SAME_FACE_IOU:
+            break
+        if i in used_before or j in used_after:
             continue
         used_before.add(i)
         used_after.add(j)
-        if before[i].person_id != after[j].person_id:
-            moved.append(FacePersonChange(i, j, before[i].person_id, after[j].person_id))
+        pairs.append((i, j))
+    return pairs
+
+
+def diff_faces(before: tuple[Face, ...], after: tuple[Face, ...]) -> FaceDiff:
+    """Faces paired by box overlap (pair_boxes); unpaired ones are added or removed."""
+    pairs = pair_boxes([f.box for f in before], [f.box for f in after])
+    moved = [
+        FacePersonChange(i, j, before[i].person_id, after[j].person_id)
+        for i, j in pairs
+        if before[i].person_id != after[j].person_id
+    ]
+    paired_before = {i for i, _ in pairs}
+    paired_after = {j for _, j in pairs}
     return FaceDiff(
-        added=tuple(j for j in range(len(after)) if j not in used_after),
-        removed=tuple(i for i in range(len(before)) if i not in used_before),
+        added=tuple(j for j in range(len(after)) if j not in paired_after),
+        removed=tuple(i for i in range(len(before)) if i not in paired_before),
         person_changed=tuple(sorted(moved, key=lambda c: c.after_index)),
     )
 

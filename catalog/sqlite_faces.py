@@ -2,8 +2,9 @@
 
 Brute force is exact and fast enough for the faces of one tenant on one machine (≈1 ms per 10,000
 faces); the scale-out stack would put them in a vector index. Faces indexed by a remote collection
-(Rekognition) have an empty vector here and their FaceId in `remote_faces` (a table of its own, so catalog
-files made before it need no migration).
+(Rekognition) have an empty vector here and their FaceId in `remote_faces`; every face's box is in
+`face_boxes`, so person links follow the face when the asset's faces are replaced (tables of their own, so
+catalog files made before them need no migration; faces stored before boxes were have none).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from catalog.face_matching import embedding_matches, nearest
+from catalog.face_matching import carried_persons, check_faces, embedding_matches, nearest, replaced_face_ids
 from catalog.ids import uuid7
-from catalog.model import Face, FaceHit, FaceRef, Person
+from catalog.model import BoundingBox, Face, FaceHit, FaceRef, Person
 from catalog.ports import FaceMatch, StoredFace
 from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
 
@@ -43,7 +44,26 @@ CREATE TABLE IF NOT EXISTS remote_faces (
     face_id TEXT NOT NULL,          -- the face's ID in the tenant's remote collection (Rekognition FaceId)
     PRIMARY KEY (tenant_id, asset_id, face_index)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS face_boxes (
+    tenant_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    face_index INTEGER NOT NULL,
+    box_left REAL NOT NULL,         -- ratios of the image's width and height, as BoundingBox
+    box_top REAL NOT NULL,
+    box_width REAL NOT NULL,
+    box_height REAL NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, face_index)
+) WITHOUT ROWID;
 """
+
+_ASSET_TABLES = ("faces", "remote_faces", "face_boxes")
+
+
+def _box(row: sqlite3.Row) -> BoundingBox | None:
+    """The stored box of a face row (None for a face stored before boxes were)."""
+    if row["box_left"] is None:
+        return None
+    return BoundingBox(row["box_left"], row["box_top"], row["box_width"], row["box_height"])
 
 
 def _person(row: sqlite3.Row) -> Person:
@@ -62,34 +82,49 @@ class SqliteFaceCollection:
         asset_id: str,
         embeddings: Sequence[Sequence[float]],
         *,
+        boxes: Sequence[BoundingBox],
         face_ids: Sequence[str] = (),
-    ) -> None:
-        if face_ids and len(face_ids) != len(embeddings):
-            raise ValueError(f"{len(face_ids)} face_ids for {len(embeddings)} faces")
-        rows = [
-            (tenant_id, asset_id, i, np.asarray(e, dtype="<f4").tobytes()) for i, e in enumerate(embeddings)
-        ]
-        remote = [(tenant_id, asset_id, i, f) for i, f in enumerate(face_ids) if f]
+    ) -> list[str]:
+        check_faces(embeddings, boxes, face_ids)
+        vectors = [np.asarray(e, dtype="<f4").tobytes() for e in embeddings]
+        key = (tenant_id, asset_id)
 
-        def write(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "DELETE FROM faces WHERE tenant_id = ? AND asset_id = ? AND face_index >= ?",
-                (tenant_id, asset_id, len(rows)),
+        def write(conn: sqlite3.Connection) -> list[str]:  # one IMMEDIATE transaction: read, then replace
+            old = conn.execute(
+                "SELECT f.person_id, b.box_left, b.box_top, b.box_width, b.box_height FROM faces f "
+                "LEFT JOIN face_boxes b ON b.tenant_id = f.tenant_id AND b.asset_id = f.asset_id "
+                "AND b.face_index = f.face_index "
+                "WHERE f.tenant_id = ? AND f.asset_id = ? ORDER BY f.face_index",
+                key,
+            ).fetchall()
+            old_ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT face_id FROM remote_faces "
+                    "WHERE tenant_id = ? AND asset_id = ? ORDER BY face_index",
+                    key,
+                )
+            ]
+            persons = carried_persons([(_box(r), r["person_id"]) for r in old], boxes)
+            for table in _ASSET_TABLES:
+                conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", key)
+            conn.executemany(
+                "INSERT INTO faces (tenant_id, asset_id, face_index, embedding, person_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(*key, i, v, p) for i, (v, p) in enumerate(zip(vectors, persons, strict=True))],
             )
             conn.executemany(
-                "INSERT INTO faces (tenant_id, asset_id, face_index, embedding) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (tenant_id, asset_id, face_index) DO UPDATE SET embedding = excluded.embedding",
-                rows,
-            )
-            conn.execute(
-                "DELETE FROM remote_faces WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
+                "INSERT INTO face_boxes (tenant_id, asset_id, face_index, box_left, box_top, box_width, "
+                "box_height) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(*key, i, b.left, b.top, b.width, b.height) for i, b in enumerate(boxes)],
             )
             conn.executemany(
                 "INSERT INTO remote_faces (tenant_id, asset_id, face_index, face_id) VALUES (?, ?, ?, ?)",
-                remote,
+                [(*key, i, f) for i, f in enumerate(face_ids) if f],
             )
+            return replaced_face_ids(old_ids, face_ids)
 
-        await self._db.write(write)
+        return await self._db.write(write)
 
     async def search(
         self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
@@ -185,7 +220,7 @@ class SqliteFaceCollection:
 
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            for table in ("faces", "remote_faces"):
+            for table in _ASSET_TABLES:
                 conn.execute(
                     f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
                 )

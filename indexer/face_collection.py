@@ -6,22 +6,31 @@ a FaceId is searched in the remote collection, a face with an embedding among th
 that switches provider keeps working with the faces it has (each way finds only faces of its own kind).
 Person names and links always live in the store; the remote collection holds only identities, and its
 matches come back as FaceRefs through the FaceIds the store recorded when the faces were indexed. A FaceId
-the store does not know (an IndexFaces whose analysis never completed) is ignored.
+the store does not know (an IndexFaces whose analysis never completed) is ignored, and deleted by
+`sweep_orphans`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from PIL import Image
 
-from catalog.model import Face, FaceHit, FaceRef, Person
+from catalog.model import BoundingBox, Face, FaceHit, FaceRef, Person
 from catalog.ports import FaceCollection, FaceMatch, StoredFace
 
 log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class RemoteFace:
+    asset_id: str  # the ExternalImageId the face was indexed with
+    face_id: str
 
 
 @dataclass(frozen=True)
@@ -52,9 +61,17 @@ class RemoteFaceIndex(Protocol):
 
     async def delete(self, tenant_id: str, face_ids: Sequence[str]) -> None: ...
 
+    async def list_faces(self, tenant_id: str) -> list[RemoteFace]:
+        """Every face in the tenant's collection."""
+        ...
+
 
 class RemoteUnavailable(LookupError):
-    """Faces of a remote collection, but no remote collection is configured on this server."""
+    """The remote collection cannot answer: none is configured on this server, or the provider is down.
+    The message says which, and what to do (enable it; try again later)."""
+
+
+_NOT_ENABLED = "Amazon Rekognition is not enabled on this server: ask its operator to enable it"
 
 
 class RoutedFaceCollection:
@@ -74,32 +91,46 @@ class RoutedFaceCollection:
         asset_id: str,
         embeddings: Sequence[Sequence[float]],
         *,
+        boxes: Sequence[BoundingBox],
         face_ids: Sequence[str] = (),
-    ) -> None:
-        """Record the asset's faces; remote faces the asset no longer has are deleted from the collection."""
+    ) -> list[str]:
+        """Record the asset's faces; the remote faces this write replaced are deleted from the collection.
+
+        The replaced FaceIds are the store's answer to the write itself (not a read before it), so of two
+        workers re-indexing one asset each deletes exactly the FaceIds its own write dropped. A failed
+        delete leaves them behind: the store no longer knows them, so they are never matched; they are
+        logged (and `sweep_orphans` removes them later)."""
+        replaced = await self._store.index_faces(
+            tenant_id, asset_id, embeddings, boxes=boxes, face_ids=face_ids
+        )
+        if not replaced:
+            return replaced
         if self._remote is None:
-            await self._store.index_faces(tenant_id, asset_id, embeddings, face_ids=face_ids)
-            return
-        kept = set(face_ids)
-        old = await self._store.stored_faces(tenant_id, [asset_id])
-        await self._store.index_faces(tenant_id, asset_id, embeddings, face_ids=face_ids)
-        gone = [f.face_id for f in old if f.face_id and f.face_id not in kept]
-        if gone:
-            try:
-                await self._remote.delete(tenant_id, gone)
-            except Exception:  # the store no longer knows them: left behind they are ignored, never matched
-                log.warning(
-                    "could not delete %d replaced faces of asset %s", len(gone), asset_id, exc_info=True
-                )
+            log.warning(
+                "asset %s no longer has remote faces %s, but no remote collection is configured to delete "
+                "them from",
+                asset_id,
+                ", ".join(replaced),
+            )
+            return replaced
+        try:
+            await self._remote.delete(tenant_id, replaced)
+        except Exception:
+            log.warning(
+                "could not delete replaced faces %s of asset %s (tenant %s) from the remote collection",
+                ", ".join(replaced),
+                asset_id,
+                tenant_id,
+                exc_info=True,
+            )
+        return replaced
 
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
         """Remote faces first: if that fails the store still has their FaceIds for the next attempt."""
         remote_ids = [f.face_id for f in await self._store.stored_faces(tenant_id, [asset_id]) if f.face_id]
         if remote_ids:
             if self._remote is None:
-                raise RemoteUnavailable(
-                    f"asset {asset_id} has faces in a remote collection: enable Rekognition"
-                )
+                raise RemoteUnavailable(f"asset {asset_id} has faces on Rekognition. {_NOT_ENABLED}")
             await self._remote.delete(tenant_id, remote_ids)
         await self._store.delete_asset(tenant_id, asset_id)
 
@@ -109,9 +140,7 @@ class RoutedFaceCollection:
         if not face.face_id:
             return await self._store.matches(tenant_id, face, min_similarity=min_similarity, limit=limit)
         if self._remote is None:
-            raise RemoteUnavailable(
-                "this face was indexed by Rekognition, which is not enabled on this server"
-            )
+            raise RemoteUnavailable(f"this face was indexed by Rekognition. {_NOT_ENABLED}")
         found = await self._remote.search_face(
             tenant_id, face.face_id, min_similarity=min_similarity, limit=limit
         )
@@ -122,9 +151,7 @@ class RoutedFaceCollection:
     ) -> list[FaceMatch]:
         """Matches of the largest face in the image, from the remote collection (NoFaceFound if none)."""
         if self._remote is None:
-            raise RemoteUnavailable(
-                "the tenant's faces are on Rekognition, which is not enabled on this server"
-            )
+            raise RemoteUnavailable(f"your tenant's faces are on Rekognition. {_NOT_ENABLED}")
         found = await self._remote.search_image(tenant_id, image, min_similarity=min_similarity, limit=limit)
         return await self._resolve(tenant_id, found)
 
@@ -139,6 +166,31 @@ class RoutedFaceCollection:
         ]
         out.sort(key=lambda fm: -fm.similarity)
         return out
+
+    async def sweep_orphans(
+        self, tenant_id: str, *, grace_seconds: float = 120.0, sleep: Sleep = asyncio.sleep
+    ) -> list[str]:
+        """Delete the FaceIds in the tenant's remote collection the store does not know (an IndexFaces whose
+        analysis never completed, or a delete that failed); returns them.
+
+        A face indexed moments ago is stored only when its analysis completes: a FaceId unknown at first is
+        looked up again after `grace_seconds`, and deleted only if it is still unknown then."""
+        if self._remote is None:
+            raise RemoteUnavailable(f"cannot sweep the tenant's remote faces. {_NOT_ENABLED}")
+        suspects = await self._unknown(tenant_id, await self._remote.list_faces(tenant_id))
+        if suspects and grace_seconds > 0:
+            await sleep(grace_seconds)
+            suspects = await self._unknown(tenant_id, suspects)
+        orphans = [f.face_id for f in suspects]
+        if orphans:
+            await self._remote.delete(tenant_id, orphans)
+            log.info("deleted %d orphan remote faces of tenant %s: %s", len(orphans), tenant_id, orphans)
+        return orphans
+
+    async def _unknown(self, tenant_id: str, faces: Sequence[RemoteFace]) -> list[RemoteFace]:
+        stored = await self._store.stored_faces(tenant_id, list({f.asset_id for f in faces if f.asset_id}))
+        known = {(f.face.asset_id, f.face_id) for f in stored if f.face_id}
+        return [f for f in faces if (f.asset_id, f.face_id) not in known]
 
     # ---- the rest is the store's -----------------------------------------------------------------------
 

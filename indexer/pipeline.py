@@ -296,7 +296,11 @@ class Pipeline:
         """Add the faces to the tenant's collection; a face matching a named one gets that person."""
         tenant, faces = asset.tenant_id, findings.faces
         await self._faces.index_faces(
-            tenant, asset.id, [f.embedding for f in faces], face_ids=[f.face_id for f in faces]
+            tenant,
+            asset.id,
+            [f.embedding for f in faces],
+            boxes=[f.box for f in faces],
+            face_ids=[f.face_id for f in faces],
         )
         for index, face in enumerate(faces):
             hits = await self._faces.matches(tenant, face, min_similarity=SAME_PERSON_SIMILARITY, limit=20)

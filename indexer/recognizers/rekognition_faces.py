@@ -9,8 +9,14 @@
   face_index lines up by construction (no matching of boxes between two calls).
 - SearchFaces (by FaceId) for matches and naming, SearchFacesByImage for search by photo, DeleteFaces when
   an asset is deleted or its faces are replaced. Similarity is Rekognition's own 0–100, the scale the local
-  path maps its distances onto (catalog.face_identity), so thresholds mean the same on both.
-Every call spends a token of its operation's bucket and is retried on throttling (`call_rekognition`).
+  path maps its distances onto (catalog.face_identity), so thresholds mean the same on both. A collection
+  deleted behind our back holds no faces: searches answer none (and it is created again on next use).
+- ListFaces for `list_faces`, which face_collection.sweep_orphans uses to delete FaceIds the catalog does
+  not know (an IndexFaces whose analysis never completed).
+Every call spends a token of its operation's bucket and is retried on throttling and transient errors
+(`call_rekognition`), except IndexFaces: not idempotent (a retry after a timeout or 5xx that did index
+would leave duplicate FaceIds), it is retried on throttling only. Searches and deletes that fail for an
+outage (retries spent) raise RemoteUnavailable, the face-collection port's "try again later".
 """
 
 from __future__ import annotations
@@ -21,27 +27,20 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from catalog.model import Findings
 from catalog.ports import CatalogStore
 from indexer.cpu import CpuPool
-from indexer.face_collection import NoFaceFound, RemoteMatch
+from indexer.face_collection import NoFaceFound, RemoteFace, RemoteMatch, RemoteUnavailable
 from indexer.ingest import parse_original_key
 from indexer.recognizers import rekognition_mapping as m
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
-from indexer.recognizers.rate_limit import TokenBucket, error_code
-from indexer.recognizers.rekognition import (
-    Operation,
-    RekognitionAnalyzer,
-    Retry,
-    Scalar,
-    bucket_for,
-    call_rekognition,
-    param_number,
-    prepare_bytes,
-)
+from indexer.recognizers.rate_limit import TokenBucket, error_code, is_retryable
+from indexer.recognizers.rekognition import Operation, RekognitionAnalyzer, Scalar, param_number
+from indexer.recognizers.rekognition_calls import Retry, bucket_for, call_rekognition, is_throttled
+from indexer.recognizers.rekognition_images import prepare_off_loop
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ INDEX_FACES = Operation(
     "FaceModelVersion",
     {"min_confidence": 0.0, "max_faces": 20, "quality_filter": "AUTO"},
 )
-_APIS = ("CreateCollection", "IndexFaces", "SearchFaces", "SearchFacesByImage", "DeleteFaces")
+_APIS = ("CreateCollection", "IndexFaces", "SearchFaces", "SearchFacesByImage", "DeleteFaces", "ListFaces")
 
 AssetOf = Callable[[str], Awaitable[tuple[str, str] | None]]  # original's blob key → (tenant ID, asset ID)
 
@@ -66,6 +65,16 @@ def collection_id(prefix: str, tenant_id: str) -> str:
     if not COLLECTION_ID.fullmatch(cid):
         raise ValueError(f"{cid!r} is not a valid Rekognition CollectionId ([a-zA-Z0-9_.-], at most 255)")
     return cid
+
+
+def _outage(exc: Exception, api: str) -> RemoteUnavailable | None:
+    """A failure that retries could not overcome (throttling, 5xx, network) as the port's error."""
+    if not is_retryable(exc):
+        return None
+    cause = error_code(exc) or type(exc).__name__
+    return RemoteUnavailable(
+        f"Amazon Rekognition is not answering ({api}: {cause}): try again in a few minutes"
+    )
 
 
 def asset_of_original(catalog: CatalogStore) -> AssetOf:
@@ -104,7 +113,10 @@ class RekognitionFaceCollections:
         return collection_id(self._prefix, tenant_id)
 
     async def _call(self, api: str, method: str, **request: Any) -> Mapping[str, Any]:
-        return await call_rekognition(self._client, method, self._buckets[api], self._retry, **request)
+        retry_on = is_throttled if api == "IndexFaces" else is_retryable
+        return await call_rekognition(
+            self._client, method, self._buckets[api], self._retry, retry_on=retry_on, **request
+        )
 
     async def ensure(self, tenant_id: str) -> str:
         """The tenant's CollectionId, the collection created if this process has not seen it yet."""
@@ -151,19 +163,23 @@ class RekognitionFaceCollections:
     ) -> list[RemoteMatch]:
         if limit <= 0:
             return []
+        cid = self.collection_id(tenant_id)
         try:
             response = await self._call(
                 "SearchFaces",
                 "search_faces",
-                CollectionId=self.collection_id(tenant_id),
+                CollectionId=cid,
                 FaceId=face_id,
                 FaceMatchThreshold=float(min_similarity),
                 MaxFaces=min(limit, MAX_FACES),
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            if (down := _outage(exc, "SearchFaces")) is not None:
+                raise down from exc
             # No collection, or the face is no longer in it (deleted): it matches nothing.
             if error_code(exc) in ("ResourceNotFoundException", "InvalidParameterException"):
                 log.warning("SearchFaces %s for tenant %s: %s", face_id, tenant_id, error_code(exc))
+                self._forget(cid, exc)
                 return []
             raise
         return m.map_face_matches(response)
@@ -171,12 +187,9 @@ class RekognitionFaceCollections:
     async def search_image(
         self, tenant_id: str, image: Image.Image, *, min_similarity: float, limit: int
     ) -> list[RemoteMatch]:
-        if self._cpu is not None:
-            prepared = await self._cpu.run(prepare_bytes, image, b"")
-        else:
-            prepared = await asyncio.to_thread(prepare_bytes, image, b"")
-        cid = await self.ensure(tenant_id)
+        prepared = await prepare_off_loop(self._cpu, image, b"")
         try:
+            cid = await self.ensure(tenant_id)
             response = await self._call(
                 "SearchFacesByImage",
                 "search_faces_by_image",
@@ -185,12 +198,18 @@ class RekognitionFaceCollections:
                 FaceMatchThreshold=float(min_similarity),
                 MaxFaces=min(max(limit, 1), MAX_FACES),
             )
-        except ClientError as exc:
+        except (ClientError, BotoCoreError) as exc:
+            if (down := _outage(exc, "SearchFacesByImage")) is not None:
+                raise down from exc
             code = error_code(exc)
             if code == "InvalidParameterException":  # what Rekognition answers when it finds no face
                 raise NoFaceFound("Rekognition found no face in the image") from exc
             if code in ("InvalidImageFormatException", "ImageTooLargeException"):
                 raise AnalyzerInputError(f"Rekognition refused the image: {code}") from exc
+            if code == "ResourceNotFoundException":  # deleted behind our back: no faces to match
+                log.warning("SearchFacesByImage for tenant %s: its collection is gone", tenant_id)
+                self._forget(self.collection_id(tenant_id), exc)
+                return []
             raise
         return m.map_face_matches(response)[: max(limit, 0)]
 
@@ -202,10 +221,40 @@ class RekognitionFaceCollections:
                 await self._call(
                     "DeleteFaces", "delete_faces", CollectionId=cid, FaceIds=ids[start : start + MAX_FACES]
                 )
-            except ClientError as exc:
+            except (ClientError, BotoCoreError) as exc:
+                if (down := _outage(exc, "DeleteFaces")) is not None:
+                    raise down from exc
                 if error_code(exc) == "ResourceNotFoundException":
+                    self._forget(cid, exc)
                     return  # no collection: nothing of it to delete
                 raise
+
+    async def list_faces(self, tenant_id: str) -> list[RemoteFace]:
+        """Every face in the tenant's collection (none when it has no collection)."""
+        cid = self.collection_id(tenant_id)
+        found: list[RemoteFace] = []
+        request: dict[str, Any] = {"CollectionId": cid, "MaxResults": MAX_FACES}
+        while True:
+            try:
+                response = await self._call("ListFaces", "list_faces", **request)
+            except (ClientError, BotoCoreError) as exc:
+                if (down := _outage(exc, "ListFaces")) is not None:
+                    raise down from exc
+                if error_code(exc) == "ResourceNotFoundException":
+                    self._forget(cid, exc)
+                    return []
+                raise
+            found += [
+                RemoteFace(f.get("ExternalImageId", ""), f["FaceId"]) for f in response.get("Faces", [])
+            ]
+            if not response.get("NextToken"):
+                return found
+            request["NextToken"] = response["NextToken"]
+
+    def _forget(self, cid: str, exc: Exception) -> None:
+        """A collection found missing is created again on its next use (the cache of known ones lied)."""
+        if error_code(exc) == "ResourceNotFoundException":
+            self._known.discard(cid)
 
 
 class RekognitionFaceIndexer(RekognitionAnalyzer):
@@ -246,7 +295,15 @@ class RekognitionFaceIndexer(RekognitionAnalyzer):
         response = await self._collections.index_faces(tenant_id, asset_id, image, **request)
         _, dropped = m.map_indexed_faces(response, min_confidence=float(p["min_confidence"]))
         if dropped:
-            await self._collections.delete(tenant_id, dropped)
+            try:  # failing the analysis for it would index the faces again: more FaceIds left behind
+                await self._collections.delete(tenant_id, dropped)
+            except Exception:
+                log.warning(
+                    "could not delete faces %s of asset %s below min_confidence from the collection",
+                    ", ".join(dropped),
+                    asset_id,
+                    exc_info=True,
+                )
         return response
 
     def _map(self, response: Mapping[str, Any], p: Mapping[str, Any]) -> Findings:

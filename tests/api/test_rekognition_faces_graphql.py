@@ -8,6 +8,7 @@ client wrapped in AioStubber. The same GraphQL documents run for both through sc
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,8 +21,13 @@ from starlette.datastructures import UploadFile
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import BoundingBox, Face, Findings, TenantConfig
+from catalog.ids import uuid7
+from catalog.model import BoundingBox, Face, Findings, RecognitionResult, TenantConfig
+from catalog.sqlite_db import utcnow
 from indexer.analyzers import LocalAnalyzer
+from indexer.recognizers.rate_limit import TokenBucket
+from indexer.recognizers.rekognition_calls import Retry
+from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.indexer.rekognition_stubs import (
@@ -190,3 +196,135 @@ async def test_local_and_rekognition_tenants_get_the_same_answers(services: Serv
         by_image = answers["by_image"]["searchFacesByImage"]
         assert by_image["error"] is None
         assert {m["asset"]["filename"] for m in by_image["matches"]} == set(COLORS)
+
+
+ERROR_CODE = """query ($id: ID!, $face: Int!) { faceMatches(assetId: $id, faceIndex: $face) { faceIndex } }"""
+NAME_ERROR = """mutation ($id: ID!) { nameFace(assetId: $id, faceIndex: 0, name: "Ada") {
+  person { name } error { code message } } }"""
+BY_IMAGE_ERROR = """mutation ($f: Upload!) { searchFacesByImage(file: $f) { matches { faceIndex }
+  error { code message } } }"""
+DELETE = """mutation ($id: ID!) { deleteAsset(id: $id) { deletedIds error { code message } } }"""
+BOX = BoundingBox(0.3, 0.2, 0.2, 0.3)
+
+
+async def gql_error(services: Services, tenant: str, document: str, **variables: Any) -> tuple[str, str]:
+    """(extensions.code, message) of the one error the document answers with."""
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(services, tenant)
+    )
+    assert result.errors is not None and len(result.errors) == 1, result
+    [error] = result.errors
+    return (error.extensions or {}).get("code", ""), error.message
+
+
+def photo() -> UploadFile:
+    return UploadFile(io.BytesIO(jpeg_bytes(PROBE, (200, 200))), filename="probe.jpg")
+
+
+async def on_rekognition(services: Services, tenant: str, name: str, fid: str) -> str:
+    """An asset whose one face was indexed in the tenant's Rekognition collection (run and store)."""
+    asset = await register(services, tenant, name)
+    face = Face(box=BOX, confidence=99.0, face_id=fid)
+    run = RecognitionResult(
+        asset_id=asset,
+        analyzer="faces",
+        provider="rekognition",
+        model_name="amazon-rekognition-index-faces",
+        model_version="7.0",
+        findings=Findings(faces=(face,)),
+        id=uuid7(),
+        created_at=utcnow(),
+        finished_at=utcnow(),
+    )
+    await services.catalog.save_result(tenant, run)
+    await services.faces.index_faces(tenant, asset, [()], boxes=[BOX], face_ids=[fid])
+    return asset
+
+
+async def test_face_matches_of_a_face_not_in_the_tenant_is_not_found(services: Services) -> None:
+    """Not "no matches": NOT_FOUND, and another tenant's asset looks exactly like one that does not exist."""
+    services.analyzers.register(
+        {
+            ("faces", "local"): lambda: LocalAnalyzer(
+                "faces", "fake-colour-face", "1", colour_face, services.cpu
+            )
+        }
+    )
+    mine, _ = await make_tenant(services, "mine")
+    theirs, _ = await make_tenant(services, "theirs")
+    for tenant in (mine, theirs):
+        await services.catalog.set_tenant_config(tenant, TenantConfig(analyzers=("faces",)))
+    own = await register(services, mine, "p1.jpg")
+    other = await register(services, theirs, "p2.jpg")
+    await services.worker().run_until_idle()
+    assert await gql(services, mine, ERROR_CODE, id=own, face=0) == {"faceMatches": []}  # none: fine
+
+    nowhere = str(uuid.uuid4())
+    code, message = await gql_error(services, mine, ERROR_CODE, id=other, face=0)
+    assert code == "NOT_FOUND"
+    assert (code, message.replace(other, nowhere)) == await gql_error(
+        services, mine, ERROR_CODE, id=nowhere, face=0
+    )
+    assert (await gql_error(services, mine, ERROR_CODE, id="not-an-id", face=0))[0] == "NOT_FOUND"
+    code, message = await gql_error(services, mine, ERROR_CODE, id=own, face=3)
+    assert code == "NO_SUCH_FACE" and "faceIndex 0–0" in message
+
+
+async def test_faces_on_rekognition_without_rekognition_are_a_typed_error(services: Services) -> None:
+    """This server has Rekognition off: every face operation that needs it says so, with a code."""
+    tenant, _ = await make_tenant(services, "cloud")
+    config = TenantConfig(analyzers=("faces",), providers={"faces": "rekognition"})
+    await services.catalog.set_tenant_config(tenant, config)
+    asset = await on_rekognition(services, tenant, "p1.jpg", face_id(1))
+
+    code, message = await gql_error(services, tenant, ERROR_CODE, id=asset, face=0)
+    assert code == "REMOTE_UNAVAILABLE" and "not enabled" in message
+    named = (await gql(services, tenant, NAME_ERROR, id=asset))["nameFace"]
+    assert named["person"] is None and named["error"]["code"] == "REMOTE_UNAVAILABLE"
+    found = (await gql(services, tenant, BY_IMAGE_ERROR, f=photo()))["searchFacesByImage"]
+    assert found["matches"] == [] and found["error"]["code"] == "REMOTE_UNAVAILABLE"
+    deleted = (await gql(services, tenant, DELETE, id=asset))["deleteAsset"]
+    assert deleted["deletedIds"] == [] and deleted["error"]["code"] == "REMOTE_UNAVAILABLE"
+    assert await services.catalog.get_asset(tenant, asset) is not None
+
+
+async def test_a_rekognition_outage_is_a_typed_error_that_says_to_retry(
+    services: Services, aws_env: None
+) -> None:
+    tenant, _ = await make_tenant(services, "cloud")
+    config = TenantConfig(analyzers=("faces",), providers={"faces": "rekognition"})
+    await services.catalog.set_tenant_config(tenant, config)
+    fid = face_id(1)
+
+    async def no_sleep(delay: float) -> None:
+        pass
+
+    async with aioboto3.Session().client("rekognition", region_name="us-east-1") as client:
+        retry = Retry(attempts=2, sleep=no_sleep)
+        buckets = TokenBucket(1000.0, burst=1000)
+        services.faces.use_remote(
+            RekognitionFaceCollections(client, prefix=PREFIX, buckets=buckets, retry=retry)
+        )
+        asset = await on_rekognition(services, tenant, "p1.jpg", fid)
+        with AioStubber(client) as stub:
+
+            def outage(operation: str) -> None:
+                for _ in range(retry.attempts):
+                    stub.add_client_error(
+                        operation, service_error_code="ServiceUnavailableException", http_status_code=503
+                    )
+
+            outage("search_faces")
+            code, message = await gql_error(services, tenant, ERROR_CODE, id=asset, face=0)
+            assert code == "REMOTE_UNAVAILABLE" and "try again" in message
+            outage("search_faces")
+            named = (await gql(services, tenant, NAME_ERROR, id=asset))["nameFace"]
+            assert named["error"]["code"] == "REMOTE_UNAVAILABLE"
+            outage("create_collection")
+            found = (await gql(services, tenant, BY_IMAGE_ERROR, f=photo()))["searchFacesByImage"]
+            assert found["error"]["code"] == "REMOTE_UNAVAILABLE" and "try again" in found["error"]["message"]
+            outage("delete_faces")
+            deleted = (await gql(services, tenant, DELETE, id=asset))["deleteAsset"]
+            assert deleted["error"]["code"] == "REMOTE_UNAVAILABLE"
+            assert await services.faces.stored_faces(tenant, [asset]) != []  # kept for the next attempt
+            stub.assert_no_pending_responses()

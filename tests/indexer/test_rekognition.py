@@ -24,15 +24,14 @@ from PIL import Image
 from catalog.model import BoundingBox, Findings, TextDetection
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.recognizers.rate_limit import TokenBucket, call_with_retries, is_retryable
-from indexer.recognizers.rekognition import (
+from indexer.recognizers.rekognition import RekognitionAnalyzer, rekognition_factories
+from indexer.recognizers.rekognition_calls import make_buckets
+from indexer.recognizers.rekognition_images import (
     BYTES_MAX,
     MAX_SIDE,
     MIN_SIDE,
     OriginalInfo,
-    RekognitionAnalyzer,
-    make_buckets,
     prepare_bytes,
-    rekognition_factories,
 )
 from indexer.recognizers.rekognition_mapping import quality_blend, to_box, unpad
 

@@ -6,25 +6,27 @@ Assets are ingested one at a time so the order of Rekognition calls is fixed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aioboto3
 import pytest
 from aiobotocore.stub import AioStubber
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import ANY
 from PIL import Image
 
-from catalog.model import FaceRef, Stage, TenantConfig
+from catalog.model import BoundingBox, FaceRef, Stage, TenantConfig
 from catalog.ports import FaceMatch, SearchQuery, StoredFace
-from indexer.face_collection import NoFaceFound
+from indexer.face_collection import NoFaceFound, RemoteUnavailable
 from indexer.faces_service import FaceError
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.recognizers.rate_limit import TokenBucket
-from indexer.recognizers.rekognition import Retry
+from indexer.recognizers.rekognition_calls import Retry, is_throttled
 from indexer.recognizers.rekognition_faces import RekognitionFaceCollections, collection_id
 from indexer.renditions import PREVIEW_MAX, decode
+from indexer.reprocess import ReprocessRequest
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.indexer.rekognition_stubs import (
@@ -70,6 +72,15 @@ async def register(services: Services, tenant: str, color: tuple[int, int, int],
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color, (160, 120)), name)
     assert outcome.asset is not None
     return outcome.asset.id
+
+
+async def analysis_input(services: Services, tenant: str, asset_id: str) -> AnalysisInput:
+    """What the pipeline hands the faces analyzer for the asset (to run it directly, without the worker)."""
+    stored = await services.catalog.get_asset(tenant, asset_id)
+    assert stored is not None
+    original = await services.blobs.get(stored.blob_key)
+    image = decode(original, target=PREVIEW_MAX, max_pixels=10**8)
+    return AnalysisInput(image=image, jpeg=original, original_key=stored.blob_key)
 
 
 async def process(services: Services, tenant: str, asset_id: str) -> None:
@@ -189,10 +200,12 @@ async def test_index_match_name_link_search_and_delete(
     assert await services.versions.delete(tenant, a, cascade=False) == [a]
     assert await services.faces.stored_faces(tenant, [a]) == []
 
-    # Faces replaced by a new analysis: the FaceIds the asset no longer has leave the collection.
+    # Faces replaced by a new analysis: the FaceIds the asset no longer has leave the collection; the
+    # person stays with the face in the same place.
     new = face_id(5)
     stub.add_response("delete_faces", {"DeletedFaces": [H1]}, {"CollectionId": cid, "FaceIds": [H1]})
-    await services.faces.index_faces(tenant, c, [()], face_ids=[new])
+    same_place = BoundingBox(0.31, 0.2, 0.2, 0.3)  # H1's box (bbox()), a little to the right
+    assert await services.faces.index_faces(tenant, c, [()], boxes=[same_place], face_ids=[new]) == [H1]
     assert await services.faces.stored_faces(tenant, [c]) == [StoredFace(FaceRef(c, 0), new, person.id)]
 
 
@@ -202,11 +215,8 @@ async def test_existing_or_vanished_collection_parameters_and_dropped_faces(
     tenant = await rekognition_tenant(services, client)
     cid = PREFIX + tenant
     asset = await register(services, tenant, (9, 9, 9), "x.jpg")  # analyzed directly below, not by the worker
-    stored = await services.catalog.get_asset(tenant, asset)
-    assert stored is not None
-    original = await services.blobs.get(stored.blob_key)
-    image = decode(original, target=PREVIEW_MAX, max_pixels=10**8)
-    item = AnalysisInput(image=image, jpeg=original, original_key=stored.blob_key)
+    item = await analysis_input(services, tenant, asset)
+    image, original = item.image, item.jpeg
     analyzer = services.analyzers.get("faces", "rekognition")
     with pytest.raises(ValueError, match="quality_filter"):  # refused before any call
         await analyzer.analyze(item, {"quality_filter": "best"})
@@ -254,7 +264,7 @@ async def test_throttled_face_operations_are_retried_with_jitter(client: Any, st
 
     for _ in range(3):
         stub.add_client_error("delete_faces", service_error_code="ThrottlingException", http_status_code=400)
-    with pytest.raises(ClientError, match="ThrottlingException"):  # attempts run out: the caller decides
+    with pytest.raises(RemoteUnavailable, match="ThrottlingException"):  # attempts run out: try later
         await collections.delete("t1", [F1])
 
 
@@ -276,3 +286,206 @@ async def test_names_and_unknown_faces(client: Any, stub: AioStubber) -> None:
     stub.add_client_error("search_faces_by_image", service_error_code="InvalidParameterException")
     with pytest.raises(NoFaceFound):
         await collections.search_image("t", Image.new("RGB", (50, 50)), min_similarity=80.0, limit=5)
+
+
+async def test_a_reanalysis_with_other_faces_keeps_each_name_on_its_face(
+    services: Services, client: Any, stub: AioStubber
+) -> None:
+    """Person links follow the face's box, not its place in the list: quality_filter HIGH drops the left
+    face, so the right one (Grace) comes first; Ada must not move onto it."""
+    tenant = await rekognition_tenant(services, client)
+    cid = PREFIX + tenant
+    a = await register(services, tenant, (200, 150, 120), "a.jpg")
+    stub.add_response("create_collection", CREATED, {"CollectionId": cid})
+    stub.add_response(
+        "index_faces",
+        indexed([record(F1, a, 99.9, bbox(0.1)), record(F2, a, 98.0, bbox(0.6))]),
+        index_params(tenant, a),
+    )
+    stub.add_response("search_faces", matches(F1), search_params(tenant, F1, 20))
+    stub.add_response("search_faces", matches(F2), search_params(tenant, F2, 20))
+    await process(services, tenant, a)
+    stub.add_response("search_faces", matches(F1), search_params(tenant, F1, 4096))
+    ada, _ = await services.face_service.name_face(tenant, a, 0, "Ada")
+    stub.add_response("search_faces", matches(F2), search_params(tenant, F2, 4096))
+    grace, _ = await services.face_service.name_face(tenant, a, 1, "Grace")
+    await services.worker().run_until_idle()
+    assert await services.faces.face_persons(tenant, [a]) == {FaceRef(a, 0): ada.id, FaceRef(a, 1): grace.id}
+
+    request = ReprocessRequest(analyzers=("faces",), parameters={"quality_filter": "HIGH"})
+    await services.reprocess.start(tenant, [a], request)
+    stub.add_response(
+        "index_faces", indexed([record(G1, a, 99.0, bbox(0.62))]), index_params(tenant, a, quality="HIGH")
+    )
+    # the replaced FaceIds leave the collection (those the store's write dropped)
+    stub.add_response("delete_faces", {"DeletedFaces": [F1, F2]}, {"CollectionId": cid, "FaceIds": [F1, F2]})
+    stub.add_response("search_faces", matches(G1), search_params(tenant, G1, 20))
+    await services.worker().run_until_idle()
+
+    assert await services.faces.face_persons(tenant, [a]) == {FaceRef(a, 0): grace.id}
+    result = await services.catalog.get_result(tenant, a, "faces")
+    assert result is not None and [f.person_id for f in result.findings.faces] == [grace.id]
+    assert not (await services.index.search(tenant, SearchQuery(persons=("Ada",)))).hits
+    [hit] = (await services.index.search(tenant, SearchQuery(persons=("Grace",)))).hits
+    assert hit.asset_id == a
+
+
+async def test_index_faces_is_retried_on_throttling_only(client: Any, stub: AioStubber) -> None:
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        delays.append(delay)
+
+    collections = RekognitionFaceCollections(
+        client,
+        prefix="ms.",
+        buckets=TokenBucket(1000.0, burst=1000),
+        retry=Retry(attempts=3, base_delay=1.0, sleep=sleep, random=lambda: 0.5),
+    )
+    expected = {**index_params("t1", "a1"), "CollectionId": "ms.t1", "Image": {"Bytes": b"jpeg"}}
+    request = {"MaxFaces": 20, "QualityFilter": "AUTO"}
+    stub.add_response("create_collection", CREATED, {"CollectionId": "ms.t1"})
+    # Throttled: Rekognition did nothing, so sending it again is safe.
+    stub.add_client_error("index_faces", service_error_code="ThrottlingException", http_status_code=400)
+    stub.add_response("index_faces", indexed([record(F1, "a1", 99.0)]), expected)
+    response = await collections.index_faces("t1", "a1", {"Bytes": b"jpeg"}, **request)
+    assert [r["Face"]["FaceId"] for r in response["FaceRecords"]] == [F1]
+    assert delays == [0.5]
+
+    # A 5xx (or a timeout) may come after the faces were indexed: sent again, they would be there twice.
+    stub.add_client_error("index_faces", service_error_code="InternalServerError", http_status_code=500)
+    with pytest.raises(ClientError, match="InternalServerError"):  # the worker's own backoff takes over
+        await collections.index_faces("t1", "a1", {"Bytes": b"jpeg"}, **request)
+    assert delays == [0.5]
+    assert is_throttled(ClientError({"Error": {"Code": "ThrottlingException"}}, "IndexFaces"))
+    assert not is_throttled(ReadTimeoutError(endpoint_url="https://rekognition"))
+
+
+async def test_face_ids_left_behind_are_logged_with_their_ids(
+    services: Services, client: Any, stub: AioStubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = await rekognition_tenant(services, client)
+    cid = PREFIX + tenant
+    a = await register(services, tenant, (9, 9, 9), "a.jpg")
+    box = BoundingBox(0.3, 0.2, 0.2, 0.3)
+    assert await services.faces.index_faces(tenant, a, [()], boxes=[box], face_ids=[F1]) == []
+
+    # Replaced faces whose DeleteFaces fails: the store has moved on, the FaceIds are named in a warning.
+    stub.add_client_error(
+        "delete_faces",
+        service_error_code="AccessDeniedException",
+        expected_params={"CollectionId": cid, "FaceIds": [F1]},
+    )
+    with caplog.at_level(logging.WARNING):
+        assert await services.faces.index_faces(tenant, a, [()], boxes=[box], face_ids=[F2]) == [F1]
+    assert await services.faces.stored_faces(tenant, [a]) == [StoredFace(FaceRef(a, 0), F2, None)]
+    [warning] = [r for r in caplog.records if r.name == "indexer.face_collection"]
+    assert warning.levelno == logging.WARNING and F1 in warning.getMessage()
+
+    # Faces IndexFaces indexed below min_confidence whose delete fails: the analysis still succeeds (failing
+    # it would index the image again), and the FaceIds are named in a warning.
+    caplog.clear()
+    analyzer = services.analyzers.get("faces", "rekognition")
+    stub.add_response("create_collection", CREATED, {"CollectionId": cid})
+    stub.add_response(
+        "index_faces", indexed([record(G1, a, 99.0), record(H1, a, 30.0)]), index_params(tenant, a)
+    )
+    stub.add_client_error("delete_faces", service_error_code="AccessDeniedException")
+    with caplog.at_level(logging.WARNING):
+        found = await analyzer.analyze(await analysis_input(services, tenant, a), {"min_confidence": 50})
+    assert [f.face_id for f in found.faces] == [G1]
+    [warning] = [r for r in caplog.records if r.name == "indexer.recognizers.rekognition_faces"]
+    assert warning.levelno == logging.WARNING and H1 in warning.getMessage()
+
+
+def listed(*faces: tuple[str, str], token: str | None = None) -> dict[str, Any]:
+    """A ListFaces page of (FaceId, ExternalImageId) faces."""
+    page: dict[str, Any] = {
+        "Faces": [
+            {
+                "FaceId": fid,
+                "BoundingBox": bbox(),
+                "ImageId": face_id(10_002),
+                "ExternalImageId": asset_id,
+                "Confidence": 99.0,
+            }
+            for fid, asset_id in faces
+        ],
+        "FaceModelVersion": "7.0",
+    }
+    if token:
+        page["NextToken"] = token
+    return page
+
+
+async def test_sweep_deletes_the_face_ids_the_catalog_does_not_know(
+    services: Services, client: Any, stub: AioStubber
+) -> None:
+    tenant = await rekognition_tenant(services, client)
+    cid = PREFIX + tenant
+    a = await register(services, tenant, (9, 9, 9), "a.jpg")
+    b = await register(services, tenant, (90, 9, 9), "b.jpg")
+    gone = "0190a0c4-7d2e-7c3b-8f00-0123456789ab"  # an asset the catalog never had
+    boxes = [BoundingBox(0.1, 0.1, 0.2, 0.2), BoundingBox(0.6, 0.1, 0.2, 0.2)]
+    await services.faces.index_faces(tenant, a, [(), ()], boxes=boxes, face_ids=[F1, F2])
+    waited: list[float] = []
+
+    async def grace(seconds: float) -> None:  # meanwhile, b's analysis completes and stores H1
+        waited.append(seconds)
+        await services.faces.index_faces(tenant, b, [()], boxes=boxes[:1], face_ids=[H1])
+
+    stub.add_response(
+        "list_faces",
+        listed((F1, a), (ORPHAN, a), token="page-2"),
+        {"CollectionId": cid, "MaxResults": 4096},
+    )
+    stub.add_response(
+        "list_faces",
+        listed((F2, a), (G1, gone), (H1, b)),
+        {"CollectionId": cid, "MaxResults": 4096, "NextToken": "page-2"},
+    )
+    stub.add_response(
+        "delete_faces", {"DeletedFaces": [ORPHAN, G1]}, {"CollectionId": cid, "FaceIds": [ORPHAN, G1]}
+    )
+    assert await services.faces.sweep_orphans(tenant, grace_seconds=30, sleep=grace) == [ORPHAN, G1]
+    assert waited == [30]
+
+    # Nothing unknown: nothing deleted, no waiting; a tenant without a collection has nothing to sweep.
+    stub.add_response(
+        "list_faces", listed((F1, a), (F2, a), (H1, b)), {"CollectionId": cid, "MaxResults": 4096}
+    )
+    assert await services.faces.sweep_orphans(tenant, sleep=grace) == []
+    stub.add_client_error("list_faces", service_error_code="ResourceNotFoundException")
+    assert await services.faces.sweep_orphans(tenant, sleep=grace) == []
+    assert waited == [30]
+
+
+async def test_outages_and_vanished_collections(client: Any, stub: AioStubber) -> None:
+    async def no_sleep(delay: float) -> None:
+        pass
+
+    collections = RekognitionFaceCollections(
+        client,
+        prefix="ms-",
+        buckets=TokenBucket(1000.0, burst=1000),
+        retry=Retry(attempts=2, sleep=no_sleep),
+    )
+    # Retries spent on a 5xx: the port's RemoteUnavailable, which says to try again later.
+    for _ in range(2):
+        stub.add_client_error(
+            "search_faces", service_error_code="ServiceUnavailableException", http_status_code=503
+        )
+    with pytest.raises(RemoteUnavailable, match="try again"):
+        await collections.search_face("t", F1, min_similarity=80.0, limit=5)
+
+    # Known to exist, then deleted behind our back: no faces to match, and the next use creates it again.
+    search = {"CollectionId": "ms-t", "Image": {"Bytes": ANY}, "FaceMatchThreshold": 80.0, "MaxFaces": 5}
+    photo = Image.new("RGB", (100, 100))
+    stub.add_response("create_collection", CREATED, {"CollectionId": "ms-t"})
+    stub.add_response("search_faces_by_image", {"FaceMatches": [], "FaceModelVersion": "7.0"}, search)
+    assert await collections.search_image("t", photo, min_similarity=80.0, limit=5) == []
+    stub.add_client_error("search_faces_by_image", service_error_code="ResourceNotFoundException")
+    assert await collections.search_image("t", photo, min_similarity=80.0, limit=5) == []
+    stub.add_response("create_collection", CREATED, {"CollectionId": "ms-t"})
+    stub.add_response("search_faces_by_image", {"FaceMatches": [], "FaceModelVersion": "7.0"}, search)
+    assert await collections.search_image("t", photo, min_similarity=80.0, limit=5) == []
