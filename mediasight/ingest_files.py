@@ -108,7 +108,8 @@ async def ingest_paths(
 async def _wait_for(
     services: Services, tenant_id: str, results: list[FileOutcome], progress: Progress
 ) -> None:
-    ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
+    # Unique: two files with the same bytes are one asset (or --wait would wait for a count never reached).
+    ids = list(dict.fromkeys(r.outcome.asset.id for r in results if r.outcome.asset is not None))
     task = progress.add_task("enriching", total=len(ids))
     while True:
         counts = await services.catalog.count_by_stage(tenant_id, ids)

@@ -43,6 +43,7 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     write_photo(photos / "nested" / "rocket.jpg", "rocket")
     (photos / "notes.txt").write_text("not a photo")
     (photos / "broken.jpg").write_bytes((photos / "coffee.jpg").read_bytes()[:5000])
+    (photos / "coffee copy.jpg").write_bytes((photos / "coffee.jpg").read_bytes())  # --wait must not hang
 
     created = cli.run("tenant", "create", "acme")
     key = created.stdout.strip()
@@ -52,15 +53,16 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     ingest = cli.run("ingest", str(photos), "--tenant", "acme", "--wait", "--json", check=False)
     assert ingest.returncode == 1, ingest.stderr  # two files were rejected
     rows = {Path(r["path"]).name: r for r in map(json.loads, ingest.stdout.splitlines())}
+    coffees = sorted(rows.pop(n)["status"] for n in ("coffee.jpg", "coffee copy.jpg"))
+    assert coffees == ["duplicate", "new"]  # the same bytes twice in one run: one asset
     assert {n: r["status"] for n, r in rows.items()} == {
         "chelsea.jpg": "new",
-        "coffee.jpg": "new",
         "rocket.jpg": "new",
         "notes.txt": "rejected",
         "broken.jpg": "rejected",
     }
     assert "truncated" in rows["broken.jpg"]["error"] and rows["broken.jpg"]["assetId"] is None
-    assert "3 new" in ingest.stderr and "2 rejected" in ingest.stderr
+    assert "3 new, 1 duplicate" in ingest.stderr and "2 rejected" in ingest.stderr
 
     animals = gql(url, key, SEARCH, labels=["animal"])["search"]
     assert [e["node"]["filename"] for e in animals["edges"]] == ["chelsea.jpg"]
