@@ -1,7 +1,10 @@
 """A static cost limit: each field costs 1, and a field's subtree costs `first` times over.
 
 Depth, alias and token limits bound the document; this bounds the work: `search(first: 100)` with 40 fields
-per node costs ~4,000, while nesting pages of pages (versionTree → children → similarAssets) multiplies.
+per node costs ~5,000, while nesting pages of pages (versionTree → children → similarAssets) multiplies.
+Fields that run a query of their own each time they appear (a search with its exact total and facets, a
+report folding a whole batch) weigh more than one: thirty aliased `search { totalCount }` are thirty index
+queries, not thirty fields.
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ from graphql import (
 
 DEFAULT_PAGE = 20  # what `first` means when a field takes it and the query leaves it out
 PAGED = {"search", "similarAssets", "changes"}
+QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap fields its query is worth)
+    "search": 1000,
+    "modelChangeReport": 1000,
+    "batchReport": 500,
+    "faceMatches": 200,
+    "similarAssets": 100,
+    "changes": 100,
+}
 
 
 def _first(field: FieldNode, variables: dict[str, Any]) -> int:
@@ -47,7 +58,8 @@ def _cost(
     total = 0
     for node in selection_set.selections:
         if isinstance(node, FieldNode):
-            total += 1 + _first(node, variables) * _cost(node.selection_set, fragments, variables, seen)
+            own = 1 + QUERY_WEIGHTS.get(node.name.value, 0)
+            total += own + _first(node, variables) * _cost(node.selection_set, fragments, variables, seen)
         elif isinstance(node, InlineFragmentNode):
             total += _cost(node.selection_set, fragments, variables, seen)
         elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:

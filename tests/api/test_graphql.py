@@ -157,6 +157,12 @@ async def test_costly_queries_are_refused_before_running(services: Services) -> 
         "{ search(first: 100) { edges { node { id labels { name } } } } }", context_value=ctx
     )
     assert fine.errors is None
+    # Few aliases, each a whole index query (total, facets): refused by cost, not by the alias limit.
+    searches = "{ " + " ".join(f"a{i}: search {{ totalCount }}" for i in range(12)) + " }"
+    many = await schema.execute(searches, context_value=ctx)
+    assert many.errors and "query cost" in many.errors[0].message
+    tabs = "{ " + " ".join(f"a{i}: search {{ totalCount }}" for i in range(4)) + " }"
+    assert (await schema.execute(tabs, context_value=ctx)).errors is None
 
 
 STATUS = """query ($filter: SearchFilter, $first: Int, $after: String, $query: String) {
