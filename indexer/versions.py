@@ -100,8 +100,10 @@ class VersionService:
         if len(doomed) > MAX_DELETE:
             raise VersionError("TOO_MANY", f"a cascade deletes at most {MAX_DELETE} assets at once")
         for asset in reversed(doomed):  # leaves first: no child is ever left pointing at nothing
-            await self._index.delete(tenant_id, asset.id)
+            # The remote face collection first: when it is down, nothing is gone yet and a retry is clean.
+            # The catalog (the truth) before blobs only: a failure leaves the asset there to delete again.
             await self._faces.delete_asset(tenant_id, asset.id)
+            await self._index.delete(tenant_id, asset.id)
             await self._catalog.delete_asset(tenant_id, asset.id)
             for key in (asset.blob_key, *(r.blob_key for r in asset.renditions)):
                 await self._blobs.delete(key)

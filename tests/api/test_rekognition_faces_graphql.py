@@ -283,9 +283,14 @@ async def test_faces_on_rekognition_without_rekognition_are_a_typed_error(servic
     assert named["person"] is None and named["error"]["code"] == "REMOTE_UNAVAILABLE"
     found = (await gql(services, tenant, BY_IMAGE_ERROR, f=photo()))["searchFacesByImage"]
     assert found["matches"] == [] and found["error"]["code"] == "REMOTE_UNAVAILABLE"
+    stored = await services.catalog.get_asset(tenant, asset)
+    assert stored is not None
+    await services.pipeline.reindex(stored)
     deleted = (await gql(services, tenant, DELETE, id=asset))["deleteAsset"]
     assert deleted["deletedIds"] == [] and deleted["error"]["code"] == "REMOTE_UNAVAILABLE"
+    # Nothing was deleted yet: the asset is still in the catalog and still found, for the next attempt.
     assert await services.catalog.get_asset(tenant, asset) is not None
+    assert await services.index.count(tenant) == 1
 
 
 async def test_a_rekognition_outage_is_a_typed_error_that_says_to_retry(
