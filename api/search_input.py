@@ -96,9 +96,11 @@ def listed_stages(filter: SearchFilter | None) -> list[Stage] | None:
 
 
 def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
-    found = tuple(v.strip() for v in values or () if v.strip())
+    found = tuple(v.strip() for v in values or ())
     if len(found) > MAX_FILTER_VALUES:
         raise GraphQLError(f"`filter.{field}` takes at most {MAX_FILTER_VALUES} names.")
+    if "" in found:  # dropping it would widen the filter: [""] would match everything
+        raise GraphQLError(f"`filter.{field}` has an empty name: leave the field out to not filter by it.")
     return found
 
 
@@ -137,9 +139,11 @@ def search_query(
     phrase = f.text or None
     if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
         raise GraphQLError(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
+    per_label = f.label_confidence or ()
+    _names("labelConfidence", [t.label for t in per_label])
     thresholds = {
-        t.label.lower(): _percent("filter.labelConfidence.minConfidence", t.min_confidence)
-        for t in (f.label_confidence or ())[:MAX_FILTER_VALUES]
+        t.label.strip().lower(): _percent("filter.labelConfidence.minConfidence", t.min_confidence)
+        for t in per_label
     }
     synonyms = config.synonyms
     for group in synonyms:  # a synonym inherits the threshold given for any name of its group

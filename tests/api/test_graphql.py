@@ -103,6 +103,16 @@ async def test_limits_give_clear_errors(services: Services) -> None:
     assert many.errors and "aliases" in many.errors[0].message.lower()
     bad_cursor = await schema.execute('{ search(after: "zzz") { totalCount } }', context_value=ctx)
     assert bad_cursor.errors and "endCursor" in bad_cursor.errors[0].message
+    for field in ("labels", "allLabels", "notLabels", "persons"):  # [""] must not widen to everything
+        empty = await schema.execute(
+            f'{{ search(filter: {{{field}: [" "]}}) {{ totalCount }} }}', context_value=ctx
+        )
+        assert empty.errors and f"`filter.{field}` has an empty name" in empty.errors[0].message
+    many = ", ".join(f'{{label: "l{i}", minConfidence: 50}}' for i in range(60))
+    thresholds = await schema.execute(
+        f"{{ search(filter: {{labelConfidence: [{many}]}}) {{ totalCount }} }}", context_value=ctx
+    )
+    assert thresholds.errors and "`filter.labelConfidence` takes at most" in thresholds.errors[0].message
 
 
 def test_schema_file_is_up_to_date() -> None:
