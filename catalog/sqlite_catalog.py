@@ -269,14 +269,15 @@ class SqliteCatalog(SqliteRunHistory, SqliteBatches):
         if not unique:
             return []
 
-        def select(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-            return conn.execute(
-                f"SELECT {_ASSET_COLUMNS} FROM assets "
-                f"WHERE tenant_id = ? AND {column} IN ({placeholders(len(unique))}) ORDER BY id",
-                (tenant_id, *unique),
-            ).fetchall()
+        return await self._select_assets(
+            f"SELECT {_ASSET_COLUMNS} FROM assets "
+            f"WHERE tenant_id = ? AND {column} IN ({placeholders(len(unique))}) ORDER BY id",
+            (tenant_id, *unique),
+        )
 
-        return [_asset(row) for row in await self._db.read(select)]
+    async def _select_assets(self, sql: str, params: Sequence[object]) -> list[Asset]:
+        """Rows made into assets on the reader thread: ~10 µs each, off the event loop."""
+        return await self._db.read(lambda c: [_asset(row) for row in c.execute(sql, params)])
 
     async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
         clauses, params = ["id > ?"], [after or ""]
@@ -284,8 +285,7 @@ class SqliteCatalog(SqliteRunHistory, SqliteBatches):
             clauses.append("tenant_id = ?")
             params.append(tenant_id)
         sql = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?"
-        rows = await self._db.read(lambda c: c.execute(sql, (*params, limit)).fetchall())
-        return [_asset(r) for r in rows]
+        return await self._select_assets(sql, (*params, limit))
 
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
@@ -298,10 +298,7 @@ class SqliteCatalog(SqliteRunHistory, SqliteBatches):
             f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND status IN ({marks}) "
             "AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
         )
-        rows = await self._db.read(
-            lambda c: c.execute(sql, (tenant_id, *values, after, after, limit)).fetchall()
-        )
-        return [_asset(r) for r in rows]
+        return await self._select_assets(sql, (tenant_id, *values, after, after, limit))
 
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
         rows = await self._db.read(
@@ -345,8 +342,7 @@ class SqliteCatalog(SqliteRunHistory, SqliteBatches):
             f"SELECT {_ASSET_COLUMNS} FROM assets WHERE status NOT IN ('indexed', 'failed') AND id > ? "
             "ORDER BY id LIMIT ?"
         )
-        rows = await self._db.read(lambda c: c.execute(sql, (after or "", limit)).fetchall())
-        return [_asset(r) for r in rows]
+        return await self._select_assets(sql, (after or "", limit))
 
     async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
         await self._db.write(
