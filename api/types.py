@@ -23,6 +23,9 @@ from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog import model
 from catalog.metadata import PERSON, current_labels, person_instances
+from indexer.versions import walk_up
+
+MAX_TREE_NODES = 1000
 
 DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
 
@@ -214,20 +217,23 @@ class Asset:
 
     @strawberry.field(description="Parent first, root last.")
     async def ancestors(self, info: Info[Context, None]) -> list[Asset]:
-        chain = await info.context.services.versions.ancestors(info.context.tenant_id, self._domain)
-        return [Asset.from_domain(a) for a in chain]
+        return [Asset.from_domain(a) for a in await walk_up(info.context.assets.load, self._domain)]
 
     @strawberry.field(description="The top of this asset's version tree (itself when it has no parent).")
     async def root(self, info: Info[Context, None]) -> Asset:
-        chain = await info.context.services.versions.ancestors(info.context.tenant_id, self._domain)
+        chain = await walk_up(info.context.assets.load, self._domain)
         return Asset.from_domain(chain[-1] if chain else self._domain)
 
-    @strawberry.field(description="This asset and its descendants, breadth-first, down to `depth` levels.")
+    @strawberry.field(
+        description="This asset and its descendants, breadth-first, down to `depth` levels "
+        f"(the first {MAX_TREE_NODES} nodes)."
+    )
     async def version_tree(
         self, info: Info[Context, None], depth: Annotated[int, strawberry.argument(description="1–10.")] = 3
     ) -> list[VersionNode]:
         depth = max(1, min(depth, 10))
-        nodes = await info.context.services.versions.tree(info.context.tenant_id, self._domain, depth)
+        ctx = info.context
+        nodes = await ctx.services.versions.tree(ctx.tenant_id, self._domain, depth, limit=MAX_TREE_NODES)
         return [VersionNode(depth=n.depth, asset=Asset.from_domain(n.asset)) for n in nodes]
 
     @strawberry.field(description="Near-duplicate pictures (perceptual hash): candidates for its parent.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from catalog.model import Asset, VersionRelation
@@ -12,17 +13,23 @@ MAX_DEPTH = 100  # a guard for walks; trees this deep are a bug somewhere
 MAX_DELETE = 1000
 
 
-async def ancestors(catalog: CatalogStore, asset: Asset) -> list[Asset]:
-    """Parent first, root last (bounded: a deeper chain is cut at MAX_DEPTH)."""
+async def walk_up(load: Callable[[str], Awaitable[Asset | None]], asset: Asset) -> list[Asset]:
+    """Parent first, root last (bounded: a deeper chain is cut at MAX_DEPTH). `load` fetches one of the
+    asset's tenant's assets by ID: a DataLoader's makes the walks of a whole page one call per level."""
     chain: list[Asset] = []
     current = asset
     while current.parent_id is not None and len(chain) < MAX_DEPTH:
-        parent = await catalog.get_asset(asset.tenant_id, current.parent_id)
+        parent = await load(current.parent_id)
         if parent is None:
             break
         chain.append(parent)
         current = parent
     return chain
+
+
+async def ancestors(catalog: CatalogStore, asset: Asset) -> list[Asset]:
+    """Parent first, root last."""
+    return await walk_up(lambda asset_id: catalog.get_asset(asset.tenant_id, asset_id), asset)
 
 
 async def root_id(catalog: CatalogStore, asset: Asset) -> str:
@@ -78,21 +85,26 @@ class VersionService:
             await self._queue.enqueue(REFRESH_JOB, tenant_id, node.asset.id)
         return moved
 
-    async def tree(self, tenant_id: str, root: Asset, depth: int) -> list[TreeNode]:
-        """Breadth-first from root down to `depth` levels."""
+    async def tree(
+        self, tenant_id: str, root: Asset, depth: int, *, limit: int | None = None
+    ) -> list[TreeNode]:
+        """Breadth-first from root down to `depth` levels; the first `limit` nodes when given (a walk
+        stops reading there, so a huge tree costs no more than `limit`)."""
         nodes, level = [TreeNode(root, 0)], [root]
         for d in range(1, depth + 1):
+            if limit is not None and len(nodes) >= limit:
+                break
             children = await self._catalog.get_children(tenant_id, [a.id for a in level])
             level = [child for a in level for child in children.get(a.id, [])]
             if not level:
                 break
             nodes += [TreeNode(a, d) for a in level]
-        return nodes
+        return nodes if limit is None else nodes[:limit]
 
     async def delete(self, tenant_id: str, asset_id: str, *, cascade: bool) -> list[str]:
         """Delete an asset (and, with cascade, its descendants) from catalog, index, faces and blobs."""
         root = await self._get(tenant_id, asset_id)
-        doomed = [n.asset for n in await self.tree(tenant_id, root, MAX_DEPTH)]
+        doomed = [n.asset for n in await self.tree(tenant_id, root, MAX_DEPTH, limit=MAX_DELETE + 1)]
         if len(doomed) > 1 and not cascade:
             raise VersionError(
                 "HAS_CHILDREN", f"{asset_id} has {len(doomed) - 1} descendant versions: pass cascade: true"

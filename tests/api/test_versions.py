@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from api.context import Context
 from api.schema import schema
 from catalog.model import VersionRelation
@@ -85,6 +87,24 @@ async def test_delete_refuses_parents_unless_cascading_and_removes_everything(se
     assert await services.index.count(tenant) == 0
     assert not [p for p in (services.settings.blob_dir / "originals").rglob("*") if p.is_file()]
     assert not [p for p in (services.settings.blob_dir / "renditions").rglob("*") if p.is_file()]
+
+
+async def test_big_trees_are_read_only_as_far_as_needed(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    root = await new_asset(services, tenant, 20)
+    kids = [
+        await new_asset(services, tenant, 21 + i, parent_id=root, relation=VersionRelation.FRAME)
+        for i in range(4)
+    ]
+    stored = await services.catalog.get_asset(tenant, root)
+    assert stored is not None
+    assert [n.asset.id for n in await services.versions.tree(tenant, stored, 5, limit=3)] == [root, *kids[:2]]
+    monkeypatch.setattr("indexer.versions.MAX_DELETE", 3)
+    too_many = (await gql(services, tenant, DELETE, id=root, c=True))["deleteAsset"]
+    assert too_many == {"deletedIds": [], "error": {"code": "TOO_MANY"}}
+    assert len(await services.catalog.get_assets(tenant, [root, *kids])) == 5
 
 
 async def test_roots_scope_rolls_a_versions_match_up_to_its_root(services: Services) -> None:
