@@ -108,9 +108,9 @@ async def test_limits_give_clear_errors(services: Services) -> None:
             f'{{ search(filter: {{{field}: [" "]}}) {{ totalCount }} }}', context_value=ctx
         )
         assert empty.errors and f"`filter.{field}` has an empty name" in empty.errors[0].message
-    many = ", ".join(f'{{label: "l{i}", minConfidence: 50}}' for i in range(60))
+    sixty = ", ".join(f'{{label: "l{i}", minConfidence: 50}}' for i in range(60))
     thresholds = await schema.execute(
-        f"{{ search(filter: {{labelConfidence: [{many}]}}) {{ totalCount }} }}", context_value=ctx
+        f"{{ search(filter: {{labelConfidence: [{sixty}]}}) {{ totalCount }} }}", context_value=ctx
     )
     assert thresholds.errors and "`filter.labelConfidence` takes at most" in thresholds.errors[0].message
 
