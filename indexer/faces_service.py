@@ -14,7 +14,8 @@ from catalog.ports import CatalogStore, FaceMatch, JobQueue
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.face_collection import NoFaceFound, RoutedFaceCollection
-from indexer.imaging import ImageRejected, probe
+from indexer.image_errors import ImageRejected
+from indexer.imaging import probe
 from indexer.ingest import REFRESH_JOB
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.renditions import PREVIEW_MAX, decode

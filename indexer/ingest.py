@@ -12,7 +12,8 @@ from catalog.model import Asset, ImageInfo, Stage, VersionRelation
 from catalog.ports import BlobStore, CatalogStore, JobQueue
 from catalog.sqlite_db import utcnow
 from indexer.cpu import CpuPool
-from indexer.imaging import ImageRejected, probe
+from indexer.image_errors import ImageRejected
+from indexer.imaging import probe
 
 log = logging.getLogger(__name__)
 

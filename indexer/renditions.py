@@ -11,15 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageCms
 
-from indexer.imaging import (
-    ImageRejected,
-    check_pixels,
-    check_structure,
-    classify_error,
-    open_image,
-    read_exif,
-    sniff,
-)
+from indexer.image_errors import ImageRejected
+from indexer.image_exif import read_exif
+from indexer.image_structure import check_structure
+from indexer.imaging import check_pixels, classify_error, open_image, sniff
 
 PREVIEW_MAX = 1024
 # A JPEG preview may come out smaller than PREVIEW_MAX, down to this, when a coarser DCT scale lands there:

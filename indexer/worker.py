@@ -14,7 +14,7 @@ from catalog.ports import CatalogStore, Job, JobQueue
 from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import UnknownAnalyzerError
-from indexer.imaging import ImageRejected
+from indexer.image_errors import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError

@@ -16,7 +16,9 @@ import pytest
 from PIL import Image, ImageCms, JpegImagePlugin
 from skimage import data as samples
 
-from indexer.imaging import ImageRejected, oriented_size, parse_exif_datetime, probe, sniff
+from indexer.image_errors import ImageRejected
+from indexer.image_exif import parse_exif_datetime
+from indexer.imaging import oriented_size, probe, sniff
 from indexer.renditions import PREVIEW_MAX, THUMBNAIL_MAX, decode, draft_for, renditions
 
 MAX = 50_000_000
