@@ -16,7 +16,7 @@ from catalog import search_counts, search_facets, search_sql
 from catalog.cursor import SortKey, encode_cursor
 from catalog.ports import LabelMatch, SearchHit, SearchPage, SearchQuery
 from catalog.ranking import KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
-from catalog.search_sql import Sql
+from catalog.search_sql import Sql, Where
 from catalog.search_vocab import Vocabulary
 
 SEMANTIC_CANDIDATES = 1000  # neighbours considered per text query
@@ -43,7 +43,20 @@ def search(
     else:
         among, narrow = _narrowest(conn, tenant_id, query)
         hits = search_sql.all_docs(tenant_id, query.min_confidence, among)
-    materialise(conn, tenant_id, hits, search_sql.filters(tenant_id, narrow), query)
+    return answer(conn, vocab, tenant_id, hits, search_sql.filters(tenant_id, narrow), query, after)
+
+
+def answer(
+    conn: sqlite3.Connection,
+    vocab: Vocabulary,
+    tenant_id: str,
+    hits: Sql,
+    where: Where,
+    query: SearchQuery,
+    after: tuple[SortKey, str] | None,
+) -> SearchPage:
+    """The page, total and facets of the hits that pass `where`, materialised."""
+    materialise(conn, tenant_id, hits, where, query)
     facets = search_facets.finish(conn, tenant_id, search_facets.tally_matched(conn, vocab))
     page_sql, params = "SELECT asset_id, score, label, via, confidence, k FROM temp.matched", []
     if after is not None:
@@ -95,7 +108,7 @@ def materialise(
     conn: sqlite3.Connection,
     tenant_id: str,
     hits: Sql,
-    where: tuple[list[str], list[Any]],
+    where: Where,
     query: SearchQuery,
 ) -> None:
     """Fill temp.matched with the filtered hits: (asset_id, score, label, via, confidence), the sort key

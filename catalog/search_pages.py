@@ -1,9 +1,11 @@
-"""Pages of the fast path, straight from indexes in the sort order and resumed after a keyset cursor.
+"""Pages of the fast and intersection paths, straight from indexes in the sort order and resumed after a
+keyset cursor.
 
 Relevance and confidence: one walk down `terms_ranked` per term, each keeping only the assets for which
 that term is the best one (the others probed by primary key), merged. A date order walks the tenant's
 documents newest first and keeps those with a term, when terms are common enough that a page turns up
-within a few pages' worth of documents; otherwise it sorts the terms' hits.
+within a few pages' worth of documents; otherwise it sorts the terms' hits. Every walk also probes each
+candidate for the query's other filters (moderation; allLabels, notLabels, media types, dates).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from catalog import search_counts, search_sql
-from catalog.cursor import SortKey
-from catalog.ports import SearchQuery, SortOrder
-from catalog.search_sql import Term
+from catalog.cursor import SortKey, encode_cursor
+from catalog.ports import LabelMatch, SearchHit, SearchQuery, SortOrder
+from catalog.search_sql import Term, Where
 
 Row = tuple[str, SortKey, float, str | None, str | None]  # asset_id, sort key, score, label, via
 # Sort key columns of the date orders (the expressions of the docs_by_* indexes).
@@ -30,35 +32,37 @@ def page(
     query: SearchQuery,
     after: tuple[SortKey, str] | None,
     total: int,
+    where: Where,
 ) -> list[Row]:
-    """Up to first + 1 rows after the cursor. No terms: every document at its top confidence (at least
-    query.min_confidence)."""
+    """Up to first + 1 rows after the cursor, of `total` hits that pass `where` (clauses over d). No
+    terms: every document at its top confidence (at least query.min_confidence)."""
     limit = query.first + 1
-    mod = " AND d.moderated = 0" if query.exclude_moderation else ""
+    extra = "".join(f" AND {clause}" for clause in where[0])
     date_key = _DATE_KEYS.get(query.sort)
     if date_key is None and terms:
         rows: list[Row] = []
         for i in range(len(terms)):
             best, best_params = _best_of(tenant_id, terms, i)
-            rows += _run(conn, best + mod, best_params, ("t.confidence", "t.asset_id"), after, limit)
+            rows += _run(
+                conn, best + extra, best_params + where[1], ("t.confidence", "t.asset_id"), after, limit
+            )
         rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
         return rows[:limit]
     if date_key is None:
         sql = (
             "SELECT d.asset_id, d.top_confidence, d.top_confidence, NULL, NULL "
-            f"FROM docs d INDEXED BY docs_ranked WHERE d.tenant_id = ? AND d.top_confidence >= ?{mod}"
+            f"FROM docs d INDEXED BY docs_ranked WHERE d.tenant_id = ? AND d.top_confidence >= ?{extra}"
         )
-        return _run(
-            conn, sql, [tenant_id, query.min_confidence], ("d.top_confidence", "d.asset_id"), after, limit
-        )
+        params: list[Any] = [tenant_id, query.min_confidence, *where[1]]
+        return _run(conn, sql, params, ("d.top_confidence", "d.asset_id"), after, limit)
     walk = _walk_dates(conn, tenant_id, total, query.first)
     if not terms:
         sql = (
             f"SELECT d.asset_id, {date_key}, d.top_confidence, NULL, NULL "
             f"FROM docs d INDEXED BY {_INDEXES[query.sort] if walk else 'docs_ranked'} "
-            f"WHERE d.tenant_id = ? AND d.top_confidence >= ?{mod}"
+            f"WHERE d.tenant_id = ? AND d.top_confidence >= ?{extra}"
         )
-        params: list[Any] = [tenant_id, query.min_confidence]
+        params = [tenant_id, query.min_confidence]
     elif walk:  # the tenant's documents newest first, each with its best term looked up
         matches = " OR ".join("(o.term = ? AND o.confidence >= ?)" for _ in terms)
         order = " ".join(f"WHEN ? THEN {i}" for i in range(len(terms)))
@@ -68,17 +72,30 @@ def page(
             "ON b.tenant_id = d.tenant_id AND b.asset_id = d.asset_id AND b.term = ("
             "SELECT o.term FROM terms o WHERE o.tenant_id = d.tenant_id AND o.asset_id = d.asset_id "
             f"AND ({matches}) ORDER BY o.confidence DESC, CASE o.term {order} END LIMIT 1) "
-            f"WHERE d.tenant_id = ?{mod}"
+            f"WHERE d.tenant_id = ?{extra}"
         )
         params = [v for term in terms for v in term] + [name for name, _ in terms] + [tenant_id]
     else:  # the terms' hits, each looked up in docs, then sorted
         hits, params = search_sql.term_hits(tenant_id, terms)
         sql = (
             f"SELECT h.asset_id, {date_key}, h.score, h.label, h.via FROM ({hits}) h "
-            f"CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id WHERE 1{mod}"
+            f"CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = h.asset_id WHERE 1{extra}"
         )
         params = [*params, tenant_id]
-    return _run(conn, sql, params, (date_key, "d.asset_id"), after, limit)
+    return _run(conn, sql, params + where[1], (date_key, "d.asset_id"), after, limit)
+
+
+def hits(rows: list[Row], first: int) -> tuple[SearchHit, ...]:
+    """The page's first `first` rows as hits, each with its cursor."""
+    return tuple(
+        SearchHit(
+            asset_id=asset_id,
+            score=score,
+            matches=(LabelMatch(label, score, via),) if label and via else (),
+            cursor=encode_cursor(key, asset_id),
+        )
+        for asset_id, key, score, label, via in rows[:first]
+    )
 
 
 def _best_of(tenant_id: str, terms: Sequence[Term], i: int) -> tuple[str, list[Any]]:

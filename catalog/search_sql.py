@@ -18,6 +18,7 @@ from catalog.sqlite_db import to_db_time
 _WORD = re.compile(r"\w+", re.UNICODE)
 Sql = tuple[str, list[Any]]
 Term = tuple[str, float]  # a lower-cased label or parent name, and the confidence it needs
+Where = tuple[list[str], list[Any]]  # clauses (ANDed) and their parameters
 
 
 def fts_words(text: str) -> str | None:
@@ -39,16 +40,22 @@ def query_terms(query: SearchQuery) -> list[Term]:
     return list(terms.items())
 
 
-def term_hits(tenant_id: str, terms: Sequence[Term]) -> Sql:
+def term_hits(tenant_id: str, terms: Sequence[Term], among: Sql | None = None) -> Sql:
     """Assets with any of the terms at its threshold, once each: score = the best confidence, label and
-    via from that term (on a tie, the term listed first)."""
+    via from that term (on a tie, the term listed first). `among` (asset IDs): only those, each probed."""
     one = (
         "SELECT asset_id, confidence, label, term AS via{} FROM terms "
         "WHERE tenant_id = ? AND term = ? AND confidence >= ?"
     )
     params: list[Any] = []
+    if among is not None:
+        one = (
+            "SELECT t.asset_id, t.confidence, t.label, t.term AS via{} FROM (" + among[0] + ") a "
+            "CROSS JOIN terms t ON t.tenant_id = ? AND t.term = ? AND t.asset_id = a.asset_id "
+            "WHERE t.confidence >= ?"
+        )
     for name, threshold in terms:
-        params += [tenant_id, name, threshold]
+        params += [*(among[1] if among else []), tenant_id, name, threshold]
     columns = "asset_id, confidence AS score, label, via, confidence"
     if len(terms) == 1:
         return f"SELECT {columns} FROM ({one.format('')})", params
@@ -67,10 +74,11 @@ def label_hits(tenant_id: str, query: SearchQuery) -> Sql:
     return term_hits(tenant_id, query_terms(query))
 
 
-def has_term(tenant_id: str, term: Term) -> tuple[str, list[Any]]:
-    """A clause true for a hit `h` with the term at its threshold: one probe of the primary key."""
+def has_term(tenant_id: str, term: Term, asset: str = "d.asset_id") -> tuple[str, list[Any]]:
+    """A clause true when the asset in column `asset` has the term at its threshold: one probe of the
+    primary key."""
     clause = (
-        "EXISTS (SELECT 1 FROM terms t WHERE t.tenant_id = ? AND t.term = ? AND t.asset_id = h.asset_id "
+        f"EXISTS (SELECT 1 FROM terms t WHERE t.tenant_id = ? AND t.term = ? AND t.asset_id = {asset} "
         "AND t.confidence >= ?)"
     )
     return clause, [tenant_id, *term]
@@ -140,8 +148,8 @@ def restrict(hits: Sql, by: Sql) -> Sql:
     return sql, hits[1] + by[1]
 
 
-def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
-    """WHERE clauses over `h` (hits) and `d` (docs) for the filters that only narrow."""
+def filters(tenant_id: str, query: SearchQuery) -> Where:
+    """WHERE clauses over `d` (the hit's row of docs) for the filters that only narrow."""
     clauses: list[str] = []
     params: list[Any] = []
     # Label and person filters probe each hit by primary key (an IN list would first gather every asset
@@ -169,7 +177,7 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
         names = [p.lower() for p in query.persons]
         clauses.append(
             "EXISTS (SELECT 1 FROM doc_persons p WHERE p.tenant_id = ? "
-            f"AND p.person_lc IN ({','.join('?' * len(names))}) AND p.asset_id = h.asset_id)"
+            f"AND p.person_lc IN ({','.join('?' * len(names))}) AND p.asset_id = d.asset_id)"
         )
         params += [tenant_id, *names]
     if query.phrase is not None:
@@ -178,7 +186,7 @@ def filters(tenant_id: str, query: SearchQuery) -> tuple[list[str], list[Any]]:
             clauses.append("0")  # a phrase of no words matches nothing
         else:
             fts, more = with_phrase(tenant_id, phrase)
-            clauses.append(f"h.asset_id IN ({fts})")
+            clauses.append(f"d.asset_id IN ({fts})")
             params += more
     return clauses, params
 

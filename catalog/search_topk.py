@@ -12,8 +12,8 @@ import math
 import sqlite3
 
 from catalog import search_counts, search_facets, search_matched, search_pages, search_sql
-from catalog.cursor import SortKey, encode_cursor
-from catalog.ports import LabelMatch, SearchHit, SearchPage, SearchQuery
+from catalog.cursor import SortKey
+from catalog.ports import SearchPage, SearchQuery
 from catalog.search_counts import Tallies
 from catalog.search_sql import Term
 from catalog.search_vocab import Vocabulary
@@ -47,38 +47,31 @@ def search(
     after: tuple[SortKey, str] | None,
 ) -> SearchPage:
     terms = search_sql.query_terms(query)
-    facets = search_facets.finish(conn, tenant_id, _tallies(conn, vocab, tenant_id, terms, query))
-    rows = search_pages.page(conn, tenant_id, terms, query, after, facets.total)
-    hits = tuple(
-        SearchHit(
-            asset_id=asset_id,
-            score=score,
-            matches=(LabelMatch(label, score, via),) if label and via else (),
-            cursor=encode_cursor(key, asset_id),
-        )
-        for asset_id, key, score, label, via in rows[: query.first]
-    )
-    return search_facets.page(hits, len(rows) > query.first, facets)
+    facets = search_facets.finish(conn, tenant_id, tallies(conn, vocab, tenant_id, terms, query))
+    where = search_sql.filters(tenant_id, query)  # moderation alone, on this path
+    rows = search_pages.page(conn, tenant_id, terms, query, after, facets.total, where)
+    return search_facets.page(search_pages.hits(rows, query.first), len(rows) > query.first, facets)
 
 
-def _tallies(
+def tallies(
     conn: sqlite3.Connection, vocab: Vocabulary, tenant_id: str, terms: list[Term], query: SearchQuery
 ) -> Tallies:
-    """Facets of the hits: the counts of the commonest term, plus the other terms' hits that lack it,
+    """Facets of the hits of any of the terms (none: every document at query.min_confidence), maybe
+    without moderated ones: the counts of the commonest term, plus the other terms' hits that lack it,
     tallied one by one (few, when the other names are rarer synonyms)."""
     if not terms:
         return _term_tallies(conn, vocab, tenant_id, (search_counts.EVERY, query.min_confidence), query)
     if len(terms) > 1:
         terms = sorted(terms, key=lambda t: -search_counts.documents(conn, tenant_id, *t))
-    tallies = _term_tallies(conn, vocab, tenant_id, terms[0], query)
+    counted = _term_tallies(conn, vocab, tenant_id, terms[0], query)
     if len(terms) > 1:
         lacks, params = search_sql.has_term(tenant_id, terms[0])
         where = [f"NOT {lacks}", *_moderation(query)]
         search_matched.materialise(
             conn, tenant_id, search_sql.term_hits(tenant_id, terms[1:]), (where, params), query
         )
-        search_facets.add(tallies, search_facets.tally_matched(conn, vocab))
-    return tallies
+        search_facets.add(counted, search_facets.tally_matched(conn, vocab))
+    return counted
 
 
 def _term_tallies(

@@ -2,7 +2,8 @@
 
 A label query is one index range scan per term, ranked by the confidence of the best label reached
 (`search_schema` describes the tables). One-label queries — the common case — page straight from an index
-and read their total and facets from counts kept at write time (`search_topk`); any other query
+and read their total and facets from counts kept at write time (`search_topk`); allLabels and notLabels
+combine label sets read whole and correct those counts (`search_intersect`); any other query
 materialises its hits first (`search_matched`). A text query adds full-text matches (filename, labels,
 persons, text in the image) and, given the query's embedding, semantic neighbours.
 """
@@ -16,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from catalog import search_counts, search_matched, search_topk, search_vocab
+from catalog import search_counts, search_intersect, search_matched, search_topk, search_vocab
 from catalog.cursor import decode_cursor
 from catalog.fingerprint import document_fingerprint
 from catalog.ports import IndexDocument, SearchPage, SearchQuery
@@ -146,5 +147,9 @@ class SqliteSearchIndex:
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None
-        path = search_topk if search_topk.answers(query) else search_matched
-        return await self._db.read(self._tune(lambda c: path.search(c, self._vocab, tenant_id, query, after)))
+        path = search_matched.search
+        if search_topk.answers(query):
+            path = search_topk.search
+        elif search_intersect.answers(query):
+            path = search_intersect.search
+        return await self._db.read(self._tune(lambda c: path(c, self._vocab, tenant_id, query, after)))

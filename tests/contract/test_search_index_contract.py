@@ -333,6 +333,54 @@ async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(
     assert [(f.value, f.count) for f in page.capture_year_facets] == [("2020", 1), ("2010", 1)]
 
 
+async def test_all_and_none_of_labels_count_facet_and_page_in_every_order(index: SearchIndex) -> None:
+    ball, cat = ("Toy",), ("Feline", "Animal")
+    for day, labels, extra in (
+        (1, [Label("Dog", 90, DOG[1:]), Label("Ball", 70, ball)], {"captured": NOW.replace(year=2010)}),
+        (2, [Label("Dog", 80, DOG[1:]), Label("Ball", 50, ball)], {"media_type": "image/png"}),
+        (3, [Label("Dog", 70, DOG[1:]), Label("Ball", 65, ball), Label("Cat", 60, cat)], {}),
+        (4, [Label("Cat", 95, cat), Label("Ball", 90, ball)], {"captured": NOW.replace(year=2010)}),
+        (5, [Label("Dog", 85, DOG[1:]), Label("Ball", 75, ball)], {"moderated": True}),
+        (6, [Label("Dog", 60, DOG[1:]), Label("Ball", 61, ball)],
+         {"media_type": "image/png", "captured": NOW.replace(year=2015)}),
+    ):  # fmt: skip
+        await index.upsert(doc("t1", f"d{day}", *labels, created=NOW.replace(day=day), **extra))
+    await index.upsert(doc("t2", "x1", Label("Dog", 99, DOG[1:]), Label("Ball", 99, ball)))
+    # d2's ball is too unsure, d4 is a cat (d3's 60 % cat is not), d5 is moderated
+    sets = SearchQuery(all_labels=("animal", "BALL"), not_labels=("cat",), label_confidence={"ball": 60,
+                       "cat": 65}, exclude_moderation=True, first=2)  # fmt: skip
+    dogs = dataclasses.replace(sets, labels=("dog",), all_labels=("ball",))  # ranked by the dog label
+    expected = {
+        SortOrder.RELEVANCE: ["d1", "d3", "d6"],  # by top confidence: 90, 70, 61
+        SortOrder.CONFIDENCE: ["d1", "d3", "d6"],
+        SortOrder.CREATED: ["d6", "d3", "d1"],
+        SortOrder.CAPTURED: ["d6", "d1", "d3"],  # no capture time: last
+    }
+    facets = (
+        [("Ball", 3), ("Dog", 3), ("Cat", 1)],
+        [("image/jpeg", 2), ("image/png", 1)],
+        [("2015", 1), ("2010", 1)],
+    )
+    for query in (sets, dogs):
+        for sort, order in expected.items():
+            first = await index.search("t1", dataclasses.replace(query, sort=sort))
+            rest = await index.search("t1", dataclasses.replace(query, sort=sort, after=first.end_cursor))
+            assert (ids(first), first.has_next, ids(rest), rest.has_next) == (
+                order[:2],
+                True,
+                order[2:],
+                False,
+            )
+            for page in (first, rest):  # every page has the total and facets of the whole result
+                found = page.label_facets, page.media_type_facets, page.capture_year_facets
+                assert page.total == 3 and tuple([(f.value, f.count) for f in fs] for fs in found) == facets
+    first = await index.search("t1", sets)
+    assert [h.score for h in first.hits] == [90, 70] and all(h.matches == () for h in first.hits)
+    first = await index.search("t1", dogs)
+    assert [h.score for h in first.hits] == [90, 70]
+    assert first.hits[0].matches == (LabelMatch("Dog", 90, "dog"),)
+
+
 async def test_person_facets_over_the_filtered_set(index: SearchIndex) -> None:
     await index.upsert(doc("t1", "p1", Label("Person", 99), persons=("Ada Lovelace", "Alan Turing")))
     await index.upsert(doc("t1", "p2", Label("Person", 90), persons=("Ada Lovelace",)))
