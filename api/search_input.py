@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
@@ -11,7 +11,7 @@ from graphql import GraphQLError
 
 from api.types import AssetStatus
 from catalog.model import Stage, TenantConfig
-from catalog.ports import SearchQuery, SortOrder
+from catalog.ports import SearchQuery, SortOrder, with_synonyms
 
 MAX_PAGE = 100
 MAX_FILTER_VALUES = 50
@@ -30,11 +30,14 @@ class VersionScope(enum.Enum):
     ROOTS = "roots"
 
 
-@strawberry.input(description="Narrows a search. Label names match the label itself or any parent, any case.")
+@strawberry.input(
+    description="Narrows a search. Label names match the label itself or any parent, any case, and each "
+    "of them also matches the tenant's synonyms of it."
+)
 class SearchFilter:
     labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Any of these labels.")
     all_labels: list[str] | None = strawberry.field(
-        default=strawberry.UNSET, description="Every one of these."
+        default=strawberry.UNSET, description="Every one of these (each, or a synonym of it)."
     )
     not_labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="None of these.")
     min_confidence: float | None = strawberry.field(
@@ -110,17 +113,6 @@ def _percent(field: str, value: float) -> float:
     return value
 
 
-def _with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
-    """Each name plus every synonym of it (case-insensitive), in order, without repeats."""
-    out: dict[str, None] = {}
-    for name in names:
-        out[name] = None
-        for group in groups:
-            if name.lower() in (g.lower() for g in group):
-                out.update(dict.fromkeys(group))
-    return tuple(out)
-
-
 def search_query(
     query: str | None,
     filter: SearchFilter | None,
@@ -152,9 +144,9 @@ def search_query(
             thresholds.update({g.lower(): given for g in group})
     return SearchQuery(
         text=query,
-        labels=_with_synonyms(_names("labels", f.labels), synonyms),
+        labels=with_synonyms(_names("labels", f.labels), synonyms),
         all_labels=_names("allLabels", f.all_labels),
-        not_labels=_with_synonyms(_names("notLabels", f.not_labels), synonyms),
+        not_labels=with_synonyms(_names("notLabels", f.not_labels), synonyms),
         min_confidence=_percent("filter.minConfidence", f.min_confidence or 0.0),
         label_confidence=thresholds,
         persons=_names("persons", f.persons),
@@ -169,4 +161,5 @@ def search_query(
         roots_only=f.versions == VersionScope.ROOTS,
         first=first,
         after=after,
+        synonyms=synonyms,
     )

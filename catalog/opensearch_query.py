@@ -211,7 +211,7 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
 
 def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
     """(filter, must_not) clauses of the filters that only narrow; None when nothing can match."""
-    keep: list[dict[str, Any]] = [label_filter(thresholds(query, (name,))) for name in query.all_labels]
+    keep: list[dict[str, Any]] = [label_filter(thresholds(query, query.any_of(n))) for n in query.all_labels]
     drop = [label_filter(thresholds(query, query.not_labels))] if query.not_labels else []
     if query.text and query.text.strip() and query.labels:
         keep.append(label_filter(thresholds(query, query.labels)))  # the labels restrict, the text ranks

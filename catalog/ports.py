@@ -249,7 +249,7 @@ class SortOrder(enum.StrEnum):
 class SearchQuery:
     text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
     labels: tuple[str, ...] = ()  # any of these, through parents
-    all_labels: tuple[str, ...] = ()  # every one of these
+    all_labels: tuple[str, ...] = ()  # every one of these (each, or a synonym of it: any_of)
     not_labels: tuple[str, ...] = ()  # none of these
     min_confidence: float = 0.0
     label_confidence: Mapping[str, float] = field(
@@ -268,9 +268,26 @@ class SearchQuery:
     roots_only: bool = False  # a version's match counts for its root: each tree comes back once, as its root
     first: int = 20
     after: str | None = None
+    synonyms: tuple[tuple[str, ...], ...] = ()  # the tenant's synonym groups, for all_labels
 
     def threshold(self, label: str) -> float:
         return self.label_confidence.get(label.lower(), self.min_confidence)
+
+    def any_of(self, name: str) -> tuple[str, ...]:
+        """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`
+        are any-of / none-of lists: callers expand them with with_synonyms before they get here.)"""
+        return with_synonyms((name,), self.synonyms)
+
+
+def with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Each name plus every synonym of it (case-insensitive), in order, without repeats."""
+    out: dict[str, None] = {}
+    for name in names:
+        out[name] = None
+        for group in groups:
+            if name.lower() in (g.lower() for g in group):
+                out.update(dict.fromkeys(group))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def search(
         return search_counts.documents(conn, tenant_id, *term)
 
     labels = search_sql.query_terms(query)
-    positive = [_Set((t,), size(t)) for t in _terms(query, query.all_labels)]
+    positive = [_Set(tuple(ts), sum(map(size, ts))) for ts in _groups(query)]
     if labels:
         positive.append(_Set(tuple(labels), sum(map(size, labels))))
     positive.sort(key=lambda s: s.size)
@@ -257,6 +257,12 @@ def _terms(query: SearchQuery, names: tuple[str, ...]) -> list[Term]:
     return list({name.lower(): query.threshold(name) for name in names}.items())
 
 
+def _groups(query: SearchQuery) -> list[list[Term]]:
+    """Each all_labels name as the terms that satisfy it (the name or a synonym), once per name."""
+    names = dict.fromkeys(name.lower() for name in query.all_labels)
+    return [_terms(query, query.any_of(name)) for name in names]
+
+
 def _any(tenant_id: str, terms: tuple[Term, ...], asset: str) -> tuple[str, list[Any]]:
     """A clause true when the asset in column `asset` has any of the terms at its threshold."""
     clauses = [search_sql.has_term(tenant_id, term, asset) for term in terms]
@@ -280,8 +286,11 @@ def _subtracts(query: SearchQuery) -> bool:
     """Whether the driver's counts less R give the facets exactly: thresholds the counts answer (0–100),
     no filter they cannot see but moderation, and without `labels` every hit's top confidence reaching
     min_confidence."""
-    own = [t for _, t in _terms(query, query.all_labels)]
-    thresholds = [t for _, t in search_sql.query_terms(query)] + own
+    # A hit holds each all_labels name through one of its terms: its top confidence reaches at least the
+    # lowest threshold of every group, so the highest of those lowest ones.
+    own = [min(t for _, t in terms) for terms in _groups(query)]
+    thresholds = [t for _, t in search_sql.query_terms(query)]
+    thresholds += [t for terms in _groups(query) for _, t in terms]
     if not query.labels:
         thresholds.append(query.min_confidence)
     return (

@@ -83,6 +83,8 @@ def _narrowest(
     the phrase), to look up instead of walking the tenant; and the query left for the filters to check."""
     options: list[tuple[int, Sql, SearchQuery]] = []
     for name in query.all_labels:
+        if len(query.any_of(name)) > 1:  # a synonym group stays a filter
+            continue
         term = (name.lower(), query.threshold(name))
         covered = dataclasses.replace(
             query, all_labels=tuple(n for n in query.all_labels if n.lower() != term[0])

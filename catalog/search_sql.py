@@ -154,11 +154,15 @@ def filters(tenant_id: str, query: SearchQuery) -> Where:
     params: list[Any] = []
     # Label and person filters probe each hit by primary key (an IN list would first gather every asset
     # having the name, however many fewer the hits are).
-    for listed, negate in ((query.all_labels, ""), (query.not_labels, "NOT ")):
-        for name in listed:
-            clause, more = has_term(tenant_id, (name.lower(), query.threshold(name)))
-            clauses.append(negate + clause)
-            params += more
+    for name in query.all_labels:  # each name, or one of its synonyms
+        terms = {n.lower(): query.threshold(n) for n in query.any_of(name)}
+        group = [has_term(tenant_id, term) for term in terms.items()]
+        clauses.append("(" + " OR ".join(c for c, _ in group) + ")")
+        params += [p for _, more in group for p in more]
+    for name in query.not_labels:
+        clause, more = has_term(tenant_id, (name.lower(), query.threshold(name)))
+        clauses.append("NOT " + clause)
+        params += more
     if query.media_types:
         clauses.append(f"d.media_type IN ({','.join('?' * len(query.media_types))})")
         params += list(query.media_types)

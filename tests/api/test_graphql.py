@@ -132,6 +132,8 @@ async def test_tenant_synonyms_sort_and_facets(services: Services) -> None:
     await services.catalog.set_tenant_config(tenant, TenantConfig(synonyms=(("Red", "Crimson"),)))
     data = await run(services, tenant, SEARCH, filter={"labels": ["crimson"]})
     assert [e["node"]["id"] for e in data["search"]["edges"]] == [ids["red"]]
+    every = await run(services, tenant, SEARCH, filter={"allLabels": ["crimson", "color"]})
+    assert [e["node"]["id"] for e in every["search"]["edges"]] == [ids["red"]]
     newest = await run(
         services,
         tenant,

@@ -133,6 +133,7 @@ def random_label_set_query(rng: random.Random) -> SearchQuery:
         created_after=rng.choice([None, None, None, NOW.replace(day=9)]),
         sort=rng.choice(list(SortOrder)),
         first=rng.choice([2, 3, 7, 40]),
+        synonyms=rng.choice([(), (), (("dog", "Cat"),), (("pet", "SKY", "tree"), ("vehicle", "nothing"))]),
     )
 
 
@@ -158,6 +159,7 @@ async def test_label_set_queries_answer_as_the_general_path_does(
         SearchQuery(all_labels=("dog", "pet"), min_confidence=60.5),
         SearchQuery(labels=("pet",), not_labels=("dog",), exclude_moderation=True),
         SearchQuery(labels=("dog", "sky"), all_labels=("animal",), not_labels=("car",)),
+        SearchQuery(all_labels=("dog", "pet"), synonyms=(("Dog", "cat"),), label_confidence={"cat": 70}),
     ]
     for query in [dataclasses.replace(q, sort=sort, first=5) for q in edges for sort in SortOrder] + [
         random_label_set_query(rng) for _ in range(300)

@@ -381,6 +381,29 @@ async def test_all_and_none_of_labels_count_facet_and_page_in_every_order(index:
     assert first.hits[0].matches == (LabelMatch("Dog", 90, "dog"),)
 
 
+async def test_all_labels_take_the_tenants_synonyms(index: SearchIndex) -> None:
+    """allLabels ["muffin", "tea"] with Muffin ↔ Cupcake: each name, or one of its synonyms, must hold."""
+    cupcake, muffin, tea = Label("Cupcake", 80, ("Baked goods",)), Label("Muffin", 70), Label("Tea", 90)
+    await index.upsert(doc("t1", "a1", cupcake, tea, created=NOW.replace(day=1)))
+    await index.upsert(doc("t1", "a2", muffin, tea, created=NOW.replace(day=2)))
+    await index.upsert(doc("t1", "a3", cupcake, created=NOW.replace(day=3)))  # no tea
+    await index.upsert(doc("t1", "a4", Label("Tea", 95), Label("Scone", 90), created=NOW.replace(day=4)))
+    await index.upsert(doc("t2", "x1", cupcake, tea))
+    synonyms = (("Muffin", "Cupcake"),)
+    both = SearchQuery(all_labels=("muffin", "TEA"), synonyms=synonyms, sort=SortOrder.CREATED)
+    page = await index.search("t1", both)
+    assert ids(page) == ["a2", "a1"] and page.total == 2
+    facets = {f.value: f.count for f in page.label_facets}
+    assert facets == {"Tea": 2, "Cupcake": 1, "Muffin": 1}
+    assert ids(await index.search("t1", dataclasses.replace(both, synonyms=()))) == ["a2"]
+    sure = dataclasses.replace(both, label_confidence={"muffin": 75, "cupcake": 75})
+    assert ids(await index.search("t1", sure)) == ["a1"]  # a2's muffin is too unsure
+    paged = dataclasses.replace(both, first=1)
+    first = await index.search("t1", paged)
+    rest = await index.search("t1", dataclasses.replace(paged, after=first.end_cursor))
+    assert (ids(first), ids(rest), rest.has_next) == (["a2"], ["a1"], False)
+
+
 async def test_person_facets_over_the_filtered_set(index: SearchIndex) -> None:
     await index.upsert(doc("t1", "p1", Label("Person", 99), persons=("Ada Lovelace", "Alan Turing")))
     await index.upsert(doc("t1", "p2", Label("Person", 90), persons=("Ada Lovelace",)))
