@@ -1,11 +1,9 @@
-"""Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_runs)."""
+"""Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_run_items)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import aclosing
-from typing import Any
 
 from catalog import dynamodb_schema as ddb
 from catalog.dynamodb_base import DynamoTable
@@ -72,21 +70,16 @@ class DynamoBatches(DynamoTable):
         return _batch(found[0]) if found else None
 
     async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
-        items: list[Item] = []
-        pages = ddb.query_pages(
+        items = await ddb.query_up_to(
             self._client,
+            limit,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :b)",
             ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":b": s("BATCH#")},
             ScanIndexForward=False,  # UUIDv7 batch IDs: key order is creation order
             Limit=limit,
         )
-        async with aclosing(pages):
-            async for page in pages:
-                items += page
-                if len(items) >= limit:
-                    break
-        return [_batch(i) for i in items[:limit]]
+        return [_batch(i) for i in items]
 
     async def batch_failures(self, tenant_id: str, batch_id: str, *, limit: int) -> list[tuple[str, str]]:
         failed = await self.batch_items(tenant_id, batch_id, BatchItemState.FAILED, after=None, limit=limit)
@@ -102,24 +95,21 @@ class DynamoBatches(DynamoTable):
     ) -> list[str]:
         if await self.get_batch(tenant_id, batch_id) is None:
             return []
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
-            "FilterExpression": "#state = :state",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": {
+        items = await ddb.query_up_to(
+            self._client,
+            limit,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :start AND :end",
+            FilterExpression="#state = :state",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
                 ":pk": s(batch_pk(tenant_id, batch_id)),
                 ":start": s(f"ITEM#{after or ''}\x00" if after else "ITEM#"),
                 ":end": s("ITEM$"),
                 ":state": s(state),
             },
-        }
-        out: list[str] = []
-        async for page in ddb.query_pages(self._client, **request):
-            out += [item["SK"]["S"].removeprefix("ITEM#") for item in page]
-            if len(out) >= limit:
-                break
-        return out[:limit]
+        )
+        return [item["SK"]["S"].removeprefix("ITEM#") for item in items]
 
     async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
         found = await ddb.batch_get(
@@ -131,30 +121,16 @@ class DynamoBatches(DynamoTable):
         self, tenant_id: str, batch_id: str, asset_id: str, *, failed: bool, error: str = ""
     ) -> bool:
         state = BatchItemState.FAILED if failed else BatchItemState.DONE
-        item = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}"),
-                "UpdateExpression": "SET #state = :state, #error = :error",
-                "ConditionExpression": "#state = :pending",
-                "ExpressionAttributeNames": {"#state": "state", "#error": "error"},
-                "ExpressionAttributeValues": {
-                    ":state": s(state),
-                    ":error": s(error),
-                    ":pending": s(BatchItemState.PENDING),
-                },
-            }
-        }
+        item = self._update(
+            ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}"),
+            "SET #state = :state, #error = :error",
+            {":state": s(state), ":error": s(error), ":pending": s(BatchItemState.PENDING)},
+            condition="#state = :pending",
+            names={"#state": "state", "#error": "error"},
+        )
         column = "failed" if failed else "done"
-        counter = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-                "UpdateExpression": f"ADD {column} :one",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":one": num(1)},
-            }
-        }
+        meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
+        counter = self._update(meta, f"ADD {column} :one", {":one": num(1)})
         try:
             await ddb.transact(self._client, [item, counter])
         except ddb.ConditionFailed:
@@ -162,15 +138,8 @@ class DynamoBatches(DynamoTable):
         return True
 
     async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
-        note = {
-            "Update": {
-                "TableName": self._table,
-                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-                "UpdateExpression": "SET enqueued = :yes",
-                "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
-            }
-        }
+        meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
+        note = self._update(meta, "SET enqueued = :yes", {":yes": {"BOOL": True}})
         drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
         await ddb.transact(self._client, [note, drop])
 

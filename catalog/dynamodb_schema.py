@@ -1,5 +1,6 @@
-"""The DynamoDB table shared by the catalog and the face collection: keys, indexes, creation, and the few
-request helpers both adapters use (attribute values, paginated Query, BatchGetItem, transactions).
+"""The DynamoDB table shared by the catalog and the face collection: keys, indexes, and the few request
+helpers both adapters use (attribute values, paginated Query, BatchGetItem, transactions). Creating and
+upgrading the table: catalog.dynamodb_table.
 
 Items (PK / SK), every tenant-owned key starting with the tenant, so scoping is structural:
 
@@ -10,6 +11,7 @@ Items (PK / SK), every tenant-owned key starting with the tenant, so scoping is 
 | api key (by hash)       | KEY#<sha256 of the key>     | KEY                  |
 | api key (tenant's list) | TENANT#<tenant>             | APIKEY#<key id>      |
 | asset                   | TENANT#<tenant>             | ASSET#<asset id>     |
+| asset count (32 shards) | TENANT#<tenant>             | COUNT#ASSETS#<nn>    |
 | content hash (unique)   | TENANT#<tenant>             | SHA#<sha256>         |
 | version edge            | TENANT#<tenant>             | CHILD#<parent>#<id>  |
 | person                  | TENANT#<tenant>             | PERSON#<person id>   |
@@ -21,6 +23,10 @@ Items (PK / SK), every tenant-owned key starting with the tenant, so scoping is 
 Global secondary indexes (KEYS_ONLY: the adapters re-read the items consistently from the base table):
 - `unfinished` (pending, id): sparse; only assets neither indexed nor failed carry `pending`.
 - `assets` (shard, id): every asset, for operator tools that walk all tenants in ID order.
+- `stages` (stage_key, id): sparse; only assets not INDEXED (the common case) carry `stage_key`
+  (TENANT#<tenant>#STAGE#<stage>), so a tenant's failed or in-flight assets are one key range each.
+  With the asset count (kept in the transactions that register and delete assets) it makes stage
+  counts exact without reading the tenant's assets: INDEXED = count - the other stages.
 The version tree uses edge items, not an index: they are written in the same transaction as the child's
 parent_id, so an asset's versions read back strongly consistent right after they are linked.
 `pending` and `shard` are one of SHARDS values (write sharding: a constant partition key would cap the
@@ -37,6 +43,7 @@ import asyncio
 import random
 import zlib
 from collections.abc import AsyncGenerator, Awaitable, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -50,6 +57,7 @@ T = TypeVar("T")
 
 INDEX_UNFINISHED = "unfinished"
 INDEX_ASSETS = "assets"
+INDEX_STAGES = "stages"
 SHARDS = 8
 BATCH_GET_MAX = 100  # BatchGetItem keys per request
 TRANSACT_MAX = 100  # TransactWriteItems actions per request
@@ -191,68 +199,12 @@ def opt_s(item: Item, name: str) -> str | None:
     return None if av is None else str(av["S"])
 
 
-# --- table ----------------------------------------------------------------------------------------------
-
-
-def _gsi(name: str, hash_key: str) -> dict[str, Any]:
-    return {
-        "IndexName": name,
-        "KeySchema": [
-            {"AttributeName": hash_key, "KeyType": "HASH"},
-            {"AttributeName": "id", "KeyType": "RANGE"},
-        ],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
-
-
-def table_definition(table: str) -> dict[str, Any]:
-    """CreateTable arguments: on-demand capacity, string keys, the two indexes."""
-    attributes = ["PK", "SK", "id", "pending", "shard"]
-    return {
-        "TableName": table,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
-        "KeySchema": [
-            {"AttributeName": "PK", "KeyType": "HASH"},
-            {"AttributeName": "SK", "KeyType": "RANGE"},
-        ],
-        "GlobalSecondaryIndexes": [
-            _gsi(INDEX_UNFINISHED, "pending"),
-            _gsi(INDEX_ASSETS, "shard"),
-        ],
-    }
+# --- requests -------------------------------------------------------------------------------------------
 
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
-
-async def ensure_table(client: Any, table: str) -> bool:
-    """Create the table and its indexes unless it exists; True when created. Safe to run concurrently."""
-    try:
-        description = await client.describe_table(TableName=table)
-    except ClientError as exc:
-        if error_code(exc) != "ResourceNotFoundException":
-            raise
-    else:
-        present = {i["IndexName"] for i in description["Table"].get("GlobalSecondaryIndexes", [])}
-        missing = {INDEX_UNFINISHED, INDEX_ASSETS} - present
-        if missing:
-            raise RuntimeError(f"DynamoDB table {table!r} lacks the indexes {sorted(missing)}")
-        return False
-    created = True
-    try:
-        await client.create_table(**table_definition(table))
-    except ClientError as exc:
-        if error_code(exc) != "ResourceInUseException":  # someone else is creating it right now
-            raise
-        created = False
-    waiter = client.get_waiter("table_exists")
-    await waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-    return created
-
-
-# --- requests -------------------------------------------------------------------------------------------
 
 _RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
@@ -287,6 +239,32 @@ async def query_pages(client: Any, **request: Any) -> AsyncGenerator[list[Item],
 
 async def query_all(client: Any, **request: Any) -> list[Item]:
     return [item async for page in query_pages(client, **request) for item in page]
+
+
+async def query_up_to(client: Any, limit: int, *, skip_id: str | None = None, **request: Any) -> list[Item]:
+    """The first `limit` items of a Query, read page by page (without the item whose `id` is skip_id)."""
+    out: list[Item] = []
+    pages = query_pages(client, **request)
+    async with aclosing(pages):
+        async for page in pages:
+            out.extend(i for i in page if skip_id is None or i["id"]["S"] != skip_id)
+            if len(out) >= limit:
+                break
+    return out[:limit]
+
+
+async def query_count(client: Any, **request: Any) -> int:
+    """How many items a Query matches (Select COUNT: every page is read, no item is returned)."""
+    request["Select"] = "COUNT"
+    if "IndexName" not in request:
+        request.setdefault("ConsistentRead", True)
+    total = 0
+    while True:
+        response = await client.query(**request)
+        total += int(response.get("Count", 0))
+        if not (last := response.get("LastEvaluatedKey")):
+            return total
+        request["ExclusiveStartKey"] = last
 
 
 async def batch_get(

@@ -14,35 +14,30 @@ not pin `versionId`: that would need s3:GetObjectVersion, and would ingest objec
 Messages that are not S3 notifications (bad JSON, unknown shapes) go to the dead-letter queue if one is
 configured, or are deleted with a log line; `s3:TestEvent` messages (sent when a bucket's notification
 configuration is saved) are deleted. Nothing a message contains can stop the loop.
+
+The message format is parsed in indexer.s3_notifications; the SQS chores are in indexer.s3_event_queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
 from catalog.ports import CatalogStore
+from indexer import s3_event_queue as queue
 from indexer.ingest import Ingestor
+from indexer.s3_notifications import MalformedEventError, ObjectEvent, TestEvent, parse_message
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 10  # ReceiveMessage returns at most 10 messages per call
-MAX_ERROR_CHARS = 4096
 CHUNK = 1024 * 1024
 _MISSING = {"NoSuchKey", "404", "NotFound"}
-_NOT_OWNED = {"ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight"}
 _UNMAPPED_LOG_LIMIT = 1000  # distinct buckets we remember having warned about
-
-
-class MalformedEventError(ValueError):
-    """The message is not an S3 event notification we understand."""
 
 
 class UnknownTenantError(ValueError):
@@ -51,79 +46,6 @@ class UnknownTenantError(ValueError):
 
 class _TooLarge(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class ObjectEvent:
-    """One record of an S3 event notification; `key` is decoded (S3 sends it URL-encoded)."""
-
-    name: str  # e.g. "ObjectCreated:Put", "ObjectRemoved:Delete"
-    bucket: str
-    key: str
-    size: int | None = None
-    etag: str | None = None
-    sequencer: str | None = None
-    time: str | None = None
-
-    @property
-    def created(self) -> bool:
-        return self.name.startswith("ObjectCreated:")
-
-
-@dataclass(frozen=True)
-class TestEvent:
-    """S3's `s3:TestEvent`, sent when a bucket's notification configuration is saved."""
-
-    __test__ = False  # not a pytest test class
-    bucket: str
-
-
-def parse_message(body: str) -> TestEvent | tuple[ObjectEvent, ...]:
-    """The S3 notification in an SQS message body (raw, or wrapped in an SNS envelope)."""
-    try:
-        doc = json.loads(body)
-    except (TypeError, ValueError) as exc:
-        raise MalformedEventError(f"body is not JSON: {exc}") from exc
-    if isinstance(doc, dict) and doc.get("Type") == "Notification" and isinstance(doc.get("Message"), str):
-        try:  # delivered through SNS without raw message delivery: the S3 event is a string inside
-            doc = json.loads(doc["Message"])
-        except ValueError as exc:
-            raise MalformedEventError(f"SNS message is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise MalformedEventError("body is not a JSON object")
-    if doc.get("Event") == "s3:TestEvent":
-        return TestEvent(str(doc.get("Bucket", "")))
-    records = doc.get("Records")
-    if not isinstance(records, list) or not records:
-        raise MalformedEventError("not an S3 event notification (no Records)")
-    return tuple(_record(record) for record in records)
-
-
-def _record(record: Any) -> ObjectEvent:
-    if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
-        raise MalformedEventError("a record is not an aws:s3 event")
-    s3 = record.get("s3")
-    name = record.get("eventName")
-    bucket = s3.get("bucket", {}).get("name") if isinstance(s3, dict) else None
-    obj = s3.get("object") if isinstance(s3, dict) else None
-    key = obj.get("key") if isinstance(obj, dict) else None
-    if not (isinstance(name, str) and isinstance(bucket, str) and bucket and isinstance(key, str) and key):
-        raise MalformedEventError("a record lacks eventName, s3.bucket.name or s3.object.key")
-    assert isinstance(obj, dict)
-    size = obj.get("size")
-    return ObjectEvent(
-        name=name.removeprefix("s3:"),
-        bucket=bucket,
-        key=unquote_plus(key),  # S3 encodes keys like a form: "red flower.jpg" arrives as "red+flower.jpg"
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        etag=_text(obj.get("eTag")),
-        sequencer=_text(obj.get("sequencer")),
-        time=_text(record.get("eventTime")),
-    )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -176,10 +98,6 @@ class S3EventStats:
 
     def count(self, status: str) -> None:
         setattr(self, status, getattr(self, status) + 1)
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3EventIngestor:
@@ -270,14 +188,7 @@ class S3EventIngestor:
         return len(messages)
 
     async def _receive(self, wait: int) -> list[dict[str, Any]]:
-        response = await self._sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=MAX_BATCH,
-            WaitTimeSeconds=wait,
-            VisibilityTimeout=self._visibility,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
-        return list(response.get("Messages", []))
+        return await queue.receive(self._sqs, self.queue_url, wait=wait, visibility=self._visibility)
 
     async def _handle_all(self, messages: list[dict[str, Any]]) -> None:
         await asyncio.gather(*(self._handle_message(m) for m in messages))
@@ -296,25 +207,33 @@ class S3EventIngestor:
             parsed = parse_message(message.get("Body", ""))
         except MalformedEventError as exc:
             self.stats.malformed += 1
-            await self._reject(message, str(exc))
+            await queue.reject(self._sqs, self.queue_url, self.dead_letter_url, message, str(exc))
             return
         if isinstance(parsed, TestEvent):
             log.info("S3 test event for bucket %r: notifications reach %s", parsed.bucket, self.queue_url)
-            await self._delete(receipt)
+            await queue.delete(self._sqs, self.queue_url, receipt)
             return
         async with self._slots:
-            keeper = asyncio.create_task(self._keep_hidden(receipt, message_id))
+            keeper = asyncio.create_task(
+                queue.keep_hidden(self._sqs, self.queue_url, receipt, message_id, self._visibility)
+            )
             try:
                 for event in parsed:
                     self.stats.count(await self._handle_event(event))
             except Exception as exc:
                 self.stats.retried += 1
                 log.warning("S3 event message %s left for redelivery: %r", message_id, exc)
-                await self._retry_later(message)
+                await queue.retry_later(
+                    self._sqs,
+                    self.queue_url,
+                    message,
+                    visibility=self._visibility,
+                    retry_base=self._retry_base,
+                )
                 return
             finally:
                 keeper.cancel()
-        await self._delete(receipt)
+        await queue.delete(self._sqs, self.queue_url, receipt)
 
     async def _handle_event(self, event: ObjectEvent) -> str:
         where = f"s3://{event.bucket}/{event.key}"
@@ -354,7 +273,7 @@ class S3EventIngestor:
             response = await self._s3.get_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             # Without s3:ListBucket, S3 answers 403 for a missing key: that stays an error (redelivery).
-            if _error_code(exc) in _MISSING:
+            if queue.error_code(exc) in _MISSING:
                 return None
             raise
         body = response["Body"]
@@ -367,57 +286,3 @@ class S3EventIngestor:
                 if len(data) > self._max_bytes:
                     raise _TooLarge  # the size in the event was stale (overwritten since): stop reading
             return bytes(data)
-
-    async def _keep_hidden(self, receipt: str, message_id: str) -> None:
-        """Extend the message's visibility while it is handled (a large object can take a while)."""
-        while True:
-            await asyncio.sleep(self._visibility / 3)
-            try:
-                await self._sqs.change_message_visibility(
-                    QueueUrl=self.queue_url, ReceiptHandle=receipt, VisibilityTimeout=self._visibility
-                )
-            except Exception as exc:  # a task nobody awaits must not end with an exception
-                log.warning("could not extend S3 event message %s: %r", message_id, exc)
-                return
-
-    async def _retry_later(self, message: dict[str, Any]) -> None:
-        """Show the message again after a backoff that grows with its receive count (SQS's redrive policy,
-        if the queue has one, dead-letters it after maxReceiveCount)."""
-        receives = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
-        delay = min(self._visibility, self._retry_base * 2 ** min(receives - 1, 16))
-        try:
-            await self._sqs.change_message_visibility(
-                QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
-            )
-        except (ClientError, KeyError):
-            log.debug("could not shorten the visibility of %s", message.get("MessageId"), exc_info=True)
-
-    async def _delete(self, receipt: str) -> None:
-        try:
-            await self._sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt)
-        except ClientError as exc:
-            # A handle whose visibility ran out: the message comes back, and is handled again harmlessly.
-            if _error_code(exc) not in _NOT_OWNED:
-                log.warning("could not delete S3 event message: %s", _error_code(exc))
-
-    async def _reject(self, message: dict[str, Any], reason: str) -> None:
-        """Dead-letter (or drop, with a log line) a message that is not an S3 notification."""
-        message_id = str(message.get("MessageId", "?"))
-        body = str(message.get("Body", "")) or "(empty)"
-        try:
-            if self.dead_letter_url is None:
-                log.error("not an S3 event, dropped: message %s (%s): %.500s", message_id, reason, body)
-            else:
-                log.warning("not an S3 event, dead-lettered: message %s (%s)", message_id, reason)
-                await self._sqs.send_message(
-                    QueueUrl=self.dead_letter_url,
-                    MessageBody=body,
-                    MessageAttributes={
-                        "error": {"DataType": "String", "StringValue": reason[:MAX_ERROR_CHARS] or "?"},
-                        "source_message_id": {"DataType": "String", "StringValue": message_id},
-                    },
-                )
-            await self._delete(str(message["ReceiptHandle"]))
-        except (ClientError, KeyError):
-            # It comes back after the visibility timeout; the queue's redrive policy is the backstop.
-            log.exception("could not dead-letter S3 event message %s", message_id)

@@ -434,7 +434,11 @@ async def test_dynamodb_ensure_table_is_idempotent(ddb_client: Any) -> None:
         assert sorted(created) == [False, True]
         description = (await client.describe_table(TableName=table))["Table"]
         assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-        assert {i["IndexName"] for i in description["GlobalSecondaryIndexes"]} == {"unfinished", "assets"}
+        assert {i["IndexName"] for i in description["GlobalSecondaryIndexes"]} == {
+            "unfinished",
+            "assets",
+            "stages",
+        }
     finally:
         await client.delete_table(TableName=table)
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from indexer.s3_events import MalformedEventError, ObjectEvent, TenantMapping, TestEvent, parse_message
+from indexer.s3_events import TenantMapping
+from indexer.s3_notifications import MalformedEventError, ObjectEvent, TestEvent, parse_message
 
 
 def s3_record(key: str, *, name: str = "ObjectCreated:Put", bucket: str = "media", size: int = 1234) -> Any:

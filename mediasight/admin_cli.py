@@ -1,0 +1,75 @@
+"""Operator commands: `mediasight init`, `reindex`, `verify` and `export-schema`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mediasight.bootstrap import Services
+from mediasight.shared_cli import err, tenant_id, with_services
+
+
+def init(ctx: typer.Context) -> None:
+    """Create what the configured backends need: DynamoDB table, OpenSearch index, S3 bucket, SQS queues.
+
+    Safe to run again; the embedded default needs nothing (its files are created on first use).
+    """
+    from mediasight.scale_out import initialise
+
+    async def run(services: Services) -> list[str]:
+        # opening the services already created the SQS queue and its dead-letter queue
+        return await initialise(services.catalog, services.index, services.blobs)
+
+    made = with_services(ctx, run)
+    err.print(f"ready: {', '.join(made) if made else 'embedded stack (nothing to create)'}")
+
+
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the search index from the catalog (the catalog is the truth; the index is derived)."""
+    from mediasight.reindex import rebuild
+
+    async def run(services: Services) -> None:
+        count = await rebuild(services, err)
+        err.print(f"reindexed {count} assets")
+
+    with_services(ctx, run)
+
+
+def verify(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix the drift: reindex missing and stale, delete extra.")
+    ] = False,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Name of the one tenant to check [default: all].")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Compare the search index with the catalog: missing, extra and stale documents.
+
+    Exit status 0 when the index agrees with the catalog (or every drift was repaired), 1 when drift
+    remains, 2 for an unknown tenant.
+    """
+    import json
+
+    from mediasight.verify import DriftReport
+    from mediasight.verify import verify as run_verify
+
+    async def run(services: Services) -> DriftReport:
+        only = await tenant_id(services, tenant) if tenant is not None else None
+        return await run_verify(services, tenant_id=only, repair=repair, console=err)
+
+    report = with_services(ctx, run)
+    if as_json:
+        print(json.dumps({**report.as_json(), "tenant": tenant}))
+    else:
+        print(report.summary(tenant))
+    raise typer.Exit(1 if report.remaining else 0)
+
+
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL); schema.graphql in the repository must equal it."""
+    from api.schema import schema
+
+    print(schema.as_str())
