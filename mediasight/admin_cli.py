@@ -1,4 +1,4 @@
-"""Operator commands: `mediasight init`, `reindex`, `verify` and `export-schema`."""
+"""Operator commands: `mediasight init`, `reindex`, `verify`, `faces-sweep` and `export-schema`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, tenant_id, with_services
+from mediasight.shared_cli import err, tenant_id, with_services, with_tenant
 
 
 def init(ctx: typer.Context) -> None:
@@ -66,6 +66,36 @@ def verify(
     else:
         print(report.summary(tenant))
     raise typer.Exit(1 if report.remaining else 0)
+
+
+def faces_sweep(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Option("--tenant", help="Name of the tenant whose collection to sweep.")],
+    grace: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait before deleting a face not in the catalog (it may be mid-analysis)."
+        ),
+    ] = 120.0,
+) -> None:
+    """Delete faces in a tenant's Rekognition collection that the catalog does not know.
+
+    They come from an analysis that indexed faces but never finished, or from a DeleteFaces that failed.
+    Prints the deleted FaceIds, one per line. Exit status 2 when Rekognition is not enabled here.
+    """
+    from indexer.face_collection import RemoteUnavailable
+
+    async def run(services: Services, tenant_id: str) -> list[str]:
+        return await services.faces.sweep_orphans(tenant_id, grace_seconds=grace)
+
+    try:
+        deleted = with_tenant(ctx, tenant, run)
+    except RemoteUnavailable as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    for face_id in deleted:
+        print(face_id)
+    err.print(f"deleted {len(deleted)} orphan faces")
 
 
 def export_schema() -> None:

@@ -1,7 +1,8 @@
 """The `mediasight` command line: the app, its global options, and where each subcommand lives.
 
 tenant and key groups: mediasight.tenant_cli, mediasight.key_cli; serve and worker: mediasight.server_cli;
-ingest and reprocess: mediasight.assets_cli; init, reindex, verify, export-schema: mediasight.admin_cli.
+ingest and reprocess: mediasight.assets_cli; init, reindex, verify, faces-sweep, export-schema:
+mediasight.admin_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
 
@@ -33,6 +34,7 @@ app.command()(assets_cli.reprocess)
 app.command()(admin_cli.init)
 app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)
+app.command("faces-sweep")(admin_cli.faces_sweep)
 app.command("export-schema")(admin_cli.export_schema)
 
 DataDir = Annotated[

@@ -119,7 +119,16 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
 def test_help_explains_every_command(tmp_path: Path) -> None:
     cli = Cli(tmp_path / "data")
     top = cli.run("--help").stdout
-    for command in ("serve", "tenant", "ingest", "worker", "reindex", "reprocess", "export-schema"):
+    for command in (
+        "serve",
+        "tenant",
+        "ingest",
+        "worker",
+        "reindex",
+        "reprocess",
+        "faces-sweep",
+        "export-schema",
+    ):
         assert command in top
     assert "--wait" in cli.run("ingest", "--help").stdout
     assert "min_confidence=80" in cli.run("reprocess", "--help").stdout
@@ -142,3 +151,5 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     assert cli.run("key", "revoke", "acme", keys[1][0], check=False).returncode == 1  # rotation revoked it
     wrong = cli.run("tenant", "configure", "acme", "--analyzers", "labels,colour", check=False)
     assert wrong.returncode == 2 and "unknown analyzer" in wrong.stderr and "properties" in wrong.stderr
+    sweep = cli.run("faces-sweep", "--tenant", "acme", check=False)  # no Rekognition on this machine
+    assert sweep.returncode == 2 and "not enabled" in sweep.stderr and sweep.stdout == ""
