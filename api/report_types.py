@@ -13,7 +13,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
-from api.types import Asset, PageInfo
+from api.search_types import PageInfo
+from api.types import Asset
 from catalog import model
 from catalog.change_report import AssetChange
 from catalog.change_report import ChangeReport as DomainReport

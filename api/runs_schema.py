@@ -22,7 +22,8 @@ from api.report_types import (
     ReprocessProblem,
 )
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
-from api.types import Asset, PageInfo
+from api.search_types import PageInfo
+from api.types import Asset
 from catalog.change_report import build_report
 from catalog.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.ids import is_uuid

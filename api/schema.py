@@ -19,20 +19,9 @@ from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
+from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.stage_listing import list_stages
-from api.types import (
-    Asset,
-    FacetValue,
-    IngestAssetPayload,
-    IngestError,
-    IngestErrorCode,
-    LabelMatch,
-    PageInfo,
-    SearchConnection,
-    SearchEdge,
-    SearchFacets,
-    VersionRelation,
-)
+from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
 from catalog import model
 from catalog.cursor import CursorError

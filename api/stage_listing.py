@@ -6,7 +6,8 @@ from graphql import GraphQLError
 
 from api.context import Context
 from api.search_input import MAX_PAGE
-from api.types import Asset, PageInfo, SearchConnection, SearchEdge, SearchFacets
+from api.search_types import PageInfo, SearchConnection, SearchEdge, SearchFacets
+from api.types import Asset
 from catalog.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.ids import is_uuid
 from catalog.model import Stage

@@ -285,49 +285,6 @@ class VersionNode:
     asset: Asset
 
 
-@strawberry.type
-class LabelMatch:
-    label: str = strawberry.field(description="The asset's label that matched.")
-    confidence: float
-    via: str = strawberry.field(description="The name the query asked for (the label itself or a parent).")
-
-
-@strawberry.type
-class SearchEdge:
-    cursor: str
-    score: float
-    matches: list[LabelMatch]
-    node: Asset
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class FacetValue:
-    value: str
-    count: int
-
-
-@strawberry.type
-class SearchFacets:
-    labels: list[FacetValue]
-    persons: list[FacetValue]
-    media_types: list[FacetValue]
-    capture_years: list[FacetValue]
-
-
-@strawberry.type
-class SearchConnection:
-    total_count: int
-    edges: list[SearchEdge]
-    page_info: PageInfo
-    facets: SearchFacets
-
-
 @strawberry.enum
 class IngestErrorCode(enum.Enum):
     EMPTY = "empty"

@@ -1,0 +1,50 @@
+"""What a search answers: a Relay connection of hits (score, matches, asset), facets and paging."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.types import Asset
+
+
+@strawberry.type
+class LabelMatch:
+    label: str = strawberry.field(description="The asset's label that matched.")
+    confidence: float
+    via: str = strawberry.field(description="The name the query asked for (the label itself or a parent).")
+
+
+@strawberry.type
+class SearchEdge:
+    cursor: str
+    score: float
+    matches: list[LabelMatch]
+    node: Asset
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class FacetValue:
+    value: str
+    count: int
+
+
+@strawberry.type
+class SearchFacets:
+    labels: list[FacetValue]
+    persons: list[FacetValue]
+    media_types: list[FacetValue]
+    capture_years: list[FacetValue]
+
+
+@strawberry.type
+class SearchConnection:
+    total_count: int
+    edges: list[SearchEdge]
+    page_info: PageInfo
+    facets: SearchFacets
