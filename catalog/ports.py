@@ -327,6 +327,10 @@ class UnsupportedSearch(ValueError):
     """A query this adapter cannot answer with the embedded index's semantics: refused, never approximated."""
 
 
+class SearchTimeout(UnsupportedSearch):
+    """A query that ran past the index's time limit: stopped, so one request cannot hold a reader for long."""
+
+
 class SearchIndex(Protocol):
     """Derived from the catalog; rebuildable; upserts are idempotent."""
 

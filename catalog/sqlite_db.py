@@ -109,7 +109,8 @@ class SqliteDb:
         try:
             return fn(conn)
         finally:
-            conn.execute("COMMIT")
+            if conn.in_transaction:  # an interrupted statement has rolled the transaction back already
+                conn.execute("COMMIT")
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, self.write_sync, fn)

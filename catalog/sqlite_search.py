@@ -11,6 +11,7 @@ persons, text in the image) and, given the query's embedding, semantic neighbour
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -20,7 +21,7 @@ import numpy as np
 from catalog import search_counts, search_intersect, search_matched, search_topk, search_vocab
 from catalog.cursor import decode_cursor
 from catalog.fingerprint import document_fingerprint
-from catalog.ports import IndexDocument, SearchPage, SearchQuery
+from catalog.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout
 from catalog.search_schema import SCHEMA, TABLES, migrate
 from catalog.sqlite_db import SqliteDb, to_db_time
 
@@ -32,6 +33,9 @@ __all__ = ["SCHEMA", "SqliteSearchIndex"]
 # limit (2 GiB here); pages past it are read as usual.
 _PRAGMAS = ("PRAGMA mmap_size = 17179869184", "PRAGMA cache_size = -65536")
 
+TIMEOUT_SECONDS = 10.0  # a search past this is stopped (the slowest shapes take ~0.3 s at 1M assets)
+PROGRESS_STEPS = 10_000  # SQLite virtual machine steps between deadline checks (microseconds apart)
+
 T = TypeVar("T")
 
 
@@ -40,8 +44,9 @@ def _vector(values: tuple[float, ...]) -> bytes:
 
 
 class SqliteSearchIndex:
-    def __init__(self, db: SqliteDb) -> None:
+    def __init__(self, db: SqliteDb, *, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
         self._db = db
+        self._timeout = timeout_seconds
         self._vocab = search_vocab.Vocabulary()
         self._tuned: set[int] = set()  # id() of the connections given _PRAGMAS (they live as long as db)
         migrate(db)
@@ -152,4 +157,27 @@ class SqliteSearchIndex:
             path = search_topk.search
         elif search_intersect.answers(query):
             path = search_intersect.search
-        return await self._db.read(self._tune(lambda c: path(c, self._vocab, tenant_id, query, after)))
+        return await self._db.read(
+            self._tune(self._in_time(lambda c: path(c, self._vocab, tenant_id, query, after)))
+        )
+
+    def _in_time(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        """fn, interrupted once it runs past the time limit (SQLite calls the handler every few thousand
+        instructions of a statement; a true answer aborts it)."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            deadline = time.monotonic() + self._timeout
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            try:
+                return fn(conn)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" not in str(exc):
+                    raise
+                raise SearchTimeout(
+                    f"the search ran longer than {self._timeout:g} s and was stopped: narrow it (a label, a "
+                    "date range, fewer names in allLabels or notLabels) and try again"
+                ) from exc
+            finally:
+                conn.set_progress_handler(None, 0)
+
+        return run

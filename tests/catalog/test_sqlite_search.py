@@ -23,7 +23,7 @@ from catalog import (
 )
 from catalog.cursor import decode_cursor
 from catalog.model import Label
-from catalog.ports import IndexDocument, SearchPage, SearchQuery, SortOrder
+from catalog.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout, SortOrder
 from catalog.sqlite_db import SqliteDb
 from catalog.sqlite_search import SqliteSearchIndex
 
@@ -391,3 +391,20 @@ async def test_filters_alone_find_what_a_scan_of_the_documents_finds(index: Sqli
             pages[0].total == len(expected(query))
             and sum(f.count for f in pages[0].media_type_facets) == pages[0].total
         )
+
+
+async def test_a_search_past_its_time_limit_is_stopped_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    try:
+        slow = SqliteSearchIndex(db, timeout_seconds=0.0)
+        await random_archive(slow, random.Random(1), ID_STYLES["one width"])
+        monkeypatch.setattr(sqlite_search, "PROGRESS_STEPS", 1)  # check the deadline at every step
+        for query in (SearchQuery(text="dog"), SearchQuery(all_labels=("dog", "pet")), SearchQuery()):
+            with pytest.raises(SearchTimeout, match="narrow it"):
+                await slow.search("t1", query)
+        # The readers' connections are fine afterwards: no handler left, no transaction left open.
+        assert (await SqliteSearchIndex(db).search("t1", SearchQuery(labels=("dog",)))).total > 0
+    finally:
+        db.close()
