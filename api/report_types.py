@@ -22,11 +22,16 @@ from catalog.change_report import ChangeReport as DomainReport
 MAX_REPORT_PAGE = 100
 
 
-@strawberry.enum(description="RUNNING until every asset is done or failed.")
+@strawberry.enum(
+    description="PREPARING while its assets are resolved and queued (the counters may already move); "
+    "FAILED if that could not be done (see error); then RUNNING until every asset is done or failed."
+)
 class BatchStatus(enum.Enum):
+    PREPARING = "preparing"
     RUNNING = "running"
     COMPLETED = "completed"
     COMPLETED_WITH_FAILURES = "completed_with_failures"
+    FAILED = "failed"
 
 
 @strawberry.type(
@@ -35,10 +40,13 @@ class BatchStatus(enum.Enum):
 class ReprocessBatch:
     id: strawberry.ID
     status: BatchStatus
-    total: int
+    total: int = strawberry.field(description="0 until a filter batch's assets are resolved.")
     done: int
     failed: int
     progress: float = strawberry.field(description="(done + failed) / total, 0–1.")
+    error: str | None = strawberry.field(
+        description="Why the batch FAILED (e.g. its filter matched nothing)."
+    )
     analyzers: list[str] = strawberry.field(description="Empty: the tenant's configured analyzers.")
     provider: str | None = strawberry.field(description="Null: each analyzer's configured provider.")
     parameters: JSON = strawberry.field(description="Per analyzer: the settings this batch overrides.")
@@ -64,7 +72,8 @@ class ReprocessBatch:
             total=b.total,
             done=b.done,
             failed=b.failed,
-            progress=round((b.done + b.failed) / b.total, 4) if b.total else 1.0,
+            progress=round((b.done + b.failed) / b.total, 4) if b.total else float(bool(b.error)),
+            error=b.error or None,
             analyzers=list(b.analyzers),
             provider=b.provider,
             parameters=cast(JSON, b.parameters),

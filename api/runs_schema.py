@@ -28,22 +28,20 @@ from catalog.change_report import build_report
 from catalog.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.ids import is_uuid
 from catalog.model import TenantConfig
-from catalog.ports import UnsupportedSearch
-from indexer.reprocess import ReprocessError, ReprocessRequest, matching_assets
+from catalog.ports import SearchQuery
+from indexer.batch_preparation import MAX_BATCH_ASSETS
+from indexer.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
 
 MAX_FEED_PAGE = 100
 
 
-async def _matching(ctx: Context, filter: SearchFilter) -> list[str]:
-    """Every indexed asset of the tenant matching the filter (newest first), up to a batch's size."""
+def _query(filter: SearchFilter, config: TenantConfig) -> SearchQuery:
+    """The search a filter batch resolves in the background (GraphQLError: the filter is invalid)."""
     if listed_stages(filter) is not None:
         raise GraphQLError(
             "reprocess works on INDEXED assets: leave status out of the filter (or use [INDEXED])"
         )
-    tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
-    config = tenant.config if tenant else TenantConfig()
-    query = search_query(None, filter, SearchSort.CREATED, MAX_PAGE, None, config)
-    return await matching_assets(ctx.services.index, ctx.tenant_id, query)
+    return search_query(None, filter, SearchSort.CREATED, MAX_PAGE, None, config)
 
 
 def _aware(value: datetime) -> datetime:
@@ -156,14 +154,23 @@ class RunMutation:
         description="Run analyzers again over assets (by ID, by filter, or both: the assets in both) with "
         "another provider or parameters, as a tracked batch. Each asset gets new immutable runs; its current "
         "metadata becomes the newest. Parameters use the analyzers' setting names, e.g. "
-        '{"min_confidence": 80} or {"labels.max_labels": 5}.',
+        '{"min_confidence": 80} or {"labels.max_labels": 5}. Analyzers, provider, parameters, the filter '
+        f"and assetIds are checked before it returns. Up to {INLINE_ASSETS} assetIds without a filter are "
+        "queued at once: the batch comes back RUNNING. A filter, or more assetIds, comes back PREPARING: a "
+        "worker then resolves the filter against your index as it is at that time, records the assets "
+        "(reprocessBatch.total is known from then on) and queues them; a filter that matches no asset, or "
+        f"more than {MAX_BATCH_ASSETS}, ends the batch FAILED with its error.",
     )
     async def reprocess(
         self,
         info: Info[Context, None],
         asset_ids: list[strawberry.ID] | None = None,
         filter: Annotated[
-            SearchFilter | None, strawberry.argument(description="{} selects every indexed asset.")
+            SearchFilter | None,
+            strawberry.argument(
+                description="{} selects every indexed asset. Resolved against the index when the batch is "
+                f"prepared, not at this request. With assetIds (at most {MAX_FILTER_IDS}): those it matches."
+            ),
         ] = None,
         analyzers: Annotated[
             list[str] | None, strawberry.argument(description="Default: the tenant's analyzers.")
@@ -184,22 +191,24 @@ class RunMutation:
             return problem(
                 ReprocessErrorCode.INVALID_PARAMETER, 'parameters must be an object: {"key": value}'
             )
-        ids = [str(i) for i in asset_ids or []]
+        ids = [str(i) for i in asset_ids] if asset_ids is not None else None
+        query = None
         if filter is not None:
+            tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
             try:
-                matching = await _matching(ctx, filter)
-            except (GraphQLError, UnsupportedSearch) as exc:
+                query = _query(filter, tenant.config if tenant else TenantConfig())
+            except GraphQLError as exc:
                 return problem(ReprocessErrorCode.INVALID_FILTER, str(exc))
-            found = set(matching)
-            ids = [i for i in ids if i in found] if asset_ids is not None else matching
-        unknown = [i for i in ids if not is_uuid(i)]
+            if ids is not None:  # IDs that are not IDs match nothing
+                ids = [i for i in ids if is_uuid(i)]
+        unknown = [i for i in ids or [] if not is_uuid(i)]
         if unknown:
             return problem(
                 ReprocessErrorCode.NOT_FOUND, f"no such asset(s) in your tenant: {', '.join(unknown[:10])}"
             )
         request = ReprocessRequest(analyzers=tuple(analyzers or ()), provider=provider, parameters=parameters)
         try:
-            batch = await ctx.services.reprocess.start(ctx.tenant_id, ids, request)
+            batch = await ctx.services.reprocess.start(ctx.tenant_id, ids, request, query=query)
         except ReprocessError as exc:
             return problem(ReprocessErrorCode(exc.code), str(exc))
         return ReprocessPayload(batch=ReprocessBatch.from_domain(batch), error=None)

@@ -1,4 +1,8 @@
-"""Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_run_items)."""
+"""Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_run_items).
+
+A batch's meta item also carries its preparation: `selection` (the filter, until resolved), `error` (FAILED),
+`enqueued_through` (the queueing checkpoint) and `heartbeat_at`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from catalog.dynamodb_base import DynamoTable
 from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_int
 from catalog.model import ReprocessBatch
 from catalog.run_ports import BatchItemState
-from catalog.sqlite_db import from_db_time
+from catalog.sqlite_db import from_db_time, utcnow
 
 UNENQUEUED_PK = "BATCHES#UNENQUEUED"
 
@@ -37,7 +41,15 @@ def _batch(item: Item) -> ReprocessBatch:
         failed=to_int(item["failed"]),
         created_at=created,
         enqueued="enqueued" in item,
+        selection=opt_s(item, "selection"),
+        error=opt_s(item, "error") or "",
+        enqueued_through=opt_s(item, "enqueued_through"),
+        heartbeat_at=from_db_time(opt_s(item, "heartbeat_at")),
     )
+
+
+def _item(pk: str, asset_id: str) -> Item:
+    return {**ddb.key(pk, f"ITEM#{asset_id}"), "state": s(BatchItemState.PENDING)}
 
 
 class DynamoBatches(DynamoTable):
@@ -45,7 +57,7 @@ class DynamoBatches(DynamoTable):
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         pk = batch_pk(batch.tenant_id, batch.id)
-        items = [{**ddb.key(pk, f"ITEM#{a}"), "state": s(BatchItemState.PENDING)} for a in asset_ids]
+        items = [_item(pk, a) for a in asset_ids]
         await ddb.batch_put(self._client, self._table, items)
         meta: Item = {
             **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
@@ -60,6 +72,8 @@ class DynamoBatches(DynamoTable):
         }
         if batch.provider:
             meta["provider"] = s(batch.provider)
+        if batch.selection is not None:
+            meta["selection"] = s(batch.selection)
         marker = {**ddb.key(UNENQUEUED_PK, batch.id), "tenant_id": s(batch.tenant_id)}
         await ddb.transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
 
@@ -138,8 +152,16 @@ class DynamoBatches(DynamoTable):
         return True
 
     async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
+        await self._close(tenant_id, batch_id, "SET enqueued = :yes", {})
+
+    async def fail_batch(self, tenant_id: str, batch_id: str, error: str) -> None:
+        await self._close(tenant_id, batch_id, "SET enqueued = :yes, #error = :error", {":error": s(error)})
+
+    async def _close(self, tenant_id: str, batch_id: str, expression: str, values: Item) -> None:
+        """Update the batch and drop its unenqueued marker, together."""
         meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
-        note = self._update(meta, "SET enqueued = :yes", {":yes": {"BOOL": True}})
+        names = {"#error": "error"} if "#error" in expression else None
+        note = self._update(meta, expression, {":yes": {"BOOL": True}, **values}, names=names)
         drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
         await ddb.transact(self._client, [note, drop])
 
@@ -152,3 +174,76 @@ class DynamoBatches(DynamoTable):
         )
         keys = [ddb.key(ddb.tenant_pk(m["tenant_id"]["S"]), batch_sk(m["SK"]["S"])) for m in markers]
         return sorted(map(_batch, await ddb.batch_get(self._client, self._table, keys)), key=lambda b: b.id)
+
+    async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
+        pk = batch_pk(tenant_id, batch_id)
+        # Each chunk is written only while the batch is still resolving (its meta item has a selection).
+        check = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
+                "ConditionExpression": "attribute_exists(selection) AND attribute_not_exists(#error)",
+                "ExpressionAttributeNames": {"#error": "error"},
+            }
+        }
+        puts = [self._put(_item(pk, a)) for a in dict.fromkeys(asset_ids)]
+        step = ddb.TRANSACT_MAX - 1
+
+        async def write(chunk: list[dict[str, object]]) -> bool:
+            try:
+                await ddb.transact(self._client, [check, *chunk])
+            except ddb.ConditionFailed:
+                return False
+            return True
+
+        return all(await ddb.bounded([write(puts[i : i + step]) for i in range(0, len(puts), step)]))
+
+    async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
+        batch = await self.get_batch(tenant_id, batch_id)
+        if batch is None or batch.selection is None:
+            return batch.total if batch else 0
+        total = await self._count_items(batch_pk(tenant_id, batch_id))
+        meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
+        resolve = self._update(
+            meta,
+            "SET #total = :total, heartbeat_at = :now REMOVE selection",
+            {":total": num(total), ":now": s(time_text(utcnow()))},
+            condition="attribute_exists(selection)",
+            names={"#total": "total"},
+        )
+        try:
+            await ddb.transact(self._client, [resolve])
+        except ddb.ConditionFailed:  # another run resolved it meanwhile: its total stands
+            done = await self.get_batch(tenant_id, batch_id)
+            return done.total if done else 0
+        return total
+
+    async def _count_items(self, pk: str) -> int:
+        request = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
+            "ExpressionAttributeValues": {":pk": s(pk), ":start": s("ITEM#"), ":end": s("ITEM$")},
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        count = 0
+        while True:
+            page = await self._client.query(**request)
+            count += int(page["Count"])
+            if "LastEvaluatedKey" not in page:
+                return count
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    async def checkpoint_batch(self, tenant_id: str, batch_id: str, enqueued_through: str | None) -> None:
+        values = {":now": s(time_text(utcnow()))}
+        expression = "SET heartbeat_at = :now"
+        if enqueued_through is not None:
+            values[":through"] = s(enqueued_through)
+            expression += ", enqueued_through = :through"
+        await ddb.update_if_exists(
+            self._client,
+            TableName=self._table,
+            Key=ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+        )

@@ -243,14 +243,21 @@ class RecognitionResult:
 
 
 class BatchStatus(enum.StrEnum):
+    PREPARING = "preparing"
     RUNNING = "running"
     COMPLETED = "completed"
     COMPLETED_WITH_FAILURES = "completed_with_failures"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class ReprocessBatch:
-    """A tracked reprocessing of a set of assets with chosen analyzers, provider and parameters."""
+    """A tracked reprocessing of a set of assets with chosen analyzers, provider and parameters.
+
+    PREPARING until every job is in the queue (a filter batch first resolves its filter into items: its
+    total is 0 until then); FAILED when it could not be prepared (`error` says why); then RUNNING until each
+    item is done or failed.
+    """
 
     id: str
     tenant_id: str
@@ -262,9 +269,17 @@ class ReprocessBatch:
     failed: int
     created_at: datetime
     enqueued: bool = False  # every job is in the queue (a crash before that is resumed by recovery)
+    selection: str | None = None  # the filter still to resolve into items (encoded); None once resolved
+    error: str = ""  # why the batch FAILED before it ran
+    enqueued_through: str | None = None  # the last asset whose job is queued: a retry resumes after it
+    heartbeat_at: datetime | None = None  # last sign of life of its preparation (recovery waits for it)
 
     @property
     def status(self) -> BatchStatus:
+        if self.error:
+            return BatchStatus.FAILED
+        if not self.enqueued:
+            return BatchStatus.PREPARING
         if self.done + self.failed < self.total:
             return BatchStatus.RUNNING
         return BatchStatus.COMPLETED_WITH_FAILURES if self.failed else BatchStatus.COMPLETED

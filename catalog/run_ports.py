@@ -107,5 +107,25 @@ class RunHistory(Protocol):
     async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None: ...
 
     async def unenqueued_batches(self) -> list[ReprocessBatch]:
-        """Batches of every tenant whose jobs were not all enqueued (their creator stopped midway)."""
+        """Batches of every tenant whose jobs were not all enqueued (PREPARING; FAILED ones are not)."""
+        ...
+
+    # Preparing a batch created with a `selection` (a filter) in the background: its items are added while
+    # the filter resolves, then resolve_batch fixes its total. No item is finished before that, so adding
+    # an item again (a retried preparation) is harmless.
+
+    async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
+        """Add pending items (ones it has are kept); False, adding nothing, once it is resolved or failed."""
+        ...
+
+    async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
+        """Clear the selection and make the total the number of items, once; returns the total."""
+        ...
+
+    async def fail_batch(self, tenant_id: str, batch_id: str, error: str) -> None:
+        """The batch FAILED, `error` says why; it is no longer unenqueued."""
+        ...
+
+    async def checkpoint_batch(self, tenant_id: str, batch_id: str, enqueued_through: str | None) -> None:
+        """A preparation's heartbeat (heartbeat_at), and the last asset whose job is queued when given."""
         ...

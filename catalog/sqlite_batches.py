@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from catalog.model import ReprocessBatch
 from catalog.run_ports import BatchItemState
-from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time
+from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -31,7 +31,19 @@ CREATE TABLE IF NOT EXISTS batch_items (
     PRIMARY KEY (batch_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS batch_items_by_state ON batch_items (batch_id, state, asset_id);
+-- How a batch is being prepared: a table beside `batches`, so catalogs made before it need no migration.
+CREATE TABLE IF NOT EXISTS batch_preparations (
+    batch_id TEXT PRIMARY KEY,
+    selection TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    enqueued_through TEXT,
+    heartbeat_at TEXT
+) WITHOUT ROWID;
 """
+_SELECT = (
+    "SELECT b.*, p.selection, p.error, p.enqueued_through, p.heartbeat_at "
+    "FROM batches b LEFT JOIN batch_preparations p ON p.batch_id = b.id "
+)
 
 
 def _batch(row: sqlite3.Row) -> ReprocessBatch:
@@ -48,6 +60,22 @@ def _batch(row: sqlite3.Row) -> ReprocessBatch:
         failed=row["failed"],
         created_at=created,
         enqueued=bool(row["enqueued"]),
+        selection=row["selection"],
+        error=row["error"] or "",
+        enqueued_through=row["enqueued_through"],
+        heartbeat_at=from_db_time(row["heartbeat_at"]),
+    )
+
+
+def _owned(conn: sqlite3.Connection, tenant_id: str, batch_id: str) -> bool:
+    found = conn.execute("SELECT 1 FROM batches WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id))
+    return found.fetchone() is not None
+
+
+def _insert_items(conn: sqlite3.Connection, batch_id: str, asset_ids: Sequence[str]) -> None:
+    conn.executemany(
+        "INSERT OR IGNORE INTO batch_items (batch_id, asset_id, state) VALUES (?, ?, ?)",
+        [(batch_id, a, BatchItemState.PENDING) for a in asset_ids],
     )
 
 
@@ -64,17 +92,18 @@ class SqliteBatches:
                 (batch.id, batch.tenant_id, json.dumps(list(batch.analyzers)), batch.provider,
                  json.dumps(batch.parameters, sort_keys=True), len(asset_ids), to_db_time(batch.created_at)),
             )  # fmt: skip
-            conn.executemany(
-                "INSERT INTO batch_items (batch_id, asset_id, state) VALUES (?, ?, ?)",
-                [(batch.id, a, BatchItemState.PENDING) for a in asset_ids],
+            conn.execute(
+                "INSERT INTO batch_preparations (batch_id, selection) VALUES (?, ?)",
+                (batch.id, batch.selection),
             )
+            _insert_items(conn, batch.id, asset_ids)
 
         await self._db.write(insert)
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None:
         row = await self._db.read(
             lambda c: c.execute(
-                "SELECT * FROM batches WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
+                _SELECT + "WHERE b.tenant_id = ? AND b.id = ?", (tenant_id, batch_id)
             ).fetchone()
         )
         return _batch(row) if row else None
@@ -82,7 +111,7 @@ class SqliteBatches:
     async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT * FROM batches WHERE tenant_id = ? ORDER BY id DESC LIMIT ?", (tenant_id, limit)
+                _SELECT + "WHERE b.tenant_id = ? ORDER BY b.id DESC LIMIT ?", (tenant_id, limit)
             ).fetchall()
         )
         return [_batch(r) for r in rows]
@@ -126,10 +155,7 @@ class SqliteBatches:
         state = BatchItemState.FAILED if failed else BatchItemState.DONE
 
         def finish(conn: sqlite3.Connection) -> bool:
-            owned = conn.execute(
-                "SELECT 1 FROM batches WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
-            ).fetchone()
-            if not owned:
+            if not _owned(conn, tenant_id, batch_id):
                 return False
             cur = conn.execute(
                 "UPDATE batch_items SET state = ?, error = ? "
@@ -153,6 +179,72 @@ class SqliteBatches:
 
     async def unenqueued_batches(self) -> list[ReprocessBatch]:
         rows = await self._db.read(
-            lambda c: c.execute("SELECT * FROM batches WHERE enqueued = 0 ORDER BY id").fetchall()
+            lambda c: c.execute(_SELECT + "WHERE b.enqueued = 0 ORDER BY b.id").fetchall()
         )
         return [_batch(r) for r in rows]
+
+    async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
+        def add(conn: sqlite3.Connection) -> bool:
+            resolving = conn.execute(
+                "SELECT 1 FROM batches b JOIN batch_preparations p ON p.batch_id = b.id "
+                "WHERE b.tenant_id = ? AND b.id = ? AND p.selection IS NOT NULL AND p.error = ''",
+                (tenant_id, batch_id),
+            ).fetchone()
+            if resolving:
+                _insert_items(conn, batch_id, asset_ids)
+            return resolving is not None
+
+        return await self._db.write(add)
+
+    async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
+        def resolve(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                _SELECT + "WHERE b.tenant_id = ? AND b.id = ?", (tenant_id, batch_id)
+            ).fetchone()
+            if row is None or row["selection"] is None:
+                return int(row["total"]) if row else 0
+            (total,) = conn.execute(
+                "SELECT count(*) FROM batch_items WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            conn.execute("UPDATE batches SET total = ? WHERE id = ?", (total, batch_id))
+            conn.execute(
+                "UPDATE batch_preparations SET selection = NULL, heartbeat_at = ? WHERE batch_id = ?",
+                (to_db_time(utcnow()), batch_id),
+            )
+            return int(total)
+
+        return await self._db.write(resolve)
+
+    async def fail_batch(self, tenant_id: str, batch_id: str, error: str) -> None:
+        await self._prepared(tenant_id, batch_id, "error = ?", (error,), enqueued=True)
+
+    async def checkpoint_batch(self, tenant_id: str, batch_id: str, enqueued_through: str | None) -> None:
+        await self._prepared(
+            tenant_id,
+            batch_id,
+            "heartbeat_at = ?, enqueued_through = coalesce(?, enqueued_through)",
+            (to_db_time(utcnow()), enqueued_through),
+        )
+
+    async def _prepared(
+        self,
+        tenant_id: str,
+        batch_id: str,
+        assignments: str,
+        values: tuple[object, ...],
+        *,
+        enqueued: bool = False,
+    ) -> None:
+        """Update the batch's preparation row (made first for a batch recorded before the table existed)."""
+
+        def update(conn: sqlite3.Connection) -> None:
+            if not _owned(conn, tenant_id, batch_id):
+                return
+            conn.execute("INSERT OR IGNORE INTO batch_preparations (batch_id) VALUES (?)", (batch_id,))
+            conn.execute(
+                f"UPDATE batch_preparations SET {assignments} WHERE batch_id = ?", (*values, batch_id)
+            )
+            if enqueued:
+                conn.execute("UPDATE batches SET enqueued = 1 WHERE id = ?", (batch_id,))
+
+        await self._db.write(update)

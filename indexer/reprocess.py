@@ -1,9 +1,10 @@
-"""Reprocessing as tracked batches: validate what to run, record the batch, enqueue one job per asset.
+"""Reprocessing as tracked batches: validate what to run, record the batch, queue one job per asset.
 
 A batch's jobs go through the same durable queue and workers as ingest (leases, retries, provider token
 buckets). A job's kind carries the batch ID, so two batches over the same asset are two jobs; each item
 is counted done or failed exactly once (finish_batch_item is conditional), so retries cannot inflate
-the progress.
+the progress. A small batch of asset IDs is queued within the request; a filter, or many IDs, is left to a
+background job (indexer.batch_preparation) and the batch is returned PREPARING.
 """
 
 from __future__ import annotations
@@ -12,39 +13,33 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from catalog.ids import uuid7
-from catalog.model import ReprocessBatch
-from catalog.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
-from catalog.run_ports import BatchItemState
+from catalog.model import BatchStatus, ReprocessBatch
+from catalog.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
+from indexer.batch_preparation import (
+    MAX_BATCH_ASSETS,
+    BatchPreparation,
+    encode_selection,
+    enqueue_pending,
+    queue_preparation,
+)
 
 log = logging.getLogger(__name__)
 
-_KIND_PREFIX = "reprocess:"
-MAX_BATCH_ASSETS = 1_000_000
-# An unenqueued batch this old lost its creator: recovery finishes it. Generous, because on SQS (no
-# dedupe) a creator still enqueueing a huge batch would otherwise see its jobs doubled.
-_STALE_BATCH = timedelta(minutes=15)
+INLINE_ASSETS = 1_000  # more asset IDs than this: their jobs are queued by a background job
+# IDs given with a filter are kept with the filter until it is resolved: bounded (one DynamoDB item).
+MAX_FILTER_IDS = 5_000
 
 Scalar = float | int | str | bool
-
-
-def reprocess_kind(batch_id: str) -> str:
-    return _KIND_PREFIX + batch_id
-
-
-def batch_of(kind: str) -> str | None:
-    """The batch ID of a reprocessing job's kind, else None."""
-    return kind[len(_KIND_PREFIX) :] if kind.startswith(_KIND_PREFIX) else None
 
 
 class ReprocessError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code  # UNKNOWN_ANALYZER | UNKNOWN_PARAMETER | INVALID_PARAMETER | NO_ASSETS | ...
+        self.code = code  # UNKNOWN_ANALYZER | UNKNOWN_PARAMETER | ... (ReprocessErrorCode); FAILED: resume
 
 
 def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoice:
@@ -116,13 +111,16 @@ class ReprocessService:
         self,
         catalog: CatalogStore,
         queue: JobQueue,
+        index: SearchIndex,
         analyzers: AnalyzerRegistry,
         choose: Callable[[str], Awaitable[AnalyzerChoice]],
     ) -> None:
         self._catalog = catalog
         self._queue = queue
+        self._index = index
         self._analyzers = analyzers
         self._choose = choose
+        self.preparation = BatchPreparation(catalog, index, queue)
 
     async def _validated(self, tenant_id: str, request: ReprocessRequest) -> ReprocessBatch:
         unknown = [a for a in request.analyzers if a not in IMAGE_ANALYZERS]
@@ -153,11 +151,21 @@ class ReprocessService:
         return dataclasses.replace(draft, parameters=params)
 
     async def start(
-        self, tenant_id: str, asset_ids: Sequence[str], request: ReprocessRequest
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str] | None,
+        request: ReprocessRequest,
+        *,
+        query: SearchQuery | None = None,
+        inline: bool = False,
     ) -> ReprocessBatch:
-        """Validate, record the batch with one pending item per asset, and enqueue its jobs."""
+        """Validate and record a batch over the assets (with a `query`: those it matches, among `asset_ids`
+        if given). Up to INLINE_ASSETS IDs, or `inline`, it is prepared here and returned RUNNING (or
+        FAILED); otherwise it is returned PREPARING and a background job prepares it."""
         batch = await self._validated(tenant_id, request)
-        ids = list(dict.fromkeys(asset_ids))
+        ids = list(dict.fromkeys(asset_ids)) if asset_ids is not None else None
+        if query is not None:
+            return await self._start_filtered(batch, query, ids, inline=inline)
         if not ids:
             raise ReprocessError("NO_ASSETS", "no assets match: pass assetIds or a filter that matches")
         if len(ids) > MAX_BATCH_ASSETS:
@@ -170,43 +178,44 @@ class ReprocessService:
             raise ReprocessError("NOT_FOUND", f"no such asset(s) in your tenant: {', '.join(missing[:10])}")
         batch = dataclasses.replace(batch, total=len(ids))
         await self._catalog.create_batch(batch, ids)
-        await enqueue_pending(self._catalog, self._queue, batch)
         log.info("reprocess batch %s: %d assets, analyzers %s", batch.id, len(ids), batch.analyzers or "all")
-        return dataclasses.replace(batch, enqueued=True)
+        if inline or len(ids) <= INLINE_ASSETS:
+            await enqueue_pending(self._catalog, self._queue, batch)
+            return dataclasses.replace(batch, enqueued=True)
+        await queue_preparation(self._queue, batch)
+        return batch
 
+    async def _start_filtered(
+        self, batch: ReprocessBatch, query: SearchQuery, ids: list[str] | None, *, inline: bool
+    ) -> ReprocessBatch:
+        if ids is not None and not ids:
+            raise ReprocessError("NO_ASSETS", "no assets match: assetIds is empty")
+        if ids is not None and len(ids) > MAX_FILTER_IDS:
+            raise ReprocessError(
+                "TOO_MANY_ASSETS", f"at most {MAX_FILTER_IDS} assetIds together with a filter"
+            )
+        try:  # one small page: a filter the index refuses is refused now, not in the worker
+            await self._index.search(batch.tenant_id, dataclasses.replace(query, first=1, after=None))
+        except UnsupportedSearch as exc:
+            raise ReprocessError("INVALID_FILTER", str(exc)) from exc
+        batch = dataclasses.replace(batch, selection=encode_selection(query, ids))
+        await self._catalog.create_batch(batch, [])
+        log.info("reprocess batch %s: preparing (a filter), analyzers %s", batch.id, batch.analyzers or "all")
+        if not inline:
+            await queue_preparation(self._queue, batch)
+            return batch
+        await self.preparation.prepare(batch.tenant_id, batch.id)
+        return await self._catalog.get_batch(batch.tenant_id, batch.id) or batch
 
-async def matching_assets(index: SearchIndex, tenant_id: str, query: SearchQuery) -> list[str]:
-    """Every asset of the tenant's index that matches, page by page, up to one batch's size."""
-    query = dataclasses.replace(query, first=100, after=None)
-    ids: list[str] = []
-    while len(ids) <= MAX_BATCH_ASSETS:
-        page = await index.search(tenant_id, query)
-        ids += [h.asset_id for h in page.hits]
-        if not page.has_next:
-            break
-        query = dataclasses.replace(query, after=page.end_cursor)
-    return ids
-
-
-async def enqueue_pending(catalog: CatalogStore, queue: JobQueue, batch: ReprocessBatch) -> int:
-    """Enqueue a job for every pending item of the batch, then mark it enqueued (resumable)."""
-    count, after = 0, None
-    while page := await catalog.batch_items(
-        batch.tenant_id, batch.id, BatchItemState.PENDING, after=after, limit=500
-    ):
-        for asset_id in page:
-            await queue.enqueue(reprocess_kind(batch.id), batch.tenant_id, asset_id, background=True)
-        count += len(page)
-        after = page[-1]
-    await catalog.set_batch_enqueued(batch.tenant_id, batch.id)
-    return count
-
-
-async def recover_batches(catalog: CatalogStore, queue: JobQueue) -> int:
-    """Finish enqueueing batches whose creator stopped midway (a crash between record and enqueue)."""
-    count = 0
-    for batch in await catalog.unenqueued_batches():
-        if utcnow() - batch.created_at >= _STALE_BATCH:
-            log.warning("resuming the enqueueing of reprocess batch %s", batch.id)
-            count += await enqueue_pending(catalog, queue, batch)
-    return count
+    async def resume(self, tenant_id: str, batch_id: str) -> ReprocessBatch:
+        """Finish preparing the batch here, or queue every pending item again (jobs may have been lost)."""
+        batch = await self._catalog.get_batch(tenant_id, batch_id)
+        if batch is None:
+            raise ReprocessError("NOT_FOUND", f"no batch {batch_id} in this tenant")
+        if batch.status is BatchStatus.FAILED:
+            raise ReprocessError("FAILED", f"batch {batch_id} failed: {batch.error}")
+        if batch.selection is not None:
+            await self.preparation.prepare(tenant_id, batch_id)
+        else:  # idempotent where the queue dedupes
+            await enqueue_pending(self._catalog, self._queue, batch)
+        return await self._catalog.get_batch(tenant_id, batch_id) or batch

@@ -14,11 +14,11 @@ from catalog.ports import CatalogStore, Job, JobQueue
 from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import UnknownAnalyzerError
+from indexer.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from indexer.image_errors import ImageRejected
 from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
-from indexer.reprocess import batch_of, recover_batches
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,18 @@ class WorkerSettings:
 
 class Worker:
     def __init__(
-        self, queue: JobQueue, catalog: CatalogStore, pipeline: Pipeline, settings: WorkerSettings
+        self,
+        queue: JobQueue,
+        catalog: CatalogStore,
+        pipeline: Pipeline,
+        settings: WorkerSettings,
+        preparation: BatchPreparation,
     ) -> None:
         self._queue = queue
         self._catalog = catalog
         self._pipeline = pipeline
         self._settings = settings
+        self._preparation = preparation
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
@@ -126,6 +132,8 @@ class Worker:
         try:
             if (batch_id := batch_of(job.kind)) is not None:
                 await self._reprocess(job, batch_id)
+            elif (batch_id := prepared_batch_of(job.kind)) is not None:
+                await self._preparation.prepare(job.tenant_id, batch_id)
             elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
             else:
@@ -168,4 +176,6 @@ class Worker:
             await self._catalog.finish_batch_item(
                 job.tenant_id, batch_id, job.asset_id, failed=True, error=reason
             )
+        if (batch_id := prepared_batch_of(job.kind)) is not None:
+            await self._preparation.abandon(job.tenant_id, batch_id, reason)
         await self._queue.dead(job, reason)

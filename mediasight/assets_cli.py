@@ -61,7 +61,8 @@ def reprocess(
         list[str] | None, typer.Option("--label", help="Only assets with any of these labels (repeatable).")
     ] = None,
     resume: Annotated[
-        str | None, typer.Option("--resume", help="Re-enqueue the unfinished assets of this batch ID.")
+        str | None,
+        typer.Option("--resume", help="Finish preparing this batch ID, or re-enqueue its unfinished assets."),
     ] = None,
     wait: Annotated[
         bool,
@@ -70,8 +71,9 @@ def reprocess(
 ) -> None:
     """Run analyzers again over a tenant's assets as a tracked batch (new runs; old runs stay readable).
 
-    Prints the batch ID on stdout. Without --wait a running `serve` or `worker` processes the batch; follow
-    it with the reprocessBatch and batchReport GraphQL queries. Exit status 1 if any asset failed.
+    Prints the batch ID on stdout. The assets are resolved and queued here, before the command returns;
+    without --wait a running `serve` or `worker` processes them: follow the batch with the reprocessBatch
+    and batchReport GraphQL queries. Exit status 1 if any asset failed, 2 if the batch could not start.
     """
     from indexer.reprocess import ReprocessError, ReprocessRequest
     from mediasight.reprocess_cli import follow, parse_params, print_report, start_or_resume
@@ -85,6 +87,9 @@ def reprocess(
                 services, tenant_id, resume=resume, asset_ids=asset or [], labels=label or [], request=request
             )
             typer.echo(batch.id)
+            if batch.error:
+                err.print(f"[red]error:[/] batch {batch.id} failed: {escape(batch.error)}")
+                return 2
             if not wait:
                 err.print(f"batch {batch.id}: {batch.total} assets queued")
                 return 0

@@ -123,6 +123,7 @@ class Services:
                 max_attempts=s.job_max_attempts,
                 retry_base_seconds=s.job_retry_base_seconds,
             ),
+            self.reprocess.preparation,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -285,7 +286,7 @@ def build(
             a.catalog, faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels, choose=choices
         ),
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
-        reprocess=ReprocessService(a.catalog, a.queue, analyzers, choices),
+        reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from catalog.change_report import build_report
-from catalog.model import ReprocessBatch, Stage
+from catalog.model import BatchStatus, ReprocessBatch, Stage
 from catalog.ports import SearchQuery, SortOrder
-from indexer.reprocess import ReprocessError, ReprocessRequest, enqueue_pending, matching_assets
+from indexer.reprocess import ReprocessError, ReprocessRequest
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 
@@ -26,11 +26,8 @@ def parse_params(pairs: Sequence[str]) -> dict[str, object]:
     return out
 
 
-async def select_assets(services: Services, tenant_id: str, labels: Sequence[str]) -> list[str]:
-    """Indexed assets of the tenant: all of them, or those with any of `labels` (through parents)."""
-    if labels:
-        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED)
-        return await matching_assets(services.index, tenant_id, query)
+async def indexed_assets(services: Services, tenant_id: str) -> list[str]:
+    """Every indexed asset of the tenant, from the catalog."""
     out: list[str] = []
     after = None
     while assets := await services.catalog.list_assets(tenant_id, after=after, limit=500):
@@ -48,14 +45,17 @@ async def start_or_resume(
     labels: Sequence[str],
     request: ReprocessRequest,
 ) -> ReprocessBatch:
+    """Start (or resume) a batch and prepare it here, before returning: this is no HTTP request that a
+    client would time out, so the user learns the total (or that nothing matched) at once, and the jobs are
+    queued even when no worker runs yet. Should this process die meanwhile, recovery takes over."""
     if resume:
-        batch = await services.catalog.get_batch(tenant_id, resume)
-        if batch is None:
-            raise ReprocessError("NOT_FOUND", f"no batch {resume} in this tenant")
-        await enqueue_pending(services.catalog, services.queue, batch)  # idempotent where the queue dedupes
-        return batch
-    ids = list(asset_ids) or await select_assets(services, tenant_id, labels)
-    return await services.reprocess.start(tenant_id, ids, request)
+        return await services.reprocess.resume(tenant_id, resume)
+    if labels:  # with --asset too: the assets among those that have the labels
+        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED)
+        ids = list(asset_ids) or None
+        return await services.reprocess.start(tenant_id, ids, request, query=query, inline=True)
+    ids = list(asset_ids) or await indexed_assets(services, tenant_id)
+    return await services.reprocess.start(tenant_id, ids, request, inline=True)
 
 
 async def follow(
@@ -66,18 +66,19 @@ async def follow(
     worker = asyncio.create_task(services.worker().run(stop)) if work else None
     try:
         with progress_bar(console) as progress:
-            task = progress.add_task("reprocessing", total=batch.total)
+            task = progress.add_task("reprocessing", total=batch.total or None)
             while True:
                 current = await services.catalog.get_batch(batch.tenant_id, batch.id)
                 assert current is not None
                 progress.update(
                     task,
+                    total=current.total or None,
                     completed=current.done + current.failed,
                     description=f"reprocessing ({current.failed} failed)"
                     if current.failed
                     else "reprocessing",
                 )
-                if current.done + current.failed >= current.total:
+                if current.status not in (BatchStatus.PREPARING, BatchStatus.RUNNING):
                     return current
                 await asyncio.sleep(0.2)
     finally:

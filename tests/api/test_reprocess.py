@@ -142,7 +142,10 @@ async def test_reprocess_by_filter_and_search_follows_current_results(services: 
         services, tenant, {"red": (240, 20, 20), "mixed": (160, 90, 50), "blue": (20, 20, 200)}
     )
     payload = await reprocess(services, tenant, filter={"labels": ["red"]}, params={"min_confidence": 60})
-    assert payload["batch"]["total"] == 2
+    # a filter batch is prepared by the worker: PREPARING with no total when returned, then resolved
+    assert (payload["batch"]["status"], payload["batch"]["total"]) == ("PREPARING", 0)
+    done = (await gql(services, tenant, BATCH, id=payload["batch"]["id"]))["reprocessBatch"]
+    assert done == {"status": "COMPLETED", "total": 2, "done": 2, "failed": 0, "progress": 1.0}
     search = await gql(services, tenant, '{ search(filter: {labels: ["red"]}) { edges { node { id } } } }')
     assert [e["node"]["id"] for e in search["search"]["edges"]] == [ids["red"]]
 
@@ -160,7 +163,10 @@ async def test_reprocess_errors_are_typed_and_start_nothing(services: Services) 
         ({"ids": list(ids.values()), "provider": "rekognition"}, "UNKNOWN_PROVIDER"),
         ({"ids": list(theirs.values())}, "NOT_FOUND"),
         ({"ids": ["not-an-id"]}, "NOT_FOUND"),
-        ({"filter": {"labels": ["nothing-like-this"]}}, "NO_ASSETS"),
+        ({"filter": {"status": ["FAILED"]}}, "INVALID_FILTER"),
+        ({"filter": {"labels": ["x"] * 51}}, "INVALID_FILTER"),
+        ({"filter": {}, "analyzers": ["smell"]}, "UNKNOWN_ANALYZER"),
+        ({"filter": {}, "ids": ["not-an-id"]}, "NO_ASSETS"),
         ({}, "NO_ASSETS"),
     ]
     for variables, code in cases:

@@ -158,20 +158,12 @@ async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore
 async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     ids = sorted(uuid7() for _ in range(5))
-    batch = ReprocessBatch(
-        id=uuid7(),
-        tenant_id=a,
-        analyzers=("labels",),
-        provider="local",
-        parameters={"labels": {"min_confidence": 50.0}},
-        total=5,
-        done=0,
-        failed=0,
-        created_at=T0,
+    batch = new_batch(
+        a, analyzers=("labels",), provider="local", parameters={"labels": {"min_confidence": 50.0}}, total=5
     )
     await catalog.create_batch(batch, ids)
     stored = await catalog.get_batch(a, batch.id)
-    assert stored == batch and stored.status == BatchStatus.RUNNING
+    assert stored == batch and stored.status == BatchStatus.PREPARING  # its jobs are not all queued yet
     assert await catalog.get_batch(b, batch.id) is None
     assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]
     first = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=2)
@@ -181,6 +173,8 @@ async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
 
     await catalog.set_batch_enqueued(a, batch.id)
     assert await catalog.unenqueued_batches() == []
+    running = await catalog.get_batch(a, batch.id)
+    assert running is not None and running.status == BatchStatus.RUNNING
     assert await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)
     assert not await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)  # a retried job
     assert not await catalog.finish_batch_item(b, batch.id, ids[1], failed=False)  # another tenant
@@ -201,6 +195,63 @@ async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
     assert [x.id for x in await catalog.list_batches(a, limit=5)] == [later.id, batch.id]
     assert [x.id for x in await catalog.list_batches(a, limit=1)] == [later.id]
     assert await catalog.list_batches(b, limit=5) == []
+
+
+def new_batch(tenant_id: str, **changes: Any) -> ReprocessBatch:
+    """A batch not started yet, of the tenant's analyzers (fields: as given)."""
+    fields: dict[str, Any] = {
+        "analyzers": (),
+        "provider": None,
+        "parameters": {},
+        "created_at": T0,
+        "total": 0,
+    }
+    return ReprocessBatch(id=uuid7(), tenant_id=tenant_id, done=0, failed=0, **(fields | changes))
+
+
+async def test_a_batch_resolved_from_a_filter(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = sorted(uuid7() for _ in range(250))
+    batch = new_batch(a, selection='{"query": {"labels": ["dog"]}}')
+    await catalog.create_batch(batch, [])
+    assert await catalog.get_batch(a, batch.id) == batch and batch.status == BatchStatus.PREPARING
+    # added in chunks, some twice (a retried preparation): each item once
+    assert await catalog.add_batch_items(a, batch.id, ids[:200])
+    assert await catalog.add_batch_items(a, batch.id, ids[150:] + ids[150:])
+    assert not await catalog.add_batch_items(b, batch.id, [uuid7()])  # another tenant's batch
+    await catalog.checkpoint_batch(a, batch.id, None)
+    beating = await catalog.get_batch(a, batch.id)
+    assert beating is not None and beating.heartbeat_at is not None and beating.total == 0
+    assert await catalog.resolve_batch(b, batch.id) == 0
+    assert await catalog.resolve_batch(a, batch.id) == 250
+    assert await catalog.resolve_batch(a, batch.id) == 250  # once
+    assert not await catalog.add_batch_items(a, batch.id, [uuid7()])  # resolved: its items are fixed
+    resolved = await catalog.get_batch(a, batch.id)
+    assert resolved is not None and (resolved.selection, resolved.total) == (None, 250)
+    assert resolved.status == BatchStatus.PREPARING and [
+        x.id for x in await catalog.unenqueued_batches()
+    ] == [batch.id]
+    pending = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=300)
+    assert pending == ids
+
+    await catalog.checkpoint_batch(a, batch.id, ids[99])
+    await catalog.checkpoint_batch(a, batch.id, None)  # a heartbeat keeps the checkpoint
+    await catalog.checkpoint_batch(b, batch.id, ids[200])  # another tenant: nothing
+    resumed = await catalog.get_batch(a, batch.id)
+    assert resumed is not None and resumed.enqueued_through == ids[99]
+
+    failing = dataclasses.replace(batch, id=uuid7())
+    await catalog.create_batch(failing, [])
+    await catalog.fail_batch(a, failing.id, "no indexed asset matches the filter")
+    failed = await catalog.get_batch(a, failing.id)
+    assert failed is not None and failed.status == BatchStatus.FAILED
+    assert failed.error == "no indexed asset matches the filter" and failed.total == 0
+    assert not await catalog.add_batch_items(a, failing.id, ids[:1])
+    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]  # a failed batch is left alone
+    assert [x.status for x in await catalog.list_batches(a, limit=5)] == [
+        BatchStatus.FAILED,
+        BatchStatus.PREPARING,
+    ]
 
 
 async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None:

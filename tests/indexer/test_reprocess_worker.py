@@ -1,16 +1,31 @@
-"""Reprocess jobs in the worker: failures are counted once, and a batch whose creator died is resumed."""
+"""Reprocess jobs in the worker: failures are counted once, a batch whose creator died is resumed, and a
+batch's preparation (its start job) survives failures midway without queueing or counting anything twice.
+Fakes only at the ports: the real queue and index, wrapped to fail at a chosen call."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from catalog.ids import uuid7
-from catalog.model import BatchStatus, ReprocessBatch, Stage
+import pytest
+
+from catalog.model import BatchStatus, Stage
+from catalog.ports import JobQueue, SearchIndex, SearchPage, SearchQuery, SortOrder
 from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import utcnow
+from indexer import batch_preparation
+from indexer.batch_preparation import (
+    BatchPreparation,
+    batch_of,
+    decode_selection,
+    encode_selection,
+    recover_batches,
+)
 from indexer.reprocess import ReprocessRequest
+from indexer.worker import Worker, WorkerSettings
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
+from tests.contract.test_run_history_contract import new_batch
 
 
 async def ingest(services: Services, tenant: str, *colors: tuple[int, int, int]) -> list[str]:
@@ -44,19 +59,156 @@ async def test_an_asset_that_cannot_be_reprocessed_fails_its_item_once(services:
 async def test_recovery_enqueues_a_batch_its_creator_left_behind(services: Services) -> None:
     tenant, _ = await make_tenant(services, "acme")
     ids = await ingest(services, tenant, (240, 20, 20), (20, 240, 20))
-    batch = ReprocessBatch(
-        id=uuid7(),
-        tenant_id=tenant,
-        analyzers=("labels",),
-        provider=None,
-        parameters={},
-        total=2,
-        done=0,
-        failed=0,
-        created_at=utcnow() - timedelta(minutes=20),
-    )
+    batch = new_batch(tenant, analyzers=("labels",), total=2, created_at=utcnow() - timedelta(minutes=20))
     await services.catalog.create_batch(batch, ids)  # recorded, never enqueued: the creator crashed
     await services.worker().run_until_idle()  # its recovery sweep finds the batch
     done = await services.catalog.get_batch(tenant, batch.id)
     assert done is not None and (done.done, done.failed, done.enqueued) == (2, 0, True)
     assert await services.catalog.unenqueued_batches() == []
+
+
+class FlakyQueue:
+    """The real queue, failing once at the `fail_at`-th per-asset enqueue; records the ones that succeed."""
+
+    def __init__(self, queue: JobQueue, fail_at: int) -> None:
+        self._queue, self._fail_at, self._calls = queue, fail_at, 0
+        self.dedupes = queue.dedupes
+        self.enqueued: list[str] = []
+
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
+        if batch_of(kind) is not None:
+            self._calls += 1
+            if self._calls == self._fail_at:
+                raise ConnectionError("queue unreachable")
+            self.enqueued.append(asset_id)
+        await self._queue.enqueue(kind, tenant_id, asset_id, background=background)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+class FlakyIndex:
+    """The real index, failing at the `fail_at`-th search (every one from then on with `forever`)."""
+
+    def __init__(self, index: SearchIndex, fail_at: int, *, forever: bool = False) -> None:
+        self._index, self._fail_at, self._forever, self._calls = index, fail_at, forever, 0
+
+    async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
+        self._calls += 1
+        if self._calls == self._fail_at or (self._forever and self._calls > self._fail_at):
+            raise ConnectionError("index unreachable")
+        return await self._index.search(tenant_id, query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+
+def worker_with(services: Services, *, queue: Any = None, index: Any = None, max_attempts: int = 5) -> Worker:
+    queue = queue or services.queue
+    preparation = BatchPreparation(services.catalog, index or services.index, queue)
+    settings = WorkerSettings(max_attempts=max_attempts, retry_base_seconds=0.0, poll_seconds=0.01)
+    return Worker(queue, services.catalog, services.pipeline, settings, preparation)
+
+
+EVERYTHING = SearchQuery(sort=SortOrder.CREATED)
+
+
+async def runs_in(services: Services, tenant: str, ids: list[str], batch_id: str) -> dict[str, int]:
+    runs = await services.catalog.runs_of(tenant, ids, "labels")
+    return {a: sum(r.batch_id == batch_id for r in runs.get(a, [])) for a in ids}
+
+
+async def test_a_preparation_that_fails_while_resolving_resumes_without_duplicates(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_preparation, "_PAGE", 1)
+    monkeypatch.setattr(batch_preparation, "_CHUNK", 1)
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest(services, tenant, (240, 20, 20), (20, 240, 20), (20, 20, 240))
+    batch = await services.reprocess.start(tenant, None, ReprocessRequest(), query=EVERYTHING)
+    assert batch.status == BatchStatus.PREPARING
+
+    crashing = BatchPreparation(services.catalog, FlakyIndex(services.index, 2), services.queue)
+    with pytest.raises(ConnectionError):  # the first page's item is recorded, then the index fails
+        await crashing.prepare(tenant, batch.id)
+    midway = await services.catalog.get_batch(tenant, batch.id)
+    assert midway is not None and (midway.status, midway.total) == (BatchStatus.PREPARING, 0)
+    assert len(await services.catalog.batch_items(tenant, batch.id, "pending", after=None, limit=9)) == 1
+
+    await services.worker().run_until_idle()  # its start job, still queued, runs the preparation again
+    done = await services.catalog.get_batch(tenant, batch.id)
+    assert done is not None and (done.status, done.total, done.done, done.failed) == (
+        BatchStatus.COMPLETED,
+        3,
+        3,
+        0,
+    )
+    assert await runs_in(services, tenant, ids, batch.id) == dict.fromkeys(ids, 1)
+
+
+async def test_a_preparation_that_fails_while_queueing_resumes_after_its_checkpoint(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_preparation, "_CHUNK", 1)
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest(services, tenant, (240, 20, 20), (20, 240, 20), (20, 20, 240))
+    batch = await services.reprocess.start(tenant, None, ReprocessRequest(), query=EVERYTHING)
+    flaky = FlakyQueue(services.queue, fail_at=2)
+    await worker_with(services, queue=flaky).run_until_idle()  # the start job fails once, then is retried
+    done = await services.catalog.get_batch(tenant, batch.id)
+    assert done is not None and (done.status, done.total, done.done) == (BatchStatus.COMPLETED, 3, 3)
+    assert sorted(flaky.enqueued) == sorted(ids)  # each asset's job queued once: no re-queue from the start
+    assert await runs_in(services, tenant, ids, batch.id) == dict.fromkeys(ids, 1)
+
+
+async def test_a_preparation_that_keeps_failing_ends_the_batch_failed(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest(services, tenant, (240, 20, 20))
+    batch = await services.reprocess.start(tenant, None, ReprocessRequest(), query=EVERYTHING)
+    broken = FlakyIndex(services.index, 1, forever=True)
+    await worker_with(services, index=broken, max_attempts=2).run_until_idle()
+    failed = await services.catalog.get_batch(tenant, batch.id)
+    assert failed is not None and failed.status == BatchStatus.FAILED
+    assert "could not resolve the filter: gave up after 2 attempts" in failed.error
+    assert await services.catalog.unenqueued_batches() == []
+
+
+async def test_recovery_prepares_a_filter_batch_whose_start_job_was_lost(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    ids = await ingest(services, tenant, (240, 20, 20), (20, 240, 20))
+    stale = utcnow() - timedelta(minutes=20)
+    lost, alive = (
+        new_batch(tenant, created_at=stale, selection=encode_selection(EVERYTHING, None)) for _ in range(2)
+    )
+    for batch in (lost, alive):
+        await services.catalog.create_batch(batch, [])  # recorded; the request died before its start job
+    await services.catalog.checkpoint_batch(tenant, alive.id, None)  # a live preparer's heartbeat
+    assert await recover_batches(services.catalog, services.queue) == 1
+    assert await recover_batches(services.catalog, services.queue) == 0  # waits for the job it queued
+    await services.worker().run_until_idle()
+    done = await services.catalog.get_batch(tenant, lost.id)
+    assert done is not None and (done.status, done.total, done.done) == (BatchStatus.COMPLETED, 2, 2)
+    assert await runs_in(services, tenant, ids, lost.id) == dict.fromkeys(ids, 1)
+    waiting = await services.catalog.get_batch(tenant, alive.id)
+    assert waiting is not None and waiting.status == BatchStatus.PREPARING
+
+
+def test_a_selection_survives_its_encoding() -> None:
+    query = SearchQuery(
+        labels=("Dog", "Hound"),
+        all_labels=("Animal",),
+        not_labels=("Cat",),
+        min_confidence=60.0,
+        label_confidence={"dog": 80.0},
+        persons=("Ada",),
+        phrase="hello world",
+        exclude_moderation=True,
+        media_types=("image/jpeg",),
+        created_after=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        captured_before=datetime(2026, 2, 1, tzinfo=UTC),
+        sort=SortOrder.CREATED,
+        roots_only=True,
+        synonyms=(("Dog", "Hound"),),
+    )
+    assert decode_selection(encode_selection(query, None)) == (query, None)
+    assert decode_selection(encode_selection(query, ["a", "b"])) == (query, frozenset({"a", "b"}))
