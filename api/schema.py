@@ -105,6 +105,7 @@ class Query(FaceQuery, KeyQuery, RunQuery):
                 score=hit.score,
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
+                meaning=hit.meaning,
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

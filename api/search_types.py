@@ -20,6 +20,11 @@ class SearchEdge:
     score: float
     matches: list[LabelMatch]
     node: Asset
+    meaning: float | None = strawberry.field(
+        default=None,
+        description="For a text query: how close its meaning is to the asset's metadata (cosine similarity, "
+        "0–1), when that added to the score; null otherwise. A hit with no `matches` was found by meaning.",
+    )
 
 
 @strawberry.type

@@ -252,4 +252,5 @@ class OpenSearchIndex:
             response = await self._client.search(index=self._index, body=body)
         except NotFoundError:
             return q.EMPTY_PAGE  # nothing indexed yet
-        return q.read_page(response, q.page_size(query))
+        vector = q.meaning_vector(query, dimension=self._dimension, semantic=self._semantic)
+        return q.read_page(response, q.page_size(query), vector)

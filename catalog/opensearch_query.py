@@ -33,7 +33,14 @@ from typing import Any
 
 from catalog.cursor import SortKey, encode_cursor
 from catalog.ports import FacetValue, LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
-from catalog.ranking import FACET_LIMIT, FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
+from catalog.ranking import (
+    FACET_LIMIT,
+    FILENAME_SCORE,
+    KEYWORD_WEIGHT,
+    SEMANTIC_FLOOR,
+    SEMANTIC_WEIGHT,
+    meaning,
+)
 
 # What the index analyzer (`words`: pattern tokenizer, lowercase, asciifolding) makes of a word, in
 # Python: prefix queries are not analyzed, so the query side must cut and fold words the same way.
@@ -183,6 +190,13 @@ def _confidence_blend(
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
+def meaning_vector(query: SearchQuery, *, dimension: int, semantic: bool) -> tuple[float, ...] | None:
+    """The query's embedding when its meaning joins the ranking (a text query, semantic search on)."""
+    vector = query.text_embedding or ()
+    usable = semantic and (query.text or "").strip() and len(vector) == dimension and any(vector)
+    return vector if usable else None
+
+
 def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: bool) -> dict[str, Any]:
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
@@ -190,8 +204,8 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
         label = label_scored([(text.lower(), query.min_confidence)])
         found = words_query(text)
         keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]
-        vector = query.text_embedding or ()
-        if not (semantic and len(vector) == dimension and any(vector)):
+        vector = meaning_vector(query, dimension=dimension, semantic=semantic)
+        if vector is None:
             return {"dis_max": {"queries": keyword}}
         meaning = semantic_query(tenant_id, vector)
         if query.sort == SortOrder.CONFIDENCE:
@@ -287,7 +301,8 @@ def search_body(
         "track_scores": True,  # the date orders still report each hit's relevance
         "size": page_size(query) + 1,
         "track_total_hits": True,
-        "_source": False,
+        # the stored vectors of the page, to explain each hit's meaning (embeddings are unit length)
+        "_source": ["embedding"] if meaning_vector(query, dimension=dimension, semantic=semantic) else False,
         "aggs": FACETS,
     }
     if after is not None:
@@ -313,8 +328,16 @@ def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
 
 
-def read_page(response: dict[str, Any], first: int) -> SearchPage:
-    """The page of a `search_body` response; `first` is `page_size` of its query."""
+def _meaning(hit: dict[str, Any], vector: tuple[float, ...] | None) -> float | None:
+    stored = (hit.get("_source") or {}).get("embedding")
+    if vector is None or not stored or len(stored) != len(vector):
+        return None
+    return meaning(sum(a * b for a, b in zip(stored, vector, strict=True)))
+
+
+def read_page(response: dict[str, Any], first: int, vector: tuple[float, ...] | None = None) -> SearchPage:
+    """The page of a `search_body` response; `first` is `page_size` of its query, `vector` its
+    meaning_vector (to explain the hits by meaning)."""
     found = response["hits"]["hits"]
     hits = tuple(
         SearchHit(
@@ -322,6 +345,7 @@ def read_page(response: dict[str, Any], first: int) -> SearchPage:
             score=float(h["_score"] or 0.0),
             matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
+            meaning=_meaning(h, vector),
         )
         for h in found[:first]
     )

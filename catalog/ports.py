@@ -303,6 +303,8 @@ class SearchHit:
     score: float
     matches: tuple[LabelMatch, ...] = ()
     cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
+    # cosine similarity (0–1) of a text query's meaning to the asset's metadata, when it added to the score
+    meaning: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,8 @@ FACET_LIMIT = 25
 SEMANTIC_FLOOR = 0.3
 # A text query's score: mostly keyword (label confidence / full-text), partly meaning.
 KEYWORD_WEIGHT, SEMANTIC_WEIGHT = 0.7, 0.3
+
+
+def meaning(similarity: float) -> float | None:
+    """A hit's explanation by meaning: its cosine similarity when that counted (at or over the floor)."""
+    return round(similarity, 4) if similarity >= SEMANTIC_FLOOR else None

@@ -15,7 +15,7 @@ import numpy as np
 from catalog import search_counts, search_facets, search_sql
 from catalog.cursor import SortKey, encode_cursor
 from catalog.ports import LabelMatch, SearchHit, SearchPage, SearchQuery
-from catalog.ranking import KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT
+from catalog.ranking import KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT, meaning
 from catalog.search_sql import Sql, Where
 from catalog.search_vocab import Vocabulary
 
@@ -64,14 +64,17 @@ def answer(
         params += [after[0], after[1]]
     page = conn.execute(f"{page_sql} ORDER BY k DESC, asset_id DESC LIMIT ?", [*params, query.first + 1])
     rows = page.fetchall()
+    shown = rows[: query.first]
+    meanings = _meanings(conn, query, [r["asset_id"] for r in shown])
     hits_out = tuple(
         SearchHit(
             asset_id=r["asset_id"],
             score=r["score"],
             matches=(LabelMatch(r["label"], r["confidence"], r["via"]),) if r["label"] else (),
             cursor=encode_cursor(r["k"], r["asset_id"]),
+            meaning=meanings.get(r["asset_id"]),
         )
-        for r in rows[: query.first]
+        for r in shown
     )
     return search_facets.page(hits_out, len(rows) > query.first, facets)
 
@@ -137,6 +140,18 @@ def materialise(
     conn.execute(f"INSERT INTO temp.matched SELECT {columns} FROM ({base})", params)
 
 
+def _meanings(conn: sqlite3.Connection, query: SearchQuery, asset_ids: list[str]) -> dict[str, float | None]:
+    """The similarity each of these hits got from the query's meaning (only when this query blended it in;
+    a roots-only hit stands for its tree, so its own similarity would not explain it)."""
+    if not ((query.text or "").strip() and query.text_embedding) or query.roots_only or not asset_ids:
+        return {}
+    marks = ",".join("?" * len(asset_ids))
+    rows = conn.execute(
+        f"SELECT asset_id, similarity FROM temp.meanings WHERE asset_id IN ({marks})", asset_ids
+    )
+    return {asset_id: meaning(similarity) for asset_id, similarity in rows}
+
+
 def _blend_semantic(
     conn: sqlite3.Connection,
     tenant_id: str,
@@ -153,6 +168,7 @@ def _blend_semantic(
         sql += f" AND asset_id IN (SELECT asset_id FROM ({by_labels[0]}))"
         params += by_labels[1]
     found = conn.execute(sql, params).fetchall()
+    meanings: list[tuple[str, float]] = []  # the neighbours whose meaning added to their score
     if found:
         matrix = np.frombuffer(b"".join(r[1] for r in found), dtype="<f4").reshape(len(found), -1)
         query = np.asarray(embedding, dtype=np.float32)
@@ -163,6 +179,10 @@ def _blend_semantic(
                     break
                 row = rows.setdefault(found[i][0], [found[i][0], 0.0, None, "meaning", None])
                 row[1] = round(row[1] + SEMANTIC_WEIGHT * 100 * float(similarity[i]), 4)
+                meanings.append((found[i][0], float(similarity[i])))
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS meanings (asset_id TEXT PRIMARY KEY, similarity)")
+    conn.execute("DELETE FROM temp.meanings")
+    conn.executemany("INSERT INTO temp.meanings VALUES (?, ?)", meanings)
     conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS hits (asset_id TEXT PRIMARY KEY, score, label, via, confidence)"
     )

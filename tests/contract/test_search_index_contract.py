@@ -288,6 +288,9 @@ async def test_semantic_neighbours_join_text_queries(
     # 0.7 · 50 (filename word) + 30 · cos 0.28 (below the floor: no meaning) against 30 · cos 0.96
     assert ids(page) == ["c1", "d1"] and page.hits[1].matches == ()
     assert [h.score for h in page.hits] == pytest.approx([35, 28.8], abs=1e-3)
+    # each hit says what found it: c1 its filename word (its meaning, 0.28, is under the floor), d1 meaning
+    assert [h.meaning for h in page.hits] == [None, pytest.approx(0.96, abs=1e-3)]
+    assert all(h.meaning is None for h in (await index.search("t1", SearchQuery(labels=("dog",)))).hits)
     assert ids(await index.search("t1", SearchQuery(text="puppy"))) == ["c1"]
     dogs_only = await index.search("t1", SearchQuery(text="puppy", labels=("dog",), text_embedding=puppy))
     assert ids(dogs_only) == ["d1"]

@@ -82,7 +82,7 @@ ASSET = """query ($id: ID!) { asset(id: $id) {
   runs { analyzer provider modelName modelVersion }
 } }"""
 SEARCH = """query ($q: String, $f: SearchFilter) { search(query: $q, filter: $f) {
-  totalCount edges { score node { filename } }
+  totalCount edges { score meaning matches { label } node { filename } }
 } }"""
 
 
@@ -164,8 +164,10 @@ async def test_people_search_and_text_search(world: World) -> None:
 
 async def test_semantic_query_and_moderation(world: World) -> None:
     services, tenant, _ = world
-    kitten = filenames(await gql(services, tenant, SEARCH, q="kitten"))  # no label says kitten
-    assert kitten and kitten[0] == "chelsea.jpg"
+    found = await gql(services, tenant, SEARCH, q="kitten")  # no label says kitten
+    assert filenames(found)[0] == "chelsea.jpg"
+    top = found["search"]["edges"][0]
+    assert top["matches"] == [] and top["meaning"] > 0.3  # found by meaning, and it says so
     latte = filenames(await gql(services, tenant, SEARCH, q="latte"))
     assert latte and latte[0] == "coffee.jpg"
     clean = await gql(services, tenant, SEARCH, f={"excludeModeration": True})
