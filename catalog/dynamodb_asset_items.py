@@ -8,9 +8,10 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_base import opt_time, req_time, time_s
-from catalog.dynamodb_schema import Item, num, opt_s, s, to_int
+from catalog.dynamodb_schema import shard_of
+from catalog.dynamodb_values import Item, num, opt_s, s, to_int
 from catalog.model import Asset, Rendition, Stage, VersionRelation
 from catalog.sqlite_db import to_db_time
 
@@ -33,7 +34,7 @@ def stage_key(tenant_id: str, stage: Stage) -> str:
 def stage_marks(tenant_id: str, asset_id: str, stage: Stage) -> dict[str, str | None]:
     """The sparse index keys an asset in `stage` carries (None: the attribute is absent)."""
     return {
-        "pending": None if stage in FINISHED else ddb.shard_of(asset_id),
+        "pending": None if stage in FINISHED else shard_of(asset_id),
         "stage_key": None if stage == Stage.INDEXED else stage_key(tenant_id, stage),
     }
 
@@ -93,7 +94,7 @@ def asset_item(a: Asset) -> Item:
         "status": s(a.status.value),
         "orientation": num(a.orientation),
         "renditions": renditions_value(a.renditions),
-        "shard": s(ddb.shard_of(a.id)),
+        "shard": s(shard_of(a.id)),
         COUNTED: {"BOOL": True},
     }
     optional = {

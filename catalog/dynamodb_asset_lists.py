@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import FINISHED, asset_from_item
 from catalog.dynamodb_base import DynamoTable
-from catalog.dynamodb_schema import Item, s
+from catalog.dynamodb_requests import batch_get, query_up_to
+from catalog.dynamodb_schema import ALL_SHARDS, INDEX_ASSETS, INDEX_UNFINISHED
+from catalog.dynamodb_values import Item, s
 from catalog.model import Asset
 
 
@@ -31,7 +33,7 @@ class DynamoAssetLists(DynamoTable):
         if limit <= 0:
             return []
         if tenant_id is None:
-            return list((await self._walk_index(ddb.INDEX_ASSETS, "shard", after, limit)).assets)
+            return list((await self._walk_index(INDEX_ASSETS, "shard", after, limit)).assets)
         items = await self._tenant_range(
             tenant_id,
             ddb.asset_sk(after or ""),
@@ -46,7 +48,7 @@ class DynamoAssetLists(DynamoTable):
         out: list[Asset] = []
         while len(out) < limit:
             want = limit - len(out)
-            page = await self._walk_index(ddb.INDEX_UNFINISHED, "pending", after, want)
+            page = await self._walk_index(INDEX_UNFINISHED, "pending", after, want)
             out.extend(a for a in page.assets if a.status not in FINISHED)  # the index may lag behind
             if page.last is None or page.entries < want:
                 break
@@ -60,7 +62,7 @@ class DynamoAssetLists(DynamoTable):
             condition, names, values = "#h = :h", {"#h": hash_attr}, {":h": s(shard)}
             if after:
                 condition, names["#id"], values[":after"] = f"{condition} AND #id > :after", "id", s(after)
-            return await ddb.query_up_to(
+            return await query_up_to(
                 self._client,
                 limit,
                 TableName=self._table,
@@ -71,10 +73,10 @@ class DynamoAssetLists(DynamoTable):
                 Limit=limit,
             )
 
-        shards = await asyncio.gather(*(shard_entries(shard) for shard in ddb.ALL_SHARDS))
+        shards = await asyncio.gather(*(shard_entries(shard) for shard in ALL_SHARDS))
         entries = sorted((e for shard in shards for e in shard), key=lambda e: str(e["id"]["S"]))[:limit]
         keys = [{"PK": e["PK"], "SK": e["SK"]} for e in entries]
-        items = await ddb.batch_get(self._client, self._table, keys)
+        items = await batch_get(self._client, self._table, keys)
         by_id = {(a := asset_from_item(i)).id: a for i in items}
         ids = [str(e["id"]["S"]) for e in entries]
         return _IndexPage(tuple(by_id[i] for i in ids if i in by_id), len(ids), ids[-1] if ids else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import (
     COUNTED,
     asset_from_item,
@@ -24,8 +24,19 @@ from catalog.dynamodb_asset_items import (
     stage_clauses,
 )
 from catalog.dynamodb_base import DynamoTable, exists_check, put_new, set_remove, time_s
+from catalog.dynamodb_requests import (
+    ATTEMPTS,
+    ConditionFailed,
+    Conflict,
+    backoff,
+    batch_get,
+    query_all,
+    transact,
+    transact_chunks,
+    update_if_exists,
+)
 from catalog.dynamodb_run_items import change_keys, feed_tombstone
-from catalog.dynamodb_schema import Item, opt_s, s
+from catalog.dynamodb_values import Item, opt_s, s
 from catalog.model import Asset, Rendition, Stage
 from catalog.phash import nearest_hashes
 from catalog.sqlite_db import utcnow
@@ -47,21 +58,21 @@ class DynamoAssets(DynamoTable):
         if asset.phash:
             actions.append(self._put(phash_item(asset.tenant_id, asset.id, asset.phash)))
         actions.append(count_update(self._table, asset.tenant_id, asset.id, +1))
-        for _ in range(ddb.ATTEMPTS):
+        for _ in range(ATTEMPTS):
             existing = await self.find_asset_by_sha256(asset.tenant_id, asset.sha256)
             if existing is not None:
                 return existing, False
             try:
-                await ddb.transact(self._client, actions)
+                await transact(self._client, actions)
                 return asset, True
-            except ddb.ConditionFailed as exc:
+            except ConditionFailed as exc:
                 failed = [i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"]
                 if 2 in failed:
                     raise LookupError(
                         f"no parent asset {asset.parent_id} in tenant {asset.tenant_id}"
                     ) from exc
                 if 1 not in failed:
-                    raise ddb.Conflict(f"asset ID {asset.id} is taken") from exc
+                    raise Conflict(f"asset ID {asset.id} is taken") from exc
                 # the same bytes won a race: the next round reads that asset
         raise RuntimeError(f"could not register asset {asset.id}: its content hash kept changing hands")
 
@@ -75,7 +86,7 @@ class DynamoAssets(DynamoTable):
 
     async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]:
         keys = [asset_key(tenant_id, a) for a in asset_ids]
-        items = await ddb.batch_get(self._client, self._table, keys)
+        items = await batch_get(self._client, self._table, keys)
         return {(a := asset_from_item(item)).id: a for item in items}
 
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
@@ -83,7 +94,7 @@ class DynamoAssets(DynamoTable):
         item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
         if item is None:
             return
-        items = await ddb.query_all(
+        items = await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
@@ -107,13 +118,13 @@ class DynamoAssets(DynamoTable):
             ConditionExpression="attribute_not_exists(PK) OR asset_id = :id",
             ExpressionAttributeValues={":id": s(asset_id)},
         )
-        await ddb.transact_chunks(self._client, actions)
+        await transact_chunks(self._client, actions)
         # the asset last: should a chunk fail, a retry finds the asset and finishes the job
         await self._delete_asset_item(tenant_id, asset_id, item)
 
     async def _delete_asset_item(self, tenant_id: str, asset_id: str, item: Item) -> None:
         """The asset item with its feed tombstone and, if it is counted, its place in the asset count."""
-        for attempt in range(ddb.ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             counted = COUNTED in item
             delete = {
                 "Delete": {
@@ -128,14 +139,14 @@ class DynamoAssets(DynamoTable):
             if counted:
                 actions.append(count_update(self._table, tenant_id, asset_id, -1))
             try:
-                await ddb.transact(self._client, actions)
+                await transact(self._client, actions)
                 return
-            except ddb.ConditionFailed:  # deleted meanwhile, or counted by the stage-index backfill
+            except ConditionFailed:  # deleted meanwhile, or counted by the stage-index backfill
                 found = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
                 if found is None:
                     return
                 item = found
-            await ddb.backoff(attempt)
+            await backoff(attempt)
         raise RuntimeError(f"could not delete asset {asset_id}: it kept changing")
 
     async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
@@ -147,7 +158,7 @@ class DynamoAssets(DynamoTable):
         else:
             sets.append("#er = :er")
             values[":er"] = s(error)
-        await ddb.update_if_exists(
+        await update_if_exists(
             self._client,
             TableName=self._table,
             Key=asset_key(tenant_id, asset_id),
@@ -157,7 +168,7 @@ class DynamoAssets(DynamoTable):
         )
 
     async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
-        await ddb.update_if_exists(
+        await update_if_exists(
             self._client,
             TableName=self._table,
             Key=asset_key(tenant_id, asset_id),
@@ -168,15 +179,15 @@ class DynamoAssets(DynamoTable):
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
         update = self._update(asset_key(tenant_id, asset_id), "SET phash = :h", {":h": s(phash)})
         put = self._put(phash_item(tenant_id, asset_id, phash))
-        with suppress(ddb.ConditionFailed):  # no such asset in this tenant: nothing to hash
-            await ddb.transact(self._client, [update, put])
+        with suppress(ConditionFailed):  # no such asset in this tenant: nothing to hash
+            await transact(self._client, [update, put])
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
     ) -> list[tuple[str, int]]:
         """Brute force over the tenant's compact hash items (~60 bytes each: one 1 MB page per ~16k
         assets); a tenant with millions of assets wants a multi-index hash or a BK-tree instead."""
-        items = await ddb.query_all(
+        items = await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
-from catalog.dynamodb_schema import Item, opt_s, s, time_text
+from catalog import dynamodb_keys as ddb
+from catalog.dynamodb_requests import query_all, query_up_to
+from catalog.dynamodb_values import Item, opt_s, s, time_text
 from catalog.sqlite_db import from_db_time
 
 
@@ -83,7 +84,7 @@ class DynamoTable:
         """Up to `limit` items of the tenant's partition with sort keys from lo to hi (both inclusive),
         without the one whose `id` is skip_id; `request` adds to the Query (filter, direction, ...)."""
         values = request.pop("ExpressionAttributeValues", {})
-        return await ddb.query_up_to(
+        return await query_up_to(
             self._client,
             limit,
             skip_id=skip_id,
@@ -99,7 +100,7 @@ class DynamoTable:
         )
 
     async def _tenant_items(self, tenant_id: str, prefix: str, projection: str) -> list[Item]:
-        return await ddb.query_all(
+        return await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",

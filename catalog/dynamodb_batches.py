@@ -9,9 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_base import DynamoTable
-from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_int
+from catalog.dynamodb_requests import (
+    TRANSACT_MAX,
+    ConditionFailed,
+    batch_get,
+    batch_put,
+    bounded,
+    query_all,
+    query_up_to,
+    transact,
+    update_if_exists,
+)
+from catalog.dynamodb_values import Item, num, opt_s, s, time_text, to_int
 from catalog.model import ReprocessBatch
 from catalog.run_ports import BatchItemState
 from catalog.sqlite_db import from_db_time, utcnow
@@ -58,7 +69,7 @@ class DynamoBatches(DynamoTable):
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         pk = batch_pk(batch.tenant_id, batch.id)
         items = [_item(pk, a) for a in asset_ids]
-        await ddb.batch_put(self._client, self._table, items)
+        await batch_put(self._client, self._table, items)
         meta: Item = {
             **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
             "batch_id": s(batch.id),
@@ -75,16 +86,16 @@ class DynamoBatches(DynamoTable):
         if batch.selection is not None:
             meta["selection"] = s(batch.selection)
         marker = {**ddb.key(UNENQUEUED_PK, batch.id), "tenant_id": s(batch.tenant_id)}
-        await ddb.transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
+        await transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
 
     async def get_batch(self, tenant_id: str, batch_id: str) -> ReprocessBatch | None:
-        found = await ddb.batch_get(
+        found = await batch_get(
             self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))]
         )
         return _batch(found[0]) if found else None
 
     async def list_batches(self, tenant_id: str, *, limit: int) -> list[ReprocessBatch]:
-        items = await ddb.query_up_to(
+        items = await query_up_to(
             self._client,
             limit,
             TableName=self._table,
@@ -100,7 +111,7 @@ class DynamoBatches(DynamoTable):
         keys = [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{a}") for a in failed]
         errors = {
             i["SK"]["S"].removeprefix("ITEM#"): opt_s(i, "error") or ""
-            for i in await ddb.batch_get(self._client, self._table, keys)
+            for i in await batch_get(self._client, self._table, keys)
         }
         return [(a, errors.get(a, "")) for a in failed]
 
@@ -109,7 +120,7 @@ class DynamoBatches(DynamoTable):
     ) -> list[str]:
         if await self.get_batch(tenant_id, batch_id) is None:
             return []
-        items = await ddb.query_up_to(
+        items = await query_up_to(
             self._client,
             limit,
             TableName=self._table,
@@ -126,7 +137,7 @@ class DynamoBatches(DynamoTable):
         return [item["SK"]["S"].removeprefix("ITEM#") for item in items]
 
     async def batch_item_state(self, tenant_id: str, batch_id: str, asset_id: str) -> str | None:
-        found = await ddb.batch_get(
+        found = await batch_get(
             self._client, self._table, [ddb.key(batch_pk(tenant_id, batch_id), f"ITEM#{asset_id}")]
         )
         return found[0]["state"]["S"] if found else None
@@ -146,8 +157,8 @@ class DynamoBatches(DynamoTable):
         meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
         counter = self._update(meta, f"ADD {column} :one", {":one": num(1)})
         try:
-            await ddb.transact(self._client, [item, counter])
-        except ddb.ConditionFailed:
+            await transact(self._client, [item, counter])
+        except ConditionFailed:
             return False
         return True
 
@@ -163,17 +174,17 @@ class DynamoBatches(DynamoTable):
         names = {"#error": "error"} if "#error" in expression else None
         note = self._update(meta, expression, {":yes": {"BOOL": True}, **values}, names=names)
         drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
-        await ddb.transact(self._client, [note, drop])
+        await transact(self._client, [note, drop])
 
     async def unenqueued_batches(self) -> list[ReprocessBatch]:
-        markers = await ddb.query_all(
+        markers = await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": s(UNENQUEUED_PK)},
         )
         keys = [ddb.key(ddb.tenant_pk(m["tenant_id"]["S"]), batch_sk(m["SK"]["S"])) for m in markers]
-        return sorted(map(_batch, await ddb.batch_get(self._client, self._table, keys)), key=lambda b: b.id)
+        return sorted(map(_batch, await batch_get(self._client, self._table, keys)), key=lambda b: b.id)
 
     async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
         pk = batch_pk(tenant_id, batch_id)
@@ -187,16 +198,16 @@ class DynamoBatches(DynamoTable):
             }
         }
         puts = [self._put(_item(pk, a)) for a in dict.fromkeys(asset_ids)]
-        step = ddb.TRANSACT_MAX - 1
+        step = TRANSACT_MAX - 1
 
         async def write(chunk: list[dict[str, object]]) -> bool:
             try:
-                await ddb.transact(self._client, [check, *chunk])
-            except ddb.ConditionFailed:
+                await transact(self._client, [check, *chunk])
+            except ConditionFailed:
                 return False
             return True
 
-        return all(await ddb.bounded([write(puts[i : i + step]) for i in range(0, len(puts), step)]))
+        return all(await bounded([write(puts[i : i + step]) for i in range(0, len(puts), step)]))
 
     async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
         batch = await self.get_batch(tenant_id, batch_id)
@@ -212,8 +223,8 @@ class DynamoBatches(DynamoTable):
             names={"#total": "total"},
         )
         try:
-            await ddb.transact(self._client, [resolve])
-        except ddb.ConditionFailed:  # another run resolved it meanwhile: its total stands
+            await transact(self._client, [resolve])
+        except ConditionFailed:  # another run resolved it meanwhile: its total stands
             done = await self.get_batch(tenant_id, batch_id)
             return done.total if done else 0
         return total
@@ -240,7 +251,7 @@ class DynamoBatches(DynamoTable):
         if enqueued_through is not None:
             values[":through"] = s(enqueued_through)
             expression += ", enqueued_through = :through"
-        await ddb.update_if_exists(
+        await update_if_exists(
             self._client,
             TableName=self._table,
             Key=ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),

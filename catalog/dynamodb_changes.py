@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_key
 from catalog.dynamodb_base import DynamoTable
 from catalog.dynamodb_batches import batch_pk
+from catalog.dynamodb_requests import ConditionFailed, batch_get, query_all, query_pages, transact
 from catalog.dynamodb_run_items import change_record, changes_pk, feed_entry, model_change_pk, tombstone_sk
-from catalog.dynamodb_schema import opt_s, s, time_text
+from catalog.dynamodb_values import opt_s, s, time_text
 from catalog.model import ChangedAsset
 from catalog.run_ports import ChangeRecord
 from catalog.sqlite_db import from_db_time, utcnow
@@ -38,7 +39,7 @@ class DynamoChanges(DynamoTable):
             assert analyzer is not None and from_version is not None and to_version is not None
             condition, values = "PK = :pk", {}
             pk = model_change_pk(tenant_id, analyzer, from_version, to_version)
-        items = await ddb.query_all(
+        items = await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression=condition,
@@ -51,8 +52,8 @@ class DynamoChanges(DynamoTable):
         for asset_id in dict.fromkeys(asset_ids):
             note = self._update(asset_key(tenant_id, asset_id), "SET changed_at = :f", {":f": s(at)})
             try:
-                await ddb.transact(self._client, [note, self._put(feed_entry(tenant_id, asset_id, at))])
-            except ddb.ConditionFailed:
+                await transact(self._client, [note, self._put(feed_entry(tenant_id, asset_id, at))])
+            except ConditionFailed:
                 continue  # deleted meanwhile: nothing to feed
 
     async def changed_assets(
@@ -66,9 +67,9 @@ class DynamoChanges(DynamoTable):
             "Limit": max(limit, 25),
         }
         out: list[ChangedAsset] = []
-        async for page in ddb.query_pages(self._client, **request):
+        async for page in query_pages(self._client, **request):
             entries = [(item["SK"]["S"].rsplit("#", 1)[0], item["asset_id"]["S"]) for item in page]
-            assets = await ddb.batch_get(
+            assets = await batch_get(
                 self._client,
                 self._table,
                 [asset_key(tenant_id, a) for _, a in entries],
@@ -77,7 +78,7 @@ class DynamoChanges(DynamoTable):
             )
             live = {a["id"]["S"]: opt_s(a, "changed_at") for a in assets}
             gone = [a for _, a in entries if a not in live]
-            tombs = await ddb.batch_get(
+            tombs = await batch_get(
                 self._client, self._table, [ddb.key(ddb.tenant_pk(tenant_id), tombstone_sk(a)) for a in gone]
             )
             deleted = {t["SK"]["S"].removeprefix("TOMB#"): t["changed_at"]["S"] for t in tombs}

@@ -20,8 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from catalog import dynamodb_schema as ddb
-from catalog.dynamodb_schema import Item, num, s, to_int
+from catalog import dynamodb_keys as ddb
+from catalog.dynamodb_requests import (
+    ATTEMPTS,
+    ConditionFailed,
+    Conflict,
+    backoff,
+    batch_get,
+    bounded,
+    query_all,
+    query_pages,
+    transact,
+    transact_chunks,
+    update_if_exists,
+)
+from catalog.dynamodb_values import Item, num, opt_s, s, to_float, to_int
 from catalog.face_matching import carried_persons, check_faces, embedding_matches, nearest, replaced_face_ids
 from catalog.ids import uuid7
 from catalog.model import BoundingBox, Face, FaceHit, FaceRef, Person
@@ -65,7 +78,7 @@ def _box(item: Item) -> BoundingBox | None:
     """A face item's box (None for a face stored before boxes were)."""
     if "face_box" not in item:
         return None
-    left, top, width, height = (ddb.to_float(v) for v in item["face_box"]["L"])
+    left, top, width, height = (to_float(v) for v in item["face_box"]["L"])
     return BoundingBox(left, top, width, height)
 
 
@@ -92,7 +105,7 @@ class DynamoFaceCollection:
         self._table = table
 
     async def _asset_faces(self, tenant_id: str, asset_id: str, projection: str, **extra: Any) -> list[Item]:
-        return await ddb.query_all(
+        return await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
@@ -117,13 +130,13 @@ class DynamoFaceCollection:
         write, and assign, stamps a fresh write_id); a concurrent writer makes us read and compute again.
         Atomic for up to 100 faces (one transaction: Rekognition indexes at most 100 per image)."""
         check_faces(embeddings, boxes, face_ids)
-        for attempt in range(ddb.ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             try:
                 return await self._replace(tenant_id, asset_id, embeddings, boxes, face_ids)
-            except ddb.ConditionFailed:
-                if attempt == ddb.ATTEMPTS - 1:
+            except ConditionFailed:
+                if attempt == ATTEMPTS - 1:
                     raise
-                await ddb.backoff(attempt)
+                await backoff(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _replace(
@@ -140,7 +153,7 @@ class DynamoFaceCollection:
         )
         old = {to_int(item["face_index"]): item for item in read}
         ordered = [old[i] for i in sorted(old)]
-        persons = carried_persons([(_box(item), ddb.opt_s(item, "person_id")) for item in ordered], boxes)
+        persons = carried_persons([(_box(item), opt_s(item, "person_id")) for item in ordered], boxes)
         write_id = s(uuid7())
         actions: list[dict[str, Any]] = []
         for i, (embedding, box, person) in enumerate(zip(embeddings, boxes, persons, strict=True)):
@@ -152,8 +165,8 @@ class DynamoFaceCollection:
             for i, item in old.items()
             if i >= len(embeddings)
         ]
-        await ddb.transact_chunks(self._client, actions)
-        return replaced_face_ids([ddb.opt_s(item, "face_id") or "" for item in ordered], face_ids)
+        await transact_chunks(self._client, actions)
+        return replaced_face_ids([opt_s(item, "face_id") or "" for item in ordered], face_ids)
 
     async def search(
         self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
@@ -162,7 +175,7 @@ class DynamoFaceCollection:
         size = query.nbytes
         rows: list[Item] = []
         vectors: list[bytes] = []
-        pages = ddb.query_pages(
+        pages = query_pages(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
@@ -175,9 +188,7 @@ class DynamoFaceCollection:
                 if len(vector) == size:  # vectors of another model (or none: remote faces) cannot be compared
                     rows.append(item)
                     vectors.append(vector)
-        faces = [
-            (FaceRef(r["asset_id"]["S"], to_int(r["face_index"])), ddb.opt_s(r, "person_id")) for r in rows
-        ]
+        faces = [(FaceRef(r["asset_id"]["S"], to_int(r["face_index"])), opt_s(r, "person_id")) for r in rows]
         return nearest(faces, vectors, query, max_distance=max_distance, limit=limit)
 
     async def matches(
@@ -188,7 +199,7 @@ class DynamoFaceCollection:
         )
 
     async def stored_faces(self, tenant_id: str, asset_ids: Sequence[str]) -> list[StoredFace]:
-        pages = await ddb.bounded(
+        pages = await bounded(
             [
                 self._asset_faces(tenant_id, asset_id, "asset_id, face_index, face_id, person_id")
                 for asset_id in sorted(set(asset_ids))
@@ -197,8 +208,8 @@ class DynamoFaceCollection:
         return [
             StoredFace(
                 FaceRef(item["asset_id"]["S"], to_int(item["face_index"])),
-                ddb.opt_s(item, "face_id") or "",
-                ddb.opt_s(item, "person_id"),
+                opt_s(item, "face_id") or "",
+                opt_s(item, "person_id"),
             )
             for page in pages
             for item in page
@@ -218,9 +229,9 @@ class DynamoFaceCollection:
             for sk in (ddb.person_sk(person.id), ddb.person_name_sk(name))
         ]
         try:
-            await ddb.transact(self._client, actions)
-        except ddb.ConditionFailed as exc:
-            raise ddb.Conflict(f"a person named {name!r} exists already") from exc
+            await transact(self._client, actions)
+        except ConditionFailed as exc:
+            raise Conflict(f"a person named {name!r} exists already") from exc
         return person
 
     async def person_by_name(self, tenant_id: str, name: str) -> Person | None:
@@ -233,16 +244,16 @@ class DynamoFaceCollection:
 
     async def persons(self, tenant_id: str, person_ids: Sequence[str]) -> dict[str, Person]:
         keys = [ddb.key(ddb.tenant_pk(tenant_id), ddb.person_sk(p)) for p in person_ids]
-        return {(p := _person(item)).id: p for item in await ddb.batch_get(self._client, self._table, keys)}
+        return {(p := _person(item)).id: p for item in await batch_get(self._client, self._table, keys)}
 
     async def assign(self, tenant_id: str, faces: Sequence[FaceRef], person_id: str) -> None:
         """Faces that do not exist are skipped; a person of another tenant (or none) changes nothing."""
         if not await self.persons(tenant_id, [person_id]):
             return
         pk = ddb.faces_pk(tenant_id)
-        await ddb.bounded(
+        await bounded(
             [
-                ddb.update_if_exists(
+                update_if_exists(
                     self._client,
                     TableName=self._table,
                     Key=ddb.key(pk, ddb.face_sk(f.asset_id, f.face_index)),
@@ -254,7 +265,7 @@ class DynamoFaceCollection:
         )
 
     async def face_persons(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[FaceRef, str]:
-        pages = await ddb.bounded(
+        pages = await bounded(
             [
                 self._asset_faces(
                     tenant_id,
@@ -276,4 +287,4 @@ class DynamoFaceCollection:
         deletes = [
             {"Delete": {"TableName": self._table, "Key": ddb.key(i["PK"]["S"], i["SK"]["S"])}} for i in items
         ]
-        await ddb.transact_chunks(self._client, deletes)
+        await transact_chunks(self._client, deletes)

@@ -24,14 +24,14 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.codec import decode_findings, encode_findings
 from catalog.dynamodb_batches import batch_pk
-from catalog.dynamodb_schema import Item, num, opt_s, s, time_text, to_float
+from catalog.dynamodb_values import Item, num, opt_s, s, time_text, to_float
 from catalog.model import RecognitionResult, RunStatus
+from catalog.run_change_json import decode_change, encode_change
 from catalog.run_ports import ChangeRecord
 from catalog.sqlite_db import from_db_time, utcnow
-from catalog.sqlite_runs import decode_change, encode_change
 
 
 def run_sk(run_id: str) -> str:

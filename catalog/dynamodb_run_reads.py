@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_key
 from catalog.dynamodb_base import DynamoTable
+from catalog.dynamodb_requests import batch_get, bounded, query_all
 from catalog.dynamodb_run_items import run_from_item, run_sk
-from catalog.dynamodb_schema import s
+from catalog.dynamodb_values import s
 from catalog.model import Label, RecognitionResult, RunStatus
 from catalog.sqlite_db import utcnow
 
@@ -24,7 +25,7 @@ class DynamoRunReads(DynamoTable):
     ) -> dict[str, dict[str, RecognitionResult]]:
         if as_of is not None:
             return await self._results_as_of(tenant_id, asset_ids, as_of)
-        assets = await ddb.batch_get(
+        assets = await batch_get(
             self._client,
             self._table,
             [asset_key(tenant_id, a) for a in asset_ids],
@@ -37,7 +38,7 @@ class DynamoRunReads(DynamoTable):
             for analyzer in item.get("analyzers", {}).get("SS", [])
         ]
         out: dict[str, dict[str, RecognitionResult]] = {}
-        for item in await ddb.batch_get(self._client, self._table, keys):
+        for item in await batch_get(self._client, self._table, keys):
             result = run_from_item(item)
             out.setdefault(result.asset_id, {})[result.analyzer] = result
         return out
@@ -47,11 +48,11 @@ class DynamoRunReads(DynamoTable):
     ) -> dict[str, list[RecognitionResult]]:
         """Every run of each asset, oldest first (one Query per asset, CONCURRENCY at a time)."""
         ids = list(dict.fromkeys(asset_ids))
-        histories = await ddb.bounded([self._asset_runs(tenant_id, a) for a in ids])
+        histories = await bounded([self._asset_runs(tenant_id, a) for a in ids])
         return dict(zip(ids, histories, strict=True))
 
     async def _asset_runs(self, tenant_id: str, asset_id: str) -> list[RecognitionResult]:
-        items = await ddb.query_all(
+        items = await query_all(
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :run)",
@@ -71,11 +72,11 @@ class DynamoRunReads(DynamoTable):
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]:
         keys = [ddb.key(ddb.result_pk(tenant_id, a), ddb.result_sk("labels")) for a in asset_ids]
-        results = map(run_from_item, await ddb.batch_get(self._client, self._table, keys))
+        results = map(run_from_item, await batch_get(self._client, self._table, keys))
         return {r.asset_id: r.findings.labels for r in results}
 
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
-        found = await ddb.batch_get(
+        found = await batch_get(
             self._client, self._table, [ddb.key(ddb.result_pk(tenant_id, asset_id), ddb.result_sk(analyzer))]
         )
         return run_from_item(found[0]) if found else None
@@ -105,4 +106,4 @@ class DynamoRunReads(DynamoTable):
         self, tenant_id: str, asset_id: str, run_ids: Sequence[str]
     ) -> dict[str, RecognitionResult]:
         keys = [ddb.key(ddb.result_pk(tenant_id, asset_id), run_sk(r)) for r in run_ids]
-        return {r.id: r for r in map(run_from_item, await ddb.batch_get(self._client, self._table, keys))}
+        return {r.id: r for r in map(run_from_item, await batch_get(self._client, self._table, keys))}

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_key
 from catalog.dynamodb_base import DynamoTable, exists_check
 from catalog.dynamodb_batches import batch_pk
+from catalog.dynamodb_requests import ATTEMPTS, ConditionFailed, backoff, batch_get, transact
 from catalog.dynamodb_run_items import (
     change_item,
     feed_entry,
@@ -22,7 +23,7 @@ from catalog.dynamodb_run_items import (
     run_item,
     run_sk,
 )
-from catalog.dynamodb_schema import s, time_text
+from catalog.dynamodb_values import s, time_text
 from catalog.model import RecognitionResult, RunChange, RunStatus
 from catalog.run_diff import summarize_change
 from catalog.sqlite_db import utcnow
@@ -40,19 +41,19 @@ class DynamoRunWrites(DynamoTable):
             await self._append(tenant_id, result, history_only)
             return None
         current_key = ddb.key(ddb.result_pk(tenant_id, result.asset_id), ddb.result_sk(result.analyzer))
-        for attempt in range(ddb.ATTEMPTS):
-            found = await ddb.batch_get(self._client, self._table, [current_key])
+        for attempt in range(ATTEMPTS):
+            found = await batch_get(self._client, self._table, [current_key])
             previous = run_from_item(found[0]) if found else None
             if previous and (previous.finished_at or utcnow()) > (result.finished_at or utcnow()):
                 await self._append(tenant_id, result, history_only)  # finished before the current run
                 return None
             run = dataclasses.replace(result, change=summarize_change(previous, result))
             try:
-                await ddb.transact(self._client, self._current_actions(tenant_id, run, previous))
-            except ddb.ConditionFailed as exc:
+                await transact(self._client, self._current_actions(tenant_id, run, previous))
+            except ConditionFailed as exc:
                 if exc.reasons[2] == "ConditionalCheckFailed":
                     raise LookupError(f"no asset {result.asset_id} in tenant {tenant_id}") from exc
-                await ddb.backoff(attempt)  # another run became current meanwhile: compare with it
+                await backoff(attempt)  # another run became current meanwhile: compare with it
                 continue
             return run.change
         raise RuntimeError(f"could not save run {result.id}: the current {result.analyzer} run kept changing")
@@ -61,8 +62,8 @@ class DynamoRunWrites(DynamoTable):
         """Only the run item, if its asset exists."""
         exists = exists_check(self._table, asset_key(tenant_id, run.asset_id))
         try:
-            await ddb.transact(self._client, [*actions, exists])
-        except ddb.ConditionFailed as exc:
+            await transact(self._client, [*actions, exists])
+        except ConditionFailed as exc:
             raise LookupError(f"no asset {run.asset_id} in tenant {tenant_id}") from exc
 
     def _current_actions(

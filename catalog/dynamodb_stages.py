@@ -19,10 +19,12 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_from_item, asset_key, count_keys, stage_key
 from catalog.dynamodb_base import DynamoTable
-from catalog.dynamodb_schema import Item, s, to_int
+from catalog.dynamodb_requests import batch_get, query_count, query_up_to
+from catalog.dynamodb_schema import INDEX_STAGES
+from catalog.dynamodb_values import Item, s, to_int
 from catalog.model import Asset, Stage
 
 
@@ -43,7 +45,7 @@ class DynamoStages(DynamoTable):
             found = await asyncio.gather(*(self._stage_entries(tenant_id, st, after, want) for st in wanted))
             # a set: while the index trails a stage change, an asset may stand in two of the partitions
             ids = sorted({e["id"]["S"] for entries in found for e in entries}, reverse=True)[:want]
-            assets = await ddb.batch_get(self._client, self._table, [asset_key(tenant_id, i) for i in ids])
+            assets = await batch_get(self._client, self._table, [asset_key(tenant_id, i) for i in ids])
             by_id = {(a := asset_from_item(i)).id: a for i in assets}
             out += [by_id[i] for i in ids if i in by_id and by_id[i].status in wanted]
             if len(ids) < want:
@@ -63,11 +65,11 @@ class DynamoStages(DynamoTable):
             request["KeyConditionExpression"] += " AND #id < :before"
             request["ExpressionAttributeNames"] = {"#id": "id"}
             request["ExpressionAttributeValues"][":before"] = s(before)
-        return await ddb.query_up_to(
+        return await query_up_to(
             self._client,
             limit,
             TableName=self._table,
-            IndexName=ddb.INDEX_STAGES,
+            IndexName=INDEX_STAGES,
             ScanIndexForward=False,
             Limit=limit,
             **request,
@@ -101,23 +103,21 @@ class DynamoStages(DynamoTable):
         return {st: n for st, n in by_stage.items() if n}
 
     async def _count_stage(self, tenant_id: str, stage: Stage) -> int:
-        return await ddb.query_count(
+        return await query_count(
             self._client,
             TableName=self._table,
-            IndexName=ddb.INDEX_STAGES,
+            IndexName=INDEX_STAGES,
             KeyConditionExpression="stage_key = :k",
             ExpressionAttributeValues={":k": s(stage_key(tenant_id, stage))},
         )
 
     async def _asset_count(self, tenant_id: str) -> int:
-        items = await ddb.batch_get(self._client, self._table, count_keys(tenant_id))
+        items = await batch_get(self._client, self._table, count_keys(tenant_id))
         return sum(to_int(i["n"]) for i in items)
 
     async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
         keys = [asset_key(tenant_id, a) for a in asset_ids]
-        items = await ddb.batch_get(
-            self._client, self._table, keys, projection="#st", names={"#st": "status"}
-        )
+        items = await batch_get(self._client, self._table, keys, projection="#st", names={"#st": "status"})
         counts: dict[Stage, int] = {}
         for item in items:
             stage = Stage(item["status"]["S"])

@@ -21,18 +21,29 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import COUNTED, asset_key, count_update, stage_clauses
 from catalog.dynamodb_base import set_remove
-from catalog.dynamodb_schema import Item, s
+from catalog.dynamodb_requests import (
+    ATTEMPTS,
+    ConditionFailed,
+    backoff,
+    batch_get,
+    bounded,
+    error_code,
+    query_pages,
+    transact,
+)
+from catalog.dynamodb_schema import ALL_SHARDS, INDEX_ASSETS, INDEX_STAGES, INDEX_UNFINISHED
+from catalog.dynamodb_values import Item, s
 from catalog.model import Stage
 
 log = logging.getLogger(__name__)
 
 INDEX_KEYS = {  # index name → hash key; every index ranges over `id` and projects keys only
-    ddb.INDEX_UNFINISHED: "pending",
-    ddb.INDEX_ASSETS: "shard",
-    ddb.INDEX_STAGES: "stage_key",
+    INDEX_UNFINISHED: "pending",
+    INDEX_ASSETS: "shard",
+    INDEX_STAGES: "stage_key",
 }
 UPGRADES_KEY = ddb.key("TABLE", "UPGRADES")
 STAGE_INDEX_UPGRADE = "stage-index"
@@ -74,7 +85,7 @@ async def ensure_table(client: Any, table: str) -> bool:
     try:
         await client.describe_table(TableName=table)
     except ClientError as exc:
-        if ddb.error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
     else:
         await upgrade_table(client, table)
@@ -82,7 +93,7 @@ async def ensure_table(client: Any, table: str) -> bool:
     try:
         await client.create_table(**table_definition(table))
     except ClientError as exc:
-        if ddb.error_code(exc) != "ResourceInUseException":  # someone else is creating it right now
+        if error_code(exc) != "ResourceInUseException":  # someone else is creating it right now
             raise
         await upgrade_table(client, table)  # waits for it; its backfills find nothing to do
         return False
@@ -116,7 +127,7 @@ async def _add_index(client: Any, table: str, name: str, hash_key: str) -> None:
             )
             return
         except ClientError as exc:
-            if ddb.error_code(exc) not in _BUSY:
+            if error_code(exc) not in _BUSY:
                 described = (await client.describe_table(TableName=table))["Table"]
                 if name not in {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}:
                     raise
@@ -163,22 +174,22 @@ async def _backfill_stage_index(client: Any, table: str) -> None:
     """Mark and count every asset not counted yet, walking the `assets` index shard by shard."""
     log.info("backfilling stage marks and asset counts in the DynamoDB table %r", table)
     marked = 0
-    for shard in ddb.ALL_SHARDS:
-        pages = ddb.query_pages(
+    for shard in ALL_SHARDS:
+        pages = query_pages(
             client,
             TableName=table,
-            IndexName=ddb.INDEX_ASSETS,
+            IndexName=INDEX_ASSETS,
             KeyConditionExpression="#h = :h",
             ExpressionAttributeNames={"#h": "shard"},  # a reserved word
             ExpressionAttributeValues={":h": s(shard)},
         )
         async for page in pages:
             keys = [{"PK": e["PK"], "SK": e["SK"]} for e in page]
-            items = await ddb.batch_get(
+            items = await batch_get(
                 client, table, keys, projection=f"id, tenant_id, #st, {COUNTED}", names={"#st": "status"}
             )
             uncounted = [i for i in items if COUNTED not in i]
-            await ddb.bounded([_count_in(client, table, i) for i in uncounted])
+            await bounded([_count_in(client, table, i) for i in uncounted])
             marked += len(uncounted)
     log.info("backfilled the DynamoDB table %r: %d assets were not counted yet", table, marked)
 
@@ -186,7 +197,7 @@ async def _backfill_stage_index(client: Any, table: str) -> None:
 async def _count_in(client: Any, table: str, item: Item) -> None:
     """One asset: its stage marks and `counted`, with its count shard, if its status is still the one read."""
     tenant_id, asset_id = item["tenant_id"]["S"], item["id"]["S"]
-    for attempt in range(ddb.ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         stage = Stage(item["status"]["S"])
         sets, removes, values = stage_clauses(tenant_id, asset_id, stage)
         values.update({":yes": {"BOOL": True}, ":st": s(stage.value)})
@@ -201,14 +212,14 @@ async def _count_in(client: Any, table: str, item: Item) -> None:
             }
         }
         try:
-            await ddb.transact(client, [mark, count_update(table, tenant_id, asset_id, +1)])
+            await transact(client, [mark, count_update(table, tenant_id, asset_id, +1)])
             return
-        except ddb.ConditionFailed:  # its stage changed, it was deleted, or it is counted already
+        except ConditionFailed:  # its stage changed, it was deleted, or it is counted already
             response = await client.get_item(
                 TableName=table, Key=asset_key(tenant_id, asset_id), ConsistentRead=True
             )
             if "Item" not in response or COUNTED in response["Item"]:
                 return
             item = response["Item"]
-        await ddb.backoff(attempt)
+        await backoff(attempt)
     raise RuntimeError(f"could not backfill asset {asset_id}: its stage kept changing")

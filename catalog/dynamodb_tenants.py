@@ -7,9 +7,17 @@ from collections.abc import Sequence
 
 from botocore.exceptions import ClientError
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_base import DynamoTable, exists_check, opt_time, put_new, req_time, time_s
-from catalog.dynamodb_schema import Item, s
+from catalog.dynamodb_requests import (
+    ConditionFailed,
+    Conflict,
+    batch_get,
+    error_code,
+    transact,
+    update_if_exists,
+)
+from catalog.dynamodb_values import Item, s
 from catalog.ids import uuid7
 from catalog.model import ALL_SCOPES, ApiKey, Scope, Tenant, TenantConfig
 from catalog.sqlite_db import utcnow
@@ -69,11 +77,9 @@ class DynamoTenants(DynamoTable):
         }
         name_item = {**ddb.key(ddb.tenant_name_pk(name), ddb.TENANT_NAME_SK), "tenant_id": s(tenant.id)}
         try:
-            await ddb.transact(
-                self._client, [put_new(self._table, tenant_item), put_new(self._table, name_item)]
-            )
-        except ddb.ConditionFailed as exc:
-            raise ddb.Conflict(f"a tenant named {name!r} exists already") from exc
+            await transact(self._client, [put_new(self._table, tenant_item), put_new(self._table, name_item)])
+        except ConditionFailed as exc:
+            raise Conflict(f"a tenant named {name!r} exists already") from exc
         return tenant
 
     async def get_tenant_by_name(self, name: str) -> Tenant | None:
@@ -85,7 +91,7 @@ class DynamoTenants(DynamoTable):
         return _tenant(item) if item else None
 
     async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
-        await ddb.update_if_exists(
+        await update_if_exists(
             self._client,
             TableName=self._table,
             Key=ddb.key(ddb.tenant_pk(tenant_id), ddb.TENANT_SK),
@@ -106,11 +112,11 @@ class DynamoTenants(DynamoTable):
             put_new(self._table, pointer),
         ]
         try:
-            await ddb.transact(self._client, actions)
-        except ddb.ConditionFailed as exc:
+            await transact(self._client, actions)
+        except ConditionFailed as exc:
             if exc.reasons[0] == "ConditionalCheckFailed":
                 raise LookupError(f"no tenant {tenant_id}") from exc
-            raise ddb.Conflict("this API key is registered already") from exc
+            raise Conflict("this API key is registered already") from exc
         return key
 
     async def find_api_key(self, key_hash: str) -> ApiKey | None:
@@ -120,7 +126,7 @@ class DynamoTenants(DynamoTable):
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]:
         pointers = await self._tenant_items(tenant_id, ddb.api_key_sk(""), "key_hash")
         keys = [ddb.key(ddb.api_key_pk(p["key_hash"]["S"]), ddb.KEY_SK) for p in pointers]
-        found = [_api_key(i) for i in await ddb.batch_get(self._client, self._table, keys)]
+        found = [_api_key(i) for i in await batch_get(self._client, self._table, keys)]
         return sorted((k for k in found if k.tenant_id == tenant_id), key=lambda k: k.id)
 
     async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
@@ -136,7 +142,7 @@ class DynamoTenants(DynamoTable):
                 ExpressionAttributeValues={":now": time_s(utcnow()), ":t": s(tenant_id)},
             )
         except ClientError as exc:
-            if ddb.error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalog import dynamodb_schema as ddb
+from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_key, edge_item
 from catalog.dynamodb_assets import DynamoAssets
 from catalog.dynamodb_base import exists_check, set_remove, time_s
-from catalog.dynamodb_schema import opt_s, s
+from catalog.dynamodb_requests import ATTEMPTS, ConditionFailed, backoff, bounded, transact
+from catalog.dynamodb_values import opt_s, s
 from catalog.model import Asset, VersionRelation
 from catalog.sqlite_db import utcnow
 
@@ -20,7 +21,7 @@ class DynamoVersions(DynamoAssets):
 
     async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
         parents = list(dict.fromkeys(parent_ids))
-        edges = await ddb.bounded(
+        edges = await bounded(
             [self._tenant_items(tenant_id, ddb.children_prefix(p), "child_id") for p in parents]
         )
         child_ids = {p: [e["child_id"]["S"] for e in found] for p, found in zip(parents, edges, strict=True)}
@@ -38,7 +39,7 @@ class DynamoVersions(DynamoAssets):
         A parent that is not the tenant's asset leaves everything as it was (like a missing asset)."""
         if parent_id == asset_id:
             raise ValueError("an asset cannot be its own version")
-        for attempt in range(ddb.ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             item = await self._get(ddb.tenant_pk(tenant_id), ddb.asset_sk(asset_id))
             if item is None:
                 return
@@ -69,10 +70,10 @@ class DynamoVersions(DynamoAssets):
                 if old != parent_id:
                     actions.append(self._put(edge_item(tenant_id, parent_id, asset_id)))
             try:
-                await ddb.transact(self._client, actions)
+                await transact(self._client, actions)
                 return
-            except ddb.ConditionFailed as exc:
+            except ConditionFailed as exc:
                 if exc.reasons[0] != "ConditionalCheckFailed":
                     return  # the parent is not this tenant's asset
-            await ddb.backoff(attempt)
+            await backoff(attempt)
         raise RuntimeError(f"could not link asset {asset_id}: its parent kept changing")

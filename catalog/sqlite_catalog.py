@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalog import sqlite_batches, sqlite_runs, sqlite_tenants
+from catalog import sqlite_batches, sqlite_run_rows, sqlite_tenants
 from catalog.model import (
     Asset,
     Label,
@@ -22,7 +22,9 @@ from catalog.model import (
 from catalog.phash import nearest_hashes
 from catalog.sqlite_batches import SqliteBatches
 from catalog.sqlite_db import SqliteDb, from_db_time, placeholders, to_db_time, utcnow
-from catalog.sqlite_runs import SqliteRunHistory, delete_asset_runs, insert_run, run_from_row
+from catalog.sqlite_run_rows import run_from_row
+from catalog.sqlite_run_writes import delete_asset_runs, insert_run
+from catalog.sqlite_runs import SqliteRunHistory
 from catalog.sqlite_tenants import SqliteTenants
 
 _TABLES = """
@@ -54,7 +56,7 @@ CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT
 CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
 
-SCHEMA = sqlite_tenants.SCHEMA + _TABLES + sqlite_runs.SCHEMA + sqlite_batches.SCHEMA
+SCHEMA = sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from catalog.ids import uuid7
-from catalog.sqlite_runs import migrate_results
+from catalog.sqlite_run_writes import migrate_results
 
 CATALOG_VERSION = 4
 

@@ -132,11 +132,8 @@ def rekognition_providers(
     (IndexFaces instead of DetectFaces, so faces named, matched and searched by photo work on Rekognition).
     Every operation has its own token bucket at MEDIASIGHT_REKOGNITION_TPS, shared by all of them."""
     from indexer.recognizers import rekognition as rk
-    from indexer.recognizers.rekognition_faces import (
-        RekognitionFaceCollections,
-        RekognitionFaceIndexer,
-        asset_of_original,
-    )
+    from indexer.recognizers.rekognition_face_indexer import RekognitionFaceIndexer, asset_of_original
+    from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
 
     buckets = rk.make_buckets(dict.fromkeys(rk.DEFAULT_TPS, settings.rekognition_tps))
     label_defaults = {

@@ -3,10 +3,8 @@
 - CollectionId = prefix + tenant ID (Rekognition allows `[a-zA-Z0-9_.-]`, ≤ 255; our tenant IDs are UUIDs),
   created on first use (CreateCollection; ResourceAlreadyExistsException means another process won), and
   again if it was deleted behind our back (IndexFaces → ResourceNotFoundException).
-- IndexFaces with ExternalImageId = asset ID (a UUID: within `[a-zA-Z0-9_.-:]`), DEFAULT attributes, MaxFaces
-  and QualityFilter (AUTO by default) as analyzer parameters. `RekognitionFaceIndexer` is the faces analyzer
-  itself: its findings are IndexFaces' faces, so each FaceId is stored with the face it belongs to and
-  face_index lines up by construction (no matching of boxes between two calls).
+- IndexFaces with ExternalImageId = asset ID (a UUID: within `[a-zA-Z0-9_.-:]`) and DEFAULT attributes,
+  for the faces analyzer (rekognition_face_indexer).
 - SearchFaces (by FaceId) for matches and naming, SearchFacesByImage for search by photo, DeleteFaces when
   an asset is deleted or its faces are replaced. Similarity is Rekognition's own 0–100, the scale the local
   path maps its distances onto (catalog.face_identity), so thresholds mean the same on both. A collection
@@ -24,21 +22,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
-from catalog.model import Findings
-from catalog.ports import CatalogStore
 from indexer.cpu import CpuPool
 from indexer.face_collection import NoFaceFound, RemoteFace, RemoteMatch, RemoteUnavailable
-from indexer.ingest import parse_original_key
 from indexer.recognizers import rekognition_mapping as m
-from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
+from indexer.recognizers.ports import AnalyzerInputError
 from indexer.recognizers.rate_limit import TokenBucket, error_code, is_retryable
-from indexer.recognizers.rekognition import Operation, RekognitionAnalyzer, Scalar, param_number
 from indexer.recognizers.rekognition_calls import Retry, bucket_for, call_rekognition, is_throttled
 from indexer.recognizers.rekognition_images import prepare_off_loop
 
@@ -47,17 +41,7 @@ log = logging.getLogger(__name__)
 COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")
 EXTERNAL_IMAGE_ID = re.compile(r"[a-zA-Z0-9_.\-:]{1,255}")
 MAX_FACES = 4096  # SearchFaces / SearchFacesByImage MaxFaces, DeleteFaces FaceIds per call
-QUALITY_FILTERS = ("NONE", "AUTO", "LOW", "MEDIUM", "HIGH")
-INDEX_FACES = Operation(
-    "index_faces",
-    "IndexFaces",
-    "amazon-rekognition-index-faces",
-    "FaceModelVersion",
-    {"min_confidence": 0.0, "max_faces": 20, "quality_filter": "AUTO"},
-)
 _APIS = ("CreateCollection", "IndexFaces", "SearchFaces", "SearchFacesByImage", "DeleteFaces", "ListFaces")
-
-AssetOf = Callable[[str], Awaitable[tuple[str, str] | None]]  # original's blob key → (tenant ID, asset ID)
 
 
 def collection_id(prefix: str, tenant_id: str) -> str:
@@ -67,25 +51,13 @@ def collection_id(prefix: str, tenant_id: str) -> str:
     return cid
 
 
-def _outage(exc: Exception, api: str) -> RemoteUnavailable | None:
-    """A failure that retries could not overcome (throttling, 5xx, network) as the port's error."""
-    if not is_retryable(exc):
-        return None
-    cause = error_code(exc) or type(exc).__name__
-    return RemoteUnavailable(
-        f"Amazon Rekognition is not answering ({api}: {cause}): try again in a few minutes"
-    )
-
-
-def asset_of_original(catalog: CatalogStore) -> AssetOf:
-    """(tenant, asset) of a content-addressed original key, from the catalog."""
-
-    async def lookup(key: str) -> tuple[str, str] | None:
-        parsed = parse_original_key(key)
-        asset = await catalog.find_asset_by_sha256(*parsed) if parsed else None
-        return (asset.tenant_id, asset.id) if asset else None
-
-    return lookup
+def _raise_if_outage(exc: Exception, api: str) -> None:
+    """A failure that retries could not overcome (throttling, 5xx, network) raises the port's error."""
+    if is_retryable(exc):
+        cause = error_code(exc) or type(exc).__name__
+        raise RemoteUnavailable(
+            f"Amazon Rekognition is not answering ({api}: {cause}): try again in a few minutes"
+        ) from exc
 
 
 class RekognitionFaceCollections:
@@ -174,8 +146,7 @@ class RekognitionFaceCollections:
                 MaxFaces=min(limit, MAX_FACES),
             )
         except (ClientError, BotoCoreError) as exc:
-            if (down := _outage(exc, "SearchFaces")) is not None:
-                raise down from exc
+            _raise_if_outage(exc, "SearchFaces")
             # No collection, or the face is no longer in it (deleted): it matches nothing.
             if error_code(exc) in ("ResourceNotFoundException", "InvalidParameterException"):
                 log.warning("SearchFaces %s for tenant %s: %s", face_id, tenant_id, error_code(exc))
@@ -199,8 +170,7 @@ class RekognitionFaceCollections:
                 MaxFaces=min(max(limit, 1), MAX_FACES),
             )
         except (ClientError, BotoCoreError) as exc:
-            if (down := _outage(exc, "SearchFacesByImage")) is not None:
-                raise down from exc
+            _raise_if_outage(exc, "SearchFacesByImage")
             code = error_code(exc)
             if code == "InvalidParameterException":  # what Rekognition answers when it finds no face
                 raise NoFaceFound("Rekognition found no face in the image") from exc
@@ -222,8 +192,7 @@ class RekognitionFaceCollections:
                     "DeleteFaces", "delete_faces", CollectionId=cid, FaceIds=ids[start : start + MAX_FACES]
                 )
             except (ClientError, BotoCoreError) as exc:
-                if (down := _outage(exc, "DeleteFaces")) is not None:
-                    raise down from exc
+                _raise_if_outage(exc, "DeleteFaces")
                 if error_code(exc) == "ResourceNotFoundException":
                     self._forget(cid, exc)
                     return  # no collection: nothing of it to delete
@@ -238,8 +207,7 @@ class RekognitionFaceCollections:
             try:
                 response = await self._call("ListFaces", "list_faces", **request)
             except (ClientError, BotoCoreError) as exc:
-                if (down := _outage(exc, "ListFaces")) is not None:
-                    raise down from exc
+                _raise_if_outage(exc, "ListFaces")
                 if error_code(exc) == "ResourceNotFoundException":
                     self._forget(cid, exc)
                     return []
@@ -255,57 +223,3 @@ class RekognitionFaceCollections:
         """A collection found missing is created again on its next use (the cache of known ones lied)."""
         if error_code(exc) == "ResourceNotFoundException":
             self._known.discard(cid)
-
-
-class RekognitionFaceIndexer(RekognitionAnalyzer):
-    """The "faces" analyzer on Rekognition with face search: IndexFaces into the tenant's collection.
-
-    The image is the asset's (its original key tells the tenant and asset). Faces indexed but below
-    min_confidence are deleted again at once, so every FaceId in the collection belongs to a stored face.
-    """
-
-    def __init__(
-        self,
-        client: Any,
-        collections: RekognitionFaceCollections,
-        asset_of: AssetOf,
-        *,
-        buckets: Mapping[str, TokenBucket] | TokenBucket,
-        defaults: Mapping[str, Scalar] | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__("faces", client, buckets=buckets, defaults=defaults, operation=INDEX_FACES, **kw)
-        self._collections = collections
-        self._asset_of = asset_of
-
-    def _request(self, p: Mapping[str, Any]) -> dict[str, Any]:
-        param_number(p, "min_confidence", 0, 100)
-        quality = str(p["quality_filter"]).upper()
-        if quality not in QUALITY_FILTERS:
-            raise ValueError(f"quality_filter must be one of {', '.join(QUALITY_FILTERS)}, got {quality!r}")
-        return {"MaxFaces": int(param_number(p, "max_faces", 1, 100)), "QualityFilter": quality}
-
-    async def _invoke(
-        self, item: AnalysisInput, image: dict[str, Any], request: dict[str, Any], p: Mapping[str, Any]
-    ) -> Mapping[str, Any]:
-        owner = await self._asset_of(item.original_key) if item.original_key else None
-        if owner is None:
-            raise AnalyzerInputError("cannot index faces: the image is not the stored original of an asset")
-        tenant_id, asset_id = owner
-        response = await self._collections.index_faces(tenant_id, asset_id, image, **request)
-        _, dropped = m.map_indexed_faces(response, min_confidence=float(p["min_confidence"]))
-        if dropped:
-            try:  # failing the analysis for it would index the faces again: more FaceIds left behind
-                await self._collections.delete(tenant_id, dropped)
-            except Exception:
-                log.warning(
-                    "could not delete faces %s of asset %s below min_confidence from the collection",
-                    ", ".join(dropped),
-                    asset_id,
-                    exc_info=True,
-                )
-        return response
-
-    def _map(self, response: Mapping[str, Any], p: Mapping[str, Any]) -> Findings:
-        faces, _ = m.map_indexed_faces(response, min_confidence=float(p["min_confidence"]))
-        return Findings(faces=faces)

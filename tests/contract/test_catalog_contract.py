@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.dynamodb_schema import Conflict
+from catalog.dynamodb_requests import Conflict
 from catalog.ids import uuid7
 from catalog.model import (
     ALL_SCOPES,

@@ -13,8 +13,10 @@ import pytest
 
 from catalog.dynamodb_asset_items import count_keys
 from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.dynamodb_schema import INDEX_STAGES, key, s, tenant_pk
+from catalog.dynamodb_keys import key, tenant_pk
+from catalog.dynamodb_schema import INDEX_STAGES
 from catalog.dynamodb_table import table_definition
+from catalog.dynamodb_values import s
 from catalog.ids import uuid7
 from catalog.model import Stage
 from catalog.ports import CatalogStore

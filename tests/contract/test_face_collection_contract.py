@@ -16,7 +16,7 @@ import pytest
 from catalog import sqlite_catalog, sqlite_faces
 from catalog.dynamodb_catalog import DynamoCatalog
 from catalog.dynamodb_faces import DynamoFaceCollection
-from catalog.dynamodb_schema import Conflict
+from catalog.dynamodb_requests import Conflict
 from catalog.ids import uuid7
 from catalog.model import BoundingBox, Face, FaceRef
 from catalog.ports import CatalogStore, FaceCollection, StoredFace

@@ -14,15 +14,9 @@ from PIL import Image, ImageDraw, ImageFont
 from skimage import data as samples
 
 from catalog.model import BoundingBox, TextDetection
-from indexer.recognizers.local_text import (
-    DET_MODEL,
-    REC_MODEL,
-    RapidOcrReader,
-    _quad_box,
-    _reading_order,
-    _span_box,
-    _word_spans,
-)
+from indexer.recognizers.local_text import RapidOcrReader
+from indexer.recognizers.ocr_geometry import _quad_box, _reading_order, _span_box, _word_spans
+from indexer.recognizers.rapidocr_engine import DET_MODEL, REC_MODEL
 
 Truth = dict[str, tuple[float, float, float, float]]  # word → (x0, y0, x1, y1) in pixels
 

@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from indexer.recognizers.text_embedding import DIMENSIONS, MiniLmEmbedder, erf, gelu_
+from indexer.recognizers.bert_numerics import erf, gelu_
+from indexer.recognizers.minilm_weights import DIMENSIONS
+from indexer.recognizers.text_embedding import MiniLmEmbedder
 
 # First components of sentence-transformers' own embeddings (sentence-transformers 6.2, torch 2.13 CPU,
 # same weight files): the numpy forward pass must keep matching them.

@@ -1,0 +1,170 @@
+"""Analyzing one asset's image: a run of each analyzer (the tenant's choice, or a reprocess batch's), saved
+to the catalog whether it worked or failed, faces linked into the tenant's collection and named, then a
+new embedding run over the asset's current metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from catalog.face_identity import SAME_PERSON_SIMILARITY
+from catalog.ids import uuid7
+from catalog.metadata import current_labels, metadata_text, text_lines
+from catalog.model import Asset, FaceRef, Findings, RecognitionResult, RunStatus
+from catalog.ports import CatalogStore, FaceCollection
+from catalog.sqlite_db import utcnow
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
+from indexer.cpu import CpuPool
+from indexer.index_documents import IndexDocuments
+from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
+
+EMBEDDING = "embedding"
+
+
+class AnalysisRuns:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        faces: FaceCollection,
+        cpu: CpuPool,
+        analyzers: AnalyzerRegistry,
+        choose: Callable[[str], Awaitable[AnalyzerChoice]],
+        embedder: TextEmbedder | None,
+        documents: IndexDocuments,
+    ) -> None:
+        self._catalog = catalog
+        self._faces = faces
+        self._cpu = cpu
+        self._analyzers = analyzers
+        self._choose = choose
+        self._embedder = embedder
+        self._documents = documents
+
+    async def analyze(
+        self,
+        asset: Asset,
+        item: AnalysisInput,
+        *,
+        params: Mapping[str, Mapping[str, object]] | None = None,
+        choice: AnalyzerChoice | None = None,
+        batch_id: str | None = None,
+    ) -> bool:
+        """Run the analyzers (the tenant's, or `choice`) on one image and append a run for each, then
+        the metadata embedding; True when any current result changed."""
+        selected = self._analyzers.select(choice or await self._choose(asset.tenant_id))
+        params = params or {}
+        results = await asyncio.gather(
+            *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        changed = False
+        for result in results:
+            if isinstance(result, BaseException):
+                continue
+            if result.analyzer == "faces":
+                result = await self._with_persons(asset, result)
+            change = await self._catalog.save_result(asset.tenant_id, result)
+            changed = changed or bool(change and change.changed)
+        if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
+            raise failures[0]
+        return await self.embed(asset, batch_id) or changed
+
+    async def _run(
+        self,
+        asset: Asset,
+        analyzer: Analyzer,
+        item: AnalysisInput,
+        params: dict[str, object],
+        batch_id: str | None,
+    ) -> RecognitionResult:
+        started, t0 = utcnow(), time.perf_counter()
+        run = RecognitionResult(
+            id=uuid7(),
+            asset_id=asset.id,
+            analyzer=analyzer.name,
+            provider=analyzer.provider,
+            model_name=analyzer.model_name,
+            model_version=analyzer.model_version,
+            parameters={**analyzer.defaults, **params},
+            findings=Findings(),
+            created_at=started,
+            batch_id=batch_id,
+        )
+        try:
+            findings = await analyzer.analyze(item, params)
+        except Exception as exc:
+            failed = dataclasses.replace(
+                run,
+                status=RunStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+                finished_at=utcnow(),
+                duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            )
+            await self._catalog.save_result(asset.tenant_id, failed)
+            raise
+        return dataclasses.replace(
+            run,
+            model_version=analyzer.model_version,  # a provider may report it with the answer
+            findings=findings,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            finished_at=utcnow(),
+        )
+
+    async def _with_persons(self, asset: Asset, run: RecognitionResult) -> RecognitionResult:
+        """Link the run's faces into the collection, and record in the run who each face is now (so a
+        later run's diff can tell a person change)."""
+        await self._link_faces(asset, run.findings)
+        if not run.findings.faces:
+            return run
+        linked = await self._faces.face_persons(asset.tenant_id, [asset.id])
+        faces = tuple(
+            dataclasses.replace(face, person_id=linked.get(FaceRef(asset.id, i)))
+            for i, face in enumerate(run.findings.faces)
+        )
+        return dataclasses.replace(run, findings=dataclasses.replace(run.findings, faces=faces))
+
+    async def _link_faces(self, asset: Asset, findings: Findings) -> None:
+        """Add the faces to the tenant's collection; a face matching a named one gets that person."""
+        tenant, faces = asset.tenant_id, findings.faces
+        await self._faces.index_faces(
+            tenant,
+            asset.id,
+            [f.embedding for f in faces],
+            boxes=[f.box for f in faces],
+            face_ids=[f.face_id for f in faces],
+        )
+        for index, face in enumerate(faces):
+            hits = await self._faces.matches(tenant, face, min_similarity=SAME_PERSON_SIMILARITY, limit=20)
+            named = next((h for h in hits if h.person_id and h.face.asset_id != asset.id), None)
+            if named is not None and named.person_id is not None:
+                await self._faces.assign(tenant, [FaceRef(asset.id, index)], named.person_id)
+
+    async def embed(self, asset: Asset, batch_id: str | None = None) -> bool:
+        """A new embedding run over the current metadata (none without an embedder); True when the vector
+        changed."""
+        embedder = self._embedder
+        if embedder is None:
+            return False
+        results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+        persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
+        text = metadata_text(asset, current_labels(results), text_lines(results), persons)
+        started, t0 = utcnow(), time.perf_counter()
+        vector = await self._cpu.run(embedder.embed, [text])
+        run = RecognitionResult(
+            id=uuid7(),
+            asset_id=asset.id,
+            analyzer=EMBEDDING,
+            model_name=embedder.name,
+            model_version=embedder.version,
+            parameters={"text": text},
+            findings=Findings(embedding=tuple(float(v) for v in vector[0])),
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            created_at=started,
+            finished_at=utcnow(),
+            batch_id=batch_id,
+        )
+        change = await self._catalog.save_result(asset.tenant_id, run)
+        return bool(change and change.changed)
