@@ -16,14 +16,16 @@ Tables made before this index are upgraded by `mediasight init` (catalog.dynamod
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from catalog import dynamodb_keys as ddb
 from catalog.dynamodb_asset_items import asset_from_item, asset_key, count_keys, stage_key
 from catalog.dynamodb_base import DynamoTable
-from catalog.dynamodb_requests import batch_get, query_count, query_up_to
+from catalog.dynamodb_requests import batch_get, query_all, query_count, query_up_to
 from catalog.dynamodb_schema import INDEX_STAGES
+from catalog.dynamodb_table import STAGE_INDEX_UPGRADE, upgrades
 from catalog.dynamodb_values import Item, s, to_int
 from catalog.model import Asset, Stage
 
@@ -31,13 +33,22 @@ from catalog.model import Asset, Stage
 class DynamoStages(DynamoTable):
     """assets_in_stages, stage_counts and count_by_stage for DynamoCatalog."""
 
+    _stages_ready = False  # set on the instance once the `stages` index is known to be complete
+
+    async def _stage_index_ready(self) -> bool:
+        """Whether `init` has built and filled the `stages` index. Until then (a new release running on a
+        table not upgraded yet, or mid-backfill) listings and counts walk the tenant's assets instead."""
+        if not self._stages_ready:
+            self._stages_ready = STAGE_INDEX_UPGRADE in await upgrades(self._client, self._table)
+        return self._stages_ready
+
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
     ) -> list[Asset]:
         wanted = tuple(dict.fromkeys(stages))
         if not wanted or limit <= 0:
             return []
-        if Stage.INDEXED in wanted:
+        if Stage.INDEXED in wanted or not await self._stage_index_ready():
             return await self._filtered_range(tenant_id, wanted, after, limit)
         out: list[Asset] = []
         while len(out) < limit:
@@ -94,6 +105,8 @@ class DynamoStages(DynamoTable):
         return [asset_from_item(i) for i in items]
 
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
+        if not await self._stage_index_ready():
+            return await self._walked_counts(tenant_id)
         others: list[Stage] = [st for st in Stage if st != Stage.INDEXED]
         *counts, total = await asyncio.gather(
             *(self._count_stage(tenant_id, st) for st in others), self._asset_count(tenant_id)
@@ -101,6 +114,18 @@ class DynamoStages(DynamoTable):
         by_stage: dict[Stage, int] = dict(zip(others, counts, strict=True))
         by_stage[Stage.INDEXED] = max(total - sum(counts), 0)  # < 0 only while the index trails
         return {st: n for st, n in by_stage.items() if n}
+
+    async def _walked_counts(self, tenant_id: str) -> dict[Stage, int]:
+        """Every asset's stage, read from the tenant's range (the way before the index)."""
+        items = await query_all(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":prefix": s(ddb.ASSET_PREFIX)},
+            ProjectionExpression="#st",
+            ExpressionAttributeNames={"#st": "status"},
+        )
+        return dict(Counter(Stage(item["status"]["S"]) for item in items))
 
     async def _count_stage(self, tenant_id: str, stage: Stage) -> int:
         return await query_count(

@@ -108,7 +108,7 @@ async def upgrade_table(client: Any, table: str) -> None:
     for name, hash_key in INDEX_KEYS.items():
         await _add_index(client, table, name, hash_key)
     await _wait_until_active(client, table)
-    if STAGE_INDEX_UPGRADE not in await _upgrades(client, table):
+    if STAGE_INDEX_UPGRADE not in await upgrades(client, table):
         await _backfill_stage_index(client, table)
         await _record_upgrade(client, table, STAGE_INDEX_UPGRADE)
 
@@ -156,7 +156,8 @@ async def _wait_until_active(client: Any, table: str) -> dict[str, Any]:
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _upgrades(client: Any, table: str) -> set[str]:
+async def upgrades(client: Any, table: str) -> set[str]:
+    """The item backfills done on this table (STAGE_INDEX_UPGRADE, ...)."""
     response = await client.get_item(TableName=table, Key=UPGRADES_KEY, ConsistentRead=True)
     return set(response.get("Item", {}).get("done", {}).get("SS", []))
 

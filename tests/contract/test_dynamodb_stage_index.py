@@ -129,13 +129,17 @@ async def test_ensure_table_upgrades_an_older_table(ddb_client: Any, old_table: 
         for count in count_keys(tenant):
             await ddb_client.delete_item(TableName=old_table, Key=count)
     await catalog.delete_asset(a, ids[0])  # an uncounted asset leaves the count alone
+    expected_a = {Stage.FAILED: 2, Stage.INDEXED: 2, Stage.STORED: 1}
+    # before the upgrade (the index is missing): the same answers, from a walk of the tenant's assets
+    before = DynamoCatalog(ddb_client, old_table)
+    assert await before.stage_counts(a) == expected_a
+    assert await listing(before, a, [Stage.FAILED], 1) == [ids[2], ids[1]]
 
     # two inits at once: one adds the index, both backfill, no asset is counted twice
     assert await asyncio.gather(catalog.ensure_table(), catalog.ensure_table()) == [False, False]
     description = (await ddb_client.describe_table(TableName=old_table))["Table"]
     indexes = {i["IndexName"]: i["IndexStatus"] for i in description["GlobalSecondaryIndexes"]}
     assert indexes == {"unfinished": "ACTIVE", "assets": "ACTIVE", "stages": "ACTIVE"}
-    expected_a = {Stage.FAILED: 2, Stage.INDEXED: 2, Stage.STORED: 1}
     assert await catalog.stage_counts(a) == expected_a
     assert await catalog.stage_counts(b) == {Stage.STORED: 1}
     assert await listing(catalog, a, [Stage.FAILED], 1) == [ids[2], ids[1]]
