@@ -1,7 +1,6 @@
 """Reprocessing batches in the scale-out catalog (layout: see catalog.dynamodb_run_items).
 
-A batch's meta item also carries its preparation: `selection` (the filter, until resolved), `error` (FAILED),
-`enqueued_through` (the queueing checkpoint) and `heartbeat_at`.
+A batch's meta item also carries its preparation (catalog.dynamodb_preparations).
 """
 
 from __future__ import annotations
@@ -10,32 +9,20 @@ import json
 from collections.abc import Sequence
 
 from catalog import dynamodb_keys as ddb
-from catalog.dynamodb_base import DynamoTable
-from catalog.dynamodb_requests import (
-    TRANSACT_MAX,
-    ConditionFailed,
-    batch_get,
-    batch_put,
-    bounded,
-    query_all,
-    query_up_to,
-    transact,
-    update_if_exists,
+from catalog.dynamodb_preparations import (
+    UNENQUEUED_PK,
+    DynamoPreparations,
+    batch_item,
+    batch_pk,
+    batch_sk,
 )
+from catalog.dynamodb_requests import ConditionFailed, batch_get, batch_put, query_all, query_up_to, transact
 from catalog.dynamodb_values import Item, num, opt_s, s, time_text, to_int
 from catalog.model import ReprocessBatch
-from catalog.run_ports import BatchItemState
-from catalog.sqlite_db import from_db_time, utcnow
+from catalog.run_ports import BatchItemState, check_selection
+from catalog.sqlite_db import from_db_time
 
-UNENQUEUED_PK = "BATCHES#UNENQUEUED"
-
-
-def batch_pk(tenant_id: str, batch_id: str) -> str:
-    return f"TENANT#{tenant_id}#BATCH#{batch_id}"
-
-
-def batch_sk(batch_id: str) -> str:
-    return f"BATCH#{batch_id}"
+__all__ = ["DynamoBatches", "batch_pk"]
 
 
 def _batch(item: Item) -> ReprocessBatch:
@@ -56,19 +43,17 @@ def _batch(item: Item) -> ReprocessBatch:
         error=opt_s(item, "error") or "",
         enqueued_through=opt_s(item, "enqueued_through"),
         heartbeat_at=from_db_time(opt_s(item, "heartbeat_at")),
+        claimed_until=from_db_time(opt_s(item, "claim_until")),
     )
 
 
-def _item(pk: str, asset_id: str) -> Item:
-    return {**ddb.key(pk, f"ITEM#{asset_id}"), "state": s(BatchItemState.PENDING)}
-
-
-class DynamoBatches(DynamoTable):
+class DynamoBatches(DynamoPreparations):
     """The batch half of RunHistory for DynamoCatalog."""
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
+        check_selection(batch)  # before any write
         pk = batch_pk(batch.tenant_id, batch.id)
-        items = [_item(pk, a) for a in asset_ids]
+        items = [batch_item(pk, a) for a in asset_ids]
         await batch_put(self._client, self._table, items)
         meta: Item = {
             **ddb.key(ddb.tenant_pk(batch.tenant_id), batch_sk(batch.id)),
@@ -162,20 +147,6 @@ class DynamoBatches(DynamoTable):
             return False
         return True
 
-    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
-        await self._close(tenant_id, batch_id, "SET enqueued = :yes", {})
-
-    async def fail_batch(self, tenant_id: str, batch_id: str, error: str) -> None:
-        await self._close(tenant_id, batch_id, "SET enqueued = :yes, #error = :error", {":error": s(error)})
-
-    async def _close(self, tenant_id: str, batch_id: str, expression: str, values: Item) -> None:
-        """Update the batch and drop its unenqueued marker, together."""
-        meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
-        names = {"#error": "error"} if "#error" in expression else None
-        note = self._update(meta, expression, {":yes": {"BOOL": True}, **values}, names=names)
-        drop = {"Delete": {"TableName": self._table, "Key": ddb.key(UNENQUEUED_PK, batch_id)}}
-        await transact(self._client, [note, drop])
-
     async def unenqueued_batches(self) -> list[ReprocessBatch]:
         markers = await query_all(
             self._client,
@@ -185,76 +156,3 @@ class DynamoBatches(DynamoTable):
         )
         keys = [ddb.key(ddb.tenant_pk(m["tenant_id"]["S"]), batch_sk(m["SK"]["S"])) for m in markers]
         return sorted(map(_batch, await batch_get(self._client, self._table, keys)), key=lambda b: b.id)
-
-    async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
-        pk = batch_pk(tenant_id, batch_id)
-        # Each chunk is written only while the batch is still resolving (its meta item has a selection).
-        check = {
-            "ConditionCheck": {
-                "TableName": self._table,
-                "Key": ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-                "ConditionExpression": "attribute_exists(selection) AND attribute_not_exists(#error)",
-                "ExpressionAttributeNames": {"#error": "error"},
-            }
-        }
-        puts = [self._put(_item(pk, a)) for a in dict.fromkeys(asset_ids)]
-        step = TRANSACT_MAX - 1
-
-        async def write(chunk: list[dict[str, object]]) -> bool:
-            try:
-                await transact(self._client, [check, *chunk])
-            except ConditionFailed:
-                return False
-            return True
-
-        return all(await bounded([write(puts[i : i + step]) for i in range(0, len(puts), step)]))
-
-    async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
-        batch = await self.get_batch(tenant_id, batch_id)
-        if batch is None or batch.selection is None:
-            return batch.total if batch else 0
-        total = await self._count_items(batch_pk(tenant_id, batch_id))
-        meta = ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id))
-        resolve = self._update(
-            meta,
-            "SET #total = :total, heartbeat_at = :now REMOVE selection",
-            {":total": num(total), ":now": s(time_text(utcnow()))},
-            condition="attribute_exists(selection)",
-            names={"#total": "total"},
-        )
-        try:
-            await transact(self._client, [resolve])
-        except ConditionFailed:  # another run resolved it meanwhile: its total stands
-            done = await self.get_batch(tenant_id, batch_id)
-            return done.total if done else 0
-        return total
-
-    async def _count_items(self, pk: str) -> int:
-        request = {
-            "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :start AND :end",
-            "ExpressionAttributeValues": {":pk": s(pk), ":start": s("ITEM#"), ":end": s("ITEM$")},
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        count = 0
-        while True:
-            page = await self._client.query(**request)
-            count += int(page["Count"])
-            if "LastEvaluatedKey" not in page:
-                return count
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    async def checkpoint_batch(self, tenant_id: str, batch_id: str, enqueued_through: str | None) -> None:
-        values = {":now": s(time_text(utcnow()))}
-        expression = "SET heartbeat_at = :now"
-        if enqueued_through is not None:
-            values[":through"] = s(enqueued_through)
-            expression += ", enqueued_through = :through"
-        await update_if_exists(
-            self._client,
-            TableName=self._table,
-            Key=ddb.key(ddb.tenant_pk(tenant_id), batch_sk(batch_id)),
-            UpdateExpression=expression,
-            ExpressionAttributeValues=values,
-        )

@@ -273,6 +273,7 @@ class ReprocessBatch:
     error: str = ""  # why the batch FAILED before it ran
     enqueued_through: str | None = None  # the last asset whose job is queued: a retry resumes after it
     heartbeat_at: datetime | None = None  # last sign of life of its preparation (recovery waits for it)
+    claimed_until: datetime | None = None  # a preparation run holds it until then (catalog.run_ports.Claim)
 
     @property
     def status(self) -> BatchStatus:

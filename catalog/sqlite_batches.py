@@ -6,11 +6,13 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from catalog import sqlite_preparations
 from catalog.model import ReprocessBatch
-from catalog.run_ports import BatchItemState
-from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time, utcnow
+from catalog.run_ports import BatchItemState, check_selection
+from catalog.sqlite_db import SqliteDb, from_db_time, to_db_time
+from catalog.sqlite_preparations import SqlitePreparations, insert_items
 
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL,
@@ -31,18 +33,12 @@ CREATE TABLE IF NOT EXISTS batch_items (
     PRIMARY KEY (batch_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS batch_items_by_state ON batch_items (batch_id, state, asset_id);
--- How a batch is being prepared: a table beside `batches`, so catalogs made before it need no migration.
-CREATE TABLE IF NOT EXISTS batch_preparations (
-    batch_id TEXT PRIMARY KEY,
-    selection TEXT,
-    error TEXT NOT NULL DEFAULT '',
-    enqueued_through TEXT,
-    heartbeat_at TEXT
-) WITHOUT ROWID;
 """
+SCHEMA = _TABLES + sqlite_preparations.SCHEMA
 _SELECT = (
-    "SELECT b.*, p.selection, p.error, p.enqueued_through, p.heartbeat_at "
+    "SELECT b.*, p.selection, p.error, p.enqueued_through, p.heartbeat_at, c.until AS claimed_until "
     "FROM batches b LEFT JOIN batch_preparations p ON p.batch_id = b.id "
+    "LEFT JOIN batch_claims c ON c.batch_id = b.id "
 )
 
 
@@ -64,6 +60,7 @@ def _batch(row: sqlite3.Row) -> ReprocessBatch:
         error=row["error"] or "",
         enqueued_through=row["enqueued_through"],
         heartbeat_at=from_db_time(row["heartbeat_at"]),
+        claimed_until=from_db_time(row["claimed_until"]),
     )
 
 
@@ -72,19 +69,14 @@ def _owned(conn: sqlite3.Connection, tenant_id: str, batch_id: str) -> bool:
     return found.fetchone() is not None
 
 
-def _insert_items(conn: sqlite3.Connection, batch_id: str, asset_ids: Sequence[str]) -> None:
-    conn.executemany(
-        "INSERT OR IGNORE INTO batch_items (batch_id, asset_id, state) VALUES (?, ?, ?)",
-        [(batch_id, a, BatchItemState.PENDING) for a in asset_ids],
-    )
-
-
-class SqliteBatches:
+class SqliteBatches(SqlitePreparations):
     """The batch half of RunHistory for SqliteCatalog."""
 
     _db: SqliteDb
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
+        check_selection(batch)
+
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO batches (id, tenant_id, analyzers, provider, parameters, total, created_at) "
@@ -96,7 +88,7 @@ class SqliteBatches:
                 "INSERT INTO batch_preparations (batch_id, selection) VALUES (?, ?)",
                 (batch.id, batch.selection),
             )
-            _insert_items(conn, batch.id, asset_ids)
+            insert_items(conn, batch.id, asset_ids)
 
         await self._db.write(insert)
 
@@ -170,81 +162,8 @@ class SqliteBatches:
 
         return await self._db.write(finish)
 
-    async def set_batch_enqueued(self, tenant_id: str, batch_id: str) -> None:
-        await self._db.write(
-            lambda c: c.execute(
-                "UPDATE batches SET enqueued = 1 WHERE tenant_id = ? AND id = ?", (tenant_id, batch_id)
-            )
-        )
-
     async def unenqueued_batches(self) -> list[ReprocessBatch]:
         rows = await self._db.read(
             lambda c: c.execute(_SELECT + "WHERE b.enqueued = 0 ORDER BY b.id").fetchall()
         )
         return [_batch(r) for r in rows]
-
-    async def add_batch_items(self, tenant_id: str, batch_id: str, asset_ids: Sequence[str]) -> bool:
-        def add(conn: sqlite3.Connection) -> bool:
-            resolving = conn.execute(
-                "SELECT 1 FROM batches b JOIN batch_preparations p ON p.batch_id = b.id "
-                "WHERE b.tenant_id = ? AND b.id = ? AND p.selection IS NOT NULL AND p.error = ''",
-                (tenant_id, batch_id),
-            ).fetchone()
-            if resolving:
-                _insert_items(conn, batch_id, asset_ids)
-            return resolving is not None
-
-        return await self._db.write(add)
-
-    async def resolve_batch(self, tenant_id: str, batch_id: str) -> int:
-        def resolve(conn: sqlite3.Connection) -> int:
-            row = conn.execute(
-                _SELECT + "WHERE b.tenant_id = ? AND b.id = ?", (tenant_id, batch_id)
-            ).fetchone()
-            if row is None or row["selection"] is None:
-                return int(row["total"]) if row else 0
-            (total,) = conn.execute(
-                "SELECT count(*) FROM batch_items WHERE batch_id = ?", (batch_id,)
-            ).fetchone()
-            conn.execute("UPDATE batches SET total = ? WHERE id = ?", (total, batch_id))
-            conn.execute(
-                "UPDATE batch_preparations SET selection = NULL, heartbeat_at = ? WHERE batch_id = ?",
-                (to_db_time(utcnow()), batch_id),
-            )
-            return int(total)
-
-        return await self._db.write(resolve)
-
-    async def fail_batch(self, tenant_id: str, batch_id: str, error: str) -> None:
-        await self._prepared(tenant_id, batch_id, "error = ?", (error,), enqueued=True)
-
-    async def checkpoint_batch(self, tenant_id: str, batch_id: str, enqueued_through: str | None) -> None:
-        await self._prepared(
-            tenant_id,
-            batch_id,
-            "heartbeat_at = ?, enqueued_through = coalesce(?, enqueued_through)",
-            (to_db_time(utcnow()), enqueued_through),
-        )
-
-    async def _prepared(
-        self,
-        tenant_id: str,
-        batch_id: str,
-        assignments: str,
-        values: tuple[object, ...],
-        *,
-        enqueued: bool = False,
-    ) -> None:
-        """Update the batch's preparation row (made first for a batch recorded before the table existed)."""
-
-        def update(conn: sqlite3.Connection) -> None:
-            if not _owned(conn, tenant_id, batch_id):
-                return
-            conn.execute("INSERT OR IGNORE INTO batch_preparations (batch_id) VALUES (?)", (batch_id,))
-            conn.execute(
-                f"UPDATE batch_preparations SET {assignments} WHERE batch_id = ?", (*values, batch_id)
-            )
-            if enqueued:
-                conn.execute("UPDATE batches SET enqueued = 1 WHERE id = ?", (batch_id,))
-
-        await self._db.write(update)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from catalog.ids import uuid7
 from catalog.model import BatchStatus, ReprocessBatch
 from catalog.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
+from catalog.run_ports import MAX_SELECTION_BYTES
 from catalog.sqlite_db import utcnow
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
 from indexer.batch_preparation import (
@@ -30,7 +31,8 @@ from indexer.batch_preparation import (
 log = logging.getLogger(__name__)
 
 INLINE_ASSETS = 1_000  # more asset IDs than this: their jobs are queued by a background job
-# IDs given with a filter are kept with the filter until it is resolved: bounded (one DynamoDB item).
+# IDs given with a filter are kept with the filter until it is resolved: bounded (one DynamoDB item; the
+# whole selection, the tenant's synonyms included, is bounded by MAX_SELECTION_BYTES).
 MAX_FILTER_IDS = 5_000
 
 Scalar = float | int | str | bool
@@ -40,6 +42,25 @@ class ReprocessError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code  # UNKNOWN_ANALYZER | UNKNOWN_PARAMETER | ... (ReprocessErrorCode); FAILED: resume
+
+
+def _selection(query: SearchQuery, ids: list[str] | None) -> str:
+    """The batch's encoded selection, refused (a typed error) when it is too large for a batch to keep."""
+    selection = encode_selection(query, ids)
+    if len(selection.encode()) <= MAX_SELECTION_BYTES:
+        return selection
+    limit = f"{MAX_SELECTION_BYTES // 1000} KB"
+    if ids and len(encode_selection(query, None).encode()) <= MAX_SELECTION_BYTES:
+        raise ReprocessError(
+            "TOO_MANY_ASSETS",
+            f"these assetIds with the filter take more than the {limit} a batch keeps: pass fewer assetIds "
+            "per batch (split them), or use the filter alone",
+        )
+    raise ReprocessError(
+        "INVALID_FILTER",
+        f"the filter, with your tenant's label synonyms, takes more than the {limit} a batch keeps: "
+        "name fewer labels, or trim the tenant's synonym groups",
+    )
 
 
 def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoice:
@@ -180,8 +201,7 @@ class ReprocessService:
         await self._catalog.create_batch(batch, ids)
         log.info("reprocess batch %s: %d assets, analyzers %s", batch.id, len(ids), batch.analyzers or "all")
         if inline or len(ids) <= INLINE_ASSETS:
-            await enqueue_pending(self._catalog, self._queue, batch)
-            return dataclasses.replace(batch, enqueued=True)
+            return await self._prepared(batch)
         await queue_preparation(self._queue, batch)
         return batch
 
@@ -198,12 +218,16 @@ class ReprocessService:
             await self._index.search(batch.tenant_id, dataclasses.replace(query, first=1, after=None))
         except UnsupportedSearch as exc:
             raise ReprocessError("INVALID_FILTER", str(exc)) from exc
-        batch = dataclasses.replace(batch, selection=encode_selection(query, ids))
+        batch = dataclasses.replace(batch, selection=_selection(query, ids))
         await self._catalog.create_batch(batch, [])
         log.info("reprocess batch %s: preparing (a filter), analyzers %s", batch.id, batch.analyzers or "all")
         if not inline:
             await queue_preparation(self._queue, batch)
             return batch
+        return await self._prepared(batch)
+
+    async def _prepared(self, batch: ReprocessBatch) -> ReprocessBatch:
+        """Prepare the batch here (its claim keeps any other preparation away), and return it as it is now."""
         await self.preparation.prepare(batch.tenant_id, batch.id)
         return await self._catalog.get_batch(batch.tenant_id, batch.id) or batch
 
@@ -214,8 +238,7 @@ class ReprocessService:
             raise ReprocessError("NOT_FOUND", f"no batch {batch_id} in this tenant")
         if batch.status is BatchStatus.FAILED:
             raise ReprocessError("FAILED", f"batch {batch_id} failed: {batch.error}")
-        if batch.selection is not None:
-            await self.preparation.prepare(tenant_id, batch_id)
-        else:  # idempotent where the queue dedupes
-            await enqueue_pending(self._catalog, self._queue, batch)
+        if batch.status is BatchStatus.PREPARING:  # nothing if a live preparation has it (a worker's)
+            return await self._prepared(batch)
+        await enqueue_pending(self._catalog, self._queue, batch)  # idempotent where the queue dedupes
         return await self._catalog.get_batch(tenant_id, batch_id) or batch

@@ -123,7 +123,12 @@ class Worker:
     async def _keep_lease(self, job: Job) -> None:
         while True:
             await asyncio.sleep(self._settings.lease_seconds / 3)
-            if not await self._queue.extend(job, self._settings.lease_seconds):
+            try:
+                kept = await self._queue.extend(job, self._settings.lease_seconds)
+            except Exception as exc:  # a blip (network, throttling): the lease runs for a while yet
+                log.warning("could not extend the lease of job %s (%s): trying again", job.id, exc)
+                continue
+            if not kept:
                 log.warning("lost the lease of job %s", job.id)
                 return
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from catalog.ids import uuid7
+from catalog.model import TenantConfig
 from indexer import batch_preparation, reprocess
 from mediasight.bootstrap import Services
 from tests.api.test_reprocess import REPROCESS, gql, ingest
@@ -98,3 +99,27 @@ async def test_another_tenant_cannot_see_a_preparing_batch(services: Services) -
     assert (await status(services, tenant, batch["id"]))["total"] == 1  # its own index only
     runs = await services.catalog.runs_of(other, list(theirs.values()))
     assert all(r.batch_id is None for rs in runs.values() for r in rs)
+
+
+def synonyms(groups: int) -> TenantConfig:
+    """Label synonym groups of about 90 bytes each (the batch keeps them with its filter)."""
+    return TenantConfig(synonyms=tuple((f"label {i:036d}", f"alias {i:036d}") for i in range(groups)))
+
+
+async def test_a_selection_too_large_for_a_batch_is_refused_with_what_to_do(services: Services) -> None:
+    """A batch keeps its filter (with the tenant's synonyms) and assetIds until it is resolved, in one
+    DynamoDB item on the scale-out catalog: beyond MAX_SELECTION_BYTES, a typed error, on every store."""
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest(services, tenant, {"red": (240, 20, 20)})
+    await services.catalog.set_tenant_config(tenant, synonyms(2_000))  # ~180 KB: a filter alone fits
+    assert (await start(services, tenant, filter={}))["status"] == "PREPARING"
+    ids = [uuid7() for _ in range(reprocess.MAX_FILTER_IDS)]  # ~200 KB more
+    refused = (await gql(services, tenant, REPROCESS, filter={}, ids=ids))["reprocess"]
+    assert refused["batch"] is None and refused["error"]["code"] == "TOO_MANY_ASSETS"
+    assert "pass fewer assetIds" in refused["error"]["message"]
+
+    await services.catalog.set_tenant_config(tenant, synonyms(4_000))  # ~360 KB
+    refused = (await gql(services, tenant, REPROCESS, filter={}))["reprocess"]
+    assert refused["batch"] is None and refused["error"]["code"] == "INVALID_FILTER"
+    assert "trim the tenant's synonym groups" in refused["error"]["message"]
+    assert len(await services.catalog.list_batches(tenant, limit=9)) == 1  # nothing recorded

@@ -5,12 +5,14 @@ finishes a batch left PREPARING. The services of the unit tests (fake labeler at
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from rich.console import Console
 
 from catalog.model import BatchStatus, ReprocessBatch
 from catalog.ports import SearchQuery, SortOrder
+from catalog.run_ports import Claim
 from indexer.reprocess import ReprocessError, ReprocessRequest
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import follow, print_report, start_or_resume
@@ -63,3 +65,18 @@ async def test_resume_finishes_a_preparing_batch_and_refuses_a_failed_one(servic
     assert failed.status == BatchStatus.FAILED
     with pytest.raises(ReprocessError, match="failed: no indexed asset matches"):
         await resume(failed.id)
+
+
+async def test_resume_leaves_a_batch_that_a_worker_is_preparing_to_it(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest(services, tenant, {"red": (240, 20, 20), "blue": (20, 20, 200)})
+    query = SearchQuery(sort=SortOrder.CREATED)
+    batch = await services.reprocess.start(tenant, None, ReprocessRequest(), query=query)
+    worker = Claim("a worker's preparation", timedelta(minutes=5))
+    assert await services.catalog.claim_batch(tenant, batch.id, worker)
+    resumed = await services.reprocess.resume(tenant, batch.id)  # `mediasight reprocess --resume`
+    assert (resumed.status, resumed.total) == (BatchStatus.PREPARING, 0)
+    assert await services.queue.pending() == 1  # the start job only: nothing was queued twice
+    await services.catalog.release_batch(tenant, batch.id, worker)  # (the worker stopped)
+    resumed = await services.reprocess.resume(tenant, batch.id)
+    assert (resumed.status, resumed.total) == (BatchStatus.RUNNING, 2)

@@ -18,7 +18,7 @@ from catalog.model import (
     RunStatus,
 )
 from catalog.ports import CatalogStore
-from catalog.run_ports import BatchItemState
+from catalog.run_ports import BatchItemState, Claim
 from catalog.sqlite_db import utcnow
 from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
 
@@ -215,17 +215,20 @@ async def test_a_batch_resolved_from_a_filter(catalog: CatalogStore) -> None:
     batch = new_batch(a, selection='{"query": {"labels": ["dog"]}}')
     await catalog.create_batch(batch, [])
     assert await catalog.get_batch(a, batch.id) == batch and batch.status == BatchStatus.PREPARING
+    mine = Claim(uuid7(), timedelta(minutes=5))
+    assert not await catalog.claim_batch(b, batch.id, mine)  # another tenant's batch
+    assert await catalog.claim_batch(a, batch.id, mine)
     # added in chunks, some twice (a retried preparation): each item once
-    assert await catalog.add_batch_items(a, batch.id, ids[:200])
-    assert await catalog.add_batch_items(a, batch.id, ids[150:] + ids[150:])
-    assert not await catalog.add_batch_items(b, batch.id, [uuid7()])  # another tenant's batch
-    await catalog.checkpoint_batch(a, batch.id, None)
+    assert await catalog.add_batch_items(a, batch.id, ids[:200], mine)
+    assert await catalog.add_batch_items(a, batch.id, ids[150:] + ids[150:], mine)
+    assert not await catalog.add_batch_items(b, batch.id, [uuid7()], mine)  # another tenant's batch
+    assert await catalog.checkpoint_batch(a, batch.id, None, mine)
     beating = await catalog.get_batch(a, batch.id)
     assert beating is not None and beating.heartbeat_at is not None and beating.total == 0
-    assert await catalog.resolve_batch(b, batch.id) == 0
-    assert await catalog.resolve_batch(a, batch.id) == 250
-    assert await catalog.resolve_batch(a, batch.id) == 250  # once
-    assert not await catalog.add_batch_items(a, batch.id, [uuid7()])  # resolved: its items are fixed
+    assert await catalog.resolve_batch(b, batch.id, mine) is None
+    assert await catalog.resolve_batch(a, batch.id, mine) == 250
+    assert await catalog.resolve_batch(a, batch.id, mine) == 250  # once
+    assert not await catalog.add_batch_items(a, batch.id, [uuid7()], mine)  # resolved: its items are fixed
     resolved = await catalog.get_batch(a, batch.id)
     assert resolved is not None and (resolved.selection, resolved.total) == (None, 250)
     assert resolved.status == BatchStatus.PREPARING and [
@@ -234,19 +237,20 @@ async def test_a_batch_resolved_from_a_filter(catalog: CatalogStore) -> None:
     pending = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=300)
     assert pending == ids
 
-    await catalog.checkpoint_batch(a, batch.id, ids[99])
-    await catalog.checkpoint_batch(a, batch.id, None)  # a heartbeat keeps the checkpoint
-    await catalog.checkpoint_batch(b, batch.id, ids[200])  # another tenant: nothing
+    assert await catalog.checkpoint_batch(a, batch.id, ids[99], mine)
+    assert await catalog.checkpoint_batch(a, batch.id, None)  # a heartbeat keeps the checkpoint
+    assert not await catalog.checkpoint_batch(b, batch.id, ids[200])  # another tenant: nothing
     resumed = await catalog.get_batch(a, batch.id)
     assert resumed is not None and resumed.enqueued_through == ids[99]
 
     failing = dataclasses.replace(batch, id=uuid7())
     await catalog.create_batch(failing, [])
-    await catalog.fail_batch(a, failing.id, "no indexed asset matches the filter")
+    assert await catalog.claim_batch(a, failing.id, mine)
+    assert await catalog.fail_batch(a, failing.id, "no indexed asset matches the filter", mine)
     failed = await catalog.get_batch(a, failing.id)
     assert failed is not None and failed.status == BatchStatus.FAILED
     assert failed.error == "no indexed asset matches the filter" and failed.total == 0
-    assert not await catalog.add_batch_items(a, failing.id, ids[:1])
+    assert not await catalog.add_batch_items(a, failing.id, ids[:1], mine)
     assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]  # a failed batch is left alone
     assert [x.status for x in await catalog.list_batches(a, limit=5)] == [
         BatchStatus.FAILED,

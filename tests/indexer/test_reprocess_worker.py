@@ -4,14 +4,17 @@ Fakes only at the ports: the real queue and index, wrapped to fail at a chosen c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from catalog import sqlite_preparations
 from catalog.model import BatchStatus, Stage
-from catalog.ports import JobQueue, SearchIndex, SearchPage, SearchQuery, SortOrder
-from catalog.run_ports import BatchItemState
+from catalog.ports import Job, JobQueue, SearchIndex, SearchPage, SearchQuery, SortOrder
+from catalog.run_ports import BatchItemState, Claim
 from catalog.sqlite_db import utcnow
 from indexer import batch_preparation
 from indexer.batch_preparation import (
@@ -212,3 +215,62 @@ def test_a_selection_survives_its_encoding() -> None:
     )
     assert decode_selection(encode_selection(query, None)) == (query, None)
     assert decode_selection(encode_selection(query, ["a", "b"])) == (query, frozenset({"a", "b"}))
+
+
+class BlinkingQueue:
+    """The real queue, whose lease extension fails once (a network blip), then works."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self._queue = queue
+        self.extends = 0
+        self.kept = asyncio.Event()  # extended after the failure
+
+    async def extend(self, job: Job, lease_seconds: float) -> bool:
+        self.extends += 1
+        if self.extends == 1:
+            raise ConnectionError("queue unreachable")
+        self.kept.set()
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+async def test_a_worker_keeps_a_lease_through_a_failed_extension(services: Services) -> None:
+    """A lease given up at the first blip lets the queue hand the job to a second worker meanwhile."""
+    queue = BlinkingQueue(services.queue)
+    preparation = BatchPreparation(services.catalog, services.index, queue)  # type: ignore[arg-type]
+    settings = WorkerSettings(lease_seconds=0.03)
+    worker = Worker(queue, services.catalog, services.pipeline, settings, preparation)  # type: ignore[arg-type]
+    keeper = asyncio.create_task(worker._keep_lease(Job("j", "reprocess-start:b", "t", "b", 1, "token")))
+    await asyncio.wait_for(queue.kept.wait(), 5)
+    assert not keeper.done()
+    keeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await keeper
+
+
+async def test_recovery_leaves_a_batch_to_the_run_that_holds_it(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    long_ago = utcnow() - timedelta(minutes=20)
+    batch = new_batch(tenant, created_at=long_ago, selection=encode_selection(EVERYTHING, None))
+    await services.catalog.create_batch(batch, [])
+    monkeypatch.setattr(sqlite_preparations, "utcnow", lambda: long_ago)  # its last heartbeat: long ago
+    assert await services.catalog.claim_batch(tenant, batch.id, Claim("other", timedelta(hours=1)))
+    monkeypatch.undo()
+    held = await services.catalog.get_batch(tenant, batch.id)
+    assert held is not None and held.heartbeat_at == long_ago
+    assert await recover_batches(services.catalog, services.queue) == 0  # its claim runs 40 minutes yet
+
+
+async def test_a_start_job_that_gives_up_leaves_a_claimed_batch_to_its_holder(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    batch = new_batch(tenant, selection=encode_selection(EVERYTHING, None))
+    await services.catalog.create_batch(batch, [])
+    assert await services.catalog.claim_batch(tenant, batch.id, Claim("live", timedelta(minutes=5)))
+    preparation = BatchPreparation(services.catalog, services.index, services.queue)
+    await preparation.abandon(tenant, batch.id, "gave up after 5 attempts: a duplicate delivery")
+    kept = await services.catalog.get_batch(tenant, batch.id)
+    assert kept is not None and (kept.status, kept.error) == (BatchStatus.PREPARING, "")

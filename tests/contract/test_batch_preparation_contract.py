@@ -1,0 +1,299 @@
+"""Preparing a reprocess batch on every catalog adapter (SQLite, DynamoDB Local): one run at a time holds a
+batch (its claim), a run whose claim ran out stops, the total counts every item, a resolved batch never
+fails, and a selection as large as a batch may keep fits every store."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from catalog.dynamodb_catalog import DynamoCatalog
+from catalog.ids import uuid7
+from catalog.model import BatchStatus
+from catalog.ports import CatalogStore, SearchHit, SearchPage, SearchQuery, SortOrder
+from catalog.run_ports import MAX_SELECTION_BYTES, BatchItemState, Claim
+from catalog.sqlite_db import utcnow
+from indexer import batch_preparation
+from indexer.batch_preparation import BatchPreparation, batch_of, encode_selection
+from tests.contract.dynamodb_server import fresh_table
+from tests.contract.test_catalog_contract import backend, catalog, tenants
+from tests.contract.test_run_history_contract import new_batch
+
+__all__ = ["backend", "catalog"]
+
+LEASE = timedelta(minutes=5)
+SELECTION = '{"query": {}}'
+
+
+def claim() -> Claim:
+    return Claim(uuid7(), LEASE)
+
+
+def run_out(held: Claim) -> Claim:
+    """The same owner's claim, renewed so that it has run out (as if its run paused for too long)."""
+    return dataclasses.replace(held, lease=timedelta(seconds=-1))
+
+
+async def test_a_claim_keeps_every_other_run_away(catalog: CatalogStore) -> None:
+    (a,) = await tenants(catalog, "a")
+    ids = sorted(uuid7() for _ in range(3))
+    batch = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(batch, [])
+    first, second = claim(), claim()
+    assert await catalog.claim_batch(a, batch.id, first)
+    assert not await catalog.claim_batch(a, batch.id, second)  # a live run has it
+    assert await catalog.claim_batch(a, batch.id, first)  # its own run renews it
+    held = await catalog.get_batch(a, batch.id)
+    assert held is not None and held.claimed_until is not None and held.claimed_until > utcnow()
+
+    # nothing the other run asks for is done
+    assert not await catalog.add_batch_items(a, batch.id, ids, second)
+    assert await catalog.resolve_batch(a, batch.id, second) is None
+    assert not await catalog.fail_batch(a, batch.id, "no match", second)
+    assert not await catalog.checkpoint_batch(a, batch.id, ids[0], second)
+    assert not await catalog.set_batch_enqueued(a, batch.id, second)
+    untouched = await catalog.get_batch(a, batch.id)
+    assert untouched is not None and (untouched.status, untouched.enqueued_through) == (
+        BatchStatus.PREPARING,
+        None,
+    )
+    assert await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=9) == []
+
+    # the first run pauses past its lease: the next one takes over, and the first can do nothing more
+    assert await catalog.add_batch_items(a, batch.id, ids[:1], first)
+    assert await catalog.claim_batch(a, batch.id, run_out(first))
+    assert await catalog.claim_batch(a, batch.id, second)
+    assert not await catalog.add_batch_items(a, batch.id, ids[1:], first)
+    assert not await catalog.checkpoint_batch(a, batch.id, None, first)
+    assert await catalog.resolve_batch(a, batch.id, first) is None
+    await catalog.release_batch(a, batch.id, first)  # not its claim any more: nothing
+    assert not await catalog.claim_batch(a, batch.id, claim())
+
+    # a claim that ran out stops its own run too, even before another run takes it
+    assert await catalog.claim_batch(a, batch.id, run_out(second))
+    assert not await catalog.checkpoint_batch(a, batch.id, None, second)
+    assert await catalog.claim_batch(a, batch.id, second)  # (while nobody else took it, it may renew)
+    assert await catalog.resolve_batch(a, batch.id, second) == 1
+    assert await catalog.checkpoint_batch(a, batch.id, ids[0], second)
+    await catalog.release_batch(a, batch.id, second)  # given up: the next run claims at once
+    third = claim()
+    assert await catalog.claim_batch(a, batch.id, third)
+    assert await catalog.set_batch_enqueued(a, batch.id, third)
+    assert not await catalog.claim_batch(a, batch.id, claim())  # RUNNING: nothing to prepare
+    failing = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(failing, [])
+    assert await catalog.claim_batch(a, failing.id, third)
+    assert await catalog.fail_batch(a, failing.id, "no match", third)
+    assert not await catalog.claim_batch(a, failing.id, claim())  # FAILED: nothing to prepare
+
+
+async def test_a_late_item_cannot_slip_past_the_count(
+    catalog: CatalogStore, backend: tuple[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (a,) = await tenants(catalog, "a")
+    batch = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(batch, [])
+    ids = sorted(uuid7() for _ in range(3))
+    mine = claim()
+    assert await catalog.claim_batch(a, batch.id, mine)
+    assert await catalog.add_batch_items(a, batch.id, ids[:2], mine)
+    late: list[bool] = []
+    if backend[0] == "dynamodb":  # counting and setting the total are two requests: add one in between
+        count = catalog._count_items  # type: ignore[attr-defined]
+
+        async def count_then_add(pk: str) -> int:
+            n: int = await count(pk)
+            late.append(await catalog.add_batch_items(a, batch.id, ids[2:], mine))
+            return n
+
+        monkeypatch.setattr(catalog, "_count_items", count_then_add)
+    total = await catalog.resolve_batch(a, batch.id, mine)
+    late.append(await catalog.add_batch_items(a, batch.id, ids[2:], mine))
+    assert total == 2 and not any(late)
+    assert await catalog.set_batch_enqueued(a, batch.id, mine)
+    for asset_id in ids[:2]:
+        assert await catalog.finish_batch_item(a, batch.id, asset_id, failed=False)
+    done = await catalog.get_batch(a, batch.id)
+    pending = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=9)
+    assert done is not None and done.status == BatchStatus.COMPLETED and pending == []
+
+
+async def test_a_resolved_batch_cannot_fail(catalog: CatalogStore) -> None:
+    (a,) = await tenants(catalog, "a")
+    batch = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(batch, [])
+    mine = claim()
+    assert await catalog.claim_batch(a, batch.id, mine)
+    assert await catalog.add_batch_items(a, batch.id, [uuid7()], mine)
+    assert await catalog.resolve_batch(a, batch.id, mine) == 1
+    assert not await catalog.fail_batch(a, batch.id, "no indexed asset matches the filter", mine)
+    kept = await catalog.get_batch(a, batch.id)
+    assert kept is not None and (kept.status, kept.error) == (BatchStatus.PREPARING, "")
+    assert [b.id for b in await catalog.unenqueued_batches()] == [batch.id]  # recovery finishes it
+
+
+async def test_an_interrupted_count_is_finished_by_the_next_run(
+    catalog: CatalogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (a,) = await tenants(catalog, "a")
+    batch = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(batch, [])
+    first = claim()
+    assert await catalog.claim_batch(a, batch.id, first)
+    assert await catalog.add_batch_items(a, batch.id, [uuid7(), uuid7()], first)
+    if isinstance(catalog, DynamoCatalog):  # the selection is closed, then the process dies
+        with monkeypatch.context() as patch:
+            patch.setattr(catalog, "_count_items", _crash)
+            with pytest.raises(ConnectionError):
+                await catalog.resolve_batch(a, batch.id, first)
+        midway = await catalog.get_batch(a, batch.id)
+        assert midway is not None and midway.status == BatchStatus.PREPARING
+        assert not await catalog.fail_batch(a, batch.id, "late", first)  # closed: no longer fails
+    second = claim()
+    assert await catalog.claim_batch(a, batch.id, run_out(first))
+    assert await catalog.claim_batch(a, batch.id, second)
+    assert await catalog.resolve_batch(a, batch.id, second) == 2
+    resolved = await catalog.get_batch(a, batch.id)
+    assert resolved is not None and (resolved.total, resolved.selection) == (2, None)
+
+
+async def _crash(pk: str) -> int:
+    raise ConnectionError("the process died")
+
+
+async def test_a_selection_as_large_as_a_batch_keeps_fits_every_store(catalog: CatalogStore) -> None:
+    (a,) = await tenants(catalog, "a")
+    largest = new_batch(a, selection='"' + "x" * (MAX_SELECTION_BYTES - 2) + '"')
+    await catalog.create_batch(largest, [])
+    assert await catalog.get_batch(a, largest.id) == largest
+    larger = new_batch(a, selection='"' + "x" * (MAX_SELECTION_BYTES - 1) + '"')
+    with pytest.raises(ValueError, match="at most"):
+        await catalog.create_batch(larger, [])
+    assert await catalog.get_batch(a, larger.id) is None
+    assert [b.id for b in await catalog.unenqueued_batches()] == [largest.id]
+
+
+class ListIndex:
+    """The search index port over a fixed list of matches, paged by position (yields at every page)."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self._ids = ids
+
+    async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
+        await asyncio.sleep(0)
+        start = int(query.after or 0)
+        end = start + (query.first or 20)
+        hits = tuple(SearchHit(asset_id=a, score=1.0) for a in self._ids[start:end])
+        return SearchPage(len(self._ids), hits, str(end), end < len(self._ids))
+
+
+class RecordingQueue:
+    """The queue port as SQS is to a preparation: it keeps every message (no dedupe)."""
+
+    dedupes = False
+
+    def __init__(self) -> None:
+        self.queued: list[str] = []
+
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
+        if batch_of(kind) is not None:
+            self.queued.append(asset_id)
+        await asyncio.sleep(0)
+
+
+async def filter_batch(catalog: CatalogStore) -> tuple[str, str, list[str]]:
+    (a,) = await tenants(catalog, "a")
+    batch = new_batch(a, selection=encode_selection(SearchQuery(sort=SortOrder.CREATED), None))
+    await catalog.create_batch(batch, [])
+    return a, batch.id, sorted(uuid7() for _ in range(6))
+
+
+async def test_two_preparations_at_once_queue_each_asset_once(
+    catalog: CatalogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_preparation, "_PAGE", 2)
+    monkeypatch.setattr(batch_preparation, "_CHUNK", 2)
+    tenant, batch_id, ids = await filter_batch(catalog)
+    queue = RecordingQueue()
+    runs = [BatchPreparation(catalog, ListIndex(ids), queue) for _ in range(3)]  # type: ignore[arg-type]
+    await asyncio.gather(*(run.prepare(tenant, batch_id) for run in runs))
+    assert sorted(queue.queued) == ids
+    done = await catalog.get_batch(tenant, batch_id)
+    assert done is not None and (done.status, done.total) == (BatchStatus.RUNNING, len(ids))
+
+
+class PausingCatalog:
+    """The catalog, pausing a run at its first read of pending items (it is queueing) until let go."""
+
+    def __init__(self, catalog: CatalogStore) -> None:
+        self._catalog = catalog
+        self.paused, self.go = asyncio.Event(), asyncio.Event()
+
+    async def batch_items(self, *args: Any, **kwargs: Any) -> list[str]:
+        if not self.paused.is_set():
+            self.paused.set()
+            await self.go.wait()
+        return await self._catalog.batch_items(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+
+async def test_a_preparation_paused_past_its_lease_queues_nothing(
+    catalog: CatalogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_preparation, "_CHUNK", 2)
+    tenant, batch_id, ids = await filter_batch(catalog)
+    queue, pausing = RecordingQueue(), PausingCatalog(catalog)
+    lease = timedelta(seconds=1)
+    slow = BatchPreparation(pausing, ListIndex(ids), queue, lease=lease)  # type: ignore[arg-type]
+    paused = asyncio.create_task(slow.prepare(tenant, batch_id))
+    await pausing.paused.wait()  # resolved, about to queue: then it stalls past its lease
+    await asyncio.sleep(lease.total_seconds() + 0.2)
+    await BatchPreparation(catalog, ListIndex(ids), queue).prepare(tenant, batch_id)  # type: ignore[arg-type]
+    assert sorted(queue.queued) == ids
+    pausing.go.set()
+    await paused
+    assert sorted(queue.queued) == ids  # the paused run found its claim gone and stopped
+    done = await catalog.get_batch(tenant, batch_id)
+    assert done is not None and (done.status, done.total) == (BatchStatus.RUNNING, len(ids))
+
+
+class InFlight:
+    """A DynamoDB client that counts the transactions it has in flight at once."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.now = self.most = 0
+
+    async def transact_write_items(self, **request: Any) -> Any:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            return await self._client.transact_write_items(**request)
+        finally:
+            self.now -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.dynamodb
+async def test_items_are_added_by_one_transaction_at_a_time(dynamodb_client: Any) -> None:
+    """Each transaction checks the batch's meta item: two at once on one item conflict on real DynamoDB."""
+    counting = InFlight(dynamodb_client)
+    async with fresh_table(dynamodb_client) as table:
+        catalog = DynamoCatalog(counting, table)
+        (a,) = await tenants(catalog, "a")
+        batch = new_batch(a, selection=SELECTION)
+        await catalog.create_batch(batch, [])
+        mine = claim()
+        assert await catalog.claim_batch(a, batch.id, mine)
+        ids = [uuid7() for _ in range(500)]
+        assert await catalog.add_batch_items(a, batch.id, ids, mine)
+        assert await catalog.resolve_batch(a, batch.id, mine) == 500
+    assert counting.most == 1
