@@ -42,11 +42,6 @@ from catalog.model import Stage
 from mediasight.bootstrap import Services, open_services
 from mediasight.ingest_files import ingest_paths
 from mediasight.settings import Settings
-from tests.contract.conftest import (  # before dynamodb_server (a cycle)
-    moto_server,
-    stop,
-    wait_for_http,
-)
 from tests.contract.dynamodb_server import (
     INSTALL,
     JAR_PORT,
@@ -59,6 +54,7 @@ from tests.contract.dynamodb_server import (
     _stop,
 )
 from tests.contract.opensearch_server import opensearch_server
+from tests.contract.servers import moto_server, stop, wait_for_http
 
 MEDIASIGHT = [sys.executable, "-m", "mediasight"]
 STARTED = "worker started"

