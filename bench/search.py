@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
 from catalog.keys import issue_key
@@ -75,7 +76,9 @@ def synthetic_labels(
 
 
 async def build_store(services: Services, n: int, tenants: int, seed: int) -> list[str]:
-    """Tenants with assets in the catalog and documents in the index; returns tenant IDs, largest first."""
+    """Tenants with assets in the catalog and documents in the index (one bulk rebuild, as `mediasight
+    reindex` makes it: each chunk is made while the one before is written); returns tenant IDs, largest
+    first."""
     from catalog.model import Label
 
     rng = np.random.default_rng(seed)
@@ -84,8 +87,8 @@ async def build_store(services: Services, n: int, tenants: int, seed: int) -> li
     shares = [0.6] + [0.4 / (tenants - 1)] * (tenants - 1) if tenants > 1 else [1.0]
     start = datetime(2020, 1, 1, tzinfo=UTC)
     db = services.catalog._db  # type: ignore[attr-defined]  # bench-only: bulk rows, same schema
-    with Progress() as progress:
-        task = progress.add_task("building", total=n)
+
+    async def chunks(progress: Progress, task: TaskID) -> AsyncIterator[list[IndexDocument]]:
         made = 0
         while made < n:
             size = min(CHUNK, n - made)
@@ -108,9 +111,13 @@ async def build_store(services: Services, n: int, tenants: int, seed: int) -> li
             rows = [_asset_row(a) for a in assets]
             insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({','.join('?' * 19)})"
             await db.write(lambda c, rows=rows, insert=insert: c.executemany(insert, rows))
-            await services.index.upsert_many(docs)  # type: ignore[attr-defined]
             made += size
             progress.update(task, completed=made)
+            yield docs
+
+    with Progress() as progress:
+        task = progress.add_task("building", total=n)
+        await services.index.rebuild(chunks(progress, task))
     return ids
 
 

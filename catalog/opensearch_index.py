@@ -7,14 +7,14 @@ created once by the composition root and injected; this adapter never closes it.
 
 Read-after-write: writes ask for `refresh="wait_for"` by default, so a search right after an upsert sees
 it (the contract). That holds each write until the next scheduled refresh (index.refresh_interval, 1 s
-by default): bulk loads (`upsert_many`, reindex) pay it once per batch, single upserts once each. A
-worker that does not need it may pass refresh="false" and rely on the refresh interval.
+by default): `upsert_many` pays it once per batch, single upserts once each, `rebuild` (reindex) once at
+the end. A worker that does not need it may pass refresh="false" and rely on the refresh interval.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import UTC
 from typing import Any, Literal
 
@@ -186,6 +186,9 @@ class OpenSearchIndex:
 
     async def upsert_many(self, docs: Iterable[IndexDocument]) -> None:
         """Index documents in one bulk request (replacing any earlier version: idempotent)."""
+        await self._bulk(docs, self._refresh)
+
+    async def _bulk(self, docs: Iterable[IndexDocument], refresh: Refresh) -> None:
         actions: list[dict[str, Any]] = []
         for doc in docs:
             actions.append({"index": {"_index": self._index, "_id": doc_id(doc.tenant_id, doc.asset_id)}})
@@ -194,10 +197,32 @@ class OpenSearchIndex:
             return
         if not self._ready:
             await self.ensure_index()
-        response = await self._client.bulk(body=actions, refresh=self._refresh)
+        response = await self._client.bulk(body=actions, refresh=refresh)
         if response.get("errors"):
             failed = [i["index"] for i in response["items"] if i["index"].get("error")]
             raise OpenSearchIndexError(f"{len(failed)} document(s) not indexed; first: {failed[0]}")
+
+    async def rebuild(
+        self, batches: AsyncIterable[Sequence[IndexDocument]], *, tenant_id: str | None = None
+    ) -> int:
+        """Delete the tenant's documents (all), bulk-index the batches without waiting for refreshes,
+        refresh once. Not atomic: meanwhile searches see part of the documents (counted at query time, so
+        totals and facets always match the hits); a rebuild stopped half-way leaves documents missing,
+        which `mediasight verify` reports and running it again fixes."""
+        if not self._ready:
+            await self.ensure_index()
+        await self._client.indices.refresh(index=self._index)  # what delete_by_query sees: every write
+        await self._delete_matching(
+            {"match_all": {}} if tenant_id is None else {"term": {"tenant_id": tenant_id}}
+        )
+        count = 0
+        async for batch in batches:
+            if tenant_id is not None and any(d.tenant_id != tenant_id for d in batch):
+                raise ValueError(f"rebuilding tenant {tenant_id}: a document of another tenant")
+            await self._bulk(batch, "false")
+            count += len(batch)
+        await self._client.indices.refresh(index=self._index)
+        return count
 
     async def delete(self, tenant_id: str, asset_id: str) -> None:
         with contextlib.suppress(NotFoundError):  # already gone, or never indexed: deleting is idempotent
@@ -206,12 +231,12 @@ class OpenSearchIndex:
             )
 
     async def clear(self) -> None:
-        with contextlib.suppress(NotFoundError):  # no index: nothing to clear
+        await self._delete_matching({"match_all": {}}, refresh=self._refresh != "false")
+
+    async def _delete_matching(self, query: dict[str, Any], *, refresh: bool = False) -> None:
+        with contextlib.suppress(NotFoundError):  # no index: nothing to delete
             await self._client.delete_by_query(
-                index=self._index,
-                body={"query": {"match_all": {}}},
-                refresh=self._refresh != "false",
-                conflicts="proceed",
+                index=self._index, body={"query": query}, refresh=refresh, conflicts="proceed"
             )
 
     async def count(self, tenant_id: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -340,6 +340,13 @@ class SearchIndex(Protocol):
     async def delete(self, tenant_id: str, asset_id: str) -> None: ...
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage: ...
     async def clear(self) -> None: ...
+    async def rebuild(
+        self, batches: AsyncIterable[Sequence[IndexDocument]], *, tenant_id: str | None = None
+    ) -> int:
+        """Replace the tenant's documents (every tenant's with None) by those of `batches`, each asset once;
+        returns how many. For rebuilding from the catalog (`mediasight reindex`): faster than upserts."""
+        ...
+
     async def count(self, tenant_id: str) -> int: ...
     async def fingerprints(
         self, tenant_id: str | None, *, after: str | None, limit: int

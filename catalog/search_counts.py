@@ -9,7 +9,8 @@ media-type counts add up to the number of documents.
 "term at confidence ≥ t" sums the slots from t on: exact for a whole t in [0, 100] (conf ≥ t ⟺
 floor(conf) ≥ t); for a fractional t the caller corrects by the documents between t and the nearer
 whole point. Upserts and deletes change the counts in the same transaction as the rows, by the
-difference between the old and the new document (re-indexing an unchanged document writes nothing).
+difference between the old and the new document (re-indexing an unchanged document writes nothing); a
+rebuild counts them from the rows once its documents are in (`search_recount`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ def slot(confidence: float) -> int:
     return SLOTS - 1 if confidence >= SLOTS - 2 else 1 + math.floor(confidence)
 
 
+def slots(confidences: np.ndarray) -> np.ndarray:
+    """slot() of each confidence (int64)."""
+    out = np.zeros(len(confidences), dtype=np.int64)
+    inside = confidences >= 0  # NaN: False
+    out[inside] = np.minimum(np.floor(confidences[inside]) + 1, SLOTS - 1)
+    return out
+
+
 def document_terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
     """Each name a label query may use (label or parent, lower-cased) → (best confidence, its label)."""
     best: dict[str, tuple[float, str]] = {}
@@ -69,13 +78,8 @@ class Facts:
             doc.moderated,
             max((lb.confidence for lb in doc.labels), default=0.0),
             {term: c for term, (c, _) in document_terms(doc).items()},
-            frozenset({(LABEL, lb.name) for lb in doc.labels} | {(PERSON, p.lower()) for p in doc.persons})
-            | _own(doc.media_type, captured),
+            frozenset(listed(doc)) | own(doc.media_type, captured),
         )
-
-    def listed(self) -> list[tuple[int, str]]:
-        """The (facet, value) pairs a document lists itself (docs.facet_ids): labels and persons."""
-        return sorted(v for v in self.values if v[0] in (LABEL, PERSON))
 
     def keys(self, tenant_id: str) -> Iterable[Key]:
         mod = int(self.moderated)
@@ -86,7 +90,12 @@ class Facts:
                 yield (tenant_id, term, mod, facet, value), at
 
 
-def _own(media_type: str, captured_at: str | None) -> frozenset[tuple[int, str]]:
+def listed(doc: IndexDocument) -> list[tuple[int, str]]:
+    """The (facet, value) pairs a document lists itself (docs.facet_ids): labels and persons."""
+    return sorted({(LABEL, lb.name) for lb in doc.labels} | {(PERSON, p.lower()) for p in doc.persons})
+
+
+def own(media_type: str, captured_at: str | None) -> frozenset[tuple[int, str]]:
     """The facet values a document has in its own columns."""
     year = {(CAPTURE_YEAR, captured_at[:4])} if captured_at else set()
     return frozenset({(MEDIA_TYPE, media_type), *year})
@@ -120,7 +129,7 @@ def stored_facts(conn: sqlite3.Connection, tenant_id: str, first: str, last: str
     listed = search_vocab.lookup(conn, sorted({i for each in ids.values() for i in each}))
     return {
         a: Facts(
-            bool(mod), top, terms.get(a, {}), frozenset(listed[i] for i in ids[a]) | _own(media, captured)
+            bool(mod), top, terms.get(a, {}), frozenset(listed[i] for i in ids[a]) | own(media, captured)
         )
         for a, media, captured, top, mod, _ in docs
     }

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator
 
-from catalog import search_counts, search_vocab
+from catalog import search_recount, search_vocab
 from catalog.search_counts import LABEL, PERSON
 from catalog.sqlite_db import SqliteDb
 
@@ -175,8 +174,5 @@ def _pack_facet_ids(conn: sqlite3.Connection) -> None:
 def _recount(conn: sqlite3.Connection) -> None:
     """The counts of every stored document, from its rows."""
     conn.execute("DELETE FROM facet_counts")
-    for span in _spans(conn):
-        deltas: Counter[search_counts.Key] = Counter()
-        for facts in search_counts.stored_facts(conn, *span).values():
-            search_counts.change(deltas, span[0], None, facts)
-        search_counts.apply(conn, deltas)
+    for (tenant_id,) in conn.execute("SELECT DISTINCT tenant_id FROM docs").fetchall():
+        search_recount.recount(conn, tenant_id)

@@ -5,7 +5,8 @@ A label query is one index range scan per term, ranked by the confidence of the 
 and read their total and facets from counts kept at write time (`search_topk`); allLabels and notLabels
 combine label sets read whole and correct those counts (`search_intersect`); any other query
 materialises its hits first (`search_matched`). A text query adds full-text matches (filename, labels,
-persons, text in the image) and, given the query's embedding, semantic neighbours.
+persons, text in the image) and, given the query's embedding, semantic neighbours. Upserts keep the
+counts as they go; a rebuild (`mediasight reindex`) loads documents and counts them at the end.
 """
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from typing import TypeVar
 
-import numpy as np
-
-from catalog import search_counts, search_intersect, search_matched, search_topk, search_vocab
+from catalog import (
+    search_counts,
+    search_intersect,
+    search_matched,
+    search_rebuild,
+    search_rows,
+    search_topk,
+    search_vocab,
+)
 from catalog.cursor import decode_cursor
-from catalog.fingerprint import document_fingerprint
 from catalog.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout
 from catalog.search_schema import SCHEMA, TABLES, migrate
-from catalog.sqlite_db import SqliteDb, to_db_time
+from catalog.sqlite_db import SqliteDb
 
 __all__ = ["SCHEMA", "SqliteSearchIndex"]
 
@@ -37,10 +43,6 @@ TIMEOUT_SECONDS = 10.0  # a search past this is stopped (the slowest shapes take
 PROGRESS_STEPS = 10_000  # SQLite virtual machine steps between deadline checks (microseconds apart)
 
 T = TypeVar("T")
-
-
-def _vector(values: tuple[float, ...]) -> bytes:
-    return np.asarray(values, dtype="<f4").tobytes()
 
 
 class SqliteSearchIndex:
@@ -65,63 +67,33 @@ class SqliteSearchIndex:
         await self.upsert_many([doc])
 
     async def upsert_many(self, docs: Sequence[IndexDocument]) -> None:
-        """Index several documents in one transaction (reindex, bulk loads)."""
+        """Index several documents in one transaction, their counts changed with them."""
+        # One after the other, the last of an asset would win: so it does here.
+        latest = list({(d.tenant_id, d.asset_id): d for d in docs}.values())
 
         def write(conn: sqlite3.Connection) -> None:
+            old = search_rows.delete(conn, [(d.tenant_id, d.asset_id) for d in latest])
+            search_rows.insert(conn, latest, {})
             deltas: Counter[search_counts.Key] = Counter()
-            known: dict[tuple[int, str], int] = {}  # facet value IDs, for this transaction
-            for doc in docs:
+            for doc in latest:
                 facts = search_counts.Facts.of(doc)
-                old = self._delete_rows(conn, doc.tenant_id, doc.asset_id)
-                self._insert_rows(conn, doc, search_vocab.pack(search_vocab.ids(conn, facts.listed(), known)))
-                search_counts.change(deltas, doc.tenant_id, old, facts)
+                search_counts.change(deltas, doc.tenant_id, old.get((doc.tenant_id, doc.asset_id)), facts)
             search_counts.apply(conn, deltas)
 
         await self._db.write(self._tune(write))  # tuned: bulk loads touch many pages too
 
-    @staticmethod
-    def _insert_rows(conn: sqlite3.Connection, doc: IndexDocument, facet_ids: bytes) -> None:
-        t, a = doc.tenant_id, doc.asset_id
-        meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
-        fts_id = conn.execute("INSERT INTO docs_fts VALUES (?, ?, ?, ?)", (meta, doc.text, t, a)).lastrowid
-        top = max((lb.confidence for lb in doc.labels), default=0.0)
-        conn.execute(
-            "INSERT INTO docs (tenant_id, asset_id, filename, media_type, created_at, captured_at, "
-            "top_confidence, moderated, root_id, fts_id, fingerprint, facet_ids) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
-             top, int(doc.moderated), doc.root_id or a, fts_id, document_fingerprint(doc), facet_ids),
-        )  # fmt: skip
-        if doc.embedding:
-            conn.execute("INSERT INTO doc_vectors VALUES (?, ?, ?)", (t, a, _vector(doc.embedding)))
-        conn.executemany(
-            "INSERT OR IGNORE INTO doc_persons VALUES (?, ?, ?, ?)",
-            [(t, p.lower(), a, p) for p in doc.persons],
-        )
-        conn.executemany(
-            "INSERT INTO terms VALUES (?, ?, ?, ?, ?)",
-            [(t, term, a, c, lb) for term, (c, lb) in search_counts.document_terms(doc).items()],
-        )
-
-    @staticmethod
-    def _delete_rows(conn: sqlite3.Connection, tenant_id: str, asset_id: str) -> search_counts.Facts | None:
-        """Remove the document's rows; returns what it counted for (None: it was not indexed)."""
-        row = conn.execute(
-            "SELECT fts_id FROM docs WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id)
-        ).fetchone()
-        if row is None:
-            return None  # never indexed: nothing of it in any table
-        facts = search_counts.stored_facts(conn, tenant_id, asset_id, asset_id)[asset_id]
-        # By rowid: a DELETE on the FTS table's unindexed columns would scan the whole table.
-        conn.execute("DELETE FROM docs_fts WHERE rowid = ?", (row[0],))
-        for table in ("docs", "doc_vectors", "doc_persons", "terms"):
-            conn.execute(f"DELETE FROM {table} WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
-        return facts
+    async def rebuild(
+        self, batches: AsyncIterable[Sequence[IndexDocument]], *, tenant_id: str | None = None
+    ) -> int:
+        """Replace the tenant's documents (all with None) in one transaction, counted at the end
+        (`search_rebuild`): for `mediasight reindex` and bulk loads, not for incremental writes."""
+        return await search_rebuild.rebuild(self._db.path, batches, tenant_id)
 
     async def delete(self, tenant_id: str, asset_id: str) -> None:
         def remove(conn: sqlite3.Connection) -> None:
             deltas: Counter[search_counts.Key] = Counter()
-            search_counts.change(deltas, tenant_id, self._delete_rows(conn, tenant_id, asset_id), None)
+            old = search_rows.delete(conn, [(tenant_id, asset_id)])
+            search_counts.change(deltas, tenant_id, old.get((tenant_id, asset_id)), None)
             search_counts.apply(conn, deltas)
 
         await self._db.write(remove)

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 import random
 import re
 import sqlite3
+import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from catalog import (
@@ -70,15 +74,23 @@ def random_doc(rng: random.Random, tenant: str, asset: str) -> IndexDocument:
 
 async def random_archive(
     index: SqliteSearchIndex, rng: random.Random, asset_id: Callable[[int], str]
-) -> None:
-    """160 documents in two tenants, some replaced and some deleted (the counts must follow)."""
+) -> dict[tuple[str, str], IndexDocument]:
+    """160 documents in two tenants, some replaced and some deleted (the counts must follow); returns
+    the documents indexed in the end."""
+    kept: dict[tuple[str, str], IndexDocument] = {}
     for i in range(160):
-        await index.upsert(random_doc(rng, rng.choice(["t1", "t1", "t2"]), asset_id(i)))
+        d = random_doc(rng, rng.choice(["t1", "t1", "t2"]), asset_id(i))
+        await index.upsert(d)
+        kept[d.tenant_id, d.asset_id] = d
     for i in rng.sample(range(160), 40):
-        await index.upsert(random_doc(rng, "t1", asset_id(i)))
+        kept["t1", asset_id(i)] = random_doc(rng, "t1", asset_id(i))
+        await index.upsert(kept["t1", asset_id(i)])
     for i in rng.sample(range(160), 20):
         await index.delete("t1", asset_id(i))
         await index.delete("t2", asset_id(i))
+        kept.pop(("t1", asset_id(i)), None)
+        kept.pop(("t2", asset_id(i)), None)
+    return kept
 
 
 async def all_pages(
@@ -209,6 +221,13 @@ async def test_ids_that_do_not_cut_apart_take_the_general_path(index: SqliteSear
         assert [h.asset_id for page in fast for h in page.hits] == expected
 
 
+def counts(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    """Every row of facet counts, by tenant ID."""
+    sql = "SELECT t.tenant_id, f.term, f.facet, f.value, f.moderated, f.counts FROM facet_counts f "
+    sql += "JOIN search_tenants t ON t.key = f.tenant ORDER BY 1, 2, 3, 4, 5"
+    return [tuple(r) for r in conn.execute(sql)]
+
+
 async def test_counts_equal_a_recount_after_writes_and_migrate_old_files(tmp_path: Path) -> None:
     db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
     index = SqliteSearchIndex(db)
@@ -223,11 +242,6 @@ async def test_counts_equal_a_recount_after_writes_and_migrate_old_files(tmp_pat
     meaning = SearchQuery(text="kitten", text_embedding=(0.0, 1.0, 0.0))
     before = [await index.search("t1", query), await index.search("t1", meaning)]
     assert before[1].total > 0
-
-    def dump(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
-        counts = "SELECT t.tenant_id, f.term, f.facet, f.value, f.moderated, f.counts FROM facet_counts f "
-        counts += "JOIN search_tenants t ON t.key = f.tenant ORDER BY 1, 2, 3, 4, 5"
-        return [tuple(r) for r in conn.execute(counts)]
 
     def make_old(conn: sqlite3.Connection) -> None:  # an index file as version 0 wrote it
         conn.execute("DELETE FROM facet_counts")
@@ -246,13 +260,13 @@ async def test_counts_equal_a_recount_after_writes_and_migrate_old_files(tmp_pat
         conn.execute("DROP TABLE doc_vectors")
         conn.execute("PRAGMA user_version = 0")
 
-    kept = db.read_sync(dump)
+    kept = db.read_sync(counts)
     db.write_sync(make_old)
     db.close()
     db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
     migrated = SqliteSearchIndex(db)
     assert (
-        db.read_sync(dump) == kept
+        db.read_sync(counts) == kept
         and db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == 2
     )
     assert [await migrated.search("t1", query), await migrated.search("t1", meaning)] == before
@@ -408,3 +422,146 @@ async def test_a_search_past_its_time_limit_is_stopped_with_a_clear_error(
         assert (await SqliteSearchIndex(db).search("t1", SearchQuery(labels=("dog",)))).total > 0
     finally:
         db.close()
+
+
+# Bulk rebuilds (search_rebuild): documents written without counting them, counted from the rows at the end.
+def rows(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the index, rowids aside (they follow the write order); facet IDs as their values.
+    Each document's docs_fts row is the one its fts_id names."""
+    docs = []
+    sql = "SELECT tenant_id, asset_id, filename, media_type, created_at, captured_at, top_confidence, "
+    sql += "moderated, root_id, fingerprint, facet_ids FROM docs ORDER BY tenant_id, asset_id"
+    for *r, ids in conn.execute(sql).fetchall():
+        values = search_vocab.lookup(conn, search_vocab.unpack([ids or b""]).tolist()).values()
+        docs.append((*r, sorted(values)))
+    fts = [tuple(r) for r in conn.execute("SELECT * FROM docs_fts ORDER BY tenant_id, asset_id")]
+    linked = "SELECT count(*) FROM docs d JOIN docs_fts f ON f.rowid = d.fts_id "
+    linked += "AND f.tenant_id = d.tenant_id AND f.asset_id = d.asset_id"
+    assert conn.execute(linked).fetchone()[0] == len(docs) == len(fts)
+    return {
+        "counts": counts(conn),
+        "docs": docs,
+        "fts": fts,
+        **{t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3")]
+           for t in ("terms", "doc_persons", "doc_vectors")},
+    }  # fmt: skip
+
+
+async def in_batches(docs: Sequence[IndexDocument], rng: random.Random) -> AsyncIterator[list[IndexDocument]]:
+    start = 0
+    while start < len(docs):
+        size = rng.choice([0, 1, 7, 40])
+        yield list(docs[start : start + size])
+        start += size
+
+
+async def answers(index: SqliteSearchIndex, rng: random.Random) -> list[list[SearchPage]]:
+    """Every page of many queries in both tenants: each path (one label, label sets, general, text)."""
+    queries = [
+        SearchQuery(),
+        SearchQuery(labels=("pet",), min_confidence=60.5, exclude_moderation=True),
+        SearchQuery(labels=("animal", "sky"), min_confidence=60, sort=SortOrder.CAPTURED),
+        SearchQuery(persons=("ADA",), sort=SortOrder.CREATED),
+        SearchQuery(text="a01 Dog", text_embedding=(0.0, 1.0, 0.0)),
+        *(random_label_set_query(rng) for _ in range(30)),
+    ]
+    return [
+        await all_pages(lambda q, t=t: index.search(t, q), dataclasses.replace(q, first=6))
+        for q in queries
+        for t in ("t1", "t2")
+    ]
+
+
+@pytest.mark.parametrize("ids", list(ID_STYLES))
+async def test_a_rebuild_indexes_as_upserts_do(tmp_path: Path, ids: str) -> None:
+    """Rows, counts and answers after a bulk rebuild (over an older index) equal those after upserting,
+    replacing and deleting documents one by one; for the whole index, then for one tenant."""
+    dbs = [SqliteDb(tmp_path / f"{name}.db", sqlite_search.SCHEMA) for name in ("upserted", "rebuilt")]
+    upserted, rebuilt = (SqliteSearchIndex(db) for db in dbs)
+    try:
+        rng = random.Random(5)
+        kept = await random_archive(upserted, rng, ID_STYLES[ids])
+        await random_archive(rebuilt, random.Random(6), lambda i: f"old{i}")  # an index to replace
+        docs = list(kept.values())
+        rng.shuffle(docs)
+        assert await rebuilt.rebuild(in_batches(docs, rng)) == len(docs)
+        assert upserted._db.read_sync(rows) == rebuilt._db.read_sync(rows)
+        assert await answers(upserted, random.Random(1)) == await answers(rebuilt, random.Random(1))
+
+        replaced = [random_doc(rng, "t2", ID_STYLES[ids](i)) for i in range(100, 190)]
+        for key in [k for k in kept if k[0] == "t2"]:
+            await upserted.delete(*key)
+        await upserted.upsert_many(replaced)
+        assert await rebuilt.rebuild(in_batches(replaced, rng), tenant_id="t2") == len(replaced)
+        assert upserted._db.read_sync(rows) == rebuilt._db.read_sync(rows)
+        assert await answers(upserted, random.Random(2)) == await answers(rebuilt, random.Random(2))
+    finally:
+        for db in dbs:
+            db.close()
+
+
+async def test_a_rebuild_that_fails_half_way_leaves_the_old_index(index: SqliteSearchIndex) -> None:
+    """One transaction: readers see the old index meanwhile, and keep it when the rebuild fails."""
+    await random_archive(index, random.Random(4), ID_STYLES["one width"])
+    before, old_answers = index._db.read_sync(rows), await answers(index, random.Random(3))
+    new = [random_doc(random.Random(i), "t1", f"n{i}") for i in range(30)]
+
+    async def failing() -> AsyncIterator[list[IndexDocument]]:
+        yield new[:10]
+        yield new[10:20]
+        assert await answers(index, random.Random(3)) == old_answers  # the old index, meanwhile
+        raise RuntimeError("the catalog went away")
+
+    async def twice() -> AsyncIterator[list[IndexDocument]]:
+        yield new[:10]
+        yield new[5:15]
+
+    with pytest.raises(RuntimeError, match="went away"):
+        await index.rebuild(failing())
+    with pytest.raises(ValueError, match="each asset once"):
+        await index.rebuild(twice())
+    with pytest.raises(ValueError, match="a document of tenant t1"):
+        await index.rebuild(in_batches(new, random.Random(1)), tenant_id="t2")
+    assert index._db.read_sync(rows) == before
+    assert await answers(index, random.Random(3)) == old_answers
+    assert await index.rebuild(in_batches(new, random.Random(1))) == 30  # nothing left locked
+    assert await index.count("t1") == 30 and await index.count("t2") == 0
+
+
+async def test_a_rebuild_killed_half_way_leaves_the_old_index(tmp_path: Path) -> None:
+    """A process that dies inside the rebuild (its pages spilled to the WAL, never committed)."""
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    index = SqliteSearchIndex(db)
+    await random_archive(index, random.Random(8), ID_STYLES["one width"])
+    before, old_answers = db.read_sync(rows), await answers(index, random.Random(3))
+    script = f"""
+import asyncio, os, random
+from pathlib import Path
+from catalog import search_rebuild
+from tests.catalog.test_sqlite_search import random_doc
+
+search_rebuild._CACHE = "PRAGMA cache_size = 2"  # spill the rebuild's pages to the WAL early
+
+async def batches():
+    for i in range(4):
+        yield [random_doc(random.Random(i), "t1", f"n{{i}}-{{j}}") for j in range(50)]
+    os._exit(9)
+
+asyncio.run(search_rebuild.rebuild(Path({str(tmp_path / "s.db")!r}), batches(), None))
+"""
+    root = Path(__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = await asyncio.create_subprocess_exec(sys.executable, "-c", script, cwd=root, env=env)
+    assert await done.wait() == 9
+    db.close()
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    try:
+        assert db.read_sync(rows) == before
+        assert await answers(SqliteSearchIndex(db), random.Random(3)) == old_answers
+    finally:
+        db.close()
+
+
+def test_slots_of_many_confidences_are_those_of_each() -> None:
+    values = [*EDGES, 0.0, 0.999, 1.0, 100.999, 101.0, float("inf"), float("-inf"), float("nan"), -0.0]
+    assert search_counts.slots(np.asarray(values)).tolist() == [search_counts.slot(v) for v in values]
