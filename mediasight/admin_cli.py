@@ -25,13 +25,23 @@ def init(ctx: typer.Context) -> None:
     err.print(f"ready: {', '.join(made) if made else 'embedded stack (nothing to create)'}")
 
 
-def reindex(ctx: typer.Context) -> None:
-    """Rebuild the search index from the catalog (the catalog is the truth; the index is derived)."""
+def reindex(
+    ctx: typer.Context,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", help="Name of the one tenant to rebuild [default: all].")
+    ] = None,
+) -> None:
+    """Rebuild the search index from the catalog (the catalog is the truth; the index is derived).
+
+    Searches see the old index until the rebuild commits; a failed or stopped rebuild leaves it as it was.
+    Index writes of running workers wait meanwhile: on a large archive, stop the workers first.
+    """
     from mediasight.reindex import rebuild
 
     async def run(services: Services) -> None:
-        count = await rebuild(services, err)
-        err.print(f"reindexed {count} assets")
+        only = await tenant_id(services, tenant) if tenant is not None else None
+        count = await rebuild(services, err, tenant_id=only)
+        err.print(f"reindexed {count} assets" + (f" of tenant {tenant!r}" if tenant else ""))
 
     with_services(ctx, run)
 

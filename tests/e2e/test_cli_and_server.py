@@ -134,6 +134,8 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     assert "min_confidence=80" in cli.run("reprocess", "--help").stdout
     missing = cli.run("ingest", str(tmp_path), "--tenant", "ghost", check=False)
     assert missing.returncode == 2 and "mediasight tenant create ghost" in missing.stderr
+    ghost = cli.run("reindex", "--tenant", "ghost", check=False)
+    assert ghost.returncode == 2 and "mediasight tenant create ghost" in ghost.stderr
     cli.run("tenant", "create", "acme")
     configured = cli.run(
         "tenant", "configure", "acme", "--analyzers", "labels,text", "--provider", "text=rekognition"
