@@ -239,18 +239,23 @@ async def test_existing_or_vanished_collection_parameters_and_dropped_faces(
         await analyzer.analyze(AnalysisInput(image=image, jpeg=original, original_key=""), {})
 
 
-async def test_throttled_face_operations_are_retried_with_jitter(client: Any, stub: AioStubber) -> None:
-    delays: list[float] = []
+def retrying(client: Any, delays: list[float], **retry: float) -> RekognitionFaceCollections:
+    """Collections whose retries record their delays instead of sleeping (three attempts, no jitter)."""
 
     async def sleep(delay: float) -> None:
         delays.append(delay)
 
-    collections = RekognitionFaceCollections(
+    return RekognitionFaceCollections(
         client,
         prefix="ms.",
         buckets=TokenBucket(1000.0, burst=1000),
-        retry=Retry(attempts=3, base_delay=1.0, max_delay=5.0, sleep=sleep, random=lambda: 0.5),
+        retry=Retry(attempts=3, base_delay=1.0, sleep=sleep, random=lambda: 0.5, **retry),
     )
+
+
+async def test_throttled_face_operations_are_retried_with_jitter(client: Any, stub: AioStubber) -> None:
+    delays: list[float] = []
+    collections = retrying(client, delays, max_delay=5.0)
     expected = search_params("t1", F1, 10)
     expected["CollectionId"] = "ms.t1"
     stub.add_client_error("search_faces", service_error_code="ThrottlingException", http_status_code=400)
@@ -332,16 +337,7 @@ async def test_a_reanalysis_with_other_faces_keeps_each_name_on_its_face(
 
 async def test_index_faces_is_retried_on_throttling_only(client: Any, stub: AioStubber) -> None:
     delays: list[float] = []
-
-    async def sleep(delay: float) -> None:
-        delays.append(delay)
-
-    collections = RekognitionFaceCollections(
-        client,
-        prefix="ms.",
-        buckets=TokenBucket(1000.0, burst=1000),
-        retry=Retry(attempts=3, base_delay=1.0, sleep=sleep, random=lambda: 0.5),
-    )
+    collections = retrying(client, delays)
     expected = {**index_params("t1", "a1"), "CollectionId": "ms.t1", "Image": {"Bytes": b"jpeg"}}
     request = {"MaxFaces": 20, "QualityFilter": "AUTO"}
     stub.add_response("create_collection", CREATED, {"CollectionId": "ms.t1"})
