@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "indexer" / "recognizers" / "data"
+DATA = Path(__file__).resolve().parent.parent / "indexer" / "recognizers" / "local" / "data"
 
 # COCO-80 in the model's class order: (COCO name, label name, parents when not taken from ImageNet's).
 COCO: list[tuple[str, str, list[str] | None]] = [

