@@ -24,8 +24,8 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from PIL import Image
 
-from catalog.local.atomic_file import write_atomic
 from catalog.domain.model import BoundingBox
+from catalog.local.atomic_file import write_atomic
 from indexer.recognizers.local.centernet_decode import MIN_SCORE, NMS_IOU, decode
 from indexer.recognizers.local.model_files import file_sha256
 from indexer.recognizers.local.tfjs_onnx import convert

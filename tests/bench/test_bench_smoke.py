@@ -1,0 +1,52 @@
+"""Every benchmark in bench/ still runs: each once, as `python -m bench.NAME`, with tiny sizes.
+
+These check that a bench starts, finishes and prints its summary line, not its figures (those need
+full sizes and a quiet machine; see README).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+# bench module → (tiny arguments, the summary line it must end with)
+BENCHES = {
+    "ingest": (["--images", "2", "--width", "320", "--height", "240", "--rounds", "1"], r"^ingest images=2 "),
+    "analyzers": (["--images", "2", "--width", "640", "--height", "480"], r"^analyzers images=2 "),
+    "reprocess": (["--images", "2", "--rounds", "1"], r"^reprocess images=2 "),
+    "search": (["--assets", "200", "--tenants", "2", "--runs", "3"], r"^search assets=200 "),
+    "backfill": (
+        ["--images", "4", "--rounds", "1", "--workers", "1", "--concurrency", "2"],
+        r"^backfill images=4 ",
+    ),
+}
+
+
+def test_every_bench_is_covered() -> None:
+    modules = {p.stem for p in (REPO / "bench").glob("*.py") if p.stem != "__init__"}
+    assert modules == set(BENCHES), "add the new bench to BENCHES with tiny arguments"
+
+
+@pytest.mark.bench
+@pytest.mark.parametrize("name", sorted(BENCHES))
+def test_bench_runs(name: str) -> None:
+    args, summary = BENCHES[name]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIASIGHT_", "AWS_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.match(summary, last), done.stdout[-2000:]
