@@ -15,7 +15,9 @@ from tests.web.conftest import open_tab, screenshot, serving, sign_in
 pytestmark = pytest.mark.browser
 
 
-async def test_sign_in_then_out_and_a_wrong_key_is_told_what_to_do(chromium: Browser, services: Services) -> None:
+async def test_sign_in_then_out_and_a_wrong_key_is_told_what_to_do(
+    chromium: Browser, services: Services
+) -> None:
     tenant, _ = await make_tenant(services, "acme")
     reader, _ = await issue_key(services.catalog, tenant, [Scope.READ])
     async with serving(create_app(services, run_worker=False)) as base, open_tab(chromium) as tab:
@@ -32,7 +34,10 @@ async def test_sign_in_then_out_and_a_wrong_key_is_told_what_to_do(chromium: Bro
         await expect(page.get_by_role("banner")).to_contain_text("acme (read-only)")
         assert await page.evaluate("() => localStorage.length + sessionStorage.length") == 0
         cookies = {c["name"]: c for c in await tab.context.cookies()}
-        assert cookies["mediasight_session"]["httpOnly"] and cookies["mediasight_session"]["sameSite"] == "Strict"
+        assert (
+            cookies["mediasight_session"]["httpOnly"]
+            and cookies["mediasight_session"]["sameSite"] == "Strict"
+        )
         assert reader not in str(cookies)
 
         await page.get_by_role("button", name="Sign out").click()
