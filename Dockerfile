@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY api ./api
 COPY --from=web /ui/dist ./api/web/ui/dist
 COPY catalog ./catalog
+COPY services ./services
 COPY indexer ./indexer
 COPY mediasight ./mediasight
 RUN pip install --no-cache-dir . \

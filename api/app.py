@@ -23,8 +23,8 @@ from api.web.assets import page
 from api.web.graphiql import graphiql_html
 from api.web.pages import WebServices, web_routes
 from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
-from catalog.ids import is_uuid
-from catalog.model import ApiKey
+from catalog.domain.ids import is_uuid
+from catalog.domain.model import ApiKey
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 

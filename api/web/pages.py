@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from api.auth import AuthError, key_for_authorization
 from api.web.assets import Static, shell
 from api.web.session import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
-from catalog.ports import CatalogStore
+from catalog.domain.ports import CatalogStore
 
 PAGES = ("/", "/overview", "/assets/{asset_id}")
 MAX_KEY_CHARS = 200

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from api.auth import AuthError
-from catalog.model import ApiKey
-from catalog.ports import CatalogStore
+from catalog.domain.model import ApiKey
+from catalog.domain.ports import CatalogStore
 
 SESSION_COOKIE = "mediasight_session"
 CSRF_COOKIE = "mediasight_csrf"
