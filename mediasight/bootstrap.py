@@ -34,6 +34,7 @@ from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
+from services.search_query import SearchQueries
 from services.versions import VersionService
 
 if TYPE_CHECKING:
@@ -58,9 +59,14 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    queries: SearchQueries
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.max_upload_bytes
 
     async def start(self) -> None:
         """Async set-up: provider clients, created once and closed by aclose() (open_services calls it)."""
@@ -292,6 +298,7 @@ def build(
         ),
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        queries=SearchQueries(a.catalog, cpu, embedder),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )
