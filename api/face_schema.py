@@ -15,7 +15,7 @@ from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
-from services.face_collection import RemoteUnavailable
+from indexer.recognizers.ports import RemoteUnavailable
 from services.faces import FaceError
 from services.faces import FaceMatch as DomainFaceMatch
 
