@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -245,6 +246,11 @@ class SortOrder(enum.StrEnum):
     CAPTURED = "captured"  # newest capture first; assets without a capture time last
 
 
+# What every search path handles: the page asked for, and the synonym groups (which only widen
+# all_labels, a field each path handles or not).
+PAGE_FIELDS = frozenset({"sort", "first", "after", "synonyms"})
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
@@ -272,6 +278,19 @@ class SearchQuery:
 
     def threshold(self, label: str) -> float:
         return self.label_confidence.get(label.lower(), self.min_confidence)
+
+    def fields_set(self) -> frozenset[str]:
+        """The fields that decide which assets match and how they rank, set away from their defaults. A
+        search path names the fields it handles and answers only queries that set no other: a field added
+        later takes the general path until a faster one opts in to it."""
+        out = set()
+        for f in dataclasses.fields(self):
+            if f.name in PAGE_FIELDS:
+                continue
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            if getattr(self, f.name) != default:
+                out.add(f.name)
+        return frozenset(out)
 
     def any_of(self, name: str) -> tuple[str, ...]:
         """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`
