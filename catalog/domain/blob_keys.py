@@ -1,6 +1,22 @@
-"""Where originals live in the blob store: content-addressed keys, per tenant."""
+"""Blob keys: what every blob store accepts (safe relative paths), and where originals live in it
+(content-addressed keys, per tenant)."""
 
 from __future__ import annotations
+
+import re
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
+
+
+class BlobKeyError(ValueError):
+    """A key that could leave the store's folder or prefix ("..", a leading "/", odd characters)."""
+
+
+def validate_key(key: str) -> str:
+    """Raise BlobKeyError unless key is a safe relative blob key (no "..", no leading "/"); return it."""
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise BlobKeyError(f"invalid blob key {key!r}")
+    return key
 
 
 def original_key(tenant_id: str, sha256: str) -> str:
