@@ -277,19 +277,28 @@ class SearchQuery:
         """The fields that decide which assets match and how they rank, set away from their defaults. A
         search path names the fields it handles and answers only queries that set no other: a field added
         later takes the general path until a faster one opts in to it."""
-        out = set()
-        for f in dataclasses.fields(self):
-            if f.name in PAGE_FIELDS:
-                continue
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            if getattr(self, f.name) != default:
-                out.add(f.name)
-        return frozenset(out)
+        return frozenset(
+            name for name, default in _filter_defaults(type(self)) if getattr(self, name) != default
+        )
 
     def any_of(self, name: str) -> tuple[str, ...]:
         """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`
         are any-of / none-of lists: callers expand them with with_synonyms before they get here.)"""
         return with_synonyms((name,), self.synonyms)
+
+
+_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def _filter_defaults(cls: type[SearchQuery]) -> tuple[tuple[str, object], ...]:
+    """(name, default) of each field of a SearchQuery class but the PAGE_FIELDS, worked out once."""
+    if cls not in _DEFAULTS:
+        _DEFAULTS[cls] = tuple(
+            (f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+            for f in dataclasses.fields(cls)
+            if f.name not in PAGE_FIELDS
+        )
+    return _DEFAULTS[cls]
 
 
 def with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
