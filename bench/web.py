@@ -37,7 +37,7 @@ from tests.e2e.conftest import free_port
 
 PAGE = 60
 QUERY = "/?q=animal"
-PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "immunohistochemistry", "coins", "hubble_deep_field")
+PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "immunohistochemistry", "moon")
 
 MEASURE = """async () => {
   const since = performance.timeOrigin;

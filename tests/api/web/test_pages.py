@@ -4,16 +4,13 @@ person, the overview, a read-only key and another tenant's key. No request may l
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageOps
 from playwright.async_api import Browser, Page, expect
-from skimage import data as samples
 
 from api.app import create_app
 from api.context import Context
@@ -24,27 +21,9 @@ from mediasight.settings import Settings
 from services.keys import issue_key
 from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in
 from tests.conftest import make_tenant
+from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
 
 pytestmark = pytest.mark.browser
-
-
-def jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-def photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(samples, name)()).convert("RGB")
-
-
-def memo() -> Image.Image:
-    page = Image.new("RGB", (900, 320), "white")
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=48)
-    for i, line in enumerate(["Mediasight Archive 2026", "Quarterly report"]):
-        draw.text((50, 70 + 100 * i), line, fill="black", font=font)
-    return page
 
 
 @dataclass
@@ -71,20 +50,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     tenant, key = await make_tenant(services, "acme")
     reader, _ = await issue_key(services.catalog, tenant, [Scope.READ])
     other, other_key = await make_tenant(services, "globex")
-    astronaut = photo("astronaut")
-    images = {
-        "astronaut.jpg": astronaut,
-        "collins_again.jpg": ImageOps.mirror(astronaut.crop((40, 0, 480, 440))).point(lambda v: v * 4 // 5),
-        "cameraman.jpg": photo("camera"),
-        "chelsea.jpg": photo("chelsea"),
-        "coffee.jpg": photo("coffee"),
-        "memo.png": memo(),
-    }
-    ids = {}
-    for name, img in images.items():
-        outcome = await services.ingestor.ingest(tenant, jpeg(img), name)
-        assert outcome.asset is not None, outcome.error
-        ids[name] = outcome.asset.id
+    ids = await ingest_all(services, tenant, recognition_photos())
     # The other tenant has a cat too: acme's searches must not see it, nor it acme's.
     assert (
         await services.ingestor.ingest(other, jpeg(photo("chelsea").rotate(90, expand=True)), "b.jpg")

@@ -12,16 +12,31 @@ function problem(p: Problem): void {
   if (p) throw new Error(p.message);
 }
 
-export function NameFace(props: { assetId: string; face: Face; done: () => void }) {
-  const [name, setName] = useState(props.face.person?.name ?? "");
-  const [error, setError] = useState<unknown>(null);
+/** Runs one action at a time, keeping its error to show. */
+function useAction(): { busy: boolean; error: unknown; run: (action: () => Promise<void>) => Promise<void> } {
   const [busy, setBusy] = useState(false);
-  const id = `face-name-${props.face.faceIndex}`;
-  const submit = async (event: Event) => {
-    event.preventDefault();
+  const [error, setError] = useState<unknown>(null);
+  const run = async (action: () => Promise<void>) => {
     setBusy(true);
     setError(null);
     try {
+      await action();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
+}
+
+export function NameFace(props: { assetId: string; face: Face; done: () => void }) {
+  const [name, setName] = useState(props.face.person?.name ?? "");
+  const { busy, error, run } = useAction();
+  const id = `face-name-${props.face.faceIndex}`;
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
       const d = await gql<{ nameFace: { facesNamed: number; error: Problem } }>(
         `mutation ($assetId: ID!, $faceIndex: Int!, $name: String!) {
           nameFace(assetId: $assetId, faceIndex: $faceIndex, name: $name) { facesNamed error { code message } }
@@ -30,11 +45,7 @@ export function NameFace(props: { assetId: string; face: Face; done: () => void 
       );
       problem(d.nameFace.error);
       props.done();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="inline" onSubmit={submit}>
@@ -53,14 +64,11 @@ const RELATIONS = ["CROP", "EDIT", "RESIZE", "FORMAT", "FRAME", "OTHER"];
 function AddVersion(props: { asset: AssetData; done: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [relation, setRelation] = useState("EDIT");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (event: Event) => {
     event.preventDefault();
     if (!file) return;
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const d = await gqlUpload<{ ingestAsset: { asset: { id: string } | null; duplicate: boolean; error: Problem } }>(
         `mutation ($file: Upload!, $parentId: ID, $relation: VersionRelation!) {
           ingestAsset(file: $file, parentId: $parentId, relation: $relation) { asset { id } duplicate error { code message } }
@@ -71,11 +79,7 @@ function AddVersion(props: { asset: AssetData; done: () => void }) {
       problem(d.ingestAsset.error);
       if (d.ingestAsset.asset) navigate(`/assets/${d.ingestAsset.asset.id}`);
       else props.done();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form class="inline" onSubmit={submit}>
@@ -102,43 +106,35 @@ function AddVersion(props: { asset: AssetData; done: () => void }) {
 export function Actions(props: { asset: AssetData; done: () => void }) {
   const { asset } = props;
   const [note, setNote] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const reprocess = async () => {
-    setError(null);
-    try {
+  const { busy, error, run } = useAction();
+  const reprocess = () =>
+    run(async () => {
       const d = await gql<{ reprocess: { batch: { id: string; status: string } | null; error: Problem } }>(
         `mutation ($ids: [ID!]) { reprocess(assetIds: $ids) { batch { id status } error { code message } } }`,
         { ids: [asset.id] },
       );
       problem(d.reprocess.error);
       setNote(`Reprocessing queued (batch ${d.reprocess.batch?.id}, ${d.reprocess.batch?.status.toLowerCase()}); see the overview.`);
-    } catch (e) {
-      setError(e);
-    }
-  };
-  const remove = async () => {
-    if (!confirm(`Delete ${asset.filename} from the archive? Its original, renditions and metadata go too.`)) return;
-    setError(null);
-    try {
+    });
+  const remove = () =>
+    run(async () => {
+      if (!confirm(`Delete ${asset.filename} from the archive? Its original, renditions and metadata go too.`)) return;
       const d = await gql<{ deleteAsset: { deletedIds: string[]; error: Problem } }>(
         `mutation ($id: ID!) { deleteAsset(id: $id) { deletedIds error { code message } } }`,
         { id: asset.id },
       );
       problem(d.deleteAsset.error);
       navigate("/", true);
-    } catch (e) {
-      setError(e);
-    }
-  };
+    });
   return (
     <section class="card actions" aria-labelledby="actions-h">
       <h2 id="actions-h">Actions</h2>
       <AddVersion asset={asset} done={props.done} />
       <div class="buttons">
-        <button type="button" class="secondary" onClick={() => void reprocess()}>
+        <button type="button" class="secondary" disabled={busy} onClick={() => void reprocess()}>
           Reprocess
         </button>
-        <button type="button" class="danger" onClick={() => void remove()}>
+        <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
           Delete
         </button>
       </div>
