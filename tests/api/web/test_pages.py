@@ -227,3 +227,18 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
             await screenshot(page, name)
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
         tab.guard.check()
+
+
+async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.key)
+    await page.get_by_label("Filter by").select_option("text")
+    await page.get_by_label("Filter value").fill("quarterly report")
+    await page.get_by_role("button", name="Add filter").click()
+    await page.wait_for_url("**/?text=quarterly+report")
+    assert await hits(page) == [world.ids["memo.png"]]
+    await page.locator(".hit .thumb").first.click()
+    await page.wait_for_url(f"**/assets/{world.ids['memo.png']}")
+    await expect(page.get_by_role("region", name="Text in the image")).to_contain_text("Quarterly report")
+    await expect(page.locator(".box.text")).not_to_have_count(0)
+    await screenshot(page, "asset-memo")
