@@ -2,11 +2,12 @@
 driving Debian's chromium) against `mediasight serve` in its own process, on a synthetic archive built as
 bench/search.py builds it (every asset gets a real JPEG thumbnail; eight distinct ones are shared).
 
-For each run a signed-in tab navigates to the search page for a label query and the page reports, from
-the start of navigation:
+For each run a signed-in tab navigates to a search page and the page reports, from the start of navigation:
     ready      60 result cards rendered (the page marks `mediasight:results`; the app is interactive then)
     viewport   every thumbnail in the first screen decoded (the rest load lazily as one scrolls)
-The first navigation (cold: bundle and style fetched) is reported apart. Last line:
+Pages: `/?label=animal` (the headline: a label, as filters and facet clicks make it), `/` (browsing) and
+`/?q=animal` (free text: the index's text path, which also matches words and meaning, is far slower at this
+size). The first navigation (cold: bundle and style fetched) is reported apart. Last line (headline page):
     web assets=N ready_p50_ms=A ready_p95_ms=B viewport_p95_ms=C cold_ready_ms=D
 The machine may be shared: the load average is printed with the timings. --data-dir keeps the built store.
 """
@@ -22,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 from PIL import Image
 from playwright.async_api import Page, async_playwright
 from skimage import data as samples
@@ -36,19 +38,27 @@ from tests.api.web.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.conftest import free_port
 
 PAGE = 60
-QUERY = "/?q=animal"
+PAGES = {  # the headline: a label search (filters and facet clicks make these); then browsing, free text
+    "label": "/?label=animal",
+    "browse": "/",
+    "text": "/?q=animal",
+}
 PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "coins", "immunohistochemistry", "moon")
 
 MEASURE = """async () => {
   const since = performance.timeOrigin;
-  for (let i = 0; i < 600 && !performance.getEntriesByName("mediasight:results").length; i++)
+  for (let i = 0; i < 12000 && !performance.getEntriesByName("mediasight:results").length; i++)
     await new Promise(r => setTimeout(r, 5));
   const ready = performance.getEntriesByName("mediasight:results")[0];
   const cards = document.querySelectorAll(".hit").length;
   const visible = [...document.querySelectorAll(".hit img")]
     .filter(i => i.getBoundingClientRect().top < innerHeight);
   await Promise.all(visible.map(i => i.decode().catch(() => null)));
-  return { ready: ready ? ready.startTime : -1, viewport: performance.now(), cards, visible: visible.length };
+  const api = performance.getEntriesByType("resource").filter(e => e.name.endsWith("/graphql"));
+  const search = api.length ? api[api.length - 1] : null;  // the page's search (after viewer)
+  return { ready: ready ? ready.startTime : -1, viewport: performance.now(), cards, visible: visible.length,
+           search: search ? search.responseEnd - search.startTime : -1,
+           searchStart: search ? search.startTime : -1 };
 }"""
 
 
@@ -84,6 +94,22 @@ async def prepare(data_dir: Path, assets: int) -> str:
         services.close()
 
 
+async def warm_up(base: str, key: str) -> None:
+    """One search before timing: the server loads its text model on the first text query (seconds), and
+    SQLite's pages come into the cache. "Cold" below then means a browser without the bundle cached."""
+    query = '{ search(query: "animal", first: 60) { totalCount } }'
+    async with httpx.AsyncClient(timeout=120) as client:
+        for _ in range(300):
+            try:
+                response = await client.post(
+                    f"{base}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {key}"}
+                )
+                break
+            except httpx.TransportError:  # not listening yet
+                await asyncio.sleep(0.2)
+        assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+
 async def sign_in(page: Page, base: str, key: str) -> None:
     await page.goto(f"{base}/signin")
     await page.get_by_label("API key").fill(key)
@@ -91,7 +117,19 @@ async def sign_in(page: Page, base: str, key: str) -> None:
     await page.wait_for_url(f"{base}/")
 
 
-async def measure(base: str, key: str, runs: int) -> tuple[dict[str, float], list[dict[str, float]]]:
+async def navigations(page: Page, url: str, runs: int) -> list[dict[str, float]]:
+    out = []
+    for _ in range(runs):
+        await page.goto("about:blank")
+        await page.goto(url, wait_until="commit")
+        got = await page.evaluate(MEASURE)
+        assert got["cards"] == PAGE and got["ready"] > 0, (url, got)
+        out.append(got)
+    return out
+
+
+async def measure(base: str, key: str, runs: int) -> dict[str, list[dict[str, float]]]:
+    """Timings by page: the first navigation of the headline page is the cold one."""
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -107,16 +145,12 @@ async def measure(base: str, key: str, runs: int) -> tuple[dict[str, float], lis
         await context.route("**/*", loopback_only)
         page = await context.new_page()
         await sign_in(page, base, key)
-        results = []
-        for _ in range(runs + 1):
-            await page.goto("about:blank")
-            await page.goto(base + QUERY, wait_until="commit")
-            got = await page.evaluate(MEASURE)
-            assert got["cards"] == PAGE and got["ready"] > 0, got
-            results.append(got)
+        found = {"cold": await navigations(page, base + PAGES["label"], 1)}
+        for name, path in PAGES.items():
+            found[name] = await navigations(page, base + path, runs if name == "label" else max(2, runs // 3))
         await browser.close()
         assert not outside, f"requests left 127.0.0.1: {outside}"
-    return results[0], results[1:]
+    return found
 
 
 async def main() -> None:
@@ -124,7 +158,7 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--assets", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30, help="timed navigations (after one cold one)")
+    parser.add_argument("--runs", type=int, default=30, help="timed navigations of the headline page")
     parser.add_argument("--data-dir", type=Path, help="reuse (or keep) the built store here")
     args = parser.parse_args()
     tmp = None if args.data_dir else tempfile.TemporaryDirectory(prefix="mediasight-web-")
@@ -138,25 +172,26 @@ async def main() -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        cold, warm = await measure(base, key, args.runs)
+        await warm_up(base, key)
+        found = await measure(base, key, args.runs)
     finally:
         server.terminate()
         server.wait(timeout=20)
-    ready = [r["ready"] for r in warm]
-    viewport = [r["viewport"] for r in warm]
-    first_screen = f"first screen {cold['viewport']:.0f} ms ({cold['visible']} thumbnails)"
-    print(f"cold: ready {cold['ready']:.0f} ms, {first_screen}")
-    print(f"warm ({len(warm)} runs)   p50 ms   p95 ms   max ms")
-    for name, values in (("60 results ready", ready), ("first screen decoded", viewport)):
-        print(f"  {name:<20} {pct(values, 50):8.0f} {pct(values, 95):8.0f} {max(values):8.0f}")
-    print(f"{warm[0]['visible']} thumbnails in the first screen; {load()}")
+    cold = found["cold"][0]
+    print(f"cold {PAGES['label']}: ready {cold['ready']:.0f} ms, first screen {cold['viewport']:.0f} ms")
+    print("page (warm)              runs  ready p50   p95  screen p50   p95  search at p50  search p50   p95")
+    for name, path in PAGES.items():
+        got = found[name]
+        ready, screen = [r["ready"] for r in got], [r["viewport"] for r in got]
+        starts, search = [r["searchStart"] for r in got], [r["search"] for r in got]
+        print(
+            f"  {path:<22} {len(ready):5} {pct(ready, 50):10.0f} {pct(ready, 95):5.0f} "
+            f"{pct(screen, 50):11.0f} {pct(screen, 95):5.0f} {pct(starts, 50):14.0f} "
+            f"{pct(search, 50):11.0f} {pct(search, 95):5.0f}"
+        )
+    print(f"{found['label'][0]['visible']} thumbnails in the first screen; {load()}")
+    ready = [r["ready"] for r in found["label"]]
+    viewport = [r["viewport"] for r in found["label"]]
     print(
         f"web assets={args.assets} ready_p50_ms={pct(ready, 50):.0f} ready_p95_ms={pct(ready, 95):.0f} "
         f"viewport_p95_ms={pct(viewport, 95):.0f} cold_ready_ms={cold['ready']:.0f}"
