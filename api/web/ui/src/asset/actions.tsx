@@ -32,6 +32,7 @@ function useAction(): { busy: boolean; error: unknown; run: (action: () => Promi
 
 export function NameFace(props: { assetId: string; face: Face; done: () => void }) {
   const [name, setName] = useState(props.face.person?.name ?? "");
+  const [note, setNote] = useState("");
   const { busy, error, run } = useAction();
   const id = `face-name-${props.face.faceIndex}`;
   const submit = (event: Event) => {
@@ -44,6 +45,8 @@ export function NameFace(props: { assetId: string; face: Face; done: () => void 
         { assetId: props.assetId, faceIndex: props.face.faceIndex, name: name.trim() },
       );
       problem(d.nameFace.error);
+      const others = d.nameFace.facesNamed - 1;
+      setNote(`Named${others > 0 ? `, with ${others} matching face${others > 1 ? "s" : ""} elsewhere` : ""}; searches find it in a moment.`);
       props.done();
     });
   };
@@ -54,6 +57,11 @@ export function NameFace(props: { assetId: string; face: Face; done: () => void 
       <button type="submit" disabled={busy || !name.trim()}>
         Save name
       </button>
+      {note && (
+        <span class="hint" role="status">
+          {note}
+        </span>
+      )}
       <ErrorNote error={error} />
     </form>
   );
