@@ -24,6 +24,8 @@ from playwright.async_api import (
 )
 from starlette.types import ASGIApp
 
+from mediasight.bootstrap import Services
+
 CHROMIUM = Path("/usr/bin/chromium")
 # As /work/.library/env/machines/python.md: without the background-networking flags Chromium keeps
 # dialling Google's hosts, which this machine's closed network refuses.
@@ -130,6 +132,18 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def working(services: Services) -> AsyncIterator[None]:
+    """The indexer worker beside a served app, as `mediasight serve` runs it (jobs that actions queue)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(services.worker().run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
         await task
 
 

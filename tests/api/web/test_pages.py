@@ -19,7 +19,7 @@ from catalog.domain.model import Scope
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from services.keys import issue_key
-from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in
+from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in, working
 from tests.conftest import make_tenant
 from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
 
@@ -56,7 +56,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await services.ingestor.ingest(other, jpeg(photo("chelsea").rotate(90, expand=True)), "b.jpg")
     ).asset
     await services.worker().run_until_idle()
-    async with serving(create_app(services, run_worker=True)) as base:
+    async with serving(create_app(services)) as base, working(services):
         yield World(services, base, tenant, key, reader, other_key, ids)
     services.close()
 

@@ -36,7 +36,7 @@ async def archive(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tup
     )
     assert result.data is not None and result.data["search"]["totalCount"] == PHOTOS
     order = [e["node"]["id"] for e in result.data["search"]["edges"]]
-    async with serving(create_app(services, run_worker=False)) as base:
+    async with serving(create_app(services)) as base:
         yield base, key, order
     services.close()
 

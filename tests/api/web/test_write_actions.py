@@ -17,7 +17,7 @@ from api.app import create_app
 from catalog.domain.model import Label
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
-from tests.api.web.conftest import open_tab, screenshot, serving, sign_in
+from tests.api.web.conftest import open_tab, screenshot, serving, sign_in, working
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 
@@ -58,7 +58,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         assert outcome.asset is not None
         ids[name] = outcome.asset.id
         await services.worker().run_until_idle()  # one at a time: the model fails a whole batch
-    async with serving(create_app(services, run_worker=True)) as base:
+    async with serving(create_app(services)) as base, working(services):
         yield World(services, base, key, ids)
     services.close()
 
