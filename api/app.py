@@ -9,15 +9,27 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import FormData, StarletteRequestAdapter
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
+from api.request_limits import (
+    MAX_JSON_BYTES,
+    MULTIPART_FIELDS,
+    RequestRefused,
+    capped_receive,
+    check_declared_length,
+    check_operation,
+    decode_request_json,
+)
 from api.schema import schema
 from catalog.ids import is_uuid
 from mediasight.bootstrap import Services, open_services
@@ -26,10 +38,31 @@ from mediasight.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class _LimitedRequestAdapter(StarletteRequestAdapter):
+    """Multipart parts other than the files are capped like a JSON body (starlette counts while parsing)."""
+
+    async def get_form_data(self) -> FormData:
+        form = await self._request.form(
+            max_files=MULTIPART_FIELDS, max_fields=MULTIPART_FIELDS, max_part_size=MAX_JSON_BYTES
+        )
+        return FormData(files=form, form=form)
+
+
 class _GraphQL(GraphQL[Context, None]):
+    request_adapter_class = _LimitedRequestAdapter
+
     def __init__(self, ref: ServicesRef) -> None:
         super().__init__(schema, graphql_ide="graphiql", multipart_uploads_enabled=True)
         self._ref = ref
+
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_json(data)  # bounded in bytes and values before json.loads
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            check_operation(item.query, item.variables)  # before graphql-core coerces the variables
+        return data
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(
@@ -52,6 +85,15 @@ class AuthenticatedGraphQL:
             await Response("websockets are not supported", status_code=400)(scope, receive, send)
             return
         request = Request(scope, receive)
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "")
+            max_upload = self._ref.get().settings.max_upload_bytes
+            try:
+                check_declared_length(dict(request.headers), content_type, max_upload)
+            except RequestRefused as exc:
+                await exc.response()(scope, receive, send)
+                return
+            receive = capped_receive(receive, content_type, max_upload)
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_ide and "query" not in request.query_params:
             # The page alone: strawberry still builds a context, for no tenant (an empty ID owns nothing).
@@ -67,7 +109,15 @@ class AuthenticatedGraphQL:
             )
             return
         scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
-        await self._graphql(scope, receive, send)
+        try:
+            await self._graphql(scope, receive, send)
+        except RequestRefused as exc:  # nothing was sent yet: strawberry answers after reading the body
+            log.info("request refused: %s %s", exc.code, exc)
+            await exc.response()(scope, receive, send)
+        except HTTPException as exc:  # starlette's multipart parser: a part or the form past its limits
+            log.info("request refused: BAD_MULTIPART %s", exc.detail)
+            body = {"errors": [{"message": exc.detail, "extensions": {"code": "BAD_MULTIPART"}}]}
+            await JSONResponse(body, status_code=exc.status_code)(scope, receive, send)
 
 
 def _rendition_endpoint(ref: ServicesRef) -> Any:

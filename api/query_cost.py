@@ -82,7 +82,8 @@ def cost_errors(
                 errors.append(
                     GraphQLError(
                         f"query cost {cost} exceeds the limit of {max_cost}: ask for fewer fields or "
-                        "smaller pages (`first`), and page with `after`"
+                        "smaller pages (`first`), and page with `after`",
+                        extensions={"code": "QUERY_TOO_COSTLY"},
                     )
                 )
     return errors

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, CanWrite
 from api.context import Context
+from api.error_log import Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
@@ -158,6 +159,7 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
             name,
             parent_id=parent,
             relation=model.VersionRelation(relation.value) if parent else None,
+            size_bytes=getattr(file, "size", None),  # starlette counted the whole part; data stops at limit+1
         )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")
@@ -170,4 +172,4 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         )
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])
+schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])

@@ -81,17 +81,20 @@ class Ingestor:
         *,
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
+        size_bytes: int | None = None,
     ) -> IngestOutcome:
+        """Register `data` (an upload may pass only its first max_bytes + 1 bytes, with its real size)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
             return IngestOutcome(
                 "rejected",
                 error=f"no asset {parent_id} in your tenant to be the parent",
                 code="invalid_parent",
             )
-        if len(data) > self._max_bytes:
+        if len(data) > self._max_bytes or (size_bytes or 0) > self._max_bytes:
+            size = max(len(data), size_bytes or 0)
             return IngestOutcome(
                 "rejected",
-                error=f"file is {len(data)} bytes, over the limit of {self._max_bytes} bytes "
+                error=f"file is {size:,} bytes, over the limit of {self._max_bytes:,} bytes "
                 "(raise MEDIASIGHT_MAX_UPLOAD_BYTES to accept it)",
                 code="too_large_bytes",
             )
