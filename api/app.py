@@ -31,7 +31,7 @@ from api.request_limits import (
     decode_request_json,
 )
 from api.schema import schema
-from catalog.ids import is_uuid
+from catalog.domain.ids import is_uuid
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 
