@@ -19,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
-from api.auth import AuthError, key_for_authorization
+from api.auth import AuthError, UnknownKey, key_for_authorization
 from api.context import Context
 from api.request_limits import (
     MAX_JSON_BYTES,
@@ -73,6 +73,16 @@ class _GraphQL(GraphQL[Context, None]):
         )
 
 
+def _data_dir_hint(settings: Settings) -> str:
+    """An unknown key is most often one made for another data dir (`tenant create` run elsewhere)."""
+    if settings.catalog_backend != "sqlite":
+        return ""
+    return (
+        f". This server's data dir is {settings.data_dir.resolve()}: a key made by `mediasight tenant "
+        "create` for another data dir (--data-dir, MEDIASIGHT_DATA_DIR) is not known here"
+    )
+
+
 class AuthenticatedGraphQL:
     """Resolves the API key before strawberry runs; only the GraphiQL page itself is public."""
 
@@ -103,7 +113,10 @@ class AuthenticatedGraphQL:
         try:
             key = await key_for_authorization(self._ref.get().catalog, request.headers.get("authorization"))
         except AuthError as exc:
-            body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
+            message = str(exc)
+            if isinstance(exc, UnknownKey):
+                message += _data_dir_hint(self._ref.get().settings)
+            body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                 scope, receive, send
             )

@@ -17,13 +17,14 @@ import typer
 
 from mediasight import admin_cli, assets_cli, server_cli
 from mediasight.key_cli import key_app
-from mediasight.settings import Settings
+from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
 
 app = typer.Typer(
     help="Mediasight: register images, enrich them with recognizers, search them over GraphQL.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: "[default: x]" must not read as markup
 )
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
@@ -42,7 +43,8 @@ DataDir = Annotated[
     typer.Option(
         "--data-dir",
         envvar="MEDIASIGHT_DATA_DIR",
-        help="Folder with the catalog, index, blobs and model cache [default: ./.mediasight].",
+        help="Folder with the catalog, index, blobs and model cache; one per user, wherever you run the "
+        f"command [default: $XDG_DATA_HOME/mediasight, here {default_data_dir()}].",
         show_default=False,
     ),
 ]

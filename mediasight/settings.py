@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,10 +10,21 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_data_dir() -> Path:
+    """One per user, wherever the command runs: $XDG_DATA_HOME/mediasight (~/.local/share/mediasight)."""
+    base = os.environ.get("XDG_DATA_HOME") or ""
+    root = (
+        Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    )  # the spec: relative = unset
+    return root / "mediasight"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDIASIGHT_", frozen=True)
 
-    data_dir: Path = Field(default=Path(".mediasight"), description="Catalog, index, blobs and model cache.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Catalog, index, blobs and model cache."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

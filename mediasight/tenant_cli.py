@@ -11,7 +11,9 @@ from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, tenant_named, with_services
 from services.keys import issue_key
 
-tenant_app = typer.Typer(help="Manage tenants and their settings.", no_args_is_help=True)
+tenant_app = typer.Typer(
+    help="Manage tenants and their settings.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @tenant_app.command("create")

@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from api.app import create_app
+from catalog.domain.model import Scope
 from mediasight.bootstrap import Services
+from services.keys import issue_key
 from tests.conftest import make_tenant
 
 REFUSED = [
@@ -36,9 +38,6 @@ async def test_a_hundred_refused_queries_log_no_traceback(
     client: httpx.AsyncClient, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     tenant, _ = await make_tenant(services, "acme")
-    from catalog.keys import issue_key
-    from catalog.model import Scope
-
     key, _ = await issue_key(services.catalog, tenant, (Scope.READ,), "reader")
     caplog.set_level(logging.INFO)
     for i in range(100):
