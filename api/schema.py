@@ -97,8 +97,10 @@ class Query(FaceQuery, KeyQuery, RunQuery):
                 ctx.services, search_query(query, filter, sort, first, after, config)
             )
             page = await ctx.services.index.search(ctx.tenant_id, request)
-        except (CursorError, UnsupportedSearch) as exc:
-            raise GraphQLError(str(exc)) from exc
+        except CursorError as exc:
+            raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
+        except UnsupportedSearch as exc:
+            raise GraphQLError(str(exc), extensions={"code": "UNSUPPORTED_SEARCH"}) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
         edges = [
             SearchEdge(

@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 
 from api.types import AssetStatus
+from catalog.domain.cursor import decode_cursor
 from catalog.domain.model import Stage, TenantConfig
 from catalog.domain.ports import SearchQuery, SortOrder, with_synonyms
 
@@ -121,6 +122,8 @@ def search_query(
     after: str | None,
     config: TenantConfig,
 ) -> SearchQuery:
+    if after is not None:
+        decode_cursor(after)  # CursorError (BAD_CURSOR) before any index work
     if not 1 <= first <= MAX_PAGE:
         raise GraphQLError(
             f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."

@@ -9,7 +9,6 @@ from api.search_input import MAX_PAGE
 from api.search_types import PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.types import Asset
 from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
-from catalog.domain.ids import is_uuid
 from catalog.domain.model import Stage
 
 
@@ -22,11 +21,9 @@ async def list_stages(ctx: Context, stages: list[Stage], first: int, after: str 
     last = None
     if after:
         try:
-            _, last = decode_cursor(after)
+            _, last = decode_cursor(after)  # its asset ID is a UUID
         except CursorError as exc:
-            raise GraphQLError(str(exc)) from exc
-        if not is_uuid(last):
-            raise GraphQLError("invalid cursor: pass the endCursor of a previous page with the same filter")
+            raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
     catalog = ctx.services.catalog
     found = await catalog.assets_in_stages(ctx.tenant_id, stages, after=last, limit=first + 1)
     counts = await catalog.stage_counts(ctx.tenant_id)
