@@ -34,6 +34,7 @@ from api.schema import schema
 from catalog.domain.ids import is_uuid
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
+from services.ingest import MAX_FILENAME
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,21 @@ class _GraphQL(GraphQL[Context, None]):
             scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
         )
+
+
+def _multipart_problem(exc: HTTPException) -> tuple[str, str]:
+    """(code, message) for a multipart body starlette refused; a header past python-multipart's limit is
+    in practice a file name thousands of characters long."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if "Maximum header size exceeded" in str(cause):
+            return (
+                "FILENAME_TOO_LONG",
+                f"a part's header is too long (its filename?): filenames may have at most {MAX_FILENAME} "
+                "characters; rename the file",
+            )
+        cause = cause.__cause__ or cause.__context__
+    return "BAD_MULTIPART", str(exc.detail)
 
 
 def _data_dir_hint(settings: Settings) -> str:
@@ -128,8 +144,9 @@ class AuthenticatedGraphQL:
             log.info("request refused: %s %s", exc.code, exc)
             await exc.response()(scope, receive, send)
         except HTTPException as exc:  # starlette's multipart parser: a part or the form past its limits
-            log.info("request refused: BAD_MULTIPART %s", exc.detail)
-            body = {"errors": [{"message": exc.detail, "extensions": {"code": "BAD_MULTIPART"}}]}
+            code, message = _multipart_problem(exc)
+            log.info("request refused: %s %s", code, message)
+            body = {"errors": [{"message": message, "extensions": {"code": code}}]}
             await JSONResponse(body, status_code=exc.status_code)(scope, receive, send)
 
 

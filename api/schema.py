@@ -31,6 +31,7 @@ from catalog.domain.model import TenantConfig
 from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import SearchQuery, UnsupportedSearch
 from mediasight.bootstrap import Services
+from services.ingest import MAX_FILENAME
 
 
 def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
@@ -146,6 +147,16 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         limit = ctx.services.settings.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
+        if len(name) > MAX_FILENAME:
+            return IngestAssetPayload(
+                asset=None,
+                duplicate=False,
+                error=IngestError(
+                    code=IngestErrorCode.FILENAME_TOO_LONG,
+                    message=f"the filename is {len(name):,} characters; filenames may have at most {MAX_FILENAME}: "
+                    "rename the file",
+                ),
+            )
         parent = str(parent_id) if parent_id is not None else None
         if parent is not None and not is_uuid(parent):
             return IngestAssetPayload(

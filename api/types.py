@@ -296,6 +296,7 @@ class IngestErrorCode(enum.Enum):
     CORRUPT = "corrupt"
     INVALID_PARENT = "invalid_parent"
     UNREADABLE = "unreadable"
+    FILENAME_TOO_LONG = "filename_too_long"
 
 
 @strawberry.type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
+import unicodedata
 from dataclasses import dataclass
 
 from catalog.domain.clock import utcnow
@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 
 PROCESS_JOB = "process"  # advance an asset through the pipeline to INDEXED
 REFRESH_JOB = "refresh"  # re-embed and re-index an indexed asset whose metadata changed (e.g. a face named)
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FILENAME = 255
+# control, format (bidi overrides, zero-width), surrogate, private-use and unassigned characters
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_SPACES = frozenset("\t\n\r\v\f")  # control characters that separate words: a space
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,19 @@ class IngestOutcome:
 
 
 def clean_filename(name: str) -> str:
-    """The last path component, without control characters, at most 255 characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME.sub("", base).strip() or "unnamed"
-    return base[:255]
+    """A safe display name: the last path component (NFC), without control or format characters (bidi
+    overrides such as U+202E, zero-width characters), each run of whitespace one space, never `.` or
+    `..`, at most MAX_FILENAME characters (the API refuses longer names; other sources are cut)."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(
+        " " if c in _SPACES or unicodedata.category(c) == "Zs" else c
+        for c in base
+        if c in _SPACES or unicodedata.category(c) not in _HIDDEN
+    )
+    base = " ".join(kept.split())
+    if not base.strip("."):
+        return "unnamed"
+    return base[:MAX_FILENAME]
 
 
 def original_key(tenant_id: str, sha256: str) -> str:

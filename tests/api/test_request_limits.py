@@ -21,7 +21,7 @@ from api.request_limits import (
 )
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
-from tests.api.test_http import upload
+from tests.api.test_http import UPLOAD, upload
 from tests.conftest import jpeg_bytes, make_tenant
 
 SEARCH = "query ($f: SearchFilter) { search(filter: $f) { totalCount } }"
@@ -176,3 +176,21 @@ async def test_a_file_over_the_upload_limit_is_reported_with_its_size(settings: 
         assert f"file is {len(data):,} bytes, over the limit of 2,000 bytes" in payload["error"]["message"]
     finally:
         services.close()
+
+
+async def test_long_filenames_get_a_typed_error(client: httpx.AsyncClient, key: str) -> None:
+    data = jpeg_bytes((5, 6, 7))
+    response = await client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {key}"},
+        data={
+            "operations": json.dumps({"query": UPLOAD, "variables": {"file": None}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
+        files={"0": ("b" * 5000 + ".jpg", data, "image/jpeg")},
+    )
+    assert "255" in _refusal(response, 400, "FILENAME_TOO_LONG")
+    payload = await upload(client, key, data, "a" * 300 + ".jpg")
+    assert payload["asset"] is None and payload["error"]["code"] == "FILENAME_TOO_LONG"
+    stored = await upload(client, key, data, "\u202egpj.exe")
+    assert stored["asset"]["filename"] == "gpj.exe"
