@@ -153,8 +153,8 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
                 duplicate=False,
                 error=IngestError(
                     code=IngestErrorCode.FILENAME_TOO_LONG,
-                    message=f"the filename is {len(name):,} characters; filenames may have at most {MAX_FILENAME}: "
-                    "rename the file",
+                    message=f"the filename is {len(name):,} characters; filenames may have at most "
+                    f"{MAX_FILENAME}: rename the file",
                 ),
             )
         parent = str(parent_id) if parent_id is not None else None

@@ -10,7 +10,8 @@ import strawberry
 from graphql import GraphQLError
 
 from api.types import AssetStatus
-from catalog.domain.cursor import decode_cursor
+from catalog.domain.cursor import CursorError, decode_cursor
+from catalog.domain.ids import is_uuid
 from catalog.domain.model import Stage, TenantConfig
 from catalog.domain.ports import SearchQuery, SortOrder, with_synonyms
 
@@ -122,8 +123,8 @@ def search_query(
     after: str | None,
     config: TenantConfig,
 ) -> SearchQuery:
-    if after is not None:
-        decode_cursor(after)  # CursorError (BAD_CURSOR) before any index work
+    if after is not None and not is_uuid(decode_cursor(after)[1]):  # CursorError: BAD_CURSOR
+        raise CursorError("invalid cursor: pass the endCursor of a previous page with the same sort")
     if not 1 <= first <= MAX_PAGE:
         raise GraphQLError(
             f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."

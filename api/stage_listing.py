@@ -9,6 +9,7 @@ from api.search_input import MAX_PAGE
 from api.search_types import PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.types import Asset
 from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
+from catalog.domain.ids import is_uuid
 from catalog.domain.model import Stage
 
 
@@ -21,7 +22,11 @@ async def list_stages(ctx: Context, stages: list[Stage], first: int, after: str 
     last = None
     if after:
         try:
-            _, last = decode_cursor(after)  # its asset ID is a UUID
+            _, last = decode_cursor(after)
+            if not is_uuid(last):
+                raise CursorError(
+                    "invalid cursor: pass the endCursor of a previous page with the same filter"
+                )
         except CursorError as exc:
             raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
     catalog = ctx.services.catalog

@@ -1,8 +1,8 @@
 """The `mediasight` command line: the app, its global options, and where each subcommand lives.
 
 tenant and key groups: mediasight.tenant_cli, mediasight.key_cli; serve and worker: mediasight.server_cli;
-ingest and reprocess: mediasight.assets_cli; init, reindex, verify, faces-sweep, export-schema:
-mediasight.admin_cli.
+ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
+init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
 
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, server_cli
+from mediasight import admin_cli, assets_cli, browse_cli, server_cli
 from mediasight.key_cli import key_app
 from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
@@ -32,6 +32,8 @@ app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
 app.command()(assets_cli.reprocess)
+app.command()(browse_cli.search)
+app.command()(browse_cli.show)
 app.command()(admin_cli.init)
 app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)

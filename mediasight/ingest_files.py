@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from catalog.domain.model import Stage
@@ -28,14 +29,16 @@ class FileOutcome:
 
     def as_json(self) -> str:
         asset = self.outcome.asset
-        return json.dumps(
-            {
-                "path": str(self.path),
-                "assetId": asset.id if asset else None,
-                "status": self.outcome.status,
-                "error": self.outcome.error,
-            }
-        )
+        row: dict[str, object] = {
+            "path": str(self.path),
+            "assetId": asset.id if asset else None,
+            "status": self.outcome.status,
+            "error": self.outcome.error,
+        }
+        if self.outcome.status == "duplicate" and asset is not None:
+            # the asset these bytes already are, under the name it was first registered with
+            row["duplicateOf"] = {"assetId": asset.id, "filename": asset.filename}
+        return json.dumps(row)
 
 
 def walk(paths: Sequence[Path]) -> Iterator[Path]:
@@ -120,21 +123,34 @@ async def _wait_for(
         await asyncio.sleep(0.2)
 
 
-async def summarize(services: Services, tenant_id: str, results: list[FileOutcome], console: Console) -> int:
-    """Print the summary to stderr; exit status 1 if any file was rejected or any asset failed."""
+async def summarize(
+    services: Services, tenant_id: str, results: list[FileOutcome], console: Console, *, listed: bool
+) -> int:
+    """Print the summary (to `console`: stdout, or stderr when --json owns stdout); with `listed`, a line
+    per file too. Exit status 1 if any file was rejected or any asset failed."""
     counts = Counter(r.outcome.status for r in results)
-    console.print(
-        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
-        f"[red]{counts['rejected']} rejected[/]"
-    )
+    if listed:
+        for r in sorted(results, key=lambda r: str(r.path)):
+            asset = r.outcome.asset
+            if r.outcome.status == "new" and asset is not None:
+                console.print(f"  new        {asset.id}  {escape(str(r.path))}")
+            elif r.outcome.status == "duplicate" and asset is not None:
+                console.print(
+                    f"  duplicate  {asset.id}  {escape(str(r.path))} "
+                    f"(the same bytes as {escape(asset.filename)!r})"
+                )
     for r in results:
         if r.outcome.status == "rejected":
-            console.print(f"  [red]rejected[/] {r.path}: {r.outcome.error}")
+            console.print(f"  [red]rejected[/] {escape(str(r.path))}: {escape(r.outcome.error or '')}")
     ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
     assets = await services.catalog.get_assets(tenant_id, ids)
     failed = [a for a in assets.values() if a.status == Stage.FAILED]
     for asset in failed:
-        console.print(f"  [red]failed[/] {asset.filename} ({asset.id}): {asset.error}")
+        console.print(f"  [red]failed[/] {escape(asset.filename)} ({asset.id}): {escape(asset.error or '')}")
+    console.print(
+        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
+        f"[red]{counts['rejected']} rejected[/]" + (f", [red]{len(failed)} failed[/]" if failed else "")
+    )
     unfinished = sum(1 for a in assets.values() if a.status not in FINISHED)
     if unfinished:
         console.print(

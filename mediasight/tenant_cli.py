@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from catalog.domain.model import ALL_SCOPES, TenantConfig
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, tenant_named, with_services
 from services.keys import issue_key
+from services.tenant_names import TenantNameError, check_tenant_name
 
 tenant_app = typer.Typer(
     help="Manage tenants and their settings.", no_args_is_help=True, rich_markup_mode=None
@@ -18,9 +20,18 @@ tenant_app = typer.Typer(
 
 @tenant_app.command("create")
 def tenant_create(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="A unique tenant name.")]
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="A unique name: letters, digits, '.', '_' or '-' (at most 64).")
+    ],
 ) -> None:
     """Create a tenant and print a new API key alone on stdout (shown once, stored only hashed)."""
+
+    try:
+        check_tenant_name(name)
+    except TenantNameError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from exc
 
     async def run(services: Services) -> str:
         if await services.catalog.get_tenant_by_name(name):

@@ -140,7 +140,8 @@ class Ingestor:
             existing, created = await self._catalog.register_asset(candidate)
             if created:
                 await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)
-                log.info("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
+                # DEBUG: the CLI shows a progress bar and a summary; a line per file would drown them
+                log.debug("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
                 return IngestOutcome("new", asset=existing)
         if existing.status not in (Stage.INDEXED, Stage.FAILED):
             # A crash between register and enqueue must not strand the asset: enqueue is idempotent.
