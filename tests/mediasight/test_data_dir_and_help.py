@@ -56,3 +56,10 @@ async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -
     message = response.json()["errors"][0]["message"]
     assert response.status_code == 401 and str(services.settings.data_dir.resolve()) in message
     assert "--data-dir" in message
+
+
+@pytest.mark.parametrize("name", ["", "\t", "../../x", "a" * 300, "a b", ".x", "ünï"])
+def test_tenant_names_are_checked(name: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "data"), "tenant", "create", name])
+    assert result.exit_code == 2 and "is not a tenant name" in result.output
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
