@@ -103,6 +103,13 @@ class Asset:
             _as_of=as_of,
         )
 
+    @strawberry.field(
+        description="Every name these bytes were ingested under, the first (`filename`) first; each is "
+        "searchable by its words."
+    )
+    def filenames(self) -> list[str]:
+        return list(self._domain.filenames)
+
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 

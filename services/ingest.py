@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import unicodedata
@@ -143,6 +144,12 @@ class Ingestor:
                 # DEBUG: the CLI shows a progress bar and a summary; a line per file would drown them
                 log.debug("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
                 return IngestOutcome("new", asset=existing)
+        name = clean_filename(filename)
+        if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
+            # Another name for the same bytes: kept, and searchable once the index document is refreshed.
+            existing = dataclasses.replace(existing, other_filenames=(*existing.other_filenames, name))
+            if existing.status == Stage.INDEXED:
+                await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         if existing.status not in (Stage.INDEXED, Stage.FAILED):
             # A crash between register and enqueue must not strand the asset: enqueue is idempotent.
             await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)

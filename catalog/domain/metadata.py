@@ -56,7 +56,7 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
     return IndexDocument(
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
-        filename=asset.filename,
+        filename=" ".join(asset.filenames),  # every name it was ingested under: words of each match
         media_type=asset.media_type,
         created_at=asset.created_at,
         captured_at=asset.captured_at,

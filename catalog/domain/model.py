@@ -116,6 +116,12 @@ class Asset:
     relation: VersionRelation | None = None
     renditions: tuple[Rendition, ...] = ()
     phash: str | None = None  # 64-bit difference hash of the picture (16 hex digits): near-duplicates
+    # other names the same bytes were ingested under, oldest first (`filename` is the first name)
+    other_filenames: tuple[str, ...] = ()
+
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        return (self.filename, *self.other_filenames)
 
 
 @dataclass(frozen=True)

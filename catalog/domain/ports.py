@@ -82,6 +82,10 @@ class CatalogStore(RunHistory, Protocol):
         self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]
     ) -> None: ...
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None: ...
+    async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
+        """Remember another name the asset was ingested under; False if it had it (or no such asset)."""
+        ...
+
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
     ) -> list[tuple[str, int]]:

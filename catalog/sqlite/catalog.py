@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS assets (
     relation TEXT,
     renditions TEXT NOT NULL DEFAULT '[]',
     phash TEXT,
+    other_names TEXT NOT NULL DEFAULT '[]',
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
@@ -55,7 +56,7 @@ SCHEMA = sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batch
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
-    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash"
+    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, other_names"
 )
 
 
@@ -81,6 +82,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         a.relation.value if a.relation else None,
         json.dumps(renditions),
         a.phash,
+        json.dumps(a.other_filenames),
     )
 
 
@@ -107,6 +109,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         relation=VersionRelation(row["relation"]) if row["relation"] else None,
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
         phash=row["phash"],
+        other_filenames=tuple(json.loads(row["other_names"])),
     )
 
 
@@ -123,7 +126,7 @@ class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
             if row is not None:
                 return _asset(row), False
             conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(19)})", _asset_row(asset)
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(20)})", _asset_row(asset)
             )
             return asset, True
 
@@ -247,6 +250,23 @@ class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
                 "UPDATE assets SET phash = ? WHERE tenant_id = ? AND id = ?", (phash, tenant_id, asset_id)
             )
         )
+
+    async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
+        def add(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT filename, other_names FROM assets WHERE tenant_id = ? AND id = ?",
+                (tenant_id, asset_id),
+            ).fetchone()
+            names = json.loads(row["other_names"]) if row else []
+            if row is None or filename == row["filename"] or filename in names:
+                return False
+            conn.execute(
+                "UPDATE assets SET other_names = ? WHERE tenant_id = ? AND id = ?",
+                (json.dumps([*names, filename]), tenant_id, asset_id),
+            )
+            return True
+
+        return await self._db.write(add)
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
