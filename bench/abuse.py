@@ -72,9 +72,10 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return head, await reader.readexactly(int(fields.get(b"content-length", b"0")))
 
 
-async def _abuse(port: int, key: str, names: list[str], until: float) -> dict[str, Counter[str]]:
+async def _abuse(
+    port: int, key: str, bodies: dict[str, bytes], names: list[str], until: float
+) -> dict[str, Counter[str]]:
     """Loop over the abusive requests until `until`; per kind, how many got which HTTP status."""
-    bodies = abusive_bodies()
     sent = {name: Counter[str]() for name in names}
     i = 0
     while time.monotonic() < until:
@@ -95,12 +96,19 @@ async def _abuse(port: int, key: str, names: list[str], until: float) -> dict[st
     return sent
 
 
-def _abuser(port: int, key: str, names: list[str], until_wall: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _abuser(
+    port: int,
+    key: str,
+    bodies: dict[str, bytes],
+    names: list[str],
+    until_wall: float,
+    out: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
     # Real abusers run on their own machines: here, on the server's cores, they yield to it (building and
     # copying 12 MB bodies in six processes would otherwise measure the clients, not the server).
     os.nice(10)
     until = time.monotonic() + (until_wall - time.time())
-    out.put(asyncio.run(_abuse(port, key, names, until)))
+    out.put(asyncio.run(_abuse(port, key, bodies, names, until)))
 
 
 async def victim_latencies(port: int, key: str, seconds: float, gap: float = 0.02) -> list[float]:
@@ -177,12 +185,14 @@ async def run(args: argparse.Namespace, repo: Path) -> tuple[list[float], list[f
             await _wait_listening(port, victim)
             alone = await victim_latencies(port, victim, args.seconds / 2)
             print(f"alone:                {summary(alone)}   {load()}", flush=True)
-            names = list(abusive_bodies())
+            bodies = abusive_bodies()  # built once, before the clock runs (the children inherit them)
+            names = list(bodies)
             cpu_before, until = cpu_seconds(server.pid), time.time() + args.seconds
-            results: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+            fork = multiprocessing.get_context("fork")  # the children share the built bodies, unpickled
+            results: multiprocessing.Queue = fork.Queue()  # type: ignore[type-arg]
             abusers = [
-                multiprocessing.Process(
-                    target=_abuser, args=(port, attacker, names[i:] + names[:i], until, results)
+                fork.Process(
+                    target=_abuser, args=(port, attacker, bodies, names[i:] + names[:i], until, results)
                 )
                 for i in range(args.abusers)
             ]
