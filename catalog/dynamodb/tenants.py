@@ -66,6 +66,22 @@ def _api_key(item: Item) -> ApiKey:
 class DynamoTenants(DynamoTable):
     """The tenant and key half of DynamoCatalog."""
 
+    async def list_tenants(self) -> list[Tenant]:
+        """A Scan for the tenant items: it reads the whole table, which an administrator's listing can
+        afford (no request path calls it); a directory item would be the next step for huge tables."""
+        found: list[Tenant] = []
+        request = {
+            "TableName": self._table,
+            "FilterExpression": "SK = :sk",
+            "ExpressionAttributeValues": {":sk": s(ddb.TENANT_SK)},
+        }
+        while True:
+            page = await self._client.scan(**request)
+            found.extend(_tenant(item) for item in page.get("Items", ()))
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda t: t.name)
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     async def create_tenant(self, name: str) -> Tenant:
         tenant = Tenant(id=uuid7(), name=name, created_at=utcnow())
         tenant_item = {

@@ -82,6 +82,10 @@ class SqliteTenants:
         )
         return _tenant(row) if row else None
 
+    async def list_tenants(self) -> list[Tenant]:
+        rows = await self._db.read(lambda c: c.execute("SELECT * FROM tenants ORDER BY name").fetchall())
+        return [_tenant(row) for row in rows]
+
     async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
         payload = json.dumps(
             {

@@ -63,3 +63,12 @@ def test_tenant_names_are_checked(name: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "data"), "tenant", "create", name])
     assert result.exit_code == 2 and "is not a tenant name" in result.output
     assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+def test_tenant_list(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    for name in ("zeta", "acme"):
+        assert CliRunner().invoke(app, [*data, "tenant", "create", name]).exit_code == 0
+    listed = CliRunner().invoke(app, [*data, "tenant", "list"])
+    assert listed.exit_code == 0 and "2 tenants" in listed.output
+    assert listed.output.index("acme") < listed.output.index("zeta")
