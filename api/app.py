@@ -13,7 +13,7 @@ from cross_web import FormData, StarletteRequestAdapter
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -31,7 +31,12 @@ from api.request_limits import (
     decode_request_json,
 )
 from api.schema import schema
+from api.web.assets import page
+from api.web.graphiql import graphiql_html
+from api.web.pages import WebServices, web_routes
+from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
+from catalog.domain.model import ApiKey
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 from services.ingest import MAX_FILENAME
@@ -73,6 +78,9 @@ class _GraphQL(GraphQL[Context, None]):
             base_url=str(request.base_url).rstrip("/"),
         )
 
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return page(graphiql_html())  # served from our own files: no CDN, works air-gapped
+
 
 def _multipart_problem(exc: HTTPException) -> tuple[str, str]:
     """(code, message) for a multipart body starlette refused; a header past python-multipart's limit is
@@ -100,7 +108,10 @@ def _data_dir_hint(settings: Settings) -> str:
 
 
 class AuthenticatedGraphQL:
-    """Resolves the API key before strawberry runs; only the GraphiQL page itself is public."""
+    """Resolves the API key before strawberry runs; only the GraphiQL page itself is public.
+
+    API clients send `Authorization: Bearer <key>`; the pages send the session cookie, and then every POST
+    must carry the session's CSRF token (mutations are never run from a GET)."""
 
     def __init__(self, ref: ServicesRef) -> None:
         self._ref = ref
@@ -127,7 +138,7 @@ class AuthenticatedGraphQL:
             await self._graphql(scope, receive, send)
             return
         try:
-            key = await key_for_authorization(self._ref.get().catalog, request.headers.get("authorization"))
+            key = await self._key(request)
         except AuthError as exc:
             message = str(exc)
             if isinstance(exc, UnknownKey):
@@ -136,6 +147,10 @@ class AuthenticatedGraphQL:
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                 scope, receive, send
             )
+            return
+        except CsrfError as exc:
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "CSRF"}}]}
+            await JSONResponse(body, status_code=403)(scope, receive, send)
             return
         scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
         try:
@@ -148,6 +163,16 @@ class AuthenticatedGraphQL:
             log.info("request refused: %s %s", code, message)
             body = {"errors": [{"message": message, "extensions": {"code": code}}]}
             await JSONResponse(body, status_code=exc.status_code)(scope, receive, send)
+
+    async def _key(self, request: Request) -> ApiKey:
+        services = self._ref.get()
+        header, cookie = request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+        if header is not None or not cookie:
+            return await key_for_authorization(services.catalog, header)
+        sessions = Sessions(services.signer.mac)
+        if request.method != "GET":
+            sessions.check_csrf(cookie, request.headers.get(CSRF_HEADER))
+        return await sessions.key(services.catalog, cookie)
 
 
 def _rendition_endpoint(ref: ServicesRef) -> Any:
@@ -229,12 +254,12 @@ def create_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pendingJobs": await ref.get().queue.pending()})
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
+    web = WebServices(
+        lambda: ref.get().catalog, lambda purpose, payload: ref.get().signer.mac(purpose, payload)
+    )
     return Starlette(
         routes=[
-            Route("/", home),
+            *web_routes(web),
             Route("/healthz", health),
             Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),
