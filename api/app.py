@@ -1,8 +1,8 @@
-"""The Starlette application: GraphQL (+ GraphiQL), signed rendition URLs, health, and the worker."""
+"""The Starlette application: GraphQL (+ GraphiQL), signed rendition URLs and health, over services it is
+given (or opens through the composition root's OpenServices, with whatever runs beside it)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -31,14 +31,13 @@ from api.request_limits import (
     decode_request_json,
 )
 from api.schema import schema
+from api.service_ports import ApiServices, OpenServices
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
 from api.web.pages import WebServices, web_routes
 from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import ApiKey
-from mediasight.bootstrap import Services, open_services
-from mediasight.settings import Settings
 from services.ingest import MAX_FILENAME
 
 log = logging.getLogger(__name__)
@@ -97,16 +96,6 @@ def _multipart_problem(exc: HTTPException) -> tuple[str, str]:
     return "BAD_MULTIPART", str(exc.detail)
 
 
-def _data_dir_hint(settings: Settings) -> str:
-    """An unknown key is most often one made for another data dir (`tenant create` run elsewhere)."""
-    if settings.catalog_backend != "sqlite":
-        return ""
-    return (
-        f". This server's data dir is {settings.data_dir.resolve()}: a key made by `mediasight tenant "
-        "create` for another data dir (--data-dir, MEDIASIGHT_DATA_DIR) is not known here"
-    )
-
-
 class AuthenticatedGraphQL:
     """Resolves the API key before strawberry runs; only the GraphiQL page itself is public.
 
@@ -124,7 +113,7 @@ class AuthenticatedGraphQL:
         request = Request(scope, receive)
         if request.method == "POST":
             content_type = request.headers.get("content-type", "")
-            max_upload = self._ref.get().settings.max_upload_bytes
+            max_upload = self._ref.get().max_upload_bytes
             try:
                 check_declared_length(dict(request.headers), content_type, max_upload)
             except RequestRefused as exc:
@@ -142,7 +131,7 @@ class AuthenticatedGraphQL:
         except AuthError as exc:
             message = str(exc)
             if isinstance(exc, UnknownKey):
-                message += _data_dir_hint(self._ref.get().settings)
+                message += self._ref.get().unknown_key_hint
             body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                 scope, receive, send
@@ -208,10 +197,10 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
 class ServicesRef:
     """The app's services: given at creation (tests) or opened by the lifespan on the server's loop."""
 
-    def __init__(self, services: Services | None) -> None:
+    def __init__(self, services: ApiServices | None) -> None:
         self.services = services
 
-    def get(self) -> Services:
+    def get(self) -> ApiServices:
         if self.services is None:
             raise RuntimeError("the application has not started")
         return self.services
@@ -225,31 +214,23 @@ def _freeze_startup_objects() -> None:
 
 
 def create_app(
-    services: Services | None = None, *, settings: Settings | None = None, run_worker: bool
+    services: ApiServices | None = None, *, open_services: OpenServices | None = None
 ) -> Starlette:
-    """An app over given services, or over services it opens from `settings` when it starts."""
-    if (services is None) == (settings is None):
-        raise ValueError("give services or settings")
+    """An app over given services (tests), or over services `open_services` opens when it starts (a server:
+    mediasight.processes.serving, which also runs the worker when asked)."""
+    if (services is None) == (open_services is None):
+        raise ValueError("give services or open_services")
     ref = ServicesRef(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = ref.services is None
-        if owned:
-            assert settings is not None
-            ref.services = await open_services(settings)
-        stop = asyncio.Event()
-        worker_task = asyncio.create_task(ref.get().worker().run(stop)) if run_worker else None
-        if owned:  # a server process (tests pass their own services and keep collecting freely)
-            _freeze_startup_objects()
-        try:
+        if open_services is None:  # tests pass their own services and keep collecting freely
             yield
-        finally:
-            stop.set()
-            if worker_task is not None:
-                await worker_task
-            if owned:
-                await ref.get().aclose()
+            return
+        async with open_services() as opened:
+            ref.services = opened
+            _freeze_startup_objects()
+            yield
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pendingJobs": await ref.get().queue.pending()})

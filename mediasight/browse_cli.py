@@ -14,9 +14,10 @@ from rich.table import Table
 
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import Asset, RecognitionResult
-from catalog.domain.ports import SearchQuery, UnsupportedSearch, with_synonyms
+from catalog.domain.ports import UnsupportedSearch
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, out, with_tenant
+from services.search_query import InvalidSearch, SearchSpec
 
 TOP_LABELS = 3
 MAX_FIRST = 100
@@ -51,23 +52,11 @@ def search(
         raise typer.Exit(2)
 
     async def run(services: Services, tenant_id: str) -> int:
-        found = await services.catalog.get_tenant(tenant_id)
-        synonyms = found.config.synonyms if found else ()
-        request = SearchQuery(
-            text=query,
-            labels=with_synonyms(label or (), synonyms),
-            min_confidence=min_confidence,
-            first=first,
-            synonyms=synonyms,
-        )
-        if query and services.embedder is not None:  # meaning too, as the API does
-            vector = await services.cpu.run(services.embedder.embed, [query])
-            request = SearchQuery(
-                **{**request.__dict__, "text_embedding": tuple(float(v) for v in vector[0])}
-            )
-        try:
+        spec = SearchSpec(text=query, labels=label or (), min_confidence=min_confidence, first=first)
+        try:  # the same query building as the API's: validation, synonyms, meaning
+            request = await services.queries.with_meaning(await services.queries.build(tenant_id, spec))
             page = await services.index.search(tenant_id, request)
-        except UnsupportedSearch as exc:
+        except (InvalidSearch, UnsupportedSearch) as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             return 2
         ids = [hit.asset_id for hit in page.hits]

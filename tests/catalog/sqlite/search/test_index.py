@@ -7,6 +7,7 @@ import random
 import re
 import sqlite3
 import sys
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -340,15 +341,21 @@ async def traced(index: SqliteSearchIndex, query: SearchQuery) -> tuple[list[str
     its SELECTs (temp tables aside)."""
     statements: list[str] = []
 
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
+    def on_every_reader(set_up: Callable[[sqlite3.Connection], None]) -> Awaitable[list[None]]:
+        # Both reader threads at once (each waits for the other): a read after a quick one may reuse its
+        # thread, and the other connection would go untraced.
+        both = threading.Barrier(2, timeout=30)
 
-    for _ in range(2):
-        await index._db.read(trace)
+        def run(conn: sqlite3.Connection) -> None:
+            set_up(conn)
+            both.wait()
+
+        return asyncio.gather(index._db.read(run), index._db.read(run))
+
+    await on_every_reader(lambda conn: conn.set_trace_callback(statements.append))
     for _ in range(2):
         await index.search("t1", query)
-    for _ in range(2):
-        await index._db.read(lambda conn: conn.set_trace_callback(None))
+    await on_every_reader(lambda conn: conn.set_trace_callback(None))
     selects = [s.replace("\x00", "") for s in statements if s.lstrip().upper().startswith("SELECT")]
     selects = [s for s in selects if "temp." not in s]
     assert selects
