@@ -29,7 +29,7 @@ SEARCH = "query ($f: SearchFilter) { search(filter: $f) { totalCount } }"
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(services, run_worker=False))
+    transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
@@ -169,7 +169,7 @@ async def test_a_file_over_the_upload_limit_is_reported_with_its_size(settings: 
     try:
         key = (await make_tenant(services, "acme"))[1]
         data = jpeg_bytes((9, 9, 9), (400, 400), quality=100)
-        transport = httpx.ASGITransport(app=create_app(services, run_worker=False))
+        transport = httpx.ASGITransport(app=create_app(services))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             payload = await upload(client, key, data, "big.jpg")
         assert payload["error"]["code"] == "TOO_LARGE_BYTES"

@@ -46,7 +46,7 @@ def test_help_shows_defaults_and_the_data_dir() -> None:
 
 
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
-    transport = httpx.ASGITransport(app=create_app(services, run_worker=False))
+    transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         response = await client.post(
             "/graphql",
