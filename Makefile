@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit schema bench clean
+.PHONY: install run test test-tools lint typecheck unit schema bench clean
 
 install: $(STAMP)
 
@@ -28,7 +28,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference.
+test-tools:
+	command -v exiftool >/dev/null || (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl)
+
+unit: install test-tools
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit

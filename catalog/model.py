@@ -5,6 +5,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalog.embedded import EmbeddedMetadata
 
 
 class Stage(enum.StrEnum):
@@ -198,6 +202,7 @@ class Findings:
     moderation: tuple[ModerationLabel, ...] = ()
     properties: ImageProperties | None = None
     embedding: tuple[float, ...] = ()
+    embedded: EmbeddedMetadata | None = None  # the "embedded" analyzer: metadata that came with the file
 
 
 class RunStatus(enum.StrEnum):
