@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from catalog.embedded import (
+from catalog.domain.embedded import (
     MAX_ITEMS,
     MAX_PATH_DEPTH,
     MAX_REGIONS,
@@ -21,7 +21,7 @@ from catalog.embedded import (
     GpsPoint,
     ImageRegion,
 )
-from catalog.model import BoundingBox
+from catalog.domain.model import BoundingBox
 
 Raw = Mapping[str, Any]
 

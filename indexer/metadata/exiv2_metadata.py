@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.embedded import EmbeddedMetadata
-from catalog.export_record import ExportRecord
+from catalog.domain.embedded import EmbeddedMetadata
+from catalog.domain.export_record import ExportRecord
 from indexer.metadata.exiv2_fields import from_exiv2, merge
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.metadata.xmp_mapping import NAMESPACE, PREFIX, iim_values, xmp_values

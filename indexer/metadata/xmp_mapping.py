@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.embedded import ImageRegion
-from catalog.export_record import ExportRecord, MachineRegion
-from catalog.model import BoundingBox
+from catalog.domain.embedded import ImageRegion
+from catalog.domain.export_record import ExportRecord, MachineRegion
+from catalog.domain.model import BoundingBox
 
 NAMESPACE = "http://ns.mediasight.org/xmp/1.0/"
 PREFIX = "msight"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from catalog.embedded import MAX_ITEMS, MAX_TEXT
-from catalog.model import BoundingBox
+from catalog.domain.embedded import MAX_ITEMS, MAX_TEXT
+from catalog.domain.model import BoundingBox
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox, MetadataError, MetadataTimeout
 from tests.e2e.photos import write_photo

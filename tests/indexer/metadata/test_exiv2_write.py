@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from catalog.export_record import ExportRecord, MachineKeyword, MachineRegion
-from catalog.model import BoundingBox
+from catalog.domain.export_record import ExportRecord, MachineKeyword, MachineRegion
+from catalog.domain.model import BoundingBox
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.xmp_mapping import MACHINE_SOURCE, NAMESPACE
 from tests.indexer.metadata.exiftool import exiftool_read, tagged_astronaut
