@@ -140,7 +140,12 @@ class Pipeline:
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
         await self._catalog.set_phash(asset.tenant_id, asset.id, phash)
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
-        return AnalysisInput(image=image, jpeg=preview_jpeg, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=image,
+            jpeg=preview_jpeg,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )
 
     async def _input_from_preview(self, asset: Asset) -> AnalysisInput:
         preview = next((r for r in asset.renditions if r.kind == "preview"), None)
@@ -152,4 +157,9 @@ class Pipeline:
             with Image.open(io.BytesIO(data)) as img:
                 return img.convert("RGB")
 
-        return AnalysisInput(image=await self._cpu.run(load), jpeg=data, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=await self._cpu.run(load),
+            jpeg=data,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )

@@ -4,14 +4,16 @@ Amazon Rekognition's once its client exists."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from catalog.domain.model import Findings
-from catalog.domain.ports import CatalogStore
+from catalog.domain.ports import BlobStore, CatalogStore
 from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
 from indexer.cpu import CpuPool
+from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.recognizers.ports import Analyzer, LabelModel
 from mediasight.settings import Settings
 
@@ -117,6 +119,17 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         ("moderation", "local"): moderation,
         ("properties", "local"): properties,
     }
+
+
+def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) -> Factories:
+    """The "embedded" analyzer: the metadata that came with the file, read by exiv2."""
+
+    def embedded() -> Analyzer:
+        from indexer.metadata.embedded_analyzer import EmbeddedMetadataAnalyzer
+
+        return EmbeddedMetadataAnalyzer(metadata, blobs, cpu, f"pyexiv2-{version('pyexiv2')}")
+
+    return {("embedded", "local"): embedded}
 
 
 def rekognition_providers(

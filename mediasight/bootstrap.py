@@ -23,11 +23,13 @@ from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
+from indexer.metadata.exiv2_metadata import Exiv2Metadata
+from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
-from mediasight.analyzer_factories import local_factories
+from mediasight.analyzer_factories import embedded_factories, local_factories
 from mediasight.settings import Settings
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
@@ -58,6 +60,7 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -138,6 +141,7 @@ class Services:
             return
         self._closed = True
         self.cpu.close()
+        self.metadata.close()
         for db in self._dbs:
             db.close()
 
@@ -247,7 +251,10 @@ def build(
     validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
     a = adapters or embedded_adapters(settings)
     cpu = CpuPool(settings.cpu_threads)
-    analyzers = AnalyzerRegistry(local_factories(settings, cpu, labeler))
+    metadata = Exiv2Metadata(Exiv2Sandbox(timeout=settings.metadata_timeout_seconds))
+    analyzers = AnalyzerRegistry(
+        {**local_factories(settings, cpu, labeler), **embedded_factories(metadata, a.blobs, cpu)}
+    )
     if embedder is None and settings.semantic_search:
         from indexer.recognizers.local.text_embedding import (
             MiniLmEmbedder,  # numpy model: import only when used
@@ -292,6 +299,7 @@ def build(
         ),
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        metadata=metadata,
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -25,12 +25,15 @@ class Settings(BaseSettings):
     label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
 
     analyzers: str = Field(
-        default="labels,faces,people,text,moderation,properties",
+        default="labels,faces,people,text,moderation,properties,embedded",
         description="Analyzers every asset gets unless its tenant says otherwise (comma-separated).",
     )
     providers: str = Field(
         default="",
         description="Provider per analyzer where not local, e.g. 'labels=rekognition,text=rekognition'.",
+    )
+    metadata_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest exiv2 may take on one file's embedded metadata."
     )
     rekognition: bool = Field(
         default=False, description="Offer Amazon Rekognition as a provider (credentials from the AWS chain)."

@@ -42,6 +42,15 @@ def original_key(tenant_id: str, sha256: str) -> str:
     return f"originals/{tenant_id}/{sha256[:2]}/{sha256}"
 
 
+def sidecar_key(original: str) -> str:
+    """Where an original's .xmp sidecar is kept: under its own prefix, named after the original (written
+    before the asset is registered, like the original, so a retried ingest writes the same thing)."""
+    return "sidecars/" + original.removeprefix("originals/") + ".xmp"
+
+
+MAX_SIDECAR_BYTES = 4 << 20
+
+
 def parse_original_key(key: str) -> tuple[str, str] | None:
     """(tenant_id, sha256) of a key made by original_key(); None for any other key."""
     parts = key.split("/")
@@ -81,7 +90,10 @@ class Ingestor:
         *,
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
+        sidecar: bytes | None = None,
     ) -> IngestOutcome:
+        """Register the file as an asset and queue it; `sidecar`: an .xmp file that came beside it (its
+        fields win over the file's own when the metadata is read)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
             return IngestOutcome(
                 "rejected",
@@ -94,6 +106,13 @@ class Ingestor:
                 error=f"file is {len(data)} bytes, over the limit of {self._max_bytes} bytes "
                 "(raise MEDIASIGHT_MAX_UPLOAD_BYTES to accept it)",
                 code="too_large_bytes",
+            )
+        if sidecar is not None and len(sidecar) > MAX_SIDECAR_BYTES:
+            return IngestOutcome(
+                "rejected",
+                error=f"its .xmp sidecar is {len(sidecar)} bytes, over {MAX_SIDECAR_BYTES} bytes: "
+                "trim the sidecar, or move it away to ingest the file without it",
+                code="sidecar_too_large",
             )
         try:
             sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
@@ -120,7 +139,9 @@ class Ingestor:
         )
         existing = await self._catalog.find_asset_by_sha256(tenant_id, sha256)
         if existing is None:
-            # Blob first, then the catalog row: a crash in between leaves only an unreferenced blob.
+            # Blobs first, then the catalog row: a crash in between leaves only unreferenced blobs.
+            if sidecar is not None:
+                await self._blobs.put(sidecar_key(candidate.blob_key), sidecar, "application/rdf+xml")
             await self._blobs.put(candidate.blob_key, data, info.media_type)
             existing, created = await self._catalog.register_asset(candidate)
             if created:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from catalog.domain.model import Asset, VersionRelation
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
-from services.ingest import REFRESH_JOB
+from services.ingest import REFRESH_JOB, sidecar_key
 
 MAX_DEPTH = 100  # a guard for walks; trees this deep are a bug somewhere
 MAX_DELETE = 1000
@@ -117,6 +117,6 @@ class VersionService:
             await self._faces.delete_asset(tenant_id, asset.id)
             await self._index.delete(tenant_id, asset.id)
             await self._catalog.delete_asset(tenant_id, asset.id)
-            for key in (asset.blob_key, *(r.blob_key for r in asset.renditions)):
+            for key in (asset.blob_key, sidecar_key(asset.blob_key), *(r.blob_key for r in asset.renditions)):
                 await self._blobs.delete(key)
         return [a.id for a in doomed]

@@ -34,6 +34,9 @@ class Exiv2Metadata:
             meta = merge(meta, over)
         return meta
 
+    def close(self) -> None:
+        self._sandbox.close()
+
     def _blocks(self, data: bytes, what: str) -> dict[str, Any]:
         reply, _ = self._sandbox.request({"op": "read"}, data, what)
         return {k: reply.get(k) or {} for k in ("exif", "iptc", "xmp")}

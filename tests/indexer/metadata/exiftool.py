@@ -63,3 +63,9 @@ def exiftool_read(path: Path) -> dict[str, Any]:
 
 def tagged_astronaut(path: Path) -> Path:
     return exiftool_write(write_photo(path, "astronaut"), *TAGGED)
+
+
+def exiftool_sidecar(source: Path, sidecar: Path) -> Path:
+    """An .xmp sidecar holding what `source` carries, as exiftool writes one."""
+    subprocess.run([EXIFTOOL, "-q", "-o", str(sidecar), str(source)], check=True)
+    return sidecar
