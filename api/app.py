@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,10 +19,12 @@ from strawberry.asgi import GraphQL
 
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
+from api.export_schema import export_kind
 from api.schema import schema
 from catalog.domain.ids import is_uuid
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
+from services.exports import ExportError, ExportFormat
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,34 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
     return rendition
 
 
+def _export_endpoint(ref: ServicesRef) -> Any:
+    async def export(request: Request) -> Response:
+        services = ref.get()
+        asset_id, fmt = request.path_params["asset_id"], request.path_params["format"]
+        tenant_id = request.query_params.get("t", "")
+        try:
+            expires = int(request.query_params.get("e", "0"))
+            chosen = ExportFormat(fmt)
+        except ValueError:
+            expires, chosen = 0, None
+        signature = request.query_params.get("s", "")
+        valid = chosen is not None and is_uuid(asset_id)
+        if not valid or not services.signer.verify(tenant_id, asset_id, export_kind(fmt), expires, signature):
+            return JSONResponse(
+                {"error": "invalid or expired export URL: ask exportAssets again for a fresh one"},
+                status_code=403,
+            )
+        assert chosen is not None
+        try:
+            made = await services.exports.export(tenant_id, asset_id, chosen)
+        except ExportError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 422)
+        disposition = f"attachment; filename*=UTF-8''{quote(made.filename)}"
+        return Response(made.data, media_type=made.media_type, headers={"Content-Disposition": disposition})
+
+    return export
+
+
 class ServicesRef:
     """The app's services: given at creation (tests) or opened by the lifespan on the server's loop."""
 
@@ -157,6 +188,7 @@ def create_app(
             Route("/", home),
             Route("/healthz", health),
             Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
+            Route("/exports/{asset_id}/{format}", _export_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),
         ],
         lifespan=lifespan,

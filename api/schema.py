@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, CanWrite
 from api.context import Context
+from api.export_schema import ExportQuery
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
@@ -46,7 +47,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,

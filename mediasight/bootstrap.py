@@ -31,6 +31,7 @@ from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.analyzer_factories import embedded_factories, local_factories
 from mediasight.settings import Settings
+from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
@@ -61,6 +62,7 @@ class Services:
     versions: VersionService
     reprocess: ReprocessService
     metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
+    exports: ExportService
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -300,6 +302,7 @@ def build(
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
         metadata=metadata,
+        exports=ExportService(a.catalog, a.blobs, faces, metadata, cpu),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, server_cli
+from mediasight import admin_cli, assets_cli, export_cli, server_cli
 from mediasight.key_cli import key_app
 from mediasight.settings import Settings
 from mediasight.tenant_cli import tenant_app
@@ -31,6 +31,7 @@ app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
 app.command()(assets_cli.reprocess)
+app.command()(export_cli.export)
 app.command()(admin_cli.init)
 app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)

@@ -19,6 +19,14 @@ MAX_REGIONS = 100
 MAX_PATH_DEPTH = 12
 
 
+class MetadataError(Exception):
+    """Metadata could not be read or written; the message says why (the picture itself may be fine)."""
+
+
+class MetadataTimeout(MetadataError):
+    pass
+
+
 @dataclass(frozen=True)
 class GpsPoint:
     latitude: float  # degrees, north positive

@@ -12,17 +12,12 @@ import threading
 import time
 from typing import Any
 
+from catalog.domain.embedded import MetadataError, MetadataTimeout
 from indexer.metadata.exiv2_child import HEADER
 
+__all__ = ["Exiv2Sandbox", "MetadataError", "MetadataTimeout"]
+
 MAX_METADATA_INPUT = 512 << 20  # larger files are refused before they reach exiv2
-
-
-class MetadataError(Exception):
-    """Metadata could not be read or written; the message says why (the picture itself may be fine)."""
-
-
-class MetadataTimeout(MetadataError):
-    pass
 
 
 class Exiv2Sandbox:

@@ -1,0 +1,72 @@
+"""`mediasight export`: write exports of a tenant's assets (some, or all of them) into a folder."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mediasight.bootstrap import Services
+from mediasight.ingest_files import progress_bar
+from mediasight.shared_cli import err, with_tenant
+from services.exports import ExportError, ExportFormat
+
+PAGE = 100
+
+
+async def _asset_ids(services: Services, tenant_id: str, ids: list[str], every: bool) -> list[str]:
+    if not every:
+        return ids
+    out: list[str] = []
+    after: str | None = None
+    while True:
+        page = await services.catalog.list_assets(tenant_id, after=after, limit=PAGE)
+        out.extend(a.id for a in page)
+        if len(page) < PAGE:
+            return out
+        after = page[-1].id
+
+
+def export(
+    ctx: typer.Context,
+    tenant: Annotated[str, typer.Option("--tenant", help="Name of the tenant whose assets to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (created if missing).")],
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="xmp: a sidecar per asset; image: a copy of the original with the metadata embedded (the "
+            "original is never changed); json: the metadata as JSON.",
+        ),
+    ] = ExportFormat.XMP,
+    asset: Annotated[list[str] | None, typer.Option("--asset", help="An asset ID (repeat for more).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every asset of the tenant.")] = False,
+) -> None:
+    """Export assets' metadata: IPTC Core and Extension, keywords with their hierarchy, faces and objects as
+    image regions, machine values marked with their model (files named <assetId>_<filename>[.xmp|.json])."""
+    if bool(asset) == every:
+        err.print("[red]name assets with --asset ID, or export them all with --all[/red]")
+        raise typer.Exit(2)
+
+    async def run(services: Services, tenant_id: str) -> int:
+        ids = await _asset_ids(services, tenant_id, list(asset or ()), every)
+        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        failed = 0
+        with progress_bar(err) as progress:
+            task = progress.add_task("exporting", total=len(ids))
+            for asset_id in ids:
+                try:
+                    made = await services.exports.export(tenant_id, asset_id, fmt)
+                except ExportError as exc:
+                    err.print(f"[red]{asset_id}: {exc}[/red]")
+                    failed += 1
+                else:
+                    target = out / f"{asset_id}_{made.filename}"
+                    await asyncio.to_thread(target.write_bytes, made.data)
+                progress.advance(task)
+        err.print(f"{len(ids) - failed} exported to {out}" + (f", {failed} failed" if failed else ""))
+        return 1 if failed else 0
+
+    raise typer.Exit(with_tenant(ctx, tenant, run))

@@ -1,0 +1,180 @@
+"""Exports end to end: exportAssets over HTTP with real faces and exiv2, exiftool reading the files back, the
+round trip of an exported copy into a second tenant, and `mediasight export`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from api.app import create_app
+from catalog.domain.embedded import EMBEDDED
+from catalog.domain.model import BoundingBox
+from mediasight.bootstrap import Services, build
+from mediasight.cli import app as cli
+from mediasight.settings import Settings
+from tests.conftest import make_tenant
+from tests.fakes import ColorLabeler
+from tests.indexer.metadata.exiftool import exiftool_read, tagged_astronaut
+
+EXPORT = """query ($ids: [ID!]!, $format: ExportFormat!) {
+  exportAssets(ids: $ids, format: $format) { assetId filename mediaType url content } }"""
+
+
+@pytest.fixture
+async def meta_services(settings: Settings) -> AsyncIterator[Services]:
+    svc = build(settings.model_copy(update={"analyzers": "labels,faces,embedded"}), labeler=ColorLabeler())
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+async def client(meta_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(meta_services, run_worker=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def _gql(client: httpx.AsyncClient, key: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _ingest(services: Services, tenant: str, data: bytes, name: str) -> str:
+    outcome = await services.ingestor.ingest(tenant, data, name)
+    assert outcome.asset is not None, outcome.error
+    await services.worker().run_until_idle()
+    return outcome.asset.id
+
+
+def rounded(box: BoundingBox) -> BoundingBox:
+    """As exports write boxes: six decimals."""
+    return BoundingBox(*(round(v, 6) for v in (box.left, box.top, box.width, box.height)))
+
+
+async def _fetch(client: httpx.AsyncClient, url: str) -> bytes:
+    response = await client.get(url.removeprefix("http://testserver"))
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def test_export_then_ingest_the_copy_in_a_second_tenant_loses_nothing(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    first, key = await make_tenant(services, "first")
+    second, _ = await make_tenant(services, "second")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    original = await asyncio.to_thread(photo.read_bytes)
+    asset_id = await _ingest(services, first, original, photo.name)
+
+    body = await _gql(client, key, EXPORT, ids=[asset_id], format="IMAGE")
+    (made,) = body["data"]["exportAssets"]
+    assert (made["filename"], made["mediaType"], made["content"]) == ("astronaut.jpg", "image/jpeg", None)
+    copy = await _fetch(client, made["url"])
+    assert copy != original
+    stored = await services.catalog.get_asset(first, asset_id)
+    assert stored is not None and await services.blobs.get(stored.blob_key) == original  # never modified
+
+    # exiftool, a reader no one here wrote, sees the machine's face as a region with its model.
+    path = tmp_path / "copy.jpg"
+    await asyncio.to_thread(path.write_bytes, copy)
+    tags = await asyncio.to_thread(exiftool_read, path)
+    regions = tags["XMP-iptcExt:ImageRegion"]
+    machine = [r for r in regions if "DigitalSourceType" in r]
+    faces_run = await services.catalog.get_result(first, asset_id, "faces")
+    assert faces_run is not None
+    assert [r["XMP-msight:Model"] for r in machine] == [faces_run.model_name]
+    assert all(r["Name"] == "Eileen Collins" for r in regions)
+    assert "Eileen Collins" in tags["XMP-iptcExt:PersonInImage"]
+
+    # The copy into a second tenant: the same keywords, persons and regions come back.
+    (record,) = await services.exports.records(first, [asset_id])
+    again_id = await _ingest(services, second, copy, "astronaut-copy.jpg")
+    run = await services.catalog.get_result(second, again_id, EMBEDDED)
+    assert run is not None and run.findings.embedded is not None
+    back = run.findings.embedded
+    assert set(back.all_keywords()) == set(record.all_keywords())
+    assert set(back.persons) == set(record.persons()) == {"Eileen Collins"}
+    boxes = {(r.name, r.box) for r in back.regions}
+    assert {(r.name, r.box) for r in record.embedded.regions} <= boxes
+    assert {(r.name, rounded(r.box)) for r in record.regions if r.kind == "face"} <= boxes
+    assert (back.title, back.caption, back.city, back.gps) == (
+        record.embedded.title,
+        record.embedded.caption,
+        record.embedded.city,
+        record.embedded.gps,
+    )
+    # ... and the second tenant's detected face is named from them, as in the first.
+    person = await services.faces.person_by_name(second, "Eileen Collins")
+    assert person is not None
+    assert set((await services.faces.face_persons(second, [again_id])).values()) == {person.id}
+
+
+async def test_sidecar_and_json_exports_and_their_errors(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "first")
+    other, other_key = await make_tenant(services, "other")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+
+    (xmp,) = (await _gql(client, key, EXPORT, ids=[asset_id], format="XMP"))["data"]["exportAssets"]
+    assert xmp["filename"] == "astronaut.jpg.xmp"
+    sidecar = tmp_path / "a.xmp"
+    await asyncio.to_thread(sidecar.write_bytes, await _fetch(client, xmp["url"]))
+    tags = await asyncio.to_thread(exiftool_read, sidecar)
+    assert tags["XMP-dc:Description"] == "Eileen Collins before the STS-93 mission"
+    assert "People|Astronauts|Eileen Collins" in tags["XMP-lr:HierarchicalSubject"]
+
+    (js,) = (await _gql(client, key, EXPORT, ids=[asset_id], format="JSON"))["data"]["exportAssets"]
+    data = json.loads(js["content"])
+    assert data["embeddedMetadata"]["keywords"] == ["astronaut", "spaceflight"]
+    assert json.loads(await _fetch(client, js["url"])) == data
+
+    # Another tenant's key cannot export it, and a tampered URL is refused.
+    refused = await _gql(client, other_key, EXPORT, ids=[asset_id], format="XMP")
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    tampered = xmp["url"].replace(f"t={tenant}", f"t={other}")
+    assert (await client.get(tampered.removeprefix("http://testserver"))).status_code == 403
+    too_many = await _gql(client, key, EXPORT, ids=[asset_id] * 101, format="XMP")
+    assert too_many["errors"][0]["extensions"]["code"] == "TOO_MANY"
+
+
+async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Settings) -> None:
+    services = build(settings.model_copy(update={"analyzers": "labels,embedded"}), labeler=ColorLabeler())
+    try:
+        tenant, _ = await make_tenant(services, "desk")
+        photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+        asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    finally:
+        services.close()
+    out = tmp_path / "out"
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--all", "--out", str(out)],
+        env={"MEDIASIGHT_SEMANTIC_SEARCH": "false"},
+    )
+    assert result.exit_code == 0, result.output
+    written = out / f"{asset_id}_astronaut.jpg.xmp"
+    tags = await asyncio.to_thread(exiftool_read, written)
+    assert tags["XMP-dc:Title"] == "Astronaut portrait"
+    refused = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--out", str(out)],
+    )
+    assert refused.exit_code == 2
