@@ -73,17 +73,27 @@ class AuthenticatedGraphQL:
         await self._graphql(scope, receive, send)
 
 
+def _signed_tenant(services: Services, request: Request, kind: str) -> str | None:
+    """The tenant a signed URL (?t=&e=&s=) was made for, if its signature covers this asset and `kind`
+    and has not expired."""
+    asset_id = request.path_params["asset_id"]
+    tenant_id = request.query_params.get("t", "")
+    try:
+        expires = int(request.query_params.get("e", "0"))
+    except ValueError:
+        return None
+    signature = request.query_params.get("s", "")
+    if not is_uuid(asset_id) or not services.signer.verify(tenant_id, asset_id, kind, expires, signature):
+        return None
+    return tenant_id
+
+
 def _rendition_endpoint(ref: ServicesRef) -> Any:
     async def rendition(request: Request) -> Response:
         services = ref.get()
         asset_id, kind = request.path_params["asset_id"], request.path_params["kind"]
-        tenant_id = request.query_params.get("t", "")
-        try:
-            expires = int(request.query_params.get("e", "0"))
-        except ValueError:
-            expires = 0
-        signature = request.query_params.get("s", "")
-        if not is_uuid(asset_id) or not services.signer.verify(tenant_id, asset_id, kind, expires, signature):
+        tenant_id = _signed_tenant(services, request, kind)
+        if tenant_id is None:
             return JSONResponse(
                 {
                     "error": "invalid or expired rendition URL: query the asset's renditions again "
@@ -107,20 +117,13 @@ def _export_endpoint(ref: ServicesRef) -> Any:
     async def export(request: Request) -> Response:
         services = ref.get()
         asset_id, fmt = request.path_params["asset_id"], request.path_params["format"]
-        tenant_id = request.query_params.get("t", "")
-        try:
-            expires = int(request.query_params.get("e", "0"))
-            chosen = ExportFormat(fmt)
-        except ValueError:
-            expires, chosen = 0, None
-        signature = request.query_params.get("s", "")
-        valid = chosen is not None and is_uuid(asset_id)
-        if not valid or not services.signer.verify(tenant_id, asset_id, export_kind(fmt), expires, signature):
+        chosen = next((f for f in ExportFormat if f.value == fmt), None)
+        tenant_id = _signed_tenant(services, request, export_kind(fmt)) if chosen else None
+        if chosen is None or tenant_id is None:
             return JSONResponse(
                 {"error": "invalid or expired export URL: ask exportAssets again for a fresh one"},
                 status_code=403,
             )
-        assert chosen is not None
         try:
             made = await services.exports.export(tenant_id, asset_id, chosen)
         except ExportError as exc:
