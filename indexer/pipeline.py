@@ -81,14 +81,16 @@ class Pipeline:
             asset = await self._advance(asset, Stage.INDEXED)
         return asset.status
 
-    async def refresh(self, tenant_id: str, asset_id: str) -> None:
-        """After metadata changed outside the pipeline (a face named): embed and index again."""
+    async def refresh(self, tenant_id: str, asset_id: str) -> bool:
+        """After metadata changed outside the pipeline (a face named): embed and index again; False when
+        the asset is not indexed (yet, or any more)."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None or asset.status != Stage.INDEXED:
-            return  # an unfinished asset picks the change up when it reaches those steps
+            return False  # an unfinished asset picks the change up when it reaches those steps
         await self._catalog.mark_changed(tenant_id, [asset_id])  # a name is current metadata too
         await self._runs.embed(asset)
         await self.reindex(asset)
+        return True
 
     async def reprocess(self, tenant_id: str, asset_id: str, batch: ReprocessBatch) -> bool:
         """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed."""

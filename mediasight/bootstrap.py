@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.webhook_store import WebhookStore
 from catalog.local.folder_blobs import LocalBlobStore
 from catalog.sqlite import catalog as sqlite_catalog
 from catalog.sqlite import faces as sqlite_faces
@@ -27,6 +28,7 @@ from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
+from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.analyzer_factories import embedded_factories, local_factories
@@ -38,6 +40,7 @@ from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
 from services.versions import VersionService
+from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
     from indexer.recognizers.rekognition.analyzer import OriginalInfo
@@ -63,6 +66,8 @@ class Services:
     reprocess: ReprocessService
     metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
     exports: ExportService
+    webhooks: WebhookService
+    webhook_sender: HttpSender
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -116,6 +121,7 @@ class Services:
         return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
+        await self.webhook_sender.aclose()
         await self._stack.aclose()
         self.close()
 
@@ -132,6 +138,7 @@ class Services:
                 retry_base_seconds=s.job_retry_base_seconds,
             ),
             self.reprocess.preparation,
+            self.webhooks,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -146,6 +153,15 @@ class Services:
         self.metadata.close()
         for db in self._dbs:
             db.close()
+
+
+def webhook_store(catalog: CatalogStore) -> WebhookStore:
+    """Both catalog adapters keep the tenants' webhooks too."""
+    from catalog.dynamodb.catalog import DynamoCatalog
+
+    if not isinstance(catalog, SqliteCatalog | DynamoCatalog):
+        raise TypeError(f"{type(catalog).__name__} keeps no webhooks")
+    return catalog
 
 
 async def original_info(catalog: CatalogStore, key: str) -> OriginalInfo | None:
@@ -264,6 +280,10 @@ def build(
 
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
+    sender = HttpSender(allow_private=settings.webhooks_allow_private)
+    webhooks = WebhookService(
+        webhook_store(a.catalog), a.queue, sender, sender.check_url, retry_scale=settings.webhook_retry_scale
+    )
     faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
     pipeline = Pipeline(
         a.catalog,
@@ -299,10 +319,14 @@ def build(
         face_service=FaceService(
             a.catalog, faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels, choose=choices
         ),
-        versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
+        versions=VersionService(
+            a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
+        ),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
         metadata=metadata,
         exports=ExportService(a.catalog, a.blobs, faces, metadata, cpu),
+        webhooks=webhooks,
+        webhook_sender=sender,
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     metadata_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest exiv2 may take on one file's embedded metadata."
     )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks go to loopback and private addresses (tests, private networks): SSRF risk.",
+    )
+    webhook_retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Compresses the webhook retry schedule (5 s … 10 h, for 3 days) for drills and tests.",
+    )
     rekognition: bool = Field(
         default=False, description="Offer Amazon Rekognition as a provider (credentials from the AWS chain)."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.model import Asset, VersionRelation
@@ -57,7 +57,10 @@ class VersionService:
         faces: FaceCollection,
         blobs: BlobStore,
         queue: JobQueue,
+        *,
+        on_deleted: Callable[[str, Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_deleted = on_deleted  # told the IDs of the assets a delete removed (webhooks)
         self._catalog = catalog
         self._queue = queue
         self._index = index
@@ -119,4 +122,7 @@ class VersionService:
             await self._catalog.delete_asset(tenant_id, asset.id)
             for key in (asset.blob_key, sidecar_key(asset.blob_key), *(r.blob_key for r in asset.renditions)):
                 await self._blobs.delete(key)
-        return [a.id for a in doomed]
+        deleted = [a.id for a in doomed]
+        if self._on_deleted is not None:
+            await self._on_deleted(tenant_id, deleted)
+        return deleted

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 
+class UnsafeWebhookUrl(ValueError):
+    """The URL may not receive webhooks; the message says why and what to do."""
+
+
 class WebhookEvent(enum.StrEnum):
     ASSET_INDEXED = "asset.indexed"
     METADATA_CHANGED = "asset.metadata_changed"  # from the change feed
@@ -77,13 +81,13 @@ class WebhookDelivery:
     next_attempt_at: datetime | None = None
 
 
-def next_delay(delivery: WebhookDelivery, now: datetime) -> float | None:
+def next_delay(delivery: WebhookDelivery, now: datetime, *, scale: float = 1.0) -> float | None:
     """Seconds until the next attempt after the delivery's latest failed one; None when it is over (the
-    three days since the first attempt are up)."""
+    three days since the first attempt are up). `scale` compresses the whole schedule (drills, tests)."""
     failed = len(delivery.attempts)
     first = delivery.attempts[0].at if delivery.attempts else now
-    delay = RETRY_DELAYS[min(failed, len(RETRY_DELAYS)) - 1] if failed else 0.0
-    if now + timedelta(seconds=delay) - first > RETRY_FOR:
+    delay = (RETRY_DELAYS[min(failed, len(RETRY_DELAYS)) - 1] if failed else 0.0) * scale
+    if now + timedelta(seconds=delay) - first > RETRY_FOR * scale:
         return None
     return delay
 

@@ -57,3 +57,24 @@ async def attempt(
         return done(None, f"{type(exc).__name__}: {exc}")
     ok = 200 <= response.status_code < 300
     return done(response.status_code, "" if ok else f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+class HttpSender:
+    """The Sender the webhook service uses: one pooled HTTP client, created on first use."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> DeliveryAttempt:
+        if self._client is None:
+            self._client = httpx.AsyncClient(headers={"user-agent": USER_AGENT})
+        return await attempt(self._client, endpoint, delivery, allow_private=self._allow_private)
+
+    async def check_url(self, url: str) -> None:
+        await check_url(url, allow_private=self._allow_private)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

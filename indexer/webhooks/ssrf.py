@@ -9,11 +9,11 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from catalog.domain.webhooks import UnsafeWebhookUrl
+
 MAX_URL = 2000
 
-
-class UnsafeWebhookUrl(ValueError):
-    """The URL may not receive webhooks; the message says why and what to do."""
+__all__ = ["UnsafeWebhookUrl", "check_url"]
 
 
 def _parts(url: str) -> tuple[str, int]:
