@@ -223,7 +223,7 @@ class Worker:
         if delay is None:
             await self._queue.complete(job)
         else:
-            await self._queue.retry(job, "the receiver did not accept it", delay)
+            await self._queue.retry(job, "waiting for the delivery's next attempt", delay)
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.error("%s job of asset %s failed: %s", job.kind, job.asset_id, reason)

@@ -30,7 +30,7 @@ from catalog.domain.webhooks import (
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_JOB = "webhook"  # the job's "asset" is "<endpoint ID>/<delivery ID>"
+WEBHOOK_JOB = "webhook"  # the job's "asset" is job_ref(...)
 
 
 class WebhookError(Exception):
@@ -58,8 +58,10 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def job_ref(endpoint_id: str, delivery_id: str) -> str:
-    return f"{endpoint_id}/{delivery_id}"
+def job_ref(endpoint_id: str, delivery_id: str, attempts: int) -> str:
+    """A delivery job's subject: one job per attempt, so no queue message lives through the whole 3-day
+    schedule (SQS dead-letters a message received too often)."""
+    return f"{endpoint_id}/{delivery_id}/{attempts}"
 
 
 class WebhookService:
@@ -143,7 +145,9 @@ class WebhookService:
             raise WebhookError("NOT_FOUND", f"no delivery {delivery_id} of that endpoint")
         again = dataclasses.replace(found, state=DeliveryState.PENDING, next_attempt_at=datetime.now(UTC))
         await self._store.save_delivery(again)
-        await self._queue.enqueue(WEBHOOK_JOB, tenant_id, job_ref(endpoint_id, delivery_id))
+        await self._queue.enqueue(
+            WEBHOOK_JOB, tenant_id, job_ref(endpoint_id, delivery_id, len(found.attempts))
+        )
         return again
 
     async def announce(
@@ -164,7 +168,7 @@ class WebhookService:
                 event_id, tenant_id, endpoint.id, event, payload, now, next_attempt_at=now
             )
             if await self._store.add_delivery(delivery):
-                await self._queue.enqueue(WEBHOOK_JOB, tenant_id, job_ref(endpoint.id, event_id))
+                await self._queue.enqueue(WEBHOOK_JOB, tenant_id, job_ref(endpoint.id, event_id, 0))
                 queued += 1
         return queued
 
@@ -178,12 +182,18 @@ class WebhookService:
             )
 
     async def deliver(self, tenant_id: str, ref: str) -> float | None:
-        """The delivery job: one attempt, logged. Returns the seconds until the next try, or None when
-        the delivery is over (delivered, given up, or its endpoint is gone or disabled)."""
-        endpoint_id, _, delivery_id = ref.partition("/")
+        """The delivery job: one attempt, logged, and after a failed one a new job for the next. Returns
+        the seconds this job must wait first (it came early), or None when the job is done."""
+        endpoint_id, delivery_id, attempts = [*ref.split("/"), "", ""][:3]
         delivery = await self._store.get_delivery(tenant_id, endpoint_id, delivery_id)
         if delivery is None or delivery.state != DeliveryState.PENDING:
             return None
+        if attempts != str(len(delivery.attempts)):
+            return None  # a stale job: the delivery's own next job carries on
+        if delivery.next_attempt_at is not None:
+            wait = (delivery.next_attempt_at - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                return wait
         endpoint = await self._store.get_endpoint(tenant_id, endpoint_id)
         if endpoint is None or not endpoint.enabled:
             why = "the endpoint was deleted" if endpoint is None else f"disabled: {endpoint.disabled_reason}"
@@ -207,7 +217,10 @@ class WebhookService:
         await self._store.save_delivery(
             dataclasses.replace(tried, next_attempt_at=attempt.at + timedelta(seconds=delay))
         )
-        return delay
+        await self._queue.enqueue(
+            WEBHOOK_JOB, tenant_id, job_ref(endpoint_id, delivery_id, len(tried.attempts))
+        )
+        return None
 
     async def _after(self, endpoint: WebhookEndpoint, attempt: DeliveryAttempt) -> None:
         """Keep the endpoint's failure streak; disable it when it has failed for too long."""
