@@ -12,7 +12,8 @@ from strawberry.types import Info
 
 from api.auth import CanRead
 from api.context import Context
-from services.exports import MAX_EXPORT_IDS, ExportError, record_json
+from services.export_formats import FIELDS
+from services.exports import ANNOTATION_MEDIA_TYPE, MAX_EXPORT_IDS, ExportError, record_json
 from services.exports import ExportFormat as DomainFormat
 
 
@@ -23,6 +24,10 @@ class ExportFormat(enum.Enum):
         "image", description="A copy of the original with the metadata embedded (XMP and IPTC-IIM)."
     )
     JSON = strawberry.enum_value("json", description="The asset's metadata as JSON (content holds it too).")
+    ANNOTATIONS = strawberry.enum_value(
+        "annotations",
+        description="Its regions as W3C Web Annotations: an AnnotationPage (JSON-LD) IIIF viewers show.",
+    )
 
 
 @strawberry.type(description="One asset's export: fetch the URL (signed, it expires like rendition URLs).")
@@ -70,6 +75,7 @@ class ExportQuery:
                 DomainFormat.XMP: (r.filename + ".xmp", "application/rdf+xml"),
                 DomainFormat.IMAGE: (r.filename, r.media_type),
                 DomainFormat.JSON: (r.filename + ".json", "application/json"),
+                DomainFormat.ANNOTATIONS: (r.filename + ".annotations.json", ANNOTATION_MEDIA_TYPE),
             }[fmt]
             content = json.dumps(record_json(r), ensure_ascii=False) if fmt == DomainFormat.JSON else None
             out.append(
@@ -82,3 +88,28 @@ class ExportQuery:
                 )
             )
         return out
+
+
+@strawberry.input(description="One CSV column: which field, under which header.")
+class CsvColumn:
+    field: str = strawberry.field(description=f"One of: {', '.join(FIELDS)}.")
+    header: str = ""
+
+
+@strawberry.type
+class CsvExportQuery:
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description=f"Up to {MAX_EXPORT_IDS} of your assets as CSV, one row each, with your column mapping "
+        "(default: assetId, filename, title, caption, keywords, persons, labels; lists joined by '; '). "
+        "Errors carry extensions.code: NOT_FOUND, TOO_MANY, BAD_COLUMNS.",
+    )
+    async def export_csv(
+        self, info: Info[Context, None], ids: list[strawberry.ID], columns: list[CsvColumn] | None = None
+    ) -> str:
+        ctx = info.context
+        mapping = [(c.field, c.header) for c in columns or []]
+        try:
+            return await ctx.services.exports.csv(ctx.tenant_id, [str(i) for i in ids], mapping)
+        except ExportError as exc:
+            raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc

@@ -34,6 +34,7 @@ QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap
     "similarAssets": 100,
     "changes": 100,
     "exportAssets": 200,
+    "exportCsv": 200,
 }
 
 

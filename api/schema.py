@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, CanWrite
 from api.context import Context
-from api.export_schema import ExportQuery
+from api.export_schema import CsvExportQuery, ExportQuery
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
@@ -48,7 +48,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, WebhookQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, WebhookQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,9 +12,10 @@ import typer
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 from mediasight.shared_cli import err, with_tenant
-from services.exports import ExportError, ExportFormat
+from services.exports import MAX_EXPORT_IDS, ExportError, ExportFormat
 
 PAGE = 100
+CliFormat = enum.StrEnum("CliFormat", {f.name: f.value for f in ExportFormat} | {"CSV": "csv"})  # type: ignore[misc]
 
 
 async def _asset_ids(services: Services, tenant_id: str, ids: list[str], every: bool) -> list[str]:
@@ -29,18 +31,43 @@ async def _asset_ids(services: Services, tenant_id: str, ids: list[str], every: 
         after = page[-1].id
 
 
+async def _csv(services: Services, tenant_id: str, ids: list[str], columns: list[str], out: Path) -> int:
+    mapping = [(c.split("=", 1)[0], c.split("=", 1)[1] if "=" in c else "") for c in columns]
+    parts: list[str] = []
+    with progress_bar(err) as progress:
+        task = progress.add_task("exporting", total=len(ids))
+        for start in range(0, max(len(ids), 1), MAX_EXPORT_IDS):  # no assets: the header alone
+            chunk = ids[start : start + MAX_EXPORT_IDS]
+            try:
+                text = await services.exports.csv(tenant_id, chunk, mapping)
+            except ExportError as exc:
+                err.print(f"[red]{exc}[/red]")
+                return 1
+            parts.append(text if not parts else text.split("\n", 1)[1])  # one header row
+            progress.advance(task, len(chunk))
+    target = out / "export.csv"
+    await asyncio.to_thread(target.write_text, "".join(parts) or "", encoding="utf-8")
+    err.print(f"{len(ids)} rows written to {target}")
+    return 0
+
+
 def export(
     ctx: typer.Context,
     tenant: Annotated[str, typer.Option("--tenant", help="Name of the tenant whose assets to export.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into (created if missing).")],
     fmt: Annotated[
-        ExportFormat,
+        CliFormat,
         typer.Option(
             "--format",
             help="xmp: a sidecar per asset; image: a copy of the original with the metadata embedded (the "
-            "original is never changed); json: the metadata as JSON.",
+            "original is never changed); json: the metadata as JSON; annotations: W3C Web Annotations of "
+            "the boxes (IIIF); csv: one export.csv of all, see --column.",
         ),
-    ] = ExportFormat.XMP,
+    ] = CliFormat.XMP,  # type: ignore[attr-defined]
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="csv: a column as FIELD or FIELD=Header, in order (repeat)."),
+    ] = None,
     asset: Annotated[list[str] | None, typer.Option("--asset", help="An asset ID (repeat for more).")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every asset of the tenant.")] = False,
 ) -> None:
@@ -53,12 +80,14 @@ def export(
     async def run(services: Services, tenant_id: str) -> int:
         ids = await _asset_ids(services, tenant_id, list(asset or ()), every)
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        if fmt == "csv":
+            return await _csv(services, tenant_id, ids, column or [], out)
         failed = 0
         with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=len(ids))
             for asset_id in ids:
                 try:
-                    made = await services.exports.export(tenant_id, asset_id, fmt)
+                    made = await services.exports.export(tenant_id, asset_id, ExportFormat(fmt))
                 except ExportError as exc:
                     err.print(f"[red]{asset_id}: {exc}[/red]")
                     failed += 1

@@ -14,7 +14,9 @@ from catalog.domain.export_record import ExportRecord, export_record
 from catalog.domain.model import FaceRef
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection
 from indexer.cpu import CpuPool
+from services.export_formats import ColumnError, columns_of, csv_text, web_annotations
 
+ANNOTATION_MEDIA_TYPE = 'application/ld+json;profile="http://www.w3.org/ns/anno.jsonld"'
 MAX_EXPORT_IDS = 100  # assets per request (a whole tenant or search is a background export)
 
 
@@ -22,6 +24,7 @@ class ExportFormat(enum.StrEnum):
     XMP = "xmp"  # an .xmp sidecar
     IMAGE = "image"  # a copy of the original with the metadata embedded
     JSON = "json"
+    ANNOTATIONS = "annotations"  # W3C Web Annotations of the boxes (an IIIF-ready AnnotationPage)
 
 
 class ExportError(Exception):
@@ -104,8 +107,25 @@ class ExportService:
             original = await self._blobs.get(asset.blob_key)
             data = await self._cpu.run(self._writer.embed, original, record)
             return ExportFile(record.filename, asset.media_type, data)
+        if fmt == ExportFormat.ANNOTATIONS:
+            page = web_annotations(record, canvas_uri(record.asset_id))
+            text = json.dumps(page, ensure_ascii=False, indent=2)
+            return ExportFile(record.filename + ".annotations.json", ANNOTATION_MEDIA_TYPE, text.encode())
         text = json.dumps(record_json(record), ensure_ascii=False, indent=2)
         return ExportFile(record.filename + ".json", "application/json", text.encode())
+
+    async def csv(self, tenant_id: str, asset_ids: Sequence[str], columns: Sequence[tuple[str, str]]) -> str:
+        """One CSV of the assets, `columns` mapping fields to headers (ExportError BAD_COLUMNS)."""
+        try:
+            columns_of(columns)
+        except ColumnError as exc:
+            raise ExportError("BAD_COLUMNS", str(exc)) from exc
+        return csv_text(await self.records(tenant_id, asset_ids), columns)
+
+
+def canvas_uri(asset_id: str) -> str:
+    """What annotations target: the asset, by a URN a IIIF manifest's canvas can take as its id."""
+    return f"urn:mediasight:asset:{asset_id}"
 
 
 def record_json(r: ExportRecord) -> dict[str, Any]:

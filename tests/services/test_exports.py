@@ -4,6 +4,8 @@ round trip of an exported copy into a second tenant, and `mediasight export`."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from catalog.domain.model import BoundingBox
 from mediasight.bootstrap import Services, build
 from mediasight.cli import app as cli
 from mediasight.settings import Settings
-from tests.conftest import make_tenant
+from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 from tests.indexer.metadata.exiftool import exiftool_read, tagged_astronaut
 
@@ -178,3 +180,60 @@ async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Set
         ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--out", str(out)],
     )
     assert refused.exit_code == 2
+
+
+async def test_csv_with_a_column_mapping_and_web_annotations(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "first")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    other = await _ingest(services, tenant, jpeg_bytes((200, 20, 20)), "=HYPERLINK(A1).jpg")
+
+    query = """query ($ids: [ID!]!, $columns: [CsvColumn!]) { exportCsv(ids: $ids, columns: $columns) }"""
+    columns = [
+        {"field": "assetId", "header": "ID"},
+        {"field": "filename", "header": "File"},
+        {"field": "caption", "header": "Bildunterschrift"},
+        {"field": "persons"},
+        {"field": "latitude", "header": "Lat"},
+    ]
+    body = await _gql(client, key, query, ids=[asset_id, other], columns=columns)
+    rows = list(csv.reader(io.StringIO(body["data"]["exportCsv"])))
+    assert rows == [
+        ["ID", "File", "Bildunterschrift", "persons", "Lat"],
+        [asset_id, "astronaut.jpg", "Eileen Collins before the STS-93 mission", "Eileen Collins", "29.55"],
+        [other, "'=HYPERLINK(A1).jpg", "", "", ""],  # no formula for a spreadsheet to run
+    ]
+    bad = await _gql(client, key, query, ids=[asset_id], columns=[{"field": "password"}])
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_COLUMNS"
+
+    (made,) = (await _gql(client, key, EXPORT, ids=[asset_id], format="ANNOTATIONS"))["data"]["exportAssets"]
+    page = json.loads(await _fetch(client, made["url"]))
+    assert page["type"] == "AnnotationPage" and "http://www.w3.org/ns/anno.jsonld" in page["@context"]
+    drawn, detected = page["items"][0], page["items"][1]
+    assert drawn["body"]["value"] == "Eileen Collins" and "creator" not in drawn
+    assert drawn["target"]["selector"]["value"] == "xywh=169,26,128,154"  # 0.33, 0.05, 0.25, 0.3 of 512
+    assert detected["creator"]["type"] == "Software" and detected["body"]["purpose"] == "identifying"
+
+
+async def test_cli_writes_one_csv(tmp_path: Path, settings: Settings) -> None:
+    services = build(settings.model_copy(update={"analyzers": "labels,embedded"}), labeler=ColorLabeler())
+    try:
+        tenant, _ = await make_tenant(services, "desk")
+        photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+        asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    finally:
+        services.close()
+    out = tmp_path / "out"
+    args = ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--all", "--out", str(out)]
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        [*args, "--format", "csv", "--column", "assetId=ID", "--column", "city"],
+        env={"MEDIASIGHT_SEMANTIC_SEARCH": "false"},
+    )
+    assert result.exit_code == 0, result.output
+    text = await asyncio.to_thread((out / "export.csv").read_text)
+    assert text == f"ID,city\n{asset_id},Houston\n"
