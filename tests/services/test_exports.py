@@ -155,14 +155,19 @@ async def test_sidecar_and_json_exports_and_their_errors(
     assert too_many["errors"][0]["extensions"]["code"] == "TOO_MANY"
 
 
-async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Settings) -> None:
+async def _tagged_in_data_dir(tmp_path: Path, settings: Settings) -> str:
+    """The tagged astronaut, ingested as tenant "desk" in the settings' data dir (for the CLI to open)."""
     services = build(settings.model_copy(update={"analyzers": "labels,embedded"}), labeler=ColorLabeler())
     try:
         tenant, _ = await make_tenant(services, "desk")
         photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-        asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+        return await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
     finally:
         services.close()
+
+
+async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Settings) -> None:
+    asset_id = await _tagged_in_data_dir(tmp_path, settings)
     out = tmp_path / "out"
     result = await asyncio.to_thread(
         CliRunner().invoke,
@@ -219,13 +224,7 @@ async def test_csv_with_a_column_mapping_and_web_annotations(
 
 
 async def test_cli_writes_one_csv(tmp_path: Path, settings: Settings) -> None:
-    services = build(settings.model_copy(update={"analyzers": "labels,embedded"}), labeler=ColorLabeler())
-    try:
-        tenant, _ = await make_tenant(services, "desk")
-        photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-        asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
-    finally:
-        services.close()
+    asset_id = await _tagged_in_data_dir(tmp_path, settings)
     out = tmp_path / "out"
     args = ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--all", "--out", str(out)]
     result = await asyncio.to_thread(
