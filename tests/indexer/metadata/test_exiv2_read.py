@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -182,4 +183,29 @@ def test_a_request_past_the_timeout_stops_the_child() -> None:
     else:
         raise AssertionError("no timeout")
     assert sandbox.pid is None
+    sandbox.close()
+
+
+def test_mutated_files_give_metadata_or_a_typed_error(tmp_path: Path) -> None:
+    """Bytes of a tagged photo flipped at random inside its metadata segments: never anything but
+    EmbeddedMetadata or MetadataError (a crash or a hang of exiv2 is a MetadataError too)."""
+    sandbox = Exiv2Sandbox(timeout=2.0)
+    exiv2 = Exiv2Metadata(sandbox)
+    data = tagged_astronaut(tmp_path / "a.jpg").read_bytes()
+    end = data.index(b"\xff\xda")  # start of scan: the metadata lies before it
+    rng = random.Random(18)
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(40):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 40)):
+            mutated[rng.randrange(2, end)] = rng.randrange(256)
+        try:
+            exiv2.read(bytes(mutated), width=512, height=512)
+            outcomes["read"] += 1
+        except MetadataTimeout:
+            outcomes["hung"] = outcomes.get("hung", 0) + 1
+        except MetadataError:
+            outcomes["refused"] += 1
+    assert sum(outcomes.values()) == 40, outcomes
+    assert exiv2.read(data).title == "Astronaut portrait"  # and the reader still works
     sandbox.close()
