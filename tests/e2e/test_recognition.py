@@ -95,7 +95,7 @@ async def test_every_analyzer_leaves_its_result(world: World) -> None:
     asset = (await gql(services, tenant, ASSET, id=ids["astronaut.jpg"]))["asset"]
     assert asset["status"] == "INDEXED"
     assert {r["analyzer"] for r in asset["runs"]} == {
-        "labels", "faces", "people", "text", "moderation", "properties", "embedding"
+        "labels", "faces", "people", "text", "moderation", "properties", "embedded", "embedding"
     }  # fmt: skip
     assert all(r["provider"] == "local" and r["modelVersion"] for r in asset["runs"])
     [face] = asset["faces"]
