@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 from mediasight.shared_cli import err, with_tenant
@@ -18,7 +20,27 @@ PAGE = 100
 CliFormat = enum.StrEnum("CliFormat", {f.name: f.value for f in ExportFormat} | {"CSV": "csv"})  # type: ignore[misc]
 
 
-async def _asset_ids(services: Services, tenant_id: str, ids: list[str], every: bool) -> list[str]:
+MAX_SEARCH_EXPORT = 100_000
+
+
+async def _searched(services: Services, tenant_id: str, query: SearchQuery) -> list[str]:
+    """Every asset a search finds (its pages walked), at most MAX_SEARCH_EXPORT."""
+    out: list[str] = []
+    after: str | None = None
+    while len(out) < MAX_SEARCH_EXPORT:
+        page = await services.index.search(tenant_id, dataclasses.replace(query, first=PAGE, after=after))
+        out.extend(h.asset_id for h in page.hits)
+        if not page.has_next or page.end_cursor is None:
+            break
+        after = page.end_cursor
+    return out[:MAX_SEARCH_EXPORT]
+
+
+async def _asset_ids(
+    services: Services, tenant_id: str, ids: list[str], every: bool, search: SearchQuery | None
+) -> list[str]:
+    if search is not None:
+        return await _searched(services, tenant_id, search)
     if not every:
         return ids
     out: list[str] = []
@@ -70,15 +92,25 @@ def export(
     ] = None,
     asset: Annotated[list[str] | None, typer.Option("--asset", help="An asset ID (repeat for more).")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every asset of the tenant.")] = False,
+    query: Annotated[
+        str | None, typer.Option("--query", help="Every asset this search finds (words: labels, captions, keywords, text).")
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Every asset with this label (repeat: any of them).")
+    ] = None,
 ) -> None:
     """Export assets' metadata: IPTC Core and Extension, keywords with their hierarchy, faces and objects as
     image regions, machine values marked with their model (files named <assetId>_<filename>[.xmp|.json])."""
-    if bool(asset) == every:
-        err.print("[red]name assets with --asset ID, or export them all with --all[/red]")
+    searching = query is not None or bool(label)
+    if sum((bool(asset), every, searching)) != 1:
+        err.print(
+            "[red]name assets with --asset ID, export a search with --query/--label, or all with --all[/red]"
+        )
         raise typer.Exit(2)
+    search = SearchQuery(text=query, labels=tuple(label or ())) if searching else None
 
     async def run(services: Services, tenant_id: str) -> int:
-        ids = await _asset_ids(services, tenant_id, list(asset or ()), every)
+        ids = await _asset_ids(services, tenant_id, list(asset or ()), every, search)
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
         if fmt == "csv":
             return await _csv(services, tenant_id, ids, column or [], out)

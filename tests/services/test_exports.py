@@ -236,3 +236,22 @@ async def test_cli_writes_one_csv(tmp_path: Path, settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     text = await asyncio.to_thread((out / "export.csv").read_text)
     assert text == f"ID,city\n{asset_id},Houston\n"
+
+
+async def test_cli_exports_what_a_search_finds(tmp_path: Path, settings: Settings) -> None:
+    asset_id = await _tagged_in_data_dir(tmp_path, settings)
+    base = ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--format", "json"]
+    for query, found in (("STS-93", [f"{asset_id}_astronaut.jpg.json"]), ("Lisbon", [])):
+        out = tmp_path / query
+        result = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            [*base, "--query", query, "--out", str(out)],
+            env={"MEDIASIGHT_SEMANTIC_SEARCH": "false"},
+        )
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in out.iterdir()) == found
+    both = await asyncio.to_thread(
+        CliRunner().invoke, cli, [*base, "--query", "x", "--all", "--out", str(tmp_path / "o")]
+    )
+    assert both.exit_code == 2
