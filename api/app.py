@@ -118,14 +118,15 @@ def _export_endpoint(ref: ServicesRef) -> Any:
         services = ref.get()
         asset_id, fmt = request.path_params["asset_id"], request.path_params["format"]
         chosen = next((f for f in ExportFormat if f.value == fmt), None)
-        tenant_id = _signed_tenant(services, request, export_kind(fmt)) if chosen else None
+        profile = request.query_params.get("p") or None
+        tenant_id = _signed_tenant(services, request, export_kind(fmt, profile or "")) if chosen else None
         if chosen is None or tenant_id is None:
             return JSONResponse(
                 {"error": "invalid or expired export URL: ask exportAssets again for a fresh one"},
                 status_code=403,
             )
         try:
-            made = await services.exports.export(tenant_id, asset_id, chosen)
+            made = await services.exports.export(tenant_id, asset_id, chosen, profile)
         except ExportError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 422)
         disposition = f"attachment; filename*=UTF-8''{quote(made.filename)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 from typing import Annotated
+from urllib.parse import quote
 
 import strawberry
 from graphql import GraphQLError
@@ -43,9 +44,9 @@ def export_path(asset_id: str, fmt: str) -> str:
     return f"/exports/{asset_id}/{fmt}"
 
 
-def export_kind(fmt: str) -> str:
+def export_kind(fmt: str, profile: str = "") -> str:
     """What the URL's signature covers besides tenant and asset (renditions sign their kind the same way)."""
-    return f"export-{fmt}"
+    return f"export-{fmt}" + (f"|{profile}" if profile else "")
 
 
 @strawberry.type
@@ -59,18 +60,26 @@ class ExportQuery:
         self,
         info: Info[Context, None],
         ids: list[strawberry.ID],
-        format: Annotated[ExportFormat, strawberry.argument(description="XMP, IMAGE or JSON.")],
+        format: Annotated[ExportFormat, strawberry.argument(description="XMP, IMAGE, JSON or ANNOTATIONS.")],
+        profile: Annotated[
+            str | None, strawberry.argument(description="An export profile of yours (exportProfiles).")
+        ] = None,
     ) -> list[AssetExport]:
         ctx = info.context
         fmt = DomainFormat[format.name]
+        exports = ctx.services.exports
         try:
-            records = await ctx.services.exports.records(ctx.tenant_id, [str(i) for i in ids])
+            chosen = await exports.profile(ctx.tenant_id, profile)
+            records = await exports.records(ctx.tenant_id, [str(i) for i in ids], chosen)
         except ExportError as exc:
             raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
         out = []
         for r in records:
-            expires, sig = ctx.services.signer.sign(ctx.tenant_id, r.asset_id, export_kind(fmt.value))
+            kind = export_kind(fmt.value, profile or "")
+            expires, sig = ctx.services.signer.sign(ctx.tenant_id, r.asset_id, kind)
             url = f"{ctx.base_url}{export_path(r.asset_id, fmt.value)}?t={ctx.tenant_id}&e={expires}&s={sig}"
+            if profile:
+                url += f"&p={quote(profile)}"
             name, media = {
                 DomainFormat.XMP: (r.filename + ".xmp", "application/rdf+xml"),
                 DomainFormat.IMAGE: (r.filename, r.media_type),
@@ -105,11 +114,17 @@ class CsvExportQuery:
         "Errors carry extensions.code: NOT_FOUND, TOO_MANY, BAD_COLUMNS.",
     )
     async def export_csv(
-        self, info: Info[Context, None], ids: list[strawberry.ID], columns: list[CsvColumn] | None = None
+        self,
+        info: Info[Context, None],
+        ids: list[strawberry.ID],
+        columns: list[CsvColumn] | None = None,
+        profile: Annotated[
+            str | None, strawberry.argument(description="Its columns (unless given) and filters.")
+        ] = None,
     ) -> str:
         ctx = info.context
         mapping = [(c.field, c.header) for c in columns or []]
         try:
-            return await ctx.services.exports.csv(ctx.tenant_id, [str(i) for i in ids], mapping)
+            return await ctx.services.exports.csv(ctx.tenant_id, [str(i) for i in ids], mapping, profile)
         except ExportError as exc:
             raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc

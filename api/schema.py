@@ -17,6 +17,7 @@ from api.context import Context
 from api.export_schema import CsvExportQuery, ExportQuery
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.profile_schema import ProfileMutation, ProfileQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
@@ -48,7 +49,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, WebhookQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, ProfileQuery, WebhookQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -126,7 +127,7 @@ class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, WebhookQ
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation, WebhookMutation):
+class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation, WebhookMutation, ProfileMutation):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

@@ -53,7 +53,9 @@ async def _asset_ids(
         after = page[-1].id
 
 
-async def _csv(services: Services, tenant_id: str, ids: list[str], columns: list[str], out: Path) -> int:
+async def _csv(
+    services: Services, tenant_id: str, ids: list[str], columns: list[str], out: Path, profile: str | None
+) -> int:
     mapping = [(c.split("=", 1)[0], c.split("=", 1)[1] if "=" in c else "") for c in columns]
     parts: list[str] = []
     with progress_bar(err) as progress:
@@ -61,7 +63,7 @@ async def _csv(services: Services, tenant_id: str, ids: list[str], columns: list
         for start in range(0, max(len(ids), 1), MAX_EXPORT_IDS):  # no assets: the header alone
             chunk = ids[start : start + MAX_EXPORT_IDS]
             try:
-                text = await services.exports.csv(tenant_id, chunk, mapping)
+                text = await services.exports.csv(tenant_id, chunk, mapping, profile)
             except ExportError as exc:
                 err.print(f"[red]{exc}[/red]")
                 return 1
@@ -90,10 +92,17 @@ def export(
         list[str] | None,
         typer.Option("--column", help="csv: a column as FIELD or FIELD=Header, in order (repeat)."),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="A tenant's export profile: its filters, and its csv columns."),
+    ] = None,
     asset: Annotated[list[str] | None, typer.Option("--asset", help="An asset ID (repeat for more).")] = None,
     every: Annotated[bool, typer.Option("--all", help="Every asset of the tenant.")] = False,
     query: Annotated[
-        str | None, typer.Option("--query", help="Every asset this search finds (words: labels, captions, keywords, text).")
+        str | None,
+        typer.Option(
+            "--query", help="Every asset this search finds (words: labels, captions, keywords, text)."
+        ),
     ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="Every asset with this label (repeat: any of them).")
@@ -113,13 +122,13 @@ def export(
         ids = await _asset_ids(services, tenant_id, list(asset or ()), every, search)
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
         if fmt == "csv":
-            return await _csv(services, tenant_id, ids, column or [], out)
+            return await _csv(services, tenant_id, ids, column or [], out, profile)
         failed = 0
         with progress_bar(err) as progress:
             task = progress.add_task("exporting", total=len(ids))
             for asset_id in ids:
                 try:
-                    made = await services.exports.export(tenant_id, asset_id, ExportFormat(fmt))
+                    made = await services.exports.export(tenant_id, asset_id, ExportFormat(fmt), profile)
                 except ExportError as exc:
                     err.print(f"[red]{asset_id}: {exc}[/red]")
                     failed += 1

@@ -3,6 +3,7 @@ embedded (never the original), or JSON. Tenant-scoped; the writing itself is an 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from catalog.domain.embedded import MetadataError
+from catalog.domain.export_profile import MAX_PROFILES, ExportProfile, apply_profile
 from catalog.domain.export_record import ExportRecord, export_record
 from catalog.domain.model import FaceRef
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection
@@ -62,8 +64,54 @@ class ExportService:
         self._writer = writer
         self._cpu = cpu
 
-    async def records(self, tenant_id: str, asset_ids: Sequence[str]) -> list[ExportRecord]:
-        """The export records of the tenant's assets, in the order asked (NOT_FOUND for one not there)."""
+    async def profiles(self, tenant_id: str) -> tuple[ExportProfile, ...]:
+        tenant = await self._catalog.get_tenant(tenant_id)
+        return tenant.config.export_profiles if tenant else ()
+
+    async def profile(self, tenant_id: str, name: str | None) -> ExportProfile | None:
+        if name is None:
+            return None
+        found = next((p for p in await self.profiles(tenant_id) if p.name == name), None)
+        if found is None:
+            raise ExportError("NO_SUCH_PROFILE", f"no export profile {name!r} in your tenant")
+        return found
+
+    async def save_profile(self, tenant_id: str, profile: ExportProfile) -> ExportProfile:
+        """Create or replace a profile by name (its columns checked)."""
+        name = " ".join(profile.name.split())
+        if not 1 <= len(name) <= 64:
+            raise ExportError("BAD_PROFILE", "a profile's name has 1–64 characters")
+        if not 0 <= profile.min_confidence <= 100:
+            raise ExportError("BAD_PROFILE", "minConfidence is 0–100")
+        try:
+            columns_of(profile.columns)
+        except ColumnError as exc:
+            raise ExportError("BAD_COLUMNS", str(exc)) from exc
+        tenant = await self._catalog.get_tenant(tenant_id)
+        assert tenant is not None
+        kept = [p for p in tenant.config.export_profiles if p.name != name]
+        if len(kept) >= MAX_PROFILES:
+            raise ExportError("TOO_MANY", f"a tenant has at most {MAX_PROFILES} export profiles")
+        saved = dataclasses.replace(profile, name=name)
+        config = dataclasses.replace(tenant.config, export_profiles=(*kept, saved))
+        await self._catalog.set_tenant_config(tenant_id, config)
+        return saved
+
+    async def delete_profile(self, tenant_id: str, name: str) -> None:
+        tenant = await self._catalog.get_tenant(tenant_id)
+        assert tenant is not None
+        kept = tuple(p for p in tenant.config.export_profiles if p.name != name)
+        if len(kept) == len(tenant.config.export_profiles):
+            raise ExportError("NO_SUCH_PROFILE", f"no export profile {name!r} in your tenant")
+        await self._catalog.set_tenant_config(
+            tenant_id, dataclasses.replace(tenant.config, export_profiles=kept)
+        )
+
+    async def records(
+        self, tenant_id: str, asset_ids: Sequence[str], profile: ExportProfile | None = None
+    ) -> list[ExportRecord]:
+        """The export records of the tenant's assets, in the order asked (NOT_FOUND for one not there),
+        with a profile's filters applied."""
         if len(asset_ids) > MAX_EXPORT_IDS:
             raise ExportError("TOO_MANY", f"export at most {MAX_EXPORT_IDS} assets per request")
         ids = list(dict.fromkeys(asset_ids))
@@ -82,11 +130,13 @@ class ExportService:
                 persons[p].name if (p := linked.get(FaceRef(asset_id, i))) in persons else None
                 for i in range(len(faces))
             ]
-            out.append(export_record(assets[asset_id], found, names))
+            out.append(apply_profile(export_record(assets[asset_id], found, names), profile))
         return out
 
-    async def export(self, tenant_id: str, asset_id: str, fmt: ExportFormat) -> ExportFile:
-        (record,) = await self.records(tenant_id, [asset_id])
+    async def export(
+        self, tenant_id: str, asset_id: str, fmt: ExportFormat, profile: str | None = None
+    ) -> ExportFile:
+        (record,) = await self.records(tenant_id, [asset_id], await self.profile(tenant_id, profile))
         return await self.file(tenant_id, record, fmt)
 
     async def file(self, tenant_id: str, record: ExportRecord, fmt: ExportFormat) -> ExportFile:
@@ -114,13 +164,21 @@ class ExportService:
         text = json.dumps(record_json(record), ensure_ascii=False, indent=2)
         return ExportFile(record.filename + ".json", "application/json", text.encode())
 
-    async def csv(self, tenant_id: str, asset_ids: Sequence[str], columns: Sequence[tuple[str, str]]) -> str:
-        """One CSV of the assets, `columns` mapping fields to headers (ExportError BAD_COLUMNS)."""
+    async def csv(
+        self,
+        tenant_id: str,
+        asset_ids: Sequence[str],
+        columns: Sequence[tuple[str, str]],
+        profile: str | None = None,
+    ) -> str:
+        """One CSV of the assets, `columns` (or else the profile's) mapping fields to headers."""
+        chosen = await self.profile(tenant_id, profile)
+        columns = columns or (chosen.columns if chosen else ())
         try:
             columns_of(columns)
         except ColumnError as exc:
             raise ExportError("BAD_COLUMNS", str(exc)) from exc
-        return csv_text(await self.records(tenant_id, asset_ids), columns)
+        return csv_text(await self.records(tenant_id, asset_ids, chosen), columns)
 
 
 def canvas_uri(asset_id: str) -> str:

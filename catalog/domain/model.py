@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from catalog.domain.embedded import EmbeddedMetadata
+    from catalog.domain.export_profile import ExportProfile
 
 
 class Stage(enum.StrEnum):
@@ -37,6 +38,7 @@ class TenantConfig:
     analyzers: tuple[str, ...] | None = None
     providers: dict[str, str] = field(default_factory=dict)
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of label names that mean the same to this tenant
+    export_profiles: tuple[ExportProfile, ...] = ()  # named export mappings (catalog.domain.export_profile)
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Embedded metadata on every stack: its runs stored by both catalogs (SQLite, DynamoDB Local), its words and
-persons found by both search indexes (SQLite, OpenSearch API)."""
+persons found by both search indexes (SQLite, OpenSearch API); export profiles kept in both catalogs."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata, GpsPoint, ImageRegion
+from catalog.domain.export_profile import ExportProfile
 from catalog.domain.ids import uuid7
 from catalog.domain.metadata import index_document
-from catalog.domain.model import BoundingBox, Findings, RecognitionResult
+from catalog.domain.model import BoundingBox, Findings, RecognitionResult, TenantConfig
 from catalog.domain.ports import CatalogStore, SearchIndex, SearchQuery
 from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
 from tests.contract.test_search_index_contract import index
@@ -76,3 +77,12 @@ async def test_embedded_words_and_persons_are_found_on_every_index(index: Search
     page = await index.search("t1", SearchQuery(persons=("Tom Skipper",)))
     assert [h.asset_id for h in page.hits] == [asset.id]
     assert not (await index.search("t1", SearchQuery(text="Lisbon"))).hits
+
+
+async def test_export_profiles_are_kept_in_the_tenant_config(catalog: CatalogStore) -> None:
+    (a,) = await tenants(catalog, "a")
+    profile = ExportProfile("press", (("caption", "Caption"),), ("Dog",), 70.0, False)
+    config = TenantConfig(analyzers=("labels",), synonyms=(("car", "auto"),), export_profiles=(profile,))
+    await catalog.set_tenant_config(a, config)
+    tenant = await catalog.get_tenant(a)
+    assert tenant is not None and tenant.config == config

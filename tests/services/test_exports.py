@@ -255,3 +255,44 @@ async def test_cli_exports_what_a_search_finds(tmp_path: Path, settings: Setting
         CliRunner().invoke, cli, [*base, "--query", "x", "--all", "--out", str(tmp_path / "o")]
     )
     assert both.exit_code == 2
+
+
+async def test_export_profiles_filter_exports_and_are_kept_per_tenant(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "first")
+    other, other_key = await make_tenant(services, "other")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    save = """mutation ($p: ExportProfileInput!) { saveExportProfile(profile: $p) {
+      profile { name columns { field header } humanOnly minConfidence } error { code message } } }"""
+    human = {"name": "press", "humanOnly": True, "columns": [{"field": "caption", "header": "Caption"}]}
+    saved = (await _gql(client, key, save, p=human))["data"]["saveExportProfile"]
+    assert saved["error"] is None and saved["profile"]["columns"] == [
+        {"field": "caption", "header": "Caption"}
+    ]
+    bad = (await _gql(client, key, save, p={"name": "x", "columns": [{"field": "secret"}]}))["data"]
+    assert bad["saveExportProfile"]["error"]["code"] == "BAD_COLUMNS"
+    listed = await _gql(client, key, "{ exportProfiles { name humanOnly } }")
+    assert listed["data"]["exportProfiles"] == [{"name": "press", "humanOnly": True}]
+    assert (await _gql(client, other_key, "{ exportProfiles { name } }"))["data"]["exportProfiles"] == []
+
+    csv_query = "query ($ids: [ID!]!, $p: String) { exportCsv(ids: $ids, profile: $p) }"
+    text = (await _gql(client, key, csv_query, ids=[asset_id], p="press"))["data"]["exportCsv"]
+    assert text == "Caption\nEileen Collins before the STS-93 mission\n"
+    query = """query ($ids: [ID!]!, $p: String) { exportAssets(ids: $ids, format: JSON, profile: $p) {
+      url content } }"""
+    (plain,) = (await _gql(client, key, query, ids=[asset_id], p=None))["data"]["exportAssets"]
+    (press,) = (await _gql(client, key, query, ids=[asset_id], p="press"))["data"]["exportAssets"]
+    assert json.loads(plain["content"])["regions"] and json.loads(plain["content"])["labels"]
+    assert json.loads(press["content"])["regions"] == [] and json.loads(press["content"])["labels"] == []
+    assert json.loads(await _fetch(client, press["url"]))["regions"] == []  # the URL keeps the profile
+    tampered = press["url"].replace("p=press", "p=other")
+    assert (await client.get(tampered.removeprefix("http://testserver"))).status_code == 403
+    missing = await _gql(client, other_key, csv_query, ids=[], p="press")
+    assert missing["errors"][0]["extensions"]["code"] == "NO_SUCH_PROFILE"
+    # Configuring analyzers keeps the profiles (one config, both catalogs).
+    tenant_row = await services.catalog.get_tenant(tenant)
+    assert tenant_row is not None and [p.name for p in tenant_row.config.export_profiles] == ["press"]
+    assert other  # the other tenant exists and saw nothing
