@@ -22,6 +22,7 @@ DeliveryState = strawberry.enum(domain.DeliveryState, name="DeliveryState")
 @strawberry.enum
 class WebhookErrorCode(enum.Enum):
     NOT_FOUND = "NOT_FOUND"
+    NO_SUCH_PROFILE = "NO_SUCH_PROFILE"
     UNSAFE_URL = "UNSAFE_URL"
     UNKNOWN_EVENT = "UNKNOWN_EVENT"
     TOO_MANY = "TOO_MANY"
@@ -81,6 +82,7 @@ class WebhookEndpoint:
     enabled: bool
     disabled_reason: str
     created_at: datetime
+    profile: str = strawberry.field(description="Export profile whose metadata asset events carry ('' none).")
 
     @strawberry.field(description="Its deliveries, newest first, each with every attempt.")
     async def deliveries(self, info: Info[Context, None], first: int = 20) -> list[WebhookDelivery]:
@@ -101,6 +103,7 @@ class WebhookEndpoint:
             enabled=e.enabled,
             disabled_reason=e.disabled_reason,
             created_at=e.created_at,
+            profile=e.profile,
         )
 
 
@@ -142,10 +145,18 @@ class WebhookMutation:
         info: Info[Context, None],
         url: str,
         events: Annotated[list[WebhookEventType], strawberry.argument(description="One or more.")],  # type: ignore[valid-type]
+        profile: Annotated[
+            str | None,
+            strawberry.argument(
+                description="An export profile: asset events then carry the metadata through it."
+            ),
+        ] = None,
     ) -> WebhookPayload:
         ctx = info.context
         try:
-            made = await ctx.services.webhooks.create(ctx.tenant_id, url, [str(e) for e in events])
+            made = await ctx.services.webhooks.create(
+                ctx.tenant_id, url, [str(e) for e in events], profile or ""
+            )
         except WebhookError as exc:
             return WebhookPayload(endpoint=None, error=_problem(exc))
         return WebhookPayload(endpoint=WebhookEndpoint.from_domain(made), error=None)

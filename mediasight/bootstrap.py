@@ -280,11 +280,17 @@ def build(
 
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
+    faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
+    exports = ExportService(a.catalog, a.blobs, faces, metadata, cpu)
     sender = HttpSender(allow_private=settings.webhooks_allow_private)
     webhooks = WebhookService(
-        webhook_store(a.catalog), a.queue, sender, sender.check_url, retry_scale=settings.webhook_retry_scale
+        webhook_store(a.catalog),
+        a.queue,
+        sender,
+        sender.check_url,
+        describe=exports.describe,
+        retry_scale=settings.webhook_retry_scale,
     )
-    faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -324,7 +330,7 @@ def build(
         ),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
         metadata=metadata,
-        exports=ExportService(a.catalog, a.blobs, faces, metadata, cpu),
+        exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
         _dbs=a.dbs,

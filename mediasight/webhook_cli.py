@@ -41,9 +41,12 @@ def webhook_create(
     tenant: TenantName,
     url: Annotated[str, typer.Argument(help="Where to POST (http or https; public addresses only).")],
     event: Annotated[list[WebhookEvent], typer.Option("--event", help="An event to send (repeat for more).")],
+    profile: Annotated[
+        str, typer.Option("--profile", help="An export profile: asset events carry the metadata through it.")
+    ] = "",
 ) -> None:
     """Add an endpoint; prints its ID, then its signing secret alone on stdout."""
-    made = _run(ctx, tenant, lambda s, t: s.webhooks.create(t, url, [e.value for e in event]))
+    made = _run(ctx, tenant, lambda s, t: s.webhooks.create(t, url, [e.value for e in event], profile))
     err.print(f"endpoint {made.id} for {', '.join(made.events)}; verify webhook-signature with this secret:")
     print(made.secret)
 

@@ -107,6 +107,19 @@ class ExportService:
             tenant_id, dataclasses.replace(tenant.config, export_profiles=kept)
         )
 
+    async def describe(self, tenant_id: str, asset_id: str, profile: str) -> dict[str, Any] | None:
+        """An asset's metadata as JSON through a profile (webhook payloads); None if it is gone."""
+        chosen = await self.profile(tenant_id, profile)
+        if not asset_id:
+            return None
+        try:
+            (record,) = await self.records(tenant_id, [asset_id], chosen)
+        except ExportError as exc:
+            if exc.code == "NOT_FOUND":
+                return None
+            raise
+        return record_json(record)
+
     async def records(
         self, tenant_id: str, asset_ids: Sequence[str], profile: ExportProfile | None = None
     ) -> list[ExportRecord]:

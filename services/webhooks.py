@@ -27,6 +27,7 @@ from catalog.domain.webhooks import (
     disable_reason,
     next_delay,
 )
+from services.exports import ExportError
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ class Sender(Protocol):
 
 
 UrlCheck = Callable[[str], Awaitable[None]]  # raises UnsafeWebhookUrl
+# (tenant, asset, profile) → the asset's metadata through the profile, None if the asset is gone (or the
+# asset ID is ""); ExportError NO_SUCH_PROFILE for a profile the tenant does not have.
+Describe = Callable[[str, str, str], Awaitable[dict[str, Any] | None]]
+ASSET_EVENTS = (WebhookEvent.ASSET_INDEXED, WebhookEvent.METADATA_CHANGED)
 
 
 EVENT_IDS = uuid.UUID("6f1c3b7e-2f7a-5c1d-9a43-1d0f3e6b9c21")  # namespace of webhook event IDs
@@ -72,23 +77,35 @@ class WebhookService:
         send: Sender,
         check_url: UrlCheck,
         *,
+        describe: Describe | None = None,
         retry_scale: float = 1.0,
     ) -> None:
+        self._describe = describe
         self._retry_scale = retry_scale  # < 1 only in drills and tests: the schedule, compressed
         self._store = store
         self._queue = queue
         self._send = send
         self._check_url = check_url
 
-    async def create(self, tenant_id: str, url: str, events: Sequence[str]) -> WebhookEndpoint:
+    async def create(
+        self, tenant_id: str, url: str, events: Sequence[str], profile: str = ""
+    ) -> WebhookEndpoint:
+        """`profile`: an export profile; asset events then carry the asset's metadata through it."""
         chosen = self._events(events)
+        if profile and self._describe is not None:
+            try:
+                await self._describe(tenant_id, "", profile)
+            except ExportError as exc:
+                raise WebhookError("NO_SUCH_PROFILE", str(exc)) from exc
         if len(await self._store.list_endpoints(tenant_id)) >= MAX_ENDPOINTS:
             raise WebhookError("TOO_MANY", f"a tenant has at most {MAX_ENDPOINTS} webhook endpoints")
         try:
             await self._check_url(url)
         except UnsafeWebhookUrl as exc:
             raise WebhookError("UNSAFE_URL", str(exc)) from exc
-        endpoint = WebhookEndpoint(uuid7(), tenant_id, url, chosen, new_secret(), datetime.now(UTC))
+        endpoint = WebhookEndpoint(
+            uuid7(), tenant_id, url, chosen, new_secret(), datetime.now(UTC), profile=profile
+        )
         await self._store.save_endpoint(endpoint)
         return endpoint
 
@@ -157,13 +174,24 @@ class WebhookService:
         delivery per endpoint. Returns how many deliveries were queued."""
         event_id = event_id or uuid7()
         now = datetime.now(UTC)
-        payload = json.dumps(
-            {"type": event.value, "timestamp": now.isoformat(), "data": dict(data)}, ensure_ascii=False
-        )
         queued = 0
         for endpoint in await self._store.list_endpoints(tenant_id):
             if not endpoint.enabled or event not in endpoint.events:
                 continue
+            body = dict(data)
+            if endpoint.profile and event in ASSET_EVENTS and self._describe is not None:
+                try:
+                    described = await self._describe(
+                        tenant_id, str(data.get("assetId", "")), endpoint.profile
+                    )
+                except ExportError as exc:  # the profile was deleted since: say so, send the event anyway
+                    body["metadataError"] = str(exc)
+                else:
+                    if described is not None:
+                        body["metadata"] = described
+            payload = json.dumps(
+                {"type": event.value, "timestamp": now.isoformat(), "data": body}, ensure_ascii=False
+            )
             delivery = WebhookDelivery(
                 event_id, tenant_id, endpoint.id, event, payload, now, next_attempt_at=now
             )

@@ -68,6 +68,7 @@ def endpoint_json(e: WebhookEndpoint) -> str:
             "enabled": e.enabled,
             "disabled_reason": e.disabled_reason,
             "failing_since": _time(e.failing_since),
+            "profile": e.profile,
         }
     )
 
@@ -88,6 +89,7 @@ def endpoint_from_json(text: str) -> WebhookEndpoint:
         enabled=d["enabled"],
         disabled_reason=d["disabled_reason"],
         failing_since=_parse(d["failing_since"]),
+        profile=d.get("profile", ""),
     )
 
 

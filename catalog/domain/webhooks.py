@@ -46,6 +46,7 @@ class WebhookEndpoint:
     enabled: bool = True
     disabled_reason: str = ""
     failing_since: datetime | None = None  # first failed attempt since the last success
+    profile: str = ""  # an export profile: asset events then carry the asset's metadata through it
 
     def secrets(self, now: datetime) -> tuple[str, ...]:
         """The secrets that sign a message now: the current one, and the previous one during the overlap."""

@@ -12,9 +12,11 @@ import pytest
 
 from api.context import Context
 from api.schema import schema
+from catalog.domain.export_profile import ExportProfile
 from catalog.domain.webhooks import DeliveryState, WebhookEvent
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.webhooks import WebhookError
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 from tests.indexer.webhooks.receiver import Receiver
@@ -181,3 +183,31 @@ async def test_a_delivery_to_a_deleted_endpoint_ends_failed(hooked: Services) ->
     store = services.webhooks._store
     found = await store.get_delivery(tenant, made.id, "e1")
     assert found is not None and found.state == DeliveryState.FAILED and found.attempts == ()
+
+
+async def test_an_endpoint_with_a_profile_gets_the_metadata_through_it(hooked: Services) -> None:
+    services = hooked
+    tenant, _ = await make_tenant(services, "app")
+    await services.exports.save_profile(tenant, ExportProfile("only-cats", labels=("cat",)))
+    with_profile, plain = Receiver(""), Receiver("")
+    first = await services.webhooks.create(tenant, with_profile.url, ["asset.indexed"], "only-cats")
+    second = await services.webhooks.create(tenant, plain.url, ["asset.indexed"])
+    with_profile.secret, plain.secret = first.secret, second.secret
+    with pytest.raises(WebhookError, match="no export profile 'nope'"):
+        await services.webhooks.create(tenant, plain.url, ["asset.indexed"], "nope")
+    await with_profile.start()
+    await plain.start()
+    try:
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes((200, 30, 30)), "red.jpg")
+        assert outcome.asset is not None
+        await services.worker().run_until_idle()
+    finally:
+        await with_profile.stop()
+        await plain.stop()
+    (filtered,) = [r["payload"]["data"] for r in with_profile.received]
+    (bare,) = [r["payload"]["data"] for r in plain.received]
+    assert bare == {"assetId": outcome.asset.id}
+    assert filtered["assetId"] == outcome.asset.id
+    assert filtered["metadata"]["filename"] == "red.jpg" and filtered["metadata"]["labels"] == []
+    labels = (await services.exports.records(tenant, [outcome.asset.id]))[0].keywords
+    assert labels  # without the profile the asset has labels: the profile left them out
