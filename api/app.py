@@ -19,6 +19,7 @@ from strawberry.asgi import GraphQL
 
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
+from api.export_job_schema import JOB_KIND
 from api.export_schema import export_kind
 from api.schema import schema
 from catalog.domain.ids import is_uuid
@@ -135,6 +136,26 @@ def _export_endpoint(ref: ServicesRef) -> Any:
     return export
 
 
+def _export_job_endpoint(ref: ServicesRef) -> Any:
+    async def result(request: Request) -> Response:
+        services = ref.get()
+        job_id = request.path_params["asset_id"]
+        tenant_id = _signed_tenant(services, request, JOB_KIND)
+        if tenant_id is None:
+            return JSONResponse(
+                {"error": "invalid or expired export URL: ask exportJob again for a fresh one"},
+                status_code=403,
+            )
+        try:
+            data = await services.export_jobs.result(tenant_id, job_id)
+        except ExportError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 409)
+        disposition = f"attachment; filename=export-{job_id}.zip"
+        return Response(data, media_type="application/zip", headers={"Content-Disposition": disposition})
+
+    return result
+
+
 class ServicesRef:
     """The app's services: given at creation (tests) or opened by the lifespan on the server's loop."""
 
@@ -193,6 +214,7 @@ def create_app(
             Route("/healthz", health),
             Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
             Route("/exports/{asset_id}/{format}", _export_endpoint(ref)),
+            Route("/export-jobs/{asset_id}", _export_job_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),
         ],
         lifespan=lifespan,

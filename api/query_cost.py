@@ -35,6 +35,7 @@ QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap
     "changes": 100,
     "exportAssets": 200,
     "exportCsv": 200,
+    "startExport": 200,
 }
 
 

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, CanWrite
 from api.context import Context
+from api.export_job_schema import ExportJobMutation, ExportJobQuery
 from api.export_schema import CsvExportQuery, ExportQuery
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
@@ -49,7 +50,9 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, ProfileQuery, WebhookQuery):
+class Query(
+    FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, ExportJobQuery, ProfileQuery, WebhookQuery
+):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -127,7 +130,15 @@ class Query(FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, ProfileQ
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation, WebhookMutation, ProfileMutation):
+class Mutation(
+    FaceMutation,
+    VersionMutation,
+    KeyMutation,
+    RunMutation,
+    WebhookMutation,
+    ProfileMutation,
+    ExportJobMutation,
+):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

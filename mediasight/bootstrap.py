@@ -33,6 +33,7 @@ from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.analyzer_factories import embedded_factories, local_factories
 from mediasight.settings import Settings
+from services.export_jobs import ExportJobs
 from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
@@ -68,6 +69,7 @@ class Services:
     exports: ExportService
     webhooks: WebhookService
     webhook_sender: HttpSender
+    export_jobs: ExportJobs
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -139,6 +141,7 @@ class Services:
             ),
             self.reprocess.preparation,
             self.webhooks,
+            self.export_jobs,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -333,6 +336,7 @@ def build(
         exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
+        export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,40 @@ async def test_export_profiles_filter_exports_and_are_kept_per_tenant(
     tenant_row = await services.catalog.get_tenant(tenant)
     assert tenant_row is not None and [p.name for p in tenant_row.config.export_profiles] == ["press"]
     assert other  # the other tenant exists and saw nothing
+
+
+async def test_a_background_export_of_a_search_and_of_the_tenant(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "first")
+    _, other_key = await make_tenant(services, "other")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    tagged = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    plain = await _ingest(services, tenant, jpeg_bytes((20, 200, 20)), "green.jpg")
+    start = """mutation ($f: BackgroundExportFormat!, $q: String) { startExport(format: $f, query: $q) {
+      id state total done url } }"""
+    job_query = "query ($id: ID!) { exportJob(id: $id) { state total done error url } }"
+
+    async def finished(job_id: str) -> dict[str, Any]:
+        await services.worker().run_until_idle()
+        job: dict[str, Any] = (await _gql(client, key, job_query, id=job_id))["data"]["exportJob"]
+        return job
+
+    searched = (await _gql(client, key, start, f="XMP", q="STS-93"))["data"]["startExport"]
+    assert searched["state"] == "queued" and searched["url"] is None
+    done = await finished(searched["id"])
+    assert (done["state"], done["total"], done["done"]) == ("done", 1, 1)
+    with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
+        assert archive.namelist() == [f"{tagged}_astronaut.jpg.xmp"]
+        assert b"STS-93" in archive.read(archive.namelist()[0])
+
+    every = (await _gql(client, key, start, f="CSV", q=None))["data"]["startExport"]
+    done = await finished(every["id"])
+    assert (done["state"], done["total"]) == ("done", 2)
+    with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
+        rows = list(csv.reader(io.StringIO(archive.read("export.csv").decode())))
+    assert sorted(r[0] for r in rows[1:]) == sorted([tagged, plain])
+    # Another tenant cannot see it.
+    hidden = await _gql(client, other_key, job_query, id=every["id"])
+    assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
