@@ -26,6 +26,7 @@ from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection,
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
+from api.viewer_schema import ViewerQuery
 from api.webhook_schema import WebhookMutation, WebhookQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
@@ -51,7 +52,15 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 @strawberry.type
 class Query(
-    FaceQuery, KeyQuery, RunQuery, ExportQuery, CsvExportQuery, ExportJobQuery, ProfileQuery, WebhookQuery
+    FaceQuery,
+    KeyQuery,
+    RunQuery,
+    ViewerQuery,
+    ExportQuery,
+    CsvExportQuery,
+    ExportJobQuery,
+    ProfileQuery,
+    WebhookQuery,
 ):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(

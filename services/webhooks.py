@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from services.exports import ExportError
 
 log = logging.getLogger(__name__)
 
+ENDPOINTS_TTL = 5.0  # seconds a process keeps a tenant's endpoint list for announcing events
 WEBHOOK_JOB = "webhook"  # the job's "asset" is job_ref(...)
 
 
@@ -81,6 +83,9 @@ class WebhookService:
         retry_scale: float = 1.0,
     ) -> None:
         self._describe = describe
+        # Every indexed asset announces an event: the tenant's endpoints are read once per few seconds,
+        # not once per asset (a change made in another process shows within ENDPOINTS_TTL).
+        self._cached: dict[str, tuple[float, list[WebhookEndpoint]]] = {}
         self._retry_scale = retry_scale  # < 1 only in drills and tests: the schedule, compressed
         self._store = store
         self._queue = queue
@@ -106,7 +111,7 @@ class WebhookService:
         endpoint = WebhookEndpoint(
             uuid7(), tenant_id, url, chosen, new_secret(), datetime.now(UTC), profile=profile
         )
-        await self._store.save_endpoint(endpoint)
+        await self._save_endpoint(endpoint)
         return endpoint
 
     @staticmethod
@@ -122,6 +127,18 @@ class WebhookService:
     async def endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
         return await self._store.list_endpoints(tenant_id)
 
+    async def _subscribed(self, tenant_id: str) -> list[WebhookEndpoint]:
+        now = time.monotonic()
+        cached = self._cached.get(tenant_id)
+        if cached is None or now - cached[0] > ENDPOINTS_TTL:
+            cached = (now, await self._store.list_endpoints(tenant_id))
+            self._cached[tenant_id] = cached
+        return cached[1]
+
+    async def _save_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        await self._store.save_endpoint(endpoint)
+        self._cached.pop(endpoint.tenant_id, None)
+
     async def endpoint(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
         found = await self._store.get_endpoint(tenant_id, endpoint_id)
         if found is None:
@@ -131,6 +148,7 @@ class WebhookService:
     async def delete(self, tenant_id: str, endpoint_id: str) -> None:
         if not await self._store.delete_endpoint(tenant_id, endpoint_id):
             raise WebhookError("NOT_FOUND", f"no webhook endpoint {endpoint_id} in your tenant")
+        self._cached.pop(tenant_id, None)
 
     async def rotate_secret(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
         """A new secret; the old one also signs for SECRET_OVERLAP, so receivers can switch."""
@@ -141,13 +159,13 @@ class WebhookService:
             previous_secret=old.secret,
             previous_until=datetime.now(UTC) + SECRET_OVERLAP,
         )
-        await self._store.save_endpoint(rotated)
+        await self._save_endpoint(rotated)
         return rotated
 
     async def enable(self, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
         old = await self.endpoint(tenant_id, endpoint_id)
         enabled = dataclasses.replace(old, enabled=True, disabled_reason="", failing_since=None)
-        await self._store.save_endpoint(enabled)
+        await self._save_endpoint(enabled)
         return enabled
 
     async def deliveries(self, tenant_id: str, endpoint_id: str, limit: int) -> list[WebhookDelivery]:
@@ -175,7 +193,7 @@ class WebhookService:
         event_id = event_id or uuid7()
         now = datetime.now(UTC)
         queued = 0
-        for endpoint in await self._store.list_endpoints(tenant_id):
+        for endpoint in await self._subscribed(tenant_id):
             if not endpoint.enabled or event not in endpoint.events:
                 continue
             body = dict(data)
@@ -254,7 +272,7 @@ class WebhookService:
         """Keep the endpoint's failure streak; disable it when it has failed for too long."""
         if attempt.ok:
             if endpoint.failing_since is not None:
-                await self._store.save_endpoint(dataclasses.replace(endpoint, failing_since=None))
+                await self._save_endpoint(dataclasses.replace(endpoint, failing_since=None))
             return
         reason = disable_reason(endpoint, attempt)
         if reason:
@@ -264,4 +282,4 @@ class WebhookService:
             changed = dataclasses.replace(endpoint, failing_since=attempt.at)
         else:
             return
-        await self._store.save_endpoint(changed)
+        await self._save_endpoint(changed)
