@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from catalog.domain.webhook_store import WebhookStore
@@ -27,11 +27,11 @@ from indexer.cpu import CpuPool
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
-from indexer.recognizers.ports import LabelModel, TextEmbedder
+from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts, TextEmbedder
 from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
-from mediasight.analyzer_factories import embedded_factories, local_factories
+from mediasight.providers import REGISTRY, ProviderDeps, provider_names
 from mediasight.settings import Settings
 from services.export_jobs import ExportJobs
 from services.exports import ExportService
@@ -40,11 +40,11 @@ from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
+from services.search_query import SearchQueries
 from services.versions import VersionService
 from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
-    from indexer.recognizers.rekognition.analyzer import OriginalInfo
     from indexer.s3_events import S3EventIngestor
 
 
@@ -65,6 +65,7 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    queries: SearchQueries
     metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
     exports: ExportService
     webhooks: WebhookService
@@ -74,46 +75,23 @@ class Services:
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.max_upload_bytes
+
     async def start(self) -> None:
-        """Async set-up: provider clients, created once and closed by aclose() (open_services calls it)."""
-        if self.settings.rekognition:
-            await self._start_rekognition()
+        """Async set-up: providers that need a client, created once and closed by aclose() (open_services
+        calls it)."""
+        deps = ProviderDeps(self.catalog, self.cpu)
+        for entry in REGISTRY.values():
+            if entry.open is not None and (parts := await entry.open(self.settings, deps, self._stack)):
+                self.add_provider(parts)
 
-    async def _start_rekognition(self) -> None:
-        import aioboto3
-        from botocore.config import Config
-
-        s = self.settings
-        client = await self._stack.enter_async_context(
-            aioboto3.Session().client(
-                "rekognition",
-                region_name=s.aws_region,
-                endpoint_url=s.rekognition_endpoint_url,
-                # Our own token buckets and jittered retries govern; botocore's would multiply them.
-                config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30),
-            )
-        )
-        self.use_rekognition(client)
-
-    def use_rekognition(self, client: Any) -> None:
-        """Offer the Rekognition provider, and tenants' face collections on it, through this (entered)
-        aiobotocore client."""
-        from mediasight.analyzer_factories import rekognition_providers
-
-        s = self.settings
-        # Originals in S3 go to Rekognition as S3Object (no upload from us) when the object key is the blob
-        # key itself, i.e. without a prefix; otherwise the analyzers send the preview's bytes.
-        direct = s.blob_backend == "s3" and not s.s3_prefix
-        factories, collections = rekognition_providers(
-            s,
-            client,
-            self.catalog,
-            self.cpu,
-            s3_bucket=s.s3_bucket if direct else None,
-            original_info=functools.partial(original_info, self.catalog) if direct else None,
-        )
-        self.analyzers.register(factories)
-        self.faces.use_remote(collections)
+    def add_provider(self, parts: ProviderParts) -> None:
+        """Offer a provider's analyzers, and its face collections if it keeps faces itself."""
+        self.analyzers.register(parts.factories)
+        if parts.face_index is not None:
+            self.faces.use_remote(parts.face_index)
 
     async def s3_event_ingestor(self) -> S3EventIngestor | None:
         """The consumer of S3 ObjectCreated notifications when MEDIASIGHT_S3_EVENTS_QUEUE is set; its
@@ -167,24 +145,13 @@ def webhook_store(catalog: CatalogStore) -> WebhookStore:
     return catalog
 
 
-async def original_info(catalog: CatalogStore, key: str) -> OriginalInfo | None:
-    """Size, dimensions and type of the original stored under a content-addressed key, from the catalog."""
-    from indexer.recognizers.rekognition.analyzer import OriginalInfo
-    from services.ingest import parse_original_key
-
-    parsed = parse_original_key(key)
-    asset = await catalog.find_asset_by_sha256(*parsed) if parsed else None
-    if asset is None:
-        return None
-    return OriginalInfo(asset.size_bytes, asset.width, asset.height, asset.media_type, asset.orientation)
-
-
 async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id: str) -> AnalyzerChoice:
     """The server's analyzers and providers, overridden by the tenant's own configuration."""
     tenant = await catalog.get_tenant(tenant_id)
     config = tenant.config if tenant else None
     analyzers = config.analyzers if config and config.analyzers is not None else settings.analyzer_names
-    return validate_choice(analyzers, {**settings.provider_map, **(config.providers if config else {})})
+    providers = {**settings.provider_map, **(config.providers if config else {})}
+    return validate_choice(analyzers, providers, provider_names())
 
 
 class CachedChoices:
@@ -215,6 +182,18 @@ class Adapters:
     index: SearchIndex
     faces: FaceCollection
     dbs: tuple[SqliteDb, ...] = ()
+
+
+def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) -> Factories:
+    """The "embedded" analyzer: the metadata that came with the file, read by exiv2 (no model: it runs
+    for the "local" provider)."""
+
+    def embedded() -> Analyzer:
+        from indexer.metadata.embedded_analyzer import EmbeddedMetadataAnalyzer
+
+        return EmbeddedMetadataAnalyzer(metadata, blobs, cpu, f"pyexiv2-{version('pyexiv2')}")
+
+    return {("embedded", "local"): embedded}
 
 
 def embedded_adapters(settings: Settings) -> Adapters:
@@ -269,13 +248,17 @@ def build(
 ) -> Services:
     """Wire the services over the adapters (embedded by default). `labeler` and `embedder` let unit tests
     put fakes at the recognizer ports."""
-    validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
+    # Fail at start, not on the first asset.
+    validate_choice(settings.analyzer_names, settings.provider_map, provider_names())
     a = adapters or embedded_adapters(settings)
     cpu = CpuPool(settings.cpu_threads)
     metadata = Exiv2Metadata(Exiv2Sandbox(timeout=settings.metadata_timeout_seconds))
-    analyzers = AnalyzerRegistry(
-        {**local_factories(settings, cpu, labeler), **embedded_factories(metadata, a.blobs, cpu)}
-    )
+    analyzers = AnalyzerRegistry({})
+    deps = ProviderDeps(a.catalog, cpu, labeler)
+    for entry in REGISTRY.values():
+        if entry.build is not None and (parts := entry.build(settings, deps)):
+            analyzers.register(parts.factories)
+    analyzers.register(embedded_factories(metadata, a.blobs, cpu))
     if embedder is None and settings.semantic_search:
         from indexer.recognizers.local.text_embedding import (
             MiniLmEmbedder,  # numpy model: import only when used
@@ -283,7 +266,7 @@ def build(
 
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
-    faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
+    faces = RoutedFaceCollection(a.faces)  # + a provider's remote face collections once it opens
     exports = ExportService(a.catalog, a.blobs, faces, metadata, cpu)
     sender = HttpSender(allow_private=settings.webhooks_allow_private)
     webhooks = WebhookService(
@@ -332,6 +315,7 @@ def build(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,
         exports=exports,
         webhooks=webhooks,

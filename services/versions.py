@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from catalog.domain.blob_keys import sidecar_key
 from catalog.domain.model import Asset, VersionRelation
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
-from services.ingest import REFRESH_JOB, sidecar_key
+from services.ingest import REFRESH_JOB
 
 MAX_DEPTH = 100  # a guard for walks; trees this deep are a bug somewhere
 MAX_DELETE = 1000

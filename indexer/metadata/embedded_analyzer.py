@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from catalog.domain.blob_keys import sidecar_key
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Findings
 from catalog.domain.ports import BlobStore
@@ -15,7 +16,6 @@ from indexer.cpu import CpuPool
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import MetadataError
 from indexer.recognizers.ports import AnalysisInput
-from services.ingest import sidecar_key
 
 log = logging.getLogger(__name__)
 

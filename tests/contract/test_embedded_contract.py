@@ -11,7 +11,7 @@ from catalog.domain.ids import uuid7
 from catalog.domain.metadata import index_document
 from catalog.domain.model import BoundingBox, Findings, RecognitionResult, TenantConfig
 from catalog.domain.ports import CatalogStore, SearchIndex, SearchQuery
-from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
+from tests.contract.catalogs import T0, backend, catalog, new_asset, tenants
 from tests.contract.test_search_index_contract import index
 
 __all__ = ["backend", "catalog", "index"]

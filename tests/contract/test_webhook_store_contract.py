@@ -18,7 +18,7 @@ from catalog.domain.webhooks import (
 )
 from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.sqlite.catalog import SqliteCatalog
-from tests.contract.test_catalog_contract import T0, backend, catalog
+from tests.contract.catalogs import T0, backend, catalog
 
 __all__ = ["backend", "catalog"]
 

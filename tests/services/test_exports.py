@@ -39,7 +39,7 @@ async def meta_services(settings: Settings) -> AsyncIterator[Services]:
 
 @pytest.fixture
 async def client(meta_services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(meta_services, run_worker=False))
+    transport = httpx.ASGITransport(app=create_app(meta_services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 

@@ -13,13 +13,13 @@ from rich.console import Console
 
 from api.context import Context
 from api.schema import schema
+from catalog.domain.blob_keys import sidecar_key
 from catalog.domain.embedded import EMBEDDED
 from catalog.domain.model import FaceRef, Stage
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services, build
 from mediasight.ingest_files import ingest_paths, sidecar_of
 from mediasight.settings import Settings
-from services.ingest import sidecar_key
 from tests.conftest import make_tenant
 from tests.e2e.photos import write_photo
 from tests.fakes import ColorLabeler
