@@ -11,13 +11,15 @@ from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
-from api.export_job_schema import ExportJobMutation, ExportJobQuery
-from api.export_schema import CsvExportQuery, ExportQuery
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
-from api.profile_schema import ProfileMutation, ProfileQuery
+from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
+from api.metadata.export_schema import CsvExportQuery, ExportQuery
+from api.metadata.profile_schema import ProfileMutation, ProfileQuery
+from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
@@ -26,7 +28,6 @@ from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
 from api.viewer_schema import ViewerQuery
-from api.webhook_schema import WebhookMutation, WebhookQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
@@ -41,6 +42,7 @@ def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
 
 @strawberry.type
 class Query(
+    ArchiveQuery,
     FaceQuery,
     KeyQuery,
     RunQuery,

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, IsAdmin
 from api.context import Context
-from api.export_schema import CsvColumn
+from api.metadata.export_schema import CsvColumn
 from catalog.domain.export_profile import ExportProfile as DomainProfile
 from services.exports import ExportError
 
