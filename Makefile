@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.installed-test
 UI := api/web/ui
 UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install test-deps browser run test lint typecheck unit schema bench clean
+.PHONY: install test-deps browser test-tools run test lint typecheck unit schema bench clean
 
 install: $(STAMP) $(UI_BUILT)
 
@@ -48,7 +48,11 @@ lint: install test-deps
 typecheck: test-deps
 	$(BIN)/mypy
 
-unit: install test-deps browser
+# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference.
+test-tools:
+	command -v exiftool >/dev/null || (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl)
+
+unit: install test-deps browser test-tools
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -17,6 +17,10 @@ from api.context import Context
 from api.error_log import Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
+from api.metadata.export_schema import CsvExportQuery, ExportQuery
+from api.metadata.profile_schema import ProfileMutation, ProfileQuery
+from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
@@ -39,7 +43,18 @@ def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
 
 
 @strawberry.type
-class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery):
+class Query(
+    ArchiveQuery,
+    FaceQuery,
+    KeyQuery,
+    RunQuery,
+    ViewerQuery,
+    ExportQuery,
+    CsvExportQuery,
+    ExportJobQuery,
+    ProfileQuery,
+    WebhookQuery,
+):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -116,7 +131,15 @@ class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
+class Mutation(
+    FaceMutation,
+    VersionMutation,
+    KeyMutation,
+    RunMutation,
+    WebhookMutation,
+    ProfileMutation,
+    ExportJobMutation,
+):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

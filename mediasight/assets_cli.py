@@ -29,6 +29,9 @@ def ingest(
     Prints each file's asset ID (and, for a duplicate, which asset and filename it already is), then a
     summary, on stdout; with --json, one JSON object per file instead. Exit status 1 if a file was
     rejected or an asset failed.
+
+    An .xmp sidecar beside a file (photo.jpg.xmp or photo.xmp) goes in with it and is not an asset itself.
+    Its captions, keywords and regions are read with the metadata embedded in the file.
     """
     from mediasight.ingest_files import ingest_paths, summarize
 
