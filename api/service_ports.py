@@ -52,6 +52,7 @@ class ApiServices(Protocol):
     def unknown_key_hint(self) -> str:
         """Said after "invalid or revoked API key": where this server keeps its keys (its data dir)."""
         ...
+
     @property
     def exports(self) -> ExportService: ...
     @property
