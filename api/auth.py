@@ -17,6 +17,10 @@ class AuthError(Exception):
     pass
 
 
+class UnknownKey(AuthError):
+    """A well-formed key this server does not know (or that was revoked)."""
+
+
 async def key_for_authorization(catalog: TenantStore, header: str | None) -> ApiKey:
     """The live key the header carries (its tenant, its scopes); AuthError with what to do otherwise."""
     if not header:
@@ -31,7 +35,7 @@ async def key_for_authorization(catalog: TenantStore, header: str | None) -> Api
     found = await catalog.find_api_key(digest)
     # The lookup is by digest; compare again in constant time so timing says nothing about near misses.
     if found is None or not hmac.compare_digest(found.key_hash, digest) or found.revoked_at is not None:
-        raise AuthError("invalid or revoked API key")
+        raise UnknownKey("invalid or revoked API key")
     return found
 
 

@@ -33,6 +33,9 @@ QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap
     "faceMatches": 200,
     "similarAssets": 100,
     "changes": 100,
+    "exportAssets": 200,
+    "exportCsv": 200,
+    "startExport": 200,
 }
 
 
@@ -82,7 +85,8 @@ def cost_errors(
                 errors.append(
                     GraphQLError(
                         f"query cost {cost} exceeds the limit of {max_cost}: ask for fewer fields or "
-                        "smaller pages (`first`), and page with `after`"
+                        "smaller pages (`first`), and page with `after`",
+                        extensions={"code": "QUERY_TOO_COSTLY"},
                     )
                 )
     return errors

@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.schema import validate_document
 
 from api.query_cost import cost_errors
+from api.query_repeats import named_limits, repeat_errors
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -73,8 +74,9 @@ class QueryLimits(SchemaExtension):
             key = ctx.query or ""
             errors = _validated.get(key) if key else None
             if errors is None:
-                errors = validate_document(
-                    ctx.schema._schema, document, (*ctx.validation_rules, *_LIMIT_RULES)
+                # repeats first: the standard rules are quadratic in them
+                errors = repeat_errors(document) or named_limits(
+                    validate_document(ctx.schema._schema, document, (*ctx.validation_rules, *_LIMIT_RULES))
                 )
                 if key:
                     _validated.put(key, errors)

@@ -14,8 +14,13 @@ from strawberry.types import Info
 from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
+from api.error_log import Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
+from api.metadata.export_schema import CsvExportQuery, ExportQuery
+from api.metadata.profile_schema import ProfileMutation, ProfileQuery
+from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
@@ -29,6 +34,7 @@ from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
 from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import UnsupportedSearch
+from services.ingest import MAX_FILENAME
 from services.search_query import MAX_PAGE, InvalidSearch
 
 
@@ -37,7 +43,18 @@ def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
 
 
 @strawberry.type
-class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery):
+class Query(
+    ArchiveQuery,
+    FaceQuery,
+    KeyQuery,
+    RunQuery,
+    ViewerQuery,
+    ExportQuery,
+    CsvExportQuery,
+    ExportJobQuery,
+    ProfileQuery,
+    WebhookQuery,
+):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -84,7 +101,9 @@ class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery):
         try:
             request = await queries.build(ctx.tenant_id, search_spec(query, filter, sort, first, after))
             page = await ctx.services.index.search(ctx.tenant_id, await queries.with_meaning(request))
-        except (InvalidSearch, CursorError, UnsupportedSearch) as exc:
+        except CursorError as exc:
+            raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
+        except (InvalidSearch, UnsupportedSearch) as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
         edges = [
@@ -112,7 +131,15 @@ class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
+class Mutation(
+    FaceMutation,
+    VersionMutation,
+    KeyMutation,
+    RunMutation,
+    WebhookMutation,
+    ProfileMutation,
+    ExportJobMutation,
+):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",
@@ -131,6 +158,16 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         limit = ctx.services.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
+        if len(name) > MAX_FILENAME:
+            return IngestAssetPayload(
+                asset=None,
+                duplicate=False,
+                error=IngestError(
+                    code=IngestErrorCode.FILENAME_TOO_LONG,
+                    message=f"the filename is {len(name):,} characters; filenames may have at most "
+                    f"{MAX_FILENAME}: rename the file",
+                ),
+            )
         parent = str(parent_id) if parent_id is not None else None
         if parent is not None and not is_uuid(parent):
             return IngestAssetPayload(
@@ -146,6 +183,7 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
             name,
             parent_id=parent,
             relation=model.VersionRelation(relation.value) if parent else None,
+            size_bytes=getattr(file, "size", None),  # starlette counted the whole part; data stops at limit+1
         )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")
@@ -158,4 +196,4 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         )
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])
+schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])

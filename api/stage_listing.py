@@ -23,10 +23,12 @@ async def list_stages(ctx: Context, stages: list[Stage], first: int, after: str 
     if after:
         try:
             _, last = decode_cursor(after)
+            if not is_uuid(last):
+                raise CursorError(
+                    "invalid cursor: pass the endCursor of a previous page with the same filter"
+                )
         except CursorError as exc:
-            raise GraphQLError(str(exc)) from exc
-        if not is_uuid(last):
-            raise GraphQLError("invalid cursor: pass the endCursor of a previous page with the same filter")
+            raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
     catalog = ctx.services.catalog
     found = await catalog.assets_in_stages(ctx.tenant_id, stages, after=last, limit=first + 1)
     counts = await catalog.stage_counts(ctx.tenant_id)

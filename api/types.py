@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
+from api.metadata.embedded_types import EmbeddedMetadata
 from api.recognition_types import (
     BoundingBox,
     Face,
@@ -22,7 +23,7 @@ from api.recognition_types import (
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, person_instances
+from catalog.domain.metadata import PERSON, current_labels, embedded_of, person_instances
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
@@ -104,6 +105,13 @@ class Asset:
             _as_of=as_of,
         )
 
+    @strawberry.field(
+        description="Every name these bytes were ingested under, the first (`filename`) first; each is "
+        "searchable by its words."
+    )
+    def filenames(self) -> list[str]:
+        return list(self._domain.filenames)
+
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
@@ -153,6 +161,13 @@ class Asset:
         results = await self._results(info)
         found = results["properties"].findings.properties if "properties" in results else None
         return ImageProperties.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="What the file said about itself (null until read, or without the analyzer)."
+    )
+    async def embedded_metadata(self, info: Info[Context, None]) -> EmbeddedMetadata | None:
+        found = embedded_of(await self._results(info))
+        return EmbeddedMetadata.from_domain(found) if found is not None else None
 
     @strawberry.field(
         description="Recognition runs, newest first: successful and failed, current and past (as of asOf)."
@@ -302,6 +317,7 @@ class IngestErrorCode(enum.Enum):
     CORRUPT = "corrupt"
     INVALID_PARENT = "invalid_parent"
     UNREADABLE = "unreadable"
+    FILENAME_TOO_LONG = "filename_too_long"
 
 
 @strawberry.type

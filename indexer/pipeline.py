@@ -1,8 +1,11 @@
 """The per-asset state machine: stored → renditions → analyzed → indexed.
 
 Each step is idempotent and persists its stage before the next starts, so a process killed at any point
-resumes from the last finished step. The original is decoded once: the same decoded image feeds the
-renditions and every analyzer.
+resumes from the last finished step. The original is decoded once, for the renditions. Every analyzer sees
+the preview as stored, decoded from its JPEG bytes: at ingest, after a restart and when reprocessing alike,
+so the same model, version and parameters on the same asset give the same findings (analysing the
+in-memory image at ingest and the JPEG later moved confidences by ~0.6 points and made a same-model
+reprocess report changes).
 """
 
 from __future__ import annotations
@@ -33,6 +36,12 @@ class PermanentError(Exception):
 
 class NotReadyError(Exception):
     """The job came too early (its asset is still in the pipeline): retried later like any failure."""
+
+
+def analysis_image(preview_jpeg: bytes) -> Image.Image:
+    """What every analyzer sees: the stored preview, decoded (one decode path for every run)."""
+    with Image.open(io.BytesIO(preview_jpeg)) as img:
+        return img.convert("RGB")
 
 
 def rendition_key(asset: Asset, kind: str) -> str:
@@ -81,14 +90,16 @@ class Pipeline:
             asset = await self._advance(asset, Stage.INDEXED)
         return asset.status
 
-    async def refresh(self, tenant_id: str, asset_id: str) -> None:
-        """After metadata changed outside the pipeline (a face named): embed and index again."""
+    async def refresh(self, tenant_id: str, asset_id: str) -> bool:
+        """After metadata changed outside the pipeline (a face named): embed and index again; False when
+        the asset is not indexed (yet, or any more)."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None or asset.status != Stage.INDEXED:
-            return  # an unfinished asset picks the change up when it reaches those steps
+            return False  # an unfinished asset picks the change up when it reaches those steps
         await self._catalog.mark_changed(tenant_id, [asset_id])  # a name is current metadata too
         await self._runs.embed(asset)
         await self.reindex(asset)
+        return True
 
     async def reprocess(self, tenant_id: str, asset_id: str, batch: ReprocessBatch) -> bool:
         """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed."""
@@ -125,9 +136,12 @@ class Pipeline:
         return dataclasses.replace(asset, status=stage, error=None)
 
     def _decode_and_render(self, data: bytes) -> tuple[Image.Image, list[tuple[str, bytes, int, int]], str]:
+        """(the preview as analysers see it, the renditions, the perceptual hash)."""
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        return image, [(r.kind, r.data, r.width, r.height) for r in renditions(image)], difference_hash(image)
+        made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
+        preview = next(payload for kind, payload, _, _ in made if kind == "preview")
+        return analysis_image(preview), made, difference_hash(image)
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = await self._blobs.get(asset.blob_key)
@@ -140,16 +154,21 @@ class Pipeline:
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
         await self._catalog.set_phash(asset.tenant_id, asset.id, phash)
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
-        return AnalysisInput(image=image, jpeg=preview_jpeg, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=image,
+            jpeg=preview_jpeg,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )
 
     async def _input_from_preview(self, asset: Asset) -> AnalysisInput:
         preview = next((r for r in asset.renditions if r.kind == "preview"), None)
         if preview is None:
             raise PermanentError("the asset has no preview rendition to analyze")
         data = await self._blobs.get(preview.blob_key)
-
-        def load() -> Image.Image:
-            with Image.open(io.BytesIO(data)) as img:
-                return img.convert("RGB")
-
-        return AnalysisInput(image=await self._cpu.run(load), jpeg=data, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=await self._cpu.run(analysis_image, data),
+            jpeg=data,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )

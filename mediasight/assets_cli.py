@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, with_tenant
+from mediasight.shared_cli import err, out, with_tenant
 
 
 def ingest(
@@ -24,12 +24,21 @@ def ingest(
         bool, typer.Option("--json", help="Print one JSON object per file: path, assetId, status, error.")
     ] = False,
 ) -> None:
-    """Register image files as assets of a tenant; the same bytes twice make one asset."""
+    """Register image files as assets of a tenant; the same bytes twice make one asset.
+
+    Prints each file's asset ID (and, for a duplicate, which asset and filename it already is), then a
+    summary, on stdout; with --json, one JSON object per file instead. Exit status 1 if a file was
+    rejected or an asset failed.
+
+    An .xmp sidecar beside a file (photo.jpg.xmp or photo.xmp) goes in with it and is not an asset itself.
+    Its captions, keywords and regions are read with the metadata embedded in the file.
+    """
     from mediasight.ingest_files import ingest_paths, summarize
 
     async def run(services: Services, tenant_id: str) -> int:
         results = await ingest_paths(services, tenant_id, paths, as_json=as_json, wait=wait, console=err)
-        return await summarize(services, tenant_id, results, err)
+        # stdout: the JSON lines with --json, else the summary (the progress bars stay on stderr)
+        return await summarize(services, tenant_id, results, err if as_json else out, listed=not as_json)
 
     raise typer.Exit(with_tenant(ctx, tenant, run))
 

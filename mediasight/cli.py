@@ -1,8 +1,8 @@
 """The `mediasight` command line: the app, its global options, and where each subcommand lives.
 
 tenant and key groups: mediasight.tenant_cli, mediasight.key_cli; serve and worker: mediasight.server_cli;
-ingest and reprocess: mediasight.assets_cli; init, reindex, verify, faces-sweep, export-schema:
-mediasight.admin_cli.
+ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
+init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
 
@@ -15,22 +15,28 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, server_cli
+from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli
 from mediasight.key_cli import key_app
-from mediasight.settings import Settings
+from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
+from mediasight.webhook_cli import webhook_app
 
 app = typer.Typer(
     help="Mediasight: register images, enrich them with recognizers, search them over GraphQL.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help text is plain: "[default: x]" must not read as markup
 )
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
+app.add_typer(webhook_app, name="webhook")
 app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
 app.command()(assets_cli.reprocess)
+app.command()(browse_cli.search)
+app.command()(browse_cli.show)
+app.command()(export_cli.export)
 app.command()(admin_cli.init)
 app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)
@@ -42,7 +48,8 @@ DataDir = Annotated[
     typer.Option(
         "--data-dir",
         envvar="MEDIASIGHT_DATA_DIR",
-        help="Folder with the catalog, index, blobs and model cache [default: ./.mediasight].",
+        help="Folder with the catalog, index, blobs and model cache; one per user, wherever you run the "
+        f"command [default: $XDG_DATA_HOME/mediasight, here {default_data_dir()}].",
         show_default=False,
     ),
 ]

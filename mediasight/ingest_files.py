@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from catalog.domain.model import Stage
@@ -28,14 +29,16 @@ class FileOutcome:
 
     def as_json(self) -> str:
         asset = self.outcome.asset
-        return json.dumps(
-            {
-                "path": str(self.path),
-                "assetId": asset.id if asset else None,
-                "status": self.outcome.status,
-                "error": self.outcome.error,
-            }
-        )
+        row: dict[str, object] = {
+            "path": str(self.path),
+            "assetId": asset.id if asset else None,
+            "status": self.outcome.status,
+            "error": self.outcome.error,
+        }
+        if self.outcome.status == "duplicate" and asset is not None:
+            # the asset these bytes already are, under the name it was first registered with
+            row["duplicateOf"] = {"assetId": asset.id, "filename": asset.filename}
+        return json.dumps(row)
 
 
 def walk(paths: Sequence[Path]) -> Iterator[Path]:
@@ -48,6 +51,22 @@ def walk(paths: Sequence[Path]) -> Iterator[Path]:
                     yield Path(root) / name
         else:
             yield path
+
+
+def sidecar_of(path: Path) -> Path | None:
+    """The .xmp sidecar beside a file, as darktable/digiKam (photo.jpg.xmp) or Adobe tools (photo.xmp)
+    name it; None when there is none (or the file is itself a sidecar)."""
+    if path.suffix.lower() == ".xmp":
+        return None
+    for candidate in (
+        path.with_name(path.name + ".xmp"),
+        path.with_name(path.name + ".XMP"),
+        path.with_suffix(".xmp"),
+        path.with_suffix(".XMP"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def progress_bar(console: Console) -> Progress:
@@ -71,7 +90,9 @@ async def _read(path: Path) -> bytes | IngestOutcome:
 async def ingest_paths(
     services: Services, tenant_id: str, paths: Sequence[Path], *, as_json: bool, wait: bool, console: Console
 ) -> list[FileOutcome]:
-    files = list(walk(paths))
+    found = list(walk(paths))
+    sidecars = {s for f in found if (s := sidecar_of(f)) is not None}
+    files = [f for f in found if f not in sidecars]  # a sidecar goes in with its file
     results: list[FileOutcome] = []
     stop = asyncio.Event()
     # With --wait this process helps: a worker here shares the queue (leases) with any running server.
@@ -84,8 +105,12 @@ async def ingest_paths(
             async def one(path: Path) -> None:
                 async with sem:
                     data = await _read(path)
-                    if isinstance(data, bytes):
-                        outcome = await services.ingestor.ingest(tenant_id, data, path.name)
+                    side = sidecar_of(path)
+                    sidecar = await _read(side) if side is not None else None
+                    if isinstance(sidecar, IngestOutcome):
+                        outcome = sidecar  # the sidecar could not be read: nothing half-ingested
+                    elif isinstance(data, bytes):
+                        outcome = await services.ingestor.ingest(tenant_id, data, path.name, sidecar=sidecar)
                     else:
                         outcome = data
                 result = FileOutcome(path, outcome)
@@ -120,21 +145,34 @@ async def _wait_for(
         await asyncio.sleep(0.2)
 
 
-async def summarize(services: Services, tenant_id: str, results: list[FileOutcome], console: Console) -> int:
-    """Print the summary to stderr; exit status 1 if any file was rejected or any asset failed."""
+async def summarize(
+    services: Services, tenant_id: str, results: list[FileOutcome], console: Console, *, listed: bool
+) -> int:
+    """Print the summary (to `console`: stdout, or stderr when --json owns stdout); with `listed`, a line
+    per file too. Exit status 1 if any file was rejected or any asset failed."""
     counts = Counter(r.outcome.status for r in results)
-    console.print(
-        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
-        f"[red]{counts['rejected']} rejected[/]"
-    )
+    if listed:
+        for r in sorted(results, key=lambda r: str(r.path)):
+            asset = r.outcome.asset
+            if r.outcome.status == "new" and asset is not None:
+                console.print(f"  new        {asset.id}  {escape(str(r.path))}")
+            elif r.outcome.status == "duplicate" and asset is not None:
+                console.print(
+                    f"  duplicate  {asset.id}  {escape(str(r.path))} "
+                    f"(the same bytes as {escape(asset.filename)!r})"
+                )
     for r in results:
         if r.outcome.status == "rejected":
-            console.print(f"  [red]rejected[/] {r.path}: {r.outcome.error}")
+            console.print(f"  [red]rejected[/] {escape(str(r.path))}: {escape(r.outcome.error or '')}")
     ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
     assets = await services.catalog.get_assets(tenant_id, ids)
     failed = [a for a in assets.values() if a.status == Stage.FAILED]
     for asset in failed:
-        console.print(f"  [red]failed[/] {asset.filename} ({asset.id}): {asset.error}")
+        console.print(f"  [red]failed[/] {escape(asset.filename)} ({asset.id}): {escape(asset.error or '')}")
+    console.print(
+        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
+        f"[red]{counts['rejected']} rejected[/]" + (f", [red]{len(failed)} failed[/]" if failed else "")
+    )
     unfinished = sum(1 for a in assets.values() if a.status not in FINISHED)
     if unfinished:
         console.print(

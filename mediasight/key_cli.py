@@ -10,9 +10,17 @@ from catalog.domain.model import Scope
 from mediasight.shared_cli import err, with_tenant
 from services.keys import issue_key, rotate_key
 
-key_app = typer.Typer(help="Manage a tenant's API keys (scopes: read, write, admin).", no_args_is_help=True)
+key_app = typer.Typer(
+    help="Manage a tenant's API keys (scopes: read, write, admin).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 
-TenantName = Annotated[str, typer.Argument(help="The tenant whose keys these are.")]
+TenantName = Annotated[str, typer.Argument(metavar="TENANT", help="The tenant whose keys these are.")]
+KeyId = Annotated[
+    str,
+    typer.Argument(metavar="KEY_ID", help="The key's ID (not its secret): see `mediasight key list TENANT`."),
+]
 
 
 @key_app.command("create")
@@ -46,7 +54,7 @@ def _no_live_key(tenant: str, key_id: str) -> typer.Exit:
 
 
 @key_app.command("revoke")
-def key_revoke(ctx: typer.Context, tenant: TenantName, key_id: Annotated[str, typer.Argument()]) -> None:
+def key_revoke(ctx: typer.Context, tenant: TenantName, key_id: KeyId) -> None:
     """Revoke a key: requests with it fail from now on."""
     if not with_tenant(ctx, tenant, lambda s, t: s.catalog.revoke_api_key(t, key_id)):
         raise _no_live_key(tenant, key_id)
@@ -54,7 +62,7 @@ def key_revoke(ctx: typer.Context, tenant: TenantName, key_id: Annotated[str, ty
 
 
 @key_app.command("rotate")
-def key_rotate(ctx: typer.Context, tenant: TenantName, key_id: Annotated[str, typer.Argument()]) -> None:
+def key_rotate(ctx: typer.Context, tenant: TenantName, key_id: KeyId) -> None:
     """Replace a key by a new one with the same scopes; prints the new secret; the old one stops at once."""
     issued = with_tenant(ctx, tenant, lambda s, t: rotate_key(s.catalog, t, key_id))
     if issued is None:

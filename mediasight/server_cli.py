@@ -18,8 +18,13 @@ from mediasight.shared_cli import err, with_services
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Interface to bind [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to bind (MEDIASIGHT_HOST) [default: 127.0.0.1].", show_default=False),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (MEDIASIGHT_PORT) [default: 8000].", show_default=False)
+    ] = None,
     worker: Annotated[
         bool,
         typer.Option(
@@ -27,7 +32,12 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Serve the GraphQL API (GraphiQL at /graphql in a browser) and run the indexer worker."""
+    """Serve the GraphQL API (GraphiQL at /graphql in a browser) and run the indexer worker.
+
+    It uses the data dir of `mediasight --data-dir` (default: $XDG_DATA_HOME/mediasight, i.e.
+    ~/.local/share/mediasight), and prints it when it starts: run `tenant create` and `ingest` with the
+    same data dir.
+    """
     import uvicorn
 
     from api.app import create_app

@@ -4,6 +4,7 @@ settings, and resolving a tenant by name."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -17,6 +18,7 @@ from mediasight.settings import Settings
 T = TypeVar("T")
 
 err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 200)  # a command's result; piped: no wrapping at 80
 
 
 async def open_from(ctx: typer.Context) -> Services:

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
-from catalog.domain.model import ALL_SCOPES, TenantConfig
+from catalog.domain.model import ALL_SCOPES, Tenant, TenantConfig
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, tenant_named, with_services
+from mediasight.shared_cli import err, out, tenant_named, with_services
 from services.keys import issue_key
+from services.tenant_names import TenantNameError, check_tenant_name
 
-tenant_app = typer.Typer(help="Manage tenants and their settings.", no_args_is_help=True)
+tenant_app = typer.Typer(
+    help="Manage tenants and their settings.", no_args_is_help=True, rich_markup_mode=None
+)
 
 
 @tenant_app.command("create")
 def tenant_create(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="A unique tenant name.")]
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="A unique name: letters, digits, '.', '_' or '-' (at most 64).")
+    ],
 ) -> None:
     """Create a tenant and print a new API key alone on stdout (shown once, stored only hashed)."""
+
+    try:
+        check_tenant_name(name)
+    except TenantNameError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from exc
 
     async def run(services: Services) -> str:
         if await services.catalog.get_tenant_by_name(name):
@@ -31,6 +46,25 @@ def tenant_create(
     key = with_services(ctx, run)
     err.print(f"created tenant {name!r}; its API key follows on stdout. It is shown only this once.")
     print(key)
+
+
+@tenant_app.command("list")
+def tenant_list(ctx: typer.Context) -> None:
+    """List the tenants of this data dir (or scale-out catalog): name, ID, created, assets."""
+
+    async def run(services: Services) -> list[tuple[Tenant, int]]:
+        tenants = await services.catalog.list_tenants()
+        return [(t, sum((await services.catalog.stage_counts(t.id)).values())) for t in tenants]
+
+    rows = with_services(ctx, run)
+    table = Table(title=f"{len(rows)} tenants")
+    table.add_column("name")
+    table.add_column("ID", no_wrap=True, min_width=36)
+    table.add_column("created")
+    table.add_column("assets", justify="right")
+    for tenant, assets in rows:
+        table.add_row(escape(tenant.name), tenant.id, f"{tenant.created_at:%Y-%m-%d %H:%M}", f"{assets:,}")
+    out.print(table)
 
 
 @tenant_app.command("configure")
@@ -103,4 +137,4 @@ def _configured(
     if synonym is not None:
         groups = [tuple(n.strip() for n in g.split("=") if n.strip()) for g in synonym if g != "none"]
         synonyms = tuple(g for g in groups if len(g) > 1)
-    return TenantConfig(analyzers=chosen, providers=providers, synonyms=synonyms)
+    return dataclasses.replace(config, analyzers=chosen, providers=providers, synonyms=synonyms)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-import re
+import unicodedata
 from dataclasses import dataclass
 
-from catalog.domain.blob_keys import original_key
+from catalog.domain.blob_keys import original_key, sidecar_key
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, ImageInfo, Stage, VersionRelation
@@ -20,7 +21,10 @@ log = logging.getLogger(__name__)
 
 PROCESS_JOB = "process"  # advance an asset through the pipeline to INDEXED
 REFRESH_JOB = "refresh"  # re-embed and re-index an indexed asset whose metadata changed (e.g. a face named)
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FILENAME = 255
+# control, format (bidi overrides, zero-width), surrogate, private-use and unassigned characters
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_SPACES = frozenset("\t\n\r\v\f")  # control characters that separate words: a space
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,22 @@ class IngestOutcome:
 
 
 def clean_filename(name: str) -> str:
-    """The last path component, without control characters, at most 255 characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME.sub("", base).strip() or "unnamed"
-    return base[:255]
+    """A safe display name: the last path component (NFC), without control or format characters (bidi
+    overrides such as U+202E, zero-width characters), each run of whitespace one space, never `.` or
+    `..`, at most MAX_FILENAME characters (the API refuses longer names; other sources are cut)."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(
+        " " if c in _SPACES or unicodedata.category(c) == "Zs" else c
+        for c in base
+        if c in _SPACES or unicodedata.category(c) not in _HIDDEN
+    )
+    base = " ".join(kept.split())
+    if not base.strip("."):
+        return "unnamed"
+    return base[:MAX_FILENAME]
+
+
+MAX_SIDECAR_BYTES = 4 << 20
 
 
 def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:
@@ -69,19 +85,32 @@ class Ingestor:
         *,
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
+        size_bytes: int | None = None,
+        sidecar: bytes | None = None,
     ) -> IngestOutcome:
+        """Register `data` as an asset and queue it (an upload may pass only its first max_bytes + 1
+        bytes, with its real size); `sidecar`: an .xmp file that came beside it (its fields win over the
+        file's own when the metadata is read)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
             return IngestOutcome(
                 "rejected",
                 error=f"no asset {parent_id} in your tenant to be the parent",
                 code="invalid_parent",
             )
-        if len(data) > self._max_bytes:
+        if len(data) > self._max_bytes or (size_bytes or 0) > self._max_bytes:
+            size = max(len(data), size_bytes or 0)
             return IngestOutcome(
                 "rejected",
-                error=f"file is {len(data)} bytes, over the limit of {self._max_bytes} bytes "
+                error=f"file is {size:,} bytes, over the limit of {self._max_bytes:,} bytes "
                 "(raise MEDIASIGHT_MAX_UPLOAD_BYTES to accept it)",
                 code="too_large_bytes",
+            )
+        if sidecar is not None and len(sidecar) > MAX_SIDECAR_BYTES:
+            return IngestOutcome(
+                "rejected",
+                error=f"its .xmp sidecar is {len(sidecar)} bytes, over {MAX_SIDECAR_BYTES} bytes: "
+                "trim the sidecar, or move it away to ingest the file without it",
+                code="sidecar_too_large",
             )
         try:
             sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
@@ -108,13 +137,22 @@ class Ingestor:
         )
         existing = await self._catalog.find_asset_by_sha256(tenant_id, sha256)
         if existing is None:
-            # Blob first, then the catalog row: a crash in between leaves only an unreferenced blob.
+            # Blobs first, then the catalog row: a crash in between leaves only unreferenced blobs.
+            if sidecar is not None:
+                await self._blobs.put(sidecar_key(candidate.blob_key), sidecar, "application/rdf+xml")
             await self._blobs.put(candidate.blob_key, data, info.media_type)
             existing, created = await self._catalog.register_asset(candidate)
             if created:
                 await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)
-                log.info("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
+                # DEBUG: the CLI shows a progress bar and a summary; a line per file would drown them
+                log.debug("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
                 return IngestOutcome("new", asset=existing)
+        name = clean_filename(filename)
+        if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
+            # Another name for the same bytes: kept, and searchable once the index document is refreshed.
+            existing = dataclasses.replace(existing, other_filenames=(*existing.other_filenames, name))
+            if existing.status == Stage.INDEXED:
+                await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         if existing.status not in (Stage.INDEXED, Stage.FAILED):
             # A crash between register and enqueue must not strand the asset: enqueue is idempotent.
             await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalog.domain.cursor import CursorError, decode_cursor
+from catalog.domain.ids import is_uuid
 from catalog.domain.model import TenantConfig
 from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, with_synonyms
 from indexer.cpu import CpuPool
@@ -67,6 +69,8 @@ def _percent(field: str, value: float) -> float:
 
 def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
     """The index query for `spec` in a tenant configured by `config` (InvalidSearch: it cannot run)."""
+    if spec.after is not None and not is_uuid(decode_cursor(spec.after)[1]):  # CursorError: BAD_CURSOR
+        raise CursorError("invalid cursor: pass the endCursor of a previous page with the same sort")
     if not 1 <= spec.first <= MAX_PAGE:
         raise InvalidSearch(
             f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,14 @@ def jpeg_bytes(color: tuple[int, int, int], size: tuple[int, int] = (64, 48), **
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG", **save)
     return buf.getvalue()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_per_user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests pass explicit data dirs; one that forgets must not touch the real ~/.local/share/mediasight."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        yield
 
 
 @pytest.fixture

@@ -56,6 +56,9 @@ class S3BlobStore:
         """The S3 object key of a blob key (validated)."""
         return self._prefix + validate_key(key)
 
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
     async def ensure_bucket(self) -> None:
         """Create the bucket unless it exists (`mediasight init`); safe to run repeatedly and concurrently."""
         try:

@@ -131,6 +131,7 @@ def asset_from_item(item: Item) -> Asset:
         relation=VersionRelation(relation) if relation else None,
         renditions=tuple(Rendition(*r) for r in json.loads(item["renditions"]["S"])),
         phash=opt_s(item, "phash"),
+        other_filenames=tuple(v["S"] for v in item.get("other_names", {}).get("L", ())),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import suppress
 
+from botocore.exceptions import ClientError
+
 from catalog.domain.clock import utcnow
 from catalog.domain.model import Asset, Rendition, Stage
 from catalog.domain.phash import nearest_hashes
@@ -33,6 +35,7 @@ from catalog.dynamodb.requests import (
     Conflict,
     backoff,
     batch_get,
+    error_code,
     query_all,
     transact,
     transact_chunks,
@@ -181,6 +184,27 @@ class DynamoAssets(DynamoTable):
         put = self._put(phash_item(tenant_id, asset_id, phash))
         with suppress(ConditionFailed):  # no such asset in this tenant: nothing to hash
             await transact(self._client, [update, put])
+
+    async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
+        try:
+            await self._client.update_item(
+                TableName=self._table,
+                Key=asset_key(tenant_id, asset_id),
+                UpdateExpression="SET other_names = list_append(if_not_exists(other_names, :none), :name)",
+                ConditionExpression=(
+                    "attribute_exists(PK) AND filename <> :n AND NOT contains(other_names, :n)"
+                ),
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":name": {"L": [s(filename)]},
+                    ":n": s(filename),
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False  # no such asset in this tenant, or it has the name already
+            raise
+        return True
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from botocore.exceptions import ClientError
@@ -10,6 +9,7 @@ from botocore.exceptions import ClientError
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import ALL_SCOPES, ApiKey, Scope, Tenant, TenantConfig
+from catalog.domain.tenant_config import config_from_text, config_text
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import DynamoTable, exists_check, opt_time, put_new, req_time, time_s
 from catalog.dynamodb.requests import (
@@ -24,19 +24,12 @@ from catalog.dynamodb.values import Item, s
 
 
 def _tenant(item: Item) -> Tenant:
-    raw = json.loads(item["config"]["S"])
-    config = TenantConfig(
-        analyzers=tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None,
-        providers=dict(raw.get("providers", {})),
-        synonyms=tuple(tuple(group) for group in raw.get("synonyms", [])),
-    )
+    config = config_from_text(item["config"]["S"])
     return Tenant(item["id"]["S"], item["name"]["S"], req_time(item, "created_at"), config)
 
 
 def _config(config: TenantConfig) -> dict[str, str]:
-    analyzers = list(config.analyzers) if config.analyzers is not None else None
-    synonyms = [list(group) for group in config.synonyms]
-    return s(json.dumps({"analyzers": analyzers, "providers": config.providers, "synonyms": synonyms}))
+    return s(config_text(config))
 
 
 def _api_key_item(key: ApiKey) -> Item:
@@ -65,6 +58,22 @@ def _api_key(item: Item) -> ApiKey:
 
 class DynamoTenants(DynamoTable):
     """The tenant and key half of DynamoCatalog."""
+
+    async def list_tenants(self) -> list[Tenant]:
+        """A Scan for the tenant items: it reads the whole table, which an administrator's listing can
+        afford (no request path calls it); a directory item would be the next step for huge tables."""
+        found: list[Tenant] = []
+        request = {
+            "TableName": self._table,
+            "FilterExpression": "SK = :sk",
+            "ExpressionAttributeValues": {":sk": s(ddb.TENANT_SK)},
+        }
+        while True:
+            page = await self._client.scan(**request)
+            found.extend(_tenant(item) for item in page.get("Items", ()))
+            if "LastEvaluatedKey" not in page:
+                return sorted(found, key=lambda t: t.name)
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     async def create_tenant(self, name: str) -> Tenant:
         tenant = Tenant(id=uuid7(), name=name, created_at=utcnow())

@@ -52,3 +52,6 @@ class LocalBlobStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    def location(self, key: str) -> str:
+        return str(self._path(key).resolve())

@@ -15,12 +15,14 @@ from catalog.domain.phash import nearest_hashes
 from catalog.sqlite import batches as sqlite_batches
 from catalog.sqlite import run_rows as sqlite_run_rows
 from catalog.sqlite import tenants as sqlite_tenants
+from catalog.sqlite import webhooks as sqlite_webhooks
 from catalog.sqlite.batches import SqliteBatches
 from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import run_from_row
 from catalog.sqlite.run_writes import delete_asset_runs, insert_run
 from catalog.sqlite.runs import SqliteRunHistory
 from catalog.sqlite.tenants import SqliteTenants
+from catalog.sqlite.webhooks import SqliteWebhooks
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS assets (
     relation TEXT,
     renditions TEXT NOT NULL DEFAULT '[]',
     phash TEXT,
+    other_names TEXT NOT NULL DEFAULT '[]',
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
@@ -51,11 +54,13 @@ CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT
 CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
 
-SCHEMA = sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA
+SCHEMA = (
+    sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA + sqlite_webhooks.SCHEMA
+)
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
-    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash"
+    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, other_names"
 )
 
 
@@ -81,6 +86,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         a.relation.value if a.relation else None,
         json.dumps(renditions),
         a.phash,
+        json.dumps(a.other_filenames),
     )
 
 
@@ -107,10 +113,11 @@ def _asset(row: sqlite3.Row) -> Asset:
         relation=VersionRelation(row["relation"]) if row["relation"] else None,
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
         phash=row["phash"],
+        other_filenames=tuple(json.loads(row["other_names"])),
     )
 
 
-class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
+class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches, SqliteWebhooks):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
@@ -123,7 +130,7 @@ class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
             if row is not None:
                 return _asset(row), False
             conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(19)})", _asset_row(asset)
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(20)})", _asset_row(asset)
             )
             return asset, True
 
@@ -247,6 +254,23 @@ class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
                 "UPDATE assets SET phash = ? WHERE tenant_id = ? AND id = ?", (phash, tenant_id, asset_id)
             )
         )
+
+    async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
+        def add(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT filename, other_names FROM assets WHERE tenant_id = ? AND id = ?",
+                (tenant_id, asset_id),
+            ).fetchone()
+            names = json.loads(row["other_names"]) if row else []
+            if row is None or filename == row["filename"] or filename in names:
+                return False
+            conn.execute(
+                "UPDATE assets SET other_names = ? WHERE tenant_id = ? AND id = ?",
+                (json.dumps([*names, filename]), tenant_id, asset_id),
+            )
+            return True
+
+        return await self._db.write(add)
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int

@@ -26,6 +26,21 @@ from tests.contract.dynamodb_server import fresh_table
 __all__ = ["backend", "catalog"]
 
 
+async def test_every_name_an_asset_was_ingested_under_is_kept(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    asset, _ = await catalog.register_asset(new_asset(a, "n" * 64, filename="beach.jpg"))
+    assert await catalog.add_filename(a, asset.id, "copy of beach.jpg")
+    assert not await catalog.add_filename(a, asset.id, "copy of beach.jpg")  # known already
+    assert not await catalog.add_filename(a, asset.id, "beach.jpg")  # its first name
+    assert await catalog.add_filename(a, asset.id, "IMG_0042.JPG")
+    assert not await catalog.add_filename(b, asset.id, "other tenant.jpg")  # tenant-scoped
+    assert not await catalog.add_filename(a, uuid7(), "no such asset.jpg")
+    found = await catalog.get_asset(a, asset.id)
+    assert found is not None
+    assert found.filenames == ("beach.jpg", "copy of beach.jpg", "IMG_0042.JPG")
+    assert (await catalog.get_assets(a, [asset.id]))[asset.id].other_filenames == found.other_filenames
+
+
 async def test_register_asset_dedupes_per_tenant(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     parent = new_asset(a, "p" * 64)

@@ -35,6 +35,9 @@ async def test_tenants(catalog: TenantStore) -> None:
     await catalog.set_tenant_config(acme.id, TenantConfig(analyzers=()))
     stored = await catalog.get_tenant(acme.id)
     assert stored is not None and stored.config == TenantConfig(analyzers=())
+    beta = await catalog.create_tenant("beta")
+    assert [t.name for t in await catalog.list_tenants()] == ["acme", "beta"]
+    assert (await catalog.list_tenants())[1] == beta
 
 
 async def test_api_keys(catalog: TenantStore) -> None:

@@ -34,6 +34,12 @@ def gql(url: str, key: str, document: str, **variables: Any) -> dict[str, Any]:
     return data
 
 
+def rows_coffee_id(json_lines: str) -> str:
+    return next(
+        r["assetId"] for r in map(json.loads, json_lines.splitlines()) if Path(r["path"]).name == "coffee.jpg"
+    )
+
+
 def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: Path) -> None:
     cli, url = server
     photos = tmp_path / "photos"
@@ -85,8 +91,25 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     again = cli.run(
         "ingest", str(photos / "chelsea.jpg"), str(photos / "coffee.jpg"), "--tenant", "acme", "--json"
     )
-    assert {json.loads(line)["status"] for line in again.stdout.splitlines()} == {"duplicate"}
+    again_rows = [json.loads(line) for line in again.stdout.splitlines()]
+    assert {r["status"] for r in again_rows} == {"duplicate"}
+    assert {r["duplicateOf"]["assetId"] for r in again_rows} == {cat["id"], rows_coffee_id(ingest.stdout)}
     assert gql(url, key, SEARCH)["search"]["totalCount"] == 3
+    # Without --json the summary is the output: each file, what it duplicates, then the counts.
+    plain = cli.run("ingest", str(photos / "chelsea.jpg"), "--tenant", "acme")
+    assert f"duplicate  {cat['id']}" in plain.stdout and "'chelsea.jpg'" in plain.stdout
+    assert (
+        "1 files: 0 new, 1 duplicate, 0 rejected" in plain.stdout and "registered asset" not in plain.stderr
+    )
+
+    # The same results from the command line, through the service layer (no GraphQL).
+    table = cli.run("search", "--label", "Animal", "--tenant", "acme").stdout
+    assert "1 assets match" in table and cat["id"] in table and "chelsea.jpg" in table and "Animal" in table
+    shown = cli.run("show", cat["id"], "--tenant", "acme").stdout
+    assert "chelsea.jpg" in shown and "Cat " in shown and "preview" in shown and "labels" in shown
+    preview = next(line for line in shown.splitlines() if line.strip().startswith("preview"))
+    assert Path(preview.split(": ", 1)[1]).is_file()
+    assert cli.run("show", cat["id"], "--tenant", "other", check=False).returncode == 1  # tenant-scoped
 
     # Ingest without --wait while the server runs: the server's worker enriches it.
     write_photo(photos / "astronaut.jpg", "astronaut")

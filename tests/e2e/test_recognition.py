@@ -61,9 +61,11 @@ async def test_every_analyzer_leaves_its_result(world: World) -> None:
     asset = (await gql(services, tenant, ASSET, id=ids["astronaut.jpg"]))["asset"]
     assert asset["status"] == "INDEXED"
     assert {r["analyzer"] for r in asset["runs"]} == {
-        "labels", "faces", "people", "text", "moderation", "properties", "embedding"
+        "labels", "faces", "people", "text", "moderation", "properties", "embedded", "embedding"
     }  # fmt: skip
-    assert all(r["provider"] == "local" and r["modelVersion"] for r in asset["runs"])
+    assert all(r["modelVersion"] for r in asset["runs"])
+    assert {r["provider"] for r in asset["runs"]} == {"local", "embedded"}  # the file's own metadata
+    assert [r["analyzer"] for r in asset["runs"] if r["provider"] == "embedded"] == ["embedded"]
     [face] = asset["faces"]
     assert face["confidence"] > 50
     assert {m["type"] for m in face["landmarks"]} >= {"eyeLeft", "eyeRight", "nose"}

@@ -1,0 +1,159 @@
+"""`mediasight search` and `mediasight show`: look at a tenant's results without writing GraphQL.
+
+Both go through the service layer as the API does (the search index for hits, the catalog for assets and
+their current runs), on this data dir; no server needs to run.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from catalog.domain.ids import is_uuid
+from catalog.domain.model import Asset, RecognitionResult
+from catalog.domain.ports import UnsupportedSearch
+from mediasight.bootstrap import Services
+from mediasight.shared_cli import err, out, with_tenant
+from services.search_query import InvalidSearch, SearchSpec
+
+TOP_LABELS = 3
+MAX_FIRST = 100
+
+Tenant = Annotated[str, typer.Option("--tenant", help="Name of the tenant whose assets to look at.")]
+
+
+def _labels(result: RecognitionResult | None, top: int | None = None) -> str:
+    labels = result.findings.labels[:top] if result else ()
+    return ", ".join(f"{label.name} {label.confidence:.1f}" for label in labels)
+
+
+def search(
+    ctx: typer.Context,
+    tenant: Tenant,
+    query: Annotated[
+        str | None,
+        typer.Argument(help="Words: labels and their parents, filenames, names, text; and their meaning."),
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Assets with any of these labels (repeatable).")
+    ] = None,
+    min_confidence: Annotated[
+        float, typer.Option("--min-confidence", min=0, max=100, help="Lowest label confidence that counts.")
+    ] = 0.0,
+    first: Annotated[int, typer.Option("--first", min=1, max=MAX_FIRST, help="How many hits to show.")] = 20,
+) -> None:
+    """Search a tenant's assets as the GraphQL `search` does; prints a table: ID, filename, top labels,
+    score (most relevant first)."""
+    if not query and not label:
+        err.print("[red]give a QUERY, a --label, or both[/]: e.g. `mediasight search cat --tenant acme`")
+        raise typer.Exit(2)
+
+    async def run(services: Services, tenant_id: str) -> int:
+        spec = SearchSpec(text=query, labels=label or (), min_confidence=min_confidence, first=first)
+        try:  # the same query building as the API's: validation, synonyms, meaning
+            request = await services.queries.with_meaning(await services.queries.build(tenant_id, spec))
+            page = await services.index.search(tenant_id, request)
+        except (InvalidSearch, UnsupportedSearch) as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            return 2
+        ids = [hit.asset_id for hit in page.hits]
+        assets = await services.catalog.get_assets(tenant_id, ids)
+        results = await services.catalog.get_results(tenant_id, ids)
+        table = Table(title=f"{page.total} assets match")
+        table.add_column("asset ID", no_wrap=True, min_width=36)
+        for column in ("filename", "top labels", "score"):
+            table.add_column(column)
+        for hit in page.hits:
+            asset = assets.get(hit.asset_id)
+            name = asset.filename if asset else "(deleted)"
+            top = _labels(results.get(hit.asset_id, {}).get("labels"), TOP_LABELS)
+            table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}")
+        out.print(table)
+        if page.has_next:
+            err.print(f"showing the first {len(page.hits)}; pass --first (up to {MAX_FIRST}) for more")
+        return 0
+
+    raise typer.Exit(with_tenant(ctx, tenant, run))
+
+
+def show(
+    ctx: typer.Context,
+    asset_id: Annotated[
+        str, typer.Argument(metavar="ASSET_ID", help="The asset's ID (from ingest or search).")
+    ],
+    tenant: Tenant,
+) -> None:
+    """Everything the catalog holds on one asset: its file, labels, faces, text, moderation, renditions
+    (where their files are) and every recognition run."""
+    if not is_uuid(asset_id):
+        err.print(f"[red]{escape(asset_id)} is not an asset ID[/] (they look like 01a2494d-9f0a-701f-...)")
+        raise typer.Exit(2)
+
+    async def run(services: Services, tenant_id: str) -> int:
+        asset = await services.catalog.get_asset(tenant_id, asset_id)
+        if asset is None:
+            err.print(f"[red]no asset {asset_id} in tenant {escape(tenant)!r}[/]")
+            return 1
+        current = (await services.catalog.get_results(tenant_id, [asset_id])).get(asset_id, {})
+        runs = (await services.catalog.runs_of(tenant_id, [asset_id], limit=100)).get(asset_id, [])
+        persons = await _face_names(services, tenant_id, asset_id)
+        _print_asset(services, asset, current, runs, persons)
+        return 0
+
+    raise typer.Exit(with_tenant(ctx, tenant, run))
+
+
+async def _face_names(services: Services, tenant_id: str, asset_id: str) -> dict[int, str]:
+    linked = await services.faces.face_persons(tenant_id, [asset_id])
+    persons = await services.faces.persons(tenant_id, list(linked.values()))
+    return {ref.face_index: persons[pid].name for ref, pid in linked.items() if pid in persons}
+
+
+def _print_asset(
+    services: Services,
+    asset: Asset,
+    current: dict[str, RecognitionResult],
+    runs: list[RecognitionResult],
+    persons: dict[int, str],
+) -> None:
+    out.print(f"[bold]{escape(asset.filename)}[/]  {asset.id}")
+    size = f"{asset.media_type}, {asset.width}×{asset.height}, {asset.size_bytes:,} bytes"
+    out.print(f"  {size}; {asset.status.value}" + (f": {escape(asset.error)}" if asset.error else ""))
+    out.print(f"  registered {asset.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    out.print(f"  original: {services.blobs.location(asset.blob_key)}")
+    if asset.captured_at:
+        out.print(f"  captured {asset.captured_at:%Y-%m-%d %H:%M:%S}")
+    for rendition in asset.renditions:
+        where = services.blobs.location(rendition.blob_key)
+        out.print(f"  {rendition.kind} {rendition.width}×{rendition.height}: {where}")
+    labels = current.get("labels")
+    out.print(f"[bold]labels[/]  {escape(_labels(labels)) or '(none)'}")
+    faces = current.get("faces")
+    for index, face in enumerate(faces.findings.faces if faces else ()):
+        box = face.box
+        who = persons.get(index, "unnamed")
+        out.print(
+            f"[bold]face {index}[/]  {escape(who)}, {face.confidence:.1f}%, "
+            f"box left {box.left:.2f} top {box.top:.2f} width {box.width:.2f} height {box.height:.2f}"
+        )
+    text = current.get("text")
+    lines = [t.text for t in (text.findings.text if text else ()) if t.type == "LINE"]
+    out.print(f"[bold]text[/]  {escape(' / '.join(lines)) if lines else '(none)'}")
+    moderation = current.get("moderation")
+    flagged = ", ".join(
+        f"{m.name} {m.confidence:.1f}" for m in (moderation.findings.moderation if moderation else ())
+    )
+    out.print(f"[bold]moderation[/]  {escape(flagged) or '(none)'}")
+    table = Table(title="runs (newest first)")
+    table.add_column("run", no_wrap=True, min_width=36)
+    for column in ("analyzer", "provider", "model", "started", "status"):
+        table.add_column(column)
+    for run in runs:
+        started = f"{run.created_at:%Y-%m-%d %H:%M:%S}" if run.created_at else ""
+        status = run.status.value + (f": {run.error}" if run.error else "")
+        model = f"{run.model_name} {run.model_version}"
+        table.add_row(run.id, run.analyzer, run.provider, escape(model), started, escape(status))
+    out.print(table)

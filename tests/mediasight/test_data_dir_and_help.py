@@ -1,0 +1,74 @@
+"""One data dir per user, said where it matters; help texts that show their defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from api.app import create_app
+from mediasight.bootstrap import Services
+from mediasight.cli import app
+from mediasight.settings import Settings, default_data_dir
+
+
+def test_the_default_data_dir_is_per_user_not_per_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("MEDIASIGHT_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    assert Settings().data_dir == tmp_path / "xdg" / "mediasight"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/dir")  # the XDG spec: a relative path is ignored
+    assert default_data_dir() == Path.home() / ".local" / "share" / "mediasight"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert default_data_dir() == Path.home() / ".local" / "share" / "mediasight"
+
+
+def test_help_shows_defaults_and_the_data_dir() -> None:
+    def shown(*args: str) -> str:
+        result = CliRunner().invoke(app, [*args, "--help"])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())  # as one line: help wraps at the terminal's width
+
+    main = shown()
+    # the path as the process starts (help is built once, at import)
+    assert "[default: $XDG_DATA_HOME/mediasight, here /" in main
+    serve = shown("serve")
+    assert "[default: 127.0.0.1]" in serve and "[default: 8000]" in serve
+    assert "~/.local/share/mediasight" in serve
+    revoke = shown("key", "revoke")
+    assert "KEY_ID" in revoke and "mediasight key list" in revoke
+    for text in (main, serve, revoke):
+        assert "<bool>" not in text and " ." not in text, text
+
+
+async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"Authorization": "Bearer msk_made_elsewhere"},
+        )
+    message = response.json()["errors"][0]["message"]
+    assert response.status_code == 401 and str(services.settings.data_dir.resolve()) in message
+    assert "--data-dir" in message
+
+
+@pytest.mark.parametrize("name", ["", "\t", "../../x", "a" * 300, "a b", ".x", "ünï"])
+def test_tenant_names_are_checked(name: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "data"), "tenant", "create", name])
+    assert result.exit_code == 2 and "is not a tenant name" in result.output
+    assert not (tmp_path / "data").exists()  # refused before anything was opened
+
+
+def test_tenant_list(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    for name in ("zeta", "acme"):
+        assert CliRunner().invoke(app, [*data, "tenant", "create", name]).exit_code == 0
+    listed = CliRunner().invoke(app, [*data, "tenant", "list"])
+    assert listed.exit_code == 0 and "2 tenants" in listed.output
+    assert listed.output.index("acme") < listed.output.index("zeta")
