@@ -69,7 +69,8 @@ async def tab(chromium: Browser) -> AsyncIterator[Tab]:
 
 
 async def hits(page: Page) -> list[str]:
-    await page.locator(".grid[data-ready]").wait_for()
+    # attached, not visible: an empty result (the worker has not re-indexed yet) is a hidden, empty grid
+    await page.locator(".grid[data-ready]").wait_for(state="attached")
     return await page.locator(".hits .hit").evaluate_all("els => els.map(e => e.dataset.assetId)")
 
 
