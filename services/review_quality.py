@@ -72,10 +72,11 @@ class ReviewQuality:
         paused = {r.id for r in reviewers if r.paused}
         items = [item(t, paused) for t in tasks]
         consensus: Consensus = await self._cpu.run(dawid_skene, items) if self._cpu else dawid_skene(items)
+        now = self._clock()
         rated = []
         newly_paused = set()
         for reviewer in reviewers:
-            new = rate(reviewer, tasks, consensus, rules) if reviewer.id not in paused else reviewer
+            new = rate(reviewer, tasks, consensus, rules, now) if reviewer.id not in paused else reviewer
             if new != reviewer:
                 await self._store.save_reviewer(new)
                 if new.paused:

@@ -200,3 +200,4 @@ class Reviewer:
     answered: int = 0
     gold_answered: int = 0
     skill: float = 0.7  # Dawid–Skene estimate of P(answer right): weighs the answers in consensus
+    items_per_minute: float | None = None  # over its answers of the last 10 minutes (as of the last pass)

@@ -104,6 +104,7 @@ def reviewer_stats_json(r: Reviewer) -> str:
             "answered": r.answered,
             "gold_answered": r.gold_answered,
             "skill": r.skill,
+            "ipm": r.items_per_minute,
         }
     )
 
@@ -125,4 +126,5 @@ def reviewer_from_row(
         answered=int(raw.get("answered", 0)),
         gold_answered=int(raw.get("gold_answered", 0)),
         skill=float(raw.get("skill", 0.7)),
+        items_per_minute=raw.get("ipm"),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from catalog.domain.consensus import Consensus, Item
 from catalog.domain.review import (
@@ -18,6 +19,7 @@ from catalog.domain.review import (
 )
 
 DEFAULT_SKILL = 0.7  # a reviewer nobody has measured yet
+PACE_WINDOW = timedelta(minutes=10)
 
 
 def classes(task: ReviewTask) -> tuple[str, ...]:
@@ -70,16 +72,23 @@ def decide(task: ReviewTask, skills: Mapping[str, float], paused: set[str], rule
 
 
 def rate(
-    reviewer: Reviewer, tasks: Iterable[ReviewTask], consensus: Consensus, rules: ReviewRules
+    reviewer: Reviewer,
+    tasks: Iterable[ReviewTask],
+    consensus: Consensus,
+    rules: ReviewRules,
+    now: datetime | None = None,
 ) -> Reviewer:
     """The reviewer's statistics from the tenant's tasks; paused when rated under the floor after
     enough gold answers (a paused reviewer stays paused until someone resumes it)."""
     answered = gold_n = gold_right = agree_n = agree_hits = 0
+    recent: list[datetime] = []
     for task in tasks:
         answer = task.answer_of(reviewer.id)
         if answer is None:
             continue
         answered += 1
+        if now is not None and now - answer.answered_at <= PACE_WINDOW:
+            recent.append(answer.answered_at)
         value = answer.value(task.question)
         if task.status is TaskStatus.GOLD:
             gold_n += 1
@@ -99,7 +108,16 @@ def rate(
         rating=rating if answered else None,
         skill=consensus.skill.get(reviewer.id, reviewer.skill),
         paused=reviewer.paused or under,
+        items_per_minute=pace(recent) if now is not None else reviewer.items_per_minute,
     )
+
+
+def pace(times: list[datetime]) -> float | None:
+    """Answers per minute over a burst of answer times (None: too few to tell)."""
+    if len(times) < 2:
+        return None
+    span = (max(times) - min(times)).total_seconds()
+    return round((len(times) - 1) * 60 / max(span, 1.0), 1)
 
 
 def settle(task: ReviewTask, reviewers: Iterable[Reviewer], rules: ReviewRules) -> ReviewTask:
