@@ -37,6 +37,7 @@ class _GraphQL(GraphQL[Context, None]):
             tenant_id=request.scope["state"]["tenant_id"],
             scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
+            key_id=request.scope["state"].get("key_id", ""),
         )
 
 
@@ -66,7 +67,7 @@ class AuthenticatedGraphQL:
                 scope, receive, send
             )
             return
-        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
+        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes, key_id=key.id)
         await self._graphql(scope, receive, send)
 
 

@@ -15,11 +15,11 @@ from api.context import Context
 from api.review_types import (
     ReviewAnswer,
     ReviewAnswerInput,
+    Reviewer,
     ReviewError,
     ReviewItem,
     ReviewQuestion,
     ReviewQuestionKind,
-    Reviewer,
     ReviewRules,
     ReviewRulesInput,
     ReviewStats,
@@ -37,7 +37,9 @@ async def _me(info: Info[Context, None]) -> domain.Reviewer:
     return await info.context.services.review.queue.reviewer(info.context.tenant_id, info.context.key_id)
 
 
-async def _items(info: Info[Context, None], reviewer_id: str, tasks: list[domain.ReviewTask]) -> list[ReviewItem]:
+async def _items(
+    info: Info[Context, None], reviewer_id: str, tasks: list[domain.ReviewTask]
+) -> list[ReviewItem]:
     assets = await info.context.assets.load_many([t.asset_id for t in tasks])
     out = []
     for task, asset in zip(tasks, assets, strict=True):
@@ -55,7 +57,9 @@ async def _items(info: Info[Context, None], reviewer_id: str, tasks: list[domain
 
 
 async def _names(info: Info[Context, None]) -> dict[str, str]:
-    return {r.id: r.name for r in await info.context.services.review.store.list_reviewers(info.context.tenant_id)}
+    return {
+        r.id: r.name for r in await info.context.services.review.store.list_reviewers(info.context.tenant_id)
+    }
 
 
 @strawberry.type
@@ -141,11 +145,16 @@ class ReviewQuery:
 
     @strawberry.field(permission_classes=[CanRead])
     async def review_rules(self, info: Info[Context, None]) -> ReviewRules:
-        return ReviewRules.from_domain(await info.context.services.review.store.get_review_rules(info.context.tenant_id))
+        return ReviewRules.from_domain(
+            await info.context.services.review.store.get_review_rules(info.context.tenant_id)
+        )
 
     @strawberry.field(permission_classes=[CanRead], description="Your tenant's reviewers and their ratings.")
     async def reviewers(self, info: Info[Context, None]) -> list[Reviewer]:
-        return [reviewer_of(r) for r in await info.context.services.review.store.list_reviewers(info.context.tenant_id)]
+        return [
+            reviewer_of(r)
+            for r in await info.context.services.review.store.list_reviewers(info.context.tenant_id)
+        ]
 
     @strawberry.field(permission_classes=[CanRead])
     async def review_stats(self, info: Info[Context, None]) -> ReviewStats:
@@ -196,7 +205,9 @@ class ReviewMutation:
         return UndoReviewPayload(item=item)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Change the tenant's review rules.")
-    async def set_review_rules(self, info: Info[Context, None], rules: ReviewRulesInput) -> ReviewRulesPayload:
+    async def set_review_rules(
+        self, info: Info[Context, None], rules: ReviewRulesInput
+    ) -> ReviewRulesPayload:
         store, tenant = info.context.services.review.store, info.context.tenant_id
         current = await store.get_review_rules(tenant)
         try:
@@ -234,7 +245,9 @@ class ReviewMutation:
             batch, done = await info.context.services.review.tasks.sweep(info.context.tenant_id)
         except domain.ReviewInputError as exc:
             return ApplyReviewRulesPayload(batch_id=None, assets=0, created=0, error=ReviewError.of(exc))
-        return ApplyReviewRulesPayload(batch_id=strawberry.ID(batch), assets=done.assets, created=done.created)
+        return ApplyReviewRulesPayload(
+            batch_id=strawberry.ID(batch), assets=done.assets, created=done.created
+        )
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="A new reviewer and its key (shown once).")
     async def add_reviewer(self, info: Info[Context, None], name: str) -> AddReviewerPayload:

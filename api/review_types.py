@@ -222,7 +222,9 @@ class ReviewStats:
     agreement: float | None = strawberry.field(description="Mean agreement of decided tasks.")
 
 
-def image_of(info: Info[Context, None], asset_id: str, renditions: dict[str, tuple[int, int]]) -> ReviewImage | None:
+def image_of(
+    info: Info[Context, None], asset_id: str, renditions: dict[str, tuple[int, int]]
+) -> ReviewImage | None:
     """The preview's signed URL (the capability a reviewer key gets for its own tasks only)."""
     ctx = info.context
     kind = "preview" if "preview" in renditions else next(iter(renditions), None)

@@ -17,6 +17,7 @@ from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
+from api.review_schema import ReviewMutation, ReviewQuery
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
@@ -46,7 +47,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ReviewQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -124,7 +125,7 @@ class Query(FaceQuery, KeyQuery, RunQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
+class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation, ReviewMutation):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

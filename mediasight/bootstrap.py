@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.review_ports import ReviewStore
 from catalog.local.folder_blobs import LocalBlobStore
 from catalog.sqlite import catalog as sqlite_catalog
 from catalog.sqlite import faces as sqlite_faces
@@ -19,6 +20,7 @@ from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.faces import SqliteFaceCollection
 from catalog.sqlite.migrations import migrate_catalog
 from catalog.sqlite.queue import SqliteJobQueue
+from catalog.sqlite.review_store import SqliteReviewStore
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
@@ -34,6 +36,7 @@ from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
+from services.review import ReviewServices
 from services.versions import VersionService
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    review: ReviewServices
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -189,6 +193,7 @@ class Adapters:
     blobs: BlobStore
     index: SearchIndex
     faces: FaceCollection
+    review: ReviewStore
     dbs: tuple[SqliteDb, ...] = ()
 
 
@@ -207,6 +212,7 @@ def embedded_adapters(settings: Settings) -> Adapters:
         blobs=LocalBlobStore(settings.blob_dir),
         index=SqliteSearchIndex(search_db),
         faces=SqliteFaceCollection(catalog_db),
+        review=SqliteReviewStore(catalog_db),
         dbs=(catalog_db, search_db),
     )
 
@@ -219,7 +225,7 @@ async def open_services(
     try:
         adapters = embedded_adapters(settings)
         if settings.catalog_backend == "dynamodb":
-            adapters.catalog, adapters.faces = await scale_out.open_catalog(stack, settings)
+            adapters.catalog, adapters.faces, adapters.review = await scale_out.open_catalog(stack, settings)
         if settings.index_backend == "opensearch":
             adapters.index = await scale_out.open_index(stack, settings)
         if settings.blob_backend == "s3":
@@ -256,6 +262,7 @@ def build(
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
     faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
+    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -266,6 +273,7 @@ def build(
         choices,
         embedder,
         max_pixels=settings.max_pixels,
+        after_indexed=review.tasks.on_indexed,
     )
     return Services(
         settings=settings,
@@ -292,6 +300,7 @@ def build(
         ),
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        review=review,
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from catalog.domain.ports import CatalogStore, JobQueue
 from catalog.domain.review_ports import ReviewStore
-from catalog.ports import CatalogStore, JobQueue
 from indexer.cpu import CpuPool
 from services.review_quality import ReviewQuality
 from services.review_queue import ReviewQueue

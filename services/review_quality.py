@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from catalog.domain.clock import utcnow
 from catalog.domain.consensus import Consensus, dawid_skene
 from catalog.domain.review import Reviewer, ReviewRules, ReviewTask, TaskStatus
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_quality import item, rate, settle
-from catalog.sqlite_db import utcnow
 from indexer.cpu import CpuPool
 from services.review_results import HumanRuns
 

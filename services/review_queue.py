@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from catalog.domain.clock import utcnow
 from catalog.domain.review import (
     Answer,
     Assignment,
@@ -25,7 +26,6 @@ from catalog.domain.review import (
 )
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_quality import settle
-from catalog.sqlite_db import utcnow
 from services.review_results import HumanRuns
 
 LEASE = timedelta(minutes=10)  # a handed-out task waits this long for its reviewer's answer

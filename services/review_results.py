@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from catalog.domain.ids import uuid7
+from catalog.domain.model import Findings, Label, RecognitionResult
+from catalog.domain.ports import CatalogStore, JobQueue
 from catalog.domain.review import NONE_OF_THESE, QuestionKind, ReviewTask
-from catalog.ids import uuid7
-from catalog.model import Findings, Label, RecognitionResult
-from catalog.ports import CatalogStore, JobQueue
-from indexer.ingest import REFRESH_JOB
+from services.ingest import REFRESH_JOB
 
 REVIEW_ANALYZER = "review"
 HUMAN_PROVIDER = "human"

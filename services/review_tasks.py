@@ -8,6 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.metadata import current_labels
+from catalog.domain.model import Stage
+from catalog.domain.ports import CatalogStore
 from catalog.domain.review import (
     Question,
     QuestionKind,
@@ -20,11 +25,6 @@ from catalog.domain.review import (
 )
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_rules import propose, specific_labels
-from catalog.ids import uuid7
-from catalog.metadata import current_labels
-from catalog.model import Stage
-from catalog.ports import CatalogStore
-from catalog.sqlite_db import utcnow
 
 MAX_REQUEST = 1000  # asset IDs per requestReview
 SWEEP_PAGE = 200

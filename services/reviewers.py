@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.model import Scope
+from catalog.domain.ports import CatalogStore
 from catalog.domain.review import Reviewer, ReviewInputError
 from catalog.domain.review_ports import ReviewStore
-from catalog.ids import uuid7
-from catalog.keys import issue_key
-from catalog.model import Scope
-from catalog.ports import CatalogStore
-from catalog.sqlite_db import utcnow
+from services.keys import issue_key
 
 MAX_NAME = 80
 

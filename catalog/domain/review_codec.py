@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from catalog.domain.clock import from_db_time, to_db_time
 from catalog.domain.review import (
     Answer,
     Assignment,
@@ -17,7 +18,6 @@ from catalog.domain.review import (
     TaskStatus,
     Verdict,
 )
-from catalog.sqlite_db import from_db_time, to_db_time
 
 
 def _time(value: str) -> Any:

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from catalog.domain.model import Label
 from catalog.domain.review import Question, QuestionKind, ReviewRules, TaskReason
-from catalog.model import Label
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from catalog import dynamodb_keys as ddb
 from catalog.domain.review import Reviewer, ReviewInputError, ReviewRules, ReviewTask, TaskStatus
 from catalog.domain.review_codec import (
     reviewer_from_row,
@@ -22,9 +21,10 @@ from catalog.domain.review_codec import (
     task_from_json,
     task_json,
 )
-from catalog.dynamodb_base import DynamoTable, put_new, time_s
-from catalog.dynamodb_requests import ConditionFailed, batch_get, bounded, query_count, query_up_to, transact
-from catalog.dynamodb_values import Item, num, s, to_int
+from catalog.dynamodb import keys as ddb
+from catalog.dynamodb.base import DynamoTable, put_new, time_s
+from catalog.dynamodb.requests import ConditionFailed, batch_get, bounded, query_count, query_up_to, transact
+from catalog.dynamodb.values import Item, num, s, to_int
 
 
 def review_pk(tenant_id: str) -> str:

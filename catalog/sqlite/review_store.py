@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 
+from catalog.domain.clock import to_db_time
 from catalog.domain.review import Reviewer, ReviewInputError, ReviewRules, ReviewTask, TaskStatus
 from catalog.domain.review_codec import (
     reviewer_from_row,
@@ -15,7 +16,7 @@ from catalog.domain.review_codec import (
     task_from_json,
     task_json,
 )
-from catalog.sqlite_db import SqliteDb, placeholders, to_db_time
+from catalog.sqlite.db import SqliteDb, placeholders
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS review_rules (

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from catalog.domain.ids import uuid7
+from catalog.domain.ports import CatalogStore
 from catalog.domain.review import (
     Answer,
     Assignment,
@@ -25,13 +27,11 @@ from catalog.domain.review import (
     Verdict,
 )
 from catalog.domain.review_ports import ReviewStore
+from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.dynamodb.review_store import DynamoReviewStore
-from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.ids import uuid7
-from catalog.ports import CatalogStore
+from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.review_store import SqliteReviewStore
-from catalog.sqlite_catalog import SCHEMA, SqliteCatalog
-from catalog.sqlite_db import SqliteDb
 from tests.contract.dynamodb_server import fresh_table
 
 T0 = datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from catalog import sqlite_queue
 from catalog.domain.consensus import Item, majority_vote
+from catalog.domain.ids import uuid7
+from catalog.domain.model import Asset, Findings, Label, RecognitionResult, Stage
 from catalog.domain.review import Answer, Question, QuestionKind, Reviewer, ReviewRules, TaskStatus, Verdict
-from catalog.ids import uuid7
-from catalog.model import Asset, Findings, Label, RecognitionResult, Stage
+from catalog.sqlite import queue as sqlite_queue
+from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.queue import SqliteJobQueue
 from catalog.sqlite.review_store import SqliteReviewStore
-from catalog.sqlite_catalog import SCHEMA, SqliteCatalog
-from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_queue import SqliteJobQueue
 from services.review_quality import ReviewQuality
 from services.review_queue import ReviewQueue
 from services.review_results import REVIEW_ANALYZER, HumanRuns
