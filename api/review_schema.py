@@ -29,6 +29,7 @@ from api.review_types import (
 )
 from catalog.domain import review as domain
 from catalog.domain.ids import is_uuid
+from catalog.domain.ports import SearchQuery
 
 MAX_TASK_PAGE = 100
 
@@ -123,6 +124,18 @@ class ReviewQuery:
     async def next_review_tasks(self, info: Info[Context, None], count: int = 10) -> list[ReviewItem]:
         me = await _me(info)
         return await _items(info, me.id, await info.context.services.review.queue.next(me, count))
+
+    @strawberry.field(
+        permission_classes=[CanReview],
+        description="Label names for a free-text answer's autocomplete: the tenant's most frequent labels "
+        "in the index and its watched labels.",
+    )
+    async def review_vocabulary(self, info: Info[Context, None]) -> list[str]:
+        ctx = info.context
+        page = await ctx.services.index.search(ctx.tenant_id, SearchQuery(first=1))
+        rules = await ctx.services.review.store.get_review_rules(ctx.tenant_id)
+        names = [f.value for f in page.label_facets] + list(rules.watched_labels)
+        return sorted(dict.fromkeys(names), key=str.lower)
 
     @strawberry.field(permission_classes=[CanRead], description="Review tasks in creation order.")
     async def review_tasks(

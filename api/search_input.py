@@ -9,7 +9,9 @@ from datetime import datetime
 import strawberry
 from graphql import GraphQLError
 
+from api.recognition_types import LabelSource
 from api.types import AssetStatus
+from catalog.domain.human_labels import HUMAN_YES
 from catalog.domain.model import Stage, TenantConfig
 from catalog.domain.ports import SearchQuery, SortOrder, with_synonyms
 
@@ -56,6 +58,11 @@ class SearchFilter:
         default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
     )
     media_types: list[str] | None = strawberry.field(default=strawberry.UNSET, description="e.g. image/jpeg.")
+    label_source: list[LabelSource] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Which labels may match: [HUMAN] only those review confirmed or named (confidence 100); "
+        "default both. [MACHINE] alone is refused: confirmed labels are indexed in place of the machine's.",
+    )
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
     )
@@ -138,6 +145,17 @@ def search_query(
         for t in per_label
     }
     synonyms = config.synonyms
+    min_confidence = _percent("filter.minConfidence", f.min_confidence or 0.0)
+    sources = set(f.label_source or ())
+    if sources == {LabelSource.MACHINE}:
+        raise GraphQLError(
+            "labelSource: [MACHINE] alone is not supported: a label human review confirmed is indexed "
+            "in place of the machine's; leave labelSource out (both) or ask for [HUMAN]."
+        )
+    if sources == {LabelSource.HUMAN}:  # human labels, and only they, are at 100 (human_labels)
+        min_confidence = HUMAN_YES
+        for name in [*(f.labels or ()), *(f.all_labels or ())]:
+            thresholds[name.strip().lower()] = HUMAN_YES
     for group in synonyms:  # a synonym inherits the threshold given for any name of its group
         given = next((thresholds[g.lower()] for g in group if g.lower() in thresholds), None)
         if given is not None:
@@ -147,7 +165,7 @@ def search_query(
         labels=with_synonyms(_names("labels", f.labels), synonyms),
         all_labels=_names("allLabels", f.all_labels),
         not_labels=with_synonyms(_names("notLabels", f.not_labels), synonyms),
-        min_confidence=_percent("filter.minConfidence", f.min_confidence or 0.0),
+        min_confidence=min_confidence,
         label_confidence=thresholds,
         persons=_names("persons", f.persons),
         phrase=phrase,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from catalog.domain.ports import CatalogStore, JobQueue
 from catalog.domain.review_ports import ReviewStore
 from indexer.cpu import CpuPool
+from services.review_cache import ReviewCache
 from services.review_quality import ReviewQuality
 from services.review_queue import ReviewQueue
 from services.review_results import HumanRuns
@@ -30,11 +31,12 @@ class ReviewServices:
         rng: random.Random | None = None,
     ) -> ReviewServices:  # fmt: skip
         results = HumanRuns(catalog, queue)
-        quality = ReviewQuality(store, results, cpu)
+        cache = ReviewCache(store)
+        quality = ReviewQuality(store, results, cpu, cache=cache)
         return ReviewServices(
             store=store,
             tasks=ReviewTasks(catalog, store),
-            queue=ReviewQueue(store, results, on_answer=quality.after_answer, rng=rng),
+            queue=ReviewQueue(store, results, cache=cache, on_answer=quality.after_answer, rng=rng),
             quality=quality,
-            reviewers=Reviewers(catalog, store),
+            reviewers=Reviewers(catalog, store, cache),
         )

@@ -20,6 +20,7 @@ from catalog.domain.review import Reviewer, ReviewRules, ReviewTask, TaskStatus
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_quality import item, rate, settle
 from indexer.cpu import CpuPool
+from services.review_cache import ReviewCache
 from services.review_results import HumanRuns
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,14 @@ class ReviewQuality:
         results: HumanRuns,
         cpu: CpuPool | None = None,
         *,
+        cache: ReviewCache | None = None,
         interval: float = 2.0,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._results = results
         self._cpu = cpu
+        self._cache = cache
         self._interval = interval
         self._clock = clock
         self._last: dict[str, float] = {}
@@ -88,6 +91,8 @@ class ReviewQuality:
                         rules.rating_floor,
                     )
             rated.append(new)
+        if newly_paused and self._cache is not None:
+            self._cache.forget(tenant_id)
         if newly_paused:  # their answers stop counting: decide again without them
             paused |= newly_paused
             consensus = dawid_skene([item(t, paused) for t in tasks])

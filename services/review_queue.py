@@ -10,6 +10,7 @@ more reviewers, otherwise it is DONE and its result becomes a human run (service
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -26,9 +27,11 @@ from catalog.domain.review import (
 )
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_quality import settle
+from services.review_cache import ReviewCache
 from services.review_results import HumanRuns
 
 LEASE = timedelta(minutes=10)  # a handed-out task waits this long for its reviewer's answer
+RESCAN = 30.0  # seconds between scans of a tenant's open tasks from the start
 MAX_BATCH = 50
 CAS_ATTEMPTS = 20
 SCAN_PAGE = 200
@@ -40,12 +43,18 @@ class ReviewQueue:
         store: ReviewStore,
         results: HumanRuns,
         *,
+        cache: ReviewCache | None = None,
         on_answer: Callable[[str, bool], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self._store = store
         self._results = results
+        self._cache = cache or ReviewCache(store)
+        # Per tenant: every OPEN task up to this ID was full (answered or held up to `required`) at the last
+        # scan, so the next scan starts after it; a scan from the start every RESCAN seconds finds slots
+        # that expired leases and pauses freed.
+        self._full_until: dict[str, tuple[str | None, float]] = {}
         self._on_answer = on_answer  # (tenant, was gold) → e.g. a debounced quality refresh
         self._clock = clock
         self._rng = rng or random.Random()
@@ -65,11 +74,10 @@ class ReviewQueue:
             raise ReviewInputError("REVIEWER_PAUSED", "this reviewer is paused: ask the tenant's admin")
         if not 1 <= count <= MAX_BATCH:
             raise ReviewInputError("BAD_COUNT", f"count must be 1–{MAX_BATCH}")
-        tenant = reviewer.tenant_id
-        rules = await self._store.get_review_rules(tenant)
+        rules, reviewers = await self._cache.state(reviewer.tenant_id)
         gold_wanted = sum(self._rng.random() < rules.gold_rate for _ in range(count))
         gold = await self._gold_for(reviewer, gold_wanted)
-        paused = {r.id for r in await self._store.list_reviewers(tenant) if r.paused}
+        paused = {r.id for r in reviewers if r.paused}
         tasks = await self._claim(reviewer, count - len(gold), paused)
         if len(tasks) < count - len(gold):  # the pool ran dry: more gold keeps nobody waiting
             gold = await self._gold_for(reviewer, count - len(tasks))
@@ -86,21 +94,27 @@ class ReviewQueue:
         return self._rng.sample(fresh, min(n, len(fresh)))
 
     async def _claim(self, reviewer: Reviewer, n: int, paused: set[str]) -> list[ReviewTask]:
-        out: list[ReviewTask] = []
-        after: str | None = None
+        tenant, out = reviewer.tenant_id, list[ReviewTask]()
+        start, since = self._full_until.get(tenant, (None, 0.0))
+        if time.monotonic() - since >= RESCAN:
+            start, since = None, time.monotonic()
+        after, full_end, prefix = start, start, True
         while len(out) < n:
-            page = await self._store.list_tasks(
-                reviewer.tenant_id, TaskStatus.OPEN, after=after, limit=SCAN_PAGE
-            )
+            page = await self._store.list_tasks(tenant, TaskStatus.OPEN, after=after, limit=SCAN_PAGE)
             for task in page:
                 if len(out) >= n:
                     break
+                if prefix and _full(task, paused, self._clock()):
+                    full_end = task.id
+                else:
+                    prefix = False
                 claimed = await self._assign(reviewer, task, paused)
                 if claimed is not None:
                     out.append(claimed)
             if len(page) < SCAN_PAGE:
-                return out
+                break
             after = page[-1].id
+        self._full_until[tenant] = (full_end, since)
         return out
 
     async def _assign(self, reviewer: Reviewer, task: ReviewTask, paused: set[str]) -> ReviewTask | None:
@@ -187,16 +201,24 @@ class ReviewQueue:
         raise ReviewInputError("BUSY", "the task changed too often meanwhile: try again")
 
     async def _decide(self, task: ReviewTask) -> ReviewTask:
-        reviewers = await self._store.list_reviewers(task.tenant_id)
-        return settle(task, reviewers, await self._store.get_review_rules(task.tenant_id))
+        rules, reviewers = await self._cache.state(task.tenant_id)
+        return settle(task, reviewers, rules)
 
     async def _publish(self, task: ReviewTask) -> ReviewTask:
         """The decided task's human run; the task remembers it (best effort: the run is the truth)."""
         assert task.consensus is not None
-        reviewers = {r.id: r.name for r in await self._store.list_reviewers(task.tenant_id)}
+        reviewers = {r.id: r.name for r in (await self._cache.state(task.tenant_id))[1]}
         names = [reviewers.get(a.reviewer_id, a.reviewer_id) for a in task.answers]
         run_id = await self._results.record(task, task.consensus, names, self._clock())
         if run_id is None:
             return task
         saved = await self._store.save_task(task.tenant_id, replace(task, run_id=run_id))
         return saved or task
+
+
+def _full(task: ReviewTask, paused: set[str], now: datetime) -> bool:
+    """No reviewer can take this task now: its counted answers and live holds reach `required`."""
+    return (
+        sum(a.reviewer_id not in paused for a in task.answers) + len(task.live_assignments(now))
+        >= task.required
+    )

@@ -3,7 +3,7 @@
 Each finished task writes a new run of the `review` analyzer (provider `human`) through the same run
 history as the recognizers, so diffs, reports, the change feed and as-of read it unchanged. The run's
 labels are the asset's human verdicts so far: a confirmed or named label at confidence 100, a rejected
-one at confidence 0 (catalog.metadata merges them over the machine's labels for search). Provenance
+one at confidence 0 (catalog.domain.human_labels merges them over the machine's labels for search). Provenance
 (reviewers, agreement, task IDs) travels in the run's parameters.
 """
 
@@ -12,16 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from catalog.domain.human_labels import HUMAN_NO, HUMAN_PROVIDER, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Findings, Label, RecognitionResult
 from catalog.domain.ports import CatalogStore, JobQueue
 from catalog.domain.review import NONE_OF_THESE, QuestionKind, ReviewTask
 from services.ingest import REFRESH_JOB
 
-REVIEW_ANALYZER = "review"
-HUMAN_PROVIDER = "human"
-HUMAN_YES = 100.0
-HUMAN_NO = 0.0
 MAX_PROVENANCE = 50  # task IDs and reviewers kept in a run's parameters (the newest)
 
 

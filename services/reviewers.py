@@ -11,14 +11,16 @@ from catalog.domain.ports import CatalogStore
 from catalog.domain.review import Reviewer, ReviewInputError
 from catalog.domain.review_ports import ReviewStore
 from services.keys import issue_key
+from services.review_cache import ReviewCache
 
 MAX_NAME = 80
 
 
 class Reviewers:
-    def __init__(self, catalog: CatalogStore, store: ReviewStore) -> None:
+    def __init__(self, catalog: CatalogStore, store: ReviewStore, cache: ReviewCache | None = None) -> None:
         self._catalog = catalog
         self._store = store
+        self._cache = cache
 
     async def add(self, tenant_id: str, name: str) -> tuple[str, Reviewer]:
         """A new reviewer and its key's secret (printed once, stored hashed)."""
@@ -30,6 +32,8 @@ class Reviewers:
         secret, key = await issue_key(self._catalog, tenant_id, [Scope.REVIEW], f"reviewer: {clean}")
         try:
             reviewer = await self._store.add_reviewer(Reviewer(uuid7(), tenant_id, clean, key.id, utcnow()))
+            if self._cache is not None:
+                self._cache.forget(tenant_id)
         except ReviewInputError:
             await self._catalog.revoke_api_key(tenant_id, key.id)  # lost a race for the name
             raise
@@ -44,4 +48,6 @@ class Reviewers:
             raise ReviewInputError("NOT_FOUND", f"no reviewer {name!r} in this tenant")
         changed = replace(found, paused=paused)
         await self._store.save_reviewer(changed)
+        if self._cache is not None:
+            self._cache.forget(tenant_id)
         return changed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain import human_labels
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 
@@ -22,13 +23,19 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
     return (*(Instance(f.box, f.confidence) for f in faces), *people)
 
 
-def current_labels(results: Results) -> tuple[Label, ...]:
+def machine_labels(results: Results) -> tuple[Label, ...]:
     """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
     instances = person_instances(results)
     if instances and all(lb.name != PERSON for lb in labels):
         labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
     return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+
+
+def current_labels(results: Results) -> tuple[Label, ...]:
+    """The machine's labels under the human verdicts (catalog.domain.human_labels), most confident first."""
+    merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
+    return tuple(sorted(merged, key=lambda lb: (-lb.confidence, lb.name)))
 
 
 def text_lines(results: Results) -> list[str]:

@@ -110,3 +110,57 @@ async def test_rules_to_human_run(client: httpx.AsyncClient, services: Services)
         client, admin, '{ changes(since: "2020-01-01T00:00:00Z", first: 10) { edges { assetId } } }'
     )
     assert red.asset.id in [e["assetId"] for e in feed["data"]["changes"]["edges"]]
+
+
+ASSET_LABELS = """query ($id: ID!) { asset(id: $id) {
+  labels { name confidence source } machine: labels(source: MACHINE) { name source }
+  human: labels(source: HUMAN) { name confidence source } } }"""
+SEARCH = """query ($f: SearchFilter) { search(filter: $f) { edges { node { id } } } }"""
+
+
+async def test_human_verdicts_in_labels_and_search(client: httpx.AsyncClient, services: Services) -> None:
+    tenant, admin = await make_tenant(services, "acme")
+    await gql(client, admin, RULES, r={"answersPerTask": 1, "goldRate": 0})
+    red = await services.ingestor.ingest(tenant, jpeg_bytes((240, 20, 20)), "red.jpg")
+    green = await services.ingestor.ingest(tenant, jpeg_bytes((20, 230, 20)), "green.jpg")
+    assert red.asset and green.asset
+    await services.worker().run_until_idle()
+    ask = (
+        "mutation ($ids: [ID!]!, $l: String) { requestReview(assetIds: $ids, label: $l) { error { code } } }"
+    )
+    assert (await gql(client, admin, ask, ids=[red.asset.id], l="Red"))["data"]["requestReview"][
+        "error"
+    ] is None
+    assert (await gql(client, admin, ask, ids=[green.asset.id], l="Green"))["data"]["requestReview"][
+        "error"
+    ] is None
+    missing = await gql(client, admin, ask, ids=["01a24943-eced-7701-9f47-9947d195f122"], l="Red")
+    assert missing["data"]["requestReview"]["error"]["code"] == "NOT_FOUND"
+    ann = await add_reviewer(client, admin, "Ann")
+    vocab = (await gql(client, ann, "{ reviewVocabulary }"))["data"]["reviewVocabulary"]
+    assert {"Red", "Green", "Color"} <= set(vocab)
+    items = (await gql(client, ann, NEXT))["data"]["nextReviewTasks"]
+    for item in items:  # Red: yes; Green: no
+        verdict = "YES" if item["question"]["label"] == "Red" else "NO"
+        assert (await gql(client, ann, SUBMIT, t=item["id"], a={"verdict": verdict}))["data"]["submitReview"][
+            "accepted"
+        ]
+    await services.worker().run_until_idle()
+
+    shown = (await gql(client, admin, ASSET_LABELS, id=red.asset.id))["data"]["asset"]
+    assert shown["labels"][0] == {"name": "Red", "confidence": 100.0, "source": "HUMAN"}
+    assert {"name": "Red", "source": "MACHINE"} in shown["machine"]
+    assert shown["human"] == [{"name": "Red", "confidence": 100.0, "source": "HUMAN"}]
+    green_shown = (await gql(client, admin, ASSET_LABELS, id=green.asset.id))["data"]["asset"]
+    assert "Green" not in [lb["name"] for lb in green_shown["labels"]]  # a human no: out of current labels
+    assert {"name": "Green", "source": "MACHINE"} in green_shown["machine"]  # kept in the machine's run
+
+    def found(result: dict[str, Any]) -> list[str]:
+        return [e["node"]["id"] for e in result["data"]["search"]["edges"]]
+
+    assert found(await gql(client, admin, SEARCH, f={"labels": ["Green"]})) == []
+    assert found(await gql(client, admin, SEARCH, f={"labels": ["Color"]})) == [red.asset.id, green.asset.id]
+    human = await gql(client, admin, SEARCH, f={"labels": ["Red", "Color"], "labelSource": ["HUMAN"]})
+    assert found(human) == [red.asset.id]
+    refused = await gql(client, admin, SEARCH, f={"labelSource": ["MACHINE"]})
+    assert "not supported" in refused["errors"][0]["message"]

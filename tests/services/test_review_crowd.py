@@ -20,6 +20,7 @@ from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.queue import SqliteJobQueue
 from catalog.sqlite.review_store import SqliteReviewStore
+from services.review_cache import ReviewCache
 from services.review_quality import ReviewQuality
 from services.review_queue import ReviewQueue
 from services.review_results import REVIEW_ANALYZER, HumanRuns
@@ -45,10 +46,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     db = SqliteDb(tmp_path / "catalog.db", SCHEMA + sqlite_queue.SCHEMA)
     catalog, store = SqliteCatalog(db), SqliteReviewStore(db)
     results = HumanRuns(catalog, SqliteJobQueue(db))
-    quality = ReviewQuality(store, results)
-    queue = ReviewQueue(store, results, rng=random.Random(7))
+    cache = ReviewCache(store)
+    quality = ReviewQuality(store, results, cache=cache)
+    queue = ReviewQueue(store, results, cache=cache, rng=random.Random(7))
     try:
-        yield Stack(catalog, ReviewTasks(catalog, store), queue, quality, Reviewers(catalog, store), store)
+        yield Stack(
+            catalog, ReviewTasks(catalog, store), queue, quality, Reviewers(catalog, store, cache), store
+        )
     finally:
         db.close()
 
