@@ -4,6 +4,7 @@ archive, manual requests, and gold tasks (known answers that measure reviewers).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from catalog.domain.review import (
 from catalog.domain.review_ports import ReviewStore
 from catalog.domain.review_rules import propose, specific_labels
 
+RULES_TTL = 5.0  # seconds a worker keeps a tenant's rules for the after-indexing hook
 MAX_REQUEST = 1000  # asset IDs per requestReview
 SWEEP_PAGE = 200
 
@@ -61,10 +63,18 @@ class ReviewTasks:
         self._catalog = catalog
         self._store = store
         self._clock = clock
+        self._rules: dict[str, tuple[float, ReviewRules]] = {}
 
     async def on_indexed(self, tenant_id: str, asset_id: str) -> list[ReviewTask]:
-        """The pipeline's hook after an asset is indexed: the tenant's rules on its current labels."""
-        rules = await self._store.get_review_rules(tenant_id)
+        """The pipeline's hook after an asset is indexed: the tenant's rules on its current labels (read
+        at most every RULES_TTL seconds per tenant: a backfill costs no extra read per asset)."""
+        now_s = time.monotonic()
+        cached = self._rules.get(tenant_id)
+        if cached is not None and now_s - cached[0] < RULES_TTL:
+            rules = cached[1]
+        else:
+            rules = await self._store.get_review_rules(tenant_id)
+            self._rules[tenant_id] = (now_s, rules)
         if not _any_rule(rules):
             return []
         results = (await self._catalog.get_results(tenant_id, [asset_id])).get(asset_id, {})

@@ -155,7 +155,7 @@ class ReviewRules:
     min_agreement: float = 0.7
     gold_rate: float = 0.1  # share of a queue drawn from gold tasks
     rating_floor: float = 0.6  # reviewers rated below are paused
-    min_gold_for_rating: int = 5  # gold answers before a reviewer can be paused
+    min_gold_for_rating: int = 5  # gold answers before a reviewer can be paused (or 10 on decided tasks)
 
     def check(self) -> ReviewRules:
         def pct(name: str, value: float | None) -> None:

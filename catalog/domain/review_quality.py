@@ -20,6 +20,7 @@ from catalog.domain.review import (
 
 DEFAULT_SKILL = 0.7  # a reviewer nobody has measured yet
 PACE_WINDOW = timedelta(minutes=10)
+MIN_DECIDED_FOR_RATING = 10  # answers on decided tasks that can pause a reviewer without gold
 
 
 def classes(task: ReviewTask) -> tuple[str, ...]:
@@ -98,7 +99,9 @@ def rate(
             agree_hits += int(value == outcome.value)
     # Gold counts double: it is known truth, while agreement is measured against the crowd.
     rating = (2 * gold_right + agree_hits + 1) / (2 * gold_n + agree_n + 2)
-    under = gold_n >= rules.min_gold_for_rating and rating < rules.rating_floor
+    # Enough evidence: gold answers, or (a tenant without gold) answers on decided tasks.
+    measured = gold_n >= rules.min_gold_for_rating or agree_n >= MIN_DECIDED_FOR_RATING
+    under = measured and rating < rules.rating_floor
     return replace(
         reviewer,
         answered=answered,

@@ -49,6 +49,7 @@ export function ReviewPage(_: PageProps) {
   const [text, setText] = useState("");
   const [vocab, setVocab] = useState<string[]>([]);
   const [note, setNote] = useState("");
+  const [undoable, setUndoable] = useState(0); // how many of the last answers z can still take back
   const seen = useRef(new Set<string>());
   const fetching = useRef(false);
   const pressed = useRef<number | null>(null);
@@ -110,6 +111,7 @@ export function ReviewPage(_: PageProps) {
       const item = current;
       advance();
       setHistory((h) => [...h, { item, answer: a, at: Date.now() }].slice(-200));
+      setUndoable((n) => Math.min(n + 1, EDITABLE));
       gql<{ submitReview: { accepted: boolean; error: { message: string } | null } }>(SUBMIT, { t: item.id, a }).then(
         (r) => setNote(r.submitReview.error ? `Not saved: ${r.submitReview.error.message}` : ""),
         (e: unknown) => setError(e),
@@ -120,10 +122,9 @@ export function ReviewPage(_: PageProps) {
 
   const undo = useCallback(async () => {
     const last = history[history.length - 1];
-    if (!last || history.length === 0) return;
-    const editable = history.slice(-EDITABLE);
-    if (!editable.includes(last)) return;
+    if (!last || undoable === 0) return;
     setHistory((h) => h.slice(0, -1));
+    setUndoable((n) => n - 1);
     try {
       const r = await gql<{ undoReview: { item: Item | null; error: { message: string } | null } }>(UNDO, { t: last.item.id });
       const item = r.undoReview.item ?? last.item;
@@ -136,7 +137,7 @@ export function ReviewPage(_: PageProps) {
     } catch (e) {
       setError(e);
     }
-  }, [history]);
+  }, [history, undoable]);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -168,7 +169,7 @@ export function ReviewPage(_: PageProps) {
       <header class="review-bar">
         <h1>Review</h1>
         <span class="pace" data-testid="pace">
-          {perMinute} items/min · {history.length} answered
+          {perMinute} items/min · {history.length} answered{undoable ? ` · z undoes ${undoable}` : ""}
         </span>
         <span class="hint">
           y yes · n no · u unsure · 1–9 choose · space skip · z undo
