@@ -24,6 +24,7 @@ from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection,
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
+from api.viewer_schema import ViewerQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
@@ -47,7 +48,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ReviewQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery, ReviewQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
