@@ -52,7 +52,7 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
     for asset, name in ids.items():  # "Is this a <its own color>?": the truth is yes
         await services.review.tasks.request(tenant, [asset], QuestionKind.VERIFY, name.capitalize())
     keys = {n: (await services.review.reviewers.add(tenant, n))[0] for n in ("Ann", "Bob", "Eve")}
-    async with serving(create_app(services, run_worker=False)) as base:
+    async with serving(create_app(services)) as base:
         for name, key in keys.items():
             async with open_tab(chromium) as tab:
                 page = tab.page
