@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
 from api.service_ports import ApiServices, OpenServices
+from api.types import ORIGINAL
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
 from api.web.pages import WebServices, web_routes
@@ -114,13 +116,17 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
                 status_code=403,
             )
         asset = await services.catalog.get_asset(tenant_id, asset_id)
+        cache = {"Cache-Control": "private, max-age=3600, immutable"}
+        if asset is not None and kind == ORIGINAL:
+            name = quote(asset.filename, safe="")
+            disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+            data = await services.blobs.get(asset.blob_key)
+            return Response(data, media_type=asset.media_type, headers={**cache, **disposition})
         found = next((r for r in asset.renditions if r.kind == kind), None) if asset else None
         if found is None:
             return JSONResponse({"error": "no such rendition"}, status_code=404)
         data = await services.blobs.get(found.blob_key)
-        return Response(
-            data, media_type=found.media_type, headers={"Cache-Control": "private, max-age=3600, immutable"}
-        )
+        return Response(data, media_type=found.media_type, headers=cache)
 
     return rendition
 

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
@@ -37,7 +38,7 @@ def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery, ReviewQuery):
+class Query(ArchiveQuery, FaceQuery, KeyQuery, RunQuery, ViewerQuery, ReviewQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,

@@ -28,6 +28,7 @@ from catalog.domain.metadata import PERSON, current_labels, machine_labels, pers
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
+ORIGINAL = "original"  # the rendition URL kind that serves the original file
 
 DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
 
@@ -287,17 +288,22 @@ class Asset:
             if a is not None
         ]
 
+    def _signed_url(self, ctx: Context, kind: str) -> str:
+        expires, sig = ctx.services.signer.sign(ctx.tenant_id, self._domain.id, kind)
+        return f"{ctx.base_url}/renditions/{self._domain.id}/{kind}?t={ctx.tenant_id}&e={expires}&s={sig}"
+
     @strawberry.field(description="Thumbnail (≤256 px) and preview (≤1024 px) with signed URLs.")
     def renditions(self, info: Info[Context, None]) -> list[Rendition]:
-        ctx = info.context
-        out = []
-        for r in self._domain.renditions:
-            expires, sig = ctx.services.signer.sign(ctx.tenant_id, self._domain.id, r.kind)
-            url = (
-                f"{ctx.base_url}/renditions/{self._domain.id}/{r.kind}?t={ctx.tenant_id}&e={expires}&s={sig}"
-            )
-            out.append(Rendition(kind=r.kind, url=url, width=r.width, height=r.height))
-        return out
+        return [
+            Rendition(kind=r.kind, url=self._signed_url(info.context, r.kind), width=r.width, height=r.height)
+            for r in self._domain.renditions
+        ]
+
+    @strawberry.field(
+        description="A signed, expiring URL that downloads the original file, byte for byte as ingested."
+    )
+    def original_url(self, info: Info[Context, None]) -> str:
+        return self._signed_url(info.context, ORIGINAL)
 
 
 @strawberry.type(description="A picture that looks like this one; distance: differing hash bits of 64.")

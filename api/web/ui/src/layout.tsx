@@ -8,11 +8,11 @@ async function signOut(): Promise<void> {
   location.assign("/signin");
 }
 
-export function Layout(props: { viewer: Viewer; path: string; children: ComponentChildren }) {
+export function Layout(props: { viewer: Viewer | null; path: string; children: ComponentChildren }) {
   const { viewer, path } = props;
   const current = (href: string) => (href === path ? "page" : undefined);
-  const reviewer = viewer.scopes.includes("REVIEW");
-  const reader = viewer.scopes.includes("READ");
+  const reviewer = viewer?.scopes.includes("REVIEW") ?? false;
+  const reader = viewer?.scopes.includes("READ") ?? true;
   return (
     <>
       <a class="skip" href="#main">
@@ -38,10 +38,12 @@ export function Layout(props: { viewer: Viewer; path: string; children: Componen
           </a>
         </nav>
         <div class="who">
-          <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
-            {viewer.tenant}
-            {viewer.scopes.includes("WRITE") ? "" : reviewer && !reader ? " (reviewer)" : " (read-only)"}
-          </span>
+          {viewer && (
+            <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
+              {viewer.tenant}
+              {viewer.scopes.includes("WRITE") ? "" : reviewer && !reader ? " (reviewer)" : " (read-only)"}
+            </span>
+          )}
           <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
           </button>
