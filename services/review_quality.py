@@ -26,6 +26,7 @@ from services.review_results import HumanRuns
 log = logging.getLogger(__name__)
 PAGE = 1000
 MAX_TASKS = 50_000  # the newest tasks a pass looks at
+CAS_ATTEMPTS = 5
 
 
 class ReviewQuality:
@@ -121,32 +122,53 @@ class ReviewQuality:
         """Give paused reviewers' open tasks back to the pool, settle open tasks that have every
         answer they can get, and re-publish decided tasks whose consensus changed."""
         now = self._clock()
-        paused = {r.id for r in reviewers if r.paused}
         for task in tasks:
             if task.status is TaskStatus.GOLD:
                 continue
-            outcome = consensus.outcomes.get(task.id)
-            changed = task
-            if task.status is TaskStatus.OPEN:
-                kept = tuple(a for a in task.live_assignments(now) if a.reviewer_id not in paused)
-                changed = settle(replace(changed, assignments=kept), reviewers, rules)
-            elif (
-                task.status is TaskStatus.DONE
-                and outcome is not None
-                and outcome.value is not None
-                and outcome.value != task.consensus
-            ):
-                changed = replace(changed, consensus=outcome.value, agreement=outcome.agreement)
-            if changed == task:
-                continue
-            saved = await self._store.save_task(tenant_id, changed)
-            if saved is None:
-                continue  # someone answered meanwhile: the next pass looks again
-            if saved.status is TaskStatus.DONE and saved.consensus != task.consensus:
-                assert saved.consensus is not None
-                names = {r.id: r.name for r in await self._store.list_reviewers(tenant_id)}
-                run = await self._results.record(
-                    saved, saved.consensus, [names.get(a.reviewer_id, "") for a in saved.answers], now
-                )
-                if run is not None:
-                    await self._store.save_task(tenant_id, replace(saved, run_id=run))
+            for _ in range(CAS_ATTEMPTS):
+                saved = await self._revise_one(tenant_id, task, consensus, reviewers, rules, now)
+                if saved is not False:
+                    break
+                # Someone answered (or a pass in another process saved it) meanwhile: weigh it again as it
+                # is now, or an open task that has all its answers could wait for a pass that never comes.
+                task = (await self._store.get_tasks(tenant_id, [task.id])).get(task.id) or task
+            else:
+                log.warning("review task %s changed too often during a quality pass", task.id)
+
+    async def _revise_one(
+        self,
+        tenant_id: str,
+        task: ReviewTask,
+        consensus: Consensus,
+        reviewers: list[Reviewer],
+        rules: ReviewRules,
+        now: datetime,
+    ) -> bool | None:
+        """Settle one task (True: saved, None: nothing to change, False: it changed meanwhile)."""
+        paused = {r.id for r in reviewers if r.paused}
+        outcome = consensus.outcomes.get(task.id)
+        changed = task
+        if task.status is TaskStatus.OPEN:
+            kept = tuple(a for a in task.live_assignments(now) if a.reviewer_id not in paused)
+            changed = settle(replace(changed, assignments=kept), reviewers, rules)
+        elif (
+            task.status is TaskStatus.DONE
+            and outcome is not None
+            and outcome.value is not None
+            and outcome.value != task.consensus
+        ):
+            changed = replace(changed, consensus=outcome.value, agreement=outcome.agreement)
+        if changed == task:
+            return None
+        saved = await self._store.save_task(tenant_id, changed)
+        if saved is None:
+            return False
+        if saved.status is TaskStatus.DONE and saved.consensus != task.consensus:
+            assert saved.consensus is not None
+            names = {r.id: r.name for r in reviewers}
+            run = await self._results.record(
+                saved, saved.consensus, [names.get(a.reviewer_id, "") for a in saved.answers], now
+            )
+            if run is not None:
+                await self._store.save_task(tenant_id, replace(saved, run_id=run))
+        return True
