@@ -80,6 +80,10 @@ class Services:
         return self.settings.max_upload_bytes
 
     @property
+    def tenant_concurrency(self) -> int:
+        return self.settings.tenant_concurrency
+
+    @property
     def unknown_key_hint(self) -> str:
         """An unknown key is most often one made for another data dir (`tenant create` run elsewhere)."""
         if self.settings.catalog_backend != "sqlite":
