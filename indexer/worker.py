@@ -164,15 +164,19 @@ class Worker:
         except (ImageRejected, PermanentError, AnalyzerInputError, UnknownAnalyzerError) as exc:
             await self._fail(job, str(exc))
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            # What a person reads on the asset: the message, not the Python class (the log keeps both).
+            reason = str(exc) or type(exc).__name__
             if job.attempts >= self._settings.max_attempts:
-                await self._fail(job, f"gave up after {job.attempts} attempts: {reason}")
+                log.warning("asset %s: %s: %s", job.asset_id, type(exc).__name__, exc)
+                tries = f"{job.attempts} attempt" + ("s" if job.attempts != 1 else "")
+                await self._fail(job, f"gave up after {tries}: {reason}")
             else:
                 delay = self._settings.retry_base_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
                 log.warning(
-                    "asset %s attempt %d failed (%s); retry in %.1fs",
+                    "asset %s attempt %d failed (%s: %s); retry in %.1fs",
                     job.asset_id,
                     job.attempts,
+                    type(exc).__name__,
                     reason,
                     delay,
                 )
