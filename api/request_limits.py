@@ -24,7 +24,7 @@ from starlette.types import Message, Receive
 
 MAX_JSON_BYTES = 1024 * 1024  # a JSON body, and each multipart part other than the file
 MAX_JSON_VALUES = 20_000  # commas + brackets + braces in one JSON text
-MAX_QUERY_CHARS = 20_000  # the query text (2,000 tokens fit easily)
+MAX_QUERY_CHARS = 20_000  # the query text (1,000 tokens fit easily)
 MAX_LIST_ITEMS = 5_000  # one list in the variables (5,000 asset IDs ≈ 200 kB)
 MAX_VARIABLE_VALUES = 6_000  # every value in the variables (lists and objects count, and what they hold)
 MAX_VARIABLE_OBJECTS = 100  # objects in the variables: strawberry builds each (~30-100 µs); filters take 50
