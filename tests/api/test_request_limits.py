@@ -108,7 +108,9 @@ async def test_a_long_query_text_is_refused(client: httpx.AsyncClient, key: str)
     assert "20,000" in message
 
 
-async def test_a_query_of_too_many_tokens_is_refused_while_parsing(client: httpx.AsyncClient, key: str) -> None:
+async def test_a_query_of_too_many_tokens_is_refused_while_parsing(
+    client: httpx.AsyncClient, key: str
+) -> None:
     response = await _post(client, key, {"query": "{ " + "__typename " * 1_500 + "}"})
     assert response.status_code == 200
     [error] = response.json()["errors"]
