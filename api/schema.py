@@ -14,7 +14,7 @@ from strawberry.types import Info
 from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
-from api.error_log import Schema
+from api.error_log import MaskServerErrors, Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
@@ -196,4 +196,4 @@ class Mutation(
         )
 
 
-schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])
+schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits, MaskServerErrors])
