@@ -81,6 +81,7 @@ class _GraphQL(GraphQL[Context, None]):
             tenant_id=request.scope["state"]["tenant_id"],
             scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
+            key_id=request.scope["state"].get("key_id", ""),
         )
 
     async def render_graphql_ide(self, request: Any) -> Response:
@@ -148,7 +149,7 @@ class AuthenticatedGraphQL:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "CSRF"}}]}
             await JSONResponse(body, status_code=403)(scope, receive, send)
             return
-        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
+        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes, key_id=key.id)
         if self._gate is None:
             self._gate = TenantGate(self._ref.get().tenant_concurrency)
         try:
