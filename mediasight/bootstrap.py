@@ -45,6 +45,7 @@ from services.reprocess import ReprocessService
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
+from services.webhook_feed import FeedFollower
 from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Services:
     exports: ExportService
     webhooks: WebhookService
     webhook_sender: HttpSender
+    webhook_feed: FeedFollower  # metadata-changed events, from the change feed
     export_jobs: ExportJobs
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
@@ -138,6 +140,7 @@ class Services:
             self.reprocess.preparation,
             self.webhooks,
             self.export_jobs,
+            self.webhook_feed,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -343,6 +346,7 @@ def build(
         exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
+        webhook_feed=FeedFollower(webhook_store(a.catalog), a.catalog.changed_assets, webhooks, a.queue),
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
