@@ -14,7 +14,7 @@ from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
 
 # Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
-IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties")
+IMAGE_ANALYZERS = ("labels", "objects", "faces", "people", "text", "moderation", "properties")
 PROVIDERS = ("local", "rekognition")
 
 

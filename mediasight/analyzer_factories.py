@@ -42,6 +42,19 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
             model, cpu, min_confidence=settings.label_min_confidence, max_labels=settings.label_max_labels
         )
 
+    def objects() -> Analyzer:
+        from indexer.recognizers.local.objects import CenterNetDetector, object_labels
+
+        model = CenterNetDetector(settings.model_dir)
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.detect(image, min_confidence=float(params["min_confidence"]))
+            return Findings(labels=object_labels(found, model.ancestor_parents))
+
+        return LocalAnalyzer(
+            "objects", model.name, model.version, run, cpu, defaults={"min_confidence": 25.0}
+        )
+
     def faces() -> Analyzer:
         from indexer.recognizers.local.faces import DlibFaceRecognizer
 
@@ -111,6 +124,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
 
     return {
         ("labels", "local"): labels,
+        ("objects", "local"): objects,
         ("faces", "local"): faces,
         ("people", "local"): people,
         ("text", "local"): text,

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
 
     analyzers: str = Field(
-        default="labels,faces,people,text,moderation,properties",
+        default="labels,objects,faces,people,text,moderation,properties",
         description="Analyzers every asset gets unless its tenant says otherwise (comma-separated).",
     )
     providers: str = Field(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain.label_order import merge_labels, specific_first
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
 PERSON_PARENTS = ("Human",)
+LABEL_ANALYZERS = ("labels", "objects")
+MEANING_MIN_CONFIDENCE = 50.0  # analyzers whose findings are labels (the detector's with boxes)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
@@ -23,12 +27,18 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
-    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
-    labels = list(results["labels"].findings.labels) if "labels" in results else []
+    """The classifier's and the object detector's labels merged (one per concept, with the detector's
+    boxes), plus Person from faces and bodies; the specific first (see label_order.specific_first)."""
+    labels = merge_labels(results[a].findings.labels for a in LABEL_ANALYZERS if a in results)
     instances = person_instances(results)
-    if instances and all(lb.name != PERSON for lb in labels):
-        labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
-    return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+    if instances:
+        at = next((i for i, lb in enumerate(labels) if lb.name == PERSON), None)
+        if at is None:
+            confidence = round(max(i.confidence for i in instances), 2)
+            labels.append(Label(PERSON, confidence, PERSON_PARENTS, instances))
+        elif not labels[at].instances:  # the detector's body boxes, else faces and HOG bodies
+            labels[at] = dataclasses.replace(labels[at], instances=instances)
+    return tuple(specific_first(labels))
 
 
 def text_lines(results: Results) -> list[str]:
@@ -40,6 +50,8 @@ def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], p
     """What the semantic embedding describes: labels with parents, persons, text in the image, filename."""
     names: dict[str, None] = {}
     for label in labels:
+        if label.confidence < MEANING_MIN_CONFIDENCE:  # a detector's guess is a label, not a description
+            continue
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]
