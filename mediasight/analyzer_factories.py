@@ -35,9 +35,10 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
     def labels() -> Analyzer:
         model = labeler
         if model is None:
+            from indexer.recognizers.local.efficientnet_onnx import VARIANTS
             from indexer.recognizers.local.labels import EfficientNetLabeler
 
-            model = EfficientNetLabeler(settings.model_dir)
+            model = EfficientNetLabeler(settings.model_dir, variant=VARIANTS[settings.label_model])
         return LabelsAnalyzer(
             model, cpu, min_confidence=settings.label_min_confidence, max_labels=settings.label_max_labels
         )
