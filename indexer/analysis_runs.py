@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from catalog.domain.clock import utcnow
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
-from catalog.domain.metadata import current_labels, metadata_text, text_lines
+from catalog.domain.metadata import current_labels, current_properties, metadata_text, text_lines
 from catalog.domain.model import Asset, FaceRef, Findings, RecognitionResult, RunStatus
 from catalog.domain.ports import CatalogStore, FaceCollection
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
@@ -150,7 +150,8 @@ class AnalysisRuns:
             return False
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
-        text = metadata_text(asset, current_labels(results), text_lines(results), persons)
+        labels, lines = current_labels(results), text_lines(results)
+        text = metadata_text(asset, labels, lines, persons, current_properties(results))
         started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])
         run = RecognitionResult(

@@ -6,8 +6,9 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain.description import colour_words, counted
 from catalog.domain.label_order import merge_labels, specific_first
-from catalog.domain.model import Asset, Instance, Label, RecognitionResult
+from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 
 PERSON = "Person"
@@ -32,12 +33,17 @@ def current_labels(results: Results) -> tuple[Label, ...]:
     labels = merge_labels(results[a].findings.labels for a in LABEL_ANALYZERS if a in results)
     instances = person_instances(results)
     if instances:
+        confidence = round(max(i.confidence for i in instances), 2)
         at = next((i for i, lb in enumerate(labels) if lb.name == PERSON), None)
         if at is None:
-            confidence = round(max(i.confidence for i in instances), 2)
             labels.append(Label(PERSON, confidence, PERSON_PARENTS, instances))
-        elif not labels[at].instances:  # the detector's body boxes, else faces and HOG bodies
-            labels[at] = dataclasses.replace(labels[at], instances=instances)
+        else:  # a face makes Person sure even where the detector was not; its boxes are the detector's
+            found = labels[at]
+            labels[at] = dataclasses.replace(
+                found,
+                confidence=max(found.confidence, confidence),
+                instances=found.instances or instances,
+            )
     return tuple(specific_first(labels))
 
 
@@ -46,8 +52,15 @@ def text_lines(results: Results) -> list[str]:
     return [t.text for t in found if t.type == "LINE"]
 
 
-def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], persons: Sequence[str]) -> str:
-    """What the semantic embedding describes: labels with parents, persons, text in the image, filename."""
+def metadata_text(
+    asset: Asset,
+    labels: Sequence[Label],
+    lines: Sequence[str],
+    persons: Sequence[str],
+    properties: ImageProperties | None = None,
+) -> str:
+    """What the semantic embedding describes: labels with parents, what the detector counted ("two
+    people"), colours ("black and white photo"), persons, text in the image, filename words."""
     names: dict[str, None] = {}
     for label in labels:
         if label.confidence < MEANING_MIN_CONFIDENCE:  # a detector's guess is a label, not a description
@@ -57,11 +70,17 @@ def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], p
     stem = asset.filename.rsplit(".", 1)[0]
     parts = [
         ", ".join(names),
+        ", ".join(counted(labels)),
+        ", ".join(colour_words(properties)),
         ", ".join(persons),
         " ".join(lines),
         " ".join(w for w in _SPLIT.split(stem) if w and not w.isdigit()),
     ]
     return ". ".join(p for p in parts if p)
+
+
+def current_properties(results: Results) -> ImageProperties | None:
+    return results["properties"].findings.properties if "properties" in results else None
 
 
 def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:

@@ -90,7 +90,8 @@ def test_current_labels_merge_analyzers_and_give_person_its_boxes() -> None:
     assert labels[0].instances == (Instance(face.box, 99.0),)  # no body box from a detector: the face's
     body = Label("Person", 90.0, ("Human",), (Instance(BOX, 90.0),))
     results["objects"] = result("objects", Findings(labels=(body,)))
-    assert current_labels(results)[0] == Label("Person", 90.0, ("Human",), (Instance(BOX, 90.0),))
+    # the detector's body box, at the face's confidence (a face makes Person sure)
+    assert current_labels(results)[0] == Label("Person", 99.0, ("Human",), (Instance(BOX, 90.0),))
 
 
 def test_instances_roundtrip_and_labels_without_them_encode_as_before() -> None:
