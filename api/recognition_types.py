@@ -132,10 +132,19 @@ class Label:
     confidence: float = strawberry.field(description="0–100.")
     parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
 
-    instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
+    instances: list[LabelInstance] = strawberry.field(
+        description="Where it is, most confident first: the object detector's boxes (Person: else faces "
+        "and bodies); empty for a label no detector located."
+    )
 
     @staticmethod
-    def from_domain(label: model.Label, instances: list[LabelInstance]) -> Label:
+    def from_domain(label: model.Label) -> Label:
         return Label(
-            name=label.name, confidence=label.confidence, parents=list(label.parents), instances=instances
+            name=label.name,
+            confidence=label.confidence,
+            parents=list(label.parents),
+            instances=[
+                LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
+                for i in label.instances
+            ],
         )

@@ -12,24 +12,23 @@ from strawberry.types import Info
 from api.context import Context
 from api.metadata.embedded_types import EmbeddedMetadata
 from api.recognition_types import (
-    BoundingBox,
     Face,
     ImageProperties,
     Label,
-    LabelInstance,
     ModerationLabel,
     TextDetection,
 )
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, embedded_of, person_instances
+from catalog.domain.labels.order import specific_labels
+from catalog.domain.metadata import current_labels, embedded_of
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
 ORIGINAL = "original"  # the rendition URL kind that serves the original file
 
-DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
+DIFFED_ANALYZERS = ("labels", "objects", "faces", "text", "moderation")  # what RunDiff's sections show
 
 
 @strawberry.enum(description="Where an asset stands in the pipeline.")
@@ -115,7 +114,11 @@ class Asset:
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
-    @strawberry.field(description="Current labels, most confident first (Person from faces and bodies).")
+    @strawberry.field(
+        description="Current labels of the classifier and the object detector, one per concept: most "
+        "confident first, but never a parent before a label beneath it (Dog before Mammal). Instances: "
+        "boxes from the detector (Person: else faces and bodies)."
+    )
     async def labels(
         self,
         info: Info[Context, None],
@@ -124,15 +127,23 @@ class Asset:
         ] = 0.0,
     ) -> list[Label]:
         results = await self._results(info)
-        instances = [
-            LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
-            for i in person_instances(results)
-        ]
-        return [
-            Label.from_domain(lb, instances if lb.name == PERSON else [])
-            for lb in current_labels(results)
-            if lb.confidence >= min_confidence
-        ]
+        return [Label.from_domain(lb) for lb in current_labels(results) if lb.confidence >= min_confidence]
+
+    @strawberry.field(
+        description="What the image shows, in a few words: the specific labels only (none that is a "
+        "parent of another label here), in the order of labels."
+    )
+    async def top_labels(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="At most 50.")] = 5,
+        min_confidence: Annotated[
+            float, strawberry.argument(description="Only labels at least this confident.")
+        ] = 50.0,
+    ) -> list[Label]:
+        results = await self._results(info)
+        shown = [lb for lb in current_labels(results) if lb.confidence >= min_confidence]
+        return [Label.from_domain(lb) for lb in specific_labels(shown)[: max(0, min(first, 50))]]
 
     @strawberry.field(description="Faces, with the person each was named as.")
     async def faces(self, info: Info[Context, None]) -> list[Face]:
@@ -190,7 +201,9 @@ class Asset:
         info: Info[Context, None],
         analyzer: Annotated[
             str | None,
-            strawberry.argument(description="Default: every analyzer (labels, faces, text, moderation)."),
+            strawberry.argument(
+                description="Default: every analyzer (labels, objects, faces, text, moderation)."
+            ),
         ] = None,
         from_run: strawberry.ID | None = None,
         to_run: strawberry.ID | None = None,
