@@ -15,6 +15,7 @@ from api.recognition_types import (
     Face,
     ImageProperties,
     Label,
+    LabelSource,
     ModerationLabel,
     TextDetection,
 )
@@ -22,7 +23,8 @@ from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
 from catalog.domain.labels.order import specific_labels
-from catalog.domain.metadata import current_labels, embedded_of
+from catalog.domain.metadata import current_labels, embedded_of, machine_labels
+from catalog.domain.review.human_labels import human_verdicts, is_human
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
@@ -115,7 +117,8 @@ class Asset:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
     @strawberry.field(
-        description="Current labels of the classifier and the object detector, one per concept: most "
+        description="Current labels of the classifier and the object detector, one per concept, under "
+        "human review's verdicts (a confirmed or named label at 100, a rejected one left out): most "
         "confident first, but never a parent before a label beneath it (Dog before Mammal). Instances: "
         "boxes from the detector (Person: else faces and bodies)."
     )
@@ -125,9 +128,30 @@ class Asset:
         min_confidence: Annotated[
             float, strawberry.argument(description="Only labels at least this confident.")
         ] = 0.0,
+        source: Annotated[
+            LabelSource | None,
+            strawberry.argument(
+                description="MACHINE: the recognizers' own labels (rejected ones too); HUMAN: review's "
+                "verdicts (100 yes, 0 no). Default: the merged current labels."
+            ),
+        ] = None,
     ) -> list[Label]:
         results = await self._results(info)
-        return [Label.from_domain(lb) for lb in current_labels(results) if lb.confidence >= min_confidence]
+        verdicts = human_verdicts(results)
+        if source is LabelSource.MACHINE:
+            chosen: tuple[model.Label, ...] = machine_labels(results)
+        elif source is LabelSource.HUMAN:
+            chosen = tuple(sorted(verdicts.values(), key=lambda lb: (-lb.confidence, lb.name)))
+        else:
+            chosen = current_labels(results)
+        human = source is LabelSource.HUMAN
+        return [
+            Label.from_domain(
+                lb, LabelSource.HUMAN if human or is_human(lb, verdicts) else LabelSource.MACHINE
+            )
+            for lb in chosen
+            if lb.confidence >= min_confidence
+        ]
 
     @strawberry.field(
         description="What the image shows, in a few words: the specific labels only (none that is a "
@@ -142,8 +166,12 @@ class Asset:
         ] = 50.0,
     ) -> list[Label]:
         results = await self._results(info)
+        verdicts = human_verdicts(results)
         shown = [lb for lb in current_labels(results) if lb.confidence >= min_confidence]
-        return [Label.from_domain(lb) for lb in specific_labels(shown)[: max(0, min(first, 50))]]
+        return [
+            Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
+            for lb in specific_labels(shown)[: max(0, min(first, 50))]
+        ]
 
     @strawberry.field(description="Faces, with the person each was named as.")
     async def faces(self, info: Info[Context, None]) -> list[Face]:
@@ -202,7 +230,8 @@ class Asset:
         analyzer: Annotated[
             str | None,
             strawberry.argument(
-                description="Default: every analyzer (labels, objects, faces, text, moderation)."
+                description="Default: every analyzer (labels, objects, faces, text, moderation); `review` "
+                "for the human verdicts of review consensus."
             ),
         ] = None,
         from_run: strawberry.ID | None = None,

@@ -11,6 +11,7 @@ from catalog.domain.labels.description import colour_words, counted
 from catalog.domain.labels.order import merge_labels, specific_first
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
+from catalog.domain.review import human_labels
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
@@ -28,7 +29,7 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
     return (*(Instance(f.box, f.confidence) for f in faces), *people)
 
 
-def current_labels(results: Results) -> tuple[Label, ...]:
+def machine_labels(results: Results) -> tuple[Label, ...]:
     """The classifier's and the object detector's labels merged (one per concept, with the detector's
     boxes), plus Person from faces and bodies; the specific first (see labels.order.specific_first)."""
     labels = merge_labels(results[a].findings.labels for a in LABEL_ANALYZERS if a in results)
@@ -46,6 +47,12 @@ def current_labels(results: Results) -> tuple[Label, ...]:
                 instances=found.instances or instances,
             )
     return tuple(specific_first(labels))
+
+
+def current_labels(results: Results) -> tuple[Label, ...]:
+    """The machine's labels under the human verdicts (review.human_labels), the specific first."""
+    merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
+    return tuple(specific_first(merged))
 
 
 def text_lines(results: Results) -> list[str]:
