@@ -41,7 +41,7 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ReprocessService
+from services.reprocess import ReprocessService, reread_embedded
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
@@ -313,6 +313,7 @@ def build(
         max_pixels=settings.max_pixels,
         after_indexed=review.tasks.on_indexed,
     )
+    reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)
     return Services(
         settings=settings,
         catalog=a.catalog,
@@ -331,6 +332,7 @@ def build(
             cpu,
             max_pixels=settings.max_pixels,
             max_bytes=settings.max_upload_bytes,
+            on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
         ),
         pipeline=pipeline,
         face_service=FaceService(
@@ -339,7 +341,7 @@ def build(
         versions=VersionService(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
-        reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        reprocess=reprocess,
         review=review,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,

@@ -224,3 +224,35 @@ async def test_an_upload_brings_its_sidecar_over_graphql(tmp_path: Path, meta_se
     run = await services.catalog.get_result(tenant, made["asset"]["id"], EMBEDDED)
     assert run is not None and run.findings.embedded is not None
     assert run.findings.embedded.title == "From the sidecar"
+
+
+async def test_an_edited_sidecar_with_the_same_file_is_read_again(
+    tmp_path: Path, meta_services: Services
+) -> None:
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    photo = write_photo(tmp_path / "cup.jpg", "coffee")
+    sidecars = []
+    for title in ("First caption", "Edited caption"):
+        source = exiftool_write(
+            write_photo(tmp_path / f"{len(sidecars)}.jpg", "coffee"), f"-XMP-dc:Title={title}"
+        )
+        exiftool_sidecar(source, tmp_path / f"{len(sidecars)}.xmp")
+        sidecars.append(await asyncio.to_thread((tmp_path / f"{len(sidecars)}.xmp").read_bytes))
+    asset_id = await _ingest(services, tenant, photo, sidecars[0])
+
+    async def title() -> str:
+        run = await services.catalog.get_result(tenant, asset_id, EMBEDDED)
+        assert run is not None and run.findings.embedded is not None
+        return run.findings.embedded.title
+
+    assert await title() == "First caption"
+    data = await asyncio.to_thread(photo.read_bytes)
+    again = await services.ingestor.ingest(tenant, data, photo.name, sidecar=sidecars[1])
+    assert again.status == "duplicate"
+    await services.worker().run_until_idle()
+    assert await title() == "Edited caption"  # read again, as a tracked batch of the embedded analyzer
+    batches = await services.catalog.list_batches(tenant, limit=10)
+    assert [b.analyzers for b in batches] == [("embedded",)]
+    await services.ingestor.ingest(tenant, data, photo.name, sidecar=sidecars[1])  # unchanged: nothing to do
+    assert len(await services.catalog.list_batches(tenant, limit=10)) == 1
