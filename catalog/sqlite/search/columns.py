@@ -15,14 +15,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
 from catalog.sqlite.search import vocab as search_vocab
 
+T = TypeVar("T")
+_REMEMBERING = threading.Lock()
+
 MAX_TENANTS = 4  # tenants whose columns stay in memory (the most recently searched)
+MAX_REMEMBERED = 32  # hit sets kept with a tenant's columns (Columns.remember)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS search_generations (
@@ -75,9 +80,26 @@ class Columns:
     facet_ids: np.ndarray
     vector_rows: np.ndarray  # positions of the documents with a vector, ascending
     vectors: np.ndarray  # float32 (len(vector_rows), dimensions), L2-normalised
+    # What searches read at this generation, by what they asked (e.g. a term's hits): valid as long as
+    # the columns are, since the tenant's documents have not changed.
+    remembered: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def remember(self, key: Hashable, read: Callable[[], T]) -> T:
+        """read(), or what it gave for `key` before (the most recently used MAX_REMEMBERED are kept)."""
+        with _REMEMBERING:
+            if key in self.remembered:
+                self.remembered.move_to_end(key)
+                found: T = self.remembered[key]
+                return found
+        value = read()
+        with _REMEMBERING:
+            self.remembered[key] = value
+            while len(self.remembered) > MAX_REMEMBERED:
+                self.remembered.popitem(last=False)
+        return value
 
     def positions(self, asset_ids: np.ndarray) -> np.ndarray:
         """Positions of these asset IDs (bytes); -1 for IDs without a document."""
@@ -164,25 +186,30 @@ def _vectors(conn: sqlite3.Connection, tenant_id: str, ids: np.ndarray) -> tuple
 
 
 class Cache:
-    """Columns of the most recently searched tenants, shared by the reader threads."""
+    """Columns of the most recently searched tenants, shared by the reader threads. One thread reads a
+    tenant's columns while the others searching it wait for them (not each reading its own copy)."""
 
     def __init__(self, max_tenants: int = MAX_TENANTS) -> None:
         self._max = max_tenants
         self._held: OrderedDict[str, Columns] = OrderedDict()
         self._lock = threading.Lock()
+        self._reading: dict[str, threading.Lock] = {}  # per tenant, while its columns are read
 
     def get(self, conn: sqlite3.Connection, tenant_id: str) -> Columns:
         """The tenant's columns as of the caller's read transaction (read again if a write changed them)."""
         at = generation(conn, tenant_id)
         with self._lock:
-            held = self._held.get(tenant_id)
-            if held is not None and held.generation == at:
+            reading = self._reading.setdefault(tenant_id, threading.Lock())
+        with reading:  # other tenants' searches go on meanwhile
+            with self._lock:
+                held = self._held.get(tenant_id)
+                if held is not None and held.generation == at:
+                    self._held.move_to_end(tenant_id)
+                    return held
+            fresh = read(conn, tenant_id, at)
+            with self._lock:
+                self._held[tenant_id] = fresh
                 self._held.move_to_end(tenant_id)
-                return held
-        fresh = read(conn, tenant_id, at)  # outside the lock: other tenants' searches go on
-        with self._lock:
-            self._held[tenant_id] = fresh
-            self._held.move_to_end(tenant_id)
-            while len(self._held) > self._max:
-                self._held.popitem(last=False)
-        return fresh
+                while len(self._held) > self._max:
+                    self._held.popitem(last=False)
+            return fresh

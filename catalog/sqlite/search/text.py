@@ -59,6 +59,7 @@ class _Scored:
         self.score = np.full(size, np.nan)
         self.confidence = np.full(size, np.nan)  # the term's confidence, where it set the keyword score
         self.similarity = np.full(size, np.nan)  # where the meaning added to the score
+        self.words = np.zeros(size, dtype=bool)  # where the words, not a label, set the keyword score
         self.hit = np.zeros(size, dtype=bool)
 
 
@@ -101,6 +102,7 @@ def _search(
             else (),
             cursor=encode_cursor(_key(keys[p]), cols.ids[p].decode()),
             meaning=None if np.isnan(scored.similarity[p]) else meaning(float(scored.similarity[p])),
+            text_match=bool(scored.words[p]),
         )
         for p in page[: query.first].tolist()
     )
@@ -109,37 +111,53 @@ def _search(
 
 def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str, least: float) -> _Scored:
     """The keyword hits: the term's confidence, or FILENAME_SCORE for the words, whichever is higher (the
-    label explains a tie)."""
+    label explains a tie). What is read is remembered with the columns: the next page asks for it again."""
     scored = _Scored(len(cols))
     words = search_sql.fts_words(text)
     if words:
-        (found,) = conn.execute(
-            "SELECT group_concat(rowid) FROM docs_fts WHERE docs_fts MATCH ?", (f"{{meta ocr}} : ({words})",)
-        ).fetchone()
-        if found:
-            at = cols.of_fts(np.array(found.split(","), dtype=np.int64))
-            scored.score[at] = FILENAME_SCORE
-            scored.hit[at] = True
-    # The term's rows in asset-ID order (`+`: its primary key's range, not the ranked index): the IDs as
-    # one blob, then the confidences alone (Python objects per row are what reading them costs).
+        at = cols.remember(("words", words), lambda: _word_hits(conn, cols, words))
+        scored.score[at] = FILENAME_SCORE
+        scored.words[at] = True
+        scored.hit[at] = True
+    term = (text.lower(), least)
+    at, confidence = cols.remember(("term", *term), lambda: _term_hits(conn, cols, tenant_id, *term))
+    wins = ~(scored.score[at] > confidence)  # NaN (no word hit) compares False: the term wins
+    scored.score[at[wins]] = confidence[wins]
+    scored.confidence[at[wins]] = confidence[wins]
+    scored.words[at[wins]] = False
+    scored.hit[at] = True
+    return scored
+
+
+def _word_hits(conn: sqlite3.Connection, cols: Columns, words: str) -> np.ndarray:
+    """Positions of the documents with these words (fts_words) in filename, labels, persons or image text."""
+    (found,) = conn.execute(
+        "SELECT group_concat(rowid, ' ') FROM docs_fts WHERE docs_fts MATCH ?", (f"{{meta ocr}} : ({words})",)
+    ).fetchone()
+    return cols.of_fts(np.fromstring(found or "", dtype=np.int64, sep=" "))
+
+
+def _term_hits(
+    conn: sqlite3.Connection, cols: Columns, tenant_id: str, term: str, least: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the documents with the term at `least` or more, and its confidence in each."""
+    # Its rows in asset-ID order (`+`: the primary key's range, not the ranked index): the IDs as one
+    # blob, then the confidences alone, as plain tuples (Python objects per row are what reading them
+    # costs; a sqlite3.Row each doubles it).
     where = "FROM terms WHERE tenant_id = ? AND term = ? AND +confidence >= ? AND asset_id >= ''"
     where += " ORDER BY asset_id"
-    params = (tenant_id, text.lower(), least)
+    params = (tenant_id, term, least)
     ids = search_sets.read(conn, f"SELECT asset_id {where}", params)
-    confidences = conn.execute(f"SELECT confidence {where}", params).fetchall()
+    plain = conn.cursor()
+    plain.row_factory = None
+    confidences = plain.execute(f"SELECT confidence {where}", params).fetchall()
     if ids is None or len(ids) != len(confidences):  # IDs that do not cut apart: one row at a time
-        rows = conn.execute(f"SELECT asset_id, confidence {where}", params).fetchall()
+        rows = plain.execute(f"SELECT asset_id, confidence {where}", params).fetchall()
         ids = np.array([r[0].encode() for r in rows], dtype=bytes)
         confidences = [(r[1],) for r in rows]
-    if len(ids):
-        at = cols.positions(ids)
-        confidence = np.fromiter((r[0] for r in confidences), dtype=np.float64, count=len(ids))[at >= 0]
-        at = at[at >= 0]
-        wins = ~(scored.score[at] > confidence)  # NaN (no word hit) compares False: the term wins
-        scored.score[at[wins]] = confidence[wins]
-        scored.confidence[at[wins]] = confidence[wins]
-        scored.hit[at] = True
-    return scored
+    at = cols.positions(ids)
+    confidence = np.fromiter((r[0] for r in confidences), dtype=np.float64, count=len(confidences))
+    return at[at >= 0], confidence[at >= 0]
 
 
 def _blend_meaning(cols: Columns, scored: _Scored, embedding: tuple[float, ...]) -> None:
@@ -150,7 +168,7 @@ def _blend_meaning(cols: Columns, scored: _Scored, embedding: tuple[float, ...])
     if not len(cols.vector_rows) or cols.vectors.shape[1] != query.shape[0]:
         return
     similarity = cols.vectors @ query
-    for i in np.argsort(-similarity, kind="stable")[:SEMANTIC_CANDIDATES].tolist():
+    for i in _nearest(similarity, SEMANTIC_CANDIDATES).tolist():
         if similarity[i] < SEMANTIC_FLOOR:
             break
         p = int(cols.vector_rows[i])
@@ -158,6 +176,17 @@ def _blend_meaning(cols: Columns, scored: _Scored, embedding: tuple[float, ...])
         scored.score[p] = round(base + SEMANTIC_WEIGHT * 100 * float(similarity[i]), 4)
         scored.similarity[p] = float(similarity[i])
         scored.hit[p] = True
+
+
+def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
+    """The first k of np.argsort(-similarity, kind="stable") without sorting them all: the k largest and
+    every one tied with the k-th (in position order), sorted."""
+    if len(similarity) > k:
+        kth = np.partition(similarity, len(similarity) - k)[len(similarity) - k]
+        near = np.flatnonzero(similarity >= kth)
+    else:
+        near = np.arange(len(similarity))
+    return near[np.argsort(-similarity[near], kind="stable")][:k]
 
 
 def _passes(cols: Columns, query: SearchQuery) -> np.ndarray:

@@ -3,15 +3,19 @@ columns follow every write: upserts, deletes, clear, rebuilds, and writes of ano
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from catalog.domain.model import Label
 from catalog.domain.ports import SearchQuery, SortOrder
 from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search import text as search_text
 from catalog.sqlite.search.index import SqliteSearchIndex
@@ -78,6 +82,15 @@ async def test_text_queries_answer_as_the_general_path_does(index: SqliteSearchI
     assert checked > 1000  # the cases found something
 
 
+def test_nearest_vectors_are_the_head_of_a_stable_sort() -> None:
+    rng = np.random.default_rng(3)
+    for n, k in ((10, 3), (2000, 1000), (1000, 10), (50, 50), (5, 10), (0, 3)):
+        for similarity in (rng.choice([0.1, 0.5, 0.9], size=n), rng.random(n)):  # ties at the k-th, and none
+            similarity = similarity.astype(np.float32)
+            expected = np.argsort(-similarity, kind="stable")[:k]
+            assert search_text._nearest(similarity, k).tolist() == expected.tolist(), (n, k)
+
+
 def test_other_filters_take_the_general_path() -> None:
     assert search_text.answers(SearchQuery(text="dog", media_types=("image/png",), sort=SortOrder.CREATED))
     for other in (
@@ -126,3 +139,21 @@ async def test_the_columns_follow_every_write(index: SqliteSearchIndex, tmp_path
         other.close()
     assert await found() == ["o1", "r3"]
     assert (await index.search("t3", SearchQuery(text="dog"))).total == 0  # a tenant without documents
+
+
+async def test_searches_at_once_read_the_columns_once(
+    index: SqliteSearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await index.upsert(doc("t1", "a1", Label("Dog", 80)))
+    reads: list[str] = []
+    read = search_columns.read
+
+    def slow_read(conn, tenant_id, at):  # type: ignore[no-untyped-def]
+        reads.append(tenant_id)
+        time.sleep(0.3)  # the others arrive meanwhile
+        return read(conn, tenant_id, at)
+
+    monkeypatch.setattr(search_columns, "read", slow_read)
+    pages = await asyncio.gather(*(index.search("t1", SearchQuery(text="dog")) for _ in range(4)))
+    assert [[h.asset_id for h in p.hits] for p in pages] == [["a1"]] * 4
+    assert reads == ["t1"]
