@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
 COPY catalog ./catalog
+COPY services ./services
 COPY indexer ./indexer
 COPY mediasight ./mediasight
 RUN pip install --no-cache-dir . \

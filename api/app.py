@@ -19,7 +19,7 @@ from strawberry.asgi import GraphQL
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
-from catalog.ids import is_uuid
+from catalog.domain.ids import is_uuid
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 

@@ -8,9 +8,9 @@ from typing import Any
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from catalog.keys import hash_api_key
-from catalog.model import ApiKey, Scope
-from catalog.ports import CatalogStore
+from catalog.domain.model import ApiKey, Scope
+from catalog.domain.ports import CatalogStore
+from services.keys import hash_api_key
 
 
 class AuthError(Exception):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from strawberry.dataloader import DataLoader
 
-from catalog.model import ALL_SCOPES, Asset, Person, RecognitionResult, Scope
+from catalog.domain.model import ALL_SCOPES, Asset, Person, RecognitionResult, Scope
 from mediasight.bootstrap import Services
 
 Results = dict[str, RecognitionResult]

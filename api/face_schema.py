@@ -14,10 +14,10 @@ from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
-from catalog.face_identity import SAME_PERSON_SIMILARITY
-from indexer.face_collection import RemoteUnavailable
-from indexer.faces_service import FaceError
-from indexer.faces_service import FaceMatch as DomainFaceMatch
+from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
+from services.face_collection import RemoteUnavailable
+from services.faces import FaceError
+from services.faces import FaceMatch as DomainFaceMatch
 
 Threshold = Annotated[
     float,

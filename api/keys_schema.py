@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from api.auth import IsAdmin
 from api.context import Context
-from catalog import keys, model
+from catalog.domain import model
+from services import keys
 
 
 @strawberry.enum

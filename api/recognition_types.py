@@ -6,7 +6,7 @@ import enum
 
 import strawberry
 
-from catalog import model
+from catalog.domain import model
 
 
 @strawberry.type(description="Ratios of the image's width and height, top-left origin (as Rekognition).")

@@ -15,9 +15,9 @@ from strawberry.types import Info
 from api.context import Context
 from api.search_types import PageInfo
 from api.types import Asset
-from catalog import model
-from catalog.change_report import AssetChange
-from catalog.change_report import ChangeReport as DomainReport
+from catalog.domain import model
+from catalog.domain.change_report import AssetChange
+from catalog.domain.change_report import ChangeReport as DomainReport
 
 MAX_REPORT_PAGE = 100
 

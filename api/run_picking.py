@@ -6,8 +6,8 @@ from datetime import datetime
 
 from graphql import GraphQLError
 
-from catalog.model import RecognitionResult, RunStatus
-from catalog.ports import CatalogStore
+from catalog.domain.model import RecognitionResult, RunStatus
+from catalog.domain.ports import CatalogStore
 
 HISTORY_LIMIT = 1000  # runs of one analyzer on one asset looked at for the defaults
 

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.recognition_types import Face, ImageProperties, Label, ModerationLabel, Person, TextDetection
-from catalog import model, run_diff
+from catalog.domain import model, run_diff
 
 
 @strawberry.enum(description="How a run ended; only successful runs become current.")

@@ -24,13 +24,13 @@ from api.report_types import (
 from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
 from api.search_types import PageInfo
 from api.types import Asset
-from catalog.change_report import build_report
-from catalog.cursor import CursorError, decode_cursor, encode_cursor
-from catalog.ids import is_uuid
-from catalog.model import TenantConfig
-from catalog.ports import SearchQuery
-from indexer.batch_preparation import MAX_BATCH_ASSETS
-from indexer.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
+from catalog.domain.change_report import build_report
+from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
+from catalog.domain.ids import is_uuid
+from catalog.domain.model import TenantConfig
+from catalog.domain.ports import SearchQuery
+from services.batch_preparation import MAX_BATCH_ASSETS
+from services.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
 
 MAX_FEED_PAGE = 100
 

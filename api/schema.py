@@ -23,12 +23,12 @@ from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection,
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
-from catalog import model
-from catalog.cursor import CursorError
-from catalog.ids import is_uuid
-from catalog.model import TenantConfig
-from catalog.ports import FacetValue as DomainFacet
-from catalog.ports import SearchQuery, UnsupportedSearch
+from catalog.domain import model
+from catalog.domain.cursor import CursorError
+from catalog.domain.ids import is_uuid
+from catalog.domain.model import TenantConfig
+from catalog.domain.ports import FacetValue as DomainFacet
+from catalog.domain.ports import SearchQuery, UnsupportedSearch
 from mediasight.bootstrap import Services
 
 

@@ -10,8 +10,8 @@ import strawberry
 from graphql import GraphQLError
 
 from api.types import AssetStatus
-from catalog.model import Stage, TenantConfig
-from catalog.ports import SearchQuery, SortOrder, with_synonyms
+from catalog.domain.model import Stage, TenantConfig
+from catalog.domain.ports import SearchQuery, SortOrder, with_synonyms
 
 MAX_PAGE = 100
 MAX_FILTER_VALUES = 50

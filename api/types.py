@@ -21,9 +21,9 @@ from api.recognition_types import (
 )
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
-from catalog import model
-from catalog.metadata import PERSON, current_labels, person_instances
-from indexer.versions import walk_up
+from catalog.domain import model
+from catalog.domain.metadata import PERSON, current_labels, person_instances
+from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
 

@@ -11,10 +11,10 @@ from strawberry.types import Info
 from api.auth import CanWrite
 from api.context import Context
 from api.types import Asset, VersionRelation
-from catalog import model
-from catalog.ids import is_uuid
-from indexer.face_collection import RemoteUnavailable
-from indexer.versions import VersionError
+from catalog.domain import model
+from catalog.domain.ids import is_uuid
+from services.face_collection import RemoteUnavailable
+from services.versions import VersionError
 
 
 @strawberry.enum

@@ -21,18 +21,18 @@ from typing import TypeVar
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
 from bench.ingest import make_images, wait_all_indexed
-from catalog.keys import hash_api_key, new_api_key
 from indexer.cpu import CpuPool
-from indexer.recognizers.local_faces import DlibFaceRecognizer
-from indexer.recognizers.local_labels import EfficientNetLabeler
-from indexer.recognizers.local_moderation import OpenNsfwModerator
-from indexer.recognizers.local_people import HogPeopleDetector
-from indexer.recognizers.local_properties import image_properties
-from indexer.recognizers.local_text import RapidOcrReader
-from indexer.recognizers.text_embedding import MiniLmEmbedder
+from indexer.recognizers.local.faces import DlibFaceRecognizer
+from indexer.recognizers.local.labels import EfficientNetLabeler
+from indexer.recognizers.local.moderation import OpenNsfwModerator
+from indexer.recognizers.local.people import HogPeopleDetector
+from indexer.recognizers.local.properties import image_properties
+from indexer.recognizers.local.text import RapidOcrReader
+from indexer.recognizers.local.text_embedding import MiniLmEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
+from services.keys import hash_api_key, new_api_key
 
 T = TypeVar("T")
 

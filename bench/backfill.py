@@ -38,7 +38,7 @@ from rich.console import Console
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
 from bench.ingest import make_images
-from catalog.model import Stage
+from catalog.domain.model import Stage
 from mediasight.bootstrap import Services, open_services
 from mediasight.ingest_files import ingest_paths
 from mediasight.settings import Settings
@@ -234,7 +234,7 @@ async def main() -> None:
         # Other photos than the measured ones (a duplicate of one would be registered as such).
         make_images(root / "warmup", args.workers * args.concurrency, (args.width + 2, args.height))
         if "labels" in args.analyzers:
-            from indexer.recognizers.efficientnet_onnx import ensure_onnx_model
+            from indexer.recognizers.local.efficientnet_onnx import ensure_onnx_model
 
             ensure_onnx_model(root / "models")  # built once, copied into each round's data dir
         (root / "models").mkdir(exist_ok=True)

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from catalog.keys import hash_api_key, new_api_key
-from catalog.model import Stage
+from catalog.domain.model import Stage
 from indexer.cpu import CpuPool
-from indexer.recognizers.local_labels import EfficientNetLabeler
+from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.keys import hash_api_key, new_api_key
 
 PHOTOS = (
     "astronaut",

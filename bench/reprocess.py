@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 from bench.ingest import make_images, wait_all_indexed
-from catalog.change_report import build_report
+from catalog.domain.change_report import build_report
 from indexer.cpu import CpuPool
-from indexer.recognizers.local_labels import EfficientNetLabeler
+from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
-from indexer.reprocess import ReprocessRequest
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.reprocess import ReprocessRequest
 
 
 async def ingest(services: Services, paths: list[Path]) -> tuple[str, list[str]]:

@@ -31,13 +31,13 @@ import numpy as np
 from rich.progress import Progress, TaskID
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from catalog.keys import issue_key
-from catalog.model import ALL_SCOPES, Asset, Stage
-from catalog.ports import IndexDocument, SearchQuery, SortOrder
-from catalog.sqlite_catalog import _ASSET_COLUMNS, _asset_row  # bench-only: bulk rows, same schema
-from indexer.recognizers.local_labels import Taxonomy, aggregate
+from catalog.domain.model import ALL_SCOPES, Asset, Stage
+from catalog.domain.ports import IndexDocument, SearchQuery, SortOrder
+from catalog.sqlite.catalog import _ASSET_COLUMNS, _asset_row  # bench-only: bulk rows, same schema
+from indexer.recognizers.local.labels import Taxonomy, aggregate
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.keys import issue_key
 from tests.e2e.conftest import free_port
 
 CHUNK = 5000
@@ -79,7 +79,7 @@ async def build_store(services: Services, n: int, tenants: int, seed: int) -> li
     """Tenants with assets in the catalog and documents in the index (one bulk rebuild, as `mediasight
     reindex` makes it: each chunk is made while the one before is written); returns tenant IDs, largest
     first."""
-    from catalog.model import Label
+    from catalog.domain.model import Label
 
     rng = np.random.default_rng(seed)
     taxonomy = Taxonomy.load()

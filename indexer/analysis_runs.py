@@ -9,12 +9,12 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from catalog.face_identity import SAME_PERSON_SIMILARITY
-from catalog.ids import uuid7
-from catalog.metadata import current_labels, metadata_text, text_lines
-from catalog.model import Asset, FaceRef, Findings, RecognitionResult, RunStatus
-from catalog.ports import CatalogStore, FaceCollection
-from catalog.sqlite_db import utcnow
+from catalog.domain.clock import utcnow
+from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
+from catalog.domain.ids import uuid7
+from catalog.domain.metadata import current_labels, metadata_text, text_lines
+from catalog.domain.model import Asset, FaceRef, Findings, RecognitionResult, RunStatus
+from catalog.domain.ports import CatalogStore, FaceCollection
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.index_documents import IndexDocuments

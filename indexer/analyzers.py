@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from catalog.model import Findings, Label
+from catalog.domain.model import Findings, Label
 from indexer.batcher import InferenceBatcher
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image, ImageFile
 
-from catalog.model import ImageInfo
+from catalog.domain.model import ImageInfo
 from indexer.image_errors import (
     FORMATS,
     ImageRejected,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from catalog.metadata import index_document
-from catalog.model import Asset, RecognitionResult
-from catalog.ports import CatalogStore, FaceCollection, IndexDocument
-from indexer.versions import root_id
+from catalog.domain.metadata import index_document
+from catalog.domain.model import Asset, RecognitionResult
+from catalog.domain.ports import CatalogStore, FaceCollection, IndexDocument
+from services.versions import root_id
 
 
 class IndexDocuments:

@@ -14,15 +14,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from PIL import Image
 
-from catalog.model import Asset, Rendition, ReprocessBatch, Stage
-from catalog.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
+from catalog.domain.model import Asset, Rendition, ReprocessBatch, Stage
+from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
 from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
-from indexer.reprocess import batch_choice
+from services.reprocess import batch_choice
 
 log = logging.getLogger(__name__)
 

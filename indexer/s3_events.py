@@ -28,10 +28,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog.ports import CatalogStore
+from catalog.domain.ports import CatalogStore
 from indexer import s3_event_queue as queue
-from indexer.ingest import Ingestor
 from indexer.s3_notifications import MalformedEventError, ObjectEvent, TestEvent, parse_message
+from services.ingest import Ingestor
 
 log = logging.getLogger(__name__)
 

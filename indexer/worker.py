@@ -9,16 +9,16 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from catalog.model import Stage
-from catalog.ports import CatalogStore, Job, JobQueue
-from catalog.run_ports import BatchItemState
-from catalog.sqlite_db import utcnow
+from catalog.domain.clock import utcnow
+from catalog.domain.model import Stage
+from catalog.domain.ports import CatalogStore, Job, JobQueue
+from catalog.domain.run_ports import BatchItemState
 from indexer.analyzers import UnknownAnalyzerError
-from indexer.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from indexer.image_errors import ImageRejected
-from indexer.ingest import PROCESS_JOB, REFRESH_JOB
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
+from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
+from services.ingest import PROCESS_JOB, REFRESH_JOB
 
 log = logging.getLogger(__name__)
 

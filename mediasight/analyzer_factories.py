@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from catalog.model import Findings
-from catalog.ports import CatalogStore
+from catalog.domain.model import Findings
+from catalog.domain.ports import CatalogStore
 from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import Analyzer, LabelModel
 from mediasight.settings import Settings
 
 if TYPE_CHECKING:
-    from indexer.recognizers.rekognition import OriginalLookup
-    from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
+    from indexer.recognizers.rekognition.analyzer import OriginalLookup
+    from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
 
 Factories = dict[tuple[str, str], Callable[[], Analyzer]]
 
@@ -35,7 +35,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
     def labels() -> Analyzer:
         model = labeler
         if model is None:
-            from indexer.recognizers.local_labels import EfficientNetLabeler
+            from indexer.recognizers.local.labels import EfficientNetLabeler
 
             model = EfficientNetLabeler(settings.model_dir)
         return LabelsAnalyzer(
@@ -43,7 +43,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         )
 
     def faces() -> Analyzer:
-        from indexer.recognizers.local_faces import DlibFaceRecognizer
+        from indexer.recognizers.local.faces import DlibFaceRecognizer
 
         # upsample is fixed per detector instance: one instance per value asked for, made on first use.
         by_upsample = {1: DlibFaceRecognizer(upsample=1)}
@@ -62,7 +62,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         )
 
     def people() -> Analyzer:
-        from indexer.recognizers.local_people import HogPeopleDetector
+        from indexer.recognizers.local.people import HogPeopleDetector
 
         _one_opencv_thread()
         model = HogPeopleDetector()
@@ -72,11 +72,11 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
             return Findings(people=tuple(i for i in found if i.confidence >= float(params["min_confidence"])))
 
         # OpenCV's HOG also fires on helmets, rockets and pages of text at 80–86: only confident bodies count.
-        # (Faces make Person on their own; see catalog.metadata.)
+        # (Faces make Person on their own; see catalog.domain.metadata.)
         return LocalAnalyzer("people", model.name, model.version, run, cpu, defaults={"min_confidence": 90.0})
 
     def text() -> Analyzer:
-        from indexer.recognizers.local_text import RapidOcrReader
+        from indexer.recognizers.local.text import RapidOcrReader
 
         _one_opencv_thread()
         model = RapidOcrReader()
@@ -88,7 +88,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
 
     def moderation() -> Analyzer:
-        from indexer.recognizers.local_moderation import OpenNsfwModerator
+        from indexer.recognizers.local.moderation import OpenNsfwModerator
 
         model = OpenNsfwModerator()
 
@@ -101,7 +101,7 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         )
 
     def properties() -> Analyzer:
-        from indexer.recognizers.local_properties import image_properties
+        from indexer.recognizers.local.properties import image_properties
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
             return Findings(properties=image_properties(image))
@@ -131,9 +131,12 @@ def rekognition_providers(
     """The Rekognition analyzers, and the tenants' face collections that its "faces" analyzer indexes into
     (IndexFaces instead of DetectFaces, so faces named, matched and searched by photo work on Rekognition).
     Every operation has its own token bucket at MEDIASIGHT_REKOGNITION_TPS, shared by all of them."""
-    from indexer.recognizers import rekognition as rk
-    from indexer.recognizers.rekognition_face_indexer import RekognitionFaceIndexer, asset_of_original
-    from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
+    from indexer.recognizers.rekognition import analyzer as rk
+    from indexer.recognizers.rekognition.face_indexer import (
+        RekognitionFaceIndexer,
+        asset_of_original,
+    )
+    from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
 
     buckets = rk.make_buckets(dict.fromkeys(rk.DEFAULT_TPS, settings.rekognition_tps))
     label_defaults = {

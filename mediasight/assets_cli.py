@@ -75,8 +75,8 @@ def reprocess(
     without --wait a running `serve` or `worker` processes them: follow the batch with the reprocessBatch
     and batchReport GraphQL queries. Exit status 1 if any asset failed, 2 if the batch could not start.
     """
-    from indexer.reprocess import ReprocessError, ReprocessRequest
     from mediasight.reprocess_cli import follow, parse_params, print_report, start_or_resume
+    from services.reprocess import ReprocessError, ReprocessRequest
 
     async def run(services: Services, tenant_id: str) -> int:
         try:

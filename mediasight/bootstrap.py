@@ -9,32 +9,35 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from catalog import sqlite_catalog, sqlite_faces, sqlite_queue, sqlite_search
-from catalog.files import LocalBlobStore
-from catalog.keys import UrlSigner, load_or_create_secret
-from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
-from catalog.sqlite_catalog import SqliteCatalog
-from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_faces import SqliteFaceCollection
-from catalog.sqlite_migrations import migrate_catalog
-from catalog.sqlite_queue import SqliteJobQueue
-from catalog.sqlite_search import SqliteSearchIndex
+from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.local.folder_blobs import LocalBlobStore
+from catalog.sqlite import catalog as sqlite_catalog
+from catalog.sqlite import faces as sqlite_faces
+from catalog.sqlite import queue as sqlite_queue
+from catalog.sqlite.catalog import SqliteCatalog
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.faces import SqliteFaceCollection
+from catalog.sqlite.migrations import migrate_catalog
+from catalog.sqlite.queue import SqliteJobQueue
+from catalog.sqlite.search import index as sqlite_search
+from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
-from indexer.face_collection import RoutedFaceCollection
-from indexer.faces_service import FaceService
-from indexer.ingest import Ingestor
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import LabelModel, TextEmbedder
-from indexer.reprocess import ReprocessService
-from indexer.versions import VersionService
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.analyzer_factories import local_factories
 from mediasight.settings import Settings
+from services.face_collection import RoutedFaceCollection
+from services.faces import FaceService
+from services.ingest import Ingestor
+from services.keys import UrlSigner, load_or_create_secret
+from services.reprocess import ReprocessService
+from services.versions import VersionService
 
 if TYPE_CHECKING:
-    from indexer.recognizers.rekognition import OriginalInfo
+    from indexer.recognizers.rekognition.analyzer import OriginalInfo
     from indexer.s3_events import S3EventIngestor
 
 
@@ -141,8 +144,8 @@ class Services:
 
 async def original_info(catalog: CatalogStore, key: str) -> OriginalInfo | None:
     """Size, dimensions and type of the original stored under a content-addressed key, from the catalog."""
-    from indexer.ingest import parse_original_key
-    from indexer.recognizers.rekognition import OriginalInfo
+    from indexer.recognizers.rekognition.analyzer import OriginalInfo
+    from services.ingest import parse_original_key
 
     parsed = parse_original_key(key)
     asset = await catalog.find_asset_by_sha256(*parsed) if parsed else None
@@ -246,7 +249,9 @@ def build(
     cpu = CpuPool(settings.cpu_threads)
     analyzers = AnalyzerRegistry(local_factories(settings, cpu, labeler))
     if embedder is None and settings.semantic_search:
-        from indexer.recognizers.text_embedding import MiniLmEmbedder  # numpy model: import only when used
+        from indexer.recognizers.local.text_embedding import (
+            MiniLmEmbedder,  # numpy model: import only when used
+        )
 
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)

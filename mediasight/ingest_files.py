@@ -14,9 +14,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from catalog.model import Stage
-from indexer.ingest import IngestOutcome
+from catalog.domain.model import Stage
 from mediasight.bootstrap import Services
+from services.ingest import IngestOutcome
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
 

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from catalog.keys import issue_key, rotate_key
-from catalog.model import Scope
+from catalog.domain.model import Scope
 from mediasight.shared_cli import err, with_tenant
+from services.keys import issue_key, rotate_key
 
 key_app = typer.Typer(help="Manage a tenant's API keys (scopes: read, write, admin).", no_args_is_help=True)
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from rich.console import Console
 from rich.progress import Progress
 
-from catalog.model import Stage
-from catalog.ports import IndexDocument
+from catalog.domain.model import Stage
+from catalog.domain.ports import IndexDocument
 from mediasight.bootstrap import Services
 
 PAGE = 500

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 from rich.console import Console
 
-from catalog.change_report import build_report
-from catalog.model import BatchStatus, ReprocessBatch, Stage
-from catalog.ports import SearchQuery, SortOrder
-from indexer.reprocess import ReprocessError, ReprocessRequest
+from catalog.domain.change_report import build_report
+from catalog.domain.model import BatchStatus, ReprocessBatch, Stage
+from catalog.domain.ports import SearchQuery, SortOrder
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
+from services.reprocess import ReprocessError, ReprocessRequest
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, object]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from catalog.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from mediasight.settings import Settings
 
 if TYPE_CHECKING:
-    from indexer.ingest import Ingestor
     from indexer.s3_events import S3EventIngestor
+    from services.ingest import Ingestor
 
 
 async def _aws_client(
@@ -26,8 +26,8 @@ async def _aws_client(
 async def open_catalog(
     stack: contextlib.AsyncExitStack, settings: Settings
 ) -> tuple[CatalogStore, FaceCollection]:
-    from catalog.dynamodb_catalog import DynamoCatalog
-    from catalog.dynamodb_faces import DynamoFaceCollection
+    from catalog.dynamodb.catalog import DynamoCatalog
+    from catalog.dynamodb.faces import DynamoFaceCollection
 
     client = await _aws_client(stack, "dynamodb", settings, settings.dynamodb_endpoint_url)
     return DynamoCatalog(client, settings.dynamodb_table), DynamoFaceCollection(
@@ -38,7 +38,7 @@ async def open_catalog(
 async def open_index(stack: contextlib.AsyncExitStack, settings: Settings) -> SearchIndex:
     from opensearchpy import AsyncOpenSearch
 
-    from catalog.opensearch_index import OpenSearchIndex
+    from catalog.opensearch.index import OpenSearchIndex
 
     client = AsyncOpenSearch(hosts=[settings.opensearch_url])
     stack.push_async_callback(client.close)
@@ -46,14 +46,14 @@ async def open_index(stack: contextlib.AsyncExitStack, settings: Settings) -> Se
 
 
 async def open_blobs(stack: contextlib.AsyncExitStack, settings: Settings) -> BlobStore:
-    from catalog.s3_blobs import S3BlobStore
+    from catalog.aws.s3_blobs import S3BlobStore
 
     client = await _aws_client(stack, "s3", settings, settings.s3_endpoint_url)
     return S3BlobStore(client, settings.s3_bucket, prefix=settings.s3_prefix)
 
 
 async def open_queue(stack: contextlib.AsyncExitStack, settings: Settings) -> JobQueue:
-    from catalog.sqs_queue import SqsJobQueue, ensure_queues
+    from catalog.aws.sqs_queue import SqsJobQueue, ensure_queues
 
     client = await _aws_client(stack, "sqs", settings, settings.sqs_endpoint_url)
     # Idempotent: returns the URLs of existing queues (and keeps their redrive policy current).

@@ -10,7 +10,7 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
-from catalog.model import Tenant
+from catalog.domain.model import Tenant
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 

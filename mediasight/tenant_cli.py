@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from catalog.keys import issue_key
-from catalog.model import ALL_SCOPES, TenantConfig
+from catalog.domain.model import ALL_SCOPES, TenantConfig
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, tenant_named, with_services
+from services.keys import issue_key
 
 tenant_app = typer.Typer(help="Manage tenants and their settings.", no_args_is_help=True)
 

@@ -28,8 +28,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from catalog.fingerprint import document_fingerprint
-from catalog.model import Stage
+from catalog.domain.fingerprint import document_fingerprint
+from catalog.domain.model import Stage
 from mediasight.bootstrap import Services
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
-"""Build indexer/recognizers/data/imagenet_taxonomy.json: ImageNet-1k class names + curated WordNet parents.
+"""Build indexer/recognizers/local/data/imagenet_taxonomy.json: ImageNet-1k class names + curated WordNet
+parents.
 
 Run once by a developer; the output is committed, so users need no WordNet at run time.
 
@@ -21,7 +22,14 @@ from collections import defaultdict
 from importlib import resources
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "indexer" / "recognizers" / "data" / "imagenet_taxonomy.json"
+OUT = (
+    Path(__file__).resolve().parent.parent
+    / "indexer"
+    / "recognizers"
+    / "local"
+    / "data"
+    / "imagenet_taxonomy.json"
+)
 
 # ---- dropped WordNet nodes, by wnid (lemma in the comment), grouped by why
 DENY: dict[str, str] = {}

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 import mediasight  # noqa: F401 - first: it limits BLAS threads before numpy loads
-from catalog.keys import hash_api_key, new_api_key
 from mediasight.settings import Settings
+from services.keys import hash_api_key, new_api_key
 
 if TYPE_CHECKING:
     from mediasight.bootstrap import Services

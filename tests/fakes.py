@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from catalog.model import Label
+from catalog.domain.model import Label
 
 
 class ColorLabeler:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from catalog.model import Findings, Label
+from catalog.domain.model import Findings, Label
 
 
 class LabelModel(Protocol):

@@ -8,9 +8,9 @@ from typing import Any
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import VersionRelation
-from indexer.versions import VersionService
+from catalog.domain.model import VersionRelation
 from mediasight.bootstrap import Services
+from services.versions import VersionService
 from tests.conftest import jpeg_bytes, make_tenant
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import Stage, TenantConfig
+from catalog.domain.model import Stage, TenantConfig
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 

@@ -21,16 +21,16 @@ from starlette.datastructures import UploadFile
 
 from api.context import Context
 from api.schema import schema
-from catalog.ids import uuid7
-from catalog.model import BoundingBox, Face, Findings, RecognitionResult, TenantConfig
-from catalog.sqlite_db import utcnow
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.model import BoundingBox, Face, Findings, RecognitionResult, TenantConfig
 from indexer.analyzers import LocalAnalyzer
-from indexer.recognizers.rate_limit import TokenBucket
-from indexer.recognizers.rekognition_calls import Retry
-from indexer.recognizers.rekognition_faces import RekognitionFaceCollections
+from indexer.recognizers.rekognition.calls import Retry
+from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
+from indexer.recognizers.rekognition.rate_limit import TokenBucket
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
-from tests.indexer.rekognition_stubs import (
+from tests.indexer.recognizers.rekognition.stubs import (
     CREATED,
     PREFIX,
     bbox,

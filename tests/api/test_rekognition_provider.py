@@ -9,8 +9,8 @@ from aiobotocore.stub import AioStubber
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import TenantConfig
-from catalog.ports import SearchQuery
+from catalog.domain.model import TenantConfig
+from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 

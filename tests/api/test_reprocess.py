@@ -199,7 +199,7 @@ FACE_DIFF = """query ($id: ID!) { asset(id: $id) {
 
 
 async def test_a_face_named_between_runs_shows_as_a_person_change(services: Services) -> None:
-    from catalog.model import TenantConfig
+    from catalog.domain.model import TenantConfig
     from indexer.analyzers import LocalAnalyzer
     from tests.api.test_rekognition_faces_graphql import colour_face
 
@@ -230,7 +230,7 @@ async def test_a_face_named_between_runs_shows_as_a_person_change(services: Serv
 
 
 async def test_batches_list_and_their_failures(services: Services) -> None:
-    from catalog.model import Stage
+    from catalog.domain.model import Stage
 
     tenant, _ = await make_tenant(services, "acme")
     other, _ = await make_tenant(services, "other")

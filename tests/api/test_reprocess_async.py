@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.ids import uuid7
-from catalog.model import TenantConfig
-from indexer import batch_preparation, reprocess
+from catalog.domain.ids import uuid7
+from catalog.domain.model import TenantConfig
 from mediasight.bootstrap import Services
+from services import batch_preparation, reprocess
 from tests.api.test_reprocess import REPROCESS, gql, ingest
 from tests.conftest import make_tenant
 

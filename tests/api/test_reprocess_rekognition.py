@@ -9,7 +9,7 @@ from typing import Any
 import aioboto3
 from aiobotocore.stub import AioStubber
 
-from catalog.model import TenantConfig
+from catalog.domain.model import TenantConfig
 from mediasight.bootstrap import Services
 from tests.api.test_reprocess import REPROCESS, gql
 from tests.conftest import jpeg_bytes, make_tenant

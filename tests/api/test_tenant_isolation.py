@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from api.app import create_app
 from api.context import Context
 from api.schema import schema
-from indexer.reprocess import ReprocessRequest
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.reprocess import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 

@@ -8,7 +8,7 @@ import pytest
 
 from api.context import Context
 from api.schema import schema
-from catalog.model import VersionRelation
+from catalog.domain.model import VersionRelation
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
 
@@ -101,7 +101,7 @@ async def test_big_trees_are_read_only_as_far_as_needed(
     stored = await services.catalog.get_asset(tenant, root)
     assert stored is not None
     assert [n.asset.id for n in await services.versions.tree(tenant, stored, 5, limit=3)] == [root, *kids[:2]]
-    monkeypatch.setattr("indexer.versions.MAX_DELETE", 3)
+    monkeypatch.setattr("services.versions.MAX_DELETE", 3)
     too_many = (await gql(services, tenant, DELETE, id=root, c=True))["deleteAsset"]
     assert too_many == {"deletedIds": [], "error": {"code": "TOO_MANY"}}
     assert len(await services.catalog.get_assets(tenant, [root, *kids])) == 5

@@ -34,7 +34,7 @@ from typing import Any
 import aioboto3
 import pytest
 
-from catalog.dynamodb_table import ensure_table
+from catalog.dynamodb.table import ensure_table
 from tests.contract.servers import aws_client_kwargs, stop, wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]

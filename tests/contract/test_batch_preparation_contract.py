@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.ids import uuid7
-from catalog.model import BatchStatus
-from catalog.ports import CatalogStore, SearchHit, SearchPage, SearchQuery, SortOrder
-from catalog.run_ports import MAX_SELECTION_BYTES, BatchItemState, Claim
-from catalog.sqlite_db import utcnow
-from indexer import batch_preparation
-from indexer.batch_preparation import BatchPreparation, batch_of, encode_selection
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.model import BatchStatus
+from catalog.domain.ports import CatalogStore, SearchHit, SearchPage, SearchQuery, SortOrder
+from catalog.domain.run_ports import MAX_SELECTION_BYTES, BatchItemState, Claim
+from catalog.dynamodb.catalog import DynamoCatalog
+from services import batch_preparation
+from services.batch_preparation import BatchPreparation, batch_of, encode_selection
 from tests.contract.dynamodb_server import fresh_table
 from tests.contract.test_catalog_contract import backend, catalog, tenants
 from tests.contract.test_run_history_contract import new_batch

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from catalog.files import BlobKeyError, LocalBlobStore
-from catalog.s3_blobs import MiB, S3BlobStore
+from catalog.aws.s3_blobs import MiB, S3BlobStore
+from catalog.local.folder_blobs import BlobKeyError, LocalBlobStore
 
 KEY = "originals/t1/ab/abcdef"
 BAD_KEYS = ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00", "a/.."]

@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.dynamodb_requests import Conflict
-from catalog.ids import uuid7
-from catalog.model import (
+from catalog.domain.ids import uuid7
+from catalog.domain.model import (
     ALL_SCOPES,
     Asset,
     BoundingBox,
@@ -35,9 +33,11 @@ from catalog.model import (
     TextDetection,
     VersionRelation,
 )
-from catalog.ports import CatalogStore
-from catalog.sqlite_catalog import SCHEMA, SqliteCatalog
-from catalog.sqlite_db import SqliteDb
+from catalog.domain.ports import CatalogStore
+from catalog.dynamodb.catalog import DynamoCatalog
+from catalog.dynamodb.requests import Conflict
+from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite.db import SqliteDb
 from tests.contract.dynamodb_server import fresh_table
 
 CONFLICT = (sqlite3.IntegrityError, Conflict)

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from catalog.dynamodb_asset_items import count_keys
-from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.dynamodb_keys import key, tenant_pk
-from catalog.dynamodb_schema import INDEX_STAGES
-from catalog.dynamodb_table import table_definition
-from catalog.dynamodb_values import s
-from catalog.ids import uuid7
-from catalog.model import Stage
-from catalog.ports import CatalogStore
-from catalog.sqlite_catalog import SCHEMA, SqliteCatalog
-from catalog.sqlite_db import SqliteDb
+from catalog.domain.ids import uuid7
+from catalog.domain.model import Stage
+from catalog.domain.ports import CatalogStore
+from catalog.dynamodb.asset_items import count_keys
+from catalog.dynamodb.catalog import DynamoCatalog
+from catalog.dynamodb.keys import key, tenant_pk
+from catalog.dynamodb.schema import INDEX_STAGES
+from catalog.dynamodb.table import table_definition
+from catalog.dynamodb.values import s
+from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite.db import SqliteDb
 from tests.contract.dynamodb_server import fresh_table
 from tests.contract.test_catalog_contract import new_asset
 

@@ -13,16 +13,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from catalog import sqlite_catalog, sqlite_faces
-from catalog.dynamodb_catalog import DynamoCatalog
-from catalog.dynamodb_faces import DynamoFaceCollection
-from catalog.dynamodb_requests import Conflict
-from catalog.ids import uuid7
-from catalog.model import BoundingBox, Face, FaceRef
-from catalog.ports import CatalogStore, FaceCollection, StoredFace
-from catalog.sqlite_catalog import SqliteCatalog
-from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_faces import SqliteFaceCollection
+from catalog.domain.ids import uuid7
+from catalog.domain.model import BoundingBox, Face, FaceRef
+from catalog.domain.ports import CatalogStore, FaceCollection, StoredFace
+from catalog.dynamodb.catalog import DynamoCatalog
+from catalog.dynamodb.faces import DynamoFaceCollection
+from catalog.dynamodb.requests import Conflict
+from catalog.sqlite import catalog as sqlite_catalog
+from catalog.sqlite import faces as sqlite_faces
+from catalog.sqlite.catalog import SqliteCatalog
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.faces import SqliteFaceCollection
 from tests.contract.dynamodb_server import fresh_table
 from tests.contract.test_catalog_contract import new_asset
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from catalog import sqlite_queue
-from catalog.ports import Job
-from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_queue import SqliteJobQueue
-from catalog.sqs_queue import SqsJobQueue, ensure_queues
+from catalog.aws.sqs_queue import SqsJobQueue, ensure_queues
+from catalog.domain.ports import Job
+from catalog.sqlite import queue as sqlite_queue
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.queue import SqliteJobQueue
 
 LONG = 30.0
 
@@ -125,8 +125,8 @@ async def test_enqueue_while_unfinished(h: Harness) -> None:
     await q.enqueue("process", "t1", "a1")
     jobs = await q.claim(10, LONG)
     assert {(j.kind, j.tenant_id, j.asset_id) for j in jobs} == {("process", "t1", "a1")}
-    # The embedded queue deduplicates while unfinished. SQS does not, by design (see catalog/sqs_queue.py):
-    # a duplicate is harmless because every pipeline step is idempotent.
+    # The embedded queue deduplicates while unfinished. SQS does not, by design (see
+    # catalog/aws/sqs_queue.py): a duplicate is harmless because every pipeline step is idempotent.
     assert len(jobs) == (2 if h.is_sqs else 1)
     for job in jobs:
         await q.complete(job)

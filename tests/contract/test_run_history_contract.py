@@ -7,8 +7,9 @@ import dataclasses
 from datetime import timedelta
 from typing import Any
 
-from catalog.ids import uuid7
-from catalog.model import (
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.model import (
     BatchStatus,
     Findings,
     Label,
@@ -17,9 +18,8 @@ from catalog.model import (
     RunChange,
     RunStatus,
 )
-from catalog.ports import CatalogStore
-from catalog.run_ports import BatchItemState, Claim
-from catalog.sqlite_db import utcnow
+from catalog.domain.ports import CatalogStore
+from catalog.domain.run_ports import BatchItemState, Claim
 from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
 
 __all__ = ["backend", "catalog"]

@@ -21,11 +21,11 @@ from typing import Any
 import aioboto3
 import pytest
 
-from catalog.model import Asset
-from indexer.ingest import Ingestor, IngestOutcome
+from catalog.domain.model import Asset
 from indexer.s3_events import S3EventIngestor, TenantMapping, UnknownTenantError
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
+from services.ingest import Ingestor, IngestOutcome
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.contract.servers import aws_client_kwargs
 from tests.fakes import ColorLabeler

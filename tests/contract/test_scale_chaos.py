@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.model import Asset, Stage
+from catalog.domain.model import Asset, Stage
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 from tests.contract.opensearch_server import OpenSearchServer

@@ -16,21 +16,14 @@ from pathlib import Path
 import pytest
 from opensearchpy import AsyncOpenSearch
 
-from catalog import sqlite_search
-from catalog.cursor import CursorError
-from catalog.fingerprint import document_fingerprint
-from catalog.model import Label
-from catalog.opensearch_index import OpenSearchIndex
-from catalog.ports import (
-    IndexDocument,
-    LabelMatch,
-    SearchIndex,
-    SearchPage,
-    SearchQuery,
-    SortOrder,
-)
-from catalog.sqlite_db import SqliteDb
-from catalog.sqlite_search import SqliteSearchIndex
+from catalog.domain.cursor import CursorError
+from catalog.domain.fingerprint import document_fingerprint
+from catalog.domain.model import Label
+from catalog.domain.ports import IndexDocument, LabelMatch, SearchIndex, SearchPage, SearchQuery, SortOrder
+from catalog.opensearch.index import OpenSearchIndex
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import index as sqlite_search
+from catalog.sqlite.search.index import SqliteSearchIndex
 from tests.contract.opensearch_server import OpenSearchServer
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

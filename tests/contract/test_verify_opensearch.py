@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from opensearchpy import AsyncOpenSearch
 
-from catalog.fingerprint import document_fingerprint
-from catalog.opensearch_index import OpenSearchIndex, index_body
+from catalog.domain.fingerprint import document_fingerprint
+from catalog.opensearch.index import OpenSearchIndex, index_body
 from mediasight.bootstrap import open_services
 from mediasight.settings import Settings
 from tests.contract.opensearch_server import OpenSearchServer
 from tests.fakes import ColorLabeler
-from tests.test_verify import doc, drift_scenario
+from tests.mediasight.test_verify import doc, drift_scenario
 
 pytestmark = pytest.mark.opensearch
 

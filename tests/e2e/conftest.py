@@ -44,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ONNX model built once per test session and copied into each data dir that needs it."""
-    from indexer.recognizers.efficientnet_onnx import ensure_onnx_model
+    from indexer.recognizers.local.efficientnet_onnx import ensure_onnx_model
 
     cache = tmp_path_factory.mktemp("models")
     ensure_onnx_model(cache)

@@ -175,8 +175,8 @@ async def test_semantic_query_and_moderation(world: World) -> None:
 
 
 def test_model_files_come_from_packages(tmp_path: Path) -> None:
-    from indexer.recognizers.local_faces import default_models_dir
-    from indexer.recognizers.minilm_weights import default_model_dir
+    from indexer.recognizers.local.faces import default_models_dir
+    from indexer.recognizers.local.minilm_weights import default_model_dir
 
     assert (default_models_dir() / "dlib_face_recognition_resnet_model_v1.dat").is_file()
     assert default_model_dir().is_dir()

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
-from catalog.model import Stage, TenantConfig
-from catalog.ports import SearchQuery
-from indexer.ingest import PROCESS_JOB
+from catalog.domain.model import Stage, TenantConfig
+from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
+from services.ingest import PROCESS_JOB
 from tests.conftest import jpeg_bytes, make_tenant
 
 
@@ -130,8 +130,8 @@ async def test_an_unknown_provider_fails_the_asset_with_a_clear_reason(services:
 
 
 async def test_original_info_comes_from_the_catalog_by_content_key(services: Services) -> None:
-    from indexer.ingest import original_key, parse_original_key
     from mediasight.bootstrap import original_info
+    from services.ingest import original_key, parse_original_key
 
     tenant, _ = await make_tenant(services, "acme")
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes((30, 60, 90), (120, 80)), "x.jpg")

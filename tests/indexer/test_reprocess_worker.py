@@ -11,22 +11,22 @@ from typing import Any
 
 import pytest
 
-from catalog import sqlite_preparations
-from catalog.model import BatchStatus, Stage
-from catalog.ports import Job, JobQueue, SearchIndex, SearchPage, SearchQuery, SortOrder
-from catalog.run_ports import BatchItemState, Claim
-from catalog.sqlite_db import utcnow
-from indexer import batch_preparation
-from indexer.batch_preparation import (
+from catalog.domain.clock import utcnow
+from catalog.domain.model import BatchStatus, Stage
+from catalog.domain.ports import Job, JobQueue, SearchIndex, SearchPage, SearchQuery, SortOrder
+from catalog.domain.run_ports import BatchItemState, Claim
+from catalog.sqlite import preparations as sqlite_preparations
+from indexer.worker import Worker, WorkerSettings
+from mediasight.bootstrap import Services
+from services import batch_preparation
+from services.batch_preparation import (
     BatchPreparation,
     batch_of,
     decode_selection,
     encode_selection,
     recover_batches,
 )
-from indexer.reprocess import ReprocessRequest
-from indexer.worker import Worker, WorkerSettings
-from mediasight.bootstrap import Services
+from services.reprocess import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.contract.test_run_history_contract import new_batch
 

@@ -1,0 +1,69 @@
+"""An asset's current metadata, merged from its analyzers' latest results (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from catalog.domain.model import Asset, Instance, Label, RecognitionResult
+from catalog.domain.ports import IndexDocument
+
+PERSON = "Person"
+# ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
+PERSON_PARENTS = ("Human",)
+_SPLIT = re.compile(r"[_\-.\s]+")
+
+Results = Mapping[str, RecognitionResult]
+
+
+def person_instances(results: Results) -> tuple[Instance, ...]:
+    faces = results["faces"].findings.faces if "faces" in results else ()
+    people = results["people"].findings.people if "people" in results else ()
+    return (*(Instance(f.box, f.confidence) for f in faces), *people)
+
+
+def current_labels(results: Results) -> tuple[Label, ...]:
+    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
+    labels = list(results["labels"].findings.labels) if "labels" in results else []
+    instances = person_instances(results)
+    if instances and all(lb.name != PERSON for lb in labels):
+        labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
+    return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+
+
+def text_lines(results: Results) -> list[str]:
+    found = results["text"].findings.text if "text" in results else ()
+    return [t.text for t in found if t.type == "LINE"]
+
+
+def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], persons: Sequence[str]) -> str:
+    """What the semantic embedding describes: labels with parents, persons, text in the image, filename."""
+    names: dict[str, None] = {}
+    for label in labels:
+        names[label.name] = None
+        names.update(dict.fromkeys(label.parents))
+    stem = asset.filename.rsplit(".", 1)[0]
+    parts = [
+        ", ".join(names),
+        ", ".join(persons),
+        " ".join(lines),
+        " ".join(w for w in _SPLIT.split(stem) if w and not w.isdigit()),
+    ]
+    return ". ".join(p for p in parts if p)
+
+
+def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:
+    return IndexDocument(
+        tenant_id=asset.tenant_id,
+        asset_id=asset.id,
+        filename=asset.filename,
+        media_type=asset.media_type,
+        created_at=asset.created_at,
+        captured_at=asset.captured_at,
+        labels=current_labels(results),
+        text="\n".join(text_lines(results)),
+        persons=tuple(dict.fromkeys(persons)),
+        moderated=bool("moderation" in results and results["moderation"].findings.moderation),
+        embedding=results["embedding"].findings.embedding if "embedding" in results else (),
+        root_id=root_id,
+    )

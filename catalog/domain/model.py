@@ -1,0 +1,322 @@
+"""Domain model: frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Stage(enum.StrEnum):
+    """Where an asset stands in the durable pipeline (stored → renditions → analyzed → indexed)."""
+
+    STORED = "stored"
+    RENDITIONS = "renditions"
+    ANALYZED = "analyzed"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+class VersionRelation(enum.StrEnum):
+    CROP = "crop"
+    EDIT = "edit"
+    RESIZE = "resize"
+    FORMAT = "format"
+    FRAME = "frame"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """A tenant's overrides of the server's analyzer settings (None / absent: the server default)."""
+
+    analyzers: tuple[str, ...] | None = None
+    providers: dict[str, str] = field(default_factory=dict)
+    synonyms: tuple[tuple[str, ...], ...] = ()  # groups of label names that mean the same to this tenant
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: datetime
+    config: TenantConfig = field(default_factory=TenantConfig)
+
+
+class Scope(enum.StrEnum):
+    READ = "read"  # queries
+    WRITE = "write"  # ingest, versions, naming faces, deletes
+    ADMIN = "admin"  # keys of the tenant
+
+
+ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    tenant_id: str
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    scopes: tuple[Scope, ...] = ALL_SCOPES
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label in the shape of Rekognition's DetectLabels: name, confidence 0–100, parent names."""
+
+    name: str
+    confidence: float
+    parents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendition:
+    kind: str  # "thumbnail" | "preview"
+    blob_key: str
+    width: int
+    height: int
+    media_type: str = "image/jpeg"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the bytes say about themselves, read from the header without decoding pixels.
+
+    width and height are the upright (display) size: EXIF orientation is already accounted for.
+    """
+
+    media_type: str
+    width: int
+    height: int
+    orientation: int = 1
+    captured_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    tenant_id: str
+    sha256: str
+    size_bytes: int
+    media_type: str
+    width: int
+    height: int
+    filename: str
+    blob_key: str
+    created_at: datetime
+    updated_at: datetime
+    status: Stage = Stage.STORED
+    error: str | None = None
+    orientation: int = 1
+    captured_at: datetime | None = None
+    parent_id: str | None = None
+    relation: VersionRelation | None = None
+    renditions: tuple[Rendition, ...] = ()
+    phash: str | None = None  # 64-bit difference hash of the picture (16 hex digits): near-duplicates
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    """As Rekognition gives it: ratios of the image's width and height, top-left origin."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Landmark:
+    type: str  # e.g. "eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight" (Rekognition's names)
+    x: float  # ratio of image width
+    y: float  # ratio of image height
+
+
+@dataclass(frozen=True)
+class Face:
+    box: BoundingBox
+    confidence: float  # 0–100
+    landmarks: tuple[Landmark, ...] = ()
+    embedding: tuple[float, ...] = ()  # identity vector (dlib: 128-d, same person < 0.6 euclidean)
+    person_id: str | None = None
+    face_id: str = ""  # its FaceId in the tenant's Rekognition collection ("" when matched by embedding)
+
+
+@dataclass(frozen=True)
+class TextDetection:
+    text: str
+    confidence: float  # 0–100
+    type: str  # "LINE" | "WORD"
+    box: BoundingBox
+    parent_index: int | None = None  # for a WORD: index of its LINE in the same list
+
+
+@dataclass(frozen=True)
+class ModerationLabel:
+    name: str  # Rekognition's taxonomy names, e.g. "Explicit Nudity", "Suggestive"
+    confidence: float  # 0–100
+    parent_name: str = ""
+
+
+@dataclass(frozen=True)
+class DominantColor:
+    red: int
+    green: int
+    blue: int
+    hex: str
+    pixel_percent: float  # 0–100
+
+
+@dataclass(frozen=True)
+class ImageProperties:
+    brightness: float  # 0–100
+    sharpness: float  # 0–100
+    contrast: float  # 0–100
+    quality: float  # 0–100, higher is better
+    dominant_colors: tuple[DominantColor, ...] = ()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One located occurrence of a label (e.g. a Person box)."""
+
+    box: BoundingBox
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What an analyzer saw. Each analyzer fills only its own field (labels: labels; faces: faces; ...)."""
+
+    labels: tuple[Label, ...] = ()
+    faces: tuple[Face, ...] = ()
+    people: tuple[Instance, ...] = ()
+    text: tuple[TextDetection, ...] = ()
+    moderation: tuple[ModerationLabel, ...] = ()
+    properties: ImageProperties | None = None
+    embedding: tuple[float, ...] = ()
+
+
+class RunStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunChange:
+    """How a run's findings differ from the run it replaced as current (None: there was none)."""
+
+    previous_run_id: str | None
+    previous_model_version: str | None
+    changed: bool  # the findings differ at all
+    gained: tuple[str, ...] = ()  # label (or moderation) names added
+    lost: tuple[str, ...] = ()  # and removed
+    top_before: str | None = None  # highest-confidence label before and after
+    top_after: str | None = None
+
+
+@dataclass(frozen=True)
+class RecognitionResult:
+    """One immutable run of one analyzer on one asset, with the provider and model that produced it.
+
+    An asset's current metadata is its latest successful run per analyzer; older runs stay readable.
+    """
+
+    asset_id: str
+    analyzer: str
+    model_name: str
+    model_version: str
+    findings: Findings
+    provider: str = "local"
+    parameters: dict[str, object] = field(default_factory=dict)
+    duration_ms: float = 0.0
+    created_at: datetime | None = None  # when the run started
+    id: str = ""  # run ID (UUIDv7: sorts by start time); empty only before it is saved
+    finished_at: datetime | None = None
+    status: RunStatus = RunStatus.SUCCEEDED
+    error: str = ""
+    batch_id: str | None = None  # the reprocessing batch that asked for it
+    change: RunChange | None = None
+
+
+class BatchStatus(enum.StrEnum):
+    PREPARING = "preparing"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ReprocessBatch:
+    """A tracked reprocessing of a set of assets with chosen analyzers, provider and parameters.
+
+    PREPARING until every job is in the queue (a filter batch first resolves its filter into items: its
+    total is 0 until then); FAILED when it could not be prepared (`error` says why); then RUNNING until each
+    item is done or failed.
+    """
+
+    id: str
+    tenant_id: str
+    analyzers: tuple[str, ...]  # empty: the tenant's configured analyzers
+    provider: str | None  # None: each analyzer's configured provider
+    parameters: dict[str, dict[str, object]]  # analyzer → setting → value
+    total: int
+    done: int
+    failed: int
+    created_at: datetime
+    enqueued: bool = False  # every job is in the queue (a crash before that is resumed by recovery)
+    selection: str | None = None  # the filter still to resolve into items (encoded); None once resolved
+    error: str = ""  # why the batch FAILED before it ran
+    enqueued_through: str | None = None  # the last asset whose job is queued: a retry resumes after it
+    heartbeat_at: datetime | None = None  # last sign of life of its preparation (recovery waits for it)
+    claimed_until: datetime | None = (
+        None  # a preparation run holds it until then (catalog.domain.run_ports.Claim)
+    )
+
+    @property
+    def status(self) -> BatchStatus:
+        if self.error:
+            return BatchStatus.FAILED
+        if not self.enqueued:
+            return BatchStatus.PREPARING
+        if self.done + self.failed < self.total:
+            return BatchStatus.RUNNING
+        return BatchStatus.COMPLETED_WITH_FAILURES if self.failed else BatchStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class ChangedAsset:
+    """One entry of the change feed: an asset whose current metadata changed at `changed_at`."""
+
+    asset_id: str
+    changed_at: datetime
+    deleted: bool = False  # a tombstone: the asset was deleted then
+
+
+@dataclass(frozen=True)
+class Person:
+    """A named identity in one tenant's face collection."""
+
+    id: str
+    tenant_id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FaceRef:
+    """One face of one asset: the asset and the face's index in its faces list."""
+
+    asset_id: str
+    face_index: int
+
+
+@dataclass(frozen=True)
+class FaceHit:
+    face: FaceRef
+    distance: float
+    person_id: str | None

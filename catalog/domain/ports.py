@@ -1,0 +1,357 @@
+"""Ports: what the service layer needs from storage. Every tenant-owned read and write takes the tenant."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from catalog.domain.model import (
+    ALL_SCOPES,
+    ApiKey,
+    Asset,
+    BoundingBox,
+    Face,
+    FaceHit,
+    FaceRef,
+    Label,
+    Person,
+    RecognitionResult,
+    Rendition,
+    RunChange,
+    Scope,
+    Stage,
+    Tenant,
+    TenantConfig,
+    VersionRelation,
+)
+from catalog.domain.run_ports import RunHistory
+
+
+class CatalogStore(RunHistory, Protocol):
+    """The source of truth: tenants, keys, assets, recognition results."""
+
+    async def create_tenant(self, name: str) -> Tenant: ...
+    async def get_tenant_by_name(self, name: str) -> Tenant | None: ...
+    async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+    async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None: ...
+    async def add_api_key(
+        self, tenant_id: str, key_hash: str, scopes: Sequence[Scope] = ALL_SCOPES, name: str = ""
+    ) -> ApiKey: ...
+    async def find_api_key(self, key_hash: str) -> ApiKey | None: ...
+    async def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
+    async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
+        """True if the tenant had that key and it was live."""
+        ...
+
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        """Insert the asset unless the tenant already has these bytes; returns (asset, created)."""
+        ...
+
+    async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None: ...
+    async def get_asset(self, tenant_id: str, asset_id: str) -> Asset | None: ...
+    async def get_assets(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Asset]: ...
+    async def list_assets(self, tenant_id: str | None, *, after: str | None, limit: int) -> list[Asset]:
+        """Assets in ID (= time) order; tenant None only for operator tools (reindex, recovery)."""
+        ...
+
+    async def get_children(self, tenant_id: str, parent_ids: Sequence[str]) -> dict[str, list[Asset]]:
+        """Direct children (versions) of each parent, in ID order."""
+        ...
+
+    async def set_parent(
+        self, tenant_id: str, asset_id: str, parent_id: str | None, relation: VersionRelation | None
+    ) -> None:
+        """Link (or unlink) a version; both assets are the tenant's (the caller checks cycles)."""
+        ...
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
+        """Remove the asset and its results (the caller handles children, index, blobs, faces)."""
+        ...
+
+    async def unfinished_assets(self, *, after: str | None, limit: int) -> list[Asset]:
+        """Assets not yet indexed nor failed, across tenants (recovery sweep of the worker)."""
+        ...
+
+    async def set_stage(
+        self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None
+    ) -> None: ...
+    async def set_renditions(
+        self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]
+    ) -> None: ...
+    async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None: ...
+    async def similar_assets(
+        self, tenant_id: str, phash: str, *, max_distance: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """(asset ID, Hamming distance) of the tenant's assets hashed this close, nearest first."""
+        ...
+
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
+        """Append the run (result.id set). A success that finished after the current run becomes current;
+        its change against that run is computed in the same write and stored with it, and a real change
+        puts the asset at the head of the change feed. Returns that change (None: the run failed, or it
+        finished before the current one and is history only)."""
+        ...
+
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
+    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
+    async def get_results(
+        self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None
+    ) -> dict[str, dict[str, RecognitionResult]]:
+        """The current run of every analyzer, per asset: its latest successful one (finished by as_of)."""
+        ...
+
+    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
+    async def assets_in_stages(
+        self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
+    ) -> list[Asset]:
+        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen)."""
+        ...
+
+    async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
+        """How many of the tenant's assets are in each stage."""
+        ...
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """A face of the tenant that matches another, on Rekognition's similarity scale (0–100, 80 = same
+    person; local embeddings are mapped onto it by catalog.domain.face_identity)."""
+
+    face: FaceRef
+    similarity: float
+    person_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face as the collection holds it: where, its remote FaceId ("" if matched locally), its person."""
+
+    face: FaceRef
+    face_id: str
+    person_id: str | None
+
+
+class FaceCollection(Protocol):
+    """Per-tenant faces: identity vectors (local) or remote FaceIds, and the persons they are named as."""
+
+    async def index_faces(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        embeddings: Sequence[Sequence[float]],
+        *,
+        boxes: Sequence[BoundingBox],
+        face_ids: Sequence[str] = (),
+    ) -> list[str]:
+        """Replace the asset's faces (face_index = position), one box per face; each person link moves to
+        the new face whose box is the same face (face_matching.carried_persons), others are dropped.
+
+        `face_ids`, when given, has one entry per face: its FaceId in a remote collection (Rekognition),
+        or "" for a face matched by its embedding. A face may have an empty embedding. Returns the remote
+        FaceIds this very write replaced (the asset had them, its new faces do not): exactly one of two
+        concurrent writers reports each, for deleting from the remote collection."""
+        ...
+
+    async def search(
+        self, tenant_id: str, embedding: Sequence[float], *, max_distance: float, limit: int
+    ) -> list[FaceHit]:
+        """The tenant's faces nearest to `embedding`, nearest first, within max_distance (only faces whose
+        vectors have the same dimension take part)."""
+        ...
+
+    async def matches(
+        self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
+    ) -> list[FaceMatch]:
+        """The tenant's faces matching `face` (a stored finding), most similar first; may include the face
+        itself when it is indexed."""
+        ...
+
+    async def stored_faces(self, tenant_id: str, asset_ids: Sequence[str]) -> list[StoredFace]:
+        """Every face of these assets, in asset then face order."""
+        ...
+
+    async def create_person(self, tenant_id: str, name: str) -> Person: ...
+    async def person_by_name(self, tenant_id: str, name: str) -> Person | None: ...
+    async def persons(self, tenant_id: str, person_ids: Sequence[str]) -> dict[str, Person]: ...
+    async def assign(self, tenant_id: str, faces: Sequence[FaceRef], person_id: str) -> None: ...
+    async def face_persons(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[FaceRef, str]:
+        """person_id of every named face of these assets."""
+        ...
+
+    async def delete_asset(self, tenant_id: str, asset_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    tenant_id: str
+    asset_id: str
+    attempts: int
+    lease_token: str
+
+
+class JobQueue(Protocol):
+    """At-least-once jobs with leases: a claimed job comes back when its lease runs out."""
+
+    # True when enqueue() adds nothing while the same job is unfinished (SQLite); SQS cannot tell.
+    dedupes: bool
+
+    async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
+        """Idempotent while a job of that kind for that asset is unfinished. Background jobs (bulk
+        reprocessing) are claimed after ready foreground ones where the queue can order them."""
+        ...
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[Job]: ...
+    async def extend(self, job: Job, lease_seconds: float) -> bool: ...
+    async def complete(self, job: Job) -> None: ...
+    async def retry(self, job: Job, error: str, delay_seconds: float) -> None: ...
+    async def dead(self, job: Job, error: str) -> None: ...
+    async def pending(self) -> int: ...
+
+
+class BlobStore(Protocol):
+    """Originals and renditions, by key. Writes are atomic: a reader sees all of a blob or nothing."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def get(self, key: str) -> bytes: ...
+    async def exists(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class IndexDocument:
+    tenant_id: str
+    asset_id: str
+    filename: str
+    media_type: str
+    created_at: datetime
+    captured_at: datetime | None
+    labels: tuple[Label, ...]
+    text: str = ""  # text found in the image (OCR lines)
+    persons: tuple[str, ...] = ()  # names of the persons whose faces appear
+    moderated: bool = False  # any moderation label at or above the analyzer's threshold
+    embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
+    root_id: str = ""  # top of the asset's version tree ("" or its own ID when it has no parent)
+
+
+class SortOrder(enum.StrEnum):
+    RELEVANCE = "relevance"  # the score: matched label confidence, blended with meaning for text queries
+    CONFIDENCE = "confidence"  # the matched label's own confidence
+    CREATED = "created"  # newest first
+    CAPTURED = "captured"  # newest capture first; assets without a capture time last
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
+    labels: tuple[str, ...] = ()  # any of these, through parents
+    all_labels: tuple[str, ...] = ()  # every one of these (each, or a synonym of it: any_of)
+    not_labels: tuple[str, ...] = ()  # none of these
+    min_confidence: float = 0.0
+    label_confidence: Mapping[str, float] = field(
+        default_factory=dict
+    )  # per label name, overrides the global
+    persons: tuple[str, ...] = ()  # any of these
+    phrase: str | None = None  # must appear in the image's text, words in this order
+    exclude_moderation: bool = False
+    media_types: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None
+    text_embedding: tuple[float, ...] | None = None
+    sort: SortOrder = SortOrder.RELEVANCE
+    roots_only: bool = False  # a version's match counts for its root: each tree comes back once, as its root
+    first: int = 20
+    after: str | None = None
+    synonyms: tuple[tuple[str, ...], ...] = ()  # the tenant's synonym groups, for all_labels
+
+    def threshold(self, label: str) -> float:
+        return self.label_confidence.get(label.lower(), self.min_confidence)
+
+    def any_of(self, name: str) -> tuple[str, ...]:
+        """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`
+        are any-of / none-of lists: callers expand them with with_synonyms before they get here.)"""
+        return with_synonyms((name,), self.synonyms)
+
+
+def with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """Each name plus every synonym of it (case-insensitive), in order, without repeats."""
+    out: dict[str, None] = {}
+    for name in names:
+        out[name] = None
+        for group in groups:
+            if name.lower() in (g.lower() for g in group):
+                out.update(dict.fromkeys(group))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class LabelMatch:
+    label: str  # the asset's label that matched
+    confidence: float
+    via: str  # the label or parent name the query asked for
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    asset_id: str
+    score: float
+    matches: tuple[LabelMatch, ...] = ()
+    cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
+    # cosine similarity (0–1) of a text query's meaning to the asset's metadata, when it added to the score
+    meaning: float | None = None
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    total: int
+    hits: tuple[SearchHit, ...]
+    end_cursor: str | None
+    has_next: bool
+    label_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    person_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    media_type_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+    capture_year_facets: tuple[FacetValue, ...] = field(default_factory=tuple)
+
+
+class UnsupportedSearch(ValueError):
+    """A query this adapter cannot answer with the embedded index's semantics: refused, never approximated."""
+
+
+class SearchTimeout(UnsupportedSearch):
+    """A query that ran past the index's time limit: stopped, so one request cannot hold a reader for long."""
+
+
+class SearchIndex(Protocol):
+    """Derived from the catalog; rebuildable; upserts are idempotent."""
+
+    async def upsert(self, doc: IndexDocument) -> None: ...
+    async def delete(self, tenant_id: str, asset_id: str) -> None: ...
+    async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage: ...
+    async def clear(self) -> None: ...
+    async def rebuild(
+        self, batches: AsyncIterable[Sequence[IndexDocument]], *, tenant_id: str | None = None
+    ) -> int:
+        """Replace the tenant's documents (every tenant's with None) by those of `batches`, each asset once;
+        returns how many. For rebuilding from the catalog (`mediasight reindex`): faster than upserts."""
+        ...
+
+    async def count(self, tenant_id: str) -> int: ...
+    async def fingerprints(
+        self, tenant_id: str | None, *, after: str | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        """(tenant_id, asset_id, fingerprint) of the indexed documents in asset-ID order, from after
+        the asset `after`; the fingerprint (`catalog.domain.fingerprint`) is the one stored at upsert ("" when
+        the document predates fingerprints). Tenant None only for operator tools (verify)."""
+        ...

@@ -1,0 +1,66 @@
+"""The embedded blob store: a local folder. Keys are validated so no key can leave the folder."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+from catalog.local.atomic_file import write_atomic
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
+# Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
+# process that is still writing.
+STALE_SECONDS = 600
+
+
+class BlobKeyError(ValueError):
+    pass
+
+
+def validate_key(key: str) -> str:
+    """Raise BlobKeyError unless key is a safe relative blob key (no "..", no leading "/"); return it."""
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise BlobKeyError(f"invalid blob key {key!r}")
+    return key
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._incoming = self.root / ".incoming"  # same filesystem as the blobs: os.replace is atomic
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_partials()
+
+    def _remove_stale_partials(self) -> None:
+        cutoff = time.time() - STALE_SECONDS
+        for partial in self._incoming.iterdir():
+            try:
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
+            except FileNotFoundError:
+                pass  # another process finished or removed it
+
+    def _path(self, key: str) -> Path:
+        validate_key(key)
+        # The pattern admits no "..", no leading "/" and no backslash, so the path stays under root
+        # without a resolve() (a syscall per path component) on every access.
+        return self.root / key
+
+    def _put_sync(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data, tmp_dir=self._incoming)
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(self._put_sync, key, data)
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, True)

@@ -1,0 +1,390 @@
+"""OpenSearch request bodies with the embedded index's search semantics, and the page read back from them.
+
+The rules are those of `catalog.sqlite.search.index` (the contract); here is how each maps onto the query DSL:
+
+- tenant: a `term` filter on every request.
+- label query: a `nested` query on `terms` (label and parent names, lower-cased, each with the confidence
+  of the best label reaching it) with `score_mode: max` around a `function_score` that replaces the score
+  by the confidence: the hit's score *is* the best confidence reached, at each label's own threshold.
+  A `label_match` inner hit (the best term) explains it.
+- text query: `dis_max` (the larger wins) of that nested query on the whole text, lower-cased, and a
+  `constant_score` of FILENAME_SCORE for all of its words (prefix) in `meta` or `ocr`.
+- labels and text together: the label query becomes a filter (restricts), the text ranks.
+- no query: every document, scored by its top confidence (`function_score` on `top_confidence`).
+- semantic blend (text + embedding): `bool.should` of the keyword query (boost KEYWORD_WEIGHT) and a
+  radial k-NN query (`min_score` at SEMANTIC_FLOOR), re-scored as SEMANTIC_WEIGHT·100·cosine.
+- order: `sort` on (key desc, asset_id desc), `search_after` from the opaque cursor; the key is the score,
+  or a date (epoch milliseconds) for the date orders.
+
+Score parity: real OpenSearch keeps scores as 32-bit floats, so a confidence like 87.3 ranks and
+paginates exactly but a blended score differs from SQLite's (rounded to 4 decimals) past the 7th
+significant digit. Order and membership match; no caller should compare blended scores for equality.
+In confidence order a blended text query ranks by the query score, so there a label-ranked hit reports
+its label's confidence as its score (the embedded index reports the blend). `roots_only` is answered by
+`opensearch_roots`, on top of this builder.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+
+from catalog.domain.cursor import SortKey, encode_cursor
+from catalog.domain.ports import FacetValue, LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
+from catalog.domain.ranking import (
+    FACET_LIMIT,
+    FILENAME_SCORE,
+    KEYWORD_WEIGHT,
+    SEMANTIC_FLOOR,
+    SEMANTIC_WEIGHT,
+    meaning,
+)
+
+# What the index analyzer (`words`: pattern tokenizer, lowercase, asciifolding) makes of a word, in
+# Python: prefix queries are not analyzed, so the query side must cut and fold words the same way.
+TOKEN_PATTERN = r"[\p{L}\p{N}]+"  # Java regex of the index's pattern tokenizer: each match is a token
+_WORD = re.compile(r"\w+", re.UNICODE)  # the user's words, as the embedded index finds them
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "þ": "th"})
+# A word the analyzer cuts in several tokens ("img_0042") is a phrase whose last token is a prefix;
+# that prefix expands to at most this many terms (a single-token word has no such limit).
+PHRASE_PREFIX_EXPANSIONS = 1000
+MAX_PAGE = 9_999  # index.max_result_window (10 000) less the look-ahead hit
+LABEL_MATCH = "label_match"  # inner hit and query names
+TEXT_MATCH = "text"
+Thresholds = list[tuple[str, float]]  # (lower-cased label or parent name, minimum confidence)
+
+
+def iso(value: datetime) -> str:
+    """A date as OpenSearch reads it; a naive datetime is UTC (as the embedded index takes it)."""
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased, diacritics stripped (the `lowercase` + `asciifolding` filters), cut into tokens."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
+    return _TOKEN.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _word_query(field: str, word_tokens: list[str]) -> dict[str, Any]:
+    if len(word_tokens) == 1:
+        return {"prefix": {field: {"value": word_tokens[0]}}}
+    phrase = {"query": " ".join(word_tokens), "max_expansions": PHRASE_PREFIX_EXPANSIONS}
+    return {"match_phrase_prefix": {field: phrase}}
+
+
+def words_query(text: str) -> dict[str, Any] | None:
+    """Every word of the user's text, as a prefix, in `meta` or `ocr` (FTS5's `{meta ocr} : "w"* ...`).
+
+    No query syntax of the user reaches OpenSearch: words become term-level queries."""
+    clauses = []
+    for word in _WORD.findall(text):
+        word_tokens = tokens(word)
+        if word_tokens:
+            either = [_word_query(field, word_tokens) for field in ("meta", "ocr")]
+            clauses.append({"bool": {"should": either, "minimum_should_match": 1}})
+    return {"bool": {"filter": clauses}} if clauses else None
+
+
+def phrase_query(field: str, text: str) -> dict[str, Any] | None:
+    """The words of `text` next to each other in this order; None for a phrase of no words."""
+    found = _WORD.findall(text)
+    return {"match_phrase": {field: {"query": " ".join(found)}}} if found else None
+
+
+def thresholds(query: SearchQuery, names: tuple[str, ...]) -> Thresholds:
+    return [(name.lower(), query.threshold(name)) for name in names]
+
+
+def _terms_at(names: Thresholds) -> dict[str, Any]:
+    """Any of these terms at its own threshold (one `terms` clause per distinct threshold)."""
+    by_threshold: dict[float, list[str]] = {}
+    for name, minimum in names:
+        by_threshold.setdefault(minimum, []).append(name)
+    clauses = [
+        {"bool": {"filter": [{"terms": {"terms.term": group}}, {"range": {"terms.confidence": {"gte": t}}}]}}
+        for t, group in by_threshold.items()
+    ]
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def label_filter(names: Thresholds) -> dict[str, Any]:
+    return {"nested": {"path": "terms", "query": _terms_at(names)}}
+
+
+def label_scored(names: Thresholds) -> dict[str, Any]:
+    """Score = the best confidence reached through any of `names`, explained by a `label_match` hit."""
+    return {
+        "nested": {
+            "path": "terms",
+            "score_mode": "max",
+            "_name": LABEL_MATCH,
+            "query": {
+                "function_score": {
+                    "query": _terms_at(names),
+                    "field_value_factor": {"field": "terms.confidence"},
+                    "boost_mode": "replace",
+                }
+            },
+            "inner_hits": {
+                "name": LABEL_MATCH,
+                "size": 1,
+                "_source": False,
+                "sort": [{"terms.confidence": "desc"}],
+                "docvalue_fields": ["terms.term", "terms.label", "terms.confidence"],
+            },
+        }
+    }
+
+
+def _text_scored(found: dict[str, Any], boost: float) -> dict[str, Any]:
+    return {"constant_score": {"filter": found, "boost": boost, "_name": TEXT_MATCH}}
+
+
+def semantic_query(tenant_id: str, embedding: tuple[float, ...]) -> dict[str, Any]:
+    """Neighbours at cosine ≥ SEMANTIC_FLOOR, scored SEMANTIC_WEIGHT·100·cosine.
+
+    The k-NN plugin scores cosinesimil as (1 + cos) / 2; radial search (`min_score`) returns every
+    neighbour over the floor, the tenant filter runs inside the graph search (efficient filtering)."""
+    knn = {
+        "vector": list(embedding),
+        "min_score": (1.0 + SEMANTIC_FLOOR) / 2.0,
+        "filter": {"term": {"tenant_id": tenant_id}},
+    }
+    return {
+        "function_score": {
+            "query": {"knn": {"embedding": knn}},
+            "script_score": {
+                "script": {
+                    "source": "params.w * (2.0 * _score - 1.0)",
+                    "params": {"w": 100 * SEMANTIC_WEIGHT},
+                }
+            },
+            "boost_mode": "replace",
+        }
+    }
+
+
+def _confidence_blend(
+    label: dict[str, Any], text: str, query: SearchQuery, meaning: dict[str, Any]
+) -> dict[str, Any]:
+    """Confidence order of a blended text query: the label's own confidence where the label ranked the
+    hit in the keyword part (sort key COALESCE(confidence, score) of the embedded index), else the blend.
+
+    The label ranks the keyword part when it reaches FILENAME_SCORE, or when the words do not match."""
+    term, floor = text.lower(), query.min_confidence
+    found = words_query(text)
+    if found is None:
+        label_wins = label_filter([(term, floor)])
+    else:
+        alone = {"bool": {"filter": [label_filter([(term, floor)])], "must_not": [found]}}
+        strong = label_filter([(term, max(floor, FILENAME_SCORE))])
+        label_wins = {"bool": {"should": [strong, alone], "minimum_should_match": 1}}
+    should = [{"bool": {"must": [label], "filter": [label_wins]}}]
+    if found is not None:
+        text_part = _text_scored(found, KEYWORD_WEIGHT * FILENAME_SCORE)
+        should.append({"bool": {"must": [text_part], "must_not": [label_wins]}})
+    should.append({"bool": {"must": [meaning], "must_not": [label_wins]}})
+    return {"bool": {"should": should, "minimum_should_match": 1}}
+
+
+def meaning_vector(query: SearchQuery, *, dimension: int, semantic: bool) -> tuple[float, ...] | None:
+    """The query's embedding when its meaning joins the ranking (a text query, semantic search on)."""
+    vector = query.text_embedding or ()
+    usable = semantic and (query.text or "").strip() and len(vector) == dimension and any(vector)
+    return vector if usable else None
+
+
+def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: bool) -> dict[str, Any]:
+    """The part of the query that finds and ranks; filters come on top."""
+    text = (query.text or "").strip()
+    if text:
+        label = label_scored([(text.lower(), query.min_confidence)])
+        found = words_query(text)
+        keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]
+        vector = meaning_vector(query, dimension=dimension, semantic=semantic)
+        if vector is None:
+            return {"dis_max": {"queries": keyword}}
+        meaning = semantic_query(tenant_id, vector)
+        if query.sort == SortOrder.CONFIDENCE:
+            return _confidence_blend(label, text, query, meaning)
+        blend = [{"dis_max": {"queries": keyword, "boost": KEYWORD_WEIGHT}}, meaning]
+        return {"bool": {"should": blend, "minimum_should_match": 1}}
+    if query.labels:
+        return label_scored(thresholds(query, query.labels))
+    return {
+        "function_score": {
+            "query": {"range": {"top_confidence": {"gte": query.min_confidence}}},
+            "field_value_factor": {"field": "top_confidence"},
+            "boost_mode": "replace",
+        }
+    }
+
+
+def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """(filter, must_not) clauses of the filters that only narrow; None when nothing can match."""
+    keep: list[dict[str, Any]] = [label_filter(thresholds(query, query.any_of(n))) for n in query.all_labels]
+    drop = [label_filter(thresholds(query, query.not_labels))] if query.not_labels else []
+    if query.text and query.text.strip() and query.labels:
+        keep.append(label_filter(thresholds(query, query.labels)))  # the labels restrict, the text ranks
+    if query.media_types:
+        keep.append({"terms": {"media_type": list(query.media_types)}})
+    for field, op, value in (
+        ("created_at", "gte", query.created_after),
+        ("created_at", "lt", query.created_before),
+        ("captured_at", "gte", query.captured_after),
+        ("captured_at", "lt", query.captured_before),
+    ):
+        if value is not None:
+            keep.append({"range": {field: {op: iso(value)}}})
+    if query.exclude_moderation:
+        keep.append({"term": {"moderated": False}})
+    if query.persons:
+        keep.append({"terms": {"persons.lc": [p.lower() for p in query.persons]}})
+    if query.phrase is not None:
+        phrase = phrase_query("ocr", query.phrase)
+        if phrase is None:
+            return None  # a phrase of no words matches nothing
+        keep.append(phrase)
+    return keep, drop
+
+
+def _facet(field: str, order: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    order = order or [{"_count": "desc"}, {"_key": "asc"}]
+    return {"terms": {"field": field, "size": FACET_LIMIT, "order": order}}
+
+
+FACETS: dict[str, Any] = {
+    "labels": {"nested": {"path": "labels"}, "aggs": {"names": _facet("labels.name")}},
+    "persons": _facet("persons"),
+    "media_types": _facet("media_type"),
+    "capture_years": _facet("captured_year", [{"_key": "desc"}]),  # newest year first
+}
+SORT_KEYS: dict[SortOrder, dict[str, Any]] = {
+    SortOrder.RELEVANCE: {"_score": {"order": "desc"}},
+    SortOrder.CONFIDENCE: {"_score": {"order": "desc"}},
+    SortOrder.CREATED: {"created_at": {"order": "desc"}},
+    SortOrder.CAPTURED: {"captured_at": {"order": "desc", "missing": "_last"}},  # undated last
+}
+
+
+def page_size(query: SearchQuery) -> int:
+    """Hits per page: `first`, within what one OpenSearch request may return."""
+    return min(max(query.first, 0), MAX_PAGE)
+
+
+def search_body(
+    tenant_id: str,
+    query: SearchQuery,
+    after: tuple[SortKey, str] | None,
+    *,
+    dimension: int,
+    semantic: bool = True,
+) -> dict[str, Any] | None:
+    """The whole request for one page; None when the query can match nothing."""
+    narrow = narrowing(query)
+    if narrow is None:
+        return None
+    keep, drop = narrow
+    ranked = scoring(tenant_id, query, dimension=dimension, semantic=semantic)
+    body: dict[str, Any] = {
+        "query": {
+            "bool": {
+                "filter": [{"term": {"tenant_id": tenant_id}}, *keep],
+                "must": [ranked],
+                "must_not": drop,
+            }
+        },
+        "sort": [SORT_KEYS[query.sort], {"asset_id": {"order": "desc"}}],
+        "track_scores": True,  # the date orders still report each hit's relevance
+        "size": page_size(query) + 1,
+        "track_total_hits": True,
+        # the stored vectors of the page, to explain each hit's meaning (embeddings are unit length)
+        "_source": ["embedding"] if meaning_vector(query, dimension=dimension, semantic=semantic) else False,
+        "aggs": FACETS,
+    }
+    if after is not None:
+        body["search_after"] = [after[0], after[1]]
+    return body
+
+
+def explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
+    """The label behind the score; none when the words (or meaning alone) ranked the hit."""
+    inner = hit.get("inner_hits", {}).get(LABEL_MATCH, {}).get("hits", {}).get("hits", [])
+    if not inner:
+        return ()
+    fields = inner[0].get("fields", {})
+    confidence = float(fields["terms.confidence"][0])
+    if TEXT_MATCH in hit.get("matched_queries", ()) and confidence < FILENAME_SCORE:
+        return ()
+    return (LabelMatch(fields["terms.label"][0], confidence, fields["terms.term"][0]),)
+
+
+def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
+    agg = aggregations.get(name, {})
+    buckets = agg.get("names", agg).get("buckets", [])
+    return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
+
+
+def _meaning(hit: dict[str, Any], vector: tuple[float, ...] | None) -> float | None:
+    stored = (hit.get("_source") or {}).get("embedding")
+    if vector is None or not stored or len(stored) != len(vector):
+        return None
+    return meaning(sum(a * b for a, b in zip(stored, vector, strict=True)))
+
+
+def read_page(response: dict[str, Any], first: int, vector: tuple[float, ...] | None = None) -> SearchPage:
+    """The page of a `search_body` response; `first` is `page_size` of its query, `vector` its
+    meaning_vector (to explain the hits by meaning)."""
+    found = response["hits"]["hits"]
+    hits = tuple(
+        SearchHit(
+            asset_id=h["sort"][1],
+            score=float(h["_score"] or 0.0),
+            matches=explain(h),
+            cursor=encode_cursor(h["sort"][0], h["sort"][1]),
+            meaning=_meaning(h, vector),
+        )
+        for h in found[:first]
+    )
+    aggregations = response.get("aggregations", {})
+    return SearchPage(
+        total=int(response["hits"]["total"]["value"]),
+        hits=hits,
+        end_cursor=hits[-1].cursor if hits else None,
+        has_next=len(found) > first,
+        label_facets=facets(aggregations, "labels"),
+        person_facets=facets(aggregations, "persons"),
+        media_type_facets=facets(aggregations, "media_types"),
+        capture_year_facets=facets(aggregations, "capture_years"),
+    )
+
+
+EMPTY_PAGE = SearchPage(total=0, hits=(), end_cursor=None, has_next=False)
+
+
+def fingerprints_body(tenant_id: str | None, after: str | None, limit: int) -> dict[str, Any]:
+    """(tenant, asset, fingerprint) of documents after `after` in asset-ID order; keyword order is the
+    UTF-8 byte order, the catalog's and SQLite's too. No scoring, no total: a plain sorted walk."""
+    filters: list[dict[str, Any]] = []
+    if tenant_id is not None:
+        filters.append({"term": {"tenant_id": tenant_id}})
+    if after is not None:
+        filters.append({"range": {"asset_id": {"gt": after}}})
+    return {
+        "query": {"bool": {"filter": filters}} if filters else {"match_all": {}},
+        "sort": [{"asset_id": "asc"}, {"tenant_id": "asc"}],
+        "size": min(limit, MAX_PAGE),
+        "_source": ["tenant_id", "asset_id", "fingerprint"],
+        "track_total_hits": False,
+    }
+
+
+def read_fingerprints(response: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for hit in response["hits"]["hits"]:
+        source = hit["_source"]
+        out.append((source["tenant_id"], source["asset_id"], source.get("fingerprint") or ""))
+    return out

@@ -1,0 +1,167 @@
+"""The embedded search index: SQLite tables derived from the catalog, FTS5 for words, numpy for vectors.
+
+A label query is one index range scan per term, ranked by the confidence of the best label reached
+(`search_schema` describes the tables). One-label queries — the common case — page straight from an index
+and read their total and facets from counts kept at write time (`search_topk`); allLabels and notLabels
+combine label sets read whole and correct those counts (`search_intersect`); any other query
+materialises its hits first (`search_matched`). A text query adds full-text matches (filename, labels,
+persons, text in the image) and, given the query's embedding, semantic neighbours. Upserts keep the
+counts as they go; a rebuild (`mediasight reindex`) loads documents and counts them at the end.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, Callable, Sequence
+from typing import TypeVar
+
+from catalog.domain.cursor import decode_cursor
+from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import (
+    counts as search_counts,
+)
+from catalog.sqlite.search import (
+    intersect as search_intersect,
+)
+from catalog.sqlite.search import (
+    matched as search_matched,
+)
+from catalog.sqlite.search import (
+    rebuild as search_rebuild,
+)
+from catalog.sqlite.search import (
+    rows as search_rows,
+)
+from catalog.sqlite.search import (
+    topk as search_topk,
+)
+from catalog.sqlite.search import (
+    vocab as search_vocab,
+)
+from catalog.sqlite.search.schema import SCHEMA, TABLES, migrate
+
+__all__ = ["SCHEMA", "SqliteSearchIndex"]
+
+
+# Per connection: map the file (no read syscall per page: hit sets jump around the B-trees) and keep
+# the hot inner pages of the larger tables in SQLite's own cache. SQLite caps the map at its build
+# limit (2 GiB here); pages past it are read as usual.
+_PRAGMAS = ("PRAGMA mmap_size = 17179869184", "PRAGMA cache_size = -65536")
+
+TIMEOUT_SECONDS = 10.0  # a search past this is stopped (the slowest shapes take ~0.3 s at 1M assets)
+PROGRESS_STEPS = 10_000  # SQLite virtual machine steps between deadline checks (microseconds apart)
+
+T = TypeVar("T")
+
+
+class SqliteSearchIndex:
+    def __init__(self, db: SqliteDb, *, timeout_seconds: float = TIMEOUT_SECONDS) -> None:
+        self._db = db
+        self._timeout = timeout_seconds
+        self._vocab = search_vocab.Vocabulary()
+        self._tuned: set[int] = set()  # id() of the connections given _PRAGMAS (they live as long as db)
+        migrate(db)
+
+    def _tune(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        def run(conn: sqlite3.Connection) -> T:
+            if id(conn) not in self._tuned:
+                for pragma in _PRAGMAS:
+                    conn.execute(pragma)
+                self._tuned.add(id(conn))
+            return fn(conn)
+
+        return run
+
+    async def upsert(self, doc: IndexDocument) -> None:
+        await self.upsert_many([doc])
+
+    async def upsert_many(self, docs: Sequence[IndexDocument]) -> None:
+        """Index several documents in one transaction, their counts changed with them."""
+        # One after the other, the last of an asset would win: so it does here.
+        latest = list({(d.tenant_id, d.asset_id): d for d in docs}.values())
+
+        def write(conn: sqlite3.Connection) -> None:
+            old = search_rows.delete(conn, [(d.tenant_id, d.asset_id) for d in latest])
+            search_rows.insert(conn, latest, {})
+            deltas: Counter[search_counts.Key] = Counter()
+            for doc in latest:
+                facts = search_counts.Facts.of(doc)
+                search_counts.change(deltas, doc.tenant_id, old.get((doc.tenant_id, doc.asset_id)), facts)
+            search_counts.apply(conn, deltas)
+
+        await self._db.write(self._tune(write))  # tuned: bulk loads touch many pages too
+
+    async def rebuild(
+        self, batches: AsyncIterable[Sequence[IndexDocument]], *, tenant_id: str | None = None
+    ) -> int:
+        """Replace the tenant's documents (all with None) in one transaction, counted at the end
+        (`search_rebuild`): for `mediasight reindex` and bulk loads, not for incremental writes."""
+        return await search_rebuild.rebuild(self._db.path, batches, tenant_id)
+
+    async def delete(self, tenant_id: str, asset_id: str) -> None:
+        def remove(conn: sqlite3.Connection) -> None:
+            deltas: Counter[search_counts.Key] = Counter()
+            old = search_rows.delete(conn, [(tenant_id, asset_id)])
+            search_counts.change(deltas, tenant_id, old.get((tenant_id, asset_id)), None)
+            search_counts.apply(conn, deltas)
+
+        await self._db.write(remove)
+
+    async def clear(self) -> None:
+        def wipe(conn: sqlite3.Connection) -> None:
+            for table in TABLES:
+                conn.execute(f"DELETE FROM {table}")
+
+        await self._db.write(wipe)
+
+    async def count(self, tenant_id: str) -> int:
+        return await self._db.read(lambda c: search_counts.documents(c, tenant_id, search_counts.EVERY))
+
+    async def fingerprints(
+        self, tenant_id: str | None, *, after: str | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        if limit <= 0:
+            return []
+        if tenant_id is None:  # docs_by_asset walks all tenants in asset-ID order
+            sql, params = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE asset_id > ?", []
+        else:  # the primary key's range of one tenant
+            sql = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE tenant_id = ? AND asset_id > ?"
+            params = [tenant_id]
+        sql += " ORDER BY asset_id, tenant_id LIMIT ?"
+        rows = await self._db.read(lambda c: c.execute(sql, [*params, after or "", limit]).fetchall())
+        return [(r[0], r[1], r[2] or "") for r in rows]
+
+    async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
+        after = decode_cursor(query.after) if query.after else None
+        path = search_matched.search
+        if search_topk.answers(query):
+            path = search_topk.search
+        elif search_intersect.answers(query):
+            path = search_intersect.search
+        return await self._db.read(
+            self._tune(self._in_time(lambda c: path(c, self._vocab, tenant_id, query, after)))
+        )
+
+    def _in_time(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+        """fn, interrupted once it runs past the time limit (SQLite calls the handler every few thousand
+        instructions of a statement; a true answer aborts it)."""
+
+        def run(conn: sqlite3.Connection) -> T:
+            deadline = time.monotonic() + self._timeout
+            conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            try:
+                return fn(conn)
+            except sqlite3.OperationalError as exc:
+                if "interrupted" not in str(exc):
+                    raise
+                raise SearchTimeout(
+                    f"the search ran longer than {self._timeout:g} s and was stopped: narrow it (a label, a "
+                    "date range, fewer names in allLabels or notLabels) and try again"
+                ) from exc
+            finally:
+                conn.set_progress_handler(None, 0)
+
+        return run

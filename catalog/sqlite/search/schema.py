@@ -1,0 +1,179 @@
+"""Tables of the embedded search index, and the migration of index files made by older versions.
+
+`terms` holds, per asset, every name a label query may use — the label itself and each of its parents,
+lower-cased — with the confidence of the best label reachable through it. `facet_counts` keeps, per
+tenant, term and whole confidence point, how many documents have each facet value: the total and the
+facets of a one-label query are read from it instead of from the matching documents (`search_counts`).
+
+Versions (PRAGMA user_version): 0 = before versions (maybe without fingerprints; vectors in docs,
+labels in doc_labels); 2 = facet counts, packed facet IDs, the ranked indexes, vectors in their own
+table. Opening an older file adds what is missing, moves the vectors and derives IDs and counts from
+its rows, once (minutes for a million documents; `mediasight reindex`, from the catalog, is the other
+way).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import recount as search_recount
+from catalog.sqlite.search import vocab as search_vocab
+from catalog.sqlite.search.counts import LABEL, PERSON
+
+log = logging.getLogger(__name__)
+VERSION = 2
+_CHUNK = 2000  # documents per step of a migration
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    tenant_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    captured_at TEXT,
+    top_confidence REAL NOT NULL,
+    moderated INTEGER NOT NULL DEFAULT 0,
+    root_id TEXT NOT NULL,          -- top of the version tree (the asset itself without a parent)
+    fts_id INTEGER NOT NULL,        -- rowid of the asset's row in docs_fts
+    fingerprint TEXT,               -- catalog.domain.fingerprint of the document (NULL: written before them)
+    facet_ids BLOB,                 -- search_vocab IDs of its label names and persons (int32 LE)
+    PRIMARY KEY (tenant_id, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_asset ON docs (asset_id);  -- all tenants in asset-ID order (verify)
+-- Pages in each sort order straight from an index (keyset cursors), moderation checked in the index.
+CREATE INDEX IF NOT EXISTS docs_ranked ON docs (tenant_id, top_confidence, asset_id, moderated);
+CREATE INDEX IF NOT EXISTS docs_by_created ON docs (tenant_id, created_at, asset_id, moderated);
+CREATE INDEX IF NOT EXISTS docs_by_captured
+    ON docs (tenant_id, COALESCE(captured_at, ''), asset_id, moderated);
+-- Vectors apart: 1.5 kB each, they would push every other column of docs into overflow pages.
+CREATE TABLE IF NOT EXISTS doc_vectors (
+    tenant_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    embedding BLOB NOT NULL,        -- float32 little-endian, L2-normalised
+    PRIMARY KEY (tenant_id, asset_id)
+);
+CREATE TABLE IF NOT EXISTS doc_persons (
+    tenant_id TEXT NOT NULL,
+    person_lc TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, person_lc, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_persons_by_asset ON doc_persons (tenant_id, asset_id);
+CREATE TABLE IF NOT EXISTS terms (
+    tenant_id TEXT NOT NULL,
+    term TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, term, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS terms_by_asset ON terms (tenant_id, asset_id);
+CREATE INDEX IF NOT EXISTS terms_ranked ON terms (tenant_id, term, confidence, asset_id, label);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
+    meta, ocr, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61'
+);
+CREATE TABLE IF NOT EXISTS facet_values (
+    id INTEGER PRIMARY KEY,
+    facet INTEGER NOT NULL,         -- search_counts.LABEL or PERSON
+    value TEXT NOT NULL,
+    UNIQUE (facet, value)
+);
+CREATE TABLE IF NOT EXISTS search_tenants (
+    key INTEGER PRIMARY KEY,        -- the tenant in facet_counts (short keys keep that table small)
+    tenant_id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS facet_counts (
+    tenant INTEGER NOT NULL,        -- search_tenants.key
+    term TEXT NOT NULL,             -- '' = every document, at its top confidence
+    facet INTEGER NOT NULL,         -- search_counts.LABEL, PERSON, MEDIA_TYPE, CAPTURE_YEAR
+    value TEXT NOT NULL,            -- label name, lower-cased person name, media type, capture year
+    moderated INTEGER NOT NULL,
+    counts BLOB NOT NULL,           -- documents per confidence slot (search_counts.SLOTS int32 LE)
+    PRIMARY KEY (tenant, term, facet, value, moderated)
+) WITHOUT ROWID;
+"""
+
+TABLES = ("docs", "doc_vectors", "doc_persons", "terms", "docs_fts", "facet_counts")
+
+
+def migrate(db: SqliteDb) -> None:
+    """Bring an index file to VERSION; a no-op on a current one. SCHEMA (run on open) made the new
+    tables and indexes; the rest runs once, under the write lock, checked again there (another process
+    may have migrated meanwhile)."""
+
+    def version(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def upgrade(conn: sqlite3.Connection) -> None:
+        if version(conn) >= VERSION:
+            return
+        if conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
+            log.warning("search index %s: migrating to version %d (once; minutes for millions of assets)",
+                        db.path, VERSION)  # fmt: skip
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
+        if "fingerprint" not in columns:
+            conn.execute("ALTER TABLE docs ADD COLUMN fingerprint TEXT")  # its rows: never fingerprinted
+        if "facet_ids" not in columns:
+            conn.execute("ALTER TABLE docs ADD COLUMN facet_ids BLOB")
+        if "embedding" in columns:
+            conn.execute(
+                "INSERT OR REPLACE INTO doc_vectors SELECT tenant_id, asset_id, embedding FROM docs "
+                "WHERE embedding IS NOT NULL"
+            )
+            conn.execute("ALTER TABLE docs DROP COLUMN embedding")
+        if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'doc_labels'").fetchone():
+            _pack_facet_ids(conn)
+        _recount(conn)
+        conn.execute(f"PRAGMA user_version = {VERSION}")
+
+    while db.read_sync(version) < VERSION:
+        try:
+            db.write_sync(upgrade)
+        except sqlite3.OperationalError as exc:  # busy: another process is migrating; wait for it
+            if "locked" not in str(exc):
+                raise
+
+
+def _spans(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:
+    """(tenant_id, first asset ID, last asset ID) of every stored document, a chunk at a time."""
+    last = ("", "")
+    while ids := conn.execute(
+        "SELECT tenant_id, asset_id FROM docs WHERE (tenant_id, asset_id) > (?, ?) "
+        "ORDER BY tenant_id, asset_id LIMIT ?",
+        (*last, _CHUNK),
+    ).fetchall():
+        for tenant_id in dict.fromkeys(t for t, _ in ids):
+            span = [a for t, a in ids if t == tenant_id]
+            yield tenant_id, span[0], span[-1]
+        last = (ids[-1][0], ids[-1][1])
+
+
+def _pack_facet_ids(conn: sqlite3.Connection) -> None:
+    """docs.facet_ids from the doc_labels table of version 0 (and doc_persons), which then goes."""
+    known: dict[tuple[int, str], int] = {}
+    for span in _spans(conn):
+        listed: dict[str, set[tuple[int, str]]] = {}
+        for table, column, facet in (("doc_labels", "name", LABEL), ("doc_persons", "person_lc", PERSON)):
+            sql = f"SELECT asset_id, {column} FROM {table} WHERE tenant_id = ? AND asset_id BETWEEN ? AND ?"
+            for asset_id, value in conn.execute(sql, span):
+                listed.setdefault(asset_id, set()).add((facet, value))
+        conn.executemany(
+            "UPDATE docs SET facet_ids = ? WHERE tenant_id = ? AND asset_id = ?",
+            [
+                (search_vocab.pack(search_vocab.ids(conn, sorted(values), known)), span[0], a)
+                for a, values in listed.items()
+            ],
+        )
+    conn.execute("DROP TABLE doc_labels")
+
+
+def _recount(conn: sqlite3.Connection) -> None:
+    """The counts of every stored document, from its rows."""
+    conn.execute("DELETE FROM facet_counts")
+    for (tenant_id,) in conn.execute("SELECT DISTINCT tenant_id FROM docs").fetchall():
+        search_recount.recount(conn, tenant_id)

@@ -1,0 +1,200 @@
+"""Local label recognizer: EfficientNet-Lite0 (ImageNet-1k) on onnxruntime, labels shaped like Rekognition's.
+
+Each class's probability also flows up to its (curated WordNet) ancestors, so hierarchy levels are labels
+too, with confidence = the summed probability of the classes beneath them: a photo split between three
+cat breeds still yields a confident "Cat". Class → ancestors comes from data/imagenet_taxonomy.json
+(written by scripts/build_imagenet_taxonomy.py), so no WordNet is needed at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+from PIL import Image
+
+from catalog.domain.model import Label
+from indexer.recognizers.local.efficientnet_onnx import (
+    BUILD_VERSION,
+    INPUT_NAME,
+    INPUT_SIZE,
+    NUM_CLASSES,
+    default_weights_path,
+    ensure_onnx_model,
+)
+from indexer.recognizers.local.model_files import file_sha256
+
+MODEL_NAME = "efficientnet-lite0-imagenet1k"
+_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """Label names, each label's parents (nearest first), and which classes feed which labels."""
+
+    class_names: tuple[str, ...]  # model output index → label name
+    names: tuple[str, ...]  # sorted
+    parents: tuple[tuple[str, ...], ...]
+    # (class, label) pairs where a class counts towards a label: each pair once, however many paths
+    member_classes: NDArray[np.intp]
+    member_labels: NDArray[np.intp]
+    digest: str
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Taxonomy:
+        if path is None:
+            raw = (
+                resources.files("indexer.recognizers.local")
+                .joinpath("data/imagenet_taxonomy.json")
+                .read_bytes()
+            )
+        else:
+            raw = path.read_bytes()
+        return cls.from_json(raw)
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Taxonomy:
+        data: dict[str, Any] = json.loads(raw)
+        classes: list[dict[str, Any]] = data["classes"]
+        parents: dict[str, list[str]] = data["parents"]
+        if len(classes) != NUM_CLASSES:
+            raise ValueError(f"taxonomy has {len(classes)} classes, the model {NUM_CLASSES}")
+        names = tuple(sorted({c["name"] for c in classes} | {a for c in classes for a in c["ancestors"]}))
+        column = {n: i for i, n in enumerate(names)}
+        pairs = sorted(
+            (row, col)
+            for row, c in enumerate(classes)
+            for col in {column[c["name"]], *(column[a] for a in c["ancestors"])}
+        )
+        return cls(
+            class_names=tuple(c["name"] for c in classes),
+            names=names,
+            parents=tuple(tuple(parents.get(n, ())) for n in names),
+            member_classes=np.array([p[0] for p in pairs], np.intp),
+            member_labels=np.array([p[1] for p in pairs], np.intp),
+            digest=hashlib.sha256(raw).hexdigest(),
+        )
+
+
+def softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    out: NDArray[np.float32] = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def aggregate(
+    probs: NDArray[np.float32], taxonomy: Taxonomy, *, min_confidence: float, max_labels: int
+) -> list[list[Label]]:
+    """Class probabilities (N, 1000) → Rekognition-style labels per image, most confident first.
+
+    Confidence is percent (0–100, two decimals). A label is kept when its rounded confidence is at
+    least min_confidence; then the max_labels most confident remain (ties: the more specific first).
+    """
+    if not 0 <= min_confidence <= 100:
+        raise ValueError("min_confidence must be within 0..100")
+    if max_labels < 0:
+        raise ValueError("max_labels must be >= 0")
+    depth = np.array([len(p) for p in taxonomy.parents])
+    results: list[list[Label]] = []
+    for p in np.atleast_2d(probs).astype(np.float64):
+        mass = np.bincount(
+            taxonomy.member_labels, weights=p[taxonomy.member_classes], minlength=len(taxonomy.names)
+        )
+        row = np.clip(np.round(mass * 100.0, 2), 0.0, 100.0)
+        keep = np.flatnonzero(row >= min_confidence)
+        # by confidence, then the more specific (more parents), then name (= index: names are sorted)
+        ranked = keep[np.lexsort((keep, -depth[keep], -row[keep]))][:max_labels]
+        results.append([Label(taxonomy.names[i], float(row[i]), taxonomy.parents[i]) for i in ranked])
+    return results
+
+
+class EfficientNetLabeler:
+    """LabelModel on EfficientNet-Lite0. One instance is shared by all worker threads: the onnxruntime
+    session loads lazily once and its run() is thread-safe; intra_op_num_threads is per call, so a pool of
+    k threads on c cores wants k * intra_op_num_threads <= c."""
+
+    name = MODEL_NAME
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        intra_op_num_threads: int = 1,
+        weights_path: Path | None = None,
+        taxonomy: Taxonomy | None = None,
+    ) -> None:
+        self._cache_dir = cache_dir
+        self._threads = intra_op_num_threads
+        self._weights = weights_path or default_weights_path()
+        self.taxonomy = taxonomy or Taxonomy.load()
+        self.version = (
+            f"{_VERSION}+b{BUILD_VERSION}.w{file_sha256(self._weights)[:8]}.t{self.taxonomy.digest[:8]}"
+        )
+        self._lock = threading.Lock()
+        self._session: ort.InferenceSession | None = None
+
+    def load(self) -> None:
+        """Build (first run only) and open the model; predict() calls this itself."""
+        self._get_session()
+
+    def _get_session(self) -> ort.InferenceSession:
+        session = self._session
+        if session is not None:
+            return session
+        with self._lock:
+            if self._session is None:
+                path = ensure_onnx_model(self._cache_dir, self._weights)
+                options = ort.SessionOptions()
+                options.intra_op_num_threads = self._threads
+                options.inter_op_num_threads = 1
+                options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                # workers spinning on idle cores would steal them from the other threads of the pool
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                self._session = ort.InferenceSession(
+                    str(path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+            return self._session
+
+    def prepare(self, image: Image.Image) -> NDArray[np.float32]:
+        """Center square of the image → 224×224, scaled to [-1, 1], float32 CHW."""
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        width, height = image.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        # resize only the crop box; reducing_gap lets Pillow shrink by whole factors first (fast, same look)
+        small = image.resize(
+            (INPUT_SIZE, INPUT_SIZE),
+            Image.Resampling.BILINEAR,
+            box=(left, top, left + side, top + side),
+            reducing_gap=2.0,
+        )
+        pixels = np.asarray(small, dtype=np.float32)
+        chw: NDArray[np.float32] = np.ascontiguousarray((pixels * (2.0 / 255.0) - 1.0).transpose(2, 0, 1))
+        return chw
+
+    def predict_probabilities(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 3, 224, 224) → class probabilities (N, 1000)."""
+        if batch.ndim != 4 or batch.shape[1:] != (3, INPUT_SIZE, INPUT_SIZE):
+            raise ValueError(f"expected a (N, 3, {INPUT_SIZE}, {INPUT_SIZE}) batch, got {batch.shape}")
+        if batch.shape[0] == 0:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        inputs = np.ascontiguousarray(batch, dtype=np.float32)
+        logits = self._get_session().run(None, {INPUT_NAME: inputs})[0]
+        return softmax(np.asarray(logits, dtype=np.float32))
+
+    def predict(
+        self, batch: NDArray[np.float32], *, min_confidence: float, max_labels: int
+    ) -> list[list[Label]]:
+        probs = self.predict_probabilities(batch)
+        return aggregate(probs, self.taxonomy, min_confidence=min_confidence, max_labels=max_labels)

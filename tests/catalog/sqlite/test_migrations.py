@@ -1,0 +1,54 @@
+"""A catalog file made before run history (one `results` row per analyzer) opens with its data intact."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
+from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.migrations import CATALOG_VERSION, migrate_catalog
+
+OLD = """
+CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE api_keys (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE assets (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL, media_type TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+    filename TEXT NOT NULL, blob_key TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    status TEXT NOT NULL, error TEXT, UNIQUE (tenant_id, sha256));
+CREATE TABLE results (tenant_id TEXT NOT NULL, asset_id TEXT NOT NULL, analyzer TEXT NOT NULL,
+    provider TEXT NOT NULL, model_name TEXT NOT NULL, model_version TEXT NOT NULL, parameters TEXT NOT NULL,
+    findings TEXT NOT NULL, duration_ms REAL NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, asset_id, analyzer));
+INSERT INTO tenants VALUES ('t1', 'acme', '2025-01-01T00:00:00.000000+00:00');
+INSERT INTO api_keys VALUES ('k1', 't1', 'hash', '2025-01-01T00:00:00.000000+00:00', NULL);
+INSERT INTO assets VALUES ('a1', 't1', 'sha', 10, 'image/jpeg', 4, 3, 'x.jpg', 'blob',
+    '2025-01-01T00:00:00.000000+00:00', '2025-01-01T00:00:00.000000+00:00', 'indexed', NULL);
+INSERT INTO results VALUES ('t1', 'a1', 'labels', 'local', 'm', '1', '{}',
+    '{"labels": [["Dog", 90.0, ["Animal"]]]}', 1.5, '2025-01-02T00:00:00.000000+00:00');
+"""
+
+
+async def test_an_old_catalog_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(OLD)
+    db = SqliteDb(path, SCHEMA, migrate=migrate_catalog)
+    try:
+        catalog = SqliteCatalog(db)
+        key = await catalog.find_api_key("hash")
+        assert key is not None and key.tenant_id == "t1" and key.name == ""
+        asset = await catalog.get_asset("t1", "a1")
+        assert asset is not None and asset.parent_id is None and asset.renditions == ()
+        result = await catalog.get_result("t1", "a1", "labels")
+        assert result is not None and result.id and result.findings.labels[0].name == "Dog"
+        assert [r.id for r in (await catalog.runs_of("t1", ["a1"])).get("a1", [])] == [result.id]
+        [change] = await catalog.changed_assets("t1", result.finished_at, after=None, limit=5)  # type: ignore[arg-type]
+        assert change.asset_id == "a1"
+    finally:
+        db.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == CATALOG_VERSION
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'results'").fetchone()
+    SqliteDb(path, SCHEMA, migrate=migrate_catalog).close()  # opening again is a no-op
