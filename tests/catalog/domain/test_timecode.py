@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from catalog.timecode import FrameRate, TimecodeError, clock, from_timecode, to_timecode
+from catalog.domain.timecode import FrameRate, TimecodeError, clock, from_timecode, to_timecode
 
 NTSC = FrameRate(Fraction(30000, 1001))
 NTSC60 = FrameRate(Fraction(60000, 1001))
@@ -73,7 +73,9 @@ def test_skipped_drop_frame_numbers_are_refused() -> None:
     assert from_timecode("00:10:00;00", NTSC) == 17982
 
 
-@pytest.mark.parametrize("bad", ["", "1:00:00:00", "00:60:00:00", "00:00:60:00", "00:00:00:25", "xx:00:00:00"])
+@pytest.mark.parametrize(
+    "bad", ["", "1:00:00:00", "00:60:00:00", "00:00:60:00", "00:00:00:25", "xx:00:00:00"]
+)
 def test_malformed_timecodes_are_refused(bad: str) -> None:
     with pytest.raises(TimecodeError):
         from_timecode(bad, PAL)

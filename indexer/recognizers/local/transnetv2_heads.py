@@ -1,6 +1,6 @@
 """TransNetV2's heads in numpy: frame similarity, colour-histogram similarity, two dense layers.
 
-They follow the ONNX trunk (indexer.recognizers.transnetv2_onnx) and mirror the reference PyTorch port:
+They follow the ONNX trunk (indexer.recognizers.local.transnetv2_onnx) and mirror the reference PyTorch port:
 each frame is compared with the 50 frames either side (cosine similarity of learned features and of
 512-bin RGB histograms), those 101 similarities are projected to 128 values each, concatenated with the
 trunk's features and classified as "a shot boundary is at this frame".
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.recognizers.torch_weights import WeightsFormatError
+from indexer.recognizers.local.torch_weights import WeightsFormatError
 
 LOOKUP = 101  # frames compared: the frame itself and 50 either side
 
@@ -62,12 +62,14 @@ def _band(similarities: NDArray[np.float32]) -> NDArray[np.float32]:
     padded = np.zeros((t, t + LOOKUP - 1), np.float32)
     padded[:, half : half + t] = similarities
     rows = np.arange(t)[:, None]
-    return padded[rows, rows + np.arange(LOOKUP)[None, :]]
+    band: NDArray[np.float32] = padded[rows, rows + np.arange(LOOKUP)[None, :]]
+    return band
 
 
 def _l2_normalize(x: NDArray[np.float32]) -> NDArray[np.float32]:
     norm = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(norm, 1e-12)
+    out: NDArray[np.float32] = (x / np.maximum(norm, 1e-12)).astype(np.float32, copy=False)
+    return out
 
 
 def color_histograms(frames: NDArray[np.uint8]) -> NDArray[np.float32]:

