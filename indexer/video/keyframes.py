@@ -74,10 +74,6 @@ def thin(candidates: list[Candidate], keep: int, min_distance: int = 12) -> list
     return pool
 
 
-def representative(keyframes: Sequence[tuple[float, Candidate]]) -> Candidate | None:
-    """A poster: the sharpest non-blank keyframe, favouring long shots. (weight: shot length in seconds)"""
-    usable = [(w, c) for w, c in keyframes if not c.blank] or list(keyframes)
-    if not usable:
-        return None
-    best = max(usable, key=lambda wc: (min(wc[0], 10.0) * np.log1p(wc[1].sharpness), -wc[1].index))
-    return best[1]
+def poster_score(shot_seconds: float, c: Candidate) -> tuple[bool, float, int]:
+    """Order of poster candidates: any usable frame beats a blank one; then sharp frames of long shots."""
+    return (not c.blank, min(shot_seconds, 10.0) * float(np.log1p(c.sharpness)), -c.index)

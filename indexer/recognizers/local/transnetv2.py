@@ -51,6 +51,10 @@ class TransNetV2:
         pth = self._weights or trunk.default_weights_path()
         return f"transnetv2-b{trunk.BUILD_VERSION}-{file_sha256(pth)[:12]}"
 
+    def load(self) -> None:
+        """Build (first run only) and open the model; probabilities() calls this itself."""
+        self._load()
+
     def _load(self) -> tuple[Any, HeadWeights]:
         with self._lock:
             if self._session is None or self._heads is None:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.clips import Shot, make_clip
 from indexer.video.errors import VideoRejected
 from indexer.video.probe import VideoLimits, probe_video
 from indexer.video.sniff import container_family, is_video
-from tests.indexer.video.clips import Shot, make_clip
 
 TWO_SHOTS = [Shot("astronaut", 30), Shot("coffee", 30)]
 

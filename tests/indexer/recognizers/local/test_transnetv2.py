@@ -9,11 +9,11 @@ import onnx
 import pytest
 from PIL import Image
 
+from bench.clips import PHOTOS, photo
 from indexer.recognizers.local import transnetv2_onnx
 from indexer.recognizers.local.torch_weights import WeightsFormatError
 from indexer.recognizers.local.transnetv2 import CONTEXT, TransNetV2
 from indexer.recognizers.local.transnetv2_heads import HeadWeights, color_histograms
-from tests.indexer.video.clips import PHOTOS, photo
 
 
 @pytest.fixture(scope="module")

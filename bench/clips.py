@@ -1,4 +1,4 @@
-"""Test clips made from real photos (scikit-image samples) with PyAV: holds, pans, cuts and dissolves at
+"""Clips made from real photos (scikit-image samples) with PyAV: holds, pans, cuts and dissolves at
 known frames. Small and short, so a clip encodes in well under a second."""
 
 from __future__ import annotations
