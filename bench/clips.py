@@ -76,6 +76,7 @@ def make_clip(
     codec: str = "libx264",
     container: str | None = None,
     gop: int = 50,
+    audio: bool = False,
 ) -> Clip:
     clip = Clip(path, rate, shots)
     with av.open(str(path), "w", format=container) as out:
@@ -85,6 +86,7 @@ def make_clip(
         stream.codec_context.gop_size = gop
         if codec == "libx264":
             stream.codec_context.options = {"preset": "ultrafast", "crf": "23"}
+        sound = out.add_stream("aac", rate=44100) if audio else None
         index = 0
         previous: list[NDArray[np.uint8]] = []
         for n, shot in enumerate(shots):
@@ -106,4 +108,13 @@ def make_clip(
                 index += 1
             previous = frames
         out.mux(stream.encode(None))
+        if sound is not None:  # a 440 Hz tone as long as the picture
+            samples = round(index / rate * 44100)
+            for at in range(0, samples, 1024):
+                t = (np.arange(at, min(at + 1024, samples)) / 44100.0).astype(np.float32)
+                wave = (0.2 * np.sin(2 * np.pi * 440 * t))[None, :]
+                chunk = av.AudioFrame.from_ndarray(wave, format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 44100, at
+                out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
     return clip

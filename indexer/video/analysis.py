@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.domain.media import VideoInfo
@@ -26,6 +27,7 @@ from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
 from indexer.video.keyframes import Candidate, poster_score
 from indexer.video.shots import BoundaryModel, Shot, detect_shots
+from indexer.video.video_renditions import tile
 
 T = TypeVar("T")
 _DONE = object()
@@ -72,6 +74,7 @@ class VideoAnalysis:
     segments: tuple[Segment, ...]
     poster: Candidate | None  # the representative keyframe (not a black first frame)
     frames_decoded: int
+    tiles: tuple[tuple[float, float, NDArray[np.uint8]], ...] = ()  # per shot: its thumbnail-strip tile
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ def analyze_video(
     segments: list[Segment] = []
     poster: tuple[tuple[bool, float, int], Candidate] | None = None
     decoded = 0
+    tiles: list[tuple[float, float, NDArray[np.uint8]]] = []
     for shot in detect_shots(frames, shot_model, per_shot=options.keyframes_per_shot):
         decoded = shot.end
         labels: tuple[Label, ...] = ()
@@ -130,10 +134,13 @@ def analyze_video(
                 keyframes=tuple(round(k.time, 6) for k in shot.keyframes),
             )
         )
+        if shot.keyframes:
+            best = max(shot.keyframes, key=lambda k: (not k.blank, k.sharpness))
+            tiles.append((round(shot.start_time, 6), round(shot.end_time, 6), tile(best.picture)))
         for k in shot.keyframes:  # only the best so far is kept: memory does not grow with shots
             score = poster_score(shot.end_time - shot.start_time, k)
             if poster is None or score > poster[0]:
                 poster = (score, k)
         if on_shot is not None:
             on_shot(shot)
-    return VideoAnalysis(info, tuple(segments), poster[1] if poster else None, decoded)
+    return VideoAnalysis(info, tuple(segments), poster[1] if poster else None, decoded, tuple(tiles))

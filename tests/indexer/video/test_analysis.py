@@ -44,6 +44,7 @@ def test_segments_carry_timecodes_and_the_labels_of_their_shots(
     assert result.segments[-1].end == pytest.approx(info.duration, abs=1e-3)
     assert result.frames_decoded == clip.frames
     assert result.poster is not None and not result.poster.blank
+    assert [(start, end) for start, end, _ in result.tiles] == [(s.start, s.end) for s in result.segments]
 
 
 def test_decoding_errors_reach_the_caller(tmp_path: Path, shot_model: TransNetV2) -> None:
