@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.analyzers
 	$(BIN)/python -m bench.reprocess
+	$(BIN)/python -m bench.video
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
