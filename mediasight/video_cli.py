@@ -1,8 +1,9 @@
 """`mediasight video FILE`: analyse one video on this machine and write what was found into a folder.
 
-Shots (TransNetV2), keyframes, keyframe labels (EfficientNet), SMPTE timecodes, and the exports and
-renditions: segments.json, shots.vtt, shots.srt, shots.edl, poster.jpg, strip.jpg + strip.vtt and an
-H.264 proxy.mp4. Nothing is stored in the catalog (video ingest is not wired into the archive yet).
+Shots (TransNetV2), keyframes, keyframe labels (EfficientNet), faces grouped per person (dlib), SMPTE
+timecodes, and the exports and renditions: segments.json, shots.vtt, shots.srt, shots.edl, poster.jpg,
+strip.jpg + strip.vtt and an H.264 proxy.mp4. Nothing is stored in the catalog (video ingest is not
+wired into the archive yet).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def video(
         "video-analysis"
     ),
     labels: Annotated[bool, typer.Option(help="Label each shot's keyframes.")] = True,
+    faces: Annotated[
+        bool, typer.Option(help="Find faces in the keyframes and group them per person.")
+    ] = True,
     proxy: Annotated[bool, typer.Option(help="Also transcode a ≤640×360 H.264 proxy.mp4.")] = True,
 ) -> None:
     """Find the shots of a video, label their keyframes, and write WebVTT, SRT, CMX 3600 EDL and JSON.
@@ -82,11 +86,11 @@ def video(
         (out / "strip.jpg").write_bytes(strip.sprite.data)
         (out / "strip.vtt").write_text(strip.vtt)
     err.print(
-        f"{len(segments)} shots in {elapsed:.1f} s "
+        f"{len(segments)} shots, {result.people} person(s) in {elapsed:.1f} s "
         f"({info.duration / max(elapsed, 1e-6):.1f}× real time) → {out}/"
     )
     for s in segments[:20]:
-        names = ", ".join(f"{lb.name} {lb.confidence:.0f}" for lb in s.labels[:4])
+        names = ", ".join([f"{lb.name} {lb.confidence:.0f}" for lb in s.labels[:4]] + list(s.faces))
         err.print(f"  {s.start_timecode} – {s.end_timecode}  {names}")
     if len(segments) > 20:
         err.print(f"  ... {len(segments) - 20} more in segments.json")

@@ -13,16 +13,17 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.domain.media import VideoInfo
-from catalog.domain.model import Label
+from catalog.domain.model import Face, Label
 from catalog.domain.segments import Segment, merge_labels, timecodes
 from catalog.domain.timecode import TimecodeError, from_timecode
+from catalog.domain.video_people import VideoPeople
 from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
 from indexer.video.keyframes import Candidate, poster_score
@@ -31,6 +32,12 @@ from indexer.video.video_renditions import tile
 
 T = TypeVar("T")
 _DONE = object()
+
+
+class FaceDetector(Protocol):
+    """Faces with identity vectors in one picture (the local dlib recognizer); blocking CPU work."""
+
+    def detect(self, image: Image.Image) -> list[Face]: ...
 
 
 def prefetch(items: Iterator[T], depth: int) -> Iterator[T]:
@@ -75,6 +82,7 @@ class VideoAnalysis:
     poster: Candidate | None  # the representative keyframe (not a black first frame)
     frames_decoded: int
     tiles: tuple[tuple[float, float, NDArray[np.uint8]], ...] = ()  # per shot: its thumbnail-strip tile
+    people: int = 0  # distinct persons whose faces were seen (segments name them person-1, ...)
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,10 @@ def analyze_video(
     labeler: LabelModel | None,
     options: AnalysisOptions | None = None,
     on_shot: Callable[[Shot], None] | None = None,
+    faces: FaceDetector | None = None,
 ) -> VideoAnalysis:
-    """Segments (one per shot) with labels merged over each shot's keyframes."""
+    """Segments (one per shot) with labels merged over each shot's keyframes and the persons whose
+    faces its keyframes show (grouped across the whole video)."""
     options = options or AnalysisOptions()
     rate = info.rate
     sample_every = max(1, round(float(rate.rate) * options.sample_every_seconds))
@@ -110,6 +120,7 @@ def analyze_video(
     segments: list[Segment] = []
     poster: tuple[tuple[bool, float, int], Candidate] | None = None
     decoded = 0
+    people = VideoPeople()
     tiles: list[tuple[float, float, NDArray[np.uint8]]] = []
     for shot in detect_shots(frames, shot_model, per_shot=options.keyframes_per_shot):
         decoded = shot.end
@@ -120,6 +131,13 @@ def analyze_video(
                 batch, min_confidence=options.min_confidence, max_labels=options.max_labels
             )
             labels = merge_labels(found, options.max_labels)
+        persons: list[str] = []
+        if faces is not None:
+            for k in shot.keyframes:
+                for face in faces.detect(Image.fromarray(k.picture)):
+                    person = people.assign(face.embedding) if face.embedding else None
+                    if person is not None and person not in persons:
+                        persons.append(person)
         start_tc, end_tc = timecodes(shot.start, shot.end, rate, info.drop_frame, offset)
         segments.append(
             Segment(
@@ -131,6 +149,7 @@ def analyze_video(
                 start_timecode=start_tc,
                 end_timecode=end_tc,
                 labels=labels,
+                faces=tuple(persons),
                 keyframes=tuple(round(k.time, 6) for k in shot.keyframes),
             )
         )
@@ -143,4 +162,6 @@ def analyze_video(
                 poster = (score, k)
         if on_shot is not None:
             on_shot(shot)
-    return VideoAnalysis(info, tuple(segments), poster[1] if poster else None, decoded, tuple(tiles))
+    return VideoAnalysis(
+        info, tuple(segments), poster[1] if poster else None, decoded, tuple(tiles), people.count
+    )

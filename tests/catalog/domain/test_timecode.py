@@ -98,8 +98,9 @@ def test_drop_frame_round_trips_and_stays_within_a_frame_of_the_clock(frame: int
     assert from_timecode(tc, NTSC) == frame
     hh, mm, ss, ff = int(tc[0:2]), int(tc[3:5]), int(tc[6:8]), int(tc[9:11])
     labelled = hh * 3600 + mm * 60 + ss + ff / 30
-    # drop-frame keeps the label within ~2 frames of wall-clock time over 24 hours
-    assert abs(labelled - NTSC.seconds(frame)) < 3 / 30
+    # drop-frame keeps the label near wall-clock time: up to 2 frames ahead within each ten minutes
+    # (numbers are dropped only at minute starts), plus a drift of 2.6 frames a day (~0.086 s)
+    assert abs(labelled - NTSC.seconds(frame)) < 5 / 30
 
 
 @settings(deadline=None)

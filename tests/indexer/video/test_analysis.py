@@ -53,3 +53,17 @@ def test_decoding_errors_reach_the_caller(tmp_path: Path, shot_model: TransNetV2
     clip.path.unlink()
     with pytest.raises(FileNotFoundError):
         analyze_video(clip.path, info, shot_model, None)
+
+
+def test_faces_are_grouped_per_person_across_shots(tmp_path: Path, shot_model: TransNetV2) -> None:
+    from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+    clip = make_clip(
+        tmp_path / "interview.mp4",
+        [Shot("astronaut", 30), Shot("rocket", 30), Shot("astronaut", 30)],
+        size=(512, 512),  # the photo undistorted: a face the size a 640 px keyframe shows
+    )
+    result = analyze_video(clip.path, probe_video(clip.path), shot_model, None, faces=DlibFaceRecognizer())
+    assert [s.start_frame for s in result.segments] == pytest.approx([0, 30, 60], abs=2)
+    assert [s.faces for s in result.segments] == [("person-1",), (), ("person-1",)]
+    assert result.people == 1
