@@ -1,8 +1,17 @@
 # The Mediasight image for docker-compose.yml (API, worker, init). Models ship inside the Python packages.
+# The pages: built from the npm packages pinned in package-lock.json, in a Node stage, then copied in.
+FROM node:20-slim AS web
+WORKDIR /ui
+COPY api/web/ui/package.json api/web/ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY api/web/ui ./
+RUN npm run build
+
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY api ./api
+COPY --from=web /ui/dist ./api/web/ui/dist
 COPY catalog ./catalog
 COPY services ./services
 COPY indexer ./indexer

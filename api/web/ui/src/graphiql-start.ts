@@ -1,0 +1,53 @@
+// Starts GraphiQL from the files served under /static/graphiql (React UMD builds and graphiql's own bundle),
+// so the IDE works with no internet. Requests carry the session cookie and its CSRF header; a key typed into
+// the headers editor is kept in memory only (never in localStorage).
+import { CSRF_HEADER, csrfToken } from "./csrf";
+
+type Element = unknown;
+declare const React: {
+  createElement(type: unknown, props: Record<string, unknown> | null): Element;
+  useState<T>(initial: T): [T, (next: T) => void];
+};
+declare const ReactDOM: { createRoot(el: HTMLElement): { render(el: Element): void } };
+declare const GraphiQL: ((props: Record<string, unknown>) => Element) & {
+  createFetcher(options: { url: string; headers: Record<string, string> }): unknown;
+};
+declare const GraphiQLPluginExplorer: { explorerPlugin(): unknown };
+
+const EXAMPLE = `# Mediasight's GraphQL API. Signed in on this server's pages, you are signed in here too;
+# otherwise add {"Authorization": "Bearer <your key>"} in Headers below.
+# Run: Ctrl-Enter. Complete: Ctrl-Space. Docs: the book icon on the left.
+{
+  viewer { tenant scopes }
+  search(query: "animal", first: 5) {
+    totalCount
+    edges { score node { id filename labels(minConfidence: 50) { name confidence } } }
+  }
+}
+`;
+
+const params = new URLSearchParams(location.search);
+const url = location.origin + location.pathname;
+const fetcher = GraphiQL.createFetcher({ url, headers: { [CSRF_HEADER]: csrfToken() } });
+
+function App(): Element {
+  const [query, setQuery] = React.useState(params.get("q") ?? EXAMPLE);
+  return React.createElement(GraphiQL, {
+    fetcher,
+    query,
+    onEditQuery: (next: string) => {
+      setQuery(next);
+      const shared = new URLSearchParams(location.search);
+      shared.set("q", next);
+      history.replaceState(null, "", `?${shared}`);
+    },
+    plugins: [GraphiQLPluginExplorer.explorerPlugin()],
+    defaultEditorToolsVisibility: true,
+    isHeadersEditorEnabled: true,
+    shouldPersistHeaders: false,
+    inputValueDeprecation: true,
+  });
+}
+
+const root = document.getElementById("graphiql");
+if (root) ReactDOM.createRoot(root).render(React.createElement(App, null));

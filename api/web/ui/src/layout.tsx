@@ -1,0 +1,56 @@
+// The frame around every signed-in page: navigation, who is signed in, sign-out.
+import type { ComponentChildren } from "preact";
+import { CSRF_HEADER, csrfToken } from "./csrf";
+import type { Viewer } from "./viewer";
+
+async function signOut(): Promise<void> {
+  await fetch("/session/end", { method: "POST", credentials: "same-origin", headers: { [CSRF_HEADER]: csrfToken() } });
+  location.assign("/signin");
+}
+
+export function Layout(props: { viewer: Viewer; path: string; children: ComponentChildren }) {
+  const { viewer, path } = props;
+  const current = (href: string) => (href === path ? "page" : undefined);
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <nav aria-label="Main">
+          <a class="brand" href="/" aria-current={current("/")}>
+            Mediasight
+          </a>
+          <a href="/overview" aria-current={current("/overview")}>
+            Overview
+          </a>
+          <a href="/graphql" data-reload="1">
+            GraphQL
+          </a>
+        </nav>
+        <div class="who">
+          <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
+            {viewer.tenant}
+            {viewer.scopes.includes("WRITE") ? "" : " (read-only)"}
+          </span>
+          <button type="button" class="link" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {props.children}
+      </main>
+    </>
+  );
+}
+
+export function ErrorNote(props: { error: unknown }) {
+  if (!props.error) return null;
+  const message = props.error instanceof Error ? props.error.message : String(props.error);
+  return (
+    <p class="error" role="alert">
+      {message}
+    </p>
+  );
+}

@@ -1,0 +1,49 @@
+// The pages' entry: a route table (add a page here and in api/web/pages.py's PAGES), the signed-in frame.
+import type { ComponentType } from "preact";
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "./api";
+import { ErrorNote, Layout } from "./layout";
+import { AssetPage } from "./pages/asset";
+import { OverviewPage } from "./pages/overview";
+import { SearchPage } from "./pages/search";
+import { SignIn } from "./pages/signin";
+import { match, onLinkClick, useLocation } from "./router";
+import { loadViewer, type Viewer, ViewerContext } from "./viewer";
+import "./style.css";
+
+export type PageProps = { url: URL; params: Record<string, string> };
+
+const ROUTES: { pattern: string; title: string; page: ComponentType<PageProps> }[] = [
+  { pattern: "/", title: "Search", page: SearchPage },
+  { pattern: "/assets/:id", title: "Asset", page: AssetPage },
+  { pattern: "/overview", title: "Overview", page: OverviewPage },
+];
+
+function App() {
+  const url = useLocation();
+  const [viewer, setViewer] = useState<Viewer | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const signingIn = url.pathname === "/signin";
+
+  useEffect(() => {
+    if (!signingIn && !viewer) loadViewer().then(setViewer, (e: unknown) => setError(e));
+  }, [signingIn, viewer]);
+
+  if (signingIn) return <SignIn url={url} />;
+  const route = ROUTES.map((r) => ({ r, params: match(r.pattern, url.pathname) })).find((m) => m.params);
+  if (error && !(error instanceof ApiError && error.code === "UNAUTHENTICATED")) return <ErrorNote error={error} />;
+  if (!viewer) return <p class="loading">Loading…</p>;
+  document.title = route ? `${route.r.title} · Mediasight` : "Not found · Mediasight";
+  return (
+    <ViewerContext.Provider value={viewer}>
+      <Layout viewer={viewer} path={url.pathname}>
+        {route ? <route.r.page url={url} params={route.params ?? {}} /> : <h1>No such page</h1>}
+      </Layout>
+    </ViewerContext.Provider>
+  );
+}
+
+document.addEventListener("click", onLinkClick);
+const root = document.getElementById("app");
+if (root) render(<App />, root);

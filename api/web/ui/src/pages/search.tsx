@@ -1,0 +1,316 @@
+// The search page: one query box, filters as chips, facets that refine, sort, a thumbnail grid with each
+// hit's most specific label and "why this hit", keyset paging. The URL holds the whole search.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { gql } from "../api";
+import { topSpecific, pct, type LabelLike } from "../labels";
+import { ErrorNote } from "../layout";
+import type { PageProps } from "../main";
+import { navigate } from "../router";
+import {
+  chips,
+  listsStage,
+  readState,
+  SORTS,
+  type SearchState,
+  searchArgs,
+  stateUrl,
+  STATUSES,
+} from "../search-state";
+import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
+
+const PAGE = 60;
+const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
+  search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
+    edges { score meaning matches { label confidence via }
+      node { ${THUMB_FIELDS} status error labels { name confidence parents } } }
+  }
+}`;
+
+type Facet = { value: string; count: number };
+type Edge = {
+  score: number;
+  meaning: number | null;
+  matches: { label: string; confidence: number; via: string }[];
+  node: AssetRef & { status: string; error: string | null; labels: LabelLike[] };
+};
+type Result = {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  facets: { labels: Facet[]; persons: Facet[]; mediaTypes: Facet[]; captureYears: Facet[] };
+  edges: Edge[];
+};
+
+function why(edge: Edge): string {
+  const parts = edge.matches.map((m) =>
+    m.via.toLowerCase() === m.label.toLowerCase() ? `${m.label} ${pct(m.confidence)}` : `${m.label} ${pct(m.confidence)} (a kind of ${m.via})`,
+  );
+  if (edge.meaning !== null) parts.push(`meaning ${edge.meaning.toFixed(2)}`);
+  if (!parts.length) return edge.node.error ? `failed: ${edge.node.error}` : "";
+  return `matched ${parts.join(", ")}`;
+}
+
+function Hit(props: { edge: Edge; eager: boolean }) {
+  const { node } = props.edge;
+  const top = topSpecific(node.labels);
+  const reason = why(props.edge);
+  const alt = top ? `${node.filename}: ${top.name}` : node.filename;
+  return (
+    <li class="hit" data-asset-id={node.id}>
+      <Thumb asset={node} alt={alt} eager={props.eager}>
+        <span class="badge">{top ? `${top.name} ${pct(top.confidence)}` : node.status.toLowerCase()}</span>
+        {reason && <span class="why">{reason}</span>}
+      </Thumb>
+      <span class="name" title={node.filename}>
+        {node.filename}
+      </span>
+    </li>
+  );
+}
+
+function FacetList(props: { title: string; facets: Facet[]; pick: (value: string) => void; active: string[] }) {
+  if (!props.facets.length) return null;
+  return (
+    <section class="facet" aria-label={props.title}>
+      <h2>{props.title}</h2>
+      <ul>
+        {props.facets.slice(0, 12).map((f) => (
+          <li key={f.value}>
+            <button
+              type="button"
+              class="link"
+              aria-pressed={props.active.includes(f.value)}
+              onClick={() => props.pick(f.value)}
+            >
+              {f.value}
+            </button>{" "}
+            <span class="count">{f.count}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) {
+  const [kind, setKind] = useState("label");
+  const [value, setValue] = useState("");
+  const s = props.state;
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const v = value.trim();
+    if (!v) return;
+    const next = { ...s };
+    if (kind === "label") next.labels = [...s.labels.filter((x) => x !== v), v];
+    else if (kind === "person") next.persons = [...s.persons.filter((x) => x !== v), v];
+    else if (kind === "text") next.text = v;
+    else if (kind === "type") next.types = [...s.types.filter((x) => x !== v), v];
+    else if (kind === "from") next.from = v;
+    else if (kind === "to") next.to = v;
+    setValue("");
+    props.go(next);
+  };
+  const dated = kind === "from" || kind === "to";
+  return (
+    <form class="addfilter" onSubmit={submit} aria-label="Add a filter">
+      <label for="filter-kind" class="sr-only">
+        Filter by
+      </label>
+      <select id="filter-kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+        <option value="label">Label</option>
+        <option value="person">Person</option>
+        <option value="text">Text in image</option>
+        <option value="type">Media type</option>
+        <option value="from">Taken from</option>
+        <option value="to">Taken until</option>
+      </select>
+      <label for="filter-value" class="sr-only">
+        Filter value
+      </label>
+      <input
+        id="filter-value"
+        type={dated ? "date" : "text"}
+        value={value}
+        placeholder={kind === "type" ? "image/jpeg" : kind === "text" ? "words in the image" : "name"}
+        onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+      />
+      <button type="submit" class="secondary">
+        Add filter
+      </button>
+    </form>
+  );
+}
+
+export function SearchPage(props: PageProps) {
+  const state = readState(props.url);
+  const key = stateUrl(state);
+  const [result, setResult] = useState<Result | null>(null);
+  const [edges, setEdges] = useState<Edge[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [query, setQuery] = useState(state.q);
+  const [min, setMin] = useState(state.minConfidence);
+  const sentinel = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    setQuery(state.q);
+    setMin(state.minConfidence);
+    setError(null);
+    const args = searchArgs(state);
+    let current = true;
+    gql<{ search: Result }>(SEARCH, { ...args, after: null }).then(
+      (d) => {
+        if (!current) return;
+        setResult(d.search);
+        setEdges(d.search.edges);
+      },
+      (e: unknown) => current && setError(e),
+    );
+    return () => {
+      current = false;
+    };
+  }, [key]);
+
+  const go = (next: SearchState) => navigate(stateUrl(next));
+  const more = async () => {
+    if (!result?.pageInfo.hasNextPage || loadingMore) return;
+    setLoadingMore(true);
+    try {
+      const d = await gql<{ search: Result }>(SEARCH, { ...searchArgs(state), after: result.pageInfo.endCursor });
+      setResult({ ...result, pageInfo: d.search.pageInfo });
+      setEdges((prev) => [...prev, ...d.search.edges]);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+
+  // Infinite scroll: the next page loads when the end of the grid comes into view.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !result?.pageInfo.hasNextPage) return;
+    const seen = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void more(), {
+      rootMargin: "400px",
+    });
+    seen.observe(el);
+    return () => seen.disconnect();
+  });
+
+  const active = chips(state);
+  const stage = listsStage(state);
+  return (
+    <div class="search">
+      <h1 class="sr-only">Search</h1>
+      <form
+        class="searchbar"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          go({ ...state, q: query, minConfidence: min });
+        }}
+      >
+        <label for="q" class="sr-only">
+          Search the archive
+        </label>
+        <input
+          id="q"
+          type="search"
+          value={query}
+          placeholder="Search labels, persons, filenames, meaning…"
+          onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+          disabled={stage}
+        />
+        <button type="submit">Search</button>
+      </form>
+
+      <div class="controls">
+        <label class="slider">
+          Minimum label confidence <output>{min}%</output>
+          <input
+            type="range"
+            min={0}
+            max={100}
+            step={5}
+            value={min}
+            onInput={(e) => setMin(Number((e.target as HTMLInputElement).value))}
+            onChange={(e) => go({ ...state, q: query, minConfidence: Number((e.target as HTMLInputElement).value) })}
+          />
+        </label>
+        <label>
+          Sort{" "}
+          <select value={state.sort} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
+            {SORTS.map((s) => (
+              <option value={s.value} key={s.value}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status{" "}
+          <select
+            value={state.status}
+            onChange={(e) => go({ ...state, status: (e.target as HTMLSelectElement).value as SearchState["status"] })}
+          >
+            <option value="">Searchable (indexed)</option>
+            {STATUSES.filter((s) => s !== "INDEXED").map((s) => (
+              <option value={s} key={s}>
+                {s === "FAILED" ? "Failed" : `In progress: ${s.toLowerCase()}`}
+              </option>
+            ))}
+          </select>
+        </label>
+        <AddFilter state={state} go={go} />
+      </div>
+
+      {active.length > 0 && (
+        <ul class="chips" aria-label="Active filters">
+          {active.map((c) => (
+            <li key={c.key}>
+              <span>{c.text}</span>
+              <button type="button" aria-label={`Remove filter ${c.text}`} onClick={() => go(c.without)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {stage && <p class="hint">Listing assets by pipeline stage (newest first); other filters do not apply.</p>}
+      <ErrorNote error={error} />
+
+      <div class="results">
+        <aside class="facets" aria-label="Refine">
+          {result && (
+            <>
+              <FacetList title="Labels" facets={result.facets.labels} active={state.labels} pick={(v) => go({ ...state, labels: state.labels.includes(v) ? state.labels.filter((x) => x !== v) : [...state.labels, v] })} />
+              <FacetList title="Persons" facets={result.facets.persons} active={state.persons} pick={(v) => go({ ...state, persons: state.persons.includes(v) ? state.persons.filter((x) => x !== v) : [...state.persons, v] })} />
+              <FacetList title="Media types" facets={result.facets.mediaTypes} active={state.types} pick={(v) => go({ ...state, types: state.types.includes(v) ? state.types.filter((x) => x !== v) : [...state.types, v] })} />
+              <FacetList title="Taken in" facets={result.facets.captureYears} active={state.from ? [state.from.slice(0, 4)] : []} pick={(y) => go({ ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
+            </>
+          )}
+        </aside>
+        <section class="hits" aria-label="Results" aria-busy={!result}>
+          <p class="total" aria-live="polite">
+            {result ? `${result.totalCount.toLocaleString()} ${result.totalCount === 1 ? "asset" : "assets"}` : "Searching…"}
+          </p>
+          <ul class="grid" data-ready={result ? "1" : undefined}>
+            {edges.map((e, i) => (
+              <Hit edge={e} key={e.node.id} eager={i < 12} />
+            ))}
+          </ul>
+          {result?.pageInfo.hasNextPage && (
+            <div ref={sentinel} class="more">
+              <button type="button" class="secondary" onClick={() => void more()} disabled={loadingMore}>
+                {loadingMore ? "Loading…" : "Load more"}
+              </button>
+            </div>
+          )}
+          {result && !edges.length && <p class="hint">Nothing found. Try fewer filters or another word.</p>}
+        </section>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,48 @@
+// A small client-side router: pages are matched by path pattern; links navigate without a page load.
+import { useEffect, useState } from "preact/hooks";
+
+const CHANGE = "mediasight:navigate";
+
+export function navigate(to: string, replace = false): void {
+  if (replace) history.replaceState(null, "", to);
+  else history.pushState(null, "", to);
+  window.dispatchEvent(new Event(CHANGE));
+}
+
+/** The current location (path + query), re-rendering on navigation and back/forward. */
+export function useLocation(): URL {
+  const [url, setUrl] = useState(() => new URL(location.href));
+  useEffect(() => {
+    const update = () => setUrl(new URL(location.href));
+    window.addEventListener("popstate", update);
+    window.addEventListener(CHANGE, update);
+    return () => {
+      window.removeEventListener("popstate", update);
+      window.removeEventListener(CHANGE, update);
+    };
+  }, []);
+  return url;
+}
+
+/** `pattern` like "/assets/:id": the named parts when `path` matches, else null. */
+export function match(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
+    else if (want[i] !== got[i]) return null;
+  }
+  return params;
+}
+
+/** Same-origin link clicks (no modifier keys) navigate in place. */
+export function onLinkClick(event: MouseEvent): void {
+  const a = (event.target as HTMLElement | null)?.closest("a");
+  if (!a || a.target || a.hasAttribute("download") || a.origin !== location.origin) return;
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (a.pathname.startsWith("/graphql") || a.pathname.startsWith("/static") || a.dataset.reload) return;
+  event.preventDefault();
+  navigate(a.pathname + a.search + a.hash);
+}
