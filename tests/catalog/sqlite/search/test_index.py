@@ -7,6 +7,7 @@ import random
 import re
 import sqlite3
 import sys
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -340,15 +341,21 @@ async def traced(index: SqliteSearchIndex, query: SearchQuery) -> tuple[list[str
     its SELECTs (temp tables aside)."""
     statements: list[str] = []
 
-    def trace(conn: sqlite3.Connection) -> None:
-        conn.set_trace_callback(statements.append)
+    async def on_both_readers(fn: Callable[[sqlite3.Connection], None]) -> None:
+        # two reads held at a barrier run at once, so on the two reader threads (two sequential reads
+        # could both land on one thread under load, leaving the other connection untraced)
+        barrier = threading.Barrier(2)
 
-    for _ in range(2):
-        await index._db.read(trace)
+        def run(conn: sqlite3.Connection) -> None:
+            fn(conn)
+            barrier.wait(timeout=30)
+
+        await asyncio.gather(index._db.read(run), index._db.read(run))
+
+    await on_both_readers(lambda conn: conn.set_trace_callback(statements.append))
     for _ in range(2):
         await index.search("t1", query)
-    for _ in range(2):
-        await index._db.read(lambda conn: conn.set_trace_callback(None))
+    await on_both_readers(lambda conn: conn.set_trace_callback(None))
     selects = [s.replace("\x00", "") for s in statements if s.lstrip().upper().startswith("SELECT")]
     selects = [s for s in selects if "temp." not in s]
     assert selects
