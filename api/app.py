@@ -1,8 +1,8 @@
-"""The Starlette application: GraphQL (+ GraphiQL), signed rendition URLs, health, and the worker."""
+"""The Starlette application: GraphQL (+ GraphiQL), signed rendition URLs and health, over services it is
+given (or opens through the composition root's OpenServices, with whatever runs beside it)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 import logging
@@ -19,14 +19,13 @@ from strawberry.asgi import GraphQL
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
 from api.schema import schema
+from api.service_ports import ApiServices, OpenServices
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
 from api.web.pages import WebServices, web_routes
 from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import ApiKey
-from mediasight.bootstrap import Services, open_services
-from mediasight.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +127,10 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
 class ServicesRef:
     """The app's services: given at creation (tests) or opened by the lifespan on the server's loop."""
 
-    def __init__(self, services: Services | None) -> None:
+    def __init__(self, services: ApiServices | None) -> None:
         self.services = services
 
-    def get(self) -> Services:
+    def get(self) -> ApiServices:
         if self.services is None:
             raise RuntimeError("the application has not started")
         return self.services
@@ -145,31 +144,23 @@ def _freeze_startup_objects() -> None:
 
 
 def create_app(
-    services: Services | None = None, *, settings: Settings | None = None, run_worker: bool
+    services: ApiServices | None = None, *, open_services: OpenServices | None = None
 ) -> Starlette:
-    """An app over given services, or over services it opens from `settings` when it starts."""
-    if (services is None) == (settings is None):
-        raise ValueError("give services or settings")
+    """An app over given services (tests), or over services `open_services` opens when it starts (a server:
+    mediasight.processes.serving, which also runs the worker when asked)."""
+    if (services is None) == (open_services is None):
+        raise ValueError("give services or open_services")
     ref = ServicesRef(services)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = ref.services is None
-        if owned:
-            assert settings is not None
-            ref.services = await open_services(settings)
-        stop = asyncio.Event()
-        worker_task = asyncio.create_task(ref.get().worker().run(stop)) if run_worker else None
-        if owned:  # a server process (tests pass their own services and keep collecting freely)
-            _freeze_startup_objects()
-        try:
+        if open_services is None:  # tests pass their own services and keep collecting freely
             yield
-        finally:
-            stop.set()
-            if worker_task is not None:
-                await worker_task
-            if owned:
-                await ref.get().aclose()
+            return
+        async with open_services() as opened:
+            ref.services = opened
+            _freeze_startup_objects()
+            yield
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok", "pendingJobs": await ref.get().queue.pending()})

@@ -9,7 +9,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from catalog.domain.model import ApiKey, Scope
-from catalog.domain.ports import CatalogStore
+from catalog.domain.ports import TenantStore
 from services.keys import hash_api_key
 
 
@@ -17,7 +17,7 @@ class AuthError(Exception):
     pass
 
 
-async def key_for_authorization(catalog: CatalogStore, header: str | None) -> ApiKey:
+async def key_for_authorization(catalog: TenantStore, header: str | None) -> ApiKey:
     """The live key the header carries (its tenant, its scopes); AuthError with what to do otherwise."""
     if not header:
         raise AuthError(

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from strawberry.dataloader import DataLoader
 
+from api.service_ports import ApiServices
 from catalog.domain.model import ALL_SCOPES, Asset, Person, RecognitionResult, Scope
-from mediasight.bootstrap import Services
 
 Results = dict[str, RecognitionResult]
 MAX_RUNS = 100  # runs per asset a request reads
@@ -17,7 +17,7 @@ MAX_RUNS = 100  # runs per asset a request reads
 
 @dataclass
 class Context:
-    services: Services
+    services: ApiServices
     tenant_id: str
     scopes: tuple[Scope, ...] = ALL_SCOPES
     base_url: str = ""

@@ -15,7 +15,7 @@ from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
-from services.face_collection import RemoteUnavailable
+from indexer.recognizers.ports import RemoteUnavailable
 from services.faces import FaceError
 from services.faces import FaceMatch as DomainFaceMatch
 
@@ -132,7 +132,7 @@ class FaceMutation:
     async def search_faces_by_image(
         self, info: Info[Context, None], file: Upload, threshold: Threshold = 80.0
     ) -> FaceMatchesPayload:
-        limit = info.context.services.settings.max_upload_bytes
+        limit = info.context.services.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
         if len(data) > limit:
             return FaceMatchesPayload(

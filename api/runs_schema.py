@@ -21,27 +21,29 @@ from api.report_types import (
     ReprocessPayload,
     ReprocessProblem,
 )
-from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
+from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import PageInfo
 from api.types import Asset
 from catalog.domain.change_report import build_report
 from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.domain.ids import is_uuid
-from catalog.domain.model import TenantConfig
 from catalog.domain.ports import SearchQuery
 from services.batch_preparation import MAX_BATCH_ASSETS
 from services.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
+from services.search_query import MAX_PAGE, InvalidSearch
 
 MAX_FEED_PAGE = 100
 
 
-def _query(filter: SearchFilter, config: TenantConfig) -> SearchQuery:
-    """The search a filter batch resolves in the background (GraphQLError: the filter is invalid)."""
+async def _query(ctx: Context, filter: SearchFilter) -> SearchQuery:
+    """The search a filter batch resolves in the background (GraphQLError, InvalidSearch: the filter is
+    invalid)."""
     if listed_stages(filter) is not None:
         raise GraphQLError(
             "reprocess works on INDEXED assets: leave status out of the filter (or use [INDEXED])"
         )
-    return search_query(None, filter, SearchSort.CREATED, MAX_PAGE, None, config)
+    spec = search_spec(None, filter, SearchSort.CREATED, MAX_PAGE, None)
+    return await ctx.services.queries.selection(ctx.tenant_id, spec)
 
 
 def _aware(value: datetime) -> datetime:
@@ -194,10 +196,9 @@ class RunMutation:
         ids = [str(i) for i in asset_ids] if asset_ids is not None else None
         query = None
         if filter is not None:
-            tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
             try:
-                query = _query(filter, tenant.config if tenant else TenantConfig())
-            except GraphQLError as exc:
+                query = await _query(ctx, filter)
+            except (GraphQLError, InvalidSearch) as exc:
                 return problem(ReprocessErrorCode.INVALID_FILTER, str(exc))
             if ids is not None:  # IDs that are not IDs match nothing
                 ids = [i for i in ids if is_uuid(i)]

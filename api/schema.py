@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,7 +17,7 @@ from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
-from api.search_input import MAX_PAGE, SearchFilter, SearchSort, listed_stages, search_query
+from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
@@ -27,23 +26,13 @@ from api.viewer_schema import ViewerQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
-from catalog.domain.model import TenantConfig
 from catalog.domain.ports import FacetValue as DomainFacet
-from catalog.domain.ports import SearchQuery, UnsupportedSearch
-from mediasight.bootstrap import Services
+from catalog.domain.ports import UnsupportedSearch
+from services.search_query import MAX_PAGE, InvalidSearch
 
 
 def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
     return [FacetValue(value=f.value, count=f.count) for f in values]
-
-
-async def _with_embedding(services: Services, query: SearchQuery) -> SearchQuery:
-    """Text queries also search by meaning when the server embeds metadata."""
-    text = (query.text or "").strip()
-    if not text or services.embedder is None:
-        return query
-    vector = await services.cpu.run(services.embedder.embed, [text])
-    return dataclasses.replace(query, text_embedding=tuple(float(v) for v in vector[0]))
 
 
 @strawberry.type
@@ -90,14 +79,11 @@ class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery):
             if query:
                 raise GraphQLError("`query` searches INDEXED assets: leave it out when listing other stages.")
             return await list_stages(ctx, stages, first, after)
+        queries = ctx.services.queries
         try:
-            tenant = await ctx.services.catalog.get_tenant(ctx.tenant_id)
-            config = tenant.config if tenant else TenantConfig()
-            request = await _with_embedding(
-                ctx.services, search_query(query, filter, sort, first, after, config)
-            )
-            page = await ctx.services.index.search(ctx.tenant_id, request)
-        except (CursorError, UnsupportedSearch) as exc:
+            request = await queries.build(ctx.tenant_id, search_spec(query, filter, sort, first, after))
+            page = await ctx.services.index.search(ctx.tenant_id, await queries.with_meaning(request))
+        except (InvalidSearch, CursorError, UnsupportedSearch) as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
         edges = [
@@ -141,7 +127,7 @@ class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
         relation: VersionRelation = VersionRelation.OTHER,
     ) -> IngestAssetPayload:
         ctx = info.context
-        limit = ctx.services.settings.max_upload_bytes
+        limit = ctx.services.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
         parent = str(parent_id) if parent_id is not None else None

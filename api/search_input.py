@@ -1,21 +1,18 @@
-"""The search language's input: filter and sort, validated, expanded by the tenant's synonyms."""
+"""The search language's input: filter and sort, turned into the service layer's SearchSpec
+(services.search_query validates it and expands the tenant's synonyms)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
 
 from api.types import AssetStatus
-from catalog.domain.model import Stage, TenantConfig
-from catalog.domain.ports import SearchQuery, SortOrder, with_synonyms
-
-MAX_PAGE = 100
-MAX_FILTER_VALUES = 50
-MAX_QUERY_CHARS = 500
+from catalog.domain.model import Stage
+from catalog.domain.ports import SortOrder
+from services.search_query import SearchSpec
 
 
 @strawberry.input(description="A minimum confidence for one label name (overrides minConfidence for it).")
@@ -98,61 +95,22 @@ def listed_stages(filter: SearchFilter | None) -> list[Stage] | None:
     return wanted
 
 
-def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
-    found = tuple(v.strip() for v in values or ())
-    if len(found) > MAX_FILTER_VALUES:
-        raise GraphQLError(f"`filter.{field}` takes at most {MAX_FILTER_VALUES} names.")
-    if "" in found:  # dropping it would widen the filter: [""] would match everything
-        raise GraphQLError(f"`filter.{field}` has an empty name: leave the field out to not filter by it.")
-    return found
-
-
-def _percent(field: str, value: float) -> float:
-    if not 0 <= value <= 100:
-        raise GraphQLError(f"`{field}` is a percentage: 0 to 100.")
-    return value
-
-
-def search_query(
-    query: str | None,
-    filter: SearchFilter | None,
-    sort: SearchSort,
-    first: int,
-    after: str | None,
-    config: TenantConfig,
-) -> SearchQuery:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(
-            f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."
-        )
-    if query is not None and len(query) > MAX_QUERY_CHARS:
-        raise GraphQLError(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
+def search_spec(
+    query: str | None, filter: SearchFilter | None, sort: SearchSort, first: int, after: str | None
+) -> SearchSpec:
+    """The GraphQL arguments as the service layer's SearchSpec (it validates them and adds synonyms)."""
     f = filter or SearchFilter()
-    phrase = f.text or None
-    if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
-        raise GraphQLError(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
-    per_label = f.label_confidence or ()
-    _names("labelConfidence", [t.label for t in per_label])
-    thresholds = {
-        t.label.strip().lower(): _percent("filter.labelConfidence.minConfidence", t.min_confidence)
-        for t in per_label
-    }
-    synonyms = config.synonyms
-    for group in synonyms:  # a synonym inherits the threshold given for any name of its group
-        given = next((thresholds[g.lower()] for g in group if g.lower() in thresholds), None)
-        if given is not None:
-            thresholds.update({g.lower(): given for g in group})
-    return SearchQuery(
+    return SearchSpec(
         text=query,
-        labels=with_synonyms(_names("labels", f.labels), synonyms),
-        all_labels=_names("allLabels", f.all_labels),
-        not_labels=with_synonyms(_names("notLabels", f.not_labels), synonyms),
-        min_confidence=_percent("filter.minConfidence", f.min_confidence or 0.0),
-        label_confidence=thresholds,
-        persons=_names("persons", f.persons),
-        phrase=phrase,
+        labels=f.labels or (),
+        all_labels=f.all_labels or (),
+        not_labels=f.not_labels or (),
+        min_confidence=f.min_confidence or 0.0,
+        label_confidence=[(t.label, t.min_confidence) for t in f.label_confidence or ()],
+        persons=f.persons or (),
+        phrase=f.text or None,
         exclude_moderation=bool(f.exclude_moderation),
-        media_types=_names("mediaTypes", f.media_types),
+        media_types=f.media_types or (),
         created_after=f.created_after or None,
         created_before=f.created_before or None,
         captured_after=f.captured_after or None,
@@ -161,5 +119,4 @@ def search_query(
         roots_only=f.versions == VersionScope.ROOTS,
         first=first,
         after=after,
-        synonyms=synonyms,
     )

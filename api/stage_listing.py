@@ -5,12 +5,12 @@ from __future__ import annotations
 from graphql import GraphQLError
 
 from api.context import Context
-from api.search_input import MAX_PAGE
 from api.search_types import PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.types import Asset
 from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import Stage
+from services.search_query import MAX_PAGE
 
 
 async def list_stages(ctx: Context, stages: list[Stage], first: int, after: str | None) -> SearchConnection:

@@ -13,7 +13,7 @@ from api.context import Context
 from api.types import Asset, VersionRelation
 from catalog.domain import model
 from catalog.domain.ids import is_uuid
-from services.face_collection import RemoteUnavailable
+from indexer.recognizers.ports import RemoteUnavailable
 from services.versions import VersionError
 
 

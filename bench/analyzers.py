@@ -106,7 +106,7 @@ async def pipeline(paths: list[Path], data_dir: Path, threads: int) -> tuple[flo
     finally:
         services.close()
     with sqlite3.connect(data_dir / "catalog.db") as conn:
-        rows = conn.execute("SELECT analyzer, duration_ms FROM results").fetchall()
+        rows = conn.execute("SELECT analyzer, duration_ms FROM runs").fetchall()
     by: dict[str, list[float]] = {}
     for analyzer, ms in rows:
         by.setdefault(analyzer, []).append(ms)

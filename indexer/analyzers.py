@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,6 @@ from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
 
 # Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
 IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties")
-PROVIDERS = ("local", "rekognition")
 
 
 class UnknownAnalyzerError(ValueError):
@@ -92,13 +91,16 @@ class AnalyzerChoice:
         return self.providers.get(analyzer, "local")
 
 
-def validate_choice(analyzers: Sequence[str], providers: Mapping[str, str]) -> AnalyzerChoice:
+def validate_choice(
+    analyzers: Sequence[str], providers: Mapping[str, str], known_providers: Collection[str]
+) -> AnalyzerChoice:
+    """The choice, checked against the image analyzers and the providers the server knows (its registry)."""
     unknown = [a for a in (*analyzers, *providers) if a not in IMAGE_ANALYZERS]
     if unknown:
         raise UnknownAnalyzerError(f"unknown analyzer(s) {unknown}: choose from {', '.join(IMAGE_ANALYZERS)}")
-    bad = [p for p in providers.values() if p not in PROVIDERS]
+    bad = [p for p in providers.values() if p not in known_providers]
     if bad:
-        raise UnknownAnalyzerError(f"unknown provider(s) {bad}: choose from {', '.join(PROVIDERS)}")
+        raise UnknownAnalyzerError(f"unknown provider(s) {bad}: choose from {', '.join(known_providers)}")
     ordered = tuple(a for a in IMAGE_ANALYZERS if a in analyzers)
     return AnalyzerChoice(ordered, dict(providers))
 

@@ -93,7 +93,7 @@ def faces_sweep(
     They come from an analysis that indexed faces but never finished, or from a DeleteFaces that failed.
     Prints the deleted FaceIds, one per line. Exit status 2 when Rekognition is not enabled here.
     """
-    from services.face_collection import RemoteUnavailable
+    from indexer.recognizers.ports import RemoteUnavailable
 
     async def run(services: Services, tenant_id: str) -> list[str]:
         return await services.faces.sweep_orphans(tenant_id, grace_seconds=grace)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from catalog.local.folder_blobs import LocalBlobStore
@@ -24,20 +23,20 @@ from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
 from indexer.pipeline import Pipeline
-from indexer.recognizers.ports import LabelModel, TextEmbedder
+from indexer.recognizers.ports import LabelModel, ProviderParts, TextEmbedder
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
-from mediasight.analyzer_factories import local_factories
+from mediasight.providers import REGISTRY, ProviderDeps, provider_names
 from mediasight.settings import Settings
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
+from services.search_query import SearchQueries
 from services.versions import VersionService
 
 if TYPE_CHECKING:
-    from indexer.recognizers.rekognition.analyzer import OriginalInfo
     from indexer.s3_events import S3EventIngestor
 
 
@@ -58,50 +57,28 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    queries: SearchQueries
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.max_upload_bytes
+
     async def start(self) -> None:
-        """Async set-up: provider clients, created once and closed by aclose() (open_services calls it)."""
-        if self.settings.rekognition:
-            await self._start_rekognition()
+        """Async set-up: providers that need a client, created once and closed by aclose() (open_services
+        calls it)."""
+        deps = ProviderDeps(self.catalog, self.cpu)
+        for entry in REGISTRY.values():
+            if entry.open is not None and (parts := await entry.open(self.settings, deps, self._stack)):
+                self.add_provider(parts)
 
-    async def _start_rekognition(self) -> None:
-        import aioboto3
-        from botocore.config import Config
-
-        s = self.settings
-        client = await self._stack.enter_async_context(
-            aioboto3.Session().client(
-                "rekognition",
-                region_name=s.aws_region,
-                endpoint_url=s.rekognition_endpoint_url,
-                # Our own token buckets and jittered retries govern; botocore's would multiply them.
-                config=Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=30),
-            )
-        )
-        self.use_rekognition(client)
-
-    def use_rekognition(self, client: Any) -> None:
-        """Offer the Rekognition provider, and tenants' face collections on it, through this (entered)
-        aiobotocore client."""
-        from mediasight.analyzer_factories import rekognition_providers
-
-        s = self.settings
-        # Originals in S3 go to Rekognition as S3Object (no upload from us) when the object key is the blob
-        # key itself, i.e. without a prefix; otherwise the analyzers send the preview's bytes.
-        direct = s.blob_backend == "s3" and not s.s3_prefix
-        factories, collections = rekognition_providers(
-            s,
-            client,
-            self.catalog,
-            self.cpu,
-            s3_bucket=s.s3_bucket if direct else None,
-            original_info=functools.partial(original_info, self.catalog) if direct else None,
-        )
-        self.analyzers.register(factories)
-        self.faces.use_remote(collections)
+    def add_provider(self, parts: ProviderParts) -> None:
+        """Offer a provider's analyzers, and its face collections if it keeps faces itself."""
+        self.analyzers.register(parts.factories)
+        if parts.face_index is not None:
+            self.faces.use_remote(parts.face_index)
 
     async def s3_event_ingestor(self) -> S3EventIngestor | None:
         """The consumer of S3 ObjectCreated notifications when MEDIASIGHT_S3_EVENTS_QUEUE is set; its
@@ -142,24 +119,13 @@ class Services:
             db.close()
 
 
-async def original_info(catalog: CatalogStore, key: str) -> OriginalInfo | None:
-    """Size, dimensions and type of the original stored under a content-addressed key, from the catalog."""
-    from indexer.recognizers.rekognition.analyzer import OriginalInfo
-    from services.ingest import parse_original_key
-
-    parsed = parse_original_key(key)
-    asset = await catalog.find_asset_by_sha256(*parsed) if parsed else None
-    if asset is None:
-        return None
-    return OriginalInfo(asset.size_bytes, asset.width, asset.height, asset.media_type, asset.orientation)
-
-
 async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id: str) -> AnalyzerChoice:
     """The server's analyzers and providers, overridden by the tenant's own configuration."""
     tenant = await catalog.get_tenant(tenant_id)
     config = tenant.config if tenant else None
     analyzers = config.analyzers if config and config.analyzers is not None else settings.analyzer_names
-    return validate_choice(analyzers, {**settings.provider_map, **(config.providers if config else {})})
+    providers = {**settings.provider_map, **(config.providers if config else {})}
+    return validate_choice(analyzers, providers, provider_names())
 
 
 class CachedChoices:
@@ -244,10 +210,15 @@ def build(
 ) -> Services:
     """Wire the services over the adapters (embedded by default). `labeler` and `embedder` let unit tests
     put fakes at the recognizer ports."""
-    validate_choice(settings.analyzer_names, settings.provider_map)  # fail at start, not on the first asset
+    # Fail at start, not on the first asset.
+    validate_choice(settings.analyzer_names, settings.provider_map, provider_names())
     a = adapters or embedded_adapters(settings)
     cpu = CpuPool(settings.cpu_threads)
-    analyzers = AnalyzerRegistry(local_factories(settings, cpu, labeler))
+    analyzers = AnalyzerRegistry({})
+    deps = ProviderDeps(a.catalog, cpu, labeler)
+    for entry in REGISTRY.values():
+        if entry.build is not None and (parts := entry.build(settings, deps)):
+            analyzers.register(parts.factories)
     if embedder is None and settings.semantic_search:
         from indexer.recognizers.local.text_embedding import (
             MiniLmEmbedder,  # numpy model: import only when used
@@ -255,7 +226,7 @@ def build(
 
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
-    faces = RoutedFaceCollection(a.faces)  # + the tenants' Rekognition collections once use_rekognition runs
+    faces = RoutedFaceCollection(a.faces)  # + a provider's remote face collections once it opens
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -292,6 +263,7 @@ def build(
         ),
         versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        queries=SearchQueries(a.catalog, cpu, embedder),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

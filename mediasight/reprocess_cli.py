@@ -9,10 +9,10 @@ from rich.console import Console
 
 from catalog.domain.change_report import build_report
 from catalog.domain.model import BatchStatus, ReprocessBatch, Stage
-from catalog.domain.ports import SearchQuery, SortOrder
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 from services.reprocess import ReprocessError, ReprocessRequest
+from services.search_query import InvalidSearch, SearchSpec
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, object]:
@@ -50,8 +50,11 @@ async def start_or_resume(
     queued even when no worker runs yet. Should this process die meanwhile, recovery takes over."""
     if resume:
         return await services.reprocess.resume(tenant_id, resume)
-    if labels:  # with --asset too: the assets among those that have the labels
-        query = SearchQuery(labels=tuple(labels), sort=SortOrder.CREATED)
+    if labels:  # with --asset too: the assets among those that have the labels (or a synonym of one)
+        try:
+            query = await services.queries.selection(tenant_id, SearchSpec(labels=tuple(labels)))
+        except InvalidSearch as exc:
+            raise ReprocessError("INVALID_FILTER", str(exc).replace("`filter.labels`", "--label")) from exc
         ids = list(asset_ids) or None
         return await services.reprocess.start(tenant_id, ids, request, query=query, inline=True)
     ids = list(asset_ids) or await indexed_assets(services, tenant_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from mediasight.bootstrap import Services
+from mediasight.processes import background, serving
 from mediasight.settings import Settings
 from mediasight.shared_cli import err, with_services
 
@@ -18,7 +20,12 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Interface to bind [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 8000].")] = None,
-    worker: Annotated[bool, typer.Option(help="Run the indexer worker in this process too.")] = True,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="Run the indexer worker (and S3 event ingest, when configured) in this process too."
+        ),
+    ] = True,
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql in a browser) and run the indexer worker."""
     import uvicorn
@@ -29,9 +36,8 @@ def serve(
     bind_host, bind_port = host or settings.host, port or settings.port
     err.print(f"GraphiQL: http://{bind_host}:{bind_port}/graphql   data dir: {settings.data_dir.resolve()}")
     # The app opens its services in its lifespan: cloud clients must belong to uvicorn's event loop.
-    uvicorn.run(
-        create_app(settings=settings, run_worker=worker), host=bind_host, port=bind_port, log_config=None
-    )
+    app = create_app(open_services=functools.partial(serving, settings, worker=worker))
+    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None)
 
 
 def worker(ctx: typer.Context) -> None:
@@ -47,15 +53,10 @@ def worker(ctx: typer.Context) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            events = await services.s3_event_ingestor()
-            if events is not None:
-                await events.check()  # every mapped tenant exists: fail now, not on the first event
+            work = await background(services)
         except ValueError as exc:  # a bad mapping, an unknown tenant or queue
             err.print(f"[red]S3 event ingest: {escape(str(exc))}[/]")
             raise typer.Exit(2) from exc
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(services.worker().run(stop))
-            if events is not None:
-                tasks.create_task(events.run(stop))
+        await work.run(stop)
 
     with_services(ctx, run)

@@ -77,6 +77,7 @@ def _configured(
 ) -> TenantConfig:
     """The tenant's config with the command's options applied (exit status 2 for a bad choice)."""
     from indexer.analyzers import UnknownAnalyzerError, validate_choice
+    from mediasight.providers import provider_names
 
     chosen = config.analyzers
     if analyzers is not None:
@@ -94,7 +95,7 @@ def _configured(
         else:
             providers[key.strip()] = value.strip()
     try:
-        validate_choice(chosen or (), providers)
+        validate_choice(chosen or (), providers, provider_names())
     except UnknownAnalyzerError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc

@@ -15,60 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from PIL import Image
 
 from catalog.domain.model import BoundingBox, Face, FaceHit, FaceRef, Person
 from catalog.domain.ports import FaceCollection, FaceMatch, StoredFace
+from indexer.recognizers.ports import RemoteFace, RemoteFaceIndex, RemoteMatch, RemoteUnavailable
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[object]]
-
-
-@dataclass(frozen=True)
-class RemoteFace:
-    asset_id: str  # the ExternalImageId the face was indexed with
-    face_id: str
-
-
-@dataclass(frozen=True)
-class RemoteMatch:
-    asset_id: str  # the ExternalImageId the face was indexed with
-    face_id: str
-    similarity: float  # 0–100
-
-
-class NoFaceFound(ValueError):
-    """The image sent for a face search shows no face the remote collection can search with."""
-
-
-class RemoteFaceIndex(Protocol):
-    """A tenant-partitioned face collection of a provider (Rekognition: one collection per tenant)."""
-
-    async def search_face(
-        self, tenant_id: str, face_id: str, *, min_similarity: float, limit: int
-    ) -> list[RemoteMatch]:
-        """Faces matching an indexed face (never the face itself), most similar first."""
-        ...
-
-    async def search_image(
-        self, tenant_id: str, image: Image.Image, *, min_similarity: float, limit: int
-    ) -> list[RemoteMatch]:
-        """Faces matching the largest face in the image; NoFaceFound if it has none."""
-        ...
-
-    async def delete(self, tenant_id: str, face_ids: Sequence[str]) -> None: ...
-
-    async def list_faces(self, tenant_id: str) -> list[RemoteFace]:
-        """Every face in the tenant's collection."""
-        ...
-
-
-class RemoteUnavailable(LookupError):
-    """The remote collection cannot answer: none is configured on this server, or the provider is down.
-    The message says which, and what to do (enable it; try again later)."""
 
 
 _NOT_ENABLED = "Amazon Rekognition is not enabled on this server: ask its operator to enable it"
@@ -82,7 +37,7 @@ class RoutedFaceCollection:
         self._remote: RemoteFaceIndex | None = None
 
     def use_remote(self, remote: RemoteFaceIndex) -> None:
-        """Set once the provider's client exists (bootstrap: use_rekognition)."""
+        """Set once the provider's client exists (bootstrap: Services.add_provider)."""
         self._remote = remote
 
     async def index_faces(

@@ -15,9 +15,9 @@ from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.image_errors import ImageRejected
 from indexer.imaging import probe
-from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
+from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError, NoFaceFound
 from indexer.renditions import PREVIEW_MAX, decode
-from services.face_collection import NoFaceFound, RoutedFaceCollection
+from services.face_collection import RoutedFaceCollection
 from services.ingest import REFRESH_JOB
 
 __all__ = ["MAX_MATCHES", "MAX_NAME", "FaceError", "FaceMatch", "FaceService"]

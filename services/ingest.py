@@ -7,6 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from catalog.domain.blob_keys import original_key
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, ImageInfo, Stage, VersionRelation
@@ -35,19 +36,6 @@ def clean_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE_NAME.sub("", base).strip() or "unnamed"
     return base[:255]
-
-
-def original_key(tenant_id: str, sha256: str) -> str:
-    # Content-addressed: writing the same bytes twice is harmless, so a retried ingest needs no cleanup.
-    return f"originals/{tenant_id}/{sha256[:2]}/{sha256}"
-
-
-def parse_original_key(key: str) -> tuple[str, str] | None:
-    """(tenant_id, sha256) of a key made by original_key(); None for any other key."""
-    parts = key.split("/")
-    if len(parts) != 4 or parts[0] != "originals" or parts[2] != parts[3][:2]:
-        return None
-    return parts[1], parts[3]
 
 
 def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from catalog.domain.model import ApiKey, Scope
-from catalog.domain.ports import CatalogStore
+from catalog.domain.ports import TenantStore
 
 KEY_PREFIX = "msk_"
 
@@ -63,7 +63,7 @@ class UrlSigner:
 
 
 async def issue_key(
-    catalog: CatalogStore, tenant_id: str, scopes: Sequence[Scope], name: str = ""
+    catalog: TenantStore, tenant_id: str, scopes: Sequence[Scope], name: str = ""
 ) -> tuple[str, ApiKey]:
     """A new key: the secret (shown once) and its stored record (digest only)."""
     if not scopes:
@@ -74,7 +74,7 @@ async def issue_key(
     )
 
 
-async def rotate_key(catalog: CatalogStore, tenant_id: str, key_id: str) -> tuple[str, ApiKey] | None:
+async def rotate_key(catalog: TenantStore, tenant_id: str, key_id: str) -> tuple[str, ApiKey] | None:
     """Replace a live key by a new one with the same scopes and name; the old one stops at once."""
     old = next(
         (k for k in await catalog.list_api_keys(tenant_id) if k.id == key_id and k.revoked_at is None), None

@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 # The local store's key rule, shared (not copied) so both stores accept exactly the same keys.
-from catalog.local.folder_blobs import validate_key
+from catalog.domain.blob_keys import validate_key
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3 rejects smaller parts (except the last) at CompleteMultipartUpload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,20 +20,18 @@ from catalog.domain.model import (
     FaceRef,
     Label,
     Person,
-    RecognitionResult,
     Rendition,
-    RunChange,
     Scope,
     Stage,
     Tenant,
     TenantConfig,
     VersionRelation,
 )
-from catalog.domain.run_ports import RunHistory
+from catalog.domain.run_ports import BatchStore, RunHistory
 
 
-class CatalogStore(RunHistory, Protocol):
-    """The source of truth: tenants, keys, assets, recognition results."""
+class TenantStore(Protocol):
+    """Tenants, their configuration and their API keys (stored as digests)."""
 
     async def create_tenant(self, name: str) -> Tenant: ...
     async def get_tenant_by_name(self, name: str) -> Tenant | None: ...
@@ -46,6 +45,11 @@ class CatalogStore(RunHistory, Protocol):
     async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
         """True if the tenant had that key and it was live."""
         ...
+
+
+class AssetStore(Protocol):
+    """Assets: registration (deduplicated per tenant), version links, pipeline stages, renditions and
+    perceptual hashes."""
 
     async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
         """Insert the asset unless the tenant already has these bytes; returns (asset, created)."""
@@ -89,21 +93,6 @@ class CatalogStore(RunHistory, Protocol):
         """(asset ID, Hamming distance) of the tenant's assets hashed this close, nearest first."""
         ...
 
-    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
-        """Append the run (result.id set). A success that finished after the current run becomes current;
-        its change against that run is computed in the same write and stored with it, and a real change
-        puts the asset at the head of the change feed. Returns that change (None: the run failed, or it
-        finished before the current one and is history only)."""
-        ...
-
-    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
-    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
-    async def get_results(
-        self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None
-    ) -> dict[str, dict[str, RecognitionResult]]:
-        """The current run of every analyzer, per asset: its latest successful one (finished by as_of)."""
-        ...
-
     async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
@@ -114,6 +103,12 @@ class CatalogStore(RunHistory, Protocol):
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
         """How many of the tenant's assets are in each stage."""
         ...
+
+
+class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, Protocol):
+    """The source of truth, as one store: what the composition root wires and each catalog adapter
+    implements (its contract suites: tests/contract/test_{tenant,asset,batch}_store_contract.py and
+    test_run_history_contract.py). Services that need only part of it may ask for that port."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +247,11 @@ class SortOrder(enum.StrEnum):
     CAPTURED = "captured"  # newest capture first; assets without a capture time last
 
 
+# What every search path handles: the page asked for, and the synonym groups (which only widen
+# all_labels, a field each path handles or not).
+PAGE_FIELDS = frozenset({"sort", "first", "after", "synonyms"})
+
+
 @dataclass(frozen=True)
 class SearchQuery:
     text: str | None = None  # keyword (labels, parents, words) + semantic when text_embedding is given
@@ -280,10 +280,32 @@ class SearchQuery:
     def threshold(self, label: str) -> float:
         return self.label_confidence.get(label.lower(), self.min_confidence)
 
+    def fields_set(self) -> frozenset[str]:
+        """The fields that decide which assets match and how they rank, set away from their defaults. A
+        search path names the fields it handles and answers only queries that set no other: a field added
+        later takes the general path until a faster one opts in to it."""
+        return frozenset(
+            name for name, default in _filter_defaults(type(self)) if getattr(self, name) != default
+        )
+
     def any_of(self, name: str) -> tuple[str, ...]:
         """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`
         are any-of / none-of lists: callers expand them with with_synonyms before they get here.)"""
         return with_synonyms((name,), self.synonyms)
+
+
+_DEFAULTS: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def _filter_defaults(cls: type[SearchQuery]) -> tuple[tuple[str, object], ...]:
+    """(name, default) of each field of a SearchQuery class but the PAGE_FIELDS, worked out once."""
+    if cls not in _DEFAULTS:
+        _DEFAULTS[cls] = tuple(
+            (f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+            for f in dataclasses.fields(cls)
+            if f.name not in PAGE_FIELDS
+        )
+    return _DEFAULTS[cls]
 
 
 def with_synonyms(names: Sequence[str], groups: Sequence[Sequence[str]]) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
-"""The catalog's run history: immutable recognition runs, reprocessing batches and the change feed.
+"""The catalog's run history (immutable recognition runs, current results, the change feed) and its
+reprocessing batches.
 
-Every catalog adapter implements it next to CatalogStore (they share one store and write the run, the
-current pointer and the change feed in one transaction).
+Every catalog adapter implements both as part of CatalogStore (one store: the run, the current pointer and
+the change feed are written in one transaction).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from catalog.domain.model import ChangedAsset, RecognitionResult, ReprocessBatch, RunChange
+from catalog.domain.model import ChangedAsset, Label, RecognitionResult, ReprocessBatch, RunChange
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,23 @@ class BatchItemState:
 
 
 class RunHistory(Protocol):
+    """Recognition runs: appended, never changed; the current one per analyzer; the change feed."""
+
+    async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
+        """Append the run (result.id set). A success that finished after the current run becomes current;
+        its change against that run is computed in the same write and stored with it, and a real change
+        puts the asset at the head of the change feed. Returns that change (None: the run failed, or it
+        finished before the current one and is history only)."""
+        ...
+
+    async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...
+    async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None: ...
+    async def get_results(
+        self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None
+    ) -> dict[str, dict[str, RecognitionResult]]:
+        """The current run of every analyzer, per asset: its latest successful one (finished by as_of)."""
+        ...
+
     async def runs_of(
         self,
         tenant_id: str,
@@ -95,6 +113,11 @@ class RunHistory(Protocol):
     ) -> list[ChangedAsset]:
         """Assets whose current metadata last changed at or after `since`, oldest change first."""
         ...
+
+
+class BatchStore(Protocol):
+    """Reprocessing batches: their items and counts, and the claim, selection and checkpoints of the run that
+    prepares one."""
 
     async def create_batch(self, batch: ReprocessBatch, asset_ids: Sequence[str]) -> None:
         """The batch and one pending item per asset (batch.total must equal len(asset_ids)); ValueError if its

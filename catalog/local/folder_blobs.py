@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from pathlib import Path
 
+from catalog.domain.blob_keys import validate_key
 from catalog.local.atomic_file import copy_atomic, write_atomic
 
-_KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
 # Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
 # process that is still writing.
 STALE_SECONDS = 600
-
-
-class BlobKeyError(ValueError):
-    pass
-
-
-def validate_key(key: str) -> str:
-    """Raise BlobKeyError unless key is a safe relative blob key (no "..", no leading "/"); return it."""
-    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
-        raise BlobKeyError(f"invalid blob key {key!r}")
-    return key
 
 
 class LocalBlobStore:

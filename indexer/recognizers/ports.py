@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -66,3 +66,65 @@ class TextEmbedder(Protocol):
     version: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+# Remote face collections: a provider that indexes faces itself (Rekognition) answers face searches.
+
+
+@dataclass(frozen=True)
+class RemoteFace:
+    asset_id: str  # the ExternalImageId the face was indexed with
+    face_id: str
+
+
+@dataclass(frozen=True)
+class RemoteMatch:
+    asset_id: str  # the ExternalImageId the face was indexed with
+    face_id: str
+    similarity: float  # 0–100
+
+
+class NoFaceFound(ValueError):
+    """The image sent for a face search shows no face the remote collection can search with."""
+
+
+class RemoteFaceIndex(Protocol):
+    """A tenant-partitioned face collection of a provider (Rekognition: one collection per tenant)."""
+
+    async def search_face(
+        self, tenant_id: str, face_id: str, *, min_similarity: float, limit: int
+    ) -> list[RemoteMatch]:
+        """Faces matching an indexed face (never the face itself), most similar first."""
+        ...
+
+    async def search_image(
+        self, tenant_id: str, image: Image.Image, *, min_similarity: float, limit: int
+    ) -> list[RemoteMatch]:
+        """Faces matching the largest face in the image; NoFaceFound if it has none."""
+        ...
+
+    async def delete(self, tenant_id: str, face_ids: Sequence[str]) -> None: ...
+
+    async def list_faces(self, tenant_id: str) -> list[RemoteFace]:
+        """Every face in the tenant's collection."""
+        ...
+
+
+class RemoteUnavailable(LookupError):
+    """The remote collection cannot answer: none is configured on this server, or the provider is down.
+    The message says which, and what to do (enable it; try again later)."""
+
+
+# Providers: each folder under indexer/recognizers/ offers its analyzers (and maybe its face collections);
+# mediasight/providers.py is the registry that opens them from the settings.
+
+Factories = dict[tuple[str, str], Callable[[], Analyzer]]  # (analyzer, provider) -> builds it on first use
+
+
+@dataclass(frozen=True)
+class ProviderParts:
+    """What an opened provider offers: its analyzers, and the face collections its faces analyzer indexes
+    into when it keeps faces itself (Rekognition)."""
+
+    factories: Factories
+    face_index: RemoteFaceIndex | None = None

@@ -10,6 +10,7 @@ from api.context import Context
 from api.schema import schema
 from catalog.domain.model import VersionRelation
 from mediasight.bootstrap import Services
+from services.search_query import SearchQueries
 from services.versions import VersionService
 from tests.conftest import jpeg_bytes, make_tenant
 
@@ -39,7 +40,8 @@ async def test_a_page_of_100_assets_costs_a_constant_number_of_calls(services: S
         await services.ingestor.ingest(tenant, jpeg_bytes((2 * i, 255 - 2 * i, 7), (64 + i, 48)), f"{i}.jpg")
     await services.worker().run_until_idle()
     catalog, faces = Counting(services.catalog), Counting(services.faces)
-    counted = dataclasses.replace(services, catalog=catalog, faces=faces)
+    queries = SearchQueries(catalog, services.cpu, services.embedder)  # the tenant's synonyms, counted too
+    counted = dataclasses.replace(services, catalog=catalog, faces=faces, queries=queries)
     query = """{ search(first: 100) { totalCount edges { node {
         id filename labels { name parents } faces { person { name } } runs { analyzer } renditions { url }
     } } } }"""
@@ -64,7 +66,8 @@ async def test_a_page_of_100_versions_costs_a_constant_number_of_calls(services:
             await services.versions.link(tenant, ids[i], ids[i - 1], VersionRelation.CROP)
     catalog = Counting(services.catalog)
     versions = VersionService(catalog, services.index, services.faces, services.blobs, services.queue)
-    counted = dataclasses.replace(services, catalog=catalog, versions=versions)
+    queries = SearchQueries(catalog, services.cpu, services.embedder)
+    counted = dataclasses.replace(services, catalog=catalog, versions=versions, queries=queries)
     query = """{ search(first: 100) { edges { node {
         id parent { id filename } children { id filename } root { id } ancestors { id }
     } } } }"""

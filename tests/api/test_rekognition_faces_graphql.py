@@ -41,6 +41,7 @@ from tests.indexer.recognizers.rekognition.stubs import (
     matches,
     record,
     search_params,
+    use_rekognition,
 )
 
 COLORS = {"p1.jpg": (200, 60, 60), "p2.jpg": (190, 70, 70), "p3.jpg": (180, 60, 60)}
@@ -173,7 +174,7 @@ async def test_local_and_rekognition_tenants_get_the_same_answers(services: Serv
         cloud, TenantConfig(analyzers=("faces",), providers={"faces": "rekognition"})
     )
     async with aioboto3.Session().client("rekognition", region_name="us-east-1") as client:
-        services.use_rekognition(client)
+        use_rekognition(services, client)
         mine = await scenario(services, local, None)
         with AioStubber(client) as stub:
             theirs = await scenario(services, cloud, stub)

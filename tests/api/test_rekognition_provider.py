@@ -13,6 +13,7 @@ from catalog.domain.model import TenantConfig
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from tests.conftest import jpeg_bytes, make_tenant
+from tests.indexer.recognizers.rekognition.stubs import use_rekognition
 
 DETECT_LABELS = {
     "Labels": [
@@ -47,7 +48,7 @@ async def test_rekognition_tenant_gets_the_same_shapes(services: Services, aws_e
     async with aioboto3.Session().client("rekognition", region_name="us-east-1") as client:
         with AioStubber(client) as stub:
             stub.add_response("detect_labels", DETECT_LABELS)
-            services.use_rekognition(client)
+            use_rekognition(services, client)
             mine = await services.ingestor.ingest(local, jpeg_bytes((200, 20, 20)), "a.jpg")
             theirs = await services.ingestor.ingest(cloud, jpeg_bytes((20, 20, 200)), "b.jpg")
             assert mine.asset is not None and theirs.asset is not None

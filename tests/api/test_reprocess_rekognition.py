@@ -13,6 +13,7 @@ from catalog.domain.model import TenantConfig
 from mediasight.bootstrap import Services
 from tests.api.test_reprocess import REPROCESS, gql
 from tests.conftest import jpeg_bytes, make_tenant
+from tests.indexer.recognizers.rekognition.stubs import use_rekognition
 
 
 def labels(version: str, *named: tuple[str, float]) -> dict[str, Any]:
@@ -40,7 +41,7 @@ async def test_a_model_version_change_is_reported(services: Services, aws_env: N
     tenant, _ = await make_tenant(services, "cloud")
     await services.catalog.set_tenant_config(tenant, TenantConfig(providers={"labels": "rekognition"}))
     async with aioboto3.Session().client("rekognition", region_name="us-east-1") as client:
-        services.use_rekognition(client)
+        use_rekognition(services, client)
         with AioStubber(client) as stub:
             stub.add_response("detect_labels", labels("3.0", ("Dog", 90.0), ("Cat", 60.0)))
             stub.add_response("detect_labels", labels("3.0", ("Dog", 80.0)))
@@ -81,7 +82,7 @@ async def test_switching_a_tenant_to_rekognition(services: Services, aws_env: No
     assert outcome.asset is not None
     await services.worker().run_until_idle()
     async with aioboto3.Session().client("rekognition", region_name="us-east-1") as client:
-        services.use_rekognition(client)
+        use_rekognition(services, client)
         with AioStubber(client) as stub:
             stub.add_response("detect_labels", labels("3.1", ("Dog", 95.0)))
             payload = await gql(services, tenant, REPROCESS, ids=[outcome.asset.id], provider="rekognition")

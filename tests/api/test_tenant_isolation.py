@@ -140,7 +140,7 @@ def test_a_url_signed_for_tenant_b_never_serves_tenant_a_renditions(world: World
     loop, services, b, ids = world
 
     async def fetch() -> int:
-        app = create_app(services, run_worker=False)
+        app = create_app(services)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             expires, sig = services.signer.sign(b, ids[0], "thumbnail")  # B's own valid signature, A's ID
             response = await client.get(f"/renditions/{ids[0]}/thumbnail?t={b}&e={expires}&s={sig}")

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from catalog.aws.s3_blobs import MiB, S3BlobStore
-from catalog.local.folder_blobs import BlobKeyError, LocalBlobStore
+from catalog.domain.blob_keys import BlobKeyError
+from catalog.local.folder_blobs import LocalBlobStore
 
 KEY = "originals/t1/ab/abcdef"
 BAD_KEYS = ["../escape", "a/../../b", "/etc/passwd", "a//b", "a/./b", "", "a\\b", "a/b\x00", "a/.."]

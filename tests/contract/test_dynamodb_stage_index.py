@@ -22,8 +22,8 @@ from catalog.dynamodb.table import table_definition
 from catalog.dynamodb.values import s
 from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
 from catalog.sqlite.db import SqliteDb
+from tests.contract.catalogs import new_asset
 from tests.contract.dynamodb_server import fresh_table
-from tests.contract.test_catalog_contract import new_asset
 
 pytestmark = pytest.mark.dynamodb
 

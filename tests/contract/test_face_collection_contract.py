@@ -24,8 +24,8 @@ from catalog.sqlite import faces as sqlite_faces
 from catalog.sqlite.catalog import SqliteCatalog
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.faces import SqliteFaceCollection
+from tests.contract.catalogs import new_asset
 from tests.contract.dynamodb_server import fresh_table
-from tests.contract.test_catalog_contract import new_asset
 
 CONFLICT = (sqlite3.IntegrityError, Conflict)
 DIM = 128

@@ -1,5 +1,5 @@
-"""RunHistory contract: immutable runs, current results, as-of reads, batches and the change feed, on
-every catalog adapter (SQLite, DynamoDB Local)."""
+"""RunHistory contract: immutable runs, current results of every findings type, as-of reads and the change
+feed, on every catalog adapter (SQLite, DynamoDB Local)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,22 @@ from typing import Any
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import (
-    BatchStatus,
+    BoundingBox,
+    DominantColor,
+    Face,
     Findings,
+    ImageProperties,
+    Instance,
     Label,
+    Landmark,
+    ModerationLabel,
     RecognitionResult,
-    ReprocessBatch,
     RunChange,
     RunStatus,
+    TextDetection,
 )
 from catalog.domain.ports import CatalogStore
-from catalog.domain.run_ports import BatchItemState, Claim
-from tests.contract.test_catalog_contract import T0, backend, catalog, new_asset, tenants
+from tests.contract.catalogs import T0, backend, catalog, new_asset, tenants
 
 __all__ = ["backend", "catalog"]
 
@@ -155,109 +160,6 @@ async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore
     assert await catalog.change_records(a, batch_id="B2") == []
 
 
-async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
-    a, b = await tenants(catalog, "a", "b")
-    ids = sorted(uuid7() for _ in range(5))
-    batch = new_batch(
-        a, analyzers=("labels",), provider="local", parameters={"labels": {"min_confidence": 50.0}}, total=5
-    )
-    await catalog.create_batch(batch, ids)
-    stored = await catalog.get_batch(a, batch.id)
-    assert stored == batch and stored.status == BatchStatus.PREPARING  # its jobs are not all queued yet
-    assert await catalog.get_batch(b, batch.id) is None
-    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]
-    first = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=2)
-    rest = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=first[-1], limit=10)
-    assert first + rest == ids
-    assert await catalog.batch_items(b, batch.id, BatchItemState.PENDING, after=None, limit=10) == []
-
-    await catalog.set_batch_enqueued(a, batch.id)
-    assert await catalog.unenqueued_batches() == []
-    running = await catalog.get_batch(a, batch.id)
-    assert running is not None and running.status == BatchStatus.RUNNING
-    assert await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)
-    assert not await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)  # a retried job
-    assert not await catalog.finish_batch_item(b, batch.id, ids[1], failed=False)  # another tenant
-    for asset_id in ids[1:4]:
-        assert await catalog.finish_batch_item(a, batch.id, asset_id, failed=False)
-    assert await catalog.finish_batch_item(a, batch.id, ids[4], failed=True, error="gave up")
-    done = await catalog.get_batch(a, batch.id)
-    assert done is not None and (done.done, done.failed, done.enqueued) == (4, 1, True)
-    assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
-    assert await catalog.batch_items(a, batch.id, BatchItemState.FAILED, after=None, limit=10) == [ids[4]]
-    assert await catalog.batch_failures(a, batch.id, limit=10) == [(ids[4], "gave up")]
-    assert await catalog.batch_item_state(a, batch.id, ids[4]) == BatchItemState.FAILED
-    assert await catalog.batch_item_state(a, batch.id, ids[0]) == BatchItemState.DONE
-    assert await catalog.batch_item_state(b, batch.id, ids[0]) is None
-    assert await catalog.batch_failures(b, batch.id, limit=10) == []
-    later = dataclasses.replace(batch, id=uuid7(), total=1)
-    await catalog.create_batch(later, ids[:1])
-    assert [x.id for x in await catalog.list_batches(a, limit=5)] == [later.id, batch.id]
-    assert [x.id for x in await catalog.list_batches(a, limit=1)] == [later.id]
-    assert await catalog.list_batches(b, limit=5) == []
-
-
-def new_batch(tenant_id: str, **changes: Any) -> ReprocessBatch:
-    """A batch not started yet, of the tenant's analyzers (fields: as given)."""
-    fields: dict[str, Any] = {
-        "analyzers": (),
-        "provider": None,
-        "parameters": {},
-        "created_at": T0,
-        "total": 0,
-    }
-    return ReprocessBatch(id=uuid7(), tenant_id=tenant_id, done=0, failed=0, **(fields | changes))
-
-
-async def test_a_batch_resolved_from_a_filter(catalog: CatalogStore) -> None:
-    a, b = await tenants(catalog, "a", "b")
-    ids = sorted(uuid7() for _ in range(250))
-    batch = new_batch(a, selection='{"query": {"labels": ["dog"]}}')
-    await catalog.create_batch(batch, [])
-    assert await catalog.get_batch(a, batch.id) == batch and batch.status == BatchStatus.PREPARING
-    mine = Claim(uuid7(), timedelta(minutes=5))
-    assert not await catalog.claim_batch(b, batch.id, mine)  # another tenant's batch
-    assert await catalog.claim_batch(a, batch.id, mine)
-    # added in chunks, some twice (a retried preparation): each item once
-    assert await catalog.add_batch_items(a, batch.id, ids[:200], mine)
-    assert await catalog.add_batch_items(a, batch.id, ids[150:] + ids[150:], mine)
-    assert not await catalog.add_batch_items(b, batch.id, [uuid7()], mine)  # another tenant's batch
-    assert await catalog.checkpoint_batch(a, batch.id, None, mine)
-    beating = await catalog.get_batch(a, batch.id)
-    assert beating is not None and beating.heartbeat_at is not None and beating.total == 0
-    assert await catalog.resolve_batch(b, batch.id, mine) is None
-    assert await catalog.resolve_batch(a, batch.id, mine) == 250
-    assert await catalog.resolve_batch(a, batch.id, mine) == 250  # once
-    assert not await catalog.add_batch_items(a, batch.id, [uuid7()], mine)  # resolved: its items are fixed
-    resolved = await catalog.get_batch(a, batch.id)
-    assert resolved is not None and (resolved.selection, resolved.total) == (None, 250)
-    assert resolved.status == BatchStatus.PREPARING and [
-        x.id for x in await catalog.unenqueued_batches()
-    ] == [batch.id]
-    pending = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=300)
-    assert pending == ids
-
-    assert await catalog.checkpoint_batch(a, batch.id, ids[99], mine)
-    assert await catalog.checkpoint_batch(a, batch.id, None)  # a heartbeat keeps the checkpoint
-    assert not await catalog.checkpoint_batch(b, batch.id, ids[200])  # another tenant: nothing
-    resumed = await catalog.get_batch(a, batch.id)
-    assert resumed is not None and resumed.enqueued_through == ids[99]
-
-    failing = dataclasses.replace(batch, id=uuid7())
-    await catalog.create_batch(failing, [])
-    assert await catalog.claim_batch(a, failing.id, mine)
-    assert await catalog.fail_batch(a, failing.id, "no indexed asset matches the filter", mine)
-    failed = await catalog.get_batch(a, failing.id)
-    assert failed is not None and failed.status == BatchStatus.FAILED
-    assert failed.error == "no indexed asset matches the filter" and failed.total == 0
-    assert not await catalog.add_batch_items(a, failing.id, ids[:1], mine)
-    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]  # a failed batch is left alone
-    assert [x.status for x in await catalog.list_batches(a, limit=5)] == [
-        BatchStatus.FAILED,
-        BatchStatus.PREPARING,
-    ]
-
-
 async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None:
     [a] = await tenants(catalog, "a")
     asset, _ = await catalog.register_asset(new_asset(a, "1" * 64))
@@ -275,3 +177,78 @@ async def test_deleting_an_asset_deletes_its_runs(catalog: CatalogStore) -> None
     # the feed keeps a tombstone, after the other asset's change, so downstream apps learn of the deletion
     feed = await catalog.changed_assets(a, T0, after=None, limit=10)
     assert [(c.asset_id, c.deleted) for c in feed] == [(other.id, False), (asset.id, True)]
+
+
+def every_findings() -> dict[str, Findings]:
+    box = BoundingBox(0.125, 0.25, 0.5, 0.375)
+    return {
+        "labels": Findings(labels=(Label("Cat", 97.5, ("Animal", "Pet")), Label("Sofa", 61.25))),
+        "faces": Findings(
+            faces=(
+                Face(
+                    box, 99.9, (Landmark("eyeLeft", 0.3, 0.4), Landmark("nose", 0.35, 0.5)), (0.1, -0.2, 0.3)
+                ),
+                Face(box, 88.0, person_id="p-1"),
+            )
+        ),
+        "people": Findings(people=(Instance(box, 76.5),)),
+        "text": Findings(
+            text=(
+                TextDetection("HELLO WORLD", 98.0, "LINE", box),
+                TextDetection("HELLO", 97.0, "WORD", box, parent_index=0),
+            )
+        ),
+        "moderation": Findings(
+            moderation=(
+                ModerationLabel("Suggestive", 55.5, ""),
+                ModerationLabel("Swimwear", 55.5, "Suggestive"),
+            )
+        ),
+        "properties": Findings(
+            properties=ImageProperties(
+                41.5, 72.25, 33.0, 80.125, (DominantColor(12, 34, 56, "#0c2238", 42.5),)
+            )
+        ),
+        "embedding": Findings(embedding=(0.1, 0.2, 1e-7, -3.5)),
+    }
+
+
+async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    one, _ = await catalog.register_asset(new_asset(tenant, "1" * 64))
+    two, _ = await catalog.register_asset(new_asset(tenant, "2" * 64))
+    results = {
+        analyzer: RecognitionResult(
+            one.id,
+            analyzer,
+            f"{analyzer}-model",
+            "1.0",
+            findings,
+            "local",
+            {"threshold": 0.5},
+            12.5,
+            T0,
+            id=uuid7(),
+            finished_at=T0,
+        )
+        for analyzer, findings in every_findings().items()
+    }
+    for result in results.values():
+        await catalog.save_result(tenant, result)
+    found = await catalog.get_results(tenant, [one.id, two.id])
+    assert {
+        a: {k: dataclasses.replace(v, change=None) for k, v in by.items()} for a, by in found.items()
+    } == {one.id: results}
+    text = await catalog.get_result(tenant, one.id, "text")
+    assert text is not None and dataclasses.replace(text, change=None) == results["text"]
+    assert await catalog.get_result(tenant, two.id, "text") is None
+    assert await catalog.get_labels(tenant, [one.id, two.id]) == {one.id: results["labels"].findings.labels}
+
+    rerun = RecognitionResult(
+        one.id, "labels", "labels-model", "2.0", Findings(labels=(Label("Dog", 50.0),)), id=uuid7()
+    )
+    await catalog.save_result(tenant, rerun)
+    current = await catalog.get_result(tenant, one.id, "labels")
+    assert current is not None and current.model_version == "2.0" and current.created_at is not None
+    assert (await catalog.get_labels(tenant, [one.id]))[one.id] == (Label("Dog", 50.0),)
+    assert len((await catalog.get_results(tenant, [one.id]))[one.id]) == len(results)

@@ -21,9 +21,10 @@ from typing import Any
 import aioboto3
 import pytest
 
-from catalog.domain.model import Asset
+from catalog.domain.model import Asset, Stage
 from indexer.s3_events import S3EventIngestor, TenantMapping, UnknownTenantError
 from mediasight.bootstrap import Services, open_services
+from mediasight.processes import background
 from mediasight.settings import Settings
 from services.ingest import Ingestor, IngestOutcome
 from tests.conftest import jpeg_bytes, make_tenant
@@ -346,6 +347,43 @@ async def test_the_worker_services_wire_it_from_settings(
         assert await plain.s3_event_ingestor() is None  # not configured: the worker runs alone
     finally:
         await plain.aclose()
+
+
+async def test_serve_and_worker_run_the_same_background_work_with_s3_events(
+    world: World, settings: Settings, moto_endpoint: str
+) -> None:
+    """mediasight.processes.background: what `mediasight worker` runs and `mediasight serve` runs beside
+    the API (the API's lifespan used to start a worker without the S3 consumer)."""
+    configured = settings.model_copy(
+        update={
+            "sqs_endpoint_url": moto_endpoint,
+            "s3_endpoint_url": moto_endpoint,
+            "s3_events_queue": world.queue_url,
+            "s3_events_tenants": f"{world.bucket}=acme",
+        }
+    )
+    services = await open_services(configured, labeler=ColorLabeler())  # the same data dir as `world`
+    try:
+        work = await background(services)
+        assert work.events is not None and work.events.queue_url == world.queue_url
+        stop = asyncio.Event()
+        running = asyncio.create_task(work.run(stop))
+        await world.put("dog.jpg", RED)
+        deadline = asyncio.get_running_loop().time() + 60
+        while not (found := await world.assets(world.acme)) or found[0].status != Stage.INDEXED:
+            assert asyncio.get_running_loop().time() < deadline, found
+            await asyncio.sleep(0.1)
+        stop.set()
+        await running
+    finally:
+        await services.aclose()
+    unmapped = settings.model_copy(update={"s3_events_queue": world.queue_url, "s3_events_tenants": "=acme"})
+    broken = await open_services(unmapped.model_copy(update={"sqs_endpoint_url": moto_endpoint}))
+    try:
+        with pytest.raises(ValueError, match="mapping"):
+            await background(broken)  # serve logs it and does not start; worker exits with status 2
+    finally:
+        await broken.aclose()
 
 
 class SlowIngestor(Ingestor):

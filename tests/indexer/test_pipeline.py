@@ -130,8 +130,8 @@ async def test_an_unknown_provider_fails_the_asset_with_a_clear_reason(services:
 
 
 async def test_original_info_comes_from_the_catalog_by_content_key(services: Services) -> None:
-    from mediasight.bootstrap import original_info
-    from services.ingest import original_key, parse_original_key
+    from catalog.domain.blob_keys import original_key, parse_original_key
+    from indexer.recognizers.rekognition.provider import original_info
 
     tenant, _ = await make_tenant(services, "acme")
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes((30, 60, 90), (120, 80)), "x.jpg")

@@ -28,7 +28,7 @@ from services.batch_preparation import (
 )
 from services.reprocess import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
-from tests.contract.test_run_history_contract import new_batch
+from tests.contract.catalogs import new_batch
 
 
 async def ingest(services: Services, tenant: str, *colors: tuple[int, int, int]) -> list[str]:

@@ -59,15 +59,31 @@ class _Set:
     size: int  # about how many assets are (from the counts)
 
 
+# The SearchQuery fields this path answers (PAGE_FIELDS aside). A person or phrase may be the narrowest
+# filter (the general path's call); dates, media types and moderation are checked per candidate.
+HANDLES = frozenset(
+    {
+        "labels",
+        "all_labels",
+        "not_labels",
+        "min_confidence",
+        "label_confidence",
+        "exclude_moderation",
+        "media_types",
+        "created_after",
+        "created_before",
+        "captured_after",
+        "captured_before",
+    }
+)
+
+
 def answers(query: SearchQuery) -> bool:
     """Whether this path answers the query (the fast path took the plain label queries before)."""
     names = [*query.labels, *query.all_labels, *query.not_labels]
     return (
         bool(query.all_labels or query.not_labels)
-        and not (query.text or "").strip()
-        and not query.persons  # a person or phrase may be the narrowest filter: the general path's call
-        and query.phrase is None
-        and not query.roots_only
+        and query.fields_set() <= HANDLES
         and len(query.labels) <= MAX_TERMS
         and all(name.lower() != search_counts.EVERY for name in names)
     )

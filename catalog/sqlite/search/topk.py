@@ -35,20 +35,17 @@ from catalog.sqlite.search.vocab import Vocabulary
 MAX_TERMS = 8  # more label names (synonyms) than this: the general path
 
 
+# The SearchQuery fields this path answers (PAGE_FIELDS aside); a query setting any other takes another path.
+HANDLES = frozenset({"labels", "min_confidence", "label_confidence", "exclude_moderation"})
+
+
 def answers(query: SearchQuery) -> bool:
     """Whether the fast path answers this query (else the general path does)."""
     thresholds = [t for _, t in search_sql.query_terms(query)] or [query.min_confidence]
     return (
-        not (query.text or "").strip()
+        query.fields_set() <= HANDLES
         and len(query.labels) <= MAX_TERMS
         and all(name.lower() != search_counts.EVERY for name in query.labels)
-        and not (query.all_labels or query.not_labels or query.persons or query.media_types)
-        and query.phrase is None
-        and query.created_after is None
-        and query.created_before is None
-        and query.captured_after is None
-        and query.captured_before is None
-        and not query.roots_only
         and all(0 <= t <= 100 for t in thresholds)  # what the counts answer exactly
     )
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from catalog.domain.blob_keys import parse_original_key
 from catalog.domain.model import Findings
 from catalog.domain.ports import CatalogStore
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
@@ -22,7 +23,6 @@ from indexer.recognizers.rekognition.analyzer import (
 )
 from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
 from indexer.recognizers.rekognition.rate_limit import TokenBucket
-from services.ingest import parse_original_key
 
 # one logger for Rekognition's face collections and this analyzer (they were one module)
 log = logging.getLogger("indexer.recognizers.rekognition.faces")

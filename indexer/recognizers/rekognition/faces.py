@@ -30,12 +30,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import AnalyzerInputError
+from indexer.recognizers.ports import (
+    AnalyzerInputError,
+    NoFaceFound,
+    RemoteFace,
+    RemoteMatch,
+    RemoteUnavailable,
+)
 from indexer.recognizers.rekognition import mapping as m
 from indexer.recognizers.rekognition.calls import Retry, bucket_for, call_rekognition, is_throttled
 from indexer.recognizers.rekognition.images import prepare_off_loop
 from indexer.recognizers.rekognition.rate_limit import TokenBucket, error_code, is_retryable
-from services.face_collection import NoFaceFound, RemoteFace, RemoteMatch, RemoteUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from catalog.domain.model import (
     ModerationLabel,
     TextDetection,
 )
-from services.face_collection import RemoteMatch
+from indexer.recognizers.ports import RemoteMatch
 
 Response = Mapping[str, Any]  # a parsed botocore response (already validated against the service model)
 

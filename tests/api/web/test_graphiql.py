@@ -17,7 +17,7 @@ async def test_graphiql_renders_and_runs_a_query_with_every_outside_request_bloc
     chromium: Browser, services: Services
 ) -> None:
     _, key = await make_tenant(services, "acme")
-    async with serving(create_app(services, run_worker=False)) as base, open_tab(chromium) as tab:
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
         page = tab.page
         await sign_in(page, base, key)  # GraphiQL then runs queries with the session cookie
         await page.goto(f"{base}/graphql?q=" + "%7B%20viewer%20%7B%20tenant%20scopes%20%7D%20%7D")

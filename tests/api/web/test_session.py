@@ -26,7 +26,7 @@ def delete(asset_id: str) -> dict[str, str]:
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(services, run_worker=False))
+    transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as c:
         yield c
 

@@ -20,7 +20,7 @@ async def test_sign_in_then_out_and_a_wrong_key_is_told_what_to_do(
 ) -> None:
     tenant, _ = await make_tenant(services, "acme")
     reader, _ = await issue_key(services.catalog, tenant, [Scope.READ])
-    async with serving(create_app(services, run_worker=False)) as base, open_tab(chromium) as tab:
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
         page = tab.page
         await page.goto(f"{base}/overview")
         await page.wait_for_url("**/signin?next=/overview")

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.local.folder_blobs import BlobKeyError, LocalBlobStore
+from catalog.domain.blob_keys import BlobKeyError
+from catalog.local.folder_blobs import LocalBlobStore
 
 
 async def test_put_get_roundtrip_and_delete(tmp_path: Path) -> None:

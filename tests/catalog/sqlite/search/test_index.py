@@ -341,21 +341,21 @@ async def traced(index: SqliteSearchIndex, query: SearchQuery) -> tuple[list[str
     its SELECTs (temp tables aside)."""
     statements: list[str] = []
 
-    async def on_both_readers(fn: Callable[[sqlite3.Connection], None]) -> None:
-        # two reads held at a barrier run at once, so on the two reader threads (two sequential reads
-        # could both land on one thread under load, leaving the other connection untraced)
-        barrier = threading.Barrier(2)
+    def on_every_reader(set_up: Callable[[sqlite3.Connection], None]) -> Awaitable[list[None]]:
+        # Both reader threads at once (each waits for the other): a read after a quick one may reuse its
+        # thread, and the other connection would go untraced.
+        both = threading.Barrier(2, timeout=30)
 
         def run(conn: sqlite3.Connection) -> None:
-            fn(conn)
-            barrier.wait(timeout=30)
+            set_up(conn)
+            both.wait()
 
-        await asyncio.gather(index._db.read(run), index._db.read(run))
+        return asyncio.gather(index._db.read(run), index._db.read(run))
 
-    await on_both_readers(lambda conn: conn.set_trace_callback(statements.append))
+    await on_every_reader(lambda conn: conn.set_trace_callback(statements.append))
     for _ in range(2):
         await index.search("t1", query)
-    await on_both_readers(lambda conn: conn.set_trace_callback(None))
+    await on_every_reader(lambda conn: conn.set_trace_callback(None))
     selects = [s.replace("\x00", "") for s in statements if s.lstrip().upper().startswith("SELECT")]
     selects = [s for s in selects if "temp." not in s]
     assert selects

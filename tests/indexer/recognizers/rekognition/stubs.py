@@ -7,6 +7,10 @@ from typing import Any
 
 from botocore.stub import ANY
 
+from indexer.recognizers.rekognition.provider import rekognition_parts
+from mediasight.bootstrap import Services
+from mediasight.providers import rekognition_config
+
 PREFIX = "mediasight-"
 
 
@@ -94,3 +98,10 @@ def search_params(tenant: str, fid: str, max_faces: int, threshold: float = 80.0
         "FaceMatchThreshold": threshold,
         "MaxFaces": max_faces,
     }
+
+
+def use_rekognition(services: Services, client: Any) -> None:
+    """Offer the Rekognition provider over a (stubbed) client, as the services' start() does over a real
+    one."""
+    config = rekognition_config(services.settings)
+    services.add_provider(rekognition_parts(config, client, services.catalog, services.cpu))

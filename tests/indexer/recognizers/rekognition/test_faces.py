@@ -19,13 +19,12 @@ from PIL import Image
 
 from catalog.domain.model import BoundingBox, FaceRef, Stage, TenantConfig
 from catalog.domain.ports import FaceMatch, SearchQuery, StoredFace
-from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
+from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError, NoFaceFound, RemoteUnavailable
 from indexer.recognizers.rekognition.calls import Retry, is_throttled
 from indexer.recognizers.rekognition.faces import RekognitionFaceCollections, collection_id
 from indexer.recognizers.rekognition.rate_limit import TokenBucket
 from indexer.renditions import PREVIEW_MAX, decode
 from mediasight.bootstrap import Services
-from services.face_collection import NoFaceFound, RemoteUnavailable
 from services.faces import FaceError
 from services.reprocess import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
@@ -41,6 +40,7 @@ from tests.indexer.recognizers.rekognition.stubs import (
     matches,
     record,
     search_params,
+    use_rekognition,
 )
 
 F1, F2, G1, H1, ORPHAN = (face_id(n) for n in (1, 2, 3, 4, 99))
@@ -63,7 +63,7 @@ async def rekognition_tenant(services: Services, client: Any) -> str:
     tenant, _ = await make_tenant(services, "cloud")
     config = TenantConfig(analyzers=("faces",), providers={"faces": "rekognition"})
     await services.catalog.set_tenant_config(tenant, config)
-    services.use_rekognition(client)
+    use_rekognition(services, client)
     return tenant
 
 

@@ -1,139 +1,29 @@
-"""CatalogStore contract: every adapter (SQLite, DynamoDB Local) passes the same tests."""
+"""AssetStore contract: assets, versions, stages, renditions and perceptual hashes, on every catalog adapter
+(SQLite, DynamoDB Local)."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import sqlite3
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from catalog.domain.ids import uuid7
 from catalog.domain.model import (
-    ALL_SCOPES,
-    Asset,
-    BoundingBox,
-    DominantColor,
-    Face,
     Findings,
-    ImageProperties,
-    Instance,
     Label,
-    Landmark,
-    ModerationLabel,
     RecognitionResult,
     Rendition,
-    Scope,
     Stage,
-    TenantConfig,
-    TextDetection,
     VersionRelation,
 )
 from catalog.domain.ports import CatalogStore
 from catalog.dynamodb.catalog import DynamoCatalog
-from catalog.dynamodb.requests import Conflict
-from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
-from catalog.sqlite.db import SqliteDb
+from tests.contract.catalogs import T0, backend, catalog, new_asset, tenants
 from tests.contract.dynamodb_server import fresh_table
 
-CONFLICT = (sqlite3.IntegrityError, Conflict)
-T0 = datetime(2024, 5, 17, 8, 30, 15, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("dynamodb", marks=pytest.mark.dynamodb)])
-def backend(request: pytest.FixtureRequest) -> tuple[str, Any]:
-    """The adapter's name and, for DynamoDB, the session's client (set up here, outside the event loop)."""
-    if request.param == "dynamodb":
-        return "dynamodb", request.getfixturevalue("dynamodb_client")
-    return "sqlite", None
-
-
-@pytest.fixture
-async def catalog(backend: tuple[str, Any], tmp_path: Path) -> AsyncIterator[CatalogStore]:
-    name, client = backend
-    if name == "sqlite":
-        db = SqliteDb(tmp_path / "catalog.db", SCHEMA)
-        try:
-            yield SqliteCatalog(db)
-        finally:
-            db.close()
-    else:
-        async with fresh_table(client) as table:
-            yield DynamoCatalog(client, table)
-
-
-def new_asset(tenant_id: str, sha: str, **changes: Any) -> Asset:
-    fields: dict[str, Any] = {
-        "id": uuid7(),
-        "tenant_id": tenant_id,
-        "sha256": sha,
-        "size_bytes": 123_456,
-        "media_type": "image/jpeg",
-        "width": 640,
-        "height": 480,
-        "filename": "beach.jpg",
-        "blob_key": f"{tenant_id}/originals/{sha}",
-        "created_at": T0,
-        "updated_at": T0,
-    }
-    return Asset(**(fields | changes))
-
-
-async def tenants(catalog: CatalogStore, *names: str) -> list[str]:
-    return [(await catalog.create_tenant(n)).id for n in names]
-
-
-async def test_tenants(catalog: CatalogStore) -> None:
-    acme = await catalog.create_tenant("acme")
-    assert await catalog.get_tenant(acme.id) == acme
-    assert await catalog.get_tenant_by_name("acme") == acme
-    assert acme.config == TenantConfig()
-    assert await catalog.get_tenant(uuid7()) is None
-    assert await catalog.get_tenant_by_name("Acme") is None
-    with pytest.raises(CONFLICT):
-        await catalog.create_tenant("acme")
-
-    config = TenantConfig(
-        analyzers=("labels", "faces"), providers={"labels": "rekognition"}, synonyms=(("Car", "Automobile"),)
-    )
-    await catalog.set_tenant_config(acme.id, config)
-    stored = await catalog.get_tenant_by_name("acme")
-    assert stored is not None and stored.config == config
-    await catalog.set_tenant_config(acme.id, TenantConfig(analyzers=()))
-    stored = await catalog.get_tenant(acme.id)
-    assert stored is not None and stored.config == TenantConfig(analyzers=())
-
-
-async def test_api_keys(catalog: CatalogStore) -> None:
-    a, b = await tenants(catalog, "a", "b")
-    key = await catalog.add_api_key(a, "a" * 64)
-    assert (key.tenant_id, key.key_hash, key.revoked_at, key.scopes, key.name) == (
-        a,
-        "a" * 64,
-        None,
-        ALL_SCOPES,
-        "",
-    )
-    reader = await catalog.add_api_key(a, "r" * 64, [Scope.READ], "dashboard")
-    await catalog.add_api_key(b, "b" * 64)
-    assert await catalog.find_api_key("a" * 64) == key
-    assert await catalog.find_api_key("r" * 64) == reader
-    assert await catalog.find_api_key("x" * 64) is None
-    assert await catalog.list_api_keys(a) == [key, reader]
-    with pytest.raises(CONFLICT):
-        await catalog.add_api_key(a, "a" * 64)
-
-    assert not await catalog.revoke_api_key(b, reader.id)  # not b's key
-    assert await catalog.revoke_api_key(a, reader.id)
-    assert not await catalog.revoke_api_key(a, reader.id)  # revoked already
-    revoked = await catalog.find_api_key("r" * 64)
-    assert revoked is not None and revoked.revoked_at is not None
-    assert [k.revoked_at is None for k in await catalog.list_api_keys(a)] == [True, False]
-    assert [k.key_hash for k in await catalog.list_api_keys(b)] == ["b" * 64]
+__all__ = ["backend", "catalog"]
 
 
 async def test_register_asset_dedupes_per_tenant(catalog: CatalogStore) -> None:
@@ -247,81 +137,6 @@ async def test_set_stage_and_renditions(catalog: CatalogStore) -> None:
     assert stored is not None
     assert (stored.status, stored.error, stored.renditions) == (Stage.RENDITIONS, None, tuple(renditions))
     assert await catalog.get_assets(tenant, [asset.id, asset.id, uuid7()]) == {asset.id: stored}
-
-
-def every_findings() -> dict[str, Findings]:
-    box = BoundingBox(0.125, 0.25, 0.5, 0.375)
-    return {
-        "labels": Findings(labels=(Label("Cat", 97.5, ("Animal", "Pet")), Label("Sofa", 61.25))),
-        "faces": Findings(
-            faces=(
-                Face(
-                    box, 99.9, (Landmark("eyeLeft", 0.3, 0.4), Landmark("nose", 0.35, 0.5)), (0.1, -0.2, 0.3)
-                ),
-                Face(box, 88.0, person_id="p-1"),
-            )
-        ),
-        "people": Findings(people=(Instance(box, 76.5),)),
-        "text": Findings(
-            text=(
-                TextDetection("HELLO WORLD", 98.0, "LINE", box),
-                TextDetection("HELLO", 97.0, "WORD", box, parent_index=0),
-            )
-        ),
-        "moderation": Findings(
-            moderation=(
-                ModerationLabel("Suggestive", 55.5, ""),
-                ModerationLabel("Swimwear", 55.5, "Suggestive"),
-            )
-        ),
-        "properties": Findings(
-            properties=ImageProperties(
-                41.5, 72.25, 33.0, 80.125, (DominantColor(12, 34, 56, "#0c2238", 42.5),)
-            )
-        ),
-        "embedding": Findings(embedding=(0.1, 0.2, 1e-7, -3.5)),
-    }
-
-
-async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> None:
-    [tenant] = await tenants(catalog, "acme")
-    one, _ = await catalog.register_asset(new_asset(tenant, "1" * 64))
-    two, _ = await catalog.register_asset(new_asset(tenant, "2" * 64))
-    results = {
-        analyzer: RecognitionResult(
-            one.id,
-            analyzer,
-            f"{analyzer}-model",
-            "1.0",
-            findings,
-            "local",
-            {"threshold": 0.5},
-            12.5,
-            T0,
-            id=uuid7(),
-            finished_at=T0,
-        )
-        for analyzer, findings in every_findings().items()
-    }
-    for result in results.values():
-        await catalog.save_result(tenant, result)
-    found = await catalog.get_results(tenant, [one.id, two.id])
-    assert {
-        a: {k: dataclasses.replace(v, change=None) for k, v in by.items()} for a, by in found.items()
-    } == {one.id: results}
-    text = await catalog.get_result(tenant, one.id, "text")
-    assert text is not None and dataclasses.replace(text, change=None) == results["text"]
-    assert await catalog.get_result(tenant, two.id, "text") is None
-    assert await catalog.get_labels(tenant, [one.id, two.id]) == {one.id: results["labels"].findings.labels}
-
-    rerun = RecognitionResult(
-        one.id, "labels", "labels-model", "2.0", Findings(labels=(Label("Dog", 50.0),)), id=uuid7()
-    )
-    await catalog.save_result(tenant, rerun)
-    current = await catalog.get_result(tenant, one.id, "labels")
-    assert current is not None and current.model_version == "2.0" and current.created_at is not None
-    assert (await catalog.get_labels(tenant, [one.id]))[one.id] == (Label("Dog", 50.0),)
-    assert len((await catalog.get_results(tenant, [one.id]))[one.id]) == len(results)
 
 
 async def test_count_by_stage(catalog: CatalogStore) -> None:

@@ -1,6 +1,7 @@
-"""Preparing a reprocess batch on every catalog adapter (SQLite, DynamoDB Local): one run at a time holds a
-batch (its claim), a run whose claim ran out stops, the total counts every item, a resolved batch never
-fails, and a selection as large as a batch may keep fits every store."""
+"""BatchStore contract, on every catalog adapter (SQLite, DynamoDB Local): batches count each item once and
+resolve from a filter; preparing one, one run at a time holds a batch (its claim), a run whose claim ran
+out stops, the total counts every item, a resolved batch never fails, and a selection as large as a batch
+may keep fits every store."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ import pytest
 
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
-from catalog.domain.model import BatchStatus
+from catalog.domain.model import (
+    BatchStatus,
+)
 from catalog.domain.ports import CatalogStore, SearchHit, SearchPage, SearchQuery, SortOrder
 from catalog.domain.run_ports import MAX_SELECTION_BYTES, BatchItemState, Claim
 from catalog.dynamodb.catalog import DynamoCatalog
 from services import batch_preparation
 from services.batch_preparation import BatchPreparation, batch_of, encode_selection
+from tests.contract.catalogs import backend, catalog, new_batch, tenants
 from tests.contract.dynamodb_server import fresh_table
-from tests.contract.test_catalog_contract import backend, catalog, tenants
-from tests.contract.test_run_history_contract import new_batch
 
 __all__ = ["backend", "catalog"]
 
@@ -297,3 +299,94 @@ async def test_items_are_added_by_one_transaction_at_a_time(dynamodb_client: Any
         assert await catalog.add_batch_items(a, batch.id, ids, mine)
         assert await catalog.resolve_batch(a, batch.id, mine) == 500
     assert counting.most == 1
+
+
+async def test_batches_count_each_item_once(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = sorted(uuid7() for _ in range(5))
+    batch = new_batch(
+        a, analyzers=("labels",), provider="local", parameters={"labels": {"min_confidence": 50.0}}, total=5
+    )
+    await catalog.create_batch(batch, ids)
+    stored = await catalog.get_batch(a, batch.id)
+    assert stored == batch and stored.status == BatchStatus.PREPARING  # its jobs are not all queued yet
+    assert await catalog.get_batch(b, batch.id) is None
+    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]
+    first = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=2)
+    rest = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=first[-1], limit=10)
+    assert first + rest == ids
+    assert await catalog.batch_items(b, batch.id, BatchItemState.PENDING, after=None, limit=10) == []
+
+    await catalog.set_batch_enqueued(a, batch.id)
+    assert await catalog.unenqueued_batches() == []
+    running = await catalog.get_batch(a, batch.id)
+    assert running is not None and running.status == BatchStatus.RUNNING
+    assert await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)
+    assert not await catalog.finish_batch_item(a, batch.id, ids[0], failed=False)  # a retried job
+    assert not await catalog.finish_batch_item(b, batch.id, ids[1], failed=False)  # another tenant
+    for asset_id in ids[1:4]:
+        assert await catalog.finish_batch_item(a, batch.id, asset_id, failed=False)
+    assert await catalog.finish_batch_item(a, batch.id, ids[4], failed=True, error="gave up")
+    done = await catalog.get_batch(a, batch.id)
+    assert done is not None and (done.done, done.failed, done.enqueued) == (4, 1, True)
+    assert done.status == BatchStatus.COMPLETED_WITH_FAILURES
+    assert await catalog.batch_items(a, batch.id, BatchItemState.FAILED, after=None, limit=10) == [ids[4]]
+    assert await catalog.batch_failures(a, batch.id, limit=10) == [(ids[4], "gave up")]
+    assert await catalog.batch_item_state(a, batch.id, ids[4]) == BatchItemState.FAILED
+    assert await catalog.batch_item_state(a, batch.id, ids[0]) == BatchItemState.DONE
+    assert await catalog.batch_item_state(b, batch.id, ids[0]) is None
+    assert await catalog.batch_failures(b, batch.id, limit=10) == []
+    later = dataclasses.replace(batch, id=uuid7(), total=1)
+    await catalog.create_batch(later, ids[:1])
+    assert [x.id for x in await catalog.list_batches(a, limit=5)] == [later.id, batch.id]
+    assert [x.id for x in await catalog.list_batches(a, limit=1)] == [later.id]
+    assert await catalog.list_batches(b, limit=5) == []
+
+
+async def test_a_batch_resolved_from_a_filter(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    ids = sorted(uuid7() for _ in range(250))
+    batch = new_batch(a, selection='{"query": {"labels": ["dog"]}}')
+    await catalog.create_batch(batch, [])
+    assert await catalog.get_batch(a, batch.id) == batch and batch.status == BatchStatus.PREPARING
+    mine = Claim(uuid7(), timedelta(minutes=5))
+    assert not await catalog.claim_batch(b, batch.id, mine)  # another tenant's batch
+    assert await catalog.claim_batch(a, batch.id, mine)
+    # added in chunks, some twice (a retried preparation): each item once
+    assert await catalog.add_batch_items(a, batch.id, ids[:200], mine)
+    assert await catalog.add_batch_items(a, batch.id, ids[150:] + ids[150:], mine)
+    assert not await catalog.add_batch_items(b, batch.id, [uuid7()], mine)  # another tenant's batch
+    assert await catalog.checkpoint_batch(a, batch.id, None, mine)
+    beating = await catalog.get_batch(a, batch.id)
+    assert beating is not None and beating.heartbeat_at is not None and beating.total == 0
+    assert await catalog.resolve_batch(b, batch.id, mine) is None
+    assert await catalog.resolve_batch(a, batch.id, mine) == 250
+    assert await catalog.resolve_batch(a, batch.id, mine) == 250  # once
+    assert not await catalog.add_batch_items(a, batch.id, [uuid7()], mine)  # resolved: its items are fixed
+    resolved = await catalog.get_batch(a, batch.id)
+    assert resolved is not None and (resolved.selection, resolved.total) == (None, 250)
+    assert resolved.status == BatchStatus.PREPARING and [
+        x.id for x in await catalog.unenqueued_batches()
+    ] == [batch.id]
+    pending = await catalog.batch_items(a, batch.id, BatchItemState.PENDING, after=None, limit=300)
+    assert pending == ids
+
+    assert await catalog.checkpoint_batch(a, batch.id, ids[99], mine)
+    assert await catalog.checkpoint_batch(a, batch.id, None)  # a heartbeat keeps the checkpoint
+    assert not await catalog.checkpoint_batch(b, batch.id, ids[200])  # another tenant: nothing
+    resumed = await catalog.get_batch(a, batch.id)
+    assert resumed is not None and resumed.enqueued_through == ids[99]
+
+    failing = dataclasses.replace(batch, id=uuid7())
+    await catalog.create_batch(failing, [])
+    assert await catalog.claim_batch(a, failing.id, mine)
+    assert await catalog.fail_batch(a, failing.id, "no indexed asset matches the filter", mine)
+    failed = await catalog.get_batch(a, failing.id)
+    assert failed is not None and failed.status == BatchStatus.FAILED
+    assert failed.error == "no indexed asset matches the filter" and failed.total == 0
+    assert not await catalog.add_batch_items(a, failing.id, ids[:1], mine)
+    assert [x.id for x in await catalog.unenqueued_batches()] == [batch.id]  # a failed batch is left alone
+    assert [x.status for x in await catalog.list_batches(a, limit=5)] == [
+        BatchStatus.FAILED,
+        BatchStatus.PREPARING,
+    ]

@@ -1,25 +1,28 @@
-"""The analyzers the server can run: local ones, each built lazily (models load on first use, once), and
-Amazon Rekognition's once its client exists."""
+"""The local provider: analyzers over models shipped in PyPI packages, each built lazily (models load on
+first use, once). mediasight/providers.py registers it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from catalog.domain.model import Findings
-from catalog.domain.ports import CatalogStore
 from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import Analyzer, LabelModel
-from mediasight.settings import Settings
+from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts
 
-if TYPE_CHECKING:
-    from indexer.recognizers.rekognition.analyzer import OriginalLookup
-    from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
+PROVIDER = "local"
 
-Factories = dict[tuple[str, str], Callable[[], Analyzer]]
+
+@dataclass(frozen=True)
+class LocalConfig:
+    model_dir: Path  # where the labeler caches the ONNX model it builds from the packaged weights
+    label_min_confidence: float
+    label_max_labels: int
 
 
 def _one_opencv_thread() -> None:
@@ -29,7 +32,7 @@ def _one_opencv_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None = None) -> Factories:
+def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None = None) -> ProviderParts:
     """`labeler` lets unit tests put a fake at the recognizer port."""
 
     def labels() -> Analyzer:
@@ -37,9 +40,9 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         if model is None:
             from indexer.recognizers.local.labels import EfficientNetLabeler
 
-            model = EfficientNetLabeler(settings.model_dir)
+            model = EfficientNetLabeler(config.model_dir)
         return LabelsAnalyzer(
-            model, cpu, min_confidence=settings.label_min_confidence, max_labels=settings.label_max_labels
+            model, cpu, min_confidence=config.label_min_confidence, max_labels=config.label_max_labels
         )
 
     def faces() -> Analyzer:
@@ -109,63 +112,12 @@ def local_factories(settings: Settings, cpu: CpuPool, labeler: LabelModel | None
         # Measurements, not a learned model: the version changes when the formulas do.
         return LocalAnalyzer("properties", "image-statistics", "1", run, cpu)
 
-    return {
-        ("labels", "local"): labels,
-        ("faces", "local"): faces,
-        ("people", "local"): people,
-        ("text", "local"): text,
-        ("moderation", "local"): moderation,
-        ("properties", "local"): properties,
+    factories: Factories = {
+        ("labels", PROVIDER): labels,
+        ("faces", PROVIDER): faces,
+        ("people", PROVIDER): people,
+        ("text", PROVIDER): text,
+        ("moderation", PROVIDER): moderation,
+        ("properties", PROVIDER): properties,
     }
-
-
-def rekognition_providers(
-    settings: Settings,
-    client: Any,  # an entered aiobotocore Rekognition client
-    catalog: CatalogStore,
-    cpu: CpuPool,
-    *,
-    s3_bucket: str | None,
-    original_info: OriginalLookup | None,
-) -> tuple[Factories, RekognitionFaceCollections]:
-    """The Rekognition analyzers, and the tenants' face collections that its "faces" analyzer indexes into
-    (IndexFaces instead of DetectFaces, so faces named, matched and searched by photo work on Rekognition).
-    Every operation has its own token bucket at MEDIASIGHT_REKOGNITION_TPS, shared by all of them."""
-    from indexer.recognizers.rekognition import analyzer as rk
-    from indexer.recognizers.rekognition.face_indexer import (
-        RekognitionFaceIndexer,
-        asset_of_original,
-    )
-    from indexer.recognizers.rekognition.faces import RekognitionFaceCollections
-
-    buckets = rk.make_buckets(dict.fromkeys(rk.DEFAULT_TPS, settings.rekognition_tps))
-    label_defaults = {
-        "min_confidence": settings.label_min_confidence,
-        "max_labels": settings.label_max_labels,
-    }
-    factories = rk.rekognition_factories(
-        client,
-        s3_bucket=s3_bucket,
-        original_info=original_info,
-        buckets=buckets,
-        cpu=cpu,
-        defaults={"labels": label_defaults},
-    )
-    collections = RekognitionFaceCollections(
-        client, prefix=settings.rekognition_collection_prefix, buckets=buckets, cpu=cpu
-    )
-    asset_of = asset_of_original(catalog)
-
-    def faces() -> Analyzer:
-        return RekognitionFaceIndexer(
-            client,
-            collections,
-            asset_of,
-            s3_bucket=s3_bucket,
-            original_info=original_info,
-            buckets=buckets,
-            cpu=cpu,
-        )
-
-    factories[("faces", rk.PROVIDER)] = faces
-    return factories, collections
+    return ProviderParts(factories)

@@ -1,0 +1,54 @@
+"""What the API needs from the rest of the system: the services its resolvers and routes use.
+
+The API is an entrypoint like the CLI: it is handed an object of this shape (mediasight.bootstrap composes
+one) and never builds adapters or imports the composition root. Tests hand it the same composed services.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from services.faces import FaceService
+from services.ingest import Ingestor
+from services.keys import UrlSigner
+from services.reprocess import ReprocessService
+from services.search_query import SearchQueries
+from services.versions import VersionService
+
+
+class ApiServices(Protocol):
+    """Read-only attributes: the API uses the services, it never swaps them."""
+
+    @property
+    def catalog(self) -> CatalogStore: ...
+    @property
+    def index(self) -> SearchIndex: ...
+    @property
+    def blobs(self) -> BlobStore: ...
+    @property
+    def queue(self) -> JobQueue: ...
+    @property
+    def faces(self) -> FaceCollection: ...
+    @property
+    def signer(self) -> UrlSigner: ...
+    @property
+    def ingestor(self) -> Ingestor: ...
+    @property
+    def face_service(self) -> FaceService: ...
+    @property
+    def versions(self) -> VersionService: ...
+    @property
+    def reprocess(self) -> ReprocessService: ...
+    @property
+    def queries(self) -> SearchQueries: ...
+    @property
+    def max_upload_bytes(self) -> int: ...
+
+
+class OpenServices(Protocol):
+    """Opens the services for a server process on its own event loop (cloud clients belong to it) and
+    closes them on exit; whatever else the process runs beside the API (the worker) lives inside it."""
+
+    def __call__(self) -> AbstractAsyncContextManager[ApiServices]: ...

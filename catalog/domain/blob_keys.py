@@ -1,0 +1,32 @@
+"""Blob keys: what every blob store accepts (safe relative paths), and where originals live in it
+(content-addressed keys, per tenant)."""
+
+from __future__ import annotations
+
+import re
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$")
+
+
+class BlobKeyError(ValueError):
+    """A key that could leave the store's folder or prefix ("..", a leading "/", odd characters)."""
+
+
+def validate_key(key: str) -> str:
+    """Raise BlobKeyError unless key is a safe relative blob key (no "..", no leading "/"); return it."""
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise BlobKeyError(f"invalid blob key {key!r}")
+    return key
+
+
+def original_key(tenant_id: str, sha256: str) -> str:
+    # Content-addressed: writing the same bytes twice is harmless, so a retried ingest needs no cleanup.
+    return f"originals/{tenant_id}/{sha256[:2]}/{sha256}"
+
+
+def parse_original_key(key: str) -> tuple[str, str] | None:
+    """(tenant_id, sha256) of a key made by original_key(); None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "originals" or parts[2] != parts[3][:2]:
+        return None
+    return parts[1], parts[3]

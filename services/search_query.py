@@ -1,0 +1,141 @@
+"""Building a search: what a caller asks for (SearchSpec), validated and widened by the tenant's synonyms
+into the index's SearchQuery, plus the text query's meaning when the server embeds metadata.
+
+Every entrypoint that selects assets by a filter goes through here (GraphQL `search` and `reprocess`,
+`mediasight reprocess --label`), so one filter selects the same assets whichever way it arrives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from catalog.domain.model import TenantConfig
+from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, with_synonyms
+from indexer.cpu import CpuPool
+from indexer.recognizers.ports import TextEmbedder
+
+MAX_PAGE = 100
+MAX_FILTER_VALUES = 50
+MAX_QUERY_CHARS = 500
+
+
+class InvalidSearch(ValueError):
+    """The caller's search cannot run as given; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A search as a caller states it: names as typed, before validation and synonyms."""
+
+    text: str | None = None
+    labels: Sequence[str] = ()
+    all_labels: Sequence[str] = ()
+    not_labels: Sequence[str] = ()
+    min_confidence: float = 0.0
+    label_confidence: Sequence[tuple[str, float]] = ()
+    persons: Sequence[str] = ()
+    phrase: str | None = None
+    exclude_moderation: bool = False
+    media_types: Sequence[str] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    captured_after: datetime | None = None
+    captured_before: datetime | None = None
+    sort: SortOrder = SortOrder.RELEVANCE
+    roots_only: bool = False
+    first: int = 20
+    after: str | None = None
+
+
+def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
+    found = tuple(v.strip() for v in values or ())
+    if len(found) > MAX_FILTER_VALUES:
+        raise InvalidSearch(f"`filter.{field}` takes at most {MAX_FILTER_VALUES} names.")
+    if "" in found:  # dropping it would widen the filter: [""] would match everything
+        raise InvalidSearch(f"`filter.{field}` has an empty name: leave the field out to not filter by it.")
+    return found
+
+
+def _percent(field: str, value: float) -> float:
+    if not 0 <= value <= 100:
+        raise InvalidSearch(f"`{field}` is a percentage: 0 to 100.")
+    return value
+
+
+def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
+    """The index query for `spec` in a tenant configured by `config` (InvalidSearch: it cannot run)."""
+    if not 1 <= spec.first <= MAX_PAGE:
+        raise InvalidSearch(
+            f"`first` must be between 1 and {MAX_PAGE}; page with `after: endCursor` for more."
+        )
+    if spec.text is not None and len(spec.text) > MAX_QUERY_CHARS:
+        raise InvalidSearch(f"`query` is longer than {MAX_QUERY_CHARS} characters.")
+    phrase = spec.phrase or None
+    if phrase is not None and len(phrase) > MAX_QUERY_CHARS:
+        raise InvalidSearch(f"`filter.text` is longer than {MAX_QUERY_CHARS} characters.")
+    _names("labelConfidence", [label for label, _ in spec.label_confidence])
+    thresholds = {
+        label.strip().lower(): _percent("filter.labelConfidence.minConfidence", value)
+        for label, value in spec.label_confidence
+    }
+    synonyms = config.synonyms
+    for group in synonyms:  # a synonym inherits the threshold given for any name of its group
+        given = next((thresholds[g.lower()] for g in group if g.lower() in thresholds), None)
+        if given is not None:
+            thresholds.update({g.lower(): given for g in group})
+    return SearchQuery(
+        text=spec.text,
+        labels=with_synonyms(_names("labels", spec.labels), synonyms),
+        all_labels=_names("allLabels", spec.all_labels),
+        not_labels=with_synonyms(_names("notLabels", spec.not_labels), synonyms),
+        min_confidence=_percent("filter.minConfidence", spec.min_confidence),
+        label_confidence=thresholds,
+        persons=_names("persons", spec.persons),
+        phrase=phrase,
+        exclude_moderation=spec.exclude_moderation,
+        media_types=_names("mediaTypes", spec.media_types),
+        created_after=spec.created_after,
+        created_before=spec.created_before,
+        captured_after=spec.captured_after,
+        captured_before=spec.captured_before,
+        sort=spec.sort,
+        roots_only=spec.roots_only,
+        first=spec.first,
+        after=spec.after,
+        synonyms=synonyms,
+    )
+
+
+class SearchQueries:
+    """Builds a tenant's index queries: its synonyms, and (for a text query) the text's embedding."""
+
+    def __init__(self, catalog: CatalogStore, cpu: CpuPool, embedder: TextEmbedder | None) -> None:
+        self._catalog = catalog
+        self._cpu = cpu
+        self._embedder = embedder
+
+    async def config(self, tenant_id: str) -> TenantConfig:
+        tenant = await self._catalog.get_tenant(tenant_id)
+        return tenant.config if tenant else TenantConfig()
+
+    async def build(self, tenant_id: str, spec: SearchSpec) -> SearchQuery:
+        """The query to run or to select assets by (InvalidSearch: the spec cannot run)."""
+        return build_query(spec, await self.config(tenant_id))
+
+    async def selection(self, tenant_id: str, spec: SearchSpec) -> SearchQuery:
+        """The query a reprocess batch selects its assets by: the spec's filter, in creation order (the same
+        for GraphQL `reprocess(filter:)` and `mediasight reprocess --label`)."""
+        return await self.build(
+            tenant_id, dataclasses.replace(spec, sort=SortOrder.CREATED, first=MAX_PAGE, after=None)
+        )
+
+    async def with_meaning(self, query: SearchQuery) -> SearchQuery:
+        """Text queries also search by meaning when the server embeds metadata."""
+        text = (query.text or "").strip()
+        if not text or self._embedder is None:
+            return query
+        vector = await self._cpu.run(self._embedder.embed, [text])
+        return dataclasses.replace(query, text_embedding=tuple(float(v) for v in vector[0]))
