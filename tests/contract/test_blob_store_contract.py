@@ -140,7 +140,7 @@ async def test_files_stream_in_and_out_in_parts_with_little_memory(
 ) -> None:
     store = await make_store(multipart_threshold=6 * MiB, part_size=5 * MiB)
     source = tmp_path / "clip.mp4"
-    write_mib(source, 23)  # 5 parts of 5 MiB
+    write_mib(source, 40)  # 8 parts of 5 MiB
     tracemalloc.start()
     try:
         await store.put_file(KEY, source, "video/mp4")
@@ -148,12 +148,13 @@ async def test_files_stream_in_and_out_in_parts_with_little_memory(
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 13 * MiB  # a part or two in flight, never the whole file
+    # a few parts in flight at most (a sent part's bytes may linger until collected), never the whole file
+    assert peak < 20 * MiB
     assert same_bytes(tmp_path / "back.mp4", source)
     assert not partials(tmp_path)
     if isinstance(store, S3BlobStore):
         head = await client.head_object(Bucket=store.bucket, Key=store.object_key(KEY))
-        assert head["ETag"].strip('"').endswith("-5")
+        assert head["ETag"].strip('"').endswith("-8")
         assert head["ContentType"] == "video/mp4"
 
 
