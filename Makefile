@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 UI := api/web/ui
 UI_BUILT := $(UI)/dist/index.html
 
-.PHONY: install browser run test lint typecheck unit schema bench clean
+.PHONY: install browser test-tools run test lint typecheck unit schema bench clean
 
 install: $(STAMP) $(UI_BUILT)
 
@@ -43,7 +43,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install browser
+# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference.
+test-tools:
+	command -v exiftool >/dev/null || (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl)
+
+unit: install browser test-tools
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,14 +19,18 @@ from strawberry.asgi import GraphQL
 
 from api.auth import AuthError, key_for_authorization
 from api.context import Context
+from api.metadata.export_job_schema import JOB_KIND
+from api.metadata.export_schema import export_kind
 from api.schema import schema
 from api.service_ports import ApiServices, OpenServices
+from api.types import ORIGINAL
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
 from api.web.pages import WebServices, web_routes
 from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import ApiKey
+from services.exports import ExportError, ExportFormat
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +99,27 @@ class AuthenticatedGraphQL:
         return await sessions.key(services.catalog, cookie)
 
 
+def _signed_tenant(services: ApiServices, request: Request, kind: str) -> str | None:
+    """The tenant a signed URL (?t=&e=&s=) was made for, if its signature covers this asset and `kind`
+    and has not expired."""
+    asset_id = request.path_params["asset_id"]
+    tenant_id = request.query_params.get("t", "")
+    try:
+        expires = int(request.query_params.get("e", "0"))
+    except ValueError:
+        return None
+    signature = request.query_params.get("s", "")
+    if not is_uuid(asset_id) or not services.signer.verify(tenant_id, asset_id, kind, expires, signature):
+        return None
+    return tenant_id
+
+
 def _rendition_endpoint(ref: ServicesRef) -> Any:
     async def rendition(request: Request) -> Response:
         services = ref.get()
         asset_id, kind = request.path_params["asset_id"], request.path_params["kind"]
-        tenant_id = request.query_params.get("t", "")
-        try:
-            expires = int(request.query_params.get("e", "0"))
-        except ValueError:
-            expires = 0
-        signature = request.query_params.get("s", "")
-        if not is_uuid(asset_id) or not services.signer.verify(tenant_id, asset_id, kind, expires, signature):
+        tenant_id = _signed_tenant(services, request, kind)
+        if tenant_id is None:
             return JSONResponse(
                 {
                     "error": "invalid or expired rendition URL: query the asset's renditions again "
@@ -113,15 +128,61 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
                 status_code=403,
             )
         asset = await services.catalog.get_asset(tenant_id, asset_id)
+        cache = {"Cache-Control": "private, max-age=3600, immutable"}
+        if asset is not None and kind == ORIGINAL:
+            name = quote(asset.filename, safe="")
+            disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+            data = await services.blobs.get(asset.blob_key)
+            return Response(data, media_type=asset.media_type, headers={**cache, **disposition})
         found = next((r for r in asset.renditions if r.kind == kind), None) if asset else None
         if found is None:
             return JSONResponse({"error": "no such rendition"}, status_code=404)
         data = await services.blobs.get(found.blob_key)
-        return Response(
-            data, media_type=found.media_type, headers={"Cache-Control": "private, max-age=3600, immutable"}
-        )
+        return Response(data, media_type=found.media_type, headers=cache)
 
     return rendition
+
+
+def _export_endpoint(ref: ServicesRef) -> Any:
+    async def export(request: Request) -> Response:
+        services = ref.get()
+        asset_id, fmt = request.path_params["asset_id"], request.path_params["format"]
+        chosen = next((f for f in ExportFormat if f.value == fmt), None)
+        profile = request.query_params.get("p") or None
+        tenant_id = _signed_tenant(services, request, export_kind(fmt, profile or "")) if chosen else None
+        if chosen is None or tenant_id is None:
+            return JSONResponse(
+                {"error": "invalid or expired export URL: ask exportAssets again for a fresh one"},
+                status_code=403,
+            )
+        try:
+            made = await services.exports.export(tenant_id, asset_id, chosen, profile)
+        except ExportError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 422)
+        disposition = f"attachment; filename*=UTF-8''{quote(made.filename)}"
+        return Response(made.data, media_type=made.media_type, headers={"Content-Disposition": disposition})
+
+    return export
+
+
+def _export_job_endpoint(ref: ServicesRef) -> Any:
+    async def result(request: Request) -> Response:
+        services = ref.get()
+        job_id = request.path_params["asset_id"]
+        tenant_id = _signed_tenant(services, request, JOB_KIND)
+        if tenant_id is None:
+            return JSONResponse(
+                {"error": "invalid or expired export URL: ask exportJob again for a fresh one"},
+                status_code=403,
+            )
+        try:
+            data = await services.export_jobs.result(tenant_id, job_id)
+        except ExportError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 409)
+        disposition = f"attachment; filename=export-{job_id}.zip"
+        return Response(data, media_type="application/zip", headers={"Content-Disposition": disposition})
+
+    return result
 
 
 class ServicesRef:
@@ -173,6 +234,8 @@ def create_app(
             *web_routes(web),
             Route("/healthz", health),
             Route("/renditions/{asset_id}/{kind}", _rendition_endpoint(ref)),
+            Route("/exports/{asset_id}/{format}", _export_endpoint(ref)),
+            Route("/export-jobs/{asset_id}", _export_job_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),
         ],
         lifespan=lifespan,

@@ -33,6 +33,9 @@ QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap
     "faceMatches": 200,
     "similarAssets": 100,
     "changes": 100,
+    "exportAssets": 200,
+    "exportCsv": 200,
+    "startExport": 200,
 }
 
 

@@ -11,10 +11,15 @@ from graphql import GraphQLError
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
+from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
+from api.metadata.export_schema import CsvExportQuery, ExportQuery
+from api.metadata.profile_schema import ProfileMutation, ProfileQuery
+from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
@@ -36,7 +41,18 @@ def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
 
 
 @strawberry.type
-class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery):
+class Query(
+    ArchiveQuery,
+    FaceQuery,
+    KeyQuery,
+    RunQuery,
+    ViewerQuery,
+    ExportQuery,
+    CsvExportQuery,
+    ExportJobQuery,
+    ProfileQuery,
+    WebhookQuery,
+):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
         self,
@@ -111,7 +127,15 @@ class Query(FaceQuery, KeyQuery, RunQuery, ViewerQuery):
 
 
 @strawberry.type
-class Mutation(FaceMutation, VersionMutation, KeyMutation, RunMutation):
+class Mutation(
+    FaceMutation,
+    VersionMutation,
+    KeyMutation,
+    RunMutation,
+    WebhookMutation,
+    ProfileMutation,
+    ExportJobMutation,
+):
     @strawberry.mutation(
         permission_classes=[CanWrite],
         description="Upload an image (GraphQL multipart request). Same bytes → same asset.",

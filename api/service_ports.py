@@ -10,12 +10,15 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from services.export_jobs import ExportJobs
+from services.exports import ExportService
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner
 from services.reprocess import ReprocessService
 from services.search_query import SearchQueries
 from services.versions import VersionService
+from services.webhooks import WebhookService
 
 
 class ApiServices(Protocol):
@@ -45,6 +48,12 @@ class ApiServices(Protocol):
     def queries(self) -> SearchQueries: ...
     @property
     def max_upload_bytes(self) -> int: ...
+    @property
+    def exports(self) -> ExportService: ...
+    @property
+    def export_jobs(self) -> ExportJobs: ...
+    @property
+    def webhooks(self) -> WebhookService: ...
 
 
 class OpenServices(Protocol):

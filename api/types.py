@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
+from api.metadata.embedded_types import EmbeddedMetadata
 from api.recognition_types import (
     BoundingBox,
     Face,
@@ -22,10 +23,11 @@ from api.recognition_types import (
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, person_instances
+from catalog.domain.metadata import PERSON, current_labels, embedded_of, person_instances
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
+ORIGINAL = "original"  # the rendition URL kind that serves the original file
 
 DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
 
@@ -154,6 +156,13 @@ class Asset:
         return ImageProperties.from_domain(found) if found else None
 
     @strawberry.field(
+        description="What the file said about itself (null until read, or without the analyzer)."
+    )
+    async def embedded_metadata(self, info: Info[Context, None]) -> EmbeddedMetadata | None:
+        found = embedded_of(await self._results(info))
+        return EmbeddedMetadata.from_domain(found) if found is not None else None
+
+    @strawberry.field(
         description="Recognition runs, newest first: successful and failed, current and past (as of asOf)."
     )
     async def runs(
@@ -260,17 +269,22 @@ class Asset:
             if a is not None
         ]
 
+    def _signed_url(self, ctx: Context, kind: str) -> str:
+        expires, sig = ctx.services.signer.sign(ctx.tenant_id, self._domain.id, kind)
+        return f"{ctx.base_url}/renditions/{self._domain.id}/{kind}?t={ctx.tenant_id}&e={expires}&s={sig}"
+
     @strawberry.field(description="Thumbnail (≤256 px) and preview (≤1024 px) with signed URLs.")
     def renditions(self, info: Info[Context, None]) -> list[Rendition]:
-        ctx = info.context
-        out = []
-        for r in self._domain.renditions:
-            expires, sig = ctx.services.signer.sign(ctx.tenant_id, self._domain.id, r.kind)
-            url = (
-                f"{ctx.base_url}/renditions/{self._domain.id}/{r.kind}?t={ctx.tenant_id}&e={expires}&s={sig}"
-            )
-            out.append(Rendition(kind=r.kind, url=url, width=r.width, height=r.height))
-        return out
+        return [
+            Rendition(kind=r.kind, url=self._signed_url(info.context, r.kind), width=r.width, height=r.height)
+            for r in self._domain.renditions
+        ]
+
+    @strawberry.field(
+        description="A signed, expiring URL that downloads the original file, byte for byte as ingested."
+    )
+    def original_url(self, info: Info[Context, None]) -> str:
+        return self._signed_url(info.context, ORIGINAL)
 
 
 @strawberry.type(description="A picture that looks like this one; distance: differing hash bits of 64.")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from catalog.domain.clock import utcnow
+from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
-from catalog.domain.metadata import current_labels, metadata_text, text_lines
-from catalog.domain.model import Asset, FaceRef, Findings, RecognitionResult, RunStatus
+from catalog.domain.metadata import current_labels, metadata_text, searchable_lines, shown_persons
+from catalog.domain.model import Asset, Face, FaceRef, Findings, RecognitionResult, RunStatus
 from catalog.domain.ports import CatalogStore, FaceCollection
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
@@ -21,6 +22,7 @@ from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
 
 EMBEDDING = "embedding"
+MAX_PERSON_NAME = 200  # as a name given to a face by hand (services.faces)
 
 
 class AnalysisRuns:
@@ -60,14 +62,17 @@ class AnalysisRuns:
             return_exceptions=True,
         )
         failures = [r for r in results if isinstance(r, BaseException)]
+        done = {r.analyzer: r for r in results if not isinstance(r, BaseException)}
         changed = False
-        for result in results:
-            if isinstance(result, BaseException):
-                continue
+        for result in done.values():
             if result.analyzer == "faces":
-                result = await self._with_persons(asset, result)
+                result = await self._with_persons(asset, result, done.get(EMBEDDED))
             change = await self._catalog.save_result(asset.tenant_id, result)
             changed = changed or bool(change and change.changed)
+        if EMBEDDED in done and "faces" not in done:  # the file's metadata read again: name current faces
+            current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+            if "faces" in current:
+                await self._name_from_regions(asset, current["faces"].findings.faces, done[EMBEDDED])
         if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
             raise failures[0]
         return await self.embed(asset, batch_id) or changed
@@ -113,10 +118,17 @@ class AnalysisRuns:
             finished_at=utcnow(),
         )
 
-    async def _with_persons(self, asset: Asset, run: RecognitionResult) -> RecognitionResult:
-        """Link the run's faces into the collection, and record in the run who each face is now (so a
-        later run's diff can tell a person change)."""
+    async def _with_persons(
+        self, asset: Asset, run: RecognitionResult, embedded: RecognitionResult | None
+    ) -> RecognitionResult:
+        """Link the run's faces into the collection, name them after the file's person regions, and
+        record in the run who each face is now (so a later run's diff can tell a person change)."""
         await self._link_faces(asset, run.findings)
+        if embedded is None:  # not read in this analysis: the file's metadata as the catalog has it
+            current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+            embedded = current.get(EMBEDDED)
+        if embedded is not None:
+            await self._name_from_regions(asset, run.findings.faces, embedded)
         if not run.findings.faces:
             return run
         linked = await self._faces.face_persons(asset.tenant_id, [asset.id])
@@ -125,6 +137,27 @@ class AnalysisRuns:
             for i, face in enumerate(run.findings.faces)
         )
         return dataclasses.replace(run, findings=dataclasses.replace(run.findings, faces=faces))
+
+    async def _name_from_regions(
+        self, asset: Asset, faces: Sequence[Face], embedded: RecognitionResult
+    ) -> None:
+        """A detected face inside a person region the file names gets that person (found or created by
+        name), unless the face is already someone's."""
+        meta = embedded.findings.embedded
+        regions = person_regions(meta) if meta is not None else []
+        if not regions or not faces:
+            return
+        tenant = asset.tenant_id
+        linked = await self._faces.face_persons(tenant, [asset.id])
+        unnamed = [i for i in range(len(faces)) if FaceRef(asset.id, i) not in linked]
+        for k, name in name_faces([faces[i].box for i in unnamed], regions).items():
+            clean = " ".join(name.split())[:MAX_PERSON_NAME]
+            if not clean:
+                continue
+            person = await self._faces.person_by_name(tenant, clean) or await self._faces.create_person(
+                tenant, clean
+            )
+            await self._faces.assign(tenant, [FaceRef(asset.id, unnamed[k])], person.id)
 
     async def _link_faces(self, asset: Asset, findings: Findings) -> None:
         """Add the faces to the tenant's collection; a face matching a named one gets that person."""
@@ -150,7 +183,9 @@ class AnalysisRuns:
             return False
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
-        text = metadata_text(asset, current_labels(results), text_lines(results), persons)
+        text = metadata_text(
+            asset, current_labels(results), searchable_lines(results), shown_persons(results, persons)
+        )
         started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])
         run = RecognitionResult(

@@ -14,7 +14,8 @@ from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
 
 # Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
-IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties")
+# "embedded" is no model: it reads the metadata that came with the file (provenance `embedded`).
+IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties", "embedded")
 
 
 class UnknownAnalyzerError(ValueError):

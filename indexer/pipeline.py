@@ -81,14 +81,16 @@ class Pipeline:
             asset = await self._advance(asset, Stage.INDEXED)
         return asset.status
 
-    async def refresh(self, tenant_id: str, asset_id: str) -> None:
-        """After metadata changed outside the pipeline (a face named): embed and index again."""
+    async def refresh(self, tenant_id: str, asset_id: str) -> bool:
+        """After metadata changed outside the pipeline (a face named): embed and index again; False when
+        the asset is not indexed (yet, or any more)."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None or asset.status != Stage.INDEXED:
-            return  # an unfinished asset picks the change up when it reaches those steps
+            return False  # an unfinished asset picks the change up when it reaches those steps
         await self._catalog.mark_changed(tenant_id, [asset_id])  # a name is current metadata too
         await self._runs.embed(asset)
         await self.reindex(asset)
+        return True
 
     async def reprocess(self, tenant_id: str, asset_id: str, batch: ReprocessBatch) -> bool:
         """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed."""
@@ -140,7 +142,12 @@ class Pipeline:
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
         await self._catalog.set_phash(asset.tenant_id, asset.id, phash)
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
-        return AnalysisInput(image=image, jpeg=preview_jpeg, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=image,
+            jpeg=preview_jpeg,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )
 
     async def _input_from_preview(self, asset: Asset) -> AnalysisInput:
         preview = next((r for r in asset.renditions if r.kind == "preview"), None)
@@ -152,4 +159,9 @@ class Pipeline:
             with Image.open(io.BytesIO(data)) as img:
                 return img.convert("RGB")
 
-        return AnalysisInput(image=await self._cpu.run(load), jpeg=data, original_key=asset.blob_key)
+        return AnalysisInput(
+            image=await self._cpu.run(load),
+            jpeg=data,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.domain.clock import utcnow
-from catalog.domain.model import Stage
+from catalog.domain.ids import uuid7
+from catalog.domain.model import BatchStatus, Stage
 from catalog.domain.ports import CatalogStore, Job, JobQueue
 from catalog.domain.run_ports import BatchItemState
+from catalog.domain.webhooks import WebhookEvent
 from indexer.analyzers import UnknownAnalyzerError
 from indexer.image_errors import ImageRejected
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
+from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
+from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +45,16 @@ class Worker:
         pipeline: Pipeline,
         settings: WorkerSettings,
         preparation: BatchPreparation,
+        webhooks: WebhookService | None = None,
+        export_jobs: ExportJobs | None = None,
     ) -> None:
         self._queue = queue
         self._catalog = catalog
         self._pipeline = pipeline
         self._settings = settings
         self._preparation = preparation
+        self._webhooks = webhooks
+        self._export_jobs = export_jobs
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
@@ -133,16 +141,25 @@ class Worker:
                 return
 
     async def _handle(self, job: Job) -> None:
+        if job.kind == WEBHOOK_JOB:
+            await self._deliver_webhook(job)
+            return
         keeper = asyncio.create_task(self._keep_lease(job))
         try:
             if (batch_id := batch_of(job.kind)) is not None:
                 await self._reprocess(job, batch_id)
             elif (batch_id := prepared_batch_of(job.kind)) is not None:
                 await self._preparation.prepare(job.tenant_id, batch_id)
+            elif job.kind == EXPORT_JOB and self._export_jobs is not None:
+                await self._export_jobs.run(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
-                await self._pipeline.refresh(job.tenant_id, job.asset_id)
-            else:
-                await self._pipeline.process(job.tenant_id, job.asset_id)
+                if await self._pipeline.refresh(job.tenant_id, job.asset_id):
+                    # each refresh is a change of its own (a face named): no ID to dedupe it by
+                    await self._announce(
+                        job.tenant_id, WebhookEvent.METADATA_CHANGED, (uuid7(),), assetId=job.asset_id
+                    )
+            elif await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
+                await self._announce(job.tenant_id, WebhookEvent.ASSET_INDEXED, assetId=job.asset_id)
             await self._queue.complete(job)
         except (ImageRejected, PermanentError, AnalyzerInputError, UnknownAnalyzerError) as exc:
             await self._fail(job, str(exc))
@@ -170,8 +187,48 @@ class Worker:
         state = await self._catalog.batch_item_state(job.tenant_id, batch_id, job.asset_id)
         if state != BatchItemState.PENDING:  # a duplicate message (SQS, recovery): the work is done
             return
-        await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)
+        if await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch):
+            await self._announce(
+                job.tenant_id,
+                WebhookEvent.METADATA_CHANGED,
+                (batch_id,),
+                assetId=job.asset_id,
+                batchId=batch_id,
+            )
         await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
+        await self._batch_finished(job.tenant_id, batch_id)
+
+    async def _announce(
+        self, tenant_id: str, event: WebhookEvent, about: tuple[str, ...] = (), **data: str
+    ) -> None:
+        """Tell the tenant's webhooks; the event's ID comes from what happened (its data, and `about`), so
+        a job run twice announces it once."""
+        if self._webhooks is not None:
+            eid = event_id(event, tenant_id, *data.values(), *about)
+            await self._webhooks.announce(tenant_id, event, data, event_id=eid)
+
+    async def _batch_finished(self, tenant_id: str, batch_id: str) -> None:
+        batch = await self._catalog.get_batch(tenant_id, batch_id)
+        if batch is not None and batch.status in (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES):
+            await self._announce(
+                tenant_id, WebhookEvent.BATCH_FINISHED, batchId=batch_id, status=batch.status.value
+            )
+
+    async def _deliver_webhook(self, job: Job) -> None:
+        """One attempt of a webhook delivery; its own schedule decides the next (not the asset retries)."""
+        try:
+            delay = await self._webhooks.deliver(job.tenant_id, job.asset_id) if self._webhooks else None
+        except Exception as exc:  # the store, not the receiver, failed: try again soon
+            reason = f"{type(exc).__name__}: {exc}"
+            log.warning("webhook job %s failed (%s); trying again", job.asset_id, reason)
+            await self._queue.retry(
+                job, reason, self._settings.retry_base_seconds * 2 ** min(job.attempts, 10)
+            )
+            return
+        if delay is None:
+            await self._queue.complete(job)
+        else:
+            await self._queue.retry(job, "waiting for the delivery's next attempt", delay)
 
     async def _fail(self, job: Job, reason: str) -> None:
         log.error("%s job of asset %s failed: %s", job.kind, job.asset_id, reason)
@@ -181,6 +238,9 @@ class Worker:
             await self._catalog.finish_batch_item(
                 job.tenant_id, batch_id, job.asset_id, failed=True, error=reason
             )
+            await self._batch_finished(job.tenant_id, batch_id)
         if (batch_id := prepared_batch_of(job.kind)) is not None:
             await self._preparation.abandon(job.tenant_id, batch_id, reason)
+        if job.kind == EXPORT_JOB and self._export_jobs is not None:
+            await self._export_jobs.fail(job.tenant_id, job.asset_id, reason)
         await self._queue.dead(job, reason)

@@ -24,7 +24,11 @@ def ingest(
         bool, typer.Option("--json", help="Print one JSON object per file: path, assetId, status, error.")
     ] = False,
 ) -> None:
-    """Register image files as assets of a tenant; the same bytes twice make one asset."""
+    """Register image files as assets of a tenant; the same bytes twice make one asset.
+
+    An .xmp sidecar beside a file (photo.jpg.xmp or photo.xmp) goes in with it and is not an asset itself.
+    Its captions, keywords and regions are read with the metadata embedded in the file.
+    """
     from mediasight.ingest_files import ingest_paths, summarize
 
     async def run(services: Services, tenant_id: str) -> int:

@@ -6,9 +6,11 @@ import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.webhook_store import WebhookStore
 from catalog.local.folder_blobs import LocalBlobStore
 from catalog.sqlite import catalog as sqlite_catalog
 from catalog.sqlite import faces as sqlite_faces
@@ -22,12 +24,17 @@ from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
 from indexer.cpu import CpuPool
+from indexer.metadata.exiv2_metadata import Exiv2Metadata
+from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
-from indexer.recognizers.ports import LabelModel, ProviderParts, TextEmbedder
+from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts, TextEmbedder
+from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.providers import REGISTRY, ProviderDeps, provider_names
 from mediasight.settings import Settings
+from services.export_jobs import ExportJobs
+from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
@@ -35,6 +42,7 @@ from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
 from services.search_query import SearchQueries
 from services.versions import VersionService
+from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
     from indexer.s3_events import S3EventIngestor
@@ -58,6 +66,11 @@ class Services:
     versions: VersionService
     reprocess: ReprocessService
     queries: SearchQueries
+    metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
+    exports: ExportService
+    webhooks: WebhookService
+    webhook_sender: HttpSender
+    export_jobs: ExportJobs
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -88,6 +101,7 @@ class Services:
         return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
+        await self.webhook_sender.aclose()
         await self._stack.aclose()
         self.close()
 
@@ -104,6 +118,8 @@ class Services:
                 retry_base_seconds=s.job_retry_base_seconds,
             ),
             self.reprocess.preparation,
+            self.webhooks,
+            self.export_jobs,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -115,8 +131,18 @@ class Services:
             return
         self._closed = True
         self.cpu.close()
+        self.metadata.close()
         for db in self._dbs:
             db.close()
+
+
+def webhook_store(catalog: CatalogStore) -> WebhookStore:
+    """Both catalog adapters keep the tenants' webhooks too."""
+    from catalog.dynamodb.catalog import DynamoCatalog
+
+    if not isinstance(catalog, SqliteCatalog | DynamoCatalog):
+        raise TypeError(f"{type(catalog).__name__} keeps no webhooks")
+    return catalog
 
 
 async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id: str) -> AnalyzerChoice:
@@ -156,6 +182,18 @@ class Adapters:
     index: SearchIndex
     faces: FaceCollection
     dbs: tuple[SqliteDb, ...] = ()
+
+
+def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) -> Factories:
+    """The "embedded" analyzer: the metadata that came with the file, read by exiv2 (no model: it runs
+    for the "local" provider)."""
+
+    def embedded() -> Analyzer:
+        from indexer.metadata.embedded_analyzer import EmbeddedMetadataAnalyzer
+
+        return EmbeddedMetadataAnalyzer(metadata, blobs, cpu, f"pyexiv2-{version('pyexiv2')}")
+
+    return {("embedded", "local"): embedded}
 
 
 def embedded_adapters(settings: Settings) -> Adapters:
@@ -214,11 +252,13 @@ def build(
     validate_choice(settings.analyzer_names, settings.provider_map, provider_names())
     a = adapters or embedded_adapters(settings)
     cpu = CpuPool(settings.cpu_threads)
+    metadata = Exiv2Metadata(Exiv2Sandbox(timeout=settings.metadata_timeout_seconds))
     analyzers = AnalyzerRegistry({})
     deps = ProviderDeps(a.catalog, cpu, labeler)
     for entry in REGISTRY.values():
         if entry.build is not None and (parts := entry.build(settings, deps)):
             analyzers.register(parts.factories)
+    analyzers.register(embedded_factories(metadata, a.blobs, cpu))
     if embedder is None and settings.semantic_search:
         from indexer.recognizers.local.text_embedding import (
             MiniLmEmbedder,  # numpy model: import only when used
@@ -227,6 +267,16 @@ def build(
         embedder = MiniLmEmbedder()
     choices = CachedChoices(settings, a.catalog)
     faces = RoutedFaceCollection(a.faces)  # + a provider's remote face collections once it opens
+    exports = ExportService(a.catalog, a.blobs, faces, metadata, cpu)
+    sender = HttpSender(allow_private=settings.webhooks_allow_private)
+    webhooks = WebhookService(
+        webhook_store(a.catalog),
+        a.queue,
+        sender,
+        sender.check_url,
+        describe=exports.describe,
+        retry_scale=settings.webhook_retry_scale,
+    )
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -261,9 +311,16 @@ def build(
         face_service=FaceService(
             a.catalog, faces, a.queue, analyzers, cpu, max_pixels=settings.max_pixels, choose=choices
         ),
-        versions=VersionService(a.catalog, a.index, faces, a.blobs, a.queue),
+        versions=VersionService(
+            a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
+        ),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
         queries=SearchQueries(a.catalog, cpu, embedder),
+        metadata=metadata,
+        exports=exports,
+        webhooks=webhooks,
+        webhook_sender=sender,
+        export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, server_cli, video_cli
+from mediasight import admin_cli, assets_cli, export_cli, server_cli, video_cli
 from mediasight.key_cli import key_app
 from mediasight.settings import Settings
 from mediasight.tenant_cli import tenant_app
+from mediasight.webhook_cli import webhook_app
 
 app = typer.Typer(
     help="Mediasight: register images, enrich them with recognizers, search them over GraphQL.",
@@ -27,10 +28,12 @@ app = typer.Typer(
 )
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
+app.add_typer(webhook_app, name="webhook")
 app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
 app.command()(assets_cli.reprocess)
+app.command()(export_cli.export)
 app.command()(admin_cli.init)
 app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)

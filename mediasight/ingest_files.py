@@ -50,6 +50,22 @@ def walk(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
+def sidecar_of(path: Path) -> Path | None:
+    """The .xmp sidecar beside a file, as darktable/digiKam (photo.jpg.xmp) or Adobe tools (photo.xmp)
+    name it; None when there is none (or the file is itself a sidecar)."""
+    if path.suffix.lower() == ".xmp":
+        return None
+    for candidate in (
+        path.with_name(path.name + ".xmp"),
+        path.with_name(path.name + ".XMP"),
+        path.with_suffix(".xmp"),
+        path.with_suffix(".XMP"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -71,7 +87,9 @@ async def _read(path: Path) -> bytes | IngestOutcome:
 async def ingest_paths(
     services: Services, tenant_id: str, paths: Sequence[Path], *, as_json: bool, wait: bool, console: Console
 ) -> list[FileOutcome]:
-    files = list(walk(paths))
+    found = list(walk(paths))
+    sidecars = {s for f in found if (s := sidecar_of(f)) is not None}
+    files = [f for f in found if f not in sidecars]  # a sidecar goes in with its file
     results: list[FileOutcome] = []
     stop = asyncio.Event()
     # With --wait this process helps: a worker here shares the queue (leases) with any running server.
@@ -84,8 +102,12 @@ async def ingest_paths(
             async def one(path: Path) -> None:
                 async with sem:
                     data = await _read(path)
-                    if isinstance(data, bytes):
-                        outcome = await services.ingestor.ingest(tenant_id, data, path.name)
+                    side = sidecar_of(path)
+                    sidecar = await _read(side) if side is not None else None
+                    if isinstance(sidecar, IngestOutcome):
+                        outcome = sidecar  # the sidecar could not be read: nothing half-ingested
+                    elif isinstance(data, bytes):
+                        outcome = await services.ingestor.ingest(tenant_id, data, path.name, sidecar=sidecar)
                     else:
                         outcome = data
                 result = FileOutcome(path, outcome)

@@ -25,12 +25,25 @@ class Settings(BaseSettings):
     label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
 
     analyzers: str = Field(
-        default="labels,faces,people,text,moderation,properties",
+        default="labels,faces,people,text,moderation,properties,embedded",
         description="Analyzers every asset gets unless its tenant says otherwise (comma-separated).",
     )
     providers: str = Field(
         default="",
         description="Provider per analyzer where not local, e.g. 'labels=rekognition,text=rekognition'.",
+    )
+    metadata_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest exiv2 may take on one file's embedded metadata."
+    )
+    webhooks_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks go to loopback and private addresses (tests, private networks): SSRF risk.",
+    )
+    webhook_retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="Compresses the webhook retry schedule (5 s … 10 h, for 3 days) for drills and tests.",
     )
     rekognition: bool = Field(
         default=False, description="Offer Amazon Rekognition as a provider (credentials from the AWS chain)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -103,4 +104,4 @@ def _configured(
     if synonym is not None:
         groups = [tuple(n.strip() for n in g.split("=") if n.strip()) for g in synonym if g != "none"]
         synonyms = tuple(g for g in groups if len(g) > 1)
-    return TenantConfig(analyzers=chosen, providers=providers, synonyms=synonyms)
+    return dataclasses.replace(config, analyzers=chosen, providers=providers, synonyms=synonyms)

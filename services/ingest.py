@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from catalog.domain.blob_keys import original_key
+from catalog.domain.blob_keys import original_key, sidecar_key
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, ImageInfo, Stage, VersionRelation
@@ -36,6 +36,9 @@ def clean_filename(name: str) -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE_NAME.sub("", base).strip() or "unnamed"
     return base[:255]
+
+
+MAX_SIDECAR_BYTES = 4 << 20
 
 
 def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:
@@ -69,7 +72,10 @@ class Ingestor:
         *,
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
+        sidecar: bytes | None = None,
     ) -> IngestOutcome:
+        """Register the file as an asset and queue it; `sidecar`: an .xmp file that came beside it (its
+        fields win over the file's own when the metadata is read)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
             return IngestOutcome(
                 "rejected",
@@ -82,6 +88,13 @@ class Ingestor:
                 error=f"file is {len(data)} bytes, over the limit of {self._max_bytes} bytes "
                 "(raise MEDIASIGHT_MAX_UPLOAD_BYTES to accept it)",
                 code="too_large_bytes",
+            )
+        if sidecar is not None and len(sidecar) > MAX_SIDECAR_BYTES:
+            return IngestOutcome(
+                "rejected",
+                error=f"its .xmp sidecar is {len(sidecar)} bytes, over {MAX_SIDECAR_BYTES} bytes: "
+                "trim the sidecar, or move it away to ingest the file without it",
+                code="sidecar_too_large",
             )
         try:
             sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
@@ -108,7 +121,9 @@ class Ingestor:
         )
         existing = await self._catalog.find_asset_by_sha256(tenant_id, sha256)
         if existing is None:
-            # Blob first, then the catalog row: a crash in between leaves only an unreferenced blob.
+            # Blobs first, then the catalog row: a crash in between leaves only unreferenced blobs.
+            if sidecar is not None:
+                await self._blobs.put(sidecar_key(candidate.blob_key), sidecar, "application/rdf+xml")
             await self._blobs.put(candidate.blob_key, data, info.media_type)
             existing, created = await self._catalog.register_asset(candidate)
             if created:

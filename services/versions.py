@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from catalog.domain.blob_keys import sidecar_key
 from catalog.domain.model import Asset, VersionRelation
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
 from services.ingest import REFRESH_JOB
@@ -57,7 +58,10 @@ class VersionService:
         faces: FaceCollection,
         blobs: BlobStore,
         queue: JobQueue,
+        *,
+        on_deleted: Callable[[str, Sequence[str]], Awaitable[None]] | None = None,
     ) -> None:
+        self._on_deleted = on_deleted  # told the IDs of the assets a delete removed (webhooks)
         self._catalog = catalog
         self._queue = queue
         self._index = index
@@ -117,6 +121,9 @@ class VersionService:
             await self._faces.delete_asset(tenant_id, asset.id)
             await self._index.delete(tenant_id, asset.id)
             await self._catalog.delete_asset(tenant_id, asset.id)
-            for key in (asset.blob_key, *(r.blob_key for r in asset.renditions)):
+            for key in (asset.blob_key, sidecar_key(asset.blob_key), *(r.blob_key for r in asset.renditions)):
                 await self._blobs.delete(key)
-        return [a.id for a in doomed]
+        deleted = [a.id for a in doomed]
+        if self._on_deleted is not None:
+            await self._on_deleted(tenant_id, deleted)
+        return deleted

@@ -30,3 +30,9 @@ def parse_original_key(key: str) -> tuple[str, str] | None:
     if len(parts) != 4 or parts[0] != "originals" or parts[2] != parts[3][:2]:
         return None
     return parts[1], parts[3]
+
+
+def sidecar_key(original: str) -> str:
+    """Where an original's .xmp sidecar is kept: under its own prefix, named after the original (written
+    before the asset is registered, like the original, so a retried ingest writes the same thing)."""
+    return "sidecars/" + original.removeprefix("originals/") + ".xmp"

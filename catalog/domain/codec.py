@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.domain.embedded_codec import decode_embedded, encode_embedded
 from catalog.domain.model import (
     BoundingBox,
     DominantColor,
@@ -63,6 +64,8 @@ def encode_findings(r: Findings) -> dict[str, Any]:
         }
     if r.embedding:
         out["embedding"] = list(r.embedding)
+    if r.embedded is not None:
+        out["embedded"] = encode_embedded(r.embedded)
     return out
 
 
@@ -99,4 +102,6 @@ def decode_findings(data: dict[str, Any]) -> Findings:
         )
     if "embedding" in data:
         out["embedding"] = tuple(data["embedding"])
+    if "embedded" in data:
+        out["embedded"] = decode_embedded(data["embedded"])
     return Findings(**out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 
@@ -36,6 +37,25 @@ def text_lines(results: Results) -> list[str]:
     return [t.text for t in found if t.type == "LINE"]
 
 
+def embedded_of(results: Results) -> EmbeddedMetadata | None:
+    """What came with the file (the "embedded" run), if it was read."""
+    return results[EMBEDDED].findings.embedded if EMBEDDED in results else None
+
+
+def searchable_lines(results: Results) -> list[str]:
+    """Words a text search finds the asset by: the image's text (OCR lines), then what the file said about
+    itself (title, caption, keywords, persons, places, credits)."""
+    embedded = embedded_of(results)
+    words = embedded.words() if embedded is not None else ""
+    return [*text_lines(results), *([words] if words else [])]
+
+
+def shown_persons(results: Results, face_names: Sequence[str]) -> tuple[str, ...]:
+    """Names of the persons the picture shows: its named faces, then those the file names."""
+    embedded = embedded_of(results)
+    return tuple(dict.fromkeys([*face_names, *(embedded.persons if embedded else ())]))
+
+
 def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], persons: Sequence[str]) -> str:
     """What the semantic embedding describes: labels with parents, persons, text in the image, filename."""
     names: dict[str, None] = {}
@@ -61,8 +81,8 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         created_at=asset.created_at,
         captured_at=asset.captured_at,
         labels=current_labels(results),
-        text="\n".join(text_lines(results)),
-        persons=tuple(dict.fromkeys(persons)),
+        text="\n".join(searchable_lines(results)),
+        persons=shown_persons(results, persons),
         moderated=bool("moderation" in results and results["moderation"].findings.moderation),
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
         root_id=root_id,

@@ -5,6 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from catalog.domain.embedded import EmbeddedMetadata
+    from catalog.domain.export_profile import ExportProfile
 
 
 class Stage(enum.StrEnum):
@@ -33,6 +38,7 @@ class TenantConfig:
     analyzers: tuple[str, ...] | None = None
     providers: dict[str, str] = field(default_factory=dict)
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of label names that mean the same to this tenant
+    export_profiles: tuple[ExportProfile, ...] = ()  # named export mappings (catalog.domain.export_profile)
 
 
 @dataclass(frozen=True)
@@ -198,6 +204,7 @@ class Findings:
     moderation: tuple[ModerationLabel, ...] = ()
     properties: ImageProperties | None = None
     embedding: tuple[float, ...] = ()
+    embedded: EmbeddedMetadata | None = None  # the "embedded" analyzer: metadata that came with the file
 
 
 class RunStatus(enum.StrEnum):

@@ -32,10 +32,12 @@ from catalog.dynamodb.stages import DynamoStages
 from catalog.dynamodb.table import ensure_table
 from catalog.dynamodb.tenants import DynamoTenants
 from catalog.dynamodb.versions import DynamoVersions
+from catalog.dynamodb.webhooks import DynamoWebhooks
 
 
 class DynamoCatalog(
     DynamoTenants,
+    DynamoWebhooks,
     DynamoVersions,
     DynamoAssetLists,
     DynamoStages,

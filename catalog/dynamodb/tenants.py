@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from botocore.exceptions import ClientError
@@ -10,6 +9,7 @@ from botocore.exceptions import ClientError
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import ALL_SCOPES, ApiKey, Scope, Tenant, TenantConfig
+from catalog.domain.tenant_config import config_from_text, config_text
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import DynamoTable, exists_check, opt_time, put_new, req_time, time_s
 from catalog.dynamodb.requests import (
@@ -24,19 +24,12 @@ from catalog.dynamodb.values import Item, s
 
 
 def _tenant(item: Item) -> Tenant:
-    raw = json.loads(item["config"]["S"])
-    config = TenantConfig(
-        analyzers=tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None,
-        providers=dict(raw.get("providers", {})),
-        synonyms=tuple(tuple(group) for group in raw.get("synonyms", [])),
-    )
+    config = config_from_text(item["config"]["S"])
     return Tenant(item["id"]["S"], item["name"]["S"], req_time(item, "created_at"), config)
 
 
 def _config(config: TenantConfig) -> dict[str, str]:
-    analyzers = list(config.analyzers) if config.analyzers is not None else None
-    synonyms = [list(group) for group in config.synonyms]
-    return s(json.dumps({"analyzers": analyzers, "providers": config.providers, "synonyms": synonyms}))
+    return s(config_text(config))
 
 
 def _api_key_item(key: ApiKey) -> Item:

@@ -15,12 +15,14 @@ from catalog.domain.phash import nearest_hashes
 from catalog.sqlite import batches as sqlite_batches
 from catalog.sqlite import run_rows as sqlite_run_rows
 from catalog.sqlite import tenants as sqlite_tenants
+from catalog.sqlite import webhooks as sqlite_webhooks
 from catalog.sqlite.batches import SqliteBatches
 from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import run_from_row
 from catalog.sqlite.run_writes import delete_asset_runs, insert_run
 from catalog.sqlite.runs import SqliteRunHistory
 from catalog.sqlite.tenants import SqliteTenants
+from catalog.sqlite.webhooks import SqliteWebhooks
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -51,7 +53,9 @@ CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT
 CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
 
-SCHEMA = sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA
+SCHEMA = (
+    sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA + sqlite_webhooks.SCHEMA
+)
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
@@ -110,7 +114,7 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
-class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches):
+class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches, SqliteWebhooks):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
 from catalog.domain.clock import from_db_time, to_db_time, utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import ALL_SCOPES, ApiKey, Scope, Tenant, TenantConfig
+from catalog.domain.tenant_config import config_from_text, config_text
 from catalog.sqlite.db import SqliteDb
 
 SCHEMA = """
@@ -48,11 +48,7 @@ def _api_key(row: sqlite3.Row) -> ApiKey:
 def _tenant(row: sqlite3.Row) -> Tenant:
     created = from_db_time(row["created_at"])
     assert created is not None
-    raw = json.loads(row["config"])
-    analyzers = tuple(raw["analyzers"]) if raw.get("analyzers") is not None else None
-    synonyms = tuple(tuple(group) for group in raw.get("synonyms", []))
-    config = TenantConfig(analyzers=analyzers, providers=dict(raw.get("providers", {})), synonyms=synonyms)
-    return Tenant(id=row["id"], name=row["name"], created_at=created, config=config)
+    return Tenant(id=row["id"], name=row["name"], created_at=created, config=config_from_text(row["config"]))
 
 
 class SqliteTenants:
@@ -83,13 +79,7 @@ class SqliteTenants:
         return _tenant(row) if row else None
 
     async def set_tenant_config(self, tenant_id: str, config: TenantConfig) -> None:
-        payload = json.dumps(
-            {
-                "analyzers": list(config.analyzers) if config.analyzers is not None else None,
-                "providers": config.providers,
-                "synonyms": [list(group) for group in config.synonyms],
-            }
-        )
+        payload = config_text(config)
         await self._db.write(
             lambda c: c.execute("UPDATE tenants SET config = ? WHERE id = ?", (payload, tenant_id))
         )

@@ -38,6 +38,7 @@ class AnalysisInput:
     image: Image.Image  # upright 8-bit RGB, long side ≤ 1024 (the preview)
     jpeg: bytes  # the same image as JPEG: what a remote provider is sent when it cannot read the original
     original_key: str  # blob key of the untouched original (a provider with access to the store reads it)
+    original_size: tuple[int, int] = (0, 0)  # the original's upright width and height
 
 
 class Analyzer(Protocol):

@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageOps
-from skimage import data as samples
+from PIL import ImageOps
 
 from api.context import Context
 from api.schema import schema
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from tests.conftest import make_tenant
+from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
 
 World = tuple[Services, str, dict[str, str]]  # services, tenant ID, asset IDs by filename
-
-
-def jpeg(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=92)
-    return buf.getvalue()
-
-
-def photo(name: str) -> Image.Image:
-    return Image.fromarray(getattr(samples, name)()).convert("RGB")
-
-
-def document(lines: list[str]) -> Image.Image:
-    page = Image.new("RGB", (1000, 140 + 90 * len(lines)), "white")
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=48)
-    for i, line in enumerate(lines):
-        draw.text((60, 70 + 90 * i), line, fill="black", font=font)
-    return page
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +24,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     data = tmp_path_factory.mktemp("recognition") / "data"
     services = build(Settings(data_dir=data, job_retry_base_seconds=0.0))
     tenant, _ = await make_tenant(services, "acme")
-    astronaut = photo("astronaut")
-    images = {
-        "astronaut.jpg": astronaut,
-        # The same person again: mirrored, cropped and darker.
-        "collins_again.jpg": ImageOps.mirror(astronaut.crop((40, 0, 480, 440))).point(lambda v: v * 4 // 5),
-        "cameraman.jpg": photo("camera"),
-        "chelsea.jpg": photo("chelsea"),
-        "coffee.jpg": photo("coffee"),
-        "memo.png": document(["Mediasight Archive 2026", "Quarterly report"]),
-    }
-    ids = {}
-    for name, img in images.items():
-        outcome = await services.ingestor.ingest(tenant, jpeg(img), name)
-        assert outcome.asset is not None, outcome.error
-        ids[name] = outcome.asset.id
+    ids = await ingest_all(services, tenant, recognition_photos())
     await services.worker().run_until_idle()
     yield services, tenant, ids
     services.close()
@@ -95,9 +61,11 @@ async def test_every_analyzer_leaves_its_result(world: World) -> None:
     asset = (await gql(services, tenant, ASSET, id=ids["astronaut.jpg"]))["asset"]
     assert asset["status"] == "INDEXED"
     assert {r["analyzer"] for r in asset["runs"]} == {
-        "labels", "faces", "people", "text", "moderation", "properties", "embedding"
+        "labels", "faces", "people", "text", "moderation", "properties", "embedded", "embedding"
     }  # fmt: skip
-    assert all(r["provider"] == "local" and r["modelVersion"] for r in asset["runs"])
+    assert all(r["modelVersion"] for r in asset["runs"])
+    assert {r["provider"] for r in asset["runs"]} == {"local", "embedded"}  # the file's own metadata
+    assert [r["analyzer"] for r in asset["runs"] if r["provider"] == "embedded"] == ["embedded"]
     [face] = asset["faces"]
     assert face["confidence"] > 50
     assert {m["type"] for m in face["landmarks"]} >= {"eyeLeft", "eyeRight", "nose"}

@@ -13,8 +13,18 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Route,
+    async_playwright,
+    expect,
+)
 from starlette.types import ASGIApp
+
+from mediasight.bootstrap import Services
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As /work/.library/env/machines/python.md: without the background-networking flags Chromium keeps
@@ -31,6 +41,10 @@ CHROMIUM_ARGS = [
 HAVE_CHROMIUM = CHROMIUM.exists()
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 LOOPBACK = {"127.0.0.1", "localhost"}
+# Generous waits: two cores shared by several test runs can stretch a render to seconds. A wait that
+# runs out is still a failure; only a slow pass no longer fails.
+expect.set_options(timeout=20_000)
+ACTION_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +93,7 @@ class Tab:
 async def open_tab(browser: Browser, *, width: int = 1280, height: int = 900) -> AsyncIterator[Tab]:
     """A fresh browser context (own cookies) whose one page may talk to loopback only."""
     context = await browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     guard = Guard()
     await context.route("**/*", guard.route)
     page = await context.new_page()
@@ -117,6 +132,18 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def working(services: Services) -> AsyncIterator[None]:
+    """The indexer worker beside a served app, as `mediasight serve` runs it (jobs that actions queue)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(services.worker().run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
         await task
 
 

@@ -8,7 +8,7 @@ async function signOut(): Promise<void> {
   location.assign("/signin");
 }
 
-export function Layout(props: { viewer: Viewer; path: string; children: ComponentChildren }) {
+export function Layout(props: { viewer: Viewer | null; path: string; children: ComponentChildren }) {
   const { viewer, path } = props;
   const current = (href: string) => (href === path ? "page" : undefined);
   return (
@@ -29,10 +29,12 @@ export function Layout(props: { viewer: Viewer; path: string; children: Componen
           </a>
         </nav>
         <div class="who">
-          <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
-            {viewer.tenant}
-            {viewer.scopes.includes("WRITE") ? "" : " (read-only)"}
-          </span>
+          {viewer && (
+            <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
+              {viewer.tenant}
+              {viewer.scopes.includes("WRITE") ? "" : " (read-only)"}
+            </span>
+          )}
           <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
           </button>

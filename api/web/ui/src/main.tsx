@@ -26,6 +26,8 @@ function App() {
   const [error, setError] = useState<unknown>(null);
   const signingIn = url.pathname === "/signin";
 
+  // Asked alongside the page's own query (not before it): the page renders at once, its write actions
+  // appear when the key's scopes are known.
   useEffect(() => {
     if (!signingIn && !viewer) loadViewer().then(setViewer, (e: unknown) => setError(e));
   }, [signingIn, viewer]);
@@ -33,7 +35,6 @@ function App() {
   if (signingIn) return <SignIn url={url} />;
   const route = ROUTES.map((r) => ({ r, params: match(r.pattern, url.pathname) })).find((m) => m.params);
   if (error && !(error instanceof ApiError && error.code === "UNAUTHENTICATED")) return <ErrorNote error={error} />;
-  if (!viewer) return <p class="loading">Loading…</p>;
   document.title = route ? `${route.r.title} · Mediasight` : "Not found · Mediasight";
   return (
     <ViewerContext.Provider value={viewer}>

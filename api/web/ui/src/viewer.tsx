@@ -8,13 +8,12 @@ export type Viewer = { tenant: string; tenantId: string; scopes: string[] };
 
 export const ViewerContext = createContext<Viewer | null>(null);
 
-export function useViewer(): Viewer {
-  const viewer = useContext(ViewerContext);
-  if (!viewer) throw new Error("useViewer outside a signed-in page");
-  return viewer;
+/** The signed-in key, or null for the moment it is being asked (pages render meanwhile). */
+export function useViewer(): Viewer | null {
+  return useContext(ViewerContext);
 }
 
-export const canWrite = (v: Viewer): boolean => v.scopes.includes("WRITE");
+export const canWrite = (v: Viewer | null): boolean => v?.scopes.includes("WRITE") ?? false;
 
 export async function loadViewer(): Promise<Viewer> {
   const data = await gql<{ viewer: Viewer }>("{ viewer { tenant tenantId scopes } }");

@@ -1,5 +1,227 @@
+// The asset page: preview with overlays, labels (confidence, hierarchy, provenance), faces, text,
+// properties, version tree, runs and diffs, similar pictures, download, and actions for write keys.
+import { useEffect, useState } from "preact/hooks";
+import { gql } from "../api";
+import { Actions, NameFace } from "../asset/actions";
+import { Preview } from "../asset/preview";
+import { Runs } from "../asset/runs";
+import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
+import { pct } from "../labels";
+import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
+import { Thumb } from "../thumb";
+import { canWrite, useViewer } from "../viewer";
+
+const bytes = (n: number): string =>
+  n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
+
+function Labels(props: { asset: AssetData }) {
+  const { labels, runs } = props.asset;
+  const run = runs.find((r) => r.analyzer === "labels" && r.status === "SUCCEEDED");
+  return (
+    <section aria-labelledby="labels-h">
+      <h2 id="labels-h">Labels</h2>
+      {run && (
+        <p class="muted provenance">
+          By {run.modelName} {run.modelVersion} ({run.provider}), {run.finishedAt ? new Date(run.finishedAt).toLocaleString() : ""}
+        </p>
+      )}
+      {labels.length ? (
+        <ul class="labels">
+          {labels.map((l) => (
+            <li key={l.name}>
+              <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
+              <span class="meter" role="img" aria-label={`confidence ${pct(l.confidence)}`}>
+                <span style={{ width: `${Math.round(l.confidence)}%` }} />
+              </span>
+              <span class="count">{pct(l.confidence)}</span>
+              {l.parents.length > 0 && <span class="parents">{l.parents.join(" › ")}</span>}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">No labels.</p>
+      )}
+    </section>
+  );
+}
+
+function Faces(props: { asset: AssetData; write: boolean; reload: () => void }) {
+  const { faces } = props.asset;
+  if (!faces.length) return null;
+  return (
+    <section aria-labelledby="faces-h">
+      <h2 id="faces-h">Faces</h2>
+      <ul class="faces">
+        {faces.map((f) => (
+          <li key={f.faceIndex}>
+            <span>
+              Face {f.faceIndex + 1} ({pct(f.confidence)}):{" "}
+              {f.person ? <a href={`/?person=${encodeURIComponent(f.person.name)}`}>{f.person.name}</a> : <em>not named</em>}
+            </span>
+            {props.write && <NameFace assetId={props.asset.id} face={f} done={props.reload} />}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Versions(props: { asset: AssetData }) {
+  const { parent, children, id } = props.asset;
+  const siblings = (parent?.children ?? []).filter((c) => c.id !== id);
+  if (!parent && !children.length) return null;
+  const row = (title: string, list: Version[]) =>
+    list.length > 0 && (
+      <div class="versions">
+        <h3>{title}</h3>
+        <ul class="grid small">
+          {list.map((v) => (
+            <li key={v.id}>
+              <Thumb asset={v} alt={`${v.filename}${v.relation ? ` (${v.relation.toLowerCase()})` : ""}`} />
+              <span class="name">{v.relation ? v.relation.toLowerCase() : v.filename}</span>
+            </li>
+          ))}
+        </ul>
+      </div>
+    );
+  return (
+    <section aria-labelledby="versions-h">
+      <h2 id="versions-h">Versions</h2>
+      {row("Parent", parent ? [parent] : [])}
+      {row("Siblings", siblings)}
+      {row("Children", children)}
+    </section>
+  );
+}
+
+function Details(props: { asset: AssetData }) {
+  const a = props.asset;
+  const p = a.properties;
+  const rows: [string, string][] = [
+    ["Type", a.mediaType],
+    ["Size", `${a.width} × ${a.height}, ${bytes(a.sizeBytes)}`],
+    ["Added", new Date(a.createdAt).toLocaleString()],
+    ["Taken", a.capturedAt ? new Date(a.capturedAt).toLocaleString() : "unknown"],
+    ["Status", a.status.toLowerCase() + (a.error ? `: ${a.error}` : "")],
+    ["SHA-256", a.sha256],
+  ];
+  if (p) rows.push(["Quality", `brightness ${p.brightness.toFixed(0)}, sharpness ${p.sharpness.toFixed(0)}, contrast ${p.contrast.toFixed(0)}, quality ${p.quality.toFixed(0)}`]);
+  return (
+    <section aria-labelledby="details-h">
+      <h2 id="details-h">Properties</h2>
+      <dl class="details">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      {p && p.dominantColors.length > 0 && (
+        <ul class="swatches" aria-label="Dominant colors">
+          {p.dominantColors.map((c) => (
+            <li key={c.hex} title={`${c.hex} ${c.pixelPercent.toFixed(0)}%`} style={{ background: c.hex }}>
+              <span class="sr-only">
+                {c.hex} {c.pixelPercent.toFixed(0)}%
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 export function AssetPage(props: PageProps) {
-  return <h1>Asset {props.params.id}</h1>;
+  const id = props.params.id;
+  const viewer = useViewer();
+  const [asset, setAsset] = useState<AssetData | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let current = true;
+    gql<{ asset: AssetData | null }>(ASSET_QUERY, { id }).then(
+      (d) => current && setAsset(d.asset),
+      (e: unknown) => current && setError(e),
+    );
+    return () => {
+      current = false;
+    };
+  }, [id, version]);
+  const reload = () => setVersion((v) => v + 1);
+
+  if (error) return <ErrorNote error={error} />;
+  if (asset === undefined) return <p class="loading">Loading…</p>;
+  if (asset === null)
+    return (
+      <>
+        <h1>No such asset</h1>
+        <p>
+          There is no asset {id} in your archive. <a href="/">Search</a>
+        </p>
+      </>
+    );
+  const write = canWrite(viewer);
+  const lines = asset.textDetections.filter((t) => t.type === "LINE");
+  return (
+    <article class="asset">
+      <header class="asset-head">
+        <h1>{asset.filename}</h1>
+        <a class="button secondary" href={asset.originalUrl} download={asset.filename} data-reload="1">
+          Download original
+        </a>
+      </header>
+      <div class="asset-body">
+        <div class="asset-main">
+          <Preview asset={asset} />
+          <Faces asset={asset} write={write} reload={reload} />
+          {lines.length > 0 && (
+            <section aria-labelledby="text-h">
+              <h2 id="text-h">Text in the image</h2>
+              <ul class="text">
+                {lines.map((t, i) => (
+                  <li key={i}>
+                    “{t.text}” <span class="muted">{pct(t.confidence)}</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          <Versions asset={asset} />
+          {asset.similarAssets.length > 0 && (
+            <section aria-labelledby="similar-h">
+              <h2 id="similar-h">Similar pictures</h2>
+              <ul class="grid small">
+                {asset.similarAssets.map((s) => (
+                  <li key={s.asset.id}>
+                    <Thumb asset={s.asset} />
+                    <span class="name">{s.distance} bits apart</span>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          <Runs assetId={asset.id} runs={asset.runs} />
+        </div>
+        <aside class="asset-side">
+          <Labels asset={asset} />
+          {asset.moderationLabels.length > 0 && (
+            <section aria-labelledby="moderation-h">
+              <h2 id="moderation-h">Moderation</h2>
+              <ul>
+                {asset.moderationLabels.map((m) => (
+                  <li key={m.name}>
+                    {m.name} {pct(m.confidence)}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          <Details asset={asset} />
+          {write && <Actions asset={asset} done={reload} />}
+        </aside>
+      </div>
+    </article>
+  );
 }

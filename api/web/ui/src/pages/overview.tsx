@@ -1,5 +1,191 @@
+// The archive overview: assets by stage (failed ones with their reasons), ingest and reprocess progress,
+// the labels most present, the latest changes from the change feed.
+import { useEffect, useState } from "preact/hooks";
+import { gql } from "../api";
+import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
+import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
+
+const OVERVIEW = `query Overview {
+  assetCounts { status count }
+  failed: search(filter: { status: [FAILED] }, first: 10) { edges { node { id filename error createdAt } } }
+  top: search(first: 1) { totalCount facets { labels { value count } } }
+  reprocessBatches(first: 5) { id status total done failed progress error analyzers provider createdAt }
+}`;
+
+const CHANGES = `query Changes($since: DateTime!, $after: String) {
+  changes(since: $since, first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    edges { changedAt assetId deleted node { ${THUMB_FIELDS} } }
+  }
+}`;
+
+type Count = { status: string; count: number };
+type Batch = { id: string; status: string; total: number; done: number; failed: number; progress: number; error: string | null; analyzers: string[]; provider: string | null; createdAt: string };
+type Overview = {
+  assetCounts: Count[];
+  failed: { edges: { node: { id: string; filename: string; error: string | null; createdAt: string } }[] };
+  top: { totalCount: number; facets: { labels: { value: string; count: number }[] } };
+  reprocessBatches: Batch[];
+};
+type Change = { changedAt: string; assetId: string; deleted: boolean; node: AssetRef | null };
+type ChangePage = { changes: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Change[] } };
+
+const HOUR = 3600_000;
+const WINDOWS = [HOUR, 24 * HOUR, 7 * 24 * HOUR, 30 * 24 * HOUR, 365 * 24 * HOUR];
+const LATEST = 12;
+
+/** The newest changes: the feed runs oldest first from `since`, so widen the window until it holds enough. */
+async function latestChanges(): Promise<Change[]> {
+  let found: Change[] = [];
+  for (const window of WINDOWS) {
+    const since = new Date(Date.now() - window).toISOString();
+    found = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const d: ChangePage = await gql<ChangePage>(CHANGES, { since, after });
+      found.push(...d.changes.edges);
+      if (!d.changes.pageInfo.hasNextPage) break;
+      after = d.changes.pageInfo.endCursor;
+    }
+    if (found.length >= LATEST) break;
+  }
+  return found.slice(-LATEST).reverse();
+}
+
+const IN_PIPELINE = ["STORED", "RENDITIONS", "ANALYZED"];
+
+function Progress(props: { value: number; label: string }) {
+  return (
+    <div class="progress">
+      <progress max={1} value={props.value} aria-label={props.label} /> <span>{Math.round(props.value * 100)}%</span>
+    </div>
+  );
+}
 
 export function OverviewPage(_: PageProps) {
-  return <h1>Overview</h1>;
+  const [data, setData] = useState<Overview | null>(null);
+  const [changes, setChanges] = useState<Change[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    gql<Overview>(OVERVIEW).then(setData, setError);
+    latestChanges().then(setChanges, setError);
+  }, []);
+  if (error) return <ErrorNote error={error} />;
+  if (!data) return <p class="loading">Loading…</p>;
+  const count = (s: string) => data.assetCounts.find((c) => c.status === s)?.count ?? 0;
+  const total = data.assetCounts.reduce((n, c) => n + c.count, 0);
+  const pending = IN_PIPELINE.reduce((n, s) => n + count(s), 0);
+  const maxLabel = Math.max(1, ...data.top.facets.labels.map((l) => l.count));
+  return (
+    <div class="overview">
+      <h1>Archive overview</h1>
+      <div class="cards">
+        <section class="card" aria-labelledby="counts-h">
+          <h2 id="counts-h">Assets by status</h2>
+          <table class="counts">
+            <tbody>
+              {data.assetCounts.map((c) => (
+                <tr key={c.status}>
+                  <th scope="row">{c.status.toLowerCase()}</th>
+                  <td class="count">
+                    {c.count > 0 && c.status !== "INDEXED" ? <a href={`/?status=${c.status}`}>{c.count.toLocaleString()}</a> : c.count.toLocaleString()}
+                  </td>
+                </tr>
+              ))}
+              <tr>
+                <th scope="row">all</th>
+                <td class="count">{total.toLocaleString()}</td>
+              </tr>
+            </tbody>
+          </table>
+          <h3>Ingest</h3>
+          {pending ? (
+            <>
+              <Progress value={total ? (total - pending) / total : 1} label="Ingest progress" />
+              <p class="muted">{pending.toLocaleString()} assets still in the pipeline.</p>
+            </>
+          ) : (
+            <p class="muted">Nothing waiting: every asset went through the pipeline.</p>
+          )}
+        </section>
+
+        <section class="card" aria-labelledby="failed-h">
+          <h2 id="failed-h">Failed</h2>
+          {data.failed.edges.length ? (
+            <>
+              <ul class="failed">
+                {data.failed.edges.map(({ node }) => (
+                  <li key={node.id}>
+                    <a href={`/assets/${node.id}`}>{node.filename}</a>: <span class="error">{node.error ?? "no reason recorded"}</span>
+                  </li>
+                ))}
+              </ul>
+              <a href="/?status=FAILED">All {count("FAILED").toLocaleString()} failed assets</a>
+            </>
+          ) : (
+            <p class="muted">None.</p>
+          )}
+        </section>
+
+        <section class="card" aria-labelledby="batches-h">
+          <h2 id="batches-h">Reprocessing</h2>
+          {data.reprocessBatches.length ? (
+            <ul class="batches">
+              {data.reprocessBatches.map((b) => (
+                <li key={b.id}>
+                  <div>
+                    {b.analyzers.join(", ")} {b.provider ? `(${b.provider})` : ""} · {b.status.toLowerCase().replaceAll("_", " ")} ·{" "}
+                    <span class="muted">{new Date(b.createdAt).toLocaleString()}</span>
+                  </div>
+                  <Progress value={b.progress} label={`Batch ${b.id} progress`} />
+                  <div class="muted">
+                    {b.done} of {b.total} done{b.failed ? `, ${b.failed} failed` : ""}
+                    {b.error ? ` — ${b.error}` : ""}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p class="muted">No reprocessing batches yet.</p>
+          )}
+        </section>
+
+        <section class="card" aria-labelledby="top-h">
+          <h2 id="top-h">Labels most present</h2>
+          <ul class="toplabels">
+            {data.top.facets.labels.map((l) => (
+              <li key={l.value}>
+                <a href={`/?label=${encodeURIComponent(l.value)}`}>{l.value}</a>
+                <span class="meter" aria-hidden="true">
+                  <span style={{ width: `${(l.count / maxLabel) * 100}%` }} />
+                </span>
+                <span class="count">{l.count.toLocaleString()}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+
+      <section aria-labelledby="changes-h">
+        <h2 id="changes-h">Latest changes</h2>
+        {changes === null ? (
+          <p class="loading">Loading…</p>
+        ) : changes.length ? (
+          <ul class="grid small changes">
+            {changes.map((c) => (
+              <li key={c.assetId + c.changedAt}>
+                {c.node ? <Thumb asset={c.node} /> : <span class="thumb nothumb">deleted</span>}
+                <span class="name">
+                  {c.deleted ? "deleted" : c.node?.filename} · <time dateTime={c.changedAt}>{new Date(c.changedAt).toLocaleString()}</time>
+                </span>
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p class="muted">No changes in the last year.</p>
+        )}
+      </section>
+    </div>
+  );
 }

@@ -147,12 +147,14 @@ export function SearchPage(props: PageProps) {
   const state = readState(props.url);
   const key = stateUrl(state);
   const [result, setResult] = useState<Result | null>(null);
+  const [shownKey, setShownKey] = useState<string | null>(null); // the search the grid shows
   const [edges, setEdges] = useState<Edge[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [query, setQuery] = useState(state.q);
   const [min, setMin] = useState(state.minConfidence);
   const sentinel = useRef<HTMLDivElement>(null);
+  const inFlight = useRef<string | null>(null);
 
   useEffect(() => {
     setQuery(state.q);
@@ -165,6 +167,7 @@ export function SearchPage(props: PageProps) {
         if (!current) return;
         setResult(d.search);
         setEdges(d.search.edges);
+        setShownKey(key);
       },
       (e: unknown) => current && setError(e),
     );
@@ -175,10 +178,13 @@ export function SearchPage(props: PageProps) {
 
   const go = (next: SearchState) => navigate(stateUrl(next));
   const more = async () => {
-    if (!result?.pageInfo.hasNextPage || loadingMore) return;
+    // A ref, not state: the scroll observer and the button may both ask before a re-render.
+    if (!result?.pageInfo.hasNextPage || inFlight.current === result.pageInfo.endCursor) return;
+    inFlight.current = result.pageInfo.endCursor;
     setLoadingMore(true);
     try {
       const d = await gql<{ search: Result }>(SEARCH, { ...searchArgs(state), after: result.pageInfo.endCursor });
+      if (stateUrl(readState(new URL(location.href))) !== key) return; // the search changed meanwhile
       setResult({ ...result, pageInfo: d.search.pageInfo });
       setEdges((prev) => [...prev, ...d.search.edges]);
     } catch (e) {
@@ -187,6 +193,11 @@ export function SearchPage(props: PageProps) {
       setLoadingMore(false);
     }
   };
+
+  // For bench/web.py: when the first page of results is on screen.
+  useEffect(() => {
+    if (shownKey !== null) performance.mark("mediasight:results");
+  }, [shownKey === null]);
 
   // Infinite scroll: the next page loads when the end of the grid comes into view.
   useEffect(() => {
@@ -227,18 +238,21 @@ export function SearchPage(props: PageProps) {
       </form>
 
       <div class="controls">
-        <label class="slider">
-          Minimum label confidence <output>{min}%</output>
+        <div class="slider">
+          <label for="min-confidence">Minimum label confidence</label>
           <input
+            id="min-confidence"
             type="range"
             min={0}
             max={100}
             step={5}
             value={min}
+            aria-valuetext={`${min}%`}
             onInput={(e) => setMin(Number((e.target as HTMLInputElement).value))}
             onChange={(e) => go({ ...state, q: query, minConfidence: Number((e.target as HTMLInputElement).value) })}
           />
-        </label>
+          <output for="min-confidence">{min}%</output>
+        </div>
         <label>
           Sort{" "}
           <select value={state.sort} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
@@ -292,11 +306,13 @@ export function SearchPage(props: PageProps) {
             </>
           )}
         </aside>
-        <section class="hits" aria-label="Results" aria-busy={!result}>
+        <section class="hits" aria-label="Results" aria-busy={shownKey !== key}>
           <p class="total" aria-live="polite">
-            {result ? `${result.totalCount.toLocaleString()} ${result.totalCount === 1 ? "asset" : "assets"}` : "Searching…"}
+            {result && shownKey === key
+              ? `${result.totalCount.toLocaleString()} ${result.totalCount === 1 ? "asset" : "assets"}`
+              : "Searching…"}
           </p>
-          <ul class="grid" data-ready={result ? "1" : undefined}>
+          <ul class={shownKey === key ? "grid" : "grid stale"} data-ready={shownKey === key ? "1" : undefined}>
             {edges.map((e, i) => (
               <Hit edge={e} key={e.node.id} eager={i < 12} />
             ))}

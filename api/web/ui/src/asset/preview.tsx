@@ -1,0 +1,90 @@
+// The preview with toggleable overlays: face boxes (with the person's name), object/label instance boxes
+// and text boxes. Boxes are ratios of the image (as Rekognition gives them), so they scale with it.
+import { useState } from "preact/hooks";
+import { pct } from "../labels";
+import { rendition } from "../thumb";
+import type { AssetData, Box } from "./types";
+
+type Overlay = { kind: "face" | "object" | "text"; box: Box; caption: string };
+
+function overlays(a: AssetData): Overlay[] {
+  const faces: Overlay[] = a.faces.map((f) => ({
+    kind: "face",
+    box: f.boundingBox,
+    caption: f.person ? f.person.name : `face ${f.faceIndex + 1}`,
+  }));
+  const objects: Overlay[] = a.labels.flatMap((l) =>
+    l.instances.map((i) => ({ kind: "object" as const, box: i.boundingBox, caption: `${l.name} ${pct(i.confidence)}` })),
+  );
+  const text: Overlay[] = a.textDetections
+    .filter((t) => t.type === "LINE")
+    .map((t) => ({ kind: "text", box: t.boundingBox, caption: t.text }));
+  return [...objects, ...text, ...faces]; // faces last: on top of a Person box drawn around the same face
+}
+
+const KINDS = [
+  { kind: "face", label: "Faces" },
+  { kind: "object", label: "Objects" },
+  { kind: "text", label: "Text" },
+] as const;
+
+export function Preview(props: { asset: AssetData }) {
+  const a = props.asset;
+  const [shown, setShown] = useState<Record<string, boolean>>({ face: true, object: true, text: true });
+  const preview = rendition(a, "preview") ?? rendition(a, "thumbnail");
+  const all = overlays(a);
+  const top = a.labels[0];
+  return (
+    <figure class="preview">
+      <div class="stage">
+        {preview ? (
+          <img
+            src={preview.url}
+            width={preview.width}
+            height={preview.height}
+            alt={`${a.filename}${top ? `: ${a.labels.slice(0, 3).map((l) => l.name).join(", ")}` : ""}`}
+          />
+        ) : (
+          <p class="nothumb">No preview yet ({a.status.toLowerCase()}).</p>
+        )}
+        {preview &&
+          all
+            .filter((o) => shown[o.kind])
+            .map((o, i) => (
+              <div
+                key={i}
+                class={`box ${o.kind}`}
+                data-kind={o.kind}
+                style={{
+                  left: `${o.box.left * 100}%`,
+                  top: `${o.box.top * 100}%`,
+                  width: `${o.box.width * 100}%`,
+                  height: `${o.box.height * 100}%`,
+                }}
+              >
+                <span>{o.caption}</span>
+              </div>
+            ))}
+      </div>
+      <figcaption>
+        <fieldset class="toggles">
+          <legend class="sr-only">Show on the picture</legend>
+          {KINDS.map(({ kind, label }) => {
+            const count = all.filter((o) => o.kind === kind).length;
+            return (
+              <label key={kind}>
+                <input
+                  type="checkbox"
+                  checked={shown[kind]}
+                  disabled={!count}
+                  onChange={(e) => setShown({ ...shown, [kind]: (e.target as HTMLInputElement).checked })}
+                />{" "}
+                {label} ({count})
+              </label>
+            );
+          })}
+        </fieldset>
+      </figcaption>
+    </figure>
+  );
+}

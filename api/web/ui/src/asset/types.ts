@@ -1,0 +1,71 @@
+// The asset page's data: one query, through the public API.
+import type { AssetRef } from "../thumb";
+import { THUMB_FIELDS } from "../thumb";
+
+export type Box = { left: number; top: number; width: number; height: number };
+export type Label = { name: string; confidence: number; parents: string[]; instances: { boundingBox: Box; confidence: number }[] };
+export type Face = { faceIndex: number; confidence: number; boundingBox: Box; person: { id: string; name: string } | null };
+export type Text = { text: string; type: "LINE" | "WORD"; confidence: number; boundingBox: Box };
+export type Run = {
+  id: string;
+  analyzer: string;
+  provider: string;
+  modelName: string;
+  modelVersion: string;
+  status: string;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number;
+  batchId: string | null;
+};
+export type Version = AssetRef & { relation: string | null };
+export type AssetData = AssetRef & {
+  mediaType: string;
+  width: number;
+  height: number;
+  sizeBytes: number;
+  sha256: string;
+  createdAt: string;
+  capturedAt: string | null;
+  status: string;
+  error: string | null;
+  relation: string | null;
+  originalUrl: string;
+  labels: Label[];
+  faces: Face[];
+  textDetections: Text[];
+  moderationLabels: { name: string; confidence: number; parentName: string }[];
+  properties: {
+    brightness: number;
+    sharpness: number;
+    contrast: number;
+    quality: number;
+    dominantColors: { hex: string; pixelPercent: number }[];
+  } | null;
+  parent: (Version & { children: Version[] }) | null;
+  children: Version[];
+  root: { id: string };
+  similarAssets: { distance: number; asset: AssetRef }[];
+  runs: Run[];
+};
+
+const BOX = "boundingBox { left top width height }";
+const VERSION = `${THUMB_FIELDS} relation`;
+export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
+
+export const ASSET_QUERY = `query Asset($id: ID!) {
+  asset(id: $id) {
+    ${THUMB_FIELDS} mediaType width height sizeBytes sha256 createdAt capturedAt status error relation originalUrl
+    labels { name confidence parents instances { ${BOX} confidence } }
+    faces { faceIndex confidence ${BOX} person { id name } }
+    textDetections { text type confidence ${BOX} }
+    moderationLabels { name confidence parentName }
+    properties { brightness sharpness contrast quality dominantColors { hex pixelPercent } }
+    parent { ${VERSION} children { ${VERSION} } }
+    children { ${VERSION} }
+    root { id }
+    similarAssets(first: 8) { distance asset { ${THUMB_FIELDS} } }
+    runs(first: 30) { ${RUN_FIELDS} }
+  }
+}`;

@@ -1,0 +1,1 @@
+"""Webhook delivery: Standard Webhooks signing, the SSRF guard, HTTP sending."""

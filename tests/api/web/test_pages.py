@@ -1,0 +1,250 @@
+"""The pages end to end in Chromium, on real photos analyzed by the real local models: search by a parent
+label in confidence order, the asset page with its face box and labels, naming a face and finding the
+person, the overview, a read-only key and another tenant's key. No request may leave 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from api.app import create_app
+from api.context import Context
+from api.schema import schema
+from catalog.domain.model import Scope
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from services.keys import issue_key
+from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in, working
+from tests.conftest import make_tenant
+from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class World:
+    services: Services
+    base: str
+    tenant: str
+    key: str
+    reader: str  # a read-only key of the same tenant
+    other_key: str  # another tenant's key
+    ids: dict[str, str]  # filename -> asset ID
+
+    async def gql(self, document: str, **variables: Any) -> dict[str, Any]:
+        result = await schema.execute(
+            document, variable_values=variables, context_value=Context(self.services, self.tenant)
+        )
+        assert result.errors is None and result.data is not None, result.errors
+        return result.data
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    services = build(Settings(data_dir=tmp_path_factory.mktemp("web") / "data", job_retry_base_seconds=0.0))
+    tenant, key = await make_tenant(services, "acme")
+    reader, _ = await issue_key(services.catalog, tenant, [Scope.READ])
+    other, other_key = await make_tenant(services, "globex")
+    ids = await ingest_all(services, tenant, recognition_photos())
+    # The other tenant has a cat too: acme's searches must not see it, nor it acme's.
+    assert (
+        await services.ingestor.ingest(other, jpeg(photo("chelsea").rotate(90, expand=True)), "b.jpg")
+    ).asset
+    await services.worker().run_until_idle()
+    async with serving(create_app(services)) as base, working(services):
+        yield World(services, base, tenant, key, reader, other_key, ids)
+    services.close()
+
+
+@pytest.fixture
+async def tab(chromium: Browser) -> AsyncIterator[Tab]:
+    async with open_tab(chromium) as t:
+        yield t
+        t.guard.check()
+
+
+async def hits(page: Page) -> list[str]:
+    await page.locator(".grid[data-ready]").wait_for()
+    return await page.locator(".hits .hit").evaluate_all("els => els.map(e => e.dataset.assetId)")
+
+
+async def assert_accessible(page: Page) -> None:
+    """Every image has alt text; every form control has a label."""
+    no_alt = await page.locator("img:not([alt])").count()
+    assert no_alt == 0
+    unlabeled = await page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(el => !el.labels?.length && !el.getAttribute('aria-label')).map(el => el.outerHTML)"""
+    )
+    assert unlabeled == []
+
+
+async def test_search_for_a_parent_label_shows_the_right_thumbnails_in_confidence_order(
+    world: World, tab: Tab
+) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.key)
+    await page.get_by_label("Search the archive").fill("animal")
+    await page.get_by_label("Search the archive").press("Enter")
+    await page.wait_for_url("**/?q=animal")
+    shown = await hits(page)
+    api = await world.gql(
+        '{ search(query: "animal", first: 60) { edges { score node { id } matches { confidence } } } }'
+    )
+    edges = api["search"]["edges"]
+    assert shown == [e["node"]["id"] for e in edges]
+    assert world.ids["chelsea.jpg"] in shown and world.ids["memo.png"] not in shown
+    scores = [e["score"] for e in edges]
+    assert scores == sorted(scores, reverse=True)
+    first = page.locator(".hit").first
+    await expect(first.locator(".badge")).to_have_text(re.compile(r".+ \d+%"))
+    await first.locator(".thumb").hover()
+    await expect(first.locator(".why")).to_be_visible()
+    await expect(first.locator(".why")).to_contain_text("matched")
+    loaded = await page.locator(".hit img").evaluate_all(
+        "imgs => imgs.map(i => i.complete && i.naturalWidth)"
+    )
+    assert all(loaded), loaded
+    await assert_accessible(page)
+    await screenshot(page, "search-animal")
+
+    # The URL holds the search: a reload (or a shared link) shows the same.
+    await page.reload()
+    assert await hits(page) == shown
+    # A facet refines the search and shows as a removable chip.
+    await page.get_by_role("region", name="Labels").get_by_role("button").first.click()
+    await expect(page.get_by_role("list", name="Active filters")).to_be_visible()
+    assert "label=" in page.url
+
+
+async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_found_by_person(
+    world: World, tab: Tab
+) -> None:
+    page = tab.page
+    astronaut = world.ids["astronaut.jpg"]
+    await sign_in(page, world.base, world.key, f"/assets/{astronaut}")
+    await expect(page.get_by_role("heading", name="astronaut.jpg")).to_be_visible()
+    await expect(page.locator(".box.face")).to_have_count(1)
+    box = await page.locator(".box.face").bounding_box()
+    picture = await page.locator(".stage img").bounding_box()
+    assert (
+        box
+        and picture
+        and picture["x"] <= box["x"]
+        and box["x"] + box["width"] <= picture["x"] + picture["width"]
+    )
+    labels = page.get_by_role("region", name="Labels")
+    await expect(labels.get_by_role("link", name="Person", exact=True)).to_be_visible()
+    await expect(labels).to_contain_text("By ")  # provenance: model and version
+    await assert_accessible(page)
+    await screenshot(page, "asset-astronaut")
+
+    await page.get_by_label("Faces (1)").uncheck()
+    await expect(page.locator(".box.face")).to_have_count(0)
+    await page.get_by_label("Faces (1)").check()
+
+    await page.get_by_label("Name face 1").fill("Eileen Collins")
+    await page.get_by_role("button", name="Save name").click()
+    await expect(
+        page.get_by_role("region", name="Faces").get_by_role("link", name="Eileen Collins")
+    ).to_be_visible()
+    await expect(page.locator(".box.face")).to_have_text("Eileen Collins")
+
+    await page.get_by_role("link", name="Eileen Collins").click()
+    await page.wait_for_url(re.compile(r"/\?person=Eileen(%20|\+)Collins$"))
+    # Naming re-indexes the named assets through the worker: the person is searchable a moment later.
+    wanted = sorted([astronaut, world.ids["collins_again.jpg"]])
+    for _ in range(120):
+        if sorted(found := await hits(page)) == wanted:
+            break
+        await page.wait_for_timeout(500)
+        await page.reload()
+    assert sorted(found) == wanted
+    await expect(page.get_by_role("list", name="Active filters")).to_contain_text("person: Eileen Collins")
+    await screenshot(page, "search-person")
+
+    # Keyboard: tab to a thumbnail and open it.
+    await page.locator(".hit .thumb").first.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/assets/{found[0]}")
+
+
+async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.key, "/overview")
+    counts = page.get_by_role("region", name="Assets by status")
+    await expect(counts.get_by_role("row", name="indexed")).to_contain_text("6")
+    await expect(counts.get_by_role("row", name="all")).to_contain_text("6")
+    top = page.get_by_role("region", name="Labels most present")
+    await expect(top.get_by_role("link", name="Person", exact=True)).to_be_visible()
+    await expect(page.locator(".changes .thumb")).not_to_have_count(0)
+    await assert_accessible(page)
+    await screenshot(page, "overview")
+
+
+async def test_a_read_only_key_sees_no_write_buttons(world: World, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.reader, f"/assets/{world.ids['astronaut.jpg']}")
+    await expect(page.get_by_role("region", name="Labels")).to_be_visible()
+    await expect(page.locator(".box.face")).to_have_count(1)
+    for name in ("Save name", "Delete", "Reprocess", "Upload version"):
+        await expect(page.get_by_role("button", name=name)).to_have_count(0)
+    await screenshot(page, "asset-read-only")
+
+
+async def test_another_tenants_key_sees_none_of_it(world: World, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.other_key, "/?q=animal")
+    shown = await hits(page)
+    assert len(shown) == 1 and not set(shown) & set(world.ids.values())
+    await page.goto(f"{world.base}/assets/{world.ids['chelsea.jpg']}")
+    await expect(page.get_by_role("heading", name="No such asset")).to_be_visible()
+    await page.goto(f"{world.base}/overview")
+    counts = page.get_by_role("region", name="Assets by status")
+    await expect(counts.get_by_role("row", name="all")).to_contain_text("1")
+    await expect(page.get_by_role("region", name="Labels most present")).not_to_contain_text("Person")
+
+
+async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser) -> None:
+    async with open_tab(chromium, width=390, height=844) as tab:
+        page = tab.page
+        for path, name in [
+            ("/?q=animal", "phone-search"),
+            (f"/assets/{world.ids['astronaut.jpg']}", "phone-asset"),
+        ]:
+            if name == "phone-search":
+                await sign_in(page, world.base, world.key, path)
+                await hits(page)
+            else:
+                await page.goto(world.base + path)
+                await expect(page.locator(".stage img")).to_be_visible()
+            overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            wide = await page.evaluate(
+                """() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+                    .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)
+                    .slice(0, 8)"""
+            )
+            await screenshot(page, name)
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
+        tab.guard.check()
+
+
+async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, world.base, world.key)
+    await page.get_by_label("Filter by").select_option("text")
+    await page.get_by_label("Filter value").fill("quarterly report")
+    await page.get_by_role("button", name="Add filter").click()
+    await page.wait_for_url("**/?text=quarterly+report")
+    assert await hits(page) == [world.ids["memo.png"]]
+    await page.locator(".hit .thumb").first.click()
+    await page.wait_for_url(f"**/assets/{world.ids['memo.png']}")
+    await expect(page.get_by_role("region", name="Text in the image")).to_contain_text("Quarterly report")
+    await expect(page.locator(".box.text")).not_to_have_count(0)
+    await screenshot(page, "asset-memo")

@@ -1,0 +1,181 @@
+"""Photos carrying IPTC/XMP written by exiftool, through the real pipeline (local face model, SQLite stack):
+read into an `embedded` run, found by their words, faces named from person regions, shown in GraphQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from api.context import Context
+from api.schema import schema
+from catalog.domain.blob_keys import sidecar_key
+from catalog.domain.embedded import EMBEDDED
+from catalog.domain.model import FaceRef, Stage
+from catalog.domain.ports import SearchQuery
+from mediasight.bootstrap import Services, build
+from mediasight.ingest_files import ingest_paths, sidecar_of
+from mediasight.settings import Settings
+from tests.conftest import make_tenant
+from tests.e2e.photos import write_photo
+from tests.fakes import ColorLabeler
+from tests.indexer.metadata.exiftool import exiftool_sidecar, exiftool_write, tagged_astronaut
+
+
+@pytest.fixture
+async def meta_services(settings: Settings) -> AsyncIterator[Services]:
+    svc = build(settings.model_copy(update={"analyzers": "labels,faces,embedded"}), labeler=ColorLabeler())
+    yield svc
+    svc.close()
+
+
+async def _ingest(services: Services, tenant: str, path: Path, sidecar: bytes | None = None) -> str:
+    data = await asyncio.to_thread(path.read_bytes)
+    outcome = await services.ingestor.ingest(tenant, data, path.name, sidecar=sidecar)
+    assert outcome.asset is not None, outcome.error
+    await services.worker().run_until_idle()
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.INDEXED, asset
+    return asset.id
+
+
+async def test_tagged_photo_is_read_found_by_its_words_and_its_face_named(
+    tmp_path: Path, meta_services: Services
+) -> None:
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    original = tagged_astronaut(tmp_path / "astronaut.jpg")
+    before = original.read_bytes()
+    asset_id = await _ingest(services, tenant, original)
+    assert original.read_bytes() == before
+    stored = await services.blobs.get((await services.catalog.get_asset(tenant, asset_id)).blob_key)  # type: ignore[union-attr]
+    assert stored == before  # the original is kept as it came, metadata and all
+
+    run = await services.catalog.get_result(tenant, asset_id, EMBEDDED)
+    assert run is not None and run.provider == "embedded" and run.model_name == "exiv2"
+    meta = run.findings.embedded
+    assert meta is not None and meta.caption == "Eileen Collins before the STS-93 mission"
+    assert ("People", "Astronauts", "Eileen Collins") in meta.hierarchy
+
+    # Found by caption, keyword, hierarchical keyword, place and person.
+    for words in ("STS-93 mission", "spaceflight", "Astronauts", "Houston"):
+        page = await services.index.search(tenant, SearchQuery(text=words))
+        assert [h.asset_id for h in page.hits] == [asset_id], words
+    page = await services.index.search(tenant, SearchQuery(persons=("Eileen Collins",)))
+    assert [h.asset_id for h in page.hits] == [asset_id]
+
+    # The detected face lies inside the drawn region: it is now Eileen Collins's.
+    linked = await services.faces.face_persons(tenant, [asset_id])
+    person = await services.faces.person_by_name(tenant, "Eileen Collins")
+    assert person is not None and linked == {FaceRef(asset_id, 0): person.id}
+
+    data = await _graphql(
+        services,
+        tenant,
+        """query ($id: ID!) { asset(id: $id) {
+            embeddedMetadata { title caption keywords hierarchicalKeywords creators credit copyright
+              usageTerms city country gps { latitude longitude } persons capturedAt sources truncated problem
+              regions { name kind source boundingBox { left top width height } } }
+            faces { person { name } } } }""",
+        id=asset_id,
+    )
+    em = data["asset"]["embeddedMetadata"]
+    assert em["title"] == "Astronaut portrait" and em["keywords"] == ["astronaut", "spaceflight"]
+    assert em["hierarchicalKeywords"][0] == ["People", "Astronauts", "Eileen Collins"]
+    assert (em["credit"], em["copyright"], em["usageTerms"]) == (
+        "NASA",
+        "Public domain",
+        "Free for editorial use",
+    )
+    assert (em["city"], em["country"], em["creators"]) == ("Houston", "USA", ["NASA photographer"])
+    assert em["gps"] == {"latitude": 29.55, "longitude": -95.09}
+    assert em["capturedAt"].startswith("1998-07-15T10:30:00")
+    assert em["regions"] == [
+        {
+            "name": "Eileen Collins",
+            "kind": "human",
+            "source": "iptc",
+            "boundingBox": {"left": 0.33, "top": 0.05, "width": 0.25, "height": 0.3},
+        }
+    ]
+    assert em["problem"] == "" and not em["truncated"]
+    assert data["asset"]["faces"] == [{"person": {"name": "Eileen Collins"}}]
+
+
+async def _graphql(services: Services, tenant: str, document: str, **variables: object) -> dict[str, object]:
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(services, tenant)
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+async def test_a_sidecar_ingested_with_the_file_wins_and_goes_with_the_asset(
+    tmp_path: Path, meta_services: Services
+) -> None:
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    photo = exiftool_write(write_photo(tmp_path / "cup.jpg", "coffee"), "-XMP-dc:Title=From the file")
+    source = exiftool_write(
+        write_photo(tmp_path / "src.jpg", "coffee"),
+        "-XMP-dc:Subject=espresso",
+        "-XMP-dc:Title=From the sidecar",
+    )
+    sidecar = tmp_path / "cup.xmp"
+    exiftool_sidecar(source, sidecar)
+    asset_id = await _ingest(services, tenant, photo, await asyncio.to_thread(sidecar.read_bytes))
+    run = await services.catalog.get_result(tenant, asset_id, EMBEDDED)
+    assert run is not None and run.findings.embedded is not None
+    assert run.findings.embedded.title == "From the sidecar"
+    assert "sidecar" in run.findings.embedded.sources
+    page = await services.index.search(tenant, SearchQuery(text="espresso"))
+    assert [h.asset_id for h in page.hits] == [asset_id]
+    asset = await services.catalog.get_asset(tenant, asset_id)
+    assert asset is not None and await services.blobs.exists(sidecar_key(asset.blob_key))
+    await services.versions.delete(tenant, asset_id, cascade=False)
+    assert not await services.blobs.exists(sidecar_key(asset.blob_key))
+
+
+async def test_metadata_that_cannot_be_read_is_a_problem_not_a_failed_asset(
+    tmp_path: Path, settings: Settings
+) -> None:
+    services = build(
+        settings.model_copy(update={"analyzers": "labels,embedded", "metadata_timeout_seconds": 0.000_001}),
+        labeler=ColorLabeler(),
+    )
+    try:
+        tenant, _ = await make_tenant(services, "desk")
+        asset_id = await _ingest(services, tenant, tagged_astronaut(tmp_path / "a.jpg"))
+        run = await services.catalog.get_result(tenant, asset_id, EMBEDDED)
+        assert run is not None and run.findings.embedded is not None
+        assert "took over" in run.findings.embedded.problem
+        assert await services.catalog.get_result(tenant, asset_id, "labels") is not None
+    finally:
+        services.close()
+
+
+async def test_cli_ingest_takes_sidecars_beside_their_files(tmp_path: Path, meta_services: Services) -> None:
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    write_photo(folder / "one.jpg", "coffee")
+    write_photo(folder / "two.jpg", "chelsea")
+    source = exiftool_write(write_photo(tmp_path / "src.jpg", "coffee"), "-XMP-dc:Subject=latte art")
+    exiftool_sidecar(source, folder / "one.jpg.xmp")
+    exiftool_sidecar(source, folder / "two.xmp")
+    assert sidecar_of(folder / "one.jpg") == folder / "one.jpg.xmp"
+    assert sidecar_of(folder / "two.jpg") == folder / "two.xmp"
+    assert sidecar_of(folder / "two.xmp") is None
+    results = await ingest_paths(
+        services, tenant, [folder], as_json=False, wait=True, console=Console(file=io.StringIO())
+    )
+    assert sorted(r.path.name for r in results) == ["one.jpg", "two.jpg"]  # the sidecars are no assets
+    assert all(r.outcome.status == "new" for r in results)
+    page = await services.index.search(tenant, SearchQuery(text="latte art"))
+    assert len(page.hits) == 2
