@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from catalog.domain.media import VideoInfo
-from catalog.domain.segments import Segment
-from catalog.domain.timecode import clock
+from catalog.domain.video.media import VideoInfo
+from catalog.domain.video.segments import Segment
+from catalog.domain.video.timecode import clock
 
 _REEL = re.compile(r"[^A-Za-z0-9_]")
 _EDL_TITLE = re.compile(r"[\r\n]")

@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from catalog.domain.media import VideoInfo
 from catalog.domain.model import Face, Label
-from catalog.domain.segments import Segment, merge_labels, timecodes
-from catalog.domain.timecode import TimecodeError, from_timecode
-from catalog.domain.video_people import VideoPeople
+from catalog.domain.video.media import VideoInfo
+from catalog.domain.video.segments import Segment, merge_labels, timecodes
+from catalog.domain.video.timecode import TimecodeError, from_timecode
+from catalog.domain.video.video_people import VideoPeople
 from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
 from indexer.video.keyframes import Candidate, poster_score

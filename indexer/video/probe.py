@@ -19,8 +19,8 @@ from typing import Any
 import av
 import av.error
 
-from catalog.domain.media import AudioStream, VideoInfo
-from catalog.domain.timecode import FrameRate, TimecodeError
+from catalog.domain.video.media import AudioStream, VideoInfo
+from catalog.domain.video.timecode import FrameRate, TimecodeError
 from indexer.video import errors
 from indexer.video.errors import VideoRejected
 from indexer.video.sniff import container_family, media_type_of

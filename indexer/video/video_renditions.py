@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from catalog.domain.timecode import clock
+from catalog.domain.video.timecode import clock
 from indexer.renditions import JPEG_QUALITY, RenditionData
 from indexer.video import errors
 

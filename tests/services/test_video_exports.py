@@ -12,10 +12,10 @@ import av
 import opentimelineio as otio
 import pytest
 
-from catalog.domain.media import VideoInfo
 from catalog.domain.model import Label
-from catalog.domain.segments import Segment, timecodes
-from catalog.domain.timecode import FrameRate
+from catalog.domain.video.media import VideoInfo
+from catalog.domain.video.segments import Segment, timecodes
+from catalog.domain.video.timecode import FrameRate
 from services.video_exports import edl, srt, to_json, webvtt
 
 RATES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.clips import Shot, make_clip
-from catalog.domain.timecode import FrameRate, to_timecode
+from catalog.domain.video.timecode import FrameRate, to_timecode
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.recognizers.local.transnetv2 import TransNetV2
 from indexer.video.analysis import analyze_video

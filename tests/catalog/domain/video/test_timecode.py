@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catalog.domain.timecode import FrameRate, TimecodeError, clock, from_timecode, to_timecode
+from catalog.domain.video.timecode import FrameRate, TimecodeError, clock, from_timecode, to_timecode
 
 NTSC = FrameRate(Fraction(30000, 1001))
 NTSC60 = FrameRate(Fraction(60000, 1001))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from catalog.domain.video_people import VideoPeople
+from catalog.domain.video.video_people import VideoPeople
 
 
 def test_faces_within_the_same_person_distance_share_an_id() -> None:

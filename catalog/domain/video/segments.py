@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from catalog.domain.model import Label
-from catalog.domain.timecode import FrameRate, to_timecode
+from catalog.domain.video.timecode import FrameRate, to_timecode
 
 
 @dataclass(frozen=True)

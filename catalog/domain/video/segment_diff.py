@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from catalog.domain.segments import Segment
-from catalog.domain.timecode import FrameRate, to_timecode
+from catalog.domain.video.segments import Segment
+from catalog.domain.video.timecode import FrameRate, to_timecode
 
 
 @dataclass(frozen=True)

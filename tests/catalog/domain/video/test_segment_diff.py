@@ -3,9 +3,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 from catalog.domain.model import Label
-from catalog.domain.segment_diff import diff_segments
-from catalog.domain.segments import Segment, timecodes
-from catalog.domain.timecode import FrameRate
+from catalog.domain.video.segment_diff import diff_segments
+from catalog.domain.video.segments import Segment, timecodes
+from catalog.domain.video.timecode import FrameRate
 
 RATE = FrameRate(Fraction(30000, 1001))
 

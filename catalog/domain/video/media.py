@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from catalog.domain.timecode import FrameRate
+from catalog.domain.video.timecode import FrameRate
 
 
 @dataclass(frozen=True)
