@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli
+from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli, video_cli
 from mediasight.key_cli import key_app
 from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
@@ -42,6 +42,7 @@ app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)
 app.command("faces-sweep")(admin_cli.faces_sweep)
 app.command("export-schema")(admin_cli.export_schema)
+app.command()(video_cli.video)
 
 DataDir = Annotated[
     Path | None,
