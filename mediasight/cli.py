@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli
+from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli, video_cli
 from mediasight.key_cli import key_app
 from mediasight.profile_cli import profile_app
 from mediasight.review_cli import review_app, reviewer_app
@@ -49,6 +49,7 @@ app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)
 app.command("faces-sweep")(admin_cli.faces_sweep)
 app.command("export-schema")(admin_cli.export_schema)
+app.command()(video_cli.video)
 
 DataDir = Annotated[
     Path | None,

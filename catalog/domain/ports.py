@@ -7,6 +7,7 @@ import enum
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from catalog.domain.model import (
@@ -243,6 +244,12 @@ class BlobStore(Protocol):
 
     def location(self, key: str) -> str:
         """Where a person finds the blob: a local path, or an s3:// URL."""
+        ...
+
+    # Large blobs (videos) stream between a local file and the store, never whole in memory.
+    async def put_file(self, key: str, source: Path, content_type: str) -> None: ...
+    async def get_file(self, key: str, target: Path) -> None:
+        """Write the blob to target (atomically); FileNotFoundError if it does not exist."""
         ...
 
 
