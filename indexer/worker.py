@@ -239,7 +239,11 @@ class Worker:
     async def _deliver_webhook(self, job: Job) -> None:
         """One attempt of a webhook delivery; its own schedule decides the next (not the asset retries)."""
         try:
-            delay = await self._webhooks.deliver(job.tenant_id, job.asset_id) if self._webhooks else None
+            delay = (
+                await self._webhooks.deliver(job.tenant_id, job.asset_id, job.attempts)
+                if self._webhooks
+                else None
+            )
         except Exception as exc:  # the store, not the receiver, failed: try again soon
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("webhook job %s failed (%s); trying again", job.asset_id, reason)
