@@ -26,6 +26,7 @@ from catalog.domain.model import (
     TenantConfig,
     VersionRelation,
 )
+from catalog.domain.concepts.ports import ConceptStore, FeatureStore
 from catalog.domain.run_ports import BatchStore, RunHistory
 
 
@@ -112,7 +113,7 @@ class AssetStore(Protocol):
         ...
 
 
-class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, Protocol):
+class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, FeatureStore, ConceptStore, Protocol):
     """The source of truth, as one store: what the composition root wires and each catalog adapter
     implements (its contract suites: tests/contract/test_{tenant,asset,batch}_store_contract.py and
     test_run_history_contract.py). Services that need only part of it may ask for that port."""

@@ -25,10 +25,14 @@ from indexer.recognizers.local.torch_weights import WeightsFormatError, load_sta
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+FEATURES_NAME = "features"  # the pooled penultimate layer (1280-d): what custom concepts learn from
 INPUT_SIZE = 224
 NUM_CLASSES = 1000
 # Bump when the graph below changes so cached models are rebuilt.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
+# Bump when the logits the graph computes change (a new output alone leaves the labels as they were).
+LOGITS_VERSION = "1"
+FEATURE_DIM = 1280
 
 _BN_EPS = 1e-3  # TF's default, kept by the port
 # EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels).
@@ -42,7 +46,7 @@ _LITE0_STAGES = (
     (1, 3, 1, 6, 320),
 )
 _STEM_CHANNELS = 32
-_HEAD_CHANNELS = 1280
+_HEAD_CHANNELS = FEATURE_DIM
 
 
 # ---------------------------------------------------------------- ONNX graph
@@ -140,7 +144,8 @@ def _lite0_blocks(w: dict[str, NDArray[Any]]) -> list[_Block]:
 
 
 def build_onnx_model(pth_path: Path) -> bytes:
-    """Serialized ONNX model: `image` float32 [N,3,224,224] scaled to [-1, 1] → `logits` [N,1000]."""
+    """Serialized ONNX model: `image` float32 [N,3,224,224] scaled to [-1, 1] → `logits` [N,1000] and the
+    `features` [N,1280] they are computed from (one forward pass gives both)."""
     g = _Graph(load_state_dict(pth_path))
     x, size = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size=INPUT_SIZE, stride=2, relu6=True)
     for b in _lite0_blocks(g.w):
@@ -164,8 +169,8 @@ def build_onnx_model(pth_path: Path) -> bytes:
     ]
     g.nodes += [
         helper.make_node("GlobalAveragePool", [x], ["pooled"]),
-        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
-        helper.make_node("Gemm", ["features", "fc.w", "fc.b"], [OUTPUT_NAME], transB=1),
+        helper.make_node("Flatten", ["pooled"], [FEATURES_NAME], axis=1),
+        helper.make_node("Gemm", [FEATURES_NAME, "fc.w", "fc.b"], [OUTPUT_NAME], transB=1),
     ]
     unused = set(g.w) - g.used
     if unused:
@@ -174,7 +179,10 @@ def build_onnx_model(pth_path: Path) -> bytes:
         g.nodes,
         "efficientnet_lite0",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, INPUT_SIZE, INPUT_SIZE])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES])],
+        [
+            helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES]),
+            helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT, ["batch", _HEAD_CHANNELS]),
+        ],
         initializer=g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="mediasight")
