@@ -20,6 +20,7 @@ from indexer.image_errors import ImageRejected
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
+from services.concepts import TRAIN_JOB, ConceptService
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
@@ -47,6 +48,7 @@ class Worker:
         preparation: BatchPreparation,
         webhooks: WebhookService | None = None,
         export_jobs: ExportJobs | None = None,
+        concepts: ConceptService | None = None,
     ) -> None:
         self._queue = queue
         self._catalog = catalog
@@ -55,6 +57,7 @@ class Worker:
         self._preparation = preparation
         self._webhooks = webhooks
         self._export_jobs = export_jobs
+        self._concepts = concepts
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
@@ -152,6 +155,8 @@ class Worker:
                 await self._preparation.prepare(job.tenant_id, batch_id)
             elif job.kind == EXPORT_JOB and self._export_jobs is not None:
                 await self._export_jobs.run(job.tenant_id, job.asset_id)
+            elif job.kind == TRAIN_JOB and self._concepts is not None:
+                await self._concepts.run_training(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
                 if await self._pipeline.refresh(job.tenant_id, job.asset_id):
                     # each refresh is a change of its own (a face named): no ID to dedupe it by
@@ -243,4 +248,6 @@ class Worker:
             await self._preparation.abandon(job.tenant_id, batch_id, reason)
         if job.kind == EXPORT_JOB and self._export_jobs is not None:
             await self._export_jobs.fail(job.tenant_id, job.asset_id, reason)
+        if job.kind == TRAIN_JOB and self._concepts is not None:
+            await self._concepts.fail_training(job.tenant_id, job.asset_id, reason)
         await self._queue.dead(job, reason)

@@ -22,17 +22,25 @@ from catalog.sqlite.migrations import migrate_catalog
 from catalog.sqlite.queue import SqliteJobQueue
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
-from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError, validate_choice
 from indexer.cpu import CpuPool
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
-from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts, TextEmbedder
+from indexer.recognizers.ports import (
+    Analyzer,
+    AnalyzerInputError,
+    Factories,
+    LabelModel,
+    ProviderParts,
+    TextEmbedder,
+)
 from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.providers import REGISTRY, ProviderDeps, provider_names
 from mediasight.settings import Settings
+from services.concepts import ConceptService
 from services.export_jobs import ExportJobs
 from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
@@ -71,6 +79,7 @@ class Services:
     webhooks: WebhookService
     webhook_sender: HttpSender
     export_jobs: ExportJobs
+    concepts: ConceptService
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -130,6 +139,7 @@ class Services:
             self.reprocess.preparation,
             self.webhooks,
             self.export_jobs,
+            self.concepts,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -248,6 +258,15 @@ async def open_services(
         raise
 
 
+def feature_model(analyzers: AnalyzerRegistry) -> str | None:
+    """The version of the feature vectors this server makes (None without a local classifier that gives
+    them): what new concept trainings learn from."""
+    try:
+        return analyzers.get("features", "local").model_version
+    except (UnknownAnalyzerError, AnalyzerInputError):
+        return None
+
+
 def build(
     settings: Settings,
     *,
@@ -298,6 +317,7 @@ def build(
         embedder,
         max_pixels=settings.max_pixels,
     )
+    reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)
     return Services(
         settings=settings,
         catalog=a.catalog,
@@ -324,13 +344,16 @@ def build(
         versions=VersionService(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
-        reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        reprocess=reprocess,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,
         exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
+        concepts=ConceptService(
+            a.catalog, a.queue, a.index, cpu, reprocess, feature_model=lambda: feature_model(analyzers)
+        ),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
@@ -24,8 +25,10 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
-    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
+    """The labels analyzer's labels, the custom concepts' labels, plus a Person label from faces and bodies,
+    most confident first."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
+    labels += [lb for name, r in results.items() if concept_of(name) for lb in r.findings.labels]
     instances = person_instances(results)
     if instances and all(lb.name != PERSON for lb in labels):
         labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))

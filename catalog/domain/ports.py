@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from catalog.domain.concepts.ports import ConceptStore, FeatureStore
 from catalog.domain.model import (
     ALL_SCOPES,
     ApiKey,
@@ -26,7 +27,6 @@ from catalog.domain.model import (
     TenantConfig,
     VersionRelation,
 )
-from catalog.domain.concepts.ports import ConceptStore, FeatureStore
 from catalog.domain.run_ports import BatchStore, RunHistory
 
 

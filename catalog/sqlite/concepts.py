@@ -77,7 +77,8 @@ class SqliteConcepts:
     async def save_features(self, tenant_id: str, asset_id: str, vector: FeatureVector) -> None:
         await self._db.write(
             lambda c: c.execute(
-                "INSERT OR REPLACE INTO asset_features (tenant_id, model, asset_id, vector) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO asset_features (tenant_id, model, asset_id, vector) "
+                "VALUES (?, ?, ?, ?)",
                 (tenant_id, vector.model, asset_id, vector.data),
             )
         )
@@ -87,14 +88,15 @@ class SqliteConcepts:
         out: dict[str, bytes] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            sql = (
-                "SELECT asset_id, vector FROM asset_features WHERE tenant_id = ? AND model = ? "
-                f"AND asset_id IN ({placeholders(len(chunk))})"
-            )
-            rows = await self._db.read(
-                lambda c, sql=sql, chunk=chunk: c.execute(sql, (tenant_id, model, *chunk)).fetchall()
-            )  # type: ignore[misc]
-            out.update((r["asset_id"], bytes(r["vector"])) for r in rows)
+
+            def select(conn: sqlite3.Connection, chunk: list[str] = chunk) -> list[sqlite3.Row]:
+                return conn.execute(
+                    "SELECT asset_id, vector FROM asset_features WHERE tenant_id = ? AND model = ? "
+                    f"AND asset_id IN ({placeholders(len(chunk))})",
+                    (tenant_id, model, *chunk),
+                ).fetchall()
+
+            out.update((r["asset_id"], bytes(r["vector"])) for r in await self._db.read(select))
         return out
 
     async def scan_features(
@@ -102,8 +104,8 @@ class SqliteConcepts:
     ) -> list[tuple[str, bytes]]:
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT asset_id, vector FROM asset_features WHERE tenant_id = ? AND model = ? AND asset_id > ? "
-                "ORDER BY asset_id LIMIT ?",
+                "SELECT asset_id, vector FROM asset_features "
+                "WHERE tenant_id = ? AND model = ? AND asset_id > ? ORDER BY asset_id LIMIT ?",
                 (tenant_id, model, after or "", limit),
             ).fetchall()
         )
@@ -197,7 +199,8 @@ class SqliteConcepts:
     async def add_version(self, version: ConceptVersion) -> bool:
         def insert(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO concept_versions (tenant_id, concept_id, number, record) VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO concept_versions (tenant_id, concept_id, number, record) "
+                "VALUES (?, ?, ?, ?)",
                 (version.tenant_id, version.concept_id, version.number, version_json(version)),
             )
             return cursor.rowcount == 1
@@ -207,7 +210,8 @@ class SqliteConcepts:
     async def save_version(self, version: ConceptVersion) -> None:
         await self._db.write(
             lambda c: c.execute(
-                "UPDATE concept_versions SET record = ? WHERE tenant_id = ? AND concept_id = ? AND number = ?",
+                "UPDATE concept_versions SET record = ? "
+                "WHERE tenant_id = ? AND concept_id = ? AND number = ?",
                 (version_json(version), version.tenant_id, version.concept_id, version.number),
             )
         )
@@ -224,7 +228,8 @@ class SqliteConcepts:
     async def list_versions(self, tenant_id: str, concept_id: str) -> list[ConceptVersion]:
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT record FROM concept_versions WHERE tenant_id = ? AND concept_id = ? ORDER BY number DESC",
+                "SELECT record FROM concept_versions WHERE tenant_id = ? AND concept_id = ? "
+                "ORDER BY number DESC",
                 (tenant_id, concept_id),
             ).fetchall()
         )

@@ -85,6 +85,11 @@ class ConceptVersion:
     weights: ProbeWeights | None = None
     error: str = ""
 
+    def weights_or_raise(self) -> ProbeWeights:
+        if self.weights is None:
+            raise ConceptError("NOT_TRAINED", f"version {self.number} has no trained probe ({self.status})")
+        return self.weights
+
 
 @dataclass(frozen=True)
 class Concept:

@@ -1,4 +1,5 @@
-"""Storage ports of custom concepts and of the feature vectors they learn from. Every call takes the tenant."""
+"""Storage ports of custom concepts and of the feature vectors they learn from (every call takes the
+tenant)."""
 
 from __future__ import annotations
 
