@@ -15,6 +15,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import (
     MAX_EXAMPLES,
@@ -32,7 +34,7 @@ from catalog.domain.concepts.model import (
 from catalog.domain.ids import uuid7
 from catalog.domain.model import ReprocessBatch, Stage, TenantConfig
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
-from indexer.concepts.probe import Matrix, as_matrix, probabilities, train
+from indexer.concepts.probe import Matrix, as_matrix, probabilities, reliable_negatives, train
 from indexer.cpu import CpuPool
 from services.reprocess import ReprocessRequest, ReprocessService
 
@@ -264,8 +266,13 @@ class ConceptService:
         ):
             pool += [v for a, v in page if a not in named]
             after = page[-1][0]
-        background = random.Random(concept_id).sample(pool, min(len(pool), BACKGROUND_NEGATIVES))
-        return as_matrix(pos), as_matrix([*neg, *background])
+        positives = as_matrix(pos)
+        likely = as_matrix(pool)
+        likely = likely[reliable_negatives(positives, likely)] if len(pool) else likely
+        rng = np.random.default_rng(random.Random(concept_id).getrandbits(32))
+        background = likely[rng.permutation(len(likely))[:BACKGROUND_NEGATIVES]]
+        named_negatives = as_matrix(neg) if neg else np.zeros((0, positives.shape[1]), np.float32)
+        return positives, np.vstack([named_negatives, background]).astype(np.float32)
 
     # ------------------------------------------------------------ running
 

@@ -38,6 +38,17 @@ def as_matrix(blobs: Sequence[bytes]) -> Matrix:
     return out
 
 
+def reliable_negatives(positives: Matrix, unlabelled: Matrix) -> NDArray[np.bool_]:
+    """Which unlabelled vectors may serve as negatives: those less like the positives' centroid than
+    every positive is. The archive's other assets are unlabelled, not negative: some show the concept
+    (it is why it is taught), and counting them as negatives would teach the probe against itself."""
+    centroid = positives.mean(axis=0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+    floor = float((positives @ centroid).min())
+    keep: NDArray[np.bool_] = (unlabelled @ centroid) < floor
+    return keep
+
+
 def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
