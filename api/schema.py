@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
+from api.concepts.schema import ConceptMutation, ConceptQuery
 from api.context import Context
 from api.error_log import Schema
 from api.face_schema import FaceMutation, FaceQuery
@@ -54,6 +55,7 @@ class Query(
     ExportJobQuery,
     ProfileQuery,
     WebhookQuery,
+    ConceptQuery,
 ):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
@@ -139,6 +141,7 @@ class Mutation(
     WebhookMutation,
     ProfileMutation,
     ExportJobMutation,
+    ConceptMutation,
 ):
     @strawberry.mutation(
         permission_classes=[CanWrite],

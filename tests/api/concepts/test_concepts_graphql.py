@@ -1,0 +1,176 @@
+"""Custom concepts through GraphQL (schema.execute, real storage, a fake at the label-model port that also
+gives feature vectors): define, typed errors, train in the worker, read the metrics, activate as a batch
+whose report shows the label gained, search by synonym, suggestions, and tenant isolation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from api.context import Context
+from api.schema import schema
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.conftest import jpeg_bytes, make_tenant
+from tests.fakes import ColorFeatureLabeler
+
+REDS = [
+    (240, 20, 20),
+    (220, 40, 30),
+    (200, 10, 60),
+    (250, 60, 40),
+    (180, 20, 20),
+    (230, 30, 90),
+    (210, 70, 50),
+]
+OTHERS = [
+    (20, 230, 20),
+    (20, 20, 200),
+    (40, 200, 60),
+    (30, 60, 220),
+    (10, 180, 160),
+    (60, 90, 250),
+    (90, 210, 30),
+]
+
+CONCEPT = """
+query ($name: String!) { concept(name: $name) {
+  name analyzer parents synonyms activeVersion
+  versions { number status featureModel error metrics { precision recall f1 threshold positives negatives folds } }
+  examples { assetId positive source }
+  suggestions(first: 3) { assetId confidence }
+} }
+"""
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    svc = build(settings, labeler=ColorFeatureLabeler())
+    yield svc
+    svc.close()
+
+
+async def run(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
+    result = await schema.execute(
+        document, variable_values=variables, context_value=Context(services, tenant)
+    )
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    return result.data
+
+
+async def ingest(services: Services, tenant: str, colors: list[tuple[int, int, int]], name: str) -> list[str]:
+    ids = []
+    for n, color in enumerate(colors):
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color), f"{name}-{n}.jpg")
+        assert outcome.asset is not None
+        ids.append(outcome.asset.id)
+    return ids
+
+
+async def test_a_concept_through_graphql(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    other_tenant, _ = await make_tenant(services, "other")
+    reds = await ingest(services, tenant, REDS, "red")
+    others = await ingest(services, tenant, OTHERS, "other")
+    (foreign,) = await ingest(services, other_tenant, [(240, 20, 20)], "theirs")
+    await services.worker().run_until_idle()
+
+    create = """mutation ($name: String!, $pos: [ID!], $neg: [ID!]) {
+      createConcept(name: $name, positives: $pos, negatives: $neg, parents: ["Warm"], synonyms: ["scarlet"]) {
+        concept { name analyzer } error { code message } } }"""
+    bad = await run(services, tenant, create, name="Crimson", pos=[*reds[:4], foreign], neg=[])
+    assert bad["createConcept"]["error"]["code"] == "NOT_FOUND"  # another tenant's asset is no asset here
+    assert foreign in bad["createConcept"]["error"]["message"]
+    bad = await run(services, tenant, create, name="", pos=[], neg=[])
+    assert bad["createConcept"]["error"]["code"] == "INVALID_NAME"
+    made = await run(services, tenant, create, name="Crimson", pos=reds[:4], neg=others[:3])
+    assert made["createConcept"] == {
+        "concept": {"name": "Crimson", "analyzer": "concept:Crimson"},
+        "error": None,
+    }
+
+    train = (
+        """mutation { trainConcept(name: "crimson") { version { number status } error { code message } } }"""
+    )
+    refused = (await run(services, tenant, train))["trainConcept"]
+    assert refused["error"]["code"] == "TOO_FEW_EXAMPLES"
+    assert (
+        "at least 5 positive examples" in refused["error"]["message"]
+        and "add 1 more" in refused["error"]["message"]
+    )
+
+    add = """mutation ($pos: [ID!]) { addConceptExamples(name: "Crimson", positives: $pos) { error { code } } }"""
+    assert (await run(services, tenant, add, pos=[reds[4]]))["addConceptExamples"]["error"] is None
+    started = (await run(services, tenant, train))["trainConcept"]
+    assert started == {"version": {"number": 1, "status": "TRAINING"}, "error": None}
+    await services.worker().run_until_idle()
+
+    concept = (await run(services, tenant, CONCEPT, name="CRIMSON"))["concept"]
+    assert (
+        concept["parents"] == ["Warm"]
+        and concept["synonyms"] == ["scarlet"]
+        and concept["activeVersion"] is None
+    )
+    (v1,) = concept["versions"]
+    assert v1["status"] == "READY" and v1["featureModel"] == "fake-color-features/1"
+    assert v1["metrics"]["positives"] == 5 and v1["metrics"]["negatives"] >= 3 and v1["metrics"]["f1"] > 0.8
+    assert sorted(e["assetId"] for e in concept["examples"] if e["positive"]) == sorted(reds[:5])
+    assert {e["source"] for e in concept["examples"]} == {"MANUAL"}
+    assert {s["assetId"] for s in concept["suggestions"][:2]} == set(reds[5:])  # "is this also Crimson?"
+
+    activate = """mutation { activateConcept(name: "Crimson") {
+      concept { activeVersion } batch { id total analyzers } error { code message } } }"""
+    activated = (await run(services, tenant, activate))["activateConcept"]
+    assert activated["error"] is None and activated["concept"]["activeVersion"] == 1
+    assert activated["batch"]["total"] == len(REDS + OTHERS) and activated["batch"]["analyzers"] == [
+        "concept:Crimson"
+    ]
+    await services.worker().run_until_idle()
+
+    report = (
+        """query ($id: ID!) { batchReport(batchId: $id) { assetsChanged labelsGained { name count } } }"""
+    )
+    got = (await run(services, tenant, report, id=activated["batch"]["id"]))["batchReport"]
+    assert {"name": "Crimson", "count": len(REDS)} in got["labelsGained"]
+    search = """query ($labels: [String!]) { search(filter: {labels: $labels}, first: 50) {
+      edges { matches { label via } node { id labels { name parents } } } } }"""
+    for name in ("Crimson", "scarlet", "Warm"):
+        edges = (await run(services, tenant, search, labels=[name]))["search"]["edges"]
+        assert {e["node"]["id"] for e in edges} == set(reds), name
+    node_labels = (await run(services, tenant, search, labels=["scarlet"]))["search"]["edges"][0]["node"][
+        "labels"
+    ]
+    assert {"name": "Crimson", "parents": ["Warm"]} in node_labels
+
+    # the other tenant sees none of it
+    assert (await run(services, other_tenant, CONCEPT, name="Crimson"))["concept"] is None
+    assert (await run(services, other_tenant, "{ concepts { name } }"))["concepts"] == []
+    refused = (await run(services, other_tenant, train))["trainConcept"]["error"]
+    assert refused["code"] == "NOT_FOUND"
+
+
+async def test_examples_can_come_from_a_search_and_be_removed(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    reds = await ingest(services, tenant, REDS, "red")
+    await ingest(services, tenant, OTHERS, "other")
+    await services.worker().run_until_idle()
+    made = await run(
+        services,
+        tenant,
+        """mutation { createConcept(name: "Reds", positivesFrom: {labels: ["Red"]}) { error { code } } }""",
+    )
+    assert made["createConcept"]["error"] is None
+    examples = (await run(services, tenant, CONCEPT, name="Reds"))["concept"]["examples"]
+    assert sorted(e["assetId"] for e in examples) == sorted(reds)
+    removed = await run(
+        services,
+        tenant,
+        """mutation ($ids: [ID!]!) { removeConceptExamples(name: "Reds", assetIds: $ids) { removed error { code } } }""",
+        ids=reds[:2],
+    )
+    assert removed["removeConceptExamples"] == {"removed": 2, "error": None}
+    missing = await run(services, tenant, """mutation { activateConcept(name: "Nope") { error { code } } }""")
+    assert missing["activateConcept"]["error"]["code"] == "NOT_FOUND"
