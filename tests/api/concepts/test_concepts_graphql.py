@@ -38,7 +38,9 @@ OTHERS = [
 CONCEPT = """
 query ($name: String!) { concept(name: $name) {
   name analyzer parents synonyms activeVersion
-  versions { number status featureModel error metrics { precision recall f1 threshold positives negatives folds } }
+  versions {
+    number status featureModel error metrics { precision recall f1 threshold positives negatives folds }
+  }
   examples { assetId positive source }
   suggestions(first: 3) { assetId confidence }
 } }
@@ -102,7 +104,8 @@ async def test_a_concept_through_graphql(services: Services) -> None:
         and "add 1 more" in refused["error"]["message"]
     )
 
-    add = """mutation ($pos: [ID!]) { addConceptExamples(name: "Crimson", positives: $pos) { error { code } } }"""
+    add = """mutation ($pos: [ID!]) {
+      addConceptExamples(name: "Crimson", positives: $pos) { error { code } } }"""
     assert (await run(services, tenant, add, pos=[reds[4]]))["addConceptExamples"]["error"] is None
     started = (await run(services, tenant, train))["trainConcept"]
     assert started == {"version": {"number": 1, "status": "TRAINING"}, "error": None}
@@ -168,7 +171,8 @@ async def test_examples_can_come_from_a_search_and_be_removed(services: Services
     removed = await run(
         services,
         tenant,
-        """mutation ($ids: [ID!]!) { removeConceptExamples(name: "Reds", assetIds: $ids) { removed error { code } } }""",
+        """mutation ($ids: [ID!]!) {
+          removeConceptExamples(name: "Reds", assetIds: $ids) { removed error { code } } }""",
         ids=reds[:2],
     )
     assert removed["removeConceptExamples"] == {"removed": 2, "error": None}
