@@ -2,7 +2,7 @@
 
 tenant and key groups: mediasight.tenant_cli, mediasight.key_cli; serve and worker: mediasight.server_cli;
 ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
-init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli.
+init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli; concept: mediasight.concept_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
 
@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli
+from mediasight.concept_cli import concept_app
 from mediasight.key_cli import key_app
 from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(concept_app, name="concept")
 app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
