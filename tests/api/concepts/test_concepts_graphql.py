@@ -138,6 +138,7 @@ async def test_a_concept_through_graphql(services: Services) -> None:
     )
     got = (await run(services, tenant, report, id=activated["batch"]["id"]))["batchReport"]
     assert {"name": "Crimson", "count": len(REDS)} in got["labelsGained"]
+    assert got["assetsChanged"] == len(REDS)  # a concept that gives nothing changes nothing
     search = """query ($labels: [String!]) { search(filter: {labels: $labels}, first: 50) {
       edges { matches { label via } node { id labels { name parents } } } } }"""
     for name in ("Crimson", "scarlet", "Warm"):
