@@ -24,6 +24,9 @@ export function Layout(props: { viewer: Viewer | null; path: string; children: C
           <a href="/overview" aria-current={current("/overview")}>
             Overview
           </a>
+          <a href="/concepts" aria-current={current("/concepts")}>
+            Concepts
+          </a>
           <a href="/graphql" data-reload="1">
             GraphQL
           </a>
