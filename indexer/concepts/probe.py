@@ -55,8 +55,9 @@ def _sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def probabilities(weights: ProbeWeights, x: Matrix) -> NDArray[np.float64]:
     """Calibrated probability of each row (0-1)."""
-    coef = np.frombuffer(weights.coef, dtype="<f4").astype(np.float64)
-    margins = x.astype(np.float64) @ coef + weights.intercept
+    coef = np.frombuffer(weights.coef, dtype="<f4").astype(np.float32)
+    # float32 product (a float64 copy of 100,000 vectors would be 1 GB), float64 from the margins on
+    margins = (np.asarray(x, dtype=np.float32) @ coef).astype(np.float64) + weights.intercept
     return _sigmoid(weights.scale * margins + weights.offset)
 
 
