@@ -23,6 +23,7 @@ from api.metadata.export_schema import CsvExportQuery, ExportQuery
 from api.metadata.profile_schema import ProfileMutation, ProfileQuery
 from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
+from api.review.schema import ReviewMutation, ReviewQuery
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
@@ -56,6 +57,7 @@ class Query(
     ProfileQuery,
     WebhookQuery,
     ConceptQuery,
+    ReviewQuery,
 ):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
@@ -142,6 +144,7 @@ class Mutation(
     ProfileMutation,
     ExportJobMutation,
     ConceptMutation,
+    ReviewMutation,
 ):
     @strawberry.mutation(
         permission_classes=[CanWrite],

@@ -17,13 +17,15 @@ from api.recognition_types import (
     ImageProperties,
     Label,
     LabelInstance,
+    LabelSource,
     ModerationLabel,
     TextDetection,
 )
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, embedded_of, person_instances
+from catalog.domain.metadata import PERSON, current_labels, embedded_of, machine_labels, person_instances
+from catalog.domain.review.human_labels import human_verdicts, is_human
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
@@ -115,22 +117,44 @@ class Asset:
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
-    @strawberry.field(description="Current labels, most confident first (Person from faces and bodies).")
+    @strawberry.field(
+        description="Current labels, most confident first (Person from faces and bodies): the machine's "
+        "under human review's verdicts (a confirmed or named label at 100, a rejected one left out)."
+    )
     async def labels(
         self,
         info: Info[Context, None],
         min_confidence: Annotated[
             float, strawberry.argument(description="Only labels at least this confident.")
         ] = 0.0,
+        source: Annotated[
+            LabelSource | None,
+            strawberry.argument(
+                description="MACHINE: the recognizers' own labels (rejected ones too); HUMAN: review's "
+                "verdicts (100 yes, 0 no). Default: the merged current labels."
+            ),
+        ] = None,
     ) -> list[Label]:
         results = await self._results(info)
         instances = [
             LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
             for i in person_instances(results)
         ]
+        verdicts = human_verdicts(results)
+        if source is LabelSource.MACHINE:
+            chosen: tuple[model.Label, ...] = machine_labels(results)
+        elif source is LabelSource.HUMAN:
+            chosen = tuple(sorted(verdicts.values(), key=lambda lb: (-lb.confidence, lb.name)))
+        else:
+            chosen = current_labels(results)
+        human = source is LabelSource.HUMAN
         return [
-            Label.from_domain(lb, instances if lb.name == PERSON else [])
-            for lb in current_labels(results)
+            Label.from_domain(
+                lb,
+                instances if lb.name == PERSON else [],
+                LabelSource.HUMAN if human or is_human(lb, verdicts) else LabelSource.MACHINE,
+            )
+            for lb in chosen
             if lb.confidence >= min_confidence
         ]
 
@@ -190,7 +214,10 @@ class Asset:
         info: Info[Context, None],
         analyzer: Annotated[
             str | None,
-            strawberry.argument(description="Default: every analyzer (labels, faces, text, moderation)."),
+            strawberry.argument(
+                description="Default: every analyzer (labels, faces, text, moderation); `review` for the "
+                "human verdicts of review consensus."
+            ),
         ] = None,
         from_run: strawberry.ID | None = None,
         to_run: strawberry.ID | None = None,

@@ -9,6 +9,7 @@ from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
+from catalog.domain.review import human_labels
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
@@ -24,7 +25,7 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
     return (*(Instance(f.box, f.confidence) for f in faces), *people)
 
 
-def current_labels(results: Results) -> tuple[Label, ...]:
+def machine_labels(results: Results) -> tuple[Label, ...]:
     """The labels analyzer's labels, the custom concepts' labels, plus a Person label from faces and bodies,
     most confident first."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
@@ -33,6 +34,12 @@ def current_labels(results: Results) -> tuple[Label, ...]:
     if instances and all(lb.name != PERSON for lb in labels):
         labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
     return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+
+
+def current_labels(results: Results) -> tuple[Label, ...]:
+    """The machine's labels under the human verdicts (review.human_labels), most confident first."""
+    merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
+    return tuple(sorted(merged, key=lambda lb: (-lb.confidence, lb.name)))
 
 
 def text_lines(results: Results) -> list[str]:
