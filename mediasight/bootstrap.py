@@ -361,7 +361,13 @@ def build(
         webhook_sender=sender,
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         concepts=ConceptService(
-            a.catalog, a.queue, a.index, cpu, reprocess, feature_model=lambda: feature_model(analyzers)
+            a.catalog,
+            a.queue,
+            a.index,
+            cpu,
+            reprocess,
+            feature_model=lambda: feature_model(analyzers),
+            review=review.tasks,
         ),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),

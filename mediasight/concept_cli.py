@@ -170,7 +170,7 @@ def concept_train(ctx: typer.Context, tenant: TenantName, name: ConceptName, wai
     """Train a new version (queued; a worker trains it). Exit status 1 if the training failed."""
 
     async def run(services: Services, tenant_id: str) -> int:
-        version = await services.concepts.train(tenant_id, name)
+        version = await services.concepts.train(tenant_id, name)  # collects review answers first
         if not wait:
             out.print(f"version {version.number} queued for training")
             return 0
@@ -211,6 +211,23 @@ def concept_activate(
         return await _batch(services, batch, wait)
 
     raise typer.Exit(_run(ctx, tenant, run))
+
+
+@concept_app.command("review")
+def concept_review(
+    ctx: typer.Context,
+    tenant: TenantName,
+    name: ConceptName,
+    first: Annotated[int, typer.Option("--first", help="How many assets to ask about.")] = 20,
+) -> None:
+    """Ask reviewers about the assets the concept is least sure of (verify tasks); their answers become
+    examples at the next `mediasight concept train`."""
+
+    async def run(services: Services, tenant_id: str) -> None:
+        made = await services.concepts.request_review(tenant_id, name, first=max(1, min(first, 100)))
+        out.print(f"{made} verify tasks for reviewers")
+
+    _run(ctx, tenant, run)
 
 
 @concept_app.command("backfill")

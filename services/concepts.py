@@ -20,6 +20,7 @@ import numpy as np
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import (
     MAX_EXAMPLES,
+    MAX_IN_REVIEW,
     MIN_POSITIVES,
     Concept,
     ConceptError,
@@ -34,9 +35,12 @@ from catalog.domain.concepts.model import (
 from catalog.domain.ids import uuid7
 from catalog.domain.model import ReprocessBatch, Stage, TenantConfig
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
+from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALYZER
+from catalog.domain.review.tasks import QuestionKind, ReviewInputError
 from indexer.concepts.probe import Matrix, as_matrix, probabilities, reliable_negatives, train
 from indexer.cpu import CpuPool
 from services.reprocess import ReprocessRequest, ReprocessService
+from services.review_tasks import ReviewTasks
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,7 @@ class ConceptService:
         cpu: CpuPool,
         reprocess: ReprocessService,
         feature_model: Callable[[], str | None],
+        review: ReviewTasks | None = None,
     ) -> None:
         self._catalog = catalog
         self._queue = queue
@@ -68,6 +73,7 @@ class ConceptService:
         self._cpu = cpu
         self._reprocess = reprocess
         self._feature_model = feature_model  # the vectors new trainings use (None: no local classifier)
+        self._review = review
 
     def _current_model(self) -> str:
         model = self._feature_model()
@@ -198,7 +204,7 @@ class ConceptService:
 
     async def train(self, tenant_id: str, name: str) -> ConceptVersion:
         """Record a new TRAINING version and queue its training; refused at once with too few positives."""
-        concept = await self.get(tenant_id, name)
+        concept, _ = await self.collect_reviews(tenant_id, await self.get(tenant_id, name))
         model = self._current_model()
         examples = await self._catalog.list_examples(tenant_id, concept.id)
         positives = sum(e.positive for e in examples)
@@ -344,12 +350,60 @@ class ConceptService:
         return best
 
     async def uncertain(self, tenant_id: str, concept: Concept, *, first: int) -> list[Scored]:
-        """Non-examples nearest the threshold (uncertainty sampling): what a reviewer should answer next."""
+        """Non-examples nearest the threshold (uncertainty sampling), not in review already: what a
+        reviewer should answer next."""
         version = await self._scoring_version(tenant_id, concept, None)
         assert version.metrics is not None
         threshold = version.metrics.threshold
         scored = await self.score(tenant_id, concept, version.number, first=1_000_000, skip_examples=True)
-        return sorted(scored, key=lambda s: abs(s.probability - threshold))[:first]
+        waiting = set(concept.in_review)
+        near = sorted(
+            (s for s in scored if s.asset_id not in waiting), key=lambda s: abs(s.probability - threshold)
+        )
+        return near[:first]
+
+    # ------------------------------------------------------------ human review
+
+    async def request_review(self, tenant_id: str, name: str, *, first: int) -> int:
+        """Send the `first` most uncertain non-examples to human review as verify tasks ("is this X?");
+        their answers become examples at the next training. Returns how many tasks were made."""
+        if self._review is None:
+            raise ConceptError("UNAVAILABLE", "this server has no human review")
+        concept = await self.get(tenant_id, name)
+        ids = [s.asset_id for s in await self.uncertain(tenant_id, concept, first=first)]
+        if not ids:
+            return 0
+        try:
+            tasks = await self._review.request(tenant_id, ids, QuestionKind.VERIFY, concept.name)
+        except ReviewInputError as exc:
+            raise ConceptError("UNAVAILABLE", str(exc)) from exc
+        waiting = tuple(dict.fromkeys([*concept.in_review, *ids]))[-MAX_IN_REVIEW:]
+        await self._catalog.save_concept(dataclasses.replace(concept, in_review=waiting))
+        return len(tasks)
+
+    async def collect_reviews(self, tenant_id: str, concept: Concept) -> tuple[Concept, int]:
+        """Human verdicts on the concept's label for the assets in review become examples (source REVIEW):
+        yes a positive, no a negative. Returns the concept as saved and how many examples were added."""
+        if not concept.in_review:
+            return concept, 0
+        results = await self._catalog.get_results(tenant_id, list(concept.in_review))
+        key, now, answered = concept.name.casefold(), utcnow(), []
+        for asset_id in concept.in_review:
+            human = results.get(asset_id, {}).get(REVIEW_ANALYZER)
+            verdict = next(
+                (lb for lb in (human.findings.labels if human else ()) if lb.name.casefold() == key), None
+            )
+            if verdict is not None and verdict.confidence in (HUMAN_YES, HUMAN_NO):
+                answered.append(
+                    ConceptExample(asset_id, verdict.confidence == HUMAN_YES, ExampleSource.REVIEW, now)
+                )
+        if not answered:
+            return concept, 0
+        await self._catalog.put_examples(tenant_id, concept.id, answered)
+        done = {e.asset_id for e in answered}
+        kept = dataclasses.replace(concept, in_review=tuple(a for a in concept.in_review if a not in done))
+        await self._catalog.save_concept(kept)
+        return kept, len(answered)
 
     async def _scoring_version(self, tenant_id: str, concept: Concept, number: int | None) -> ConceptVersion:
         versions = [

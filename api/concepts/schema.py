@@ -17,6 +17,7 @@ from api.concepts.types import (
     ConceptProblem,
     ConceptVersion,
     RemoveExamplesPayload,
+    ReviewConceptPayload,
     TrainConceptPayload,
     problem,
 )
@@ -175,6 +176,26 @@ class ConceptMutation:
             batch=ReprocessBatch.from_domain(batch) if batch else None,
             error=None,
         )
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Ask reviewers about the assets the active version is least sure of (uncertainty "
+        'sampling): verify tasks "is this <name>?"; their answers become examples at the next trainConcept.',
+    )
+    async def review_concept(
+        self,
+        info: Info[Context, None],
+        name: str,
+        first: Annotated[int, strawberry.argument(description="At most 100.")] = 20,
+    ) -> ReviewConceptPayload:
+        ctx = info.context
+        try:
+            made = await ctx.services.concepts.request_review(
+                ctx.tenant_id, name, first=max(1, min(first, 100))
+            )
+        except ConceptError as exc:
+            return ReviewConceptPayload(requested=0, error=problem(exc))
+        return ReviewConceptPayload(requested=made, error=None)
 
     @strawberry.mutation(
         permission_classes=[CanWrite],

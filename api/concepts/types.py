@@ -134,6 +134,9 @@ class Concept:
     synonyms: list[str]
     created_at: datetime
     active_version: int | None = strawberry.field(description="The version that runs (null: not activated).")
+    in_review: int = strawberry.field(
+        description="Assets sent to human review (reviewConcept) whose answers the next training collects."
+    )
 
     @strawberry.field(description="Every training, newest first.")
     async def versions(self, info: Info[Context, None]) -> list[ConceptVersion]:
@@ -198,12 +201,19 @@ class Concept:
             synonyms=list(c.synonyms),
             created_at=c.created_at,
             active_version=c.active_version,
+            in_review=len(c.in_review),
         )
 
 
 @strawberry.type
 class ConceptPayload:
     concept: Concept | None
+    error: ConceptProblem | None
+
+
+@strawberry.type
+class ReviewConceptPayload:
+    requested: int = strawberry.field(description="Verify tasks made for reviewers.")
     error: ConceptProblem | None
 
 

@@ -12,6 +12,7 @@ MIN_POSITIVES = 5  # fewer positive examples than this cannot be trained
 MAX_NAME = 64
 MAX_TERMS = 20  # parents, and synonyms, per concept
 MAX_EXAMPLES = 5_000  # per concept
+MAX_IN_REVIEW = 500  # assets sent to human review whose answers are not collected yet
 _NAME = re.compile(r"^[\w][\w .'&()/-]*$")
 
 
@@ -101,6 +102,7 @@ class Concept:
     created_at: datetime
     active_version: int | None = None  # the version that runs at indexing (None: not activated yet)
     versions: int = 0  # how many trainings were started
+    in_review: tuple[str, ...] = ()  # assets sent to human review as verify tasks, answers not collected yet
 
     @property
     def analyzer(self) -> str:

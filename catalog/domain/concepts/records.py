@@ -27,6 +27,7 @@ def concept_json(c: Concept) -> str:
             "created_at": to_db_time(c.created_at),
             "active_version": c.active_version,
             "versions": c.versions,
+            "in_review": list(c.in_review),
         }
     )
 
@@ -44,6 +45,7 @@ def concept_from_json(raw: str) -> Concept:
         created_at=created,
         active_version=d["active_version"],
         versions=d["versions"],
+        in_review=tuple(d.get("in_review", ())),
     )
 
 

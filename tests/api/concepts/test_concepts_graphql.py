@@ -179,3 +179,55 @@ async def test_examples_can_come_from_a_search_and_be_removed(services: Services
     assert removed["removeConceptExamples"] == {"removed": 2, "error": None}
     missing = await run(services, tenant, """mutation { activateConcept(name: "Nope") { error { code } } }""")
     assert missing["activateConcept"]["error"]["code"] == "NOT_FOUND"
+
+
+async def test_reviewers_answer_the_uncertain_items_and_retraining_learns_from_them(
+    services: Services,
+) -> None:
+    from catalog.domain.clock import utcnow
+    from catalog.domain.review.tasks import Answer, ReviewRules, Verdict
+
+    tenant, _ = await make_tenant(services, "acme")
+    reds = await ingest(services, tenant, REDS, "red")
+    others = await ingest(services, tenant, OTHERS, "other")
+    await services.worker().run_until_idle()
+    await services.concepts.create(tenant, "Crimson", positives=reds[:5])
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+
+    asked = """mutation { reviewConcept(name: "Crimson", first: 4) { requested error { code message } } }"""
+    assert (await run(services, tenant, asked))["reviewConcept"] == {"requested": 4, "error": None}
+    concept = await services.concepts.get(tenant, "Crimson")
+    assert len(concept.in_review) == 4 and not set(concept.in_review) & set(reds[:5])
+    # the next uncertain items are others: nothing is asked twice
+    again = await services.concepts.uncertain(tenant, concept, first=20)
+    assert not {s.asset_id for s in again} & set(concept.in_review)
+
+    await services.review.store.set_review_rules(
+        tenant, ReviewRules(answers_per_task=1, max_answers=1, gold_rate=0)
+    )
+    _, reviewer = await services.review.reviewers.add(tenant, "ada")
+    tasks = await services.review.queue.next(reviewer, 10)
+    assert {t.asset_id for t in tasks} == set(concept.in_review)
+    assert {t.question.label for t in tasks} == {"Crimson"}
+    truth = set(reds)
+    for task in tasks:
+        verdict = Verdict.YES if task.asset_id in truth else Verdict.NO
+        await services.review.queue.submit(reviewer, task.id, Answer(reviewer.id, utcnow(), verdict))
+
+    second = await run(
+        services, tenant, """mutation { trainConcept(name: "Crimson") { version { number } } }"""
+    )
+    assert second["trainConcept"]["version"]["number"] == 2
+    await services.worker().run_until_idle()
+    data = (await run(services, tenant, CONCEPT, name="Crimson"))["concept"]
+    reviewed = [e for e in data["examples"] if e["source"] == "REVIEW"]
+    assert len(reviewed) == 4
+    assert {e["assetId"] for e in reviewed if e["positive"]} == set(concept.in_review) & truth
+    v2, v1 = data["versions"]
+    assert v2["metrics"]["positives"] == 5 + len(set(concept.in_review) & truth)
+    assert v2["metrics"] != v1["metrics"]  # retraining shows the metric change
+    assert (await services.concepts.get(tenant, "Crimson")).in_review == ()
+    assert others  # the archive had negatives to draw from
