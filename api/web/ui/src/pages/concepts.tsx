@@ -138,6 +138,13 @@ export function ConceptPage(props: PageProps) {
   useEffect(() => {
     void load();
   }, [name]);
+  // A version in training finishes in the background (a worker, seconds): look again until it has.
+  const training = concept?.versions.some((v) => v.status === "TRAINING") ?? false;
+  useEffect(() => {
+    if (!training) return;
+    const timer = setTimeout(() => void load(), 1000);
+    return () => clearTimeout(timer);
+  }, [training, concept]);
 
   async function act(work: () => Promise<Problem>, done: string) {
     setBusy(true);
@@ -162,7 +169,7 @@ export function ConceptPage(props: PageProps) {
     act(async () => {
       const r = (await gql<{ trainConcept: { version: { number: number } | null; error: Problem } }>(TRAIN, { name })).trainConcept;
       return r.error ?? (r.version ? null : null);
-    }, "Training queued: a worker trains it in seconds (reload to see its metrics).");
+    }, "Training queued: a worker trains it in seconds; its metrics appear here when it is done.");
   const activate = (version: number) =>
     act(async () => {
       const r = (await gql<{ activateConcept: { batch: { id: string; total: number } | null; error: Problem } }>(ACTIVATE, { name, version })).activateConcept;
