@@ -117,6 +117,7 @@ class Query(
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
+                text_match=hit.text_match,
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

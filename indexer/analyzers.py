@@ -18,7 +18,17 @@ from indexer.recognizers.ports import AnalysisInput, Analyzer, FeatureLabelModel
 # "embedded" is no model: it reads the metadata that came with the file (provenance `embedded`).
 # "features" is the local classifier's feature vector alone (custom concepts learn from it), for tenants
 # whose labels come from elsewhere: local labels give it from the same forward pass.
-IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties", "embedded", "features")
+IMAGE_ANALYZERS = (
+    "labels",
+    "objects",
+    "faces",
+    "people",
+    "text",
+    "moderation",
+    "properties",
+    "embedded",
+    "features",
+)
 
 Labelled = tuple[list[Label], FeatureVector | None]
 

@@ -339,6 +339,9 @@ class SearchHit:
     cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
     # cosine similarity (0–1) of a text query's meaning to the asset's metadata, when it added to the score
     meaning: float | None = None
+    # a text query's words were found in the filename, label or person names, or the image text, and
+    # that (not a label) set the keyword part of the score
+    text_match: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ BENCHES = {
         ["--examples", "60", "--vectors", "500", "--crops", "1", "--rounds", "1"],
         r"^concepts examples=60 ",
     ),
+    "meaning": (["--max-photos", "3"], r"^meaning queries=\d+ "),
     "backfill": (
         ["--images", "4", "--rounds", "1", "--workers", "1", "--concurrency", "2"],
         r"^backfill images=4 ",

@@ -31,6 +31,7 @@ class LocalConfig:
     model_dir: Path  # where the labeler caches the ONNX model it builds from the packaged weights
     label_min_confidence: float
     label_max_labels: int
+    label_model: str = "efficientnet-lite0"  # a key of efficientnet_onnx.VARIANTS
 
 
 def _one_opencv_thread() -> None:
@@ -49,9 +50,10 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
             if labeler is not None:
                 shared.append(labeler)
             else:
+                from indexer.recognizers.local.efficientnet_onnx import VARIANTS
                 from indexer.recognizers.local.labels import EfficientNetLabeler
 
-                shared.append(EfficientNetLabeler(config.model_dir))
+                shared.append(EfficientNetLabeler(config.model_dir, variant=VARIANTS[config.label_model]))
         return shared[0]
 
     def labels() -> Analyzer:
@@ -64,6 +66,19 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
         if not has_features(model):
             raise AnalyzerInputError(f"the label model {model.name!r} gives no feature vectors")
         return FeaturesAnalyzer(cast(FeatureLabelModel, model), cpu)
+
+    def objects() -> Analyzer:
+        from indexer.recognizers.local.objects import CenterNetDetector, object_labels
+
+        model = CenterNetDetector(config.model_dir)
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.detect(image, min_confidence=float(params["min_confidence"]))
+            return Findings(labels=object_labels(found, model.ancestor_parents))
+
+        return LocalAnalyzer(
+            "objects", model.name, model.version, run, cpu, defaults={"min_confidence": 25.0}
+        )
 
     def faces() -> Analyzer:
         from indexer.recognizers.local.faces import DlibFaceRecognizer
@@ -135,6 +150,7 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
     factories: Factories = {
         ("labels", PROVIDER): labels,
         ("features", PROVIDER): features,
+        ("objects", PROVIDER): objects,
         ("faces", PROVIDER): faces,
         ("people", PROVIDER): people,
         ("text", PROVIDER): text,
