@@ -20,7 +20,7 @@ from indexer.image_errors import ImageRejected
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
-from services.concepts import TRAIN_JOB, ConceptService
+from services.concepts import RETIRE_JOB, TRAIN_JOB, ConceptService
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
@@ -157,6 +157,8 @@ class Worker:
                 await self._export_jobs.run(job.tenant_id, job.asset_id)
             elif job.kind == TRAIN_JOB and self._concepts is not None:
                 await self._concepts.run_training(job.tenant_id, job.asset_id)
+            elif job.kind == RETIRE_JOB and self._concepts is not None:
+                await self._concepts.retire(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
                 if await self._pipeline.refresh(job.tenant_id, job.asset_id):
                     # each refresh is a change of its own (a face named): no ID to dedupe it by

@@ -30,21 +30,24 @@ from catalog.domain.concepts.model import (
     VersionStatus,
     clean_name,
     clean_terms,
+    concept_of,
     too_few_positives,
 )
 from catalog.domain.ids import uuid7
-from catalog.domain.model import ReprocessBatch, Stage, TenantConfig
+from catalog.domain.model import Findings, ReprocessBatch, Stage, TenantConfig
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
 from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.review.tasks import QuestionKind, ReviewInputError
 from indexer.concepts.probe import Matrix, as_matrix, probabilities, reliable_negatives, train
 from indexer.cpu import CpuPool
+from services.ingest import REFRESH_JOB
 from services.reprocess import ReprocessRequest, ReprocessService
 from services.review_tasks import ReviewTasks
 
 log = logging.getLogger(__name__)
 
 TRAIN_JOB = "concept-train"
+RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted concept's analyzer name
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
@@ -167,8 +170,44 @@ class ConceptService:
         return await self._catalog.remove_examples(tenant_id, concept.id, asset_ids)
 
     async def delete(self, tenant_id: str, name: str) -> None:
-        """The concept, its examples and versions; labels it gave stay in the assets' run history."""
-        await self._catalog.delete_concept(tenant_id, await self.get(tenant_id, name))
+        """The concept, its examples and versions; a background job then takes its label off the assets
+        (the runs that gave it stay in their run history)."""
+        concept = await self.get(tenant_id, name)
+        await self._catalog.delete_concept(tenant_id, concept)
+        await self._queue.enqueue(RETIRE_JOB, tenant_id, concept.analyzer)
+
+    async def retire(self, tenant_id: str, analyzer: str) -> int:
+        """A deleted concept's job: an empty run replaces its current run wherever that gave the label, and
+        those assets are indexed again. Returns how many assets lost the label."""
+        name = concept_of(analyzer)
+        if name is None or await self._catalog.get_concept(tenant_id, name) is not None:
+            return 0  # not a concept, or one of that name exists again (its own runs now count)
+        retired, after = 0, None
+        while assets := await self._catalog.list_assets(tenant_id, after=after, limit=_SCAN_PAGE):
+            after = assets[-1].id
+            results = await self._catalog.get_results(tenant_id, [a.id for a in assets])
+            for asset_id, by in results.items():
+                current = by.get(analyzer)
+                if current is None or not current.findings.labels:
+                    continue
+                now = utcnow()
+                await self._catalog.save_result(
+                    tenant_id,
+                    dataclasses.replace(
+                        current,
+                        id=uuid7(),
+                        model_version="deleted",
+                        findings=Findings(),
+                        parameters={"deleted": True},
+                        created_at=now,
+                        finished_at=now,
+                        batch_id=None,
+                        change=None,
+                    ),
+                )
+                await self._queue.enqueue(REFRESH_JOB, tenant_id, asset_id)
+                retired += 1
+        return retired
 
     async def _checked(
         self, tenant_id: str, positives: Sequence[str], negatives: Sequence[str], source: ExampleSource

@@ -214,7 +214,8 @@ class ConceptMutation:
 
     @strawberry.mutation(
         permission_classes=[CanWrite],
-        description="Delete a concept with its examples and versions (labels it gave stay in run history).",
+        description="Delete a concept with its examples and versions; a background job takes its label off "
+        "the assets (the runs that gave it stay in their history).",
     )
     async def delete_concept(self, info: Info[Context, None], name: str) -> ConceptPayload:
         ctx = info.context

@@ -231,3 +231,29 @@ async def test_reviewers_answer_the_uncertain_items_and_retraining_learns_from_t
     assert v2["metrics"] != v1["metrics"]  # retraining shows the metric change
     assert (await services.concepts.get(tenant, "Crimson")).in_review == ()
     assert others  # the archive had negatives to draw from
+
+
+async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    reds = await ingest(services, tenant, REDS, "red")
+    await ingest(services, tenant, OTHERS, "other")
+    await services.worker().run_until_idle()
+    await services.concepts.create(tenant, "Crimson", positives=reds[:5])
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    search = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+    assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS)
+
+    deleted = await run(
+        services,
+        tenant,
+        """mutation { deleteConcept(name: "Crimson") { concept { name } error { code } } }""",
+    )
+    assert deleted["deleteConcept"] == {"concept": {"name": "Crimson"}, "error": None}
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == 0
+    runs = await services.catalog.runs_of(tenant, [reds[0]], "concept:Crimson")
+    assert [r.model_version for r in runs[reds[0]]] == ["deleted", "v1"]  # the history stays
+    assert (await run(services, tenant, "{ concepts { name } }"))["concepts"] == []
