@@ -360,6 +360,7 @@ class IngestErrorCode(enum.Enum):
     INVALID_PARENT = "invalid_parent"
     UNREADABLE = "unreadable"
     FILENAME_TOO_LONG = "filename_too_long"
+    SIDECAR_TOO_LARGE = "sidecar_too_large"
 
 
 @strawberry.type

@@ -49,10 +49,11 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ReprocessService
+from services.reprocess import ReprocessService, reread_embedded
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
+from services.webhook_feed import FeedFollower
 from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class Services:
     exports: ExportService
     webhooks: WebhookService
     webhook_sender: HttpSender
+    webhook_feed: FeedFollower  # metadata-changed events, from the change feed
     export_jobs: ExportJobs
     concepts: ConceptService
     _dbs: tuple[SqliteDb, ...]
@@ -91,6 +93,10 @@ class Services:
     @property
     def max_upload_bytes(self) -> int:
         return self.settings.max_upload_bytes
+
+    @property
+    def tenant_concurrency(self) -> int:
+        return self.settings.tenant_concurrency
 
     @property
     def unknown_key_hint(self) -> str:
@@ -144,6 +150,7 @@ class Services:
             self.webhooks,
             self.export_jobs,
             self.concepts,
+            self.webhook_feed,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -344,6 +351,7 @@ def build(
             cpu,
             max_pixels=settings.max_pixels,
             max_bytes=settings.max_upload_bytes,
+            on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
         ),
         pipeline=pipeline,
         face_service=FaceService(
@@ -359,6 +367,7 @@ def build(
         exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
+        webhook_feed=FeedFollower(webhook_store(a.catalog), a.catalog.changed_assets, webhooks, a.queue),
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         concepts=ConceptService(
             a.catalog,

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
 
     max_pixels: int = Field(default=120_000_000, description="Images with more pixels are refused unread.")
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file accepted.")
+    tenant_concurrency: int = Field(
+        default=4, ge=1, description="GraphQL requests of one tenant run at once; more wait their turn."
+    )
 
     label_min_confidence: float = Field(
         default=50.0, ge=0, le=100, description="Rekognition's MinConfidence."
