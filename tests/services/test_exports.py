@@ -331,6 +331,17 @@ async def test_a_background_export_of_a_search_and_of_the_tenant(
     with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
         rows = list(csv.reader(io.StringIO(archive.read("export.csv").decode())))
     assert sorted(r[0] for r in rows[1:]) == sorted([tagged, plain])
+    # image copies of a search's assets, the metadata embedded (exiftool reads it), stored uncompressed
+    images = (await _gql(client, key, start, f="IMAGE", q="STS-93"))["data"]["startExport"]
+    done = await finished(images["id"])
+    assert (done["state"], done["done"]) == ("done", 1)
+    with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
+        (entry,) = archive.infolist()
+        assert entry.filename == f"{tagged}_astronaut.jpg" and entry.compress_type == zipfile.ZIP_STORED
+        copy = tmp_path / "copy.jpg"
+        await asyncio.to_thread(copy.write_bytes, archive.read(entry))
+    tags = await asyncio.to_thread(exiftool_read, copy)
+    assert "Eileen Collins" in str(tags)
     # Another tenant cannot see it.
     hidden = await _gql(client, other_key, job_query, id=every["id"])
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
