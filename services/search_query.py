@@ -8,6 +8,7 @@ Every entrypoint that selects assets by a filter goes through here (GraphQL `sea
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,6 +114,9 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
     )
 
 
+MEANINGS_KEPT = 256  # texts whose embedding is kept (a next page, or a search asked again, reuses it)
+
+
 class SearchQueries:
     """Builds a tenant's index queries: its synonyms, and (for a text query) the text's embedding."""
 
@@ -120,6 +124,7 @@ class SearchQueries:
         self._catalog = catalog
         self._cpu = cpu
         self._embedder = embedder
+        self._meanings: OrderedDict[str, tuple[float, ...]] = OrderedDict()  # text -> its embedding
 
     async def config(self, tenant_id: str) -> TenantConfig:
         tenant = await self._catalog.get_tenant(tenant_id)
@@ -141,5 +146,12 @@ class SearchQueries:
         text = (query.text or "").strip()
         if not text or self._embedder is None:
             return query
-        vector = await self._cpu.run(self._embedder.embed, [text])
-        return dataclasses.replace(query, text_embedding=tuple(float(v) for v in vector[0]))
+        embedding = self._meanings.get(text)
+        if embedding is None:
+            vector = await self._cpu.run(self._embedder.embed, [text])
+            embedding = tuple(float(v) for v in vector[0])
+        self._meanings[text] = embedding  # the event loop's alone: no lock
+        self._meanings.move_to_end(text)
+        while len(self._meanings) > MEANINGS_KEPT:
+            self._meanings.popitem(last=False)
+        return dataclasses.replace(query, text_embedding=embedding)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 
 from catalog.domain.model import BatchStatus, TenantConfig
@@ -11,7 +14,7 @@ from catalog.domain.run_ports import BatchItemState
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import start_or_resume
 from services.reprocess import ReprocessError, ReprocessRequest
-from services.search_query import MAX_PAGE, InvalidSearch, SearchSpec, build_query
+from services.search_query import MAX_PAGE, InvalidSearch, SearchQueries, SearchSpec, build_query
 from tests.api.test_reprocess import ingest, reprocess
 from tests.conftest import make_tenant
 
@@ -80,3 +83,23 @@ async def test_cli_label_that_cannot_run_is_a_reprocess_error(services: Services
         await start_or_resume(
             services, tenant, resume=None, asset_ids=[], labels=[" "], request=ReprocessRequest()
         )
+
+
+async def test_a_text_is_embedded_once_while_it_is_asked_again(services: Services) -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        name, version = "counting", "1"
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    queries = SearchQueries(services.catalog, services.cpu, Counting())
+    tenant, _ = await make_tenant(services, "acme")
+    first = await queries.with_meaning(await queries.build(tenant, SearchSpec(text=" kitten ")))
+    again = await queries.with_meaning(await queries.build(tenant, SearchSpec(text="kitten", first=5)))
+    other = await queries.with_meaning(await queries.build(tenant, SearchSpec(text="puppy")))
+    assert calls == [["kitten"], ["puppy"]]  # the second "kitten" (stripped) reused the first's
+    assert first.text_embedding == again.text_embedding == (6.0, 1.0)
+    assert other.text_embedding == (5.0, 1.0)
