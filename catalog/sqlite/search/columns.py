@@ -27,6 +27,7 @@ T = TypeVar("T")
 _REMEMBERING = threading.Lock()
 
 MAX_TENANTS = 4  # tenants whose columns stay in memory (the most recently searched)
+MAX_BYTES = 1 << 30  # and at most this much of them (the one searched now always stays: 1.5 kB a vector)
 MAX_REMEMBERED = 32  # hit sets kept with a tenant's columns (Columns.remember)
 
 SCHEMA = """
@@ -86,6 +87,10 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
 
     def remember(self, key: Hashable, read: Callable[[], T]) -> T:
         """read(), or what it gave for `key` before (the most recently used MAX_REMEMBERED are kept)."""
@@ -189,8 +194,9 @@ class Cache:
     """Columns of the most recently searched tenants, shared by the reader threads. One thread reads a
     tenant's columns while the others searching it wait for them (not each reading its own copy)."""
 
-    def __init__(self, max_tenants: int = MAX_TENANTS) -> None:
+    def __init__(self, max_tenants: int = MAX_TENANTS, max_bytes: int = MAX_BYTES) -> None:
         self._max = max_tenants
+        self._max_bytes = max_bytes
         self._held: OrderedDict[str, Columns] = OrderedDict()
         self._lock = threading.Lock()
         self._reading: dict[str, threading.Lock] = {}  # per tenant, while its columns are read
@@ -210,6 +216,9 @@ class Cache:
             with self._lock:
                 self._held[tenant_id] = fresh
                 self._held.move_to_end(tenant_id)
-                while len(self._held) > self._max:
+                while len(self._held) > 1 and (
+                    len(self._held) > self._max
+                    or sum(c.nbytes for c in self._held.values()) > self._max_bytes
+                ):
                     self._held.popitem(last=False)
             return fresh

@@ -157,3 +157,17 @@ async def test_searches_at_once_read_the_columns_once(
     pages = await asyncio.gather(*(index.search("t1", SearchQuery(text="dog")) for _ in range(4)))
     assert [[h.asset_id for h in p.hits] for p in pages] == [["a1"]] * 4
     assert reads == ["t1"]
+
+
+async def test_columns_kept_are_bounded_by_tenants_and_bytes(index: SqliteSearchIndex) -> None:
+    for t in ("t1", "t2", "t3"):
+        await index.upsert(dataclasses.replace(doc(t, f"{t}a", Label("Dog", 80)), embedding=(1.0, 0.0, 0.0)))
+
+    async def kept_after_searching(cache: search_columns.Cache, *tenants: str) -> list[str]:
+        index._columns = cache
+        for t in tenants:
+            assert [h.asset_id for h in (await index.search(t, SearchQuery(text="dog"))).hits] == [f"{t}a"]
+        return list(cache._held)
+
+    assert await kept_after_searching(search_columns.Cache(2), "t1", "t2", "t1", "t3") == ["t1", "t3"]
+    assert await kept_after_searching(search_columns.Cache(4, max_bytes=1), "t1", "t2") == ["t2"]
