@@ -113,6 +113,7 @@ class Query(
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
+                _matched=tuple(m.label for m in hit.matches),
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

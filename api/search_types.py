@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import Annotated
 
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
 from api.types import Asset
+from api.video.video_types import VideoSegment, segments_of
+from catalog.domain.video.findings import VIDEO
 
 
 @strawberry.type
@@ -25,6 +31,19 @@ class SearchEdge:
         description="For a text query: how close its meaning is to the asset's metadata (cosine similarity, "
         "0–1), when that added to the score; null otherwise. A hit with no `matches` was found by meaning.",
     )
+    _matched: strawberry.Private[tuple[str, ...]] = ()
+
+    @strawberry.field(description="A video hit's segments: those whose labels matched the search, or all.")
+    async def segments(
+        self,
+        info: Info[Context, None],
+        matching: Annotated[
+            bool, strawberry.argument(description="Only the segments with a label that matched.")
+        ] = True,
+    ) -> list[VideoSegment]:
+        found = (await info.context.results.load(str(self.node.id))).get(VIDEO)
+        video = found.findings.video if found is not None else None
+        return segments_of(video, self._matched if matching else None)
 
 
 @strawberry.type

@@ -16,8 +16,9 @@ from catalog.domain.ports import CatalogStore, Job, JobQueue
 from catalog.domain.run_ports import BatchItemState
 from catalog.domain.webhooks import WebhookEvent
 from indexer.analyzers import UnknownAnalyzerError
+from indexer.errors import PermanentError
 from indexer.image_errors import ImageRejected
-from indexer.pipeline import PermanentError, Pipeline
+from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from services.export_jobs import EXPORT_JOB, ExportJobs

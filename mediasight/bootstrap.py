@@ -28,6 +28,8 @@ from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts, TextEmbedder
+from indexer.video.analysis import FaceDetector
+from indexer.video.video_work import SHOT_WINDOW, ShotModel, VideoWork
 from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
@@ -248,6 +250,28 @@ async def open_services(
         raise
 
 
+def video_work(settings: Settings, labeler: LabelModel | None) -> VideoWork:
+    """Video analysis over the local models (TransNetV2 shots, EfficientNet keyframe labels, dlib faces),
+    each loaded on first use; `labeler`: a fake at the port in unit tests."""
+
+    def shots() -> ShotModel:
+        from indexer.recognizers.local.transnetv2 import TransNetV2
+
+        return TransNetV2(settings.model_dir, window=SHOT_WINDOW)
+
+    def labels() -> LabelModel:
+        from indexer.recognizers.local.labels import EfficientNetLabeler
+
+        return labeler or EfficientNetLabeler(settings.model_dir)
+
+    def faces() -> FaceDetector:
+        from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+        return DlibFaceRecognizer(upsample=1)
+
+    return VideoWork(shots, labels, faces, min_confidence=settings.label_min_confidence)
+
+
 def build(
     settings: Settings,
     *,
@@ -297,6 +321,7 @@ def build(
         choices,
         embedder,
         max_pixels=settings.max_pixels,
+        video=video_work(settings, labeler),
     )
     return Services(
         settings=settings,

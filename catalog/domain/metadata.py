@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
+from catalog.domain.video.findings import VIDEO
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
@@ -24,8 +25,18 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
-    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
+    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first; a
+    video's also every label of its segments (a name at its highest confidence)."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
+    video = results[VIDEO].findings.video if VIDEO in results else None
+    if video is not None:
+        seen = {lb.name: i for i, lb in enumerate(labels)}
+        for label in video.labels():
+            if label.name not in seen:
+                seen[label.name] = len(labels)
+                labels.append(label)
+            elif label.confidence > labels[seen[label.name]].confidence:
+                labels[seen[label.name]] = label
     instances = person_instances(results)
     if instances and all(lb.name != PERSON for lb in labels):
         labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
