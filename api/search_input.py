@@ -52,7 +52,15 @@ class SearchFilter:
     exclude_moderation: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
     )
-    media_types: list[str] | None = strawberry.field(default=strawberry.UNSET, description="e.g. image/jpeg.")
+    media_types: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="e.g. image/jpeg, video/mp4."
+    )
+    min_duration: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Videos at least this many seconds long (images never match)."
+    )
+    max_duration: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Videos at most this many seconds long (images never match)."
+    )
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
     )
@@ -111,6 +119,8 @@ def search_spec(
         phrase=f.text or None,
         exclude_moderation=bool(f.exclude_moderation),
         media_types=f.media_types or (),
+        min_duration=f.min_duration if isinstance(f.min_duration, int | float) else None,
+        max_duration=f.max_duration if isinstance(f.max_duration, int | float) else None,
         created_after=f.created_after or None,
         created_before=f.created_before or None,
         captured_after=f.captured_after or None,

@@ -42,6 +42,8 @@ class SearchSpec:
     phrase: str | None = None
     exclude_moderation: bool = False
     media_types: Sequence[str] = ()
+    min_duration: float | None = None
+    max_duration: float | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     captured_after: datetime | None = None
@@ -50,6 +52,12 @@ class SearchSpec:
     roots_only: bool = False
     first: int = 20
     after: str | None = None
+
+
+def _seconds(field: str, value: float | None) -> float | None:
+    if value is not None and not (0 <= value < float("inf")):
+        raise InvalidSearch(f"`{field}` is a number of seconds, 0 or more; got {value}.")
+    return value
 
 
 def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
@@ -101,6 +109,8 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         phrase=phrase,
         exclude_moderation=spec.exclude_moderation,
         media_types=_names("mediaTypes", spec.media_types),
+        min_duration=_seconds("filter.minDuration", spec.min_duration),
+        max_duration=_seconds("filter.maxDuration", spec.max_duration),
         created_after=spec.created_after,
         created_before=spec.created_before,
         captured_after=spec.captured_after,

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
-from catalog.domain.video.findings import VIDEO
+from catalog.domain.video.findings import VIDEO, VideoFindings
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
@@ -28,7 +28,7 @@ def current_labels(results: Results) -> tuple[Label, ...]:
     """The labels analyzer's labels plus a Person label from faces and bodies, most confident first; a
     video's also every label of its segments (a name at its highest confidence)."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
-    video = results[VIDEO].findings.video if VIDEO in results else None
+    video = _video(results)
     if video is not None:
         seen = {lb.name: i for i, lb in enumerate(labels)}
         for label in video.labels():
@@ -97,4 +97,9 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         moderated=bool("moderation" in results and results["moderation"].findings.moderation),
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
         root_id=root_id,
+        duration=video.info.duration if (video := _video(results)) is not None else None,
     )
+
+
+def _video(results: Results) -> VideoFindings | None:
+    return results[VIDEO].findings.video if VIDEO in results else None

@@ -239,6 +239,9 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
     ):
         if value is not None:
             keep.append({"range": {field: {op: iso(value)}}})
+    for op, seconds in (("gte", query.min_duration), ("lte", query.max_duration)):
+        if seconds is not None:
+            keep.append({"range": {"duration": {op: seconds}}})  # a document without one: an image
     if query.exclude_moderation:
         keep.append({"term": {"moderated": False}})
     if query.persons:

@@ -166,6 +166,10 @@ def filters(tenant_id: str, query: SearchQuery) -> Where:
     if query.media_types:
         clauses.append(f"d.media_type IN ({','.join('?' * len(query.media_types))})")
         params += list(query.media_types)
+    for op, seconds in ((">=", query.min_duration), ("<=", query.max_duration)):
+        if seconds is not None:
+            clauses.append(f"d.duration {op} ?")  # NULL (an image) matches neither
+            params.append(seconds)
     for column, op, value in (
         ("created_at", ">=", query.created_after),
         ("created_at", "<", query.created_before),
