@@ -109,7 +109,10 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
     ]
     assert "Cat" in edge["segments"][0]["matches"]
 
-    durations = "query ($min: Float, $max: Float) { search(filter: {minDuration: $min, maxDuration: $max}) { totalCount } }"
+    durations = (
+        "query ($min: Float, $max: Float) "
+        "{ search(filter: {minDuration: $min, maxDuration: $max}) { totalCount } }"
+    )
     assert (await query(client, key, durations, {"min": 4.0, "max": 5.0}))["search"]["totalCount"] == 1
     assert (await query(client, key, durations, {"min": 5.0}))["search"]["totalCount"] == 0
 
