@@ -80,6 +80,7 @@ class _GraphQL(GraphQL[Context, None]):
             tenant_id=request.scope["state"]["tenant_id"],
             scopes=request.scope["state"]["scopes"],
             base_url=str(request.base_url).rstrip("/"),
+            key_id=request.scope["state"].get("key_id", ""),
         )
 
     async def render_graphql_ide(self, request: Any) -> Response:
@@ -146,7 +147,7 @@ class AuthenticatedGraphQL:
             body = {"errors": [{"message": str(exc), "extensions": {"code": "CSRF"}}]}
             await JSONResponse(body, status_code=403)(scope, receive, send)
             return
-        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes)
+        scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes, key_id=key.id)
         try:
             await self._graphql(scope, receive, send)
         except RequestRefused as exc:  # nothing was sent yet: strawberry answers after reading the body

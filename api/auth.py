@@ -40,7 +40,7 @@ async def key_for_authorization(catalog: TenantStore, header: str | None) -> Api
 
 
 class RequireScope(BasePermission):
-    """A field that needs a scope the caller's key may lack (read, write, admin)."""
+    """A field that needs a scope the caller's key may lack (read, write, admin, review)."""
 
     scope: Scope
 
@@ -62,3 +62,13 @@ class CanWrite(RequireScope):
 
 class IsAdmin(RequireScope):
     scope = Scope.ADMIN
+
+
+class CanReview(RequireScope):
+    """A reviewer's key: its task queue and answers only (`mediasight reviewer add`)."""
+
+    scope = Scope.REVIEW
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
+        return "this needs a reviewer's key (scope 'review'): create one with `mediasight reviewer add NAME`"

@@ -21,6 +21,7 @@ class Context:
     tenant_id: str
     scopes: tuple[Scope, ...] = ALL_SCOPES
     base_url: str = ""
+    key_id: str = ""  # the caller's API key (a reviewer is found by it)
     assets: DataLoader[str, Asset | None] = field(init=False)
     results: DataLoader[str, Results] = field(init=False)
     face_persons: DataLoader[str, dict[int, Person]] = field(init=False)

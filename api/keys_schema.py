@@ -19,6 +19,7 @@ class KeyScope(enum.Enum):
     READ = "read"
     WRITE = "write"
     ADMIN = "admin"
+    REVIEW = "review"
 
 
 @strawberry.type(description="A key's record; the secret itself is never stored or shown again.")

@@ -126,16 +126,33 @@ class LabelInstance:
     confidence: float
 
 
+@strawberry.enum(description="Who said it: a recognizer, or human review (a consensus of reviewers).")
+class LabelSource(enum.Enum):
+    MACHINE = "machine"
+    HUMAN = "human"
+
+
 @strawberry.type(description="A recognized label, in the shape of Rekognition's DetectLabels.")
 class Label:
     name: str
-    confidence: float = strawberry.field(description="0–100.")
+    confidence: float = strawberry.field(
+        description="0–100; 100 only for a label human review confirmed or named (machine labels stay below)."
+    )
     parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
 
     instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
+    source: LabelSource = strawberry.field(
+        default=LabelSource.MACHINE, description="HUMAN: confirmed or named by review; see the `review` runs."
+    )
 
     @staticmethod
-    def from_domain(label: model.Label, instances: list[LabelInstance]) -> Label:
+    def from_domain(
+        label: model.Label, instances: list[LabelInstance], source: LabelSource = LabelSource.MACHINE
+    ) -> Label:
         return Label(
-            name=label.name, confidence=label.confidence, parents=list(label.parents), instances=instances
+            name=label.name,
+            confidence=label.confidence,
+            parents=list(label.parents),
+            instances=instances,
+            source=source,
         )

@@ -22,6 +22,7 @@ from api.metadata.export_schema import CsvExportQuery, ExportQuery
 from api.metadata.profile_schema import ProfileMutation, ProfileQuery
 from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
 from api.query_limits import QueryLimits
+from api.review.schema import ReviewMutation, ReviewQuery
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
@@ -54,6 +55,7 @@ class Query(
     ExportJobQuery,
     ProfileQuery,
     WebhookQuery,
+    ReviewQuery,
 ):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
     async def asset(
@@ -140,6 +142,7 @@ class Mutation(
     WebhookMutation,
     ProfileMutation,
     ExportJobMutation,
+    ReviewMutation,
 ):
     @strawberry.mutation(
         permission_classes=[CanWrite],

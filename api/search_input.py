@@ -9,9 +9,11 @@ from datetime import datetime
 import strawberry
 from graphql import GraphQLError
 
+from api.recognition_types import LabelSource
 from api.types import AssetStatus
 from catalog.domain.model import Stage
 from catalog.domain.ports import SortOrder
+from catalog.domain.review.human_labels import HUMAN_YES
 from services.search_query import SearchSpec
 
 
@@ -61,6 +63,11 @@ class SearchFilter:
     max_duration: float | None = strawberry.field(
         default=strawberry.UNSET, description="Videos at most this many seconds long (images never match)."
     )
+    label_source: list[LabelSource] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Which labels may match: [HUMAN] only those review confirmed or named (confidence 100); "
+        "default both. [MACHINE] alone is refused: confirmed labels are indexed in place of the machine's.",
+    )
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
     )
@@ -108,13 +115,25 @@ def search_spec(
 ) -> SearchSpec:
     """The GraphQL arguments as the service layer's SearchSpec (it validates them and adds synonyms)."""
     f = filter or SearchFilter()
+    min_confidence = f.min_confidence or 0.0
+    thresholds = [(t.label, t.min_confidence) for t in f.label_confidence or ()]
+    sources = set(f.label_source or ())
+    if sources == {LabelSource.MACHINE}:
+        raise GraphQLError(
+            "labelSource: [MACHINE] alone is not supported: a label human review confirmed is indexed "
+            "in place of the machine's; leave labelSource out (both) or ask for [HUMAN]."
+        )
+    if sources == {LabelSource.HUMAN}:  # human labels, and only they, are at 100 (human_labels)
+        min_confidence = HUMAN_YES
+        named = [*(f.labels or ()), *(f.all_labels or ())]
+        thresholds = [(n, HUMAN_YES) for n in named]
     return SearchSpec(
         text=query,
         labels=f.labels or (),
         all_labels=f.all_labels or (),
         not_labels=f.not_labels or (),
-        min_confidence=f.min_confidence or 0.0,
-        label_confidence=[(t.label, t.min_confidence) for t in f.label_confidence or ()],
+        min_confidence=min_confidence,
+        label_confidence=thresholds,
         persons=f.persons or (),
         phrase=f.text or None,
         exclude_moderation=bool(f.exclude_moderation),

@@ -16,6 +16,7 @@ from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner
 from services.reprocess import ReprocessService
+from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
 from services.webhooks import WebhookService
@@ -46,6 +47,8 @@ class ApiServices(Protocol):
     def reprocess(self) -> ReprocessService: ...
     @property
     def queries(self) -> SearchQueries: ...
+    @property
+    def review(self) -> ReviewServices: ...
     @property
     def max_upload_bytes(self) -> int: ...
     @property

@@ -18,6 +18,7 @@ from api.recognition_types import (
     ImageProperties,
     Label,
     LabelInstance,
+    LabelSource,
     ModerationLabel,
     TextDetection,
 )
@@ -32,7 +33,8 @@ from api.video.video_types import (
     segments_of,
 )
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, embedded_of, person_instances
+from catalog.domain.metadata import PERSON, current_labels, embedded_of, machine_labels, person_instances
+from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
 from catalog.domain.video.segment_diff import diff_segments
 from services.versions import walk_up
@@ -126,22 +128,44 @@ class Asset:
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
-    @strawberry.field(description="Current labels, most confident first (Person from faces and bodies).")
+    @strawberry.field(
+        description="Current labels, most confident first (Person from faces and bodies): the machine's "
+        "under human review's verdicts (a confirmed or named label at 100, a rejected one left out)."
+    )
     async def labels(
         self,
         info: Info[Context, None],
         min_confidence: Annotated[
             float, strawberry.argument(description="Only labels at least this confident.")
         ] = 0.0,
+        source: Annotated[
+            LabelSource | None,
+            strawberry.argument(
+                description="MACHINE: the recognizers' own labels (rejected ones too); HUMAN: review's "
+                "verdicts (100 yes, 0 no). Default: the merged current labels."
+            ),
+        ] = None,
     ) -> list[Label]:
         results = await self._results(info)
         instances = [
             LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
             for i in person_instances(results)
         ]
+        verdicts = human_verdicts(results)
+        if source is LabelSource.MACHINE:
+            chosen: tuple[model.Label, ...] = machine_labels(results)
+        elif source is LabelSource.HUMAN:
+            chosen = tuple(sorted(verdicts.values(), key=lambda lb: (-lb.confidence, lb.name)))
+        else:
+            chosen = current_labels(results)
+        human = source is LabelSource.HUMAN
         return [
-            Label.from_domain(lb, instances if lb.name == PERSON else [])
-            for lb in current_labels(results)
+            Label.from_domain(
+                lb,
+                instances if lb.name == PERSON else [],
+                LabelSource.HUMAN if human or is_human(lb, verdicts) else LabelSource.MACHINE,
+            )
+            for lb in chosen
             if lb.confidence >= min_confidence
         ]
 
@@ -263,7 +287,10 @@ class Asset:
         info: Info[Context, None],
         analyzer: Annotated[
             str | None,
-            strawberry.argument(description="Default: every analyzer (labels, faces, text, moderation)."),
+            strawberry.argument(
+                description="Default: every analyzer (labels, faces, text, moderation); `review` for the "
+                "human verdicts of review consensus."
+            ),
         ] = None,
         from_run: strawberry.ID | None = None,
         to_run: strawberry.ID | None = None,

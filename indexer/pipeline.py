@@ -64,6 +64,7 @@ class Pipeline:
         *,
         max_pixels: int,
         video: VideoWork | None = None,
+        after_indexed: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self._catalog = catalog
         self._blobs = blobs
@@ -71,6 +72,7 @@ class Pipeline:
         self._cpu = cpu
         self._choose = choose
         self._max_pixels = max_pixels
+        self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
         self._documents = IndexDocuments(catalog, faces)
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
         self._videos = VideoSteps(catalog, blobs, cpu, video) if video is not None else None
@@ -92,7 +94,17 @@ class Pipeline:
         if asset.status == Stage.ANALYZED:
             await self.reindex(asset)
             asset = await self._advance(asset, Stage.INDEXED)
+            await self._hook(asset)
         return asset.status
+
+    async def _hook(self, asset: Asset) -> None:
+        """The after-indexing hook; its failure is logged, never the asset's (it is indexed)."""
+        if self._after_indexed is None:
+            return
+        try:
+            await self._after_indexed(asset.tenant_id, asset.id)
+        except Exception:
+            log.exception("after-indexing hook failed for asset %s", asset.id)
 
     async def refresh(self, tenant_id: str, asset_id: str) -> bool:
         """After metadata changed outside the pipeline (a face named): embed and index again; False when

@@ -10,6 +10,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.review.ports import ReviewStore
 from catalog.domain.webhook_store import WebhookStore
 from catalog.local.folder_blobs import LocalBlobStore
 from catalog.sqlite import catalog as sqlite_catalog
@@ -20,6 +21,7 @@ from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.faces import SqliteFaceCollection
 from catalog.sqlite.migrations import migrate_catalog
 from catalog.sqlite.queue import SqliteJobQueue
+from catalog.sqlite.review_store import SqliteReviewStore
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
@@ -42,6 +44,7 @@ from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService
+from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
 from services.webhooks import WebhookService
@@ -67,6 +70,7 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    review: ReviewServices
     queries: SearchQueries
     metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
     exports: ExportService
@@ -193,6 +197,7 @@ class Adapters:
     blobs: BlobStore
     index: SearchIndex
     faces: FaceCollection
+    review: ReviewStore
     dbs: tuple[SqliteDb, ...] = ()
 
 
@@ -223,6 +228,7 @@ def embedded_adapters(settings: Settings) -> Adapters:
         blobs=LocalBlobStore(settings.blob_dir),
         index=SqliteSearchIndex(search_db),
         faces=SqliteFaceCollection(catalog_db),
+        review=SqliteReviewStore(catalog_db),
         dbs=(catalog_db, search_db),
     )
 
@@ -235,7 +241,7 @@ async def open_services(
     try:
         adapters = embedded_adapters(settings)
         if settings.catalog_backend == "dynamodb":
-            adapters.catalog, adapters.faces = await scale_out.open_catalog(stack, settings)
+            adapters.catalog, adapters.faces, adapters.review = await scale_out.open_catalog(stack, settings)
         if settings.index_backend == "opensearch":
             adapters.index = await scale_out.open_index(stack, settings)
         if settings.blob_backend == "s3":
@@ -311,6 +317,7 @@ def build(
         describe=exports.describe,
         retry_scale=settings.webhook_retry_scale,
     )
+    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -322,6 +329,7 @@ def build(
         embedder,
         max_pixels=settings.max_pixels,
         video=video_work(settings, labeler),
+        after_indexed=review.tasks.on_indexed,
     )
     return Services(
         settings=settings,
@@ -350,6 +358,7 @@ def build(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
         reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        review=review,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,
         exports=exports,

@@ -6,6 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.review.ports import ReviewStore
 from mediasight.settings import Settings
 
 if TYPE_CHECKING:
@@ -25,14 +26,14 @@ async def _aws_client(
 
 async def open_catalog(
     stack: contextlib.AsyncExitStack, settings: Settings
-) -> tuple[CatalogStore, FaceCollection]:
+) -> tuple[CatalogStore, FaceCollection, ReviewStore]:
     from catalog.dynamodb.catalog import DynamoCatalog
     from catalog.dynamodb.faces import DynamoFaceCollection
+    from catalog.dynamodb.review_store import DynamoReviewStore
 
     client = await _aws_client(stack, "dynamodb", settings, settings.dynamodb_endpoint_url)
-    return DynamoCatalog(client, settings.dynamodb_table), DynamoFaceCollection(
-        client, settings.dynamodb_table
-    )
+    table = settings.dynamodb_table
+    return DynamoCatalog(client, table), DynamoFaceCollection(client, table), DynamoReviewStore(client, table)
 
 
 async def open_index(stack: contextlib.AsyncExitStack, settings: Settings) -> SearchIndex:

@@ -18,7 +18,7 @@ from api.web.assets import Static, shell
 from api.web.session import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ports import CatalogStore
 
-PAGES = ("/", "/overview", "/assets/{asset_id}")
+PAGES = ("/", "/overview", "/assets/{asset_id}", "/review")
 MAX_KEY_CHARS = 200
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.model import Asset, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
+from catalog.domain.review import human_labels
 from catalog.domain.video.findings import VIDEO, VideoFindings
 
 PERSON = "Person"
@@ -24,7 +25,7 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
     return (*(Instance(f.box, f.confidence) for f in faces), *people)
 
 
-def current_labels(results: Results) -> tuple[Label, ...]:
+def machine_labels(results: Results) -> tuple[Label, ...]:
     """The labels analyzer's labels plus a Person label from faces and bodies, most confident first; a
     video's also every label of its segments (a name at its highest confidence)."""
     labels = list(results["labels"].findings.labels) if "labels" in results else []
@@ -41,6 +42,12 @@ def current_labels(results: Results) -> tuple[Label, ...]:
     if instances and all(lb.name != PERSON for lb in labels):
         labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
     return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+
+
+def current_labels(results: Results) -> tuple[Label, ...]:
+    """The machine's labels under the human verdicts (review.human_labels), most confident first."""
+    merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
+    return tuple(sorted(merged, key=lambda lb: (-lb.confidence, lb.name)))
 
 
 def text_lines(results: Results) -> list[str]:

@@ -54,6 +54,7 @@ class Scope(enum.StrEnum):
     READ = "read"  # queries
     WRITE = "write"  # ingest, versions, naming faces, deletes
     ADMIN = "admin"  # keys of the tenant
+    REVIEW = "review"  # a reviewer: its task queue and those tasks' images only (services.reviewers)
 
 
 ALL_SCOPES = (Scope.READ, Scope.WRITE, Scope.ADMIN)

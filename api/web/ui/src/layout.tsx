@@ -11,6 +11,8 @@ async function signOut(): Promise<void> {
 export function Layout(props: { viewer: Viewer | null; path: string; children: ComponentChildren }) {
   const { viewer, path } = props;
   const current = (href: string) => (href === path ? "page" : undefined);
+  const reviewer = viewer?.scopes.includes("REVIEW") ?? false;
+  const reader = viewer?.scopes.includes("READ") ?? true;
   return (
     <>
       <a class="skip" href="#main">
@@ -18,12 +20,19 @@ export function Layout(props: { viewer: Viewer | null; path: string; children: C
       </a>
       <header class="top">
         <nav aria-label="Main">
-          <a class="brand" href="/" aria-current={current("/")}>
+          <a class="brand" href={reader ? "/" : "/review"} aria-current={reader ? current("/") : undefined}>
             Mediasight
           </a>
-          <a href="/overview" aria-current={current("/overview")}>
-            Overview
-          </a>
+          {reader && (
+            <a href="/overview" aria-current={current("/overview")}>
+              Overview
+            </a>
+          )}
+          {reviewer && (
+            <a href="/review" aria-current={current("/review")}>
+              Review
+            </a>
+          )}
           <a href="/graphql" data-reload="1">
             GraphQL
           </a>
@@ -32,7 +41,7 @@ export function Layout(props: { viewer: Viewer | null; path: string; children: C
           {viewer && (
             <span title={`scopes: ${viewer.scopes.join(", ").toLowerCase()}`}>
               {viewer.tenant}
-              {viewer.scopes.includes("WRITE") ? "" : " (read-only)"}
+              {viewer.scopes.includes("WRITE") ? "" : reviewer && !reader ? " (reviewer)" : " (read-only)"}
             </span>
           )}
           <button type="button" class="link" onClick={() => void signOut()}>

@@ -6,9 +6,10 @@ import { ApiError } from "./api";
 import { ErrorNote, Layout } from "./layout";
 import { AssetPage } from "./pages/asset";
 import { OverviewPage } from "./pages/overview";
+import { ReviewPage } from "./pages/review";
 import { SearchPage } from "./pages/search";
 import { SignIn } from "./pages/signin";
-import { match, onLinkClick, useLocation } from "./router";
+import { match, navigate, onLinkClick, useLocation } from "./router";
 import { loadViewer, type Viewer, ViewerContext } from "./viewer";
 import "./style.css";
 
@@ -18,6 +19,7 @@ const ROUTES: { pattern: string; title: string; page: ComponentType<PageProps> }
   { pattern: "/", title: "Search", page: SearchPage },
   { pattern: "/assets/:id", title: "Asset", page: AssetPage },
   { pattern: "/overview", title: "Overview", page: OverviewPage },
+  { pattern: "/review", title: "Review", page: ReviewPage },
 ];
 
 function App() {
@@ -31,6 +33,11 @@ function App() {
   useEffect(() => {
     if (!signingIn && !viewer) loadViewer().then(setViewer, (e: unknown) => setError(e));
   }, [signingIn, viewer]);
+  // A reviewer's key reads nothing but its queue: its home is /review.
+  const reviewerOnly = viewer && !viewer.scopes.includes("READ") && viewer.scopes.includes("REVIEW");
+  useEffect(() => {
+    if (reviewerOnly && url.pathname === "/") navigate("/review", true);
+  }, [reviewerOnly, url.pathname]);
 
   if (signingIn) return <SignIn url={url} />;
   const route = ROUTES.map((r) => ({ r, params: match(r.pattern, url.pathname) })).find((m) => m.params);

@@ -1,0 +1,234 @@
+"""`mediasight reviewer ...` and `mediasight review ...`: reviewers and their keys, the tenant's review
+rules, sweeping the archive, manual and gold tasks, statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from catalog.domain.review.tasks import Question, QuestionKind, ReviewInputError, ReviewRules
+from mediasight.bootstrap import Services
+from mediasight.shared_cli import err, with_tenant
+from services.review_tasks import SweepProgress
+
+reviewer_app = typer.Typer(
+    help="People who answer review tasks: each has a key of scope 'review' for the /review page.",
+    no_args_is_help=True,
+)
+review_app = typer.Typer(
+    help="Human review: the tenant's rules, sweeping the archive, manual and gold tasks, statistics.",
+    no_args_is_help=True,
+)
+Tenant = Annotated[str, typer.Option("--tenant", help="The tenant (by name).")]
+
+
+def _fail(exc: ReviewInputError) -> typer.Exit:
+    err.print(f"[red]{exc.code}[/]: {exc}")
+    return typer.Exit(1)
+
+
+@reviewer_app.command("add")
+def reviewer_add(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The reviewer's name.")], tenant: Tenant
+) -> None:
+    """Add a reviewer; its key is printed alone on stdout, once (open /review and sign in with it)."""
+    try:
+        secret, reviewer = with_tenant(ctx, tenant, lambda s, t: s.review.reviewers.add(t, name))
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    err.print(f"reviewer {reviewer.name!r} of {tenant!r}; the key is shown only this once.")
+    print(secret)
+
+
+@reviewer_app.command("list")
+def reviewer_list(
+    ctx: typer.Context,
+    tenant: Tenant,
+    refresh: Annotated[bool, typer.Option(help="Run the quality pass first (ratings, pauses).")] = False,
+) -> None:
+    """Reviewers with rating, gold accuracy, agreement with consensus, answers and pace."""
+
+    async def run(s: Services, t: str) -> list[list[str]]:
+        found = await s.review.quality.refresh(t) if refresh else await s.review.store.list_reviewers(t)
+        return [
+            [
+                r.name,
+                _pct(r.rating),
+                _pct(r.accuracy),
+                _pct(r.agreement),
+                str(r.answered),
+                f"{r.items_per_minute:.1f}" if r.items_per_minute is not None else "-",
+                "paused" if r.paused else "active",
+            ]
+            for r in found
+        ]
+
+    rows = with_tenant(ctx, tenant, run)
+    print("name\trating\tgold accuracy\tagreement\tanswered\titems/min\tstate")
+    for row in rows:
+        print("\t".join(row))
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _set_paused(ctx: typer.Context, name: str, tenant: str, paused: bool) -> None:
+    try:
+        with_tenant(ctx, tenant, lambda s, t: s.review.reviewers.set_paused(t, name, paused))
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    err.print(f"{name!r} {'paused' if paused else 'resumed'}")
+
+
+@reviewer_app.command("pause")
+def reviewer_pause(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+    """Pause a reviewer: no more tasks, and its answers stop counting."""
+    _set_paused(ctx, name, tenant, True)
+
+
+@reviewer_app.command("resume")
+def reviewer_resume(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+    """Resume a paused reviewer."""
+    _set_paused(ctx, name, tenant, False)
+
+
+@review_app.command("rules")
+def review_rules(
+    ctx: typer.Context,
+    tenant: Tenant,
+    watch: Annotated[
+        list[str] | None, typer.Option(help="A label whose assets are always verified (repeat).")
+    ] = None,
+    unwatch_all: Annotated[bool, typer.Option(help="Clear the watched labels first.")] = False,
+    low_confidence: Annotated[
+        float | None, typer.Option(help="Best specific label below this → choose among the top-k.")
+    ] = None,
+    band: Annotated[
+        str | None, typer.Option(help="LOW-HIGH, e.g. 40-70: verify labels in the band; 'off' clears.")
+    ] = None,
+    no_labels: Annotated[
+        bool | None, typer.Option("--no-labels/--skip-unlabelled", help="Ask about assets with no labels.")
+    ] = None,
+    audit: Annotated[
+        float | None, typer.Option(help="Percent of new assets whose top label is verified.")
+    ] = None,
+    answers: Annotated[int | None, typer.Option(help="Answers per task (k).")] = None,
+    max_answers: Annotated[
+        int | None, typer.Option(help="Cap when low agreement asks more reviewers.")
+    ] = None,
+    gold_rate: Annotated[
+        float | None, typer.Option(help="Share of each queue drawn from gold tasks (0–0.5).")
+    ] = None,
+    floor: Annotated[
+        float | None, typer.Option(help="Rating (0–1) under which reviewers are paused.")
+    ] = None,
+) -> None:
+    """Show the tenant's review rules, or change the options given (the others stay)."""
+
+    async def run(s: Services, t: str) -> ReviewRules:
+        rules = await s.review.store.get_review_rules(t)
+        changes: dict[str, object] = {}
+        if watch or unwatch_all:
+            kept = () if unwatch_all else rules.watched_labels
+            changes["watched_labels"] = tuple(
+                dict.fromkeys([*kept, *(" ".join(w.split()) for w in watch or ())])
+            )
+        if low_confidence is not None:
+            changes["low_confidence_below"] = low_confidence if low_confidence > 0 else None
+        if band is not None:
+            changes["band"] = _band(band)
+        for name, value in (
+            ("no_labels", no_labels), ("audit_percent", audit), ("answers_per_task", answers),
+            ("max_answers", max_answers), ("gold_rate", gold_rate), ("rating_floor", floor),
+        ):  # fmt: skip
+            if value is not None:
+                changes[name] = value
+        if changes:
+            rules = dataclasses.replace(rules, **changes).check()  # type: ignore[arg-type]
+            await s.review.store.set_review_rules(t, rules)
+        return rules
+
+    try:
+        rules = with_tenant(ctx, tenant, run)
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    for field in dataclasses.fields(rules):
+        print(f"{field.name}\t{getattr(rules, field.name)}")
+
+
+def _band(text: str) -> tuple[float, float] | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split("-", 1))
+    except ValueError:
+        raise ReviewInputError(
+            "BAD_RULES", f"--band takes LOW-HIGH such as 40-70, or off; got {text!r}"
+        ) from None
+    return lo, hi
+
+
+@review_app.command("apply")
+def review_apply(ctx: typer.Context, tenant: Tenant) -> None:
+    """Apply the rules to every indexed asset of the tenant (a tracked sweep; nothing is asked twice)."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[made]} tasks"),
+                  TimeElapsedColumn(), console=err) as bar:  # fmt: skip
+        job = bar.add_task("assets looked at: 0", total=None, made=0)
+
+        def show(p: SweepProgress) -> None:
+            bar.update(job, description=f"assets looked at: {p.assets}", made=p.created)
+
+        try:
+            batch, done = with_tenant(ctx, tenant, lambda s, t: s.review.tasks.sweep(t, progress=show))
+        except ReviewInputError as exc:
+            raise _fail(exc) from exc
+    err.print(f"sweep {batch}: {done.assets} assets, {done.created} new tasks")
+    print(batch)
+
+
+@review_app.command("request")
+def review_request(
+    ctx: typer.Context,
+    tenant: Tenant,
+    asset: Annotated[list[str], typer.Option(help="An asset ID (repeat).")],
+    label: Annotated[
+        str | None, typer.Option(help="Verify this label; without it, choose among the top-k.")
+    ] = None,
+) -> None:
+    """Ask reviewers about these assets now; prints the task IDs."""
+    kind = QuestionKind.VERIFY if label else QuestionKind.CHOOSE
+    try:
+        tasks = with_tenant(ctx, tenant, lambda s, t: s.review.tasks.request(t, asset, kind, label))
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    for task in tasks:
+        print(task.id)
+
+
+@review_app.command("gold")
+def review_gold(
+    ctx: typer.Context,
+    tenant: Tenant,
+    asset: Annotated[str, typer.Option(help="The asset ID.")],
+    label: Annotated[str, typer.Option(help="The label asked about (a verify question).")],
+    answer: Annotated[str, typer.Option(help="The known answer: yes or no.")],
+) -> None:
+    """Add a gold task: a known answer mixed into queues to measure reviewers."""
+    question = Question(QuestionKind.VERIFY, label=" ".join(label.split()))
+    try:
+        task = with_tenant(ctx, tenant, lambda s, t: s.review.tasks.add_gold(t, asset, question, answer))
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    print(task.id)
+
+
+@review_app.command("stats")
+def review_stats(ctx: typer.Context, tenant: Tenant) -> None:
+    """Open, done and gold tasks."""
+    counts = with_tenant(ctx, tenant, lambda s, t: s.review.store.count_tasks(t))
+    for status, n in counts.items():
+        print(f"{status}\t{n}")

@@ -1,0 +1,83 @@
+"""`mediasight reviewer` / `mediasight review`: a reviewer's key printed once, rules set and shown, the
+archive swept once (a re-run creates nothing), gold tasks, clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mediasight.bootstrap import build
+from mediasight.cli import app
+from mediasight.settings import Settings
+from services.keys import hash_api_key
+from tests.conftest import jpeg_bytes
+from tests.fakes import ColorLabeler
+
+
+def test_reviewers_rules_and_a_sweep(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", analyzers="labels", semantic_search=False)
+
+    async def setup() -> list[str]:
+        services = build(settings, labeler=ColorLabeler())
+        try:
+            tenant = await services.catalog.create_tenant("acme")
+            ids = []
+            for color in [(240, 10, 10), (10, 240, 10), (10, 10, 240)]:
+                outcome = await services.ingestor.ingest(tenant.id, jpeg_bytes(color), "c.jpg")
+                assert outcome.asset is not None
+                ids.append(outcome.asset.id)
+            await services.worker().run_until_idle()
+            return ids
+        finally:
+            services.close()
+
+    ids = asyncio.run(setup())
+    runner = CliRunner()
+    env = {"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
+           "MEDIASIGHT_SEMANTIC_SEARCH": "false"}  # fmt: skip
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args), env=env)
+        return result.exit_code, result.stdout, result.stderr
+
+    code, out, err = run("reviewer", "add", "Ann", "--tenant", "acme")
+    assert code == 0 and out.startswith("msk_") and "shown only this once" in err
+    key = out.strip()
+    code, _, err = run("reviewer", "add", "ann", "--tenant", "acme")
+    assert code == 1 and "NAME_TAKEN" in err
+    code, _, err = run("reviewer", "add", "Bob", "--tenant", "nobody")
+    assert code == 2 and "no tenant named" in err
+
+    code, _, err = run("review", "apply", "--tenant", "acme")
+    assert code == 1 and "NO_RULES" in err
+    code, _, err = run("review", "rules", "--tenant", "acme", "--band", "70-40")
+    assert code == 1 and "BAD_RULES" in err
+    code, out, _ = run(
+        "review", "rules", "--tenant", "acme", "--watch", "Red", "--watch", "Blue", "--answers", "2"
+    )
+    assert code == 0 and "watched_labels\t('Red', 'Blue')" in out and "answers_per_task\t2" in out
+    code, out, err = run("review", "apply", "--tenant", "acme")
+    assert code == 0 and "3 assets, 2 new tasks" in err
+    code, out, err = run("review", "apply", "--tenant", "acme")
+    assert code == 0 and "3 assets, 0 new tasks" in err
+    code, out, _ = run(
+        "review", "gold", "--tenant", "acme", "--asset", ids[1], "--label", "Green", "--answer", "yes"
+    )
+    assert code == 0 and len(out.strip()) == 36
+    code, out, _ = run("review", "stats", "--tenant", "acme")
+    assert out.split() == ["open", "2", "done", "0", "gold", "1"]
+    code, out, _ = run("reviewer", "list", "--tenant", "acme", "--refresh")
+    assert code == 0 and out.splitlines()[1].startswith("Ann\t-\t-\t-\t0\t-\tactive")
+
+    async def key_scopes() -> list[str]:
+        services = build(settings)
+        try:
+            found = await services.catalog.find_api_key(hash_api_key(key))
+            assert found is not None
+            return [str(s) for s in found.scopes]
+        finally:
+            services.close()
+
+    assert asyncio.run(key_scopes()) == ["review"]
