@@ -115,7 +115,8 @@ class Query(
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
-                _matched=tuple(m.label for m in hit.matches),
+                # the asset's labels that matched and the names asked (a segment may have either)
+                _matched=tuple(dict.fromkeys(n for m in hit.matches for n in (m.label, m.via))),
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None
