@@ -13,8 +13,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from catalog.domain.labels.order import specific_first
 from catalog.domain.video.media import VideoInfo
-from catalog.domain.video.segments import Segment, specific_first
+from catalog.domain.video.segments import Segment
 from catalog.domain.video.timecode import clock
 
 _REEL = re.compile(r"[^A-Za-z0-9_]")

@@ -98,7 +98,7 @@ class VideoSegment:
             end_frame=s.end_frame,
             start_timecode=s.start_timecode,
             end_timecode=s.end_timecode,
-            labels=[Label.from_domain(lb, []) for lb in s.labels],
+            labels=[Label.from_domain(lb) for lb in s.labels],
             faces=list(s.faces),
             text=s.text,
             keyframes=list(s.keyframes),

@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 # The local store's key rule, shared (not copied) so both stores accept exactly the same keys.
-from catalog.domain.blob_keys import validate_key
+from catalog.domain.blob_keys import validate_key, validate_prefix
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3 rejects smaller parts (except the last) at CompleteMultipartUpload
@@ -202,6 +202,37 @@ class S3BlobStore:
     async def delete(self, key: str) -> None:
         # DeleteObject succeeds for a missing key: idempotent as it is.
         await self._client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+
+    async def areas(self) -> list[str]:
+        found: list[str] = []
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._prefix, Delimiter="/"
+        )
+        async for page in pages:
+            found += [p["Prefix"][len(self._prefix) :].rstrip("/") for p in page.get("CommonPrefixes", ())]
+        return sorted(found)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """ListObjectsV2 pages of up to 1,000 keys, each removed with one DeleteObjects call."""
+        count = 0
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._prefix + validate_prefix(prefix)
+        )
+        async for page in pages:
+            objects = [{"Key": o["Key"]} for o in page.get("Contents", ())]
+            if not objects:
+                continue
+            response = await self._client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+            if errors := response.get("Errors"):
+                first = errors[0]
+                raise RuntimeError(
+                    f"S3 refused to delete {len(errors)} objects under {prefix!r}, e.g. "
+                    f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                )
+            count += len(objects)
+        return count
 
     async def presigned_get(self, key: str, expires_in: int) -> str:
         """A URL anyone can GET the blob with for `expires_in` seconds (renditions served straight from S3).

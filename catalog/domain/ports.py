@@ -50,6 +50,16 @@ class TenantStore(Protocol):
         """True if the tenant had that key and it was live."""
         ...
 
+    async def delete_tenant_data(self, tenant_id: str) -> int:
+        """Delete every record of the tenant in this catalog (assets, runs, batches, change feed, faces and
+        persons kept beside it, webhooks, queued jobs ...) except the tenant and its API keys; returns how
+        many. Idempotent: for `tenant delete`, which removes index documents and blobs next."""
+        ...
+
+    async def delete_tenant(self, tenant_id: str) -> None:
+        """Delete the tenant, its name and its API keys (after delete_tenant_data)."""
+        ...
+
 
 class AssetStore(Protocol):
     """Assets: registration (deduplicated per tenant), version links, pipeline stages, renditions and
@@ -224,6 +234,14 @@ class BlobStore(Protocol):
     async def get(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
+    async def areas(self) -> list[str]:
+        """The top-level folders of keys ("originals", "renditions", ...)."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every blob under a folder ("area/tenant/"); returns how many. Idempotent."""
+        ...
+
     def location(self, key: str) -> str:
         """Where a person finds the blob: a local path, or an s3:// URL."""
         ...
@@ -348,6 +366,9 @@ class SearchHit:
     cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
     # cosine similarity (0–1) of a text query's meaning to the asset's metadata, when it added to the score
     meaning: float | None = None
+    # a text query's words were found in the filename, label or person names, or the image text, and
+    # that (not a label) set the keyword part of the score
+    text_match: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
-from catalog.domain.blob_keys import validate_key
+from catalog.domain.blob_keys import validate_key, validate_prefix
 from catalog.local.atomic_file import copy_atomic, write_atomic
 
 # Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
@@ -68,6 +69,24 @@ class LocalBlobStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def areas(self) -> list[str]:
+        def listing() -> list[str]:
+            return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+        return await asyncio.to_thread(listing)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self.root / validate_prefix(prefix)
+
+        def remove() -> int:
+            if not folder.is_dir():
+                return 0
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder)
+            return count
+
+        return await asyncio.to_thread(remove)
 
     def location(self, key: str) -> str:
         return str(self._path(key).resolve())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tracemalloc
 import uuid
@@ -92,6 +93,31 @@ async def test_keys_are_independent(store: Store) -> None:
     await store.put("a/b.c", b"2", "text/plain")
     await store.delete("a/b")
     assert await store.get("a/b.c") == b"2"
+
+
+async def test_delete_prefix_removes_one_folder_only(store: Store) -> None:
+    for key in ("originals/t1/ab/x", "originals/t1/cd/y", "renditions/t1/a/thumb.jpg", "originals/t10/ab/z"):
+        await store.put(key, b"1", "text/plain")
+    assert await store.areas() == ["originals", "renditions"]
+    assert await store.delete_prefix("originals/t1/") == 2
+    assert await store.delete_prefix("originals/t1/") == 0  # idempotent
+    assert not await store.exists("originals/t1/ab/x")
+    assert await store.exists("originals/t10/ab/z")  # "t1/" is a folder, not a string prefix of "t10"
+    assert await store.exists("renditions/t1/a/thumb.jpg")
+
+
+async def test_delete_prefix_of_many_pages(store: Store) -> None:
+    # DeleteObjects takes 1,000 keys: more takes several pages
+    count = 1003 if isinstance(store, S3BlobStore) else 20
+    await asyncio.gather(*(store.put(f"exports/t1/{i:05d}", b"", "text/plain") for i in range(count)))
+    assert await store.delete_prefix("exports/t1/") == count
+    assert await store.areas() in ([], ["exports"])  # S3 has no folders; a local store keeps the area
+
+
+@pytest.mark.parametrize("prefix", ["originals/t1", "../t1/", "/originals/", "a//b/", ""])
+async def test_invalid_prefixes_are_rejected(store: Store, prefix: str) -> None:
+    with pytest.raises(BlobKeyError):
+        await store.delete_prefix(prefix)
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)

@@ -40,13 +40,6 @@ def timecodes(
     )
 
 
-def specific_first(labels: tuple[Label, ...]) -> tuple[Label, ...]:
-    """Labels that are no other label's parent first (Cat before Animal), each group in its order: what a
-    caption or a chapter title names."""
-    parents = {p for lb in labels for p in lb.parents}
-    return (*(lb for lb in labels if lb.name not in parents), *(lb for lb in labels if lb.name in parents))
-
-
 def merge_labels(per_frame: list[list[Label]], max_labels: int) -> tuple[Label, ...]:
     """A shot's labels from its keyframes': each name at its highest confidence, highest first."""
     best: dict[str, Label] = {}

@@ -1,10 +1,10 @@
-"""A segment's labels as captions name them, and which segments a search's names match."""
+"""Which segments a search's names match."""
 
 from __future__ import annotations
 
 from catalog.domain.model import Label
 from catalog.domain.video.findings import matching_segments
-from catalog.domain.video.segments import Segment, specific_first
+from catalog.domain.video.segments import Segment
 
 CAT = Label("Cat", 93.0, ("Feline", "Animal"))
 FELINE = Label("Feline", 94.0, ("Animal",))
@@ -14,11 +14,6 @@ CUP = Label("Cup", 60.0, ("Crockery",))
 
 def segment(index: int, *labels: Label) -> Segment:
     return Segment(index, index * 10, index * 10 + 10, index, index + 1, "", "", labels=labels)
-
-
-def test_specific_labels_come_first_each_group_in_its_order() -> None:
-    assert specific_first((ANIMAL, FELINE, CAT, CUP)) == (CAT, CUP, ANIMAL, FELINE)
-    assert specific_first(()) == ()
 
 
 def test_segments_match_by_label_or_parent_any_case_at_a_confidence() -> None:
