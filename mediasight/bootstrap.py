@@ -293,7 +293,7 @@ def build(
         describe=exports.describe,
         retry_scale=settings.webhook_retry_scale,
     )
-    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu)
+    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
