@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import BatchStatus, Stage
 from catalog.domain.ports import CatalogStore, Job, JobQueue
+from catalog.domain.review.rules import applies_rules
 from catalog.domain.run_ports import BatchItemState
 from catalog.domain.webhooks import WebhookEvent
 from indexer.analyzers import UnknownAnalyzerError
@@ -25,6 +27,7 @@ from services.ingest import PROCESS_JOB, REFRESH_JOB
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
 
 log = logging.getLogger(__name__)
+ReviewRulesItem = Callable[[str, str, str], Awaitable[object]]  # (tenant, asset, batch)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Worker:
         preparation: BatchPreparation,
         webhooks: WebhookService | None = None,
         export_jobs: ExportJobs | None = None,
+        review_rules: ReviewRulesItem | None = None,
     ) -> None:
         self._queue = queue
         self._catalog = catalog
@@ -55,6 +59,7 @@ class Worker:
         self._preparation = preparation
         self._webhooks = webhooks
         self._export_jobs = export_jobs
+        self._review_rules = review_rules  # an archive sweep's item: the tenant's review rules on the asset
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
@@ -187,7 +192,11 @@ class Worker:
         state = await self._catalog.batch_item_state(job.tenant_id, batch_id, job.asset_id)
         if state != BatchItemState.PENDING:  # a duplicate message (SQS, recovery): the work is done
             return
-        if await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch):
+        if applies_rules(batch):
+            if self._review_rules is None:
+                raise PermanentError("this worker cannot apply review rules")
+            await self._review_rules(job.tenant_id, job.asset_id, batch_id)
+        elif await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch):
             await self._announce(
                 job.tenant_id,
                 WebhookEvent.METADATA_CHANGED,

@@ -134,6 +134,7 @@ class Services:
             self.reprocess.preparation,
             self.webhooks,
             self.export_jobs,
+            self.review.tasks.apply_to,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:

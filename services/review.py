@@ -36,7 +36,7 @@ class ReviewServices:
         quality = ReviewQuality(store, results, cpu, cache=cache)
         return ReviewServices(
             store=store,
-            tasks=ReviewTasks(catalog, store),
+            tasks=ReviewTasks(catalog, store, queue),
             queue=ReviewQueue(store, results, cache=cache, on_answer=quality.after_answer, rng=rng),
             quality=quality,
             reviewers=Reviewers(catalog, store, cache),
