@@ -11,7 +11,7 @@ from datetime import datetime
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.metadata import current_labels
-from catalog.domain.model import ReprocessBatch
+from catalog.domain.model import ReprocessBatch, Stage
 from catalog.domain.ports import CatalogStore, JobQueue, SearchQuery
 from catalog.domain.review.ports import ReviewStore
 from catalog.domain.review.rules import RULES_BATCH, propose, specific_labels
@@ -81,6 +81,9 @@ class ReviewTasks:
     async def apply_to(self, tenant_id: str, asset_id: str, batch_id: str) -> list[ReviewTask]:
         """One item of an archive sweep (the worker runs it): the rules on the asset, but not the audit
         sample (it draws from new assets). Tasks it would repeat are not created again."""
+        asset = await self._catalog.get_asset(tenant_id, asset_id)
+        if asset is None or asset.status is not Stage.INDEXED:
+            return []  # deleted since the sweep started: nothing to ask about
         return await self._apply(tenant_id, asset_id, new=False, batch_id=batch_id)
 
     async def _apply(
