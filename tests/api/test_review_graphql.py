@@ -163,8 +163,10 @@ async def test_human_verdicts_in_labels_and_search(client: httpx.AsyncClient, se
     assert found(await gql(client, admin, SEARCH, f={"labels": ["Color"]})) == [red.asset.id, green.asset.id]
     human = await gql(client, admin, SEARCH, f={"labels": ["Red", "Color"], "labelSource": ["HUMAN"]})
     assert found(human) == [red.asset.id]
-    refused = await gql(client, admin, SEARCH, f={"labelSource": ["MACHINE"]})
-    assert "not supported" in refused["errors"][0]["message"]
+    machine = await gql(client, admin, SEARCH, f={"labels": ["Red"], "labelSource": ["MACHINE"]})
+    assert found(machine) == []  # review confirmed it: a human label now
+    both = await gql(client, admin, SEARCH, f={"labels": ["Red"], "labelSource": ["MACHINE", "HUMAN"]})
+    assert found(both) == [red.asset.id]
 
 
 SWEEP = "mutation { applyReviewRules { batch { id status total } error { code message } } }"
