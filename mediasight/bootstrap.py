@@ -115,6 +115,7 @@ class Services:
         return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
+        await self.review.quality.close()
         await self.webhook_sender.aclose()
         await self._stack.aclose()
         self.close()
