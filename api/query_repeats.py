@@ -1,7 +1,7 @@
 """Repeated selections, refused before validation; validation's own aborts reworded to name a limit.
 
 graphql-core's OverlappingFieldsCanBeMerged compares every pair of selections with the same response name:
-1,500 copies of one field fit in 2,000 tokens and cost ~200 ms of event loop (more, and the check
+900 copies of one field fit in 1,000 tokens and cost ~100 ms of event loop (more, and the check
 recurses until Python's limit, answering a bare "Validation aborted."). A legitimate query selects a
 field once per selection set; aliases (capped elsewhere) name the deliberate copies. So repeats of a
 response name, or of a fragment spread, within one selection set are counted over the document first.

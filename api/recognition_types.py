@@ -140,19 +140,23 @@ class Label:
     )
     parents: list[str] = strawberry.field(description="Hypernyms, nearest first (a breed: Dog, ..., Animal).")
 
-    instances: list[LabelInstance] = strawberry.field(description="Where it is (Person: faces and bodies).")
+    instances: list[LabelInstance] = strawberry.field(
+        description="Where it is, most confident first: the object detector's boxes (Person: else faces "
+        "and bodies); empty for a label no detector located."
+    )
     source: LabelSource = strawberry.field(
         default=LabelSource.MACHINE, description="HUMAN: confirmed or named by review; see the `review` runs."
     )
 
     @staticmethod
-    def from_domain(
-        label: model.Label, instances: list[LabelInstance], source: LabelSource = LabelSource.MACHINE
-    ) -> Label:
+    def from_domain(label: model.Label, source: LabelSource = LabelSource.MACHINE) -> Label:
         return Label(
             name=label.name,
             confidence=label.confidence,
             parents=list(label.parents),
-            instances=instances,
+            instances=[
+                LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
+                for i in label.instances
+            ],
             source=source,
         )

@@ -17,17 +17,22 @@ Each refusal is a GraphQL-shaped JSON error with a code and says which limit and
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.types import Message, Receive
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import request_response
+from starlette.types import Message, Receive, Scope, Send
 
 MAX_JSON_BYTES = 1024 * 1024  # a JSON body, and each multipart part other than the file
 MAX_JSON_VALUES = 20_000  # commas + brackets + braces in one JSON text
-MAX_QUERY_CHARS = 20_000  # the query text (2,000 tokens fit easily)
+MAX_QUERY_CHARS = 20_000  # the query text (1,000 tokens fit easily)
 MAX_LIST_ITEMS = 5_000  # one list in the variables (5,000 asset IDs ≈ 200 kB)
 MAX_VARIABLE_VALUES = 6_000  # every value in the variables (lists and objects count, and what they hold)
 MAX_VARIABLE_OBJECTS = 100  # objects in the variables: strawberry builds each (~30-100 µs); filters take 50
+MAX_FORM_BYTES = 16 * 1024  # the pages' own forms (sign-in): a key and where to go next
 MULTIPART_FIELDS = 16  # operations, map, and the files: ingestAsset takes one
 MULTIPART_OVERHEAD = MAX_JSON_BYTES + 64 * 1024  # a multipart body: the file plus this
 
@@ -84,6 +89,11 @@ def check_declared_length(headers: dict[str, str], content_type: str, max_upload
 def capped_receive(receive: Receive, content_type: str, max_upload_bytes: int) -> Receive:
     """`receive` that raises RequestRefused once the body passes its limit (checked while reading)."""
     limit = body_limit(content_type, max_upload_bytes)
+    multipart = content_type.startswith("multipart/")
+    return _counted(receive, limit, lambda: _too_large(None, limit, multipart, max_upload_bytes))
+
+
+def _counted(receive: Receive, limit: int, refusal: Callable[[], RequestRefused]) -> Receive:
     seen = 0
 
     async def wrapped() -> Message:
@@ -92,10 +102,34 @@ def capped_receive(receive: Receive, content_type: str, max_upload_bytes: int) -
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _too_large(None, limit, content_type.startswith("multipart/"), max_upload_bytes)
+                raise refusal()
         return message
 
     return wrapped
+
+
+class SmallBody:
+    """A request-response endpoint (the pages' forms) whose body may be at most `limit` bytes: refused
+    from its Content-Length, or while it is read (starlette reads url-encoded forms whole). An ASGI app:
+    a class, since starlette's Route takes a plain function for a request-response endpoint."""
+
+    def __init__(
+        self, endpoint: Callable[[Request], Awaitable[Response]], limit: int = MAX_FORM_BYTES
+    ) -> None:
+        self._app = request_response(endpoint)
+        self._limit = limit
+
+    def _refusal(self) -> RequestRefused:
+        return RequestRefused(413, "REQUEST_TOO_LARGE", f"a form may send at most {_mib(self._limit)}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = Headers(scope=scope).get("content-length", "")
+        try:
+            if declared.isdigit() and int(declared) > self._limit:
+                raise self._refusal()
+            await self._app(scope, _counted(receive, self._limit, self._refusal), send)
+        except RequestRefused as exc:
+            await exc.response()(scope, receive, send)
 
 
 def decode_request_json(data: str | bytes) -> object:

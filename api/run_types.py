@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from api.recognition_types import Face, ImageProperties, Label, ModerationLabel, Person, TextDetection
 from catalog.domain import model, run_diff
+from catalog.domain.labels.order import merge_labels
 
 
 @strawberry.enum(description="How a run ended; only successful runs become current.")
@@ -61,7 +62,7 @@ class RecognitionRun:
     )
     def labels(self) -> list[Label]:
         found = sorted(self._domain.findings.labels, key=lambda lb: -lb.confidence)
-        return [Label.from_domain(lb, []) for lb in found]
+        return [Label.from_domain(lb) for lb in found]
 
     @strawberry.field(description="The faces this run found (persons are named on Asset.faces).")
     def faces(self) -> list[Face]:
@@ -165,14 +166,16 @@ RunPairs = dict[str, tuple[model.RecognitionResult | None, model.RecognitionResu
 
 
 def _merged(runs: list[model.RecognitionResult | None]) -> model.Findings:
-    """One Findings from several analyzers' runs: each analyzer fills only its own fields."""
+    """One Findings from several analyzers' runs: each analyzer fills only its own fields, except labels,
+    which the classifier and the object detector both give (merged: one label per concept)."""
     out = model.Findings()
     for run in runs:
         if run is None:
             continue
         changes = {k: v for k, v in vars(run.findings).items() if v}
         out = dataclasses.replace(out, **changes)
-    return out
+    labels = merge_labels(run.findings.labels for run in runs if run is not None)
+    return dataclasses.replace(out, labels=tuple(labels))
 
 
 def diff_between(pairs: RunPairs, min_delta: float, persons: dict[str, model.Person]) -> RunDiff:

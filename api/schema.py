@@ -14,7 +14,7 @@ from strawberry.types import Info
 from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
 from api.context import Context
-from api.error_log import Schema
+from api.error_log import MaskServerErrors, Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
 from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
@@ -35,7 +35,7 @@ from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
 from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import UnsupportedSearch
-from services.ingest import MAX_FILENAME
+from services.ingest import MAX_FILENAME, MAX_SIDECAR_BYTES
 from services.search_query import MAX_PAGE, InvalidSearch
 
 
@@ -115,6 +115,7 @@ class Query(
                 matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
+                text_match=hit.text_match,
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None
@@ -156,10 +157,18 @@ class Mutation(
             strawberry.argument(description="Register the file as a version of this asset."),
         ] = None,
         relation: VersionRelation = VersionRelation.OTHER,
+        sidecar: Annotated[
+            Upload | None,
+            strawberry.argument(
+                description="The file's .xmp sidecar (from Lightroom, darktable, digiKam...): read with the "
+                "file's own metadata, its fields winning. The original is never changed."
+            ),
+        ] = None,
     ) -> IngestAssetPayload:
         ctx = info.context
         limit = ctx.services.max_upload_bytes
         data = await file.read(limit + 1)  # type: ignore[attr-defined]
+        side = await sidecar.read(MAX_SIDECAR_BYTES + 1) if sidecar is not None else None  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
         if len(name) > MAX_FILENAME:
             return IngestAssetPayload(
@@ -187,6 +196,7 @@ class Mutation(
             parent_id=parent,
             relation=model.VersionRelation(relation.value) if parent else None,
             size_bytes=getattr(file, "size", None),  # starlette counted the whole part; data stops at limit+1
+            sidecar=side,
         )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")
@@ -199,4 +209,4 @@ class Mutation(
         )
 
 
-schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits])
+schema = Schema(query=Query, mutation=Mutation, extensions=[QueryLimits, MaskServerErrors])

@@ -23,7 +23,13 @@ class SearchEdge:
     meaning: float | None = strawberry.field(
         default=None,
         description="For a text query: how close its meaning is to the asset's metadata (cosine similarity, "
-        "0–1), when that added to the score; null otherwise. A hit with no `matches` was found by meaning.",
+        "0–1), when that added to the score; null otherwise.",
+    )
+    text_match: bool = strawberry.field(
+        default=False,
+        description="For a text query: its words were found in the filename, label or person names, or the "
+        "text in the image (and no label set the score). A hit with no `matches` and no `textMatch` was "
+        "found by meaning alone.",
     )
 
 

@@ -52,6 +52,11 @@ class ApiServices(Protocol):
     @property
     def max_upload_bytes(self) -> int: ...
     @property
+    def tenant_concurrency(self) -> int:
+        """GraphQL requests of one tenant that run at once (api.tenant_gate)."""
+        ...
+
+    @property
     def unknown_key_hint(self) -> str:
         """Said after "invalid or revoked API key": where this server keeps its keys (its data dir)."""
         ...

@@ -12,11 +12,9 @@ from strawberry.types import Info
 from api.context import Context
 from api.metadata.embedded_types import EmbeddedMetadata
 from api.recognition_types import (
-    BoundingBox,
     Face,
     ImageProperties,
     Label,
-    LabelInstance,
     LabelSource,
     ModerationLabel,
     TextDetection,
@@ -24,14 +22,15 @@ from api.recognition_types import (
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
 from catalog.domain import model
-from catalog.domain.metadata import PERSON, current_labels, embedded_of, machine_labels, person_instances
+from catalog.domain.labels.order import specific_labels
+from catalog.domain.metadata import current_labels, embedded_of, machine_labels
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
 ORIGINAL = "original"  # the rendition URL kind that serves the original file
 
-DIFFED_ANALYZERS = ("labels", "faces", "text", "moderation")  # what RunDiff's sections show
+DIFFED_ANALYZERS = ("labels", "objects", "faces", "text", "moderation")  # what RunDiff's sections show
 
 
 @strawberry.enum(description="Where an asset stands in the pipeline.")
@@ -118,8 +117,10 @@ class Asset:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 
     @strawberry.field(
-        description="Current labels, most confident first (Person from faces and bodies): the machine's "
-        "under human review's verdicts (a confirmed or named label at 100, a rejected one left out)."
+        description="Current labels of the classifier and the object detector, one per concept, under "
+        "human review's verdicts (a confirmed or named label at 100, a rejected one left out): most "
+        "confident first, but never a parent before a label beneath it (Dog before Mammal). Instances: "
+        "boxes from the detector (Person: else faces and bodies)."
     )
     async def labels(
         self,
@@ -136,10 +137,6 @@ class Asset:
         ] = None,
     ) -> list[Label]:
         results = await self._results(info)
-        instances = [
-            LabelInstance(bounding_box=BoundingBox.from_domain(i.box), confidence=i.confidence)
-            for i in person_instances(results)
-        ]
         verdicts = human_verdicts(results)
         if source is LabelSource.MACHINE:
             chosen: tuple[model.Label, ...] = machine_labels(results)
@@ -150,12 +147,30 @@ class Asset:
         human = source is LabelSource.HUMAN
         return [
             Label.from_domain(
-                lb,
-                instances if lb.name == PERSON else [],
-                LabelSource.HUMAN if human or is_human(lb, verdicts) else LabelSource.MACHINE,
+                lb, LabelSource.HUMAN if human or is_human(lb, verdicts) else LabelSource.MACHINE
             )
             for lb in chosen
             if lb.confidence >= min_confidence
+        ]
+
+    @strawberry.field(
+        description="What the image shows, in a few words: the specific labels only (none that is a "
+        "parent of another label here), in the order of labels."
+    )
+    async def top_labels(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int, strawberry.argument(description="At most 50.")] = 5,
+        min_confidence: Annotated[
+            float, strawberry.argument(description="Only labels at least this confident.")
+        ] = 50.0,
+    ) -> list[Label]:
+        results = await self._results(info)
+        verdicts = human_verdicts(results)
+        shown = [lb for lb in current_labels(results) if lb.confidence >= min_confidence]
+        return [
+            Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
+            for lb in specific_labels(shown)[: max(0, min(first, 50))]
         ]
 
     @strawberry.field(description="Faces, with the person each was named as.")
@@ -215,8 +230,8 @@ class Asset:
         analyzer: Annotated[
             str | None,
             strawberry.argument(
-                description="Default: every analyzer (labels, faces, text, moderation); `review` for the "
-                "human verdicts of review consensus."
+                description="Default: every analyzer (labels, objects, faces, text, moderation); `review` "
+                "for the human verdicts of review consensus."
             ),
         ] = None,
         from_run: strawberry.ID | None = None,
@@ -345,6 +360,7 @@ class IngestErrorCode(enum.Enum):
     INVALID_PARENT = "invalid_parent"
     UNREADABLE = "unreadable"
     FILENAME_TOO_LONG = "filename_too_long"
+    SIDECAR_TOO_LARGE = "sidecar_too_large"
 
 
 @strawberry.type

@@ -1,8 +1,8 @@
 """Analyzer benchmark: the full pipeline with every local analyzer against the irreducible work.
 
-Pipeline: ingest + worker exactly as `mediasight ingest --wait` runs them, with labels, faces, people,
-text, moderation, properties and the metadata embedding. Raw: per image, one decode (draft mode, to the
-preview size) plus each model's inference called directly, in the same thread pool. Per-analyzer p50
+Pipeline: ingest + worker exactly as `mediasight ingest --wait` runs them, with labels, objects, faces,
+people, text, moderation, properties and the metadata embedding. Raw: per image, one decode (draft mode,
+to the preview size) plus each model's inference called directly, in the same thread pool. Per-analyzer p50
 latencies come from the durations the pipeline records with each result. Last line:
     analyzers images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z     (Z = Y / X)
 """
@@ -25,6 +25,7 @@ from indexer.cpu import CpuPool
 from indexer.recognizers.local.faces import DlibFaceRecognizer
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.recognizers.local.moderation import OpenNsfwModerator
+from indexer.recognizers.local.objects import CenterNetDetector
 from indexer.recognizers.local.people import HogPeopleDetector
 from indexer.recognizers.local.properties import image_properties
 from indexer.recognizers.local.text import RapidOcrReader
@@ -40,6 +41,7 @@ T = TypeVar("T")
 class Models:
     def __init__(self, model_dir: Path) -> None:
         self.labels = EfficientNetLabeler(model_dir)
+        self.objects = CenterNetDetector(model_dir)
         self.faces = DlibFaceRecognizer()
         self.people = HogPeopleDetector()
         self.text = RapidOcrReader()
@@ -62,6 +64,7 @@ class Models:
                 0
             ],
         )
+        self._timed("objects", lambda: self.objects.detect(image))
         self._timed("faces", lambda: self.faces.detect(image))
         self._timed("people", lambda: self.people.detect(image))
         found = self._timed("text", lambda: self.text.read(image))

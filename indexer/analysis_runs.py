@@ -13,7 +13,13 @@ from catalog.domain.clock import utcnow
 from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
-from catalog.domain.metadata import current_labels, metadata_text, searchable_lines, shown_persons
+from catalog.domain.metadata import (
+    current_labels,
+    current_properties,
+    metadata_text,
+    searchable_lines,
+    shown_persons,
+)
 from catalog.domain.model import Asset, Face, FaceRef, Findings, RecognitionResult, RunStatus
 from catalog.domain.ports import CatalogStore, FaceCollection
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
@@ -184,7 +190,11 @@ class AnalysisRuns:
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
         text = metadata_text(
-            asset, current_labels(results), searchable_lines(results), shown_persons(results, persons)
+            asset,
+            current_labels(results),
+            searchable_lines(results),
+            shown_persons(results, persons),
+            current_properties(results),
         )
         started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])

@@ -15,7 +15,7 @@ from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
 
 # Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
 # "embedded" is no model: it reads the metadata that came with the file (provenance `embedded`).
-IMAGE_ANALYZERS = ("labels", "faces", "people", "text", "moderation", "properties", "embedded")
+IMAGE_ANALYZERS = ("labels", "objects", "faces", "people", "text", "moderation", "properties", "embedded")
 
 
 class UnknownAnalyzerError(ValueError):

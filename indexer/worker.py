@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.domain.clock import utcnow
-from catalog.domain.ids import uuid7
 from catalog.domain.model import BatchStatus, Stage
 from catalog.domain.ports import CatalogStore, Job, JobQueue
 from catalog.domain.review.rules import applies_rules
@@ -24,6 +23,7 @@ from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
+from services.webhook_feed import FOLLOW_JOB, FeedFollower
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class Worker:
         preparation: BatchPreparation,
         webhooks: WebhookService | None = None,
         export_jobs: ExportJobs | None = None,
+        feed: FeedFollower | None = None,
         review_rules: ReviewRulesItem | None = None,
     ) -> None:
         self._queue = queue
@@ -59,6 +60,7 @@ class Worker:
         self._preparation = preparation
         self._webhooks = webhooks
         self._export_jobs = export_jobs
+        self._feed = feed
         self._review_rules = review_rules  # an archive sweep's item: the tenant's review rules on the asset
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -149,6 +151,9 @@ class Worker:
         if job.kind == WEBHOOK_JOB:
             await self._deliver_webhook(job)
             return
+        if job.kind == FOLLOW_JOB:
+            await self._follow_feed(job)
+            return
         keeper = asyncio.create_task(self._keep_lease(job))
         try:
             if (batch_id := batch_of(job.kind)) is not None:
@@ -158,26 +163,27 @@ class Worker:
             elif job.kind == EXPORT_JOB and self._export_jobs is not None:
                 await self._export_jobs.run(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
-                if await self._pipeline.refresh(job.tenant_id, job.asset_id):
-                    # each refresh is a change of its own (a face named): no ID to dedupe it by
-                    await self._announce(
-                        job.tenant_id, WebhookEvent.METADATA_CHANGED, (uuid7(),), assetId=job.asset_id
-                    )
+                await self._pipeline.refresh(job.tenant_id, job.asset_id)
             elif await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
                 await self._announce(job.tenant_id, WebhookEvent.ASSET_INDEXED, assetId=job.asset_id)
             await self._queue.complete(job)
+            await self._nudge_feed(job)
         except (ImageRejected, PermanentError, AnalyzerInputError, UnknownAnalyzerError) as exc:
             await self._fail(job, str(exc))
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            # What a person reads on the asset: the message, not the Python class (the log keeps both).
+            reason = str(exc) or type(exc).__name__
             if job.attempts >= self._settings.max_attempts:
-                await self._fail(job, f"gave up after {job.attempts} attempts: {reason}")
+                log.warning("asset %s: %s: %s", job.asset_id, type(exc).__name__, exc)
+                tries = f"{job.attempts} attempt" + ("s" if job.attempts != 1 else "")
+                await self._fail(job, f"gave up after {tries}: {reason}")
             else:
                 delay = self._settings.retry_base_seconds * 2 ** (job.attempts - 1) * random.uniform(0.5, 1.5)
                 log.warning(
-                    "asset %s attempt %d failed (%s); retry in %.1fs",
+                    "asset %s attempt %d failed (%s: %s); retry in %.1fs",
                     job.asset_id,
                     job.attempts,
+                    type(exc).__name__,
                     reason,
                     delay,
                 )
@@ -196,14 +202,8 @@ class Worker:
             if self._review_rules is None:
                 raise PermanentError("this worker cannot apply review rules")
             await self._review_rules(job.tenant_id, job.asset_id, batch_id)
-        elif await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch):
-            await self._announce(
-                job.tenant_id,
-                WebhookEvent.METADATA_CHANGED,
-                (batch_id,),
-                assetId=job.asset_id,
-                batchId=batch_id,
-            )
+        else:
+            await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)  # a change: in the feed
         await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
         await self._batch_finished(job.tenant_id, batch_id)
 
@@ -222,6 +222,29 @@ class Worker:
             await self._announce(
                 tenant_id, WebhookEvent.BATCH_FINISHED, batchId=batch_id, status=batch.status.value
             )
+
+    async def _nudge_feed(self, job: Job) -> None:
+        """Metadata may have changed: metadata-changed webhooks follow the feed (services.webhook_feed)."""
+        if self._feed is None or job.kind == EXPORT_JOB:
+            return
+        try:
+            await self._feed.nudge(job.tenant_id)
+        except Exception as exc:  # the next job of the tenant nudges again; nothing of the feed is lost
+            log.warning("could not start following tenant %s's change feed: %s", job.tenant_id, exc)
+
+    async def _follow_feed(self, job: Job) -> None:
+        try:
+            delay = await self._feed.follow(job.tenant_id) if self._feed else None
+        except Exception as exc:  # the store failed: the position is saved, follow again soon
+            log.warning("following tenant %s's change feed failed (%s); trying again", job.tenant_id, exc)
+            await self._queue.retry(
+                job, str(exc), self._settings.retry_base_seconds * 2 ** min(job.attempts, 10)
+            )
+            return
+        if delay is None:
+            await self._queue.complete(job)
+        else:
+            await self._queue.retry(job, "following the change feed", delay)
 
     async def _deliver_webhook(self, job: Job) -> None:
         """One attempt of a webhook delivery; its own schedule decides the next (not the asset retries)."""

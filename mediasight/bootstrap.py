@@ -41,10 +41,11 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ReprocessService
+from services.reprocess import ReprocessService, reread_embedded
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
+from services.webhook_feed import FeedFollower
 from services.webhooks import WebhookService
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Services:
     exports: ExportService
     webhooks: WebhookService
     webhook_sender: HttpSender
+    webhook_feed: FeedFollower  # metadata-changed events, from the change feed
     export_jobs: ExportJobs
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
@@ -82,6 +84,10 @@ class Services:
     @property
     def max_upload_bytes(self) -> int:
         return self.settings.max_upload_bytes
+
+    @property
+    def tenant_concurrency(self) -> int:
+        return self.settings.tenant_concurrency
 
     @property
     def unknown_key_hint(self) -> str:
@@ -135,7 +141,8 @@ class Services:
             self.reprocess.preparation,
             self.webhooks,
             self.export_jobs,
-            self.review.tasks.apply_to,
+            self.webhook_feed,
+            review_rules=self.review.tasks.apply_to,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -308,6 +315,7 @@ def build(
         max_pixels=settings.max_pixels,
         after_indexed=review.tasks.on_indexed,
     )
+    reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)
     return Services(
         settings=settings,
         catalog=a.catalog,
@@ -326,6 +334,7 @@ def build(
             cpu,
             max_pixels=settings.max_pixels,
             max_bytes=settings.max_upload_bytes,
+            on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
         ),
         pipeline=pipeline,
         face_service=FaceService(
@@ -334,13 +343,14 @@ def build(
         versions=VersionService(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
-        reprocess=ReprocessService(a.catalog, a.queue, a.index, analyzers, choices),
+        reprocess=reprocess,
         review=review,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,
         exports=exports,
         webhooks=webhooks,
         webhook_sender=sender,
+        webhook_feed=FeedFollower(webhook_store(a.catalog), a.catalog.changed_assets, webhooks, a.queue),
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),

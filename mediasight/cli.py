@@ -1,6 +1,7 @@
 """The `mediasight` command line: the app, its global options, and where each subcommand lives.
 
-tenant and key groups: mediasight.tenant_cli, mediasight.key_cli; reviewer and review groups:
+tenant, key and profile groups: mediasight.tenant_cli, mediasight.key_cli,
+mediasight.profile_cli; reviewer and review groups:
 mediasight.review_cli; serve and worker: mediasight.server_cli;
 ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
 init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli.
@@ -16,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli
+from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli, video_cli
 from mediasight.key_cli import key_app
+from mediasight.profile_cli import profile_app
 from mediasight.review_cli import review_app, reviewer_app
 from mediasight.settings import Settings, default_data_dir
 from mediasight.tenant_cli import tenant_app
@@ -32,6 +34,7 @@ app = typer.Typer(
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(profile_app, name="profile")
 app.add_typer(reviewer_app, name="reviewer")
 app.add_typer(review_app, name="review")
 app.command()(server_cli.serve)
@@ -46,6 +49,7 @@ app.command()(admin_cli.reindex)
 app.command()(admin_cli.verify)
 app.command("faces-sweep")(admin_cli.faces_sweep)
 app.command("export-schema")(admin_cli.export_schema)
+app.command()(video_cli.video)
 
 DataDir = Annotated[
     Path | None,

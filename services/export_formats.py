@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from catalog.domain.export_record import ExportRecord
+from catalog.domain.field_names import DEFAULT_LANGUAGE, field_name
 
 MAX_COLUMNS = 50
 LIST_SEPARATOR = "; "
@@ -48,21 +49,22 @@ class ColumnError(ValueError):
     pass
 
 
-def columns_of(mapping: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(field, header) pairs checked against FIELDS; empty: DEFAULT_COLUMNS under their own names."""
-    chosen = list(mapping) or [(f, f) for f in DEFAULT_COLUMNS]
+def columns_of(mapping: Sequence[tuple[str, str]], language: str = DEFAULT_LANGUAGE) -> list[tuple[str, str]]:
+    """(field, header) pairs checked against FIELDS; empty: DEFAULT_COLUMNS. A column without a header of
+    its own is headed by the field's name in `language`."""
+    chosen = list(mapping) or [(f, "") for f in DEFAULT_COLUMNS]
     if len(chosen) > MAX_COLUMNS:
         raise ColumnError(f"at most {MAX_COLUMNS} columns")
     unknown = [f for f, _ in chosen if f not in FIELDS]
     if unknown:
         raise ColumnError(f"unknown field(s) {unknown}: choose from {', '.join(FIELDS)}")
-    return [(f, h or f) for f, h in chosen]
+    return [(f, h or field_name(f, language)) for f, h in chosen]
 
 
 def csv_text(records: Sequence[ExportRecord], mapping: Sequence[tuple[str, str]] = ()) -> str:
     """One header row, then one row per record. Cells that a spreadsheet would run as a formula are
     prefixed with an apostrophe."""
-    columns = columns_of(mapping)
+    columns = columns_of(mapping, records[0].field_language if records else DEFAULT_LANGUAGE)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([h for _, h in columns])

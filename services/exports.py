@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from catalog.domain.embedded import MetadataError
 from catalog.domain.export_profile import MAX_PROFILES, ExportProfile, apply_profile
 from catalog.domain.export_record import ExportRecord, export_record
+from catalog.domain.field_names import UnknownLanguage, check_language, translated_keys
 from catalog.domain.model import FaceRef
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection
 from indexer.cpu import CpuPool
@@ -83,6 +84,10 @@ class ExportService:
             raise ExportError("BAD_PROFILE", "a profile's name has 1–64 characters")
         if not 0 <= profile.min_confidence <= 100:
             raise ExportError("BAD_PROFILE", "minConfidence is 0–100")
+        try:
+            check_language(profile.language)
+        except UnknownLanguage as exc:
+            raise ExportError("BAD_PROFILE", str(exc)) from exc
         try:
             columns_of(profile.columns)
         except ColumnError as exc:
@@ -200,7 +205,12 @@ def canvas_uri(asset_id: str) -> str:
 
 
 def record_json(r: ExportRecord) -> dict[str, Any]:
-    """An export record as JSON, with GraphQL's field names."""
+    """An export record as JSON, with GraphQL's field names (or their names in the profile's language)."""
+    shaped: dict[str, Any] = translated_keys(_record_json(r), r.field_language)
+    return shaped
+
+
+def _record_json(r: ExportRecord) -> dict[str, Any]:
     m = r.embedded
 
     def box(b: Any) -> dict[str, float]:

@@ -89,6 +89,15 @@ class RoutedFaceCollection:
             await self._remote.delete(tenant_id, remote_ids)
         await self._store.delete_asset(tenant_id, asset_id)
 
+    async def drop_remote(self, tenant_id: str, *, used_remote: bool) -> bool:
+        """A deleted tenant's remote collection (True if there was one). A tenant that used the remote
+        collection cannot be deleted without it: its faces would stay on the provider."""
+        if self._remote is None:
+            if used_remote:
+                raise RemoteUnavailable(f"the tenant's faces are on Rekognition. {_NOT_ENABLED}")
+            return False
+        return await self._remote.drop_collection(tenant_id)
+
     async def matches(
         self, tenant_id: str, face: Face, *, min_similarity: float, limit: int
     ) -> list[FaceMatch]:

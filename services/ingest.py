@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import logging
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from catalog.domain.blob_keys import original_key, sidecar_key
@@ -59,6 +60,10 @@ def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:
     return hashlib.sha256(data).hexdigest(), info
 
 
+# (tenant, asset) whose sidecar changed: its embedded metadata must be read again (bootstrap: a reprocess)
+SidecarChanged = Callable[[str, str], Awaitable[object]]
+
+
 class Ingestor:
     def __init__(
         self,
@@ -69,13 +74,21 @@ class Ingestor:
         *,
         max_pixels: int,
         max_bytes: int,
+        on_new_sidecar: SidecarChanged | None = None,
     ) -> None:
+        self._on_new_sidecar = on_new_sidecar
         self._catalog = catalog
         self._blobs = blobs
         self._queue = queue
         self._cpu = cpu
         self._max_pixels = max_pixels
         self._max_bytes = max_bytes
+
+    async def _sidecar_is_new(self, asset: Asset, sidecar: bytes) -> bool:
+        try:
+            return await self._blobs.get(sidecar_key(asset.blob_key)) != sidecar
+        except FileNotFoundError:
+            return True
 
     async def ingest(
         self,
@@ -147,6 +160,12 @@ class Ingestor:
                 # DEBUG: the CLI shows a progress bar and a summary; a line per file would drown them
                 log.debug("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
                 return IngestOutcome("new", asset=existing)
+        if sidecar is not None and await self._sidecar_is_new(existing, sidecar):
+            # The same bytes with an edited sidecar: keep it, and read the metadata again (an indexed asset;
+            # one still in the pipeline reads the new sidecar anyway).
+            await self._blobs.put(sidecar_key(existing.blob_key), sidecar, "application/rdf+xml")
+            if existing.status == Stage.INDEXED and self._on_new_sidecar is not None:
+                await self._on_new_sidecar(tenant_id, existing.id)
         name = clean_filename(filename)
         if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
             # Another name for the same bytes: kept, and searchable once the index document is refreshed.

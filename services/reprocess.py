@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.clock import utcnow
+from catalog.domain.embedded import EMBEDDED
 from catalog.domain.ids import uuid7
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
@@ -242,3 +243,12 @@ class ReprocessService:
             return await self._prepared(batch)
         await enqueue_pending(self._catalog, self._queue, batch)  # idempotent where the queue dedupes
         return await self._catalog.get_batch(tenant_id, batch_id) or batch
+
+
+async def reread_embedded(reprocess: ReprocessService, tenant_id: str, asset_id: str) -> None:
+    """An asset's sidecar changed (the same file ingested again with an edited .xmp): its embedded metadata
+    is read again, as a tracked batch of the `embedded` analyzer (its run history shows what changed)."""
+    try:
+        await reprocess.start(tenant_id, [asset_id], ReprocessRequest(analyzers=(EMBEDDED,)))
+    except ReprocessError as exc:  # the tenant does not read embedded metadata: nothing to read again
+        log.info("sidecar of %s changed; not read again: %s", asset_id, exc)

@@ -127,6 +127,10 @@ class WebhookService:
     async def endpoints(self, tenant_id: str) -> list[WebhookEndpoint]:
         return await self._store.list_endpoints(tenant_id)
 
+    async def subscribers(self, tenant_id: str, event: WebhookEvent) -> list[WebhookEndpoint]:
+        """The tenant's enabled endpoints subscribed to the event (a list a few seconds old at most)."""
+        return [e for e in await self._subscribed(tenant_id) if e.enabled and event in e.events]
+
     async def _subscribed(self, tenant_id: str) -> list[WebhookEndpoint]:
         now = time.monotonic()
         cached = self._cached.get(tenant_id)

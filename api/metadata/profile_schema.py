@@ -9,7 +9,13 @@ from api.auth import CanRead, IsAdmin
 from api.context import Context
 from api.metadata.export_schema import CsvColumn
 from catalog.domain.export_profile import ExportProfile as DomainProfile
+from catalog.domain.field_names import DEFAULT_LANGUAGE, LANGUAGES
 from services.exports import ExportError
+
+LANGUAGE_HELP = (
+    f"The language of the field names (CSV headers without a header of their own, JSON keys): "
+    f"{', '.join(LANGUAGES)}. Values go out as the archive holds them."
+)
 
 
 @strawberry.type(description="A CSV column of a profile.")
@@ -25,6 +31,7 @@ class ExportProfile:
     labels: list[str] = strawberry.field(description="Machine labels kept (empty: all).")
     min_confidence: float = strawberry.field(description="Machine labels and regions below are left out.")
     human_only: bool = strawberry.field(description="Only what people wrote: no machine values at all.")
+    language: str = strawberry.field(description=LANGUAGE_HELP)
 
     @staticmethod
     def from_domain(p: DomainProfile) -> ExportProfile:
@@ -34,6 +41,7 @@ class ExportProfile:
             labels=list(p.labels),
             min_confidence=p.min_confidence,
             human_only=p.human_only,
+            language=p.language,
         )
 
 
@@ -44,6 +52,7 @@ class ExportProfileInput:
     labels: list[str] | None = None
     min_confidence: float = 0.0
     human_only: bool = False
+    language: str = strawberry.field(default=DEFAULT_LANGUAGE, description=LANGUAGE_HELP)
 
 
 @strawberry.type
@@ -79,6 +88,7 @@ class ProfileMutation:
             labels=tuple(profile.labels or ()),
             min_confidence=profile.min_confidence,
             human_only=profile.human_only,
+            language=profile.language,
         )
         try:
             saved = await ctx.services.exports.save_profile(ctx.tenant_id, wanted)

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from api.auth import AuthError, key_for_authorization
+from api.request_limits import SmallBody
 from api.web.assets import Static, shell
 from api.web.session import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ports import CatalogStore
@@ -120,7 +121,7 @@ def web_routes(web: WebServices) -> list[BaseRoute]:
     return [
         *routes,
         Route("/signin", signin_page),
-        Route("/session", sign_in, methods=["POST"]),
-        Route("/session/end", sign_out, methods=["POST"]),
+        Route("/session", SmallBody(sign_in), methods=["POST"]),
+        Route("/session/end", SmallBody(sign_out), methods=["POST"]),
         Mount("/static", app=Static()),
     ]

@@ -19,6 +19,20 @@ def validate_key(key: str) -> str:
     return key
 
 
+def validate_prefix(prefix: str) -> str:
+    """Raise BlobKeyError unless prefix is a safe folder of keys ("area/tenant/"); return it."""
+    if not prefix.endswith("/"):
+        raise BlobKeyError(f"a blob prefix ends with '/': {prefix!r}")
+    validate_key(prefix[:-1])
+    return prefix
+
+
+def tenant_prefix(area: str, tenant_id: str) -> str:
+    """Where a tenant's blobs of one area live: every blob key is `<area>/<tenant_id>/...` (originals,
+    sidecars, renditions, exports), which is what lets a tenant's deletion find all of them."""
+    return validate_prefix(f"{area}/{tenant_id}/")
+
+
 def original_key(tenant_id: str, sha256: str) -> str:
     # Content-addressed: writing the same bytes twice is harmless, so a retried ingest needs no cleanup.
     return f"originals/{tenant_id}/{sha256[:2]}/{sha256}"

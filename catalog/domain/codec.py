@@ -27,6 +27,18 @@ def _unbox(v: list[float]) -> BoundingBox:
     return BoundingBox(*v)
 
 
+def _label(lb: Label) -> list[Any]:
+    out: list[Any] = [lb.name, lb.confidence, list(lb.parents)]
+    if lb.instances:  # only located labels get a 4th element: other labels encode exactly as before
+        out.append([[_box(i.box), i.confidence] for i in lb.instances])
+    return out
+
+
+def _unlabel(v: list[Any]) -> Label:
+    instances = tuple(Instance(_unbox(b), c) for b, c in v[3]) if len(v) > 3 else ()
+    return Label(v[0], v[1], tuple(v[2]), instances)
+
+
 def _face(f: Face) -> dict[str, Any]:
     out: dict[str, Any] = {
         "box": _box(f.box),
@@ -44,7 +56,7 @@ def encode_findings(r: Findings) -> dict[str, Any]:
     """Only the non-empty fields, compactly (boxes as [left, top, width, height])."""
     out: dict[str, Any] = {}
     if r.labels:
-        out["labels"] = [[lb.name, lb.confidence, list(lb.parents)] for lb in r.labels]
+        out["labels"] = [_label(lb) for lb in r.labels]
     if r.faces:
         out["faces"] = [_face(f) for f in r.faces]
     if r.people:
@@ -72,7 +84,7 @@ def encode_findings(r: Findings) -> dict[str, Any]:
 def decode_findings(data: dict[str, Any]) -> Findings:
     out: dict[str, Any] = {}
     if "labels" in data:
-        out["labels"] = tuple(Label(n, c, tuple(p)) for n, c, p in data["labels"])
+        out["labels"] = tuple(_unlabel(v) for v in data["labels"])
     if "faces" in data:
         out["faces"] = tuple(
             Face(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.domain.export_record import ExportRecord
+from catalog.domain.field_names import DEFAULT_LANGUAGE
 
 MAX_PROFILES = 50
 
@@ -19,11 +20,15 @@ class ExportProfile:
     labels: tuple[str, ...] = ()  # machine labels to keep (case-insensitive); empty: all
     min_confidence: float = 0.0  # machine labels and regions below this are left out
     human_only: bool = False  # leave every machine value out: only what people wrote
+    language: str = (
+        DEFAULT_LANGUAGE  # of the field names: CSV headers, JSON keys (catalog.domain.field_names)
+    )
 
 
 def apply_profile(record: ExportRecord, profile: ExportProfile | None) -> ExportRecord:
     if profile is None:
         return record
+    record = dataclasses.replace(record, field_language=profile.language)
     if profile.human_only:
         return dataclasses.replace(record, keywords=(), regions=())
     wanted = {n.casefold() for n in profile.labels}
@@ -43,6 +48,7 @@ def profile_json(p: ExportProfile) -> dict[str, Any]:
         "labels": list(p.labels),
         "min_confidence": p.min_confidence,
         "human_only": p.human_only,
+        "language": p.language,
     }
 
 
@@ -53,4 +59,5 @@ def profile_from_json(d: dict[str, Any]) -> ExportProfile:
         labels=tuple(d.get("labels", [])),
         min_confidence=float(d.get("min_confidence", 0.0)),
         human_only=bool(d.get("human_only", False)),
+        language=str(d.get("language", DEFAULT_LANGUAGE)),
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
+from catalog.domain.field_names import DEFAULT_LANGUAGE
 from catalog.domain.metadata import current_labels
 from catalog.domain.model import Asset, BoundingBox, RecognitionResult
 
@@ -40,6 +41,7 @@ class ExportRecord:
     embedded: EmbeddedMetadata  # empty when the file brought none
     keywords: tuple[MachineKeyword, ...] = ()
     regions: tuple[MachineRegion, ...] = ()
+    field_language: str = DEFAULT_LANGUAGE  # how CSV headers and JSON keys are named (a profile's choice)
 
     def persons(self) -> tuple[str, ...]:
         """Persons shown: those written in the file and those named on detected faces, each once."""

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
-from catalog.domain.model import Asset, Instance, Label, RecognitionResult
+from catalog.domain.labels.description import colour_words, counted
+from catalog.domain.labels.order import merge_labels, specific_first
+from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
 PERSON_PARENTS = ("Human",)
+LABEL_ANALYZERS = ("labels", "objects")
+MEANING_MIN_CONFIDENCE = 50.0  # analyzers whose findings are labels (the detector's with boxes)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
@@ -25,18 +30,29 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 
 def machine_labels(results: Results) -> tuple[Label, ...]:
-    """The labels analyzer's labels plus a Person label from faces and bodies, most confident first."""
-    labels = list(results["labels"].findings.labels) if "labels" in results else []
+    """The classifier's and the object detector's labels merged (one per concept, with the detector's
+    boxes), plus Person from faces and bodies; the specific first (see labels.order.specific_first)."""
+    labels = merge_labels(results[a].findings.labels for a in LABEL_ANALYZERS if a in results)
     instances = person_instances(results)
-    if instances and all(lb.name != PERSON for lb in labels):
-        labels.append(Label(PERSON, round(max(i.confidence for i in instances), 2), PERSON_PARENTS))
-    return tuple(sorted(labels, key=lambda lb: (-lb.confidence, lb.name)))
+    if instances:
+        confidence = round(max(i.confidence for i in instances), 2)
+        at = next((i for i, lb in enumerate(labels) if lb.name == PERSON), None)
+        if at is None:
+            labels.append(Label(PERSON, confidence, PERSON_PARENTS, instances))
+        else:  # a face makes Person sure even where the detector was not; its boxes are the detector's
+            found = labels[at]
+            labels[at] = dataclasses.replace(
+                found,
+                confidence=max(found.confidence, confidence),
+                instances=found.instances or instances,
+            )
+    return tuple(specific_first(labels))
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
-    """The machine's labels under the human verdicts (review.human_labels), most confident first."""
+    """The machine's labels under the human verdicts (review.human_labels), the specific first."""
     merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
-    return tuple(sorted(merged, key=lambda lb: (-lb.confidence, lb.name)))
+    return tuple(specific_first(merged))
 
 
 def text_lines(results: Results) -> list[str]:
@@ -63,20 +79,35 @@ def shown_persons(results: Results, face_names: Sequence[str]) -> tuple[str, ...
     return tuple(dict.fromkeys([*face_names, *(embedded.persons if embedded else ())]))
 
 
-def metadata_text(asset: Asset, labels: Sequence[Label], lines: Sequence[str], persons: Sequence[str]) -> str:
-    """What the semantic embedding describes: labels with parents, persons, text in the image, filename."""
+def metadata_text(
+    asset: Asset,
+    labels: Sequence[Label],
+    lines: Sequence[str],
+    persons: Sequence[str],
+    properties: ImageProperties | None = None,
+) -> str:
+    """What the semantic embedding describes: labels with parents, what the detector counted ("two
+    people"), colours ("black and white photo"), persons, text in the image, filename words."""
     names: dict[str, None] = {}
     for label in labels:
+        if label.confidence < MEANING_MIN_CONFIDENCE:  # a detector's guess is a label, not a description
+            continue
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]
     parts = [
         ", ".join(names),
+        ", ".join(counted(labels)),
+        ", ".join(colour_words(properties)),
         ", ".join(persons),
         " ".join(lines),
         " ".join(w for w in _SPLIT.split(stem) if w and not w.isdigit()),
     ]
     return ". ".join(p for p in parts if p)
+
+
+def current_properties(results: Results) -> ImageProperties | None:
+    return results["properties"].findings.properties if "properties" in results else None
 
 
 def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:

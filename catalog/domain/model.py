@@ -71,12 +71,32 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class BoundingBox:
+    """As Rekognition gives it: ratios of the image's width and height, top-left origin."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One located occurrence of a label (e.g. a Person box)."""
+
+    box: BoundingBox
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Label:
-    """One label in the shape of Rekognition's DetectLabels: name, confidence 0–100, parent names."""
+    """One label in the shape of Rekognition's DetectLabels: name, confidence 0–100, parent names, and
+    where it is when a detector located it (instances, most confident first)."""
 
     name: str
     confidence: float
     parents: tuple[str, ...] = ()
+    instances: tuple[Instance, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,16 +152,6 @@ class Asset:
 
 
 @dataclass(frozen=True)
-class BoundingBox:
-    """As Rekognition gives it: ratios of the image's width and height, top-left origin."""
-
-    left: float
-    top: float
-    width: float
-    height: float
-
-
-@dataclass(frozen=True)
 class Landmark:
     type: str  # e.g. "eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight" (Rekognition's names)
     x: float  # ratio of image width
@@ -190,14 +200,6 @@ class ImageProperties:
     contrast: float  # 0–100
     quality: float  # 0–100, higher is better
     dominant_colors: tuple[DominantColor, ...] = ()
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One located occurrence of a label (e.g. a Person box)."""
-
-    box: BoundingBox
-    confidence: float
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import enum
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from catalog.domain.model import (
@@ -47,6 +48,16 @@ class TenantStore(Protocol):
     async def list_api_keys(self, tenant_id: str) -> list[ApiKey]: ...
     async def revoke_api_key(self, tenant_id: str, key_id: str) -> bool:
         """True if the tenant had that key and it was live."""
+        ...
+
+    async def delete_tenant_data(self, tenant_id: str) -> int:
+        """Delete every record of the tenant in this catalog (assets, runs, batches, change feed, faces and
+        persons kept beside it, webhooks, queued jobs ...) except the tenant and its API keys; returns how
+        many. Idempotent: for `tenant delete`, which removes index documents and blobs next."""
+        ...
+
+    async def delete_tenant(self, tenant_id: str) -> None:
+        """Delete the tenant, its name and its API keys (after delete_tenant_data)."""
         ...
 
 
@@ -223,8 +234,22 @@ class BlobStore(Protocol):
     async def get(self, key: str) -> bytes: ...
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
+    async def areas(self) -> list[str]:
+        """The top-level folders of keys ("originals", "renditions", ...)."""
+        ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every blob under a folder ("area/tenant/"); returns how many. Idempotent."""
+        ...
+
     def location(self, key: str) -> str:
         """Where a person finds the blob: a local path, or an s3:// URL."""
+        ...
+
+    # Large blobs (videos) stream between a local file and the store, never whole in memory.
+    async def put_file(self, key: str, source: Path, content_type: str) -> None: ...
+    async def get_file(self, key: str, target: Path) -> None:
+        """Write the blob to target (atomically); FileNotFoundError if it does not exist."""
         ...
 
 
@@ -340,6 +365,9 @@ class SearchHit:
     cursor: str = ""  # resume after this hit (the sort key and the asset ID, opaque)
     # cosine similarity (0–1) of a text query's meaning to the asset's metadata, when it added to the score
     meaning: float | None = None
+    # a text query's words were found in the filename, label or person names, or the image text, and
+    # that (not a label) set the keyword part of the score
+    text_match: bool = False
 
 
 @dataclass(frozen=True)

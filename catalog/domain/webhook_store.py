@@ -45,6 +45,16 @@ class WebhookStore(Protocol):
         """The endpoint's deliveries, newest first."""
         ...
 
+    async def feed_position(self, tenant_id: str) -> FeedPosition | None:
+        """How far the tenant's metadata-changed events have followed its change feed (None: not yet)."""
+        ...
+
+    async def set_feed_position(self, tenant_id: str, position: FeedPosition) -> None: ...
+
+
+# A place in the change feed: (changed_at, asset_id) of the last entry announced.
+FeedPosition = tuple[datetime, str]
+
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None

@@ -30,6 +30,7 @@ from catalog.dynamodb.run_reads import DynamoRunReads
 from catalog.dynamodb.run_writes import DynamoRunWrites
 from catalog.dynamodb.stages import DynamoStages
 from catalog.dynamodb.table import ensure_table
+from catalog.dynamodb.tenant_purge import DynamoTenantPurge
 from catalog.dynamodb.tenants import DynamoTenants
 from catalog.dynamodb.versions import DynamoVersions
 from catalog.dynamodb.webhooks import DynamoWebhooks
@@ -37,6 +38,7 @@ from catalog.dynamodb.webhooks import DynamoWebhooks
 
 class DynamoCatalog(
     DynamoTenants,
+    DynamoTenantPurge,
     DynamoWebhooks,
     DynamoVersions,
     DynamoAssetLists,

@@ -151,10 +151,17 @@ async def transact(client: Any, actions: Sequence[dict[str, Any]]) -> None:
 
 async def batch_put(client: Any, table: str, items: Sequence[Item]) -> None:
     """BatchWriteItem puts in chunks of 25, unprocessed items retried: many independent items, fast."""
-    for start in range(0, len(items), BATCH_WRITE_MAX):
-        request: dict[str, Any] = {
-            table: [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_MAX]]
-        }
+    await _batch_write(client, table, [{"PutRequest": {"Item": i}} for i in items])
+
+
+async def batch_delete(client: Any, table: str, keys: Sequence[Item]) -> None:
+    """BatchWriteItem deletes (of {PK, SK} keys) in chunks of 25, unprocessed ones retried."""
+    await _batch_write(client, table, [{"DeleteRequest": {"Key": k}} for k in keys])
+
+
+async def _batch_write(client: Any, table: str, writes: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(writes), BATCH_WRITE_MAX):
+        request: dict[str, Any] = {table: list(writes[start : start + BATCH_WRITE_MAX])}
         for attempt in range(ATTEMPTS * 2):
             response = await client.batch_write_item(RequestItems=request)
             request = response.get("UnprocessedItems") or {}

@@ -4,8 +4,11 @@ sorting by time, and a marker ID#<ID> that keeps IDs unique), the record as JSON
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from catalog.domain.webhook_store import (
     MAX_LISTED_DELIVERIES,
+    FeedPosition,
     delivery_from_json,
     delivery_json,
     endpoint_from_json,
@@ -30,7 +33,25 @@ def _delivery_sk(delivery: WebhookDelivery) -> str:
     return f"D#{delivery.created_at.isoformat()}#{delivery.id}"
 
 
+def _feed_pk(tenant_id: str) -> str:
+    return f"{ddb.tenant_pk(tenant_id)}#WHFEED"
+
+
 class DynamoWebhooks(DynamoTable):
+    async def feed_position(self, tenant_id: str) -> FeedPosition | None:
+        item = await self._get(_feed_pk(tenant_id), "POSITION")
+        if not item:
+            return None
+        return datetime.fromisoformat(item["changed_at"]["S"]), item["asset_id"]["S"]
+
+    async def set_feed_position(self, tenant_id: str, position: FeedPosition) -> None:
+        item = {
+            **ddb.key(_feed_pk(tenant_id), "POSITION"),
+            "changed_at": s(position[0].isoformat()),
+            "asset_id": s(position[1]),
+        }
+        await self._client.put_item(TableName=self._table, Item=item)
+
     async def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
         item = {
             **ddb.key(_endpoints_pk(endpoint.tenant_id), endpoint.id),

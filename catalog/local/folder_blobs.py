@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
-from catalog.domain.blob_keys import validate_key
-from catalog.local.atomic_file import write_atomic
+from catalog.domain.blob_keys import validate_key, validate_prefix
+from catalog.local.atomic_file import copy_atomic, write_atomic
 
 # Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
 # process that is still writing.
@@ -44,14 +45,48 @@ class LocalBlobStore:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put_sync, key, data)
 
+    def _put_file_sync(self, key: str, source: Path) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as f:
+            copy_atomic(path, f, tmp_dir=self._incoming)
+
+    async def put_file(self, key: str, source: Path, content_type: str) -> None:
+        await asyncio.to_thread(self._put_file_sync, key, source)
+
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    def _get_file_sync(self, key: str, target: Path) -> None:
+        with open(self._path(key), "rb") as f:
+            copy_atomic(target, f)
+
+    async def get_file(self, key: str, target: Path) -> None:
+        await asyncio.to_thread(self._get_file_sync, key, target)
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self._path(key).unlink, True)
+
+    async def areas(self) -> list[str]:
+        def listing() -> list[str]:
+            return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+        return await asyncio.to_thread(listing)
+
+    async def delete_prefix(self, prefix: str) -> int:
+        folder = self.root / validate_prefix(prefix)
+
+        def remove() -> int:
+            if not folder.is_dir():
+                return 0
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+            shutil.rmtree(folder)
+            return count
+
+        return await asyncio.to_thread(remove)
 
     def location(self, key: str) -> str:
         return str(self._path(key).resolve())

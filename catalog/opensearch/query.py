@@ -373,6 +373,7 @@ def read_page(response: dict[str, Any], first: int, vector: tuple[float, ...] | 
             matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
             meaning=_meaning(h, vector),
+            text_match=not explain(h) and TEXT_MATCH in h.get("matched_queries", ()),
         )
         for h in found[:first]
     )

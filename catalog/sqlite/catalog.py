@@ -21,6 +21,7 @@ from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import run_from_row
 from catalog.sqlite.run_writes import delete_asset_runs, insert_run
 from catalog.sqlite.runs import SqliteRunHistory
+from catalog.sqlite.tenant_purge import SqliteTenantPurge
 from catalog.sqlite.tenants import SqliteTenants
 from catalog.sqlite.webhooks import SqliteWebhooks
 
@@ -117,7 +118,7 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
-class SqliteCatalog(SqliteTenants, SqliteRunHistory, SqliteBatches, SqliteWebhooks):
+class SqliteCatalog(SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from catalog.domain.clock import to_db_time
+from catalog.domain.clock import from_db_time, to_db_time
 from catalog.domain.webhook_store import (
     MAX_LISTED_DELIVERIES,
+    FeedPosition,
     delivery_from_json,
     delivery_json,
     endpoint_from_json,
@@ -32,11 +33,34 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_time
     ON webhook_deliveries (tenant_id, endpoint_id, created_at);
+CREATE TABLE IF NOT EXISTS webhook_feed_positions (
+    tenant_id TEXT PRIMARY KEY,
+    changed_at TEXT NOT NULL,
+    asset_id TEXT NOT NULL
+);
 """
 
 
 class SqliteWebhooks:
     _db: SqliteDb
+
+    async def feed_position(self, tenant_id: str) -> FeedPosition | None:
+        row = await self._db.read(
+            lambda c: c.execute(
+                "SELECT changed_at, asset_id FROM webhook_feed_positions WHERE tenant_id = ?", (tenant_id,)
+            ).fetchone()
+        )
+        changed_at = from_db_time(row[0]) if row else None
+        return (changed_at, row[1]) if row and changed_at else None
+
+    async def set_feed_position(self, tenant_id: str, position: FeedPosition) -> None:
+        await self._db.write(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO webhook_feed_positions (tenant_id, changed_at, asset_id) "
+                "VALUES (?, ?, ?)",
+                (tenant_id, to_db_time(position[0]), position[1]),
+            )
+        )
 
     async def save_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self._db.write(

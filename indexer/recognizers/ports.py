@@ -110,6 +110,10 @@ class RemoteFaceIndex(Protocol):
         """Every face in the tenant's collection."""
         ...
 
+    async def drop_collection(self, tenant_id: str) -> bool:
+        """Delete the tenant's whole collection (a tenant's deletion); False when it had none."""
+        ...
+
 
 class RemoteUnavailable(LookupError):
     """The remote collection cannot answer: none is configured on this server, or the provider is down.

@@ -10,7 +10,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from catalog.domain.webhooks import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
-from indexer.webhooks.ssrf import UnsafeWebhookUrl, check_url
+from indexer.webhooks.ssrf import UnsafeWebhookUrl, check_url, pinned
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Mediasight-Webhooks/1"
@@ -41,13 +41,15 @@ async def attempt(
         return DeliveryAttempt(now, status, error, round((time.perf_counter() - t0) * 1000, 3))
 
     try:
-        await check_url(endpoint.url, allow_private=allow_private)
+        address = await check_url(endpoint.url, allow_private=allow_private)
+        url, host, tls = pinned(endpoint.url, address)
         response = await client.post(
-            endpoint.url,
+            url,
             content=delivery.payload.encode(),
-            headers=signed_headers(endpoint, delivery, now),
+            headers={**signed_headers(endpoint, delivery, now), **host},
             timeout=TIMEOUT_SECONDS,
             follow_redirects=False,
+            extensions=tls,
         )
     except UnsafeWebhookUrl as exc:
         return done(None, f"refused: {exc}")

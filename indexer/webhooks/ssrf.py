@@ -13,7 +13,7 @@ from catalog.domain.webhooks import UnsafeWebhookUrl
 
 MAX_URL = 2000
 
-__all__ = ["UnsafeWebhookUrl", "check_url"]
+__all__ = ["UnsafeWebhookUrl", "check_url", "pinned"]
 
 
 def _parts(url: str) -> tuple[str, int]:
@@ -33,15 +33,20 @@ def _parts(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """UnsafeWebhookUrl unless the URL is http(s) and (unless allowed) resolves only to public addresses."""
+async def check_url(url: str, *, allow_private: bool) -> str:
+    """UnsafeWebhookUrl unless the URL is http(s) and (unless allowed) resolves only to public addresses;
+    returns the address to connect to. Connecting to that address (not resolving the name again) closes
+    the DNS-rebinding window: a name that answers a public address to the check and a private one to the
+    connection."""
     host, port = _parts(url)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeWebhookUrl(f"the webhook host {host!r} does not resolve: {exc.strerror}") from None
+    if not infos:
+        raise UnsafeWebhookUrl(f"the webhook host {host!r} has no address")
     if allow_private:
-        return
+        return str(infos[0][4][0])
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global or address.is_multicast:
@@ -49,3 +54,16 @@ async def check_url(url: str, *, allow_private: bool) -> None:
                 f"{host} resolves to {address}, a loopback, private or reserved address: webhooks go "
                 "to public addresses only (a server may allow private ones: WEBHOOKS_ALLOW_PRIVATE)"
             )
+    return str(infos[0][4][0])
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL with the host replaced by the checked address, its Host header, the request's TLS name): the
+    request goes to that address while HTTP and TLS (SNI and certificate check) still use the name."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    header_host = parts.netloc.rsplit("@", 1)[-1]
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return parts._replace(netloc=netloc).geturl(), {"host": header_host}, extensions

@@ -1,4 +1,5 @@
-"""Client mistakes are one INFO line with a code; only server faults are logged with a traceback."""
+"""Client mistakes are one INFO line with a code; only server faults are logged with a traceback, and
+the client sees a reference to that log line instead of the fault's message."""
 
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ async def test_a_server_fault_is_logged_with_its_traceback(
     response = await client.post(
         "/graphql", json={"query": "{ search { totalCount } }"}, headers={"Authorization": f"Bearer {key}"}
     )
-    assert response.json()["errors"][0]["message"] == "disk on fire"
+    [error] = response.json()["errors"]
+    assert "disk on fire" not in error["message"]  # a server's words stay in its log
+    reference = error["extensions"]["reference"]
+    assert error["extensions"]["code"] == "INTERNAL" and f"reference {reference}" in error["message"]
     faults = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(faults) == 1 and faults[0].exc_info is not None and "server error" in faults[0].getMessage()
+    assert len(faults) == 1 and faults[0].exc_info is not None
+    assert f"server error {reference}" in faults[0].getMessage() and "disk on fire" in faults[0].getMessage()

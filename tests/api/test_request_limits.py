@@ -108,6 +108,15 @@ async def test_a_long_query_text_is_refused(client: httpx.AsyncClient, key: str)
     assert "20,000" in message
 
 
+async def test_a_query_of_too_many_tokens_is_refused_while_parsing(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    response = await _post(client, key, {"query": "{ " + "__typename " * 1_500 + "}"})
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert "more than 1000 tokens" in error["message"]
+
+
 async def test_bad_json_gets_a_typed_error(client: httpx.AsyncClient, key: str) -> None:
     _refusal(await _post(client, key, b'{"query": '), 400, "BAD_JSON")
     deep = b'{"query": "{ __typename }", "variables": {"v": ' + b"[" * 5000 + b"]" * 5000 + b"}}"

@@ -192,6 +192,17 @@ def every_findings() -> dict[str, Findings]:
             )
         ),
         "people": Findings(people=(Instance(box, 76.5),)),
+        "objects": Findings(
+            labels=(
+                Label(
+                    "Kite",
+                    81.5,
+                    ("Plaything",),
+                    (Instance(box, 81.5), Instance(BoundingBox(0, 0, 1, 1), 30.25)),
+                ),
+                Label("Plaything", 81.5),
+            )
+        ),
         "text": Findings(
             text=(
                 TextDetection("HELLO WORLD", 98.0, "LINE", box),

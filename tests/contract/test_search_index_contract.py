@@ -144,6 +144,8 @@ async def test_words_rank_like_a_half_sure_label(index: SearchIndex) -> None:
         (),
         (LabelMatch("Oolong", 40, "beverage"),),
     ]
+    # the filename hits say so: the words, not a label, set their score
+    assert [h.text_match for h in page.hits] == [False, True, True, False]
 
 
 async def test_facets_count_labels_over_the_filtered_set(archive: SearchIndex) -> None:
@@ -283,6 +285,7 @@ async def test_semantic_neighbours_join_text_queries(
     assert [h.score for h in page.hits] == pytest.approx([35, 28.8], abs=1e-3)
     # each hit says what found it: c1 its filename word (its meaning, 0.28, is under the floor), d1 meaning
     assert [h.meaning for h in page.hits] == [None, pytest.approx(0.96, abs=1e-3)]
+    assert [h.text_match for h in page.hits] == [True, False]
     assert all(h.meaning is None for h in (await index.search("t1", SearchQuery(labels=("dog",)))).hits)
     assert ids(await index.search("t1", SearchQuery(text="puppy"))) == ["c1"]
     dogs_only = await index.search("t1", SearchQuery(text="puppy", labels=("dog",), text_embedding=puppy))

@@ -104,3 +104,14 @@ async def test_deliveries_are_idempotent_by_event_id_and_log_attempts(catalog: C
     assert [d.id for d in await store.list_deliveries("t1", target.id)] == [later.id, first.id]
     assert await store.list_deliveries("t2", target.id) == []
     assert [d.id for d in await store.list_deliveries("t1", target.id, limit=1)] == [later.id]
+
+
+async def test_the_feed_position_is_kept_per_tenant(catalog: CatalogStore) -> None:
+    store = _store(catalog)
+    assert await store.feed_position("t1") is None
+    await store.set_feed_position("t1", (T0, "a1"))
+    await store.set_feed_position("t1", (T0 + timedelta(seconds=1), "a2"))  # moved on
+    await store.set_feed_position("t2", (T0, "b1"))
+    assert await store.feed_position("t1") == (T0 + timedelta(seconds=1), "a2")
+    assert await store.feed_position("t2") == (T0, "b1")
+    assert [e.id for e in await store.list_endpoints("t1")] == []  # not an endpoint

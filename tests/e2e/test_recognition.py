@@ -40,7 +40,8 @@ async def gql(services: Services, tenant: str, document: str, **variables: Any) 
 
 
 ASSET = """query ($id: ID!) { asset(id: $id) {
-  status labels { name confidence parents instances { confidence } }
+  status labels { name confidence parents instances { confidence boundingBox { left top width height } } }
+  topLabels(first: 3) { name }
   faces { faceIndex confidence boundingBox { left top width height } landmarks { type } person { name } }
   textDetections { text type confidence parentIndex }
   moderationLabels { name confidence }
@@ -61,7 +62,7 @@ async def test_every_analyzer_leaves_its_result(world: World) -> None:
     asset = (await gql(services, tenant, ASSET, id=ids["astronaut.jpg"]))["asset"]
     assert asset["status"] == "INDEXED"
     assert {r["analyzer"] for r in asset["runs"]} == {
-        "labels", "faces", "people", "text", "moderation", "properties", "embedded", "embedding"
+        "labels", "objects", "faces", "people", "text", "moderation", "properties", "embedded", "embedding"
     }  # fmt: skip
     assert all(r["modelVersion"] for r in asset["runs"])
     assert {r["provider"] for r in asset["runs"]} == {"local", "embedded"}  # the file's own metadata
@@ -71,11 +72,28 @@ async def test_every_analyzer_leaves_its_result(world: World) -> None:
     assert {m["type"] for m in face["landmarks"]} >= {"eyeLeft", "eyeRight", "nose"}
     box = face["boundingBox"]
     assert 0 <= box["left"] < 1 and 0 < box["width"] < 0.5
-    person = next(lb for lb in asset["labels"] if lb["name"] == "Person")
-    assert person["parents"] == ["Human"] and person["instances"]
+    person = asset["labels"][0]  # the detector's Person, with her box: the first thing named
+    assert person["name"] == "Person" and person["parents"] == ["Human"]
+    [body] = person["instances"]
+    assert body["boundingBox"]["width"] > 0.5 and body["boundingBox"]["height"] > 0.8
+    assert asset["topLabels"][0]["name"] == "Person"
     assert asset["moderationLabels"] == []
     props = asset["properties"]
     assert 0 < props["brightness"] < 100 and props["dominantColors"]
+
+
+async def test_labels_say_what_the_image_shows(world: World) -> None:
+    services, tenant, ids = world
+    cat = (await gql(services, tenant, ASSET, id=ids["chelsea.jpg"]))["asset"]
+    names = [lb["name"] for lb in cat["labels"]]
+    assert names[0] == "Cat" and cat["topLabels"][0]["name"] == "Cat"
+    # a parent never comes before a label beneath it
+    for i, lb in enumerate(cat["labels"]):
+        assert not any(lb["name"] in later["parents"] for later in cat["labels"][i + 1 :]), names
+    coffee = (await gql(services, tenant, ASSET, id=ids["coffee.jpg"]))["asset"]
+    cup = next(lb for lb in coffee["labels"] if lb["name"] == "Cup")  # classifier and detector: one label
+    assert len(cup["instances"]) == 1 and cup["parents"][:1] == ["Crockery"]
+    assert [lb["name"] for lb in coffee["labels"]].count("Cup") == 1
 
 
 async def test_same_person_matches_and_naming_spreads(world: World) -> None:

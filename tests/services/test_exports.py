@@ -334,3 +334,74 @@ async def test_a_background_export_of_a_search_and_of_the_tenant(
     # Another tenant cannot see it.
     hidden = await _gql(client, other_key, job_query, id=every["id"])
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_profile_names_fields_in_its_language(
+    tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
+) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "first")
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    save = """mutation ($p: ExportProfileInput!) { saveExportProfile(profile: $p) {
+      profile { name language } error { code message } } }"""
+    german = {
+        "name": "archiv",
+        "language": "de",
+        "columns": [{"field": "caption"}, {"field": "city", "header": "City"}],
+    }
+    assert (await _gql(client, key, save, p=german))["data"]["saveExportProfile"]["profile"][
+        "language"
+    ] == "de"
+    bad = (await _gql(client, key, save, p={"name": "x", "language": "tlh"}))["data"]["saveExportProfile"]
+    assert bad["error"]["code"] == "BAD_PROFILE" and "de, es, fr, it, nl" in bad["error"]["message"]
+
+    csv_query = "query ($ids: [ID!]!, $p: String) { exportCsv(ids: $ids, profile: $p) }"
+    text = (await _gql(client, key, csv_query, ids=[asset_id], p="archiv"))["data"]["exportCsv"]
+    assert text.splitlines() == ["Beschreibung,City", "Eileen Collins before the STS-93 mission,Houston"]
+    query = """query ($ids: [ID!]!, $p: String) {
+      exportAssets(ids: $ids, format: JSON, profile: $p) { content } }"""
+    (made,) = (await _gql(client, key, query, ids=[asset_id], p="archiv"))["data"]["exportAssets"]
+    shown = json.loads(made["content"])
+    assert shown["Dateiname"] == "astronaut.jpg" and "filename" not in shown
+    assert shown["Eingebettete Metadaten"]["Beschreibung"] == "Eileen Collins before the STS-93 mission"
+    assert "Eileen Collins" in shown["Personen"]  # values as the archive holds them
+
+
+async def test_cli_manages_profiles(tmp_path: Path, settings: Settings) -> None:
+    asset_id = await _tagged_in_data_dir(tmp_path, settings)
+    base = ["--data-dir", str(settings.data_dir)]
+    env = {"MEDIASIGHT_SEMANTIC_SEARCH": "false"}
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(cli, [*base, *args], env=env)
+
+    saved = await asyncio.to_thread(
+        run, "profile", "save", "presse", "--tenant", "desk", "--language", "fr", "--column", "caption",
+        "--column", "persons",
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    listed = await asyncio.to_thread(run, "profile", "list", "--tenant", "desk")
+    assert "presse" in listed.output and "fr" in listed.output
+    refused = await asyncio.to_thread(run, "profile", "save", "x", "--tenant", "desk", "--language", "tlh")
+    assert refused.exit_code == 2 and "BAD_PROFILE" in refused.output
+    out = tmp_path / "out"
+    exported = await asyncio.to_thread(
+        run,
+        "export",
+        "--tenant",
+        "desk",
+        "--all",
+        "--format",
+        "csv",
+        "--profile",
+        "presse",
+        "--out",
+        str(out),
+    )
+    assert exported.exit_code == 0, exported.output
+    text = await asyncio.to_thread((out / "export.csv").read_text)
+    assert text.splitlines()[0] == "Légende,Personnes" and asset_id
+    deleted = await asyncio.to_thread(run, "profile", "delete", "presse", "--tenant", "desk")
+    assert deleted.exit_code == 0
+    assert "presse" not in (await asyncio.to_thread(run, "profile", "list", "--tenant", "desk")).output

@@ -211,3 +211,48 @@ async def test_an_endpoint_with_a_profile_gets_the_metadata_through_it(hooked: S
     assert filtered["metadata"]["filename"] == "red.jpg" and filtered["metadata"]["labels"] == []
     labels = (await services.exports.records(tenant, [outcome.asset.id]))[0].keywords
     assert labels  # without the profile the asset has labels: the profile left them out
+
+
+async def test_metadata_changed_events_follow_the_change_feed(hooked: Services) -> None:
+    """Every change the feed records (the first indexing, a reprocess, a named face...) is one event, at
+    most once, for endpoints subscribed to it; deletions are not metadata changes."""
+    services = hooked
+    tenant, _ = await make_tenant(services, "app")
+    receiver = Receiver("")
+    made = await gql(services, tenant, CREATE, url=receiver.url, events=["METADATA_CHANGED"])
+    receiver.secret = made["createWebhook"]["endpoint"]["secret"]
+    await receiver.start()
+    stop = asyncio.Event()
+    worker = asyncio.create_task(services.worker().run(stop))
+    try:
+        ids = []
+        for color in ((200, 30, 30), (30, 200, 30)):
+            outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color), "x.jpg")
+            assert outcome.asset is not None
+            ids.append(outcome.asset.id)
+
+        def changed() -> list[str]:
+            return [m["payload"]["data"]["assetId"] for m in receiver.received]
+
+        async def both() -> bool:
+            return sorted(changed()) == sorted(ids)
+
+        await until(both)
+        # a change that does not come from the pipeline's own run: the asset put at the head of the feed
+        await services.catalog.mark_changed(tenant, [ids[0]])
+        await services.webhook_feed.nudge(tenant)
+
+        async def three() -> bool:
+            return len(changed()) == 3
+
+        await until(three)
+        assert changed()[-1] == ids[0]
+        await services.webhook_feed.follow(tenant)  # once more: nothing new, nothing sent twice
+        await asyncio.sleep(0.3)
+        assert len(changed()) == 3 and len({m["id"] for m in receiver.received}) == 3
+        assert all(m["payload"]["type"] == "asset.metadata_changed" for m in receiver.received)
+        assert all("changedAt" in m["payload"]["data"] for m in receiver.received)
+    finally:
+        stop.set()
+        await worker
+        await receiver.stop()

@@ -31,10 +31,13 @@ def merge(machine: Sequence[Label], verdicts: Mapping[str, Label]) -> list[Label
         for lb in machine
         if lb.name.lower() not in verdicts
     ]
-    parents = {lb.name.lower(): lb.parents for lb in machine}
+    seen = {lb.name.lower(): lb for lb in machine}
     for key, verdict in verdicts.items():
         if verdict.confidence >= HUMAN_YES:
-            out.append(Label(verdict.name, HUMAN_YES, verdict.parents or parents.get(key, ())))
+            found = seen.get(key)
+            parents = verdict.parents or (found.parents if found else ())
+            # a confirmed label keeps the detector's boxes: the human said what, the machine where
+            out.append(Label(verdict.name, HUMAN_YES, parents, found.instances if found else ()))
     return out
 
 

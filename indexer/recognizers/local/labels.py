@@ -25,14 +25,15 @@ from catalog.domain.model import Label
 from indexer.recognizers.local.efficientnet_onnx import (
     BUILD_VERSION,
     INPUT_NAME,
-    INPUT_SIZE,
+    LITE0,
     NUM_CLASSES,
+    Variant,
     default_weights_path,
     ensure_onnx_model,
 )
 from indexer.recognizers.local.model_files import file_sha256
 
-MODEL_NAME = "efficientnet-lite0-imagenet1k"
+MODEL_NAME = "efficientnet-lite0-imagenet1k"  # the default variant's
 _VERSION = "1.0"
 
 
@@ -122,8 +123,6 @@ class EfficientNetLabeler:
     session loads lazily once and its run() is thread-safe; intra_op_num_threads is per call, so a pool of
     k threads on c cores wants k * intra_op_num_threads <= c."""
 
-    name = MODEL_NAME
-
     def __init__(
         self,
         cache_dir: Path,
@@ -131,10 +130,14 @@ class EfficientNetLabeler:
         intra_op_num_threads: int = 1,
         weights_path: Path | None = None,
         taxonomy: Taxonomy | None = None,
+        variant: Variant = LITE0,
     ) -> None:
+        self.name = f"{variant.name}-imagenet1k"
+        self.variant = variant
+        self.input_size = variant.input_size
         self._cache_dir = cache_dir
         self._threads = intra_op_num_threads
-        self._weights = weights_path or default_weights_path()
+        self._weights = weights_path or default_weights_path(variant)
         self.taxonomy = taxonomy or Taxonomy.load()
         self.version = (
             f"{_VERSION}+b{BUILD_VERSION}.w{file_sha256(self._weights)[:8]}.t{self.taxonomy.digest[:8]}"
@@ -152,7 +155,7 @@ class EfficientNetLabeler:
             return session
         with self._lock:
             if self._session is None:
-                path = ensure_onnx_model(self._cache_dir, self._weights)
+                path = ensure_onnx_model(self._cache_dir, self._weights, self.variant)
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self._threads
                 options.inter_op_num_threads = 1
@@ -166,7 +169,7 @@ class EfficientNetLabeler:
             return self._session
 
     def prepare(self, image: Image.Image) -> NDArray[np.float32]:
-        """Center square of the image → 224×224, scaled to [-1, 1], float32 CHW."""
+        """Center square of the image → the model's size (Lite0: 224×224), scaled to [-1, 1], float32 CHW."""
         if image.mode != "RGB":
             image = image.convert("RGB")
         width, height = image.size
@@ -174,7 +177,7 @@ class EfficientNetLabeler:
         left, top = (width - side) // 2, (height - side) // 2
         # resize only the crop box; reducing_gap lets Pillow shrink by whole factors first (fast, same look)
         small = image.resize(
-            (INPUT_SIZE, INPUT_SIZE),
+            (self.input_size, self.input_size),
             Image.Resampling.BILINEAR,
             box=(left, top, left + side, top + side),
             reducing_gap=2.0,
@@ -184,9 +187,10 @@ class EfficientNetLabeler:
         return chw
 
     def predict_probabilities(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        """(N, 3, 224, 224) → class probabilities (N, 1000)."""
-        if batch.ndim != 4 or batch.shape[1:] != (3, INPUT_SIZE, INPUT_SIZE):
-            raise ValueError(f"expected a (N, 3, {INPUT_SIZE}, {INPUT_SIZE}) batch, got {batch.shape}")
+        """(N, 3, S, S) → class probabilities (N, 1000)."""
+        size = self.input_size
+        if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
+            raise ValueError(f"expected a (N, 3, {size}, {size}) batch, got {batch.shape}")
         if batch.shape[0] == 0:
             return np.zeros((0, NUM_CLASSES), np.float32)
         inputs = np.ascontiguousarray(batch, dtype=np.float32)

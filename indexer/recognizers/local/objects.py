@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 from PIL import Image
 
-from catalog.domain.model import BoundingBox
+from catalog.domain.model import BoundingBox, Instance, Label
 from catalog.local.atomic_file import write_atomic
 from indexer.recognizers.local.centernet_decode import MIN_SCORE, NMS_IOU, decode
 from indexer.recognizers.local.model_files import file_sha256
@@ -170,3 +171,24 @@ class CenterNetDetector:
             box = BoundingBox(round(x1, 4), round(y1, 4), round(x2 - x1, 4), round(y2 - y1, 4))
             found.append(DetectedObject(cls.name, cls.parents, round(det.score * 100.0, 2), box))
         return found
+
+
+def object_labels(
+    found: Sequence[DetectedObject], ancestor_parents: Mapping[str, tuple[str, ...]]
+) -> tuple[Label, ...]:
+    """Detections as Rekognition-style labels: one per class with its boxes as instances (confidence:
+    the best box's), and each parent as a label of its own (confidence: its best descendant's)."""
+    by_name: dict[str, list[DetectedObject]] = {}
+    for obj in found:
+        by_name.setdefault(obj.name, []).append(obj)
+    labels: dict[str, Label] = {}
+    for name, objs in by_name.items():
+        objs.sort(key=lambda o: -o.confidence)
+        instances = tuple(Instance(o.box, o.confidence) for o in objs)
+        labels[name] = Label(name, objs[0].confidence, objs[0].parents, instances)
+    for objs in by_name.values():
+        for parent in objs[0].parents:
+            best = objs[0].confidence
+            if parent not in labels or (not labels[parent].instances and labels[parent].confidence < best):
+                labels[parent] = Label(parent, best, ancestor_parents.get(parent, ()))
+    return tuple(sorted(labels.values(), key=lambda lb: (-lb.confidence, lb.name)))

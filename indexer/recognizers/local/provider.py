@@ -23,6 +23,7 @@ class LocalConfig:
     model_dir: Path  # where the labeler caches the ONNX model it builds from the packaged weights
     label_min_confidence: float
     label_max_labels: int
+    label_model: str = "efficientnet-lite0"  # a key of efficientnet_onnx.VARIANTS
 
 
 def _one_opencv_thread() -> None:
@@ -38,11 +39,25 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
     def labels() -> Analyzer:
         model = labeler
         if model is None:
+            from indexer.recognizers.local.efficientnet_onnx import VARIANTS
             from indexer.recognizers.local.labels import EfficientNetLabeler
 
-            model = EfficientNetLabeler(config.model_dir)
+            model = EfficientNetLabeler(config.model_dir, variant=VARIANTS[config.label_model])
         return LabelsAnalyzer(
             model, cpu, min_confidence=config.label_min_confidence, max_labels=config.label_max_labels
+        )
+
+    def objects() -> Analyzer:
+        from indexer.recognizers.local.objects import CenterNetDetector, object_labels
+
+        model = CenterNetDetector(config.model_dir)
+
+        def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
+            found = model.detect(image, min_confidence=float(params["min_confidence"]))
+            return Findings(labels=object_labels(found, model.ancestor_parents))
+
+        return LocalAnalyzer(
+            "objects", model.name, model.version, run, cpu, defaults={"min_confidence": 25.0}
         )
 
     def faces() -> Analyzer:
@@ -114,6 +129,7 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
 
     factories: Factories = {
         ("labels", PROVIDER): labels,
+        ("objects", PROVIDER): objects,
         ("faces", PROVIDER): faces,
         ("people", PROVIDER): people,
         ("text", PROVIDER): text,

@@ -83,6 +83,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "labels": Operation(*_LABELS, {"min_confidence": 50.0, "max_labels": 20, **dict.fromkeys(_FILTERS, "")}),
     "properties": Operation(*_LABELS, {"max_dominant_colors": 5}),
     "people": Operation(*_LABELS, {"min_confidence": 50.0}),
+    "objects": Operation(*_LABELS, {"min_confidence": 50.0}),
     "faces": Operation(
         "detect_faces", "DetectFaces", "amazon-rekognition-detect-faces", None, {"min_confidence": 0.0}
     ),
@@ -118,7 +119,8 @@ def _names(value: object) -> list[str]:
 
 
 class RekognitionAnalyzer:
-    """One analyzer ("labels", "properties", "people", "faces", "text", "moderation") run by Rekognition."""
+    """One analyzer ("labels", "objects", "properties", "people", "faces", "text", "moderation") run by
+    Rekognition."""
 
     provider = PROVIDER
 
@@ -217,6 +219,9 @@ class RekognitionAnalyzer:
                 "Features": ["IMAGE_PROPERTIES"],
                 "Settings": {"ImageProperties": {"MaxDominantColors": colors}},
             }
+        if self.name == "objects":  # instances come with labels; their confidence is filtered client-side
+            param_number(p, "min_confidence", 0, 100)
+            return {"Features": ["GENERAL_LABELS"], "MaxLabels": 1000}
         if self.name == "people":
             return {
                 "Features": ["GENERAL_LABELS"],
@@ -238,6 +243,8 @@ class RekognitionAnalyzer:
             return Findings(properties=m.map_properties(response))
         if self.name == "people":
             return Findings(people=m.map_people(response, min_confidence=mc))
+        if self.name == "objects":
+            return Findings(labels=m.map_objects(response, min_confidence=mc))
         if self.name == "faces":
             return Findings(faces=m.map_faces(response, min_confidence=mc))
         if self.name == "text":

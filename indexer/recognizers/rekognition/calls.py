@@ -37,6 +37,7 @@ DEFAULT_TPS = {
     "SearchFacesByImage": 5.0,
     "DeleteFaces": 5.0,
     "ListFaces": 5.0,
+    "DeleteCollection": 1.0,
 }
 
 

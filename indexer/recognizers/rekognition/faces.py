@@ -47,7 +47,15 @@ log = logging.getLogger(__name__)
 COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]{1,255}")
 EXTERNAL_IMAGE_ID = re.compile(r"[a-zA-Z0-9_.\-:]{1,255}")
 MAX_FACES = 4096  # SearchFaces / SearchFacesByImage MaxFaces, DeleteFaces FaceIds per call
-_APIS = ("CreateCollection", "IndexFaces", "SearchFaces", "SearchFacesByImage", "DeleteFaces", "ListFaces")
+_APIS = (
+    "CreateCollection",
+    "IndexFaces",
+    "SearchFaces",
+    "SearchFacesByImage",
+    "DeleteFaces",
+    "ListFaces",
+    "DeleteCollection",
+)
 
 
 def collection_id(prefix: str, tenant_id: str) -> str:
@@ -203,6 +211,20 @@ class RekognitionFaceCollections:
                     self._forget(cid, exc)
                     return  # no collection: nothing of it to delete
                 raise
+
+    async def drop_collection(self, tenant_id: str) -> bool:
+        cid = self.collection_id(tenant_id)
+        try:
+            await self._call("DeleteCollection", "delete_collection", CollectionId=cid)
+        except (ClientError, BotoCoreError) as exc:
+            _raise_if_outage(exc, "DeleteCollection")
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            return False
+        finally:
+            self._known.discard(cid)
+        log.info("deleted Rekognition collection %s", cid)
+        return True
 
     async def list_faces(self, tenant_id: str) -> list[RemoteFace]:
         """Every face in the tenant's collection (none when it has no collection)."""

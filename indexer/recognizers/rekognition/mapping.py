@@ -57,19 +57,53 @@ def to_box(raw: Mapping[str, Any]) -> BoundingBox:
     return BoundingBox(left=left, top=top, width=width, height=height)
 
 
-def map_labels(response: Response, *, min_confidence: float, max_labels: int) -> tuple[Label, ...]:
-    """DetectLabels (GENERAL_LABELS) → labels with parents, highest confidence first."""
-    labels = [
-        Label(
-            name=str(raw["Name"]),
-            confidence=float(raw.get("Confidence", 0.0)),
-            parents=tuple(str(p["Name"]) for p in raw.get("Parents", ()) if p.get("Name")),
+def _instances(raw: Mapping[str, Any], min_confidence: float = 0.0) -> tuple[Instance, ...]:
+    found = [
+        Instance(
+            box=to_box(inst["BoundingBox"]),
+            confidence=float(inst.get("Confidence", raw.get("Confidence", 0.0))),
         )
-        for raw in response.get("Labels", ())
-        if raw.get("Name")
+        for inst in raw.get("Instances", ())
+        if "BoundingBox" in inst
     ]
+    return tuple(sorted((i for i in found if i.confidence >= min_confidence), key=lambda i: -i.confidence))
+
+
+def _label(raw: Mapping[str, Any]) -> Label:
+    return Label(
+        name=str(raw["Name"]),
+        confidence=float(raw.get("Confidence", 0.0)),
+        parents=tuple(str(p["Name"]) for p in raw.get("Parents", ()) if p.get("Name")),
+        instances=_instances(raw),
+    )
+
+
+def map_labels(response: Response, *, min_confidence: float, max_labels: int) -> tuple[Label, ...]:
+    """DetectLabels (GENERAL_LABELS) → labels with parents and instances, highest confidence first."""
+    labels = [_label(raw) for raw in response.get("Labels", ()) if raw.get("Name")]
     labels.sort(key=lambda lb: -lb.confidence)
     return tuple(lb for lb in labels if lb.confidence >= min_confidence)[:max_labels]
+
+
+def map_objects(response: Response, *, min_confidence: float) -> tuple[Label, ...]:
+    """DetectLabels (GENERAL_LABELS) → the located labels (those with instances at or above
+    min_confidence) and their parents, as the local object detector gives them."""
+    labels = {str(raw["Name"]): _label(raw) for raw in response.get("Labels", ()) if raw.get("Name")}
+    located = {
+        name: dataclasses.replace(lb, instances=kept)
+        for name, lb in labels.items()
+        if (kept := tuple(i for i in lb.instances if i.confidence >= min_confidence))
+    }
+    out = dict(located)
+    for lb in located.values():
+        for parent in lb.parents:
+            if parent not in out:
+                out[parent] = (
+                    dataclasses.replace(labels[parent], instances=())
+                    if parent in labels
+                    else Label(parent, lb.confidence, ())
+                )
+    return tuple(sorted(out.values(), key=lambda lb: (-lb.confidence, lb.name)))
 
 
 def map_people(response: Response, *, min_confidence: float) -> tuple[Instance, ...]:
@@ -232,6 +266,13 @@ def unpad(findings: Findings, fx: float, fy: float) -> Findings:
         return findings
     return dataclasses.replace(
         findings,
+        labels=tuple(
+            dataclasses.replace(
+                lb,
+                instances=tuple(dataclasses.replace(i, box=_unpad_box(i.box, fx, fy)) for i in lb.instances),
+            )
+            for lb in findings.labels
+        ),
         people=tuple(dataclasses.replace(i, box=_unpad_box(i.box, fx, fy)) for i in findings.people),
         text=tuple(dataclasses.replace(t, box=_unpad_box(t.box, fx, fy)) for t in findings.text),
         faces=tuple(

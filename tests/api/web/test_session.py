@@ -72,6 +72,22 @@ async def test_wrong_missing_or_foreign_origin_sign_ins_set_no_session(
     assert "error=origin" in no_origin.headers["location"]
 
 
+async def test_a_huge_sign_in_form_is_refused_unread(client: httpx.AsyncClient) -> None:
+    huge = await client.post("/session", data={"key": "x" * 200_000}, headers={"Origin": ORIGIN})
+    assert huge.status_code == 413 and huge.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
+        for _ in range(100):
+            yield b"&" * 1000  # empty fields: within the form parser's per-field limits
+
+    streamed = await client.post(
+        "/session",
+        content=chunks(),
+        headers={"Origin": ORIGIN, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413, streamed.text
+
+
 async def test_cookie_posts_need_the_csrf_token_and_mutations_never_run_from_get(
     client: httpx.AsyncClient, services: Services
 ) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from rich.console import Console
 
+from api.app import create_app
 from api.context import Context
 from api.schema import schema
 from catalog.domain.blob_keys import sidecar_key
@@ -20,6 +24,7 @@ from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services, build
 from mediasight.ingest_files import ingest_paths, sidecar_of
 from mediasight.settings import Settings
+from services.ingest import MAX_SIDECAR_BYTES
 from tests.conftest import make_tenant
 from tests.e2e.photos import write_photo
 from tests.fakes import ColorLabeler
@@ -179,3 +184,75 @@ async def test_cli_ingest_takes_sidecars_beside_their_files(tmp_path: Path, meta
     assert all(r.outcome.status == "new" for r in results)
     page = await services.index.search(tenant, SearchQuery(text="latte art"))
     assert len(page.hits) == 2
+
+
+async def test_an_upload_brings_its_sidecar_over_graphql(tmp_path: Path, meta_services: Services) -> None:
+    services = meta_services
+    tenant, key = await make_tenant(services, "desk")
+    photo = write_photo(tmp_path / "cup.jpg", "coffee")
+    source = exiftool_write(write_photo(tmp_path / "src.jpg", "coffee"), "-XMP-dc:Title=From the sidecar")
+    sidecar = tmp_path / "cup.xmp"
+    exiftool_sidecar(source, sidecar)
+    query = """mutation ($file: Upload!, $sidecar: Upload) { ingestAsset(file: $file, sidecar: $sidecar) {
+      asset { id } error { code message } } }"""
+
+    async def upload(side: bytes) -> dict[str, Any]:
+        operations = json.dumps({"query": query, "variables": {"file": None, "sidecar": None}})
+        files = {
+            "0": ("cup.jpg", photo.read_bytes(), "image/jpeg"),
+            "1": ("cup.xmp", side, "application/rdf+xml"),
+        }
+        transport = httpx.ASGITransport(app=create_app(services))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                "/graphql",
+                data={
+                    "operations": operations,
+                    "map": json.dumps({"0": ["variables.file"], "1": ["variables.sidecar"]}),
+                },
+                files=files,
+                headers={"Authorization": f"Bearer {key}"},
+            )
+        payload: dict[str, Any] = response.json()["data"]["ingestAsset"]
+        return payload
+
+    too_big = await upload(b" " * (MAX_SIDECAR_BYTES + 1))
+    assert too_big["asset"] is None and too_big["error"]["code"] == "SIDECAR_TOO_LARGE"
+    made = await upload(await asyncio.to_thread(sidecar.read_bytes))
+    assert made["error"] is None
+    await services.worker().run_until_idle()
+    run = await services.catalog.get_result(tenant, made["asset"]["id"], EMBEDDED)
+    assert run is not None and run.findings.embedded is not None
+    assert run.findings.embedded.title == "From the sidecar"
+
+
+async def test_an_edited_sidecar_with_the_same_file_is_read_again(
+    tmp_path: Path, meta_services: Services
+) -> None:
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    photo = write_photo(tmp_path / "cup.jpg", "coffee")
+    sidecars = []
+    for title in ("First caption", "Edited caption"):
+        source = exiftool_write(
+            write_photo(tmp_path / f"{len(sidecars)}.jpg", "coffee"), f"-XMP-dc:Title={title}"
+        )
+        exiftool_sidecar(source, tmp_path / f"{len(sidecars)}.xmp")
+        sidecars.append(await asyncio.to_thread((tmp_path / f"{len(sidecars)}.xmp").read_bytes))
+    asset_id = await _ingest(services, tenant, photo, sidecars[0])
+
+    async def title() -> str:
+        run = await services.catalog.get_result(tenant, asset_id, EMBEDDED)
+        assert run is not None and run.findings.embedded is not None
+        return run.findings.embedded.title
+
+    assert await title() == "First caption"
+    data = await asyncio.to_thread(photo.read_bytes)
+    again = await services.ingestor.ingest(tenant, data, photo.name, sidecar=sidecars[1])
+    assert again.status == "duplicate"
+    await services.worker().run_until_idle()
+    assert await title() == "Edited caption"  # read again, as a tracked batch of the embedded analyzer
+    batches = await services.catalog.list_batches(tenant, limit=10)
+    assert [b.analyzers for b in batches] == [("embedded",)]
+    await services.ingestor.ingest(tenant, data, photo.name, sidecar=sidecars[1])  # unchanged: nothing to do
+    assert len(await services.catalog.list_batches(tenant, limit=10)) == 1

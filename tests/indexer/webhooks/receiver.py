@@ -31,6 +31,7 @@ class Receiver:
     port: int = field(default_factory=free_port)
     received: list[dict[str, Any]] = field(default_factory=list)  # verified payloads, with webhook-id
     rejected: int = 0
+    hosts: list[str] = field(default_factory=list)  # the Host header of each verified message
     status: int = 204  # what it answers a verified message
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
@@ -47,6 +48,7 @@ class Receiver:
             self.rejected += 1
             return Response(status_code=401)
         self.received.append({"id": request.headers["webhook-id"], "payload": payload})
+        self.hosts.append(request.headers["host"])
         return Response(status_code=self.status)
 
     async def start(self) -> None:

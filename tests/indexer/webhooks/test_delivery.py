@@ -3,9 +3,12 @@ rotation), a receiver that is down gets the message once it is back, the SSRF gu
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +23,7 @@ from catalog.domain.webhooks import (
     next_delay,
 )
 from indexer.webhooks.sender import attempt
-from indexer.webhooks.ssrf import UnsafeWebhookUrl, check_url
+from indexer.webhooks.ssrf import UnsafeWebhookUrl, check_url, pinned
 from tests.indexer.webhooks.receiver import Receiver
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -136,6 +139,41 @@ async def test_the_ssrf_guard_allows_private_targets_when_the_server_does(client
     await check_url("http://93.184.215.14/x", allow_private=False)  # a public address: no lookup needed
     refused = await attempt(client, endpoint("http://127.0.0.1:9/x"), delivery(), allow_private=False)
     assert refused.status_code is None and refused.error.startswith("refused:")
+
+
+async def test_a_delivery_goes_to_the_address_that_was_checked(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is resolved once, by the guard; the connection uses that address (no second lookup that a
+    rebinding DNS server could answer with a private address), while Host still names the host."""
+    receiver = Receiver(SECRET)
+    loop = asyncio.get_running_loop()
+    lookups: list[str] = []
+
+    async def resolve(host: str, port: int, **_: object) -> list[tuple[Any, ...]]:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolve)
+    await receiver.start()
+    try:
+        url = f"http://hooks.example:{receiver.port}/hooks"  # a name no real DNS here answers
+        done = await attempt(client, endpoint(url), delivery(), allow_private=True)
+    finally:
+        await receiver.stop()
+    assert done.ok, done.error
+    assert lookups == ["hooks.example"] and receiver.hosts == [f"hooks.example:{receiver.port}"]
+
+
+def test_pinning_keeps_the_name_for_http_and_tls() -> None:
+    url, host, tls = pinned("https://hooks.example.org:8443/in?x=1", "2001:db8::1")
+    assert url == "https://[2001:db8::1]:8443/in?x=1"
+    assert host == {"host": "hooks.example.org:8443"} and tls == {"sni_hostname": "hooks.example.org"}
+    assert pinned("http://h.example/x", "93.184.215.14") == (
+        "http://93.184.215.14/x",
+        {"host": "h.example"},
+        {},
+    )
 
 
 def _failed(at: datetime) -> DeliveryAttempt:

@@ -177,3 +177,16 @@ def test_shared_between_threads(tmp_path: Path) -> None:
         results = list(pool.map(lambda _: model.predict(batch, min_confidence=50, max_labels=5), range(8)))
     assert all(r == results[0] for r in results)
     assert [p.name for p in tmp_path.iterdir()] == [ensure_onnx_model(tmp_path).name]
+
+
+def test_lite2_builds_and_names_the_cat(tmp_path: Path) -> None:
+    from indexer.recognizers.local.efficientnet_onnx import LITE2
+
+    model = EfficientNetLabeler(tmp_path, variant=LITE2)
+    assert model.name == "efficientnet-lite2-imagenet1k" and model.input_size == 260
+    batch = model.prepare(photo("chelsea"))[None]
+    assert batch.shape == (1, 3, 260, 260)
+    labels = {lb.name: lb for lb in model.predict(batch, min_confidence=1.0, max_labels=50)[0]}
+    assert labels["Cat"].confidence > 80
+    with pytest.raises(ValueError, match="260"):
+        model.predict(np.zeros((1, 3, 224, 224), np.float32), min_confidence=1.0, max_labels=5)

@@ -13,12 +13,15 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
+from catalog.domain.model import BoundingBox, Label
 from indexer.recognizers.local.centernet_decode import candidates, decode, peaks
 from indexer.recognizers.local.objects import (
     CenterNetDetector,
+    DetectedObject,
     ObjectModelMissingError,
     default_source_dir,
     ensure_onnx_model,
+    object_labels,
 )
 from indexer.recognizers.local.tfjs_onnx import TfjsFormatError, convert, read_weights
 
@@ -255,3 +258,22 @@ def test_missing_or_foreign_model_files_say_what_to_do(tmp_path: Path) -> None:
         (source / name).write_bytes(b"not the model")
     with pytest.raises(ObjectModelMissingError, match="delete it"):
         ensure_onnx_model(tmp_path / "cache", source)
+
+
+def test_detections_become_labels_with_boxes_and_parents(detector: CenterNetDetector) -> None:
+    box = BoundingBox(0.1, 0.1, 0.2, 0.2)
+    found = [
+        DetectedObject("Kite", ("Plaything",), 60.0, box),
+        DetectedObject("Kite", ("Plaything",), 81.0, box),
+        DetectedObject("Dog", ("Canine", "Pet", "Carnivore", "Mammal", "Animal"), 40.0, box),
+    ]
+    labels = {lb.name: lb for lb in object_labels(found, detector.ancestor_parents)}
+    assert [i.confidence for i in labels["Kite"].instances] == [81.0, 60.0]  # best first
+    assert labels["Kite"].confidence == 81.0 and labels["Plaything"].instances == ()
+    assert labels["Canine"] == Label("Canine", 40.0, ("Carnivore", "Mammal", "Animal"))
+    assert labels["Animal"].parents == ()
+    # every ancestor the classes name is a label with parents of its own, themselves known
+    known = set(detector.ancestor_parents)
+    for cls in detector.classes:
+        assert set(cls.parents) <= known
+        assert all(set(detector.ancestor_parents[p]) <= known for p in cls.parents)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import ANY
 from PIL import Image
 
-from catalog.domain.model import BoundingBox, Findings, TextDetection
+from catalog.domain.model import BoundingBox, Findings, Instance, TextDetection
 from indexer.recognizers.ports import AnalysisInput, AnalyzerInputError
 from indexer.recognizers.rekognition.analyzer import RekognitionAnalyzer, rekognition_factories
 from indexer.recognizers.rekognition.calls import make_buckets
@@ -144,6 +144,33 @@ async def test_labels_map_parents_sorted_and_record_the_model_version(
     ]
     assert findings == Findings(labels=findings.labels)  # only its own field
     assert labels.model_version == "3.0"
+
+
+async def test_label_instances_map_to_boxes_and_objects_keeps_located_labels(
+    client: Any, stubber: AioStubber
+) -> None:
+    stubber.add_response(
+        "detect_labels",
+        LABELS_RESPONSE,
+        {"Image": BYTES, "Features": ["GENERAL_LABELS"], "MinConfidence": 50.0, "MaxLabels": 20},
+    )
+    dog = next(lb for lb in (await analyzer("labels", client).analyze(ITEM, {})).labels if lb.name == "Dog")
+    assert dog.instances == (Instance(BoundingBox(0.1, 0.2, 0.3, 0.4), 97.5),)
+
+    objects = analyzer("objects", client)
+    stubber.add_response(
+        "detect_labels", LABELS_RESPONSE, {"Image": BYTES, "Features": ["GENERAL_LABELS"], "MaxLabels": 1000}
+    )
+    found = (await objects.analyze(ITEM, {})).labels
+    # the located label, and its parents as labels without boxes (Animal's own confidence where given)
+    assert [(lb.name, lb.confidence, len(lb.instances)) for lb in found] == [
+        ("Animal", 99.1, 0),
+        ("Dog", 97.5, 1),
+        ("Mammal", 97.5, 0),
+        ("Pet", 97.5, 0),
+    ]
+    stubber.add_response("detect_labels", LABELS_RESPONSE, None)
+    assert (await objects.analyze(ITEM, {"min_confidence": 98})).labels == ()
 
 
 async def test_labels_parameters_and_settings_filters(client: Any, stubber: AioStubber) -> None:
@@ -639,7 +666,8 @@ async def test_construction_and_factories(client: Any) -> None:
         client, s3_bucket=BUCKET, buckets=buckets, defaults={"labels": {"max_labels": 50}}
     )
     assert sorted(factories) == sorted(
-        (n, "rekognition") for n in ("labels", "properties", "people", "faces", "text", "moderation")
+        (n, "rekognition")
+        for n in ("labels", "objects", "properties", "people", "faces", "text", "moderation")
     )
     built = {name: make() for (name, _), make in factories.items()}
     assert built["labels"].defaults["max_labels"] == 50 and built["labels"].defaults["min_confidence"] == 50.0

@@ -293,6 +293,17 @@ async def test_names_and_unknown_faces(client: Any, stub: AioStubber) -> None:
         await collections.search_image("t", Image.new("RGB", (50, 50)), min_similarity=80.0, limit=5)
 
 
+async def test_a_deleted_tenant_s_collection_is_dropped(client: Any, stub: AioStubber) -> None:
+    collections = RekognitionFaceCollections(client, prefix="ms-", buckets=TokenBucket(1000.0, burst=10))
+    stub.add_response("delete_collection", {"StatusCode": 200}, {"CollectionId": "ms-t"})
+    assert await collections.drop_collection("t") is True
+    stub.add_client_error("delete_collection", service_error_code="ResourceNotFoundException")
+    assert await collections.drop_collection("t") is False  # none (or dropped already): nothing to do
+    stub.add_client_error("delete_collection", service_error_code="AccessDeniedException")
+    with pytest.raises(ClientError):
+        await collections.drop_collection("t")
+
+
 async def test_a_reanalysis_with_other_faces_keeps_each_name_on_its_face(
     services: Services, client: Any, stub: AioStubber
 ) -> None:

@@ -54,6 +54,13 @@ async function latestChanges(): Promise<Change[]> {
 }
 
 const IN_PIPELINE = ["STORED", "RENDITIONS", "ANALYZED"];
+const UNFINISHED = ["PREPARING", "RUNNING"];
+const REFRESH_MS = 2000;
+
+function busy(d: Overview): boolean {
+  const inPipeline = d.assetCounts.some((c) => IN_PIPELINE.includes(c.status) && c.count > 0);
+  return inPipeline || d.reprocessBatches.some((b) => UNFINISHED.includes(b.status));
+}
 
 function Progress(props: { value: number; label: string }) {
   return (
@@ -68,8 +75,21 @@ export function OverviewPage(_: PageProps) {
   const [changes, setChanges] = useState<Change[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
-    gql<Overview>(OVERVIEW).then(setData, setError);
+    // While anything is moving (assets in the pipeline, a batch not finished) the page follows it.
+    let stopped = false;
+    let timer: number | undefined;
+    const load = () =>
+      gql<Overview>(OVERVIEW).then((d) => {
+        if (stopped) return;
+        setData(d);
+        if (busy(d)) timer = window.setTimeout(load, REFRESH_MS);
+      }, setError);
+    load();
     latestChanges().then(setChanges, setError);
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
   }, []);
   if (error) return <ErrorNote error={error} />;
   if (!data) return <p class="loading">Loading…</p>;

@@ -1,0 +1,120 @@
+"""Clips made from real photos (scikit-image samples) with PyAV: holds, pans, cuts and dissolves at
+known frames. Small and short, so a clip encodes in well under a second."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+from skimage import data as samples
+
+PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
+
+
+def photo(name: str) -> Image.Image:
+    if name == "black":
+        return Image.new("RGB", (640, 360))
+    return Image.fromarray(getattr(samples, name)()).convert("RGB")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """`frames` frames of one photo; `pan` slides a crop window across it (motion, no cut)."""
+
+    photo: str
+    frames: int
+    pan: bool = False
+    dissolve_in: int = 0  # frames of cross-fade from the previous shot (0: a hard cut)
+
+
+@dataclass
+class Clip:
+    path: Path
+    rate: Fraction
+    shots: Sequence[Shot]
+    cuts: list[int] = field(default_factory=list)  # first frame of every hard-cut shot after the first
+    dissolves: list[tuple[int, int]] = field(default_factory=list)  # [first, last] frame of each dissolve
+
+    @property
+    def frames(self) -> int:
+        return sum(s.frames for s in self.shots)
+
+
+def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8]]:
+    w, h = size
+    img = photo(shot.photo)
+    if not shot.pan:
+        still = np.asarray(img.resize(size, Image.Resampling.BILINEAR))
+        rng = np.random.default_rng(abs(hash(shot.photo)) % 2**32)
+        for _ in range(shot.frames):
+            # a little sensor noise so frames are not bit-identical, as in real footage
+            noise = rng.integers(-3, 4, still.shape, dtype=np.int16)
+            yield np.clip(still.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        return
+    # pan: a window 60 % of the photo's width sliding left to right
+    scale = h / img.height
+    big = img.resize((max(w * 2, round(img.width * scale * 1.7)), round(h * 1.7)), Image.Resampling.BILINEAR)
+    span = big.width - round(w * 1.7)
+    for i in range(shot.frames):
+        x = round(span * i / max(1, shot.frames - 1))
+        crop = big.crop((x, 0, x + round(w * 1.7), big.height))
+        yield np.asarray(crop.resize(size, Image.Resampling.BILINEAR))
+
+
+def make_clip(
+    path: Path,
+    shots: Sequence[Shot],
+    *,
+    rate: Fraction = Fraction(25),
+    size: tuple[int, int] = (320, 180),
+    codec: str = "libx264",
+    container: str | None = None,
+    gop: int = 50,
+    audio: bool = False,
+) -> Clip:
+    clip = Clip(path, rate, shots)
+    with av.open(str(path), "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = gop
+        if codec == "libx264":
+            stream.codec_context.options = {"preset": "ultrafast", "crf": "23"}
+        sound = out.add_stream("aac", rate=44100) if audio else None
+        index = 0
+        previous: list[NDArray[np.uint8]] = []
+        for n, shot in enumerate(shots):
+            frames = list(_shot_frames(shot, size))
+            if n > 0 and shot.dissolve_in:
+                d = shot.dissolve_in
+                tail = previous[-1]
+                for j in range(d):
+                    a = (j + 1) / (d + 1)
+                    frames[j] = ((1 - a) * tail + a * frames[j]).astype(np.uint8)
+                clip.dissolves.append((index, index + d - 1))
+            elif n > 0:
+                clip.cuts.append(index)
+            for pixels in frames:
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts = index
+                frame.time_base = 1 / rate
+                out.mux(stream.encode(frame))
+                index += 1
+            previous = frames
+        out.mux(stream.encode(None))
+        if sound is not None:  # a 440 Hz tone as long as the picture
+            samples = round(index / rate * 44100)
+            for at in range(0, samples, 1024):
+                t = (np.arange(at, min(at + 1024, samples)) / 44100.0).astype(np.float32)
+                wave = (0.2 * np.sin(2 * np.pi * 440 * t))[None, :]
+                chunk = av.AudioFrame.from_ndarray(wave, format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 44100, at
+                out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+    return clip

@@ -1,0 +1,160 @@
+"""Meaning search benchmark: natural-language queries against photos that ship in packages.
+
+Every local analyzer runs on scikit-image's photos (and, with --wheels DIR, photos read from wheels that
+`pip download --no-deps -d DIR scikit-learn matplotlib ultralytics` fetched), exactly as `mediasight
+ingest` does; then each query of QUERIES runs through GraphQL `search(query:)`, and its expected photos
+are looked for in the first 10 hits. A hit must explain its score (`matches`, `textMatch` or `meaning`):
+unexplained hits are counted. Photos are ingested as IMG_0001.jpg ...: their own file names would give
+the answers away. Last line:
+    meaning queries=N mrr=X recall_at_10=Y unexplained=Z
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
+from api.context import Context
+from api.schema import schema
+from mediasight.bootstrap import build
+from mediasight.settings import Settings
+
+# photo → where it comes from ("skimage:<name>" or "<wheel glob>:<member>")
+PHOTOS = {
+    "astronaut.jpg": "skimage:astronaut",
+    "cameraman.jpg": "skimage:camera",
+    "chelsea.jpg": "skimage:chelsea",
+    "coffee.jpg": "skimage:coffee",
+    "rocket.jpg": "skimage:rocket",
+    "motorcycle.jpg": "skimage:stereo_motorcycle",
+    "clock.jpg": "skimage:clock",
+    "page.jpg": "skimage:page",
+    "hubble.jpg": "skimage:hubble_deep_field",
+    "coins.jpg": "skimage:coins",
+    "moon.jpg": "skimage:moon",
+    "china.jpg": "scikit_learn-*.whl:sklearn/datasets/images/china.jpg",
+    "flower.jpg": "scikit_learn-*.whl:sklearn/datasets/images/flower.jpg",
+    "grace_hopper.jpg": "matplotlib-*.whl:matplotlib/mpl-data/sample_data/grace_hopper.jpg",
+    "bus.jpg": "ultralytics-*.whl:ultralytics/assets/bus.jpg",
+    "zidane.jpg": "ultralytics-*.whl:ultralytics/assets/zidane.jpg",
+}
+# query → the photos a person expects (written from looking at the photos, not at any search result)
+QUERIES = {
+    "kitten": {"chelsea.jpg"},
+    "a cat lying down": {"chelsea.jpg"},
+    "cup of coffee": {"coffee.jpg"},
+    "astronaut": {"astronaut.jpg"},
+    "a woman": {"astronaut.jpg", "grace_hopper.jpg"},
+    "photographer with a camera": {"cameraman.jpg"},
+    "black and white photo": {"cameraman.jpg", "page.jpg", "coins.jpg", "moon.jpg"},
+    "rocket launch": {"rocket.jpg"},
+    "motorbike": {"motorcycle.jpg"},
+    "wall clock": {"clock.jpg"},
+    "a printed document": {"page.jpg"},
+    "galaxies in space": {"hubble.jpg"},
+    "old coins": {"coins.jpg"},
+    "the moon": {"moon.jpg"},
+    "a person": {"astronaut.jpg", "cameraman.jpg", "grace_hopper.jpg", "zidane.jpg", "bus.jpg"},
+    "two people": {"zidane.jpg"},
+    "a bus in the street": {"bus.jpg"},
+    "a temple": {"china.jpg"},
+    "a flower": {"flower.jpg"},
+    "someone in uniform": {"grace_hopper.jpg"},
+}
+SEARCH = """query ($q: String!) { search(query: $q, first: 10) {
+  edges { score meaning textMatch matches { label } node { filename } } } }"""
+
+
+def load(source: str, wheels: Path | None) -> bytes | None:
+    from PIL import Image
+
+    kind, name = source.split(":", 1)
+    if kind == "skimage":
+        from skimage import data as samples
+
+        pixels = samples.stereo_motorcycle()[0] if name == "stereo_motorcycle" else getattr(samples, name)()
+        img = Image.fromarray(pixels).convert("RGB")
+    else:
+        found = sorted(wheels.glob(kind)) if wheels else []
+        if not found:
+            return None
+        with zipfile.ZipFile(found[-1]) as wheel:
+            img = Image.open(io.BytesIO(wheel.read(name))).convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+async def run(
+    photos: dict[str, bytes], data_dir: Path, show_text: bool = False
+) -> list[tuple[str, list[str], set[str], int]]:
+    services = build(Settings(data_dir=data_dir))
+    try:
+        tenant = await services.catalog.create_tenant("bench")
+        ids, names = {}, {}
+        for i, (name, data) in enumerate(photos.items()):
+            # a camera's file name: the photo's own name would tell the search what it shows
+            outcome = await services.ingestor.ingest(tenant.id, data, f"IMG_{i + 1:04d}.jpg")
+            assert outcome.asset is not None, outcome.error
+            ids[name] = outcome.asset.id
+            names[f"IMG_{i + 1:04d}.jpg"] = name
+        await services.worker().run_until_idle()
+        if show_text:  # what the semantic embedding of each photo read
+            for name, asset_id in ids.items():
+                found = await services.catalog.get_result(tenant.id, asset_id, "embedding")
+                print(f"  {name:<17} {found.parameters.get('text') if found else None}")
+        out = []
+        for query, expected in QUERIES.items():
+            expected = expected & set(photos)
+            if not expected:
+                continue
+            result = await schema.execute(SEARCH, {"q": query}, context_value=Context(services, tenant.id))
+            assert result.errors is None and result.data is not None, result.errors
+            edges: list[dict[str, Any]] = result.data["search"]["edges"]
+            found = [names[e["node"]["filename"]] for e in edges]
+            unexplained = sum(1 for e in edges if not (e["matches"] or e.get("textMatch") or e["meaning"]))
+            out.append((query, found, expected, unexplained))
+        return out
+    finally:
+        services.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--wheels", type=Path, help="folder of downloaded wheels with more photos")
+    parser.add_argument("--show-text", action="store_true", help="print what each photo's embedding read")
+    parser.add_argument("--max-photos", type=int, default=len(PHOTOS), help="use only the first N photos")
+    args = parser.parse_args()
+    photos = {}
+    for name, source in list(PHOTOS.items())[: args.max_photos]:
+        data = load(source, args.wheels)
+        if data is not None:
+            photos[name] = data
+    print(f"{len(photos)} photos; load {os.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="mediasight-meaning-") as tmp:
+        results = await run(photos, Path(tmp) / "data", args.show_text)
+    rr, recall, unexplained = [], [], 0
+    for query, names, expected, bad in results:
+        first = next((i + 1 for i, n in enumerate(names) if n in expected), None)
+        rr.append(1 / first if first else 0.0)
+        recall.append(len(expected & set(names)) / len(expected))
+        unexplained += bad
+        print(f"  {query:<28} rank {first or '-':>2}  top3 {', '.join(names[:3])}")
+    n = len(results)
+    print(
+        f"meaning queries={n} mrr={sum(rr) / max(n, 1):.3f} "
+        f"recall_at_10={sum(recall) / max(n, 1):.3f} unexplained={unexplained}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Pure rules over labels: their order and merging, and the words that describe what was found."""

@@ -1,0 +1,55 @@
+"""Words for what the recognizers found: counts, colours, black and white."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from catalog.domain.labels.description import colour_name, colour_words, counted, plural
+from catalog.domain.metadata import metadata_text
+from catalog.domain.model import Asset, BoundingBox, DominantColor, ImageProperties, Instance, Label
+
+BOX = BoundingBox(0, 0, 0.5, 0.5)
+
+
+def colour(r: int, g: int, b: int, percent: float = 50.0) -> DominantColor:
+    return DominantColor(r, g, b, f"#{r:02x}{g:02x}{b:02x}", percent)
+
+
+def props(*colours: DominantColor) -> ImageProperties:
+    return ImageProperties(50, 50, 50, 50, colours)
+
+
+def test_counts_say_how_many_of_each_located_thing() -> None:
+    labels = [
+        Label("Person", 99, ("Human",), (Instance(BOX, 90), Instance(BOX, 80))),
+        Label("Kite", 70, (), tuple(Instance(BOX, 60) for _ in range(7))),
+        Label("Umbrella", 40, (), (Instance(BOX, 40),)),  # a guess: not counted
+        Label("Animal", 90),  # not located: no count
+        Label("Apple", 66, (), (Instance(BOX, 66),)),
+        Label("Bus", 66, (), tuple(Instance(BOX, 66) for _ in range(12))),
+    ]
+    assert counted(labels) == ["two people", "seven kites", "an apple", "12 buses"]
+    assert [plural(n) for n in ("Dining Table", "Knife", "Bench", "Teddy Bear", "Butterfly")] == [
+        "dining tables", "knives", "benches", "teddy bears", "butterflies",
+    ]  # fmt: skip
+
+
+def test_colours_and_black_and_white() -> None:
+    assert colour_words(props(colour(20, 20, 20), colour(200, 200, 200))) == [
+        "black and white photo",
+        "monochrome",
+    ]
+    assert colour_words(props(colour(200, 20, 30, 60), colour(30, 60, 200, 30), colour(0, 0, 0, 5))) == [
+        "colours red, blue"
+    ]
+    samples = [(250, 250, 250), (90, 50, 20), (250, 200, 0), (40, 160, 60)]
+    assert [colour_name(colour(*c)) for c in samples] == ["white", "brown", "yellow", "green"]
+    assert colour_words(None) == []
+
+
+def test_metadata_text_reads_like_a_description() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    asset = Asset("a", "t", "0" * 64, 1, "image/jpeg", 10, 10, "beach_2019.jpg", "k", now, now)
+    labels = [Label("Person", 95, ("Human",), (Instance(BOX, 95), Instance(BOX, 90))), Label("Dog", 30)]
+    text = metadata_text(asset, labels, ["SURF SHOP"], ["Ann"], props(colour(10, 10, 10)))
+    assert text == "Person, Human. two people. black and white photo, monochrome. Ann. SURF SHOP. beach"

@@ -1,0 +1,69 @@
+"""A whole video analysed: shots as segments with SMPTE timecodes and keyframe labels, and a poster."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from bench.clips import Shot, make_clip
+from catalog.domain.video.timecode import FrameRate, to_timecode
+from indexer.recognizers.local.labels import EfficientNetLabeler
+from indexer.recognizers.local.transnetv2 import TransNetV2
+from indexer.video.analysis import analyze_video
+from indexer.video.probe import probe_video
+
+pytestmark = pytest.mark.video
+
+
+def test_segments_carry_timecodes_and_the_labels_of_their_shots(
+    tmp_path: Path, shot_model: TransNetV2, labeler: EfficientNetLabeler
+) -> None:
+    clip = make_clip(
+        tmp_path / "pets.mp4",
+        [Shot("black", 10), Shot("chelsea", 50), Shot("coffee", 60, pan=True), Shot("rocket", 45)],
+        rate=Fraction(30000, 1001),
+    )
+    info = probe_video(clip.path)
+    result = analyze_video(clip.path, info, shot_model, labeler)
+    segments = [s for s in result.segments if s.end_frame > 12]  # the black lead may be a shot of its own
+    assert [s.start_frame for s in segments[1:]] == pytest.approx([60, 120], abs=2)
+    cat, coffee, rocket = segments
+    assert "Cat" in {lb.name for lb in cat.labels}
+    assert {"Cup", "Beverage", "Food"} & {lb.name for lb in coffee.labels}
+    assert "Cat" not in {lb.name for lb in coffee.labels} | {
+        lb.name for lb in rocket.labels
+    }  # labels stay in their shot
+    rate = FrameRate(Fraction(30000, 1001))
+    for s in result.segments:
+        assert s.start_timecode == to_timecode(s.start_frame, rate) and ";" in s.start_timecode
+        assert s.end_timecode == to_timecode(s.end_frame, rate)
+        assert s.start == pytest.approx(rate.seconds(s.start_frame), abs=1e-3)
+        assert all(s.start <= t < s.end for t in s.keyframes)
+    assert result.segments[-1].end == pytest.approx(info.duration, abs=1e-3)
+    assert result.frames_decoded == clip.frames
+    assert result.poster is not None and not result.poster.blank
+    assert [(start, end) for start, end, _ in result.tiles] == [(s.start, s.end) for s in result.segments]
+
+
+def test_decoding_errors_reach_the_caller(tmp_path: Path, shot_model: TransNetV2) -> None:
+    clip = make_clip(tmp_path / "a.mp4", [Shot("rocket", 20)])
+    info = probe_video(clip.path)
+    clip.path.unlink()
+    with pytest.raises(FileNotFoundError):
+        analyze_video(clip.path, info, shot_model, None)
+
+
+def test_faces_are_grouped_per_person_across_shots(tmp_path: Path, shot_model: TransNetV2) -> None:
+    from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+    clip = make_clip(
+        tmp_path / "interview.mp4",
+        [Shot("astronaut", 30), Shot("rocket", 30), Shot("astronaut", 30)],
+        size=(512, 512),  # the photo undistorted: a face the size a 640 px keyframe shows
+    )
+    result = analyze_video(clip.path, probe_video(clip.path), shot_model, None, faces=DlibFaceRecognizer())
+    assert [s.start_frame for s in result.segments] == pytest.approx([0, 30, 60], abs=2)
+    assert [s.faces for s in result.segments] == [("person-1",), (), ("person-1",)]
+    assert result.people == 1
