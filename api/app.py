@@ -3,18 +3,23 @@ given (or opens through the composition root's OpenServices, with whatever runs 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from cross_web import FormData, StarletteRequestAdapter
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
@@ -255,12 +260,18 @@ def _export_job_endpoint(ref: ServicesRef) -> Any:
                 {"error": "invalid or expired export URL: ask exportJob again for a fresh one"},
                 status_code=403,
             )
+        folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="mediasight-download-")
+        path = Path(folder) / "export.zip"
+        cleanup = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
         try:
-            data = await services.export_jobs.result(tenant_id, job_id)
+            await services.export_jobs.result(tenant_id, job_id, path)
         except ExportError as exc:
+            await cleanup()
             return JSONResponse({"error": str(exc)}, status_code=404 if exc.code == "NOT_FOUND" else 409)
-        disposition = f"attachment; filename=export-{job_id}.zip"
-        return Response(data, media_type="application/zip", headers={"Content-Disposition": disposition})
+        # streamed from a file: a zip of image copies may be larger than memory
+        return FileResponse(
+            path, media_type="application/zip", filename=f"export-{job_id}.zip", background=cleanup
+        )
 
     return result
 

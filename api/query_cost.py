@@ -36,6 +36,9 @@ QUERY_WEIGHTS = {  # per occurrence, on top of the field's 1 (≈ how many cheap
     "exportAssets": 200,
     "exportCsv": 200,
     "startExport": 200,
+    # a concept's scoring reads every feature vector of the tenant
+    "suggestions": 2000,
+    "uncertain": 2000,
 }
 
 

@@ -195,7 +195,17 @@ class ChangeEdge:
     node: Asset | None
 
 
-@strawberry.type(description="Assets whose current metadata changed, oldest change first.")
+@strawberry.enum(description="The order of the change feed.")
+class ChangeOrder(enum.Enum):
+    OLDEST_FIRST = strawberry.enum_value(
+        "OLDEST_FIRST", description="Oldest change first: poll with the last endCursor to stay in sync."
+    )
+    NEWEST_FIRST = strawberry.enum_value(
+        "NEWEST_FIRST", description="Latest change first: what changed lately, paged back in time."
+    )
+
+
+@strawberry.type(description="Assets whose current metadata changed, in the order asked.")
 class ChangeConnection:
     edges: list[ChangeEdge]
     page_info: PageInfo

@@ -15,6 +15,7 @@ from api.context import Context
 from api.report_types import (
     ChangeConnection,
     ChangeEdge,
+    ChangeOrder,
     ChangeReport,
     ReprocessBatch,
     ReprocessErrorCode,
@@ -103,14 +104,18 @@ class RunQuery:
     @strawberry.field(
         permission_classes=[CanRead],
         description="Assets whose current metadata changed at or after `since`, oldest change first: poll it "
-        "with the last endCursor to stay in sync. An asset that changes again moves to the end.",
+        "with the last endCursor to stay in sync. An asset that changes again moves to the end. "
+        "order: NEWEST_FIRST gives the latest changes first, paged back in time down to `since`.",
     )
     async def changes(
         self,
         info: Info[Context, None],
         since: datetime,
         first: Annotated[int, strawberry.argument(description=f"At most {MAX_FEED_PAGE}.")] = 50,
-        after: str | None = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="The endCursor of a previous page in the same order.")
+        ] = None,
+        order: ChangeOrder = ChangeOrder.OLDEST_FIRST,
     ) -> ChangeConnection:
         if not 1 <= first <= MAX_FEED_PAGE:
             raise GraphQLError(
@@ -129,7 +134,11 @@ class RunQuery:
                 ) from exc
         ctx = info.context
         found = await ctx.services.catalog.changed_assets(
-            ctx.tenant_id, _aware(since), after=position, limit=first + 1
+            ctx.tenant_id,
+            _aware(since),
+            after=position,
+            limit=first + 1,
+            newest_first=order is ChangeOrder.NEWEST_FIRST,
         )
         page = found[:first]
         assets = await ctx.assets.load_many([c.asset_id for c in page])

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from api.archive_schema import ArchiveQuery
 from api.auth import CanRead, CanWrite
+from api.concepts.schema import ConceptMutation, ConceptQuery
 from api.context import Context
 from api.error_log import MaskServerErrors, Schema
 from api.face_schema import FaceMutation, FaceQuery
@@ -55,6 +56,7 @@ class Query(
     ExportJobQuery,
     ProfileQuery,
     WebhookQuery,
+    ConceptQuery,
     ReviewQuery,
 ):
     @strawberry.field(permission_classes=[CanRead], description="One asset of your tenant by ID, or null.")
@@ -142,6 +144,7 @@ class Mutation(
     WebhookMutation,
     ProfileMutation,
     ExportJobMutation,
+    ConceptMutation,
     ReviewMutation,
 ):
     @strawberry.mutation(

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from services.concepts import ConceptService
 from services.export_jobs import ExportJobs
 from services.exports import ExportService
 from services.faces import FaceService
@@ -67,6 +68,8 @@ class ApiServices(Protocol):
     def export_jobs(self) -> ExportJobs: ...
     @property
     def webhooks(self) -> WebhookService: ...
+    @property
+    def concepts(self) -> ConceptService: ...
 
 
 class OpenServices(Protocol):

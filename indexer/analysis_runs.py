@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from catalog.domain.clock import utcnow
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
 from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
@@ -20,12 +21,21 @@ from catalog.domain.metadata import (
     searchable_lines,
     shown_persons,
 )
-from catalog.domain.model import Asset, Face, FaceRef, Findings, RecognitionResult, RunStatus
+from catalog.domain.model import (
+    Asset,
+    Face,
+    FaceRef,
+    FeatureVector,
+    Findings,
+    RecognitionResult,
+    RunStatus,
+)
 from catalog.domain.ports import CatalogStore, FaceCollection
-from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
+from indexer.concepts.stage import ConceptStage
 from indexer.cpu import CpuPool
 from indexer.index_documents import IndexDocuments
-from indexer.recognizers.ports import AnalysisInput, Analyzer, TextEmbedder
+from indexer.recognizers.ports import AnalysisInput, Analyzer, AnalyzerInputError, TextEmbedder
 
 EMBEDDING = "embedding"
 MAX_PERSON_NAME = 200  # as a name given to a face by hand (services.faces)
@@ -49,6 +59,7 @@ class AnalysisRuns:
         self._choose = choose
         self._embedder = embedder
         self._documents = documents
+        self._concepts = ConceptStage(catalog)
 
     async def analyze(
         self,
@@ -59,9 +70,11 @@ class AnalysisRuns:
         choice: AnalyzerChoice | None = None,
         batch_id: str | None = None,
     ) -> bool:
-        """Run the analyzers (the tenant's, or `choice`) on one image and append a run for each, then
-        the metadata embedding; True when any current result changed."""
-        selected = self._analyzers.select(choice or await self._choose(asset.tenant_id))
+        """Run the analyzers (the tenant's and its active concepts, or `choice`) on one image and append a
+        run for each, then the metadata embedding; True when any current result changed."""
+        chosen = choice or await self._choose(asset.tenant_id)
+        images = AnalyzerChoice(tuple(a for a in chosen.analyzers if concept_of(a) is None), chosen.providers)
+        selected = self._analyzers.select(images)
         params = params or {}
         results = await asyncio.gather(
             *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
@@ -70,7 +83,14 @@ class AnalysisRuns:
         failures = [r for r in results if isinstance(r, BaseException)]
         done = {r.analyzer: r for r in results if not isinstance(r, BaseException)}
         changed = False
+        features: FeatureVector | None = None
         for result in done.values():
+            if result.findings.features is not None:  # kept apart from the run (catalog FeatureStore)
+                features = result.findings.features
+                await self._catalog.save_features(asset.tenant_id, asset.id, features)
+                result = dataclasses.replace(
+                    result, findings=dataclasses.replace(result.findings, features=None)
+                )
             if result.analyzer == "faces":
                 result = await self._with_persons(asset, result, done.get(EMBEDDED))
             change = await self._catalog.save_result(asset.tenant_id, result)
@@ -81,7 +101,24 @@ class AnalysisRuns:
                 await self._name_from_regions(asset, current["faces"].findings.faces, done[EMBEDDED])
         if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
             raise failures[0]
+        concepts = await self._concepts.runs(
+            asset,
+            features,
+            lambda: self._extract_features(item),
+            analyzers=None if choice is None else choice.analyzers,
+            batch_id=batch_id,
+        )
+        for run in concepts:
+            change = await self._catalog.save_result(asset.tenant_id, run)
+            changed = changed or bool(change and change.changed)
         return await self.embed(asset, batch_id) or changed
+
+    async def _extract_features(self, item: AnalysisInput) -> FeatureVector | None:
+        """The local `features` analyzer's vector, when this server has one."""
+        try:
+            return (await self._analyzers.get("features", "local").analyze(item, {})).features
+        except (UnknownAnalyzerError, AnalyzerInputError):
+            return None
 
     async def _run(
         self,

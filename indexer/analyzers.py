@@ -4,18 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 from PIL import Image
 
-from catalog.domain.model import Findings, Label
+from catalog.domain.model import FeatureVector, Findings, Label
 from indexer.batcher import InferenceBatcher
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import AnalysisInput, Analyzer, LabelModel
+from indexer.recognizers.ports import AnalysisInput, Analyzer, FeatureLabelModel, LabelModel, has_features
 
 # Every image analyzer, in the order results are shown; "embedding" runs after them, on their output.
 # "embedded" is no model: it reads the metadata that came with the file (provenance `embedded`).
-IMAGE_ANALYZERS = ("labels", "objects", "faces", "people", "text", "moderation", "properties", "embedded")
+# "features" is the local classifier's feature vector alone (custom concepts learn from it), for tenants
+# whose labels come from elsewhere: local labels give it from the same forward pass.
+IMAGE_ANALYZERS = (
+    "labels",
+    "objects",
+    "faces",
+    "people",
+    "text",
+    "moderation",
+    "properties",
+    "embedded",
+    "features",
+)
+
+Labelled = tuple[list[Label], FeatureVector | None]
+
+
+def feature_vector(model: FeatureLabelModel, values: np.ndarray) -> FeatureVector:
+    """Float16 bytes: half the size, and the probes' precision is far coarser than float16's."""
+    return FeatureVector(model.feature_version, np.asarray(values, dtype="<f2").tobytes())
 
 
 class UnknownAnalyzerError(ValueError):
@@ -37,17 +57,24 @@ class LabelsAnalyzer:
         }
         # One batcher per parameter pair (in practice one: the defaults), so each forward pass makes only
         # the labels its callers keep.
-        self._batchers: dict[tuple[float, int], InferenceBatcher[list[Label]]] = {}
+        self._batchers: dict[tuple[float, int], InferenceBatcher[Labelled]] = {}
 
-    def _batcher(self, min_confidence: float, max_labels: int) -> InferenceBatcher[list[Label]]:
+    def _batcher(self, min_confidence: float, max_labels: int) -> InferenceBatcher[Labelled]:
         key = (min_confidence, max_labels)
         if key not in self._batchers:
-            model = self._model
             self._batchers[key] = InferenceBatcher(
-                lambda batch: model.predict(batch, min_confidence=min_confidence, max_labels=max_labels),
-                self._cpu,
+                lambda batch: self._infer(batch, min_confidence, max_labels), self._cpu
             )
         return self._batchers[key]
+
+    def _infer(self, batch: np.ndarray, min_confidence: float, max_labels: int) -> list[Labelled]:
+        """Labels, and the features of the same forward pass when the model gives them."""
+        if not has_features(self._model):
+            found = self._model.predict(batch, min_confidence=min_confidence, max_labels=max_labels)
+            return [(labels, None) for labels in found]
+        model = cast(FeatureLabelModel, self._model)
+        both = model.predict_with_features(batch, min_confidence=min_confidence, max_labels=max_labels)
+        return [(labels, feature_vector(model, values)) for labels, values in both]
 
     @property
     def model_name(self) -> str:
@@ -61,8 +88,35 @@ class LabelsAnalyzer:
         min_confidence = float(params.get("min_confidence", self.defaults["min_confidence"]))
         max_labels = int(params.get("max_labels", self.defaults["max_labels"]))
         model_input = await self._cpu.run(self._model.prepare, item.image)
-        labels = await self._batcher(min_confidence, max_labels).submit(model_input)
-        return Findings(labels=tuple(labels))
+        labels, features = await self._batcher(min_confidence, max_labels).submit(model_input)
+        return Findings(labels=tuple(labels), features=features)
+
+
+class FeaturesAnalyzer:
+    """The classifier's feature vector alone (no labels): micro-batched like the labels."""
+
+    name = "features"
+    provider = "local"
+    defaults: Mapping[str, float | int | str | bool] = {}
+
+    def __init__(self, model: FeatureLabelModel, cpu: CpuPool) -> None:
+        self._model = model
+        self._cpu = cpu
+        self._batcher = InferenceBatcher(
+            lambda batch: [feature_vector(model, v) for v in model.features(batch)], cpu
+        )
+
+    @property
+    def model_name(self) -> str:
+        return self._model.name
+
+    @property
+    def model_version(self) -> str:
+        return self._model.feature_version
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        model_input = await self._cpu.run(self._model.prepare, item.image)
+        return Findings(features=await self._batcher.submit(model_input))
 
 
 @dataclass

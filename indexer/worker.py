@@ -21,6 +21,7 @@ from indexer.image_errors import ImageRejected
 from indexer.pipeline import PermanentError, Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
+from services.concepts import RETIRE_JOB, TRAIN_JOB, ConceptService
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
 from services.webhook_feed import FOLLOW_JOB, FeedFollower
@@ -50,6 +51,7 @@ class Worker:
         preparation: BatchPreparation,
         webhooks: WebhookService | None = None,
         export_jobs: ExportJobs | None = None,
+        concepts: ConceptService | None = None,
         feed: FeedFollower | None = None,
         review_rules: ReviewRulesItem | None = None,
     ) -> None:
@@ -60,6 +62,7 @@ class Worker:
         self._preparation = preparation
         self._webhooks = webhooks
         self._export_jobs = export_jobs
+        self._concepts = concepts
         self._feed = feed
         self._review_rules = review_rules  # an archive sweep's item: the tenant's review rules on the asset
         self._tasks: set[asyncio.Task[None]] = set()
@@ -162,6 +165,10 @@ class Worker:
                 await self._preparation.prepare(job.tenant_id, batch_id)
             elif job.kind == EXPORT_JOB and self._export_jobs is not None:
                 await self._export_jobs.run(job.tenant_id, job.asset_id)
+            elif job.kind == TRAIN_JOB and self._concepts is not None:
+                await self._concepts.run_training(job.tenant_id, job.asset_id)
+            elif job.kind == RETIRE_JOB and self._concepts is not None:
+                await self._concepts.retire(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
             elif await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
@@ -249,7 +256,11 @@ class Worker:
     async def _deliver_webhook(self, job: Job) -> None:
         """One attempt of a webhook delivery; its own schedule decides the next (not the asset retries)."""
         try:
-            delay = await self._webhooks.deliver(job.tenant_id, job.asset_id) if self._webhooks else None
+            delay = (
+                await self._webhooks.deliver(job.tenant_id, job.asset_id, job.attempts)
+                if self._webhooks
+                else None
+            )
         except Exception as exc:  # the store, not the receiver, failed: try again soon
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("webhook job %s failed (%s); trying again", job.asset_id, reason)
@@ -275,4 +286,6 @@ class Worker:
             await self._preparation.abandon(job.tenant_id, batch_id, reason)
         if job.kind == EXPORT_JOB and self._export_jobs is not None:
             await self._export_jobs.fail(job.tenant_id, job.asset_id, reason)
+        if job.kind == TRAIN_JOB and self._concepts is not None:
+            await self._concepts.fail_training(job.tenant_id, job.asset_id, reason)
         await self._queue.dead(job, reason)

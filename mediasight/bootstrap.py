@@ -24,17 +24,25 @@ from catalog.sqlite.queue import SqliteJobQueue
 from catalog.sqlite.review_store import SqliteReviewStore
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
-from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, validate_choice
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError, validate_choice
 from indexer.cpu import CpuPool
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
-from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts, TextEmbedder
+from indexer.recognizers.ports import (
+    Analyzer,
+    AnalyzerInputError,
+    Factories,
+    LabelModel,
+    ProviderParts,
+    TextEmbedder,
+)
 from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
 from mediasight.providers import REGISTRY, ProviderDeps, provider_names
 from mediasight.settings import Settings
+from services.concepts import ConceptService
 from services.export_jobs import ExportJobs
 from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
@@ -77,6 +85,7 @@ class Services:
     webhook_sender: HttpSender
     webhook_feed: FeedFollower  # metadata-changed events, from the change feed
     export_jobs: ExportJobs
+    concepts: ConceptService
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -141,6 +150,7 @@ class Services:
             self.reprocess.preparation,
             self.webhooks,
             self.export_jobs,
+            self.concepts,
             self.webhook_feed,
             review_rules=self.review.tasks.apply_to,
         )
@@ -263,6 +273,15 @@ async def open_services(
         raise
 
 
+def feature_model(analyzers: AnalyzerRegistry) -> str | None:
+    """The version of the feature vectors this server makes (None without a local classifier that gives
+    them): what new concept trainings learn from."""
+    try:
+        return analyzers.get("features", "local").model_version
+    except (UnknownAnalyzerError, AnalyzerInputError):
+        return None
+
+
 def build(
     settings: Settings,
     *,
@@ -352,6 +371,15 @@ def build(
         webhook_sender=sender,
         webhook_feed=FeedFollower(webhook_store(a.catalog), a.catalog.changed_assets, webhooks, a.queue),
         export_jobs=ExportJobs(a.blobs, a.queue, a.catalog, a.index, exports),
+        concepts=ConceptService(
+            a.catalog,
+            a.queue,
+            a.index,
+            cpu,
+            reprocess,
+            feature_model=lambda: feature_model(analyzers),
+            review=review.tasks,
+        ),
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

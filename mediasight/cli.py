@@ -4,7 +4,7 @@ tenant, key and profile groups: mediasight.tenant_cli, mediasight.key_cli,
 mediasight.profile_cli; reviewer and review groups:
 mediasight.review_cli; serve and worker: mediasight.server_cli;
 ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
-init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli.
+init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli; concept: mediasight.concept_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
 
@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli, video_cli
+from mediasight.concept_cli import concept_app
 from mediasight.key_cli import key_app
 from mediasight.profile_cli import profile_app
 from mediasight.review_cli import review_app, reviewer_app
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(key_app, name="key")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(concept_app, name="concept")
 app.add_typer(profile_app, name="profile")
 app.add_typer(reviewer_app, name="reviewer")
 app.add_typer(review_app, name="review")

@@ -1,17 +1,20 @@
 """Exports of many assets (a search, or the whole tenant) as a background job on the queue: its state and
 progress, and at the end one zip, are kept in the blob store (so both deployments keep them as they keep
-originals). Formats: the per-asset files (xmp, json, annotations) or one CSV; image copies are exported per
-asset (a zip of originals would be the archive itself)."""
+originals). Formats: the per-asset files (xmp, json, annotations, or image copies with the metadata
+embedded) or one CSV. The zip is written to a temporary file and streamed to the store (a search's image
+copies can be gigabytes): memory holds one asset's file at a time."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from catalog.domain.ids import uuid7
@@ -21,7 +24,9 @@ from services.exports import MAX_EXPORT_IDS, ExportError, ExportFormat, ExportSe
 EXPORT_JOB = "export"  # the job's "asset" is the export job's ID
 MAX_JOB_ASSETS = 100_000
 PAGE = 100
-FORMATS = ("xmp", "json", "annotations", "csv")
+FORMATS = ("xmp", "json", "annotations", "image", "csv")
+# Already-compressed files are stored, not deflated again (the CPU would gain nothing on JPEG or PNG).
+STORED = (ExportFormat.IMAGE,)
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,12 @@ class ExportJobs:
         except (FileNotFoundError, ValueError) as exc:
             raise ExportError("NOT_FOUND", f"no export {job_id} in your tenant") from exc
 
-    async def result(self, tenant_id: str, job_id: str) -> bytes:
+    async def result(self, tenant_id: str, job_id: str, target: Path) -> None:
+        """Write the finished export's zip to `target` (streamed from the store)."""
         job = await self.get(tenant_id, job_id)
         if job.state != "done":
             raise ExportError("NOT_READY", f"export {job_id} is {job.state} ({job.done}/{job.total})")
-        return await self._blobs.get(result_key(tenant_id, job_id))
+        await self._blobs.get_file(result_key(tenant_id, job_id), target)
 
     async def fail(self, tenant_id: str, job_id: str, reason: str) -> None:
         """The worker gave up on the job: say why."""
@@ -142,17 +148,20 @@ class ExportJobs:
         ids = await self._asset_ids(job)
         job = dataclasses.replace(job, state="running", total=len(ids), done=0)
         await self._save(job)
-        buffer = io.BytesIO()
-        try:
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with tempfile.TemporaryDirectory(prefix="mediasight-export-") as folder:
+            path = Path(folder) / "export.zip"
+            archive = await asyncio.to_thread(zipfile.ZipFile, path, "w", zipfile.ZIP_DEFLATED)
+            try:
                 if job.format == "csv":
                     await self._csv(job, ids, archive)
                 else:
                     await self._files(job, ids, archive)
-        except ExportError as exc:
-            await self._save(dataclasses.replace(job, state="failed", error=str(exc)))
-            return
-        await self._blobs.put(result_key(tenant_id, job_id), buffer.getvalue(), "application/zip")
+            except ExportError as exc:
+                await self._save(dataclasses.replace(job, state="failed", error=str(exc)))
+                return
+            finally:
+                await asyncio.to_thread(archive.close)
+            await self._blobs.put_file(result_key(tenant_id, job_id), path, "application/zip")
         await self._save(dataclasses.replace(job, state="done", done=len(ids)))
 
     async def _files(self, job: ExportJob, ids: list[str], archive: zipfile.ZipFile) -> None:
@@ -164,7 +173,10 @@ class ExportJobs:
                 if exc.code != "NOT_FOUND":  # deleted since the job started: left out
                     raise
             else:
-                archive.writestr(f"{asset_id}_{made.filename}", made.data)
+                compress = zipfile.ZIP_STORED if fmt in STORED else zipfile.ZIP_DEFLATED
+                name = f"{asset_id}_{made.filename}"
+                # blocking writes and deflate: off the event loop (one at a time: a ZipFile is not shared)
+                await asyncio.to_thread(archive.writestr, name, made.data, compress)
             if n % PAGE == 0:
                 await self._save(dataclasses.replace(job, state="running", done=n))
 
@@ -178,4 +190,4 @@ class ExportJobs:
             await self._save(
                 dataclasses.replace(job, state="running", done=min(start + len(chunk), len(ids)))
             )
-        archive.writestr("export.csv", "".join(parts))
+        await asyncio.to_thread(archive.writestr, "export.csv", "".join(parts))

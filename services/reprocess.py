@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.clock import utcnow
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED
 from catalog.domain.ids import uuid7
 from catalog.domain.model import BatchStatus, ReprocessBatch
@@ -67,8 +68,9 @@ def _selection(query: SearchQuery, ids: list[str] | None) -> str:
 def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoice:
     """The tenant's analyzers and providers, narrowed and overridden by the batch."""
     names = batch.analyzers or tenant.analyzers
-    providers = {n: batch.provider or tenant.provider_of(n) for n in names}
-    return AnalyzerChoice(tuple(n for n in IMAGE_ANALYZERS if n in names), providers)
+    providers = {n: batch.provider or tenant.provider_of(n) for n in names if concept_of(n) is None}
+    concepts = tuple(n for n in names if concept_of(n) is not None)  # scored from stored features
+    return AnalyzerChoice((*(n for n in IMAGE_ANALYZERS if n in names), *concepts), providers)
 
 
 def _coerce(default: Scalar, value: object, name: str) -> Scalar:
@@ -145,7 +147,14 @@ class ReprocessService:
         self.preparation = BatchPreparation(catalog, index, queue)
 
     async def _validated(self, tenant_id: str, request: ReprocessRequest) -> ReprocessBatch:
-        unknown = [a for a in request.analyzers if a not in IMAGE_ANALYZERS]
+        unknown = [a for a in request.analyzers if a not in IMAGE_ANALYZERS and concept_of(a) is None]
+        for analyzer in request.analyzers:
+            name = concept_of(analyzer)
+            concept = None if name is None else await self._catalog.get_concept(tenant_id, name)
+            if name is not None and (concept is None or concept.active_version is None):
+                raise ReprocessError(
+                    "UNKNOWN_ANALYZER", f"{analyzer!r}: no activated concept of that name in your tenant"
+                )
         if unknown:
             raise ReprocessError(
                 "UNKNOWN_ANALYZER", f"unknown analyzer(s) {unknown}: choose from {', '.join(IMAGE_ANALYZERS)}"
@@ -165,7 +174,11 @@ class ReprocessService:
         if not choice.analyzers:
             raise ReprocessError("UNKNOWN_ANALYZER", "no analyzers to run: name them with analyzers")
         try:
-            chosen = {n: self._analyzers.get(n, choice.provider_of(n)) for n in choice.analyzers}
+            chosen = {
+                n: self._analyzers.get(n, choice.provider_of(n))
+                for n in choice.analyzers
+                if concept_of(n) is None
+            }
         except UnknownAnalyzerError as exc:
             raise ReprocessError("UNKNOWN_PROVIDER", str(exc)) from exc
         settings = {n: dict(a.defaults) for n, a in chosen.items()}

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 ENDPOINTS_TTL = 5.0  # seconds a process keeps a tenant's endpoint list for announcing events
 WEBHOOK_JOB = "webhook"  # the job's "asset" is job_ref(...)
+MISSING_DELIVERY_WAIT = 1.0  # seconds a first delivery job waits for its delivery to be saved ...
+MISSING_DELIVERY_TRIES = 5  # ... at most this many times (then the announcer never saved it: nothing to send)
 
 
 class WebhookError(Exception):
@@ -217,8 +219,10 @@ class WebhookService:
             delivery = WebhookDelivery(
                 event_id, tenant_id, endpoint.id, event, payload, now, next_attempt_at=now
             )
+            # The job first: a crash between the two leaves a job that finds no delivery and ends, and the
+            # announcer (a job itself) runs again; the other way round left a delivery no job would send.
+            await self._queue.enqueue(WEBHOOK_JOB, tenant_id, job_ref(endpoint.id, event_id, 0))
             if await self._store.add_delivery(delivery):
-                await self._queue.enqueue(WEBHOOK_JOB, tenant_id, job_ref(endpoint.id, event_id, 0))
                 queued += 1
         return queued
 
@@ -231,12 +235,17 @@ class WebhookService:
                 event_id=event_id(WebhookEvent.ASSET_DELETED, tenant_id, asset_id),
             )
 
-    async def deliver(self, tenant_id: str, ref: str) -> float | None:
+    async def deliver(self, tenant_id: str, ref: str, job_attempts: int = 1) -> float | None:
         """The delivery job: one attempt, logged, and after a failed one a new job for the next. Returns
         the seconds this job must wait first (it came early), or None when the job is done."""
         endpoint_id, delivery_id, attempts = [*ref.split("/"), "", ""][:3]
         delivery = await self._store.get_delivery(tenant_id, endpoint_id, delivery_id)
-        if delivery is None or delivery.state != DeliveryState.PENDING:
+        if delivery is None:
+            # Queued before its delivery is saved (announce): a first job may come a moment early.
+            return (
+                MISSING_DELIVERY_WAIT if attempts == "0" and job_attempts < MISSING_DELIVERY_TRIES else None
+            )
+        if delivery.state != DeliveryState.PENDING:
             return None
         if attempts != str(len(delivery.attempts)):
             return None  # a stale job: the delivery's own next job carries on

@@ -28,3 +28,20 @@ class ColorLabeler:
             labels = [Label(name, confidence, ("Color",)), Label("Color", confidence, ())]
             out.append([lb for lb in labels if lb.confidence >= min_confidence][:max_labels])
         return out
+
+
+class ColorFeatureLabeler(ColorLabeler):
+    """ColorLabeler that also gives a feature vector from the same call (a FeatureLabelModel): the colour
+    means and their complements, so a linear probe can tell hues apart."""
+
+    feature_version = "fake-color-features/1"
+
+    def features(self, batch: np.ndarray) -> np.ndarray:
+        means = np.asarray(batch, dtype=np.float32) / 255.0
+        return np.hstack([means, 1.0 - means])
+
+    def predict_with_features(
+        self, batch: np.ndarray, *, min_confidence: float, max_labels: int
+    ) -> list[tuple[list[Label], np.ndarray]]:
+        labels = self.predict(batch, min_confidence=min_confidence, max_labels=max_labels)
+        return list(zip(labels, self.features(batch), strict=True))

@@ -25,6 +25,7 @@ class BackgroundExportFormat(enum.Enum):
     XMP = "xmp"
     JSON = "json"
     ANNOTATIONS = "annotations"
+    IMAGE = "image"  # copies of the images with their metadata embedded (never the originals)
     CSV = "csv"
 
 

@@ -19,7 +19,7 @@ from api.web.assets import Static, shell
 from api.web.session import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ports import CatalogStore
 
-PAGES = ("/", "/overview", "/assets/{asset_id}", "/review")
+PAGES = ("/", "/overview", "/assets/{asset_id}", "/review", "/concepts", "/concepts/{name}")
 MAX_KEY_CHARS = 200
 
 

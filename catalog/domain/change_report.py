@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.run_ports import ChangeRecord
 
 LABELS = "labels"
@@ -76,7 +77,7 @@ def build_report(records: Sequence[ChangeRecord], *, top: int = 20) -> ChangeRep
             g, lo = _net(analyzers[analyzer])
             gained += g
             lost += lo
-            if analyzer == LABELS:
+            if analyzer == LABELS or concept_of(analyzer) is not None:  # both give labels
                 gained_count.update(g)
                 lost_count.update(lo)
         labels = analyzers.get(LABELS, [])

@@ -6,6 +6,7 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
 from catalog.domain.labels.order import merge_labels, specific_first
@@ -30,9 +31,10 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 
 def machine_labels(results: Results) -> tuple[Label, ...]:
-    """The classifier's and the object detector's labels merged (one per concept, with the detector's
-    boxes), plus Person from faces and bodies; the specific first (see labels.order.specific_first)."""
-    labels = merge_labels(results[a].findings.labels for a in LABEL_ANALYZERS if a in results)
+    """The classifier's, the object detector's and the custom concepts' labels merged (one per name, with
+    the detector's boxes), plus Person from faces and bodies; the specific first (labels.order)."""
+    concepts = sorted(name for name in results if concept_of(name))
+    labels = merge_labels(results[a].findings.labels for a in (*LABEL_ANALYZERS, *concepts) if a in results)
     instances = person_instances(results)
     if instances:
         confidence = round(max(i.confidence for i in instances), 2)

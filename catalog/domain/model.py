@@ -203,6 +203,19 @@ class ImageProperties:
 
 
 @dataclass(frozen=True)
+class FeatureVector:
+    """An image's feature vector (a classifier's pooled penultimate layer) as float16 little-endian bytes,
+    with the model (and version) that made it: vectors of different models are not comparable."""
+
+    model: str
+    data: bytes
+
+    @property
+    def dim(self) -> int:
+        return len(self.data) // 2
+
+
+@dataclass(frozen=True)
 class Findings:
     """What an analyzer saw. Each analyzer fills only its own field (labels: labels; faces: faces; ...)."""
 
@@ -214,6 +227,8 @@ class Findings:
     properties: ImageProperties | None = None
     embedding: tuple[float, ...] = ()
     embedded: EmbeddedMetadata | None = None  # the "embedded" analyzer: metadata that came with the file
+    # the labels model's features from the same pass: stored apart (FeatureStore), never in the run
+    features: FeatureVector | None = None
 
 
 class RunStatus(enum.StrEnum):

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from catalog.domain.concepts.ports import ConceptStore, FeatureStore
 from catalog.domain.model import (
     ALL_SCOPES,
     ApiKey,
@@ -123,7 +124,7 @@ class AssetStore(Protocol):
         ...
 
 
-class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, Protocol):
+class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, FeatureStore, ConceptStore, Protocol):
     """The source of truth, as one store: what the composition root wires and each catalog adapter
     implements (its contract suites: tests/contract/test_{tenant,asset,batch}_store_contract.py and
     test_run_history_contract.py). Services that need only part of it may ask for that port."""

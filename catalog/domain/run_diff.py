@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.codec import encode_findings
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.model import BoundingBox, Face, Findings, Label, RecognitionResult, RunChange
 
 SAME_FACE_IOU = 0.5  # boxes overlapping at least this much are the same face seen by both runs
@@ -200,7 +201,10 @@ def _comparable(findings: Findings) -> dict[str, object]:
 def summarize_change(previous: RecognitionResult | None, run: RecognitionResult) -> RunChange:
     """The compact change record stored with a run (what batch and model-change reports aggregate)."""
     before = previous.findings if previous else Findings()
-    changed = previous is None or _comparable(before) != _comparable(run.findings)
+    if previous is None:  # a first run is a change, but a concept's that gives nothing adds nothing
+        changed = concept_of(run.analyzer) is None or bool(run.findings.labels)
+    else:
+        changed = _comparable(before) != _comparable(run.findings)
     scored = diff_scores(
         _labels(before) + _moderation(before), _labels(run.findings) + _moderation(run.findings), 0
     )

@@ -109,9 +109,17 @@ class RunHistory(Protocol):
         ...
 
     async def changed_assets(
-        self, tenant_id: str, since: datetime, *, after: tuple[datetime, str] | None, limit: int
+        self,
+        tenant_id: str,
+        since: datetime,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        newest_first: bool = False,
     ) -> list[ChangedAsset]:
-        """Assets whose current metadata last changed at or after `since`, oldest change first."""
+        """Assets whose current metadata last changed at or after `since`, oldest change first (newest_first:
+        the latest first). `after` is the (changed_at, asset_id) of the last one of a previous page in the
+        same order."""
         ...
 
 

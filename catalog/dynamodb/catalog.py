@@ -26,6 +26,7 @@ from __future__ import annotations
 from catalog.dynamodb.asset_lists import DynamoAssetLists
 from catalog.dynamodb.batches import DynamoBatches
 from catalog.dynamodb.changes import DynamoChanges
+from catalog.dynamodb.concepts import DynamoConcepts
 from catalog.dynamodb.run_reads import DynamoRunReads
 from catalog.dynamodb.run_writes import DynamoRunWrites
 from catalog.dynamodb.stages import DynamoStages
@@ -47,6 +48,7 @@ class DynamoCatalog(
     DynamoRunReads,
     DynamoChanges,
     DynamoBatches,
+    DynamoConcepts,
 ):
     """CatalogStore on DynamoDB, with an injected aiobotocore client (created once by the bootstrap)."""
 

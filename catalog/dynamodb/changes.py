@@ -57,18 +57,38 @@ class DynamoChanges(DynamoTable):
                 continue  # deleted meanwhile: nothing to feed
 
     async def changed_assets(
-        self, tenant_id: str, since: datetime, *, after: tuple[datetime, str] | None, limit: int
+        self,
+        tenant_id: str,
+        since: datetime,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        newest_first: bool = False,
     ) -> list[ChangedAsset]:
-        start = f"{time_text(after[0])}#{after[1]}" if after else time_text(since)
+        # Sort keys are "<time>#<asset ID>": the time alone sorts before every entry made at it.
+        cursor = f"{time_text(after[0])}#{after[1]}" if after else None
+        values = {":pk": s(changes_pk(tenant_id)), ":since": s(time_text(since))}
+        if not newest_first:
+            condition = "PK = :pk AND SK > :since"
+            values[":since"] = s(cursor or time_text(since))
+        elif cursor is None:
+            condition = "PK = :pk AND SK >= :since"
+        else:  # BETWEEN takes the cursor's own entry too: it is skipped below
+            condition, values[":cursor"] = "PK = :pk AND SK BETWEEN :since AND :cursor", s(cursor)
         request: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "PK = :pk AND SK > :start",
-            "ExpressionAttributeValues": {":pk": s(changes_pk(tenant_id)), ":start": s(start)},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not newest_first,
             "Limit": max(limit, 25),
         }
         out: list[ChangedAsset] = []
         async for page in query_pages(self._client, **request):
-            entries = [(item["SK"]["S"].rsplit("#", 1)[0], item["asset_id"]["S"]) for item in page]
+            entries = [
+                (item["SK"]["S"].rsplit("#", 1)[0], item["asset_id"]["S"])
+                for item in page
+                if item["SK"]["S"] != cursor
+            ]
             assets = await batch_get(
                 self._client,
                 self._table,

@@ -13,10 +13,12 @@ from catalog.domain.clock import from_db_time, to_db_time, utcnow
 from catalog.domain.model import Asset, Label, RecognitionResult, Rendition, RunChange, Stage, VersionRelation
 from catalog.domain.phash import nearest_hashes
 from catalog.sqlite import batches as sqlite_batches
+from catalog.sqlite import concepts as sqlite_concepts
 from catalog.sqlite import run_rows as sqlite_run_rows
 from catalog.sqlite import tenants as sqlite_tenants
 from catalog.sqlite import webhooks as sqlite_webhooks
 from catalog.sqlite.batches import SqliteBatches
+from catalog.sqlite.concepts import SqliteConcepts, delete_asset_features
 from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import run_from_row
 from catalog.sqlite.run_writes import delete_asset_runs, insert_run
@@ -56,7 +58,12 @@ CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
 """
 
 SCHEMA = (
-    sqlite_tenants.SCHEMA + _TABLES + sqlite_run_rows.SCHEMA + sqlite_batches.SCHEMA + sqlite_webhooks.SCHEMA
+    sqlite_tenants.SCHEMA
+    + _TABLES
+    + sqlite_run_rows.SCHEMA
+    + sqlite_batches.SCHEMA
+    + sqlite_webhooks.SCHEMA
+    + sqlite_concepts.SCHEMA
 )
 
 _ASSET_COLUMNS = (
@@ -118,7 +125,9 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
-class SqliteCatalog(SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks):
+class SqliteCatalog(
+    SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks, SqliteConcepts
+):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
@@ -221,6 +230,7 @@ class SqliteCatalog(SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBa
     async def delete_asset(self, tenant_id: str, asset_id: str) -> None:
         def delete(conn: sqlite3.Connection) -> None:
             delete_asset_runs(conn, tenant_id, asset_id)
+            delete_asset_features(conn, tenant_id, asset_id)
             conn.execute("DELETE FROM assets WHERE tenant_id = ? AND id = ?", (tenant_id, asset_id))
 
         await self._db.write(delete)

@@ -99,15 +99,27 @@ class SqliteRunHistory:
         await self._db.write(lambda c: touch(c, tenant_id, asset_ids))
 
     async def changed_assets(
-        self, tenant_id: str, since: datetime, *, after: tuple[datetime, str] | None, limit: int
+        self,
+        tenant_id: str,
+        since: datetime,
+        *,
+        after: tuple[datetime, str] | None,
+        limit: int,
+        newest_first: bool = False,
     ) -> list[ChangedAsset]:
-        key = (to_db_time(after[0]), after[1]) if after else (to_db_time(since), "")
+        floor = to_db_time(since)
+        if newest_first:  # the feed index walked backwards, from the cursor (or the end) down to `since`
+            resume = " AND (changed_at, asset_id) < (?, ?)" if after else ""
+            order = "DESC"
+        else:
+            resume, order = " AND (changed_at, asset_id) > (?, ?)", "ASC"
+            after = after or (since, "")
+        key = (to_db_time(after[0]), after[1]) if after else ()
         rows = await self._db.read(
             lambda c: c.execute(
                 "SELECT asset_id, changed_at, deleted FROM asset_changes WHERE tenant_id = ? "
-                "AND changed_at >= ? AND (changed_at, asset_id) > (?, ?) "
-                "ORDER BY changed_at, asset_id LIMIT ?",
-                (tenant_id, to_db_time(since), *key, limit),
+                f"AND changed_at >= ?{resume} ORDER BY changed_at {order}, asset_id {order} LIMIT ?",
+                (tenant_id, floor, *key, limit),
             ).fetchall()
         )
         return [

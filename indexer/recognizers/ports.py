@@ -27,6 +27,26 @@ class LabelModel(Protocol):
         ...
 
 
+class FeatureLabelModel(LabelModel, Protocol):
+    """A label model that also gives each image's feature vector from the same forward pass (what custom
+    concepts learn from). `feature_version` names the vectors: those of different versions don't mix."""
+
+    feature_version: str
+
+    def predict_with_features(
+        self, batch: np.ndarray, *, min_confidence: float, max_labels: int
+    ) -> list[tuple[list[Label], np.ndarray]]: ...
+
+    def features(self, batch: np.ndarray) -> np.ndarray:
+        """NCHW batch -> (N, D) float32 features."""
+        ...
+
+
+def has_features(model: LabelModel) -> bool:
+    """True for a FeatureLabelModel (a plain LabelModel, e.g. a test fake, gives labels only)."""
+    return hasattr(model, "predict_with_features") and hasattr(model, "feature_version")
+
+
 class AnalyzerInputError(Exception):
     """The provider refused this image or these parameters: retrying cannot help (the asset fails)."""
 

@@ -35,8 +35,9 @@ DIFF = """query ($id: ID!, $asOf: DateTime, $minDelta: Float! = 0) { asset(id: $
   diff(minDelta: $minDelta) { unchanged fromRun { id } toRun { id }
     labels { added { name confidence } removed { name confidence } changed { name before after delta } } }
 } }"""
-CHANGES = """query ($since: DateTime!, $first: Int! = 50, $after: String) {
-  changes(since: $since, first: $first, after: $after) {
+CHANGES = """query ($since: DateTime!, $first: Int! = 50, $after: String,
+                   $order: ChangeOrder! = OLDEST_FIRST) {
+  changes(since: $since, first: $first, after: $after, order: $order) {
     edges { cursor changedAt node { id } } pageInfo { hasNextPage endCursor } } }"""
 
 
@@ -119,6 +120,16 @@ async def test_reprocess_with_other_parameters_tracks_diffs_reports_and_feed(ser
     )
     assert [e["node"]["id"] for e in first["edges"] + rest["changes"]["edges"]] == [
         e["node"]["id"] for e in feed["edges"]
+    ]
+    # newest first: the same changes the other way round, paged with its own cursors
+    since = before.isoformat()
+    latest = (await gql(services, tenant, CHANGES, since=since, first=1, order="NEWEST_FIRST"))["changes"]
+    older = await gql(
+        services, tenant, CHANGES, since=since, after=latest["pageInfo"]["endCursor"], order="NEWEST_FIRST"
+    )
+    assert latest["pageInfo"]["hasNextPage"] and not older["changes"]["pageInfo"]["hasNextPage"]
+    assert [e["node"]["id"] for e in latest["edges"] + older["changes"]["edges"]] == [
+        e["node"]["id"] for e in reversed(feed["edges"])
     ]
 
     # the same configuration again changes nothing: no changed assets, the feed does not move

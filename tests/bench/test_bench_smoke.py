@@ -22,6 +22,10 @@ BENCHES = {
     "analyzers": (["--images", "2", "--width", "640", "--height", "480"], r"^analyzers images=2 "),
     "reprocess": (["--images", "2", "--rounds", "1"], r"^reprocess images=2 "),
     "search": (["--assets", "200", "--tenants", "2", "--runs", "3"], r"^search assets=200 "),
+    "concepts": (
+        ["--examples", "60", "--vectors", "500", "--crops", "1", "--rounds", "1"],
+        r"^concepts examples=60 ",
+    ),
     "meaning": (["--max-photos", "3"], r"^meaning queries=\d+ "),
     "tenant_delete": (["--assets", "20"], r"^tenant_delete assets=20 "),
     "backfill": (

@@ -4,7 +4,7 @@ feed, on every catalog adapter (SQLite, DynamoDB Local)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain.clock import utcnow
@@ -138,6 +138,37 @@ async def test_change_feed(catalog: CatalogStore) -> None:
     ]
     await catalog.mark_changed(b, [one.id])  # another tenant's asset: nothing happens
     assert await catalog.changed_assets(b, start, after=None, limit=10) == []
+
+
+async def test_change_feed_newest_first(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    start = utcnow()
+    assets = [(await catalog.register_asset(new_asset(a, f"{i}" * 64)))[0] for i in range(4)]
+    for i, asset in enumerate(assets):
+        await catalog.save_result(a, run(asset.id, i, "Dog"))
+    between = utcnow()
+    await catalog.mark_changed(a, [assets[0].id])  # moves to the head: its older entry is superseded
+    await catalog.delete_asset(a, assets[2].id)  # a tombstone, newest of all
+
+    async def newest(
+        since: datetime, after: tuple[datetime, str] | None = None, limit: int = 10
+    ) -> list[str]:
+        found = await catalog.changed_assets(a, since, after=after, limit=limit, newest_first=True)
+        return [c.asset_id for c in found]
+
+    expected = [assets[2].id, assets[0].id, assets[3].id, assets[1].id]
+    assert await newest(start) == expected
+    oldest = await catalog.changed_assets(a, start, after=None, limit=10)
+    assert [c.asset_id for c in oldest] == expected[::-1]  # the same entries, the other way round
+    assert [c.deleted for c in oldest[::-1]] == [True, False, False, False]
+    assert await newest(between) == expected[:2]  # down to `since`, not past it
+    seen: list[str] = []
+    after = None
+    while page := await catalog.changed_assets(a, start, after=after, limit=1, newest_first=True):
+        seen += [c.asset_id for c in page]
+        after = (page[-1].changed_at, page[-1].asset_id)
+    assert seen == expected  # cursor-paged, each once
+    assert await catalog.changed_assets(b, start, after=None, limit=10, newest_first=True) == []
 
 
 async def test_change_records_by_batch_and_by_model_change(catalog: CatalogStore) -> None:

@@ -66,6 +66,13 @@ def rounded(box: BoundingBox) -> BoundingBox:
     return BoundingBox(*(round(v, 6) for v in (box.left, box.top, box.width, box.height)))
 
 
+async def _tagged(services: Services, tmp_path: Path, tenant_name: str = "first") -> tuple[str, str, str]:
+    """(tenant ID, its key, asset ID) of a new tenant that ingested the tagged astronaut."""
+    tenant, key = await make_tenant(services, tenant_name)
+    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
+    return tenant, key, await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+
+
 async def _fetch(client: httpx.AsyncClient, url: str) -> bytes:
     response = await client.get(url.removeprefix("http://testserver"))
     assert response.status_code == 200, response.text
@@ -129,10 +136,8 @@ async def test_sidecar_and_json_exports_and_their_errors(
     tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
 ) -> None:
     services = meta_services
-    tenant, key = await make_tenant(services, "first")
+    tenant, key, asset_id = await _tagged(services, tmp_path)
     other, other_key = await make_tenant(services, "other")
-    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
 
     (xmp,) = (await _gql(client, key, EXPORT, ids=[asset_id], format="XMP"))["data"]["exportAssets"]
     assert xmp["filename"] == "astronaut.jpg.xmp"
@@ -192,9 +197,7 @@ async def test_csv_with_a_column_mapping_and_web_annotations(
     tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
 ) -> None:
     services = meta_services
-    tenant, key = await make_tenant(services, "first")
-    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    tenant, key, asset_id = await _tagged(services, tmp_path)
     other = await _ingest(services, tenant, jpeg_bytes((200, 20, 20)), "=HYPERLINK(A1).jpg")
 
     query = """query ($ids: [ID!]!, $columns: [CsvColumn!]) { exportCsv(ids: $ids, columns: $columns) }"""
@@ -262,10 +265,8 @@ async def test_export_profiles_filter_exports_and_are_kept_per_tenant(
     tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
 ) -> None:
     services = meta_services
-    tenant, key = await make_tenant(services, "first")
+    tenant, key, asset_id = await _tagged(services, tmp_path)
     other, other_key = await make_tenant(services, "other")
-    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
     save = """mutation ($p: ExportProfileInput!) { saveExportProfile(profile: $p) {
       profile { name columns { field header } humanOnly minConfidence } error { code message } } }"""
     human = {"name": "press", "humanOnly": True, "columns": [{"field": "caption", "header": "Caption"}]}
@@ -303,10 +304,8 @@ async def test_a_background_export_of_a_search_and_of_the_tenant(
     tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
 ) -> None:
     services = meta_services
-    tenant, key = await make_tenant(services, "first")
+    tenant, key, tagged = await _tagged(services, tmp_path)
     _, other_key = await make_tenant(services, "other")
-    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-    tagged = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
     plain = await _ingest(services, tenant, jpeg_bytes((20, 200, 20)), "green.jpg")
     start = """mutation ($f: BackgroundExportFormat!, $q: String) { startExport(format: $f, query: $q) {
       id state total done url } }"""
@@ -331,6 +330,17 @@ async def test_a_background_export_of_a_search_and_of_the_tenant(
     with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
         rows = list(csv.reader(io.StringIO(archive.read("export.csv").decode())))
     assert sorted(r[0] for r in rows[1:]) == sorted([tagged, plain])
+    # image copies of a search's assets, the metadata embedded (exiftool reads it), stored uncompressed
+    images = (await _gql(client, key, start, f="IMAGE", q="STS-93"))["data"]["startExport"]
+    done = await finished(images["id"])
+    assert (done["state"], done["done"]) == ("done", 1)
+    with zipfile.ZipFile(io.BytesIO(await _fetch(client, done["url"]))) as archive:
+        (entry,) = archive.infolist()
+        assert entry.filename == f"{tagged}_astronaut.jpg" and entry.compress_type == zipfile.ZIP_STORED
+        copy = tmp_path / "copy.jpg"
+        await asyncio.to_thread(copy.write_bytes, archive.read(entry))
+    tags = await asyncio.to_thread(exiftool_read, copy)
+    assert "Eileen Collins" in str(tags)
     # Another tenant cannot see it.
     hidden = await _gql(client, other_key, job_query, id=every["id"])
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -340,9 +350,7 @@ async def test_a_profile_names_fields_in_its_language(
     tmp_path: Path, meta_services: Services, client: httpx.AsyncClient
 ) -> None:
     services = meta_services
-    tenant, key = await make_tenant(services, "first")
-    photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-    asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+    _, key, asset_id = await _tagged(services, tmp_path)
     save = """mutation ($p: ExportProfileInput!) { saveExportProfile(profile: $p) {
       profile { name language } error { code message } } }"""
     german = {

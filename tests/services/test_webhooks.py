@@ -16,7 +16,7 @@ from catalog.domain.export_profile import ExportProfile
 from catalog.domain.webhooks import DeliveryState, WebhookEvent
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
-from services.webhooks import WebhookError
+from services.webhooks import MISSING_DELIVERY_TRIES, MISSING_DELIVERY_WAIT, WebhookError, job_ref
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 from tests.indexer.webhooks.receiver import Receiver
@@ -256,3 +256,14 @@ async def test_metadata_changed_events_follow_the_change_feed(hooked: Services) 
         stop.set()
         await worker
         await receiver.stop()
+
+
+async def test_a_delivery_job_that_comes_before_its_delivery_waits_for_it(hooked: Services) -> None:
+    """announce queues the job before it saves the delivery (a crash in between must not leave a delivery
+    no job sends): a first job that finds nothing waits a moment, a few times, then ends."""
+    services = hooked
+    tenant, _ = await make_tenant(services, "app")
+    ref = job_ref("endpoint", "event", 0)
+    assert await services.webhooks.deliver(tenant, ref, job_attempts=1) == MISSING_DELIVERY_WAIT
+    assert await services.webhooks.deliver(tenant, ref, job_attempts=MISSING_DELIVERY_TRIES) is None
+    assert await services.webhooks.deliver(tenant, job_ref("endpoint", "event", 2), job_attempts=1) is None

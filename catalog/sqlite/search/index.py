@@ -11,6 +11,7 @@ counts as they go; a rebuild (`mediasight reindex`) loads documents and counts t
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections import Counter
@@ -20,6 +21,9 @@ from typing import TypeVar
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout
 from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import (
+    columns as search_columns,
+)
 from catalog.sqlite.search import (
     counts as search_counts,
 )
@@ -34,6 +38,9 @@ from catalog.sqlite.search import (
 )
 from catalog.sqlite.search import (
     rows as search_rows,
+)
+from catalog.sqlite.search import (
+    text as search_text,
 )
 from catalog.sqlite.search import (
     topk as search_topk,
@@ -62,6 +69,7 @@ class SqliteSearchIndex:
         self._db = db
         self._timeout = timeout_seconds
         self._vocab = search_vocab.Vocabulary()
+        self._columns = search_columns.Cache()  # for free-text queries (`search_text`)
         self._tuned: set[int] = set()  # id() of the connections given _PRAGMAS (they live as long as db)
         migrate(db)
 
@@ -91,6 +99,7 @@ class SqliteSearchIndex:
                 facts = search_counts.Facts.of(doc)
                 search_counts.change(deltas, doc.tenant_id, old.get((doc.tenant_id, doc.asset_id)), facts)
             search_counts.apply(conn, deltas)
+            search_columns.touch(conn, [d.tenant_id for d in latest])
 
         await self._db.write(self._tune(write))  # tuned: bulk loads touch many pages too
 
@@ -107,6 +116,7 @@ class SqliteSearchIndex:
             old = search_rows.delete(conn, [(tenant_id, asset_id)])
             search_counts.change(deltas, tenant_id, old.get((tenant_id, asset_id)), None)
             search_counts.apply(conn, deltas)
+            search_columns.touch(conn, [tenant_id])
 
         await self._db.write(remove)
 
@@ -114,6 +124,7 @@ class SqliteSearchIndex:
         def wipe(conn: sqlite3.Connection) -> None:
             for table in TABLES:
                 conn.execute(f"DELETE FROM {table}")
+            search_columns.touch_all(conn)
 
         await self._db.write(wipe)
 
@@ -137,7 +148,9 @@ class SqliteSearchIndex:
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None
         path = search_matched.search
-        if search_topk.answers(query):
+        if search_text.answers(query):
+            path = functools.partial(search_text.search, cache=self._columns)
+        elif search_topk.answers(query):
             path = search_topk.search
         elif search_intersect.answers(query):
             path = search_intersect.search

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from catalog.domain.ports import IndexDocument
+from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import counts as search_counts
 from catalog.sqlite.search import recount as search_recount
 from catalog.sqlite.search import rows as search_rows
@@ -84,6 +85,9 @@ class _Load:
             self._conn.execute(sql)
         for tenant_id in sorted(self._tenants):
             search_recount.recount(self._conn, tenant_id)
+        search_columns.touch(self._conn, self._tenants)
+        if self._tenant is None:  # every tenant's documents were dropped, those not rebuilt too
+            search_columns.touch_all(self._conn)
         self._conn.execute("COMMIT")
         with contextlib.suppress(sqlite3.OperationalError):  # best effort: give the WAL's space back
             self._conn.execute("PRAGMA busy_timeout = 1000")

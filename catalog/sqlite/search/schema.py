@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from catalog.sqlite.db import SqliteDb
+from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import recount as search_recount
 from catalog.sqlite.search import vocab as search_vocab
 from catalog.sqlite.search.counts import LABEL, PERSON
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 VERSION = 2
 _CHUNK = 2000  # documents per step of a migration
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS docs (
     tenant_id TEXT NOT NULL,
     asset_id TEXT NOT NULL,
@@ -97,6 +99,8 @@ CREATE TABLE IF NOT EXISTS facet_counts (
     PRIMARY KEY (tenant, term, facet, value, moderated)
 ) WITHOUT ROWID;
 """
+    + search_columns.SCHEMA
+)  # and the generations the text path's columns follow
 
 TABLES = ("docs", "doc_vectors", "doc_persons", "terms", "docs_fts", "facet_counts")
 

@@ -25,14 +25,18 @@ from indexer.recognizers.local.torch_weights import WeightsFormatError, load_sta
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+FEATURES_NAME = "features"  # the pooled penultimate layer (1280-d): what custom concepts learn from
 INPUT_SIZE = 224  # Lite0's; see Variant.input_size
 NUM_CLASSES = 1000
 # Bump when the graph below changes so cached models are rebuilt.
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
+# Bump when the logits the graph computes change (a new output alone leaves the labels as they were).
+LOGITS_VERSION = "1"
+FEATURE_DIM = 1280
 
 _BN_EPS = 1e-3  # TF's default, kept by the port
 _STEM_CHANNELS = 32  # Lite models keep stem and head fixed as they scale up
-_HEAD_CHANNELS = 1280
+_HEAD_CHANNELS = FEATURE_DIM
 
 
 @dataclass(frozen=True)
@@ -162,8 +166,8 @@ def _blocks(w: dict[str, NDArray[Any]], variant: Variant) -> list[_Block]:
 
 
 def build_onnx_model(pth_path: Path, variant: Variant = LITE0) -> bytes:
-    """Serialized ONNX model: `image` float32 [N,3,S,S] scaled to [-1, 1] → `logits` [N,1000]
-    (S: the variant's input size)."""
+    """Serialized ONNX model: `image` float32 [N,3,S,S] scaled to [-1, 1] → `logits` [N,1000] and the
+    `features` [N,1280] they are computed from, in one forward pass (S: the variant's input size)."""
     g = _Graph(load_state_dict(pth_path))
     size = variant.input_size
     x, size = g.conv_bn(INPUT_NAME, "_conv_stem", "_bn0", size=size, stride=2, relu6=True)
@@ -188,8 +192,8 @@ def build_onnx_model(pth_path: Path, variant: Variant = LITE0) -> bytes:
     ]
     g.nodes += [
         helper.make_node("GlobalAveragePool", [x], ["pooled"]),
-        helper.make_node("Flatten", ["pooled"], ["features"], axis=1),
-        helper.make_node("Gemm", ["features", "fc.w", "fc.b"], [OUTPUT_NAME], transB=1),
+        helper.make_node("Flatten", ["pooled"], [FEATURES_NAME], axis=1),
+        helper.make_node("Gemm", [FEATURES_NAME, "fc.w", "fc.b"], [OUTPUT_NAME], transB=1),
     ]
     unused = set(g.w) - g.used
     if unused:
@@ -202,7 +206,10 @@ def build_onnx_model(pth_path: Path, variant: Variant = LITE0) -> bytes:
                 INPUT_NAME, TensorProto.FLOAT, ["batch", 3, variant.input_size, variant.input_size]
             )
         ],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES])],
+        [
+            helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", NUM_CLASSES]),
+            helper.make_tensor_value_info(FEATURES_NAME, TensorProto.FLOAT, ["batch", _HEAD_CHANNELS]),
+        ],
         initializer=g.inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="mediasight")

@@ -23,10 +23,13 @@ from PIL import Image
 
 from catalog.domain.model import Label
 from indexer.recognizers.local.efficientnet_onnx import (
-    BUILD_VERSION,
+    FEATURE_DIM,
+    FEATURES_NAME,
     INPUT_NAME,
     LITE0,
+    LOGITS_VERSION,
     NUM_CLASSES,
+    OUTPUT_NAME,
     Variant,
     default_weights_path,
     ensure_onnx_model,
@@ -139,9 +142,10 @@ class EfficientNetLabeler:
         self._threads = intra_op_num_threads
         self._weights = weights_path or default_weights_path(variant)
         self.taxonomy = taxonomy or Taxonomy.load()
-        self.version = (
-            f"{_VERSION}+b{BUILD_VERSION}.w{file_sha256(self._weights)[:8]}.t{self.taxonomy.digest[:8]}"
-        )
+        weights = file_sha256(self._weights)[:8]
+        self.version = f"{_VERSION}+b{LOGITS_VERSION}.w{weights}.t{self.taxonomy.digest[:8]}"
+        # the pooled features depend on the weights and the trunk only (not on the taxonomy)
+        self.feature_version = f"{self.name}/pool{FEATURE_DIM}@{_VERSION}.w{weights}"
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
 
@@ -186,16 +190,32 @@ class EfficientNetLabeler:
         chw: NDArray[np.float32] = np.ascontiguousarray((pixels * (2.0 / 255.0) - 1.0).transpose(2, 0, 1))
         return chw
 
-    def predict_probabilities(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
-        """(N, 3, S, S) → class probabilities (N, 1000)."""
+    def predict_outputs(self, batch: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """(N, 3, S, S) → class probabilities (N, 1000) and pooled features (N, 1280), one forward pass."""
         size = self.input_size
         if batch.ndim != 4 or batch.shape[1:] != (3, size, size):
             raise ValueError(f"expected a (N, 3, {size}, {size}) batch, got {batch.shape}")
         if batch.shape[0] == 0:
-            return np.zeros((0, NUM_CLASSES), np.float32)
+            return np.zeros((0, NUM_CLASSES), np.float32), np.zeros((0, FEATURE_DIM), np.float32)
         inputs = np.ascontiguousarray(batch, dtype=np.float32)
-        logits = self._get_session().run(None, {INPUT_NAME: inputs})[0]
-        return softmax(np.asarray(logits, dtype=np.float32))
+        logits, features = self._get_session().run([OUTPUT_NAME, FEATURES_NAME], {INPUT_NAME: inputs})
+        return softmax(np.asarray(logits, dtype=np.float32)), np.asarray(features, dtype=np.float32)
+
+    def predict_probabilities(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 3, S, S) → class probabilities (N, 1000)."""
+        return self.predict_outputs(batch)[0]
+
+    def features(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(N, 3, S, S) → pooled penultimate features (N, 1280)."""
+        return self.predict_outputs(batch)[1]
+
+    def predict_with_features(
+        self, batch: NDArray[np.float32], *, min_confidence: float, max_labels: int
+    ) -> list[tuple[list[Label], NDArray[np.float32]]]:
+        """predict() and each image's features, from the same forward pass."""
+        probs, features = self.predict_outputs(batch)
+        labels = aggregate(probs, self.taxonomy, min_confidence=min_confidence, max_labels=max_labels)
+        return list(zip(labels, features, strict=True))
 
     def predict(
         self, batch: NDArray[np.float32], *, min_confidence: float, max_labels: int

@@ -6,14 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image
 
 from catalog.domain.model import Findings
-from indexer.analyzers import LabelsAnalyzer, LocalAnalyzer
+from indexer.analyzers import FeaturesAnalyzer, LabelsAnalyzer, LocalAnalyzer
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import Analyzer, Factories, LabelModel, ProviderParts
+from indexer.recognizers.ports import (
+    Analyzer,
+    AnalyzerInputError,
+    Factories,
+    FeatureLabelModel,
+    LabelModel,
+    ProviderParts,
+    has_features,
+)
 
 PROVIDER = "local"
 
@@ -35,17 +43,29 @@ def _one_opencv_thread() -> None:
 
 def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None = None) -> ProviderParts:
     """`labeler` lets unit tests put a fake at the recognizer port."""
+    shared: list[LabelModel] = []  # the classifier, made once: labels and features share its session
+
+    def classifier() -> LabelModel:
+        if not shared:
+            if labeler is not None:
+                shared.append(labeler)
+            else:
+                from indexer.recognizers.local.efficientnet_onnx import VARIANTS
+                from indexer.recognizers.local.labels import EfficientNetLabeler
+
+                shared.append(EfficientNetLabeler(config.model_dir, variant=VARIANTS[config.label_model]))
+        return shared[0]
 
     def labels() -> Analyzer:
-        model = labeler
-        if model is None:
-            from indexer.recognizers.local.efficientnet_onnx import VARIANTS
-            from indexer.recognizers.local.labels import EfficientNetLabeler
-
-            model = EfficientNetLabeler(config.model_dir, variant=VARIANTS[config.label_model])
         return LabelsAnalyzer(
-            model, cpu, min_confidence=config.label_min_confidence, max_labels=config.label_max_labels
+            classifier(), cpu, min_confidence=config.label_min_confidence, max_labels=config.label_max_labels
         )
+
+    def features() -> Analyzer:
+        model = classifier()
+        if not has_features(model):
+            raise AnalyzerInputError(f"the label model {model.name!r} gives no feature vectors")
+        return FeaturesAnalyzer(cast(FeatureLabelModel, model), cpu)
 
     def objects() -> Analyzer:
         from indexer.recognizers.local.objects import CenterNetDetector, object_labels
@@ -129,6 +149,7 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
 
     factories: Factories = {
         ("labels", PROVIDER): labels,
+        ("features", PROVIDER): features,
         ("objects", PROVIDER): objects,
         ("faces", PROVIDER): faces,
         ("people", PROVIDER): people,

@@ -184,6 +184,9 @@ async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab)
     top = page.get_by_role("region", name="Labels most present")
     await expect(top.get_by_role("link", name="Person", exact=True)).to_be_visible()
     await expect(page.locator(".changes .thumb")).not_to_have_count(0)
+    # the latest change first (one page of the feed, newest first)
+    times = await page.locator(".changes time").evaluate_all("ts => ts.map(t => t.dateTime)")
+    assert len(times) > 1 and times == sorted(times, reverse=True), times
     await assert_accessible(page)
     await screenshot(page, "overview")
 

@@ -33,6 +33,11 @@ export function Layout(props: { viewer: Viewer | null; path: string; children: C
               Review
             </a>
           )}
+          {reader && (
+            <a href="/concepts" aria-current={current("/concepts")}>
+              Concepts
+            </a>
+          )}
           <a href="/graphql" data-reload="1">
             GraphQL
           </a>

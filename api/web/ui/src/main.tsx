@@ -5,6 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
 import { ErrorNote, Layout } from "./layout";
 import { AssetPage } from "./pages/asset";
+import { ConceptPage, ConceptsPage } from "./pages/concepts";
 import { OverviewPage } from "./pages/overview";
 import { ReviewPage } from "./pages/review";
 import { SearchPage } from "./pages/search";
@@ -19,6 +20,8 @@ const ROUTES: { pattern: string; title: string; page: ComponentType<PageProps> }
   { pattern: "/", title: "Search", page: SearchPage },
   { pattern: "/assets/:id", title: "Asset", page: AssetPage },
   { pattern: "/overview", title: "Overview", page: OverviewPage },
+  { pattern: "/concepts", title: "Concepts", page: ConceptsPage },
+  { pattern: "/concepts/:name", title: "Concept", page: ConceptPage },
   { pattern: "/review", title: "Review", page: ReviewPage },
 ];
 

@@ -13,6 +13,7 @@ from catalog.domain.model import Label
 from catalog.domain.ports import PAGE_FIELDS, SearchQuery, SortOrder
 from catalog.sqlite.search import intersect as search_intersect
 from catalog.sqlite.search import sql as search_sql
+from catalog.sqlite.search import text as search_text
 from catalog.sqlite.search import topk as search_topk
 from catalog.sqlite.search.index import SqliteSearchIndex
 from tests.catalog.sqlite.search.test_index import DOG, doc, index
@@ -73,7 +74,7 @@ async def test_a_new_filter_takes_the_general_path_and_is_honoured(
 
 def test_each_path_names_only_fields_the_query_has() -> None:
     fields = {f.name for f in dataclasses.fields(SearchQuery)}
-    for path in (search_topk, search_intersect):
+    for path in (search_topk, search_intersect, search_text):
         assert fields - PAGE_FIELDS >= path.HANDLES
     assert WithFilename(filename="x").fields_set() == {"filename"}
     assert SearchQuery(first=5, after="c", sort=SortOrder.CREATED).fields_set() == frozenset()

@@ -13,9 +13,8 @@ const OVERVIEW = `query Overview {
   reprocessBatches(first: 5) { id status total done failed progress error analyzers provider createdAt }
 }`;
 
-const CHANGES = `query Changes($since: DateTime!, $after: String) {
-  changes(since: $since, first: 100, after: $after) {
-    pageInfo { hasNextPage endCursor }
+const CHANGES = `query Changes($first: Int!) {
+  changes(since: "1970-01-01T00:00:00Z", first: $first, order: NEWEST_FIRST) {
     edges { changedAt assetId deleted node { ${THUMB_FIELDS} } }
   }
 }`;
@@ -29,28 +28,14 @@ type Overview = {
   reprocessBatches: Batch[];
 };
 type Change = { changedAt: string; assetId: string; deleted: boolean; node: AssetRef | null };
-type ChangePage = { changes: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Change[] } };
+type ChangePage = { changes: { edges: Change[] } };
 
-const HOUR = 3600_000;
-const WINDOWS = [HOUR, 24 * HOUR, 7 * 24 * HOUR, 30 * 24 * HOUR, 365 * 24 * HOUR];
 const LATEST = 12;
 
-/** The newest changes: the feed runs oldest first from `since`, so widen the window until it holds enough. */
+/** The newest changes: one page of the feed, newest first. */
 async function latestChanges(): Promise<Change[]> {
-  let found: Change[] = [];
-  for (const window of WINDOWS) {
-    const since = new Date(Date.now() - window).toISOString();
-    found = [];
-    let after: string | null = null;
-    for (let page = 0; page < 10; page++) {
-      const d: ChangePage = await gql<ChangePage>(CHANGES, { since, after });
-      found.push(...d.changes.edges);
-      if (!d.changes.pageInfo.hasNextPage) break;
-      after = d.changes.pageInfo.endCursor;
-    }
-    if (found.length >= LATEST) break;
-  }
-  return found.slice(-LATEST).reverse();
+  const d = await gql<ChangePage>(CHANGES, { first: LATEST });
+  return d.changes.edges;
 }
 
 const IN_PIPELINE = ["STORED", "RENDITIONS", "ANALYZED"];
@@ -203,7 +188,7 @@ export function OverviewPage(_: PageProps) {
             ))}
           </ul>
         ) : (
-          <p class="muted">No changes in the last year.</p>
+          <p class="muted">No changes yet.</p>
         )}
       </section>
     </div>

@@ -1,0 +1,1 @@
+"""Custom concepts in GraphQL: types, queries and mutations."""

@@ -1,0 +1,1 @@
+"""Custom concepts at work: the linear probe (training, scoring) and the concept stage of an analysis."""

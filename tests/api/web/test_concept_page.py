@@ -1,0 +1,106 @@
+"""The concept pages in headless Chromium: the list with the active version's metrics, one concept's
+versions, examples and "is this also X?" suggestions; confirming a suggestion, training a new version
+and activating it, as a person with a write key would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from api.app import create_app
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.api.web.conftest import open_tab, screenshot, serving, sign_in, working
+from tests.conftest import jpeg_bytes, make_tenant
+from tests.fakes import ColorFeatureLabeler
+
+pytestmark = pytest.mark.browser
+
+REDS = [
+    (240, 20, 20),
+    (220, 40, 30),
+    (200, 10, 60),
+    (250, 60, 40),
+    (180, 20, 20),
+    (230, 30, 90),
+    (210, 70, 50),
+]
+OTHERS = [(20, 230, 20), (20, 20, 200), (40, 200, 60), (30, 60, 220), (10, 180, 160), (60, 90, 250)]
+
+
+@dataclass
+class World:
+    services: Services
+    base: str
+    key: str
+    tenant: str
+    reds: list[str]
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("concepts") / "data",
+        analyzers="labels",
+        semantic_search=False,
+        job_retry_base_seconds=0.0,
+    )
+    services = build(settings, labeler=ColorFeatureLabeler())
+    tenant, key = await make_tenant(services, "acme")
+    ids = []
+    for n, color in enumerate(REDS + OTHERS):
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color, (320, 240)), f"photo-{n}.jpg")
+        assert outcome.asset is not None
+        ids.append(outcome.asset.id)
+    await services.worker().run_until_idle()
+    reds = ids[: len(REDS)]
+    await services.concepts.create(tenant, "Crimson", positives=reds[:5], parents=["Warm colour"])
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    async with serving(create_app(services)) as base, working(services):
+        yield World(services, base, key, tenant, reds)
+    services.close()
+
+
+async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
+    world: World, chromium: Browser
+) -> None:
+    async with open_tab(chromium) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key, "/concepts")
+        row = page.get_by_role("row", name="Crimson")
+        await expect(row).to_contain_text("100%")  # v1's recall: every red found
+        await screenshot(page, "concepts-list")
+        await row.get_by_role("link", name="Crimson").click()
+        await page.wait_for_url("**/concepts/Crimson")
+
+        versions = page.get_by_role("region", name="Versions")
+        await expect(versions.get_by_role("row", name="v1")).to_contain_text("ready")
+        positives = page.get_by_role("region", name="Positive")
+        await expect(positives.locator(".hit")).to_have_count(5)
+        suggestions = page.locator(".suggestions .hit")
+        await expect(suggestions.first).to_be_visible()
+        top_two = {await suggestions.nth(i).locator("a.thumb").get_attribute("href") for i in range(2)}
+        assert top_two == {f"/assets/{a}" for a in world.reds[5:]}  # the unconfirmed reds score highest
+        await screenshot(page, "concept-v1")
+
+        await suggestions.first.get_by_role("button", name="Yes").click()
+        await expect(page.get_by_role("status")).to_contain_text("Added as a positive example")
+        await expect(positives.locator(".hit")).to_have_count(6)
+        await page.get_by_role("button", name="Train a new version").click()
+        await expect(page.get_by_role("status")).to_contain_text("Training queued")
+        # the page looks again while a version trains: no reload needed
+        await expect(versions.get_by_role("row", name="v2")).to_contain_text("ready", timeout=60_000)
+        await versions.get_by_role("row", name="v2").get_by_role("button", name="activate").click()
+        await expect(page.get_by_role("status")).to_contain_text("Version 2 active")
+        await expect(versions.get_by_role("row", name="v2 (active)")).to_be_visible()
+        await screenshot(page, "concept-v2-active")
+        tab.guard.check()
+
+    concept = await world.services.concepts.get(world.tenant, "Crimson")
+    assert concept.active_version == 2
+    examples = await world.services.concepts.examples(world.tenant, concept)
+    assert sum(e.positive for e in examples) == 6
