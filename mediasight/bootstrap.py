@@ -132,6 +132,7 @@ class Services:
         return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
+        await self.review.quality.close()
         await self.webhook_sender.aclose()
         await self._stack.aclose()
         self.close()
@@ -153,6 +154,7 @@ class Services:
             self.export_jobs,
             self.concepts,
             self.webhook_feed,
+            review_rules=self.review.tasks.apply_to,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -343,7 +345,7 @@ def build(
         describe=exports.describe,
         retry_scale=settings.webhook_retry_scale,
     )
-    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu)
+    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,

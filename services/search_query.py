@@ -37,6 +37,7 @@ class SearchSpec:
     all_labels: Sequence[str] = ()
     not_labels: Sequence[str] = ()
     min_confidence: float = 0.0
+    max_confidence: float = 100.0  # labels above it do not match (labelSource MACHINE: below human 100)
     label_confidence: Sequence[tuple[str, float]] = ()
     persons: Sequence[str] = ()
     phrase: str | None = None
@@ -104,6 +105,7 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         all_labels=_names("allLabels", spec.all_labels),
         not_labels=with_synonyms(_names("notLabels", spec.not_labels), synonyms),
         min_confidence=_percent("filter.minConfidence", spec.min_confidence),
+        max_confidence=_percent("maxConfidence", spec.max_confidence),
         label_confidence=thresholds,
         persons=_names("persons", spec.persons),
         phrase=phrase,

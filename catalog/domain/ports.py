@@ -290,6 +290,8 @@ class SearchQuery:
     all_labels: tuple[str, ...] = ()  # every one of these (each, or a synonym of it: any_of)
     not_labels: tuple[str, ...] = ()  # none of these
     min_confidence: float = 0.0
+    # Labels above it do not match any label condition (labelSource MACHINE: human labels are at 100).
+    max_confidence: float = 100.0
     label_confidence: Mapping[str, float] = field(
         default_factory=dict
     )  # per label name, overrides the global
