@@ -8,7 +8,8 @@ For each run a signed-in tab navigates to a search page and the page reports, fr
 Pages: `/?label=animal` (the headline: a label, as filters and facet clicks make it), `/` (browsing) and
 `/?q=animal` (free text: words, the label and the text's meaning against every document's vector, answered
 over the tenant's columns in memory; the warm-up reads them, and repeats of a search reuse its hit sets and
-embedding, as a next page does). The first navigation (cold: bundle and style fetched) is reported apart. Last line (headline page):
+embedding, as a next page does). The first navigation (cold: bundle and style fetched) is reported apart.
+Last line (headline page):
     web assets=N ready_p50_ms=A ready_p95_ms=B viewport_p95_ms=C cold_ready_ms=D
 The machine may be shared: the load average is printed with the timings. --data-dir keeps the built store.
 """
