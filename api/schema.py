@@ -118,6 +118,8 @@ class Query(
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
                 text_match=hit.text_match,
+                # the asset's labels that matched and the names asked (a segment may have either)
+                _matched=tuple(dict.fromkeys(n for m in hit.matches for n in (m.label, m.via))),
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

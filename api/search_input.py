@@ -13,7 +13,7 @@ from api.recognition_types import LabelSource
 from api.types import AssetStatus
 from catalog.domain.model import Stage
 from catalog.domain.ports import SortOrder
-from catalog.domain.review.human_labels import HUMAN_YES
+from catalog.domain.review.human_labels import HUMAN_YES, MACHINE_CEILING
 from services.search_query import SearchSpec
 
 
@@ -54,11 +54,20 @@ class SearchFilter:
     exclude_moderation: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Leave out assets that carry any moderation label."
     )
-    media_types: list[str] | None = strawberry.field(default=strawberry.UNSET, description="e.g. image/jpeg.")
+    media_types: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="e.g. image/jpeg, video/mp4."
+    )
+    min_duration: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Videos at least this many seconds long (images never match)."
+    )
+    max_duration: float | None = strawberry.field(
+        default=strawberry.UNSET, description="Videos at most this many seconds long (images never match)."
+    )
     label_source: list[LabelSource] | None = strawberry.field(
         default=strawberry.UNSET,
-        description="Which labels may match: [HUMAN] only those review confirmed or named (confidence 100); "
-        "default both. [MACHINE] alone is refused: confirmed labels are indexed in place of the machine's.",
+        description="Which labels may match: [HUMAN] only those review confirmed or named (confidence 100), "
+        "[MACHINE] only the machine's that no review confirmed (below 100); default both. A label review "
+        "rejected matches neither.",
     )
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
@@ -110,26 +119,27 @@ def search_spec(
     min_confidence = f.min_confidence or 0.0
     thresholds = [(t.label, t.min_confidence) for t in f.label_confidence or ()]
     sources = set(f.label_source or ())
-    if sources == {LabelSource.MACHINE}:
-        raise GraphQLError(
-            "labelSource: [MACHINE] alone is not supported: a label human review confirmed is indexed "
-            "in place of the machine's; leave labelSource out (both) or ask for [HUMAN]."
-        )
+    max_confidence = 100.0
     if sources == {LabelSource.HUMAN}:  # human labels, and only they, are at 100 (human_labels)
         min_confidence = HUMAN_YES
         named = [*(f.labels or ()), *(f.all_labels or ())]
         thresholds = [(n, HUMAN_YES) for n in named]
+    elif sources == {LabelSource.MACHINE}:  # the machine's labels no review confirmed: below 100
+        max_confidence = MACHINE_CEILING
     return SearchSpec(
         text=query,
         labels=f.labels or (),
         all_labels=f.all_labels or (),
         not_labels=f.not_labels or (),
         min_confidence=min_confidence,
+        max_confidence=max_confidence,
         label_confidence=thresholds,
         persons=f.persons or (),
         phrase=f.text or None,
         exclude_moderation=bool(f.exclude_moderation),
         media_types=f.media_types or (),
+        min_duration=f.min_duration if isinstance(f.min_duration, int | float) else None,
+        max_duration=f.max_duration if isinstance(f.max_duration, int | float) else None,
         created_after=f.created_after or None,
         created_before=f.created_before or None,
         captured_after=f.captured_after or None,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import strawberry
+from typing import Annotated
 
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
 from api.types import Asset
+from api.video.video_types import VideoSegment, segments_of
+from catalog.domain.video.findings import VIDEO
 
 
 @strawberry.type
@@ -31,6 +37,19 @@ class SearchEdge:
         "text in the image (and no label set the score). A hit with no `matches` and no `textMatch` was "
         "found by meaning alone.",
     )
+    _matched: strawberry.Private[tuple[str, ...]] = ()
+
+    @strawberry.field(description="A video hit's segments: those whose labels matched the search, or all.")
+    async def segments(
+        self,
+        info: Info[Context, None],
+        matching: Annotated[
+            bool, strawberry.argument(description="Only the segments with a label that matched.")
+        ] = True,
+    ) -> list[VideoSegment]:
+        found = (await info.context.results.load(str(self.node.id))).get(VIDEO)
+        video = found.findings.video if found is not None else None
+        return segments_of(video, self._matched if matching else None)
 
 
 @strawberry.type

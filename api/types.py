@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.context import Context
@@ -21,10 +22,20 @@ from api.recognition_types import (
 )
 from api.run_picking import pick_runs
 from api.run_types import RecognitionRun, RunDiff, RunPairs, diff_between
+from api.video.video_types import (
+    SegmentChangeType,
+    SegmentFormat,
+    VideoMedia,
+    VideoSegment,
+    export_segments,
+    segments_of,
+)
 from catalog.domain import model
 from catalog.domain.labels.order import specific_labels
 from catalog.domain.metadata import current_labels, embedded_of, machine_labels
 from catalog.domain.review.human_labels import human_verdicts, is_human
+from catalog.domain.video.findings import VIDEO, VideoFindings
+from catalog.domain.video.segment_diff import diff_segments
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
@@ -208,6 +219,68 @@ class Asset:
         found = embedded_of(await self._results(info))
         return EmbeddedMetadata.from_domain(found) if found is not None else None
 
+    async def _video(self, info: Info[Context, None]) -> VideoFindings | None:
+        found = (await self._results(info)).get(VIDEO)
+        return found.findings.video if found is not None else None
+
+    @strawberry.field(description="A video's media info (null for an image, or until it is analysed).")
+    async def video(self, info: Info[Context, None]) -> VideoMedia | None:
+        found = await self._video(info)
+        return VideoMedia.from_domain(found) if found is not None else None
+
+    @strawberry.field(description="A video's segments (one per shot), in time order; empty for an image.")
+    async def segments(self, info: Info[Context, None]) -> list[VideoSegment]:
+        return segments_of(await self._video(info), None)
+
+    @strawberry.field(
+        description="A video's segments as text other tools read: WebVTT (chapters or JSON metadata cues), "
+        "SRT, CMX 3600 EDL (drop-frame at 29.97 / 59.94) or JSON; null for an image."
+    )
+    async def segments_export(self, info: Info[Context, None], format: SegmentFormat) -> str | None:
+        found = await self._video(info)
+        if found is None:
+            return None
+        try:
+            return export_segments(found, format, self._domain.filename)
+        except ValueError as exc:  # an EDL holds at most 999 events
+            raise GraphQLError(str(exc)) from exc
+
+    @strawberry.field(
+        description="Labels gained and lost per time range between two video analyses (defaults: the "
+        "current one and the one before it); both runs' shot boundaries are overlaid."
+    )
+    async def segment_diff(
+        self,
+        info: Info[Context, None],
+        from_run: strawberry.ID | None = None,
+        to_run: strawberry.ID | None = None,
+        min_confidence: Annotated[
+            float, strawberry.argument(description="Labels below this confidence count as absent.")
+        ] = 0.0,
+    ) -> list[SegmentChangeType]:
+        ctx = info.context
+        before, after = await pick_runs(
+            ctx.services.catalog,
+            ctx.tenant_id,
+            self._domain.id,
+            VIDEO,
+            str(from_run) if from_run else None,
+            str(to_run) if to_run else None,
+            self._as_of,
+        )
+        old = before.findings.video if before is not None else None
+        new = after.findings.video if after is not None else None
+        if new is None:
+            return []
+        changes = diff_segments(
+            old.segments if old is not None else (),
+            new.segments,
+            new.info.rate,
+            new.info.drop_frame,
+            min_confidence=min_confidence,
+        )
+        return [SegmentChangeType.from_domain(c) for c in changes]
+
     @strawberry.field(
         description="Recognition runs, newest first: successful and failed, current and past (as of asOf)."
     )
@@ -361,6 +434,12 @@ class IngestErrorCode(enum.Enum):
     UNREADABLE = "unreadable"
     FILENAME_TOO_LONG = "filename_too_long"
     SIDECAR_TOO_LARGE = "sidecar_too_large"
+    NOT_A_VIDEO = "not_a_video"
+    NO_VIDEO_STREAM = "no_video_stream"
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    BAD_FRAME_RATE = "bad_frame_rate"
+    TOO_LONG = "too_long"
+    TOO_MANY_FRAMES = "too_many_frames"
 
 
 @strawberry.type

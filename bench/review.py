@@ -8,7 +8,11 @@ Timed:
 - server: R reviewers answer concurrently over HTTP (nextReviewTasks, then submitReview per item) until
   the tasks of a second tenant have k answers each.
 Last line:
-    review tasks=N key_p50_ms=A key_p95_ms=B answers=M reviewers=R answers_per_s=X
+    review tasks=N key_p50_ms=A key_p95_ms=B answers=M reviewers=R answers_per_s=X server_cpu_s=C
+      answers_per_cpu_s=Y load=L
+answers_per_s is wall-clock (the reviewers' HTTP clients share the machine with the server); answers_per_cpu_s
+divides the answers by the CPU time the server process used meanwhile (Linux /proc): the rate one core
+would serve, however busy the machine is (load: the 1-minute load average at the end).
 """
 
 from __future__ import annotations
@@ -106,6 +110,15 @@ async def prepare(settings: Settings, tasks: int, reviewers: int) -> Prepared:
         services.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux), NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -188,14 +201,17 @@ async def main(tasks: int, reviewers: int, browser: bool) -> None:
                     except httpx.TransportError:
                         await asyncio.sleep(0.1)
             timings = await page_round(base, prepared.page_key, tasks) if browser else []
+            cpu_before = cpu_seconds(server.pid)
             answers, seconds = await crowd_round(base, prepared.crowd_keys)
+            server_cpu = cpu_seconds(server.pid) - cpu_before
         finally:
             server.terminate()
             server.wait(timeout=30)
     p50 = statistics.median(timings) if timings else float("nan")
     p95 = statistics.quantiles(timings, n=20)[18] if len(timings) >= 2 else float("nan")
     print(f"review tasks={tasks} key_p50_ms={p50:.1f} key_p95_ms={p95:.1f} answers={answers} "
-          f"reviewers={reviewers} answers_per_s={answers / seconds:.0f}")  # fmt: skip
+          f"reviewers={reviewers} answers_per_s={answers / seconds:.0f} server_cpu_s={server_cpu:.2f} "
+          f"answers_per_cpu_s={answers / server_cpu:.0f} load={os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import dataclasses
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -22,16 +23,17 @@ from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexD
 from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
+from indexer.errors import PermanentError
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
+from indexer.video.video_pipeline import VideoSteps, is_video
 from services.reprocess import batch_choice
 
+if TYPE_CHECKING:
+    from indexer.video.video_work import VideoWork
+
 log = logging.getLogger(__name__)
-
-
-class PermanentError(Exception):
-    """A failure that retrying cannot fix (the asset ends FAILED with this reason)."""
 
 
 class NotReadyError(Exception):
@@ -61,6 +63,7 @@ class Pipeline:
         embedder: TextEmbedder | None,
         *,
         max_pixels: int,
+        video: VideoWork | None = None,
         after_indexed: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self._catalog = catalog
@@ -72,6 +75,7 @@ class Pipeline:
         self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
         self._documents = IndexDocuments(catalog, faces)
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
+        self._videos = VideoSteps(catalog, blobs, cpu, video) if video is not None else None
 
     async def process(self, tenant_id: str, asset_id: str) -> Stage | None:
         """Advance the asset to INDEXED; returns the final stage, or None if the asset no longer exists."""
@@ -80,7 +84,7 @@ class Pipeline:
             return None
         item: AnalysisInput | None = None
         if asset.status == Stage.STORED:
-            item = await self._make_renditions(asset)
+            item = await (self._video_renditions(asset) if is_video(asset) else self._make_renditions(asset))
             asset = await self._advance(asset, Stage.RENDITIONS)
         if asset.status == Stage.RENDITIONS:
             if item is None:  # resumed after a restart: the preview is a faithful, cheap source
@@ -124,8 +128,12 @@ class Pipeline:
             raise NotReadyError("the asset is still being processed; its reprocessing waits for it")
         item = await self._input_from_preview(asset)
         choice = batch_choice(await self._choose(tenant_id), batch)
-        changed = await self._runs.analyze(
-            asset, item, params=batch.parameters, choice=choice, batch_id=batch.id
+        changed = False
+        if is_video(asset) and "labels" in choice.analyzers:  # a video's labels are its segments' too
+            changed = await self._video_steps().reanalyze(asset, batch, choice)
+        changed = (
+            await self._runs.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
+            or changed
         )
         # Always: an earlier attempt may have saved changed runs and then failed before re-indexing.
         await self.reindex(asset)
@@ -169,6 +177,22 @@ class Pipeline:
         return AnalysisInput(
             image=image,
             jpeg=preview_jpeg,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+        )
+
+    def _video_steps(self) -> VideoSteps:
+        if self._videos is None:
+            raise PermanentError("this process was started without video analysis")
+        return self._videos
+
+    async def _video_renditions(self, asset: Asset) -> AnalysisInput:
+        """A video's renditions and its segment analysis (one decoding pass); the image analyzers then see
+        its poster."""
+        preview = await self._video_steps().first_analysis(asset, await self._choose(asset.tenant_id))
+        return AnalysisInput(
+            image=await self._cpu.run(analysis_image, preview),
+            jpeg=preview,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),
         )

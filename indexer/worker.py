@@ -6,17 +6,20 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from catalog.domain.clock import utcnow
 from catalog.domain.model import BatchStatus, Stage
 from catalog.domain.ports import CatalogStore, Job, JobQueue
+from catalog.domain.review.rules import applies_rules
 from catalog.domain.run_ports import BatchItemState
 from catalog.domain.webhooks import WebhookEvent
 from indexer.analyzers import UnknownAnalyzerError
+from indexer.errors import PermanentError
 from indexer.image_errors import ImageRejected
-from indexer.pipeline import PermanentError, Pipeline
+from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from services.concepts import RETIRE_JOB, TRAIN_JOB, ConceptService
@@ -26,6 +29,7 @@ from services.webhook_feed import FOLLOW_JOB, FeedFollower
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
 
 log = logging.getLogger(__name__)
+ReviewRulesItem = Callable[[str, str, str], Awaitable[object]]  # (tenant, asset, batch)
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Worker:
         export_jobs: ExportJobs | None = None,
         concepts: ConceptService | None = None,
         feed: FeedFollower | None = None,
+        review_rules: ReviewRulesItem | None = None,
     ) -> None:
         self._queue = queue
         self._catalog = catalog
@@ -60,6 +65,7 @@ class Worker:
         self._export_jobs = export_jobs
         self._concepts = concepts
         self._feed = feed
+        self._review_rules = review_rules  # an archive sweep's item: the tenant's review rules on the asset
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def recover(self) -> int:
@@ -200,7 +206,12 @@ class Worker:
         state = await self._catalog.batch_item_state(job.tenant_id, batch_id, job.asset_id)
         if state != BatchItemState.PENDING:  # a duplicate message (SQS, recovery): the work is done
             return
-        await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)  # a change: in the feed
+        if applies_rules(batch):
+            if self._review_rules is None:
+                raise PermanentError("this worker cannot apply review rules")
+            await self._review_rules(job.tenant_id, job.asset_id, batch_id)
+        else:
+            await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)  # a change: in the feed
         await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
         await self._batch_finished(job.tenant_id, batch_id)
 

@@ -37,6 +37,8 @@ from indexer.recognizers.ports import (
     ProviderParts,
     TextEmbedder,
 )
+from indexer.video.analysis import FaceDetector
+from indexer.video.video_work import SHOT_WINDOW, ShotModel, VideoWork
 from indexer.webhooks.sender import HttpSender
 from indexer.worker import Worker, WorkerSettings
 from mediasight import scale_out
@@ -130,6 +132,7 @@ class Services:
         return await scale_out.open_s3_events(self._stack, self.settings, self.ingestor, self.catalog)
 
     async def aclose(self) -> None:
+        await self.review.quality.close()
         await self.webhook_sender.aclose()
         await self._stack.aclose()
         self.close()
@@ -151,6 +154,7 @@ class Services:
             self.export_jobs,
             self.concepts,
             self.webhook_feed,
+            review_rules=self.review.tasks.apply_to,
         )
 
     async def analyzer_choice(self, tenant_id: str) -> AnalyzerChoice:
@@ -280,6 +284,28 @@ def feature_model(analyzers: AnalyzerRegistry) -> str | None:
         return None
 
 
+def video_work(settings: Settings, labeler: LabelModel | None) -> VideoWork:
+    """Video analysis over the local models (TransNetV2 shots, EfficientNet keyframe labels, dlib faces),
+    each loaded on first use; `labeler`: a fake at the port in unit tests."""
+
+    def shots() -> ShotModel:
+        from indexer.recognizers.local.transnetv2 import TransNetV2
+
+        return TransNetV2(settings.model_dir, window=SHOT_WINDOW)
+
+    def labels() -> LabelModel:
+        from indexer.recognizers.local.labels import EfficientNetLabeler
+
+        return labeler or EfficientNetLabeler(settings.model_dir)
+
+    def faces() -> FaceDetector:
+        from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+        return DlibFaceRecognizer(upsample=1)
+
+    return VideoWork(shots, labels, faces, min_confidence=settings.label_min_confidence)
+
+
 def build(
     settings: Settings,
     *,
@@ -319,7 +345,7 @@ def build(
         describe=exports.describe,
         retry_scale=settings.webhook_retry_scale,
     )
-    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu)
+    review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -330,6 +356,7 @@ def build(
         choices,
         embedder,
         max_pixels=settings.max_pixels,
+        video=video_work(settings, labeler),
         after_indexed=review.tasks.on_indexed,
     )
     reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)

@@ -104,15 +104,14 @@ async def ingest_paths(
 
             async def one(path: Path) -> None:
                 async with sem:
-                    data = await _read(path)
                     side = sidecar_of(path)
                     sidecar = await _read(side) if side is not None else None
                     if isinstance(sidecar, IngestOutcome):
                         outcome = sidecar  # the sidecar could not be read: nothing half-ingested
-                    elif isinstance(data, bytes):
-                        outcome = await services.ingestor.ingest(tenant_id, data, path.name, sidecar=sidecar)
-                    else:
-                        outcome = data
+                    else:  # from the file: a video streams to storage, never whole in memory
+                        outcome = await services.ingestor.ingest_file(
+                            tenant_id, path, path.name, sidecar=sidecar
+                        )
                 result = FileOutcome(path, outcome)
                 results.append(result)
                 if as_json:

@@ -62,14 +62,14 @@ async def start_or_resume(
 
 
 async def follow(
-    services: Services, batch: ReprocessBatch, console: Console, *, work: bool
+    services: Services, batch: ReprocessBatch, console: Console, *, work: bool, what: str = "reprocessing"
 ) -> ReprocessBatch:
     """Show progress until the batch finishes; with `work`, this process runs a worker meanwhile."""
     stop = asyncio.Event()
     worker = asyncio.create_task(services.worker().run(stop)) if work else None
     try:
         with progress_bar(console) as progress:
-            task = progress.add_task("reprocessing", total=batch.total or None)
+            task = progress.add_task(what, total=batch.total or None)
             while True:
                 current = await services.catalog.get_batch(batch.tenant_id, batch.id)
                 assert current is not None
@@ -77,9 +77,7 @@ async def follow(
                     task,
                     total=current.total or None,
                     completed=current.done + current.failed,
-                    description=f"reprocessing ({current.failed} failed)"
-                    if current.failed
-                    else "reprocessing",
+                    description=f"{what} ({current.failed} failed)" if current.failed else what,
                 )
                 if current.status not in (BatchStatus.PREPARING, BatchStatus.RUNNING):
                     return current

@@ -7,12 +7,12 @@ import dataclasses
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from catalog.domain.review.tasks import Question, QuestionKind, ReviewInputError, ReviewRules
+from catalog.domain.model import BatchStatus, ReprocessBatch
+from catalog.domain.review.tasks import Question, QuestionKind, ReviewInputError, ReviewRules, TaskStatus
 from mediasight.bootstrap import Services
+from mediasight.reprocess_cli import follow
 from mediasight.shared_cli import err, with_tenant
-from services.review_tasks import SweepProgress
 
 reviewer_app = typer.Typer(
     help="People who answer review tasks: each has a key of scope 'review' for the /review page.",
@@ -173,21 +173,39 @@ def _band(text: str) -> tuple[float, float] | None:
 
 
 @review_app.command("apply")
-def review_apply(ctx: typer.Context, tenant: Tenant) -> None:
-    """Apply the rules to every indexed asset of the tenant (a tracked sweep; nothing is asked twice)."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[made]} tasks"),
-                  TimeElapsedColumn(), console=err) as bar:  # fmt: skip
-        job = bar.add_task("assets looked at: 0", total=None, made=0)
+def review_apply(
+    ctx: typer.Context,
+    tenant: Tenant,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Work on the sweep here with a progress bar until it finishes.")
+    ] = False,
+) -> None:
+    """Apply the rules to every indexed asset of the tenant as a tracked batch (nothing is asked twice).
 
-        def show(p: SweepProgress) -> None:
-            bar.update(job, description=f"assets looked at: {p.assets}", made=p.created)
+    Prints the batch ID; a running `serve` or `worker` works on it (follow it with the reprocessBatch
+    GraphQL query), or --wait works on it here."""
 
-        try:
-            batch, done = with_tenant(ctx, tenant, lambda s, t: s.review.tasks.sweep(t, progress=show))
-        except ReviewInputError as exc:
-            raise _fail(exc) from exc
-    err.print(f"sweep {batch}: {done.assets} assets, {done.created} new tasks")
-    print(batch)
+    async def go(services: Services, tenant_id: str) -> ReprocessBatch:
+        batch = await services.review.tasks.sweep(tenant_id)
+        typer.echo(batch.id)
+        if wait:
+            batch = await follow(services, batch, err, work=True, what="applying review rules")
+        return batch
+
+    try:
+        batch = with_tenant(ctx, tenant, go)
+    except ReviewInputError as exc:
+        raise _fail(exc) from exc
+    if not wait:
+        err.print(f"sweep {batch.id}: queued for the workers")
+        return
+    made = with_tenant(ctx, tenant, lambda s, t: s.review.store.count_tasks(t))
+    err.print(
+        f"sweep {batch.id}: {batch.status.value}, {batch.done} assets, {batch.failed} failed; "
+        f"{made[TaskStatus.OPEN]} open tasks"
+    )
+    if batch.failed or batch.status is BatchStatus.FAILED:
+        raise typer.Exit(1)
 
 
 @review_app.command("request")

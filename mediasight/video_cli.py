@@ -2,8 +2,8 @@
 
 Shots (TransNetV2), keyframes, keyframe labels (EfficientNet), faces grouped per person (dlib), SMPTE
 timecodes, and the exports and renditions: segments.json, shots.vtt, shots.srt, shots.edl, poster.jpg,
-strip.jpg + strip.vtt and an H.264 proxy.mp4. Nothing is stored in the catalog (video ingest is not
-wired into the archive yet).
+strip.jpg + strip.vtt and an H.264 proxy.mp4. Nothing is stored in the catalog: `mediasight ingest`
+does that for videos too.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def video(
 
     Exit status 2 (with the reason) when the file is refused: not a video, truncated, too long, ...
     """
+    from indexer.recognizers.local.faces import DlibFaceRecognizer
     from indexer.recognizers.local.labels import EfficientNetLabeler
     from indexer.recognizers.local.transnetv2 import TransNetV2
     from indexer.video.analysis import analyze_video
@@ -57,6 +58,7 @@ def video(
     )
     shot_model = TransNetV2(settings.model_dir, window=200)
     labeler = EfficientNetLabeler(settings.model_dir) if labels else None
+    detector = DlibFaceRecognizer(upsample=1) if faces else None
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -69,6 +71,7 @@ def video(
                 shot_model,
                 labeler,
                 on_shot=lambda shot: progress.update(task, completed=shot.end),
+                faces=detector,
             )
         except VideoRejected as exc:
             err.print(f"[red]refused ({exc.code})[/]: {exc}")

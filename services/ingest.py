@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
+import tempfile
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from catalog.domain.blob_keys import original_key, sidecar_key
 from catalog.domain.clock import utcnow
@@ -17,6 +20,9 @@ from catalog.domain.ports import BlobStore, CatalogStore, JobQueue
 from indexer.cpu import CpuPool
 from indexer.image_errors import ImageRejected
 from indexer.imaging import probe
+from indexer.video.errors import VideoRejected
+from indexer.video.probe import probe_video
+from indexer.video.sniff import is_video
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +61,39 @@ def clean_filename(name: str) -> str:
 MAX_SIDECAR_BYTES = 4 << 20
 
 
+HEAD_BYTES = 4096  # what tells a video container from an image
+HASH_CHUNK = 1 << 20
+
+
 def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:
     info = probe(data, max_pixels=max_pixels)
     return hashlib.sha256(data).hexdigest(), info
+
+
+def _hash_and_probe_video(path: Path) -> tuple[str, ImageInfo, int]:
+    """The file's SHA-256 (read in chunks), what its probe says as an ImageInfo (typed refusals), and its
+    size."""
+    info = probe_video(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            digest.update(chunk)
+    found = ImageInfo(media_type=info.media_type, width=info.width, height=info.height)
+    return digest.hexdigest(), found, path.stat().st_size
+
+
+def _read_head(path: Path) -> tuple[bytes, int]:
+    """The file's first bytes and its size."""
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES), os.fstat(f.fileno()).st_size
+
+
+def _spill(data: bytes) -> Path:
+    """Bytes to a private temporary file (PyAV probes files); the caller deletes it."""
+    fd, name = tempfile.mkstemp(prefix="mediasight-ingest-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return Path(name)
 
 
 # (tenant, asset) whose sidecar changed: its embedded metadata must be read again (bootstrap: a reprocess)
@@ -104,14 +140,84 @@ class Ingestor:
         """Register `data` as an asset and queue it (an upload may pass only its first max_bytes + 1
         bytes, with its real size); `sidecar`: an .xmp file that came beside it (its fields win over the
         file's own when the metadata is read)."""
+        refused = await self._refusal(tenant_id, len(data), size_bytes, parent_id, sidecar)
+        if refused is not None:
+            return refused
+        if is_video(data[:HEAD_BYTES]):
+            path = await self._cpu.run(_spill, data)
+            try:
+                return await self._ingest_video(tenant_id, path, filename, parent_id, relation, sidecar)
+            finally:
+                path.unlink(missing_ok=True)
+        try:
+            sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
+        except ImageRejected as exc:
+            return IngestOutcome("rejected", error=str(exc), code=exc.code)
+
+        async def store(key: str) -> None:
+            await self._blobs.put(key, data, info.media_type)
+
+        return await self._register(
+            tenant_id, sha256, info, len(data), filename, parent_id, relation, sidecar, store
+        )
+
+    async def ingest_file(
+        self, tenant_id: str, path: Path, filename: str, *, sidecar: bytes | None = None
+    ) -> IngestOutcome:
+        """As ingest, from a file: a video is hashed, probed and stored streaming (S3 multipart), never
+        read whole into memory; an image is read (it is decoded whole anyway)."""
+        try:
+            head, size = await self._cpu.run(_read_head, path)
+            refused = await self._refusal(tenant_id, size, None, None, sidecar)
+            if refused is not None:
+                return refused
+            if not is_video(head):
+                data = await self._cpu.run(path.read_bytes)
+                return await self.ingest(tenant_id, data, filename, sidecar=sidecar)
+        except OSError as exc:
+            return IngestOutcome(
+                "rejected", error=f"cannot read file: {exc.strerror or exc}", code="unreadable"
+            )
+        return await self._ingest_video(tenant_id, path, filename, None, None, sidecar)
+
+    async def _ingest_video(
+        self,
+        tenant_id: str,
+        path: Path,
+        filename: str,
+        parent_id: str | None,
+        relation: VersionRelation | None,
+        sidecar: bytes | None,
+    ) -> IngestOutcome:
+        try:
+            sha256, info, size = await self._cpu.run(_hash_and_probe_video, path)
+        except VideoRejected as exc:
+            return IngestOutcome("rejected", error=str(exc), code=exc.code)
+
+        async def store(key: str) -> None:
+            await self._blobs.put_file(key, path, info.media_type)
+
+        return await self._register(
+            tenant_id, sha256, info, size, filename, parent_id, relation, sidecar, store
+        )
+
+    async def _refusal(
+        self,
+        tenant_id: str,
+        length: int,
+        size_bytes: int | None,
+        parent_id: str | None,
+        sidecar: bytes | None,
+    ) -> IngestOutcome | None:
+        """Why the file is refused before its content is looked at (None: it is not)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
             return IngestOutcome(
                 "rejected",
                 error=f"no asset {parent_id} in your tenant to be the parent",
                 code="invalid_parent",
             )
-        if len(data) > self._max_bytes or (size_bytes or 0) > self._max_bytes:
-            size = max(len(data), size_bytes or 0)
+        if length > self._max_bytes or (size_bytes or 0) > self._max_bytes:
+            size = max(length, size_bytes or 0)
             return IngestOutcome(
                 "rejected",
                 error=f"file is {size:,} bytes, over the limit of {self._max_bytes:,} bytes "
@@ -125,16 +231,26 @@ class Ingestor:
                 "trim the sidecar, or move it away to ingest the file without it",
                 code="sidecar_too_large",
             )
-        try:
-            sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
-        except ImageRejected as exc:
-            return IngestOutcome("rejected", error=str(exc), code=exc.code)
+        return None
+
+    async def _register(
+        self,
+        tenant_id: str,
+        sha256: str,
+        info: ImageInfo,
+        size: int,
+        filename: str,
+        parent_id: str | None,
+        relation: VersionRelation | None,
+        sidecar: bytes | None,
+        store: Callable[[str], Awaitable[None]],
+    ) -> IngestOutcome:
         now = utcnow()
         candidate = Asset(
             id=uuid7(),
             tenant_id=tenant_id,
             sha256=sha256,
-            size_bytes=len(data),
+            size_bytes=size,
             media_type=info.media_type,
             width=info.width,
             height=info.height,
@@ -153,7 +269,7 @@ class Ingestor:
             # Blobs first, then the catalog row: a crash in between leaves only unreferenced blobs.
             if sidecar is not None:
                 await self._blobs.put(sidecar_key(candidate.blob_key), sidecar, "application/rdf+xml")
-            await self._blobs.put(candidate.blob_key, data, info.media_type)
+            await store(candidate.blob_key)
             existing, created = await self._catalog.register_asset(candidate)
             if created:
                 await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)

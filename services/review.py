@@ -15,6 +15,7 @@ from services.review_queue import ReviewQueue
 from services.review_results import HumanRuns
 from services.review_tasks import ReviewTasks
 from services.reviewers import Reviewers
+from services.webhooks import WebhookService
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,14 @@ class ReviewServices:
     @staticmethod
     def build(
         catalog: CatalogStore, store: ReviewStore, queue: JobQueue, cpu: CpuPool | None,
-        rng: random.Random | None = None,
+        rng: random.Random | None = None, webhooks: WebhookService | None = None,
     ) -> ReviewServices:  # fmt: skip
-        results = HumanRuns(catalog, queue)
+        results = HumanRuns(catalog, queue, webhooks)
         cache = ReviewCache(store)
         quality = ReviewQuality(store, results, cpu, cache=cache)
         return ReviewServices(
             store=store,
-            tasks=ReviewTasks(catalog, store),
+            tasks=ReviewTasks(catalog, store, queue),
             queue=ReviewQueue(store, results, cache=cache, on_answer=quality.after_answer, rng=rng),
             quality=quality,
             reviewers=Reviewers(catalog, store, cache),

@@ -1,8 +1,9 @@
 """Tenant-wide quality pass: Dawid–Skene over every answered task, reviewer ratings, pauses, and
 decided tasks whose consensus the better-informed model changes.
 
-It runs after answers (debounced per tenant: at most one pass in flight and one per `interval`), and
-on demand (`mediasight reviewer list --refresh`, tests). The EM runs on the CPU pool, off the loop.
+It runs after answers (debounced per tenant: at most one pass in flight, passes at least `interval` apart,
+and a trailing pass after the last answer, so the final answers of a burst are weighed too), and on demand
+(`mediasight reviewer list --refresh`, tests). The EM runs on the CPU pool, off the loop.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 PAGE = 1000
 MAX_TASKS = 50_000  # the newest tasks a pass looks at
 CAS_ATTEMPTS = 5
+PASS_SHARE = 10  # passes start at most every PASS_SHARE × the last one's duration (≤ ~10 % of the time)
 
 
 class ReviewQuality:
@@ -47,22 +49,41 @@ class ReviewQuality:
         self._interval = interval
         self._clock = clock
         self._last: dict[str, float] = {}
+        self._took: dict[str, float] = {}  # seconds the tenant's last background pass took
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()  # tenants with answers no pass has weighed yet
 
     async def after_answer(self, tenant_id: str, gold: bool) -> None:
-        """Start a background pass unless one ran within `interval` or one is running."""
-        if tenant_id in self._running or time.monotonic() - self._last.get(tenant_id, -1e9) < self._interval:
-            return
-        self._last[tenant_id] = time.monotonic()
-        task = asyncio.create_task(self._background(tenant_id))
-        self._running[tenant_id] = task
-        task.add_done_callback(lambda _: self._running.pop(tenant_id, None))
+        """Ask for a background pass: now, or when `interval` (or PASS_SHARE times the last pass's duration:
+        on a large tenant the passes take a bounded share of the time) has passed since the last one."""
+        self._dirty.add(tenant_id)
+        if tenant_id not in self._running:  # a running loop sees the mark before it ends
+            self._running[tenant_id] = asyncio.create_task(self._background(tenant_id))
+
+    def _wait(self, tenant_id: str) -> float:
+        gap = max(self._interval, PASS_SHARE * self._took.get(tenant_id, 0.0))
+        return self._last.get(tenant_id, -1e9) + gap - time.monotonic()
 
     async def _background(self, tenant_id: str) -> None:
         try:
-            await self.refresh(tenant_id)
-        except Exception:  # a failed pass is retried by the next answer; it must not kill the server
-            log.exception("review quality pass failed for tenant %s", tenant_id)
+            while tenant_id in self._dirty:
+                if (wait := self._wait(tenant_id)) > 0:
+                    await asyncio.sleep(wait)
+                self._dirty.discard(tenant_id)  # answers from now on ask for one more pass
+                started = self._last[tenant_id] = time.monotonic()
+                try:
+                    await self.refresh(tenant_id)
+                except Exception:  # the next answer asks again; a failed pass must not kill the server
+                    log.exception("review quality pass failed for tenant %s", tenant_id)
+                self._took[tenant_id] = time.monotonic() - started
+        finally:  # no await since the loop's last check: an answer in between found this task running
+            self._running.pop(tenant_id, None)
+
+    async def close(self) -> None:
+        """Stop the background passes (shutdown: the stores close next)."""
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     async def idle(self) -> None:
         """Wait for the passes in flight (tests, shutdown)."""

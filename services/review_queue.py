@@ -55,12 +55,22 @@ class ReviewQueue:
         # scan, so the next scan starts after it; a scan from the start every RESCAN seconds finds slots
         # that expired leases and pauses freed.
         self._full_until: dict[str, tuple[str | None, float]] = {}
+        # Per (tenant, reviewer): every OPEN task up to this ID was answered or held by the reviewer, or full,
+        # when its last scan passed it; its next scan starts there (not at the tasks it answered long ago,
+        # still open for others). Forgotten with the tenant's rescan (then tasks it holds come back too,
+        # e.g. after a reload of the page).
+        self._scanned_until: dict[tuple[str, str], str] = {}
         self._on_answer = on_answer  # (tenant, was gold) → e.g. a debounced quality refresh
         self._clock = clock
         self._rng = rng or random.Random()
 
     async def reviewer(self, tenant_id: str, key_id: str) -> Reviewer:
-        found = await self._store.reviewer_by_key(tenant_id, key_id)
+        """The key's reviewer, from the tenant's cached reviewers (every request asks: no read per request;
+        a pause shows within the cache's TTL), else from the store (added since the cache was filled)."""
+        _, reviewers = await self._cache.state(tenant_id)
+        found = next((r for r in reviewers if r.key_id == key_id), None)
+        if found is None:
+            found = await self._store.reviewer_by_key(tenant_id, key_id)
         if found is None:
             raise ReviewInputError(
                 "NOT_A_REVIEWER", "this key belongs to no reviewer: use `mediasight reviewer add`"
@@ -96,11 +106,17 @@ class ReviewQueue:
     async def _claim(self, reviewer: Reviewer, n: int, paused: set[str]) -> list[ReviewTask]:
         tenant, out = reviewer.tenant_id, list[ReviewTask]()
         start, since = self._full_until.get(tenant, (None, 0.0))
-        if time.monotonic() - since >= RESCAN:
+        if time.monotonic() - since >= RESCAN:  # slots freed by expired leases and pauses: from the start
             start, since = None, time.monotonic()
-        after, full_end, prefix = start, start, True
+            self._scanned_until = {k: v for k, v in self._scanned_until.items() if k[0] != tenant}
+        mine = self._scanned_until.get((tenant, reviewer.id))
+        # From the further of the two (IDs sort by time); the tenant's full prefix grows only on a scan from
+        # its own end.
+        after = max(start or "", mine or "") or None
+        full_end, prefix, last = start, after == start, after
+        size = min(SCAN_PAGE, 2 * n + 8)  # a few more than wanted (each task read is decoded), then more
         while len(out) < n:
-            page = await self._store.list_tasks(tenant, TaskStatus.OPEN, after=after, limit=SCAN_PAGE)
+            page = await self._store.list_tasks(tenant, TaskStatus.OPEN, after=after, limit=size)
             for task in page:
                 if len(out) >= n:
                     break
@@ -111,10 +127,13 @@ class ReviewQueue:
                 claimed = await self._assign(reviewer, task, paused)
                 if claimed is not None:
                     out.append(claimed)
-            if len(page) < SCAN_PAGE:
+                last = task.id
+            if len(page) < size:
                 break
-            after = page[-1].id
+            after, size = page[-1].id, min(SCAN_PAGE, size * 2)
         self._full_until[tenant] = (full_end, since)
+        if last is not None:
+            self._scanned_until[(tenant, reviewer.id)] = last
         return out
 
     async def _assign(self, reviewer: Reviewer, task: ReviewTask, paused: set[str]) -> ReviewTask | None:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Findings, Label, RecognitionResult
 from catalog.domain.ports import CatalogStore, JobQueue
 from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_PROVIDER, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.review.tasks import NONE_OF_THESE, QuestionKind, ReviewTask
+from catalog.domain.webhooks import WebhookEvent
 from services.ingest import REFRESH_JOB
+from services.webhooks import WebhookService, event_id
 
 MAX_PROVENANCE = 50  # task IDs and reviewers kept in a run's parameters (the newest)
 
@@ -38,10 +41,34 @@ def verdicts(task: ReviewTask, consensus: str, parents: dict[str, tuple[str, ...
     return chosen + [Label(c, HUMAN_NO, parents.get(c.lower(), ())) for c in q.candidates if c != name]
 
 
+def consensus_event(
+    task: ReviewTask, consensus: str, reviewers: Sequence[str], run_id: str
+) -> dict[str, Any]:
+    """The `review.consensus` webhook's data: the task, its question, the answer and its provenance."""
+    q = task.question
+    question: dict[str, Any] = {"kind": q.kind.value}
+    if q.kind is QuestionKind.VERIFY:
+        question["label"] = q.label
+    else:
+        question["candidates"] = list(q.candidates)
+    return {
+        "taskId": task.id,
+        "assetId": task.asset_id,
+        "question": question,
+        "answer": consensus,
+        "agreement": task.agreement,
+        "reviewers": sorted(set(reviewers)),
+        "runId": run_id,
+    }
+
+
 class HumanRuns:
-    def __init__(self, catalog: CatalogStore, queue: JobQueue) -> None:
+    def __init__(
+        self, catalog: CatalogStore, queue: JobQueue, webhooks: WebhookService | None = None
+    ) -> None:
         self._catalog = catalog
         self._queue = queue
+        self._webhooks = webhooks
 
     async def record(
         self, task: ReviewTask, consensus: str, reviewer_names: Sequence[str], now: datetime
@@ -81,6 +108,12 @@ class HumanRuns:
         )
         await self._catalog.save_result(tenant, run)
         await self._queue.enqueue(REFRESH_JOB, tenant, asset_id)  # re-embed and re-index from the catalog
+        if self._webhooks is not None:
+            # The ID from the task and its answer: a decision published twice is announced once; a changed
+            # consensus (a later quality pass) is a new event.
+            eid = event_id(WebhookEvent.REVIEW_CONSENSUS, tenant, task.id, consensus)
+            data = consensus_event(task, consensus, reviewer_names, run.id)
+            await self._webhooks.announce(tenant, WebhookEvent.REVIEW_CONSENSUS, data, event_id=eid)
         return run.id
 
 

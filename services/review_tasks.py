@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.metadata import current_labels
-from catalog.domain.model import Stage
-from catalog.domain.ports import CatalogStore
+from catalog.domain.model import ReprocessBatch, Stage
+from catalog.domain.ports import CatalogStore, JobQueue, SearchQuery
 from catalog.domain.review.ports import ReviewStore
-from catalog.domain.review.rules import propose, specific_labels
+from catalog.domain.review.rules import RULES_BATCH, propose, specific_labels
 from catalog.domain.review.tasks import (
     Question,
     QuestionKind,
@@ -26,16 +25,10 @@ from catalog.domain.review.tasks import (
     TaskStatus,
     normalise_label,
 )
+from services.batch_preparation import encode_selection, queue_preparation
 
-RULES_TTL = 5.0  # seconds a worker keeps a tenant's rules for the after-indexing hook
+RULES_TTL = 5.0  # seconds a process keeps a tenant's rules for the after-indexing hook and archive sweeps
 MAX_REQUEST = 1000  # asset IDs per requestReview
-SWEEP_PAGE = 200
-
-
-@dataclass(frozen=True)
-class SweepProgress:
-    assets: int  # looked at so far
-    created: int  # tasks created so far
 
 
 def _task(
@@ -58,64 +51,81 @@ def _task(
 
 class ReviewTasks:
     def __init__(
-        self, catalog: CatalogStore, store: ReviewStore, clock: Callable[[], datetime] = utcnow
+        self,
+        catalog: CatalogStore,
+        store: ReviewStore,
+        queue: JobQueue,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._catalog = catalog
         self._store = store
+        self._queue = queue
         self._clock = clock
         self._rules: dict[str, tuple[float, ReviewRules]] = {}
 
-    async def on_indexed(self, tenant_id: str, asset_id: str) -> list[ReviewTask]:
-        """The pipeline's hook after an asset is indexed: the tenant's rules on its current labels (read
-        at most every RULES_TTL seconds per tenant: a backfill costs no extra read per asset)."""
+    async def _cached_rules(self, tenant_id: str) -> ReviewRules:
+        """The tenant's rules, read at most every RULES_TTL seconds (a backfill or a sweep costs no extra
+        read per asset)."""
         now_s = time.monotonic()
         cached = self._rules.get(tenant_id)
         if cached is not None and now_s - cached[0] < RULES_TTL:
-            rules = cached[1]
-        else:
-            rules = await self._store.get_review_rules(tenant_id)
-            self._rules[tenant_id] = (now_s, rules)
+            return cached[1]
+        rules = await self._store.get_review_rules(tenant_id)
+        self._rules[tenant_id] = (now_s, rules)
+        return rules
+
+    async def on_indexed(self, tenant_id: str, asset_id: str) -> list[ReviewTask]:
+        """The pipeline's hook after an asset is indexed: the tenant's rules on its current labels."""
+        return await self._apply(tenant_id, asset_id, new=True, batch_id=None)
+
+    async def apply_to(self, tenant_id: str, asset_id: str, batch_id: str) -> list[ReviewTask]:
+        """One item of an archive sweep (the worker runs it): the rules on the asset, but not the audit
+        sample (it draws from new assets). Tasks it would repeat are not created again."""
+        asset = await self._catalog.get_asset(tenant_id, asset_id)
+        if asset is None or asset.status is not Stage.INDEXED:
+            return []  # deleted since the sweep started: nothing to ask about
+        return await self._apply(tenant_id, asset_id, new=False, batch_id=batch_id)
+
+    async def _apply(
+        self, tenant_id: str, asset_id: str, *, new: bool, batch_id: str | None
+    ) -> list[ReviewTask]:
+        rules = await self._cached_rules(tenant_id)
         if not _any_rule(rules):
             return []
         results = (await self._catalog.get_results(tenant_id, [asset_id])).get(asset_id, {})
         labels = current_labels(results)
         now = self._clock()
         tasks = [
-            _task(tenant_id, asset_id, p.question, p.reason, rules, now)
-            for p in propose(asset_id, labels, rules, new=True)
+            _task(tenant_id, asset_id, p.question, p.reason, rules, now, batch_id=batch_id)
+            for p in propose(asset_id, labels, rules, new=new)
         ]
         return await self._store.add_tasks(tenant_id, tasks) if tasks else []
 
-    async def sweep(
-        self, tenant_id: str, *, progress: Callable[[SweepProgress], Awaitable[None] | None] | None = None
-    ) -> tuple[str, SweepProgress]:
-        """Apply the rules to every indexed asset of the tenant (not the audit sample: it draws from new
-        assets). Re-running it creates nothing twice. Returns the sweep's batch ID and its totals."""
+    async def sweep(self, tenant_id: str) -> ReprocessBatch:
+        """Apply the rules to every indexed asset of the tenant, as a tracked batch the workers run (one job
+        per asset; progress, resume and recovery as for reprocessing). Returned PREPARING: a background job
+        resolves the archive into items and queues them."""
         rules = await self._store.get_review_rules(tenant_id)
         if not _any_rule(rules):
             raise ReviewInputError(
                 "NO_RULES", "the tenant has no review rules: set them first (setReviewRules)"
             )
-        batch_id, seen, created, after = uuid7(), 0, 0, None
-        while True:
-            assets = await self._catalog.list_assets(tenant_id, after=after, limit=SWEEP_PAGE)
-            indexed = [a.id for a in assets if a.status is Stage.INDEXED]
-            results = await self._catalog.get_results(tenant_id, indexed) if indexed else {}
-            now = self._clock()
-            tasks = [
-                _task(tenant_id, a, p.question, p.reason, rules, now, batch_id=batch_id)
-                for a in indexed
-                for p in propose(a, current_labels(results.get(a, {})), rules, new=False)
-            ]
-            created += len(await self._store.add_tasks(tenant_id, tasks)) if tasks else 0
-            seen += len(assets)
-            if progress is not None:
-                maybe = progress(SweepProgress(seen, created))
-                if maybe is not None:
-                    await maybe
-            if len(assets) < SWEEP_PAGE:
-                return batch_id, SweepProgress(seen, created)
-            after = assets[-1].id
+        self._rules[tenant_id] = (time.monotonic(), rules)  # this process sweeps with the rules just read
+        batch = ReprocessBatch(
+            id=uuid7(),
+            tenant_id=tenant_id,
+            analyzers=(RULES_BATCH,),
+            provider=None,
+            parameters={},
+            total=0,
+            done=0,
+            failed=0,
+            created_at=self._clock(),
+            selection=encode_selection(SearchQuery(), None),  # every indexed asset
+        )
+        await self._catalog.create_batch(batch, [])
+        await queue_preparation(self._queue, batch)
+        return batch
 
     async def request(
         self, tenant_id: str, asset_ids: Sequence[str], kind: QuestionKind, label: str | None = None

@@ -37,11 +37,14 @@ class SearchSpec:
     all_labels: Sequence[str] = ()
     not_labels: Sequence[str] = ()
     min_confidence: float = 0.0
+    max_confidence: float = 100.0  # labels above it do not match (labelSource MACHINE: below human 100)
     label_confidence: Sequence[tuple[str, float]] = ()
     persons: Sequence[str] = ()
     phrase: str | None = None
     exclude_moderation: bool = False
     media_types: Sequence[str] = ()
+    min_duration: float | None = None
+    max_duration: float | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
     captured_after: datetime | None = None
@@ -50,6 +53,12 @@ class SearchSpec:
     roots_only: bool = False
     first: int = 20
     after: str | None = None
+
+
+def _seconds(field: str, value: float | None) -> float | None:
+    if value is not None and not (0 <= value < float("inf")):
+        raise InvalidSearch(f"`{field}` is a number of seconds, 0 or more; got {value}.")
+    return value
 
 
 def _names(field: str, values: Iterable[str] | None) -> tuple[str, ...]:
@@ -96,11 +105,14 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         all_labels=_names("allLabels", spec.all_labels),
         not_labels=with_synonyms(_names("notLabels", spec.not_labels), synonyms),
         min_confidence=_percent("filter.minConfidence", spec.min_confidence),
+        max_confidence=_percent("maxConfidence", spec.max_confidence),
         label_confidence=thresholds,
         persons=_names("persons", spec.persons),
         phrase=phrase,
         exclude_moderation=spec.exclude_moderation,
         media_types=_names("mediaTypes", spec.media_types),
+        min_duration=_seconds("filter.minDuration", spec.min_duration),
+        max_duration=_seconds("filter.maxDuration", spec.max_duration),
         created_after=spec.created_after,
         created_before=spec.created_before,
         captured_after=spec.captured_after,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from catalog.domain.labels.order import specific_first
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment
 from catalog.domain.video.timecode import clock
@@ -22,7 +23,7 @@ _EDL_TITLE = re.compile(r"[\r\n]")
 
 
 def _caption(segment: Segment, max_labels: int) -> str:
-    parts = [", ".join(label.name for label in segment.labels[:max_labels]) or "(no labels)"]
+    parts = [", ".join(label.name for label in specific_first(segment.labels)[:max_labels]) or "(no labels)"]
     if segment.faces:
         parts.append("People: " + ", ".join(segment.faces))
     if segment.text:
@@ -75,7 +76,7 @@ def edl(
         src_in, src_out = s.start_timecode, s.end_timecode
         lines.append(f"{n:03d}  {reel:<8} V     C        {src_in} {src_out} {src_in} {src_out}")
         lines.append(f"* FROM CLIP NAME: {clip_name}")
-        labels = ", ".join(label.name for label in s.labels[:max_labels])
+        labels = ", ".join(label.name for label in specific_first(s.labels)[:max_labels])
         if labels:
             lines.append(f"* LABELS: {labels}")
         lines.append("")

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from api.auth import CanRead, CanReview, CanWrite, IsAdmin
 from api.context import Context
+from api.report_types import ReprocessBatch
 from api.review.types import (
     ReviewAnswer,
     ReviewAnswerInput,
@@ -89,9 +90,9 @@ class RequestReviewPayload:
 
 @strawberry.type
 class ApplyReviewRulesPayload:
-    batch_id: strawberry.ID | None
-    assets: int
-    created: int
+    batch: ReprocessBatch | None = strawberry.field(
+        description="The sweep: a tracked batch the workers run (follow it with reprocessBatch(id))."
+    )
     error: ReviewError | None = None
 
 
@@ -251,16 +252,15 @@ class ReviewMutation:
 
     @strawberry.mutation(
         permission_classes=[CanWrite],
-        description="Apply the review rules to every indexed asset (the archive); nothing is asked twice.",
+        description="Apply the review rules to every indexed asset (the archive) as a tracked batch the "
+        "workers run; nothing is asked twice.",
     )
     async def apply_review_rules(self, info: Info[Context, None]) -> ApplyReviewRulesPayload:
         try:
-            batch, done = await info.context.services.review.tasks.sweep(info.context.tenant_id)
+            batch = await info.context.services.review.tasks.sweep(info.context.tenant_id)
         except domain.ReviewInputError as exc:
-            return ApplyReviewRulesPayload(batch_id=None, assets=0, created=0, error=ReviewError.of(exc))
-        return ApplyReviewRulesPayload(
-            batch_id=strawberry.ID(batch), assets=done.assets, created=done.created
-        )
+            return ApplyReviewRulesPayload(batch=None, error=ReviewError.of(exc))
+        return ApplyReviewRulesPayload(batch=ReprocessBatch.from_domain(batch))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="A new reviewer and its key (shown once).")
     async def add_reviewer(self, info: Info[Context, None], name: str) -> AddReviewerPayload:

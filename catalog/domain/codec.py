@@ -17,6 +17,7 @@ from catalog.domain.model import (
     ModerationLabel,
     TextDetection,
 )
+from catalog.domain.video.video_codec import decode_video, encode_video
 
 
 def _box(b: BoundingBox) -> list[float]:
@@ -78,6 +79,8 @@ def encode_findings(r: Findings) -> dict[str, Any]:
         out["embedding"] = list(r.embedding)
     if r.embedded is not None:
         out["embedded"] = encode_embedded(r.embedded)
+    if r.video is not None:
+        out["video"] = encode_video(r.video)
     return out
 
 
@@ -116,4 +119,6 @@ def decode_findings(data: dict[str, Any]) -> Findings:
         out["embedding"] = tuple(data["embedding"])
     if "embedded" in data:
         out["embedded"] = decode_embedded(data["embedded"])
+    if "video" in data:
+        out["video"] = decode_video(data["video"])
     return Findings(**out)

@@ -92,6 +92,8 @@ def _canonical(value: Any) -> Any:
 def canonical_json(doc: IndexDocument) -> str:
     fields = _canonical(doc)
     fields["root_id"] = doc.root_id or doc.asset_id
+    if doc.duration is None:  # added after the v1 form: an image's document keeps its fingerprint
+        del fields["duration"]
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

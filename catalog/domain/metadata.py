@@ -13,6 +13,7 @@ from catalog.domain.labels.order import merge_labels, specific_first
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
+from catalog.domain.video.findings import VIDEO, VideoFindings
 
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
@@ -32,9 +33,16 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 
 def machine_labels(results: Results) -> tuple[Label, ...]:
     """The classifier's, the object detector's and the custom concepts' labels merged (one per name, with
-    the detector's boxes), plus Person from faces and bodies; the specific first (labels.order)."""
+    the detector's boxes), a video's segment labels too (each at its highest confidence), plus Person from
+    faces and bodies; the specific first (labels.order)."""
     concepts = sorted(name for name in results if concept_of(name))
-    labels = merge_labels(results[a].findings.labels for a in (*LABEL_ANALYZERS, *concepts) if a in results)
+    video = _video(results)
+    labels = merge_labels(
+        [
+            *(results[a].findings.labels for a in (*LABEL_ANALYZERS, *concepts) if a in results),
+            video.labels() if video is not None else (),
+        ]
+    )
     instances = person_instances(results)
     if instances:
         confidence = round(max(i.confidence for i in instances), 2)
@@ -126,4 +134,9 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         moderated=bool("moderation" in results and results["moderation"].findings.moderation),
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
         root_id=root_id,
+        duration=video.info.duration if (video := _video(results)) is not None else None,
     )
+
+
+def _video(results: Results) -> VideoFindings | None:
+    return results[VIDEO].findings.video if VIDEO in results else None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from catalog.domain.embedded import EmbeddedMetadata
     from catalog.domain.export_profile import ExportProfile
+    from catalog.domain.video.findings import VideoFindings
 
 
 class Stage(enum.StrEnum):
@@ -227,6 +228,7 @@ class Findings:
     properties: ImageProperties | None = None
     embedding: tuple[float, ...] = ()
     embedded: EmbeddedMetadata | None = None  # the "embedded" analyzer: metadata that came with the file
+    video: VideoFindings | None = None  # the "video" analyzer: media info and segments (one per shot)
     # the labels model's features from the same pass: stored apart (FeatureStore), never in the run
     features: FeatureVector | None = None
 

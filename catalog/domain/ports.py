@@ -268,6 +268,7 @@ class IndexDocument:
     moderated: bool = False  # any moderation label at or above the analyzer's threshold
     embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
     root_id: str = ""  # top of the asset's version tree ("" or its own ID when it has no parent)
+    duration: float | None = None  # a video's length in seconds (None: an image)
 
 
 class SortOrder(enum.StrEnum):
@@ -289,6 +290,8 @@ class SearchQuery:
     all_labels: tuple[str, ...] = ()  # every one of these (each, or a synonym of it: any_of)
     not_labels: tuple[str, ...] = ()  # none of these
     min_confidence: float = 0.0
+    # Labels above it do not match any label condition (labelSource MACHINE: human labels are at 100).
+    max_confidence: float = 100.0
     label_confidence: Mapping[str, float] = field(
         default_factory=dict
     )  # per label name, overrides the global
@@ -296,6 +299,8 @@ class SearchQuery:
     phrase: str | None = None  # must appear in the image's text, words in this order
     exclude_moderation: bool = False
     media_types: tuple[str, ...] = ()
+    min_duration: float | None = None  # videos at least this many seconds long (images never match)
+    max_duration: float | None = None  # videos at most this long
     created_after: datetime | None = None
     created_before: datetime | None = None
     captured_after: datetime | None = None

@@ -164,8 +164,15 @@ def diff_text(before: Findings, after: Findings) -> TextDiff:
     )
 
 
+def run_labels(findings: Findings) -> tuple[Label, ...]:
+    """A run's labels: a video run's are its segments' (each name at its highest confidence)."""
+    if not findings.labels and findings.video is not None:
+        return findings.video.labels()
+    return findings.labels
+
+
 def _labels(findings: Findings) -> list[NamedScore]:
-    return [NamedScore(lb.name, lb.confidence) for lb in findings.labels]
+    return [NamedScore(lb.name, lb.confidence) for lb in run_labels(findings)]
 
 
 def _moderation(findings: Findings) -> list[NamedScore]:
@@ -214,6 +221,6 @@ def summarize_change(previous: RecognitionResult | None, run: RecognitionResult)
         changed=changed,
         gained=tuple(s.name for s in scored.added),
         lost=tuple(s.name for s in scored.removed),
-        top_before=top_label(before.labels),
-        top_after=top_label(run.findings.labels),
+        top_before=top_label(run_labels(before)),
+        top_after=top_label(run_labels(run.findings)),
     )

@@ -17,6 +17,7 @@ class WebhookEvent(enum.StrEnum):
     METADATA_CHANGED = "asset.metadata_changed"  # from the change feed
     ASSET_DELETED = "asset.deleted"
     BATCH_FINISHED = "batch.finished"
+    REVIEW_CONSENSUS = "review.consensus"  # reviewers decided a task (its human run is written)
 
 
 class DeliveryState(enum.StrEnum):

@@ -34,6 +34,7 @@ ADDED_FIELDS: dict[str, Any] = {
         "type": "keyword",
         "index": False,
     },  # catalog.domain.fingerprint; read back, never queried
+    "duration": {"type": "double"},  # a video's length in seconds (absent: an image)
 }
 
 
@@ -137,6 +138,8 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
         "root_id": doc.root_id or doc.asset_id,
         "fingerprint": document_fingerprint(doc),
     }
+    if doc.duration is not None:
+        body["duration"] = doc.duration
     if doc.captured_at:
         captured = doc.captured_at if doc.captured_at.tzinfo else doc.captured_at.replace(tzinfo=UTC)
         body["captured_year"] = f"{captured.astimezone(UTC).year:04d}"

@@ -11,6 +11,8 @@ The rules are those of `catalog.sqlite.search.index` (the contract); here is how
   `constant_score` of FILENAME_SCORE for all of its words (prefix) in `meta` or `ocr`.
 - labels and text together: the label query becomes a filter (restricts), the text ranks.
 - no query: every document, scored by its top confidence (`function_score` on `top_confidence`).
+- a label ceiling (max_confidence < 100, labelSource MACHINE): every label condition's range gets it as its
+  upper bound; with no query, a `nested` max of the confidences under it scores each document.
 - semantic blend (text + embedding): `bool.should` of the keyword query (boost KEYWORD_WEIGHT) and a
   radial k-NN query (`min_score` at SEMANTIC_FLOOR), re-scored as SEMANTIC_WEIGHT·100·cosine.
 - order: `sort` on (key desc, asset_id desc), `search_after` from the opaque cursor; the key is the score,
@@ -98,23 +100,29 @@ def thresholds(query: SearchQuery, names: tuple[str, ...]) -> Thresholds:
     return [(name.lower(), query.threshold(name)) for name in names]
 
 
-def _terms_at(names: Thresholds) -> dict[str, Any]:
+def _range(minimum: float, ceiling: float) -> dict[str, Any]:
+    """Confidences from `minimum`, up to `ceiling` when it is below 100 (labelSource MACHINE)."""
+    bounds = {"gte": minimum, **({"lte": ceiling} if ceiling < 100 else {})}
+    return {"range": {"terms.confidence": bounds}}
+
+
+def _terms_at(names: Thresholds, ceiling: float = 100.0) -> dict[str, Any]:
     """Any of these terms at its own threshold (one `terms` clause per distinct threshold)."""
     by_threshold: dict[float, list[str]] = {}
     for name, minimum in names:
         by_threshold.setdefault(minimum, []).append(name)
     clauses = [
-        {"bool": {"filter": [{"terms": {"terms.term": group}}, {"range": {"terms.confidence": {"gte": t}}}]}}
+        {"bool": {"filter": [{"terms": {"terms.term": group}}, _range(t, ceiling)]}}
         for t, group in by_threshold.items()
     ]
     return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses, "minimum_should_match": 1}}
 
 
-def label_filter(names: Thresholds) -> dict[str, Any]:
-    return {"nested": {"path": "terms", "query": _terms_at(names)}}
+def label_filter(names: Thresholds, ceiling: float = 100.0) -> dict[str, Any]:
+    return {"nested": {"path": "terms", "query": _terms_at(names, ceiling)}}
 
 
-def label_scored(names: Thresholds) -> dict[str, Any]:
+def label_scored(names: Thresholds, ceiling: float = 100.0) -> dict[str, Any]:
     """Score = the best confidence reached through any of `names`, explained by a `label_match` hit."""
     return {
         "nested": {
@@ -123,7 +131,7 @@ def label_scored(names: Thresholds) -> dict[str, Any]:
             "_name": LABEL_MATCH,
             "query": {
                 "function_score": {
-                    "query": _terms_at(names),
+                    "query": _terms_at(names, ceiling),
                     "field_value_factor": {"field": "terms.confidence"},
                     "boost_mode": "replace",
                 }
@@ -174,13 +182,13 @@ def _confidence_blend(
     hit in the keyword part (sort key COALESCE(confidence, score) of the embedded index), else the blend.
 
     The label ranks the keyword part when it reaches FILENAME_SCORE, or when the words do not match."""
-    term, floor = text.lower(), query.min_confidence
+    term, floor, ceiling = text.lower(), query.min_confidence, query.max_confidence
     found = words_query(text)
     if found is None:
-        label_wins = label_filter([(term, floor)])
+        label_wins = label_filter([(term, floor)], ceiling)
     else:
-        alone = {"bool": {"filter": [label_filter([(term, floor)])], "must_not": [found]}}
-        strong = label_filter([(term, max(floor, FILENAME_SCORE))])
+        alone = {"bool": {"filter": [label_filter([(term, floor)], ceiling)], "must_not": [found]}}
+        strong = label_filter([(term, max(floor, FILENAME_SCORE))], ceiling)
         label_wins = {"bool": {"should": [strong, alone], "minimum_should_match": 1}}
     should = [{"bool": {"must": [label], "filter": [label_wins]}}]
     if found is not None:
@@ -201,7 +209,7 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
     if text:
-        label = label_scored([(text.lower(), query.min_confidence)])
+        label = label_scored([(text.lower(), query.min_confidence)], query.max_confidence)
         found = words_query(text)
         keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]
         vector = meaning_vector(query, dimension=dimension, semantic=semantic)
@@ -213,7 +221,21 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
         blend = [{"dis_max": {"queries": keyword, "boost": KEYWORD_WEIGHT}}, meaning]
         return {"bool": {"should": blend, "minimum_should_match": 1}}
     if query.labels:
-        return label_scored(thresholds(query, query.labels))
+        return label_scored(thresholds(query, query.labels), query.max_confidence)
+    if query.max_confidence < 100:  # every document with a label under the ceiling, at the best of those
+        return {
+            "nested": {
+                "path": "terms",
+                "score_mode": "max",
+                "query": {
+                    "function_score": {
+                        "query": {"bool": {"filter": [_range(query.min_confidence, query.max_confidence)]}},
+                        "field_value_factor": {"field": "terms.confidence"},
+                        "boost_mode": "replace",
+                    }
+                },
+            }
+        }
     return {
         "function_score": {
             "query": {"range": {"top_confidence": {"gte": query.min_confidence}}},
@@ -225,10 +247,15 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
 
 def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
     """(filter, must_not) clauses of the filters that only narrow; None when nothing can match."""
-    keep: list[dict[str, Any]] = [label_filter(thresholds(query, query.any_of(n))) for n in query.all_labels]
-    drop = [label_filter(thresholds(query, query.not_labels))] if query.not_labels else []
+    ceiling = query.max_confidence
+    keep: list[dict[str, Any]] = [
+        label_filter(thresholds(query, query.any_of(n)), ceiling) for n in query.all_labels
+    ]
+    drop = [label_filter(thresholds(query, query.not_labels), ceiling)] if query.not_labels else []
     if query.text and query.text.strip() and query.labels:
-        keep.append(label_filter(thresholds(query, query.labels)))  # the labels restrict, the text ranks
+        keep.append(
+            label_filter(thresholds(query, query.labels), ceiling)
+        )  # the labels restrict, the text ranks
     if query.media_types:
         keep.append({"terms": {"media_type": list(query.media_types)}})
     for field, op, value in (
@@ -239,6 +266,9 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
     ):
         if value is not None:
             keep.append({"range": {field: {op: iso(value)}}})
+    for op, seconds in (("gte", query.min_duration), ("lte", query.max_duration)):
+        if seconds is not None:
+            keep.append({"range": {"duration": {op: seconds}}})  # a document without one: an image
     if query.exclude_moderation:
         keep.append({"term": {"moderated": False}})
     if query.persons:

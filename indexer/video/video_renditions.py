@@ -80,6 +80,11 @@ def proxy_size(width: int, height: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
+def _numbered(frame: av.AudioFrame, at: int) -> av.AudioFrame:
+    frame.pts, frame.time_base = at, Fraction(1, frame.sample_rate)
+    return frame
+
+
 def make_proxy(source: Path, target: Path) -> tuple[int, int]:
     """H.264 (yuv420p, CRF 28) + AAC MP4 at most 640×360, moov first (plays while it downloads).
     Returns the proxy's size. Writes to target; the caller moves it into blob storage."""
@@ -103,19 +108,24 @@ def make_proxy(source: Path, target: Path) -> tuple[int, int]:
                 aout.bit_rate = 96_000
                 resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48000)
             streams = [vin] if ain is None else [vin, ain]
+            # Audio frames are numbered by the samples written: the resampler's flushed tail came without
+            # a timestamp and the muxer refused it ("Invalid argument") on 44.1 kHz sources.
+            written = 0
             for packet in src.demux(*streams):
                 for frame in packet.decode():
                     if isinstance(frame, av.VideoFrame):
                         small = frame.reformat(width=size[0], height=size[1], format="yuv420p")
                         out.mux(vout.encode(small))
                     elif isinstance(frame, av.AudioFrame):
-                        frame.pts = None  # the resampler and encoder number audio samples themselves
+                        frame.pts = None  # numbered below, by the samples written
                         for resampled in resampler.resample(frame):
-                            out.mux(aout.encode(resampled))
+                            out.mux(aout.encode(_numbered(resampled, written)))
+                            written += resampled.samples
             out.mux(vout.encode(None))
             if aout is not None:
                 for resampled in resampler.resample(None):
-                    out.mux(aout.encode(resampled))
+                    out.mux(aout.encode(_numbered(resampled, written)))
+                    written += resampled.samples
                 out.mux(aout.encode(None))
             return size
     except av.error.FFmpegError as exc:

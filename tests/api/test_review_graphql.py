@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -162,5 +163,42 @@ async def test_human_verdicts_in_labels_and_search(client: httpx.AsyncClient, se
     assert found(await gql(client, admin, SEARCH, f={"labels": ["Color"]})) == [red.asset.id, green.asset.id]
     human = await gql(client, admin, SEARCH, f={"labels": ["Red", "Color"], "labelSource": ["HUMAN"]})
     assert found(human) == [red.asset.id]
-    refused = await gql(client, admin, SEARCH, f={"labelSource": ["MACHINE"]})
-    assert "not supported" in refused["errors"][0]["message"]
+    machine = await gql(client, admin, SEARCH, f={"labels": ["Red"], "labelSource": ["MACHINE"]})
+    assert found(machine) == []  # review confirmed it: a human label now
+    both = await gql(client, admin, SEARCH, f={"labels": ["Red"], "labelSource": ["MACHINE", "HUMAN"]})
+    assert found(both) == [red.asset.id]
+
+
+SWEEP = "mutation { applyReviewRules { batch { id status total } error { code message } } }"
+BATCH = "query ($id: ID!) { reprocessBatch(id: $id) { status total done failed progress } }"
+
+
+async def test_rules_on_the_archive_are_a_tracked_batch(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    tenant, admin = await make_tenant(services, "acme")
+    none = await gql(client, admin, SWEEP)
+    assert none["data"]["applyReviewRules"] == {"batch": None, "error": {"code": "NO_RULES", "message": ANY}}
+    ids = []
+    for color in [(240, 20, 20), (20, 20, 230), (235, 25, 25)]:
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color), "c.jpg")
+        assert outcome.asset is not None
+        ids.append(outcome.asset.id)
+    await services.worker().run_until_idle()  # indexed before there were rules: no tasks yet
+    await gql(client, admin, RULES, r={"watchedLabels": ["Red"]})
+
+    started = (await gql(client, admin, SWEEP))["data"]["applyReviewRules"]
+    assert started["error"] is None and started["batch"]["status"] == "PREPARING"
+    assert (await gql(client, admin, "{ reviewTasks { id } }"))["data"]["reviewTasks"] == []  # queued only
+    await services.worker().run_until_idle()
+    batch = (await gql(client, admin, BATCH, id=started["batch"]["id"]))["data"]["reprocessBatch"]
+    assert batch == {"status": "COMPLETED", "total": 3, "done": 3, "failed": 0, "progress": 1.0}
+    tasks = (await gql(client, admin, "{ reviewTasks { assetId reason } }"))["data"]["reviewTasks"]
+    assert sorted(t["assetId"] for t in tasks) == sorted([ids[0], ids[2]])  # the two red ones
+    assert {t["reason"] for t in tasks} == {"WATCHED"}
+
+    again = (await gql(client, admin, SWEEP))["data"]["applyReviewRules"]["batch"]
+    await services.worker().run_until_idle()
+    batch = (await gql(client, admin, BATCH, id=again["id"]))["data"]["reprocessBatch"]
+    assert batch["status"] == "COMPLETED" and batch["done"] == 3
+    assert len((await gql(client, admin, "{ reviewTasks { id } }"))["data"]["reviewTasks"]) == 2

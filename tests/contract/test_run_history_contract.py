@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from catalog.domain.clock import utcnow
@@ -25,6 +26,10 @@ from catalog.domain.model import (
     TextDetection,
 )
 from catalog.domain.ports import CatalogStore
+from catalog.domain.video.findings import VideoFindings
+from catalog.domain.video.media import AudioStream, VideoInfo
+from catalog.domain.video.segments import Segment
+from catalog.domain.video.timecode import FrameRate, to_timecode
 from tests.contract.catalogs import T0, backend, catalog, new_asset, tenants
 
 __all__ = ["backend", "catalog"]
@@ -252,7 +257,43 @@ def every_findings() -> dict[str, Findings]:
             )
         ),
         "embedding": Findings(embedding=(0.1, 0.2, 1e-7, -3.5)),
+        "video": Findings(video=video_findings(3)),
     }
+
+
+def video_findings(shots: int) -> VideoFindings:
+    """A 29.97 drop-frame video of `shots` shots of 100 frames, each with labels, a person and text."""
+    rate = FrameRate(Fraction(30000, 1001))
+    info = VideoInfo(
+        media_type="video/mp4",
+        container="mov,mp4,m4a,3gp,3g2,mj2",
+        codec="h264",
+        width=1920,
+        height=1080,
+        duration=rate.seconds(shots * 100),
+        frame_rate="30000/1001",
+        frames=shots * 100,
+        drop_frame=True,
+        start_timecode="01:00:00;00",
+        audio=(AudioStream("aac", 2, 48000, "eng"),),
+    )
+    segments = tuple(
+        Segment(
+            index=i,
+            start_frame=i * 100,
+            end_frame=(i + 1) * 100,
+            start=rate.seconds(i * 100),
+            end=rate.seconds((i + 1) * 100),
+            start_timecode=to_timecode(107892 + i * 100, rate),
+            end_timecode=to_timecode(107892 + (i + 1) * 100, rate),
+            labels=(Label(f"Label {i % 50}", 90.5, ("Animal",)), Label("Sky", 61.25)),
+            faces=(f"person-{i % 7 + 1}",),
+            text="EXIT" if i % 2 else "",
+            keyframes=(rate.seconds(i * 100 + 10), rate.seconds(i * 100 + 60)),
+        )
+        for i in range(shots)
+    )
+    return VideoFindings(info, segments, people=min(shots, 7))
 
 
 async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> None:
@@ -294,3 +335,16 @@ async def test_results_roundtrip_every_findings_type(catalog: CatalogStore) -> N
     assert current is not None and current.model_version == "2.0" and current.created_at is not None
     assert (await catalog.get_labels(tenant, [one.id]))[one.id] == (Label("Dog", 50.0),)
     assert len((await catalog.get_results(tenant, [one.id]))[one.id]) == len(results)
+
+
+async def test_a_long_videos_segments_are_stored_whole(catalog: CatalogStore) -> None:
+    """2,000 shots (over an hour of fast cutting): one run, read back segment for segment (DynamoDB
+    items hold 400 KB: the findings are compressed)."""
+    [tenant] = await tenants(catalog, "acme")
+    asset, _ = await catalog.register_asset(new_asset(tenant, "3" * 64))
+    video = video_findings(2000)
+    saved = RecognitionResult(asset.id, "video", "transnetv2", "1", Findings(video=video), id=uuid7())
+    await catalog.save_result(tenant, saved)
+    found = await catalog.get_result(tenant, asset.id, "video")
+    assert found is not None and found.findings.video == video
+    assert found.findings.video.segments[1].start_timecode == "01:00:03;10"

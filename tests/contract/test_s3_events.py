@@ -16,11 +16,13 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aioboto3
 import pytest
 
+from bench.clips import Shot, make_clip
 from catalog.domain.model import Asset, Stage
 from indexer.s3_events import S3EventIngestor, TenantMapping, UnknownTenantError
 from mediasight.bootstrap import Services, open_services
@@ -422,3 +424,15 @@ async def test_run_survives_receive_errors(world: World) -> None:
     stop.set()
     async with asyncio.timeout(2):  # the back-off sleep ends when asked to stop
         await runner
+
+
+async def test_videos_arrive_by_s3_event_and_a_truncated_one_is_refused(world: World, tmp_path: Path) -> None:
+    consumer = world.consumer(f"{world.bucket}=acme")
+    clip = make_clip(tmp_path / "clip.mp4", [Shot("rocket", 40), Shot("coffee", 40)])
+    data = clip.path.read_bytes()
+    await world.put("reels/clip.mp4", data)
+    await world.put("reels/cut.mp4", data[: len(data) - 3000])
+    await drain(consumer)
+    [asset] = await world.assets(world.acme)
+    assert (asset.filename, asset.media_type, asset.size_bytes) == ("clip.mp4", "video/mp4", len(data))
+    assert consumer.stats.rejected == 1

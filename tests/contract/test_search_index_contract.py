@@ -43,10 +43,11 @@ def doc(
     moderated: bool = False,
     embedding: tuple[float, ...] = (),
     root_id: str = "",
+    duration: float | None = None,
 ) -> IndexDocument:
     return IndexDocument(
         tenant, asset, filename, media_type, created, captured, labels, text, persons, moderated, embedding,
-        root_id,
+        root_id, duration,
     )  # fmt: skip
 
 
@@ -535,3 +536,19 @@ async def test_newest_first_of_a_common_label_without_moderated_pages(index: Sea
             break
         query = dataclasses.replace(query, after=page.end_cursor)
     assert seen == ["a10", "a08", "a07", "a06", "a05", "a03", "a02", "a01"]
+
+
+async def test_videos_filter_by_duration_and_media_type(index: SearchIndex) -> None:
+    await index.upsert(doc("t1", "short", Label("Cat", 90), media_type="video/mp4", duration=4.2))
+    await index.upsert(doc("t1", "long", Label("Cat", 80), media_type="video/webm", duration=3600.0))
+    await index.upsert(doc("t1", "photo", Label("Cat", 95)))
+    await index.upsert(doc("t2", "other", Label("Cat", 95), media_type="video/mp4", duration=10.0))
+    assert ids(await index.search("t1", SearchQuery(labels=("cat",), min_duration=4.2))) == ["short", "long"]
+    assert ids(await index.search("t1", SearchQuery(max_duration=60))) == ["short"]
+    assert ids(await index.search("t1", SearchQuery(min_duration=0, max_duration=1e9))) == ["short", "long"]
+    between = SearchQuery(labels=("cat",), min_duration=5, max_duration=3600, media_types=("video/webm",))
+    assert ids(await index.search("t1", between)) == ["long"]
+    assert ids(await index.search("t1", SearchQuery(labels=("cat",)))) == ["photo", "short", "long"]
+    page = await index.search("t1", SearchQuery(min_duration=1))
+    assert page.total == 2
+    assert {f.value: f.count for f in page.media_type_facets} == {"video/mp4": 1, "video/webm": 1}

@@ -40,7 +40,7 @@ def test_reviewers_rules_and_a_sweep(tmp_path: Path) -> None:
 
     def run(*args: str) -> tuple[int, str, str]:
         result = runner.invoke(app, list(args), env=env)
-        return result.exit_code, result.stdout, result.stderr
+        return result.exit_code, result.stdout, " ".join(result.stderr.split())  # rich wraps lines
 
     code, out, err = run("reviewer", "add", "Ann", "--tenant", "acme")
     assert code == 0 and out.startswith("msk_") and "shown only this once" in err
@@ -58,10 +58,29 @@ def test_reviewers_rules_and_a_sweep(tmp_path: Path) -> None:
         "review", "rules", "--tenant", "acme", "--watch", "Red", "--watch", "Blue", "--answers", "2"
     )
     assert code == 0 and "watched_labels\t('Red', 'Blue')" in out and "answers_per_task\t2" in out
+    # The sweep is a tracked batch: queued for the workers, or worked on here with --wait.
     code, out, err = run("review", "apply", "--tenant", "acme")
-    assert code == 0 and "3 assets, 2 new tasks" in err
-    code, out, err = run("review", "apply", "--tenant", "acme")
-    assert code == 0 and "3 assets, 0 new tasks" in err
+    assert code == 0 and len(out.strip()) == 36 and "queued for the workers" in err
+    queued = out.strip()
+    code, out, err = run("review", "apply", "--tenant", "acme", "--wait")
+    assert code == 0 and "completed, 3 assets, 0 failed; 2 open tasks" in err, err
+    swept = out.strip()
+    code, out, err = run("review", "apply", "--tenant", "acme", "--wait")  # nothing is asked twice
+    assert code == 0 and "completed, 3 assets, 0 failed; 2 open tasks" in err, err
+
+    async def batches() -> dict[str, tuple[str, int, int]]:
+        services = build(settings)
+        try:
+            tenant = await services.catalog.get_tenant_by_name("acme")
+            assert tenant is not None
+            found = await services.catalog.list_batches(tenant.id, limit=10)
+            return {b.id: (b.status.value, b.total, b.done) for b in found}
+        finally:
+            services.close()
+
+    swept_batches = asyncio.run(batches())
+    assert swept_batches[swept] == ("completed", 3, 3)
+    assert swept_batches[queued][0] == "completed"  # the --wait runs worked on the queued one too
     code, out, _ = run(
         "review", "gold", "--tenant", "acme", "--asset", ids[1], "--label", "Green", "--answer", "yes"
     )

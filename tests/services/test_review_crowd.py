@@ -53,13 +53,19 @@ class Stack:
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     db = SqliteDb(tmp_path / "catalog.db", SCHEMA + sqlite_queue.SCHEMA)
     catalog, store = SqliteCatalog(db), SqliteReviewStore(db)
-    results = HumanRuns(catalog, SqliteJobQueue(db))
+    jobs = SqliteJobQueue(db)
+    results = HumanRuns(catalog, jobs)
     cache = ReviewCache(store)
     quality = ReviewQuality(store, results, cache=cache)
     queue = ReviewQueue(store, results, cache=cache, rng=random.Random(7))
     try:
         yield Stack(
-            catalog, ReviewTasks(catalog, store), queue, quality, Reviewers(catalog, store, cache), store
+            catalog,
+            ReviewTasks(catalog, store, jobs),
+            queue,
+            quality,
+            Reviewers(catalog, store, cache),
+            store,
         )
     finally:
         db.close()

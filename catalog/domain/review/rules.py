@@ -6,8 +6,16 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.domain.model import Label
+from catalog.domain.model import Label, ReprocessBatch
 from catalog.domain.review.tasks import Question, QuestionKind, ReviewRules, TaskReason
+
+# A tracked batch whose items apply the tenant's review rules (no analyzer runs): the batch machinery of
+# reprocessing (preparation, progress, resume) with this in place of its analyzers.
+RULES_BATCH = "review-rules"
+
+
+def applies_rules(batch: ReprocessBatch) -> bool:
+    return batch.analyzers == (RULES_BATCH,)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ NLE; the clock times for WebVTT/SRT come from the true rate either way.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -123,10 +124,12 @@ def from_timecode(timecode: str, rate: FrameRate) -> int:
 
 
 def clock(seconds: float, decimal: str = ".") -> str:
-    """HH:MM:SS.mmm as WebVTT writes it (SRT: decimal=',')."""
+    """HH:MM:SS.mmm as WebVTT writes it (SRT: decimal=','), up to the next millisecond: a cue never starts
+    before its first frame (frame 75 at 29.97 starts at 2.5025 s; 2.502 would put the cue over the last
+    frame of the shot before)."""
     if seconds < 0:
         raise TimecodeError("negative time")
-    ms = round(seconds * 1000)
+    ms = math.ceil(round(seconds * 1000, 6))  # round first: 0.1 + 0.2 is 300.00000000000006 ms
     hh, rem = divmod(ms, 3_600_000)
     mm, rem = divmod(rem, 60_000)
     ss, ms = divmod(rem, 1000)

@@ -35,7 +35,7 @@ def search(
     by_labels = search_sql.label_hits(tenant_id, query) if query.labels else None
     narrow = query  # what the filters still have to check
     if text:
-        hits = search_sql.keyword_hits(tenant_id, text, query.min_confidence)
+        hits = search_sql.keyword_hits(tenant_id, text, query.min_confidence, query.max_confidence)
         if by_labels:
             hits = search_sql.restrict(hits, by_labels)
         if query.text_embedding:
@@ -44,7 +44,7 @@ def search(
         hits = by_labels
     else:
         among, narrow = _narrowest(conn, tenant_id, query)
-        hits = search_sql.all_docs(tenant_id, query.min_confidence, among)
+        hits = search_sql.all_docs(tenant_id, query.min_confidence, among, query.max_confidence)
     return answer(conn, vocab, tenant_id, hits, search_sql.filters(tenant_id, narrow), query, after)
 
 
@@ -96,7 +96,7 @@ def _narrowest(
             query, all_labels=tuple(n for n in query.all_labels if n.lower() != term[0])
         )
         size = search_counts.documents(conn, tenant_id, *term)
-        options.append((size, search_sql.with_term(tenant_id, term), covered))
+        options.append((size, search_sql.with_term(tenant_id, term, query.max_confidence), covered))
     if query.persons:
         names = sorted({p.lower() for p in query.persons})
         size = sum(search_counts.having(conn, tenant_id, search_counts.PERSON, lc) for lc in names)

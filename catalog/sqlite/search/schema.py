@@ -7,9 +7,9 @@ facets of a one-label query are read from it instead of from the matching docume
 
 Versions (PRAGMA user_version): 0 = before versions (maybe without fingerprints; vectors in docs,
 labels in doc_labels); 2 = facet counts, packed facet IDs, the ranked indexes, vectors in their own
-table. Opening an older file adds what is missing, moves the vectors and derives IDs and counts from
-its rows, once (minutes for a million documents; `mediasight reindex`, from the catalog, is the other
-way).
+table; 3 = video durations. Opening an older file adds what is missing, moves the vectors and derives
+IDs and counts from its rows, once (minutes for a million documents; `mediasight reindex`, from the
+catalog, is the other way).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from catalog.sqlite.search import vocab as search_vocab
 from catalog.sqlite.search.counts import LABEL, PERSON
 
 log = logging.getLogger(__name__)
-VERSION = 2
+VERSION = 3
 _CHUNK = 2000  # documents per step of a migration
 
 SCHEMA = (
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS docs (
     fts_id INTEGER NOT NULL,        -- rowid of the asset's row in docs_fts
     fingerprint TEXT,               -- catalog.domain.fingerprint of the document (NULL: written before them)
     facet_ids BLOB,                 -- search_vocab IDs of its label names and persons (int32 LE)
+    duration REAL,                  -- a video's length in seconds (NULL: an image)
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS docs_by_asset ON docs (asset_id);  -- all tenants in asset-ID order (verify)
@@ -114,25 +115,14 @@ def migrate(db: SqliteDb) -> None:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def upgrade(conn: sqlite3.Connection) -> None:
-        if version(conn) >= VERSION:
+        found = version(conn)
+        if found >= VERSION:
             return
-        if conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
-            log.warning("search index %s: migrating to version %d (once; minutes for millions of assets)",
-                        db.path, VERSION)  # fmt: skip
+        if found < 2:
+            _upgrade_to_2(conn, db)
         columns = {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
-        if "fingerprint" not in columns:
-            conn.execute("ALTER TABLE docs ADD COLUMN fingerprint TEXT")  # its rows: never fingerprinted
-        if "facet_ids" not in columns:
-            conn.execute("ALTER TABLE docs ADD COLUMN facet_ids BLOB")
-        if "embedding" in columns:
-            conn.execute(
-                "INSERT OR REPLACE INTO doc_vectors SELECT tenant_id, asset_id, embedding FROM docs "
-                "WHERE embedding IS NOT NULL"
-            )
-            conn.execute("ALTER TABLE docs DROP COLUMN embedding")
-        if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'doc_labels'").fetchone():
-            _pack_facet_ids(conn)
-        _recount(conn)
+        if "duration" not in columns:  # version 3: video lengths (older files hold images only: NULL)
+            conn.execute("ALTER TABLE docs ADD COLUMN duration REAL")
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
     while db.read_sync(version) < VERSION:
@@ -141,6 +131,27 @@ def migrate(db: SqliteDb) -> None:
         except sqlite3.OperationalError as exc:  # busy: another process is migrating; wait for it
             if "locked" not in str(exc):
                 raise
+
+
+def _upgrade_to_2(conn: sqlite3.Connection, db: SqliteDb) -> None:
+    """Fingerprints, packed facet IDs, vectors in their own table, facet counts (from version 0)."""
+    if conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
+        log.warning("search index %s: migrating to version %d (once; minutes for millions of assets)",
+                    db.path, VERSION)  # fmt: skip
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
+    if "fingerprint" not in columns:
+        conn.execute("ALTER TABLE docs ADD COLUMN fingerprint TEXT")  # its rows: never fingerprinted
+    if "facet_ids" not in columns:
+        conn.execute("ALTER TABLE docs ADD COLUMN facet_ids BLOB")
+    if "embedding" in columns:
+        conn.execute(
+            "INSERT OR REPLACE INTO doc_vectors SELECT tenant_id, asset_id, embedding FROM docs "
+            "WHERE embedding IS NOT NULL"
+        )
+        conn.execute("ALTER TABLE docs DROP COLUMN embedding")
+    if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'doc_labels'").fetchone():
+        _pack_facet_ids(conn)
+    _recount(conn)
 
 
 def _spans(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:

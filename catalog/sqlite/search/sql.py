@@ -3,6 +3,8 @@
 Hits are rows (asset_id, score, label, via, confidence), one per matching asset: the score ranks; label,
 via and confidence explain it (the asset's label that matched, the name asked for, its confidence).
 Scores are 0–100: the confidence of the best label reached, or FILENAME_SCORE for a full-text match.
+A `ceiling` below 100 (query.max_confidence: labelSource MACHINE) keeps the labels above it from matching;
+only the general path (search_matched) passes one: the fast paths do not handle max_confidence.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from catalog.domain.ranking import FILENAME_SCORE
 _WORD = re.compile(r"\w+", re.UNICODE)
 Sql = tuple[str, list[Any]]
 Term = tuple[str, float]  # a lower-cased label or parent name, and the confidence it needs
+FULL = 100.0  # no ceiling
 Where = tuple[list[str], list[Any]]  # clauses (ANDed) and their parameters
 
 
@@ -40,22 +43,27 @@ def query_terms(query: SearchQuery) -> list[Term]:
     return list(terms.items())
 
 
-def term_hits(tenant_id: str, terms: Sequence[Term], among: Sql | None = None) -> Sql:
+def _below(ceiling: float, column: str = "confidence") -> tuple[str, list[Any]]:
+    return (f" AND {column} <= ?", [ceiling]) if ceiling < FULL else ("", [])
+
+
+def term_hits(tenant_id: str, terms: Sequence[Term], among: Sql | None = None, ceiling: float = FULL) -> Sql:
     """Assets with any of the terms at its threshold, once each: score = the best confidence, label and
     via from that term (on a tie, the term listed first). `among` (asset IDs): only those, each probed."""
+    below, cap = _below(ceiling)
     one = (
         "SELECT asset_id, confidence, label, term AS via{} FROM terms "
-        "WHERE tenant_id = ? AND term = ? AND confidence >= ?"
+        "WHERE tenant_id = ? AND term = ? AND confidence >= ?" + below
     )
     params: list[Any] = []
     if among is not None:
         one = (
             "SELECT t.asset_id, t.confidence, t.label, t.term AS via{} FROM (" + among[0] + ") a "
             "CROSS JOIN terms t ON t.tenant_id = ? AND t.term = ? AND t.asset_id = a.asset_id "
-            "WHERE t.confidence >= ?"
+            "WHERE t.confidence >= ?" + below
         )
     for name, threshold in terms:
-        params += [*(among[1] if among else []), tenant_id, name, threshold]
+        params += [*(among[1] if among else []), tenant_id, name, threshold, *cap]
     columns = "asset_id, confidence AS score, label, via, confidence"
     if len(terms) == 1:
         return f"SELECT {columns} FROM ({one.format('')})", params
@@ -71,26 +79,30 @@ def term_hits(tenant_id: str, terms: Sequence[Term], among: Sql | None = None) -
 
 def label_hits(tenant_id: str, query: SearchQuery) -> Sql:
     """Assets with any of query.labels (or a parent of theirs) at its threshold; score = best confidence."""
-    return term_hits(tenant_id, query_terms(query))
+    return term_hits(tenant_id, query_terms(query), ceiling=query.max_confidence)
 
 
-def has_term(tenant_id: str, term: Term, asset: str = "d.asset_id") -> tuple[str, list[Any]]:
+def has_term(
+    tenant_id: str, term: Term, asset: str = "d.asset_id", ceiling: float = FULL
+) -> tuple[str, list[Any]]:
     """A clause true when the asset in column `asset` has the term at its threshold: one probe of the
     primary key."""
+    below, cap = _below(ceiling, "t.confidence")
     clause = (
         f"EXISTS (SELECT 1 FROM terms t WHERE t.tenant_id = ? AND t.term = ? AND t.asset_id = {asset} "
-        "AND t.confidence >= ?)"
+        f"AND t.confidence >= ?{below})"
     )
-    return clause, [tenant_id, *term]
+    return clause, [tenant_id, *term, *cap]
 
 
-def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> Sql:
+def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: float = FULL) -> Sql:
     """The whole query as a label or parent name, or its words in filenames, labels and person names."""
+    below, cap = _below(ceiling)
     sql = (
         "SELECT asset_id, confidence AS score, label, term AS via, confidence FROM terms "
-        "WHERE tenant_id = ? AND term = ? AND confidence >= ?"
+        "WHERE tenant_id = ? AND term = ? AND confidence >= ?" + below
     )
-    params: list[Any] = [tenant_id, text.lower(), min_confidence]
+    params: list[Any] = [tenant_id, text.lower(), min_confidence, *cap]
     words = fts_words(text)
     if words:
         sql += (
@@ -104,9 +116,22 @@ def keyword_hits(tenant_id: str, text: str, min_confidence: float) -> Sql:
     )
 
 
-def all_docs(tenant_id: str, min_confidence: float, among: Sql | None = None) -> Sql:
+def all_docs(tenant_id: str, min_confidence: float, among: Sql | None = None, ceiling: float = FULL) -> Sql:
     """Every document at its top confidence; `among` (asset IDs, e.g. one filter's): only those, looked
-    up one by one instead of walking the whole tenant."""
+    up one by one instead of walking the whole tenant. Under a ceiling: every document with a label
+    in [min_confidence, ceiling], at the best of those."""
+    if ceiling < FULL:
+        best = (
+            "SELECT MAX(t.confidence) FROM terms t INDEXED BY terms_by_asset "
+            "WHERE t.tenant_id = d.tenant_id AND t.asset_id = d.asset_id AND t.confidence <= ?"
+        )
+        columns = f"d.asset_id, ({best}) AS score, NULL AS label, NULL AS via, NULL AS confidence"
+        source = "docs d WHERE d.tenant_id = ?"
+        params: list[Any] = [ceiling, tenant_id]
+        if among is not None:
+            source = f"({among[0]}) a CROSS JOIN docs d ON d.tenant_id = ? AND d.asset_id = a.asset_id"
+            params = [ceiling, *among[1], tenant_id]
+        return f"SELECT * FROM (SELECT {columns} FROM {source}) WHERE score >= ?", [*params, min_confidence]
     columns = "d.asset_id, d.top_confidence AS score, NULL AS label, NULL AS via, NULL AS confidence"
     if among is None:
         sql = f"SELECT {columns} FROM docs d WHERE d.tenant_id = ? AND d.top_confidence >= ?"
@@ -118,10 +143,11 @@ def all_docs(tenant_id: str, min_confidence: float, among: Sql | None = None) ->
     return sql, [*among[1], tenant_id, min_confidence]
 
 
-def with_term(tenant_id: str, term: Term) -> Sql:
+def with_term(tenant_id: str, term: Term, ceiling: float = FULL) -> Sql:
     """Assets with the term at its threshold."""
-    sql = "SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?"
-    return sql, [tenant_id, *term]
+    below, cap = _below(ceiling)
+    sql = "SELECT asset_id FROM terms WHERE tenant_id = ? AND term = ? AND confidence >= ?" + below
+    return sql, [tenant_id, *term, *cap]
 
 
 def with_persons(tenant_id: str, names: Sequence[str]) -> Sql:
@@ -156,16 +182,22 @@ def filters(tenant_id: str, query: SearchQuery) -> Where:
     # having the name, however many fewer the hits are).
     for name in query.all_labels:  # each name, or one of its synonyms
         terms = {n.lower(): query.threshold(n) for n in query.any_of(name)}
-        group = [has_term(tenant_id, term) for term in terms.items()]
+        group = [has_term(tenant_id, term, ceiling=query.max_confidence) for term in terms.items()]
         clauses.append("(" + " OR ".join(c for c, _ in group) + ")")
         params += [p for _, more in group for p in more]
     for name in query.not_labels:
-        clause, more = has_term(tenant_id, (name.lower(), query.threshold(name)))
+        clause, more = has_term(
+            tenant_id, (name.lower(), query.threshold(name)), ceiling=query.max_confidence
+        )
         clauses.append("NOT " + clause)
         params += more
     if query.media_types:
         clauses.append(f"d.media_type IN ({','.join('?' * len(query.media_types))})")
         params += list(query.media_types)
+    for op, seconds in ((">=", query.min_duration), ("<=", query.max_duration)):
+        if seconds is not None:
+            clauses.append(f"d.duration {op} ?")  # NULL (an image) matches neither
+            params.append(seconds)
     for column, op, value in (
         ("created_at", ">=", query.created_after),
         ("created_at", "<", query.created_before),

@@ -59,6 +59,14 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
                 await sign_in(page, base, key, "/review")
                 await expect(page.locator(".prompt")).to_contain_text("Is this a")
                 if name == "Ann":
+                    # The whole image shows: its box lies within the frame (a taller box was cropped).
+                    image = await page.locator(".review-image img").bounding_box()
+                    frame = await page.locator(".review-image").bounding_box()
+                    assert image is not None and frame is not None
+                    assert (
+                        frame["y"] <= image["y"]
+                        and image["y"] + image["height"] <= frame["y"] + frame["height"]
+                    )
                     await screenshot(page, "review-verify")
                     # z takes the last answer back: the same task comes again.
                     first = await page.locator(".review-item").get_attribute("data-task")
@@ -69,7 +77,9 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
                 assert done == 12
                 await expect(page.get_by_test_id("pace")).to_contain_text("12 answered")
                 timings = await page.evaluate("window.__reviewTimings")
-                assert len(timings) >= 11
+                # Presses are timed to the next image painted; one that comes before the previous image
+                # was painted is not (this test does not wait for paints; bench/review.py does).
+                assert len(timings) >= 6 and all(t >= 0 for t in timings)
                 tab.guard.check()
     await services.review.quality.idle()  # the passes the answers started, then one more
     await services.review.quality.refresh(tenant)

@@ -130,5 +130,8 @@ def test_clock_formats() -> None:
     assert clock(0) == "00:00:00.000"
     assert clock(3723.4567) == "01:02:03.457"
     assert clock(59.9996, ",") == "00:01:00,000"
+    assert clock(0.1 + 0.2) == "00:00:00.300" and clock(2.0) == "00:00:02.000"  # exact stays exact
+    cut = NTSC.seconds(75)  # 2.5025 s: the cue starts with the frame, not half a millisecond before it
+    assert clock(cut) == "00:00:02.503" and NTSC.frame_at(2.503) == 75
     with pytest.raises(TimecodeError):
         clock(-0.5)

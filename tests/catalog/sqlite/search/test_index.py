@@ -33,6 +33,7 @@ from catalog.sqlite.search import (
 from catalog.sqlite.search import (
     matched as search_matched,
 )
+from catalog.sqlite.search import schema as search_schema
 from catalog.sqlite.search import (
     sets as search_sets,
 )
@@ -280,7 +281,7 @@ async def test_counts_equal_a_recount_after_writes_and_migrate_old_files(tmp_pat
     migrated = SqliteSearchIndex(db)
     assert (
         db.read_sync(counts) == kept
-        and db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == 2
+        and db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == search_schema.VERSION
     )
     assert [await migrated.search("t1", query), await migrated.search("t1", meaning)] == before
     assert {fp for _, _, fp in await migrated.fingerprints("t1", after=None, limit=100)} == {""}  # not yet

@@ -48,6 +48,26 @@ export type AssetData = AssetRef & {
   root: { id: string };
   similarAssets: { distance: number; asset: AssetRef }[];
   runs: Run[];
+  video: {
+    duration: number;
+    width: number;
+    height: number;
+    codec: string;
+    framesPerSecond: number;
+    dropFrame: boolean;
+    shots: number;
+    audio: { codec: string }[];
+  } | null;
+  segments: Segment[];
+};
+export type Segment = {
+  index: number;
+  start: number;
+  end: number;
+  startTimecode: string;
+  endTimecode: string;
+  labels: { name: string; confidence: number; parents: string[] }[];
+  faces: string[];
 };
 
 const BOX = "boundingBox { left top width height }";
@@ -67,5 +87,7 @@ export const ASSET_QUERY = `query Asset($id: ID!) {
     root { id }
     similarAssets(first: 8) { distance asset { ${THUMB_FIELDS} } }
     runs(first: 30) { ${RUN_FIELDS} }
+    video { duration width height codec framesPerSecond dropFrame shots audio { codec } }
+    segments { index start end startTimecode endTimecode labels { name confidence parents } faces }
   }
 }`;

@@ -5,6 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
+import { VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -174,7 +175,7 @@ export function AssetPage(props: PageProps) {
       </header>
       <div class="asset-body">
         <div class="asset-main">
-          <Preview asset={asset} />
+          {asset.video ? <VideoView asset={asset} /> : <Preview asset={asset} />}
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
             <section aria-labelledby="text-h">

@@ -10,7 +10,7 @@ import type { PageProps } from "../main";
 type Question = { kind: "VERIFY" | "CHOOSE"; label: string | null; choices: string[]; allowText: boolean; prompt: string };
 type Item = { id: string; question: Question; image: { url: string; width: number; height: number } | null };
 type Answer = { verdict?: "YES" | "NO" | "UNSURE"; choice?: string; text?: string };
-type Done = { item: Item; answer: Answer; at: number };
+type Done = { item: Item; answer: Answer; at: number; saved: Promise<unknown> };
 
 const ITEM = "id question { kind label choices allowText prompt } image { url width height }";
 const NEXT = `query Next($n: Int!) { nextReviewTasks(count: $n) { ${ITEM} } }`;
@@ -50,6 +50,21 @@ export function ReviewPage(_: PageProps) {
   const [vocab, setVocab] = useState<string[]>([]);
   const [note, setNote] = useState("");
   const [undoable, setUndoable] = useState(0); // how many of the last answers z can still take back
+  // The queue, history and undo count as of the last key press: keys can come faster than renders, and each
+  // must act on what the one before left (not answer the same item twice, or find nothing to undo).
+  const queueRef = useRef<Item[]>([]);
+  const historyRef = useRef<Done[]>([]);
+  const undoableRef = useRef(0);
+  const putQueue = useCallback((q: Item[]) => {
+    queueRef.current = q;
+    setQueue(q);
+  }, []);
+  const putHistory = useCallback((h: Done[], undo: number) => {
+    historyRef.current = h;
+    undoableRef.current = undo;
+    setHistory(h);
+    setUndoable(undo);
+  }, []);
   const seen = useRef(new Set<string>());
   const fetching = useRef(false);
   const pressed = useRef<number | null>(null);
@@ -66,14 +81,14 @@ export function ReviewPage(_: PageProps) {
         seen.current.add(i.id);
         void preload(i);
       });
-      setQueue((q) => [...q, ...fresh]);
+      putQueue([...queueRef.current, ...fresh]);
       setEmpty(fresh.length === 0);
     } catch (e) {
       setError(e);
     } finally {
       fetching.current = false;
     }
-  }, []);
+  }, [putQueue]);
 
   useEffect(() => {
     void refill();
@@ -100,47 +115,49 @@ export function ReviewPage(_: PageProps) {
   }, [current?.id]);
 
   const advance = useCallback(() => {
+    if (!queueRef.current.length) return;
     pressed.current = performance.now();
     setText("");
-    setQueue((q) => q.slice(1));
-  }, []);
+    putQueue(queueRef.current.slice(1));
+  }, [putQueue]);
 
   const answer = useCallback(
     (a: Answer) => {
-      if (!current) return;
-      const item = current;
+      const item = queueRef.current[0];
+      if (!item) return;
       advance();
-      setHistory((h) => [...h, { item, answer: a, at: Date.now() }].slice(-200));
-      setUndoable((n) => Math.min(n + 1, EDITABLE));
-      gql<{ submitReview: { accepted: boolean; error: { message: string } | null } }>(SUBMIT, { t: item.id, a }).then(
+      const saved = gql<{ submitReview: { accepted: boolean; error: { message: string } | null } }>(SUBMIT, { t: item.id, a }).then(
         (r) => setNote(r.submitReview.error ? `Not saved: ${r.submitReview.error.message}` : ""),
         (e: unknown) => setError(e),
       );
+      putHistory([...historyRef.current, { item, answer: a, at: Date.now(), saved }].slice(-200), Math.min(undoableRef.current + 1, EDITABLE));
     },
-    [current, advance],
+    [advance, putHistory],
   );
 
   const undo = useCallback(async () => {
+    const history = historyRef.current;
     const last = history[history.length - 1];
-    if (!last || undoable === 0) return;
-    setHistory((h) => h.slice(0, -1));
-    setUndoable((n) => n - 1);
+    if (!last || undoableRef.current === 0) return;
+    putHistory(history.slice(0, -1), undoableRef.current - 1);
     try {
+      await last.saved; // the answer reaches the server before its undo does
       const r = await gql<{ undoReview: { item: Item | null; error: { message: string } | null } }>(UNDO, { t: last.item.id });
       const item = r.undoReview.item ?? last.item;
       if (r.undoReview.error) setNote(`Could not undo: ${r.undoReview.error.message}`);
       else {
         pressed.current = performance.now();
-        setQueue((q) => [item, ...q]);
+        putQueue([item, ...queueRef.current]);
         setNote("Undone: answer it again.");
       }
     } catch (e) {
       setError(e);
     }
-  }, [history, undoable]);
+  }, [putHistory, putQueue]);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
+      const current = queueRef.current[0];
       if (!current || event.ctrlKey || event.metaKey || event.altKey) return;
       if ((event.target as HTMLElement | null)?.tagName === "INPUT") return; // typing a label
       const q = current.question;
@@ -157,7 +174,7 @@ export function ReviewPage(_: PageProps) {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [current, answer, advance, undo]);
+  }, [answer, advance, undo]);
 
   const now = Date.now();
   const lastMinute = history.filter((d) => now - d.at <= 60_000);

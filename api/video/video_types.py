@@ -1,0 +1,161 @@
+"""GraphQL types of videos: media info, segments (one per shot, with SMPTE timecodes), segment-level
+diffs between runs, and the segments as WebVTT, SRT, CMX 3600 EDL or JSON text."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+import strawberry
+
+from api.recognition_types import Label
+from catalog.domain.video.findings import VideoFindings, matching_segments
+from catalog.domain.video.media import VideoInfo
+from catalog.domain.video.segment_diff import SegmentChange
+from catalog.domain.video.segments import Segment
+from services import video_exports
+
+MAX_SEGMENTS = 1000  # per field: a page of segments (an asset keeps at most what its analysis found)
+
+
+@strawberry.type(description="An audio stream of a video.")
+class AudioStream:
+    codec: str
+    channels: int
+    sample_rate: int
+    language: str | None
+
+
+@strawberry.type(description="What a video file says about itself (probed before analysis).")
+class VideoMedia:
+    container: str = strawberry.field(description="FFmpeg's demuxer name, e.g. mov,mp4,m4a,3gp,3g2,mj2.")
+    codec: str
+    width: int
+    height: int
+    duration: float = strawberry.field(description="Seconds.")
+    frame_rate: str = strawberry.field(description="Exact, as a fraction: 30000/1001, 25.")
+    frames_per_second: float
+    frames: int
+    drop_frame: bool = strawberry.field(description="Timecodes are drop-frame (29.97 / 59.94).")
+    start_timecode: str | None = strawberry.field(description="The source's own timecode, if it has one.")
+    bit_rate: int | None
+    audio: list[AudioStream]
+    shots: int
+    people: int = strawberry.field(description="Distinct persons whose faces the keyframes show.")
+
+    @staticmethod
+    def from_domain(video: VideoFindings) -> VideoMedia:
+        info: VideoInfo = video.info
+        return VideoMedia(
+            container=info.container,
+            codec=info.codec,
+            width=info.width,
+            height=info.height,
+            duration=info.duration,
+            frame_rate=info.frame_rate,
+            frames_per_second=round(float(info.rate.rate), 6),
+            frames=info.frames,
+            drop_frame=info.drop_frame,
+            start_timecode=info.start_timecode,
+            bit_rate=info.bit_rate,
+            audio=[
+                AudioStream(
+                    codec=a.codec, channels=a.channels, sample_rate=a.sample_rate, language=a.language
+                )
+                for a in info.audio
+            ],
+            shots=len(video.segments),
+            people=video.people,
+        )
+
+
+@strawberry.type(description="A time range of a video (one shot): [start, end) in seconds and timecode.")
+class VideoSegment:
+    index: int
+    start: float = strawberry.field(description="Seconds from the start of the video.")
+    end: float = strawberry.field(description="Seconds; exclusive, as an EDL's record-out.")
+    start_frame: int
+    end_frame: int
+    start_timecode: str = strawberry.field(description="SMPTE HH:MM:SS:FF (';' before FF: drop-frame).")
+    end_timecode: str
+    labels: list[Label] = strawberry.field(
+        description="Labels of the shot's keyframes, most confident first."
+    )
+    faces: list[str] = strawberry.field(description="Persons seen (person-1, ... within this video).")
+    text: str
+    keyframes: list[float] = strawberry.field(description="Times of the frames the analysis looked at.")
+    matches: list[str] = strawberry.field(
+        description="On a search hit: the segment's labels that matched the search (else empty)."
+    )
+
+    @staticmethod
+    def from_domain(s: Segment, matches: Sequence[str] = ()) -> VideoSegment:
+        return VideoSegment(
+            index=s.index,
+            start=s.start,
+            end=s.end,
+            start_frame=s.start_frame,
+            end_frame=s.end_frame,
+            start_timecode=s.start_timecode,
+            end_timecode=s.end_timecode,
+            labels=[Label.from_domain(lb) for lb in s.labels],
+            faces=list(s.faces),
+            text=s.text,
+            keyframes=list(s.keyframes),
+            matches=list(matches),
+        )
+
+
+def segments_of(video: VideoFindings | None, matched: Sequence[str] | None) -> list[VideoSegment]:
+    """All segments (matched None), or those with a label among `matched` (the hit's matched labels)."""
+    if video is None:
+        return []
+    if matched is None:
+        return [VideoSegment.from_domain(s) for s in video.segments[:MAX_SEGMENTS]]
+    found = matching_segments(video.segments, matched)
+    return [VideoSegment.from_domain(s, names) for s, names in found[:MAX_SEGMENTS]]
+
+
+@strawberry.type(
+    description="Over [start, end) the newer run has these labels the older lacked, and lacks these."
+)
+class SegmentChangeType:
+    start: float
+    end: float
+    start_timecode: str
+    end_timecode: str
+    gained: list[str]
+    lost: list[str]
+
+    @staticmethod
+    def from_domain(c: SegmentChange) -> SegmentChangeType:
+        return SegmentChangeType(
+            start=c.start,
+            end=c.end,
+            start_timecode=c.start_timecode,
+            end_timecode=c.end_timecode,
+            gained=list(c.gained),
+            lost=list(c.lost),
+        )
+
+
+@strawberry.enum(description="Text formats of a video's segments.")
+class SegmentFormat(enum.Enum):
+    WEBVTT = "webvtt"  # chapters: one cue per shot with its labels
+    WEBVTT_METADATA = "webvtt_metadata"  # a JSON object per cue, for <track kind="metadata">
+    SRT = "srt"
+    EDL = "edl"  # CMX 3600, drop-frame at 29.97 / 59.94
+    JSON = "json"
+
+
+def export_segments(video: VideoFindings, fmt: SegmentFormat, title: str) -> str:
+    segments = video.segments
+    if fmt is SegmentFormat.WEBVTT:
+        return video_exports.webvtt(segments)
+    if fmt is SegmentFormat.WEBVTT_METADATA:
+        return video_exports.webvtt(segments, metadata=True)
+    if fmt is SegmentFormat.SRT:
+        return video_exports.srt(segments)
+    if fmt is SegmentFormat.EDL:
+        return video_exports.edl(segments, video.info, title=title)
+    return video_exports.to_json(segments, video.info)

@@ -1,0 +1,98 @@
+// A video asset: the proxy in a <video> element (the poster shown until it plays) and its shots, each
+// with its tile of the thumbnail strip, its timecodes and labels; choosing a shot plays from its start.
+import { useRef } from "preact/hooks";
+import { pct } from "../labels";
+import { rendition } from "../thumb";
+import type { AssetData, Segment } from "./types";
+
+const TILE = { width: 160, height: 90, columns: 10 }; // the strip's layout (indexer/video/video_renditions.py)
+
+// The most specific labels first: a shot of a cat says Cat before Animal.
+const specificFirst = (labels: Segment["labels"]): Segment["labels"] => {
+  const parents = new Set(labels.flatMap((l) => l.parents));
+  return [...labels.filter((l) => !parents.has(l.name)), ...labels.filter((l) => parents.has(l.name))];
+};
+
+const seconds = (s: number): string => {
+  const m = Math.floor(s / 60);
+  return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
+};
+
+export function VideoView(props: { asset: AssetData }) {
+  const a = props.asset;
+  const player = useRef<HTMLVideoElement>(null);
+  const proxy = rendition(a, "proxy");
+  const poster = rendition(a, "preview");
+  const strip = rendition(a, "strip");
+  const v = a.video;
+  const play = (start: number) => {
+    const el = player.current;
+    if (!el) return;
+    el.currentTime = start + 0.001; // inside the shot, not on the previous one's last frame
+    void el.play().catch(() => undefined); // autoplay may be refused: the shot is cued anyway
+  };
+  return (
+    <figure class="video">
+      {proxy ? (
+        <video
+          ref={player}
+          controls
+          preload="metadata"
+          src={proxy.url}
+          poster={poster?.url}
+          width={proxy.width}
+          height={proxy.height}
+          aria-label={`${a.filename}: video`}
+        />
+      ) : poster ? (
+        <img src={poster.url} width={poster.width} height={poster.height} alt={a.filename} />
+      ) : (
+        <p class="nothumb">No preview yet ({a.status.toLowerCase()}).</p>
+      )}
+      {v && (
+        <figcaption class="muted">
+          {seconds(v.duration)} · {v.width}×{v.height} {v.codec} · {v.framesPerSecond.toFixed(3).replace(/\.?0+$/, "")} fps
+          {v.dropFrame ? " drop-frame" : ""} · {v.shots} shot{v.shots === 1 ? "" : "s"}
+          {v.audio.length ? ` · ${v.audio.map((s) => s.codec).join(", ")} audio` : " · no audio"}
+        </figcaption>
+      )}
+      {a.segments.length > 0 && (
+        <section aria-labelledby="shots-h">
+          <h2 id="shots-h">Shots</h2>
+          <ol class="shots">
+            {a.segments.map((s) => (
+              <li key={s.index}>
+                <button type="button" class="shot" onClick={() => play(s.start)} aria-label={`Play shot ${s.index + 1} from ${s.startTimecode}`}>
+                  {strip && (
+                    <span
+                      class="tile"
+                      role="img"
+                      aria-label={`shot ${s.index + 1}`}
+                      style={{
+                        backgroundImage: `url("${strip.url}")`,
+                        backgroundPosition: `-${(s.index % TILE.columns) * TILE.width}px -${Math.floor(s.index / TILE.columns) * TILE.height}px`,
+                      }}
+                    />
+                  )}
+                  <span class="tc">
+                    {s.startTimecode} – {s.endTimecode}
+                  </span>
+                </button>
+                <span class="shot-labels">
+                  {s.labels.length
+                    ? specificFirst(s.labels).slice(0, 4).map((l) => (
+                        <a key={l.name} href={`/?label=${encodeURIComponent(l.name)}`}>
+                          {l.name} <span class="muted">{pct(l.confidence)}</span>
+                        </a>
+                      ))
+                    : <span class="muted">no labels</span>}
+                  {s.faces.length > 0 && <span class="muted"> · {s.faces.join(", ")}</span>}
+                </span>
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+    </figure>
+  );
+}

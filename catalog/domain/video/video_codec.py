@@ -1,0 +1,56 @@
+"""JSON encoding of VideoFindings inside a run's findings (both catalog stacks store findings as JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.domain.model import Label
+from catalog.domain.video.findings import VideoFindings
+from catalog.domain.video.media import VideoInfo
+from catalog.domain.video.segments import Segment
+
+
+def _segment(s: Segment) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "i": s.index,
+        "f": [s.start_frame, s.end_frame],
+        "t": [s.start, s.end],
+        "tc": [s.start_timecode, s.end_timecode],
+    }
+    if s.labels:
+        out["labels"] = [[lb.name, lb.confidence, list(lb.parents)] for lb in s.labels]
+    if s.faces:
+        out["faces"] = list(s.faces)
+    if s.text:
+        out["text"] = s.text
+    if s.keyframes:
+        out["keyframes"] = list(s.keyframes)
+    return out
+
+
+def _unsegment(d: dict[str, Any]) -> Segment:
+    return Segment(
+        index=int(d["i"]),
+        start_frame=int(d["f"][0]),
+        end_frame=int(d["f"][1]),
+        start=float(d["t"][0]),
+        end=float(d["t"][1]),
+        start_timecode=str(d["tc"][0]),
+        end_timecode=str(d["tc"][1]),
+        labels=tuple(Label(n, c, tuple(p)) for n, c, p in d.get("labels", ())),
+        faces=tuple(d.get("faces", ())),
+        text=str(d.get("text", "")),
+        keyframes=tuple(float(k) for k in d.get("keyframes", ())),
+    )
+
+
+def encode_video(v: VideoFindings) -> dict[str, Any]:
+    return {"info": v.info.to_json(), "segments": [_segment(s) for s in v.segments], "people": v.people}
+
+
+def decode_video(data: dict[str, Any]) -> VideoFindings:
+    return VideoFindings(
+        info=VideoInfo.from_json(data["info"]),
+        segments=tuple(_unsegment(s) for s in data.get("segments", ())),
+        people=int(data.get("people", 0)),
+    )

@@ -1,0 +1,109 @@
+"""The pipeline's steps for a video asset: copy the original to a local file (streamed, never whole in
+memory), analyse it in the CpuPool (shots, keyframe labels and faces, poster, strip; then the proxy),
+store the renditions as blobs and the segments as a "video" run. Reprocessing runs the analysis again
+as a new run of the batch, so the run history and segment diffs cover videos."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
+from catalog.domain.model import Asset, Findings, RecognitionResult, Rendition, ReprocessBatch
+from catalog.domain.ports import BlobStore, CatalogStore
+from catalog.domain.video.findings import VIDEO
+from indexer.analyzers import AnalyzerChoice
+from indexer.cpu import CpuPool
+from indexer.errors import PermanentError
+from indexer.video.errors import VideoRejected
+from indexer.video.video_work import VideoOutcome, VideoWork, poster_jpeg
+
+PROXY = "proxy"
+PROXY_TYPE = "video/mp4"
+
+
+def is_video(asset: Asset) -> bool:
+    return asset.media_type.startswith("video/")
+
+
+def rendition_key(asset: Asset, kind: str, ext: str) -> str:
+    return f"renditions/{asset.tenant_id}/{asset.id}/{kind}.{ext}"
+
+
+class VideoSteps:
+    def __init__(self, catalog: CatalogStore, blobs: BlobStore, cpu: CpuPool, work: VideoWork) -> None:
+        self._catalog = catalog
+        self._blobs = blobs
+        self._cpu = cpu
+        self._work = work
+
+    async def first_analysis(self, asset: Asset, choice: AnalyzerChoice) -> bytes:
+        """Renditions and the first "video" run; returns the poster's preview JPEG (what the image
+        analyzers see)."""
+        with tempfile.TemporaryDirectory(prefix="mediasight-video-") as tmp:
+            source = Path(tmp) / "original"
+            await self._blobs.get_file(asset.blob_key, source)
+            outcome, run = await self._analyze(asset, source, {}, choice, None)
+            preview = poster_jpeg(outcome)
+            if preview is None:
+                raise PermanentError("no frame of the video could be decoded for a poster")
+            stored = []
+            for r in outcome.made:
+                key = rendition_key(asset, r.kind, "jpg")
+                await self._blobs.put(key, r.data, r.media_type)
+                stored.append(Rendition(kind=r.kind, blob_key=key, width=r.width, height=r.height))
+            proxy = Path(tmp) / "proxy.mp4"
+            try:
+                width, height = await self._cpu.run(self._work.proxy, source, proxy)
+            except VideoRejected as exc:
+                raise PermanentError(str(exc)) from exc
+            key = rendition_key(asset, PROXY, "mp4")
+            await self._blobs.put_file(key, proxy, PROXY_TYPE)
+            stored.append(Rendition(PROXY, key, width, height, PROXY_TYPE))
+        await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
+        if outcome.phash is not None:
+            await self._catalog.set_phash(asset.tenant_id, asset.id, outcome.phash)
+        await self._catalog.save_result(asset.tenant_id, run)
+        return preview
+
+    async def reanalyze(self, asset: Asset, batch: ReprocessBatch, choice: AnalyzerChoice) -> bool:
+        """A new "video" run for the batch (with its labels parameters); True when its findings changed."""
+        with tempfile.TemporaryDirectory(prefix="mediasight-video-") as tmp:
+            source = Path(tmp) / "original"
+            await self._blobs.get_file(asset.blob_key, source)
+            _, run = await self._analyze(asset, source, batch.parameters.get("labels", {}), choice, batch.id)
+        change = await self._catalog.save_result(asset.tenant_id, run)
+        return bool(change and change.changed)
+
+    async def _analyze(
+        self,
+        asset: Asset,
+        source: Path,
+        params: Mapping[str, object],
+        choice: AnalyzerChoice,
+        batch_id: str | None,
+    ) -> tuple[VideoOutcome, RecognitionResult]:
+        started, t0 = utcnow(), time.perf_counter()
+        try:
+            outcome = await self._cpu.run(self._work.analyze, source, params, "faces" in choice.analyzers)
+        except VideoRejected as exc:
+            raise PermanentError(str(exc)) from exc
+        model_name, model_version = await self._cpu.run(self._work.model)
+        run = RecognitionResult(
+            id=uuid7(),
+            asset_id=asset.id,
+            analyzer=VIDEO,
+            provider=self._work.provider,
+            model_name=model_name,
+            model_version=model_version,
+            parameters=dict(outcome.parameters),
+            findings=Findings(video=outcome.findings),
+            duration_ms=round((time.perf_counter() - t0) * 1000, 3),
+            created_at=started,
+            finished_at=utcnow(),
+            batch_id=batch_id,
+        )
+        return outcome, run

@@ -1,0 +1,111 @@
+"""Analysing a stored video for the pipeline: one decoding pass gives the shots, their keyframes' labels
+and faces, the poster and the thumbnail strip; a second pass transcodes the proxy. Models load lazily,
+once per process. Everything here is blocking CPU work for the CpuPool."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from PIL import Image
+
+from catalog.domain.video.findings import VideoFindings
+from indexer.recognizers.ports import LabelModel
+from indexer.renditions import RenditionData, difference_hash, renditions
+from indexer.video.analysis import AnalysisOptions, FaceDetector, analyze_video
+from indexer.video.probe import VideoLimits, probe_video
+from indexer.video.shots import BoundaryModel
+from indexer.video.video_renditions import make_proxy, thumbnail_strip
+
+SHOT_WINDOW = 200  # TransNetV2 frames per window: a third cheaper than the reference's 100, same cuts
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    findings: VideoFindings
+    made: tuple[RenditionData, ...]  # preview and thumbnail (of the poster), strip
+    phash: str | None  # the poster's difference hash (near-duplicate videos share it)
+    parameters: dict[str, object]
+
+
+class ShotModel(BoundaryModel, Protocol):
+    @property
+    def model_version(self) -> str: ...
+
+
+class VideoWork:
+    """The shot model, the keyframe labeler and the face detector, each made on first use by the
+    factories bootstrap hands in (this package never picks a recognizer itself)."""
+
+    name = "video"
+    provider = "local"
+
+    def __init__(
+        self,
+        shots: Callable[[], ShotModel],
+        labeler: Callable[[], LabelModel],
+        faces: Callable[[], FaceDetector] | None = None,
+        *,
+        min_confidence: float = 50.0,
+        max_labels: int = 10,
+        limits: VideoLimits | None = None,
+    ) -> None:
+        self._make = (shots, labeler, faces)
+        self._options = AnalysisOptions(min_confidence=min_confidence, max_labels=max_labels)
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._shots: ShotModel | None = None
+        self._labeler: LabelModel | None = None
+        self._faces: FaceDetector | None = None
+
+    def _models(self, with_faces: bool) -> tuple[ShotModel, LabelModel, FaceDetector | None]:
+        with self._lock:
+            make_shots, make_labeler, make_faces = self._make
+            if self._shots is None:
+                self._shots = make_shots()
+            if self._labeler is None:
+                self._labeler = make_labeler()
+            if with_faces and self._faces is None and make_faces is not None:
+                self._faces = make_faces()
+            return self._shots, self._labeler, self._faces if with_faces else None
+
+    def model(self) -> tuple[str, str]:
+        """(name, version) of the models a run uses: the shot model's and the labeler's."""
+        shots, labeler, _ = self._models(False)
+        return f"transnetv2+{labeler.name}", f"{shots.model_version}+{labeler.version}"
+
+    def analyze(self, path: Path, params: Mapping[str, object], with_faces: bool) -> VideoOutcome:
+        """Probe (typed refusals) and analyse the file; the poster stands in for the picture."""
+        info = probe_video(path, self._limits)
+        shots, labeler, faces = self._models(with_faces)
+        options = AnalysisOptions(
+            min_confidence=float(params.get("min_confidence", self._options.min_confidence)),  # type: ignore[arg-type]
+            max_labels=int(params.get("max_labels", self._options.max_labels)),  # type: ignore[call-overload]
+        )
+        result = analyze_video(path, info, shots, labeler, options, faces=faces)
+        made: list[RenditionData] = []
+        phash = None
+        if result.poster is not None:
+            picture = Image.fromarray(result.poster.picture)
+            made += renditions(picture)
+            phash = difference_hash(picture)
+        if result.tiles:
+            made.append(thumbnail_strip(result.tiles).sprite)
+        parameters: dict[str, object] = {
+            "min_confidence": options.min_confidence,
+            "max_labels": options.max_labels,
+            "keyframes_per_shot": options.keyframes_per_shot,
+            "faces": faces is not None,
+        }
+        findings = VideoFindings(info, result.segments, result.people)
+        return VideoOutcome(findings, tuple(made), phash, parameters)
+
+    def proxy(self, source: Path, target: Path) -> tuple[int, int]:
+        return make_proxy(source, target)
+
+
+def poster_jpeg(outcome: VideoOutcome) -> bytes | None:
+    return next((r.data for r in outcome.made if r.kind == "preview"), None)

@@ -1,0 +1,136 @@
+"""Videos over HTTP: a multipart upload, the asset's media info and segments, a label search that names
+the matching time ranges, the segments as WebVTT / EDL read back by FFmpeg, the proxy served to browsers."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from api.app import create_app
+from bench.clips import Shot, make_clip
+from indexer.recognizers.local.labels import EfficientNetLabeler
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.api.test_http import bearer, upload
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.video
+
+ASSET = """query ($id: ID!) { asset(id: $id) {
+  mediaType video { codec frameRate framesPerSecond dropFrame duration shots audio { codec } }
+  segments { index start end startTimecode endTimecode labels { name confidence } }
+  vtt: segmentsExport(format: WEBVTT) edl: segmentsExport(format: EDL)
+  segmentDiff { start end gained lost }
+  renditions { kind url width height } } }"""
+
+SEARCH = """query ($labels: [String!]) { search(filter: {labels: $labels, mediaTypes: ["video/mp4"]}) {
+  totalCount edges { node { id } matches { label }
+    segments(matching: true) { start end startTimecode endTimecode matches }
+    all: segments(matching: false) { index } } } }"""
+
+
+@pytest.fixture(scope="module")
+def labeler(tmp_path_factory: pytest.TempPathFactory) -> EfficientNetLabeler:
+    model = EfficientNetLabeler(tmp_path_factory.mktemp("label-models"))
+    model.load()
+    return model
+
+
+@pytest.fixture
+async def video_client(
+    settings: Settings, labeler: EfficientNetLabeler
+) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
+    services = build(settings, labeler=labeler)
+    transport = httpx.ASGITransport(app=create_app(services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield services, client
+    services.close()
+
+
+async def query(client: httpx.AsyncClient, key: str, q: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post("/graphql", headers=bearer(key), json={"query": q, "variables": variables})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
+    video_client: tuple[Services, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    services, client = video_client
+    _, key = await make_tenant(services, "acme")
+    clip = make_clip(
+        tmp_path / "clip.mp4",
+        [Shot("rocket", 30), Shot("chelsea", 45), Shot("coffee", 30)],
+        audio=True,
+    )
+    payload = await upload(client, key, clip.path.read_bytes(), "clip.mp4")
+    assert payload["error"] is None
+    asset_id = payload["asset"]["id"]
+    await services.worker().run_until_idle()
+
+    asset = (await query(client, key, ASSET, {"id": asset_id}))["asset"]
+    assert asset["mediaType"] == "video/mp4"
+    assert asset["video"] == {
+        "codec": "h264",
+        "frameRate": "25",
+        "framesPerSecond": 25.0,
+        "dropFrame": False,
+        "duration": pytest.approx(4.2, abs=0.05),
+        "shots": 3,
+        "audio": [{"codec": "aac"}],
+    }
+    starts = [s["start"] for s in asset["segments"]]
+    assert starts == pytest.approx([0.0, 1.2, 3.0], abs=0.08)
+    assert asset["segments"][1]["startTimecode"] == "00:00:01:05"
+    cat_range = next(c for c in asset["segmentDiff"] if c["start"] == starts[1])  # first run: all new
+    assert "Cat" in cat_range["gained"] and cat_range["end"] == starts[2] and not cat_range["lost"]
+
+    # WebVTT read back by FFmpeg's own parser; the EDL's events start at the cuts.
+    with av.open(io.BytesIO(asset["vtt"].encode()), format="webvtt") as vtt:
+        cues = [(p.pts, p.duration, bytes(p).decode()) for p in vtt.demux() if p.size]
+    assert [c[0] for c in cues] == [round(s * 1000) for s in starts]
+    assert "Cat" in cues[1][2]
+    events = [line.split() for line in asset["edl"].splitlines() if line[:3].isdigit()]
+    assert [e[4] for e in events] == [s["startTimecode"] for s in asset["segments"]]
+
+    found = (await query(client, key, SEARCH, {"labels": ["Cat"]}))["search"]
+    assert found["totalCount"] == 1
+    edge = found["edges"][0]
+    assert edge["node"]["id"] == asset_id and len(edge["all"]) == 3
+    assert [(s["startTimecode"], s["endTimecode"]) for s in edge["segments"]] == [
+        ("00:00:01:05", "00:00:03:00")
+    ]
+    assert "Cat" in edge["segments"][0]["matches"]
+
+    durations = (
+        "query ($min: Float, $max: Float) "
+        "{ search(filter: {minDuration: $min, maxDuration: $max}) { totalCount } }"
+    )
+    assert (await query(client, key, durations, {"min": 4.0, "max": 5.0}))["search"]["totalCount"] == 1
+    assert (await query(client, key, durations, {"min": 5.0}))["search"]["totalCount"] == 0
+
+    # The proxy plays: a signed URL serves an H.264 MP4.
+    proxy = next(r for r in asset["renditions"] if r["kind"] == "proxy")
+    response = await client.get(proxy["url"].removeprefix("http://testserver"))
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    with av.open(io.BytesIO(response.content)) as played:
+        assert played.streams.video[0].codec_context.name == "h264"
+
+
+async def test_a_truncated_video_upload_is_refused_with_its_code(
+    video_client: tuple[Services, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    services, client = video_client
+    _, key = await make_tenant(services, "acme")
+    clip = make_clip(tmp_path / "clip.mp4", [Shot("rocket", 50), Shot("coffee", 50)])
+    data = clip.path.read_bytes()
+    payload = await upload(client, key, data[: len(data) - 3000], "clip.mp4")
+    assert payload["asset"] is None and payload["error"]["code"] == "TRUNCATED"
+    assert "Upload the complete file again" in payload["error"]["message"]

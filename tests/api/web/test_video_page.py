@@ -1,0 +1,82 @@
+"""A video's asset page in Chromium: the H.264 proxy plays in a <video> element behind its poster, the
+shots list their strip tiles, timecodes and labels, and choosing a shot cues the player at its start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from api.app import create_app
+from bench.clips import Shot, make_clip
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.api.web.conftest import Tab, screenshot, serving, sign_in
+from tests.api.web.test_pages import assert_accessible, tab
+from tests.conftest import make_tenant
+
+pytestmark = [pytest.mark.browser, pytest.mark.video]
+__all__ = ["tab"]
+
+
+async def until(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
+    """Poll from here: the page's CSP forbids the string evaluation wait_for_function polls with."""
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the page did not get there in time")
+
+
+@pytest.fixture
+async def video_site(tmp_path: Path) -> AsyncIterator[tuple[str, str, str]]:
+    services: Services = build(
+        Settings(
+            data_dir=tmp_path / "data", analyzers="labels", semantic_search=False, job_retry_base_seconds=0
+        )
+    )
+    tenant, key = await make_tenant(services, "acme")
+    clip = make_clip(
+        tmp_path / "pets.mp4",
+        [Shot("rocket", 30), Shot("chelsea", 45), Shot("coffee", 30, pan=True)],
+        size=(640, 360),
+        audio=True,
+    )
+    outcome = await services.ingestor.ingest_file(tenant, clip.path, "pets.mp4")
+    assert outcome.asset is not None
+    await services.worker().run_until_idle()
+    async with serving(create_app(services)) as base:
+        yield base, key, outcome.asset.id
+    services.close()
+
+
+async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
+    video_site: tuple[str, str, str], tab: Tab
+) -> None:
+    base, key, asset_id = video_site
+    page = tab.page
+    await sign_in(page, base, key, f"/assets/{asset_id}")
+    await expect(page.get_by_role("heading", name="pets.mp4")).to_be_visible()
+    player = page.locator("video")
+    assert "/preview" in (await player.get_attribute("poster") or "")
+    # The browser decodes the proxy: its metadata loads and it has the proxy's picture size.
+    await until(lambda: player.evaluate("v => v.readyState >= 1"))
+    assert await player.evaluate("v => [v.videoWidth, v.videoHeight]") == [640, 360]
+    assert await player.evaluate("v => v.duration") == pytest.approx(4.2, abs=0.1)
+
+    shots = page.get_by_role("region", name="Shots").get_by_role("listitem")
+    await expect(shots).to_have_count(3)
+    await expect(shots.nth(1)).to_contain_text("00:00:01:05 – 00:00:03:00")
+    await expect(shots.nth(1).get_by_role("link", name="Cat")).to_be_visible()  # specific labels first
+    await expect(shots.nth(2).get_by_role("link", name="Cup")).to_be_visible()
+    await expect(page.locator(".shot .tile")).to_have_count(3)
+    await expect(page.get_by_role("figure")).to_contain_text("3 shots")
+    await assert_accessible(page)
+    await screenshot(page, "asset-video")
+
+    await page.get_by_role("button", name="Play shot 3 from 00:00:03:00").click()
+    await until(lambda: player.evaluate("v => v.currentTime >= 3.0"))
+    tab.guard.check()

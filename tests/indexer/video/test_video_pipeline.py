@@ -1,0 +1,112 @@
+"""A video through the product: ingest (from a file and from bytes), the worker's renditions and segment
+analysis with the real shot model and labeler, the index, reprocess, and typed refusals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import av
+import pytest
+
+from bench.clips import Shot, make_clip
+from catalog.domain.model import ReprocessBatch, Stage
+from catalog.domain.ports import SearchQuery
+from catalog.domain.video.findings import VIDEO
+from indexer.recognizers.local.labels import EfficientNetLabeler
+from mediasight.bootstrap import Services
+from mediasight.settings import Settings
+from services.reprocess import ReprocessRequest
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.video
+
+
+@pytest.fixture
+async def video_services(settings: Settings, labeler: EfficientNetLabeler) -> AsyncIterator[Services]:
+    from mediasight.bootstrap import build
+
+    svc = build(settings, labeler=labeler)
+    yield svc
+    svc.close()
+
+
+async def test_a_video_is_ingested_analysed_per_shot_and_found_by_label(
+    video_services: Services, tmp_path: Path
+) -> None:
+    services = video_services
+    tenant, _ = await make_tenant(services, "acme")
+    clip = make_clip(tmp_path / "pets.mp4", [Shot("chelsea", 40), Shot("coffee", 40), Shot("rocket", 40)])
+    outcome = await services.ingestor.ingest_file(tenant, clip.path, "pets.mp4")
+    assert outcome.status == "new" and outcome.asset is not None
+    assert outcome.asset.media_type == "video/mp4" and (outcome.asset.width, outcome.asset.height) == (
+        320,
+        180,
+    )
+    assert outcome.asset.size_bytes == clip.path.stat().st_size
+    await services.worker().run_until_idle()
+
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.INDEXED, asset and asset.error
+    kinds = {r.kind: r for r in asset.renditions}
+    assert set(kinds) == {"preview", "thumbnail", "strip", "proxy"}
+    assert kinds["proxy"].media_type == "video/mp4" and (kinds["proxy"].width, kinds["proxy"].height) == (
+        320,
+        180,
+    )
+    proxy = tmp_path / "proxy.mp4"
+    await services.blobs.get_file(kinds["proxy"].blob_key, proxy)
+    with av.open(str(proxy)) as played:
+        assert played.streams.video[0].codec_context.name == "h264"
+        assert sum(1 for _ in played.decode(video=0)) == clip.frames
+    assert kinds["strip"].width == 3 * 160  # one tile per shot
+
+    run = await services.catalog.get_result(tenant, asset.id, VIDEO)
+    assert run is not None and run.findings.video is not None
+    video = run.findings.video
+    assert video.info.frame_rate == "25" and video.info.duration == pytest.approx(4.8, abs=0.05)
+    assert [s.start_frame for s in video.segments] == pytest.approx([0, 40, 80], abs=2)
+    assert "Cat" in {lb.name for lb in video.segments[0].labels}
+    assert "Cat" not in {lb.name for s in video.segments[1:] for lb in s.labels}
+    assert video.segments[1].start_timecode == "00:00:01:15"
+
+    page = await services.index.search(tenant, SearchQuery(labels=("Cat",)))
+    assert [h.asset_id for h in page.hits] == [asset.id]
+    videos = await services.index.search(tenant, SearchQuery(media_types=("video/mp4",)))
+    assert [h.asset_id for h in videos.hits] == [asset.id]
+
+    # Reprocessing the labels runs the segment analysis again: a new run of the batch, same segments.
+    batch = await services.reprocess.start(tenant, [asset.id], ReprocessRequest(analyzers=("labels",)))
+    assert isinstance(batch, ReprocessBatch)
+    await services.worker().run_until_idle()
+    runs = (await services.catalog.runs_of(tenant, [asset.id], VIDEO))[asset.id]
+    assert len(runs) == 2 and runs[0].batch_id == batch.id
+    assert runs[0].change is not None and not runs[0].change.changed
+
+
+async def test_a_video_uploaded_as_bytes_is_stored_whole(video_services: Services, tmp_path: Path) -> None:
+    tenant, _ = await make_tenant(video_services, "acme")
+    clip = make_clip(tmp_path / "a.mkv", [Shot("rocket", 20)], container="matroska")
+    data = clip.path.read_bytes()
+    outcome = await video_services.ingestor.ingest(tenant, data, "a.mkv")
+    assert outcome.status == "new" and outcome.asset is not None
+    assert outcome.asset.media_type == "video/x-matroska"
+    assert await video_services.blobs.get(outcome.asset.blob_key) == data
+
+
+@pytest.mark.parametrize(
+    ("cut", "code"), [(0, "empty"), (3000, "truncated")], ids=["zero-length", "truncated"]
+)
+async def test_hostile_videos_are_refused_with_their_code_and_leave_nothing(
+    video_services: Services, settings: Settings, tmp_path: Path, cut: int, code: str
+) -> None:
+    tenant, _ = await make_tenant(video_services, "acme")
+    clip = make_clip(tmp_path / "a.mp4", [Shot("rocket", 50), Shot("coffee", 50)])
+    data = clip.path.read_bytes()
+    cut_path = tmp_path / "cut.mp4"
+    cut_path.write_bytes(data[: len(data) - cut] if cut else b"")
+    outcome = await video_services.ingestor.ingest_file(tenant, cut_path, "cut.mp4")
+    assert outcome.status == "rejected" and outcome.code == code, outcome
+    assert not [p for p in settings.blob_dir.rglob("*") if p.is_file()]  # nothing stored
+    page = await video_services.index.search(tenant, SearchQuery())
+    assert page.total == 0

@@ -1,0 +1,79 @@
+"""A consensus reached by reviewers is announced to the tenant's webhooks (`review.consensus`), signed and
+delivered through the job queue to a real local receiver; an answer that changes nothing announces
+nothing again, and the other tenant hears nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog.domain.review.tasks import Answer, QuestionKind, ReviewRules, TaskStatus, Verdict
+from catalog.domain.webhooks import WebhookEvent
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
+from tests.conftest import jpeg_bytes, make_tenant
+from tests.fakes import ColorLabeler
+from tests.indexer.webhooks.receiver import Receiver
+
+
+@pytest.fixture
+async def hooked(settings: Settings) -> AsyncIterator[Services]:
+    svc = build(
+        settings.model_copy(update={"webhooks_allow_private": True, "webhook_retry_scale": 0.0001}),
+        labeler=ColorLabeler(),
+    )
+    yield svc
+    await svc.aclose()
+
+
+async def test_consensus_is_announced_once_to_the_subscribed_endpoint(hooked: Services) -> None:
+    services = hooked
+    tenant, _ = await make_tenant(services, "acme")
+    other, _ = await make_tenant(services, "other")
+    await services.review.store.set_review_rules(tenant, ReviewRules(answers_per_task=3, gold_rate=0.0))
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((220, 30, 30)), "red.jpg")
+    assert outcome.asset is not None
+    asset_id = outcome.asset.id
+    await services.worker().run_until_idle()
+
+    receiver = Receiver("")
+    endpoint = await services.webhooks.create(tenant, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
+    receiver.secret = endpoint.secret
+    await services.webhooks.create(other, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
+    (task,) = await services.review.tasks.request(tenant, [asset_id], QuestionKind.VERIFY, "Red")
+    reviewers = [(await services.review.reviewers.add(tenant, n))[1] for n in ("ann", "bob", "cy")]
+    for reviewer, verdict in zip(reviewers, (Verdict.YES, Verdict.YES, Verdict.NO), strict=True):
+        (got,) = await services.review.queue.next(reviewer, 1)
+        assert got.id == task.id
+        saved = await services.review.queue.submit(
+            reviewer, task.id, Answer(reviewer.id, datetime.now(UTC), verdict)
+        )
+    assert saved.status is TaskStatus.DONE and saved.consensus == "yes"
+    # The same answer again decides nothing new: no second event.
+    again = await services.review.queue.submit(
+        reviewers[0], task.id, Answer(reviewers[0].id, datetime.now(UTC), Verdict.YES)
+    )
+    assert again.consensus == "yes"
+
+    await receiver.start()
+    try:
+        await services.worker().run_until_idle()
+        async with asyncio.timeout(30):
+            while not receiver.received:  # noqa: ASYNC110 - the receiver runs in this loop
+                await asyncio.sleep(0.05)
+        await services.worker().run_until_idle()
+    finally:
+        await receiver.stop()
+    assert receiver.rejected == 0
+    (message,) = receiver.received  # once, and only the tenant's own endpoint (same receiver URL)
+    payload = message["payload"]
+    assert payload["type"] == "review.consensus"
+    data = payload["data"]
+    assert data["taskId"] == task.id and data["assetId"] == asset_id
+    assert data["answer"] == "yes" and data["question"] == {"kind": "verify", "label": "Red"}
+    assert data["runId"] == saved.run_id and data["runId"]
+    assert 0 < data["agreement"] <= 1
+    assert sorted(data["reviewers"]) == ["ann", "bob", "cy"]
