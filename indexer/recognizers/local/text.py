@@ -51,8 +51,10 @@ from indexer.recognizers.local.rapidocr_engine import (
     DET_MODEL,
     REC_MODEL,
     build_engine,
+    detect_in_bands,
     rapidocr_models_dir,
     recognize_crops,
+    text_bands,
     turn_crop,
 )
 
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "rapidocr-ppocr"
 # Bump when the post-processing below changes what comes out for the same models.
-POSTPROCESS_VERSION = "1"
+POSTPROCESS_VERSION = "2"  # 2: detection in the bands a half-size look finds (rapidocr_engine)
 
 # rapidocr scales an image whose short side is under 30 px up to 30 px, then pads a wide strip to 1:4 before
 # detection, so a very thin strip would cost a detector input of many megapixels (1024×8 px: 4 s, 0.9 GB).
@@ -167,11 +169,19 @@ class RapidOcrReader:
         engine = self._get_engine()
         height, width = bgr.shape[:2]
         img, op_record = engine.preprocess_img(bgr)
-        try:
-            crops, det = engine.detect_and_crop(img, op_record)
-        except RapidOCRError:
-            return False, []  # nothing detected
-        det_quads = np.asarray(det.boxes, dtype=np.float32)  # (N, 4, 2) tl, tr, br, bl in detector pixels
+        bands = text_bands(engine, img)
+        if bands is None:
+            try:
+                crops, det = engine.detect_and_crop(img, op_record)
+            except RapidOCRError:
+                return False, []  # nothing detected
+            det_quads = np.asarray(det.boxes, dtype=np.float32)  # (N, 4, 2) tl, tr, br, bl in detector pixels
+        else:
+            det_quads = detect_in_bands(engine, img, bands)
+            if not len(det_quads):
+                return False, []
+            op_record["padding_1"] = {"top": 0, "left": 0}  # what detect_and_crop records for unpadded
+            crops = engine.crop_text_regions(img, det_quads)
         quads = np.asarray(map_boxes_to_original(det_quads.copy(), op_record, height, width), np.float64)
         turned, recognized = self._recognize(engine, crops)
         lines: list[_Line] = []

@@ -15,7 +15,13 @@ from skimage import data as samples
 
 from catalog.domain.model import BoundingBox, TextDetection
 from indexer.recognizers.local.ocr_geometry import _quad_box, _reading_order, _span_box, _word_spans
-from indexer.recognizers.local.rapidocr_engine import DET_MODEL, REC_MODEL
+from indexer.recognizers.local.rapidocr_engine import (
+    DET_MODEL,
+    REC_MODEL,
+    build_engine,
+    rapidocr_models_dir,
+    text_bands,
+)
 from indexer.recognizers.local.text import RapidOcrReader
 
 Truth = dict[str, tuple[float, float, float, float]]  # word → (x0, y0, x1, y1) in pixels
@@ -277,3 +283,40 @@ def test_quad_box_is_clipped_to_the_image() -> None:
     quad = np.array([[-10.0, -5.0], [50.0, -5.0], [50.0, 120.0], [-10.0, 120.0]])
     box = _quad_box(quad, 100, 100)
     assert (box.left, box.top, box.width, box.height) == (0.0, 0.0, 0.5, 1.0)
+
+
+# ---------------------------------------------------------------------------- the look at half size
+
+
+@pytest.fixture(scope="module")
+def engine() -> object:
+    return build_engine(rapidocr_models_dir(), 1)
+
+
+def bgr(image: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def test_bands_hold_every_line_down_to_7_px_and_little_else(engine: object) -> None:
+    image, truth = render([("Small print at 7 px", 7, (60, 80)), ("A title", 40, (300, 500))])
+    bands = text_bands(engine, bgr(image))  # type: ignore[arg-type]
+    assert bands is not None and len(bands) == 2
+    for _, y0, _, y1 in truth.values():
+        assert any(top <= y0 and y1 <= bottom for top, bottom in bands), (y0, y1, bands)
+    assert sum(b - t for t, b in bands) < 0.3 * image.height
+
+
+def test_a_photo_without_text_needs_no_detection_at_full_size(engine: object) -> None:
+    assert text_bands(engine, bgr(photo("rocket").resize((1024, 768)))) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["retina", "horse"])
+def test_image_tall_text_regions_are_no_lines(engine: object, name: str) -> None:
+    # enlarged, these are where the detector sees image-tall "text" regions that read as nothing
+    bands = text_bands(engine, bgr(photo(name).resize((1024, 768))))  # type: ignore[arg-type]
+    assert bands is not None and sum(b - t for t, b in bands) < 768 / 4
+
+
+def test_small_images_are_detected_whole(engine: object) -> None:
+    image, _ = render([("Mediasight", 20, (20, 20))], size=(640, 480))
+    assert text_bands(engine, bgr(image)) is None  # type: ignore[arg-type]
