@@ -90,7 +90,9 @@ async def _abuse(
             )
             writer.close()
             status = head.split(b" ", 2)[1].decode()
-        except (OSError, EOFError, asyncio.IncompleteReadError, TimeoutError):
+        except TimeoutError:
+            status = "unfinished"  # the run ended while this one was in flight
+        except (OSError, EOFError, asyncio.IncompleteReadError):
             status = "closed"  # a server may close on a refused body before reading it all; that is fine
         sent[name][status] += 1
     return sent
