@@ -7,10 +7,13 @@ import type { AssetData, Segment } from "./types";
 
 const TILE = { width: 160, height: 90, columns: 10 }; // the strip's layout (indexer/video/video_renditions.py)
 
-// The most specific labels first: a shot of a cat says Cat before Animal.
+// The most specific labels first: a label with fewer of the shot's labels under it comes first (a leaf,
+// then its nearest parents: Egyptian Mau, Cat, Feline before Mammal, Animal), then the more confident.
 const specificFirst = (labels: Segment["labels"]): Segment["labels"] => {
-  const parents = new Set(labels.flatMap((l) => l.parents));
-  return [...labels.filter((l) => !parents.has(l.name)), ...labels.filter((l) => parents.has(l.name))];
+  const below = new Map<string, number>();
+  for (const l of labels) for (const p of l.parents) below.set(p, (below.get(p) ?? 0) + 1);
+  const depth = (l: Segment["labels"][number]) => below.get(l.name) ?? 0;
+  return [...labels].sort((a, b) => depth(a) - depth(b) || b.confidence - a.confidence);
 };
 
 const seconds = (s: number): string => {
