@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.domain.concepts.model import ConceptError, ConceptVersion, VersionStatus
+from catalog.domain.concepts.model import Concept, ConceptError, ConceptVersion, VersionStatus
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
@@ -59,6 +59,13 @@ async def _from_labels(services: Services, tenant_id: str, labels: list[str] | N
     return await services.queries.selection(tenant_id, SearchSpec(labels=tuple(labels)))
 
 
+async def _example_counts(services: Services, tenant_id: str, concept: Concept) -> str:
+    """ "N positive, M negative": a concept's examples as the commands report them."""
+    examples = await services.concepts.examples(tenant_id, concept)
+    positives = sum(e.positive for e in examples)
+    return f"{positives} positive, {len(examples) - positives} negative"
+
+
 def _metrics(v: ConceptVersion) -> str:
     m = v.metrics
     if m is None:
@@ -94,11 +101,7 @@ def concept_create(
             synonyms=synonym or [],
             positives_from=await _from_labels(services, tenant_id, positive_label),
         )
-        examples = await services.concepts.examples(tenant_id, concept)
-        positives = sum(e.positive for e in examples)
-        out.print(
-            f"concept {concept.name!r}: {positives} positive, {len(examples) - positives} negative examples"
-        )
+        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
 
     _run(ctx, tenant, run)
 
@@ -122,11 +125,7 @@ def concept_add(
             negatives=negative or [],
             positives_from=await _from_labels(services, tenant_id, positive_label),
         )
-        examples = await services.concepts.examples(tenant_id, concept)
-        positives = sum(e.positive for e in examples)
-        out.print(
-            f"concept {concept.name!r}: {positives} positive, {len(examples) - positives} negative examples"
-        )
+        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
 
     _run(ctx, tenant, run)
 
@@ -277,9 +276,7 @@ def concept_show(
         )
         for v in await services.concepts.versions(tenant_id, concept):
             out.print(f"  v{v.number} {v.status.value}: {escape(_metrics(v))}")
-        examples = await services.concepts.examples(tenant_id, concept)
-        positives = sum(e.positive for e in examples)
-        out.print(f"examples: {positives} positive, {len(examples) - positives} negative")
+        out.print(f"examples: {await _example_counts(services, tenant_id, concept)}")
         try:
             found = await services.concepts.score(tenant_id, concept, first=suggestions, skip_examples=True)
         except ConceptError:
