@@ -70,15 +70,14 @@ class SqliteTenantPurge:
 
 
 def _delete_batch_rows(conn: sqlite3.Connection, tenant_id: str) -> int:
-    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    deleted = 0
-    for table in _BATCH_TABLES:
-        if table in present:
-            deleted += conn.execute(
-                f"DELETE FROM {table} WHERE batch_id IN (SELECT id FROM batches WHERE tenant_id = ?)",
-                (tenant_id,),
-            ).rowcount
-    return deleted
+    # the batch tables are part of the catalog's schema (catalog.sqlite.batches): always there
+    return sum(
+        conn.execute(
+            f"DELETE FROM {table} WHERE batch_id IN (SELECT id FROM batches WHERE tenant_id = ?)",
+            (tenant_id,),
+        ).rowcount
+        for table in _BATCH_TABLES
+    )
 
 
 def _delete_chunk(conn: sqlite3.Connection, *, table: str, has_rowid: bool, tenant_id: str) -> int:
