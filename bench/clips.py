@@ -3,6 +3,7 @@ known frames. Small and short, so a clip encodes in well under a second."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -51,7 +52,9 @@ def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8
     img = photo(shot.photo)
     if not shot.pan:
         still = np.asarray(img.resize(size, Image.Resampling.BILINEAR))
-        rng = np.random.default_rng(abs(hash(shot.photo)) % 2**32)
+        # seeded by the photo's name through crc32: str hash() differs per process (PYTHONHASHSEED),
+        # which made every process encode a different clip and pick different keyframes
+        rng = np.random.default_rng(zlib.crc32(shot.photo.encode()))
         for _ in range(shot.frames):
             # a little sensor noise so frames are not bit-identical, as in real footage
             noise = rng.integers(-3, 4, still.shape, dtype=np.int16)
