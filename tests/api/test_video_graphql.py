@@ -174,3 +174,40 @@ async def test_videos_have_their_own_size_limit_and_stream_to_storage(
                 assert await services.blobs.get(asset.blob_key) == data
         finally:
             services.close()
+
+
+async def test_a_word_read_in_a_shot_finds_the_video_with_that_shots_time_range(
+    settings: Settings, labeler: EfficientNetLabeler, tmp_path: Path
+) -> None:
+    services = build(settings.model_copy(update={"analyzers": "labels,text"}), labeler=labeler)
+    transport = httpx.ASGITransport(app=create_app(services))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            _, key = await make_tenant(services, "acme")
+            shots = [
+                Shot("rocket", 30),
+                Shot("coffee", 40, caption="Harbour news at nine"),
+                Shot("chelsea", 30),
+            ]
+            clip = make_clip(tmp_path / "news.mp4", shots, size=(640, 360))
+            payload = await upload(client, key, clip.path.read_bytes(), "news.mp4")
+            asset_id = payload["asset"]["id"]
+            await services.worker().run_until_idle()
+            search = """query ($text: String) { search(filter: {text: $text}) { edges { node { id }
+              segments(matching: true) { startTimecode endTimecode text matches } } } }"""
+            edges = (await query(client, key, search, {"text": "news at nine"}))["search"]["edges"]
+            assert [e["node"]["id"] for e in edges] == [asset_id]
+            assert edges[0]["segments"] == [
+                {
+                    "startTimecode": "00:00:01:05",
+                    "endTimecode": "00:00:02:20",
+                    "text": "Harbour news at nine",
+                    "matches": ["text: news at nine"],
+                }
+            ]
+            free = await query(
+                client, key, search.replace("filter: {text: $text}", "query: $text"), {"text": "harbour"}
+            )
+            assert [e["node"]["id"] for e in free["search"]["edges"]] == [asset_id]
+    finally:
+        services.close()
