@@ -125,26 +125,30 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
+def insert_asset(conn: sqlite3.Connection, asset: Asset) -> tuple[Asset, bool]:
+    """Insert the asset in the caller's transaction unless the tenant has these bytes: (asset, created)."""
+    row = conn.execute(
+        f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?",
+        (asset.tenant_id, asset.sha256),
+    ).fetchone()
+    if row is not None:
+        return _asset(row), False
+    conn.execute(f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(20)})", _asset_row(asset))
+    return asset, True
+
+
 class SqliteCatalog(
     SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks, SqliteConcepts
 ):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
-    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
-        def insert(conn: sqlite3.Connection) -> tuple[Asset, bool]:
-            row = conn.execute(
-                f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?",
-                (asset.tenant_id, asset.sha256),
-            ).fetchone()
-            if row is not None:
-                return _asset(row), False
-            conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(20)})", _asset_row(asset)
-            )
-            return asset, True
+    @property
+    def db(self) -> SqliteDb:
+        return self._db
 
-        return await self._db.write(insert)
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        return await self._db.write(lambda c: insert_asset(c, asset))
 
     async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None:
         row = await self._db.read(
