@@ -212,6 +212,18 @@ def concept_activate(
     raise typer.Exit(_run(ctx, tenant, run))
 
 
+@concept_app.command("deactivate")
+def concept_deactivate(ctx: typer.Context, tenant: TenantName, name: ConceptName) -> None:
+    """Stop running the concept: its label comes off the assets (a background job); versions and examples
+    stay, and `mediasight concept activate` runs it again."""
+
+    async def run(services: Services, tenant_id: str) -> None:
+        concept = await services.concepts.deactivate(tenant_id, name)
+        out.print(f"concept {concept.name!r} deactivated: a worker takes its label off the assets")
+
+    _run(ctx, tenant, run)
+
+
 @concept_app.command("review")
 def concept_review(
     ctx: typer.Context,

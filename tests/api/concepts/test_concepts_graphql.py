@@ -257,3 +257,41 @@ async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Servi
     runs = await services.catalog.runs_of(tenant, [reds[0]], "concept:Crimson")
     assert [r.model_version for r in runs[reds[0]]] == ["deleted", "v1"]  # the history stays
     assert (await run(services, tenant, "{ concepts { name } }"))["concepts"] == []
+
+
+async def test_a_deactivated_concept_loses_its_label_and_comes_back_when_activated(
+    services: Services,
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    reds = await ingest(services, tenant, REDS, "red")
+    await ingest(services, tenant, OTHERS, "other")
+    await services.worker().run_until_idle()
+    await services.concepts.create(tenant, "Crimson", positives=reds[:5])
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    search = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+    deactivate = """mutation { deactivateConcept(name: "crimson") {
+      concept { name activeVersion } error { code message } } }"""
+    refused = (await run(services, tenant, deactivate))["deactivateConcept"]
+    assert refused["error"]["code"] == "NOT_ACTIVE"  # never activated
+
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS)
+
+    done = (await run(services, tenant, deactivate))["deactivateConcept"]
+    assert done == {"concept": {"name": "Crimson", "activeVersion": None}, "error": None}
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == 0
+    runs = await services.catalog.runs_of(tenant, [reds[0]], "concept:Crimson")
+    assert [r.model_version for r in runs[reds[0]]] == ["deactivated", "v1"]
+    # new assets no longer get it
+    (late,) = await ingest(services, tenant, [(235, 25, 25)], "late")
+    await services.worker().run_until_idle()
+    assert not (await services.catalog.runs_of(tenant, [late], "concept:Crimson")).get(late)
+    concept = (await run(services, tenant, CONCEPT, name="Crimson"))["concept"]
+    assert len(concept["versions"]) == 1 and len(concept["examples"]) == 5  # versions and examples stay
+
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS) + 1
