@@ -169,6 +169,14 @@ class Mutation(
                 "file's own metadata, its fields winning. The original is never changed."
             ),
         ] = None,
+        training_example: Annotated[
+            bool,
+            strawberry.argument(
+                description="Only to teach a custom concept (add it with addConceptExamples): analysed, but "
+                "left out of searches unless filter.trainingExamples asks. The same file ingested without "
+                "it joins the archive."
+            ),
+        ] = False,
     ) -> IngestAssetPayload:
         ctx = info.context
         limit = ctx.services.max_upload_bytes
@@ -202,6 +210,7 @@ class Mutation(
             relation=model.VersionRelation(relation.value) if parent else None,
             size_bytes=getattr(file, "size", None),  # starlette counted the whole part; data stops at limit+1
             sidecar=side,
+            training_example=training_example,
         )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")

@@ -352,17 +352,20 @@ class ConceptService:
         active = dataclasses.replace(concept, active_version=ready[0].number)
         await self._catalog.save_concept(active)
         await self._use_synonyms(tenant_id, active)
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=False)  # its report: what the archive gained
         if not ids:
             return active, None
         batch = await self._reprocess.start(tenant_id, ids, ReprocessRequest(analyzers=(active.analyzer,)))
         return active, batch
 
-    async def _indexed(self, tenant_id: str) -> list[str]:
+    async def _indexed(self, tenant_id: str, *, examples: bool) -> list[str]:
+        """The tenant's indexed assets; with `examples` False, not those uploaded as training examples."""
         out: list[str] = []
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=500):
-            out += [a.id for a in assets if a.status == Stage.INDEXED]
+            out += [
+                a.id for a in assets if a.status == Stage.INDEXED and (examples or not a.training_example)
+            ]
             after = assets[-1].id
         return out
 
@@ -479,7 +482,7 @@ class ConceptService:
         """A reprocess batch of the `features` analyzer over the indexed assets that have no vector of the
         current model (None when every one has)."""
         model = self._current_model()
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=True)  # training examples need vectors most
         have: set[str] = set()
         for start in range(0, len(ids), 500):
             have.update(await self._catalog.get_features(tenant_id, ids[start : start + 500], model))

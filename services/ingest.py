@@ -136,10 +136,12 @@ class Ingestor:
         relation: VersionRelation | None = None,
         size_bytes: int | None = None,
         sidecar: bytes | None = None,
+        training_example: bool = False,
     ) -> IngestOutcome:
         """Register `data` as an asset and queue it (an upload may pass only its first max_bytes + 1
         bytes, with its real size); `sidecar`: an .xmp file that came beside it (its fields win over the
-        file's own when the metadata is read)."""
+        file's own when the metadata is read). `training_example`: uploaded only to teach a concept (hidden
+        from search unless asked for); the same bytes ingested without it join the archive."""
         refused = await self._refusal(tenant_id, len(data), size_bytes, parent_id, sidecar)
         if refused is not None:
             return refused
@@ -158,7 +160,16 @@ class Ingestor:
             await self._blobs.put(key, data, info.media_type)
 
         return await self._register(
-            tenant_id, sha256, info, len(data), filename, parent_id, relation, sidecar, store
+            tenant_id,
+            sha256,
+            info,
+            len(data),
+            filename,
+            parent_id,
+            relation,
+            sidecar,
+            store,
+            training_example,
         )
 
     async def ingest_file(
@@ -244,6 +255,7 @@ class Ingestor:
         relation: VersionRelation | None,
         sidecar: bytes | None,
         store: Callable[[str], Awaitable[None]],
+        training_example: bool = False,
     ) -> IngestOutcome:
         now = utcnow()
         candidate = Asset(
@@ -263,6 +275,7 @@ class Ingestor:
             captured_at=info.captured_at,
             parent_id=parent_id,
             relation=relation,
+            training_example=training_example,
         )
         existing = await self._catalog.find_asset_by_sha256(tenant_id, sha256)
         if existing is None:
@@ -282,6 +295,12 @@ class Ingestor:
             await self._blobs.put(sidecar_key(existing.blob_key), sidecar, "application/rdf+xml")
             if existing.status == Stage.INDEXED and self._on_new_sidecar is not None:
                 await self._on_new_sidecar(tenant_id, existing.id)
+        # A training example ingested into the archive: it is an asset of the archive from now on.
+        joins = existing.training_example and not training_example
+        if joins and await self._catalog.join_archive(tenant_id, existing.id):
+            existing = dataclasses.replace(existing, training_example=False)
+            if existing.status == Stage.INDEXED:
+                await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         name = clean_filename(filename)
         if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
             # Another name for the same bytes: kept, and searchable once the index document is refreshed.

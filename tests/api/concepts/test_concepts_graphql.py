@@ -11,6 +11,7 @@ import pytest
 
 from api.context import Context
 from api.schema import schema
+from catalog.domain.concepts.model import ExampleSource
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from tests.conftest import jpeg_bytes, make_tenant
@@ -295,3 +296,48 @@ async def test_a_deactivated_concept_loses_its_label_and_comes_back_when_activat
     await services.concepts.activate(tenant, "Crimson")
     await services.worker().run_until_idle()
     assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS) + 1
+
+
+async def test_uploaded_training_examples_are_hidden_from_search_unless_asked_for(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest(services, tenant, OTHERS, "other")
+    examples = []
+    for n, color in enumerate(REDS[:5]):
+        outcome = await services.ingestor.ingest(
+            tenant, jpeg_bytes(color), f"upload-{n}.jpg", training_example=True
+        )
+        assert outcome.asset is not None and outcome.asset.training_example
+        examples.append(outcome.asset.id)
+    await services.worker().run_until_idle()  # analysed like any asset: features for training
+    await services.concepts.create(tenant, "Crimson")
+    await services.concepts.add_examples(tenant, "Crimson", positives=examples, source=ExampleSource.UPLOAD)
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    data = (await run(services, tenant, CONCEPT, name="Crimson"))["concept"]
+    assert data["versions"][0]["status"] == "READY"
+    assert {e["source"] for e in data["examples"]} == {"UPLOAD"}
+
+    search = """query ($scope: TrainingExamples) {
+      search(filter: {trainingExamples: $scope}, first: 50) {
+        totalCount edges { node { id trainingExample } } facets { labels { value count } } } }"""
+    archive = (await run(services, tenant, search))["search"]
+    assert archive["totalCount"] == len(OTHERS)
+    assert not {e["node"]["id"] for e in archive["edges"]} & set(examples)
+    assert sum(f["count"] for f in archive["facets"]["labels"] if f["value"] == "Red") == 0
+    only = (await run(services, tenant, search, scope="ONLY"))["search"]
+    assert only["totalCount"] == 5 and {e["node"]["id"] for e in only["edges"]} == set(examples)
+    assert all(e["node"]["trainingExample"] for e in only["edges"])
+
+    # Activation reports what the archive gained: the examples are not in its batch.
+    _, batch = await services.concepts.activate(tenant, "Crimson")
+    assert batch is not None and batch.total == len(OTHERS)
+    await services.worker().run_until_idle()
+
+    # The same file ingested into the archive joins it, and searches find it from then on.
+    joined = await services.ingestor.ingest(tenant, jpeg_bytes(REDS[0]), "red.jpg")
+    assert joined.status == "duplicate" and joined.asset is not None
+    assert joined.asset.id == examples[0] and not joined.asset.training_example
+    await services.worker().run_until_idle()
+    archive = (await run(services, tenant, search))["search"]
+    assert archive["totalCount"] == len(OTHERS) + 1
+    assert (await run(services, tenant, search, scope="ONLY"))["search"]["totalCount"] == 4
