@@ -234,7 +234,11 @@ async def test_reviewers_answer_the_uncertain_items_and_retraining_learns_from_t
     assert others  # the archive had negatives to draw from
 
 
-async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Services) -> None:
+SEARCH_CRIMSON = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+
+
+async def trained_crimson(services: Services) -> tuple[str, list[str]]:
+    """A tenant with red and other pictures and a trained (not active) concept Crimson: (tenant, reds)."""
     tenant, _ = await make_tenant(services, "acme")
     reds = await ingest(services, tenant, REDS, "red")
     await ingest(services, tenant, OTHERS, "other")
@@ -242,9 +246,14 @@ async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Servi
     await services.concepts.create(tenant, "Crimson", positives=reds[:5])
     await services.concepts.train(tenant, "Crimson")
     await services.worker().run_until_idle()
+    return tenant, reds
+
+
+async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Services) -> None:
+    tenant, reds = await trained_crimson(services)
     await services.concepts.activate(tenant, "Crimson")
     await services.worker().run_until_idle()
-    search = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+    search = SEARCH_CRIMSON
     assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS)
 
     deleted = await run(
@@ -263,14 +272,8 @@ async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Servi
 async def test_a_deactivated_concept_loses_its_label_and_comes_back_when_activated(
     services: Services,
 ) -> None:
-    tenant, _ = await make_tenant(services, "acme")
-    reds = await ingest(services, tenant, REDS, "red")
-    await ingest(services, tenant, OTHERS, "other")
-    await services.worker().run_until_idle()
-    await services.concepts.create(tenant, "Crimson", positives=reds[:5])
-    await services.concepts.train(tenant, "Crimson")
-    await services.worker().run_until_idle()
-    search = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+    tenant, reds = await trained_crimson(services)
+    search = SEARCH_CRIMSON
     deactivate = """mutation { deactivateConcept(name: "crimson") {
       concept { name activeVersion } error { code message } } }"""
     refused = (await run(services, tenant, deactivate))["deactivateConcept"]
