@@ -110,6 +110,9 @@ class Query(
         except (InvalidSearch, UnsupportedSearch) as exc:
             raise GraphQLError(str(exc)) from exc
         assets = await ctx.assets.load_many([h.asset_id for h in page.hits])
+        phrases = tuple(
+            p for p in (query, filter.text if filter is not None else None) if isinstance(p, str) and p
+        )
         edges = [
             SearchEdge(
                 cursor=hit.cursor,
@@ -120,6 +123,7 @@ class Query(
                 text_match=hit.text_match,
                 # the asset's labels that matched and the names asked (a segment may have either)
                 _matched=tuple(dict.fromkeys(n for m in hit.matches for n in (m.label, m.via))),
+                _phrases=phrases,
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

@@ -38,18 +38,23 @@ class SearchEdge:
         "found by meaning alone.",
     )
     _matched: strawberry.Private[tuple[str, ...]] = ()
+    _phrases: strawberry.Private[tuple[str, ...]] = ()  # the query's words and the text filter's phrase
 
-    @strawberry.field(description="A video hit's segments: those whose labels matched the search, or all.")
+    @strawberry.field(
+        description="A video hit's segments: those whose labels matched the search or in which its words "
+        "were read, or all."
+    )
     async def segments(
         self,
         info: Info[Context, None],
         matching: Annotated[
-            bool, strawberry.argument(description="Only the segments with a label that matched.")
+            bool,
+            strawberry.argument(description="Only the segments with a label that matched or the words read."),
         ] = True,
     ) -> list[VideoSegment]:
         found = (await info.context.results.load(str(self.node.id))).get(VIDEO)
         video = found.findings.video if found is not None else None
-        return segments_of(video, self._matched if matching else None)
+        return segments_of(video, self._matched if matching else None, self._phrases)
 
 
 @strawberry.type

@@ -3,6 +3,7 @@ known frames. Small and short, so a clip encodes in well under a second."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -11,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from skimage import data as samples
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
@@ -31,6 +32,7 @@ class Shot:
     frames: int
     pan: bool = False
     dissolve_in: int = 0  # frames of cross-fade from the previous shot (0: a hard cut)
+    caption: str = ""  # a lower third: white text on a dark band across the picture (not with pan)
 
 
 @dataclass
@@ -50,8 +52,10 @@ def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8
     w, h = size
     img = photo(shot.photo)
     if not shot.pan:
-        still = np.asarray(img.resize(size, Image.Resampling.BILINEAR))
-        rng = np.random.default_rng(abs(hash(shot.photo)) % 2**32)
+        still = np.asarray(_captioned(img.resize(size, Image.Resampling.BILINEAR), shot.caption))
+        # seeded by the photo's name through crc32: str hash() differs per process (PYTHONHASHSEED),
+        # which made every process encode a different clip and pick different keyframes
+        rng = np.random.default_rng(zlib.crc32(shot.photo.encode()))
         for _ in range(shot.frames):
             # a little sensor noise so frames are not bit-identical, as in real footage
             noise = rng.integers(-3, 4, still.shape, dtype=np.int16)
@@ -65,6 +69,20 @@ def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8
         x = round(span * i / max(1, shot.frames - 1))
         crop = big.crop((x, 0, x + round(w * 1.7), big.height))
         yield np.asarray(crop.resize(size, Image.Resampling.BILINEAR))
+
+
+def _captioned(img: Image.Image, caption: str) -> Image.Image:
+    """The picture with a caption in its lower third, as a broadcast lower third (Pillow's own font)."""
+    if not caption:
+        return img
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    height = max(12, out.height // 9)
+    font = ImageFont.load_default(size=height)
+    top = out.height * 3 // 4
+    draw.rectangle((0, top - height // 3, out.width, top + height * 4 // 3), fill=(20, 20, 30))
+    draw.text((out.width // 16, top), caption, font=font, fill="white")
+    return out
 
 
 def make_clip(

@@ -27,13 +27,15 @@ from indexer.errors import PermanentError
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
-from indexer.video.video_pipeline import VideoSteps, is_video
+from indexer.video.segment_analysis import SEGMENT_ANALYZERS
+from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice
 from services.reprocess import batch_choice
 
 if TYPE_CHECKING:
     from indexer.video.video_work import VideoWork
 
 log = logging.getLogger(__name__)
+VIDEO_ANALYZERS = {"labels", "faces", *SEGMENT_ANALYZERS}  # a reprocess of these analyses a video's shots
 
 
 class NotReadyError(Exception):
@@ -75,7 +77,7 @@ class Pipeline:
         self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
         self._documents = IndexDocuments(catalog, faces)
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
-        self._videos = VideoSteps(catalog, blobs, cpu, video) if video is not None else None
+        self._videos = VideoSteps(catalog, blobs, cpu, video, analyzers) if video is not None else None
 
     async def process(self, tenant_id: str, asset_id: str) -> Stage | None:
         """Advance the asset to INDEXED; returns the final stage, or None if the asset no longer exists."""
@@ -128,10 +130,12 @@ class Pipeline:
         if asset.status != Stage.INDEXED:
             raise NotReadyError("the asset is still being processed; its reprocessing waits for it")
         item = await self._input_from_preview(asset)
-        choice = batch_choice(await self._choose(tenant_id), batch)
+        tenant_choice = await self._choose(tenant_id)
+        choice = batch_choice(tenant_choice, batch)
         changed = False
-        if is_video(asset) and "labels" in choice.analyzers:  # a video's labels are its segments' too
-            changed = await self._video_steps().reanalyze(asset, batch, choice)
+        if is_video(asset) and set(choice.analyzers) & VIDEO_ANALYZERS:  # what its segments hold
+            video_choice = segment_choice(tenant_choice, choice)
+            changed = await self._video_steps().reanalyze(asset, batch, video_choice)
         changed = (
             await self._runs.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
             or changed

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import strawberry
 
-from api.recognition_types import Label
+from api.recognition_types import Label, ModerationLabel
 from catalog.domain.video.findings import VideoFindings, matching_segments
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segment_diff import SegmentChange
@@ -82,10 +82,17 @@ class VideoSegment:
         description="Labels of the shot's keyframes, most confident first."
     )
     faces: list[str] = strawberry.field(description="Persons seen (person-1, ... within this video).")
-    text: str
+    text: str = strawberry.field(description="Lines read in the shot's keyframes, one per line, each once.")
+    objects: list[Label] = strawberry.field(
+        description="The object detector's labels over the shot's keyframes (no boxes), most confident first."
+    )
+    moderation: list[ModerationLabel] = strawberry.field(
+        description="Moderation labels of the shot's keyframes, each at its highest confidence."
+    )
     keyframes: list[float] = strawberry.field(description="Times of the frames the analysis looked at.")
     matches: list[str] = strawberry.field(
-        description="On a search hit: the segment's labels that matched the search (else empty)."
+        description="On a search hit: the segment's labels that matched the search, and 'text: …' when the "
+        "words searched for were read in the shot (else empty)."
     )
 
     @staticmethod
@@ -101,18 +108,26 @@ class VideoSegment:
             labels=[Label.from_domain(lb) for lb in s.labels],
             faces=list(s.faces),
             text=s.text,
+            objects=[Label.from_domain(lb) for lb in s.objects],
+            moderation=[
+                ModerationLabel(name=m.name, confidence=m.confidence, parent_name=m.parent_name)
+                for m in s.moderation
+            ],
             keyframes=list(s.keyframes),
             matches=list(matches),
         )
 
 
-def segments_of(video: VideoFindings | None, matched: Sequence[str] | None) -> list[VideoSegment]:
-    """All segments (matched None), or those with a label among `matched` (the hit's matched labels)."""
+def segments_of(
+    video: VideoFindings | None, matched: Sequence[str] | None, phrases: Sequence[str] = ()
+) -> list[VideoSegment]:
+    """All segments (matched None), or those with a label among `matched` (the hit's matched labels) or
+    whose text has the words of one of `phrases` (what the search asked for in words)."""
     if video is None:
         return []
     if matched is None:
         return [VideoSegment.from_domain(s) for s in video.segments[:MAX_SEGMENTS]]
-    found = matching_segments(video.segments, matched)
+    found = matching_segments(video.segments, matched, phrases=phrases)
     return [VideoSegment.from_domain(s, names) for s, names in found[:MAX_SEGMENTS]]
 
 

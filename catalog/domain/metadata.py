@@ -66,8 +66,11 @@ def current_labels(results: Results) -> tuple[Label, ...]:
 
 
 def text_lines(results: Results) -> list[str]:
+    """OCR lines of the image (of a video: its poster's, then each line read in its shots)."""
     found = results["text"].findings.text if "text" in results else ()
-    return [t.text for t in found if t.type == "LINE"]
+    lines = [t.text for t in found if t.type == "LINE"]
+    video = _video(results)
+    return [*lines, *(line for line in video.lines() if line not in lines)] if video is not None else lines
 
 
 def embedded_of(results: Results) -> EmbeddedMetadata | None:
@@ -121,6 +124,7 @@ def current_properties(results: Results) -> ImageProperties | None:
 
 
 def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:
+    video = _video(results)
     return IndexDocument(
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
@@ -131,10 +135,11 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         labels=current_labels(results),
         text="\n".join(searchable_lines(results)),
         persons=shown_persons(results, persons),
-        moderated=bool("moderation" in results and results["moderation"].findings.moderation),
+        moderated=bool("moderation" in results and results["moderation"].findings.moderation)
+        or (video is not None and video.moderated()),
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
         root_id=root_id,
-        duration=video.info.duration if (video := _video(results)) is not None else None,
+        duration=video.info.duration if video is not None else None,
         training_example=asset.training_example,
     )
 

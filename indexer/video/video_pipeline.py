@@ -5,6 +5,7 @@ as a new run of the batch, so the run history and segment diffs cover videos."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Mapping
@@ -15,10 +16,11 @@ from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, Findings, RecognitionResult, Rendition, ReprocessBatch
 from catalog.domain.ports import BlobStore, CatalogStore
 from catalog.domain.video.findings import VIDEO
-from indexer.analyzers import AnalyzerChoice
+from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
 from indexer.video.errors import VideoRejected
+from indexer.video.segment_analysis import SEGMENT_ANALYZERS, SegmentAnalyzer, analyze_segments
 from indexer.video.video_work import VideoOutcome, VideoWork, poster_jpeg
 
 PROXY = "proxy"
@@ -33,12 +35,29 @@ def rendition_key(asset: Asset, kind: str, ext: str) -> str:
     return f"renditions/{asset.tenant_id}/{asset.id}/{kind}.{ext}"
 
 
+def segment_choice(tenant: AnalyzerChoice, batch: AnalyzerChoice | None = None) -> AnalyzerChoice:
+    """What a video analysis runs: the tenant's analyzers, plus those a reprocess batch asks for (with the
+    batch's providers), so a batch of one analyzer does not drop what the others found in the shots."""
+    if batch is None:
+        return tenant
+    names = (*tenant.analyzers, *(a for a in batch.analyzers if a not in tenant.analyzers))
+    return AnalyzerChoice(names, {**tenant.providers, **batch.providers})
+
+
 class VideoSteps:
-    def __init__(self, catalog: CatalogStore, blobs: BlobStore, cpu: CpuPool, work: VideoWork) -> None:
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        blobs: BlobStore,
+        cpu: CpuPool,
+        work: VideoWork,
+        analyzers: AnalyzerRegistry | None = None,
+    ) -> None:
         self._catalog = catalog
         self._blobs = blobs
         self._cpu = cpu
         self._work = work
+        self._analyzers = analyzers  # the image analyzers the shots' keyframes see (text, objects, ...)
 
     async def first_analysis(self, asset: Asset, choice: AnalyzerChoice) -> bytes:
         """Renditions and the first "video" run; returns the poster's preview JPEG (what the image
@@ -46,7 +65,7 @@ class VideoSteps:
         with tempfile.TemporaryDirectory(prefix="mediasight-video-") as tmp:
             source = Path(tmp) / "original"
             await self._blobs.get_file(asset.blob_key, source)
-            outcome, run = await self._analyze(asset, source, {}, choice, None)
+            outcome, run = await self._analyze(asset, source, {}, choice, None, Path(tmp))
             preview = poster_jpeg(outcome)
             if preview is None:
                 raise PermanentError("no frame of the video could be decoded for a poster")
@@ -70,11 +89,12 @@ class VideoSteps:
         return preview
 
     async def reanalyze(self, asset: Asset, batch: ReprocessBatch, choice: AnalyzerChoice) -> bool:
-        """A new "video" run for the batch (with its labels parameters); True when its findings changed."""
+        """A new "video" run for the batch (with its parameters); True when its findings changed.
+        `choice`: segment_choice of the tenant's and the batch's."""
         with tempfile.TemporaryDirectory(prefix="mediasight-video-") as tmp:
             source = Path(tmp) / "original"
             await self._blobs.get_file(asset.blob_key, source)
-            _, run = await self._analyze(asset, source, batch.parameters.get("labels", {}), choice, batch.id)
+            _, run = await self._analyze(asset, source, batch.parameters, choice, batch.id, Path(tmp))
         change = await self._catalog.save_result(asset.tenant_id, run)
         return bool(change and change.changed)
 
@@ -82,15 +102,34 @@ class VideoSteps:
         self,
         asset: Asset,
         source: Path,
-        params: Mapping[str, object],
+        params: Mapping[str, Mapping[str, object]],
         choice: AnalyzerChoice,
         batch_id: str | None,
+        tmp: Path,
     ) -> tuple[VideoOutcome, RecognitionResult]:
         started, t0 = utcnow(), time.perf_counter()
+        segment_analyzers = self._segment_analyzers(choice, params)
+        stills = tmp / "stills" if segment_analyzers else None
+        if stills is not None:
+            stills.mkdir()
         try:
-            outcome = await self._cpu.run(self._work.analyze, source, params, "faces" in choice.analyzers)
+            outcome = await self._cpu.run(
+                self._work.analyze, source, params.get("labels", {}), "faces" in choice.analyzers, stills
+            )
         except VideoRejected as exc:
             raise PermanentError(str(exc)) from exc
+        if segment_analyzers:
+            segments = await analyze_segments(
+                outcome.findings.segments, outcome.stills, segment_analyzers, self._cpu
+            )
+            outcome = dataclasses.replace(
+                outcome,
+                findings=dataclasses.replace(outcome.findings, segments=segments),
+                parameters={
+                    **outcome.parameters,
+                    "segments": {a.analyzer.name: a.describe() for a in segment_analyzers},
+                },
+            )
         model_name, model_version = await self._cpu.run(self._work.model)
         run = RecognitionResult(
             id=uuid7(),
@@ -107,3 +146,12 @@ class VideoSteps:
             batch_id=batch_id,
         )
         return outcome, run
+
+    def _segment_analyzers(
+        self, choice: AnalyzerChoice, params: Mapping[str, Mapping[str, object]]
+    ) -> list[SegmentAnalyzer]:
+        if self._analyzers is None:
+            return []
+        names = tuple(a for a in SEGMENT_ANALYZERS if a in choice.analyzers)
+        chosen = self._analyzers.select(AnalyzerChoice(names, choice.providers))
+        return [SegmentAnalyzer(a, dict(params.get(a.name, {}))) for a in chosen]

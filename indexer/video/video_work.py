@@ -17,8 +17,8 @@ from indexer.recognizers.ports import LabelModel
 from indexer.renditions import RenditionData, difference_hash, renditions
 from indexer.video.analysis import AnalysisOptions, FaceDetector, analyze_video
 from indexer.video.probe import VideoLimits, probe_video
-from indexer.video.shots import BoundaryModel
-from indexer.video.video_renditions import make_proxy, thumbnail_strip
+from indexer.video.shots import BoundaryModel, Shot
+from indexer.video.video_renditions import make_proxy, poster, thumbnail_strip
 
 SHOT_WINDOW = 200  # TransNetV2 frames per window: a third cheaper than the reference's 100, same cuts
 
@@ -29,6 +29,7 @@ class VideoOutcome:
     made: tuple[RenditionData, ...]  # preview and thumbnail (of the poster), strip
     phash: str | None  # the poster's difference hash (near-duplicate videos share it)
     parameters: dict[str, object]
+    stills: tuple[tuple[Path, ...], ...] = ()  # per segment: its keyframes as JPEG files (when asked)
 
 
 class ShotModel(BoundaryModel, Protocol):
@@ -77,15 +78,27 @@ class VideoWork:
         shots, labeler, _ = self._models(False)
         return f"transnetv2+{labeler.name}", f"{shots.model_version}+{labeler.version}"
 
-    def analyze(self, path: Path, params: Mapping[str, object], with_faces: bool) -> VideoOutcome:
-        """Probe (typed refusals) and analyse the file; the poster stands in for the picture."""
+    def analyze(
+        self, path: Path, params: Mapping[str, object], with_faces: bool, stills: Path | None = None
+    ) -> VideoOutcome:
+        """Probe (typed refusals) and analyse the file; the poster stands in for the picture. With
+        `stills` (a folder), each shot's keyframes are written there as JPEGs for the segment analyzers."""
         info = probe_video(path, self._limits)
         shots, labeler, faces = self._models(with_faces)
         options = AnalysisOptions(
             min_confidence=float(params.get("min_confidence", self._options.min_confidence)),  # type: ignore[arg-type]
             max_labels=int(params.get("max_labels", self._options.max_labels)),  # type: ignore[call-overload]
         )
-        result = analyze_video(path, info, shots, labeler, options, faces=faces)
+        written: list[tuple[Path, ...]] = []
+        result = analyze_video(
+            path,
+            info,
+            shots,
+            labeler,
+            options,
+            on_shot=None if stills is None else lambda shot: written.append(_keep(shot, stills)),
+            faces=faces,
+        )
         made: list[RenditionData] = []
         phash = None
         if result.poster is not None:
@@ -101,10 +114,20 @@ class VideoWork:
             "faces": faces is not None,
         }
         findings = VideoFindings(info, result.segments, result.people)
-        return VideoOutcome(findings, tuple(made), phash, parameters)
+        return VideoOutcome(findings, tuple(made), phash, parameters, tuple(written))
 
     def proxy(self, source: Path, target: Path) -> tuple[int, int]:
         return make_proxy(source, target)
+
+
+def _keep(shot: Shot, folder: Path) -> tuple[Path, ...]:
+    """The shot's keyframes as JPEG files in the folder (named by shot and keyframe)."""
+    files = []
+    for k, frame in enumerate(shot.keyframes):
+        file = folder / f"{shot.index:06d}-{k}.jpg"
+        file.write_bytes(poster(frame.picture).data)
+        files.append(file)
+    return tuple(files)
 
 
 def poster_jpeg(outcome: VideoOutcome) -> bytes | None:

@@ -45,7 +45,7 @@ def _labels_at(segments: Sequence[Segment], starts: list[int], frame: int, min_c
     i = bisect.bisect_right(starts, frame) - 1
     if i < 0 or frame >= segments[i].end_frame:
         return set()
-    return {lb.name for lb in segments[i].labels if lb.confidence >= min_confidence}
+    return {lb.name for lb in segments[i].found_labels() if lb.confidence >= min_confidence}
 
 
 def diff_segments(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.domain.model import Label
+from catalog.domain.model import Label, ModerationLabel
 from catalog.domain.video.timecode import FrameRate, to_timecode
 
 
@@ -22,12 +22,20 @@ class Segment:
     end_timecode: str
     labels: tuple[Label, ...] = ()
     faces: tuple[str, ...] = ()  # person IDs or names seen in the shot's keyframes
-    text: str = ""
+    text: str = ""  # lines read in the shot's keyframes, one per line, each once
     keyframes: tuple[float, ...] = ()  # times of the frames the analysis looked at
+    objects: tuple[Label, ...] = ()  # the object detector's labels over the keyframes (no boxes)
+    moderation: tuple[ModerationLabel, ...] = ()  # each moderation label at its highest confidence
 
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+    def found_labels(self) -> tuple[Label, ...]:
+        """The classifier's and the detector's labels, one per name at its highest confidence."""
+        if not self.objects:
+            return self.labels
+        return merge_labels([list(self.labels), list(self.objects)], len(self.labels) + len(self.objects))
 
 
 def timecodes(
@@ -48,3 +56,25 @@ def merge_labels(per_frame: list[list[Label]], max_labels: int) -> tuple[Label, 
             if label.name not in best or label.confidence > best[label.name].confidence:
                 best[label.name] = label
     return tuple(sorted(best.values(), key=lambda lb: (-lb.confidence, lb.name))[:max_labels])
+
+
+def merge_lines(per_frame: list[list[str]]) -> str:
+    """A shot's text from its keyframes' lines: each line once (case and spacing aside), in reading order
+    of the first keyframe that has it."""
+    seen: dict[str, str] = {}
+    for lines in per_frame:
+        for line in lines:
+            clean = " ".join(line.split())
+            if clean and clean.casefold() not in seen:
+                seen[clean.casefold()] = clean
+    return "\n".join(seen.values())
+
+
+def merge_moderation(per_frame: list[list[ModerationLabel]]) -> tuple[ModerationLabel, ...]:
+    """Each moderation label at its highest confidence over the keyframes, highest first."""
+    best: dict[str, ModerationLabel] = {}
+    for labels in per_frame:
+        for label in labels:
+            if label.name not in best or label.confidence > best[label.name].confidence:
+                best[label.name] = label
+    return tuple(sorted(best.values(), key=lambda m: (-m.confidence, m.name)))

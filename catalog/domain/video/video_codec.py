@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.domain.model import Label
+from catalog.domain.model import Label, ModerationLabel
 from catalog.domain.video.findings import VideoFindings
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment
@@ -19,6 +19,10 @@ def _segment(s: Segment) -> dict[str, Any]:
     }
     if s.labels:
         out["labels"] = [[lb.name, lb.confidence, list(lb.parents)] for lb in s.labels]
+    if s.objects:
+        out["objects"] = [[lb.name, lb.confidence, list(lb.parents)] for lb in s.objects]
+    if s.moderation:
+        out["moderation"] = [[m.name, m.confidence, m.parent_name] for m in s.moderation]
     if s.faces:
         out["faces"] = list(s.faces)
     if s.text:
@@ -41,6 +45,8 @@ def _unsegment(d: dict[str, Any]) -> Segment:
         faces=tuple(d.get("faces", ())),
         text=str(d.get("text", "")),
         keyframes=tuple(float(k) for k in d.get("keyframes", ())),
+        objects=tuple(Label(n, c, tuple(p)) for n, c, p in d.get("objects", ())),
+        moderation=tuple(ModerationLabel(n, c, p) for n, c, p in d.get("moderation", ())),
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from bench.clips import Shot, make_clip
 from catalog.domain.model import ReprocessBatch, Stage
 from catalog.domain.ports import SearchQuery
-from catalog.domain.video.findings import VIDEO
+from catalog.domain.video.findings import VIDEO, matching_segments
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
@@ -110,3 +110,37 @@ async def test_hostile_videos_are_refused_with_their_code_and_leave_nothing(
     assert not [p for p in settings.blob_dir.rglob("*") if p.is_file()]  # nothing stored
     page = await video_services.index.search(tenant, SearchQuery())
     assert page.total == 0
+
+
+async def test_text_objects_and_moderation_of_each_shot_and_search_by_a_word_read(
+    settings: Settings, labeler: EfficientNetLabeler, tmp_path: Path
+) -> None:
+    """The tenant's text, objects and moderation analyzers (the real local models) see every shot's
+    keyframes: a caption read in the second shot finds the video, in that shot's time range only."""
+    from mediasight.bootstrap import build
+
+    services = build(
+        settings.model_copy(update={"analyzers": "labels,text,objects,moderation"}), labeler=labeler
+    )
+    try:
+        tenant, _ = await make_tenant(services, "acme")
+        shots = [Shot("chelsea", 40), Shot("coffee", 40, caption="Harbour news at nine"), Shot("rocket", 40)]
+        clip = make_clip(tmp_path / "news.mp4", shots, size=(640, 360))
+        outcome = await services.ingestor.ingest_file(tenant, clip.path, "news.mp4")
+        assert outcome.asset is not None
+        await services.worker().run_until_idle()
+        run = await services.catalog.get_result(tenant, outcome.asset.id, VIDEO)
+        assert run is not None and run.findings.video is not None
+        cat, news, rocket = run.findings.video.segments
+        assert news.text == "Harbour news at nine" and "Harbour" not in cat.text + rocket.text
+        assert "Cup" in {lb.name for lb in news.objects}
+        assert not any(s.moderation for s in (cat, news, rocket))
+        assert set(run.parameters["segments"]) == {"objects", "text", "moderation"}  # type: ignore[arg-type]
+
+        page = await services.index.search(tenant, SearchQuery(phrase="news at nine"))
+        assert [h.asset_id for h in page.hits] == [outcome.asset.id]
+        found = matching_segments(run.findings.video.segments, [], phrases=["harbour news"])
+        assert [(s.start_frame, s.end_frame) for s, _ in found] == [(news.start_frame, news.end_frame)]
+        assert not (await services.index.search(tenant, SearchQuery(phrase="weather"))).hits
+    finally:
+        services.close()
