@@ -26,6 +26,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
 from api.auth import AuthError, UnknownKey, key_for_authorization
+from api.blob_responses import blob_response
 from api.context import Context
 from api.metadata.export_job_schema import JOB_KIND
 from api.metadata.export_schema import export_kind
@@ -126,7 +127,8 @@ class AuthenticatedGraphQL:
         request = Request(scope, receive)
         if request.method == "POST":
             content_type = request.headers.get("content-type", "")
-            max_upload = self._ref.get().max_upload_bytes
+            services = self._ref.get()
+            max_upload = max(services.max_upload_bytes, services.max_video_bytes)
             try:
                 check_declared_length(dict(request.headers), content_type, max_upload)
             except RequestRefused as exc:
@@ -217,13 +219,13 @@ def _rendition_endpoint(ref: ServicesRef) -> Any:
         if asset is not None and kind == ORIGINAL:
             name = quote(asset.filename, safe="")
             disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
-            data = await services.blobs.get(asset.blob_key)
-            return Response(data, media_type=asset.media_type, headers={**cache, **disposition})
+            return await blob_response(
+                services.blobs, request, asset.blob_key, asset.media_type, {**cache, **disposition}
+            )
         found = next((r for r in asset.renditions if r.kind == kind), None) if asset else None
         if found is None:
             return JSONResponse({"error": "no such rendition"}, status_code=404)
-        data = await services.blobs.get(found.blob_key)
-        return Response(data, media_type=found.media_type, headers=cache)
+        return await blob_response(services.blobs, request, found.blob_key, found.media_type, cache)
 
     return rendition
 

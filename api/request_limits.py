@@ -68,7 +68,7 @@ def _too_large(size: int | None, limit: int, multipart: bool, max_upload_bytes: 
             413,
             "REQUEST_TOO_LARGE",
             f"the upload request is {said}; files up to {max_upload_bytes:,} bytes are accepted "
-            "(the server's MEDIASIGHT_MAX_UPLOAD_BYTES)",
+            "(the server's MEDIASIGHT_MAX_UPLOAD_BYTES for images, MEDIASIGHT_MAX_VIDEO_BYTES for videos)",
         )
     return RequestRefused(
         413,

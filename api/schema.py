@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
@@ -29,6 +30,7 @@ from api.search_input import SearchFilter, SearchSort, listed_stages, search_spe
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.stage_listing import list_stages
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
+from api.uploads import is_video_upload, spill_upload
 from api.version_schema import VersionMutation
 from api.viewer_schema import ViewerQuery
 from catalog.domain import model
@@ -183,8 +185,6 @@ class Mutation(
         ] = False,
     ) -> IngestAssetPayload:
         ctx = info.context
-        limit = ctx.services.max_upload_bytes
-        data = await file.read(limit + 1)  # type: ignore[attr-defined]
         side = await sidecar.read(MAX_SIDECAR_BYTES + 1) if sidecar is not None else None  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
         if len(name) > MAX_FILENAME:
@@ -206,16 +206,34 @@ class Mutation(
                     code=IngestErrorCode.INVALID_PARENT, message=f"no asset {parent} in your tenant"
                 ),
             )
-        outcome = await ctx.services.ingestor.ingest(
-            ctx.tenant_id,
-            data,
-            name,
-            parent_id=parent,
-            relation=model.VersionRelation(relation.value) if parent else None,
-            size_bytes=getattr(file, "size", None),  # starlette counted the whole part; data stops at limit+1
-            sidecar=side,
-            training_example=training_example,
-        )
+        kind = model.VersionRelation(relation.value) if parent else None
+        if await is_video_upload(file):
+            # streamed from a temporary file: a video may be gigabytes
+            path = await spill_upload(file)
+            try:
+                outcome = await ctx.services.ingestor.ingest_file(
+                    ctx.tenant_id,
+                    path,
+                    name,
+                    parent_id=parent,
+                    relation=kind,
+                    sidecar=side,
+                    training_example=training_example,
+                )
+            finally:
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+        else:
+            limit = ctx.services.max_upload_bytes
+            outcome = await ctx.services.ingestor.ingest(
+                ctx.tenant_id,
+                await file.read(limit + 1),  # type: ignore[attr-defined]
+                name,
+                parent_id=parent,
+                relation=kind,
+                size_bytes=getattr(file, "size", None),  # starlette counted the whole part; we read limit+1
+                sidecar=side,
+                training_example=training_example,
+            )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")
             return IngestAssetPayload(

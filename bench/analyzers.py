@@ -4,7 +4,9 @@ Pipeline: ingest + worker exactly as `mediasight ingest --wait` runs them, with 
 people, text, moderation, properties and the metadata embedding. Raw: per image, one decode (draft mode,
 to the preview size) plus each model's inference called directly, in the same thread pool. Per-analyzer p50
 latencies come from the durations the pipeline records with each result. Last line:
-    analyzers images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z     (Z = Y / X)
+    analyzers images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z
+        cpu_ms_per_image=C raw_cpu_ms_per_image=R load=L     (one line)
+(Z = Y / X; C, R and L as in bench/ingest.py: CPU time per image of each side, and the load average.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from bench.ingest import make_images, wait_all_indexed
+from bench.ingest import cpu_seconds, cpu_summary, make_images, wait_all_indexed
 from indexer.cpu import CpuPool
 from indexer.recognizers.local.faces import DlibFaceRecognizer
 from indexer.recognizers.local.labels import EfficientNetLabeler
@@ -132,8 +134,12 @@ async def main() -> None:
         models = Models(root / "models")
         models.run_all(paths[0].read_bytes())  # load every model once
         models.timings.clear()
+        t0 = cpu_seconds()
         raw_rate = await raw(paths[1:], models, args.threads)
+        t1 = cpu_seconds()
         pipe_rate, p50 = await pipeline(paths, root / "data", args.threads)
+        # the pipeline's CPU includes its one warm-up image and model loads (a few % at 16 images)
+        pipe_cpu = cpu_seconds() - t1
         print("p50 ms per analyzer    raw model call   in the pipeline (incl. waiting for a pool thread)")
         for analyzer, ms in p50.items():
             own = statistics.median(models.timings.get(analyzer, [0.0]))
@@ -141,7 +147,7 @@ async def main() -> None:
         print(f"  {'decode':<20} {statistics.median(models.timings['decode']):14.1f}")
         print(
             f"analyzers images={len(paths) - 1} images_per_s={pipe_rate:.2f} raw_images_per_s={raw_rate:.2f} "
-            f"overhead_ratio={raw_rate / pipe_rate:.2f}"
+            f"overhead_ratio={raw_rate / pipe_rate:.2f} " + cpu_summary(len(paths) - 1, pipe_cpu, t1 - t0)
         )
 
 

@@ -4,13 +4,18 @@ Pipeline: read file, SHA-256, probe, store the original, decode once (draft mode
 labels, catalog writes, index — through the same Ingestor and Worker that `mediasight ingest --wait` uses.
 Raw: for each image, the one decode the pipeline cannot avoid (draft mode, to the preview size) plus model
 input preparation and inference, with the same thread pool. Last line:
-    ingest images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z     (Z = Y / X)
+    ingest images=N images_per_s=X raw_images_per_s=Y overhead_ratio=Z
+        cpu_ms_per_image=C raw_cpu_ms_per_image=R load=L     (one line)
+(Z = Y / X; C and R: CPU time of this process and its children per image, which load does not inflate as it
+does wall time; L: the 1-minute load average at the end.)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -37,6 +42,22 @@ PHOTOS = (
     "retina",
     "hubble_deep_field",
 )
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have exited (the exiv2 child
+    counts once the services are closed)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def cpu_summary(images: int, pipeline_cpu_s: float, raw_cpu_s: float) -> str:
+    """The summary line's CPU and load fields (see the module doc)."""
+    return (
+        f"cpu_ms_per_image={pipeline_cpu_s * 1000 / images:.0f} "
+        f"raw_cpu_ms_per_image={raw_cpu_s * 1000 / images:.0f} load={os.getloadavg()[0]:.2f}"
+    )
 
 
 def make_images(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
@@ -162,9 +183,14 @@ async def main() -> None:
         )
         # Rounds alternate raw and pipeline so both see the same machine; each side reports its median.
         raw_rates, pipe_rates = [], []
+        raw_cpu, pipe_cpu = [], []
         for round_no in range(args.rounds):
+            t0 = cpu_seconds()
             raw_rates.append(await raw(paths, labeler, args.threads))
+            t1 = cpu_seconds()
             pipe_rates.append(await pipeline(paths, root / f"data{round_no}", labeler, args.threads))
+            raw_cpu.append(t1 - t0)
+            pipe_cpu.append(cpu_seconds() - t1)
             print(
                 f"round {round_no + 1}: raw {raw_rates[-1]:.2f}/s, pipeline {pipe_rates[-1]:.2f}/s",
                 flush=True,
@@ -172,7 +198,8 @@ async def main() -> None:
         raw_rate, pipe_rate = statistics.median(raw_rates), statistics.median(pipe_rates)
         print(
             f"ingest images={len(paths)} images_per_s={pipe_rate:.2f} raw_images_per_s={raw_rate:.2f} "
-            f"overhead_ratio={raw_rate / pipe_rate:.2f}"
+            f"overhead_ratio={raw_rate / pipe_rate:.2f} "
+            + cpu_summary(len(paths), statistics.median(pipe_cpu), statistics.median(raw_cpu))
         )
 
 

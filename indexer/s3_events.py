@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +33,7 @@ from catalog.domain.ports import CatalogStore
 from indexer import s3_event_queue as queue
 from indexer.s3_notifications import MalformedEventError, ObjectEvent, TestEvent, parse_message
 from services.ingest import Ingestor
+from services.spill import SpillTooLarge, spill
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,7 @@ class S3EventIngestor:
         self._wait = wait_seconds
         self._visibility = max(visibility_seconds, 3)
         self._retry_base = retry_base_seconds
-        self._slots = asyncio.Semaphore(concurrency)  # each holds up to max_bytes in memory
+        self._slots = asyncio.Semaphore(concurrency)  # each holds one object being read
         self._tenant_ids: dict[str, str] | None = None
         self._warned: set[str] = set()
         self.stats = S3EventStats()
@@ -251,15 +253,18 @@ class S3EventIngestor:
             log.warning("%s is %d bytes, over the limit of %d: skipped", where, event.size, self._max_bytes)
             return "rejected"
         try:
-            data = await self._read(event.bucket, event.key)
+            path = await self._download(event.bucket, event.key)
         except _TooLarge:
             log.warning("%s is over the limit of %d bytes: skipped", where, self._max_bytes)
             return "rejected"
-        if data is None:
+        if path is None:
             log.info("%s is gone (deleted since the event): skipped", where)
             return "missing"
         filename = event.key.rsplit("/", 1)[-1]
-        outcome = await self._ingestor.ingest(self._tenant_ids[tenant], data, filename=filename)
+        try:
+            outcome = await self._ingestor.ingest_file(self._tenant_ids[tenant], path, filename)
+        finally:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
         if outcome.status == "rejected":
             log.warning("%s rejected (%s): %s", where, outcome.code, outcome.error)
         else:
@@ -267,8 +272,9 @@ class S3EventIngestor:
             log.info("%s → %s asset %s of tenant %r", where, outcome.status, asset_id, tenant)
         return outcome.status
 
-    async def _read(self, bucket: str, key: str) -> bytes | None:
-        """The object's bytes; None if it is gone; at most max_bytes + 1 bytes are read."""
+    async def _download(self, bucket: str, key: str) -> Path | None:
+        """The object streamed into a private temporary file (a video may be gigabytes; the caller deletes
+        it); None if it is gone; at most max_bytes + 1 bytes are read."""
         try:
             response = await self._s3.get_object(Bucket=bucket, Key=key)
         except ClientError as exc:
@@ -280,9 +286,8 @@ class S3EventIngestor:
         async with body:
             if int(response.get("ContentLength") or 0) > self._max_bytes:
                 raise _TooLarge
-            data = bytearray()
-            async for chunk in body.iter_chunks(CHUNK):
-                data += chunk
-                if len(data) > self._max_bytes:
-                    raise _TooLarge  # the size in the event was stale (overwritten since): stop reading
-            return bytes(data)
+            try:
+                # the size in the event may be stale (overwritten since): the limit holds while reading
+                return await spill(body.iter_chunks(CHUNK), limit=self._max_bytes, prefix="mediasight-s3-")
+            except SpillTooLarge:
+                raise _TooLarge from None

@@ -97,6 +97,10 @@ class Services:
         return self.settings.max_upload_bytes
 
     @property
+    def max_video_bytes(self) -> int:
+        return self.settings.max_video_bytes
+
+    @property
     def tenant_concurrency(self) -> int:
         return self.settings.tenant_concurrency
 
@@ -378,6 +382,7 @@ def build(
             cpu,
             max_pixels=settings.max_pixels,
             max_bytes=settings.max_upload_bytes,
+            max_video_bytes=settings.max_video_bytes,
             on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
         ),
         pipeline=pipeline,

@@ -83,7 +83,7 @@ async def open_s3_events(
         ingestor,
         catalog,
         mapping,
-        max_bytes=settings.max_upload_bytes,
+        max_bytes=max(settings.max_upload_bytes, settings.max_video_bytes),
         dead_letter_url=dlq_url,
         concurrency=settings.worker_concurrency,
     )

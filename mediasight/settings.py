@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     port: int = 8000
 
     max_pixels: int = Field(default=120_000_000, description="Images with more pixels are refused unread.")
-    max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest file accepted.")
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, description="Largest image accepted.")
+    max_video_bytes: int = Field(
+        default=8 * 1024**3,
+        description="Largest video accepted (videos stream to storage; they are never whole in memory).",
+    )
     tenant_concurrency: int = Field(
         default=4, ge=1, description="GraphQL requests of one tenant run at once; more wait their turn."
     )

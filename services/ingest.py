@@ -88,6 +88,10 @@ def _read_head(path: Path) -> tuple[bytes, int]:
         return f.read(HEAD_BYTES), os.fstat(f.fileno()).st_size
 
 
+def _unreadable(exc: OSError) -> IngestOutcome:
+    return IngestOutcome("rejected", error=f"cannot read file: {exc.strerror or exc}", code="unreadable")
+
+
 def _spill(data: bytes) -> Path:
     """Bytes to a private temporary file (PyAV probes files); the caller deletes it."""
     fd, name = tempfile.mkstemp(prefix="mediasight-ingest-")
@@ -110,6 +114,7 @@ class Ingestor:
         *,
         max_pixels: int,
         max_bytes: int,
+        max_video_bytes: int | None = None,
         on_new_sidecar: SidecarChanged | None = None,
     ) -> None:
         self._on_new_sidecar = on_new_sidecar
@@ -119,6 +124,8 @@ class Ingestor:
         self._cpu = cpu
         self._max_pixels = max_pixels
         self._max_bytes = max_bytes
+        # videos stream from a file to storage, so they may be far larger than an image read whole
+        self._max_video_bytes = max_video_bytes or max_bytes
 
     async def _sidecar_is_new(self, asset: Asset, sidecar: bytes) -> bool:
         try:
@@ -142,13 +149,16 @@ class Ingestor:
         bytes, with its real size); `sidecar`: an .xmp file that came beside it (its fields win over the
         file's own when the metadata is read). `training_example`: uploaded only to teach a concept (hidden
         from search unless asked for); the same bytes ingested without it join the archive."""
-        refused = await self._refusal(tenant_id, len(data), size_bytes, parent_id, sidecar)
+        video = is_video(data[:HEAD_BYTES])
+        refused = await self._refusal(tenant_id, len(data), size_bytes, parent_id, sidecar, video)
         if refused is not None:
             return refused
-        if is_video(data[:HEAD_BYTES]):
+        if video:
             path = await self._cpu.run(_spill, data)
             try:
-                return await self._ingest_video(tenant_id, path, filename, parent_id, relation, sidecar)
+                return await self._ingest_video(
+                    tenant_id, path, filename, parent_id, relation, sidecar, training_example
+                )
             finally:
                 path.unlink(missing_ok=True)
         try:
@@ -173,23 +183,43 @@ class Ingestor:
         )
 
     async def ingest_file(
-        self, tenant_id: str, path: Path, filename: str, *, sidecar: bytes | None = None
+        self,
+        tenant_id: str,
+        path: Path,
+        filename: str,
+        *,
+        parent_id: str | None = None,
+        relation: VersionRelation | None = None,
+        sidecar: bytes | None = None,
+        training_example: bool = False,
     ) -> IngestOutcome:
         """As ingest, from a file: a video is hashed, probed and stored streaming (S3 multipart), never
         read whole into memory; an image is read (it is decoded whole anyway)."""
         try:
             head, size = await self._cpu.run(_read_head, path)
-            refused = await self._refusal(tenant_id, size, None, None, sidecar)
-            if refused is not None:
-                return refused
-            if not is_video(head):
-                data = await self._cpu.run(path.read_bytes)
-                return await self.ingest(tenant_id, data, filename, sidecar=sidecar)
         except OSError as exc:
-            return IngestOutcome(
-                "rejected", error=f"cannot read file: {exc.strerror or exc}", code="unreadable"
+            return _unreadable(exc)
+        video = is_video(head)
+        refused = await self._refusal(tenant_id, size, None, parent_id, sidecar, video)
+        if refused is not None:
+            return refused
+        if video:
+            return await self._ingest_video(
+                tenant_id, path, filename, parent_id, relation, sidecar, training_example
             )
-        return await self._ingest_video(tenant_id, path, filename, None, None, sidecar)
+        try:
+            data = await self._cpu.run(path.read_bytes)
+        except OSError as exc:  # only the file's own errors: a catalog that is down must raise (retry)
+            return _unreadable(exc)
+        return await self.ingest(
+            tenant_id,
+            data,
+            filename,
+            parent_id=parent_id,
+            relation=relation,
+            sidecar=sidecar,
+            training_example=training_example,
+        )
 
     async def _ingest_video(
         self,
@@ -199,6 +229,7 @@ class Ingestor:
         parent_id: str | None,
         relation: VersionRelation | None,
         sidecar: bytes | None,
+        training_example: bool,
     ) -> IngestOutcome:
         try:
             sha256, info, size = await self._cpu.run(_hash_and_probe_video, path)
@@ -209,7 +240,7 @@ class Ingestor:
             await self._blobs.put_file(key, path, info.media_type)
 
         return await self._register(
-            tenant_id, sha256, info, size, filename, parent_id, relation, sidecar, store
+            tenant_id, sha256, info, size, filename, parent_id, relation, sidecar, store, training_example
         )
 
     async def _refusal(
@@ -219,6 +250,7 @@ class Ingestor:
         size_bytes: int | None,
         parent_id: str | None,
         sidecar: bytes | None,
+        video: bool,
     ) -> IngestOutcome | None:
         """Why the file is refused before its content is looked at (None: it is not)."""
         if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
@@ -227,12 +259,14 @@ class Ingestor:
                 error=f"no asset {parent_id} in your tenant to be the parent",
                 code="invalid_parent",
             )
-        if length > self._max_bytes or (size_bytes or 0) > self._max_bytes:
+        limit = self._max_video_bytes if video else self._max_bytes
+        if length > limit or (size_bytes or 0) > limit:
             size = max(length, size_bytes or 0)
+            setting = "MEDIASIGHT_MAX_VIDEO_BYTES" if video else "MEDIASIGHT_MAX_UPLOAD_BYTES"
             return IngestOutcome(
                 "rejected",
-                error=f"file is {size:,} bytes, over the limit of {self._max_bytes:,} bytes "
-                "(raise MEDIASIGHT_MAX_UPLOAD_BYTES to accept it)",
+                error=f"file is {size:,} bytes, over the limit of {limit:,} bytes "
+                f"(raise {setting} to accept it)",
                 code="too_large_bytes",
             )
         if sidecar is not None and len(sidecar) > MAX_SIDECAR_BYTES:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import math
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +156,31 @@ class S3BlobStore:
         with contextlib.suppress(ClientError):
             await self._client.abort_multipart_upload(Bucket=self.bucket, Key=object_key, UploadId=upload_id)
 
-    async def _get_object(self, key: str) -> Any:
+    async def _get_object(self, key: str, **options: str) -> Any:
         try:
-            return await self._client.get_object(Bucket=self.bucket, Key=self.object_key(key))
+            return await self._client.get_object(Bucket=self.bucket, Key=self.object_key(key), **options)
         except ClientError as exc:
             if _error_code(exc) in _MISSING:
                 raise FileNotFoundError(key) from exc
             raise
+
+    async def size(self, key: str) -> int:
+        try:
+            head = await self._client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise FileNotFoundError(key) from exc
+            raise
+        return int(head["ContentLength"])
+
+    async def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        if start >= end:
+            return
+        response = await self._get_object(key, Range=f"bytes={start}-{end - 1}")
+        body = response["Body"]
+        async with body:  # releases the connection, also when the reader stops early
+            async for chunk in body.iter_chunks(1 << 20):
+                yield chunk
 
     async def get(self, key: str) -> bytes:
         response = await self._get_object(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import AsyncIterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -256,6 +256,15 @@ class BlobStore(Protocol):
     async def put_file(self, key: str, source: Path, content_type: str) -> None: ...
     async def get_file(self, key: str, target: Path) -> None:
         """Write the blob to target (atomically); FileNotFoundError if it does not exist."""
+        ...
+
+    async def size(self, key: str) -> int:
+        """The blob's length in bytes; FileNotFoundError if it does not exist."""
+        ...
+
+    def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes [start, end) of the blob, in chunks (a player's Range request on a long video);
+        FileNotFoundError from the first iteration if it does not exist."""
         ...
 
 

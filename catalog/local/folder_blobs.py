@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from catalog.domain.blob_keys import validate_key, validate_prefix
 from catalog.local.atomic_file import copy_atomic, write_atomic
+
+CHUNK = 256 * 1024  # a ranged read's piece: small enough for many players at once, large enough to be cheap
 
 # Partial writes of a killed process older than this are removed at start-up; younger ones may belong to a
 # process that is still writing.
@@ -63,6 +67,22 @@ class LocalBlobStore:
 
     async def get_file(self, key: str, target: Path) -> None:
         await asyncio.to_thread(self._get_file_sync, key, target)
+
+    async def size(self, key: str) -> int:
+        path = self._path(key)
+        return (await asyncio.to_thread(path.stat)).st_size
+
+    async def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        fd = await asyncio.to_thread(os.open, self._path(key), os.O_RDONLY)
+        try:
+            while start < end:
+                chunk = await asyncio.to_thread(os.pread, fd, min(CHUNK, end - start), start)
+                if not chunk:  # the blob is shorter than asked: stop (the caller checked its size)
+                    return
+                start += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).is_file)

@@ -90,3 +90,43 @@ async def test_upload_dedupe_reject_and_signed_renditions(
     foreign = (await client.post("/graphql", json=query, headers=bearer(other_key))).json()["data"]["asset"]
     assert foreign is None
     assert tenant
+
+
+async def test_originals_and_renditions_are_served_in_ranges(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """A player seeking in a video proxy, a resumed download: Range, If-Range, HEAD, 304 and 416."""
+    _, key = await make_tenant(services, "acme")
+    data = jpeg_bytes((30, 120, 200), (640, 480))
+    asset_id = (await upload(client, key, data, "blue.jpg"))["asset"]["id"]
+    query = {"query": f'{{ asset(id: "{asset_id}") {{ originalUrl }} }}'}
+    url = (await client.post("/graphql", json=query, headers=bearer(key))).json()["data"]["asset"][
+        "originalUrl"
+    ]
+
+    whole = await client.get(url)
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes" and whole.headers["content-length"] == str(len(data))
+    etag = whole.headers["etag"]
+
+    part = await client.get(url, headers={"Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.content == data[100:1100]
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
+    assert part.headers["content-length"] == "1000"
+    assert "attachment" in part.headers["content-disposition"]
+    tail = await client.get(url, headers={"Range": "bytes=-10"})
+    assert tail.status_code == 206 and tail.content == data[-10:]
+    rest = await client.get(url, headers={"Range": f"bytes={len(data) - 5}-"})
+    assert rest.status_code == 206 and rest.content == data[-5:]
+    past = await client.get(url, headers={"Range": "bytes=99999999-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(data)}"
+    several = await client.get(url, headers={"Range": "bytes=0-1,5-6"})  # ignored: the whole file
+    assert several.status_code == 200 and several.content == data
+    changed = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert changed.status_code == 200 and changed.content == data
+    same = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})
+    assert same.status_code == 206 and same.content == data[:10]
+    cached = await client.get(url, headers={"If-None-Match": etag})
+    assert cached.status_code == 304 and cached.content == b""
+    head = await client.head(url, headers={"Range": "bytes=0-9"})
+    assert head.status_code == 206 and head.headers["content-length"] == "10" and head.content == b""

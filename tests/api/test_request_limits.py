@@ -154,7 +154,7 @@ async def test_multipart_part_past_the_cap_is_a_typed_error(client: httpx.AsyncC
 async def test_an_upload_past_the_file_limit_says_its_real_size(
     client: httpx.AsyncClient, key: str, services: Services
 ) -> None:
-    limit = services.settings.max_upload_bytes
+    limit = max(services.settings.max_upload_bytes, services.settings.max_video_bytes)
     size = limit + 3 * MAX_JSON_BYTES
     response = await client.post(
         "/graphql",

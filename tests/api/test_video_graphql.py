@@ -120,6 +120,8 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
     proxy = next(r for r in asset["renditions"] if r["kind"] == "proxy")
     response = await client.get(proxy["url"].removeprefix("http://testserver"))
     assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    seek = await client.get(proxy["url"].removeprefix("http://testserver"), headers={"Range": "bytes=1000-"})
+    assert seek.status_code == 206 and seek.content == response.content[1000:]
     with av.open(io.BytesIO(response.content)) as played:
         assert played.streams.video[0].codec_context.name == "h264"
 
@@ -134,3 +136,78 @@ async def test_a_truncated_video_upload_is_refused_with_its_code(
     payload = await upload(client, key, data[: len(data) - 3000], "clip.mp4")
     assert payload["asset"] is None and payload["error"]["code"] == "TRUNCATED"
     assert "Upload the complete file again" in payload["error"]["message"]
+
+
+async def test_videos_have_their_own_size_limit_and_stream_to_storage(
+    settings: Settings, labeler: EfficientNetLabeler, tmp_path: Path
+) -> None:
+    """A video far over the image limit is accepted (it is copied to a file a chunk at a time, never read
+    whole); over the video limit it is refused with the setting to raise."""
+    clip = make_clip(tmp_path / "clip.mp4", [Shot("rocket", 25), Shot("coffee", 25)])
+    data = clip.path.read_bytes()
+    assert len(data) > 20_000
+    for max_video, expected in [(len(data) * 2, None), (len(data) - 1, "TOO_LARGE_BYTES")]:
+        small = Settings(
+            **{
+                **settings.model_dump(),
+                "data_dir": tmp_path / f"data-{max_video}",
+                "max_upload_bytes": 2_000,
+                "max_video_bytes": max_video,
+            }
+        )
+        services = build(small, labeler=labeler)
+        try:
+            tenant_id, key = await make_tenant(services, "acme")
+            transport = httpx.ASGITransport(app=create_app(services))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                image = await upload(client, key, b"\xff\xd8\xff" + b"\0" * 3_000, "big.jpg")
+                assert image["error"]["code"] == "TOO_LARGE_BYTES"
+                assert "MEDIASIGHT_MAX_UPLOAD_BYTES" in image["error"]["message"]
+                payload = await upload(client, key, data, "clip.mp4")
+                if expected is not None:
+                    assert payload["asset"] is None and payload["error"]["code"] == expected
+                    assert "MEDIASIGHT_MAX_VIDEO_BYTES" in payload["error"]["message"]
+                    continue
+                assert payload["error"] is None and payload["asset"]["filename"] == "clip.mp4"
+                asset = await services.catalog.get_asset(tenant_id, payload["asset"]["id"])
+                assert asset is not None and asset.size_bytes == len(data)
+                assert await services.blobs.get(asset.blob_key) == data
+        finally:
+            services.close()
+
+
+async def test_a_word_read_in_a_shot_finds_the_video_with_that_shots_time_range(
+    settings: Settings, labeler: EfficientNetLabeler, tmp_path: Path
+) -> None:
+    services = build(settings.model_copy(update={"analyzers": "labels,text"}), labeler=labeler)
+    transport = httpx.ASGITransport(app=create_app(services))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            _, key = await make_tenant(services, "acme")
+            shots = [
+                Shot("rocket", 30),
+                Shot("coffee", 40, caption="Harbour news at nine"),
+                Shot("chelsea", 30),
+            ]
+            clip = make_clip(tmp_path / "news.mp4", shots, size=(640, 360))
+            payload = await upload(client, key, clip.path.read_bytes(), "news.mp4")
+            asset_id = payload["asset"]["id"]
+            await services.worker().run_until_idle()
+            search = """query ($text: String) { search(filter: {text: $text}) { edges { node { id }
+              segments(matching: true) { startTimecode endTimecode text matches } } } }"""
+            edges = (await query(client, key, search, {"text": "news at nine"}))["search"]["edges"]
+            assert [e["node"]["id"] for e in edges] == [asset_id]
+            assert edges[0]["segments"] == [
+                {
+                    "startTimecode": "00:00:01:05",
+                    "endTimecode": "00:00:02:20",
+                    "text": "Harbour news at nine",
+                    "matches": ["text: news at nine"],
+                }
+            ]
+            free = await query(
+                client, key, search.replace("filter: {text: $text}", "query: $text"), {"text": "harbour"}
+            )
+            assert [e["node"]["id"] for e in free["search"]["edges"]] == [asset_id]
+    finally:
+        services.close()

@@ -195,6 +195,40 @@ async def test_small_files_and_missing_blobs(store: Store, tmp_path: Path) -> No
         await store.put_file("../escape", tmp_path / "a.vtt", "text/vtt")
 
 
+async def ranged(store: Store, key: str, start: int, end: int) -> bytes:
+    return b"".join([chunk async for chunk in store.read_range(key, start, end)])
+
+
+async def test_ranges_of_a_blob_are_read_in_chunks(make_store: MakeStore, tmp_path: Path) -> None:
+    store = await make_store()
+    data = os.urandom(3 * MiB + 17)  # more than one chunk of either store
+    await store.put(KEY, data, "video/mp4")
+    assert await store.size(KEY) == len(data)
+    assert await ranged(store, KEY, 0, len(data)) == data
+    assert await ranged(store, KEY, MiB - 5, 2 * MiB + 9) == data[MiB - 5 : 2 * MiB + 9]
+    assert await ranged(store, KEY, len(data) - 1, len(data)) == data[-1:]
+    assert await ranged(store, KEY, 10, 10) == b""
+    with pytest.raises(FileNotFoundError):
+        await store.size("originals/t1/zz/missing")
+    with pytest.raises(FileNotFoundError):
+        await ranged(store, "originals/t1/zz/missing", 0, 10)
+    with pytest.raises(BlobKeyError):
+        await store.size("../escape")
+
+
+async def test_a_reader_that_stops_early_releases_the_blob(make_store: MakeStore) -> None:
+    """A player seeks away mid-response: the generator is closed, and the store keeps serving."""
+    store = await make_store()
+    data = os.urandom(4 * MiB)
+    await store.put(KEY, data, "video/mp4")
+    for _ in range(20):  # more than a connection pool holds, were connections leaked
+        chunks = store.read_range(KEY, 0, len(data))
+        first = await anext(chunks)
+        assert first == data[: len(first)]
+        await chunks.aclose()
+    assert await ranged(store, KEY, 5, 50) == data[5:50]
+
+
 # ---- S3 only -------------------------------------------------------------------------------------------
 
 

@@ -118,7 +118,7 @@ class World:
             ingestor or self.services.ingestor,
             self.services.catalog,
             TenantMapping.parse(mapping),
-            max_bytes=self.services.settings.max_upload_bytes,
+            max_bytes=max(self.services.settings.max_upload_bytes, self.services.settings.max_video_bytes),
             **kwargs,
         )
 
