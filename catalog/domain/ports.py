@@ -99,8 +99,18 @@ class AssetStore(Protocol):
         self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None
     ) -> None: ...
     async def set_renditions(
-        self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]
-    ) -> None: ...
+        self,
+        tenant_id: str,
+        asset_id: str,
+        renditions: Sequence[Rendition],
+        *,
+        phash: str | None = None,
+        stage: Stage | None = None,
+    ) -> None:
+        """The asset's renditions and, in the same write, its perceptual hash and the stage it reached
+        (which clears any error), when given: one write where the pipeline made three."""
+        ...
+
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None: ...
     async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
         """Remember another name the asset was ingested under; False if it had it (or no such asset)."""

@@ -258,14 +258,25 @@ class SqliteCatalog(
             )
         )
 
-    async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
+    async def set_renditions(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        renditions: Sequence[Rendition],
+        *,
+        phash: str | None = None,
+        stage: Stage | None = None,
+    ) -> None:
         payload = json.dumps([[r.kind, r.blob_key, r.width, r.height, r.media_type] for r in renditions])
-        await self._db.write(
-            lambda c: c.execute(
-                "UPDATE assets SET renditions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-                (payload, to_db_time(utcnow()), tenant_id, asset_id),
-            )
-        )
+        sets, params = ["renditions = ?", "updated_at = ?"], [payload, to_db_time(utcnow())]
+        if phash is not None:
+            sets.append("phash = ?")
+            params.append(phash)
+        if stage is not None:
+            sets += ["status = ?", "error = NULL"]
+            params.append(stage.value)
+        sql = f"UPDATE assets SET {', '.join(sets)} WHERE tenant_id = ? AND id = ?"
+        await self._db.write(lambda c: c.execute(sql, (*params, tenant_id, asset_id)))
 
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
         await self._db.write(
