@@ -103,7 +103,8 @@ class Worker:
 
         # A job queued in this process (by any loop's thread) is claimed at once, not at the next poll.
         def queued() -> None:
-            loop.call_soon_threadsafe(wake.set)
+            with contextlib.suppress(RuntimeError):  # this loop has closed: no worker here to wake
+                loop.call_soon_threadsafe(wake.set)
 
         unsubscribe = self._queue.new_jobs.subscribe(queued)
 
