@@ -28,7 +28,7 @@ from indexer.recognizers.local.faces import DlibFaceRecognizer
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.recognizers.local.moderation import OpenNsfwModerator
 from indexer.recognizers.local.objects import CenterNetDetector
-from indexer.recognizers.local.people import HogPeopleDetector
+from indexer.recognizers.local.people import DEFAULT_MIN_CONFIDENCE, people_from_objects
 from indexer.recognizers.local.properties import image_properties
 from indexer.recognizers.local.text import RapidOcrReader
 from indexer.recognizers.local.text_embedding import MiniLmEmbedder
@@ -44,8 +44,7 @@ class Models:
     def __init__(self, model_dir: Path) -> None:
         self.labels = EfficientNetLabeler(model_dir)
         self.objects = CenterNetDetector(model_dir)
-        self.faces = DlibFaceRecognizer()
-        self.people = HogPeopleDetector()
+        self.faces = DlibFaceRecognizer(upsample=0, person_upsample=1)  # as the local provider runs it
         self.text = RapidOcrReader()
         self.moderation = OpenNsfwModerator()
         self.embedder = MiniLmEmbedder()
@@ -66,9 +65,10 @@ class Models:
                 0
             ],
         )
-        self._timed("objects", lambda: self.objects.detect(image))
-        self._timed("faces", lambda: self.faces.detect(image))
-        self._timed("people", lambda: self.people.detect(image))
+        objects = self._timed("objects", lambda: self.objects.detect(image))  # also feeds people and faces
+        self._timed("people", lambda: people_from_objects(objects, min_confidence=DEFAULT_MIN_CONFIDENCE))
+        heads = [p.box for p in people_from_objects(objects, min_confidence=25.0)]  # the detector's floor
+        self._timed("faces", lambda: self.faces.detect(image, people=heads))
         found = self._timed("text", lambda: self.text.read(image))
         lines = [t.text for t in found if t.type == "LINE"]
         self._timed("moderation", lambda: self.moderation.moderate(image))

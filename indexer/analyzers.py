@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -133,6 +133,22 @@ class LocalAnalyzer:
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         return await self.cpu.run(self.run, item.image, {**self.defaults, **params})
+
+
+@dataclass
+class SharingAnalyzer:
+    """A local analyzer that uses work other analyzers of the same image share (AnalysisInput.shared, e.g.
+    the object detector's boxes): (item, params) → Findings, blocking parts in the CPU pool."""
+
+    name: str
+    model_name: str
+    model_version: str
+    run: Callable[[AnalysisInput, Mapping[str, Any]], Awaitable[Findings]]
+    defaults: Mapping[str, float | int | str | bool] = field(default_factory=dict)
+    provider: str = "local"
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        return await self.run(item, {**self.defaults, **params})
 
 
 @dataclass(frozen=True)
