@@ -39,7 +39,7 @@ from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.dynamodb.table import ensure_table
 from indexer.concepts.probe import as_matrix, score_blobs, train
 from indexer.cpu import CpuPool
-from services.concept_scores import ConceptScores, Scored
+from indexer.concepts.ranking import ConceptScores, Scored
 from tests.contract.catalogs import new_asset
 from tests.contract.servers import aws_client_kwargs
 

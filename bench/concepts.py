@@ -37,7 +37,7 @@ from indexer.concepts.probe import Matrix, as_matrix, probabilities, train
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
-from services.concept_scores import ConceptScores
+from indexer.concepts.ranking import ConceptScores
 from tests.contract.catalogs import new_asset
 from tests.indexer.concepts.photos import augmented_crops, others, subject
 

@@ -39,7 +39,7 @@ from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALY
 from catalog.domain.review.tasks import QuestionKind, ReviewInputError
 from indexer.concepts.probe import Matrix, as_matrix, reliable_negatives, train
 from indexer.cpu import CpuPool
-from services.concept_scores import ConceptScores, Scored
+from indexer.concepts.ranking import ConceptScores, Scored
 from services.ingest import REFRESH_JOB
 from services.reprocess import ReprocessRequest, ReprocessService
 from services.review_tasks import ReviewTasks

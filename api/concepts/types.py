@@ -13,7 +13,7 @@ from api.context import Context
 from api.report_types import ReprocessBatch
 from api.types import Asset
 from catalog.domain.concepts import model as domain
-from services.concept_scores import Scored
+from services.concepts import Scored
 
 MAX_LISTED = 100
 

@@ -26,6 +26,7 @@ from catalog.dynamodb.requests import (
 from catalog.dynamodb.values import Item, opt_s, s
 
 POINTER_PREFIX = "CSCORE#"
+_SCORE_PREFIX = "S#"
 _END = "~"  # sorts after every digit, '#' and asset ID character
 
 
@@ -34,7 +35,11 @@ def concept_pk(tenant_id: str, concept_id: str) -> str:
 
 
 def _ranked_prefix(version: int) -> str:
-    return f"S#{version:06d}#"
+    return f"{_SCORE_PREFIX}{version:06d}#"
+
+
+def is_score_sk(sk: str) -> bool:
+    return sk.startswith(_SCORE_PREFIX)
 
 
 def _score_sk(version: int, probability: float, asset_id: str) -> str:

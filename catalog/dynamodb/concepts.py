@@ -25,8 +25,15 @@ from catalog.domain.concepts.records import (
 from catalog.domain.model import FeatureVector
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import time_s
-from catalog.dynamodb.concept_scores import DynamoConceptScores, concept_pk
-from catalog.dynamodb.requests import batch_get, batch_put, error_code, query_all, transact_chunks
+from catalog.dynamodb.concept_scores import DynamoConceptScores, concept_pk, is_score_sk
+from catalog.dynamodb.requests import (
+    batch_delete,
+    batch_get,
+    batch_put,
+    error_code,
+    query_all,
+    transact_chunks,
+)
 from catalog.dynamodb.values import Item, s
 
 
@@ -141,6 +148,9 @@ class DynamoConcepts(DynamoConceptScores):
             ProjectionExpression="PK, SK",
         )
         keys = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items]
+        # its scores first, many at once (an interrupted deletion leaves the concept, to delete again)
+        await self._in_chunks(batch_delete, [k for k in keys if is_score_sk(k["SK"]["S"])])
+        keys = [k for k in keys if not is_score_sk(k["SK"]["S"])]
         keys.append(ddb.key(_concepts_pk(tenant_id), concept.name.casefold()))
         await transact_chunks(self._client, [{"Delete": {"TableName": self._table, "Key": k}} for k in keys])
 

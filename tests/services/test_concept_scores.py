@@ -20,7 +20,7 @@ from catalog.domain.ids import uuid7
 from catalog.domain.model import FeatureVector
 from indexer.concepts.probe import as_matrix, probabilities, train
 from mediasight.bootstrap import Services
-from services.concept_scores import ConceptScores
+from indexer.concepts.ranking import ConceptScores
 from tests.conftest import make_tenant
 from tests.contract.catalogs import new_asset
 
