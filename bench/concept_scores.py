@@ -38,8 +38,8 @@ from catalog.domain.ports import CatalogStore
 from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.dynamodb.table import ensure_table
 from indexer.concepts.probe import as_matrix, score_blobs, train
-from indexer.cpu import CpuPool
 from indexer.concepts.ranking import ConceptScores, Scored
+from indexer.cpu import CpuPool
 from tests.contract.catalogs import new_asset
 from tests.contract.servers import aws_client_kwargs
 

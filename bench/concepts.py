@@ -34,10 +34,10 @@ from catalog.domain.concepts.model import Concept, ConceptVersion, VersionStatus
 from catalog.domain.ids import uuid7
 from catalog.domain.model import FeatureVector
 from indexer.concepts.probe import Matrix, as_matrix, probabilities, train
+from indexer.concepts.ranking import ConceptScores
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
-from indexer.concepts.ranking import ConceptScores
 from tests.contract.catalogs import new_asset
 from tests.indexer.concepts.photos import augmented_crops, others, subject
 

@@ -19,8 +19,8 @@ from catalog.domain.concepts.model import (
 from catalog.domain.ids import uuid7
 from catalog.domain.model import FeatureVector
 from indexer.concepts.probe import as_matrix, probabilities, train
-from mediasight.bootstrap import Services
 from indexer.concepts.ranking import ConceptScores
+from mediasight.bootstrap import Services
 from tests.conftest import make_tenant
 from tests.contract.catalogs import new_asset
 
