@@ -38,7 +38,8 @@ from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuer
 from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.review.tasks import QuestionKind, ReviewInputError
 from indexer.concepts.probe import Matrix, as_matrix, reliable_negatives, train
-from indexer.concepts.ranking import ConceptScores, Scored
+from indexer.concepts.ranking import ConceptScores
+from indexer.concepts.ranking import Scored as Scored  # the API reads it from here
 from indexer.cpu import CpuPool
 from services.ingest import REFRESH_JOB
 from services.reprocess import ReprocessRequest, ReprocessService
