@@ -173,12 +173,20 @@ class Asset:
         info: Info[Context, None],
         first: Annotated[int, strawberry.argument(description="At most 50.")] = 5,
         min_confidence: Annotated[
-            float, strawberry.argument(description="Only labels at least this confident.")
-        ] = 50.0,
+            float | None,
+            strawberry.argument(
+                description="Only labels at least this confident. By default 50, except for an asset no "
+                "label reaches 50 on: its most confident specific label, whatever its confidence (a rocket "
+                "the classifier splits between missile and projectile is still a Missile at 42)."
+            ),
+        ] = None,
     ) -> list[Label]:
         results = await self._results(info)
         verdicts = human_verdicts(results)
-        shown = [lb for lb in current_labels(results) if lb.confidence >= min_confidence]
+        labels = current_labels(results)
+        shown = [lb for lb in labels if lb.confidence >= (50.0 if min_confidence is None else min_confidence)]
+        if not shown and min_confidence is None and labels:
+            shown = [max(specific_labels(labels) or labels, key=lambda lb: lb.confidence)]
         return [
             Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
             for lb in specific_labels(shown)[: max(0, min(first, 50))]
