@@ -31,7 +31,7 @@ from api.video.video_types import (
     segments_of,
 )
 from catalog.domain import model
-from catalog.domain.labels.order import specific_labels
+from catalog.domain.labels.order import specific_labels, sure_or_best
 from catalog.domain.metadata import current_labels, embedded_of, machine_labels
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
@@ -184,9 +184,10 @@ class Asset:
         results = await self._results(info)
         verdicts = human_verdicts(results)
         labels = current_labels(results)
-        shown = [lb for lb in labels if lb.confidence >= (50.0 if min_confidence is None else min_confidence)]
-        if not shown and min_confidence is None and labels:
-            shown = [max(specific_labels(labels) or labels, key=lambda lb: lb.confidence)]
+        if min_confidence is None:
+            shown = sure_or_best(labels, 50.0)
+        else:
+            shown = [lb for lb in labels if lb.confidence >= min_confidence]
         return [
             Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
             for lb in specific_labels(shown)[: max(0, min(first, 50))]

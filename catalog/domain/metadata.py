@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
-from catalog.domain.labels.order import merge_labels, specific_first
+from catalog.domain.labels.order import merge_labels, specific_first, sure_or_best
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
@@ -125,9 +125,9 @@ def metadata_text(
     """What the semantic embedding describes: labels with parents, what the detector counted ("two
     people"), colours ("black and white photo"), persons, text in the image, filename words."""
     names: dict[str, None] = {}
-    for label in labels:
-        if label.confidence < MEANING_MIN_CONFIDENCE:  # a detector's guess is a label, not a description
-            continue
+    # A detector's guess is a label, not a description; but an asset nothing is sure of is described by
+    # its best guess (the rocket split between two missiles), or no meaning search would ever find it.
+    for label in sure_or_best(labels, MEANING_MIN_CONFIDENCE):
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]

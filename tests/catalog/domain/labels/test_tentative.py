@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from catalog.domain.metadata import machine_labels
-from catalog.domain.model import BoundingBox, Face, Findings, Instance, Label, RecognitionResult
+from datetime import UTC, datetime
 
+from catalog.domain.metadata import machine_labels, metadata_text
+from catalog.domain.model import (
+    Asset,
+    BoundingBox,
+    Face,
+    Findings,
+    Instance,
+    Label,
+    RecognitionResult,
+    Stage,
+)
+
+NOW = datetime(2026, 12, 6, tzinfo=UTC)
 BOX = BoundingBox(0.1, 0.1, 0.5, 0.8)
 ROCKET = (
     Label("Missile", 41.7, ("Rocket", "Weapon", "Vehicle")),
@@ -55,3 +67,15 @@ def test_sure_classifier_labels_and_runs_without_a_floor_are_kept_as_they_are() 
     # a run made before tentative labels (or by Rekognition at its own MinConfidence): all of it is sure
     old = classifier(Label("Kite", 30.0), min_confidence=25.0, max_labels=20)
     assert names(machine_labels({"labels": old, "objects": dog})) == ["Dog", "Kite"]
+
+
+def test_the_meaning_text_describes_the_sure_labels_or_else_the_best_guess() -> None:
+    asset = Asset(
+        id="a1", tenant_id="t1", sha256="0" * 64, size_bytes=1, media_type="image/jpeg", width=1, height=1,
+        filename="IMG_0001.jpg", blob_key="k", created_at=NOW, updated_at=NOW, status=Stage.INDEXED,
+    )  # fmt: skip
+    rocket = machine_labels({"labels": classifier(*ROCKET), "objects": detector(Label("Clock", 35.1))})
+    assert metadata_text(asset, rocket, [], []).startswith("Missile, Rocket, Weapon, Vehicle. IMG")
+    cat = (Label("Cat", 92.2, ("Animal",)), Label("Dog", 47.0, ("Animal",)))
+    assert metadata_text(asset, cat, [], []).startswith("Cat, Animal. IMG")  # the weak Dog is no description
+    assert metadata_text(asset, (), [], []) == "IMG"
