@@ -29,8 +29,8 @@ from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.stage_listing import list_stages
+from api.transfer.uploads import is_video_upload, spill_upload
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
-from api.uploads import is_video_upload, spill_upload
 from api.version_schema import VersionMutation
 from api.viewer_schema import ViewerQuery
 from catalog.domain import model
