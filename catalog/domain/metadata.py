@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
-from catalog.domain.labels.order import merge_labels, specific_first, sure_or_best
+from catalog.domain.labels.order import merge_labels, specific_first
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
@@ -82,6 +82,13 @@ def _classifier_labels(results: Results) -> tuple[tuple[Label, ...], tuple[Label
     )
 
 
+def tentative_labels(results: Results) -> tuple[Label, ...]:
+    """The classifier's tentative labels where they count (nothing else is sure), as current_labels has
+    them (a reviewer's rejection holds)."""
+    names = {lb.name.casefold() for lb in _classifier_labels(results)[1]}
+    return tuple(lb for lb in current_labels(results) if lb.name.casefold() in names)
+
+
 def current_labels(results: Results) -> tuple[Label, ...]:
     """The machine's labels under the human verdicts (review.human_labels), the specific first."""
     merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
@@ -121,13 +128,16 @@ def metadata_text(
     lines: Sequence[str],
     persons: Sequence[str],
     properties: ImageProperties | None = None,
+    tentative: Sequence[Label] = (),
 ) -> str:
-    """What the semantic embedding describes: labels with parents, what the detector counted ("two
-    people"), colours ("black and white photo"), persons, text in the image, filename words."""
+    """What the semantic embedding describes: labels with parents (or else `tentative`: see
+    tentative_labels), what the detector counted ("two people"), colours ("black and white photo"),
+    persons, text in the image, filename words."""
     names: dict[str, None] = {}
-    # A detector's guess is a label, not a description; but an asset nothing is sure of is described by
-    # its best guess (the rocket split between two missiles), or no meaning search would ever find it.
-    for label in sure_or_best(labels, MEANING_MIN_CONFIDENCE):
+    # A detector's guess is a label, not a description ("Kite 30" on the moon); an asset nothing is sure
+    # of is described by the classifier's tentative labels (the rocket split between two missiles).
+    sure = [lb for lb in labels if lb.confidence >= MEANING_MIN_CONFIDENCE]
+    for label in sure or tentative:
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from catalog.domain.metadata import machine_labels, metadata_text
+from catalog.domain.metadata import machine_labels, metadata_text, tentative_labels
 from catalog.domain.model import (
     Asset,
     BoundingBox,
@@ -69,13 +69,21 @@ def test_sure_classifier_labels_and_runs_without_a_floor_are_kept_as_they_are() 
     assert names(machine_labels({"labels": old, "objects": dog})) == ["Dog", "Kite"]
 
 
-def test_the_meaning_text_describes_the_sure_labels_or_else_the_best_guess() -> None:
+def test_the_meaning_text_describes_the_sure_labels_or_else_the_tentative_ones() -> None:
     asset = Asset(
         id="a1", tenant_id="t1", sha256="0" * 64, size_bytes=1, media_type="image/jpeg", width=1, height=1,
         filename="IMG_0001.jpg", blob_key="k", created_at=NOW, updated_at=NOW, status=Stage.INDEXED,
     )  # fmt: skip
-    rocket = machine_labels({"labels": classifier(*ROCKET), "objects": detector(Label("Clock", 35.1))})
-    assert metadata_text(asset, rocket, [], []).startswith("Missile, Rocket, Weapon, Vehicle. IMG")
-    cat = (Label("Cat", 92.2, ("Animal",)), Label("Dog", 47.0, ("Animal",)))
-    assert metadata_text(asset, cat, [], []).startswith("Cat, Animal. IMG")  # the weak Dog is no description
-    assert metadata_text(asset, (), [], []) == "IMG"
+
+    def described(results: dict[str, RecognitionResult]) -> str:
+        return metadata_text(asset, machine_labels(results), [], [], None, tentative_labels(results))
+
+    rocket = {"labels": classifier(*ROCKET), "objects": detector(Label("Clock", 35.1))}
+    assert described(rocket) == "Missile, Rocket, Weapon, Vehicle. IMG"  # not the detector's guess
+    moon = {"labels": classifier(), "objects": detector(Label("Kite", 30.0))}
+    assert described(moon) == "IMG"  # "Kite 30" is a label (search finds it), not a description
+    cat = {"labels": classifier(Label("Cat", 92.2, ("Animal",))), "objects": detector(Label("Dog", 47.0))}
+    assert described(cat) == "Cat, Animal. IMG"
+    person = Label("Person", 61.0, ("Human",), (Instance(BOX, 61.0),))
+    astronaut = {"labels": classifier(Label("Bobsleigh", 27.9)), "objects": detector(person)}
+    assert described(astronaut) == "Person, Human. a person. IMG"
