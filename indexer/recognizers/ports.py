@@ -23,8 +23,17 @@ class LabelModel(Protocol):
         """RGB PIL image of any size -> float32 CHW input."""
         ...
 
-    def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
-        """NCHW batch of prepare() outputs -> labels per image, highest confidence first."""
+    def predict(
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
+    ) -> list[list[Label]]:
+        """NCHW batch of prepare() outputs -> labels per image, highest confidence first. An image with no
+        label at min_confidence may keep its best specific label (and its parents) down to
+        tentative_confidence; a model without such a notion ignores it."""
         ...
 
 
@@ -35,7 +44,12 @@ class FeatureLabelModel(LabelModel, Protocol):
     feature_version: str
 
     def predict_with_features(
-        self, batch: np.ndarray, *, min_confidence: float, max_labels: int
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
     ) -> list[tuple[list[Label], np.ndarray]]: ...
 
     def features(self, batch: np.ndarray) -> np.ndarray:
