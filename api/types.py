@@ -28,6 +28,7 @@ from api.video.video_types import (
     VideoMedia,
     VideoSegment,
     export_segments,
+    named_video,
     segments_of,
 )
 from catalog.domain import model
@@ -220,8 +221,10 @@ class Asset:
         return EmbeddedMetadata.from_domain(found) if found is not None else None
 
     async def _video(self, info: Info[Context, None]) -> VideoFindings | None:
-        found = (await self._results(info)).get(VIDEO)
-        return found.findings.video if found is not None else None
+        """The video's findings with its persons named (None for an image)."""
+        return await named_video(
+            await self._results(info), lambda: info.context.face_persons.load(self._domain.id)
+        )
 
     @strawberry.field(description="A video's media info (null for an image, or until it is analysed).")
     async def video(self, info: Info[Context, None]) -> VideoMedia | None:

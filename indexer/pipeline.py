@@ -28,7 +28,7 @@ from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
-from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice
+from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
 from services.reprocess import batch_choice
 
 if TYPE_CHECKING:
@@ -135,6 +135,7 @@ class Pipeline:
         if is_video(asset) and set(choice.analyzers) & VIDEO_ANALYZERS:  # what its segments hold
             video_choice = segment_choice(tenant_choice, choice)
             changed = await self._video_steps().reanalyze(asset, batch, video_choice)
+            choice = with_person_faces(choice, video_choice)
         changed = (
             await self._runs.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
             or changed

@@ -167,6 +167,7 @@ class Face:
     embedding: tuple[float, ...] = ()  # identity vector (dlib: 128-d, same person < 0.6 euclidean)
     person_id: str | None = None
     face_id: str = ""  # its FaceId in the tenant's Rekognition collection ("" when matched by embedding)
+    time: float | None = None  # a video's face: the second of the keyframe it was seen best in (box: there)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class VideoAnalysis:
     frames_decoded: int
     tiles: tuple[tuple[float, float, NDArray[np.uint8]], ...] = ()  # per shot: its thumbnail-strip tile
     people: int = 0  # distinct persons whose faces were seen (segments name them person-1, ...)
+    faces: tuple[Face, ...] = ()  # per person: the face seen best (person-k: faces[k-1]), with its time
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def analyze_video(
         if faces is not None:
             for k in shot.keyframes:
                 for face in faces.detect(Image.fromarray(k.picture)):
-                    person = people.assign(face.embedding) if face.embedding else None
+                    person = people.assign(face, k.time) if face.embedding else None
                     if person is not None and person not in persons:
                         persons.append(person)
         start_tc, end_tc = timecodes(shot.start, shot.end, rate, info.drop_frame, offset)
@@ -163,5 +164,11 @@ def analyze_video(
         if on_shot is not None:
             on_shot(shot)
     return VideoAnalysis(
-        info, tuple(segments), poster[1] if poster else None, decoded, tuple(tiles), people.count
+        info,
+        tuple(segments),
+        poster[1] if poster else None,
+        decoded,
+        tuple(tiles),
+        people.count,
+        people.faces(),
     )

@@ -44,6 +44,14 @@ def segment_choice(tenant: AnalyzerChoice, batch: AnalyzerChoice | None = None) 
     return AnalyzerChoice(names, {**tenant.providers, **batch.providers})
 
 
+def with_person_faces(choice: AnalyzerChoice, video: AnalyzerChoice) -> AnalyzerChoice:
+    """The image analyzers to run after a video analysis `video` chose: its local faces run follows the
+    persons that analysis found (person-k is face k-1), so it runs again even when not asked for."""
+    if "faces" in choice.analyzers or "faces" not in video.analyzers or video.provider_of("faces") != "local":
+        return choice
+    return AnalyzerChoice((*choice.analyzers, "faces"), {**choice.providers, "faces": "local"})
+
+
 class VideoSteps:
     def __init__(
         self,

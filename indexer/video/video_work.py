@@ -113,7 +113,7 @@ class VideoWork:
             "keyframes_per_shot": options.keyframes_per_shot,
             "faces": faces is not None,
         }
-        findings = VideoFindings(info, result.segments, result.people)
+        findings = VideoFindings(info, result.segments, result.people, result.faces)
         return VideoOutcome(findings, tuple(made), phash, parameters, tuple(written))
 
     def proxy(self, source: Path, target: Path) -> tuple[int, int]:

@@ -13,7 +13,9 @@ from bench.clips import Shot, make_clip
 from catalog.domain.model import ReprocessBatch, Stage
 from catalog.domain.ports import SearchQuery
 from catalog.domain.video.findings import VIDEO, matching_segments
+from indexer.analyzers import AnalyzerChoice
 from indexer.recognizers.local.labels import EfficientNetLabeler
+from indexer.video.video_pipeline import segment_choice, with_person_faces
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
 from services.reprocess import ReprocessRequest
@@ -144,3 +146,17 @@ async def test_text_objects_and_moderation_of_each_shot_and_search_by_a_word_rea
         assert not (await services.index.search(tenant, SearchQuery(phrase="weather"))).hits
     finally:
         services.close()
+
+
+def test_a_video_analysed_again_runs_its_local_faces_again() -> None:
+    """The faces run holds the persons of the current video analysis (person-k is face k-1): when a batch
+    analyses the video again, its local faces run follows even if the batch did not ask for faces."""
+    tenant = AnalyzerChoice(("labels", "faces"), {})
+    labels_only = AnalyzerChoice(("labels",), {"labels": "local"})
+    again = with_person_faces(labels_only, segment_choice(tenant, labels_only))
+    assert again.analyzers == ("labels", "faces") and again.provider_of("faces") == "local"
+    assert with_person_faces(tenant, tenant) == tenant
+    cloud = AnalyzerChoice(("labels", "faces"), {"faces": "rekognition"})  # poster faces: not re-run
+    assert with_person_faces(labels_only, segment_choice(cloud, labels_only)) == labels_only
+    no_faces = AnalyzerChoice(("labels",), {})
+    assert with_person_faces(labels_only, no_faces) == labels_only

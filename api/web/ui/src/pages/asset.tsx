@@ -57,7 +57,7 @@ function Faces(props: { asset: AssetData; write: boolean; reload: () => void }) 
         {faces.map((f) => (
           <li key={f.faceIndex}>
             <span>
-              Face {f.faceIndex + 1} ({pct(f.confidence)}):{" "}
+              Face {f.faceIndex + 1} ({pct(f.confidence)}{f.time !== null && `, seen at ${f.time.toFixed(1)} s`}):{" "}
               {f.person ? <a href={`/?person=${encodeURIComponent(f.person.name)}`}>{f.person.name}</a> : <em>not named</em>}
             </span>
             {props.write && <NameFace assetId={props.asset.id} face={f} done={props.reload} />}
