@@ -94,6 +94,11 @@ class Asset:
     error: str | None = strawberry.field(description="Why the asset failed, when status is FAILED.")
     parent_id: strawberry.ID | None
     relation: VersionRelation | None
+    frame_time: float | None = strawberry.field(
+        description="A video's keyframe (a FRAME child its analysis made, one per shot): its second in the "
+        "video. Such frames have no analysis of their own and are not in search results; they go when the "
+        "video is deleted."
+    )
     _domain: strawberry.Private[model.Asset]
     _as_of: strawberry.Private[datetime | None] = None  # metadata as the system said it then
 
@@ -114,6 +119,7 @@ class Asset:
             error=asset.error,
             parent_id=strawberry.ID(asset.parent_id) if asset.parent_id else None,
             relation=VersionRelation(asset.relation.value) if asset.relation else None,
+            frame_time=asset.frame_time,
             _domain=asset,
             _as_of=as_of,
         )

@@ -347,7 +347,7 @@ class ConceptService:
         out: list[str] = []
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=500):
-            out += [a.id for a in assets if a.status == Stage.INDEXED]
+            out += [a.id for a in assets if a.status == Stage.INDEXED and not a.is_keyframe]
             after = assets[-1].id
         return out
 

@@ -146,6 +146,13 @@ class Asset:
     phash: str | None = None  # 64-bit difference hash of the picture (16 hex digits): near-duplicates
     # other names the same bytes were ingested under, oldest first (`filename` is the first name)
     other_filenames: tuple[str, ...] = ()
+    # a keyframe a video's analysis registered as its FRAME child: its second in the video (else None)
+    frame_time: float | None = None
+
+    @property
+    def is_keyframe(self) -> bool:
+        """A video's keyframe, made by its analysis: no analysis of its own, no search index document."""
+        return self.frame_time is not None
 
     @property
     def filenames(self) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from catalog.domain.video.timecode import TimecodeError, from_timecode
 from catalog.domain.video.video_people import VideoPeople
 from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
-from indexer.video.keyframes import Candidate, poster_score
+from indexer.video.keyframes import Candidate, best_keyframe, poster_score
 from indexer.video.shots import BoundaryModel, Shot, detect_shots
 from indexer.video.video_renditions import tile
 
@@ -155,7 +155,7 @@ def analyze_video(
             )
         )
         if shot.keyframes:
-            best = max(shot.keyframes, key=lambda k: (not k.blank, k.sharpness))
+            best = best_keyframe(shot.keyframes)
             tiles.append((round(shot.start_time, 6), round(shot.end_time, 6), tile(best.picture)))
         for k in shot.keyframes:  # only the best so far is kept: memory does not grow with shots
             score = poster_score(shot.end_time - shot.start_time, k)

@@ -25,7 +25,7 @@ export type Run = {
   durationMs: number;
   batchId: string | null;
 };
-export type Version = AssetRef & { relation: string | null };
+export type Version = AssetRef & { relation: string | null; frameTime: number | null }; // frameTime: a video's keyframe
 export type AssetData = AssetRef & {
   mediaType: string;
   width: number;
@@ -77,7 +77,7 @@ export type Segment = {
 };
 
 const BOX = "boundingBox { left top width height }";
-const VERSION = `${THUMB_FIELDS} relation`;
+const VERSION = `${THUMB_FIELDS} relation frameTime`;
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
 
 export const ASSET_QUERY = `query Asset($id: ID!) {
