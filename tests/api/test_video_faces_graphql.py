@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aioboto3
 import httpx
@@ -23,7 +22,8 @@ from catalog.domain.video.findings import VIDEO_PERSONS
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
-from tests.api.test_http import bearer, upload
+from tests.api.test_http import upload
+from tests.api.test_video_graphql import labeler, query
 from tests.conftest import make_tenant
 from tests.indexer.recognizers.rekognition.stubs import (
     CREATED,
@@ -38,6 +38,7 @@ from tests.indexer.recognizers.rekognition.stubs import (
 )
 
 pytestmark = pytest.mark.video
+__all__ = ["labeler"]  # the module's fixture: the real classifier, loaded once
 
 FACES = """query ($id: ID!) { asset(id: $id) {
   faces { faceIndex time boundingBox { width } person { name } }
@@ -52,13 +53,6 @@ BY_PERSON = """query ($persons: [String!], $query: String) {
     totalCount edges { node { id } segments(matching: true) { index start end faces matches } } } }"""
 
 
-@pytest.fixture(scope="module")
-def labeler(tmp_path_factory: pytest.TempPathFactory) -> EfficientNetLabeler:
-    model = EfficientNetLabeler(tmp_path_factory.mktemp("label-models"))
-    model.load()
-    return model
-
-
 @pytest.fixture
 async def faces_client(
     settings: Settings, labeler: EfficientNetLabeler
@@ -68,13 +62,6 @@ async def faces_client(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield services, client
     services.close()
-
-
-async def query(client: httpx.AsyncClient, key: str, q: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post("/graphql", headers=bearer(key), json={"query": q, "variables": variables})
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
 
 
 def jpeg(name: str) -> bytes:

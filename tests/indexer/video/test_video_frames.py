@@ -21,17 +21,19 @@ def still(folder: Path, shot: int, time: float, grey: int) -> Keyframe:
     return Keyframe(shot, time, path)
 
 
-async def a_video(services: Services, tenant: str) -> Asset:
+@pytest.fixture
+async def video(services: Services) -> Asset:
+    """An asset of a tenant to hang frames under (its bytes do not matter to VideoFrames)."""
+    tenant, _ = await make_tenant(services, "acme")
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes((10, 200, 10)), "interview.mp4")
     assert outcome.asset is not None
     return outcome.asset
 
 
 async def test_analysing_again_keeps_unchanged_frames_and_replaces_the_others(
-    services: Services, tmp_path: Path
+    services: Services, video: Asset, tmp_path: Path
 ) -> None:
-    tenant, _ = await make_tenant(services, "acme")
-    video = await a_video(services, tenant)
+    tenant = video.tenant_id
     frames = VideoFrames(services.catalog, services.blobs, services.cpu)
     first = await frames.store(video, [still(tmp_path, 0, 0.4, 40), still(tmp_path, 1, 2.2, 80)])
     assert [(f.filename, f.frame_time, f.relation) for f in first] == [
@@ -52,10 +54,9 @@ async def test_analysing_again_keeps_unchanged_frames_and_replaces_the_others(
 
 
 async def test_a_frame_with_versions_of_its_own_stays_and_needs_a_cascade(
-    services: Services, tmp_path: Path
+    services: Services, video: Asset, tmp_path: Path
 ) -> None:
-    tenant, _ = await make_tenant(services, "acme")
-    video = await a_video(services, tenant)
+    tenant = video.tenant_id
     frames = VideoFrames(services.catalog, services.blobs, services.cpu)
     (frame,) = await frames.store(video, [still(tmp_path, 0, 0.4, 40)])
     crop = await services.ingestor.ingest(
