@@ -72,6 +72,7 @@ _ASSET_COLUMNS = (
     "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, "
     "other_names, frame_time"
 )
+_ASSET_FIELDS = _ASSET_COLUMNS.count(",") + 1
 
 
 def _asset_row(a: Asset) -> tuple[Any, ...]:
@@ -143,9 +144,8 @@ class SqliteCatalog(
             ).fetchone()
             if row is not None:
                 return _asset(row), False
-            conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(21)})", _asset_row(asset)
-            )
+            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(_ASSET_FIELDS)})"
+            conn.execute(insert, _asset_row(asset))
             return asset, True
 
         return await self._db.write(insert)
