@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +37,9 @@ from catalog.domain.model import Findings, ReprocessBatch, Stage, TenantConfig
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
 from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.review.tasks import QuestionKind, ReviewInputError
-from indexer.concepts.probe import Matrix, as_matrix, probabilities, reliable_negatives, train
+from indexer.concepts.probe import Matrix, as_matrix, reliable_negatives, train
+from indexer.concepts.ranking import ConceptScores
+from indexer.concepts.ranking import Scored as Scored  # the API reads it from here
 from indexer.cpu import CpuPool
 from services.ingest import REFRESH_JOB
 from services.reprocess import ReprocessRequest, ReprocessService
@@ -47,16 +48,10 @@ from services.review_tasks import ReviewTasks
 log = logging.getLogger(__name__)
 
 TRAIN_JOB = "concept-train"
-RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted concept's analyzer name
+RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted or deactivated concept's analyzer name
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Scored:
-    asset_id: str
-    probability: float  # 0-1, calibrated
 
 
 class ConceptService:
@@ -77,6 +72,7 @@ class ConceptService:
         self._reprocess = reprocess
         self._feature_model = feature_model  # the vectors new trainings use (None: no local classifier)
         self._review = review
+        self._scores = ConceptScores(catalog, cpu)
 
     def _current_model(self) -> str:
         model = self._feature_model()
@@ -176,12 +172,27 @@ class ConceptService:
         await self._catalog.delete_concept(tenant_id, concept)
         await self._queue.enqueue(RETIRE_JOB, tenant_id, concept.analyzer)
 
+    async def deactivate(self, tenant_id: str, name: str) -> Concept:
+        """Stop running the concept: new assets no longer get it, and the same background job as a deletion
+        takes its label off the assets; versions and examples stay, and activateConcept runs it again."""
+        concept = await self.get(tenant_id, name)
+        if concept.active_version is None:
+            raise ConceptError("NOT_ACTIVE", f"concept {concept.name!r} is not active")
+        inactive = dataclasses.replace(concept, active_version=None)
+        await self._catalog.save_concept(inactive)
+        await self._queue.enqueue(RETIRE_JOB, tenant_id, concept.analyzer)
+        return inactive
+
     async def retire(self, tenant_id: str, analyzer: str) -> int:
-        """A deleted concept's job: an empty run replaces its current run wherever that gave the label, and
-        those assets are indexed again. Returns how many assets lost the label."""
+        """A deleted or deactivated concept's job: an empty run replaces its current run wherever that gave
+        the label, and those assets are indexed again. Returns how many assets lost the label."""
         name = concept_of(analyzer)
-        if name is None or await self._catalog.get_concept(tenant_id, name) is not None:
-            return 0  # not a concept, or one of that name exists again (its own runs now count)
+        if name is None:
+            return 0
+        concept = await self._catalog.get_concept(tenant_id, name)
+        if concept is not None and concept.active_version is not None:
+            return 0  # active (again, or a new one of that name): its own runs count
+        why = "deleted" if concept is None else "deactivated"
         retired, after = 0, None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=_SCAN_PAGE):
             after = assets[-1].id
@@ -196,9 +207,9 @@ class ConceptService:
                     dataclasses.replace(
                         current,
                         id=uuid7(),
-                        model_version="deleted",
+                        model_version=why,
                         findings=Findings(),
-                        parameters={"deleted": True},
+                        parameters={why: True},
                         created_at=now,
                         finished_at=now,
                         batch_id=None,
@@ -275,6 +286,10 @@ class ConceptService:
             done = dataclasses.replace(
                 version, status=VersionStatus.READY, finished_at=utcnow(), metrics=metrics, weights=weights
             )
+            # every stored vector scored once, here, so the page's suggestions and uncertainty sampling read
+            # the version's ranking (READY means scored: a retried job trains and scores again)
+            await self._scores.score_archive(tenant_id, done)
+            done = dataclasses.replace(done, scored=True)
         await self._catalog.save_version(done)
         log.info("concept version %s trained: %s %s", job_id, done.status, done.metrics or done.error)
         return done
@@ -337,17 +352,22 @@ class ConceptService:
         active = dataclasses.replace(concept, active_version=ready[0].number)
         await self._catalog.save_concept(active)
         await self._use_synonyms(tenant_id, active)
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=False)  # its report: what the archive gained
         if not ids:
             return active, None
         batch = await self._reprocess.start(tenant_id, ids, ReprocessRequest(analyzers=(active.analyzer,)))
         return active, batch
 
-    async def _indexed(self, tenant_id: str) -> list[str]:
+    async def _indexed(self, tenant_id: str, *, examples: bool) -> list[str]:
+        """The tenant's indexed assets; with `examples` False, not those uploaded as training examples."""
         out: list[str] = []
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=500):
-            out += [a.id for a in assets if a.status == Stage.INDEXED and not a.is_keyframe]
+            out += [
+                a.id
+                for a in assets
+                if a.status == Stage.INDEXED and (examples or not a.training_example) and not a.is_keyframe
+            ]
             after = assets[-1].id
         return out
 
@@ -362,44 +382,25 @@ class ConceptService:
         group = (concept.name, *concept.synonyms)
         await self._catalog.set_tenant_config(tenant_id, dataclasses.replace(config, synonyms=(*kept, group)))
 
-    async def score(
-        self, tenant_id: str, concept: Concept, number: int | None = None, *, first: int, skip_examples: bool
+    async def suggestions(
+        self, tenant_id: str, concept: Concept, number: int | None = None, *, first: int
     ) -> list[Scored]:
-        """The tenant's assets by the version's probability (default: the active, else the newest READY),
-        highest first: the archive's matches, or with skip_examples the "is this also X?" candidates."""
-        version = await self._scoring_version(tenant_id, concept, number)
-        named = (
-            {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
-            if skip_examples
-            else set()
+        """The highest-scoring assets that are not examples ("is this also X?") by the version (default: the
+        active, else the newest READY), highest first: read from the version's kept scores."""
+        version = await self._scores.ranked(
+            tenant_id, await self._scoring_version(tenant_id, concept, number)
         )
-        best: list[Scored] = []
-        after: str | None = None
-        weights = version.weights_or_raise()
-        while page := await self._catalog.scan_features(
-            tenant_id, version.feature_model, after=after, limit=_SCAN_PAGE
-        ):
-            after = page[-1][0]
-            kept = [(a, v) for a, v in page if a not in named]
-            if not kept:
-                continue
-            p = await self._cpu.run(probabilities, weights, as_matrix([v for _, v in kept]))
-            best += [Scored(a, float(x)) for (a, _), x in zip(kept, p, strict=True)]
-            best = sorted(best, key=lambda s: -s.probability)[:first]
-        return best
+        named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
+        return await self._scores.top(tenant_id, version, first=first, skip=named)
 
     async def uncertain(self, tenant_id: str, concept: Concept, *, first: int) -> list[Scored]:
         """Non-examples nearest the threshold (uncertainty sampling), not in review already: what a
-        reviewer should answer next."""
-        version = await self._scoring_version(tenant_id, concept, None)
+        reviewer should answer next (the band around the threshold in the version's kept scores)."""
+        version = await self._scores.ranked(tenant_id, await self._scoring_version(tenant_id, concept, None))
         assert version.metrics is not None
-        threshold = version.metrics.threshold
-        scored = await self.score(tenant_id, concept, version.number, first=1_000_000, skip_examples=True)
-        waiting = set(concept.in_review)
-        near = sorted(
-            (s for s in scored if s.asset_id not in waiting), key=lambda s: abs(s.probability - threshold)
-        )
-        return near[:first]
+        named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
+        skip = named | set(concept.in_review)
+        return await self._scores.near(tenant_id, version, version.metrics.threshold, first=first, skip=skip)
 
     # ------------------------------------------------------------ human review
 
@@ -464,7 +465,7 @@ class ConceptService:
         """A reprocess batch of the `features` analyzer over the indexed assets that have no vector of the
         current model (None when every one has)."""
         model = self._current_model()
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=True)  # training examples need vectors most
         have: set[str] = set()
         for start in range(0, len(ids), 500):
             have.update(await self._catalog.get_features(tenant_id, ids[start : start + 500], model))

@@ -32,6 +32,7 @@ class ConceptErrorCode(enum.Enum):
     TOO_MANY = "TOO_MANY"
     TOO_FEW_EXAMPLES = "TOO_FEW_EXAMPLES"
     NOT_TRAINED = "NOT_TRAINED"
+    NOT_ACTIVE = "NOT_ACTIVE"
     UNAVAILABLE = "UNAVAILABLE"
     INVALID_FILTER = "INVALID_FILTER"
 
@@ -166,8 +167,8 @@ class Concept:
         ctx = info.context
         concept = await self._domain(info)
         try:
-            found = await ctx.services.concepts.score(
-                ctx.tenant_id, concept, version, first=max(1, min(first, MAX_LISTED)), skip_examples=True
+            found = await ctx.services.concepts.suggestions(
+                ctx.tenant_id, concept, version, first=max(1, min(first, MAX_LISTED))
             )
         except domain.ConceptError:  # nothing trained (or no such version) yet: nothing to suggest
             return []

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS assets (
     renditions TEXT NOT NULL DEFAULT '[]',
     phash TEXT,
     other_names TEXT NOT NULL DEFAULT '[]',
+    training_example INTEGER NOT NULL DEFAULT 0,
     frame_time REAL,
     UNIQUE (tenant_id, sha256)
 );
@@ -70,7 +71,7 @@ SCHEMA = (
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
     "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, "
-    "other_names, frame_time"
+    "other_names, training_example, frame_time"
 )
 _ASSET_FIELDS = _ASSET_COLUMNS.count(",") + 1
 
@@ -98,6 +99,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         json.dumps(renditions),
         a.phash,
         json.dumps(a.other_filenames),
+        int(a.training_example),
         a.frame_time,
     )
 
@@ -126,6 +128,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
         phash=row["phash"],
         other_filenames=tuple(json.loads(row["other_names"])),
+        training_example=bool(row["training_example"]),
         frame_time=row["frame_time"],
     )
 
@@ -286,6 +289,17 @@ class SqliteCatalog(
             return True
 
         return await self._db.write(add)
+
+    async def join_archive(self, tenant_id: str, asset_id: str) -> bool:
+        def clear(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE assets SET training_example = 0 "
+                "WHERE tenant_id = ? AND id = ? AND training_example = 1",
+                (tenant_id, asset_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self._db.write(clear)
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
