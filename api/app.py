@@ -27,7 +27,9 @@ from strawberry.http import GraphQLRequestData
 
 from api.auth import AuthError, UnknownKey, key_for_authorization
 from api.context import Context
-from api.limits.request_limits import (
+from api.metadata.export_job_schema import JOB_KIND
+from api.metadata.export_schema import export_kind
+from api.request_limits import (
     MAX_JSON_BYTES,
     MULTIPART_FIELDS,
     RequestRefused,
@@ -36,8 +38,6 @@ from api.limits.request_limits import (
     check_operation,
     decode_request_json,
 )
-from api.metadata.export_job_schema import JOB_KIND
-from api.metadata.export_schema import export_kind
 from api.schema import schema
 from api.service_ports import ApiServices, OpenServices
 from api.tenant_gate import TenantBusy, TenantGate

@@ -19,11 +19,11 @@ from api.context import Context
 from api.error_log import MaskServerErrors, Schema
 from api.face_schema import FaceMutation, FaceQuery
 from api.keys_schema import KeyMutation, KeyQuery
-from api.limits.query_limits import QueryLimits
 from api.metadata.export_job_schema import ExportJobMutation, ExportJobQuery
 from api.metadata.export_schema import CsvExportQuery, ExportQuery
 from api.metadata.profile_schema import ProfileMutation, ProfileQuery
 from api.metadata.webhook_schema import WebhookMutation, WebhookQuery
+from api.query_limits import QueryLimits
 from api.review.schema import ReviewMutation, ReviewQuery
 from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec

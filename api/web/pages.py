@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from api.auth import AuthError, key_for_authorization
-from api.limits.request_limits import SmallBody
+from api.request_limits import SmallBody
 from api.web.assets import Static, shell
 from api.web.session import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ports import CatalogStore

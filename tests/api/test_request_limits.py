@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.limits.request_limits import (
+from api.request_limits import (
     MAX_JSON_BYTES,
     MAX_JSON_VALUES,
     MAX_LIST_ITEMS,

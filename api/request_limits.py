@@ -1,8 +1,8 @@
 """Limits on a GraphQL request's bytes and JSON, checked before strawberry parses or coerces anything.
 
-The query limits (api.limits.query_limits) bound the document; these bound what comes before it. Without
-them a 12 MB variables list is read whole, parsed and coerced on the event loop (seconds, every tenant
-waiting) before a resolver says "at most 50". So, in order:
+The query limits (api.query_limits) bound the document; these bound what comes before it. Without them a
+12 MB variables list is read whole, parsed and coerced on the event loop (seconds, every tenant waiting)
+before a resolver says "at most 50". So, in order:
 - the body is counted while it is read: a JSON request, or a multipart request's parts other than the file,
   past their cap is refused (at once when Content-Length says so);
 - json.loads costs grow with the number of values, not bytes: the commas, brackets and braces are counted

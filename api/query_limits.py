@@ -19,8 +19,8 @@ from strawberry.extensions.max_aliases import create_validator as alias_limit
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit
 from strawberry.schema.schema import validate_document
 
-from api.limits.query_cost import cost_errors
-from api.limits.query_repeats import named_limits, repeat_errors
+from api.query_cost import cost_errors
+from api.query_repeats import named_limits, repeat_errors
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
