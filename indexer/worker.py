@@ -141,7 +141,8 @@ class Worker:
         stop = asyncio.Event()
         runner = asyncio.create_task(self.run(stop, recover=False))
         try:
-            while await self._queue.pending() > 0:  # noqa: ASYNC110 - the queue may live in another process
+            # A run that failed (its claim raised) ends the wait: awaiting it below raises its error.
+            while not runner.done() and await self._queue.pending() > 0:  # noqa: ASYNC110 - shared queue
                 await asyncio.sleep(0.05)
         finally:
             stop.set()

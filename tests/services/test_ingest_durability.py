@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,33 @@ async def test_a_job_queued_in_this_process_is_claimed_at_once(services: Service
     finally:
         stop.set()
         await running
+
+
+class BrokenClaims:
+    """The real queue, whose claims fail (the database is gone)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[Any]:
+        raise RuntimeError("database disk image is malformed")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+async def test_run_until_idle_raises_when_its_worker_fails(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await services.ingestor.ingest(tenant, jpeg_bytes((20, 20, 20)), "grey.jpg")  # a job stays pending
+    worker = Worker(
+        BrokenClaims(services.queue),  # type: ignore[arg-type]
+        services.catalog,
+        services.pipeline,
+        WorkerSettings(),
+        services.reprocess.preparation,
+    )
+    started = time.monotonic()
+    async with asyncio.timeout(20):
+        with pytest.raises(RuntimeError, match="malformed"):
+            await worker.run_until_idle()
+    assert time.monotonic() - started < 10  # it waited for the pending job until cancelled
