@@ -26,7 +26,6 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 
 from api.auth import AuthError, UnknownKey, key_for_authorization
-from api.blob_responses import blob_response
 from api.context import Context
 from api.metadata.export_job_schema import JOB_KIND
 from api.metadata.export_schema import export_kind
@@ -42,6 +41,7 @@ from api.request_limits import (
 from api.schema import schema
 from api.service_ports import ApiServices, OpenServices
 from api.tenant_gate import TenantBusy, TenantGate
+from api.transfer.blob_responses import blob_response
 from api.types import ORIGINAL
 from api.web.assets import page
 from api.web.graphiql import graphiql_html

@@ -29,8 +29,8 @@ from api.runs_schema import RunMutation, RunQuery
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from api.search_types import FacetValue, LabelMatch, PageInfo, SearchConnection, SearchEdge, SearchFacets
 from api.stage_listing import list_stages
+from api.transfer.uploads import is_video_upload, spill_upload
 from api.types import Asset, IngestAssetPayload, IngestError, IngestErrorCode, VersionRelation
-from api.uploads import is_video_upload, spill_upload
 from api.version_schema import VersionMutation
 from api.viewer_schema import ViewerQuery
 from catalog.domain import model
@@ -175,6 +175,14 @@ class Mutation(
                 "file's own metadata, its fields winning. The original is never changed."
             ),
         ] = None,
+        training_example: Annotated[
+            bool,
+            strawberry.argument(
+                description="Only to teach a custom concept (add it with addConceptExamples): analysed, but "
+                "left out of searches unless filter.trainingExamples asks. The same file ingested without "
+                "it joins the archive."
+            ),
+        ] = False,
     ) -> IngestAssetPayload:
         ctx = info.context
         side = await sidecar.read(MAX_SIDECAR_BYTES + 1) if sidecar is not None else None  # type: ignore[attr-defined]
@@ -204,7 +212,13 @@ class Mutation(
             path = await spill_upload(file)
             try:
                 outcome = await ctx.services.ingestor.ingest_file(
-                    ctx.tenant_id, path, name, parent_id=parent, relation=kind, sidecar=side
+                    ctx.tenant_id,
+                    path,
+                    name,
+                    parent_id=parent,
+                    relation=kind,
+                    sidecar=side,
+                    training_example=training_example,
                 )
             finally:
                 await asyncio.to_thread(path.unlink, missing_ok=True)
@@ -218,6 +232,7 @@ class Mutation(
                 relation=kind,
                 size_bytes=getattr(file, "size", None),  # starlette counted the whole part; we read limit+1
                 sidecar=side,
+                training_example=training_example,
             )
         if outcome.status == "rejected":
             code = IngestErrorCode(outcome.code or "corrupt")

@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from api.recognition_types import LabelSource
 from api.types import AssetStatus
 from catalog.domain.model import Stage
-from catalog.domain.ports import SortOrder
+from catalog.domain.ports import SortOrder, TrainingExamples
 from catalog.domain.review.human_labels import HUMAN_YES, MACHINE_CEILING
 from services.search_query import SearchSpec
 
@@ -27,6 +27,14 @@ class LabelThreshold:
 class VersionScope(enum.Enum):
     ALL = "all"
     ROOTS = "roots"
+
+
+TrainingExampleScope = strawberry.enum(
+    TrainingExamples,
+    name="TrainingExamples",
+    description="EXCLUDE: the archive, without the assets uploaded only to teach a custom concept (the "
+    "default); ONLY: those training examples alone.",
+)
 
 
 @strawberry.input(
@@ -68,6 +76,11 @@ class SearchFilter:
         description="Which labels may match: [HUMAN] only those review confirmed or named (confidence 100), "
         "[MACHINE] only the machine's that no review confirmed (below 100); default both. A label review "
         "rejected matches neither.",
+    )
+    training_examples: TrainingExampleScope | None = strawberry.field(  # type: ignore[valid-type]
+        default=strawberry.UNSET,
+        description="Assets uploaded only to teach a custom concept are left out (EXCLUDE, the default); "
+        "ONLY searches them alone.",
     )
     versions: VersionScope | None = strawberry.field(
         default=strawberry.UNSET, description="ROOTS: a version's match returns its root, once per tree."
@@ -140,6 +153,7 @@ def search_spec(
         media_types=f.media_types or (),
         min_duration=f.min_duration if isinstance(f.min_duration, int | float) else None,
         max_duration=f.max_duration if isinstance(f.max_duration, int | float) else None,
+        training_examples=TrainingExamples(f.training_examples or TrainingExamples.EXCLUDE),
         created_after=f.created_after or None,
         created_before=f.created_before or None,
         captured_after=f.captured_after or None,

@@ -124,6 +124,14 @@ class Asset:
     def filenames(self) -> list[str]:
         return list(self._domain.filenames)
 
+    @strawberry.field(
+        description="Uploaded only to teach a custom concept (addConceptExamples with uploads, or "
+        "ingestAsset with trainingExample): analysed like any asset, but searches leave it out unless "
+        "`filter.trainingExamples` asks for it. Ingesting the same file into the archive clears it."
+    )
+    def training_example(self) -> bool:
+        return self._domain.training_example
+
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)
 

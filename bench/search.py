@@ -141,7 +141,7 @@ async def build_store(services: Services, n: int, tenants: int, seed: int) -> li
                                   tuple(Label(*lb) for lb in labels[i]), embedding=vectors[i])
                 )  # fmt: skip
             rows = [_asset_row(a) for a in assets]
-            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({','.join('?' * 20)})"
+            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({','.join('?' * len(rows[0]))})"
             await db.write(lambda c, rows=rows, insert=insert: c.executemany(insert, rows))
             made += size
             progress.update(task, completed=made)

@@ -100,8 +100,9 @@ class Pipeline:
         return asset.status
 
     async def _hook(self, asset: Asset) -> None:
-        """The after-indexing hook; its failure is logged, never the asset's (it is indexed)."""
-        if self._after_indexed is None:
+        """The after-indexing hook; its failure is logged, never the asset's (it is indexed). Not for a
+        training example: review rules ask about the archive, and the uploader named what it shows."""
+        if self._after_indexed is None or asset.training_example:
             return
         try:
             await self._after_indexed(asset.tenant_id, asset.id)

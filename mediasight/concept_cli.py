@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from catalog.domain.concepts.model import Concept, ConceptError, ConceptVersion, VersionStatus
+from catalog.domain.concepts.model import (
+    Concept,
+    ConceptError,
+    ConceptVersion,
+    ExampleSource,
+    VersionStatus,
+)
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
@@ -76,6 +83,62 @@ def _metrics(v: ConceptVersion) -> str:
     )
 
 
+Uploads = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--upload",
+        help="An image file to upload as a positive training example (repeatable): hidden from search "
+        "unless asked for.",
+    ),
+]
+NegativeUploads = Annotated[
+    list[Path] | None,
+    typer.Option("--upload-negative", help="An image file to upload as a negative training example."),
+]
+
+
+async def _uploaded(services: Services, tenant_id: str, files: list[Path] | None) -> list[str]:
+    """Ingest files as training examples; their asset IDs (a refused file stops the command)."""
+    ids = []
+    for path in files or []:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConceptError("NOT_FOUND", f"cannot read {path}: {exc.strerror or exc}") from exc
+        outcome = await services.ingestor.ingest(tenant_id, data, path.name, training_example=True)
+        if outcome.asset is None:
+            raise ConceptError("INVALID_UPLOAD", f"{path}: {outcome.error}")
+        ids.append(outcome.asset.id)
+    return ids
+
+
+async def _add_given(
+    services: Services,
+    tenant_id: str,
+    name: str,
+    positive: list[str] | None,
+    negative: list[str] | None,
+    positive_label: list[str] | None,
+    uploads: tuple[list[Path] | None, list[Path] | None] = (None, None),
+) -> None:
+    """The examples `create` and `add` take: IDs, a label's assets, then uploads (source UPLOAD)."""
+    concept = await services.concepts.add_examples(
+        tenant_id,
+        name,
+        positives=positive or [],
+        negatives=negative or [],
+        positives_from=await _from_labels(services, tenant_id, positive_label),
+    )
+    up = await _uploaded(services, tenant_id, uploads[0])
+    down = await _uploaded(services, tenant_id, uploads[1])
+    if up or down:
+        await services.concepts.add_examples(
+            tenant_id, name, positives=up, negatives=down, source=ExampleSource.UPLOAD
+        )
+        err.print(f"{len(up) + len(down)} files uploaded as training examples: a worker indexes them")
+    out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
+
+
 @concept_app.command("create")
 def concept_create(
     ctx: typer.Context,
@@ -92,16 +155,8 @@ def concept_create(
     """Define a concept from example assets (train it with `mediasight concept train`)."""
 
     async def run(services: Services, tenant_id: str) -> None:
-        concept = await services.concepts.create(
-            tenant_id,
-            name,
-            positives=positive or [],
-            negatives=negative or [],
-            parents=parent or [],
-            synonyms=synonym or [],
-            positives_from=await _from_labels(services, tenant_id, positive_label),
-        )
-        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
+        await services.concepts.create(tenant_id, name, parents=parent or [], synonyms=synonym or [])
+        await _add_given(services, tenant_id, name, positive, negative, positive_label)
 
     _run(ctx, tenant, run)
 
@@ -114,18 +169,15 @@ def concept_add(
     positive: Positives = None,
     negative: Negatives = None,
     positive_label: FromLabels = None,
+    upload: Uploads = None,
+    upload_negative: NegativeUploads = None,
 ) -> None:
-    """Add examples (an asset given again changes sides)."""
+    """Add examples (an asset given again changes sides), or upload files as training examples."""
 
     async def run(services: Services, tenant_id: str) -> None:
-        concept = await services.concepts.add_examples(
-            tenant_id,
-            name,
-            positives=positive or [],
-            negatives=negative or [],
-            positives_from=await _from_labels(services, tenant_id, positive_label),
+        await _add_given(
+            services, tenant_id, name, positive, negative, positive_label, (upload, upload_negative)
         )
-        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
 
     _run(ctx, tenant, run)
 
@@ -210,6 +262,18 @@ def concept_activate(
         return await _batch(services, batch, wait)
 
     raise typer.Exit(_run(ctx, tenant, run))
+
+
+@concept_app.command("deactivate")
+def concept_deactivate(ctx: typer.Context, tenant: TenantName, name: ConceptName) -> None:
+    """Stop running the concept: its label comes off the assets (a background job); versions and examples
+    stay, and `mediasight concept activate` runs it again."""
+
+    async def run(services: Services, tenant_id: str) -> None:
+        concept = await services.concepts.deactivate(tenant_id, name)
+        out.print(f"concept {concept.name!r} deactivated: a worker takes its label off the assets")
+
+    _run(ctx, tenant, run)
 
 
 @concept_app.command("review")

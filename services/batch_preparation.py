@@ -38,6 +38,7 @@ from catalog.domain.ports import (
     SearchPage,
     SearchQuery,
     SortOrder,
+    TrainingExamples,
     UnsupportedSearch,
 )
 from catalog.domain.run_ports import BatchItemState, Claim
@@ -105,6 +106,8 @@ def decode_selection(text: str) -> tuple[SearchQuery, frozenset[str] | None]:
     args: dict[str, Any] = {k: _tupled(v) for k, v in raw["query"].items() if k in fields}
     args.update((name, datetime.fromisoformat(args[name])) for name in _TIMES if args.get(name))
     args["sort"] = SortOrder(args["sort"])
+    if "training_examples" in args:  # selections written before it: the default
+        args["training_examples"] = TrainingExamples(args["training_examples"])
     ids = raw["asset_ids"]
     return SearchQuery(**args), frozenset(ids) if ids is not None else None
 

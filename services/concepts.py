@@ -47,7 +47,7 @@ from services.review_tasks import ReviewTasks
 log = logging.getLogger(__name__)
 
 TRAIN_JOB = "concept-train"
-RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted concept's analyzer name
+RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted or deactivated concept's analyzer name
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
@@ -176,12 +176,27 @@ class ConceptService:
         await self._catalog.delete_concept(tenant_id, concept)
         await self._queue.enqueue(RETIRE_JOB, tenant_id, concept.analyzer)
 
+    async def deactivate(self, tenant_id: str, name: str) -> Concept:
+        """Stop running the concept: new assets no longer get it, and the same background job as a deletion
+        takes its label off the assets; versions and examples stay, and activateConcept runs it again."""
+        concept = await self.get(tenant_id, name)
+        if concept.active_version is None:
+            raise ConceptError("NOT_ACTIVE", f"concept {concept.name!r} is not active")
+        inactive = dataclasses.replace(concept, active_version=None)
+        await self._catalog.save_concept(inactive)
+        await self._queue.enqueue(RETIRE_JOB, tenant_id, concept.analyzer)
+        return inactive
+
     async def retire(self, tenant_id: str, analyzer: str) -> int:
-        """A deleted concept's job: an empty run replaces its current run wherever that gave the label, and
-        those assets are indexed again. Returns how many assets lost the label."""
+        """A deleted or deactivated concept's job: an empty run replaces its current run wherever that gave
+        the label, and those assets are indexed again. Returns how many assets lost the label."""
         name = concept_of(analyzer)
-        if name is None or await self._catalog.get_concept(tenant_id, name) is not None:
-            return 0  # not a concept, or one of that name exists again (its own runs now count)
+        if name is None:
+            return 0
+        concept = await self._catalog.get_concept(tenant_id, name)
+        if concept is not None and concept.active_version is not None:
+            return 0  # active (again, or a new one of that name): its own runs count
+        why = "deleted" if concept is None else "deactivated"
         retired, after = 0, None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=_SCAN_PAGE):
             after = assets[-1].id
@@ -196,9 +211,9 @@ class ConceptService:
                     dataclasses.replace(
                         current,
                         id=uuid7(),
-                        model_version="deleted",
+                        model_version=why,
                         findings=Findings(),
-                        parameters={"deleted": True},
+                        parameters={why: True},
                         created_at=now,
                         finished_at=now,
                         batch_id=None,
@@ -337,17 +352,20 @@ class ConceptService:
         active = dataclasses.replace(concept, active_version=ready[0].number)
         await self._catalog.save_concept(active)
         await self._use_synonyms(tenant_id, active)
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=False)  # its report: what the archive gained
         if not ids:
             return active, None
         batch = await self._reprocess.start(tenant_id, ids, ReprocessRequest(analyzers=(active.analyzer,)))
         return active, batch
 
-    async def _indexed(self, tenant_id: str) -> list[str]:
+    async def _indexed(self, tenant_id: str, *, examples: bool) -> list[str]:
+        """The tenant's indexed assets; with `examples` False, not those uploaded as training examples."""
         out: list[str] = []
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=500):
-            out += [a.id for a in assets if a.status == Stage.INDEXED]
+            out += [
+                a.id for a in assets if a.status == Stage.INDEXED and (examples or not a.training_example)
+            ]
             after = assets[-1].id
         return out
 
@@ -464,7 +482,7 @@ class ConceptService:
         """A reprocess batch of the `features` analyzer over the indexed assets that have no vector of the
         current model (None when every one has)."""
         model = self._current_model()
-        ids = await self._indexed(tenant_id)
+        ids = await self._indexed(tenant_id, examples=True)  # training examples need vectors most
         have: set[str] = set()
         for start in range(0, len(ids), 500):
             have.update(await self._catalog.get_features(tenant_id, ids[start : start + 500], model))

@@ -143,10 +143,12 @@ class Ingestor:
         relation: VersionRelation | None = None,
         size_bytes: int | None = None,
         sidecar: bytes | None = None,
+        training_example: bool = False,
     ) -> IngestOutcome:
         """Register `data` as an asset and queue it (an upload may pass only its first max_bytes + 1
         bytes, with its real size); `sidecar`: an .xmp file that came beside it (its fields win over the
-        file's own when the metadata is read)."""
+        file's own when the metadata is read). `training_example`: uploaded only to teach a concept (hidden
+        from search unless asked for); the same bytes ingested without it join the archive."""
         video = is_video(data[:HEAD_BYTES])
         refused = await self._refusal(tenant_id, len(data), size_bytes, parent_id, sidecar, video)
         if refused is not None:
@@ -154,7 +156,9 @@ class Ingestor:
         if video:
             path = await self._cpu.run(_spill, data)
             try:
-                return await self._ingest_video(tenant_id, path, filename, parent_id, relation, sidecar)
+                return await self._ingest_video(
+                    tenant_id, path, filename, parent_id, relation, sidecar, training_example
+                )
             finally:
                 path.unlink(missing_ok=True)
         try:
@@ -166,7 +170,16 @@ class Ingestor:
             await self._blobs.put(key, data, info.media_type)
 
         return await self._register(
-            tenant_id, sha256, info, len(data), filename, parent_id, relation, sidecar, store
+            tenant_id,
+            sha256,
+            info,
+            len(data),
+            filename,
+            parent_id,
+            relation,
+            sidecar,
+            store,
+            training_example,
         )
 
     async def ingest_file(
@@ -178,6 +191,7 @@ class Ingestor:
         parent_id: str | None = None,
         relation: VersionRelation | None = None,
         sidecar: bytes | None = None,
+        training_example: bool = False,
     ) -> IngestOutcome:
         """As ingest, from a file: a video is hashed, probed and stored streaming (S3 multipart), never
         read whole into memory; an image is read (it is decoded whole anyway)."""
@@ -190,13 +204,21 @@ class Ingestor:
         if refused is not None:
             return refused
         if video:
-            return await self._ingest_video(tenant_id, path, filename, parent_id, relation, sidecar)
+            return await self._ingest_video(
+                tenant_id, path, filename, parent_id, relation, sidecar, training_example
+            )
         try:
             data = await self._cpu.run(path.read_bytes)
         except OSError as exc:  # only the file's own errors: a catalog that is down must raise (retry)
             return _unreadable(exc)
         return await self.ingest(
-            tenant_id, data, filename, parent_id=parent_id, relation=relation, sidecar=sidecar
+            tenant_id,
+            data,
+            filename,
+            parent_id=parent_id,
+            relation=relation,
+            sidecar=sidecar,
+            training_example=training_example,
         )
 
     async def _ingest_video(
@@ -207,6 +229,7 @@ class Ingestor:
         parent_id: str | None,
         relation: VersionRelation | None,
         sidecar: bytes | None,
+        training_example: bool,
     ) -> IngestOutcome:
         try:
             sha256, info, size = await self._cpu.run(_hash_and_probe_video, path)
@@ -217,7 +240,7 @@ class Ingestor:
             await self._blobs.put_file(key, path, info.media_type)
 
         return await self._register(
-            tenant_id, sha256, info, size, filename, parent_id, relation, sidecar, store
+            tenant_id, sha256, info, size, filename, parent_id, relation, sidecar, store, training_example
         )
 
     async def _refusal(
@@ -266,6 +289,7 @@ class Ingestor:
         relation: VersionRelation | None,
         sidecar: bytes | None,
         store: Callable[[str], Awaitable[None]],
+        training_example: bool = False,
     ) -> IngestOutcome:
         now = utcnow()
         candidate = Asset(
@@ -285,6 +309,7 @@ class Ingestor:
             captured_at=info.captured_at,
             parent_id=parent_id,
             relation=relation,
+            training_example=training_example,
         )
         existing = await self._catalog.find_asset_by_sha256(tenant_id, sha256)
         if existing is None:
@@ -304,6 +329,12 @@ class Ingestor:
             await self._blobs.put(sidecar_key(existing.blob_key), sidecar, "application/rdf+xml")
             if existing.status == Stage.INDEXED and self._on_new_sidecar is not None:
                 await self._on_new_sidecar(tenant_id, existing.id)
+        # A training example ingested into the archive: it is an asset of the archive from now on.
+        joins = existing.training_example and not training_example
+        if joins and await self._catalog.join_archive(tenant_id, existing.id):
+            existing = dataclasses.replace(existing, training_example=False)
+            if existing.status == Stage.INDEXED:
+                await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         name = clean_filename(filename)
         if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
             # Another name for the same bytes: kept, and searchable once the index document is refreshed.

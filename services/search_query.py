@@ -16,7 +16,7 @@ from datetime import datetime
 from catalog.domain.cursor import CursorError, decode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import TenantConfig
-from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, with_synonyms
+from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, TrainingExamples, with_synonyms
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import TextEmbedder
 
@@ -46,6 +46,7 @@ class SearchSpec:
     media_types: Sequence[str] = ()
     min_duration: float | None = None
     max_duration: float | None = None
+    training_examples: TrainingExamples = TrainingExamples.EXCLUDE
     created_after: datetime | None = None
     created_before: datetime | None = None
     captured_after: datetime | None = None
@@ -114,6 +115,7 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         media_types=_names("mediaTypes", spec.media_types),
         min_duration=_seconds("filter.minDuration", spec.min_duration),
         max_duration=_seconds("filter.maxDuration", spec.max_duration),
+        training_examples=spec.training_examples,
         created_after=spec.created_after,
         created_before=spec.created_before,
         captured_after=spec.captured_after,

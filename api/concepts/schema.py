@@ -179,6 +179,20 @@ class ConceptMutation:
 
     @strawberry.mutation(
         permission_classes=[CanWrite],
+        description="Stop running the concept: new assets no longer get it and a background job takes its "
+        "label off the assets (as deleteConcept does); its versions and examples stay, and activateConcept "
+        "runs it again.",
+    )
+    async def deactivate_concept(self, info: Info[Context, None], name: str) -> ConceptPayload:
+        ctx = info.context
+        try:
+            found = await ctx.services.concepts.deactivate(ctx.tenant_id, name)
+        except ConceptError as exc:
+            return ConceptPayload(concept=None, error=problem(exc))
+        return ConceptPayload(concept=Concept.from_domain(found), error=None)
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
         description="Ask reviewers about the assets the active version is least sure of (uncertainty "
         'sampling): verify tasks "is this <name>?"; their answers become examples at the next trainConcept.',
     )

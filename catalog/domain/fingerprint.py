@@ -94,6 +94,8 @@ def canonical_json(doc: IndexDocument) -> str:
     fields["root_id"] = doc.root_id or doc.asset_id
     if doc.duration is None:  # added after the v1 form: an image's document keeps its fingerprint
         del fields["duration"]
+    if not doc.training_example:  # added later still: an archive's document keeps its fingerprint
+        del fields["training_example"]
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

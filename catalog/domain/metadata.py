@@ -140,6 +140,7 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         embedding=results["embedding"].findings.embedding if "embedding" in results else (),
         root_id=root_id,
         duration=video.info.duration if video is not None else None,
+        training_example=asset.training_example,
     )
 
 

@@ -146,6 +146,8 @@ class Asset:
     phash: str | None = None  # 64-bit difference hash of the picture (16 hex digits): near-duplicates
     # other names the same bytes were ingested under, oldest first (`filename` is the first name)
     other_filenames: tuple[str, ...] = ()
+    # uploaded only to teach a custom concept: indexed apart, hidden from search unless asked for
+    training_example: bool = False
 
     @property
     def filenames(self) -> tuple[str, ...]:

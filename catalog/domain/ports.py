@@ -106,6 +106,11 @@ class AssetStore(Protocol):
         """Remember another name the asset was ingested under; False if it had it (or no such asset)."""
         ...
 
+    async def join_archive(self, tenant_id: str, asset_id: str) -> bool:
+        """A training example becomes an asset of the archive (its flag is cleared); False if it was not
+        a training example (or no such asset)."""
+        ...
+
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
     ) -> list[tuple[str, int]]:
@@ -278,6 +283,15 @@ class IndexDocument:
     embedding: tuple[float, ...] = ()  # semantic vector of the asset's metadata text
     root_id: str = ""  # top of the asset's version tree ("" or its own ID when it has no parent)
     duration: float | None = None  # a video's length in seconds (None: an image)
+    training_example: bool = False  # uploaded only to teach a concept: searched only when asked for
+
+
+class TrainingExamples(enum.StrEnum):
+    """Which assets a search looks at: the archive (assets uploaded only as concept examples left out), or
+    those training examples alone."""
+
+    EXCLUDE = "exclude"
+    ONLY = "only"
 
 
 class SortOrder(enum.StrEnum):
@@ -310,6 +324,7 @@ class SearchQuery:
     media_types: tuple[str, ...] = ()
     min_duration: float | None = None  # videos at least this many seconds long (images never match)
     max_duration: float | None = None  # videos at most this long
+    training_examples: TrainingExamples = TrainingExamples.EXCLUDE
     created_after: datetime | None = None
     created_before: datetime | None = None
     captured_after: datetime | None = None

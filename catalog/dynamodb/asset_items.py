@@ -97,6 +97,8 @@ def asset_item(a: Asset) -> Item:
         "shard": s(shard_of(a.id)),
         COUNTED: {"BOOL": True},
     }
+    if a.training_example:  # absent: an asset of the archive
+        item["training_example"] = {"BOOL": True}
     optional = {
         **stage_marks(a.tenant_id, a.id, a.status),
         "error": a.error,
@@ -132,6 +134,7 @@ def asset_from_item(item: Item) -> Asset:
         renditions=tuple(Rendition(*r) for r in json.loads(item["renditions"]["S"])),
         phash=opt_s(item, "phash"),
         other_filenames=tuple(v["S"] for v in item.get("other_names", {}).get("L", ())),
+        training_example=item.get("training_example", {}).get("BOOL", False),
     )
 
 

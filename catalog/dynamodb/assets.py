@@ -206,6 +206,21 @@ class DynamoAssets(DynamoTable):
             raise
         return True
 
+    async def join_archive(self, tenant_id: str, asset_id: str) -> bool:
+        try:
+            await self._client.update_item(
+                TableName=self._table,
+                Key=asset_key(tenant_id, asset_id),
+                UpdateExpression="REMOVE training_example",
+                ConditionExpression="attribute_exists(PK) AND training_example = :yes",
+                ExpressionAttributeValues={":yes": {"BOOL": True}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False  # no such asset in this tenant, or not a training example
+            raise
+        return True
+
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int
     ) -> list[tuple[str, int]]:

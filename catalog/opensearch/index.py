@@ -35,6 +35,7 @@ ADDED_FIELDS: dict[str, Any] = {
         "index": False,
     },  # catalog.domain.fingerprint; read back, never queried
     "duration": {"type": "double"},  # a video's length in seconds (absent: an image)
+    "training_example": {"type": "boolean"},  # true: uploaded only to teach a concept (absent: false)
 }
 
 
@@ -140,6 +141,8 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
     }
     if doc.duration is not None:
         body["duration"] = doc.duration
+    if doc.training_example:
+        body["training_example"] = True
     if doc.captured_at:
         captured = doc.captured_at if doc.captured_at.tzinfo else doc.captured_at.replace(tzinfo=UTC)
         body["captured_year"] = f"{captured.astimezone(UTC).year:04d}"

@@ -34,7 +34,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
-from catalog.domain.ports import FacetValue, LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
+from catalog.domain.ports import (
+    FacetValue,
+    LabelMatch,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    SortOrder,
+    TrainingExamples,
+)
 from catalog.domain.ranking import (
     FACET_LIMIT,
     FILENAME_SCORE,
@@ -271,6 +279,8 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
             keep.append({"range": {"duration": {op: seconds}}})  # a document without one: an image
     if query.exclude_moderation:
         keep.append({"term": {"moderated": False}})
+    example = {"term": {"training_example": True}}  # documents without the field: the archive
+    (keep if query.training_examples is TrainingExamples.ONLY else drop).append(example)
     if query.persons:
         keep.append({"terms": {"persons.lc": [p.lower() for p in query.persons]}})
     if query.phrase is not None:

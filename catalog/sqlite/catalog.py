@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS assets (
     renditions TEXT NOT NULL DEFAULT '[]',
     phash TEXT,
     other_names TEXT NOT NULL DEFAULT '[]',
+    training_example INTEGER NOT NULL DEFAULT 0,
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
@@ -68,7 +69,8 @@ SCHEMA = (
 
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
-    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, other_names"
+    "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, "
+    "other_names, training_example"
 )
 
 
@@ -95,6 +97,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         json.dumps(renditions),
         a.phash,
         json.dumps(a.other_filenames),
+        int(a.training_example),
     )
 
 
@@ -122,6 +125,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),
         phash=row["phash"],
         other_filenames=tuple(json.loads(row["other_names"])),
+        training_example=bool(row["training_example"]),
     )
 
 
@@ -140,7 +144,7 @@ class SqliteCatalog(
             if row is not None:
                 return _asset(row), False
             conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(20)})", _asset_row(asset)
+                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(21)})", _asset_row(asset)
             )
             return asset, True
 
@@ -282,6 +286,17 @@ class SqliteCatalog(
             return True
 
         return await self._db.write(add)
+
+    async def join_archive(self, tenant_id: str, asset_id: str) -> bool:
+        def clear(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE assets SET training_example = 0 "
+                "WHERE tenant_id = ? AND id = ? AND training_example = 1",
+                (tenant_id, asset_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self._db.write(clear)
 
     async def similar_assets(
         self, tenant_id: str, phash: str, *, max_distance: int, limit: int

@@ -7,7 +7,7 @@ import sqlite3
 from catalog.domain.ids import uuid7
 from catalog.sqlite.run_writes import migrate_results
 
-CATALOG_VERSION = 5
+CATALOG_VERSION = 6
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -21,6 +21,7 @@ _ADDED_COLUMNS = (
     ("assets", "renditions", "TEXT NOT NULL DEFAULT '[]'"),
     ("assets", "phash", "TEXT"),
     ("assets", "other_names", "TEXT NOT NULL DEFAULT '[]'"),
+    ("assets", "training_example", "INTEGER NOT NULL DEFAULT 0"),
     ("asset_changes", "deleted", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "background", "INTEGER NOT NULL DEFAULT 0"),
 )

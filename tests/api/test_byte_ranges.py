@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.byte_ranges import ByteRange, RangeNotSatisfiable, parse_range
+from api.transfer.byte_ranges import ByteRange, RangeNotSatisfiable, parse_range
 
 
 @pytest.mark.parametrize(

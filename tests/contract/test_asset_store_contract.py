@@ -41,6 +41,23 @@ async def test_every_name_an_asset_was_ingested_under_is_kept(catalog: CatalogSt
     assert (await catalog.get_assets(a, [asset.id]))[asset.id].other_filenames == found.other_filenames
 
 
+async def test_a_training_example_keeps_its_flag_until_it_joins_the_archive(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    example, _ = await catalog.register_asset(new_asset(a, "e" * 64, training_example=True))
+    archived, _ = await catalog.register_asset(new_asset(a, "f" * 64))
+    assert example.training_example and not archived.training_example
+    assert (await catalog.get_asset(a, example.id)) == example
+    assert (await catalog.find_asset_by_sha256(a, "e" * 64)) == example
+    listed = {x.id: x.training_example for x in await catalog.list_assets(a, after=None, limit=10)}
+    assert listed == {example.id: True, archived.id: False}
+    assert not await catalog.join_archive(b, example.id)  # tenant-scoped
+    assert not await catalog.join_archive(a, archived.id)  # not a training example
+    assert await catalog.join_archive(a, example.id)
+    assert not await catalog.join_archive(a, example.id)  # once
+    found = await catalog.get_asset(a, example.id)
+    assert found is not None and not found.training_example
+
+
 async def test_register_asset_dedupes_per_tenant(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     parent = new_asset(a, "p" * 64)

@@ -19,8 +19,16 @@ from opensearchpy import AsyncOpenSearch
 from catalog.domain.cursor import CursorError
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.model import Label
-from catalog.domain.ports import IndexDocument, LabelMatch, SearchIndex, SearchPage, SearchQuery, SortOrder
-from catalog.opensearch.index import OpenSearchIndex
+from catalog.domain.ports import (
+    IndexDocument,
+    LabelMatch,
+    SearchIndex,
+    SearchPage,
+    SearchQuery,
+    SortOrder,
+    TrainingExamples,
+)
+from catalog.opensearch.index import OpenSearchIndex, index_body
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
@@ -44,10 +52,11 @@ def doc(
     embedding: tuple[float, ...] = (),
     root_id: str = "",
     duration: float | None = None,
+    training: bool = False,
 ) -> IndexDocument:
     return IndexDocument(
         tenant, asset, filename, media_type, created, captured, labels, text, persons, moderated, embedding,
-        root_id, duration,
+        root_id, duration, training,
     )  # fmt: skip
 
 
@@ -552,3 +561,110 @@ async def test_videos_filter_by_duration_and_media_type(index: SearchIndex) -> N
     page = await index.search("t1", SearchQuery(min_duration=1))
     assert page.total == 2
     assert {f.value: f.count for f in page.media_type_facets} == {"video/mp4": 1, "video/webm": 1}
+
+
+ONLY = TrainingExamples.ONLY
+
+
+def counted(page: SearchPage) -> dict[str, int]:
+    return {f.value: f.count for f in page.label_facets}
+
+
+async def test_training_examples_are_searched_only_when_asked_for(index: SearchIndex) -> None:
+    cat = ("Cat", "Feline", "Animal")
+    await index.upsert(
+        doc("t1", "a1", Label("Dog", 90, DOG[1:]), Label("Cat", 40, cat[1:]), persons=("Ada",))
+    )
+    await index.upsert(doc("t1", "a2", Label("Cat", 70, cat[1:]), filename="kitty.jpg", text="harbour"))
+    for n, conf in enumerate((95, 85, 75)):  # training examples: the commonest label, the best scores
+        await index.upsert(
+            doc("t1", f"e{n}", Label("Cat", conf, cat[1:]), Label("Dog", 60, DOG[1:]), filename="kitty.jpg",
+                text="harbour", persons=("Ada",), moderated=n == 2, training=True)
+        )  # fmt: skip
+    await index.upsert(doc("t2", "x1", Label("Cat", 99, cat[1:]), training=True))
+    # Every shape of query (each search path of the embedded index) sees the archive alone, with totals
+    # and facets that count its hits only.
+    shapes = {
+        "every": (SearchQuery(), ["a1", "a2"]),
+        "label": (SearchQuery(labels=("cat",)), ["a2", "a1"]),
+        "labels at a threshold": (SearchQuery(labels=("cat", "dog"), min_confidence=50.5), ["a1", "a2"]),
+        "moderation": (SearchQuery(labels=("animal",), exclude_moderation=True), ["a1", "a2"]),
+        "all labels": (SearchQuery(all_labels=("cat", "dog")), ["a1"]),
+        "none of": (SearchQuery(not_labels=("dog",)), ["a2"]),
+        "words": (SearchQuery(text="kitty"), ["a2"]),
+        "person": (SearchQuery(persons=("Ada",)), ["a1"]),
+        "phrase": (SearchQuery(phrase="harbour"), ["a2"]),
+        "newest": (SearchQuery(labels=("cat",), sort=SortOrder.CREATED), ["a2", "a1"]),
+        "roots": (SearchQuery(labels=("cat",), roots_only=True), ["a2", "a1"]),
+    }
+    for name, (query, expected) in shapes.items():
+        page = await index.search("t1", query)
+        assert sorted(ids(page)) == sorted(expected) and page.total == len(expected), name
+        assert all(c <= len(expected) for c in counted(page).values()), name
+    every = await index.search("t1", SearchQuery())
+    assert counted(every)["Cat"] == 2 and counted(every)["Dog"] == 1
+    assert [f.count for f in every.person_facets] == [1]
+
+    # Asked for, the training examples alone, on every path too (and never another tenant's).
+    page = await index.search("t1", SearchQuery(training_examples=ONLY))
+    assert ids(page) == ["e0", "e1", "e2"] and page.total == 3
+    assert counted(page)["Cat"] == 3 and counted(page)["Dog"] == 3
+    sure = SearchQuery(labels=("cat",), min_confidence=80, training_examples=ONLY)
+    assert ids(await index.search("t1", sure)) == ["e0", "e1"]
+    moderated = SearchQuery(labels=("cat",), exclude_moderation=True, training_examples=ONLY)
+    assert ids(await index.search("t1", moderated)) == ["e0", "e1"]
+    for query in (
+        SearchQuery(text="kitty"),
+        SearchQuery(all_labels=("cat", "dog")),
+        SearchQuery(persons=("Ada",)),
+    ):
+        found = await index.search("t1", dataclasses.replace(query, training_examples=ONLY))
+        assert sorted(ids(found)) == ["e0", "e1", "e2"] and found.total == 3, query
+    assert ids(await index.search("t2", SearchQuery(training_examples=ONLY))) == ["x1"]
+    assert ids(await index.search("t2", SearchQuery())) == []
+
+    # Counted, listed and removed like any document; one that joins the archive moves over.
+    assert await index.count("t1") == 5
+    listed = await index.fingerprints("t1", after=None, limit=10)
+    assert [(t, a) for t, a, _ in listed] == [("t1", a) for a in ("a1", "a2", "e0", "e1", "e2")]
+    assert [(t, a) for t, a, _ in await index.fingerprints("t1", after="a2", limit=2)] == [
+        ("t1", "e0"),
+        ("t1", "e1"),
+    ]
+    example = doc("t1", "e0", Label("Cat", 95, cat[1:]), training=True)
+    await index.upsert(example)
+    (found,) = [fp for _, a, fp in await index.fingerprints("t1", after="a2", limit=1)]
+    assert (
+        found
+        == document_fingerprint(example)
+        != document_fingerprint(dataclasses.replace(example, training_example=False))
+    )
+    await index.upsert(dataclasses.replace(example, training_example=False))
+    assert ids(await index.search("t1", SearchQuery(labels=("cat",)))) == ["e0", "a2", "a1"]
+    assert ids(await index.search("t1", SearchQuery(training_examples=ONLY))) == ["e1", "e2"]
+    await index.delete("t1", "e1")
+    assert ids(await index.search("t1", SearchQuery(training_examples=ONLY))) == ["e2"]
+    assert await index.count("t1") == 4
+
+
+@pytest.mark.opensearch
+async def test_an_index_made_before_training_examples_gets_the_field_from_init(
+    opensearch: OpenSearchServer,
+) -> None:
+    client = AsyncOpenSearch(hosts=[opensearch.url])
+    name = f"contract-{uuid.uuid4().hex}"
+    old = index_body(3)
+    del old["mappings"]["properties"]["training_example"]  # as releases before it made the index
+    await client.indices.create(index=name, body=old)
+    try:
+        adapter = OpenSearchIndex(client, name, dimension=3)
+        await adapter.ensure_index()  # what `mediasight init` runs
+        mapping = await client.indices.get_mapping(index=name)
+        assert mapping[name]["mappings"]["properties"]["training_example"] == {"type": "boolean"}
+        await adapter.upsert(doc("t1", "e1", Label("Cat", 90), training=True))
+        await adapter.upsert(doc("t1", "a1", Label("Cat", 80)))
+        assert ids(await adapter.search("t1", SearchQuery())) == ["a1"]
+        assert ids(await adapter.search("t1", SearchQuery(training_examples=ONLY))) == ["e1"]
+    finally:
+        await client.indices.delete(index=name, ignore_unavailable=True)
+        await client.close()

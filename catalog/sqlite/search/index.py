@@ -11,6 +11,7 @@ counts as they go; a rebuild (`mediasight reindex`) loads documents and counts t
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sqlite3
 import time
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterable, Callable, Sequence
 from typing import TypeVar
 
 from catalog.domain.cursor import decode_cursor
-from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout
+from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout, TrainingExamples
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import (
     columns as search_columns,
@@ -32,6 +33,9 @@ from catalog.sqlite.search import (
 )
 from catalog.sqlite.search import (
     matched as search_matched,
+)
+from catalog.sqlite.search import (
+    partition,
 )
 from catalog.sqlite.search import (
     rebuild as search_rebuild,
@@ -92,14 +96,18 @@ class SqliteSearchIndex:
         latest = list({(d.tenant_id, d.asset_id): d for d in docs}.values())
 
         def write(conn: sqlite3.Connection) -> None:
-            old = search_rows.delete(conn, [(d.tenant_id, d.asset_id) for d in latest])
+            # Under both keys (`partition`): a training example that joined the archive moves over.
+            stored = [(k, d.asset_id) for d in latest for k in partition.both(d.tenant_id)]
+            old = search_rows.delete(conn, stored)
             search_rows.insert(conn, latest, {})
             deltas: Counter[search_counts.Key] = Counter()
             for doc in latest:
                 facts = search_counts.Facts.of(doc)
-                search_counts.change(deltas, doc.tenant_id, old.get((doc.tenant_id, doc.asset_id)), facts)
+                for k in partition.both(doc.tenant_id):
+                    now = facts if k == partition.of(doc) else None
+                    search_counts.change(deltas, k, old.get((k, doc.asset_id)), now)
             search_counts.apply(conn, deltas)
-            search_columns.touch(conn, [d.tenant_id for d in latest])
+            search_columns.touch(conn, list(dict.fromkeys(k for k, _ in stored)))
 
         await self._db.write(self._tune(write))  # tuned: bulk loads touch many pages too
 
@@ -113,10 +121,12 @@ class SqliteSearchIndex:
     async def delete(self, tenant_id: str, asset_id: str) -> None:
         def remove(conn: sqlite3.Connection) -> None:
             deltas: Counter[search_counts.Key] = Counter()
-            old = search_rows.delete(conn, [(tenant_id, asset_id)])
-            search_counts.change(deltas, tenant_id, old.get((tenant_id, asset_id)), None)
+            keys = partition.both(tenant_id)
+            old = search_rows.delete(conn, [(k, asset_id) for k in keys])
+            for k in keys:
+                search_counts.change(deltas, k, old.get((k, asset_id)), None)
             search_counts.apply(conn, deltas)
-            search_columns.touch(conn, [tenant_id])
+            search_columns.touch(conn, list(keys))
 
         await self._db.write(remove)
 
@@ -129,24 +139,38 @@ class SqliteSearchIndex:
         await self._db.write(wipe)
 
     async def count(self, tenant_id: str) -> int:
-        return await self._db.read(lambda c: search_counts.documents(c, tenant_id, search_counts.EVERY))
+        """The tenant's documents, training examples too."""
+        return await self._db.read(
+            lambda c: sum(
+                search_counts.documents(c, k, search_counts.EVERY) for k in partition.both(tenant_id)
+            )
+        )
 
     async def fingerprints(
         self, tenant_id: str | None, *, after: str | None, limit: int
     ) -> list[tuple[str, str, str]]:
         if limit <= 0:
             return []
+        end = " ORDER BY asset_id, tenant_id LIMIT ?"
         if tenant_id is None:  # docs_by_asset walks all tenants in asset-ID order
-            sql, params = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE asset_id > ?", []
-        else:  # the primary key's range of one tenant
+            sql = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE asset_id > ?" + end
+            ranges = [(sql, [after or "", limit])]
+        else:  # the primary key's ranges of the tenant's two keys (`partition`), merged
             sql = "SELECT tenant_id, asset_id, fingerprint FROM docs WHERE tenant_id = ? AND asset_id > ?"
-            params = [tenant_id]
-        sql += " ORDER BY asset_id, tenant_id LIMIT ?"
-        rows = await self._db.read(lambda c: c.execute(sql, [*params, after or "", limit]).fetchall())
-        return [(r[0], r[1], r[2] or "") for r in rows]
+            ranges = [(sql + end, [k, after or "", limit]) for k in partition.both(tenant_id)]
+
+        def read(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            rows = [r for s, params in ranges for r in conn.execute(s, params).fetchall()]
+            found = [(partition.tenant_of(r[0]), r[1], r[2] or "") for r in rows]
+            return sorted(found, key=lambda r: (r[1], r[0]))[:limit]
+
+        return await self._db.read(read)
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None
+        if query.training_examples is TrainingExamples.ONLY:  # their own key: every path answers it
+            tenant_id = partition.key(tenant_id, True)
+            query = dataclasses.replace(query, training_examples=TrainingExamples.EXCLUDE)
         path = search_matched.search
         if search_text.answers(query):
             path = functools.partial(search_text.search, cache=self._columns)

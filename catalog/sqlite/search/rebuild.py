@@ -24,6 +24,7 @@ from typing import TypeVar
 from catalog.domain.ports import IndexDocument
 from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import counts as search_counts
+from catalog.sqlite.search import partition
 from catalog.sqlite.search import recount as search_recount
 from catalog.sqlite.search import rows as search_rows
 
@@ -46,14 +47,15 @@ class _Load:
         conn.execute(_CACHE)
         conn.execute("BEGIN IMMEDIATE")
         if self._tenant is not None:
-            key = search_counts.tenant_key(conn, self._tenant)
-            conn.execute(
-                "DELETE FROM docs_fts WHERE rowid IN (SELECT fts_id FROM docs WHERE tenant_id = ?)",
-                (self._tenant,),
-            )
-            for table in _TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (self._tenant,))
-            conn.execute("DELETE FROM facet_counts WHERE tenant = ?", (key,))
+            for stored in partition.both(self._tenant):  # its archive and its training examples
+                key = search_counts.tenant_key(conn, stored)
+                conn.execute(
+                    "DELETE FROM docs_fts WHERE rowid IN (SELECT fts_id FROM docs WHERE tenant_id = ?)",
+                    (stored,),
+                )
+                for table in _TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (stored,))
+                conn.execute("DELETE FROM facet_counts WHERE tenant = ?", (key,))
             return
         # facet_values and search_tenants stay: IDs keep their meaning (readers cache them).
         fts = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'docs_fts'").fetchone()[0]
@@ -83,9 +85,10 @@ class _Load:
     def finish(self) -> None:
         for sql in self._deferred:
             self._conn.execute(sql)
-        for tenant_id in sorted(self._tenants):
-            search_recount.recount(self._conn, tenant_id)
-        search_columns.touch(self._conn, self._tenants)
+        stored = [k for tenant_id in sorted(self._tenants) for k in partition.both(tenant_id)]
+        for k in stored:
+            search_recount.recount(self._conn, k)
+        search_columns.touch(self._conn, stored)
         if self._tenant is None:  # every tenant's documents were dropped, those not rebuilt too
             search_columns.touch_all(self._conn)
         self._conn.execute("COMMIT")

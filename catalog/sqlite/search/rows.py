@@ -17,6 +17,7 @@ from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument
 from catalog.sqlite.db import placeholders
 from catalog.sqlite.search import counts as search_counts
+from catalog.sqlite.search import partition
 from catalog.sqlite.search import vocab as search_vocab
 
 Asset = tuple[str, str]  # (tenant_id, asset_id)
@@ -26,7 +27,8 @@ _CHUNK = 500  # asset IDs per lookup (bound parameters per statement)
 def insert(
     conn: sqlite3.Connection, docs: Sequence[IndexDocument], known: dict[tuple[int, str], int]
 ) -> None:
-    """Add the rows of documents that have none, each asset once; `known` as for search_vocab.ids."""
+    """Add the rows of documents that have none, each asset once, under their key (`partition`: a
+    training example's apart from the archive); `known` as for search_vocab.ids."""
     last = conn.execute("SELECT rowid FROM docs_fts ORDER BY rowid DESC LIMIT 1").fetchone()
     fts_id = last[0] if last else 0
     fts: list[tuple[object, ...]] = []
@@ -34,9 +36,9 @@ def insert(
     vectors: list[tuple[str, str, bytes]] = []
     terms: list[tuple[str, str, str, float, str]] = []
     persons: dict[tuple[str, str, str], str] = {}  # (tenant, lower-cased, asset) → the first spelling
-    for doc in sorted(docs, key=lambda d: (d.tenant_id, d.asset_id)):
+    for doc in sorted(docs, key=lambda d: (partition.of(d), d.asset_id)):
         fts_id += 1
-        t, a = doc.tenant_id, doc.asset_id
+        t, a = partition.of(doc), doc.asset_id
         meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
         fts.append((fts_id, meta, doc.text, t, a))
         facet_ids = search_vocab.pack(search_vocab.ids(conn, search_counts.listed(doc), known))

@@ -11,6 +11,7 @@ import pytest
 
 from api.context import Context
 from api.schema import schema
+from catalog.domain.concepts.model import ExampleSource
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from tests.conftest import jpeg_bytes, make_tenant
@@ -233,7 +234,11 @@ async def test_reviewers_answer_the_uncertain_items_and_retraining_learns_from_t
     assert others  # the archive had negatives to draw from
 
 
-async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Services) -> None:
+SEARCH_CRIMSON = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+
+
+async def trained_crimson(services: Services) -> tuple[str, list[str]]:
+    """A tenant with red and other pictures and a trained (not active) concept Crimson: (tenant, reds)."""
     tenant, _ = await make_tenant(services, "acme")
     reds = await ingest(services, tenant, REDS, "red")
     await ingest(services, tenant, OTHERS, "other")
@@ -241,9 +246,14 @@ async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Servi
     await services.concepts.create(tenant, "Crimson", positives=reds[:5])
     await services.concepts.train(tenant, "Crimson")
     await services.worker().run_until_idle()
+    return tenant, reds
+
+
+async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Services) -> None:
+    tenant, reds = await trained_crimson(services)
     await services.concepts.activate(tenant, "Crimson")
     await services.worker().run_until_idle()
-    search = """{ search(filter: {labels: ["Crimson"]}, first: 50) { totalCount } }"""
+    search = SEARCH_CRIMSON
     assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS)
 
     deleted = await run(
@@ -257,3 +267,80 @@ async def test_a_deleted_concept_takes_its_label_off_the_archive(services: Servi
     runs = await services.catalog.runs_of(tenant, [reds[0]], "concept:Crimson")
     assert [r.model_version for r in runs[reds[0]]] == ["deleted", "v1"]  # the history stays
     assert (await run(services, tenant, "{ concepts { name } }"))["concepts"] == []
+
+
+async def test_a_deactivated_concept_loses_its_label_and_comes_back_when_activated(
+    services: Services,
+) -> None:
+    tenant, reds = await trained_crimson(services)
+    search = SEARCH_CRIMSON
+    deactivate = """mutation { deactivateConcept(name: "crimson") {
+      concept { name activeVersion } error { code message } } }"""
+    refused = (await run(services, tenant, deactivate))["deactivateConcept"]
+    assert refused["error"]["code"] == "NOT_ACTIVE"  # never activated
+
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS)
+
+    done = (await run(services, tenant, deactivate))["deactivateConcept"]
+    assert done == {"concept": {"name": "Crimson", "activeVersion": None}, "error": None}
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == 0
+    runs = await services.catalog.runs_of(tenant, [reds[0]], "concept:Crimson")
+    assert [r.model_version for r in runs[reds[0]]] == ["deactivated", "v1"]
+    # new assets no longer get it
+    (late,) = await ingest(services, tenant, [(235, 25, 25)], "late")
+    await services.worker().run_until_idle()
+    assert not (await services.catalog.runs_of(tenant, [late], "concept:Crimson")).get(late)
+    concept = (await run(services, tenant, CONCEPT, name="Crimson"))["concept"]
+    assert len(concept["versions"]) == 1 and len(concept["examples"]) == 5  # versions and examples stay
+
+    await services.concepts.activate(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    assert (await run(services, tenant, search))["search"]["totalCount"] == len(REDS) + 1
+
+
+async def test_uploaded_training_examples_are_hidden_from_search_unless_asked_for(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await ingest(services, tenant, OTHERS, "other")
+    examples = []
+    for n, color in enumerate(REDS[:5]):
+        outcome = await services.ingestor.ingest(
+            tenant, jpeg_bytes(color), f"upload-{n}.jpg", training_example=True
+        )
+        assert outcome.asset is not None and outcome.asset.training_example
+        examples.append(outcome.asset.id)
+    await services.worker().run_until_idle()  # analysed like any asset: features for training
+    await services.concepts.create(tenant, "Crimson")
+    await services.concepts.add_examples(tenant, "Crimson", positives=examples, source=ExampleSource.UPLOAD)
+    await services.concepts.train(tenant, "Crimson")
+    await services.worker().run_until_idle()
+    data = (await run(services, tenant, CONCEPT, name="Crimson"))["concept"]
+    assert data["versions"][0]["status"] == "READY"
+    assert {e["source"] for e in data["examples"]} == {"UPLOAD"}
+
+    search = """query ($scope: TrainingExamples) {
+      search(filter: {trainingExamples: $scope}, first: 50) {
+        totalCount edges { node { id trainingExample } } facets { labels { value count } } } }"""
+    archive = (await run(services, tenant, search))["search"]
+    assert archive["totalCount"] == len(OTHERS)
+    assert not {e["node"]["id"] for e in archive["edges"]} & set(examples)
+    assert sum(f["count"] for f in archive["facets"]["labels"] if f["value"] == "Red") == 0
+    only = (await run(services, tenant, search, scope="ONLY"))["search"]
+    assert only["totalCount"] == 5 and {e["node"]["id"] for e in only["edges"]} == set(examples)
+    assert all(e["node"]["trainingExample"] for e in only["edges"])
+
+    # Activation reports what the archive gained: the examples are not in its batch.
+    _, batch = await services.concepts.activate(tenant, "Crimson")
+    assert batch is not None and batch.total == len(OTHERS)
+    await services.worker().run_until_idle()
+
+    # The same file ingested into the archive joins it, and searches find it from then on.
+    joined = await services.ingestor.ingest(tenant, jpeg_bytes(REDS[0]), "red.jpg")
+    assert joined.status == "duplicate" and joined.asset is not None
+    assert joined.asset.id == examples[0] and not joined.asset.training_example
+    await services.worker().run_until_idle()
+    archive = (await run(services, tenant, search))["search"]
+    assert archive["totalCount"] == len(OTHERS) + 1
+    assert (await run(services, tenant, search, scope="ONLY"))["search"]["totalCount"] == 4

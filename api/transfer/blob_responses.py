@@ -8,7 +8,7 @@ import hashlib
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from api.byte_ranges import ByteRange, RangeNotSatisfiable, parse_range
+from api.transfer.byte_ranges import ByteRange, RangeNotSatisfiable, parse_range
 from catalog.domain.ports import BlobStore
 
 

@@ -1,0 +1,1 @@
+"""Bytes over HTTP: blobs served in ranges (seeking in a video proxy) and uploads spilled to disk."""

@@ -1,0 +1,70 @@
+"""`mediasight concept`: examples by ID and uploaded files (training examples, hidden from search), the
+shared create/add reporting, and deactivation's clear refusal of a concept that is not active."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mediasight.bootstrap import build
+from mediasight.cli import app
+from mediasight.settings import Settings
+from tests.conftest import jpeg_bytes
+from tests.fakes import ColorLabeler
+
+
+def test_concept_add_uploads_training_examples(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", analyzers="labels", semantic_search=False)
+
+    async def setup() -> str:
+        services = build(settings, labeler=ColorLabeler())
+        try:
+            tenant = await services.catalog.create_tenant("acme")
+            outcome = await services.ingestor.ingest(tenant.id, jpeg_bytes((10, 240, 10)), "green.jpg")
+            assert outcome.asset is not None
+            return outcome.asset.id
+        finally:
+            services.close()
+
+    green = asyncio.run(setup())
+    files = []
+    for n, color in enumerate([(240, 10, 10), (230, 20, 30)]):
+        path = tmp_path / f"red-{n}.jpg"
+        path.write_bytes(jpeg_bytes(color))
+        files.append(path)
+    runner = CliRunner()
+    env = {"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
+           "MEDIASIGHT_SEMANTIC_SEARCH": "false"}  # fmt: skip
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args), env=env)
+        return result.exit_code, " ".join(result.stdout.split()), " ".join(result.stderr.split())
+
+    code, out, _ = run("concept", "create", "acme", "Crimson", "--negative", green)
+    assert code == 0 and "concept 'Crimson': 0 positive, 1 negative examples" in out
+    code, out, err = run(
+        "concept", "add", "acme", "Crimson", "--upload", str(files[0]), "--upload", str(files[1])
+    )
+    assert code == 0 and "2 files uploaded as training examples" in err, err
+    assert "concept 'Crimson': 2 positive, 1 negative examples" in out
+    code, _, err = run("concept", "add", "acme", "Crimson", "--upload", str(tmp_path / "missing.jpg"))
+    assert code == 2 and "cannot read" in err
+    code, _, err = run("concept", "deactivate", "acme", "Crimson")
+    assert code == 2 and "is not active" in err
+
+    async def check() -> None:
+        services = build(settings, labeler=ColorLabeler())
+        try:
+            tenant = await services.catalog.get_tenant_by_name("acme")
+            assert tenant is not None
+            concept = await services.concepts.get(tenant.id, "Crimson")
+            examples = await services.concepts.examples(tenant.id, concept)
+            uploaded = [e.asset_id for e in examples if e.source.value == "upload"]
+            assets = await services.catalog.get_assets(tenant.id, uploaded)
+            assert len(assets) == 2 and all(a.training_example for a in assets.values())
+        finally:
+            services.close()
+
+    asyncio.run(check())
