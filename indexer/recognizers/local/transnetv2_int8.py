@@ -26,8 +26,13 @@ class RangesError(ValueError):
     """The ranges file does not cover the graph being quantized (rebuild it with the script)."""
 
 
-def load_ranges(path: Path = RANGES) -> dict[str, tuple[float, float]]:
+def load_ranges(path: Path = RANGES, weights_sha256: str | None = None) -> dict[str, tuple[float, float]]:
+    """The measured ranges; with `weights_sha256`, refused unless they were measured with those weights."""
     data = json.loads(path.read_text())
+    if weights_sha256 is not None and data.get("weights_sha256") != weights_sha256:
+        raise RangesError(
+            f"{path.name} was measured with other TransNetV2 weights: run scripts/build_transnetv2_ranges.py"
+        )
     return {name: (float(lo), float(hi)) for name, (lo, hi) in data["tensors"].items()}
 
 

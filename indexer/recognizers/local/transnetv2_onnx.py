@@ -189,7 +189,9 @@ def build_graph(pth_path: Path, quantized: bool = True) -> onnx.ModelProto:
         initializer=g.inits,
     )
     if quantized:
-        graph = transnetv2_int8.quantize(graph, transnetv2_int8.load_ranges())
+        graph = transnetv2_int8.quantize(
+            graph, transnetv2_int8.load_ranges(weights_sha256=file_sha256(pth_path))
+        )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="mediasight")
     model.ir_version = 8
     helper.set_model_props(model, {"weights_sha256": file_sha256(pth_path), "build_version": BUILD_VERSION})

@@ -113,6 +113,8 @@ def test_the_ranges_cover_every_quantized_tensor() -> None:
     assert all(lo <= 0.0 <= hi and hi - lo > 0 for lo, hi in ranges.values())
     with pytest.raises(transnetv2_int8.RangesError, match="no range"):
         transnetv2_int8.quantize(graph, {})
+    with pytest.raises(transnetv2_int8.RangesError, match="other TransNetV2 weights"):
+        transnetv2_int8.load_ranges(weights_sha256="0" * 64)
 
 
 def test_head_weights_are_checked() -> None:
