@@ -31,7 +31,7 @@ from api.video.video_types import (
     segments_of,
 )
 from catalog.domain import model
-from catalog.domain.labels.order import specific_labels
+from catalog.domain.labels.order import specific_labels, sure_or_best
 from catalog.domain.metadata import current_labels, embedded_of, machine_labels
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
@@ -181,12 +181,21 @@ class Asset:
         info: Info[Context, None],
         first: Annotated[int, strawberry.argument(description="At most 50.")] = 5,
         min_confidence: Annotated[
-            float, strawberry.argument(description="Only labels at least this confident.")
-        ] = 50.0,
+            float | None,
+            strawberry.argument(
+                description="Only labels at least this confident. By default 50, except for an asset no "
+                "label reaches 50 on: its most confident specific label, whatever its confidence (a rocket "
+                "the classifier splits between missile and projectile is still a Missile at 42)."
+            ),
+        ] = None,
     ) -> list[Label]:
         results = await self._results(info)
         verdicts = human_verdicts(results)
-        shown = [lb for lb in current_labels(results) if lb.confidence >= min_confidence]
+        labels = current_labels(results)
+        if min_confidence is None:
+            shown = sure_or_best(labels, 50.0)
+        else:
+            shown = [lb for lb in labels if lb.confidence >= min_confidence]
         return [
             Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
             for lb in specific_labels(shown)[: max(0, min(first, 50))]

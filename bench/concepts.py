@@ -6,16 +6,21 @@ features of augmented crops of real photos (one subject for the positives, nine 
 negatives), each repeated with small Gaussian noise to reach the count: real geometry, any size.
 
 Scoring: --vectors float16 vectors are stored through the catalog port (the embedded SQLite catalog,
-one tenant), then ConceptService.score walks them all (pages read from the catalog, probabilities in the
-CPU pool) for the "is this also X?" suggestions; the line gives vectors per second, and the raw numpy
-scoring rate of the same matrix for comparison. Last line:
-    concepts examples=N train_ms=X vectors=M score_vectors_per_s=Y
+one tenant); a version then scores them all and keeps the scores (ConceptScores.score_archive: what each
+training adds in the worker; vectors per second, with the raw numpy rate of the same matrix), and the
+page's reads are timed on them: the "is this also X?" suggestions (the version's top 12 non-examples) and
+the 12 uncertain items (the band around its threshold), wall and CPU time (this process: the catalog's
+and the CPU pool's threads included) with the load average. Last line:
+    concepts examples=N train_ms=X vectors=M archive_score_vectors_per_s=Y numpy_vectors_per_s=Z
+      suggestions_ms=.. suggestions_cpu_ms=.. uncertain_ms=.. uncertain_cpu_ms=.. load=..
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import os
 import statistics
 import tempfile
 import time
@@ -29,9 +34,11 @@ from catalog.domain.concepts.model import Concept, ConceptVersion, VersionStatus
 from catalog.domain.ids import uuid7
 from catalog.domain.model import FeatureVector
 from indexer.concepts.probe import Matrix, as_matrix, probabilities, train
+from indexer.concepts.ranking import ConceptScores
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
+from tests.contract.catalogs import new_asset
 from tests.indexer.concepts.photos import augmented_crops, others, subject
 
 
@@ -89,48 +96,61 @@ async def main() -> None:
             t0 = time.perf_counter()
             ids = sorted(uuid7() for _ in range(args.vectors))
             for start in range(0, args.vectors, 1000):
+                chunk = list(zip(ids[start : start + 1000], stored[start : start + 1000], strict=True))
+                await asyncio.gather(  # the archive's assets (suggestions are assets that exist)
+                    *(services.catalog.register_asset(new_asset(tenant, f"{a:0>64}", id=a)) for a, _ in chunk)
+                )
                 await asyncio.gather(
                     *(
                         services.catalog.save_features(
                             tenant, a, FeatureVector(model, v.astype("<f2").tobytes())
                         )
-                        for a, v in zip(ids[start : start + 1000], stored[start : start + 1000], strict=True)
+                        for a, v in chunk
                     )
                 )
-            print(f"stored {args.vectors} vectors in {time.perf_counter() - t0:.1f} s")
+            print(f"stored {args.vectors} assets and their vectors in {time.perf_counter() - t0:.1f} s")
             concept = Concept(uuid7(), tenant, "Bench", (), (), utcnow(), active_version=1, versions=1)
             await services.catalog.create_concept(concept)
-            await services.catalog.add_version(
-                ConceptVersion(
-                    tenant,
-                    concept.id,
-                    1,
-                    VersionStatus.READY,
-                    model,
-                    utcnow(),
-                    metrics=metrics,
-                    weights=weights,
-                )
+            version = ConceptVersion(
+                tenant, concept.id, 1, VersionStatus.READY, model, utcnow(), metrics=metrics, weights=weights
             )
-            rates, raw = [], []
+            await services.catalog.add_version(dataclasses.replace(version, scored=True))
+            ranking = ConceptScores(services.catalog, services.cpu)
+            rates, raw, suggest, near = [], [], [], []
             for round_ in range(args.rounds):
                 t0 = time.perf_counter()
-                best = await services.concepts.score(tenant, concept, first=12, skip_examples=True)
+                await ranking.score_archive(tenant, version)  # what a training adds, in the worker
                 rates.append(args.vectors / (time.perf_counter() - t0))
+                wall, cpu = time.perf_counter(), time.process_time()
+                best = await services.concepts.suggestions(tenant, concept, first=12)
+                suggest.append((time.perf_counter() - wall, time.process_time() - cpu))
+                wall, cpu = time.perf_counter(), time.process_time()
+                await services.concepts.uncertain(tenant, concept, first=12)
+                near.append((time.perf_counter() - wall, time.process_time() - cpu))
                 t0 = time.perf_counter()
                 probabilities(weights, stored)
                 raw.append(args.vectors / (time.perf_counter() - t0))
                 print(
-                    f"score round {round_ + 1}: {rates[-1]:,.0f} vectors/s through the catalog, "
-                    f"{raw[-1]:,.0f}/s numpy alone (top {best[0].probability:.3f})"
+                    f"round {round_ + 1}: archive scored and kept at {rates[-1]:,.0f} vectors/s "
+                    f"(numpy alone {raw[-1]:,.0f}/s); suggestions {suggest[-1][0] * 1000:,.1f} ms wall "
+                    f"{suggest[-1][1] * 1000:,.1f} ms CPU, uncertain {near[-1][0] * 1000:,.1f} ms wall "
+                    f"{near[-1][1] * 1000:,.1f} ms CPU (top {best[0].probability:.3f})"
                 )
         finally:
             services.close()
     print(
         f"concepts examples={args.examples} train_ms={statistics.median(train_ms):.0f} "
-        f"vectors={args.vectors} score_vectors_per_s={statistics.median(rates):.0f} "
-        f"numpy_vectors_per_s={statistics.median(raw):.0f}"
+        f"vectors={args.vectors} archive_score_vectors_per_s={statistics.median(rates):.0f} "
+        f"numpy_vectors_per_s={statistics.median(raw):.0f} "
+        f"suggestions_ms={median_ms(suggest, 0)} suggestions_cpu_ms={median_ms(suggest, 1)} "
+        f"uncertain_ms={median_ms(near, 0)} uncertain_cpu_ms={median_ms(near, 1)} "
+        f"load={os.getloadavg()[0]:.1f}"
     )
+
+
+def median_ms(timings: list[tuple[float, float]], which: int) -> str:
+    """The median of (wall, CPU) seconds' `which` side, in ms."""
+    return f"{statistics.median(t[which] for t in timings) * 1000:.1f}"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from catalog.domain.metadata import (
     metadata_text,
     searchable_lines,
     shown_persons,
+    tentative_labels,
 )
 from catalog.domain.model import (
     Asset,
@@ -232,6 +233,7 @@ class AnalysisRuns:
             searchable_lines(results),
             shown_persons(results, persons),
             current_properties(results),
+            tentative_labels(results),
         )
         started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -31,6 +31,9 @@ IMAGE_ANALYZERS = (
 )
 
 Labelled = tuple[list[Label], FeatureVector | None]
+# Labels below min_confidence an image keeps when it has no other (catalog.domain.metadata drops them when
+# another analyzer is sure of something): the floor of the detector's own labels.
+TENTATIVE_CONFIDENCE = 25.0
 
 
 def feature_vector(model: FeatureLabelModel, values: np.ndarray) -> FeatureVector:
@@ -43,37 +46,52 @@ class UnknownAnalyzerError(ValueError):
 
 
 class LabelsAnalyzer:
-    """Local labels: micro-batched inference, Rekognition-style MinConfidence / MaxLabels per call."""
+    """Local labels: micro-batched inference, Rekognition-style MinConfidence / MaxLabels per call, and
+    tentative labels (an image no label is sure of keeps its best class down to tentative_confidence)."""
 
     name = "labels"
     provider = "local"
 
-    def __init__(self, model: LabelModel, cpu: CpuPool, *, min_confidence: float, max_labels: int) -> None:
+    def __init__(
+        self,
+        model: LabelModel,
+        cpu: CpuPool,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float = TENTATIVE_CONFIDENCE,
+    ) -> None:
         self._model = model
         self._cpu = cpu
         self.defaults: Mapping[str, float | int | str | bool] = {
             "min_confidence": min_confidence,
             "max_labels": max_labels,
+            "tentative_confidence": tentative_confidence,
         }
-        # One batcher per parameter pair (in practice one: the defaults), so each forward pass makes only
+        # One batcher per parameter set (in practice one: the defaults), so each forward pass makes only
         # the labels its callers keep.
-        self._batchers: dict[tuple[float, int], InferenceBatcher[Labelled]] = {}
+        self._batchers: dict[tuple[float, int, float], InferenceBatcher[Labelled]] = {}
 
-    def _batcher(self, min_confidence: float, max_labels: int) -> InferenceBatcher[Labelled]:
-        key = (min_confidence, max_labels)
+    def _batcher(self, key: tuple[float, int, float]) -> InferenceBatcher[Labelled]:
         if key not in self._batchers:
-            self._batchers[key] = InferenceBatcher(
-                lambda batch: self._infer(batch, min_confidence, max_labels), self._cpu
-            )
+            self._batchers[key] = InferenceBatcher(lambda batch: self._infer(batch, *key), self._cpu)
         return self._batchers[key]
 
-    def _infer(self, batch: np.ndarray, min_confidence: float, max_labels: int) -> list[Labelled]:
+    def _infer(
+        self, batch: np.ndarray, min_confidence: float, max_labels: int, tentative: float
+    ) -> list[Labelled]:
         """Labels, and the features of the same forward pass when the model gives them."""
+        # a floor at or above min_confidence adds nothing: 100+ turns tentative labels off
+        floor = tentative if tentative < min_confidence else None
         if not has_features(self._model):
-            found = self._model.predict(batch, min_confidence=min_confidence, max_labels=max_labels)
+            found = self._model.predict(
+                batch, min_confidence=min_confidence, max_labels=max_labels, tentative_confidence=floor
+            )
             return [(labels, None) for labels in found]
         model = cast(FeatureLabelModel, self._model)
-        both = model.predict_with_features(batch, min_confidence=min_confidence, max_labels=max_labels)
+        both = model.predict_with_features(
+            batch, min_confidence=min_confidence, max_labels=max_labels, tentative_confidence=floor
+        )
         return [(labels, feature_vector(model, values)) for labels, values in both]
 
     @property
@@ -85,10 +103,13 @@ class LabelsAnalyzer:
         return self._model.version
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
-        min_confidence = float(params.get("min_confidence", self.defaults["min_confidence"]))
-        max_labels = int(params.get("max_labels", self.defaults["max_labels"]))
+        key = (
+            float(params.get("min_confidence", self.defaults["min_confidence"])),
+            int(params.get("max_labels", self.defaults["max_labels"])),
+            float(params.get("tentative_confidence", self.defaults["tentative_confidence"])),
+        )
         model_input = await self._cpu.run(self._model.prepare, item.image)
-        labels, features = await self._batcher(min_confidence, max_labels).submit(model_input)
+        labels, features = await self._batcher(key).submit(model_input)
         return Findings(labels=tuple(labels), features=features)
 
 
@@ -133,6 +154,22 @@ class LocalAnalyzer:
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         return await self.cpu.run(self.run, item.image, {**self.defaults, **params})
+
+
+@dataclass
+class SharingAnalyzer:
+    """A local analyzer that uses work other analyzers of the same image share (AnalysisInput.shared, e.g.
+    the object detector's boxes): (item, params) → Findings, blocking parts in the CPU pool."""
+
+    name: str
+    model_name: str
+    model_version: str
+    run: Callable[[AnalysisInput, Mapping[str, Any]], Awaitable[Findings]]
+    defaults: Mapping[str, float | int | str | bool] = field(default_factory=dict)
+    provider: str = "local"
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        return await self.run(item, {**self.defaults, **params})
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ their current runs), on this data dir; no server needs to run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated
 
 import typer
@@ -13,7 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.domain.ids import is_uuid
-from catalog.domain.model import Asset, RecognitionResult
+from catalog.domain.labels.order import specific_labels
+from catalog.domain.metadata import current_labels
+from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import UnsupportedSearch
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, out, with_tenant
@@ -25,9 +28,13 @@ MAX_FIRST = 100
 Tenant = Annotated[str, typer.Option("--tenant", help="Name of the tenant whose assets to look at.")]
 
 
-def _labels(result: RecognitionResult | None, top: int | None = None) -> str:
-    labels = result.findings.labels[:top] if result else ()
+def _labels(labels: Sequence[Label]) -> str:
     return ", ".join(f"{label.name} {label.confidence:.1f}" for label in labels)
+
+
+def _top_labels(results: Mapping[str, RecognitionResult]) -> str:
+    """What the asset shows, as the API's topLabels says it: the specific labels, not their parents."""
+    return _labels(specific_labels(current_labels(results))[:TOP_LABELS])
 
 
 def search(
@@ -69,7 +76,7 @@ def search(
         for hit in page.hits:
             asset = assets.get(hit.asset_id)
             name = asset.filename if asset else "(deleted)"
-            top = _labels(results.get(hit.asset_id, {}).get("labels"), TOP_LABELS)
+            top = _top_labels(results.get(hit.asset_id, {}))
             table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}")
         out.print(table)
         if page.has_next:
@@ -129,8 +136,8 @@ def _print_asset(
     for rendition in asset.renditions:
         where = services.blobs.location(rendition.blob_key)
         out.print(f"  {rendition.kind} {rendition.width}×{rendition.height}: {where}")
-    labels = current.get("labels")
-    out.print(f"[bold]labels[/]  {escape(_labels(labels)) or '(none)'}")
+    # every analyzer's labels merged, with the human verdicts, the specific first (as the API shows them)
+    out.print(f"[bold]labels[/]  {escape(_labels(current_labels(current))) or '(none)'}")
     faces = current.get("faces")
     for index, face in enumerate(faces.findings.faces if faces else ()):
         box = face.box

@@ -342,7 +342,7 @@ def concept_show(
             out.print(f"  v{v.number} {v.status.value}: {escape(_metrics(v))}")
         out.print(f"examples: {await _example_counts(services, tenant_id, concept)}")
         try:
-            found = await services.concepts.score(tenant_id, concept, first=suggestions, skip_examples=True)
+            found = await services.concepts.suggestions(tenant_id, concept, first=suggestions)
         except ConceptError:
             return
         out.print("is this also it? (highest-scoring non-examples)")

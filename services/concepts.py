@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +37,9 @@ from catalog.domain.model import Findings, ReprocessBatch, Stage, TenantConfig
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery
 from catalog.domain.review.human_labels import HUMAN_NO, HUMAN_YES, REVIEW_ANALYZER
 from catalog.domain.review.tasks import QuestionKind, ReviewInputError
-from indexer.concepts.probe import Matrix, as_matrix, probabilities, reliable_negatives, train
+from indexer.concepts.probe import Matrix, as_matrix, reliable_negatives, train
+from indexer.concepts.ranking import ConceptScores
+from indexer.concepts.ranking import Scored as Scored  # the API reads it from here
 from indexer.cpu import CpuPool
 from services.ingest import REFRESH_JOB
 from services.reprocess import ReprocessRequest, ReprocessService
@@ -51,12 +52,6 @@ RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted or deactivated 
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
-
-
-@dataclass(frozen=True)
-class Scored:
-    asset_id: str
-    probability: float  # 0-1, calibrated
 
 
 class ConceptService:
@@ -77,6 +72,7 @@ class ConceptService:
         self._reprocess = reprocess
         self._feature_model = feature_model  # the vectors new trainings use (None: no local classifier)
         self._review = review
+        self._scores = ConceptScores(catalog, cpu)
 
     def _current_model(self) -> str:
         model = self._feature_model()
@@ -290,6 +286,10 @@ class ConceptService:
             done = dataclasses.replace(
                 version, status=VersionStatus.READY, finished_at=utcnow(), metrics=metrics, weights=weights
             )
+            # every stored vector scored once, here, so the page's suggestions and uncertainty sampling read
+            # the version's ranking (READY means scored: a retried job trains and scores again)
+            await self._scores.score_archive(tenant_id, done)
+            done = dataclasses.replace(done, scored=True)
         await self._catalog.save_version(done)
         log.info("concept version %s trained: %s %s", job_id, done.status, done.metrics or done.error)
         return done
@@ -380,44 +380,25 @@ class ConceptService:
         group = (concept.name, *concept.synonyms)
         await self._catalog.set_tenant_config(tenant_id, dataclasses.replace(config, synonyms=(*kept, group)))
 
-    async def score(
-        self, tenant_id: str, concept: Concept, number: int | None = None, *, first: int, skip_examples: bool
+    async def suggestions(
+        self, tenant_id: str, concept: Concept, number: int | None = None, *, first: int
     ) -> list[Scored]:
-        """The tenant's assets by the version's probability (default: the active, else the newest READY),
-        highest first: the archive's matches, or with skip_examples the "is this also X?" candidates."""
-        version = await self._scoring_version(tenant_id, concept, number)
-        named = (
-            {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
-            if skip_examples
-            else set()
+        """The highest-scoring assets that are not examples ("is this also X?") by the version (default: the
+        active, else the newest READY), highest first: read from the version's kept scores."""
+        version = await self._scores.ranked(
+            tenant_id, await self._scoring_version(tenant_id, concept, number)
         )
-        best: list[Scored] = []
-        after: str | None = None
-        weights = version.weights_or_raise()
-        while page := await self._catalog.scan_features(
-            tenant_id, version.feature_model, after=after, limit=_SCAN_PAGE
-        ):
-            after = page[-1][0]
-            kept = [(a, v) for a, v in page if a not in named]
-            if not kept:
-                continue
-            p = await self._cpu.run(probabilities, weights, as_matrix([v for _, v in kept]))
-            best += [Scored(a, float(x)) for (a, _), x in zip(kept, p, strict=True)]
-            best = sorted(best, key=lambda s: -s.probability)[:first]
-        return best
+        named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
+        return await self._scores.top(tenant_id, version, first=first, skip=named)
 
     async def uncertain(self, tenant_id: str, concept: Concept, *, first: int) -> list[Scored]:
         """Non-examples nearest the threshold (uncertainty sampling), not in review already: what a
-        reviewer should answer next."""
-        version = await self._scoring_version(tenant_id, concept, None)
+        reviewer should answer next (the band around the threshold in the version's kept scores)."""
+        version = await self._scores.ranked(tenant_id, await self._scoring_version(tenant_id, concept, None))
         assert version.metrics is not None
-        threshold = version.metrics.threshold
-        scored = await self.score(tenant_id, concept, version.number, first=1_000_000, skip_examples=True)
-        waiting = set(concept.in_review)
-        near = sorted(
-            (s for s in scored if s.asset_id not in waiting), key=lambda s: abs(s.probability - threshold)
-        )
-        return near[:first]
+        named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
+        skip = named | set(concept.in_review)
+        return await self._scores.near(tenant_id, version, version.metrics.threshold, first=first, skip=skip)
 
     # ------------------------------------------------------------ human review
 

@@ -18,7 +18,14 @@ class ColorLabeler:
         arr = np.asarray(image.convert("RGB").resize((8, 8)), dtype=np.float32)
         return arr.mean(axis=(0, 1))
 
-    def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
+    def predict(
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
+    ) -> list[list[Label]]:
         out = []
         for means in batch:
             share = means / max(float(means.sum()), 1.0)
@@ -41,7 +48,12 @@ class ColorFeatureLabeler(ColorLabeler):
         return np.hstack([means, 1.0 - means])
 
     def predict_with_features(
-        self, batch: np.ndarray, *, min_confidence: float, max_labels: int
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
     ) -> list[tuple[list[Label], np.ndarray]]:
         labels = self.predict(batch, min_confidence=min_confidence, max_labels=max_labels)
         return list(zip(labels, self.features(batch), strict=True))

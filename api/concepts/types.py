@@ -167,8 +167,8 @@ class Concept:
         ctx = info.context
         concept = await self._domain(info)
         try:
-            found = await ctx.services.concepts.score(
-                ctx.tenant_id, concept, version, first=max(1, min(first, MAX_LISTED)), skip_examples=True
+            found = await ctx.services.concepts.suggestions(
+                ctx.tenant_id, concept, version, first=max(1, min(first, MAX_LISTED))
             )
         except domain.ConceptError:  # nothing trained (or no such version) yet: nothing to suggest
             return []

@@ -18,7 +18,8 @@ from catalog.domain.video.findings import VIDEO, VideoFindings
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
 PERSON_PARENTS = ("Human",)
-LABEL_ANALYZERS = ("labels", "objects")
+CLASSIFIER, DETECTOR = "labels", "objects"
+LABEL_ANALYZERS = (CLASSIFIER, DETECTOR)
 MEANING_MIN_CONFIDENCE = 50.0  # analyzers whose findings are labels (the detector's with boxes)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
@@ -34,16 +35,20 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 def machine_labels(results: Results) -> tuple[Label, ...]:
     """The classifier's, the object detector's and the custom concepts' labels merged (one per name, with
     the detector's boxes), a video's segment labels too (each at its highest confidence), plus Person from
-    faces and bodies; the specific first (labels.order)."""
+    faces and bodies; the specific first (labels.order). The classifier's tentative labels count only
+    when nothing else is sure (the astronaut the detector sees as a Person is no tentative Bobsleigh)."""
     concepts = sorted(name for name in results if concept_of(name))
     video = _video(results)
-    labels = merge_labels(
-        [
-            *(results[a].findings.labels for a in (*LABEL_ANALYZERS, *concepts) if a in results),
-            video.labels() if video is not None else (),
-        ]
-    )
+    sure, tentative, bar = _classifier_labels(results)
+    others = [
+        *(results[a].findings.labels for a in (DETECTOR, *concepts) if a in results),
+        video.labels() if video is not None else (),
+    ]
     instances = person_instances(results)
+    confident = [lb.confidence for group in others for lb in group] + [i.confidence for i in instances]
+    if tentative and any(c >= bar for c in confident):
+        tentative = ()
+    labels = merge_labels([sure, tentative, *others])
     if instances:
         confidence = round(max(i.confidence for i in instances), 2)
         at = next((i for i, lb in enumerate(labels) if lb.name == PERSON), None)
@@ -57,6 +62,31 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
                 instances=found.instances or instances,
             )
     return tuple(specific_first(labels))
+
+
+def _classifier_labels(results: Results) -> tuple[tuple[Label, ...], tuple[Label, ...], float]:
+    """The labels run's labels as (sure, tentative) and the confidence that makes a label sure: those
+    under the run's min_confidence are tentative (kept by an image no label reached it on)."""
+    run = results.get(CLASSIFIER)
+    if run is None:
+        return (), (), 0.0
+    labels = run.findings.labels
+    bar = run.parameters.get("min_confidence")
+    if "tentative_confidence" not in run.parameters or not isinstance(bar, int | float):
+        return labels, (), 0.0
+    bar = float(bar)
+    return (
+        tuple(lb for lb in labels if lb.confidence >= bar),
+        tuple(lb for lb in labels if lb.confidence < bar),
+        bar,
+    )
+
+
+def tentative_labels(results: Results) -> tuple[Label, ...]:
+    """The classifier's tentative labels where they count (nothing else is sure), as current_labels has
+    them (a reviewer's rejection holds)."""
+    names = {lb.name.casefold() for lb in _classifier_labels(results)[1]}
+    return tuple(lb for lb in current_labels(results) if lb.name.casefold() in names)
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
@@ -98,13 +128,16 @@ def metadata_text(
     lines: Sequence[str],
     persons: Sequence[str],
     properties: ImageProperties | None = None,
+    tentative: Sequence[Label] = (),
 ) -> str:
-    """What the semantic embedding describes: labels with parents, what the detector counted ("two
-    people"), colours ("black and white photo"), persons, text in the image, filename words."""
+    """What the semantic embedding describes: labels with parents (or else `tentative`: see
+    tentative_labels), what the detector counted ("two people"), colours ("black and white photo"),
+    persons, text in the image, filename words."""
     names: dict[str, None] = {}
-    for label in labels:
-        if label.confidence < MEANING_MIN_CONFIDENCE:  # a detector's guess is a label, not a description
-            continue
+    # A detector's guess is a label, not a description ("Kite 30" on the moon); an asset nothing is sure
+    # of is described by the classifier's tentative labels (the rocket split between two missiles).
+    sure = [lb for lb in labels if lb.confidence >= MEANING_MIN_CONFIDENCE]
+    for label in sure or tentative:
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]

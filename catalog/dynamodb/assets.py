@@ -29,6 +29,7 @@ from catalog.dynamodb.asset_items import (
     stage_clauses,
 )
 from catalog.dynamodb.base import DynamoTable, exists_check, put_new, set_remove, time_s
+from catalog.dynamodb.concept_scores import pointed_score_keys
 from catalog.dynamodb.requests import (
     ATTEMPTS,
     ConditionFailed,
@@ -102,11 +103,17 @@ class DynamoAssets(DynamoTable):
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": s(ddb.result_pk(tenant_id, asset_id))},
-            ProjectionExpression="PK, SK, run_id, asset_id, batch_id, model_version, analyzer, #chg",
+            ProjectionExpression="PK, SK, run_id, asset_id, batch_id, model_version, analyzer, #chg, "
+            "score_pk, score_sk",
             ExpressionAttributeNames={"#chg": "change"},
         )
-        # runs, current copies, and the change summaries the runs left in batch / model-change partitions
-        results = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items] + change_keys(tenant_id, items)
+        # runs, current copies, the change summaries the runs left in batch / model-change partitions, and
+        # the concept scores its score pointers name
+        results = [
+            *(ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items),
+            *change_keys(tenant_id, items),
+            *pointed_score_keys(items),
+        ]
         tenant = ddb.tenant_pk(tenant_id)
         keys = [
             *results,

@@ -4,7 +4,8 @@ Layout: an asset's feature vector lives in its result partition (PK T#<tenant>#A
 FEATURES#<model>, the float16 bytes as a Binary attribute), so it is read by key and deleted with the
 asset's results. A scan walks the tenant's asset keys in ID order and fetches their vectors by key.
 Concepts: PK TENANT#<tenant>#CONCEPTS, SK the name case-folded (its uniqueness is the key's); a concept's
-examples (SK EX#<asset>) and versions (SK V#<number, 6 digits>) share PK TENANT#<tenant>#CONCEPT#<id>."""
+examples (SK EX#<asset>), versions (SK V#<number, 6 digits>) and the versions' scores per asset
+(catalog.dynamodb.concept_scores) share PK TENANT#<tenant>#CONCEPT#<id>."""
 
 from __future__ import annotations
 
@@ -23,8 +24,16 @@ from catalog.domain.concepts.records import (
 )
 from catalog.domain.model import FeatureVector
 from catalog.dynamodb import keys as ddb
-from catalog.dynamodb.base import DynamoTable, time_s
-from catalog.dynamodb.requests import batch_get, batch_put, error_code, query_all, transact_chunks
+from catalog.dynamodb.base import time_s
+from catalog.dynamodb.concept_scores import DynamoConceptScores, concept_pk, is_score_sk
+from catalog.dynamodb.requests import (
+    batch_delete,
+    batch_get,
+    batch_put,
+    error_code,
+    query_all,
+    transact_chunks,
+)
 from catalog.dynamodb.values import Item, s
 
 
@@ -34,10 +43,6 @@ def _features_sk(model: str) -> str:
 
 def _concepts_pk(tenant_id: str) -> str:
     return f"{ddb.tenant_pk(tenant_id)}#CONCEPTS"
-
-
-def _concept_pk(tenant_id: str, concept_id: str) -> str:
-    return f"{ddb.tenant_pk(tenant_id)}#CONCEPT#{concept_id}"
 
 
 def _version_sk(number: int) -> str:
@@ -60,7 +65,7 @@ def _concept_item(concept: Concept) -> Item:
     }
 
 
-class DynamoConcepts(DynamoTable):
+class DynamoConcepts(DynamoConceptScores):
     async def _put_if(self, item: Item, condition: str, values: dict[str, Any] | None = None) -> bool:
         """PutItem under a condition; False when the condition failed."""
         try:
@@ -139,15 +144,18 @@ class DynamoConcepts(DynamoTable):
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": s(_concept_pk(tenant_id, concept.id))},
+            ExpressionAttributeValues={":pk": s(concept_pk(tenant_id, concept.id))},
             ProjectionExpression="PK, SK",
         )
         keys = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items]
+        # its scores first, many at once (an interrupted deletion leaves the concept, to delete again)
+        await self._in_chunks(batch_delete, [k for k in keys if is_score_sk(k["SK"]["S"])])
+        keys = [k for k in keys if not is_score_sk(k["SK"]["S"])]
         keys.append(ddb.key(_concepts_pk(tenant_id), concept.name.casefold()))
         await transact_chunks(self._client, [{"Delete": {"TableName": self._table, "Key": k}} for k in keys])
 
     async def put_examples(self, tenant_id: str, concept_id: str, examples: Sequence[ConceptExample]) -> None:
-        pk = _concept_pk(tenant_id, concept_id)
+        pk = concept_pk(tenant_id, concept_id)
         items = {
             e.asset_id: {
                 **ddb.key(pk, f"EX#{e.asset_id}"),
@@ -160,7 +168,7 @@ class DynamoConcepts(DynamoTable):
         await batch_put(self._client, self._table, list(items.values()))
 
     async def remove_examples(self, tenant_id: str, concept_id: str, asset_ids: Sequence[str]) -> int:
-        pk = _concept_pk(tenant_id, concept_id)
+        pk = concept_pk(tenant_id, concept_id)
         keys = [ddb.key(pk, f"EX#{a}") for a in dict.fromkeys(asset_ids)]
         present = await batch_get(self._client, self._table, keys, projection="PK, SK")
         await transact_chunks(
@@ -177,26 +185,26 @@ class DynamoConcepts(DynamoTable):
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :ex)",
-            ExpressionAttributeValues={":pk": s(_concept_pk(tenant_id, concept_id)), ":ex": s("EX#")},
+            ExpressionAttributeValues={":pk": s(concept_pk(tenant_id, concept_id)), ":ex": s("EX#")},
         )
         return [_example(i) for i in items]
 
     async def add_version(self, version: ConceptVersion) -> bool:
         item = {
-            **ddb.key(_concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
+            **ddb.key(concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
             "record": s(version_json(version)),
         }
         return await self._put_if(item, "attribute_not_exists(PK)")
 
     async def save_version(self, version: ConceptVersion) -> None:
         item = {
-            **ddb.key(_concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
+            **ddb.key(concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
             "record": s(version_json(version)),
         }
         await self._client.put_item(TableName=self._table, Item=item)
 
     async def get_version(self, tenant_id: str, concept_id: str, number: int) -> ConceptVersion | None:
-        item = await self._get(_concept_pk(tenant_id, concept_id), _version_sk(number))
+        item = await self._get(concept_pk(tenant_id, concept_id), _version_sk(number))
         return version_from_json(item["record"]["S"]) if item else None
 
     async def list_versions(self, tenant_id: str, concept_id: str) -> list[ConceptVersion]:
@@ -204,7 +212,7 @@ class DynamoConcepts(DynamoTable):
             self._client,
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :v)",
-            ExpressionAttributeValues={":pk": s(_concept_pk(tenant_id, concept_id)), ":v": s("V#")},
+            ExpressionAttributeValues={":pk": s(concept_pk(tenant_id, concept_id)), ":v": s("V#")},
             ScanIndexForward=False,
         )
         return [version_from_json(i["record"]["S"]) for i in items]

@@ -2,7 +2,8 @@
 
 Vectors are float16 blobs (1280-d: 2.5 KB an asset), keyed by tenant, feature model and asset so one
 tenant's vectors of one model are one index range (scoring walks it). Concepts and versions are JSON
-records (catalog.domain.concepts.records); examples are rows, one per (concept, asset)."""
+records (catalog.domain.concepts.records); examples are rows, one per (concept, asset); the versions'
+scores per asset: catalog.sqlite.concept_scores."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from catalog.domain.concepts.records import (
     version_json,
 )
 from catalog.domain.model import FeatureVector
+from catalog.sqlite.concept_scores import SCHEMA as SCORES_SCHEMA
+from catalog.sqlite.concept_scores import (
+    SqliteConceptScores,
+    delete_asset_scores,
+    delete_concept_scores,
+)
 from catalog.sqlite.db import SqliteDb, placeholders
 
-SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS asset_features (
     tenant_id TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -53,6 +60,7 @@ CREATE TABLE IF NOT EXISTS concept_versions (
     PRIMARY KEY (tenant_id, concept_id, number)
 );
 """
+SCHEMA = _TABLES + SCORES_SCHEMA
 
 
 def name_key(name: str) -> str:
@@ -60,7 +68,9 @@ def name_key(name: str) -> str:
 
 
 def delete_asset_features(conn: sqlite3.Connection, tenant_id: str, asset_id: str) -> None:
+    """The asset's feature vectors and its concept scores."""
     conn.execute("DELETE FROM asset_features WHERE tenant_id = ? AND asset_id = ?", (tenant_id, asset_id))
+    delete_asset_scores(conn, tenant_id, asset_id)
 
 
 def _example(row: sqlite3.Row) -> ConceptExample:
@@ -69,7 +79,7 @@ def _example(row: sqlite3.Row) -> ConceptExample:
     return ConceptExample(row["asset_id"], bool(row["positive"]), ExampleSource(row["source"]), added)
 
 
-class SqliteConcepts:
+class SqliteConcepts(SqliteConceptScores):
     _db: SqliteDb
 
     # ------------------------------------------------------------ feature vectors
@@ -154,6 +164,7 @@ class SqliteConcepts:
                 conn.execute(
                     f"DELETE FROM {table} WHERE tenant_id = ? AND concept_id = ?", (tenant_id, concept.id)
                 )
+            delete_concept_scores(conn, tenant_id, concept.id)
             conn.execute("DELETE FROM concepts WHERE tenant_id = ? AND id = ?", (tenant_id, concept.id))
 
         await self._db.write(delete)

@@ -61,6 +61,11 @@ def probabilities(weights: ProbeWeights, x: Matrix) -> NDArray[np.float64]:
     return _sigmoid(weights.scale * margins + weights.offset)
 
 
+def score_blobs(weights: ProbeWeights, blobs: Sequence[bytes]) -> NDArray[np.float64]:
+    """Calibrated probabilities of stored float16 vectors (decoded here: run it in the CPU pool)."""
+    return probabilities(weights, as_matrix(blobs)) if blobs else np.zeros(0, np.float64)
+
+
 def _best_f1(y: NDArray[np.int_], p: NDArray[np.float64]) -> tuple[float, float, float, float]:
     """(precision, recall, f1, threshold) at the threshold with the best F1 over the out-of-fold scores."""
     order = np.argsort(-p, kind="stable")

@@ -2,7 +2,8 @@
 feature vector, and its run says whether the concept's label applies, with the calibrated probability as
 confidence and the concept's parents as the label's parents. Scoring is one dot product per concept (µs);
 the vector comes from this analysis (the labels' forward pass), else from the catalog, else from the
-`features` analyzer (a tenant whose labels come from elsewhere)."""
+`features` analyzer (a tenant whose labels come from elsewhere). Each score also joins the version's kept
+ranking (ConceptScoreStore)."""
 
 from __future__ import annotations
 
@@ -131,6 +132,10 @@ class ConceptStage:
                 out.append(_failed(asset, concept, version, batch_id))
                 continue
             p = float(probabilities(version.weights_or_raise(), as_matrix([vectors[model]]))[0])
+            # the version's ranking (suggestions, uncertainty sampling) gains this asset
+            await self._catalog.save_concept_scores(
+                asset.tenant_id, concept.id, version.number, [(asset.id, p)]
+            )
             out.append(concept_run(asset, concept, version, p, started=started, batch_id=batch_id))
         return out
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 from PIL import Image
@@ -22,8 +23,17 @@ class LabelModel(Protocol):
         """RGB PIL image of any size -> float32 CHW input."""
         ...
 
-    def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
-        """NCHW batch of prepare() outputs -> labels per image, highest confidence first."""
+    def predict(
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
+    ) -> list[list[Label]]:
+        """NCHW batch of prepare() outputs -> labels per image, highest confidence first. An image with no
+        label at min_confidence may keep its best specific label (and its parents) down to
+        tentative_confidence; a model without such a notion ignores it."""
         ...
 
 
@@ -34,7 +44,12 @@ class FeatureLabelModel(LabelModel, Protocol):
     feature_version: str
 
     def predict_with_features(
-        self, batch: np.ndarray, *, min_confidence: float, max_labels: int
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
     ) -> list[tuple[list[Label], np.ndarray]]: ...
 
     def features(self, batch: np.ndarray) -> np.ndarray:
@@ -51,6 +66,35 @@ class AnalyzerInputError(Exception):
     """The provider refused this image or these parameters: retrying cannot help (the asset fails)."""
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkKey(Generic[T]):
+    """Names one piece of shared work and the type of its result, e.g. WorkKey[list[Box]]("detector")."""
+
+    name: str
+
+
+class SharedWork:
+    """Work on one image that several analyzers need (the local object detector's boxes feed objects,
+    people and faces), done once by whichever analyzer asks first; the others await the same result.
+
+    It lives and dies with its AnalysisInput, inside one event loop: analyzers of one image run
+    concurrently (asyncio.gather), so the first ask starts a task and later asks await it. A failure
+    reaches every analyzer that asked; one asker's cancellation does not cancel the work for the others.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+
+    async def get(self, key: WorkKey[T], compute: Callable[[], Awaitable[T]]) -> T:
+        task = self._tasks.get(key.name)
+        if task is None:
+            task = self._tasks[key.name] = asyncio.ensure_future(compute())
+        return cast(T, await asyncio.shield(task))
+
+
 @dataclass(frozen=True)
 class AnalysisInput:
     """One asset's image as every analyzer receives it: decoded once, shared by all."""
@@ -59,6 +103,7 @@ class AnalysisInput:
     jpeg: bytes  # the same image as JPEG: what a remote provider is sent when it cannot read the original
     original_key: str  # blob key of the untouched original (a provider with access to the store reads it)
     original_size: tuple[int, int] = (0, 0)  # the original's upright width and height
+    shared: SharedWork = field(default_factory=SharedWork, compare=False, repr=False)  # work done once
 
 
 class Analyzer(Protocol):

@@ -26,6 +26,10 @@ BENCHES = {
         ["--examples", "60", "--vectors", "500", "--crops", "1", "--rounds", "1"],
         r"^concepts examples=60 ",
     ),
+    "concept_scores": (
+        ["--vectors", "100", "--rounds", "1"],
+        r"^concept_scores catalog=dynamodb vectors=100 ",
+    ),
     "meaning": (["--max-photos", "3"], r"^meaning queries=\d+ "),
     "tenant_delete": (["--assets", "20"], r"^tenant_delete assets=20 "),
     "backfill": (

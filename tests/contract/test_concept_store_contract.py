@@ -1,6 +1,7 @@
 """Feature vectors and custom concepts on both catalogs (SQLite, DynamoDB Local): vectors by key and in ID
 order, deleted with their asset; concepts unique by name per tenant, examples replaced per asset, versions
-numbered once, newest first; every read and write scoped to its tenant."""
+numbered once, newest first; versions' scores ranked, replaced per asset, deleted with their asset and their
+concept; every read and write scoped to its tenant."""
 
 from __future__ import annotations
 
@@ -141,6 +142,7 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
         finished_at=T0,
         metrics=ProbeMetrics(0.9, 0.8, 0.847, 0.42, 8, 40, 5, 120.5),
         weights=ProbeWeights(coef, -1.25, 2.0, 0.5),
+        scored=True,
     )
     await catalog.save_version(ready)
     assert await catalog.get_version("t1", c.id, 1) == ready
@@ -153,3 +155,73 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
     assert await catalog.get_concept("t1", "Boat") is None
     assert await catalog.list_versions("t1", c.id) == []
     assert await catalog.list_examples("t1", c.id) == []
+
+
+async def ranking(
+    catalog: CatalogStore,
+    tenant: str,
+    concept_id: str,
+    version: int,
+    *,
+    descending: bool = True,
+    start: tuple[float, str] | None = None,
+    page: int = 2,
+) -> list[tuple[str, float]]:
+    """Every score from `start` on, read `page` at a time (each page starts after the last one's end)."""
+    out: list[tuple[str, float]] = []
+    while got := await catalog.ranked_concept_scores(
+        tenant, concept_id, version, descending=descending, start=start, limit=page
+    ):
+        assert len(got) <= page
+        out += got
+        start = (got[-1][1], got[-1][0])
+    return out
+
+
+async def test_scores_are_ranked_per_version_and_go_with_their_asset_and_concept(
+    catalog: CatalogStore,
+) -> None:
+    t1, t2 = await tenants(catalog, "one", "two")
+    assets = [new_asset(t1, f"{i:064x}") for i in range(6)]
+    for a in assets:
+        await catalog.register_asset(a)
+    a = [x.id for x in assets]
+    c, other = concept(t1, "Boat"), concept(t1, "Crane")
+    for made in (c, other):
+        await catalog.create_concept(made)
+    # two of the same score (0.5), one exactly at the threshold used below (0.4), one below it
+    await catalog.save_concept_scores(
+        t1, c.id, 1, [(a[0], 0.9), (a[1], 0.5), (a[2], 0.5), (a[3], 0.4), (a[4], 0.3999994), (a[5], 0.01)]
+    )
+    await catalog.save_concept_scores(t1, c.id, 2, [(a[0], 0.2)])
+    await catalog.save_concept_scores(t1, other.id, 1, [(a[5], 0.99)])
+    await catalog.save_concept_scores(t2, c.id, 1, [(a[1], 0.95)])  # another tenant, the same keys
+
+    expected = [(a[0], 0.9), (a[2], 0.5), (a[1], 0.5), (a[3], 0.4), (a[4], 0.399999), (a[5], 0.01)]
+    assert await ranking(catalog, t1, c.id, 1) == expected  # ties: by asset ID, the same way
+    assert await ranking(catalog, t1, c.id, 1, descending=False, page=4) == expected[::-1]
+    # split at a threshold: at or above it ascending, below it descending
+    assert await ranking(catalog, t1, c.id, 1, descending=False, start=(0.4, "")) == expected[3::-1]
+    assert await ranking(catalog, t1, c.id, 1, start=(0.4, "")) == expected[4:]
+    assert await catalog.ranked_concept_scores(t1, c.id, 1, descending=True, start=None, limit=0) == []
+    assert await ranking(catalog, t1, c.id, 2) == [(a[0], 0.2)]
+    assert await ranking(catalog, t1, other.id, 1) == [(a[5], 0.99)]
+    assert await ranking(catalog, t2, c.id, 1) == [(a[1], 0.95)]
+    assert await ranking(catalog, "t3", c.id, 1) == []
+
+    # a new score replaces the asset's old one (written again unchanged: still one)
+    await catalog.save_concept_scores(t1, c.id, 1, [(a[5], 0.95), (a[0], 0.9)])
+    assert await ranking(catalog, t1, c.id, 1, page=10) == [(a[5], 0.95), *expected[:5]]
+
+    # deleting an asset deletes its scores (of every concept and version), not another tenant's
+    await catalog.delete_asset(t1, a[5])
+    await catalog.delete_asset(t1, a[0])
+    assert await ranking(catalog, t1, c.id, 1) == expected[1:5]
+    assert await ranking(catalog, t1, c.id, 2) == []
+    assert await ranking(catalog, t1, other.id, 1) == []
+    assert await ranking(catalog, t2, c.id, 1) == [(a[1], 0.95)]
+
+    # deleting the concept deletes its scores
+    await catalog.delete_concept(t1, c)
+    assert await ranking(catalog, t1, c.id, 1) == []
+    assert await ranking(catalog, t2, c.id, 1) == [(a[1], 0.95)]

@@ -78,6 +78,10 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     assert "Cat" in names and {"Mammal", "Animal"} <= set(names["Cat"]["parents"])
     assert animals["edges"][0]["score"] == names["Animal"]["confidence"]
     assert {"value": "Cat", "count": 1} in animals["facets"]["labels"]
+    # the rocket's first label is the specific thing (not Weapon or Vehicle, which hold more confidence)
+    rockets = gql(url, key, SEARCH, labels=["rocket"])["search"]["edges"]
+    assert [e["node"]["filename"] for e in rockets] == ["rocket.jpg"]
+    assert rockets[0]["node"]["labels"][0]["name"] == "Missile"
 
     # The second tenant sees nothing: not in search, counts, facets or by ID.
     nothing = gql(url, other_key, SEARCH, labels=["animal"])["search"]
@@ -104,7 +108,8 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
 
     # The same results from the command line, through the service layer (no GraphQL).
     table = cli.run("search", "--label", "Animal", "--tenant", "acme").stdout
-    assert "1 assets match" in table and cat["id"] in table and "chelsea.jpg" in table and "Animal" in table
+    assert "1 assets match" in table and cat["id"] in table and "chelsea.jpg" in table
+    assert "Cat 92" in table and "Animal" not in table  # the top labels are the specific ones
     shown = cli.run("show", cat["id"], "--tenant", "acme").stdout
     assert "chelsea.jpg" in shown and "Cat " in shown and "preview" in shown and "labels" in shown
     preview = next(line for line in shown.splitlines() if line.strip().startswith("preview"))

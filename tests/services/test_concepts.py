@@ -93,6 +93,11 @@ async def test_a_concept_learned_from_examples_labels_the_archive(real: Services
     assert v1 is not None and v1.status == VersionStatus.READY and v1.metrics is not None
     assert v1.metrics.positives == 8 and v1.metrics.negatives >= len(other)  # named + background
     assert v1.metrics.f1 >= 0.9
+    assert v1.scored  # every stored vector scored once, in the training job
+    kept = await services.catalog.ranked_concept_scores(
+        tenant, concept.id, 1, descending=True, start=None, limit=999
+    )
+    assert {a for a, _ in kept} == set(temple + other)
 
     active, batch = await concepts.activate(tenant, "Temple garden")
     assert active.active_version == 1 and batch is not None and batch.total == len(temple + other)
@@ -116,6 +121,10 @@ async def test_a_concept_learned_from_examples_labels_the_archive(real: Services
     (late,) = await ingest(services, tenant, augmented_crops(subject(), 1, seed=7), "late")
     await services.worker().run_until_idle()
     assert late in await found(services, tenant, "Temple garden")
+    late_score = await services.catalog.ranked_concept_scores(
+        tenant, concept.id, 1, descending=True, start=None, limit=999
+    )
+    assert late in {a for a, _ in late_score}  # the version's ranking gained it at indexing
 
     # a wrong hit named negative: a new version with other metrics and examples
     await concepts.add_examples(tenant, "Temple garden", negatives=[late])
@@ -125,6 +134,6 @@ async def test_a_concept_learned_from_examples_labels_the_archive(real: Services
     assert v2 is not None and v2.status == VersionStatus.READY and v2.metrics is not None
     assert second.number == 2 and v2.metrics.positives == 8
     assert v2.metrics != v1.metrics
-    ranked = await concepts.score(tenant, active, first=3, skip_examples=True)
+    ranked = await concepts.suggestions(tenant, active, first=3)
     assert {s.asset_id for s in ranked} <= set(temple[8:]) | {late} | set(other)
     assert ranked[0].asset_id in set(temple[8:])  # the best non-example is a held-out temple crop

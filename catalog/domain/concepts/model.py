@@ -85,6 +85,7 @@ class ConceptVersion:
     metrics: ProbeMetrics | None = None
     weights: ProbeWeights | None = None
     error: str = ""
+    scored: bool = False  # its score of every vector stored when it was trained is kept (ConceptScoreStore)
 
     def weights_or_raise(self) -> ProbeWeights:
         if self.weights is None:

@@ -26,7 +26,38 @@ class FeatureStore(Protocol):
         ...
 
 
-class ConceptStore(Protocol):
+SCORE_UNITS = 1_000_000  # a probability is kept as round(p * SCORE_UNITS): ranked and compared exactly
+ScoreCursor = tuple[float, str]  # (probability, asset ID): a place in a version's ranking
+
+
+class ConceptScoreStore(Protocol):
+    """Each concept version's probability per asset, ranked: the suggestions read its top, uncertainty
+    sampling the band around the threshold, without scoring every vector again. Scores are kept in
+    millionths (SCORE_UNITS); they go with the asset and with the concept."""
+
+    async def save_concept_scores(
+        self, tenant_id: str, concept_id: str, version: int, scores: Sequence[tuple[str, float]]
+    ) -> None:
+        """Add or replace (asset ID, probability 0-1) scores of one version."""
+        ...
+
+    async def ranked_concept_scores(
+        self,
+        tenant_id: str,
+        concept_id: str,
+        version: int,
+        *,
+        descending: bool,
+        start: ScoreCursor | None,
+        limit: int,
+    ) -> list[tuple[str, float]]:
+        """Up to `limit` (asset ID, probability) of one version in (probability, asset ID) order: descending,
+        those below `start` (None: from the highest); ascending, those above it (None: from the lowest).
+        (threshold, "") as `start` splits at the threshold: below it descending, at or above it ascending."""
+        ...
+
+
+class ConceptStore(ConceptScoreStore, Protocol):
     async def create_concept(self, concept: Concept) -> bool:
         """False when the tenant already has a concept of that name (names compare case-insensitively)."""
         ...

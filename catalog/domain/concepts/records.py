@@ -70,6 +70,7 @@ def version_json(v: ConceptVersion) -> str:
                 "offset": w.offset,
             },
             "error": v.error,
+            "scored": v.scored,
         }
     )
 
@@ -92,4 +93,5 @@ def version_from_json(raw: str) -> ConceptVersion:
         if w is None
         else ProbeWeights(base64.b64decode(w["coef"]), w["intercept"], w["scale"], w["offset"]),
         error=d["error"],
+        scored=d.get("scored", False),  # versions trained before scores were kept
     )

@@ -58,3 +58,12 @@ def specific_labels(labels: Sequence[Label]) -> list[Label]:
     """The labels no other present label has as a parent (Dog, not Mammal), in the given order."""
     parents = {p.casefold() for lb in labels for p in lb.parents if p.casefold() != lb.name.casefold()}
     return [lb for lb in labels if lb.name.casefold() not in parents]
+
+
+def sure_or_best(labels: Sequence[Label], bar: float) -> list[Label]:
+    """The labels at least `bar` confident; for an asset none is, its most confident specific label alone
+    (what it most likely shows, said at its low confidence), so no asset with labels says nothing."""
+    sure = [lb for lb in labels if lb.confidence >= bar]
+    if sure or not labels:
+        return sure
+    return [max(specific_labels(labels) or labels, key=lambda lb: lb.confidence)]

@@ -51,6 +51,7 @@ class Taxonomy:
     member_classes: NDArray[np.intp]
     member_labels: NDArray[np.intp]
     digest: str
+    class_columns: NDArray[np.intp]  # the labels that are a class's own name (not only a parent)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Taxonomy:
@@ -85,6 +86,7 @@ class Taxonomy:
             member_classes=np.array([p[0] for p in pairs], np.intp),
             member_labels=np.array([p[1] for p in pairs], np.intp),
             digest=hashlib.sha256(raw).hexdigest(),
+            class_columns=np.array(sorted({column[c["name"]] for c in classes}), np.intp),
         )
 
 
@@ -96,12 +98,21 @@ def softmax(logits: NDArray[np.float32]) -> NDArray[np.float32]:
 
 
 def aggregate(
-    probs: NDArray[np.float32], taxonomy: Taxonomy, *, min_confidence: float, max_labels: int
+    probs: NDArray[np.float32],
+    taxonomy: Taxonomy,
+    *,
+    min_confidence: float,
+    max_labels: int,
+    tentative_confidence: float | None = None,
 ) -> list[list[Label]]:
     """Class probabilities (N, 1000) → Rekognition-style labels per image, most confident first.
 
     Confidence is percent (0–100, two decimals). A label is kept when its rounded confidence is at
     least min_confidence; then the max_labels most confident remain (ties: the more specific first).
+    An image where no label reaches min_confidence keeps, with tentative_confidence given, its best class
+    at or above that floor with the parents it carries (a rocket split between "missile" and "projectile"
+    is still a Missile at 42 %, said with its low confidence); parents alone never qualify: "Animal 40" on
+    a galaxy field is the mass of a thousand unlikely classes, not a finding.
     """
     if not 0 <= min_confidence <= 100:
         raise ValueError("min_confidence must be within 0..100")
@@ -115,10 +126,25 @@ def aggregate(
         )
         row = np.clip(np.round(mass * 100.0, 2), 0.0, 100.0)
         keep = np.flatnonzero(row >= min_confidence)
+        if keep.size == 0 and tentative_confidence is not None:
+            keep = _tentative(row, taxonomy, tentative_confidence)
         # by confidence, then the more specific (more parents), then name (= index: names are sorted)
         ranked = keep[np.lexsort((keep, -depth[keep], -row[keep]))][:max_labels]
         results.append([Label(taxonomy.names[i], float(row[i]), taxonomy.parents[i]) for i in ranked])
     return results
+
+
+def _tentative(row: NDArray[np.float64], taxonomy: Taxonomy, floor: float) -> NDArray[np.intp]:
+    """The best class label at or above `floor` and those of its parents at or above it (empty if none)."""
+    classes = taxonomy.class_columns
+    if classes.size == 0:
+        return classes
+    best = classes[np.argmax(row[classes])]
+    if row[best] < floor:
+        return np.zeros(0, np.intp)
+    column = {n: i for i, n in enumerate(taxonomy.names)}
+    family = [best, *(column[n] for n in taxonomy.parents[best] if n in column)]
+    return np.array([i for i in family if row[i] >= floor], np.intp)
 
 
 class EfficientNetLabeler:
@@ -210,15 +236,37 @@ class EfficientNetLabeler:
         return self.predict_outputs(batch)[1]
 
     def predict_with_features(
-        self, batch: NDArray[np.float32], *, min_confidence: float, max_labels: int
+        self,
+        batch: NDArray[np.float32],
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
     ) -> list[tuple[list[Label], NDArray[np.float32]]]:
         """predict() and each image's features, from the same forward pass."""
         probs, features = self.predict_outputs(batch)
-        labels = aggregate(probs, self.taxonomy, min_confidence=min_confidence, max_labels=max_labels)
+        labels = aggregate(
+            probs,
+            self.taxonomy,
+            min_confidence=min_confidence,
+            max_labels=max_labels,
+            tentative_confidence=tentative_confidence,
+        )
         return list(zip(labels, features, strict=True))
 
     def predict(
-        self, batch: NDArray[np.float32], *, min_confidence: float, max_labels: int
+        self,
+        batch: NDArray[np.float32],
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
     ) -> list[list[Label]]:
         probs = self.predict_probabilities(batch)
-        return aggregate(probs, self.taxonomy, min_confidence=min_confidence, max_labels=max_labels)
+        return aggregate(
+            probs,
+            self.taxonomy,
+            min_confidence=min_confidence,
+            max_labels=max_labels,
+            tentative_confidence=tentative_confidence,
+        )

@@ -1,6 +1,7 @@
 """The concept pages in headless Chromium: the list with the active version's metrics, one concept's
-versions, examples and "is this also X?" suggestions; confirming a suggestion, training a new version
-and activating it, as a person with a write key would."""
+versions, examples with their thumbnails (uploaded ones marked) and "is this also X?" suggestions;
+confirming one suggestion and rejecting another, training a new version and activating it, as a person
+with a write key would."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from api.app import create_app
+from catalog.domain.concepts.model import ExampleSource
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from tests.api.web.conftest import open_tab, screenshot, serving, sign_in, working
@@ -38,6 +40,7 @@ class World:
     key: str
     tenant: str
     reds: list[str]
+    uploads: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +61,21 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     await services.worker().run_until_idle()
     reds = ids[: len(REDS)]
     await services.concepts.create(tenant, "Crimson", positives=reds[:5], parents=["Warm colour"])
+    uploads = []  # pictures that exist only to teach it: one red, one not
+    for n, color in enumerate([(235, 25, 45), (25, 25, 25)]):
+        outcome = await services.ingestor.ingest(
+            tenant, jpeg_bytes(color, (320, 240)), f"upload-{n}.jpg", training_example=True
+        )
+        assert outcome.asset is not None
+        uploads.append(outcome.asset.id)
+    await services.worker().run_until_idle()
+    await services.concepts.add_examples(
+        tenant, "Crimson", positives=uploads[:1], negatives=uploads[1:], source=ExampleSource.UPLOAD
+    )
     await services.concepts.train(tenant, "Crimson")
     await services.worker().run_until_idle()
     async with serving(create_app(services)) as base, working(services):
-        yield World(services, base, key, tenant, reds)
+        yield World(services, base, key, tenant, reds, uploads)
     services.close()
 
 
@@ -80,16 +94,36 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
         versions = page.get_by_role("region", name="Versions")
         await expect(versions.get_by_role("row", name="v1")).to_contain_text("ready")
         positives = page.get_by_role("region", name="Positive")
-        await expect(positives.locator(".hit")).to_have_count(5)
+        negatives = page.get_by_role("region", name="Negative")
+        await expect(positives.locator(".hit")).to_have_count(6)
+        await expect(negatives.locator(".hit")).to_have_count(1)
+        # the uploads (training examples) are marked as such, the archive's examples are not
+        uploaded = page.locator(".examples .hit", has=page.locator(".badge", has_text="uploaded"))
+        await expect(uploaded).to_have_count(2)
+        assert {await uploaded.nth(i).locator("a.thumb").get_attribute("href") for i in range(2)} == {
+            f"/assets/{a}" for a in world.uploads
+        }
+        await expect(positives.locator(".hit img")).to_have_count(6)  # every example has its thumbnail
         suggestions = page.locator(".suggestions .hit")
         await expect(suggestions.first).to_be_visible()
         top_two = {await suggestions.nth(i).locator("a.thumb").get_attribute("href") for i in range(2)}
         assert top_two == {f"/assets/{a}" for a in world.reds[5:]}  # the unconfirmed reds score highest
         await screenshot(page, "concept-v1")
 
+        first_red = await suggestions.first.locator("a.thumb").get_attribute("href")
         await suggestions.first.get_by_role("button", name="Yes").click()
         await expect(page.get_by_role("status")).to_contain_text("Added as a positive example")
-        await expect(positives.locator(".hit")).to_have_count(6)
+        await expect(positives.locator(".hit")).to_have_count(7)
+        # it left the suggestions for the examples
+        await expect(positives.locator(f'a.thumb[href="{first_red}"]')).to_have_count(1)
+        await expect(page.locator(f'.suggestions a.thumb[href="{first_red}"]')).to_have_count(0)
+        # and a suggestion answered "no" becomes a negative example
+        last = page.locator(".suggestions .hit").last
+        wrong = await last.locator("a.thumb").get_attribute("href")
+        await last.get_by_role("button", name="No").click()
+        await expect(page.get_by_role("status")).to_contain_text("Added as a negative example")
+        await expect(negatives.locator(f'a.thumb[href="{wrong}"]')).to_have_count(1)
+        await expect(page.locator(f'.suggestions a.thumb[href="{wrong}"]')).to_have_count(0)
         await page.get_by_role("button", name="Train a new version").click()
         await expect(page.get_by_role("status")).to_contain_text("Training queued")
         # the page looks again while a version trains: no reload needed
@@ -103,4 +137,4 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
     concept = await world.services.concepts.get(world.tenant, "Crimson")
     assert concept.active_version == 2
     examples = await world.services.concepts.examples(world.tenant, concept)
-    assert sum(e.positive for e in examples) == 6
+    assert sum(e.positive for e in examples) == 7 and sum(not e.positive for e in examples) == 2

@@ -27,7 +27,14 @@ pytestmark = pytest.mark.browser
 class RefusesBlack(ColorLabeler):
     """Fails on a black picture, as a model that cannot read an image would."""
 
-    def predict(self, batch: np.ndarray, *, min_confidence: float, max_labels: int) -> list[list[Label]]:
+    def predict(
+        self,
+        batch: np.ndarray,
+        *,
+        min_confidence: float,
+        max_labels: int,
+        tentative_confidence: float | None = None,
+    ) -> list[list[Label]]:
         if any(float(means.sum()) < 30 for means in batch):
             raise ValueError("the model could not read this picture")
         return super().predict(batch, min_confidence=min_confidence, max_labels=max_labels)

@@ -174,6 +174,8 @@ def test_constructor_checks_its_arguments() -> None:
     with pytest.raises(ValueError):
         DlibFaceRecognizer(upsample=3)
     with pytest.raises(ValueError):
+        DlibFaceRecognizer(person_upsample=-1)
+    with pytest.raises(ValueError):
         DlibFaceRecognizer(min_face_px=-1)
 
 

@@ -190,3 +190,40 @@ def test_lite2_builds_and_names_the_cat(tmp_path: Path) -> None:
     assert labels["Cat"].confidence > 80
     with pytest.raises(ValueError, match="260"):
         model.predict(np.zeros((1, 3, 224, 224), np.float32), min_confidence=1.0, max_labels=5)
+
+
+def test_an_image_no_label_is_sure_of_keeps_its_best_class_tentatively(labeler: EfficientNetLabeler) -> None:
+    """The rocket splits between ImageNet's two missiles and the space shuttle: nothing reaches 50, yet a
+    person would still say "rocket". Its best class is kept, with its parents, at its own low confidence;
+    photos where only vague parents collect mass (a galaxy field, a retina, a stained slide) stay empty."""
+
+    def labels(name: str, floor: float | None) -> list[Label]:
+        batch = labeler.prepare(photo(name))[None]
+        return labeler.predict(batch, min_confidence=50, max_labels=20, tentative_confidence=floor)[0]
+
+    assert labels("rocket", None) == []
+    rocket = {lb.name: lb for lb in labels("rocket", 25.0)}
+    assert {"Missile", "Rocket", "Weapon", "Vehicle"} <= set(rocket)
+    assert all(25 <= lb.confidence < 50 for lb in rocket.values())
+    assert set(rocket["Missile"].parents) >= {"Rocket", "Weapon"}
+    for vague in ("hubble_deep_field", "retina", "immunohistochemistry"):
+        assert labels(vague, 25.0) == [], vague  # "Animal 40" is no finding
+    # an image with a sure label is not touched by the floor
+    assert labels("chelsea", 25.0) == labels("chelsea", None)
+
+
+def test_tentative_labels_need_a_class_not_only_parents(taxonomy: Taxonomy) -> None:
+    dogs = [
+        c
+        for c, name in enumerate(taxonomy.class_names)
+        if "Dog" in taxonomy.parents[taxonomy.names.index(name)]
+    ][:10]
+    probs = np.zeros((1, 1000), np.float32)
+    probs[0, dogs] = 0.045  # Dog collects 45 %, no breed more than 4.5 %
+    assert aggregate(probs, taxonomy, min_confidence=50, max_labels=20, tentative_confidence=25) == [[]]
+    probs[0, dogs[0]] = 0.3  # now one breed is the finding: it comes with its parents
+    [found] = aggregate(probs, taxonomy, min_confidence=80, max_labels=20, tentative_confidence=25)
+    breed = taxonomy.class_names[dogs[0]]
+    assert found[0].name == "Dog" and breed in {lb.name for lb in found}  # confidence order, as ever
+    assert {lb.name for lb in found} <= {breed, *taxonomy.parents[taxonomy.names.index(breed)]}
+    assert all(lb.confidence >= 25 for lb in found)

@@ -36,6 +36,28 @@ type Problem = { code: string; message: string } | null;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+// The head of a table of versions' metrics: its first columns (a concept, or a version and its status), the
+// metrics, and an actions column when asked.
+function MetricsHead(props: { first: string[]; actions?: boolean }) {
+  return (
+    <thead>
+      <tr>
+        {props.first.map((h) => (
+          <th scope="col" key={h}>
+            {h}
+          </th>
+        ))}
+        <th scope="col">Precision</th>
+        <th scope="col">Recall</th>
+        <th scope="col">F1</th>
+        <th scope="col">Threshold</th>
+        <th scope="col">Pos / neg</th>
+        {props.actions && <th scope="col" />}
+      </tr>
+    </thead>
+  );
+}
+
 function MetricsCells(props: { m: Metrics | null }) {
   const { m } = props;
   if (!m) return <td colSpan={5} class="muted">no metrics</td>;
@@ -70,17 +92,7 @@ export function ConceptsPage(_: PageProps) {
       {concepts.length ? (
         <div class="table-wrap">
           <table class="versions">
-            <thead>
-              <tr>
-                <th scope="col">Concept</th>
-                <th scope="col">Active</th>
-                <th scope="col">Precision</th>
-                <th scope="col">Recall</th>
-                <th scope="col">F1</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">Pos / neg</th>
-              </tr>
-            </thead>
+            <MetricsHead first={["Concept", "Active"]} />
             <tbody>
               {concepts.map((c) => {
                 const shown = c.versions.find((v) => v.number === c.activeVersion) ?? c.versions[0];
@@ -105,6 +117,23 @@ export function ConceptsPage(_: PageProps) {
   );
 }
 
+// Where an example came from, when it is not an archive asset named by hand: an upload that exists only to
+// teach the concept (a training example, hidden from search), or a reviewer's answer.
+const SOURCES: Record<string, { text: string; title: string }> = {
+  UPLOAD: { text: "uploaded", title: "Uploaded only to teach this concept: not part of the archive's searches" },
+  REVIEW: { text: "reviewed", title: "A reviewer's answer" },
+};
+
+function SourceBadge(props: { source: string }) {
+  const shown = SOURCES[props.source];
+  if (!shown) return null;
+  return (
+    <span class={`badge source-${props.source.toLowerCase()}`} title={shown.title}>
+      {shown.text}
+    </span>
+  );
+}
+
 function Examples(props: { title: string; examples: Example[]; onRemove?: (id: string) => void; busy: boolean }) {
   return (
     <section aria-label={props.title}>
@@ -114,7 +143,13 @@ function Examples(props: { title: string; examples: Example[]; onRemove?: (id: s
       <ul class="grid small examples">
         {props.examples.map((e) => (
           <li key={e.assetId} class="hit">
-            {e.asset ? <Thumb asset={e.asset} eager /> : <span class="nothumb">{e.assetId}</span>}
+            {e.asset ? (
+              <Thumb asset={e.asset} eager>
+                <SourceBadge source={e.source} />
+              </Thumb>
+            ) : (
+              <span class="nothumb">{e.assetId}</span>
+            )}
             {props.onRemove && (
               <button type="button" class="link" disabled={props.busy} onClick={() => props.onRemove?.(e.assetId)} aria-label={`Forget example ${e.asset?.filename ?? e.assetId}`}>
                 forget
@@ -210,18 +245,7 @@ export function ConceptPage(props: PageProps) {
         <h2 id="versions-h">Versions</h2>
         <div class="table-wrap">
           <table class="versions">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Status</th>
-                <th scope="col">Precision</th>
-                <th scope="col">Recall</th>
-                <th scope="col">F1</th>
-                <th scope="col">Threshold</th>
-                <th scope="col">Pos / neg</th>
-                <th scope="col" />
-              </tr>
-            </thead>
+            <MetricsHead first={["Version", "Status"]} actions />
             <tbody>
               {concept.versions.map((v) => (
                 <tr key={v.number} aria-current={v.number === concept.activeVersion ? "true" : undefined}>
@@ -245,9 +269,9 @@ export function ConceptPage(props: PageProps) {
         </div>
         {!concept.versions.length && <p class="muted">Not trained yet.</p>}
       </section>
-      <section aria-labelledby="suggest-h">
+      <section class="card" aria-labelledby="suggest-h">
         <h2 id="suggest-h">Is this also {concept.name}?</h2>
-        <p class="muted">The assets the concept scores highest that are not examples yet.</p>
+        <p class="muted">The assets the concept scores highest that are not examples yet: yes adds one as a positive example, no as a negative; the next training learns from them.</p>
         {concept.suggestions.length ? (
           <ul class="grid suggestions">
             {concept.suggestions.map((s) => (
@@ -261,10 +285,10 @@ export function ConceptPage(props: PageProps) {
                 )}
                 {write && (
                   <span class="buttons">
-                    <button type="button" disabled={busy} onClick={() => void mark(s.assetId, true)} aria-label={`Yes, ${s.asset?.filename ?? s.assetId} is ${concept.name}`}>
+                    <button type="button" disabled={busy} onClick={() => void mark(s.assetId, true)} aria-label={`Yes, ${s.asset?.filename ?? s.assetId} is ${concept.name}`} title="Yes: add it as a positive example">
                       + yes
                     </button>
-                    <button type="button" disabled={busy} onClick={() => void mark(s.assetId, false)} aria-label={`No, ${s.asset?.filename ?? s.assetId} is not ${concept.name}`}>
+                    <button type="button" class="secondary" disabled={busy} onClick={() => void mark(s.assetId, false)} aria-label={`No, ${s.asset?.filename ?? s.assetId} is not ${concept.name}`} title="No: add it as a negative example">
                       − no
                     </button>
                   </span>

@@ -2,7 +2,7 @@
 // hit's most specific label and "why this hit", keyset paging. The URL holds the whole search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
-import { topSpecific, pct, type LabelLike } from "../labels";
+import { pct } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
 import { navigate } from "../router";
@@ -25,7 +25,7 @@ const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSor
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
     edges { score meaning matches { label confidence via }
-      node { ${THUMB_FIELDS} status error labels { name confidence parents } } }
+      node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence } } }
   }
 }`;
 
@@ -34,7 +34,7 @@ type Edge = {
   score: number;
   meaning: number | null;
   matches: { label: string; confidence: number; via: string }[];
-  node: AssetRef & { status: string; error: string | null; labels: LabelLike[] };
+  node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number }[] };
 };
 type Result = {
   totalCount: number;
@@ -54,7 +54,7 @@ function why(edge: Edge): string {
 
 function Hit(props: { edge: Edge; eager: boolean }) {
   const { node } = props.edge;
-  const top = topSpecific(node.labels);
+  const top = node.topLabels[0] ?? null; // the specific thing, as the server orders labels
   const reason = why(props.edge);
   const alt = top ? `${node.filename}: ${top.name}` : node.filename;
   return (

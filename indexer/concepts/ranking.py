@@ -1,0 +1,105 @@
+"""A concept version's scores over the archive, kept in the catalog (ConceptScoreStore) and read ranked.
+
+A training scores every stored vector of its feature model once, in the worker, before the version is
+READY; the concept stage adds the score of each asset it runs on (new assets, activation batches). The
+"is this also X?" suggestions then read the version's top, and uncertainty sampling the band around its
+threshold, instead of scoring every stored vector at each request. A version trained before scores were
+kept is scored on first use."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from catalog.domain.concepts.model import ConceptVersion
+from catalog.domain.ports import CatalogStore
+from indexer.concepts.probe import score_blobs
+from indexer.cpu import CpuPool
+
+SCORE_PAGE = 2_000  # stored vectors read and scored at a time when a version scores the archive
+_MAX_READ = 1_000  # ranked scores read at a time
+
+
+@dataclass(frozen=True)
+class Scored:
+    asset_id: str
+    probability: float  # 0-1, calibrated
+
+
+class ConceptScores:
+    def __init__(self, catalog: CatalogStore, cpu: CpuPool) -> None:
+        self._catalog = catalog
+        self._cpu = cpu
+
+    async def score_archive(self, tenant_id: str, version: ConceptVersion) -> int:
+        """Score every vector of the version's feature model the tenant has, and keep the scores; returns
+        how many (the vectors are decoded and scored in the CPU pool, a page at a time)."""
+        weights = version.weights_or_raise()
+        scored, after = 0, None
+        while page := await self._catalog.scan_features(
+            tenant_id, version.feature_model, after=after, limit=SCORE_PAGE
+        ):
+            after = page[-1][0]
+            p = await self._cpu.run(score_blobs, weights, [v for _, v in page])
+            await self._catalog.save_concept_scores(
+                tenant_id,
+                version.concept_id,
+                version.number,
+                [(a, float(x)) for (a, _), x in zip(page, p.tolist(), strict=True)],
+            )
+            scored += len(page)
+        return scored
+
+    async def ranked(self, tenant_id: str, version: ConceptVersion) -> ConceptVersion:
+        """The version with its scores kept: a version trained before they were is scored now, once."""
+        if version.scored:
+            return version
+        await self.score_archive(tenant_id, version)
+        done = dataclasses.replace(version, scored=True)
+        await self._catalog.save_version(done)
+        return done
+
+    async def top(
+        self, tenant_id: str, version: ConceptVersion, *, first: int, skip: Collection[str]
+    ) -> list[Scored]:
+        """The `first` highest-scoring assets not in `skip`."""
+        return await self._walk(tenant_id, version, None, descending=True, first=first, skip=skip)
+
+    async def near(
+        self, tenant_id: str, version: ConceptVersion, threshold: float, *, first: int, skip: Collection[str]
+    ) -> list[Scored]:
+        """The `first` assets not in `skip` whose score is nearest `threshold` (either side)."""
+        at = (threshold, "")  # at or above it ascending, below it descending
+        above = await self._walk(tenant_id, version, at, descending=False, first=first, skip=skip)
+        below = await self._walk(tenant_id, version, at, descending=True, first=first, skip=skip)
+        return sorted([*above, *below], key=lambda s: (abs(s.probability - threshold), s.asset_id))[:first]
+
+    async def _walk(
+        self,
+        tenant_id: str,
+        version: ConceptVersion,
+        start: tuple[float, str] | None,
+        *,
+        descending: bool,
+        first: int,
+        skip: Collection[str],
+    ) -> list[Scored]:
+        """Ranked scores from `start` on, without `skip` and without assets deleted meanwhile."""
+        out: list[Scored] = []
+        seen: set[str] = set()
+        limit = min(first + len(skip), _MAX_READ)
+        while len(out) < first:
+            page = await self._catalog.ranked_concept_scores(
+                tenant_id, version.concept_id, version.number, descending=descending, start=start, limit=limit
+            )
+            if not page:
+                break
+            start = (page[-1][1], page[-1][0])
+            wanted = [(a, p) for a, p in page if a not in skip and a not in seen]
+            seen.update(a for a, _ in wanted)
+            present = await self._catalog.get_assets(tenant_id, [a for a, _ in wanted]) if wanted else {}
+            out += [Scored(a, p) for a, p in wanted if a in present]
+            if len(page) < limit:
+                break
+        return out[:first]
