@@ -87,38 +87,18 @@ class _Rewriter:
         scale = np.where(peak > 0, peak / WEIGHT_LEVELS, 1.0).astype(np.float32)
         shaped = scale.reshape(-1, *([1] * (w.ndim - 1)))
         q = np.clip(np.round(w / shaped), -WEIGHT_LEVELS, WEIGHT_LEVELS).astype(np.int8)
-        out = f"{name}.dq"
-        self.nodes.append(
-            helper.make_node(
-                "DequantizeLinear",
-                [
-                    self.init(f"{name}.q", q),
-                    self.init(f"{name}.scale", scale),
-                    self.init(f"{name}.zero", np.zeros(len(w), np.int8)),
-                ],
-                [out],
-                axis=0,
-            )
-        )
-        return out, scale
+        return self.per_channel(name, q, scale), scale
 
     def bias(self, name: str, scale: NDArray[np.float32]) -> str:
         b = self.floats.pop(name)
-        q = np.round(b / scale).astype(np.int32)
-        out = f"{name}.dq"
-        self.nodes.append(
-            helper.make_node(
-                "DequantizeLinear",
-                [
-                    self.init(f"{name}.q", q),
-                    self.init(f"{name}.scale", scale),
-                    self.init(f"{name}.zero", np.zeros(len(b), np.int32)),
-                ],
-                [out],
-                axis=0,
-            )
-        )
-        return out
+        return self.per_channel(name, np.round(b / scale).astype(np.int32), scale)
+
+    def per_channel(self, name: str, q: NDArray[np.integer], scale: NDArray[np.float32]) -> str:
+        """A constant stored as integers with one scale per output channel, dequantized in the graph."""
+        zero = self.init(f"{name}.zero", np.zeros(len(q), q.dtype))
+        inputs = [self.init(f"{name}.q", q), self.init(f"{name}.scale", scale), zero]
+        self.nodes.append(helper.make_node("DequantizeLinear", inputs, [f"{name}.dq"], axis=0))
+        return f"{name}.dq"
 
     def conv(self, node: onnx.NodeProto) -> None:
         x = self.activation(node.input[0])
