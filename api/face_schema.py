@@ -14,7 +14,7 @@ from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.recognition_types import Person
 from api.types import Asset
-from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
+from catalog.domain.faces.identity import SAME_PERSON_SIMILARITY
 from indexer.recognizers.ports import RemoteUnavailable
 from services.faces import FaceError
 from services.faces import FaceMatch as DomainFaceMatch

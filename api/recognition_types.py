@@ -45,6 +45,11 @@ class Face:
     confidence: float
     landmarks: list[Landmark]
     person: Person | None
+    time: float | None = strawberry.field(
+        default=None,
+        description="A video's face (one per person its shots show: person-k is faceIndex k-1): the second "
+        "of the keyframe it was seen best in, where its box is; null for an image's face.",
+    )
 
     @staticmethod
     def from_domain(index: int, face: model.Face, person: model.Person | None) -> Face:
@@ -54,6 +59,7 @@ class Face:
             confidence=face.confidence,
             landmarks=[Landmark(type=m.type, x=m.x, y=m.y) for m in face.landmarks],
             person=Person.from_domain(person) if person else None,
+            time=face.time,
         )
 
 

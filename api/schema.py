@@ -115,6 +115,8 @@ class Query(
         phrases = tuple(
             p for p in (query, filter.text if filter is not None else None) if isinstance(p, str) and p
         )
+        asked = filter.persons if filter is not None and filter.persons else []
+        persons = (*asked, *((query,) if query else ()))  # a query may be a person's name
         edges = [
             SearchEdge(
                 cursor=hit.cursor,
@@ -126,6 +128,7 @@ class Query(
                 # the asset's labels that matched and the names asked (a segment may have either)
                 _matched=tuple(dict.fromkeys(n for m in hit.matches for n in (m.label, m.via))),
                 _phrases=phrases,
+                _persons=persons,
             )
             for hit, asset in zip(page.hits, assets, strict=True)
             if asset is not None

@@ -9,8 +9,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.types import Asset
-from api.video.video_types import VideoSegment, segments_of
-from catalog.domain.video.findings import VIDEO
+from api.video.video_types import VideoSegment, named_video, segments_of
 
 
 @strawberry.type
@@ -39,22 +38,27 @@ class SearchEdge:
     )
     _matched: strawberry.Private[tuple[str, ...]] = ()
     _phrases: strawberry.Private[tuple[str, ...]] = ()  # the query's words and the text filter's phrase
+    _persons: strawberry.Private[tuple[str, ...]] = ()  # the persons filter's names and the query
 
     @strawberry.field(
-        description="A video hit's segments: those whose labels matched the search or in which its words "
-        "were read, or all."
+        description="A video hit's segments: those whose labels matched the search, in which its words "
+        "were read or that show a person it asked for (by name), or all."
     )
     async def segments(
         self,
         info: Info[Context, None],
         matching: Annotated[
             bool,
-            strawberry.argument(description="Only the segments with a label that matched or the words read."),
+            strawberry.argument(
+                description="Only the segments with a label that matched, the words read or a person asked "
+                "for."
+            ),
         ] = True,
     ) -> list[VideoSegment]:
-        found = (await info.context.results.load(str(self.node.id))).get(VIDEO)
-        video = found.findings.video if found is not None else None
-        return segments_of(video, self._matched if matching else None, self._phrases)
+        asset_id = str(self.node.id)
+        results = await info.context.results.load(asset_id)
+        video = await named_video(results, lambda: info.context.face_persons.load(asset_id))
+        return segments_of(video, self._matched if matching else None, self._phrases, self._persons)
 
 
 @strawberry.type

@@ -28,6 +28,7 @@ from api.video.video_types import (
     VideoMedia,
     VideoSegment,
     export_segments,
+    named_video,
     segments_of,
 )
 from catalog.domain import model
@@ -93,6 +94,11 @@ class Asset:
     error: str | None = strawberry.field(description="Why the asset failed, when status is FAILED.")
     parent_id: strawberry.ID | None
     relation: VersionRelation | None
+    frame_time: float | None = strawberry.field(
+        description="A video's keyframe (a FRAME child its analysis made, one per shot): its second in the "
+        "video. Such frames have no analysis of their own and are not in search results; they go when the "
+        "video is deleted."
+    )
     _domain: strawberry.Private[model.Asset]
     _as_of: strawberry.Private[datetime | None] = None  # metadata as the system said it then
 
@@ -113,6 +119,7 @@ class Asset:
             error=asset.error,
             parent_id=strawberry.ID(asset.parent_id) if asset.parent_id else None,
             relation=VersionRelation(asset.relation.value) if asset.relation else None,
+            frame_time=asset.frame_time,
             _domain=asset,
             _as_of=as_of,
         )
@@ -237,8 +244,10 @@ class Asset:
         return EmbeddedMetadata.from_domain(found) if found is not None else None
 
     async def _video(self, info: Info[Context, None]) -> VideoFindings | None:
-        found = (await self._results(info)).get(VIDEO)
-        return found.findings.video if found is not None else None
+        """The video's findings with its persons named (None for an image)."""
+        return await named_video(
+            await self._results(info), lambda: info.context.face_persons.load(self._domain.id)
+        )
 
     @strawberry.field(description="A video's media info (null for an image, or until it is analysed).")
     async def video(self, info: Info[Context, None]) -> VideoMedia | None:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
-from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
+from catalog.domain.faces.identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
 from catalog.domain.metadata import (
     current_labels,
@@ -32,11 +32,13 @@ from catalog.domain.model import (
     RunStatus,
 )
 from catalog.domain.ports import CatalogStore, FaceCollection
+from catalog.domain.video.findings import VIDEO_PERSONS
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
 from indexer.concepts.stage import ConceptStage
 from indexer.cpu import CpuPool
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, Analyzer, AnalyzerInputError, TextEmbedder
+from indexer.video.video_faces import person_faces
 
 EMBEDDING = "embedding"
 MAX_PERSON_NAME = 200  # as a name given to a face by hand (services.faces)
@@ -130,6 +132,8 @@ class AnalysisRuns:
         batch_id: str | None,
     ) -> RecognitionResult:
         started, t0 = utcnow(), time.perf_counter()
+        persons = await person_faces(self._catalog, asset, analyzer)  # a video's faces run
+        marker = {VIDEO_PERSONS: True} if persons is not None else {}
         run = RecognitionResult(
             id=uuid7(),
             asset_id=asset.id,
@@ -137,13 +141,15 @@ class AnalysisRuns:
             provider=analyzer.provider,
             model_name=analyzer.model_name,
             model_version=analyzer.model_version,
-            parameters={**analyzer.defaults, **params},
+            parameters={**analyzer.defaults, **params, **marker},
             findings=Findings(),
             created_at=started,
             batch_id=batch_id,
         )
         try:
-            findings = await analyzer.analyze(item, params)
+            findings = (
+                Findings(faces=persons) if persons is not None else await analyzer.analyze(item, params)
+            )
         except Exception as exc:
             failed = dataclasses.replace(
                 run,

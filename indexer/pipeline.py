@@ -28,7 +28,7 @@ from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
-from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice
+from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
 from services.reprocess import batch_choice
 
 if TYPE_CHECKING:
@@ -115,6 +115,8 @@ class Pipeline:
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None or asset.status != Stage.INDEXED:
             return False  # an unfinished asset picks the change up when it reaches those steps
+        if asset.is_keyframe:
+            return False  # a video's keyframe has no metadata of its own to embed or index
         await self._catalog.mark_changed(tenant_id, [asset_id])  # a name is current metadata too
         await self._runs.embed(asset)
         await self.reindex(asset)
@@ -129,6 +131,8 @@ class Pipeline:
             raise PermanentError(f"the asset failed processing and has nothing to reprocess: {asset.error}")
         if asset.status != Stage.INDEXED:
             raise NotReadyError("the asset is still being processed; its reprocessing waits for it")
+        if asset.is_keyframe:
+            return False  # a video's keyframe is analysed with its shot (reprocess the video)
         item = await self._input_from_preview(asset)
         tenant_choice = await self._choose(tenant_id)
         choice = batch_choice(tenant_choice, batch)
@@ -136,6 +140,7 @@ class Pipeline:
         if is_video(asset) and set(choice.analyzers) & VIDEO_ANALYZERS:  # what its segments hold
             video_choice = segment_choice(tenant_choice, choice)
             changed = await self._video_steps().reanalyze(asset, batch, video_choice)
+            choice = with_person_faces(choice, video_choice)
         changed = (
             await self._runs.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
             or changed
@@ -145,16 +150,17 @@ class Pipeline:
         return changed
 
     async def reindex(self, asset: Asset) -> None:
-        """Write the asset's index document from the catalog (the truth): idempotent."""
-        await self._index.upsert(await self.expected_document(asset))
-
-    async def expected_document(self, asset: Asset) -> IndexDocument:
-        """The asset's index document as the catalog (the truth) makes it now; what reindex writes."""
-        return (await self.expected_documents([asset]))[0]
+        """Write the asset's index document from the catalog (the truth): idempotent. A video's keyframe
+        has none (a search finds the video)."""
+        if asset.is_keyframe:
+            await self._index.delete(asset.tenant_id, asset.id)
+            return
+        await self._index.upsert((await self.expected_documents([asset]))[0])
 
     async def expected_documents(self, assets: Sequence[Asset]) -> list[IndexDocument]:
-        """expected_document of each asset (of any tenants), with a few batched catalog reads per tenant."""
-        return await self._documents.of(assets)
+        """The index documents the catalog (the truth) makes now, of the assets that have one (of any
+        tenants; a video's keyframes have none), with a few batched catalog reads per tenant."""
+        return await self._documents.of([a for a in assets if not a.is_keyframe])
 
     async def _advance(self, asset: Asset, stage: Stage) -> Asset:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)

@@ -27,11 +27,11 @@ def parse_params(pairs: Sequence[str]) -> dict[str, object]:
 
 
 async def indexed_assets(services: Services, tenant_id: str) -> list[str]:
-    """Every indexed asset of the tenant, from the catalog."""
+    """Every indexed asset of the tenant, from the catalog (a video's keyframes go with their video)."""
     out: list[str] = []
     after = None
     while assets := await services.catalog.list_assets(tenant_id, after=after, limit=500):
-        out += [a.id for a in assets if a.status == Stage.INDEXED]
+        out += [a.id for a in assets if a.status == Stage.INDEXED and not a.is_keyframe]
         after = assets[-1].id
     return out
 

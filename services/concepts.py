@@ -364,7 +364,9 @@ class ConceptService:
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=500):
             out += [
-                a.id for a in assets if a.status == Stage.INDEXED and (examples or not a.training_example)
+                a.id
+                for a in assets
+                if a.status == Stage.INDEXED and (examples or not a.training_example) and not a.is_keyframe
             ]
             after = assets[-1].id
         return out

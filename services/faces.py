@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from catalog.domain.face_identity import SAME_PERSON_SIMILARITY
+from catalog.domain.faces.identity import SAME_PERSON_SIMILARITY
 from catalog.domain.model import Face, FaceRef, Person
 from catalog.domain.ports import CatalogStore, FaceMatch, JobQueue
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry

@@ -105,15 +105,28 @@ class VersionService:
             nodes += [TreeNode(a, d) for a in level]
         return nodes if limit is None else nodes[:limit]
 
+    async def _own_frames(self, asset: Asset) -> set[str]:
+        """IDs of the asset's keyframes (a video's FRAME children from its analysis) without versions of
+        their own."""
+        tenant = asset.tenant_id
+        children = (await self._catalog.get_children(tenant, [asset.id])).get(asset.id, [])
+        frames = [c.id for c in children if c.is_keyframe]
+        below = await self._catalog.get_children(tenant, frames) if frames else {}
+        return {f for f in frames if not below.get(f)}
+
     async def delete(self, tenant_id: str, asset_id: str, *, cascade: bool) -> list[str]:
-        """Delete an asset (and, with cascade, its descendants) from catalog, index, faces and blobs."""
+        """Delete an asset (and, with cascade, its descendants) from catalog, index, faces and blobs. A
+        video's keyframes (its FRAME children from its analysis) always go with it."""
         root = await self._get(tenant_id, asset_id)
-        doomed = [n.asset for n in await self.tree(tenant_id, root, MAX_DEPTH, limit=MAX_DELETE + 1)]
-        if len(doomed) > 1 and not cascade:
+        frames = await self._own_frames(root)  # neither a version to cascade to, nor counted in MAX_DELETE
+        walked = await self.tree(tenant_id, root, MAX_DEPTH, limit=MAX_DELETE + 1 + len(frames))
+        doomed = [n.asset for n in walked]
+        versions = [a for a in doomed[1:] if a.id not in frames]
+        if versions and not cascade:
             raise VersionError(
-                "HAS_CHILDREN", f"{asset_id} has {len(doomed) - 1} descendant versions: pass cascade: true"
+                "HAS_CHILDREN", f"{asset_id} has {len(versions)} descendant versions: pass cascade: true"
             )
-        if len(doomed) > MAX_DELETE:
+        if len(versions) >= MAX_DELETE:
             raise VersionError("TOO_MANY", f"a cascade deletes at most {MAX_DELETE} assets at once")
         for asset in reversed(doomed):  # leaves first: no child is ever left pointing at nothing
             # The remote face collection first: when it is down, nothing is gone yet and a retry is clean.

@@ -4,12 +4,13 @@ diffs between runs, and the segments as WebVTT, SRT, CMX 3600 EDL or JSON text."
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import strawberry
 
 from api.recognition_types import Label, ModerationLabel
-from catalog.domain.video.findings import VideoFindings, matching_segments
+from catalog.domain.model import Person, RecognitionResult
+from catalog.domain.video.findings import VIDEO, VideoFindings, matching_segments, person_names
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segment_diff import SegmentChange
 from catalog.domain.video.segments import Segment
@@ -81,7 +82,10 @@ class VideoSegment:
     labels: list[Label] = strawberry.field(
         description="Labels of the shot's keyframes, most confident first."
     )
-    faces: list[str] = strawberry.field(description="Persons seen (person-1, ... within this video).")
+    faces: list[str] = strawberry.field(
+        description="Persons seen: their names once named (on any face of theirs, see Asset.faces), else "
+        "person-1, ... within this video."
+    )
     text: str = strawberry.field(description="Lines read in the shot's keyframes, one per line, each once.")
     objects: list[Label] = strawberry.field(
         description="The object detector's labels over the shot's keyframes (no boxes), most confident first."
@@ -118,16 +122,33 @@ class VideoSegment:
         )
 
 
+async def named_video(
+    results: Mapping[str, RecognitionResult], persons: Callable[[], Awaitable[Mapping[int, Person]]]
+) -> VideoFindings | None:
+    """The asset's video findings (None for an image) with its persons' names in the segments;
+    `persons`: the asset's named faces (face index → person), read only when a segment shows someone."""
+    found = results.get(VIDEO)
+    video = found.findings.video if found is not None else None
+    if video is None or not any(s.faces for s in video.segments):
+        return video
+    named = {i: p.name for i, p in (await persons()).items()}
+    return video.named(person_names(results.get("faces"), named))
+
+
 def segments_of(
-    video: VideoFindings | None, matched: Sequence[str] | None, phrases: Sequence[str] = ()
+    video: VideoFindings | None,
+    matched: Sequence[str] | None,
+    phrases: Sequence[str] = (),
+    persons: Sequence[str] = (),
 ) -> list[VideoSegment]:
-    """All segments (matched None), or those with a label among `matched` (the hit's matched labels) or
-    whose text has the words of one of `phrases` (what the search asked for in words)."""
+    """All segments (matched None), or those with a label among `matched` (the hit's matched labels),
+    whose text has the words of one of `phrases` (what the search asked for in words) or that show one of
+    the `persons` (names; `video` from named_video)."""
     if video is None:
         return []
     if matched is None:
         return [VideoSegment.from_domain(s) for s in video.segments[:MAX_SEGMENTS]]
-    found = matching_segments(video.segments, matched, phrases=phrases)
+    found = matching_segments(video.segments, matched, phrases=phrases, persons=persons)
     return [VideoSegment.from_domain(s, names) for s, names in found[:MAX_SEGMENTS]]
 
 

@@ -5,52 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.domain.embedded_codec import decode_embedded, encode_embedded
+from catalog.domain.faces.codec import decode_box, decode_face, encode_box, encode_face
 from catalog.domain.model import (
-    BoundingBox,
     DominantColor,
-    Face,
     Findings,
     ImageProperties,
     Instance,
     Label,
-    Landmark,
     ModerationLabel,
     TextDetection,
 )
 from catalog.domain.video.video_codec import decode_video, encode_video
 
 
-def _box(b: BoundingBox) -> list[float]:
-    return [b.left, b.top, b.width, b.height]
-
-
-def _unbox(v: list[float]) -> BoundingBox:
-    return BoundingBox(*v)
-
-
 def _label(lb: Label) -> list[Any]:
     out: list[Any] = [lb.name, lb.confidence, list(lb.parents)]
     if lb.instances:  # only located labels get a 4th element: other labels encode exactly as before
-        out.append([[_box(i.box), i.confidence] for i in lb.instances])
+        out.append([[encode_box(i.box), i.confidence] for i in lb.instances])
     return out
 
 
 def _unlabel(v: list[Any]) -> Label:
-    instances = tuple(Instance(_unbox(b), c) for b, c in v[3]) if len(v) > 3 else ()
+    instances = tuple(Instance(decode_box(b), c) for b, c in v[3]) if len(v) > 3 else ()
     return Label(v[0], v[1], tuple(v[2]), instances)
-
-
-def _face(f: Face) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "box": _box(f.box),
-        "confidence": f.confidence,
-        "landmarks": [[m.type, m.x, m.y] for m in f.landmarks],
-        "embedding": list(f.embedding),
-        "person": f.person_id,
-    }
-    if f.face_id:  # only Rekognition-indexed faces: local findings encode exactly as before
-        out["face_id"] = f.face_id
-    return out
 
 
 def encode_findings(r: Findings) -> dict[str, Any]:
@@ -59,11 +36,11 @@ def encode_findings(r: Findings) -> dict[str, Any]:
     if r.labels:
         out["labels"] = [_label(lb) for lb in r.labels]
     if r.faces:
-        out["faces"] = [_face(f) for f in r.faces]
+        out["faces"] = [encode_face(f) for f in r.faces]
     if r.people:
-        out["people"] = [[_box(i.box), i.confidence] for i in r.people]
+        out["people"] = [[encode_box(i.box), i.confidence] for i in r.people]
     if r.text:
-        out["text"] = [[t.text, t.confidence, t.type, _box(t.box), t.parent_index] for t in r.text]
+        out["text"] = [[t.text, t.confidence, t.type, encode_box(t.box), t.parent_index] for t in r.text]
     if r.moderation:
         out["moderation"] = [[m.name, m.confidence, m.parent_name] for m in r.moderation]
     if r.properties is not None:
@@ -89,21 +66,11 @@ def decode_findings(data: dict[str, Any]) -> Findings:
     if "labels" in data:
         out["labels"] = tuple(_unlabel(v) for v in data["labels"])
     if "faces" in data:
-        out["faces"] = tuple(
-            Face(
-                box=_unbox(f["box"]),
-                confidence=f["confidence"],
-                landmarks=tuple(Landmark(t, x, y) for t, x, y in f["landmarks"]),
-                embedding=tuple(f["embedding"]),
-                person_id=f.get("person"),
-                face_id=f.get("face_id", ""),
-            )
-            for f in data["faces"]
-        )
+        out["faces"] = tuple(decode_face(f) for f in data["faces"])
     if "people" in data:
-        out["people"] = tuple(Instance(_unbox(b), c) for b, c in data["people"])
+        out["people"] = tuple(Instance(decode_box(b), c) for b, c in data["people"])
     if "text" in data:
-        out["text"] = tuple(TextDetection(t, c, ty, _unbox(b), pi) for t, c, ty, b, pi in data["text"])
+        out["text"] = tuple(TextDetection(t, c, ty, decode_box(b), pi) for t, c, ty, b, pi in data["text"])
     if "moderation" in data:
         out["moderation"] = tuple(ModerationLabel(n, c, p) for n, c, p in data["moderation"])
     if "properties" in data:

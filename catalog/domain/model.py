@@ -148,6 +148,13 @@ class Asset:
     other_filenames: tuple[str, ...] = ()
     # uploaded only to teach a custom concept: indexed apart, hidden from search unless asked for
     training_example: bool = False
+    # a keyframe a video's analysis registered as its FRAME child: its second in the video (else None)
+    frame_time: float | None = None
+
+    @property
+    def is_keyframe(self) -> bool:
+        """A video's keyframe, made by its analysis: no analysis of its own, no search index document."""
+        return self.frame_time is not None
 
     @property
     def filenames(self) -> tuple[str, ...]:
@@ -169,6 +176,7 @@ class Face:
     embedding: tuple[float, ...] = ()  # identity vector (dlib: 128-d, same person < 0.6 euclidean)
     person_id: str | None = None
     face_id: str = ""  # its FaceId in the tenant's Rekognition collection ("" when matched by embedding)
+    time: float | None = None  # a video's face: the second of the keyframe it was seen best in (box: there)
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ class CatalogStore(TenantStore, AssetStore, RunHistory, BatchStore, FeatureStore
 @dataclass(frozen=True)
 class FaceMatch:
     """A face of the tenant that matches another, on Rekognition's similarity scale (0–100, 80 = same
-    person; local embeddings are mapped onto it by catalog.domain.face_identity)."""
+    person; local embeddings are mapped onto it by catalog.domain.faces.identity)."""
 
     face: FaceRef
     similarity: float
@@ -167,7 +167,7 @@ class FaceCollection(Protocol):
         face_ids: Sequence[str] = (),
     ) -> list[str]:
         """Replace the asset's faces (face_index = position), one box per face; each person link moves to
-        the new face whose box is the same face (face_matching.carried_persons), others are dropped.
+        the new face whose box is the same face (faces.matching.carried_persons), others are dropped.
 
         `face_ids`, when given, has one entry per face: its FaceId in a remote collection (Rekognition),
         or "" for a face matched by its embedding. A face may have an empty embedding. Returns the remote

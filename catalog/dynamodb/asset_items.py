@@ -13,7 +13,7 @@ from catalog.domain.model import Asset, Rendition, Stage, VersionRelation
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import opt_time, req_time, time_s
 from catalog.dynamodb.schema import shard_of
-from catalog.dynamodb.values import Item, num, opt_s, s, to_int
+from catalog.dynamodb.values import Item, num, opt_s, s, to_float, to_int
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
 COUNTED = "counted"  # on an asset item: the asset is in its tenant's asset count
@@ -108,6 +108,8 @@ def asset_item(a: Asset) -> Item:
         "phash": a.phash,
     }
     item.update({name: s(value) for name, value in optional.items() if value is not None})
+    if a.frame_time is not None:
+        item["frame_time"] = num(a.frame_time)
     return item
 
 
@@ -135,6 +137,7 @@ def asset_from_item(item: Item) -> Asset:
         phash=opt_s(item, "phash"),
         other_filenames=tuple(v["S"] for v in item.get("other_names", {}).get("L", ())),
         training_example=item.get("training_example", {}).get("BOOL", False),
+        frame_time=to_float(item["frame_time"]) if "frame_time" in item else None,
     )
 
 

@@ -6,7 +6,7 @@ projected Query and matches them by brute force in numpy, exactly like the SQLit
 fine up to roughly 100k faces per tenant (≈60 MB read per search at 128-d). Beyond that the path is a
 vector index (OpenSearch k-NN, or a vector store) fed from these items, with DynamoDB kept as the truth.
 A face indexed by a remote collection (Rekognition) has no `embedding` but a `face_id` (its FaceId). Its
-`face_box` lets a person link follow the face when the asset's faces are replaced (face_matching).
+`face_box` lets a person link follow the face when the asset's faces are replaced (faces.matching).
 
 Persons live in the tenant's partition (PERSON#<id>); a PERSONNAME#<lowercased name> guard item, written
 in the same transaction, keeps names unique per tenant without regard to case, and carries the person
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from catalog.domain.clock import from_db_time, to_db_time, utcnow
-from catalog.domain.face_matching import (
+from catalog.domain.faces.matching import (
     carried_persons,
     check_faces,
     embedding_matches,

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS assets (
     phash TEXT,
     other_names TEXT NOT NULL DEFAULT '[]',
     training_example INTEGER NOT NULL DEFAULT 0,
+    frame_time REAL,
     UNIQUE (tenant_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
@@ -70,8 +71,9 @@ SCHEMA = (
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
     "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, "
-    "other_names, training_example"
+    "other_names, training_example, frame_time"
 )
+_ASSET_FIELDS = _ASSET_COLUMNS.count(",") + 1
 
 
 def _asset_row(a: Asset) -> tuple[Any, ...]:
@@ -98,6 +100,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         a.phash,
         json.dumps(a.other_filenames),
         int(a.training_example),
+        a.frame_time,
     )
 
 
@@ -126,6 +129,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         phash=row["phash"],
         other_filenames=tuple(json.loads(row["other_names"])),
         training_example=bool(row["training_example"]),
+        frame_time=row["frame_time"],
     )
 
 
@@ -143,9 +147,8 @@ class SqliteCatalog(
             ).fetchone()
             if row is not None:
                 return _asset(row), False
-            conn.execute(
-                f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(21)})", _asset_row(asset)
-            )
+            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(_ASSET_FIELDS)})"
+            conn.execute(insert, _asset_row(asset))
             return asset, True
 
         return await self._db.write(insert)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from catalog.domain.clock import from_db_time, to_db_time, utcnow
-from catalog.domain.face_matching import (
+from catalog.domain.faces.matching import (
     carried_persons,
     check_faces,
     embedding_matches,

@@ -7,7 +7,7 @@ import sqlite3
 from catalog.domain.ids import uuid7
 from catalog.sqlite.run_writes import migrate_results
 
-CATALOG_VERSION = 6
+CATALOG_VERSION = 7
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -22,6 +22,7 @@ _ADDED_COLUMNS = (
     ("assets", "phash", "TEXT"),
     ("assets", "other_names", "TEXT NOT NULL DEFAULT '[]'"),
     ("assets", "training_example", "INTEGER NOT NULL DEFAULT 0"),
+    ("assets", "frame_time", "REAL"),
     ("asset_changes", "deleted", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "background", "INTEGER NOT NULL DEFAULT 0"),
 )

@@ -26,7 +26,7 @@ from catalog.domain.video.timecode import TimecodeError, from_timecode
 from catalog.domain.video.video_people import VideoPeople
 from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
-from indexer.video.keyframes import Candidate, poster_score
+from indexer.video.keyframes import Candidate, best_keyframe, poster_score
 from indexer.video.shots import BoundaryModel, Shot, detect_shots
 from indexer.video.video_renditions import tile
 
@@ -83,6 +83,7 @@ class VideoAnalysis:
     frames_decoded: int
     tiles: tuple[tuple[float, float, NDArray[np.uint8]], ...] = ()  # per shot: its thumbnail-strip tile
     people: int = 0  # distinct persons whose faces were seen (segments name them person-1, ...)
+    faces: tuple[Face, ...] = ()  # per person: the face seen best (person-k: faces[k-1]), with its time
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def analyze_video(
         if faces is not None:
             for k in shot.keyframes:
                 for face in faces.detect(Image.fromarray(k.picture)):
-                    person = people.assign(face.embedding) if face.embedding else None
+                    person = people.assign(face, k.time) if face.embedding else None
                     if person is not None and person not in persons:
                         persons.append(person)
         start_tc, end_tc = timecodes(shot.start, shot.end, rate, info.drop_frame, offset)
@@ -154,7 +155,7 @@ def analyze_video(
             )
         )
         if shot.keyframes:
-            best = max(shot.keyframes, key=lambda k: (not k.blank, k.sharpness))
+            best = best_keyframe(shot.keyframes)
             tiles.append((round(shot.start_time, 6), round(shot.end_time, 6), tile(best.picture)))
         for k in shot.keyframes:  # only the best so far is kept: memory does not grow with shots
             score = poster_score(shot.end_time - shot.start_time, k)
@@ -163,5 +164,11 @@ def analyze_video(
         if on_shot is not None:
             on_shot(shot)
     return VideoAnalysis(
-        info, tuple(segments), poster[1] if poster else None, decoded, tuple(tiles), people.count
+        info,
+        tuple(segments),
+        poster[1] if poster else None,
+        decoded,
+        tuple(tiles),
+        people.count,
+        people.faces(),
     )

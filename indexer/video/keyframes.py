@@ -74,6 +74,11 @@ def thin(candidates: list[Candidate], keep: int, min_distance: int = 12) -> list
     return pool
 
 
+def best_keyframe(keyframes: Sequence[Candidate]) -> Candidate:
+    """The shot's one picture (its strip tile, its FRAME child): the sharpest usable keyframe."""
+    return max(keyframes, key=lambda k: (not k.blank, k.sharpness))
+
+
 def poster_score(shot_seconds: float, c: Candidate) -> tuple[bool, float, int]:
     """Order of poster candidates: any usable frame beats a blank one; then sharp frames of long shots."""
     return (not c.blank, min(shot_seconds, 10.0) * float(np.log1p(c.sharpness)), -c.index)

@@ -1,6 +1,7 @@
 """The pipeline's steps for a video asset: copy the original to a local file (streamed, never whole in
 memory), analyse it in the CpuPool (shots, keyframe labels and faces, poster, strip; then the proxy),
-store the renditions as blobs and the segments as a "video" run. Reprocessing runs the analysis again
+store the renditions as blobs, each shot's best keyframe as a FRAME child (video_frames) and the segments
+as a "video" run. Reprocessing runs the analysis again
 as a new run of the batch, so the run history and segment diffs cover videos."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
 from indexer.video.errors import VideoRejected
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS, SegmentAnalyzer, analyze_segments
+from indexer.video.video_frames import VideoFrames
 from indexer.video.video_work import VideoOutcome, VideoWork, poster_jpeg
 
 PROXY = "proxy"
@@ -44,6 +46,14 @@ def segment_choice(tenant: AnalyzerChoice, batch: AnalyzerChoice | None = None) 
     return AnalyzerChoice(names, {**tenant.providers, **batch.providers})
 
 
+def with_person_faces(choice: AnalyzerChoice, video: AnalyzerChoice) -> AnalyzerChoice:
+    """The image analyzers to run after a video analysis `video` chose: its local faces run follows the
+    persons that analysis found (person-k is face k-1), so it runs again even when not asked for."""
+    if "faces" in choice.analyzers or "faces" not in video.analyzers or video.provider_of("faces") != "local":
+        return choice
+    return AnalyzerChoice((*choice.analyzers, "faces"), {**choice.providers, "faces": "local"})
+
+
 class VideoSteps:
     def __init__(
         self,
@@ -58,6 +68,7 @@ class VideoSteps:
         self._cpu = cpu
         self._work = work
         self._analyzers = analyzers  # the image analyzers the shots' keyframes see (text, objects, ...)
+        self._frames = VideoFrames(catalog, blobs, cpu)
 
     async def first_analysis(self, asset: Asset, choice: AnalyzerChoice) -> bytes:
         """Renditions and the first "video" run; returns the poster's preview JPEG (what the image
@@ -82,6 +93,7 @@ class VideoSteps:
             key = rendition_key(asset, PROXY, "mp4")
             await self._blobs.put_file(key, proxy, PROXY_TYPE)
             stored.append(Rendition(PROXY, key, width, height, PROXY_TYPE))
+            await self._frames.store(asset, outcome.frames)
         await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
         if outcome.phash is not None:
             await self._catalog.set_phash(asset.tenant_id, asset.id, outcome.phash)
@@ -94,7 +106,8 @@ class VideoSteps:
         with tempfile.TemporaryDirectory(prefix="mediasight-video-") as tmp:
             source = Path(tmp) / "original"
             await self._blobs.get_file(asset.blob_key, source)
-            _, run = await self._analyze(asset, source, batch.parameters, choice, batch.id, Path(tmp))
+            outcome, run = await self._analyze(asset, source, batch.parameters, choice, batch.id, Path(tmp))
+            await self._frames.store(asset, outcome.frames)
         change = await self._catalog.save_result(asset.tenant_id, run)
         return bool(change and change.changed)
 
@@ -112,9 +125,16 @@ class VideoSteps:
         stills = tmp / "stills" if segment_analyzers else None
         if stills is not None:
             stills.mkdir()
+        frames = tmp / "frames"  # each shot's best keyframe: its FRAME child
+        frames.mkdir()
         try:
             outcome = await self._cpu.run(
-                self._work.analyze, source, params.get("labels", {}), "faces" in choice.analyzers, stills
+                self._work.analyze,
+                source,
+                params.get("labels", {}),
+                "faces" in choice.analyzers,
+                stills,
+                frames,
             )
         except VideoRejected as exc:
             raise PermanentError(str(exc)) from exc

@@ -16,6 +16,7 @@ from catalog.domain.video.findings import VideoFindings
 from indexer.recognizers.ports import LabelModel
 from indexer.renditions import RenditionData, difference_hash, renditions
 from indexer.video.analysis import AnalysisOptions, FaceDetector, analyze_video
+from indexer.video.keyframes import best_keyframe
 from indexer.video.probe import VideoLimits, probe_video
 from indexer.video.shots import BoundaryModel, Shot
 from indexer.video.video_renditions import make_proxy, poster, thumbnail_strip
@@ -30,6 +31,16 @@ class VideoOutcome:
     phash: str | None  # the poster's difference hash (near-duplicate videos share it)
     parameters: dict[str, object]
     stills: tuple[tuple[Path, ...], ...] = ()  # per segment: its keyframes as JPEG files (when asked)
+    frames: tuple[Keyframe, ...] = ()  # per segment: its best keyframe as a JPEG file (when asked)
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A shot's best keyframe (the sharpest usable one, as its strip tile), written during the decoding."""
+
+    segment: int  # the segment's index
+    time: float  # its second in the video
+    path: Path  # a JPEG at analysis size
 
 
 class ShotModel(BoundaryModel, Protocol):
@@ -79,10 +90,16 @@ class VideoWork:
         return f"transnetv2+{labeler.name}", f"{shots.model_version}+{labeler.version}"
 
     def analyze(
-        self, path: Path, params: Mapping[str, object], with_faces: bool, stills: Path | None = None
+        self,
+        path: Path,
+        params: Mapping[str, object],
+        with_faces: bool,
+        stills: Path | None = None,
+        frames: Path | None = None,
     ) -> VideoOutcome:
         """Probe (typed refusals) and analyse the file; the poster stands in for the picture. With
-        `stills` (a folder), each shot's keyframes are written there as JPEGs for the segment analyzers."""
+        `stills` (a folder), each shot's keyframes are written there as JPEGs for the segment analyzers;
+        with `frames`, each shot's best keyframe (the version tree's FRAME children)."""
         info = probe_video(path, self._limits)
         shots, labeler, faces = self._models(with_faces)
         options = AnalysisOptions(
@@ -90,15 +107,16 @@ class VideoWork:
             max_labels=int(params.get("max_labels", self._options.max_labels)),  # type: ignore[call-overload]
         )
         written: list[tuple[Path, ...]] = []
-        result = analyze_video(
-            path,
-            info,
-            shots,
-            labeler,
-            options,
-            on_shot=None if stills is None else lambda shot: written.append(_keep(shot, stills)),
-            faces=faces,
-        )
+        best: list[Keyframe] = []
+
+        def on_shot(shot: Shot) -> None:
+            kept = _keep(shot, stills) if stills is not None else None
+            if kept is not None:
+                written.append(kept)
+            if frames is not None and shot.keyframes:
+                best.append(_best(shot, frames, kept))
+
+        result = analyze_video(path, info, shots, labeler, options, on_shot=on_shot, faces=faces)
         made: list[RenditionData] = []
         phash = None
         if result.poster is not None:
@@ -113,8 +131,8 @@ class VideoWork:
             "keyframes_per_shot": options.keyframes_per_shot,
             "faces": faces is not None,
         }
-        findings = VideoFindings(info, result.segments, result.people)
-        return VideoOutcome(findings, tuple(made), phash, parameters, tuple(written))
+        findings = VideoFindings(info, result.segments, result.people, result.faces)
+        return VideoOutcome(findings, tuple(made), phash, parameters, tuple(written), tuple(best))
 
     def proxy(self, source: Path, target: Path) -> tuple[int, int]:
         return make_proxy(source, target)
@@ -128,6 +146,17 @@ def _keep(shot: Shot, folder: Path) -> tuple[Path, ...]:
         file.write_bytes(poster(frame.picture).data)
         files.append(file)
     return tuple(files)
+
+
+def _best(shot: Shot, folder: Path, kept: tuple[Path, ...] | None) -> Keyframe:
+    """The shot's best keyframe as a JPEG file: the still already written for it, or one in the folder."""
+    frame = best_keyframe(shot.keyframes)
+    if kept is not None:
+        file = kept[next(i for i, k in enumerate(shot.keyframes) if k is frame)]
+    else:
+        file = folder / f"{shot.index:06d}.jpg"
+        file.write_bytes(poster(frame.picture).data)
+    return Keyframe(shot.index, round(frame.time, 6), file)
 
 
 def poster_jpeg(outcome: VideoOutcome) -> bytes | None:

@@ -24,10 +24,11 @@ pytestmark = pytest.mark.video
 
 ASSET = """query ($id: ID!) { asset(id: $id) {
   mediaType video { codec frameRate framesPerSecond dropFrame duration shots audio { codec } }
-  segments { index start end startTimecode endTimecode labels { name confidence } }
+  segments { index start end startTimecode endTimecode keyframes labels { name confidence } }
   vtt: segmentsExport(format: WEBVTT) edl: segmentsExport(format: EDL)
   segmentDiff { start end gained lost }
-  renditions { kind url width height } } }"""
+  renditions { kind url width height }
+  children { relation frameTime filename mediaType labels { name } renditions { kind } } } }"""
 
 SEARCH = """query ($labels: [String!]) { search(filter: {labels: $labels, mediaTypes: ["video/mp4"]}) {
   totalCount edges { node { id } matches { label }
@@ -88,6 +89,17 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
     }
     starts = [s["start"] for s in asset["segments"]]
     assert starts == pytest.approx([0.0, 1.2, 3.0], abs=0.08)
+    # one FRAME child per shot (its best keyframe, at its time), in shot order, with no analysis of its own
+    frames = asset["children"]
+    assert [(f["relation"], f["filename"], f["mediaType"]) for f in frames] == [
+        ("FRAME", f"clip-shot00{i}.jpg", "image/jpeg") for i in (1, 2, 3)
+    ]
+    assert [f["frameTime"] in s["keyframes"] for f, s in zip(frames, asset["segments"], strict=True)] == [
+        True
+    ] * 3
+    assert all(
+        f["labels"] == [] and {r["kind"] for r in f["renditions"]} == {"preview", "thumbnail"} for f in frames
+    )
     assert asset["segments"][1]["startTimecode"] == "00:00:01:05"
     cat_range = next(c for c in asset["segmentDiff"] if c["start"] == starts[1])  # first run: all new
     assert "Cat" in cat_range["gained"] and cat_range["end"] == starts[2] and not cat_range["lost"]

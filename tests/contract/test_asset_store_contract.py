@@ -218,6 +218,24 @@ async def test_version_tree(catalog: CatalogStore) -> None:
     assert (await catalog.get_children(a, [crop.id]))[crop.id] == []
 
 
+async def test_a_videos_keyframe_is_a_frame_child_with_its_time(catalog: CatalogStore) -> None:
+    (a,) = await tenants(catalog, "a")
+    video, _ = await catalog.register_asset(new_asset(a, "0" * 64, media_type="video/mp4"))
+    frame = new_asset(
+        a,
+        "1" * 64,
+        parent_id=video.id,
+        relation=VersionRelation.FRAME,
+        frame_time=12.48,
+        status=Stage.INDEXED,
+    )
+    assert await catalog.register_asset(frame) == (frame, True)
+    assert await catalog.get_asset(a, frame.id) == frame and frame.is_keyframe
+    assert (await catalog.get_children(a, [video.id]))[video.id] == [frame]
+    assert [x.frame_time for x in await catalog.list_assets(a, after=None, limit=10)] == [None, 12.48]
+    assert (await catalog.find_asset_by_sha256(a, "1" * 64)) == frame
+
+
 async def test_delete_asset(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     root, _ = await catalog.register_asset(new_asset(a, "0" * 64))

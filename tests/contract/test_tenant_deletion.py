@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ from typer.testing import CliRunner
 
 from api.context import Context
 from api.schema import schema
-from catalog.domain.model import BoundingBox, TenantConfig
+from catalog.domain.model import BoundingBox, TenantConfig, VersionRelation
 from indexer.recognizers.ports import RemoteUnavailable
+from indexer.video.video_frames import VideoFrames
+from indexer.video.video_work import Keyframe
 from mediasight.bootstrap import Services, open_services
 from mediasight.cli import app
 from mediasight.scale_out import initialise
@@ -43,7 +46,8 @@ async def gql(services: Services, tenant_id: str, query: str) -> dict[str, Any]:
 
 
 async def fill(services: Services, name: str) -> tuple[str, str]:
-    """A tenant with assets, runs, a reprocess batch, faces and a person, a webhook, an export and 2 keys."""
+    """A tenant with assets, runs, a reprocess batch, faces and a person, a webhook, an export, 2 keys and a
+    keyframe (as a video's analysis registers them: a FRAME child, not in the index)."""
     tenant, key = await make_tenant(services, name)
     ids = []
     for color_name, color in COLORS:
@@ -51,6 +55,15 @@ async def fill(services: Services, name: str) -> tuple[str, str]:
         assert outcome.asset is not None, outcome.error
         ids.append(outcome.asset.id)
     await services.worker().run_until_idle()
+    parent = await services.catalog.get_asset(tenant, ids[0])
+    assert parent is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        still = Path(tmp) / "still.jpg"
+        still.write_bytes(jpeg_bytes((90, 90, 90)))
+        frames = await VideoFrames(services.catalog, services.blobs, services.cpu).store(
+            parent, [Keyframe(0, 1.5, still)]
+        )
+    assert [f.relation for f in frames] == [VersionRelation.FRAME]
     box = BoundingBox(0.1, 0.1, 0.2, 0.2)
     await services.faces.index_faces(tenant, ids[0], [[0.5] * 128], boxes=[box])
     person = await services.faces.create_person(tenant, "Ada")
@@ -128,7 +141,7 @@ async def scenario(settings: Settings) -> None:
         )  # fmt: skip
         assert steps[0] == "revoke keys" and steps[-1] == "tenant"
         assert done.keys_revoked == 2 and done.index_documents == 3
-        assert done.blobs >= 3 * 2 + 1  # originals, renditions and the export at least
+        assert done.blobs >= 4 * 2 + 1  # originals, renditions (the frame's too) and the export at least
 
         assert await catalog_mentions(services, doomed) == []
         assert [k for k in await blob_keys(services) if doomed in k] == []

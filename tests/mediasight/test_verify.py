@@ -90,7 +90,7 @@ async def make_drift(services: Services, acme: str, ids: list[str]) -> tuple[str
     await services.index.upsert(doc(tenant_id=acme, asset_id=extra, labels=(Label("Ghost", 99),)))
     asset = await services.catalog.get_asset(acme, ids[2])
     assert asset is not None
-    expected = await services.pipeline.expected_document(asset)
+    expected = (await services.pipeline.expected_documents([asset]))[0]
     await services.index.upsert(dataclasses.replace(expected, labels=(Label("Zebra", 97, ("Animal",)),)))
     return ids[0], extra, ids[2]
 
@@ -140,7 +140,7 @@ async def test_repair_leaves_assets_in_flight_to_the_worker_and_drops_failed_one
     assert waiting.asset is not None
     asset = await services.catalog.get_asset(acme, waiting.asset.id)
     assert asset is not None and asset.status == Stage.STORED
-    await services.index.upsert(await services.pipeline.expected_document(asset))  # as mid-pipeline
+    await services.index.upsert((await services.pipeline.expected_documents([asset]))[0])  # as mid-pipeline
 
     report = await verify(services, tenant_id=acme, repair=True, console=QUIET)
     assert report.extra.count == 2 and set(report.extra.examples) == {ids[1], asset.id}

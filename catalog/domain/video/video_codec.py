@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.domain.faces.codec import decode_face, encode_face
 from catalog.domain.model import Label, ModerationLabel
 from catalog.domain.video.findings import VideoFindings
 from catalog.domain.video.media import VideoInfo
@@ -51,7 +52,10 @@ def _unsegment(d: dict[str, Any]) -> Segment:
 
 
 def encode_video(v: VideoFindings) -> dict[str, Any]:
-    return {"info": v.info.to_json(), "segments": [_segment(s) for s in v.segments], "people": v.people}
+    out = {"info": v.info.to_json(), "segments": [_segment(s) for s in v.segments], "people": v.people}
+    if v.faces:
+        out["faces"] = [encode_face(f) for f in v.faces]
+    return out
 
 
 def decode_video(data: dict[str, Any]) -> VideoFindings:
@@ -59,4 +63,5 @@ def decode_video(data: dict[str, Any]) -> VideoFindings:
         info=VideoInfo.from_json(data["info"]),
         segments=tuple(_unsegment(s) for s in data.get("segments", ())),
         people=int(data.get("people", 0)),
+        faces=tuple(decode_face(f) for f in data.get("faces", ())),
     )

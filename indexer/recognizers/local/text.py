@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "rapidocr-ppocr"
 # Bump when the post-processing below changes what comes out for the same models.
-POSTPROCESS_VERSION = "2"  # 2: detection in the bands a half-size look finds (rapidocr_engine)
+POSTPROCESS_VERSION = "3"  # 2: detection in the bands a half-size look finds; 3: bands up to 80 %
 
 # rapidocr scales an image whose short side is under 30 px up to 30 px, then pads a wide strip to 1:4 before
 # detection, so a very thin strip would cost a detector input of many megapixels (1024×8 px: 4 s, 0.9 GB).

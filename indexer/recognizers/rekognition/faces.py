@@ -7,7 +7,7 @@
   for the faces analyzer (rekognition_face_indexer).
 - SearchFaces (by FaceId) for matches and naming, SearchFacesByImage for search by photo, DeleteFaces when
   an asset is deleted or its faces are replaced. Similarity is Rekognition's own 0–100, the scale the local
-  path maps its distances onto (catalog.domain.face_identity), so thresholds mean the same on both. A
+  path maps its distances onto (catalog.domain.faces.identity), so thresholds mean the same on both. A
   collection deleted behind our back holds no faces: searches answer none (and it is created again on
   next use).
 - ListFaces for `list_faces`, which face_collection.sweep_orphans uses to delete FaceIds the catalog does

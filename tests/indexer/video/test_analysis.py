@@ -67,3 +67,8 @@ def test_faces_are_grouped_per_person_across_shots(tmp_path: Path, shot_model: T
     assert [s.start_frame for s in result.segments] == pytest.approx([0, 30, 60], abs=2)
     assert [s.faces for s in result.segments] == [("person-1",), (), ("person-1",)]
     assert result.people == 1
+    # the person's face as seen best: its embedding and box from a keyframe of a shot that shows it
+    (best,) = result.faces
+    assert len(best.embedding) == 128 and best.box.width == pytest.approx(0.18, abs=0.03)
+    shown = [s for s in result.segments if s.faces]
+    assert best.time in {k for s in shown for k in s.keyframes}

@@ -3,17 +3,21 @@ analysis with the real shot model and labeler, the index, reprocess, and typed r
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
 import pytest
+from PIL import Image
 
 from bench.clips import Shot, make_clip
-from catalog.domain.model import ReprocessBatch, Stage
+from catalog.domain.model import ReprocessBatch, Stage, VersionRelation
 from catalog.domain.ports import SearchQuery
 from catalog.domain.video.findings import VIDEO, matching_segments
+from indexer.analyzers import AnalyzerChoice
 from indexer.recognizers.local.labels import EfficientNetLabeler
+from indexer.video.video_pipeline import segment_choice, with_person_faces
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
 from services.reprocess import ReprocessRequest
@@ -75,6 +79,18 @@ async def test_a_video_is_ingested_analysed_per_shot_and_found_by_label(
     videos = await services.index.search(tenant, SearchQuery(media_types=("video/mp4",)))
     assert [h.asset_id for h in videos.hits] == [asset.id]
 
+    # Each shot's best keyframe is a FRAME child, at a keyframe time of its shot, with renditions and no
+    # analysis or index document of its own.
+    frames = (await services.catalog.get_children(tenant, [asset.id]))[asset.id]
+    assert [f.relation for f in frames] == [VersionRelation.FRAME] * 3
+    assert [f.frame_time in s.keyframes for f, s in zip(frames, video.segments, strict=True)] == [True] * 3
+    assert [f.status for f in frames] == [Stage.INDEXED] * 3 and frames[0].filename == "pets-shot001.jpg"
+    assert {r.kind for r in frames[0].renditions} == {"preview", "thumbnail"}
+    with Image.open(io.BytesIO(await services.blobs.get(frames[0].blob_key))) as still:
+        assert still.size == (320, 180)
+    assert await services.catalog.get_results(tenant, [f.id for f in frames]) == {}
+    assert await services.index.count(tenant) == 1
+
     # Reprocessing the labels runs the segment analysis again: a new run of the batch, same segments.
     batch = await services.reprocess.start(tenant, [asset.id], ReprocessRequest(analyzers=("labels",)))
     assert isinstance(batch, ReprocessBatch)
@@ -82,6 +98,24 @@ async def test_a_video_is_ingested_analysed_per_shot_and_found_by_label(
     runs = (await services.catalog.runs_of(tenant, [asset.id], VIDEO))[asset.id]
     assert len(runs) == 2 and runs[0].batch_id == batch.id
     assert runs[0].change is not None and not runs[0].change.changed
+    assert (await services.catalog.get_children(tenant, [asset.id]))[asset.id] == frames  # the same ones
+
+    # A frame is not analysed on its own (a batch of it changes nothing); deleting the video (no cascade
+    # needed) takes its frames along.
+    frame_batch = await services.reprocess.start(
+        tenant, [frames[0].id], ReprocessRequest(analyzers=("labels",))
+    )
+    assert isinstance(frame_batch, ReprocessBatch)
+    await services.worker().run_until_idle()
+    finished = await services.catalog.get_batch(tenant, frame_batch.id)
+    assert finished is not None and (finished.done, finished.failed) == (1, 0)
+    assert await services.catalog.get_results(tenant, [frames[0].id]) == {}
+    deleted = await services.versions.delete(tenant, asset.id, cascade=False)
+    assert set(deleted) == {asset.id, *(f.id for f in frames)}
+    assert await services.catalog.get_assets(tenant, deleted) == {}
+    for key in (k for f in frames for k in (f.blob_key, *(r.blob_key for r in f.renditions))):
+        with pytest.raises(FileNotFoundError):
+            await services.blobs.get(key)
 
 
 async def test_a_video_uploaded_as_bytes_is_stored_whole(video_services: Services, tmp_path: Path) -> None:
@@ -144,3 +178,17 @@ async def test_text_objects_and_moderation_of_each_shot_and_search_by_a_word_rea
         assert not (await services.index.search(tenant, SearchQuery(phrase="weather"))).hits
     finally:
         services.close()
+
+
+def test_a_video_analysed_again_runs_its_local_faces_again() -> None:
+    """The faces run holds the persons of the current video analysis (person-k is face k-1): when a batch
+    analyses the video again, its local faces run follows even if the batch did not ask for faces."""
+    tenant = AnalyzerChoice(("labels", "faces"), {})
+    labels_only = AnalyzerChoice(("labels",), {"labels": "local"})
+    again = with_person_faces(labels_only, segment_choice(tenant, labels_only))
+    assert again.analyzers == ("labels", "faces") and again.provider_of("faces") == "local"
+    assert with_person_faces(tenant, tenant) == tenant
+    cloud = AnalyzerChoice(("labels", "faces"), {"faces": "rekognition"})  # poster faces: not re-run
+    assert with_person_faces(labels_only, segment_choice(cloud, labels_only)) == labels_only
+    no_faces = AnalyzerChoice(("labels",), {})
+    assert with_person_faces(labels_only, no_faces) == labels_only

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
-from catalog.domain.model import Label, ModerationLabel
-from catalog.domain.video.findings import VideoFindings, matching_segments
+from catalog.domain.codec import decode_findings, encode_findings
+from catalog.domain.model import BoundingBox, Face, Findings, Label, ModerationLabel, RecognitionResult
+from catalog.domain.video.findings import VIDEO_PERSONS, VideoFindings, matching_segments, person_names
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment, merge_lines
 from catalog.domain.video.video_codec import decode_video, encode_video
@@ -50,3 +52,36 @@ def test_detector_labels_and_words_read_in_a_shot_match_it_and_survive_storage()
     assert "Cup" in {lb.name for lb in video.labels()} and video.moderated()
     assert video.lines() == ["Harbour news", "at nine"]
     assert merge_lines([["Harbour  news"], ["harbour news", "at nine"]]) == "Harbour news\nat nine"
+
+
+def faces_run(parameters: dict[str, object]) -> RecognitionResult:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    return RecognitionResult("a", "faces", "dlib", "1", Findings(), parameters=parameters, created_at=now)
+
+
+def test_a_video_keeps_a_face_per_person_and_its_segments_show_their_names() -> None:
+    info = VideoInfo("video/mp4", "mp4", "h264", 2, 2, 3.0, "25", 75, False)
+    alice = Face(BoundingBox(0.1, 0.2, 0.3, 0.3), 99.0, embedding=(0.5, -0.25), time=1.4)
+    bob = Face(BoundingBox(0.5, 0.2, 0.2, 0.2), 80.0, embedding=(0.1, 0.75), time=2.2)
+    shots = (
+        dataclasses.replace(segment(0), faces=("person-1",)),
+        dataclasses.replace(segment(1), faces=("person-1", "person-2")),
+        segment(2),
+    )
+    video = VideoFindings(info, shots, people=2, faces=(alice, bob))
+    assert decode_video(encode_video(video)) == video
+    assert decode_findings(encode_findings(Findings(faces=(alice,)))).faces == (alice,)
+    assert video.person_faces() == (alice, bob)
+    assert VideoFindings(info, shots, people=2).person_faces() is None  # stored before faces were kept
+
+    # Only a faces run that holds the video's persons names them (not a poster's faces, in another order).
+    assert person_names(faces_run({VIDEO_PERSONS: True}), {1: "Bob"}) == {"person-2": "Bob"}
+    assert person_names(faces_run({}), {1: "Bob"}) == {}
+    assert person_names(None, {1: "Bob"}) == {}
+
+    named = video.named({"person-2": "Bob"})
+    assert [s.faces for s in named.segments] == [("person-1",), ("person-1", "Bob"), ()]
+    assert video.named({}) is video
+    found = matching_segments(named.segments, [], persons=["BOB"])
+    assert [(s.index, hit) for s, hit in found] == [(1, ("person: Bob",))]
+    assert matching_segments(named.segments, [], persons=["Alice"]) == []

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 from skimage import data as samples
 
-from catalog.domain.face_identity import SAME_PERSON_DISTANCE, max_distance, similarity
+from catalog.domain.faces.identity import SAME_PERSON_DISTANCE, max_distance, similarity
 from catalog.domain.model import Face
 from indexer.recognizers.local.faces import (
     EMBEDDING_SIZE,

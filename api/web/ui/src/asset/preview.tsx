@@ -8,7 +8,8 @@ import type { AssetData, Box } from "./types";
 type Overlay = { kind: "face" | "object" | "text"; box: Box; caption: string };
 
 function overlays(a: AssetData): Overlay[] {
-  const faces: Overlay[] = a.faces.map((f) => ({
+  // A video's faces were seen in other frames than its poster: their boxes would point at nothing there.
+  const faces: Overlay[] = a.faces.filter((f) => f.time === null).map((f) => ({
     kind: "face",
     box: f.boundingBox,
     caption: f.person ? f.person.name : `face ${f.faceIndex + 1}`,

@@ -4,7 +4,13 @@ import { THUMB_FIELDS } from "../thumb";
 
 export type Box = { left: number; top: number; width: number; height: number };
 export type Label = { name: string; confidence: number; parents: string[]; instances: { boundingBox: Box; confidence: number }[] };
-export type Face = { faceIndex: number; confidence: number; boundingBox: Box; person: { id: string; name: string } | null };
+export type Face = {
+  faceIndex: number;
+  confidence: number;
+  boundingBox: Box;
+  person: { id: string; name: string } | null;
+  time: number | null; // a video's face: the second it was seen best at (its box is in that frame)
+};
 export type Text = { text: string; type: "LINE" | "WORD"; confidence: number; boundingBox: Box };
 export type Run = {
   id: string;
@@ -19,7 +25,7 @@ export type Run = {
   durationMs: number;
   batchId: string | null;
 };
-export type Version = AssetRef & { relation: string | null };
+export type Version = AssetRef & { relation: string | null; frameTime: number | null }; // frameTime: a video's keyframe
 export type AssetData = AssetRef & {
   mediaType: string;
   width: number;
@@ -71,14 +77,14 @@ export type Segment = {
 };
 
 const BOX = "boundingBox { left top width height }";
-const VERSION = `${THUMB_FIELDS} relation`;
+const VERSION = `${THUMB_FIELDS} relation frameTime`;
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
 
 export const ASSET_QUERY = `query Asset($id: ID!) {
   asset(id: $id) {
     ${THUMB_FIELDS} mediaType width height sizeBytes sha256 createdAt capturedAt status error relation originalUrl
     labels { name confidence parents instances { ${BOX} confidence } }
-    faces { faceIndex confidence ${BOX} person { id name } }
+    faces { faceIndex confidence ${BOX} person { id name } time }
     textDetections { text type confidence ${BOX} }
     moderationLabels { name confidence parentName }
     properties { brightness sharpness contrast quality dominantColors { hex pixelPercent } }

@@ -57,7 +57,7 @@ function Faces(props: { asset: AssetData; write: boolean; reload: () => void }) 
         {faces.map((f) => (
           <li key={f.faceIndex}>
             <span>
-              Face {f.faceIndex + 1} ({pct(f.confidence)}):{" "}
+              Face {f.faceIndex + 1} ({pct(f.confidence)}{f.time !== null && `, seen at ${f.time.toFixed(1)} s`}):{" "}
               {f.person ? <a href={`/?person=${encodeURIComponent(f.person.name)}`}>{f.person.name}</a> : <em>not named</em>}
             </span>
             {props.write && <NameFace assetId={props.asset.id} face={f} done={props.reload} />}
@@ -72,6 +72,8 @@ function Versions(props: { asset: AssetData }) {
   const { parent, children, id } = props.asset;
   const siblings = (parent?.children ?? []).filter((c) => c.id !== id);
   if (!parent && !children.length) return null;
+  const caption = (v: Version) =>
+    v.frameTime !== null ? `frame ${v.frameTime.toFixed(1)} s` : v.relation ? v.relation.toLowerCase() : v.filename;
   const row = (title: string, list: Version[]) =>
     list.length > 0 && (
       <div class="versions">
@@ -80,7 +82,7 @@ function Versions(props: { asset: AssetData }) {
           {list.map((v) => (
             <li key={v.id}>
               <Thumb asset={v} alt={`${v.filename}${v.relation ? ` (${v.relation.toLowerCase()})` : ""}`} />
-              <span class="name">{v.relation ? v.relation.toLowerCase() : v.filename}</span>
+              <span class="name">{caption(v)}</span>
             </li>
           ))}
         </ul>

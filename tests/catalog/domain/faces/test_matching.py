@@ -1,9 +1,9 @@
 """Person links when an asset's faces are replaced: they follow the face's box
-(catalog.domain.face_matching)."""
+(catalog.domain.faces.matching)."""
 
 from __future__ import annotations
 
-from catalog.domain.face_matching import carried_persons, replaced_face_ids
+from catalog.domain.faces.matching import carried_persons, replaced_face_ids
 from catalog.domain.model import BoundingBox
 
 LEFT, MIDDLE, RIGHT = (BoundingBox(0.05 + 0.3 * i, 0.1, 0.2, 0.3) for i in range(3))

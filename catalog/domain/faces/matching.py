@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
-from catalog.domain.face_identity import max_distance, similarity
+from catalog.domain.faces.identity import max_distance, similarity
 from catalog.domain.model import BoundingBox, Face, FaceHit, FaceRef
 from catalog.domain.ports import FaceMatch
 from catalog.domain.run_diff import pair_boxes

@@ -1,0 +1,1 @@
+"""Faces in the domain: identity thresholds, matching, and their JSON encoding."""
