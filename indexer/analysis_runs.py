@@ -133,7 +133,10 @@ class AnalysisRuns:
     ) -> RecognitionResult:
         started, t0 = utcnow(), time.perf_counter()
         persons = await person_faces(self._catalog, asset, analyzer)  # a video's faces run
-        marker = {VIDEO_PERSONS: True} if persons is not None else {}
+        # a video's persons come from its analysis's keyframes (its video run), not from these parameters
+        used: dict[str, object] = (
+            {VIDEO_PERSONS: True} if persons is not None else {**analyzer.defaults, **params}
+        )
         run = RecognitionResult(
             id=uuid7(),
             asset_id=asset.id,
@@ -141,7 +144,7 @@ class AnalysisRuns:
             provider=analyzer.provider,
             model_name=analyzer.model_name,
             model_version=analyzer.model_version,
-            parameters={**analyzer.defaults, **params, **marker},
+            parameters=used,
             findings=Findings(),
             created_at=started,
             batch_id=batch_id,

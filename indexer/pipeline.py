@@ -86,8 +86,12 @@ class Pipeline:
             return None
         item: AnalysisInput | None = None
         if asset.status == Stage.STORED:
-            item = await (self._video_renditions(asset) if is_video(asset) else self._make_renditions(asset))
-            asset = await self._advance(asset, Stage.RENDITIONS)
+            if is_video(asset):
+                item = await self._video_renditions(asset)
+                asset = await self._advance(asset, Stage.RENDITIONS)
+            else:  # the renditions, their hash and the stage: one catalog write
+                item = await self._make_renditions(asset)
+                asset = dataclasses.replace(asset, status=Stage.RENDITIONS, error=None)
         if asset.status == Stage.RENDITIONS:
             if item is None:  # resumed after a restart: the preview is a faithful, cheap source
                 item = await self._input_from_preview(asset)
@@ -182,8 +186,9 @@ class Pipeline:
             key = rendition_key(asset, kind)
             await self._blobs.put(key, payload, "image/jpeg")
             stored.append(Rendition(kind=kind, blob_key=key, width=width, height=height))
-        await self._catalog.set_renditions(asset.tenant_id, asset.id, stored)
-        await self._catalog.set_phash(asset.tenant_id, asset.id, phash)
+        await self._catalog.set_renditions(
+            asset.tenant_id, asset.id, stored, phash=phash, stage=Stage.RENDITIONS
+        )
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
         return AnalysisInput(
             image=image,

@@ -98,17 +98,19 @@ def draft_for(img: Image.Image, target: int) -> None:
         img.draft("RGB", (-(-width * target // long_side), -(-height * target // long_side)))
 
 
-def fit(img: Image.Image, limit: int) -> Image.Image:
-    """Downscale so the long side is ≤ limit (aspect kept, no side below 1 px); smaller images unchanged."""
+def fit(img: Image.Image, limit: int, *, gap: float = 2.0) -> Image.Image:
+    """Downscale so the long side is ≤ limit (aspect kept, no side below 1 px); smaller images unchanged.
+
+    A box reduce() to ≥ `gap` × the size first, then BICUBIC: half the time of BICUBIC alone, same look
+    (Pillow's reducing_gap only reduces when the factor is ≥ 2 × gap). LANCZOS costs ~1.6× for little gain.
+    """
     width, height = img.size
     long_side = max(width, height)
     if long_side <= limit:
         return img
     scale = limit / long_side
     size = (max(1, min(limit, round(width * scale))), max(1, min(limit, round(height * scale))))
-    # A box reduce() to ≥ 2× the size first, then BICUBIC: half the time of BICUBIC alone, same look
-    # (Pillow's reducing_gap only reduces when the factor is ≥ 2 × gap). LANCZOS costs ~1.6× for little gain.
-    factor = int(long_side / limit / 2)
+    factor = int(long_side / limit / gap)
     if factor >= 2:
         img = img.reduce(factor)
     return img.resize(size, Image.Resampling.BICUBIC)
@@ -183,7 +185,10 @@ def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
 def renditions(img: Image.Image) -> list[RenditionData]:
     """A preview (long side ≤ PREVIEW_MAX) and a thumbnail (≤ THUMBNAIL_MAX, made from the preview)."""
     preview = fit(img if img.mode == "RGB" else to_rgb(img), PREVIEW_MAX)
-    thumbnail = fit(preview, THUMBNAIL_MAX)
+    # A 1000 px preview is 3.9× the thumbnail, too little for a reduce at gap 2: BICUBIC from 1000 px took
+    # 5.2 ms, a box halving then BICUBIC 2.6 ms. The two thumbnails differ by ≤ 8 levels (PSNR 50–56 dB on
+    # scikit-image's photos; the JPEG at quality 85 itself is ~40 dB).
+    thumbnail = fit(preview, THUMBNAIL_MAX, gap=1.5)
     return [_jpeg("preview", preview), _jpeg("thumbnail", thumbnail)]
 
 

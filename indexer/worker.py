@@ -97,9 +97,16 @@ class Worker:
             await self.recover()
         loop = asyncio.get_running_loop()
         next_recovery = loop.time() + s.recovery_seconds
-        wake = asyncio.Event()  # set when a job finishes (a slot is free) or when asked to stop
+        wake = asyncio.Event()  # set when a job finishes (a slot is free), is queued here, or on stop
         relay = asyncio.create_task(stop.wait())
         relay.add_done_callback(lambda _: wake.set())
+
+        # A job queued in this process (by any loop's thread) is claimed at once, not at the next poll.
+        def queued() -> None:
+            with contextlib.suppress(RuntimeError):  # this loop has closed: no worker here to wake
+                loop.call_soon_threadsafe(wake.set)
+
+        unsubscribe = self._queue.new_jobs.subscribe(queued)
 
         def finished(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
@@ -122,6 +129,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), s.poll_seconds if idle else None)
         finally:
+            unsubscribe()
             relay.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)

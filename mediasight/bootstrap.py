@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, JobQueue, SearchIndex
+from catalog.domain.ports import (
+    AssetRegistration,
+    BlobStore,
+    CatalogStore,
+    FaceCollection,
+    JobQueue,
+    SearchIndex,
+)
 from catalog.domain.review.ports import ReviewStore
 from catalog.domain.webhook_store import WebhookStore
 from catalog.local.folder_blobs import LocalBlobStore
@@ -21,6 +28,7 @@ from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.faces import SqliteFaceCollection
 from catalog.sqlite.migrations import migrate_catalog
 from catalog.sqlite.queue import SqliteJobQueue
+from catalog.sqlite.registration import SqliteRegistration
 from catalog.sqlite.review_store import SqliteReviewStore
 from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
@@ -49,7 +57,7 @@ from services.export_jobs import ExportJobs
 from services.exports import ExportService
 from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
-from services.ingest import Ingestor
+from services.ingest import Ingestor, RegisterThenEnqueue
 from services.keys import UrlSigner, load_or_create_secret
 from services.reprocess import ReprocessService, reread_embedded
 from services.review import ReviewServices
@@ -224,6 +232,15 @@ class Adapters:
     dbs: tuple[SqliteDb, ...] = ()
 
 
+def asset_registration(a: Adapters) -> AssetRegistration:
+    """One transaction for a new asset and its job when the catalog and the queue are the embedded ones on
+    one database; two writes otherwise (DynamoDB, SQS)."""
+    catalog, queue = a.catalog, a.queue
+    if isinstance(catalog, SqliteCatalog) and isinstance(queue, SqliteJobQueue) and catalog.db is queue.db:
+        return SqliteRegistration(queue)
+    return RegisterThenEnqueue(a.catalog, a.queue)
+
+
 def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) -> Factories:
     """The "embedded" analyzer: the metadata that came with the file, read by exiv2 (no model: it runs
     for the "local" provider)."""
@@ -384,6 +401,7 @@ def build(
             max_bytes=settings.max_upload_bytes,
             max_video_bytes=settings.max_video_bytes,
             on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
+            registration=asset_registration(a),
         ),
         pipeline=pipeline,
         face_service=FaceService(

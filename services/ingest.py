@@ -1,9 +1,9 @@
-"""Registering assets: hash, sniff, dedupe, store the original unmodified, enqueue the pipeline job."""
+"""Registering assets: hash, sniff, dedupe, store the original unmodified, register it with its pipeline
+job."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import os
 import tempfile
@@ -16,12 +16,10 @@ from catalog.domain.blob_keys import original_key, sidecar_key
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, ImageInfo, Stage, VersionRelation
-from catalog.domain.ports import BlobStore, CatalogStore, JobQueue
+from catalog.domain.ports import AssetRegistration, AssetStore, BlobStore, CatalogStore, JobQueue
 from indexer.cpu import CpuPool
-from indexer.image_errors import ImageRejected
-from indexer.imaging import probe
+from indexer.ingest_examine import HEAD_BYTES, Examined, examine, hash_and_probe_video, read_file
 from indexer.video.errors import VideoRejected
-from indexer.video.probe import probe_video
 from indexer.video.sniff import is_video
 
 log = logging.getLogger(__name__)
@@ -61,33 +59,6 @@ def clean_filename(name: str) -> str:
 MAX_SIDECAR_BYTES = 4 << 20
 
 
-HEAD_BYTES = 4096  # what tells a video container from an image
-HASH_CHUNK = 1 << 20
-
-
-def _hash_and_probe(data: bytes, max_pixels: int) -> tuple[str, ImageInfo]:
-    info = probe(data, max_pixels=max_pixels)
-    return hashlib.sha256(data).hexdigest(), info
-
-
-def _hash_and_probe_video(path: Path) -> tuple[str, ImageInfo, int]:
-    """The file's SHA-256 (read in chunks), what its probe says as an ImageInfo (typed refusals), and its
-    size."""
-    info = probe_video(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    found = ImageInfo(media_type=info.media_type, width=info.width, height=info.height)
-    return digest.hexdigest(), found, path.stat().st_size
-
-
-def _read_head(path: Path) -> tuple[bytes, int]:
-    """The file's first bytes and its size."""
-    with open(path, "rb") as f:
-        return f.read(HEAD_BYTES), os.fstat(f.fileno()).st_size
-
-
 def _unreadable(exc: OSError) -> IngestOutcome:
     return IngestOutcome("rejected", error=f"cannot read file: {exc.strerror or exc}", code="unreadable")
 
@@ -98,6 +69,21 @@ def _spill(data: bytes) -> Path:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     return Path(name)
+
+
+class RegisterThenEnqueue:
+    """A new asset and its job where the catalog and the queue are two stores (DynamoDB and SQS, or any
+    mix): two writes, the row first (see catalog.domain.ports.AssetRegistration)."""
+
+    def __init__(self, assets: AssetStore, queue: JobQueue) -> None:
+        self._assets = assets
+        self._queue = queue
+
+    async def register_queued(self, asset: Asset, kind: str) -> tuple[Asset, bool]:
+        registered, created = await self._assets.register_asset(asset)
+        if created:
+            await self._queue.enqueue(kind, registered.tenant_id, registered.id)
+        return registered, created
 
 
 # (tenant, asset) whose sidecar changed: its embedded metadata must be read again (bootstrap: a reprocess)
@@ -116,8 +102,10 @@ class Ingestor:
         max_bytes: int,
         max_video_bytes: int | None = None,
         on_new_sidecar: SidecarChanged | None = None,
+        registration: AssetRegistration | None = None,
     ) -> None:
         self._on_new_sidecar = on_new_sidecar
+        self._registration = registration or RegisterThenEnqueue(catalog, queue)
         self._catalog = catalog
         self._blobs = blobs
         self._queue = queue
@@ -161,25 +149,9 @@ class Ingestor:
                 )
             finally:
                 path.unlink(missing_ok=True)
-        try:
-            sha256, info = await self._cpu.run(_hash_and_probe, data, self._max_pixels)
-        except ImageRejected as exc:
-            return IngestOutcome("rejected", error=str(exc), code=exc.code)
-
-        async def store(key: str) -> None:
-            await self._blobs.put(key, data, info.media_type)
-
-        return await self._register(
-            tenant_id,
-            sha256,
-            info,
-            len(data),
-            filename,
-            parent_id,
-            relation,
-            sidecar,
-            store,
-            training_example,
+        examined = await self._cpu.run(examine, data, self._max_pixels)
+        return await self._ingest_image(
+            tenant_id, data, examined, filename, parent_id, relation, sidecar, training_example
         )
 
     async def ingest_file(
@@ -194,31 +166,56 @@ class Ingestor:
         training_example: bool = False,
     ) -> IngestOutcome:
         """As ingest, from a file: a video is hashed, probed and stored streaming (S3 multipart), never
-        read whole into memory; an image is read (it is decoded whole anyway)."""
+        read whole into memory; an image is read once, hashed and probed in the same step (it is decoded
+        whole anyway)."""
         try:
-            head, size = await self._cpu.run(_read_head, path)
-        except OSError as exc:
+            read = await self._cpu.run(
+                read_file, path, max_bytes=self._max_bytes, max_pixels=self._max_pixels
+            )
+        except OSError as exc:  # only the file's own errors: a catalog that is down must raise (retry)
             return _unreadable(exc)
-        video = is_video(head)
-        refused = await self._refusal(tenant_id, size, None, parent_id, sidecar, video)
+        refused = await self._refusal(tenant_id, read.size, None, parent_id, sidecar, read.video)
         if refused is not None:
             return refused
-        if video:
+        if read.data is None or read.examined is None:  # a video: not read whole
             return await self._ingest_video(
                 tenant_id, path, filename, parent_id, relation, sidecar, training_example
             )
-        try:
-            data = await self._cpu.run(path.read_bytes)
-        except OSError as exc:  # only the file's own errors: a catalog that is down must raise (retry)
-            return _unreadable(exc)
-        return await self.ingest(
+        return await self._ingest_image(
+            tenant_id, read.data, read.examined, filename, parent_id, relation, sidecar, training_example
+        )
+
+    async def _ingest_image(
+        self,
+        tenant_id: str,
+        data: bytes,
+        examined: Examined,
+        filename: str,
+        parent_id: str | None,
+        relation: VersionRelation | None,
+        sidecar: bytes | None,
+        training_example: bool,
+    ) -> IngestOutcome:
+        info = examined.info
+        if info is None:
+            refusal = examined.rejected
+            assert refusal is not None
+            return IngestOutcome("rejected", error=str(refusal), code=refusal.code)
+
+        async def store(key: str) -> None:
+            await self._blobs.put(key, data, info.media_type)
+
+        return await self._register(
             tenant_id,
-            data,
+            examined.sha256,
+            info,
+            len(data),
             filename,
-            parent_id=parent_id,
-            relation=relation,
-            sidecar=sidecar,
-            training_example=training_example,
+            parent_id,
+            relation,
+            sidecar,
+            store,
+            training_example,
         )
 
     async def _ingest_video(
@@ -232,7 +229,7 @@ class Ingestor:
         training_example: bool,
     ) -> IngestOutcome:
         try:
-            sha256, info, size = await self._cpu.run(_hash_and_probe_video, path)
+            sha256, info, size = await self._cpu.run(hash_and_probe_video, path)
         except VideoRejected as exc:
             return IngestOutcome("rejected", error=str(exc), code=exc.code)
 
@@ -317,9 +314,9 @@ class Ingestor:
             if sidecar is not None:
                 await self._blobs.put(sidecar_key(candidate.blob_key), sidecar, "application/rdf+xml")
             await store(candidate.blob_key)
-            existing, created = await self._catalog.register_asset(candidate)
+            # The row and its job: one transaction where the stores share one (see AssetRegistration).
+            existing, created = await self._registration.register_queued(candidate, PROCESS_JOB)
             if created:
-                await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)
                 # DEBUG: the CLI shows a progress bar and a summary; a line per file would drown them
                 log.debug("registered asset %s (%s, %s)", existing.id, existing.filename, existing.media_type)
                 return IngestOutcome("new", asset=existing)
@@ -342,6 +339,7 @@ class Ingestor:
             if existing.status == Stage.INDEXED:
                 await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         if existing.status not in (Stage.INDEXED, Stage.FAILED):
-            # A crash between register and enqueue must not strand the asset: enqueue is idempotent.
+            # Where registering and queueing are two writes, a crash between them must not strand the
+            # asset: enqueue is idempotent.
             await self._queue.enqueue(PROCESS_JOB, tenant_id, existing.id)
         return IngestOutcome("duplicate", asset=existing)

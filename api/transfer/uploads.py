@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from indexer.ingest_examine import HEAD_BYTES
 from indexer.video.sniff import is_video
-from services.ingest import HEAD_BYTES
 from services.spill import spill
 
 CHUNK = 1 << 20

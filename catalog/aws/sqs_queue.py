@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog.domain.ports import Job
+from catalog.domain.ports import EnqueueSignal, Job
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class SqsJobQueue:
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
         self._wait_seconds = wait_seconds
+        self.new_jobs = EnqueueSignal()
 
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
         """Not deduplicated (see the module docstring): a duplicate is harmless, processing is idempotent.
@@ -117,6 +118,7 @@ class SqsJobQueue:
         await self._client.send_message(
             QueueUrl=self.queue_url, MessageBody=encode_job(kind, tenant_id, asset_id)
         )
+        self.new_jobs.fire()
 
     async def claim(self, limit: int, lease_seconds: float) -> list[Job]:
         visibility = _whole_seconds(lease_seconds, minimum=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -99,8 +99,18 @@ class AssetStore(Protocol):
         self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None
     ) -> None: ...
     async def set_renditions(
-        self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]
-    ) -> None: ...
+        self,
+        tenant_id: str,
+        asset_id: str,
+        renditions: Sequence[Rendition],
+        *,
+        phash: str | None = None,
+        stage: Stage | None = None,
+    ) -> None:
+        """The asset's renditions and, in the same write, its perceptual hash and the stage it reached
+        (which clears any error), when given: one write where the pipeline made three."""
+        ...
+
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None: ...
     async def add_filename(self, tenant_id: str, asset_id: str, filename: str) -> bool:
         """Remember another name the asset was ingested under; False if it had it (or no such asset)."""
@@ -214,11 +224,36 @@ class Job:
     lease_token: str
 
 
+class EnqueueSignal:
+    """Raised by a job queue object after each enqueue it made (in this process): a worker here claims the
+    new job at once instead of at its next poll. Jobs queued by other processes are still found by polling.
+    """
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after each enqueue from now on; returns the function that stops it."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def fire(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
 class JobQueue(Protocol):
     """At-least-once jobs with leases: a claimed job comes back when its lease runs out."""
 
     # True when enqueue() adds nothing while the same job is unfinished (SQLite); SQS cannot tell.
     dedupes: bool
+    # Fired after each enqueue through this object (this process only): a worker here claims at once.
+    new_jobs: EnqueueSignal
 
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
         """Idempotent while a job of that kind for that asset is unfinished. Background jobs (bulk
@@ -231,6 +266,17 @@ class JobQueue(Protocol):
     async def retry(self, job: Job, error: str, delay_seconds: float) -> None: ...
     async def dead(self, job: Job, error: str) -> None: ...
     async def pending(self) -> int: ...
+
+
+class AssetRegistration(Protocol):
+    """A new asset and its first pipeline job. Where the catalog and the queue share a database (SQLite)
+    both are written in one transaction, so no crash leaves a registered asset without its job; elsewhere
+    the row comes first, then the job (a crash between them is healed by ingesting the same bytes again
+    or by the worker's recovery sweep, which queues unfinished assets)."""
+
+    async def register_queued(self, asset: Asset, kind: str) -> tuple[Asset, bool]:
+        """register_asset, and when that created the asset, a `kind` job for it; (asset, created)."""
+        ...
 
 
 class BlobStore(Protocol):

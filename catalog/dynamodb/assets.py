@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -44,6 +45,23 @@ from catalog.dynamodb.requests import (
 )
 from catalog.dynamodb.run_items import change_keys, feed_tombstone
 from catalog.dynamodb.values import Item, opt_s, s
+
+_STAGE_NAMES = {"#st": "status", "#er": "error"}
+
+
+def _stage_update(
+    tenant_id: str, asset_id: str, stage: Stage, error: str | None = None
+) -> tuple[list[str], list[str], Item]:
+    """SET clauses, attributes to REMOVE and values that put an asset in `stage` (with `error` or none)."""
+    sets, removes, values = stage_clauses(tenant_id, asset_id, stage)
+    sets += ["#st = :st"]
+    values[":st"] = s(stage.value)
+    if error is None:
+        removes.append("#er")
+    else:
+        sets.append("#er = :er")
+        values[":er"] = s(error)
+    return sets, removes, values
 
 
 class DynamoAssets(DynamoTable):
@@ -160,34 +178,56 @@ class DynamoAssets(DynamoTable):
         raise RuntimeError(f"could not delete asset {asset_id}: it kept changing")
 
     async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
-        sets, removes, values = stage_clauses(tenant_id, asset_id, stage)
-        sets += ["#st = :st", "updated_at = :u"]
-        values.update({":st": s(stage.value), ":u": time_s(utcnow())})
-        if error is None:
-            removes.append("#er")
-        else:
-            sets.append("#er = :er")
-            values[":er"] = s(error)
+        sets, removes, values = _stage_update(tenant_id, asset_id, stage, error)
+        sets.append("updated_at = :u")
+        values[":u"] = time_s(utcnow())
         await update_if_exists(
             self._client,
             TableName=self._table,
             Key=asset_key(tenant_id, asset_id),
             UpdateExpression=set_remove(sets, removes),
-            ExpressionAttributeNames={"#st": "status", "#er": "error"},
+            ExpressionAttributeNames=_STAGE_NAMES,
             ExpressionAttributeValues=values,
         )
 
-    async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
-        await update_if_exists(
-            self._client,
-            TableName=self._table,
-            Key=asset_key(tenant_id, asset_id),
-            UpdateExpression="SET renditions = :r, updated_at = :u",
-            ExpressionAttributeValues={":r": renditions_value(renditions), ":u": time_s(utcnow())},
+    async def set_renditions(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        renditions: Sequence[Rendition],
+        *,
+        phash: str | None = None,
+        stage: Stage | None = None,
+    ) -> None:
+        sets, removes, values = (
+            _stage_update(tenant_id, asset_id, stage) if stage is not None else ([], [], {})
         )
+        sets += ["renditions = :r", "updated_at = :u"]
+        values.update({":r": renditions_value(renditions), ":u": time_s(utcnow())})
+        if phash is not None:
+            sets.append("phash = :h")
+            values[":h"] = s(phash)
+        key = asset_key(tenant_id, asset_id)
+        names = _STAGE_NAMES if stage is not None else None
+        if phash is None:
+            await update_if_exists(
+                self._client,
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=set_remove(sets, removes),
+                **({"ExpressionAttributeNames": names} if names else {}),
+                ExpressionAttributeValues=values,
+            )
+            return
+        update = self._update(key, set_remove(sets, removes), values, names=names)
+        await self._hashed(tenant_id, asset_id, phash, update)
 
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
         update = self._update(asset_key(tenant_id, asset_id), "SET phash = :h", {":h": s(phash)})
+        await self._hashed(tenant_id, asset_id, phash, update)
+
+    async def _hashed(self, tenant_id: str, asset_id: str, phash: str, update: dict[str, Any]) -> None:
+        """The asset's update with its hash, and the compact copy of the hash, in one transaction."""
         put = self._put(phash_item(tenant_id, asset_id, phash))
         with suppress(ConditionFailed):  # no such asset in this tenant: nothing to hash
             await transact(self._client, [update, put])

@@ -133,25 +133,32 @@ def _asset(row: sqlite3.Row) -> Asset:
     )
 
 
+def insert_asset(conn: sqlite3.Connection, asset: Asset) -> tuple[Asset, bool]:
+    """Insert the asset in the caller's transaction unless the tenant has these bytes: (asset, created)."""
+    row = conn.execute(
+        f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?",
+        (asset.tenant_id, asset.sha256),
+    ).fetchone()
+    if row is not None:
+        return _asset(row), False
+    conn.execute(
+        f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(_ASSET_FIELDS)})", _asset_row(asset)
+    )
+    return asset, True
+
+
 class SqliteCatalog(
     SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks, SqliteConcepts
 ):
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
 
-    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
-        def insert(conn: sqlite3.Connection) -> tuple[Asset, bool]:
-            row = conn.execute(
-                f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND sha256 = ?",
-                (asset.tenant_id, asset.sha256),
-            ).fetchone()
-            if row is not None:
-                return _asset(row), False
-            insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({placeholders(_ASSET_FIELDS)})"
-            conn.execute(insert, _asset_row(asset))
-            return asset, True
+    @property
+    def db(self) -> SqliteDb:
+        return self._db
 
-        return await self._db.write(insert)
+    async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
+        return await self._db.write(lambda c: insert_asset(c, asset))
 
     async def find_asset_by_sha256(self, tenant_id: str, sha256: str) -> Asset | None:
         row = await self._db.read(
@@ -257,14 +264,25 @@ class SqliteCatalog(
             )
         )
 
-    async def set_renditions(self, tenant_id: str, asset_id: str, renditions: Sequence[Rendition]) -> None:
+    async def set_renditions(
+        self,
+        tenant_id: str,
+        asset_id: str,
+        renditions: Sequence[Rendition],
+        *,
+        phash: str | None = None,
+        stage: Stage | None = None,
+    ) -> None:
         payload = json.dumps([[r.kind, r.blob_key, r.width, r.height, r.media_type] for r in renditions])
-        await self._db.write(
-            lambda c: c.execute(
-                "UPDATE assets SET renditions = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-                (payload, to_db_time(utcnow()), tenant_id, asset_id),
-            )
-        )
+        sets, params = ["renditions = ?", "updated_at = ?"], [payload, to_db_time(utcnow())]
+        if phash is not None:
+            sets.append("phash = ?")
+            params.append(phash)
+        if stage is not None:
+            sets += ["status = ?", "error = NULL"]
+            params.append(stage.value)
+        sql = f"UPDATE assets SET {', '.join(sets)} WHERE tenant_id = ? AND id = ?"
+        await self._db.write(lambda c: c.execute(sql, (*params, tenant_id, asset_id)))
 
     async def set_phash(self, tenant_id: str, asset_id: str, phash: str) -> None:
         await self._db.write(

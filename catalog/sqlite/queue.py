@@ -13,7 +13,7 @@ import time
 
 from catalog.domain.clock import to_db_time, utcnow
 from catalog.domain.ids import uuid7
-from catalog.domain.ports import Job
+from catalog.domain.ports import EnqueueSignal, Job
 from catalog.sqlite.db import SqliteDb
 
 SCHEMA = """
@@ -37,21 +37,32 @@ CREATE INDEX IF NOT EXISTS jobs_ready_by_priority ON jobs (background, run_after
 """
 
 
+def insert_job(
+    conn: sqlite3.Connection, kind: str, tenant_id: str, asset_id: str, *, background: bool = False
+) -> None:
+    """Queue a job inside the caller's transaction (nothing if the same one is unfinished)."""
+    now = to_db_time(utcnow())
+    conn.execute(
+        "INSERT OR IGNORE INTO jobs (id, kind, tenant_id, asset_id, state, run_after, created_at, "
+        "updated_at, background) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+        (uuid7(), kind, tenant_id, asset_id, time.time(), now, now, int(background)),
+    )
+
+
 class SqliteJobQueue:
     dedupes = True  # a partial unique index keeps one unfinished job per (kind, asset)
 
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
+        self.new_jobs = EnqueueSignal()
+
+    @property
+    def db(self) -> SqliteDb:
+        return self._db
 
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
-        now = to_db_time(utcnow())
-        await self._db.write(
-            lambda c: c.execute(
-                "INSERT OR IGNORE INTO jobs (id, kind, tenant_id, asset_id, state, run_after, created_at, "
-                "updated_at, background) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (uuid7(), kind, tenant_id, asset_id, time.time(), now, now, int(background)),
-            )
-        )
+        await self._db.write(lambda c: insert_job(c, kind, tenant_id, asset_id, background=background))
+        self.new_jobs.fire()
 
     async def claim(self, limit: int, lease_seconds: float) -> list[Job]:
         def claim(conn: sqlite3.Connection) -> list[Job]:

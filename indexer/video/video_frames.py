@@ -35,18 +35,20 @@ IN_FLIGHT = 8  # frames being stored at once
 
 @dataclasses.dataclass(frozen=True)
 class _Made:
-    sha256: str
-    data: bytes
     width: int
     height: int
     renditions: tuple[RenditionData, ...]
 
 
-def _make(path: Path) -> _Made:
+def _read(path: Path) -> tuple[bytes, str]:
     data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _make(data: bytes) -> _Made:
     with Image.open(io.BytesIO(data)) as img:
         image = img.convert("RGB")
-    return _Made(hashlib.sha256(data).hexdigest(), data, image.width, image.height, tuple(renditions(image)))
+    return _Made(image.width, image.height, tuple(renditions(image)))
 
 
 def frame_filename(video: Asset, frame: Keyframe) -> str:
@@ -79,22 +81,23 @@ class VideoFrames:
         return kept
 
     async def _register(self, video: Asset, frame: Keyframe, asset_id: str) -> Asset | None:
-        made = await self._cpu.run(_make, frame.path)
+        data, sha256 = await self._cpu.run(_read, frame.path)
         tenant = video.tenant_id
-        existing = await self._catalog.find_asset_by_sha256(tenant, made.sha256)
-        if existing is not None:
+        existing = await self._catalog.find_asset_by_sha256(tenant, sha256)
+        if existing is not None:  # registered by an earlier analysis: nothing to make
             return existing if existing.parent_id == video.id and existing.is_keyframe else None
+        made = await self._cpu.run(_make, data)
         now = utcnow()
         asset = Asset(
             id=asset_id,
             tenant_id=tenant,
-            sha256=made.sha256,
-            size_bytes=len(made.data),
+            sha256=sha256,
+            size_bytes=len(data),
             media_type="image/jpeg",
             width=made.width,
             height=made.height,
             filename=frame_filename(video, frame),
-            blob_key=original_key(tenant, made.sha256),
+            blob_key=original_key(tenant, sha256),
             created_at=now,
             updated_at=now,
             status=Stage.INDEXED,  # nothing to do: no analysis, no index document
@@ -104,7 +107,7 @@ class VideoFrames:
         )
         stored = []
         # Blobs first, then the catalog row (as ingest): a crash in between leaves only unreferenced blobs.
-        await self._blobs.put(asset.blob_key, made.data, "image/jpeg")
+        await self._blobs.put(asset.blob_key, data, "image/jpeg")
         for r in made.renditions:
             key = f"renditions/{tenant}/{asset.id}/{r.kind}.jpg"
             await self._blobs.put(key, r.data, r.media_type)

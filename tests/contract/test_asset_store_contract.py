@@ -106,7 +106,9 @@ async def test_every_read_is_tenant_scoped(catalog: CatalogStore) -> None:
     assert await catalog.count_by_stage(b, [asset.id]) == {}
     await catalog.set_stage(b, asset.id, Stage.FAILED, "not yours")
     await catalog.set_renditions(b, asset.id, [Rendition("preview", "x", 1, 1)])
+    await catalog.set_renditions(b, asset.id, [], phash="00000000000000ff", stage=Stage.RENDITIONS)
     assert await catalog.get_asset(a, asset.id) == asset
+    assert await catalog.similar_assets(b, "00000000000000ff", max_distance=0, limit=5) == []
     assert await catalog.get_asset(b, asset.id) is None  # and no stray item was made for b
 
 
@@ -169,6 +171,30 @@ async def test_set_stage_and_renditions(catalog: CatalogStore) -> None:
     assert stored is not None
     assert (stored.status, stored.error, stored.renditions) == (Stage.RENDITIONS, None, tuple(renditions))
     assert await catalog.get_assets(tenant, [asset.id, asset.id, uuid7()]) == {asset.id: stored}
+
+
+async def test_renditions_hash_and_stage_in_one_write(catalog: CatalogStore) -> None:
+    [tenant] = await tenants(catalog, "acme")
+    asset, _ = await catalog.register_asset(new_asset(tenant, "h" * 64))
+    await catalog.set_stage(tenant, asset.id, Stage.STORED, "a failed attempt")  # cleared by the write
+    renditions = [Rendition("preview", "p.jpg", 1000, 750), Rendition("thumbnail", "t.jpg", 256, 192)]
+    await catalog.set_renditions(
+        tenant, asset.id, renditions, phash="0f0f0f0f0f0f0f0f", stage=Stage.RENDITIONS
+    )
+    stored = await catalog.get_asset(tenant, asset.id)
+    assert stored is not None
+    assert (stored.status, stored.error, stored.renditions, stored.phash) == (
+        Stage.RENDITIONS,
+        None,
+        tuple(renditions),
+        "0f0f0f0f0f0f0f0f",
+    )
+    assert stored.updated_at > asset.updated_at
+    assert await catalog.similar_assets(tenant, "0f0f0f0f0f0f0f0e", max_distance=1, limit=5) == [
+        (asset.id, 1)
+    ]
+    assert await catalog.count_by_stage(tenant, [asset.id]) == {Stage.RENDITIONS: 1}
+    assert await catalog.assets_in_stages(tenant, [Stage.RENDITIONS], after=None, limit=5) == [stored]
 
 
 async def test_count_by_stage(catalog: CatalogStore) -> None:

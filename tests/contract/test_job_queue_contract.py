@@ -301,3 +301,16 @@ async def test_without_a_dead_letter_queue_malformed_messages_are_dropped(sqs_cl
     await sqs_client.send_message(QueueUrl=queue_url, MessageBody="junk")
     assert await queue.claim(10, LONG) == []
     assert await queue.pending() == 0
+
+
+async def test_each_enqueue_is_signalled_in_this_process(h: Harness) -> None:
+    """What wakes a worker of this process at once (a claim that found nothing waits for its next poll)."""
+    q = h.queue
+    told: list[int] = []
+    stop = q.new_jobs.subscribe(lambda: told.append(len(told)))
+    await q.enqueue("process", "t1", "a1")
+    await q.enqueue("refresh", "t1", "a1")
+    stop()
+    await q.enqueue("process", "t1", "a2")  # after unsubscribing: not told
+    assert told == [0, 1]
+    assert len(await q.claim(10, LONG)) == 3

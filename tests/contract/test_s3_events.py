@@ -260,11 +260,11 @@ class FlakyIngestor(Ingestor):
         self.calls = 0
         self.fail_on = fail_on
 
-    async def ingest(self, tenant_id: str, data: bytes, filename: str, **kwargs: Any) -> IngestOutcome:
+    async def ingest_file(self, tenant_id: str, path: Path, filename: str, **kwargs: Any) -> IngestOutcome:
         self.calls += 1
         if self.calls == self.fail_on:
             raise ConnectionError("catalog unreachable")
-        return await super().ingest(tenant_id, data, filename, **kwargs)
+        return await super().ingest_file(tenant_id, path, filename, **kwargs)
 
 
 async def test_a_transient_error_leaves_the_whole_message_for_redelivery(world: World) -> None:
@@ -395,9 +395,9 @@ class SlowIngestor(Ingestor):
         self.__dict__.update(real.__dict__)
         self.seconds = seconds
 
-    async def ingest(self, tenant_id: str, data: bytes, filename: str, **kwargs: Any) -> IngestOutcome:
+    async def ingest_file(self, tenant_id: str, path: Path, filename: str, **kwargs: Any) -> IngestOutcome:
         await asyncio.sleep(self.seconds)
-        return await super().ingest(tenant_id, data, filename, **kwargs)
+        return await super().ingest_file(tenant_id, path, filename, **kwargs)
 
 
 async def test_a_message_stays_hidden_while_it_is_handled(world: World) -> None:
