@@ -30,7 +30,9 @@ class DecodedFrame:
 
 
 def _rgb(frame: av.VideoFrame, size: tuple[int, int], interpolation: str) -> NDArray[np.uint8]:
-    # bicubic for the shot detector's input, as the reference's ffmpeg scale; area for pictures
+    # area (box) averaging for both: the reference scales with ffmpeg's bicubic, which at 1080p → 48×27
+    # costs 2.5 ms per frame against area's 1.0; TransNetV2's probabilities move by at most 0.024 (on the
+    # 5,301 frames of its test clip), less than its window size moves them
     return cast(
         "NDArray[np.uint8]",
         frame.to_ndarray(width=size[0], height=size[1], format="rgb24", interpolation=interpolation),
@@ -62,7 +64,7 @@ def decode_frames(
             for frame in container.decode(stream):
                 if size is None:
                     size = analysis_size(frame.width, frame.height, max_side)
-                small = _rgb(frame, SHOT_SIZE, "BICUBIC")
+                small = _rgb(frame, SHOT_SIZE, "AREA")
                 picture: NDArray[np.uint8] | None = None
                 if index % sample_every == 0:
                     picture = _rgb(frame, size, "AREA")
