@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.field_names import DEFAULT_LANGUAGE
-from catalog.domain.metadata import current_labels
+from catalog.domain.metadata import PERSON, current_labels
 from catalog.domain.model import Asset, BoundingBox, RecognitionResult
 
 
@@ -62,10 +62,10 @@ def export_record(
 ) -> ExportRecord:
     """`face_names`: the person's name of each face of the current faces run, by index (None: unnamed)."""
     embedded = results[EMBEDDED].findings.embedded if EMBEDDED in results else None
-    labels_run = results.get("labels")
-    model = (labels_run.model_name, labels_run.model_version) if labels_run else ("", "")
+    said_by = _said_by(results)
     keywords = tuple(
-        MachineKeyword(lb.name, lb.confidence, lb.parents, *model) for lb in current_labels(results)
+        MachineKeyword(lb.name, lb.confidence, lb.parents, *_model(said_by.get(lb.name.casefold())))
+        for lb in current_labels(results)
     )
     regions: list[MachineRegion] = []
     if "faces" in results:
@@ -100,3 +100,24 @@ def export_record(
         keywords=keywords,
         regions=tuple(regions),
     )
+
+
+def _said_by(results: Mapping[str, RecognitionResult]) -> dict[str, RecognitionResult]:
+    """Lower-cased label name → the run that gave the label its confidence: the classifier, the object
+    detector, a custom concept, a video's shots or a human review (the most confident one when several
+    said it); Person, when no run named it, comes from the faces or people run that found one."""
+    best: dict[str, tuple[float, RecognitionResult]] = {}
+    for run in results.values():
+        said = [*run.findings.labels, *(run.findings.video.labels() if run.findings.video else ())]
+        for lb in said:
+            key = lb.name.casefold()
+            if key not in best or lb.confidence > best[key][0]:
+                best[key] = (lb.confidence, run)
+    for analyzer in ("faces", "people"):
+        if analyzer in results:
+            best.setdefault(PERSON.casefold(), (0.0, results[analyzer]))
+    return {key: run for key, (_, run) in best.items()}
+
+
+def _model(run: RecognitionResult | None) -> tuple[str, str]:
+    return (run.model_name, run.model_version) if run is not None else ("", "")
