@@ -4,26 +4,15 @@ reprocess batch of the `features` analyzer; a second call has nothing to do; ano
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from api.context import Context
-from api.schema import schema
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from tests.api.concepts.graphql import run
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorFeatureLabeler, ColorLabeler
 
 BACKFILL = "mutation { backfillFeatures { batch { id total analyzers } error { code message } } }"
 BATCH = "query ($id: ID!) { reprocessBatch(id: $id) { status total done failed } }"
-
-
-async def run(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
-    result = await schema.execute(
-        document, variable_values=variables, context_value=Context(services, tenant)
-    )
-    assert result.errors is None, result.errors
-    assert result.data is not None
-    return result.data
 
 
 async def ingest(services: Services, tenant: str, n: int) -> list[str]:

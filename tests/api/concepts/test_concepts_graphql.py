@@ -5,15 +5,13 @@ whose report shows the label gained, search by synonym, suggestions, and tenant 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
-from api.context import Context
-from api.schema import schema
 from catalog.domain.concepts.model import ExampleSource
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from tests.api.concepts.graphql import run
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorFeatureLabeler
 
@@ -53,15 +51,6 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     svc = build(settings, labeler=ColorFeatureLabeler())
     yield svc
     svc.close()
-
-
-async def run(services: Services, tenant: str, document: str, **variables: Any) -> dict[str, Any]:
-    result = await schema.execute(
-        document, variable_values=variables, context_value=Context(services, tenant)
-    )
-    assert result.errors is None, result.errors
-    assert result.data is not None
-    return result.data
 
 
 async def ingest(services: Services, tenant: str, colors: list[tuple[int, int, int]], name: str) -> list[str]:

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from catalog.domain.export_record import export_record
-from catalog.domain.model import (
-    Asset,
-    BoundingBox,
-    Face,
-    Findings,
-    Instance,
-    Label,
-    RecognitionResult,
-    Stage,
-)
+from catalog.domain.model import BoundingBox, Face, Findings, Instance, Label, RecognitionResult
+from tests.catalog.domain.assets import an_asset
 
-NOW = datetime(2026, 12, 6, tzinfo=UTC)
-ASSET = Asset(
-    id="a1", tenant_id="t1", sha256="0" * 64, size_bytes=1, media_type="image/jpeg", width=1, height=1,
-    filename="x.jpg", blob_key="k", created_at=NOW, updated_at=NOW, status=Stage.INDEXED,
-)  # fmt: skip
+ASSET = an_asset()
 BOX = BoundingBox(0.1, 0.1, 0.3, 0.3)
 
 

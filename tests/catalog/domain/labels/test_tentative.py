@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from catalog.domain.metadata import machine_labels, metadata_text, tentative_labels
-from catalog.domain.model import (
-    Asset,
-    BoundingBox,
-    Face,
-    Findings,
-    Instance,
-    Label,
-    RecognitionResult,
-    Stage,
-)
+from catalog.domain.model import BoundingBox, Face, Findings, Instance, Label, RecognitionResult
+from tests.catalog.domain.assets import an_asset
 
-NOW = datetime(2026, 12, 6, tzinfo=UTC)
 BOX = BoundingBox(0.1, 0.1, 0.5, 0.8)
 ROCKET = (
     Label("Missile", 41.7, ("Rocket", "Weapon", "Vehicle")),
@@ -70,10 +59,7 @@ def test_sure_classifier_labels_and_runs_without_a_floor_are_kept_as_they_are() 
 
 
 def test_the_meaning_text_describes_the_sure_labels_or_else_the_tentative_ones() -> None:
-    asset = Asset(
-        id="a1", tenant_id="t1", sha256="0" * 64, size_bytes=1, media_type="image/jpeg", width=1, height=1,
-        filename="IMG_0001.jpg", blob_key="k", created_at=NOW, updated_at=NOW, status=Stage.INDEXED,
-    )  # fmt: skip
+    asset = an_asset("IMG_0001.jpg")
 
     def described(results: dict[str, RecognitionResult]) -> str:
         return metadata_text(asset, machine_labels(results), [], [], None, tentative_labels(results))
