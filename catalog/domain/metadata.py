@@ -19,8 +19,7 @@ PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
 PERSON_PARENTS = ("Human",)
 CLASSIFIER, DETECTOR = "labels", "objects"
-LABEL_ANALYZERS = (CLASSIFIER, DETECTOR)
-MEANING_MIN_CONFIDENCE = 50.0  # analyzers whose findings are labels (the detector's with boxes)
+MEANING_MIN_CONFIDENCE = 50.0  # labels below it are not described in the meaning text (see metadata_text)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
