@@ -151,7 +151,8 @@ def _evidence(p: NDArray[np.float64], taxonomy: Taxonomy) -> NDArray[np.float64]
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     rank = np.arange(labels.size) - np.repeat(starts, np.diff(np.r_[starts, labels.size]))
     top = rank < EVIDENCE_CLASSES
-    return np.bincount(labels[top], weights=values[top], minlength=len(taxonomy.names)) * 100.0
+    summed: NDArray[np.float64] = np.bincount(labels[top], weights=values[top], minlength=len(taxonomy.names))
+    return summed * 100.0
 
 
 def _tentative(row: NDArray[np.float64], taxonomy: Taxonomy, floor: float) -> NDArray[np.intp]:
