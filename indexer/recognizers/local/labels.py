@@ -151,8 +151,8 @@ def _evidence(p: NDArray[np.float64], taxonomy: Taxonomy) -> NDArray[np.float64]
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     rank = np.arange(labels.size) - np.repeat(starts, np.diff(np.r_[starts, labels.size]))
     top = rank < EVIDENCE_CLASSES
-    summed: NDArray[np.float64] = np.bincount(labels[top], weights=values[top], minlength=len(taxonomy.names))
-    return summed * 100.0
+    summed = np.bincount(labels[top], weights=values[top], minlength=len(taxonomy.names))
+    return np.asarray(summed * 100.0, np.float64)
 
 
 def _tentative(row: NDArray[np.float64], taxonomy: Taxonomy, floor: float) -> NDArray[np.intp]:
