@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
+from catalog.domain.labels.detections import name_detections
 from catalog.domain.labels.order import merge_labels, specific_first
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
@@ -34,13 +35,17 @@ def person_instances(results: Results) -> tuple[Instance, ...]:
 def machine_labels(results: Results) -> tuple[Label, ...]:
     """The classifier's, the object detector's and the custom concepts' labels merged (one per name, with
     the detector's boxes), a video's segment labels too (each at its highest confidence), plus Person from
-    faces and bodies; the specific first (labels.order). The classifier's tentative labels count only
-    when nothing else is sure (the astronaut the detector sees as a Person is no tentative Bobsleigh)."""
+    faces and bodies; the specific first (labels.order). A lone detection the classifier names better
+    takes the classifier's name (labels.detections: the cheetah's box is a Cheetah, not a Dog). The
+    classifier's tentative labels count only when nothing else is sure (the astronaut the detector sees as
+    a Person is no tentative Bobsleigh)."""
     concepts = sorted(name for name in results if concept_of(name))
     video = _video(results)
     sure, tentative, bar = _classifier_labels(results)
+    detected = results[DETECTOR].findings.labels if DETECTOR in results else ()
     others = [
-        *(results[a].findings.labels for a in (DETECTOR, *concepts) if a in results),
+        name_detections(sure, detected),
+        *(results[a].findings.labels for a in concepts),
         video.labels() if video is not None else (),
     ]
     instances = person_instances(results)

@@ -1,0 +1,85 @@
+"""A lone detection the classifier names better takes the classifier's name (labels.detections)."""
+
+from __future__ import annotations
+
+from catalog.domain.labels.detections import name_detections
+from catalog.domain.metadata import machine_labels
+from catalog.domain.model import BoundingBox, Findings, Instance, Label, RecognitionResult
+
+BOX = BoundingBox(0.02, 0.08, 0.96, 0.88)
+SMALL = BoundingBox(0.65, 0.44, 0.1, 0.15)
+CAT_FAMILY = ("Big Cat", "Feline", "Carnivore", "Mammal", "Animal")
+DOG_FAMILY = ("Canine", "Pet", "Carnivore", "Mammal", "Animal")
+CHEETAH = (
+    Label("Cheetah", 83.0, CAT_FAMILY),
+    *(Label(p, 90.0, CAT_FAMILY[i + 1 :]) for i, p in enumerate(CAT_FAMILY)),
+)
+LABELS_RUN = {"min_confidence": 50.0, "max_labels": 20, "tentative_confidence": 25.0}
+
+
+def dog(confidence: float = 65.0, *boxes: BoundingBox) -> tuple[Label, ...]:
+    """The detector's Dog with its boxes and its parent labels, as objects.object_labels makes them."""
+    instances = tuple(Instance(b, confidence) for b in boxes or (BOX,))
+    return (
+        Label("Dog", confidence, DOG_FAMILY, instances),
+        *(Label(p, confidence, DOG_FAMILY[i + 1 :]) for i, p in enumerate(DOG_FAMILY)),
+    )
+
+
+def named(labels: tuple[Label, ...]) -> dict[str, Label]:
+    return {lb.name: lb for lb in labels}
+
+
+def test_the_cheetah_the_detector_calls_a_dog_is_a_cheetah_with_the_box() -> None:
+    found = named(name_detections(CHEETAH, dog()))
+    assert found["Cheetah"].instances == (Instance(BOX, 65.0),)
+    assert found["Cheetah"].confidence == 83.0
+    assert not {"Dog", "Canine", "Pet", "Carnivore", "Mammal", "Animal"} & set(
+        found
+    )  # nothing else found them
+
+
+def test_a_small_box_of_another_family_member_too() -> None:
+    ladybug = (Label("Ladybug", 94.0, ("Beetle", "Insect", "Invertebrate", "Animal")), Label("Animal", 99.0))
+    bird = (Label("Bird", 40.0, ("Animal",), (Instance(SMALL, 40.0),)), Label("Animal", 40.0))
+    assert [(lb.name, lb.instances) for lb in name_detections(ladybug, bird)] == [
+        ("Ladybug", (Instance(SMALL, 40.0),))
+    ]
+
+
+def test_detections_that_agree_or_are_of_another_family_or_surer_are_kept() -> None:
+    person = Label("Person", 77.0, ("Human",), (Instance(BOX, 77.0),))
+    bed = Label("Bed", 26.0, ("Bedroom Furniture", "Furniture"), (Instance(BOX, 26.0),))
+    assert name_detections(CHEETAH, (person, bed)) == (person, bed)  # no shared parent
+    cat = Label("Cat", 70.0, ("Feline", "Carnivore", "Mammal", "Animal"), (Instance(BOX, 70.0),))
+    tabby = (Label("Tabby Cat", 80.0, ("Cat", "Feline", "Carnivore", "Mammal", "Animal")),)
+    assert name_detections(tabby, (cat,)) == (cat,)  # the detector's Cat is above the Tabby Cat
+    assert name_detections(CHEETAH[:1], dog(90.0)) == dog(90.0)  # the detector is the surer
+
+
+def test_several_things_of_the_family_keep_their_names() -> None:
+    lemon = (Label("Lemon", 79.0, ("Citrus", "Fruit", "Produce", "Food")),)
+    orange = Label("Orange", 31.0, ("Citrus", "Fruit"), (Instance(BOX, 31.0), Instance(SMALL, 30.0)))
+    apple = Label("Apple", 33.0, ("Fruit",), (Instance(SMALL, 33.0),))
+    assert name_detections(lemon, (orange,)) == (orange,)  # two boxes: two oranges
+    assert name_detections(lemon, (orange, apple)) == (orange, apple)  # an orange and an apple
+    assert name_detections(CHEETAH, dog(65.0, BOX, SMALL)) == dog(65.0, BOX, SMALL)  # two animals
+    # the detector also found what the classifier names: the dog beside it is another animal
+    cheetah_box = Label("Cheetah", 50.0, CAT_FAMILY, (Instance(SMALL, 50.0),))
+    assert name_detections(CHEETAH, (cheetah_box, *dog())) == (cheetah_box, *dog())
+
+
+def test_asset_labels_have_one_cheetah_with_the_box_and_no_dog() -> None:
+    def run(analyzer: str, labels: tuple[Label, ...], **parameters: object) -> RecognitionResult:
+        return RecognitionResult(
+            "a1", analyzer, "m", "1", Findings(labels=labels), parameters=dict(parameters)
+        )
+
+    found = machine_labels(
+        {
+            "labels": run("labels", CHEETAH, **LABELS_RUN),
+            "objects": run("objects", dog(), min_confidence=25.0),
+        }
+    )
+    assert found[0].name == "Cheetah" and found[0].instances == (Instance(BOX, 65.0),)
+    assert "Dog" not in {lb.name for lb in found}
