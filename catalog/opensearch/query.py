@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
+from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.ports import (
     FacetValue,
     LabelMatch,
@@ -190,13 +191,15 @@ def _confidence_blend(
     hit in the keyword part (sort key COALESCE(confidence, score) of the embedded index), else the blend.
 
     The label ranks the keyword part when it reaches FILENAME_SCORE, or when the words do not match."""
-    term, floor, ceiling = text.lower(), query.min_confidence, query.max_confidence
+    terms, floor, ceiling = label_terms(text), query.min_confidence, query.max_confidence
     found = words_query(text)
     if found is None:
-        label_wins = label_filter([(term, floor)], ceiling)
+        label_wins = label_filter([(t, floor) for t in terms], ceiling)
     else:
-        alone = {"bool": {"filter": [label_filter([(term, floor)], ceiling)], "must_not": [found]}}
-        strong = label_filter([(term, max(floor, FILENAME_SCORE))], ceiling)
+        alone = {
+            "bool": {"filter": [label_filter([(t, floor) for t in terms], ceiling)], "must_not": [found]}
+        }
+        strong = label_filter([(t, max(floor, FILENAME_SCORE)) for t in terms], ceiling)
         label_wins = {"bool": {"should": [strong, alone], "minimum_should_match": 1}}
     should = [{"bool": {"must": [label], "filter": [label_wins]}}]
     if found is not None:
@@ -217,7 +220,7 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
     if text:
-        label = label_scored([(text.lower(), query.min_confidence)], query.max_confidence)
+        label = label_scored([(t, query.min_confidence) for t in label_terms(text)], query.max_confidence)
         found = words_query(text)
         keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]
         vector = meaning_vector(query, dimension=dimension, semantic=semantic)

@@ -134,6 +134,17 @@ async def test_min_confidence_and_text_query(archive: SearchIndex) -> None:
     assert by_label.hits[0].matches == (LabelMatch("Espresso", 88, "coffee"),)
 
 
+async def test_a_query_as_people_type_it_names_the_label(archive: SearchIndex) -> None:
+    """ "animals", "a dog", "the cats" mean Animal, Dog, Cat (label_terms): the label explains the hit."""
+    await archive.upsert(doc("t1", "a4", Label("Car", 76, ("Vehicle",)), Label("Carnivore", 30)))
+    page = await archive.search("t1", SearchQuery(text="Animals"))
+    assert ids(page) == ["a1", "a2"] and [h.score for h in page.hits] == [92, 70]
+    assert page.hits[0].matches == (LabelMatch("Dog", 92, "animal"),)
+    by_article = await archive.search("t1", SearchQuery(text="a car"))
+    assert ids(by_article)[0] == "a4" and by_article.hits[0].matches == (LabelMatch("Car", 76, "car"),)
+    assert ids(await archive.search("t1", SearchQuery(text="the cats"))) == ["a2"]
+
+
 async def test_label_filter_restricts_while_text_ranks(archive: SearchIndex) -> None:
     page = await archive.search("t1", SearchQuery(text="animal", labels=("cat",)))
     assert ids(page) == ["a2"] and page.total == 1

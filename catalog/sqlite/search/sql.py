@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from catalog.domain.clock import to_db_time
+from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.ports import SearchQuery, SortOrder
 from catalog.domain.ranking import FILENAME_SCORE
 
@@ -96,13 +97,15 @@ def has_term(
 
 
 def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: float = FULL) -> Sql:
-    """The whole query as a label or parent name, or its words in filenames, labels and person names."""
+    """The whole query as a label or parent name (label_terms: "animals" is Animal), or its words in
+    filenames, labels and person names."""
     below, cap = _below(ceiling)
+    terms = label_terms(text)
     sql = (
         "SELECT asset_id, confidence AS score, label, term AS via, confidence FROM terms "
-        "WHERE tenant_id = ? AND term = ? AND confidence >= ?" + below
+        f"WHERE tenant_id = ? AND term IN ({','.join('?' * len(terms))}) AND confidence >= ?" + below
     )
-    params: list[Any] = [tenant_id, text.lower(), min_confidence, *cap]
+    params: list[Any] = [tenant_id, *terms, min_confidence, *cap]
     words = fts_words(text)
     if words:
         sql += (

@@ -20,6 +20,7 @@ import numpy as np
 
 from catalog.domain.clock import to_db_time
 from catalog.domain.cursor import SortKey, encode_cursor
+from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
 from catalog.domain.ranking import FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT, meaning
 from catalog.sqlite.search import columns as search_columns
@@ -97,7 +98,7 @@ def _search(
         SearchHit(
             asset_id=cols.ids[p].decode(),
             score=float(scored.score[p]),
-            matches=(LabelMatch(labels[p], float(scored.confidence[p]), text.lower()),)
+            matches=(LabelMatch(labels[p][0], float(scored.confidence[p]), labels[p][1]),)
             if p in labels
             else (),
             cursor=encode_cursor(_key(keys[p]), cols.ids[p].decode()),
@@ -119,8 +120,7 @@ def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str,
         scored.score[at] = FILENAME_SCORE
         scored.words[at] = True
         scored.hit[at] = True
-    term = (text.lower(), least)
-    at, confidence = cols.remember(("term", *term), lambda: _term_hits(conn, cols, tenant_id, *term))
+    at, confidence = _terms_hits(conn, cols, tenant_id, label_terms(text), least)
     wins = ~(scored.score[at] > confidence)  # NaN (no word hit) compares False: the term wins
     scored.score[at[wins]] = confidence[wins]
     scored.confidence[at[wins]] = confidence[wins]
@@ -135,6 +135,25 @@ def _word_hits(conn: sqlite3.Connection, cols: Columns, words: str) -> np.ndarra
         "SELECT group_concat(rowid, ' ') FROM docs_fts WHERE docs_fts MATCH ?", (f"{{meta ocr}} : ({words})",)
     ).fetchone()
     return cols.of_fts(np.fromstring(found or "", dtype=np.int64, sep=" "))
+
+
+def _terms_hits(
+    conn: sqlite3.Connection, cols: Columns, tenant_id: str, terms: tuple[str, ...], least: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the documents with any of the terms (label_terms) at `least` or more, each once, at
+    the best confidence it has through them."""
+
+    def hits(term: str) -> tuple[np.ndarray, np.ndarray]:
+        return cols.remember(("term", term, least), lambda: _term_hits(conn, cols, tenant_id, term, least))
+
+    found = [hits(t) for t in terms]
+    if len(found) == 1:
+        return found[0]
+    at = np.concatenate([a for a, _ in found])
+    confidence = np.concatenate([c for _, c in found])
+    order = np.lexsort((-confidence, at))  # by position, the best confidence first
+    first = np.r_[True, at[order][1:] != at[order][:-1]]
+    return at[order][first], confidence[order][first]
 
 
 def _term_hits(
@@ -242,18 +261,21 @@ def _key(value: object) -> SortKey:
 
 def _labels(
     conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str, rows: np.ndarray
-) -> dict[int, str]:
-    """The label that matched, of each of these hits (a page's, where the term set the score)."""
+) -> dict[int, tuple[str, str]]:
+    """The label that matched and the term it matched as, of each of these hits (a page's, where the term
+    set the score)."""
     if not len(rows):
         return {}
     ids = [cols.ids[p].decode() for p in rows.tolist()]
-    found = dict(
-        conn.execute(
-            f"SELECT asset_id, label FROM terms WHERE tenant_id = ? AND term = ? "
-            f"AND asset_id IN ({','.join('?' * len(ids))})",
-            (tenant_id, text.lower(), *ids),
-        ).fetchall()
-    )
+    terms = label_terms(text)
+    found: dict[str, tuple[str, str]] = {}
+    named = ",".join("?" * len(terms))
+    for asset_id, label, term in conn.execute(  # the best confidence's last, as the general path's MAX picks
+        f"SELECT asset_id, label, term FROM terms WHERE tenant_id = ? AND term IN ({named}) "
+        f"AND asset_id IN ({','.join('?' * len(ids))}) ORDER BY confidence",
+        (tenant_id, *terms, *ids),
+    ).fetchall():
+        found[asset_id] = (label, term)
     return {p: found[a] for p, a in zip(rows.tolist(), ids, strict=True) if a in found}
 
 
