@@ -143,6 +143,7 @@ async def test_a_query_as_people_type_it_names_the_label(archive: SearchIndex) -
     by_article = await archive.search("t1", SearchQuery(text="a car"))
     assert ids(by_article)[0] == "a4" and by_article.hits[0].matches == (LabelMatch("Car", 76, "car"),)
     assert ids(await archive.search("t1", SearchQuery(text="the cats"))) == ["a2"]
+    assert ids(await archive.search("t1", SearchQuery(text="the zebras"))) == []
 
 
 async def test_label_filter_restricts_while_text_ranks(archive: SearchIndex) -> None:

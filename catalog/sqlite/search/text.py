@@ -152,8 +152,9 @@ def _terms_hits(
     at = np.concatenate([a for a, _ in found])
     confidence = np.concatenate([c for _, c in found])
     order = np.lexsort((-confidence, at))  # by position, the best confidence first
-    first = np.r_[True, at[order][1:] != at[order][:-1]]
-    return at[order][first], confidence[order][first]
+    at, confidence = at[order], confidence[order]
+    first = np.r_[True, at[1:] != at[:-1]] if at.size else np.zeros(0, dtype=bool)
+    return at[first], confidence[first]
 
 
 def _term_hits(
