@@ -5,12 +5,14 @@ and the ladybug where they are, but calls them Dog, Dog, Bird and Bird, while th
 Cheetah, Lion, Fox Squirrel and Ladybug. A detection contradicts a sure classifier label when the two are
 of one family (they share a parent: Carnivore, Animal) without one being the other or beneath it. Its box
 then goes to the classifier's label, which is what the box shows, and the detector's name goes with its
-parents that nothing else found (no "Dog", "Canine", "Pet" on a cheetah).
+parents that nothing else found (no "Dog", "Canine", "Pet" on a cheetah). A detection of a coarser class
+above the classifier's (the detector's Ball, the classifier's Soccer Ball) gives its box to the finer name
+too, and stays a label without a box.
 
 Only where the picture is about one thing: the classifier names one subject, so this applies when a single
-box contradicts it, the classifier is the more confident, and the detector found nothing that agrees with it.
-Several boxes of the family (apples and oranges beside the lemon the classifier saw) are several things, and
-keep the detector's names.
+box is in question, the classifier is the more confident, and the detector found nothing that is the
+classifier's thing or beneath it. Several boxes of the family (apples and oranges beside the lemon the
+classifier saw) are several things, and keep the detector's names.
 """
 
 from __future__ import annotations
@@ -22,23 +24,28 @@ from catalog.domain.model import Label
 
 
 def name_detections(classified: Sequence[Label], detected: Sequence[Label]) -> tuple[Label, ...]:
-    """The detector's labels, each lone detection that contradicts a surer classifier label renamed to
-    it (box kept: its instance), and the parent labels that only the renamed detections had dropped.
+    """The detector's labels, a lone detection that contradicts or is above a surer classifier label
+    renamed to it (box kept: its instance); the parent labels only contradicted detections had go.
     `classified`: the classifier's sure labels (its specific ones are the candidates)."""
     located = [lb for lb in detected if lb.instances]
     renamed: dict[str, Label] = {}  # a detection's name → the classifier's label, with its box
     for label in _specific(classified):
-        if any(_agree(d, label) for d in located):
+        if any(_same_or_below(d, label) for d in located):
             continue
-        rivals = [d for d in located if d.name not in renamed and _contradict(d, label)]
+        rivals = [d for d in located if d.name not in renamed and (_above(d, label) or _contradict(d, label))]
         if len(rivals) == 1 and len(rivals[0].instances) == 1 and rivals[0].confidence < label.confidence:
             renamed[rivals[0].name] = dataclasses.replace(label, instances=rivals[0].instances)
     if not renamed:
         return tuple(detected)
     kept = [lb for lb in located if lb.name not in renamed]
-    out = [*kept, *renamed.values()]
+    coarser = [  # the detector's Ball stays a label, its box now the Soccer Ball's
+        dataclasses.replace(d, instances=())
+        for d in located
+        if d.name in renamed and _above(d, renamed[d.name])
+    ]
+    out = [*kept, *coarser, *renamed.values()]
     for parent in (lb for lb in detected if not lb.instances):
-        children = [lb.confidence for lb in kept if _key(parent.name) in _keys(lb.parents)]
+        children = [lb.confidence for lb in (*kept, *coarser) if _key(parent.name) in _keys(lb.parents)]
         if children:
             out.append(dataclasses.replace(parent, confidence=max(children)))
     return tuple(out)
@@ -49,16 +56,17 @@ def _specific(labels: Sequence[Label]) -> list[Label]:
     return sorted((lb for lb in labels if _key(lb.name) not in parents), key=lambda lb: -lb.confidence)
 
 
-def _agree(a: Label, b: Label) -> bool:
-    """One is the other, or one is beneath the other."""
-    return (
-        _key(a.name) == _key(b.name) or _key(a.name) in _keys(b.parents) or _key(b.name) in _keys(a.parents)
-    )
+def _same_or_below(a: Label, b: Label) -> bool:
+    return _key(a.name) == _key(b.name) or _key(b.name) in _keys(a.parents)
+
+
+def _above(a: Label, b: Label) -> bool:
+    return _key(a.name) in _keys(b.parents)
 
 
 def _contradict(a: Label, b: Label) -> bool:
     """Of one family (a shared parent), and neither is the other nor beneath it."""
-    return not _agree(a, b) and bool(_keys(a.parents) & _keys(b.parents))
+    return not (_same_or_below(a, b) or _above(a, b)) and bool(_keys(a.parents) & _keys(b.parents))
 
 
 def _keys(names: Sequence[str]) -> set[str]:

@@ -52,9 +52,22 @@ def test_detections_that_agree_or_are_of_another_family_or_surer_are_kept() -> N
     bed = Label("Bed", 26.0, ("Bedroom Furniture", "Furniture"), (Instance(BOX, 26.0),))
     assert name_detections(CHEETAH, (person, bed)) == (person, bed)  # no shared parent
     cat = Label("Cat", 70.0, ("Feline", "Carnivore", "Mammal", "Animal"), (Instance(BOX, 70.0),))
-    tabby = (Label("Tabby Cat", 80.0, ("Cat", "Feline", "Carnivore", "Mammal", "Animal")),)
-    assert name_detections(tabby, (cat,)) == (cat,)  # the detector's Cat is above the Tabby Cat
-    assert name_detections(CHEETAH[:1], dog(90.0)) == dog(90.0)  # the detector is the surer
+    tabby = (Label("Tabby Cat", 60.0, ("Cat", "Feline", "Carnivore", "Mammal", "Animal")),)
+    assert name_detections(tabby, (cat,)) == (cat,)  # the detector is the surer
+    assert name_detections(CHEETAH[:1], dog(90.0)) == dog(90.0)
+    egyptian = Label("Egyptian Mau", 70.0, ("Cat", "Feline", "Carnivore", "Mammal", "Animal"), cat.instances)
+    assert name_detections(tabby, (egyptian,)) == (egyptian,)  # a sibling the detector is surer of
+
+
+def test_a_coarser_detection_gives_its_box_to_the_finer_name_and_stays_a_label() -> None:
+    soccer = (
+        Label("Soccer Ball", 72.0, ("Ball", "Game Equipment")),
+        Label("Ball", 82.0, ("Game Equipment",)),
+    )
+    ball = Label("Ball", 63.0, ("Game Equipment",), (Instance(SMALL, 63.0),))
+    found = named(name_detections(soccer, (ball, Label("Game Equipment", 63.0))))
+    assert found["Soccer Ball"].instances == (Instance(SMALL, 63.0),)
+    assert found["Ball"] == Label("Ball", 63.0, ("Game Equipment",)) and "Game Equipment" in found
 
 
 def test_several_things_of_the_family_keep_their_names() -> None:
