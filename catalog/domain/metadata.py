@@ -44,7 +44,7 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
     sure, tentative, bar = _classifier_labels(results)
     detected = results[DETECTOR].findings.labels if DETECTOR in results else ()
     others = [
-        name_detections(sure, detected),
+        name_detections(sure, detected, tentative),
         *(results[a].findings.labels for a in concepts),
         video.labels() if video is not None else (),
     ]

@@ -13,6 +13,10 @@ Only where the picture is about one thing: the classifier names one subject, so 
 box is in question, the classifier is the more confident, and the detector found nothing that is the
 classifier's thing or beneath it. Several boxes of the family (apples and oranges beside the lemon the
 classifier saw) are several things, and keep the detector's names.
+
+A weak box around nearly the whole picture locates nothing: its class is a guess about the whole picture,
+and that is the classifier's to make. Such a box stays only where the classifier said something of its
+family (the lion's box is the lion's; the Bed under it goes, and so does Dog 36 on a painting).
 """
 
 from __future__ import annotations
@@ -20,13 +24,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from catalog.domain.model import Label
+from catalog.domain.model import Instance, Label
+
+GUESS_BELOW = 50.0  # a box under this is a guess (labels.description counts none of them)
+WHOLE_FRAME = 0.8  # of the picture's area
 
 
-def name_detections(classified: Sequence[Label], detected: Sequence[Label]) -> tuple[Label, ...]:
+def name_detections(
+    classified: Sequence[Label], detected: Sequence[Label], tentative: Sequence[Label] = ()
+) -> tuple[Label, ...]:
     """The detector's labels, a lone detection that contradicts or is above a surer classifier label
-    renamed to it (box kept: its instance); the parent labels only contradicted detections had go.
-    `classified`: the classifier's sure labels (its specific ones are the candidates)."""
+    renamed to it (box kept: its instance), whole-frame guesses nothing the classifier said bears out left
+    out (frame_guess); the parent labels only the renamed or left-out detections had go.
+    `classified`: the classifier's sure labels (its specific ones are the candidates); `tentative`: its
+    unsure ones (they bear a guess out too)."""
     located = [lb for lb in detected if lb.instances]
     renamed: dict[str, Label] = {}  # a detection's name → the classifier's label, with its box
     for label in _specific(classified):
@@ -35,9 +46,14 @@ def name_detections(classified: Sequence[Label], detected: Sequence[Label]) -> t
         rivals = [d for d in located if d.name not in renamed and (_above(d, label) or _contradict(d, label))]
         if len(rivals) == 1 and len(rivals[0].instances) == 1 and rivals[0].confidence < label.confidence:
             renamed[rivals[0].name] = dataclasses.replace(label, instances=rivals[0].instances)
-    if not renamed:
+    said = [*classified, *tentative]
+    kept = [
+        checked
+        for lb in located
+        if lb.name not in renamed and (checked := _without_frame_guesses(lb, said)) is not None
+    ]
+    if not renamed and kept == [lb for lb in located if lb.name not in renamed]:
         return tuple(detected)
-    kept = [lb for lb in located if lb.name not in renamed]
     coarser = [  # the detector's Ball stays a label, its box now the Soccer Ball's
         dataclasses.replace(d, instances=())
         for d in located
@@ -51,6 +67,27 @@ def name_detections(classified: Sequence[Label], detected: Sequence[Label]) -> t
     return tuple(out)
 
 
+def frame_guess(instance: Instance) -> bool:
+    """A box of nearly the whole frame at under GUESS_BELOW: it locates nothing, and its class is a guess
+    about the whole picture (Dog 36 on a painting of a night sky, Cake 30 on a chalk board, Bed 26 under a
+    lion). Whether the picture shows that is for the classifier, which looks at the whole frame."""
+    return instance.confidence < GUESS_BELOW and instance.box.width * instance.box.height >= WHOLE_FRAME
+
+
+def _without_frame_guesses(label: Label, said: Sequence[Label]) -> Label | None:
+    """The detection without its frame guesses, unless the classifier said something of its family."""
+    if any(_related(label, c) for c in said):
+        return label
+    boxes = tuple(i for i in label.instances if not frame_guess(i))
+    if len(boxes) == len(label.instances):
+        return label
+    return (
+        dataclasses.replace(label, confidence=max(i.confidence for i in boxes), instances=boxes)
+        if boxes
+        else None
+    )
+
+
 def _specific(labels: Sequence[Label]) -> list[Label]:
     parents = {_key(p) for lb in labels for p in lb.parents}
     return sorted((lb for lb in labels if _key(lb.name) not in parents), key=lambda lb: -lb.confidence)
@@ -62,6 +99,10 @@ def _same_or_below(a: Label, b: Label) -> bool:
 
 def _above(a: Label, b: Label) -> bool:
     return _key(a.name) in _keys(b.parents)
+
+
+def _related(a: Label, b: Label) -> bool:
+    return _same_or_below(a, b) or _above(a, b) or _contradict(a, b)
 
 
 def _contradict(a: Label, b: Label) -> bool:

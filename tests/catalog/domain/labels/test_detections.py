@@ -49,7 +49,7 @@ def test_a_small_box_of_another_family_member_too() -> None:
 
 def test_detections_that_agree_or_are_of_another_family_or_surer_are_kept() -> None:
     person = Label("Person", 77.0, ("Human",), (Instance(BOX, 77.0),))
-    bed = Label("Bed", 26.0, ("Bedroom Furniture", "Furniture"), (Instance(BOX, 26.0),))
+    bed = Label("Bed", 26.0, ("Bedroom Furniture", "Furniture"), (Instance(SMALL, 26.0),))
     assert name_detections(CHEETAH, (person, bed)) == (person, bed)  # no shared parent
     cat = Label("Cat", 70.0, ("Feline", "Carnivore", "Mammal", "Animal"), (Instance(BOX, 70.0),))
     tabby = (Label("Tabby Cat", 60.0, ("Cat", "Feline", "Carnivore", "Mammal", "Animal")),)
@@ -80,6 +80,22 @@ def test_several_things_of_the_family_keep_their_names() -> None:
     # the detector also found what the classifier names: the dog beside it is another animal
     cheetah_box = Label("Cheetah", 50.0, CAT_FAMILY, (Instance(SMALL, 50.0),))
     assert name_detections(CHEETAH, (cheetah_box, *dog())) == (cheetah_box, *dog())
+
+
+def test_a_weak_box_of_the_whole_frame_stays_only_where_the_classifier_bears_it_out() -> None:
+    frame = BoundingBox(0.05, 0.02, 0.94, 0.94)
+    painting_dog = dog(36.0, frame)
+    assert name_detections((), painting_dog) == ()  # nothing said: no Dog on a painting of a night sky
+    lion = (Label("Lion", 88.0, CAT_FAMILY[1:]),)
+    bed = Label("Bed", 26.0, ("Bedroom Furniture", "Furniture"), (Instance(frame, 26.0),))
+    found = named(name_detections(lion, (*dog(31.0, frame), bed, Label("Furniture", 26.0))))
+    assert set(found) == {"Lion"} and found["Lion"].instances == (Instance(frame, 31.0),)
+    badger = (Label("Badger", 29.0, ("Carnivore", "Mammal", "Animal")),)  # an unsure word of the family
+    assert name_detections((), dog(33.0, frame), badger) == dog(33.0, frame)
+    sure = dog(60.0, frame)  # a sure box of the whole frame, or a weak one that locates something, stay
+    assert name_detections((), sure) == sure and name_detections((), dog(36.0, SMALL)) == dog(36.0, SMALL)
+    mixed = Label("Cake", 40.0, ("Food",), (Instance(frame, 40.0), Instance(SMALL, 30.0)))
+    assert name_detections((), (mixed,)) == (Label("Cake", 30.0, ("Food",), (Instance(SMALL, 30.0),)),)
 
 
 def test_asset_labels_have_one_cheetah_with_the_box_and_no_dog() -> None:
