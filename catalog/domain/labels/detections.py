@@ -5,9 +5,8 @@ and the ladybug where they are, but calls them Dog, Dog, Bird and Bird, while th
 Cheetah, Lion, Fox Squirrel and Ladybug. A detection contradicts a sure classifier label when the two are
 of one family (they share a parent: Carnivore, Animal) without one being the other or beneath it. Its box
 then goes to the classifier's label, which is what the box shows, and the detector's name goes with its
-parents that nothing else found (no "Dog", "Canine", "Pet" on a cheetah). A detection of a coarser class
-above the classifier's (the detector's Ball, the classifier's Soccer Ball) gives its box to the finer name
-too, and stays a label without a box.
+parents that nothing else found (no "Dog", "Canine", "Pet" on a cheetah). A detection of the classifier's
+thing or of a class above it agrees and keeps its box (the detector's Cup under the classifier's Espresso).
 
 Only where the picture is about one thing: the classifier names one subject, so this applies when a single
 box is in question, the classifier is the more confident, and the detector found nothing that is the
@@ -33,17 +32,17 @@ WHOLE_FRAME = 0.8  # of the picture's area
 def name_detections(
     classified: Sequence[Label], detected: Sequence[Label], tentative: Sequence[Label] = ()
 ) -> tuple[Label, ...]:
-    """The detector's labels, a lone detection that contradicts or is above a surer classifier label
-    renamed to it (box kept: its instance), whole-frame guesses nothing the classifier said bears out left
-    out (frame_guess); the parent labels only the renamed or left-out detections had go.
+    """The detector's labels, a lone detection that contradicts a surer classifier label renamed to it
+    (box kept: its instance), whole-frame guesses nothing the classifier said bears out left out
+    (frame_guess); the parent labels only the renamed or left-out detections had go.
     `classified`: the classifier's sure labels (its specific ones are the candidates); `tentative`: its
     unsure ones (they bear a guess out too)."""
     located = [lb for lb in detected if lb.instances]
     renamed: dict[str, Label] = {}  # a detection's name → the classifier's label, with its box
     for label in _specific(classified):
-        if any(_same_or_below(d, label) for d in located):
-            continue
-        rivals = [d for d in located if d.name not in renamed and (_above(d, label) or _contradict(d, label))]
+        if any(_same_or_below(d, label) or _above(d, label) for d in located):
+            continue  # the detector agrees: its Cup under the classifier's Espresso
+        rivals = [d for d in located if d.name not in renamed and _contradict(d, label)]
         if len(rivals) == 1 and len(rivals[0].instances) == 1 and rivals[0].confidence < label.confidence:
             renamed[rivals[0].name] = dataclasses.replace(label, instances=rivals[0].instances)
     said = [*classified, *tentative]
@@ -54,14 +53,9 @@ def name_detections(
     ]
     if not renamed and kept == [lb for lb in located if lb.name not in renamed]:
         return tuple(detected)
-    coarser = [  # the detector's Ball stays a label, its box now the Soccer Ball's
-        dataclasses.replace(d, instances=())
-        for d in located
-        if d.name in renamed and _above(d, renamed[d.name])
-    ]
-    out = [*kept, *coarser, *renamed.values()]
+    out = [*kept, *renamed.values()]
     for parent in (lb for lb in detected if not lb.instances):
-        children = [lb.confidence for lb in (*kept, *coarser) if _key(parent.name) in _keys(lb.parents)]
+        children = [lb.confidence for lb in kept if _key(parent.name) in _keys(lb.parents)]
         if children:
             out.append(dataclasses.replace(parent, confidence=max(children)))
     return tuple(out)
