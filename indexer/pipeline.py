@@ -26,7 +26,7 @@ from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
-from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
 from services.reprocess import batch_choice
@@ -174,9 +174,10 @@ class Pipeline:
         """(the preview as analysers see it, the renditions, the perceptual hash)."""
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
+        rendered = renditions(image)
+        made = [(r.kind, r.data, r.width, r.height) for r in rendered.renditions]
         preview = next(payload for kind, payload, _, _ in made if kind == "preview")
-        return analysis_image(preview), made, difference_hash(image)
+        return analysis_image(preview), made, rendered.phash
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = await self._blobs.get(asset.blob_key)
