@@ -21,6 +21,7 @@ from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
+from indexer.fresh_originals import FreshOriginals
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
@@ -58,6 +59,7 @@ class Pipeline:
         max_pixels: int,
         video: VideoWork | None = None,
         after_indexed: Callable[[str, str], Awaitable[object]] | None = None,
+        fresh: FreshOriginals | None = None,
     ) -> None:
         self._catalog = catalog
         self._blobs = blobs
@@ -66,6 +68,7 @@ class Pipeline:
         self._choose = choose
         self._max_pixels = max_pixels
         self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
+        self._fresh = fresh or FreshOriginals()
         self._documents = IndexDocuments(catalog, faces)
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
         self._videos = VideoSteps(catalog, blobs, cpu, video, analyzers) if video is not None else None
@@ -169,7 +172,7 @@ class Pipeline:
         return [(r.kind, r.data, r.width, r.height) for r in rendered.renditions], rendered.phash
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
-        data = await self._blobs.get(asset.blob_key)
+        data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
         made, phash = await self._cpu.run(self._decode_and_render, data)
         stored = []
         for kind, payload, width, height in made:
