@@ -366,7 +366,7 @@ class ConceptService:
             out += [
                 a.id
                 for a in assets
-                if a.status == Stage.INDEXED and (examples or not a.training_example) and not a.is_keyframe
+                if a.status == Stage.INDEXED and (a.in_archive or (examples and not a.is_keyframe))
             ]
             after = assets[-1].id
         return out

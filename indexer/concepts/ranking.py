@@ -85,7 +85,7 @@ class ConceptScores:
         first: int,
         skip: Collection[str],
     ) -> list[Scored]:
-        """Ranked scores from `start` on, without `skip` and without assets deleted meanwhile."""
+        """Ranked scores from `start` on, of assets of the archive only, without `skip`."""
         out: list[Scored] = []
         seen: set[str] = set()
         limit = min(first + len(skip), _MAX_READ)
@@ -99,7 +99,10 @@ class ConceptScores:
             wanted = [(a, p) for a, p in page if a not in skip and a not in seen]
             seen.update(a for a, _ in wanted)
             present = await self._catalog.get_assets(tenant_id, [a for a, _ in wanted]) if wanted else {}
-            out += [Scored(a, p) for a, p in wanted if a in present]
+            # deleted meanwhile, or not the archive's: another concept's uploaded training examples are
+            # scored with the rest (the stored vectors are read unfiltered) but are not what a reviewer
+            # is asking about (the concept's own are examples, in `skip` already)
+            out += [Scored(a, p) for a, p in wanted if a in present and present[a].in_archive]
             if len(page) < limit:
                 break
         return out[:first]
