@@ -149,7 +149,7 @@ class DynamoConcepts(DynamoConceptScores):
         )
         keys = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items]
         # its scores first, many at once (an interrupted deletion leaves the concept, to delete again)
-        await self._in_chunks(batch_delete, [k for k in keys if is_score_sk(k["SK"]["S"])])
+        await batch_delete(self._client, self._table, [k for k in keys if is_score_sk(k["SK"]["S"])])
         keys = [k for k in keys if not is_score_sk(k["SK"]["S"])]
         keys.append(ddb.key(_concepts_pk(tenant_id), concept.name.casefold()))
         await transact_chunks(self._client, [{"Delete": {"TableName": self._table, "Key": k}} for k in keys])
