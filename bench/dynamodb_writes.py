@@ -15,22 +15,15 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
-import aioboto3
-
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from bench.backfill import dynamodb_local, isolate_aws
+from bench.backfill import dynamodb_local_table
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.dynamodb.requests import batch_put
-from catalog.dynamodb.table import ensure_table
 from catalog.dynamodb.values import Item, s
-from tests.contract.servers import aws_client_kwargs
 
 
 def tenant_items(tenant_id: str, count: int, partitions: int) -> list[Item]:
@@ -43,31 +36,26 @@ def tenant_items(tenant_id: str, count: int, partitions: int) -> list[Item]:
     ]
 
 
-async def measure(client: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    table = f"mediasight-bench-{uuid.uuid4().hex[:8]}"
-    await ensure_table(client, table)
+async def measure(client: Any, table: str, args: argparse.Namespace) -> dict[str, list[float]]:
     catalog = DynamoCatalog(client, table)
     out: dict[str, list[float]] = {k: [] for k in ("put", "put_cpu", "purge", "purge_cpu")}
-    try:
-        for round_ in range(args.rounds):
-            tenant = (await catalog.create_tenant(f"bench-{round_}")).id
-            items = tenant_items(tenant, args.items, args.partitions)
-            wall, cpu = time.perf_counter(), time.process_time()
-            await batch_put(client, table, items)
-            out["put"].append(args.items / (time.perf_counter() - wall))
-            out["put_cpu"].append((time.process_time() - cpu) * 1e6 / args.items)
-            wall, cpu = time.perf_counter(), time.process_time()
-            deleted = await catalog.delete_tenant_data(tenant)
-            out["purge"].append(deleted / (time.perf_counter() - wall))
-            out["purge_cpu"].append((time.process_time() - cpu) * 1e6 / deleted)
-            assert deleted >= args.items, f"the purge found {deleted} of {args.items} items"
-            print(
-                f"round {round_ + 1}: put {out['put'][-1]:,.0f} items/s "
-                f"({out['put_cpu'][-1]:.0f} ms CPU per 1000), purge {out['purge'][-1]:,.0f} items/s "
-                f"({out['purge_cpu'][-1]:.0f} ms CPU per 1000, Scan included)"
-            )
-    finally:
-        await client.delete_table(TableName=table)
+    for round_ in range(args.rounds):
+        tenant = (await catalog.create_tenant(f"bench-{round_}")).id
+        items = tenant_items(tenant, args.items, args.partitions)
+        wall, cpu = time.perf_counter(), time.process_time()
+        await batch_put(client, table, items)
+        out["put"].append(args.items / (time.perf_counter() - wall))
+        out["put_cpu"].append((time.process_time() - cpu) * 1e6 / args.items)
+        wall, cpu = time.perf_counter(), time.process_time()
+        deleted = await catalog.delete_tenant_data(tenant)
+        out["purge"].append(deleted / (time.perf_counter() - wall))
+        out["purge_cpu"].append((time.process_time() - cpu) * 1e6 / deleted)
+        assert deleted >= args.items, f"the purge found {deleted} of {args.items} items"
+        print(
+            f"round {round_ + 1}: put {out['put'][-1]:,.0f} items/s "
+            f"({out['put_cpu'][-1]:.0f} ms CPU per 1000), purge {out['purge'][-1]:,.0f} items/s "
+            f"({out['purge_cpu'][-1]:.0f} ms CPU per 1000, Scan included)"
+        )
     return out
 
 
@@ -79,10 +67,8 @@ async def main() -> None:
     parser.add_argument("--partitions", type=int, default=2_000, help="partitions they are in (default 2000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each measurement (median)")
     args = parser.parse_args()
-    isolate_aws()
-    with tempfile.TemporaryDirectory(prefix="mediasight-bench-") as tmp, dynamodb_local(Path(tmp)) as url:
-        async with aioboto3.Session().client("dynamodb", **aws_client_kwargs(url)) as client:
-            out = await measure(client, args)
+    async with dynamodb_local_table() as (client, table):
+        out = await measure(client, table, args)
 
     def median(name: str) -> str:
         return f"{statistics.median(out[name]):.0f}"
