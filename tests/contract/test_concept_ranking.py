@@ -1,9 +1,11 @@
 """A concept version's kept scores read ranked (indexer/concepts/ranking.py) on every catalog: the
 suggestions and the uncertain items are assets of the archive, never training examples uploaded for another
-concept nor a video's keyframes."""
+concept nor a video's keyframes; a version catches up with the vectors stored after it scored, including
+those of assets that were still in the pipeline then."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import ConceptVersion, VersionStatus
 from catalog.domain.ids import uuid7
-from catalog.domain.model import FeatureVector
+from catalog.domain.model import FeatureVector, Stage
 from catalog.domain.ports import CatalogStore
 from indexer.concepts.probe import as_matrix, train
 from indexer.concepts.ranking import ConceptScores
@@ -34,10 +36,11 @@ async def cpu() -> AsyncIterator[CpuPool]:
 
 
 async def stored(catalog: CatalogStore, tenant: str, vectors: np.ndarray, **changes: object) -> list[str]:
-    """Assets of `tenant` with these feature vectors, in ID order (the order vectors are scanned in)."""
+    """Indexed assets of `tenant` with these vectors, in ID order (the order vectors are scanned in)."""
     ids = []
     for v in vectors:
-        asset = new_asset(tenant, uuid7().replace("-", "").ljust(64, "0"), **changes)
+        fields = {"status": Stage.INDEXED, **changes}
+        asset = new_asset(tenant, uuid7().replace("-", "").ljust(64, "0"), **fields)
         await catalog.register_asset(asset)
         await catalog.save_features(tenant, asset.id, FeatureVector(MODEL, v.astype("<f2").tobytes()))
         ids.append(asset.id)
@@ -92,3 +95,46 @@ async def test_suggestions_leave_out_other_concepts_uploads_and_keyframes(
     assert await catalog.join_archive(tenant, uploads[0])
     top = await scores.top(tenant, version, first=1, skip=examples)
     assert [s.asset_id for s in top] == [uploads[0]]
+
+
+async def test_a_version_catches_up_with_vectors_stored_after_it_scored(
+    catalog: CatalogStore, cpu: CpuPool
+) -> None:
+    t1, t2 = await tenants(catalog, "acme", "other")
+    rng = np.random.default_rng(5)
+    first = await stored(catalog, t1, rng.random((14, 32)))
+    version = await trained(catalog, t1, first[:6], first[6:12])
+    scores = ConceptScores(catalog, cpu)
+    assert await scores.behind(t1, version)  # never scored
+
+    # the training's scoring: every vector, and the point it reached
+    version = await scores.catch_up(t1, version)
+    assert version.scored and version.scored_through == first[-1]
+    assert not await scores.behind(t1, version)
+    await stored(catalog, t2, rng.random((3, 32)))  # another tenant's new assets are not this one's
+    assert not await scores.behind(t1, version)
+
+    async def ranked() -> set[str]:
+        got = await catalog.ranked_concept_scores(
+            t1, version.concept_id, 1, descending=True, start=None, limit=100
+        )
+        return {a for a, _ in got}
+
+    # an asset ingested now is indexed later, after newer ones were: the point stops short of it
+    late = new_asset(t1, "f" * 64)
+    await catalog.register_asset(late)
+    newer = await stored(catalog, t1, rng.random((3, 32)))
+    assert await scores.behind(t1, version)
+    version = await scores.catch_up(t1, version)
+    assert await ranked() == {*first, *newer}
+    assert version.scored_through == first[-1]  # the older asset has no vector yet
+    await catalog.save_features(t1, late.id, FeatureVector(MODEL, rng.random(32).astype("<f2").tobytes()))
+    await catalog.set_stage(t1, late.id, Stage.INDEXED)
+    version = await scores.catch_up(t1, version)
+    assert await ranked() == {*first, *newer, late.id}
+    assert version.scored_through == newer[-1]
+    assert not await scores.behind(t1, version)
+
+    # scores kept before the point was (scored, no point): the whole archive once more
+    legacy = await scores.catch_up(t1, dataclasses.replace(version, scored_through=""))
+    assert legacy.scored_through == newer[-1]
