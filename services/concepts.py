@@ -49,9 +49,8 @@ log = logging.getLogger(__name__)
 
 TRAIN_JOB = "concept-train"
 RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted or deactivated concept's analyzer name
-SCORE_JOB = (
-    "concept-score"  # the job's ID field `<concept>:<version>`: scores what the version has not scored
-)
+# the job's ID field `<concept>:<version>`: scores the vectors that version has not scored
+SCORE_JOB = "concept-score"
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
@@ -471,10 +470,9 @@ class ConceptService:
                 f"the scores of version {version.number} of concept {concept.name!r} over the archive are "
                 "being prepared in the background: ask again in a moment",
             )
+        # (the active version needs none: the concept stage scores what is indexed while it runs)
         if version.number != concept.active_version and await self._scores.behind(tenant_id, version):
-            await self._queue.enqueue(
-                SCORE_JOB, tenant_id, job
-            )  # the active one: the stage scores new assets
+            await self._queue.enqueue(SCORE_JOB, tenant_id, job)
         return version
 
     async def _scoring_version(self, tenant_id: str, concept: Concept, number: int | None) -> ConceptVersion:

@@ -201,7 +201,8 @@ class DynamoConcepts(DynamoConceptScores):
             **ddb.key(concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
             "record": s(version_json(version)),
         }
-        await self._client.put_item(TableName=self._table, Item=item)
+        # gone with its concept meanwhile (a training or scoring job ending late): nothing, as SQLite's UPDATE
+        await self._put_if(item, "attribute_exists(PK)")
 
     async def get_version(self, tenant_id: str, concept_id: str, number: int) -> ConceptVersion | None:
         item = await self._get(concept_pk(tenant_id, concept_id), _version_sk(number))

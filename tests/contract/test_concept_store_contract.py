@@ -143,6 +143,7 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
         metrics=ProbeMetrics(0.9, 0.8, 0.847, 0.42, 8, 40, 5, 120.5),
         weights=ProbeWeights(coef, -1.25, 2.0, 0.5),
         scored=True,
+        scored_through="0190-asset",
     )
     await catalog.save_version(ready)
     assert await catalog.get_version("t1", c.id, 1) == ready
@@ -155,6 +156,9 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
     assert await catalog.get_concept("t1", "Boat") is None
     assert await catalog.list_versions("t1", c.id) == []
     assert await catalog.list_examples("t1", c.id) == []
+    # a job that ends after the deletion (training, scoring) does not bring its version back
+    await catalog.save_version(dataclasses.replace(ready, scored_through="0191-asset"))
+    assert await catalog.get_version("t1", c.id, 1) is None
 
 
 async def ranking(
