@@ -103,19 +103,24 @@ class DynamoConcepts(DynamoConceptScores):
     ) -> list[tuple[str, bytes]]:
         if limit <= 0:
             return []
-        items = await self._tenant_range(
-            tenant_id,
-            ddb.asset_sk(after or ""),
-            ddb.ASSET_END,
-            limit,
-            skip_id=after,
-            Limit=limit + 1,  # BETWEEN is inclusive: the `after` asset itself may come first
-            ProjectionExpression="#id",
-            ExpressionAttributeNames={"#id": "id"},
-        )
-        ids = [i["id"]["S"] for i in items]
-        found = await self.get_features(tenant_id, ids, model)
-        return [(a, found[a]) for a in ids if a in found]
+        while True:
+            items = await self._tenant_range(
+                tenant_id,
+                ddb.asset_sk(after or ""),
+                ddb.ASSET_END,
+                limit,
+                skip_id=after,
+                Limit=limit + 1,  # BETWEEN is inclusive: the `after` asset itself may come first
+                ProjectionExpression="#id",
+                ExpressionAttributeNames={"#id": "id"},
+            )
+            ids = [i["id"]["S"] for i in items]
+            found = await self.get_features(tenant_id, ids, model)
+            if found or len(ids) < limit:
+                return [(a, found[a]) for a in ids if a in found]
+            # a page of assets without a vector of the model (videos, keyframes, not analysed yet): an empty
+            # answer would end the caller's scan, so read on
+            after = ids[-1]
 
     # ------------------------------------------------------------ concepts
 

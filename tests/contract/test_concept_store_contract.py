@@ -69,6 +69,13 @@ async def test_features_are_kept_per_tenant_and_model(catalog: CatalogStore) -> 
         after = page[-1][0]
     assert seen == sorted(a.id for a in assets)
     assert [a for a, _ in await catalog.scan_features(t2, MODEL, after=None, limit=10)] == [other.id]
+    # more assets without a vector in a row than a page holds do not end the scan
+    for i in range(5):
+        await catalog.register_asset(new_asset(t1, f"{100 + i:064x}"))
+    late = new_asset(t1, f"{200:064x}")
+    await catalog.register_asset(late)
+    await catalog.save_features(t1, late.id, vector(5))
+    assert [a for a, _ in await catalog.scan_features(t1, MODEL, after=seen[-1], limit=2)] == [late.id]
 
     await catalog.delete_asset(t1, assets[0].id)
     assert await catalog.get_features(t1, [assets[0].id], MODEL) == {}
