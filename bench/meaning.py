@@ -4,9 +4,11 @@ Every local analyzer runs on scikit-image's photos (and, with --wheels DIR, phot
 `pip download --no-deps -d DIR scikit-learn matplotlib ultralytics` fetched), exactly as `mediasight
 ingest` does; then each query of QUERIES runs through GraphQL `search(query:)`, and its expected photos
 are looked for in the first 10 hits. A hit must explain its score (`matches`, `textMatch` or `meaning`):
-unexplained hits are counted. Photos are ingested as IMG_0001.jpg ...: their own file names would give
-the answers away. Last line:
-    meaning queries=N mrr=X recall_at_10=Y unexplained=Z
+unexplained hits are counted. Every hit in the first 10 that is neither expected nor ACCEPTABLE for its
+query is a false hit ("animal" must not list the astronaut); NEGATIVE queries name nothing any photo shows
+and expect no hit but ACCEPTABLE ones. Photos are ingested as IMG_0001.jpg ...: their own file names would
+give the answers away. Last line (MRR and recall over the QUERIES, precision over every hit of every query):
+    meaning queries=N mrr=X recall_at_10=Y precision_at_10=P false_hits=F unexplained=Z
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ QUERIES = {
     "a temple": {"china.jpg"},
     "a flower": {"flower.jpg"},
     "someone in uniform": {"grace_hopper.jpg"},
+    "animal": {"chelsea.jpg"},
+    "a vehicle": {"bus.jpg", "motorcycle.jpg"},
+    "a building": {"china.jpg"},
+    "football coaches": {"zidane.jpg"},
+}
+# queries for something no photo shows: any hit but an ACCEPTABLE one is false
+NEGATIVE = ("a car", "a dog", "a horse", "a beach", "a pizza")
+# query → photos that are not expected but that a person would not call wrong either (written from the
+# photos): a woman walks by the bus, a spacesuit is a uniform, the clock photo is grey, a bus is no car ...
+ACCEPTABLE = {
+    "a woman": {"bus.jpg"},
+    "black and white photo": {"clock.jpg"},
+    "galaxies in space": {"moon.jpg"},
+    "two people": {"bus.jpg"},
+    "someone in uniform": {"astronaut.jpg"},
+    "a vehicle": {"rocket.jpg"},
+    "a building": {"bus.jpg", "cameraman.jpg"},
+    "a car": {"bus.jpg", "motorcycle.jpg"},
 }
 SEARCH = """query ($q: String!) { search(query: $q, first: 10) {
   edges { score meaning textMatch matches { label } node { filename } } } }"""
@@ -93,7 +113,7 @@ def load(source: str, wheels: Path | None) -> bytes | None:
 
 
 async def run(
-    photos: dict[str, bytes], data_dir: Path, show_text: bool = False
+    photos: dict[str, bytes], data_dir: Path, show_text: bool = False, show_hits: bool = False
 ) -> list[tuple[str, list[str], set[str], int]]:
     services = build(Settings(data_dir=data_dir))
     try:
@@ -111,19 +131,28 @@ async def run(
                 found = await services.catalog.get_result(tenant.id, asset_id, "embedding")
                 print(f"  {name:<17} {found.parameters.get('text') if found else None}")
         out = []
-        for query, expected in QUERIES.items():
-            expected = expected & set(photos)
-            if not expected:
+        for query, expected in [*QUERIES.items(), *((n, set()) for n in NEGATIVE)]:
+            if expected and not expected & set(photos):
                 continue
+            expected = expected & set(photos)
             result = await schema.execute(SEARCH, {"q": query}, context_value=Context(services, tenant.id))
             assert result.errors is None and result.data is not None, result.errors
             edges: list[dict[str, Any]] = result.data["search"]["edges"]
             found = [names[e["node"]["filename"]] for e in edges]
             unexplained = sum(1 for e in edges if not (e["matches"] or e.get("textMatch") or e["meaning"]))
+            if show_hits:  # each hit with what explains its score
+                print(f"  {query}: " + "; ".join(f"{n} {_why(e)}" for n, e in zip(found, edges, strict=True)))
             out.append((query, found, expected, unexplained))
         return out
     finally:
         services.close()
+
+
+def _why(edge: dict[str, Any]) -> str:
+    label = f" label {edge['matches'][0]['label']}" if edge["matches"] else ""
+    words = " words" if edge.get("textMatch") else ""
+    meant = f" meaning {edge['meaning']:.2f}" if edge["meaning"] is not None else ""
+    return f"{edge['score']:.1f}{label}{words}{meant}"
 
 
 async def main() -> None:
@@ -132,6 +161,7 @@ async def main() -> None:
     )
     parser.add_argument("--wheels", type=Path, help="folder of downloaded wheels with more photos")
     parser.add_argument("--show-text", action="store_true", help="print what each photo's embedding read")
+    parser.add_argument("--show-hits", action="store_true", help="print every hit and what explains it")
     parser.add_argument("--max-photos", type=int, default=len(PHOTOS), help="use only the first N photos")
     args = parser.parse_args()
     photos = {}
@@ -141,18 +171,25 @@ async def main() -> None:
             photos[name] = data
     print(f"{len(photos)} photos; load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="mediasight-meaning-") as tmp:
-        results = await run(photos, Path(tmp) / "data", args.show_text)
-    rr, recall, unexplained = [], [], 0
+        results = await run(photos, Path(tmp) / "data", args.show_text, args.show_hits)
+    rr, recall, unexplained, shown, false = [], [], 0, 0, 0
     for query, names, expected, bad in results:
         first = next((i + 1 for i, n in enumerate(names) if n in expected), None)
-        rr.append(1 / first if first else 0.0)
-        recall.append(len(expected & set(names)) / len(expected))
+        if expected:
+            rr.append(1 / first if first else 0.0)
+            recall.append(len(expected & set(names)) / len(expected))
+        wrong = [n for n in names if n not in expected | ACCEPTABLE.get(query, set())]
         unexplained += bad
-        print(f"  {query:<28} rank {first or '-':>2}  top3 {', '.join(names[:3])}")
-    n = len(results)
+        shown += len(names)
+        false += len(wrong)
+        print(
+            f"  {query:<28} rank {first or '-':>2}  top3 {', '.join(names[:3])}"
+            + (f"  false {', '.join(wrong)}" if wrong else "")
+        )
+    n = len(rr)
     print(
-        f"meaning queries={n} mrr={sum(rr) / max(n, 1):.3f} "
-        f"recall_at_10={sum(recall) / max(n, 1):.3f} unexplained={unexplained}"
+        f"meaning queries={n} mrr={sum(rr) / max(n, 1):.3f} recall_at_10={sum(recall) / max(n, 1):.3f} "
+        f"precision_at_10={(shown - false) / max(shown, 1):.3f} false_hits={false} unexplained={unexplained}"
     )
 
 

@@ -9,10 +9,23 @@ FILENAME_SCORE = 50.0
 FACET_LIMIT = 25
 # Semantic neighbours below this cosine similarity are noise for MiniLM-sized text embeddings.
 SEMANTIC_FLOOR = 0.3
+# Over the floor, closeness is relative: MiniLM puts "animal" at 0.51 from a cat photo and 0.35 from an
+# astronaut. A neighbour counts when it is within MEANING_MARGIN of the query's best neighbour in the tenant,
+# or at MEANING_SURE and over whatever the best (a query several photos fit well: "a person" at 0.66, 0.46).
+MEANING_MARGIN = 0.1
+MEANING_SURE = 0.45
 # A text query's score: mostly keyword (label confidence / full-text), partly meaning.
 KEYWORD_WEIGHT, SEMANTIC_WEIGHT = 0.7, 0.3
 
 
-def meaning(similarity: float) -> float | None:
-    """A hit's explanation by meaning: its cosine similarity when that counted (at or over the floor)."""
-    return round(similarity, 4) if similarity >= SEMANTIC_FLOOR else None
+def meaning_cut(best: float | None) -> float:
+    """The least cosine similarity a neighbour of a query needs to count, given the best any document of the
+    tenant (the archive, or its training examples) has with it; filters only narrow what passes."""
+    if best is None:
+        return SEMANTIC_FLOOR
+    return max(SEMANTIC_FLOOR, min(best - MEANING_MARGIN, MEANING_SURE))
+
+
+def meaning(similarity: float, cut: float = SEMANTIC_FLOOR) -> float | None:
+    """A hit's explanation by meaning: its cosine similarity when that counted (at or over the cut)."""
+    return round(similarity, 4) if similarity >= cut else None

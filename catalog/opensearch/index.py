@@ -23,6 +23,7 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery
+from catalog.domain.ranking import SEMANTIC_FLOOR
 from catalog.opensearch import query as q
 from catalog.opensearch.roots import search_roots
 
@@ -271,20 +272,30 @@ class OpenSearchIndex:
 
     async def search(self, tenant_id: str, query: SearchQuery) -> SearchPage:
         after = decode_cursor(query.after) if query.after else None
-        if query.roots_only:
-            try:
+        vector = q.meaning_vector(query, dimension=self._dimension, semantic=self._semantic)
+        try:
+            cut = await self._meaning_cut(tenant_id, query, vector)
+            if query.roots_only:
                 return await search_roots(
                     self._client, self._index, tenant_id, query, after, dimension=self._dimension,
-                    semantic=self._semantic,
+                    semantic=self._semantic, cut=cut,
                 )  # fmt: skip
-            except NotFoundError:
-                return q.EMPTY_PAGE  # nothing indexed yet
-        body = q.search_body(tenant_id, query, after, dimension=self._dimension, semantic=self._semantic)
-        if body is None:
-            return q.EMPTY_PAGE
-        try:
+            body = q.search_body(
+                tenant_id, query, after, dimension=self._dimension, semantic=self._semantic, cut=cut
+            )
+            if body is None:
+                return q.EMPTY_PAGE
             response = await self._client.search(index=self._index, body=body)
         except NotFoundError:
             return q.EMPTY_PAGE  # nothing indexed yet
-        vector = q.meaning_vector(query, dimension=self._dimension, semantic=self._semantic)
-        return q.read_page(response, q.page_size(query), vector)
+        return q.read_page(response, q.page_size(query), vector, cut)
+
+    async def _meaning_cut(
+        self, tenant_id: str, query: SearchQuery, vector: tuple[float, ...] | None
+    ) -> float:
+        """How close to the query's meaning a neighbour must be (ranking.meaning_cut): one k=1 k-NN request
+        for the best neighbour in the tenant's partition, when the query's meaning joins the ranking."""
+        if vector is None:
+            return SEMANTIC_FLOOR
+        body = q.best_meaning_body(tenant_id, query, vector)
+        return q.read_meaning_cut(await self._client.search(index=self._index, body=body))

@@ -14,7 +14,8 @@ The rules are those of `catalog.sqlite.search.index` (the contract); here is how
 - a label ceiling (max_confidence < 100, labelSource MACHINE): every label condition's range gets it as its
   upper bound; with no query, a `nested` max of the confidences under it scores each document.
 - semantic blend (text + embedding): `bool.should` of the keyword query (boost KEYWORD_WEIGHT) and a
-  radial k-NN query (`min_score` at SEMANTIC_FLOOR), re-scored as SEMANTIC_WEIGHT·100·cosine.
+  radial k-NN query (`min_score` at the query's meaning_cut), re-scored as SEMANTIC_WEIGHT·100·cosine. The
+  cut needs the best neighbour in the tenant's partition first: a k=1 k-NN request (`best_meaning_body`).
 - order: `sort` on (key desc, asset_id desc), `search_after` from the opaque cursor; the key is the score,
   or a date (epoch milliseconds) for the date orders.
 
@@ -50,6 +51,7 @@ from catalog.domain.ranking import (
     SEMANTIC_FLOOR,
     SEMANTIC_WEIGHT,
     meaning,
+    meaning_cut,
 )
 
 # What the index analyzer (`words`: pattern tokenizer, lowercase, asciifolding) makes of a word, in
@@ -159,14 +161,16 @@ def _text_scored(found: dict[str, Any], boost: float) -> dict[str, Any]:
     return {"constant_score": {"filter": found, "boost": boost, "_name": TEXT_MATCH}}
 
 
-def semantic_query(tenant_id: str, embedding: tuple[float, ...]) -> dict[str, Any]:
-    """Neighbours at cosine ≥ SEMANTIC_FLOOR, scored SEMANTIC_WEIGHT·100·cosine.
+def semantic_query(
+    tenant_id: str, embedding: tuple[float, ...], cut: float = SEMANTIC_FLOOR
+) -> dict[str, Any]:
+    """Neighbours at cosine ≥ cut (meaning_cut), scored SEMANTIC_WEIGHT·100·cosine.
 
     The k-NN plugin scores cosinesimil as (1 + cos) / 2; radial search (`min_score`) returns every
-    neighbour over the floor, the tenant filter runs inside the graph search (efficient filtering)."""
+    neighbour over the cut, the tenant filter runs inside the graph search (efficient filtering)."""
     knn = {
         "vector": list(embedding),
-        "min_score": (1.0 + SEMANTIC_FLOOR) / 2.0,
+        "min_score": (1.0 + cut) / 2.0,
         "filter": {"term": {"tenant_id": tenant_id}},
     }
     return {
@@ -213,7 +217,34 @@ def meaning_vector(query: SearchQuery, *, dimension: int, semantic: bool) -> tup
     return vector if usable else None
 
 
-def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: bool) -> dict[str, Any]:
+def partition(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(filter, must_not) of the tenant's partition the query reads: its training examples, or the archive
+    (documents without the field)."""
+    example = {"term": {"training_example": True}}
+    return ([example], []) if query.training_examples is TrainingExamples.ONLY else ([], [example])
+
+
+def best_meaning_body(tenant_id: str, query: SearchQuery, vector: tuple[float, ...]) -> dict[str, Any]:
+    """The request for the query's nearest neighbour in the tenant's partition (its score sets the cut)."""
+    keep, drop = partition(query)
+    within = {"bool": {"filter": [{"term": {"tenant_id": tenant_id}}, *keep], "must_not": drop}}
+    return {
+        "query": {"knn": {"embedding": {"vector": list(vector), "k": 1, "filter": within}}},
+        "size": 1,
+        "_source": False,
+        "track_total_hits": False,
+    }
+
+
+def read_meaning_cut(response: dict[str, Any]) -> float:
+    """The meaning_cut of a `best_meaning_body` response (cosinesimil scores are (1 + cos) / 2)."""
+    found = response["hits"]["hits"]
+    return meaning_cut(2.0 * float(found[0]["_score"]) - 1.0 if found else None)
+
+
+def scoring(
+    tenant_id: str, query: SearchQuery, *, dimension: int, semantic: bool, cut: float = SEMANTIC_FLOOR
+) -> dict[str, Any]:
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
     if text:
@@ -223,7 +254,7 @@ def scoring(tenant_id: str, query: SearchQuery, *, dimension: int, semantic: boo
         vector = meaning_vector(query, dimension=dimension, semantic=semantic)
         if vector is None:
             return {"dis_max": {"queries": keyword}}
-        meaning = semantic_query(tenant_id, vector)
+        meaning = semantic_query(tenant_id, vector, cut)
         if query.sort == SortOrder.CONFIDENCE:
             return _confidence_blend(label, text, query, meaning)
         blend = [{"dis_max": {"queries": keyword, "boost": KEYWORD_WEIGHT}}, meaning]
@@ -279,8 +310,9 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
             keep.append({"range": {"duration": {op: seconds}}})  # a document without one: an image
     if query.exclude_moderation:
         keep.append({"term": {"moderated": False}})
-    example = {"term": {"training_example": True}}  # documents without the field: the archive
-    (keep if query.training_examples is TrainingExamples.ONLY else drop).append(example)
+    examples, archive = partition(query)
+    keep += examples
+    drop += archive
     if query.persons:
         keep.append({"terms": {"persons.lc": [p.lower() for p in query.persons]}})
     if query.phrase is not None:
@@ -322,13 +354,15 @@ def search_body(
     *,
     dimension: int,
     semantic: bool = True,
+    cut: float = SEMANTIC_FLOOR,
 ) -> dict[str, Any] | None:
-    """The whole request for one page; None when the query can match nothing."""
+    """The whole request for one page, its meaning neighbours at or over `cut` (`read_meaning_cut`); None
+    when the query can match nothing."""
     narrow = narrowing(query)
     if narrow is None:
         return None
     keep, drop = narrow
-    ranked = scoring(tenant_id, query, dimension=dimension, semantic=semantic)
+    ranked = scoring(tenant_id, query, dimension=dimension, semantic=semantic, cut=cut)
     body: dict[str, Any] = {
         "query": {
             "bool": {
@@ -368,16 +402,18 @@ def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
 
 
-def _meaning(hit: dict[str, Any], vector: tuple[float, ...] | None) -> float | None:
+def _meaning(hit: dict[str, Any], vector: tuple[float, ...] | None, cut: float) -> float | None:
     stored = (hit.get("_source") or {}).get("embedding")
     if vector is None or not stored or len(stored) != len(vector):
         return None
-    return meaning(sum(a * b for a, b in zip(stored, vector, strict=True)))
+    return meaning(sum(a * b for a, b in zip(stored, vector, strict=True)), cut)
 
 
-def read_page(response: dict[str, Any], first: int, vector: tuple[float, ...] | None = None) -> SearchPage:
+def read_page(
+    response: dict[str, Any], first: int, vector: tuple[float, ...] | None = None, cut: float = SEMANTIC_FLOOR
+) -> SearchPage:
     """The page of a `search_body` response; `first` is `page_size` of its query, `vector` its
-    meaning_vector (to explain the hits by meaning)."""
+    meaning_vector and `cut` the body's (to explain the hits by meaning)."""
     found = response["hits"]["hits"]
     hits = tuple(
         SearchHit(
@@ -385,7 +421,7 @@ def read_page(response: dict[str, Any], first: int, vector: tuple[float, ...] | 
             score=float(h["_score"] or 0.0),
             matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
-            meaning=_meaning(h, vector),
+            meaning=_meaning(h, vector, cut),
             text_match=not explain(h) and TEXT_MATCH in h.get("matched_queries", ()),
         )
         for h in found[:first]

@@ -27,9 +27,11 @@ async def search_roots(
     *,
     dimension: int,
     semantic: bool,
+    cut: float,
 ) -> SearchPage:
+    """`cut`: the query's meaning_cut (OpenSearchIndex reads it first)."""
     flat = dataclasses.replace(query, roots_only=False, sort=SortOrder.RELEVANCE, after=None)
-    body = q.search_body(tenant_id, flat, None, dimension=dimension, semantic=semantic)
+    body = q.search_body(tenant_id, flat, None, dimension=dimension, semantic=semantic, cut=cut)
     if body is None:
         return q.EMPTY_PAGE
     body.pop("aggs", None)

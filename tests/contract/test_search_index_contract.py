@@ -302,6 +302,48 @@ async def test_semantic_neighbours_join_text_queries(
     assert ids(dogs_only) == ["d1"]
 
 
+def at_cosine(cos: float) -> tuple[float, float, float]:
+    """A unit vector at this cosine from ANIMAL (below)."""
+    side = (1 - cos * cos) ** 0.5
+    return (cos * ANIMAL[0], cos * ANIMAL[1], side)
+
+
+ANIMAL = (0.51, (1 - 0.51 * 0.51) ** 0.5, 0.0)  # "animal": 0.51 from a cat photo's vector (1, 0, 0)
+
+
+async def test_meaning_alone_finds_only_what_is_near_the_best_meaning(
+    index: SearchIndex, unless_osmem: Callable[[str], None]
+) -> None:
+    unless_osmem("k-NN queries")
+    await index.upsert(doc("t1", "cat", Label("Tabby", 93), embedding=(1.0, 0.0, 0.0)))
+    await index.upsert(doc("t1", "near", Label("Person", 90), embedding=at_cosine(0.42)))
+    await index.upsert(doc("t1", "astro", Label("Person", 95), embedding=at_cosine(0.35)))  # loose
+    await index.upsert(
+        doc("t1", "park", Label("Sign", 80), filename="animal-park.jpg", embedding=at_cosine(0.33))
+    )
+    # nearer vectors of another tenant and of t1's training examples set no cut for t1's archive
+    await index.upsert(doc("t2", "x1", Label("Tabby", 93), embedding=ANIMAL))
+    await index.upsert(doc("t1", "ex", Label("Tabby", 93), embedding=ANIMAL, training=True))
+    ask = SearchQuery(text="animal", text_embedding=ANIMAL, first=2)
+    # the cut: 0.51 - MEANING_MARGIN = 0.41; the astronaut (0.35) is over the floor but far from the best
+    first = await index.search("t1", ask)
+    rest = await index.search("t1", dataclasses.replace(ask, after=first.end_cursor))
+    assert ids(first) + ids(rest) == ["park", "cat", "near"] and first.has_next and not rest.has_next
+    assert first.total == rest.total == 3  # the total counts exactly the hits the pages give
+    # park: its filename word alone (0.7 · 50; its meaning 0.33 is under the cut: no meaning, no points)
+    hits = [*first.hits, *rest.hits]
+    assert [h.score for h in hits] == pytest.approx([35, 30 * 0.51, 30 * 0.42], abs=1e-3)
+    assert [h.meaning for h in hits] == [None, pytest.approx(0.51, abs=1e-3), pytest.approx(0.42, abs=1e-3)]
+    assert [h.text_match for h in hits] == [True, False, False]
+    # the labels narrow; the cut stays the tenant's (the astronaut does not come back among persons)
+    persons = await index.search("t1", dataclasses.replace(ask, labels=("person",), first=10))
+    assert ids(persons) == ["near"] and persons.total == 1
+    examples = await index.search(
+        "t1", dataclasses.replace(ask, training_examples=TrainingExamples.ONLY, first=10)
+    )
+    assert ids(examples) == ["ex"]  # in its own partition, its own best
+
+
 async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:
     jan = NOW.replace
     await index.upsert(

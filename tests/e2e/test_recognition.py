@@ -49,7 +49,7 @@ ASSET = """query ($id: ID!) { asset(id: $id) {
   runs { analyzer provider modelName modelVersion }
 } }"""
 SEARCH = """query ($q: String, $f: SearchFilter) { search(query: $q, filter: $f) {
-  totalCount edges { score meaning matches { label } node { filename } }
+  totalCount edges { score meaning textMatch matches { label } node { filename } }
 } }"""
 
 
@@ -158,6 +158,17 @@ async def test_semantic_query_and_moderation(world: World) -> None:
     assert latte and latte[0] == "coffee.jpg"
     clean = await gql(services, tenant, SEARCH, f={"excludeModeration": True})
     assert clean["search"]["totalCount"] >= 6  # benign photos carry no moderation label
+
+
+async def test_meaning_alone_lists_only_what_is_near_the_best_meaning(world: World) -> None:
+    services, tenant, _ = world
+    found = (await gql(services, tenant, SEARCH, q="animal"))["search"]
+    names = [e["node"]["filename"] for e in found["edges"]]
+    # MiniLM puts the astronaut's description ("Person, Human ...") at ~0.35 from "animal", over the floor
+    # but far under the cat's: no loose hit
+    assert names[0] == "chelsea.jpg" and not {"astronaut.jpg", "collins_again.jpg"} & set(names)
+    assert found["totalCount"] == len(names)
+    assert all(e["matches"] or e["textMatch"] or e["meaning"] for e in found["edges"])  # each says why
 
 
 def test_model_files_come_from_packages(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from catalog.domain.cursor import SortKey, encode_cursor
 from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SearchQuery
-from catalog.domain.ranking import KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT, meaning
+from catalog.domain.ranking import KEYWORD_WEIGHT, SEMANTIC_WEIGHT, meaning_cut
 from catalog.sqlite.search import counts as search_counts
 from catalog.sqlite.search import facets as search_facets
 from catalog.sqlite.search import sql as search_sql
@@ -152,7 +152,7 @@ def _meanings(conn: sqlite3.Connection, query: SearchQuery, asset_ids: list[str]
     rows = conn.execute(
         f"SELECT asset_id, similarity FROM temp.meanings WHERE asset_id IN ({marks})", asset_ids
     )
-    return {asset_id: meaning(similarity) for asset_id, similarity in rows}
+    return {asset_id: round(similarity, 4) for asset_id, similarity in rows}
 
 
 def _blend_semantic(
@@ -162,23 +162,27 @@ def _blend_semantic(
     by_labels: Sql | None,
     embedding: tuple[float, ...],
 ) -> Sql:
-    """Keyword hits and semantic neighbours, blended into a temp table the page query reads."""
+    """Keyword hits and semantic neighbours (at or over the query's meaning_cut, which the best of all the
+    tenant's vectors sets: the labels only narrow), blended into a temp table the page query reads."""
     rows: dict[str, list[Any]] = {
         r[0]: [r[0], KEYWORD_WEIGHT * r[1], r[2], r[3], r[4]] for r in conn.execute(keyword[0], keyword[1])
     }
-    sql, params = "SELECT asset_id, embedding FROM doc_vectors WHERE tenant_id = ?", [tenant_id]
-    if by_labels:
-        sql += f" AND asset_id IN (SELECT asset_id FROM ({by_labels[0]}))"
-        params += by_labels[1]
-    found = conn.execute(sql, params).fetchall()
+    found = conn.execute(
+        "SELECT asset_id, embedding FROM doc_vectors WHERE tenant_id = ?", [tenant_id]
+    ).fetchall()
     meanings: list[tuple[str, float]] = []  # the neighbours whose meaning added to their score
     if found:
         matrix = np.frombuffer(b"".join(r[1] for r in found), dtype="<f4").reshape(len(found), -1)
         query = np.asarray(embedding, dtype=np.float32)
         if matrix.shape[1] == query.shape[0]:
             similarity = matrix @ query
+            cut = meaning_cut(float(similarity.max()))
+            if by_labels:  # the candidates: the labelled assets' vectors alone
+                among = {r[0] for r in conn.execute(f"SELECT asset_id FROM ({by_labels[0]})", by_labels[1])}
+                labelled = [i for i, r in enumerate(found) if r[0] in among]
+                found, similarity = [found[i] for i in labelled], similarity[labelled]
             for i in np.argsort(-similarity, kind="stable")[:SEMANTIC_CANDIDATES]:
-                if similarity[i] < SEMANTIC_FLOOR:
+                if similarity[i] < cut:
                     break
                 row = rows.setdefault(found[i][0], [found[i][0], 0.0, None, "meaning", None])
                 row[1] = round(row[1] + SEMANTIC_WEIGHT * 100 * float(similarity[i]), 4)

@@ -5,7 +5,7 @@ maybe narrowed by moderation, media types and dates, answered over the tenant's 
 It means what the general path (`search_matched`) means by such a query, hit for hit and score for score:
 the whole query as a label or parent name (at min_confidence) or its words as prefixes in filenames,
 labels, persons and image text (FILENAME_SCORE) — the better of the two per asset — blended with the
-query's meaning (the nearest SEMANTIC_CANDIDATES vectors at or over SEMANTIC_FLOOR). What costs there is
+query's meaning (the nearest SEMANTIC_CANDIDATES vectors at or over its meaning_cut). What costs there is
 reading: the term's rows (asset ID, confidence) in primary-key order and the words' full-text rowids (of
 every tenant: each maps to a document through the columns, with no lookup of the full-text table's own
 tenant column). Scores, filters, the page, the total and the facets are array operations.
@@ -21,7 +21,7 @@ import numpy as np
 from catalog.domain.clock import to_db_time
 from catalog.domain.cursor import SortKey, encode_cursor
 from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
-from catalog.domain.ranking import FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_FLOOR, SEMANTIC_WEIGHT, meaning
+from catalog.domain.ranking import FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_WEIGHT, meaning_cut
 from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import facets as search_facets
 from catalog.sqlite.search import sets as search_sets
@@ -101,7 +101,7 @@ def _search(
             if p in labels
             else (),
             cursor=encode_cursor(_key(keys[p]), cols.ids[p].decode()),
-            meaning=None if np.isnan(scored.similarity[p]) else meaning(float(scored.similarity[p])),
+            meaning=None if np.isnan(scored.similarity[p]) else round(float(scored.similarity[p]), 4),
             text_match=bool(scored.words[p]),
         )
         for p in page[: query.first].tolist()
@@ -161,15 +161,17 @@ def _term_hits(
 
 
 def _blend_meaning(cols: Columns, scored: _Scored, embedding: tuple[float, ...]) -> None:
-    """Keyword scores weighed down, plus the meaning of the nearest vectors (rounded as the general path
-    rounds them, so that both give the same scores and cursors)."""
+    """Keyword scores weighed down, plus the meaning of the nearest vectors at or over the query's cut (the
+    columns hold every vector of the tenant's partition: its best sets the cut), rounded as the general path
+    rounds them, so that both give the same scores and cursors."""
     scored.score[scored.hit] *= KEYWORD_WEIGHT
     query = np.asarray(embedding, dtype=np.float32)
     if not len(cols.vector_rows) or cols.vectors.shape[1] != query.shape[0]:
         return
     similarity = cols.vectors @ query
+    cut = meaning_cut(float(similarity.max()))
     for i in _nearest(similarity, SEMANTIC_CANDIDATES).tolist():
-        if similarity[i] < SEMANTIC_FLOOR:
+        if similarity[i] < cut:
             break
         p = int(cols.vector_rows[i])
         base = float(scored.score[p]) if scored.hit[p] else 0.0
