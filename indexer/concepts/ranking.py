@@ -26,7 +26,6 @@ from indexer.cpu import CpuPool
 SCORE_PAGE = 2_000  # stored vectors read and scored at a time when a version scores the archive
 _MAX_READ = 1_000  # ranked scores read at a time
 _UNSETTLED = (Stage.STORED, Stage.RENDITIONS, Stage.ANALYZED)  # assets still in the pipeline
-_PEEK = 20  # assets looked at past a version's catch-up point to tell whether it is behind
 
 
 @dataclass(frozen=True)
@@ -43,31 +42,27 @@ class ConceptScores:
     async def score_archive(self, tenant_id: str, version: ConceptVersion) -> int:
         """Score every vector of the version's feature model the tenant has, and keep the scores; returns
         how many (the vectors are decoded and scored in the CPU pool, a page at a time)."""
-        scored, _ = await self._score(tenant_id, version, after=None)
-        return scored
+        return await self._score(tenant_id, version, after=None)
 
     async def catch_up(self, tenant_id: str, version: ConceptVersion) -> ConceptVersion:
         """Score the vectors stored past the version's catch-up point (every one when it has no scores yet)
         and keep the scores; returns the version marked scored up to its new point, for the caller to save."""
+        point = await self._settled_point(tenant_id)  # before the scan: every vector up to it is stored
         after = version.scored_through if version.scored else ""
-        _, through = await self._score(tenant_id, version, after=after or None)
-        return dataclasses.replace(version, scored=True, scored_through=through or after)
+        await self._score(tenant_id, version, after=after or None)
+        return dataclasses.replace(version, scored=True, scored_through=max(point, after))
 
     async def behind(self, tenant_id: str, version: ConceptVersion) -> bool:
-        """Whether vectors may be stored that the version has not scored (one short read)."""
+        """Whether the tenant has assets past the version's catch-up point (one short read)."""
         if not version.scored:
             return True
         after = version.scored_through or None
-        return bool(
-            await self._catalog.scan_features(tenant_id, version.feature_model, after=after, limit=_PEEK)
-        )
+        return bool(await self._catalog.list_assets(tenant_id, after=after, limit=1))
 
-    async def _score(self, tenant_id: str, version: ConceptVersion, *, after: str | None) -> tuple[int, str]:
-        """Score and keep the vectors of assets after `after`; (how many, the new catch-up point: the last
-        asset scored that is older than every asset still in the pipeline, "" when none is)."""
+    async def _score(self, tenant_id: str, version: ConceptVersion, *, after: str | None) -> int:
+        """Score and keep the vectors of assets after `after`; returns how many."""
         weights = version.weights_or_raise()
-        unsettled = await self._oldest_unsettled(tenant_id)
-        scored, through = 0, ""
+        scored = 0
         while page := await self._catalog.scan_features(
             tenant_id, version.feature_model, after=after, limit=SCORE_PAGE
         ):
@@ -80,18 +75,18 @@ class ConceptScores:
                 [(a, float(x)) for (a, _), x in zip(page, p.tolist(), strict=True)],
             )
             scored += len(page)
-            settled = [a for a, _ in page if unsettled is None or a < unsettled]
-            through = settled[-1] if settled else through
-        return scored, through
+        return scored
 
-    async def _oldest_unsettled(self, tenant_id: str) -> str | None:
-        """The ID of the tenant's oldest asset still in the pipeline (its vector may come later), if any."""
+    async def _settled_point(self, tenant_id: str) -> str:
+        """The newest of the tenant's assets older than every asset still in the pipeline ("" when none is):
+        each asset up to it has its vector stored, if it ever gets one at indexing."""
         oldest, after = None, None
         while page := await self._catalog.assets_in_stages(
             tenant_id, _UNSETTLED, after=after, limit=_MAX_READ
         ):
             after = oldest = page[-1].id  # newest first: the last one seen is the oldest
-        return oldest
+        below = await self._catalog.assets_in_stages(tenant_id, tuple(Stage), after=oldest, limit=1)
+        return below[0].id if below else ""
 
     async def top(
         self, tenant_id: str, version: ConceptVersion, *, first: int, skip: Collection[str]

@@ -135,6 +135,14 @@ async def test_a_version_catches_up_with_vectors_stored_after_it_scored(
     assert version.scored_through == newer[-1]
     assert not await scores.behind(t1, version)
 
+    # an asset that never gets a vector (a video, say) moves the point on all the same
+    video = new_asset(t1, "e" * 64, status=Stage.INDEXED, media_type="video/mp4")
+    await catalog.register_asset(video)
+    assert await scores.behind(t1, version)
+    version = await scores.catch_up(t1, version)
+    assert version.scored_through == video.id
+    assert not await scores.behind(t1, version)
+
     # scores kept before the point was (scored, no point): the whole archive once more
     legacy = await scores.catch_up(t1, dataclasses.replace(version, scored_through=""))
-    assert legacy.scored_through == newer[-1]
+    assert legacy.scored_through == video.id
