@@ -257,3 +257,12 @@ def test_buses_and_trains_are_vehicles(taxonomy: Taxonomy) -> None:
         assert "Vehicle" in _parents(taxonomy, name), name
     coco = {c.name: c.parents for c in load_classes()[0]}
     assert "Vehicle" in coco["Bus"] and "Vehicle" in coco["Train"]
+
+
+def test_a_new_build_removes_the_older_builds_of_its_family(tmp_path: Path) -> None:
+    older = tmp_path / "efficientnet-lite0-b1-0123456789abcdef.onnx"  # an earlier release's build
+    other = tmp_path / "efficientnet-lite2-b2-0123456789abcdef.onnx"  # another variant: kept
+    for stale in (older, other):
+        stale.write_bytes(b"old")
+    built = ensure_onnx_model(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([built.name, other.name])
