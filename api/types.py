@@ -97,8 +97,9 @@ class Asset:
     relation: VersionRelation | None
     frame_time: float | None = strawberry.field(
         description="A video's keyframe (a FRAME child its analysis made, one per shot): its second in the "
-        "video. Such frames have no analysis of their own and are not in search results; they go when the "
-        "video is deleted."
+        "video. Such frames have no analysis of their own and are part of their video: not in search "
+        "results, listings by status, assetCounts or an export of everything; they go when the video is "
+        "deleted."
     )
     _domain: strawberry.Private[model.Asset]
     _as_of: strawberry.Private[datetime | None] = None  # metadata as the system said it then

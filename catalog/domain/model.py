@@ -157,6 +157,12 @@ class Asset:
         return self.frame_time is not None
 
     @property
+    def in_archive(self) -> bool:
+        """What an archivist counts, lists and exports as the archive's assets: not a concept's training
+        example, nor a video's keyframe (part of its video, as its renditions are)."""
+        return not self.training_example and not self.is_keyframe
+
+    @property
     def filenames(self) -> tuple[str, ...]:
         return (self.filename, *self.other_filenames)
 

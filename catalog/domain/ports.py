@@ -131,11 +131,13 @@ class AssetStore(Protocol):
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
     ) -> list[Asset]:
-        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen)."""
+        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen).
+        A video's keyframes (its FRAME children) are not listed: they are part of their video (see
+        Asset.in_archive)."""
         ...
 
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
-        """How many of the tenant's assets are in each stage."""
+        """How many of the tenant's assets are in each stage (a video's keyframes not counted, as listed)."""
         ...
 
 
