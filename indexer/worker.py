@@ -139,18 +139,24 @@ class Worker:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("worker stopped")
 
-    async def until(self, done: Callable[[], Awaitable[bool]], *, poll_seconds: float) -> None:
-        """Return once done() is true: asked again after each job this worker finishes, and every
-        poll_seconds for the jobs of other processes."""
+    async def until(
+        self, done: Callable[[], Awaitable[bool]], *, poll_seconds: float, min_interval: float = 0.0
+    ) -> None:
+        """Return once done() is true: asked again when a job of this worker ends (at most every
+        min_interval seconds: an ask may cost a query per 500 assets), and every poll_seconds for the jobs
+        of other processes."""
         again = asyncio.Event()
         unsubscribe = self.finished.subscribe(again.set)
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                asked = loop.time()
                 again.clear()  # before asking: a job that ends while done() runs makes it ask once more
                 if await done():
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(again.wait(), poll_seconds)
+                await asyncio.sleep(max(0.0, asked + min_interval - loop.time()))
         finally:
             unsubscribe()
 
