@@ -162,6 +162,29 @@ async def test_a_job_queued_in_this_process_is_claimed_at_once(services: Service
         await running
 
 
+async def test_a_waiter_looks_again_as_each_job_of_the_worker_ends(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((20, 200, 200)), "cyan.jpg")
+    assert outcome.asset is not None
+    asked: list[Stage | None] = []
+
+    async def indexed_now() -> bool:
+        asset = await services.catalog.get_asset(tenant, outcome.asset.id)  # type: ignore[union-attr]
+        asked.append(asset.status if asset else None)
+        return asset is not None and asset.status == Stage.INDEXED
+
+    worker = services.worker()
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        async with asyncio.timeout(20):  # a poll of 60 s: only the worker's signal ends the wait in time
+            await worker.until(indexed_now, poll_seconds=60)
+    finally:
+        stop.set()
+        await running
+    assert asked[0] != Stage.INDEXED and asked[-1] == Stage.INDEXED
+
+
 class BrokenClaims:
     """The real queue, whose claims fail (the database is gone)."""
 
@@ -190,3 +213,28 @@ async def test_run_until_idle_raises_when_its_worker_fails(services: Services) -
         with pytest.raises(RuntimeError, match="malformed"):
             await worker.run_until_idle()
     assert time.monotonic() - started < 10  # it waited for the pending job until cancelled
+
+
+async def test_the_worker_of_the_ingesting_process_takes_the_original_from_memory(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    reads: list[str] = []
+    real_get = services.blobs.get
+
+    async def counting_get(key: str) -> bytes:
+        reads.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(services.blobs, "get", counting_get)
+    # Ingested before any worker runs here: nothing would take it, so nothing is held; the store is read.
+    before = await services.ingestor.ingest(tenant, jpeg_bytes((200, 10, 10), (300, 200)), "red.jpg")
+    worker = services.worker()
+    after = await services.ingestor.ingest(tenant, jpeg_bytes((10, 200, 10), (300, 200)), "green.jpg")
+    await worker.run_until_idle()
+    assert before.asset is not None and after.asset is not None
+    for outcome in (before, after):
+        asset = await services.catalog.get_asset(tenant, outcome.asset.id)  # type: ignore[union-attr]
+        assert asset is not None and asset.status == Stage.INDEXED and asset.phash
+    assert before.asset.blob_key in reads
+    assert after.asset.blob_key not in reads
