@@ -24,6 +24,7 @@ from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment, merge_labels, timecodes
 from catalog.domain.video.timecode import TimecodeError, from_timecode
 from catalog.domain.video.video_people import VideoPeople
+from indexer.analyzers import TENTATIVE_CONFIDENCE
 from indexer.recognizers.ports import LabelModel
 from indexer.video.frames import decode_frames
 from indexer.video.keyframes import Candidate, best_keyframe, poster_score
@@ -93,6 +94,12 @@ class AnalysisOptions:
     analysis_side: int = 640
     min_confidence: float = 50.0
     max_labels: int = 10
+    # a shot no class reaches min_confidence on keeps its best class down to this (see Segment.settled);
+    # at or above min_confidence: no tentative labels
+    tentative_confidence: float = TENTATIVE_CONFIDENCE
+
+    def tentative_floor(self) -> float | None:
+        return self.tentative_confidence if self.tentative_confidence < self.min_confidence else None
 
 
 def analyze_video(
@@ -105,7 +112,8 @@ def analyze_video(
     faces: FaceDetector | None = None,
 ) -> VideoAnalysis:
     """Segments (one per shot) with labels merged over each shot's keyframes and the persons whose
-    faces its keyframes show (grouped across the whole video)."""
+    faces its keyframes show (grouped across the whole video). A shot no class is sure of keeps the
+    tentative labels of its keyframes unless another keyframe or a face is sure (Segment.settled)."""
     options = options or AnalysisOptions()
     rate = info.rate
     sample_every = max(1, round(float(rate.rate) * options.sample_every_seconds))
@@ -129,7 +137,10 @@ def analyze_video(
         if labeler is not None and shot.keyframes:
             batch = np.stack([labeler.prepare(Image.fromarray(k.picture)) for k in shot.keyframes])
             found = labeler.predict(
-                batch, min_confidence=options.min_confidence, max_labels=options.max_labels
+                batch,
+                min_confidence=options.min_confidence,
+                max_labels=options.max_labels,
+                tentative_confidence=options.tentative_floor(),
             )
             labels = merge_labels(found, options.max_labels)
         persons: list[str] = []
@@ -140,20 +151,19 @@ def analyze_video(
                     if person is not None and person not in persons:
                         persons.append(person)
         start_tc, end_tc = timecodes(shot.start, shot.end, rate, info.drop_frame, offset)
-        segments.append(
-            Segment(
-                index=shot.index,
-                start_frame=shot.start,
-                end_frame=shot.end,
-                start=round(shot.start_time, 6),
-                end=round(shot.end_time, 6),
-                start_timecode=start_tc,
-                end_timecode=end_tc,
-                labels=labels,
-                faces=tuple(persons),
-                keyframes=tuple(round(k.time, 6) for k in shot.keyframes),
-            )
+        segment = Segment(
+            index=shot.index,
+            start_frame=shot.start,
+            end_frame=shot.end,
+            start=round(shot.start_time, 6),
+            end=round(shot.end_time, 6),
+            start_timecode=start_tc,
+            end_timecode=end_tc,
+            labels=labels,
+            faces=tuple(persons),
+            keyframes=tuple(round(k.time, 6) for k in shot.keyframes),
         )
+        segments.append(segment.settled(options.min_confidence))
         if shot.keyframes:
             best = best_keyframe(shot.keyframes)
             tiles.append((round(shot.start_time, 6), round(shot.end_time, 6), tile(best.picture)))

@@ -59,9 +59,11 @@ async def analyze_segments(
     stills: Sequence[Sequence[Path]],
     analyzers: Sequence[SegmentAnalyzer],
     cpu: CpuPool,
+    min_confidence: float,
 ) -> tuple[Segment, ...]:
     """The segments with the text, objects and moderation their keyframes (stills[i]: segment i's JPEGs)
-    show; segments come back unchanged when no analyzer is chosen."""
+    show; segments come back unchanged when no analyzer is chosen. A shot's tentative labels (under the
+    classifier's `min_confidence`) give way to an object seen at it (Segment.settled)."""
     if not analyzers:
         return tuple(segments)
     gate = asyncio.Semaphore(IN_FLIGHT)
@@ -78,7 +80,7 @@ async def analyze_segments(
     for segment, paths in zip(segments, stills, strict=True):
         mine = per_still[at : at + len(paths)]
         at += len(paths)
-        out.append(_merged(segment, mine))
+        out.append(_merged(segment, mine).settled(min_confidence))
     return tuple(out)
 
 

@@ -140,7 +140,11 @@ class VideoSteps:
             raise PermanentError(str(exc)) from exc
         if segment_analyzers:
             segments = await analyze_segments(
-                outcome.findings.segments, outcome.stills, segment_analyzers, self._cpu
+                outcome.findings.segments,
+                outcome.stills,
+                segment_analyzers,
+                self._cpu,
+                float(outcome.parameters["min_confidence"]),  # type: ignore[arg-type]
             )
             outcome = dataclasses.replace(
                 outcome,

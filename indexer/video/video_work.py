@@ -105,6 +105,9 @@ class VideoWork:
         options = AnalysisOptions(
             min_confidence=float(params.get("min_confidence", self._options.min_confidence)),  # type: ignore[arg-type]
             max_labels=int(params.get("max_labels", self._options.max_labels)),  # type: ignore[call-overload]
+            tentative_confidence=float(
+                params.get("tentative_confidence", self._options.tentative_confidence)  # type: ignore[arg-type]
+            ),
         )
         written: list[tuple[Path, ...]] = []
         best: list[Keyframe] = []
@@ -128,6 +131,7 @@ class VideoWork:
         parameters: dict[str, object] = {
             "min_confidence": options.min_confidence,
             "max_labels": options.max_labels,
+            "tentative_confidence": options.tentative_confidence,
             "keyframes_per_shot": options.keyframes_per_shot,
             "faces": faces is not None,
         }

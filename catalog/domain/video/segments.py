@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from catalog.domain.model import Label, ModerationLabel
@@ -36,6 +37,18 @@ class Segment:
         if not self.objects:
             return self.labels
         return merge_labels([list(self.labels), list(self.objects)], len(self.labels) + len(self.objects))
+
+    def settled(self, min_confidence: float) -> Segment:
+        """The segment without its tentative labels when anything else in the shot is sure, as an image's
+        give way (catalog.domain.metadata.machine_labels). Tentative: the classifier's labels under its
+        min_confidence, which only a keyframe no class reached it on keeps; sure: a label of another
+        keyframe, an object at min_confidence, a face."""
+        sure = [lb for lb in self.labels if lb.confidence >= min_confidence]
+        if len(sure) == len(self.labels):
+            return self
+        if sure or any(lb.confidence >= min_confidence for lb in self.objects) or self.faces:
+            return dataclasses.replace(self, labels=tuple(sure))
+        return self
 
 
 def timecodes(

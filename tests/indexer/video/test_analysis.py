@@ -6,12 +6,14 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bench.clips import Shot, make_clip
+from catalog.domain.model import BoundingBox, Face
 from catalog.domain.video.timecode import FrameRate, to_timecode
 from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.recognizers.local.transnetv2 import TransNetV2
-from indexer.video.analysis import analyze_video
+from indexer.video.analysis import AnalysisOptions, analyze_video
 from indexer.video.probe import probe_video
 
 pytestmark = pytest.mark.video
@@ -72,3 +74,30 @@ def test_faces_are_grouped_per_person_across_shots(tmp_path: Path, shot_model: T
     assert len(best.embedding) == 128 and best.box.width == pytest.approx(0.18, abs=0.03)
     shown = [s for s in result.segments if s.faces]
     assert best.time in {k for s in shown for k in s.keyframes}
+
+
+class EveryoneHasAFace:
+    """A face detector (the port) that sees one person in every keyframe."""
+
+    def detect(self, image: Image.Image) -> list[Face]:
+        return [Face(BoundingBox(0.4, 0.2, 0.2, 0.2), 99.0, embedding=(0.1,) * 128)]
+
+
+def test_a_shot_nothing_is_sure_of_keeps_its_tentative_labels_unless_something_else_is(
+    tmp_path: Path, shot_model: TransNetV2, labeler: EfficientNetLabeler
+) -> None:
+    """The rocket photo splits between ImageNet's missiles: its shot is a Missile at its own low
+    confidence, as the photo is, while the cat's shot keeps only what is sure. A face seen in the shot is
+    sure: the tentative labels give way to it (as an image's do)."""
+    clip = make_clip(tmp_path / "launch.mp4", [Shot("rocket", 30), Shot("chelsea", 30)], size=(640, 360))
+    info = probe_video(clip.path)
+    rocket, cat = analyze_video(clip.path, info, shot_model, labeler).segments
+    found = {lb.name: lb.confidence for lb in rocket.labels}
+    assert {"Missile", "Weapon"} <= set(found) and all(25 <= c < 50 for c in found.values()), found
+    assert "Cat" in {lb.name for lb in cat.labels} and all(lb.confidence >= 50 for lb in cat.labels)
+
+    seen = analyze_video(clip.path, info, shot_model, labeler, faces=EveryoneHasAFace()).segments
+    assert seen[0].faces == ("person-1",) and seen[0].labels == ()
+    assert seen[1].labels == cat.labels
+    off = AnalysisOptions(tentative_confidence=100)  # the labels parameter that turns them off
+    assert analyze_video(clip.path, info, shot_model, labeler, off).segments[0].labels == ()

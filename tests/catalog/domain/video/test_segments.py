@@ -85,3 +85,23 @@ def test_a_video_keeps_a_face_per_person_and_its_segments_show_their_names() -> 
     found = matching_segments(named.segments, [], persons=["BOB"])
     assert [(s.index, hit) for s, hit in found] == [(1, ("person: Bob",))]
     assert matching_segments(named.segments, [], persons=["Alice"]) == []
+
+
+MISSILE = Label("Missile", 41.7, ("Rocket", "Weapon"))
+ROCKET = Label("Rocket", 27.6, ("Vehicle",))
+
+
+def test_a_shots_tentative_labels_give_way_when_anything_else_in_it_is_sure() -> None:
+    rocket = segment(0, MISSILE, ROCKET)
+    assert rocket.settled(50.0) == rocket  # nothing else in the shot is sure: the rocket stays a Missile
+    assert dataclasses.replace(rocket, objects=(Label("Clock", 35.1),)).settled(50.0) == dataclasses.replace(
+        rocket, objects=(Label("Clock", 35.1),)
+    )  # a detector's guess is not sure either
+    sure_object = dataclasses.replace(rocket, objects=(Label("Person", 88.0),))
+    assert sure_object.settled(50.0).labels == ()
+    assert dataclasses.replace(rocket, faces=("person-1",)).settled(50.0).labels == ()
+    other_keyframe = segment(0, CUP, MISSILE, ROCKET)  # another keyframe of the shot was sure of a Cup
+    assert other_keyframe.settled(50.0).labels == (CUP,)
+    # the bar is the run's min_confidence: at 40 the Missile is sure and only the Rocket gives way
+    assert rocket.settled(40.0).labels == (MISSILE,)
+    assert segment(1, CAT, CUP).settled(50.0) == segment(1, CAT, CUP)
