@@ -30,15 +30,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aioboto3
 from rich.console import Console
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
 from bench.ingest import make_images
 from catalog.domain.model import Stage
+from catalog.dynamodb.table import ensure_table
 from mediasight.bootstrap import Services, open_services
 from mediasight.ingest_files import ingest_paths
 from mediasight.settings import Settings
@@ -54,7 +57,7 @@ from tests.contract.dynamodb_server import (
     _stop,
 )
 from tests.contract.opensearch_server import opensearch_server
-from tests.contract.servers import moto_server, stop, wait_for_http
+from tests.contract.servers import aws_client_kwargs, moto_server, stop, wait_for_http
 
 MEDIASIGHT = [sys.executable, "-m", "mediasight"]
 STARTED = "worker started"
@@ -81,6 +84,21 @@ def dynamodb_local(workdir: Path) -> Iterator[str]:
         yield url
     finally:
         _stop(server)
+
+
+@contextlib.asynccontextmanager
+async def dynamodb_local_table() -> AsyncIterator[tuple[Any, str]]:
+    """A client of DynamoDB Local started for this run (as dynamodb_local, with test credentials only) and a
+    fresh table on it: (client, table name)."""
+    isolate_aws()
+    with tempfile.TemporaryDirectory(prefix="mediasight-bench-") as tmp, dynamodb_local(Path(tmp)) as url:
+        async with aioboto3.Session().client("dynamodb", **aws_client_kwargs(url)) as client:
+            table = f"mediasight-bench-{uuid.uuid4().hex[:8]}"
+            await ensure_table(client, table)
+            try:
+                yield client, table
+            finally:
+                await client.delete_table(TableName=table)
 
 
 def isolate_aws() -> None:

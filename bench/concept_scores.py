@@ -18,30 +18,24 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
-import aioboto3
 import numpy as np
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from bench.backfill import dynamodb_local, isolate_aws
+from bench.backfill import dynamodb_local_table
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import ConceptVersion, VersionStatus
 from catalog.domain.ids import uuid7
 from catalog.domain.model import FeatureVector
 from catalog.domain.ports import CatalogStore
 from catalog.dynamodb.catalog import DynamoCatalog
-from catalog.dynamodb.table import ensure_table
 from indexer.concepts.probe import as_matrix, score_blobs, train
 from indexer.concepts.ranking import ConceptScores, Scored
 from indexer.cpu import CpuPool
 from tests.contract.catalogs import new_asset
-from tests.contract.servers import aws_client_kwargs
 
 MODEL = "bench-features"
 FIRST = 12
@@ -88,9 +82,7 @@ def ms(timings: list[float]) -> str:
     return f"{statistics.median(timings) * 1000:.1f}"
 
 
-async def measure(client: Any, args: argparse.Namespace) -> dict[str, list[float]]:
-    table = f"mediasight-bench-{uuid.uuid4().hex[:8]}"
-    await ensure_table(client, table)
+async def measure(client: Any, table: str, args: argparse.Namespace) -> dict[str, list[float]]:
     catalog = DynamoCatalog(client, table)
     cpu = CpuPool(2)
     out: dict[str, list[float]] = {
@@ -138,7 +130,6 @@ async def measure(client: Any, args: argparse.Namespace) -> dict[str, list[float
             )
     finally:
         cpu.close()
-        await client.delete_table(TableName=table)
     return out
 
 
@@ -149,10 +140,8 @@ async def main() -> None:
     parser.add_argument("--vectors", type=int, default=10_000, help="stored vectors (default 10000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each measurement (median)")
     args = parser.parse_args()
-    isolate_aws()
-    with tempfile.TemporaryDirectory(prefix="mediasight-bench-") as tmp, dynamodb_local(Path(tmp)) as url:
-        async with aioboto3.Session().client("dynamodb", **aws_client_kwargs(url)) as client:
-            out = await measure(client, args)
+    async with dynamodb_local_table() as (client, table):
+        out = await measure(client, table, args)
     print(
         f"concept_scores catalog=dynamodb vectors={args.vectors} scan_ms={ms(out['scan'])} "
         f"scan_cpu_ms={ms(out['scan_cpu'])} archive_score_vectors_per_s={statistics.median(out['rate']):.0f} "

@@ -56,9 +56,12 @@ class InferenceBatcher(Generic[R]):
             self._running.add(task)  # the loop keeps only weak references to tasks
             task.add_done_callback(self._running.discard)
 
+    def _stack_and_infer(self, items: list[np.ndarray]) -> list[R]:
+        return self._infer(np.stack(items))  # the copy into one array too: off the event loop
+
     async def _run(self, batch: list[tuple[np.ndarray, asyncio.Future[R]]]) -> None:
         try:
-            results = await self._cpu.run(self._infer, np.stack([item for item, _ in batch]))
+            results = await self._cpu.run(self._stack_and_infer, [item for item, _ in batch])
         except Exception as exc:
             for _, future in batch:
                 if not future.done():

@@ -2,21 +2,18 @@
 
 Each step is idempotent and persists its stage before the next starts, so a process killed at any point
 resumes from the last finished step. The original is decoded once, for the renditions. Every analyzer sees
-the preview as stored, decoded from its JPEG bytes: at ingest, after a restart and when reprocessing alike,
-so the same model, version and parameters on the same asset give the same findings (analysing the
-in-memory image at ingest and the JPEG later moved confidences by ~0.6 points and made a same-model
-reprocess report changes).
+the preview as stored, decoded from its JPEG bytes (AnalysisInput.picture): at ingest, after a restart and
+when reprocessing alike, so the same model, version and parameters on the same asset give the same findings
+(analysing the in-memory image at ingest and the JPEG later moved confidences by ~0.6 points and made a
+same-model reprocess report changes).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
-
-from PIL import Image
 
 from catalog.domain.model import Asset, Rendition, ReprocessBatch, Stage
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
@@ -24,9 +21,10 @@ from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
 from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
+from indexer.fresh_originals import FreshOriginals
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder
-from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, difference_hash, renditions
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
 from services.reprocess import batch_choice
@@ -40,12 +38,6 @@ VIDEO_ANALYZERS = {"labels", "faces", *SEGMENT_ANALYZERS}  # a reprocess of thes
 
 class NotReadyError(Exception):
     """The job came too early (its asset is still in the pipeline): retried later like any failure."""
-
-
-def analysis_image(preview_jpeg: bytes) -> Image.Image:
-    """What every analyzer sees: the stored preview, decoded (one decode path for every run)."""
-    with Image.open(io.BytesIO(preview_jpeg)) as img:
-        return img.convert("RGB")
 
 
 def rendition_key(asset: Asset, kind: str) -> str:
@@ -67,6 +59,7 @@ class Pipeline:
         max_pixels: int,
         video: VideoWork | None = None,
         after_indexed: Callable[[str, str], Awaitable[object]] | None = None,
+        fresh: FreshOriginals | None = None,
     ) -> None:
         self._catalog = catalog
         self._blobs = blobs
@@ -75,6 +68,7 @@ class Pipeline:
         self._choose = choose
         self._max_pixels = max_pixels
         self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
+        self._fresh = fresh or FreshOriginals()
         self._documents = IndexDocuments(catalog, faces)
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
         self._videos = VideoSteps(catalog, blobs, cpu, video, analyzers) if video is not None else None
@@ -170,17 +164,16 @@ class Pipeline:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_and_render(self, data: bytes) -> tuple[Image.Image, list[tuple[str, bytes, int, int]], str]:
-        """(the preview as analysers see it, the renditions, the perceptual hash)."""
+    def _decode_and_render(self, data: bytes) -> tuple[list[tuple[str, bytes, int, int]], str]:
+        """(the renditions, the perceptual hash)."""
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        made = [(r.kind, r.data, r.width, r.height) for r in renditions(image)]
-        preview = next(payload for kind, payload, _, _ in made if kind == "preview")
-        return analysis_image(preview), made, difference_hash(image)
+        rendered = renditions(image)
+        return [(r.kind, r.data, r.width, r.height) for r in rendered.renditions], rendered.phash
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
-        data = await self._blobs.get(asset.blob_key)
-        image, made, phash = await self._cpu.run(self._decode_and_render, data)
+        data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
+        made, phash = await self._cpu.run(self._decode_and_render, data)
         stored = []
         for kind, payload, width, height in made:
             key = rendition_key(asset, kind)
@@ -191,7 +184,6 @@ class Pipeline:
         )
         preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
         return AnalysisInput(
-            image=image,
             jpeg=preview_jpeg,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),
@@ -207,7 +199,6 @@ class Pipeline:
         its poster."""
         preview = await self._video_steps().first_analysis(asset, await self._choose(asset.tenant_id))
         return AnalysisInput(
-            image=await self._cpu.run(analysis_image, preview),
             jpeg=preview,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),
@@ -219,7 +210,6 @@ class Pipeline:
             raise PermanentError("the asset has no preview rendition to analyze")
         data = await self._blobs.get(preview.blob_key)
         return AnalysisInput(
-            image=await self._cpu.run(analysis_image, data),
             jpeg=data,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),

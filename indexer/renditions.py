@@ -182,14 +182,32 @@ def _to_srgb(img: Image.Image, icc: bytes | None) -> Image.Image:
     return img.convert("RGB")
 
 
-def renditions(img: Image.Image) -> list[RenditionData]:
-    """A preview (long side ≤ PREVIEW_MAX) and a thumbnail (≤ THUMBNAIL_MAX, made from the preview)."""
+@dataclass(frozen=True)
+class Rendered:
+    renditions: tuple[RenditionData, ...]  # preview, thumbnail
+    phash: str  # difference_hash of the thumbnail
+
+
+def renditions(img: Image.Image) -> Rendered:
+    """A preview (long side ≤ PREVIEW_MAX), a thumbnail (≤ THUMBNAIL_MAX, made from the preview) and the
+    perceptual hash, taken from the thumbnail: the 9×8 grid averages the same picture, 0.1 ms instead of
+    1.1 ms at 1000 px (against the hash of the 1000 px picture: equal on 15 of 19 scikit-image photos,
+    ≤ 2 bits of 64 on the rest; near-duplicate search allows 8)."""
     preview = fit(img if img.mode == "RGB" else to_rgb(img), PREVIEW_MAX)
-    # A 1000 px preview is 3.9× the thumbnail, too little for a reduce at gap 2: BICUBIC from 1000 px took
-    # 5.2 ms, a box halving then BICUBIC 2.6 ms. The two thumbnails differ by ≤ 8 levels (PSNR 50–56 dB on
-    # scikit-image's photos; the JPEG at quality 85 itself is ~40 dB).
-    thumbnail = fit(preview, THUMBNAIL_MAX, gap=1.5)
-    return [_jpeg("preview", preview), _jpeg("thumbnail", thumbnail)]
+    thumbnail = _thumbnail(preview)
+    return Rendered((_jpeg("preview", preview), _jpeg("thumbnail", thumbnail)), difference_hash(thumbnail))
+
+
+def _thumbnail(preview: Image.Image) -> Image.Image:
+    """The preview box-averaged by the whole factor that fits THUMBNAIL_MAX, when that keeps ≥ ¾ of it (every
+    768–1024 px preview does): 0.5 ms, where a halving then BICUBIC took 2.6 ms and BICUBIC alone 5.2 ms
+    (from 1000 px). Area averaging is how a thumbnail should shrink: no ringing, a shade softer than
+    BICUBIC's sharpening, which at 192–256 px shows no difference. Other sizes resample."""
+    long_side = max(preview.size)
+    factor = -(-long_side // THUMBNAIL_MAX)
+    if factor >= 2 and long_side // factor >= THUMBNAIL_MAX * 3 // 4:
+        return preview.reduce(factor)
+    return fit(preview, THUMBNAIL_MAX, gap=1.5)
 
 
 def _jpeg(kind: str, img: Image.Image) -> RenditionData:

@@ -22,7 +22,7 @@ from indexer.image_errors import ImageRejected
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
 from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
-from services.concepts import RETIRE_JOB, TRAIN_JOB, ConceptService
+from services.concepts import RETIRE_JOB, SCORE_JOB, TRAIN_JOB, ConceptService
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
 from services.webhook_feed import FOLLOW_JOB, FeedFollower
@@ -179,6 +179,8 @@ class Worker:
                 await self._concepts.run_training(job.tenant_id, job.asset_id)
             elif job.kind == RETIRE_JOB and self._concepts is not None:
                 await self._concepts.retire(job.tenant_id, job.asset_id)
+            elif job.kind == SCORE_JOB and self._concepts is not None:
+                await self._concepts.run_scoring(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
             elif await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:

@@ -34,6 +34,7 @@ from catalog.sqlite.search import index as sqlite_search
 from catalog.sqlite.search.index import SqliteSearchIndex
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError, validate_choice
 from indexer.cpu import CpuPool
+from indexer.fresh_originals import FreshOriginals
 from indexer.metadata.exiv2_metadata import Exiv2Metadata
 from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
 from indexer.pipeline import Pipeline
@@ -96,6 +97,7 @@ class Services:
     webhook_feed: FeedFollower  # metadata-changed events, from the change feed
     export_jobs: ExportJobs
     concepts: ConceptService
+    fresh_originals: FreshOriginals  # ingest → this process's worker, in memory
     _dbs: tuple[SqliteDb, ...]
     _stack: contextlib.AsyncExitStack = dataclasses.field(default_factory=contextlib.AsyncExitStack)
     _closed: bool = False
@@ -151,6 +153,7 @@ class Services:
 
     def worker(self) -> Worker:
         s = self.settings
+        self.fresh_originals.enabled = True  # this process's ingests now have a taker
         return Worker(
             self.queue,
             self.catalog,
@@ -367,6 +370,7 @@ def build(
         retry_scale=settings.webhook_retry_scale,
     )
     review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
+    fresh = FreshOriginals()
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -379,6 +383,7 @@ def build(
         max_pixels=settings.max_pixels,
         video=video_work(settings, labeler),
         after_indexed=review.tasks.on_indexed,
+        fresh=fresh,
     )
     reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)
     return Services(
@@ -402,6 +407,7 @@ def build(
             max_video_bytes=settings.max_video_bytes,
             on_new_sidecar=lambda tenant_id, asset_id: reread_embedded(reprocess, tenant_id, asset_id),
             registration=asset_registration(a),
+            fresh=fresh,
         ),
         pipeline=pipeline,
         face_service=FaceService(
@@ -428,6 +434,7 @@ def build(
             feature_model=lambda: feature_model(analyzers),
             review=review.tasks,
         ),
+        fresh_originals=fresh,
         _dbs=a.dbs,
         _stack=stack or contextlib.AsyncExitStack(),
     )

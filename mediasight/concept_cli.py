@@ -343,7 +343,9 @@ def concept_show(
         out.print(f"examples: {await _example_counts(services, tenant_id, concept)}")
         try:
             found = await services.concepts.suggestions(tenant_id, concept, first=suggestions)
-        except ConceptError:
+        except ConceptError as exc:
+            if exc.code == "PREPARING":  # a worker scores the archive: `show` again in a moment
+                out.print(f"suggestions: {escape(str(exc))}")
             return
         out.print("is this also it? (highest-scoring non-examples)")
         for s in found:

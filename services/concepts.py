@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 TRAIN_JOB = "concept-train"
 RETIRE_JOB = "concept-retire"  # the job's ID field: the deleted or deactivated concept's analyzer name
+# the job's ID field `<concept>:<version>`: scores the vectors that version has not scored
+SCORE_JOB = "concept-score"
 BACKGROUND_NEGATIVES = 400  # other assets drawn as negatives (fewer when the tenant has fewer)
 _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
@@ -288,10 +290,21 @@ class ConceptService:
             )
             # every stored vector scored once, here, so the page's suggestions and uncertainty sampling read
             # the version's ranking (READY means scored: a retried job trains and scores again)
-            await self._scores.score_archive(tenant_id, done)
-            done = dataclasses.replace(done, scored=True)
+            done = await self._scores.catch_up(tenant_id, done)
         await self._catalog.save_version(done)
         log.info("concept version %s trained: %s %s", job_id, done.status, done.metrics or done.error)
+        return done
+
+    async def run_scoring(self, tenant_id: str, job_id: str) -> ConceptVersion | None:
+        """The queued scoring of one READY version (a worker's job): the vectors stored since it last scored
+        the archive, or all of them for a version trained before scores were kept. None when it is gone."""
+        concept_id, _, number = job_id.rpartition(":")
+        version = await self._catalog.get_version(tenant_id, concept_id, int(number))
+        if version is None or version.status != VersionStatus.READY:
+            return version
+        done = await self._scores.catch_up(tenant_id, version)
+        await self._catalog.save_version(done)
+        log.info("concept version %s scored through asset %s", job_id, done.scored_through or "-")
         return done
 
     async def fail_training(self, tenant_id: str, job_id: str, reason: str) -> None:
@@ -366,7 +379,7 @@ class ConceptService:
             out += [
                 a.id
                 for a in assets
-                if a.status == Stage.INDEXED and (examples or not a.training_example) and not a.is_keyframe
+                if a.status == Stage.INDEXED and (a.in_archive or (examples and not a.is_keyframe))
             ]
             after = assets[-1].id
         return out
@@ -387,16 +400,14 @@ class ConceptService:
     ) -> list[Scored]:
         """The highest-scoring assets that are not examples ("is this also X?") by the version (default: the
         active, else the newest READY), highest first: read from the version's kept scores."""
-        version = await self._scores.ranked(
-            tenant_id, await self._scoring_version(tenant_id, concept, number)
-        )
+        version = await self._ranked(tenant_id, concept, number)
         named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
         return await self._scores.top(tenant_id, version, first=first, skip=named)
 
     async def uncertain(self, tenant_id: str, concept: Concept, *, first: int) -> list[Scored]:
         """Non-examples nearest the threshold (uncertainty sampling), not in review already: what a
         reviewer should answer next (the band around the threshold in the version's kept scores)."""
-        version = await self._scores.ranked(tenant_id, await self._scoring_version(tenant_id, concept, None))
+        version = await self._ranked(tenant_id, concept, None)
         assert version.metrics is not None
         named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
         skip = named | set(concept.in_review)
@@ -444,6 +455,25 @@ class ConceptService:
         kept = dataclasses.replace(concept, in_review=tuple(a for a in concept.in_review if a not in done))
         await self._catalog.save_concept(kept)
         return kept, len(answered)
+
+    async def _ranked(self, tenant_id: str, concept: Concept, number: int | None) -> ConceptVersion:
+        """The version whose kept scores a request reads. One without scores yet (trained before they were
+        kept) is scored by a background job, and the request is refused with PREPARING meanwhile: a partial
+        ranking would be only the assets indexed since. One that is not active and missed assets indexed
+        since it scored gets a catch-up job, and the request reads what is kept (those assets join soon)."""
+        version = await self._scoring_version(tenant_id, concept, number)
+        job = f"{concept.id}:{version.number}"
+        if not version.scored:
+            await self._queue.enqueue(SCORE_JOB, tenant_id, job)
+            raise ConceptError(
+                "PREPARING",
+                f"the scores of version {version.number} of concept {concept.name!r} over the archive are "
+                "being prepared in the background: ask again in a moment",
+            )
+        # (the active version needs none: the concept stage scores what is indexed while it runs)
+        if version.number != concept.active_version and await self._scores.behind(tenant_id, version):
+            await self._queue.enqueue(SCORE_JOB, tenant_id, job)
+        return version
 
     async def _scoring_version(self, tenant_id: str, concept: Concept, number: int | None) -> ConceptVersion:
         versions = [

@@ -18,6 +18,7 @@ from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, ImageInfo, Stage, VersionRelation
 from catalog.domain.ports import AssetRegistration, AssetStore, BlobStore, CatalogStore, JobQueue
 from indexer.cpu import CpuPool
+from indexer.fresh_originals import FreshOriginals
 from indexer.ingest_examine import HEAD_BYTES, Examined, examine, hash_and_probe_video, read_file
 from indexer.video.errors import VideoRejected
 from indexer.video.sniff import is_video
@@ -103,8 +104,10 @@ class Ingestor:
         max_video_bytes: int | None = None,
         on_new_sidecar: SidecarChanged | None = None,
         registration: AssetRegistration | None = None,
+        fresh: FreshOriginals | None = None,
     ) -> None:
         self._on_new_sidecar = on_new_sidecar
+        self._fresh = fresh or FreshOriginals()  # a worker in this process takes them from here
         self._registration = registration or RegisterThenEnqueue(catalog, queue)
         self._catalog = catalog
         self._blobs = blobs
@@ -204,6 +207,7 @@ class Ingestor:
 
         async def store(key: str) -> None:
             await self._blobs.put(key, data, info.media_type)
+            self._fresh.keep(key, data)  # before the job exists: its worker may claim it at once
 
         return await self._register(
             tenant_id,

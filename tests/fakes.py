@@ -13,6 +13,7 @@ class ColorLabeler:
 
     name = "fake-color"
     version = "1"
+    input_size = 8
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         arr = np.asarray(image.convert("RGB").resize((8, 8)), dtype=np.float32)

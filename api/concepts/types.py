@@ -35,6 +35,7 @@ class ConceptErrorCode(enum.Enum):
     NOT_ACTIVE = "NOT_ACTIVE"
     UNAVAILABLE = "UNAVAILABLE"
     INVALID_FILTER = "INVALID_FILTER"
+    PREPARING = "PREPARING"
 
 
 @strawberry.type
@@ -74,6 +75,11 @@ class ConceptVersion:
     finished_at: datetime | None
     error: str
     metrics: ConceptMetrics | None
+    scores_ready: bool = strawberry.field(
+        description="Its scores over the archive are kept, so suggestions and uncertain items can be read. "
+        "False on a READY version trained before scores were kept: asking for its suggestions starts "
+        "preparing them in the background, and they answer empty until this turns true."
+    )
 
     @staticmethod
     def from_domain(v: domain.ConceptVersion) -> ConceptVersion:
@@ -86,6 +92,7 @@ class ConceptVersion:
             finished_at=v.finished_at,
             error=v.error,
             metrics=None if m is None else ConceptMetrics(**m.__dict__),
+            scores_ready=v.scored,
         )
 
 
@@ -158,8 +165,10 @@ class Concept:
         ]
 
     @strawberry.field(
-        description='The highest-scoring assets that are not examples ("is this also X?"), by the active '
-        "version (or `version`)."
+        description='The highest-scoring assets of the archive that are not examples ("is this also X?"), '
+        "by the active version (or `version`; else the newest READY). Empty while that version's scores are "
+        "being prepared (its `scoresReady` is false). A version that is not active catches up in the "
+        "background with assets indexed since it was scored: they join on a later read."
     )
     async def suggestions(
         self, info: Info[Context, None], first: First = 12, version: int | None = None
@@ -170,7 +179,7 @@ class Concept:
             found = await ctx.services.concepts.suggestions(
                 ctx.tenant_id, concept, version, first=max(1, min(first, MAX_LISTED))
             )
-        except domain.ConceptError:  # nothing trained (or no such version) yet: nothing to suggest
+        except domain.ConceptError:  # nothing trained (or no such version) yet, or its scores not prepared
             return []
         return scores(found)
 
@@ -184,7 +193,7 @@ class Concept:
             found = await ctx.services.concepts.uncertain(
                 ctx.tenant_id, await self._domain(info), first=max(1, min(first, MAX_LISTED))
             )
-        except domain.ConceptError:  # nothing trained yet
+        except domain.ConceptError:  # nothing trained yet, or its scores not prepared (see scoresReady)
             return []
         return scores(found)
 

@@ -157,6 +157,12 @@ class Asset:
         return self.frame_time is not None
 
     @property
+    def in_archive(self) -> bool:
+        """Part of the archive a concept is run over and suggests from: not a training example uploaded to
+        teach a concept, nor a video's keyframe."""
+        return not self.training_example and not self.is_keyframe
+
+    @property
     def filenames(self) -> tuple[str, ...]:
         return (self.filename, *self.other_filenames)
 

@@ -9,18 +9,15 @@ deletes its partition, scores included. Every key starts with the tenant's."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from catalog.domain.concepts.ports import SCORE_UNITS, ScoreCursor
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import DynamoTable
 from catalog.dynamodb.requests import (
-    BATCH_WRITE_MAX,
     batch_delete,
     batch_get,
     batch_put,
-    bounded,
     query_up_to,
 )
 from catalog.dynamodb.values import Item, opt_s, s
@@ -87,20 +84,9 @@ class DynamoConceptScores(DynamoTable):
                 stale.append(ddb.key(pk, old))
         # the new score, then the pointer to it, then the old score: an interrupted write leaves at worst
         # an extra score item, replaced by the next write (readers keep an asset's first place)
-        await self._in_chunks(batch_put, items)
-        await self._in_chunks(batch_put, pointers)
-        await self._in_chunks(batch_delete, stale)
-
-    async def _in_chunks(
-        self, write: Callable[[Any, str, Sequence[Item]], Awaitable[None]], rows: list[Item]
-    ) -> None:
-        """One BatchWriteItem per 25 rows, several at once (a training writes a page of scores at a time)."""
-        await bounded(
-            [
-                write(self._client, self._table, rows[i : i + BATCH_WRITE_MAX])
-                for i in range(0, len(rows), BATCH_WRITE_MAX)
-            ]
-        )
+        await batch_put(self._client, self._table, items)
+        await batch_put(self._client, self._table, pointers)
+        await batch_delete(self._client, self._table, stale)
 
     async def ranked_concept_scores(
         self,

@@ -103,19 +103,24 @@ class DynamoConcepts(DynamoConceptScores):
     ) -> list[tuple[str, bytes]]:
         if limit <= 0:
             return []
-        items = await self._tenant_range(
-            tenant_id,
-            ddb.asset_sk(after or ""),
-            ddb.ASSET_END,
-            limit,
-            skip_id=after,
-            Limit=limit + 1,  # BETWEEN is inclusive: the `after` asset itself may come first
-            ProjectionExpression="#id",
-            ExpressionAttributeNames={"#id": "id"},
-        )
-        ids = [i["id"]["S"] for i in items]
-        found = await self.get_features(tenant_id, ids, model)
-        return [(a, found[a]) for a in ids if a in found]
+        while True:
+            items = await self._tenant_range(
+                tenant_id,
+                ddb.asset_sk(after or ""),
+                ddb.ASSET_END,
+                limit,
+                skip_id=after,
+                Limit=limit + 1,  # BETWEEN is inclusive: the `after` asset itself may come first
+                ProjectionExpression="#id",
+                ExpressionAttributeNames={"#id": "id"},
+            )
+            ids = [i["id"]["S"] for i in items]
+            found = await self.get_features(tenant_id, ids, model)
+            if found or len(ids) < limit:
+                return [(a, found[a]) for a in ids if a in found]
+            # a page of assets without a vector of the model (videos, keyframes, not analysed yet): an empty
+            # answer would end the caller's scan, so read on
+            after = ids[-1]
 
     # ------------------------------------------------------------ concepts
 
@@ -149,7 +154,7 @@ class DynamoConcepts(DynamoConceptScores):
         )
         keys = [ddb.key(i["PK"]["S"], i["SK"]["S"]) for i in items]
         # its scores first, many at once (an interrupted deletion leaves the concept, to delete again)
-        await self._in_chunks(batch_delete, [k for k in keys if is_score_sk(k["SK"]["S"])])
+        await batch_delete(self._client, self._table, [k for k in keys if is_score_sk(k["SK"]["S"])])
         keys = [k for k in keys if not is_score_sk(k["SK"]["S"])]
         keys.append(ddb.key(_concepts_pk(tenant_id), concept.name.casefold()))
         await transact_chunks(self._client, [{"Delete": {"TableName": self._table, "Key": k}} for k in keys])
@@ -201,7 +206,8 @@ class DynamoConcepts(DynamoConceptScores):
             **ddb.key(concept_pk(version.tenant_id, version.concept_id), _version_sk(version.number)),
             "record": s(version_json(version)),
         }
-        await self._client.put_item(TableName=self._table, Item=item)
+        # gone with its concept meanwhile (a training or scoring job ending late): nothing, as SQLite's UPDATE
+        await self._put_if(item, "attribute_exists(PK)")
 
     async def get_version(self, tenant_id: str, concept_id: str, number: int) -> ConceptVersion | None:
         item = await self._get(concept_pk(tenant_id, concept_id), _version_sk(number))

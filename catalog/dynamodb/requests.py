@@ -150,26 +150,37 @@ async def transact(client: Any, actions: Sequence[dict[str, Any]]) -> None:
 
 
 async def batch_put(client: Any, table: str, items: Sequence[Item]) -> None:
-    """BatchWriteItem puts in chunks of 25, unprocessed items retried: many independent items, fast."""
+    """BatchWriteItem puts in chunks of 25, several chunks at once, unprocessed items retried: many
+    independent items, fast."""
     await _batch_write(client, table, [{"PutRequest": {"Item": i}} for i in items])
 
 
 async def batch_delete(client: Any, table: str, keys: Sequence[Item]) -> None:
-    """BatchWriteItem deletes (of {PK, SK} keys) in chunks of 25, unprocessed ones retried."""
+    """BatchWriteItem deletes (of {PK, SK} keys) in chunks of 25, several at once, unprocessed ones
+    retried."""
     await _batch_write(client, table, [{"DeleteRequest": {"Key": k}} for k in keys])
 
 
 async def _batch_write(client: Any, table: str, writes: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(writes), BATCH_WRITE_MAX):
-        request: dict[str, Any] = {table: list(writes[start : start + BATCH_WRITE_MAX])}
-        for attempt in range(ATTEMPTS * 2):
-            response = await client.batch_write_item(RequestItems=request)
-            request = response.get("UnprocessedItems") or {}
-            if not request:
-                break
-            await backoff(attempt)
-        else:
-            raise RuntimeError(f"BatchWriteItem on {table!r} left items unprocessed after retries")
+    """Every write, in requests of 25 with up to CONCURRENCY of them in flight (the writes are independent:
+    callers that need an order make one call per step). Each request retries its own unprocessed items."""
+    await bounded(
+        [
+            _write_chunk(client, table, writes[start : start + BATCH_WRITE_MAX])
+            for start in range(0, len(writes), BATCH_WRITE_MAX)
+        ]
+    )
+
+
+async def _write_chunk(client: Any, table: str, writes: Sequence[dict[str, Any]]) -> None:
+    request: dict[str, Any] = {table: list(writes)}
+    for attempt in range(ATTEMPTS * 2):
+        response = await client.batch_write_item(RequestItems=request)
+        request = response.get("UnprocessedItems") or {}
+        if not request:
+            return
+        await backoff(attempt)
+    raise RuntimeError(f"BatchWriteItem on {table!r} left items unprocessed after retries")
 
 
 async def transact_chunks(client: Any, actions: Sequence[dict[str, Any]]) -> None:

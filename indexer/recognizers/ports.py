@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 from PIL import Image
 
 from catalog.domain.model import Findings, Label
+
+if TYPE_CHECKING:
+    from indexer.cpu import CpuPool
 
 
 class LabelModel(Protocol):
@@ -18,6 +22,7 @@ class LabelModel(Protocol):
 
     name: str  # e.g. "efficientnet-lite0-imagenet1k"
     version: str  # e.g. "1.0" (+ weights hash prefix is good)
+    input_size: int  # the square side prepare() brings an image to (the picture it is given may be ≥ it)
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         """RGB PIL image of any size -> float32 CHW input."""
@@ -97,13 +102,34 @@ class SharedWork:
 
 @dataclass(frozen=True)
 class AnalysisInput:
-    """One asset's image as every analyzer receives it: decoded once, shared by all."""
+    """One asset's picture as every analyzer receives it: the preview JPEG, decoded on first use at the scale
+    an analyzer asks for, once per scale, shared by all (`picture`)."""
 
-    image: Image.Image  # upright 8-bit RGB, long side ≤ 1024 (the preview)
-    jpeg: bytes  # the same image as JPEG: what a remote provider is sent when it cannot read the original
+    jpeg: bytes  # the preview as JPEG: also what a remote provider is sent when it cannot read the original
     original_key: str  # blob key of the untouched original (a provider with access to the store reads it)
     original_size: tuple[int, int] = (0, 0)  # the original's upright width and height
+    image: Image.Image | None = None  # the picture already decoded, whole (a video's keyframe, a query face)
     shared: SharedWork = field(default_factory=SharedWork, compare=False, repr=False)  # work done once
+
+    async def picture(self, cpu: CpuPool | None = None, *, min_side: int = 0) -> Image.Image:
+        """Upright 8-bit RGB, long side ≤ 1024: whole, or decoded at the coarsest JPEG DCT scale (1/2, 1/4,
+        1/8) that keeps both sides ≥ min_side (a classifier of 224 px reads a 1000 px preview at 500 px: a
+        quarter of the decoding, and of its own resampling). Decoded on the CPU pool (a thread without one);
+        the same bytes and min_side give the same pixels at ingest and on every reprocess."""
+        if self.image is not None:
+            return self.image
+        key: WorkKey[Image.Image] = WorkKey(f"picture/{min_side}")
+        if cpu is None:
+            return await self.shared.get(key, lambda: asyncio.to_thread(decode_picture, self.jpeg, min_side))
+        return await self.shared.get(key, lambda: cpu.run(decode_picture, self.jpeg, min_side))
+
+
+def decode_picture(jpeg: bytes, min_side: int = 0) -> Image.Image:
+    """See AnalysisInput.picture (blocking)."""
+    with Image.open(io.BytesIO(jpeg)) as img:
+        if min_side > 0:
+            img.draft("RGB", (min_side, min_side))  # keeps both sides ≥ the box; a no-op for other formats
+        return img.convert("RGB")
 
 
 class Analyzer(Protocol):

@@ -48,7 +48,7 @@ def _read(path: Path) -> tuple[bytes, str]:
 def _make(data: bytes) -> _Made:
     with Image.open(io.BytesIO(data)) as img:
         image = img.convert("RGB")
-    return _Made(image.width, image.height, tuple(renditions(image)))
+    return _Made(image.width, image.height, renditions(image).renditions)
 
 
 def frame_filename(video: Asset, frame: Keyframe) -> str:

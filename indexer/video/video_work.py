@@ -14,7 +14,7 @@ from PIL import Image
 
 from catalog.domain.video.findings import VideoFindings
 from indexer.recognizers.ports import LabelModel
-from indexer.renditions import RenditionData, difference_hash, renditions
+from indexer.renditions import RenditionData, renditions
 from indexer.video.analysis import AnalysisOptions, FaceDetector, analyze_video
 from indexer.video.keyframes import best_keyframe
 from indexer.video.probe import VideoLimits, probe_video
@@ -123,9 +123,9 @@ class VideoWork:
         made: list[RenditionData] = []
         phash = None
         if result.poster is not None:
-            picture = Image.fromarray(result.poster.picture)
-            made += renditions(picture)
-            phash = difference_hash(picture)
+            rendered = renditions(Image.fromarray(result.poster.picture))
+            made += rendered.renditions
+            phash = rendered.phash
         if result.tiles:
             made.append(thumbnail_strip(result.tiles).sprite)
         parameters: dict[str, object] = {

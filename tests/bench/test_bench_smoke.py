@@ -30,6 +30,10 @@ BENCHES = {
         ["--vectors", "100", "--rounds", "1"],
         r"^concept_scores catalog=dynamodb vectors=100 ",
     ),
+    "dynamodb_writes": (
+        ["--items", "60", "--partitions", "7", "--rounds", "1"],
+        r"^dynamodb_writes items=60 ",
+    ),
     "meaning": (["--max-photos", "3"], r"^meaning queries=\d+ "),
     "tenant_delete": (["--assets", "20"], r"^tenant_delete assets=20 "),
     "backfill": (

@@ -69,6 +69,13 @@ async def test_features_are_kept_per_tenant_and_model(catalog: CatalogStore) -> 
         after = page[-1][0]
     assert seen == sorted(a.id for a in assets)
     assert [a for a, _ in await catalog.scan_features(t2, MODEL, after=None, limit=10)] == [other.id]
+    # more assets without a vector in a row than a page holds do not end the scan
+    for i in range(5):
+        await catalog.register_asset(new_asset(t1, f"{100 + i:064x}"))
+    late = new_asset(t1, f"{200:064x}")
+    await catalog.register_asset(late)
+    await catalog.save_features(t1, late.id, vector(5))
+    assert [a for a, _ in await catalog.scan_features(t1, MODEL, after=seen[-1], limit=2)] == [late.id]
 
     await catalog.delete_asset(t1, assets[0].id)
     assert await catalog.get_features(t1, [assets[0].id], MODEL) == {}
@@ -143,6 +150,7 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
         metrics=ProbeMetrics(0.9, 0.8, 0.847, 0.42, 8, 40, 5, 120.5),
         weights=ProbeWeights(coef, -1.25, 2.0, 0.5),
         scored=True,
+        scored_through="0190-asset",
     )
     await catalog.save_version(ready)
     assert await catalog.get_version("t1", c.id, 1) == ready
@@ -155,6 +163,9 @@ async def test_versions_are_numbered_once_and_listed_newest_first(catalog: Catal
     assert await catalog.get_concept("t1", "Boat") is None
     assert await catalog.list_versions("t1", c.id) == []
     assert await catalog.list_examples("t1", c.id) == []
+    # a job that ends after the deletion (training, scoring) does not bring its version back
+    await catalog.save_version(dataclasses.replace(ready, scored_through="0191-asset"))
+    assert await catalog.get_version("t1", c.id, 1) is None
 
 
 async def ranking(

@@ -27,7 +27,9 @@ async def test_ingest_then_worker_indexes_the_asset(services: Services) -> None:
     assert asset is not None and asset.status == Stage.INDEXED
     assert {r.kind for r in asset.renditions} == {"thumbnail", "preview"}
     result = await services.catalog.get_result(tenant, asset.id, "labels")
-    assert result is not None and result.model_name == "fake-color" and result.model_version == "1"
+    assert (
+        result is not None and result.model_name == "fake-color" and result.model_version == "1+dct"
+    )  # the labels analyzer reads the preview DCT-scaled
     page = await services.index.search(tenant, SearchQuery(labels=("color",)))
     assert [h.asset_id for h in page.hits] == [asset.id]
 

@@ -1,5 +1,6 @@
 """`mediasight concept`: examples by ID and uploaded files (training examples, hidden from search), the
-shared create/add reporting, and deactivation's clear refusal of a concept that is not active."""
+shared create/add reporting, deactivation's clear refusal of a concept that is not active, and `show` saying
+a version's scores are being prepared."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from catalog.domain.clock import utcnow
+from catalog.domain.concepts.model import Concept, ConceptVersion, VersionStatus
+from catalog.domain.ids import uuid7
 from mediasight.bootstrap import build
 from mediasight.cli import app
 from mediasight.settings import Settings
@@ -68,3 +72,39 @@ def test_concept_add_uploads_training_examples(tmp_path: Path) -> None:
             services.close()
 
     asyncio.run(check())
+
+
+def test_concept_show_says_when_a_versions_scores_are_being_prepared(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", analyzers="labels", semantic_search=False)
+
+    async def setup() -> None:  # a READY version trained before scores were kept
+        services = build(settings, labeler=ColorLabeler())
+        try:
+            tenant = await services.catalog.create_tenant("acme")
+            concept = Concept(uuid7(), tenant.id, "Crimson", (), (), utcnow(), versions=1)
+            await services.catalog.create_concept(concept)
+            await services.catalog.add_version(
+                ConceptVersion(tenant.id, concept.id, 1, VersionStatus.READY, "features", utcnow())
+            )
+        finally:
+            services.close()
+
+    asyncio.run(setup())
+    env = {"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
+           "MEDIASIGHT_SEMANTIC_SEARCH": "false"}  # fmt: skip
+    result = CliRunner().invoke(app, ["concept", "show", "acme", "Crimson"], env=env)
+    out = " ".join(result.stdout.split())
+    assert result.exit_code == 0, result.stderr
+    assert "v1 ready" in out
+    assert (
+        "suggestions: the scores of version 1 of concept 'Crimson' over the archive are being prepared" in out
+    )
+
+    async def queued() -> int:
+        services = build(settings, labeler=ColorLabeler())
+        try:
+            return await services.queue.pending()
+        finally:
+            services.close()
+
+    assert asyncio.run(queued()) == 1  # the worker of `mediasight serve`/`worker` scores it

@@ -190,3 +190,28 @@ async def test_run_until_idle_raises_when_its_worker_fails(services: Services) -
         with pytest.raises(RuntimeError, match="malformed"):
             await worker.run_until_idle()
     assert time.monotonic() - started < 10  # it waited for the pending job until cancelled
+
+
+async def test_the_worker_of_the_ingesting_process_takes_the_original_from_memory(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    reads: list[str] = []
+    real_get = services.blobs.get
+
+    async def counting_get(key: str) -> bytes:
+        reads.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(services.blobs, "get", counting_get)
+    # Ingested before any worker runs here: nothing would take it, so nothing is held; the store is read.
+    before = await services.ingestor.ingest(tenant, jpeg_bytes((200, 10, 10), (300, 200)), "red.jpg")
+    worker = services.worker()
+    after = await services.ingestor.ingest(tenant, jpeg_bytes((10, 200, 10), (300, 200)), "green.jpg")
+    await worker.run_until_idle()
+    assert before.asset is not None and after.asset is not None
+    for outcome in (before, after):
+        asset = await services.catalog.get_asset(tenant, outcome.asset.id)  # type: ignore[union-attr]
+        assert asset is not None and asset.status == Stage.INDEXED and asset.phash
+    assert before.asset.blob_key in reads
+    assert after.asset.blob_key not in reads

@@ -86,6 +86,9 @@ class ConceptVersion:
     weights: ProbeWeights | None = None
     error: str = ""
     scored: bool = False  # its score of every vector stored when it was trained is kept (ConceptScoreStore)
+    # the asset ID up to which every stored vector is scored (vectors of later IDs were stored after, or were
+    # not settled when it scored: a catch-up scores from here); "" with `scored`: not known, from the start
+    scored_through: str = ""
 
     def weights_or_raise(self) -> ProbeWeights:
         if self.weights is None:

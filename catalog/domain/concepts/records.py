@@ -71,6 +71,7 @@ def version_json(v: ConceptVersion) -> str:
             },
             "error": v.error,
             "scored": v.scored,
+            "scored_through": v.scored_through,
         }
     )
 
@@ -94,4 +95,5 @@ def version_from_json(raw: str) -> ConceptVersion:
         else ProbeWeights(base64.b64decode(w["coef"]), w["intercept"], w["scale"], w["offset"]),
         error=d["error"],
         scored=d.get("scored", False),  # versions trained before scores were kept
+        scored_through=d.get("scored_through", ""),  # and before the catch-up point was
     )

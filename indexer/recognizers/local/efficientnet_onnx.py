@@ -19,8 +19,7 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from catalog.local.atomic_file import write_atomic
-from indexer.recognizers.local.model_files import file_sha256
+from indexer.recognizers.local.model_files import built_model, file_sha256
 from indexer.recognizers.local.torch_weights import WeightsFormatError, load_state_dict
 
 INPUT_NAME = "image"
@@ -241,10 +240,5 @@ def cached_model_name(pth_path: Path, variant: Variant = LITE0) -> str:
 def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None, variant: Variant = LITE0) -> Path:
     """Path of the built model under cache_dir, building it once (atomic write; safe across processes)."""
     pth = pth_path or default_weights_path(variant)
-    target = cache_dir / cached_model_name(pth, variant)
-    if target.is_file():
-        return target
-    data = build_onnx_model(pth, variant)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, data)
-    return target
+    name = cached_model_name(pth, variant)
+    return built_model(cache_dir, variant.name, name, lambda: build_onnx_model(pth, variant))

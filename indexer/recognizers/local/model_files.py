@@ -1,14 +1,17 @@
-"""Helpers shared by the local recognizers: weights fingerprints and pixel arrays."""
+"""Helpers shared by the local recognizers: weights fingerprints, built-model caches and pixel arrays."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
+
+from catalog.local.atomic_file import write_atomic
 
 
 def file_sha256(path: Path) -> str:
@@ -24,6 +27,22 @@ def _sha256(path: str, _size: int, _mtime_ns: int) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def built_model(cache_dir: Path, family: str, name: str, build: Callable[[], bytes]) -> Path:
+    """cache_dir/name, built once (atomic write; safe across processes). Writing it removes the family's
+    other builds (`{family}-b*.onnx`: earlier build versions, other weights), which nothing reads again (a
+    process still running one has it loaded); they were 4–30 MB each, left behind by every upgrade."""
+    target = cache_dir / name
+    if target.is_file():
+        return target
+    data = build()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(target, data)
+    for stale in cache_dir.glob(f"{family}-b*.onnx"):
+        if stale != target:
+            stale.unlink(missing_ok=True)
+    return target
 
 
 def rgb_array(image: Image.Image, max_side: int) -> NDArray[np.uint8]:

@@ -26,9 +26,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.domain.model import BoundingBox, Instance, Label
-from catalog.local.atomic_file import write_atomic
 from indexer.recognizers.local.centernet_decode import MIN_SCORE, NMS_IOU, decode
-from indexer.recognizers.local.model_files import file_sha256
+from indexer.recognizers.local.model_files import built_model, file_sha256
 from indexer.recognizers.local.tfjs_onnx import convert
 
 MODEL_NAME = "centernet-mobilenetv3-coco80"
@@ -71,18 +70,14 @@ def ensure_onnx_model(cache_dir: Path, source_dir: Path | None = None) -> Path:
     """Path of the converted ONNX model under cache_dir, converting once (atomic; safe across processes)."""
     source = source_dir or default_source_dir()
     check_source(source)
-    target = cache_dir / f"{MODEL_NAME}-b{BUILD_VERSION}-{WEIGHT_FILES['centernet.bin'][:16]}.onnx"
-    if target.is_file():
-        return target
-    model = convert(
-        (source / "centernet.json").read_bytes(),
-        (source / "centernet.bin").read_bytes(),
-        _OUTPUTS,
-        graph_name=MODEL_NAME,
-    )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, model.SerializeToString())
-    return target
+    name = f"{MODEL_NAME}-b{BUILD_VERSION}-{WEIGHT_FILES['centernet.bin'][:16]}.onnx"
+
+    def build() -> bytes:
+        json, weights = (source / "centernet.json").read_bytes(), (source / "centernet.bin").read_bytes()
+        data: bytes = convert(json, weights, _OUTPUTS, graph_name=MODEL_NAME).SerializeToString()
+        return data
+
+    return built_model(cache_dir, MODEL_NAME, name, build)
 
 
 @dataclass(frozen=True)

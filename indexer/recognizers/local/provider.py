@@ -90,8 +90,12 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
         decoder's floor), or, below that floor, from a run of its own."""
         model = detector()
         if min_confidence < DETECTIONS_FLOOR:
-            return await cpu.run(model.detect, item.image, min_confidence=min_confidence)
-        found = await item.shared.get(DETECTIONS, lambda: cpu.run(model.detect, item.image))
+            return await cpu.run(model.detect, await item.picture(cpu), min_confidence=min_confidence)
+
+        async def detect() -> list[DetectedObject]:
+            return await cpu.run(model.detect, await item.picture(cpu))
+
+        found = await item.shared.get(DETECTIONS, detect)
         return [o for o in found if o.confidence >= min_confidence]
 
     def objects() -> Analyzer:
@@ -126,7 +130,7 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
             if model.person_upsample > model.upsample:
                 found = await detections(item, DETECTIONS_FLOOR)
                 people = [p.box for p in people_from_objects(found, min_confidence=DETECTIONS_FLOOR)]
-            faces = await cpu.run(model.detect, item.image, people=people)
+            faces = await cpu.run(model.detect, await item.picture(cpu), people=people)
             return Findings(faces=tuple(f for f in faces if f.confidence >= float(params["min_confidence"])))
 
         model = recognizer(0, 1)

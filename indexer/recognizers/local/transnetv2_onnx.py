@@ -28,9 +28,8 @@ import onnx
 from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
-from catalog.local.atomic_file import write_atomic
 from indexer.recognizers.local import transnetv2_int8
-from indexer.recognizers.local.model_files import file_sha256
+from indexer.recognizers.local.model_files import built_model, file_sha256
 from indexer.recognizers.local.torch_weights import WeightsFormatError, load_state_dict
 
 INPUT_NAME = "frames"
@@ -221,10 +220,5 @@ def default_weights_path() -> Path:
 def ensure_onnx_model(cache_dir: Path, pth_path: Path | None = None) -> Path:
     """Path of the built trunk under cache_dir, building it once (atomic write; safe across processes)."""
     pth = pth_path or default_weights_path()
-    target = cache_dir / f"transnetv2-trunk-b{BUILD_VERSION}-{file_sha256(pth)[:16]}.onnx"
-    if target.is_file():
-        return target
-    data = build_onnx_model(pth)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(target, data)
-    return target
+    name = f"transnetv2-trunk-b{BUILD_VERSION}-{file_sha256(pth)[:16]}.onnx"
+    return built_model(cache_dir, "transnetv2-trunk", name, lambda: build_onnx_model(pth))

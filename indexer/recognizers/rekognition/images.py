@@ -131,5 +131,5 @@ async def image_to_send(
             return {"S3Object": {"Bucket": s3_bucket, "Name": item.original_key}}, 1.0, 1.0
     if usable_as_is(item.jpeg) is not None:  # header only: cheap enough for the event loop
         return {"Bytes": item.jpeg}, 1.0, 1.0
-    prepared = await prepare_off_loop(cpu, item.image, item.jpeg)
+    prepared = await prepare_off_loop(cpu, await item.picture(cpu), item.jpeg)
     return {"Bytes": prepared.data}, prepared.fx, prepared.fy

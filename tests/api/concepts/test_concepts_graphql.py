@@ -4,6 +4,7 @@ whose report shows the label gained, search by synonym, suggestions, and tenant 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
@@ -333,3 +334,30 @@ async def test_uploaded_training_examples_are_hidden_from_search_unless_asked_fo
     archive = (await run(services, tenant, search))["search"]
     assert archive["totalCount"] == len(OTHERS) + 1
     assert (await run(services, tenant, search, scope="ONLY"))["search"]["totalCount"] == 4
+
+
+async def test_a_version_without_kept_scores_says_so_while_a_worker_prepares_them(services: Services) -> None:
+
+    tenant, reds = await trained_crimson(services)
+    concept = await services.concepts.get(tenant, "Crimson")
+    trained = await services.catalog.get_version(tenant, concept.id, 1)
+    assert trained is not None and trained.scored
+    # as a version trained before scores were kept is stored
+    await services.catalog.save_version(dataclasses.replace(trained, scored=False, scored_through=""))
+    await services.catalog.save_concept(dataclasses.replace(concept, active_version=1))
+
+    query = """query { concept(name: "Crimson") {
+      versions { number scoresReady } suggestions(first: 2) { assetId } uncertain(first: 2) { assetId } } }"""
+    waiting = (await run(services, tenant, query))["concept"]
+    assert waiting == {"versions": [{"number": 1, "scoresReady": False}], "suggestions": [], "uncertain": []}
+    asked = """mutation { reviewConcept(name: "Crimson", first: 2) { requested error { code } } }"""
+    assert (await run(services, tenant, asked))["reviewConcept"] == {
+        "requested": 0,
+        "error": {"code": "PREPARING"},
+    }
+
+    await services.worker().run_until_idle()  # the job the first read queued
+    ready = (await run(services, tenant, query))["concept"]
+    assert ready["versions"] == [{"number": 1, "scoresReady": True}]
+    assert {s["assetId"] for s in ready["suggestions"]} == set(reds[5:])
+    assert len(ready["uncertain"]) == 2

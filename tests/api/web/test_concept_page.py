@@ -1,10 +1,12 @@
 """The concept pages in headless Chromium: the list with the active version's metrics, one concept's
 versions, examples with their thumbnails (uploaded ones marked) and "is this also X?" suggestions;
 confirming one suggestion and rejecting another, training a new version and activating it, as a person
-with a write key would."""
+with a write key would; and the note shown while a version's scores are being prepared by a worker."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -138,3 +140,32 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
     assert concept.active_version == 2
     examples = await world.services.concepts.examples(world.tenant, concept)
     assert sum(e.positive for e in examples) == 7 and sum(not e.positive for e in examples) == 2
+
+
+async def test_the_page_says_when_a_versions_scores_are_being_prepared(
+    world: World, chromium: Browser
+) -> None:
+    concept = await world.services.concepts.get(world.tenant, "Crimson")
+    assert concept.active_version is not None  # after the test above: v2
+    active = await world.services.catalog.get_version(world.tenant, concept.id, concept.active_version)
+    assert active is not None and active.scored
+    # as a version trained before scores were kept is stored: its scores are prepared by a worker
+    await world.services.catalog.save_version(dataclasses.replace(active, scored=False, scored_through=""))
+    async with open_tab(chromium) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key, "/concepts/Crimson")
+        suggestions = page.get_by_role("region", name="Is this also Crimson?")
+        await expect(suggestions).to_contain_text(
+            f"Version {active.number}'s scores over the archive are being prepared in the background"
+        )
+        await expect(suggestions.locator(".hit")).to_have_count(0)
+        await screenshot(page, "concept-scores-prepared")
+        for _ in range(200):  # the page's read queued the job; the worker running beside the server does it
+            again = await world.services.catalog.get_version(world.tenant, concept.id, active.number)
+            if again is not None and again.scored:
+                break
+            await asyncio.sleep(0.05)
+        await page.reload()
+        await expect(suggestions.locator(".hit").first).to_be_visible()
+        await expect(suggestions).not_to_contain_text("being prepared")
+        tab.guard.check()

@@ -227,3 +227,12 @@ def test_tentative_labels_need_a_class_not_only_parents(taxonomy: Taxonomy) -> N
     assert found[0].name == "Dog" and breed in {lb.name for lb in found}  # confidence order, as ever
     assert {lb.name for lb in found} <= {breed, *taxonomy.parents[taxonomy.names.index(breed)]}
     assert all(lb.confidence >= 25 for lb in found)
+
+
+def test_a_new_build_removes_the_older_builds_of_its_family(tmp_path: Path) -> None:
+    older = tmp_path / "efficientnet-lite0-b1-0123456789abcdef.onnx"  # an earlier release's build
+    other = tmp_path / "efficientnet-lite2-b2-0123456789abcdef.onnx"  # another variant: kept
+    for stale in (older, other):
+        stale.write_bytes(b"old")
+    built = ensure_onnx_model(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([built.name, other.name])

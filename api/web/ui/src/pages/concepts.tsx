@@ -8,7 +8,7 @@ import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 import { canWrite, useViewer } from "../viewer";
 
 type Metrics = { precision: number; recall: number; f1: number; threshold: number; positives: number; negatives: number; folds: number; trainMs: number };
-type Version = { number: number; status: string; createdAt: string; finishedAt: string | null; error: string; metrics: Metrics | null };
+type Version = { number: number; status: string; createdAt: string; finishedAt: string | null; error: string; metrics: Metrics | null; scoresReady?: boolean };
 type Example = { assetId: string; positive: boolean; source: string; asset: AssetRef | null };
 type Score = { assetId: string; confidence: number; asset: AssetRef | null };
 type Concept = { name: string; analyzer: string; parents: string[]; synonyms: string[]; activeVersion: number | null; versions: Version[] };
@@ -19,7 +19,7 @@ const LIST = `query Concepts { concepts { name analyzer parents synonyms activeV
 
 const DETAIL = `query Concept($name: String!) { concept(name: $name) {
   name analyzer parents synonyms activeVersion
-  versions { number status createdAt finishedAt error metrics { precision recall f1 threshold positives negatives folds trainMs } }
+  versions { number status createdAt finishedAt error scoresReady metrics { precision recall f1 threshold positives negatives folds trainMs } }
   examples { assetId positive source asset { ${THUMB_FIELDS} } }
   suggestions(first: 18) { assetId confidence asset { ${THUMB_FIELDS} } }
 } }`;
@@ -35,6 +35,15 @@ const ACTIVATE = `mutation Activate($name: String!, $version: Int) {
 type Problem = { code: string; message: string } | null;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+// Why there are no suggestions: the version they come from (the active one, else the newest ready) is not
+// trained, or its scores over the archive are still being prepared by a worker.
+function suggestionsNote(concept: Concept): string {
+  const from = concept.versions.find((v) => v.status === "READY" && (concept.activeVersion === null || v.number === concept.activeVersion));
+  if (!from) return "Nothing to suggest until a version is trained.";
+  if (!from.scoresReady) return `Version ${from.number}'s scores over the archive are being prepared in the background: reload in a moment.`;
+  return "Nothing to suggest: every asset the concept scores is an example already.";
+}
 
 // The head of a table of versions' metrics: its first columns (a concept, or a version and its status), the
 // metrics, and an actions column when asked.
@@ -297,7 +306,7 @@ export function ConceptPage(props: PageProps) {
             ))}
           </ul>
         ) : (
-          <p class="muted">Nothing to suggest until a version is trained.</p>
+          <p class="muted">{suggestionsNote(concept)}</p>
         )}
       </section>
       <section class="card" aria-labelledby="examples-h">
