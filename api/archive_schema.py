@@ -21,8 +21,9 @@ class StatusCount:
 class ArchiveQuery:
     @strawberry.field(
         permission_classes=[CanRead],
-        description="Your assets counted by stage, every stage listed (0 included), in pipeline order. "
-        "List a stage's assets with `search(filter: {status: [...]})`.",
+        description="Your assets counted by stage, every stage listed (0 included), in pipeline order "
+        "(a video's keyframes are part of their video: not counted). List a stage's assets with "
+        "`search(filter: {status: [...]})`.",
     )
     async def asset_counts(self, info: Info[Context, None]) -> list[StatusCount]:
         ctx = info.context

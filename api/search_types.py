@@ -58,7 +58,7 @@ class SearchEdge:
         asset_id = str(self.node.id)
         results = await info.context.results.load(asset_id)
         video = await named_video(results, lambda: info.context.face_persons.load(asset_id))
-        return segments_of(video, self._matched if matching else None, self._phrases, self._persons)
+        return segments_of(asset_id, video, self._matched if matching else None, self._phrases, self._persons)
 
 
 @strawberry.type

@@ -37,6 +37,7 @@ from catalog.domain.metadata import current_labels, embedded_of, machine_labels
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
 from catalog.domain.video.segment_diff import diff_segments
+from catalog.domain.video.segments import segment_of
 from services.versions import walk_up
 
 MAX_TREE_NODES = 1000
@@ -96,8 +97,9 @@ class Asset:
     relation: VersionRelation | None
     frame_time: float | None = strawberry.field(
         description="A video's keyframe (a FRAME child its analysis made, one per shot): its second in the "
-        "video. Such frames have no analysis of their own and are not in search results; they go when the "
-        "video is deleted."
+        "video. Such frames have no analysis of their own and are part of their video: not in search "
+        "results, listings by status, assetCounts or an export of everything; they go when the video is "
+        "deleted."
     )
     _domain: strawberry.Private[model.Asset]
     _as_of: strawberry.Private[datetime | None] = None  # metadata as the system said it then
@@ -256,7 +258,22 @@ class Asset:
 
     @strawberry.field(description="A video's segments (one per shot), in time order; empty for an image.")
     async def segments(self, info: Info[Context, None]) -> list[VideoSegment]:
-        return segments_of(await self._video(info), None)
+        return segments_of(self._domain.id, await self._video(info), None)
+
+    @strawberry.field(
+        description="A video's keyframe (a FRAME child): the shot of its video it is from, with what the "
+        "video's analysis found in it (the frame has no analysis of its own); null for any other asset."
+    )
+    async def shot(self, info: Info[Context, None]) -> VideoSegment | None:
+        video_id = self._domain.parent_id
+        if not self._domain.is_keyframe or video_id is None:
+            return None
+        ctx = info.context
+        video = await named_video(
+            await ctx.results_at(self._as_of).load(video_id), lambda: ctx.face_persons.load(video_id)
+        )
+        found = segment_of(video.segments, self._domain) if video is not None else None
+        return VideoSegment.from_domain(found, video_id) if found is not None else None
 
     @strawberry.field(
         description="A video's segments as text other tools read: WebVTT (chapters or JSON metadata cues), "

@@ -103,16 +103,17 @@ async def pipeline(paths: list[Path], data_dir: Path, threads: int) -> tuple[flo
         await services.worker().run_until_idle()
         stop = asyncio.Event()
         start, cpu_start = time.perf_counter(), cpu_seconds()
-        worker = asyncio.create_task(services.worker().run(stop))
+        worker = services.worker()
+        running = asyncio.create_task(worker.run(stop))
         ids = []
         for path in paths[1:]:
             outcome = await services.ingestor.ingest(tenant.id, path.read_bytes(), path.name)
             assert outcome.asset is not None, outcome.error
             ids.append(outcome.asset.id)
-        await wait_all_indexed(services, tenant.id, ids)
+        await wait_all_indexed(services, worker, tenant.id, ids)
         elapsed = time.perf_counter() - start
         stop.set()
-        await worker
+        await running
     finally:
         services.close()  # the exiv2 child exits: its CPU counts from here on
     cpu = cpu_seconds() - cpu_start

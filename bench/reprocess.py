@@ -35,8 +35,9 @@ async def ingest(services: Services, paths: list[Path]) -> tuple[str, list[str]]
         outcome = await services.ingestor.ingest(tenant.id, path.read_bytes(), path.name)
         assert outcome.asset is not None, outcome.error
         ids.append(outcome.asset.id)
-    await services.worker().run_until_idle()
-    await wait_all_indexed(services, tenant.id, ids)
+    worker = services.worker()
+    await worker.run_until_idle()
+    await wait_all_indexed(services, worker, tenant.id, ids)
     return tenant.id, ids
 
 

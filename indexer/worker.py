@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from catalog.domain.clock import utcnow
 from catalog.domain.model import BatchStatus, Stage
-from catalog.domain.ports import CatalogStore, Job, JobQueue
+from catalog.domain.ports import CatalogStore, Job, JobQueue, Signal
 from catalog.domain.review.rules import applies_rules
 from catalog.domain.run_ports import BatchItemState
 from catalog.domain.webhooks import WebhookEvent
@@ -67,6 +67,9 @@ class Worker:
         self._feed = feed
         self._review_rules = review_rules  # an archive sweep's item: the tenant's review rules on the asset
         self._tasks: set[asyncio.Task[None]] = set()
+        # Fired after each job this worker handled (done, failed or put back): who waits for the work, as
+        # `ingest --wait` does, looks again at once instead of at its next poll.
+        self.finished = Signal()
 
     async def recover(self) -> int:
         """Re-enqueue unfinished assets, so nothing stays stranded after a crash.
@@ -111,6 +114,7 @@ class Worker:
         def finished(task: asyncio.Task[None]) -> None:
             self._tasks.discard(task)
             wake.set()
+            self.finished.fire()
 
         try:
             while not stop.is_set():
@@ -134,6 +138,27 @@ class Worker:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             log.info("worker stopped")
+
+    async def until(
+        self, done: Callable[[], Awaitable[bool]], *, poll_seconds: float, min_interval: float = 0.0
+    ) -> None:
+        """Return once done() is true: asked again when a job of this worker ends (at most every
+        min_interval seconds: an ask may cost a query per 500 assets), and every poll_seconds for the jobs
+        of other processes."""
+        again = asyncio.Event()
+        unsubscribe = self.finished.subscribe(again.set)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                asked = loop.time()
+                again.clear()  # before asking: a job that ends while done() runs makes it ask once more
+                if await done():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(again.wait(), poll_seconds)
+                await asyncio.sleep(max(0.0, asked + min_interval - loop.time()))
+        finally:
+            unsubscribe()
 
     async def run_until_idle(self) -> None:
         """Process jobs until none is ready (tests, benchmarks, `ingest --wait` without a server)."""

@@ -47,7 +47,7 @@ async def _asset_ids(
     after: str | None = None
     while True:
         page = await services.catalog.list_assets(tenant_id, after=after, limit=PAGE)
-        out.extend(a.id for a in page if not a.training_example)  # the archive: not concept examples
+        out.extend(a.id for a in page if a.in_archive)
         if len(page) < PAGE:
             return out
         after = page[-1].id

@@ -124,7 +124,7 @@ class ExportJobs:
             after: str | None = None
             while len(out) < MAX_JOB_ASSETS:
                 page = await self._catalog.list_assets(job.tenant_id, after=after, limit=PAGE)
-                out.extend(a.id for a in page if not a.training_example)  # the archive: not examples
+                out.extend(a.id for a in page if a.in_archive)
                 if len(page) < PAGE:
                     break
                 after = page[-1].id

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types import Info
 
+from api.context import Context
 from api.recognition_types import Label, ModerationLabel
 from catalog.domain.model import Person, RecognitionResult
 from catalog.domain.video.findings import VIDEO, VideoFindings, matching_segments, person_names
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segment_diff import SegmentChange
-from catalog.domain.video.segments import Segment
+from catalog.domain.video.segments import Segment, keyframe_of
 from services import video_exports
+
+if TYPE_CHECKING:
+    from api.types import Asset
 
 MAX_SEGMENTS = 1000  # per field: a page of segments (an asset keeps at most what its analysis found)
 
@@ -98,9 +104,23 @@ class VideoSegment:
         description="On a search hit: the segment's labels that matched the search, and 'text: …' when the "
         "words searched for were read in the shot (else empty)."
     )
+    _video_id: strawberry.Private[str]
+    _segment: strawberry.Private[Segment]
+
+    @strawberry.field(
+        description="The shot's keyframe as an asset of its own: the FRAME child the video's analysis "
+        "registered (the shot's best keyframe; its `frameTime` lies in the shot), with its page, renditions "
+        "and `shot`. Null when none is registered (an analysis made before keyframes were kept)."
+    )
+    async def frame(self, info: Info[Context, None]) -> Annotated[Asset, strawberry.lazy("api.types")] | None:
+        from api.types import Asset  # api.types builds segments: imported here, not at the top
+
+        children = await info.context.children.load(self._video_id)
+        found = keyframe_of(self._segment, children)
+        return Asset.from_domain(found) if found is not None else None
 
     @staticmethod
-    def from_domain(s: Segment, matches: Sequence[str] = ()) -> VideoSegment:
+    def from_domain(s: Segment, video_id: str, matches: Sequence[str] = ()) -> VideoSegment:
         return VideoSegment(
             index=s.index,
             start=s.start,
@@ -119,6 +139,8 @@ class VideoSegment:
             ],
             keyframes=list(s.keyframes),
             matches=list(matches),
+            _video_id=video_id,
+            _segment=s,
         )
 
 
@@ -136,6 +158,7 @@ async def named_video(
 
 
 def segments_of(
+    video_id: str,
     video: VideoFindings | None,
     matched: Sequence[str] | None,
     phrases: Sequence[str] = (),
@@ -147,9 +170,9 @@ def segments_of(
     if video is None:
         return []
     if matched is None:
-        return [VideoSegment.from_domain(s) for s in video.segments[:MAX_SEGMENTS]]
+        return [VideoSegment.from_domain(s, video_id) for s in video.segments[:MAX_SEGMENTS]]
     found = matching_segments(video.segments, matched, phrases=phrases, persons=persons)
-    return [VideoSegment.from_domain(s, names) for s, names in found[:MAX_SEGMENTS]]
+    return [VideoSegment.from_domain(s, video_id, names) for s, names in found[:MAX_SEGMENTS]]
 
 
 @strawberry.type(

@@ -33,7 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog.domain.ports import EnqueueSignal, Job
+from catalog.domain.ports import Job, Signal
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class SqsJobQueue:
         self.queue_url = queue_url
         self.dead_letter_url = dead_letter_url
         self._wait_seconds = wait_seconds
-        self.new_jobs = EnqueueSignal()
+        self.new_jobs = Signal()
 
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
         """Not deduplicated (see the module docstring): a duplicate is harmless, processing is idempotent.

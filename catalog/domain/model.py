@@ -158,8 +158,9 @@ class Asset:
 
     @property
     def in_archive(self) -> bool:
-        """Part of the archive a concept is run over and suggests from: not a training example uploaded to
-        teach a concept, nor a video's keyframe."""
+        """One of the archive's assets: what an archivist lists, counts and exports, and what a concept is
+        run over and suggests from; not a training example uploaded to teach a concept, nor a video's
+        keyframe (part of its video, as its renditions are)."""
         return not self.training_example and not self.is_keyframe
 
     @property

@@ -131,11 +131,13 @@ class AssetStore(Protocol):
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
     ) -> list[Asset]:
-        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen)."""
+        """The tenant's assets in any of these pipeline stages, newest first (`after`: the last ID seen).
+        A video's keyframes (its FRAME children) are not listed: they are part of their video (see
+        Asset.in_archive)."""
         ...
 
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
-        """How many of the tenant's assets are in each stage."""
+        """How many of the tenant's assets are in each stage (a video's keyframes not counted, as listed)."""
         ...
 
 
@@ -224,16 +226,17 @@ class Job:
     lease_token: str
 
 
-class EnqueueSignal:
-    """Raised by a job queue object after each enqueue it made (in this process): a worker here claims the
-    new job at once instead of at its next poll. Jobs queued by other processes are still found by polling.
+class Signal:
+    """Listeners called when something happened in this process: a job queue object fires its `new_jobs`
+    after each enqueue it made (a worker here claims the new job at once instead of at its next poll), a
+    worker its `finished` after each job it handled. Other processes' doings are still found by polling.
     """
 
     def __init__(self) -> None:
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call `listener` after each enqueue from now on; returns the function that stops it."""
+        """Call `listener` at each firing from now on; returns the function that stops it."""
         self._listeners.append(listener)
 
         def unsubscribe() -> None:
@@ -253,7 +256,7 @@ class JobQueue(Protocol):
     # True when enqueue() adds nothing while the same job is unfinished (SQLite); SQS cannot tell.
     dedupes: bool
     # Fired after each enqueue through this object (this process only): a worker here claims at once.
-    new_jobs: EnqueueSignal
+    new_jobs: Signal
 
     async def enqueue(self, kind: str, tenant_id: str, asset_id: str, *, background: bool = False) -> None:
         """Idempotent while a job of that kind for that asset is unfinished. Background jobs (bulk

@@ -17,6 +17,7 @@ from catalog.dynamodb.values import Item, num, opt_s, s, to_float, to_int
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
 COUNTED = "counted"  # on an asset item: the asset is in its tenant's asset count
+FRAME_TIME = "frame_time"  # on a video's keyframe (never counted: not one of the archive's assets)
 # Items the count is spread over: registrations of one tenant update them in transactions, and two
 # transactions on one item at once conflict (one is retried), so each takes a small share of the writes.
 COUNT_SHARDS = 32
@@ -60,6 +61,12 @@ def count_keys(tenant_id: str) -> list[Item]:
     return [count_key(tenant_id, shard) for shard in range(COUNT_SHARDS)]
 
 
+def counted(a: Asset) -> bool:
+    """Whether the asset is in its tenant's asset count (what stage_counts counts): a video's keyframes
+    are not, as they are not listed by stage (they belong to their video)."""
+    return not a.is_keyframe
+
+
 def count_update(table: str, tenant_id: str, asset_id: str, delta: int) -> dict[str, Any]:
     """The Update action that adds `delta` to the asset's shard of its tenant's asset count."""
     return {
@@ -77,7 +84,8 @@ def renditions_value(renditions: Sequence[Rendition]) -> dict[str, str]:
 
 
 def asset_item(a: Asset) -> Item:
-    """A new asset's item, counted (register_asset adds it to the count in the same transaction)."""
+    """A new asset's item, counted unless it is a video's keyframe (register_asset adds it to the count in
+    the same transaction)."""
     item: Item = {
         **asset_key(a.tenant_id, a.id),
         "id": s(a.id),
@@ -95,8 +103,9 @@ def asset_item(a: Asset) -> Item:
         "orientation": num(a.orientation),
         "renditions": renditions_value(a.renditions),
         "shard": s(shard_of(a.id)),
-        COUNTED: {"BOOL": True},
     }
+    if counted(a):
+        item[COUNTED] = {"BOOL": True}
     if a.training_example:  # absent: an asset of the archive
         item["training_example"] = {"BOOL": True}
     optional = {
@@ -109,7 +118,7 @@ def asset_item(a: Asset) -> Item:
     }
     item.update({name: s(value) for name, value in optional.items() if value is not None})
     if a.frame_time is not None:
-        item["frame_time"] = num(a.frame_time)
+        item[FRAME_TIME] = num(a.frame_time)
     return item
 
 
@@ -137,7 +146,7 @@ def asset_from_item(item: Item) -> Asset:
         phash=opt_s(item, "phash"),
         other_filenames=tuple(v["S"] for v in item.get("other_names", {}).get("L", ())),
         training_example=item.get("training_example", {}).get("BOOL", False),
-        frame_time=to_float(item["frame_time"]) if "frame_time" in item else None,
+        frame_time=to_float(item[FRAME_TIME]) if FRAME_TIME in item else None,
     )
 
 

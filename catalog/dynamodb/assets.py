@@ -24,6 +24,7 @@ from catalog.dynamodb.asset_items import (
     asset_item,
     asset_key,
     count_update,
+    counted,
     edge_item,
     phash_item,
     renditions_value,
@@ -69,8 +70,9 @@ class DynamoAssets(DynamoTable):
 
     async def register_asset(self, asset: Asset) -> tuple[Asset, bool]:
         """One transaction: the asset, its content-hash guard and, for a version, the edge from its parent
-        (which must be the tenant's), and its place in the tenant's asset count. Concurrent registrations
-        of the same bytes: one wins, the others see the guard taken and return the winner."""
+        (which must be the tenant's), and its place in the tenant's asset count (a keyframe has none).
+        Concurrent registrations of the same bytes: one wins, the others see the guard taken and return
+        the winner."""
         tenant = ddb.tenant_pk(asset.tenant_id)
         guard = {**ddb.key(tenant, ddb.sha_sk(asset.sha256)), "asset_id": s(asset.id)}
         actions = [put_new(self._table, asset_item(asset)), put_new(self._table, guard)]
@@ -79,7 +81,8 @@ class DynamoAssets(DynamoTable):
             actions.append(put_new(self._table, edge_item(asset.tenant_id, asset.parent_id, asset.id)))
         if asset.phash:
             actions.append(self._put(phash_item(asset.tenant_id, asset.id, asset.phash)))
-        actions.append(count_update(self._table, asset.tenant_id, asset.id, +1))
+        if counted(asset):
+            actions.append(count_update(self._table, asset.tenant_id, asset.id, +1))
         for _ in range(ATTEMPTS):
             existing = await self.find_asset_by_sha256(asset.tenant_id, asset.sha256)
             if existing is not None:
@@ -153,18 +156,18 @@ class DynamoAssets(DynamoTable):
     async def _delete_asset_item(self, tenant_id: str, asset_id: str, item: Item) -> None:
         """The asset item with its feed tombstone and, if it is counted, its place in the asset count."""
         for attempt in range(ATTEMPTS):
-            counted = COUNTED in item
+            in_count = COUNTED in item
             delete = {
                 "Delete": {
                     "TableName": self._table,
                     "Key": asset_key(tenant_id, asset_id),
                     "ConditionExpression": f"attribute_exists({COUNTED})"
-                    if counted
+                    if in_count
                     else f"attribute_exists(PK) AND attribute_not_exists({COUNTED})",
                 }
             }
             actions = [*feed_tombstone(self._table, tenant_id, asset_id), delete]
-            if counted:
+            if in_count:
                 actions.append(count_update(self._table, tenant_id, asset_id, -1))
             try:
                 await transact(self._client, actions)

@@ -8,6 +8,8 @@ or in-flight assets are one index partition per stage, however many indexed asse
   is cheap exactly then: most assets are indexed, so the filter keeps most of what is read.
 - stage_counts counts each partition (Select COUNT over KEYS_ONLY entries, a few hundred bytes each) and
   takes INDEXED as the tenant's asset count (catalog.dynamodb.assets keeps it exact) minus the rest.
+  A video's keyframes are neither listed nor counted (they belong to their video): registered INDEXED,
+  they are in no partition, the listing's walk filters them out and the asset count leaves them out.
   Like every index read it may trail a change by the index's propagation delay (typically well under a
   second); it never estimates.
 Tables made before this index are upgraded by `mediasight init` (catalog.dynamodb.table).
@@ -22,7 +24,7 @@ from typing import Any
 
 from catalog.domain.model import Asset, Stage
 from catalog.dynamodb import keys as ddb
-from catalog.dynamodb.asset_items import asset_from_item, asset_key, count_keys, stage_key
+from catalog.dynamodb.asset_items import FRAME_TIME, asset_from_item, asset_key, count_keys, stage_key
 from catalog.dynamodb.base import DynamoTable
 from catalog.dynamodb.requests import batch_get, query_all, query_count, query_up_to
 from catalog.dynamodb.schema import INDEX_STAGES
@@ -89,7 +91,8 @@ class DynamoStages(DynamoTable):
     async def _filtered_range(
         self, tenant_id: str, stages: Sequence[Stage], after: str | None, limit: int
     ) -> list[Asset]:
-        """A filtered walk of the tenant's asset range, newest first (for listings that include INDEXED)."""
+        """A filtered walk of the tenant's asset range, newest first (for listings that include INDEXED);
+        a video's keyframes (INDEXED from the start, never in a stage partition) are passed over."""
         values = {f":s{i}": s(st.value) for i, st in enumerate(stages)}
         items = await self._tenant_range(
             tenant_id,
@@ -97,7 +100,7 @@ class DynamoStages(DynamoTable):
             ddb.asset_sk(after) if after else ddb.ASSET_END,
             limit,
             skip_id=after,
-            FilterExpression=f"#st IN ({', '.join(values)})",
+            FilterExpression=f"#st IN ({', '.join(values)}) AND attribute_not_exists({FRAME_TIME})",
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
@@ -122,10 +125,10 @@ class DynamoStages(DynamoTable):
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
             ExpressionAttributeValues={":pk": s(ddb.tenant_pk(tenant_id)), ":prefix": s(ddb.ASSET_PREFIX)},
-            ProjectionExpression="#st",
+            ProjectionExpression=f"#st, {FRAME_TIME}",
             ExpressionAttributeNames={"#st": "status"},
         )
-        return dict(Counter(Stage(item["status"]["S"]) for item in items))
+        return dict(Counter(Stage(item["status"]["S"]) for item in items if FRAME_TIME not in item))
 
     async def _count_stage(self, tenant_id: str, stage: Stage) -> int:
         return await query_count(

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from catalog.domain.model import Stage
 from catalog.dynamodb import keys as ddb
-from catalog.dynamodb.asset_items import COUNTED, asset_key, count_update, stage_clauses
+from catalog.dynamodb.asset_items import COUNTED, FRAME_TIME, asset_key, count_update, stage_clauses
 from catalog.dynamodb.base import set_remove
 from catalog.dynamodb.requests import (
     ATTEMPTS,
@@ -172,7 +172,8 @@ async def _record_upgrade(client: Any, table: str, name: str) -> None:
 
 
 async def _backfill_stage_index(client: Any, table: str) -> None:
-    """Mark and count every asset not counted yet, walking the `assets` index shard by shard."""
+    """Mark and count every asset not counted yet (a video's keyframe never is: asset_items.counted),
+    walking the `assets` index shard by shard."""
     log.info("backfilling stage marks and asset counts in the DynamoDB table %r", table)
     marked = 0
     for shard in ALL_SHARDS:
@@ -187,9 +188,13 @@ async def _backfill_stage_index(client: Any, table: str) -> None:
         async for page in pages:
             keys = [{"PK": e["PK"], "SK": e["SK"]} for e in page]
             items = await batch_get(
-                client, table, keys, projection=f"id, tenant_id, #st, {COUNTED}", names={"#st": "status"}
+                client,
+                table,
+                keys,
+                projection=f"id, tenant_id, #st, {COUNTED}, {FRAME_TIME}",
+                names={"#st": "status"},
             )
-            uncounted = [i for i in items if COUNTED not in i]
+            uncounted = [i for i in items if COUNTED not in i and FRAME_TIME not in i]
             await bounded([_count_in(client, table, i) for i in uncounted])
             marked += len(uncounted)
     log.info("backfilled the DynamoDB table %r: %d assets were not counted yet", table, marked)

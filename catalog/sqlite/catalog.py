@@ -207,14 +207,16 @@ class SqliteCatalog(
         marks = placeholders(len(values))
         sql = (
             f"SELECT {_ASSET_COLUMNS} FROM assets WHERE tenant_id = ? AND status IN ({marks}) "
-            "AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
+            "AND frame_time IS NULL AND (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?"
         )
         return await self._select_assets(sql, (tenant_id, *values, after, after, limit))
 
     async def stage_counts(self, tenant_id: str) -> dict[Stage, int]:
         rows = await self._db.read(
             lambda c: c.execute(
-                "SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? GROUP BY status", (tenant_id,)
+                "SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? AND frame_time IS NULL "
+                "GROUP BY status",
+                (tenant_id,),
             ).fetchall()
         )
         return {Stage(r["status"]): r["n"] for r in rows}

@@ -13,7 +13,7 @@ import time
 
 from catalog.domain.clock import to_db_time, utcnow
 from catalog.domain.ids import uuid7
-from catalog.domain.ports import EnqueueSignal, Job
+from catalog.domain.ports import Job, Signal
 from catalog.sqlite.db import SqliteDb
 
 SCHEMA = """
@@ -54,7 +54,7 @@ class SqliteJobQueue:
 
     def __init__(self, db: SqliteDb) -> None:
         self._db = db
-        self.new_jobs = EnqueueSignal()
+        self.new_jobs = Signal()
 
     @property
     def db(self) -> SqliteDb:

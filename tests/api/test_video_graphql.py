@@ -24,15 +24,19 @@ pytestmark = pytest.mark.video
 
 ASSET = """query ($id: ID!) { asset(id: $id) {
   mediaType video { codec frameRate framesPerSecond dropFrame duration shots audio { codec } }
-  segments { index start end startTimecode endTimecode keyframes labels { name confidence } }
+  segments { index start end startTimecode endTimecode keyframes labels { name confidence } frame { id } }
+  shot { index }
   vtt: segmentsExport(format: WEBVTT) edl: segmentsExport(format: EDL)
   segmentDiff { start end gained lost }
   renditions { kind url width height }
-  children { relation frameTime filename mediaType labels { name } renditions { kind } } } }"""
+  children { id relation frameTime filename mediaType labels { name } renditions { kind } } } }"""
+
+FRAME = """query ($id: ID!) { asset(id: $id) {
+  frameTime parent { filename } shot { index startTimecode endTimecode labels { name } frame { id } } } }"""
 
 SEARCH = """query ($labels: [String!]) { search(filter: {labels: $labels, mediaTypes: ["video/mp4"]}) {
   totalCount edges { node { id } matches { label }
-    segments(matching: true) { start end startTimecode endTimecode matches }
+    segments(matching: true) { start end startTimecode endTimecode matches frame { frameTime } }
     all: segments(matching: false) { index } } } }"""
 
 
@@ -101,6 +105,14 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
         f["labels"] == [] and {r["kind"] for r in f["renditions"]} == {"preview", "thumbnail"} for f in frames
     )
     assert asset["segments"][1]["startTimecode"] == "00:00:01:05"
+    # each shot links to its frame, and each frame says which video and shot it is from
+    assert [s["frame"] for s in asset["segments"]] == [{"id": f["id"]} for f in frames]
+    assert asset["shot"] is None  # the video is no keyframe
+    cat_frame = (await query(client, key, FRAME, {"id": frames[1]["id"]}))["asset"]
+    assert cat_frame["parent"] == {"filename": "clip.mp4"}
+    assert cat_frame["shot"]["index"] == 1 and cat_frame["shot"]["startTimecode"] == "00:00:01:05"
+    assert cat_frame["shot"]["frame"] == {"id": frames[1]["id"]}
+    assert "Cat" in {lb["name"] for lb in cat_frame["shot"]["labels"]}  # what the shot's analysis saw
     cat_range = next(c for c in asset["segmentDiff"] if c["start"] == starts[1])  # first run: all new
     assert "Cat" in cat_range["gained"] and cat_range["end"] == starts[2] and not cat_range["lost"]
 
@@ -120,6 +132,7 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
         ("00:00:01:05", "00:00:03:00")
     ]
     assert "Cat" in edge["segments"][0]["matches"]
+    assert edge["segments"][0]["frame"] == {"frameTime": frames[1]["frameTime"]}
 
     durations = (
         "query ($min: Float, $max: Float) "

@@ -262,6 +262,37 @@ async def test_a_videos_keyframe_is_a_frame_child_with_its_time(catalog: Catalog
     assert (await catalog.find_asset_by_sha256(a, "1" * 64)) == frame
 
 
+async def test_a_videos_keyframes_are_neither_listed_nor_counted_by_stage(catalog: CatalogStore) -> None:
+    """What an archivist lists and counts are the archive's assets: a video's keyframes belong to it."""
+    (a,) = await tenants(catalog, "a")
+    video, _ = await catalog.register_asset(new_asset(a, "0" * 64, media_type="video/mp4"))
+    frames = [
+        (await catalog.register_asset(new_asset(
+            a, f"{i:064d}", parent_id=video.id, relation=VersionRelation.FRAME, frame_time=float(i),
+            status=Stage.INDEXED,
+        )))[0]
+        for i in range(1, 4)
+    ]  # fmt: skip
+    photo, _ = await catalog.register_asset(new_asset(a, "f" * 64))
+    broken, _ = await catalog.register_asset(new_asset(a, "e" * 64))
+    await catalog.set_stage(a, broken.id, Stage.FAILED, "broken")
+    assert await catalog.stage_counts(a) == {Stage.STORED: 2, Stage.FAILED: 1}
+    for asset_id in (video.id, photo.id):
+        await catalog.set_stage(a, asset_id, Stage.INDEXED)
+    listed = await catalog.assets_in_stages(a, [Stage.INDEXED, Stage.FAILED], after=None, limit=10)
+    assert [x.id for x in listed] == [broken.id, photo.id, video.id]
+    paged = await catalog.assets_in_stages(a, [Stage.INDEXED], after=photo.id, limit=1)
+    assert [x.id for x in paged] == [video.id]
+    assert await catalog.stage_counts(a) == {Stage.INDEXED: 2, Stage.FAILED: 1}
+    await catalog.delete_asset(a, frames[0].id)  # a stale keyframe goes: the counts stay
+    assert await catalog.stage_counts(a) == {Stage.INDEXED: 2, Stage.FAILED: 1}
+    await catalog.delete_asset(a, photo.id)
+    assert await catalog.stage_counts(a) == {Stage.INDEXED: 1, Stage.FAILED: 1}
+    # the operator's walk over every asset still sees them (verify, reindex)
+    walked = await catalog.list_assets(a, after=None, limit=10)
+    assert {x.id for x in walked} == {video.id, broken.id, *(f.id for f in frames[1:])}
+
+
 async def test_delete_asset(catalog: CatalogStore) -> None:
     a, b = await tenants(catalog, "a", "b")
     root, _ = await catalog.register_asset(new_asset(a, "0" * 64))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from catalog.domain.ids import uuid7
-from catalog.domain.model import Stage
+from catalog.domain.model import Stage, VersionRelation
 from catalog.domain.ports import CatalogStore
 from catalog.dynamodb.asset_items import count_keys
 from catalog.dynamodb.catalog import DynamoCatalog
@@ -93,6 +93,15 @@ async def test_stage_counts_and_listings_match_sqlite(ddb_client: Any, sqlite: S
                 await dynamo.register_asset(asset)
                 await sqlite.register_asset(new_asset(sq, asset.sha256, id=asset.id))
                 assets.append((d, asset.id))
+            # a video (left as it is) and its keyframes, which neither catalog lists or counts
+            video = new_asset(d, f"{name}v{0:062d}", id=uuid7(), media_type="video/mp4")
+            await dynamo.register_asset(video)
+            await sqlite.register_asset(new_asset(sq, video.sha256, id=video.id, media_type="video/mp4"))
+            for i in range(3):
+                frame = {"relation": VersionRelation.FRAME, "frame_time": float(i), "status": Stage.INDEXED}
+                sha, frame_id = f"{name}f{i:062d}", uuid7()
+                await dynamo.register_asset(new_asset(d, sha, id=frame_id, parent_id=video.id, **frame))
+                await sqlite.register_asset(new_asset(sq, sha, id=frame_id, parent_id=video.id, **frame))
         await assert_same(dynamo, sqlite, tenants)
         for _ in range(3):
             for d, asset_id in rng.sample(assets, 10):
@@ -114,6 +123,8 @@ async def test_ensure_table_upgrades_an_older_table(ddb_client: Any, old_table: 
     a, b = [(await catalog.create_tenant(n)).id for n in ("a", "b")]
     ids = [(await catalog.register_asset(new_asset(a, f"{i:064d}")))[0].id for i in range(6)]
     other = (await catalog.register_asset(new_asset(b, "f" * 64)))[0].id
+    keyframe = {"relation": VersionRelation.FRAME, "frame_time": 2.0, "status": Stage.INDEXED}
+    await catalog.register_asset(new_asset(a, "e" * 64, parent_id=ids[4], **keyframe))  # never counted
     for asset_id in ids[:3]:
         await catalog.set_stage(a, asset_id, Stage.FAILED, "broken")
     for asset_id in ids[3:5]:

@@ -19,6 +19,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from catalog.domain.embedded import EMBEDDED
 from catalog.domain.model import BoundingBox
+from indexer.video.video_frames import VideoFrames
+from indexer.video.video_work import Keyframe
 from mediasight.bootstrap import Services, build
 from mediasight.cli import app as cli
 from mediasight.settings import Settings
@@ -59,6 +61,18 @@ async def _ingest(services: Services, tenant: str, data: bytes, name: str) -> st
     assert outcome.asset is not None, outcome.error
     await services.worker().run_until_idle()
     return outcome.asset.id
+
+
+async def _keyframe_of(services: Services, tenant: str, asset_id: str, tmp_path: Path) -> str:
+    """A FRAME child registered under the asset as a video's analysis registers its keyframes."""
+    still = tmp_path / f"keyframe-{asset_id}.jpg"
+    await asyncio.to_thread(still.write_bytes, jpeg_bytes((200, 20, 20)))
+    parent = await services.catalog.get_asset(tenant, asset_id)
+    assert parent is not None
+    frames = VideoFrames(services.catalog, services.blobs, services.cpu)
+    (frame,) = await frames.store(parent, [Keyframe(0, 0.5, still)])
+    assert frame.is_keyframe
+    return frame.id
 
 
 def rounded(box: BoundingBox) -> BoundingBox:
@@ -167,7 +181,9 @@ async def _tagged_in_data_dir(tmp_path: Path, settings: Settings) -> str:
     try:
         tenant, _ = await make_tenant(services, "desk")
         photo = await asyncio.to_thread(tagged_astronaut, tmp_path / "astronaut.jpg")
-        return await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+        asset_id = await _ingest(services, tenant, await asyncio.to_thread(photo.read_bytes), photo.name)
+        await _keyframe_of(services, tenant, asset_id, tmp_path)  # part of its parent: not exported
+        return asset_id
     finally:
         services.close()
 
@@ -183,6 +199,7 @@ async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Set
     )
     assert result.exit_code == 0, result.output
     written = out / f"{asset_id}_astronaut.jpg.xmp"
+    assert [p.name for p in out.iterdir()] == [written.name]  # "every asset": not the keyframe
     tags = await asyncio.to_thread(exiftool_read, written)
     assert tags["XMP-dc:Title"] == "Astronaut portrait"
     refused = await asyncio.to_thread(
@@ -307,6 +324,7 @@ async def test_a_background_export_of_a_search_and_of_the_tenant(
     tenant, key, tagged = await _tagged(services, tmp_path)
     _, other_key = await make_tenant(services, "other")
     plain = await _ingest(services, tenant, jpeg_bytes((20, 200, 20)), "green.jpg")
+    await _keyframe_of(services, tenant, plain, tmp_path)  # a keyframe belongs to its video: not exported
     start = """mutation ($f: BackgroundExportFormat!, $q: String) { startExport(format: $f, query: $q) {
       id state total done url } }"""
     job_query = "query ($id: ID!) { exportJob(id: $id) { state total done error url } }"

@@ -162,6 +162,29 @@ async def test_a_job_queued_in_this_process_is_claimed_at_once(services: Service
         await running
 
 
+async def test_a_waiter_looks_again_as_each_job_of_the_worker_ends(services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((20, 200, 200)), "cyan.jpg")
+    assert outcome.asset is not None
+    asked: list[Stage | None] = []
+
+    async def indexed_now() -> bool:
+        asset = await services.catalog.get_asset(tenant, outcome.asset.id)  # type: ignore[union-attr]
+        asked.append(asset.status if asset else None)
+        return asset is not None and asset.status == Stage.INDEXED
+
+    worker = services.worker()
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        async with asyncio.timeout(20):  # a poll of 60 s: only the worker's signal ends the wait in time
+            await worker.until(indexed_now, poll_seconds=60)
+    finally:
+        stop.set()
+        await running
+    assert asked[0] != Stage.INDEXED and asked[-1] == Stage.INDEXED
+
+
 class BrokenClaims:
     """The real queue, whose claims fail (the database is gone)."""
 

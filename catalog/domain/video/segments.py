@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from catalog.domain.model import Label, ModerationLabel
+from catalog.domain.model import Asset, Label, ModerationLabel
 from catalog.domain.video.timecode import FrameRate, to_timecode
 
 
@@ -32,6 +33,10 @@ class Segment:
     def duration(self) -> float:
         return self.end - self.start
 
+    def holds(self, time: float) -> bool:
+        """The second `time` (a keyframe's) lies in the segment."""
+        return self.start <= time < self.end
+
     def found_labels(self) -> tuple[Label, ...]:
         """The classifier's and the detector's labels, one per name at its highest confidence."""
         if not self.objects:
@@ -49,6 +54,18 @@ class Segment:
         if sure or any(lb.confidence >= min_confidence for lb in self.objects) or self.faces:
             return dataclasses.replace(self, labels=tuple(sure))
         return self
+
+
+def keyframe_of(segment: Segment, children: Sequence[Asset]) -> Asset | None:
+    """The segment's keyframe among its video's children: the FRAME child whose time lies in it."""
+    return next((c for c in children if c.frame_time is not None and segment.holds(c.frame_time)), None)
+
+
+def segment_of(segments: Sequence[Segment], frame: Asset) -> Segment | None:
+    """The segment a video's keyframe (a FRAME child of the video these are the segments of) is from."""
+    if frame.frame_time is None:
+        return None
+    return next((s for s in segments if s.holds(frame.frame_time)), None)
 
 
 def timecodes(

@@ -153,16 +153,22 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
         )
 
     def text() -> Analyzer:
-        from indexer.recognizers.local.text import RapidOcrReader
+        from indexer.recognizers.local.text import SHORT_LINE_CONFIDENCE, RapidOcrReader
 
         _one_opencv_thread()
         model = RapidOcrReader()
 
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
             # The reader filters: dropping lines afterwards would leave WORD parent indexes pointing astray.
-            return Findings(text=tuple(model.read(image, min_confidence=float(params["min_confidence"]))))
+            found = model.read(
+                image,
+                min_confidence=float(params["min_confidence"]),
+                short_line_confidence=float(params["short_line_confidence"]),
+            )
+            return Findings(text=tuple(found))
 
-        return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults={"min_confidence": 50.0})
+        defaults = {"min_confidence": 50.0, "short_line_confidence": SHORT_LINE_CONFIDENCE}
+        return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults=defaults)
 
     def moderation() -> Analyzer:
         from indexer.recognizers.local.moderation import OpenNsfwModerator

@@ -1,5 +1,6 @@
 """A video's asset page in Chromium: the H.264 proxy plays in a <video> element behind its poster, the
-shots list their strip tiles, timecodes and labels, and choosing a shot cues the player at its start."""
+shots list their strip tiles, timecodes and labels, and choosing a shot cues the player at its start; a
+shot's keyframe has a page of its own that leads back to the video."""
 
 from __future__ import annotations
 
@@ -79,4 +80,18 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
 
     await page.get_by_role("button", name="Play shot 3 from 00:00:03:00").click()
     await until(lambda: player.evaluate("v => v.currentTime >= 3.0"))
+    tab.guard.check()
+
+    # A shot links to its keyframe's own page, which says which video and shot it is from and what the
+    # shot's analysis found (the frame has none of its own).
+    await expect(page.get_by_role("link", name="Keyframe of shot 1")).to_be_visible()
+    await page.get_by_role("link", name="Keyframe of shot 2").click()
+    await expect(page.get_by_role("heading", name="pets-shot002.jpg")).to_be_visible()
+    origin = page.get_by_role("region", name="From the video")
+    await expect(origin).to_contain_text("The keyframe of shot 2 (00:00:01:05 – 00:00:03:00) of pets.mp4")
+    await expect(origin.get_by_role("link", name="Cat")).to_be_visible()
+    await assert_accessible(page)
+    await screenshot(page, "asset-frame")
+    await origin.get_by_role("link", name="pets.mp4").click()
+    await expect(page.get_by_role("heading", name="pets.mp4")).to_be_visible()
     tab.guard.check()

@@ -9,8 +9,9 @@ from catalog.domain.codec import decode_findings, encode_findings
 from catalog.domain.model import BoundingBox, Face, Findings, Label, ModerationLabel, RecognitionResult
 from catalog.domain.video.findings import VIDEO_PERSONS, VideoFindings, matching_segments, person_names
 from catalog.domain.video.media import VideoInfo
-from catalog.domain.video.segments import Segment, merge_lines
+from catalog.domain.video.segments import Segment, keyframe_of, merge_lines, segment_of
 from catalog.domain.video.video_codec import decode_video, encode_video
+from tests.catalog.domain.assets import an_asset
 
 CAT = Label("Cat", 93.0, ("Feline", "Animal"))
 FELINE = Label("Feline", 94.0, ("Animal",))
@@ -105,3 +106,16 @@ def test_a_shots_tentative_labels_give_way_when_anything_else_in_it_is_sure() ->
     # the bar is the run's min_confidence: at 40 the Missile is sure and only the Rocket gives way
     assert rocket.settled(40.0).labels == (MISSILE,)
     assert segment(1, CAT, CUP).settled(50.0) == segment(1, CAT, CUP)
+
+
+def test_a_shot_and_its_keyframe_find_each_other_by_the_frames_time() -> None:
+    shots = [segment(0), segment(1), segment(2)]  # [0, 1), [1, 2), [2, 3) seconds
+    frames = [
+        dataclasses.replace(an_asset(), id=f"f{i}", frame_time=t) for i, t in enumerate((0.4, 1.0, 2.99))
+    ]
+    crop = dataclasses.replace(an_asset(), id="crop")  # a version that is no keyframe
+    assert [keyframe_of(s, [crop, *frames]) for s in shots] == frames
+    assert [segment_of(shots, f) for f in frames] == shots
+    assert segment_of(shots, crop) is None
+    assert segment_of(shots, dataclasses.replace(an_asset(), frame_time=3.0)) is None  # past the end
+    assert keyframe_of(segment(5), frames) is None

@@ -214,6 +214,35 @@ def test_photo_without_text_yields_little(reader: RapidOcrReader) -> None:
     assert all(d.confidence < 90 for d in found)
 
 
+def drawn(
+    name: str, text: str, size: int, at: tuple[int, int], ink: str, plate: tuple[object, ...]
+) -> Image.Image:
+    """Short text drawn on a plate on a photo: a jersey number, a sign."""
+    image = photo(name)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle(plate[0], fill=plate[1])  # type: ignore[arg-type]
+    draw.text(at, text, font=ImageFont.load_default(size=size), fill=ink)
+    return image
+
+
+def test_stray_glyphs_of_photos_are_dropped_and_real_short_text_is_kept(reader: RapidOcrReader) -> None:
+    """A line of one or two characters must be read at short_line_confidence (90): the photos' stray
+    glyphs read at 31–73, short text that is there at 97–100 (measured on 45 images: text.py)."""
+    for name, stray in (("clock", "O"), ("coffee", "8"), ("logo", "G")):
+        image = photo(name)
+        assert lines_of(reader.read(image)) == [], name
+        assert lines_of(reader.read(image, short_line_confidence=0)) == [stray], name  # what was dropped
+    jersey = drawn("astronaut", "23", 70, (220, 310), "white", ((200, 280, 330, 420), (150, 20, 20)))
+    sign = drawn("coffee", "30", 60, (40, 40), "black", ((25, 30, 135, 120), (255, 255, 255)))
+    platform = drawn("chelsea", "B", 50, (20, 20), "yellow", ((10, 15, 70, 85), (0, 0, 0)))
+    for image, text in ((jersey, "23"), (sign, "30"), (platform, "B")):
+        found = reader.read(image)
+        check_shape(found)
+        assert lines_of(found) == [text] and found[0].confidence >= 97
+    with pytest.raises(ValueError):
+        reader.read(sign, short_line_confidence=101)
+
+
 @pytest.mark.parametrize(
     "image",
     [

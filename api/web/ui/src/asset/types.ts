@@ -65,8 +65,10 @@ export type AssetData = AssetRef & {
     audio: { codec: string }[];
   } | null;
   segments: Segment[];
+  frameTime: number | null;
+  shot: Shot | null; // a video's keyframe: the shot it is from
 };
-export type Segment = {
+export type Shot = {
   index: number;
   start: number;
   end: number;
@@ -75,9 +77,11 @@ export type Segment = {
   labels: { name: string; confidence: number; parents: string[] }[];
   faces: string[];
 };
+export type Segment = Shot & { frame: { id: string } | null }; // frame: the shot's keyframe asset
 
 const BOX = "boundingBox { left top width height }";
 const VERSION = `${THUMB_FIELDS} relation frameTime`;
+const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } faces";
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
 
 export const ASSET_QUERY = `query Asset($id: ID!) {
@@ -94,6 +98,7 @@ export const ASSET_QUERY = `query Asset($id: ID!) {
     similarAssets(first: 8) { distance asset { ${THUMB_FIELDS} } }
     runs(first: 30) { ${RUN_FIELDS} }
     video { duration width height codec framesPerSecond dropFrame shots audio { codec } }
-    segments { index start end startTimecode endTimecode labels { name confidence parents } faces }
+    segments { ${SHOT} frame { id } }
+    frameTime shot { ${SHOT} }
   }
 }`;

@@ -3,23 +3,40 @@
 import { useRef } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
-import type { AssetData, Segment } from "./types";
+import type { AssetData, Shot } from "./types";
 
 const TILE = { width: 160, height: 90, columns: 10 }; // the strip's layout (indexer/video/video_renditions.py)
 
 // The most specific labels first: a label with fewer of the shot's labels under it comes first (a leaf,
 // then its nearest parents: Egyptian Mau, Cat, Feline before Mammal, Animal), then the more confident.
-const specificFirst = (labels: Segment["labels"]): Segment["labels"] => {
+export const specificFirst = (labels: Shot["labels"]): Shot["labels"] => {
   const below = new Map<string, number>();
   for (const l of labels) for (const p of l.parents) below.set(p, (below.get(p) ?? 0) + 1);
-  const depth = (l: Segment["labels"][number]) => below.get(l.name) ?? 0;
+  const depth = (l: Shot["labels"][number]) => below.get(l.name) ?? 0;
   return [...labels].sort((a, b) => depth(a) - depth(b) || b.confidence - a.confidence);
 };
 
-const seconds = (s: number): string => {
+export const seconds = (s: number): string => {
   const m = Math.floor(s / 60);
   return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
 };
+
+// What a shot's analysis found: its most specific labels (links to searches) and the persons seen.
+export function ShotLabels(props: { shot: Shot }) {
+  const s = props.shot;
+  return (
+    <>
+      {s.labels.length
+        ? specificFirst(s.labels).slice(0, 4).map((l) => (
+            <a key={l.name} href={`/?label=${encodeURIComponent(l.name)}`}>
+              {l.name} <span class="muted">{pct(l.confidence)}</span>
+            </a>
+          ))
+        : <span class="muted">no labels</span>}
+      {s.faces.length > 0 && <span class="muted"> · {s.faces.join(", ")}</span>}
+    </>
+  );
+}
 
 export function VideoView(props: { asset: AssetData }) {
   const a = props.asset;
@@ -82,14 +99,12 @@ export function VideoView(props: { asset: AssetData }) {
                   </span>
                 </button>
                 <span class="shot-labels">
-                  {s.labels.length
-                    ? specificFirst(s.labels).slice(0, 4).map((l) => (
-                        <a key={l.name} href={`/?label=${encodeURIComponent(l.name)}`}>
-                          {l.name} <span class="muted">{pct(l.confidence)}</span>
-                        </a>
-                      ))
-                    : <span class="muted">no labels</span>}
-                  {s.faces.length > 0 && <span class="muted"> · {s.faces.join(", ")}</span>}
+                  <ShotLabels shot={s} />
+                  {s.frame && (
+                    <a class="frame-link" href={`/assets/${s.frame.id}`} aria-label={`Keyframe of shot ${s.index + 1}`}>
+                      keyframe ›
+                    </a>
+                  )}
                 </span>
               </li>
             ))}

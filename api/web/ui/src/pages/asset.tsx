@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
-import { VideoView } from "../asset/video";
+import { ShotLabels, seconds, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -98,6 +98,26 @@ function Versions(props: { asset: AssetData }) {
   );
 }
 
+// A video's keyframe (a FRAME child) has no analysis of its own: say which video and shot it is from, and
+// what the shot's analysis found.
+function FromVideo(props: { asset: AssetData }) {
+  const { shot, parent, frameTime } = props.asset;
+  if (!shot || !parent) return null;
+  return (
+    <section aria-labelledby="from-video-h">
+      <h2 id="from-video-h">From the video</h2>
+      <p>
+        The keyframe of shot {shot.index + 1} ({shot.startTimecode} – {shot.endTimecode}) of{" "}
+        <a href={`/assets/${parent.id}`}>{parent.filename}</a>
+        {frameTime !== null && `, at ${seconds(frameTime)}`}.
+      </p>
+      <p class="shot-labels">
+        <span>The shot shows:</span> <ShotLabels shot={shot} />
+      </p>
+    </section>
+  );
+}
+
 function Details(props: { asset: AssetData }) {
   const a = props.asset;
   const p = a.properties;
@@ -178,6 +198,7 @@ export function AssetPage(props: PageProps) {
       <div class="asset-body">
         <div class="asset-main">
           {asset.video ? <VideoView asset={asset} /> : <Preview asset={asset} />}
+          <FromVideo asset={asset} />
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
             <section aria-labelledby="text-h">
