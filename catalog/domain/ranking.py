@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
+from catalog.domain.ports import IndexDocument
+
 # A full-text hit (filename, label or person words) ranks like a 50 % label match:
 # below confident labels, above weak ones.
 FILENAME_SCORE = 50.0
@@ -14,6 +19,9 @@ SEMANTIC_FLOOR = 0.3
 # or at MEANING_SURE and over whatever the best (a query several photos fit well: "a person" at 0.66, 0.46).
 MEANING_MARGIN = 0.1
 MEANING_SURE = 0.45
+# Words of a free-text query that name nothing a filename, label or person name holds ("a person": "a"
+# would be a prefix of every Animal); a query of nothing else keeps them.
+FUNCTION_WORDS = frozenset({"a", "an", "the", "of", "in", "on", "at", "with", "and", "for"})
 # A text query's score: mostly keyword (label confidence / full-text), partly meaning.
 KEYWORD_WEIGHT, SEMANTIC_WEIGHT = 0.7, 0.3
 
@@ -29,3 +37,19 @@ def meaning_cut(best: float | None) -> float:
 def meaning(similarity: float, cut: float = SEMANTIC_FLOOR) -> float | None:
     """A hit's explanation by meaning: its cosine similarity when that counted (at or over the cut)."""
     return round(similarity, 4) if similarity >= cut else None
+
+
+def query_words(words: Sequence[str]) -> list[str]:
+    """The words of a free-text query that must each be found (as prefixes): its FUNCTION_WORDS dropped,
+    unless nothing else is left."""
+    kept = [w for w in words if w.lower() not in FUNCTION_WORDS]
+    return kept or list(words)
+
+
+def document_words(doc: IndexDocument) -> str:
+    """The words a text query finds a document by, besides the text in its image: its filenames, the names
+    of its labels at MEANING_MIN_CONFIDENCE or more, its persons. A weaker label (the detector's "Dog" 32
+    on a bus) is found by its name at its own confidence, explained by `matches`, not as a word scored
+    like FILENAME_SCORE."""
+    sure = (lb.name for lb in doc.labels if lb.confidence >= MEANING_MIN_CONFIDENCE)
+    return " ".join([doc.filename, *sure, *doc.persons])

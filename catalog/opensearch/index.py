@@ -23,7 +23,7 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery
-from catalog.domain.ranking import SEMANTIC_FLOOR
+from catalog.domain.ranking import SEMANTIC_FLOOR, document_words
 from catalog.opensearch import query as q
 from catalog.opensearch.roots import search_roots
 
@@ -133,7 +133,7 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
         "labels": [{"name": n, "confidence": c} for n, c in labels.items()],
         "terms": [{"term": t, "confidence": c, "label": lb} for t, (c, lb) in terms.items()],
         "top_confidence": max((lb.confidence for lb in doc.labels), default=0.0),
-        "meta": " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons]),
+        "meta": document_words(doc),
         "ocr": doc.text,
         "persons": list(persons.values()),
         "moderated": doc.moderated,

@@ -53,6 +53,7 @@ from catalog.domain.ranking import (
     SEMANTIC_WEIGHT,
     meaning,
     meaning_cut,
+    query_words,
 )
 
 # What the index analyzer (`words`: pattern tokenizer, lowercase, asciifolding) makes of a word, in
@@ -91,9 +92,10 @@ def _word_query(field: str, word_tokens: list[str]) -> dict[str, Any]:
 def words_query(text: str) -> dict[str, Any] | None:
     """Every word of the user's text, as a prefix, in `meta` or `ocr` (FTS5's `{meta ocr} : "w"* ...`).
 
-    No query syntax of the user reaches OpenSearch: words become term-level queries."""
+    No query syntax of the user reaches OpenSearch: words become term-level queries. Function words ("a",
+    "the") count only in a query of nothing else (ranking.query_words)."""
     clauses = []
-    for word in _WORD.findall(text):
+    for word in query_words(_WORD.findall(text)):
         word_tokens = tokens(word)
         if word_tokens:
             either = [_word_query(field, word_tokens) for field in ("meta", "ocr")]

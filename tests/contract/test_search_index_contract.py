@@ -356,6 +356,21 @@ async def test_meaning_alone_finds_only_what_is_near_the_best_meaning(
     assert ids(examples) == ["ex"]  # in its own partition, its own best
 
 
+async def test_words_find_sure_labels_and_skip_function_words(index: SearchIndex) -> None:
+    weak_dog = Label("Dog", 32, DOG[1:])  # the detector's guess on a bus photo
+    await index.upsert(doc("t1", "bus", Label("Person", 77, ("Human",)), weak_dog, filename="IMG_0015.jpg"))
+    await index.upsert(doc("t1", "who", Label("Stage", 80), filename="the-who.jpg"))
+    # "a person": the word person (a prefix "a" would ask for some word starting with a)
+    person = await index.search("t1", SearchQuery(text="a person"))
+    assert ids(person) == ["bus"] and person.total == 1 and person.hits[0].text_match
+    # a label under MEANING_MIN_CONFIDENCE is no word of the document: its name finds it at its confidence
+    dog = await index.search("t1", SearchQuery(text="dog"))
+    assert ids(dog) == ["bus"] and dog.hits[0].score == 32 and not dog.hits[0].text_match
+    assert dog.hits[0].matches == (LabelMatch("Dog", 32, "dog"),)
+    assert ids(await index.search("t1", SearchQuery(text="do"))) == []
+    assert ids(await index.search("t1", SearchQuery(text="the"))) == ["who"]  # nothing but function words
+
+
 async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:
     jan = NOW.replace
     await index.upsert(

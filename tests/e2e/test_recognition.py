@@ -169,6 +169,10 @@ async def test_meaning_alone_lists_only_what_is_near_the_best_meaning(world: Wor
     assert names[0] == "chelsea.jpg" and not {"astronaut.jpg", "collins_again.jpg"} & set(names)
     assert found["totalCount"] == len(names)
     assert all(e["matches"] or e["textMatch"] or e["meaning"] for e in found["edges"])  # each says why
+    # no file name or image text here says "dog": a weak label (the detector's guess on the cat) is
+    # explained as the label it is, at its confidence, not as a word
+    dogs = (await gql(services, tenant, SEARCH, q="dog"))["search"]["edges"]
+    assert dogs and not any(e["textMatch"] for e in dogs)
 
 
 def test_model_files_come_from_packages(tmp_path: Path) -> None:

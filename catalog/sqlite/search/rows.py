@@ -15,6 +15,7 @@ import numpy as np
 from catalog.domain.clock import to_db_time
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument
+from catalog.domain.ranking import document_words
 from catalog.sqlite.db import placeholders
 from catalog.sqlite.search import counts as search_counts
 from catalog.sqlite.search import partition
@@ -39,8 +40,7 @@ def insert(
     for doc in sorted(docs, key=lambda d: (partition.of(d), d.asset_id)):
         fts_id += 1
         t, a = partition.of(doc), doc.asset_id
-        meta = " ".join([doc.filename, *(lb.name for lb in doc.labels), *doc.persons])
-        fts.append((fts_id, meta, doc.text, t, a))
+        fts.append((fts_id, document_words(doc), doc.text, t, a))
         facet_ids = search_vocab.pack(search_vocab.ids(conn, search_counts.listed(doc), known))
         top = max((lb.confidence for lb in doc.labels), default=0.0)
         rows.append(

@@ -16,7 +16,7 @@ from typing import Any
 from catalog.domain.clock import to_db_time
 from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.ports import SearchQuery, SortOrder
-from catalog.domain.ranking import FILENAME_SCORE
+from catalog.domain.ranking import FILENAME_SCORE, query_words
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 Sql = tuple[str, list[Any]]
@@ -26,8 +26,9 @@ Where = tuple[list[str], list[Any]]  # clauses (ANDed) and their parameters
 
 
 def fts_words(text: str) -> str | None:
-    """User words as FTS5 prefix terms, quoted: no FTS syntax from the user ever reaches the parser."""
-    words = _WORD.findall(text)
+    """User words as FTS5 prefix terms, quoted: no FTS syntax from the user ever reaches the parser.
+    Function words ("a", "the") count only in a query of nothing else (ranking.query_words)."""
+    words = query_words(_WORD.findall(text))
     return " ".join(f'"{w}"*' for w in words) if words else None
 
 
