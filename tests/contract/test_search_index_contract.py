@@ -360,9 +360,13 @@ async def test_words_find_sure_labels_and_skip_function_words(index: SearchIndex
     weak_dog = Label("Dog", 32, DOG[1:])  # the detector's guess on a bus photo
     await index.upsert(doc("t1", "bus", Label("Person", 77, ("Human",)), weak_dog, filename="IMG_0015.jpg"))
     await index.upsert(doc("t1", "who", Label("Stage", 80), filename="the-who.jpg"))
-    # "a person": the word person (a prefix "a" would ask for some word starting with a)
+    # "a person": the word person (a prefix "a" would ask for some word starting with a); the label Person
+    # (label_terms: the query without its article) explains the hit at its confidence
     person = await index.search("t1", SearchQuery(text="a person"))
-    assert ids(person) == ["bus"] and person.total == 1 and person.hits[0].text_match
+    assert ids(person) == ["bus"] and person.total == 1
+    assert person.hits[0].matches == (LabelMatch("Person", 77, "person"),)
+    who = await index.search("t1", SearchQuery(text="a who"))  # no label "who": the filename's word
+    assert ids(who) == ["who"] and who.total == 1 and who.hits[0].text_match
     # a label under MEANING_MIN_CONFIDENCE is no word of the document: its name finds it at its confidence
     dog = await index.search("t1", SearchQuery(text="dog"))
     assert ids(dog) == ["bus"] and dog.hits[0].score == 32 and not dog.hits[0].text_match
