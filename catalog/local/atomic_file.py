@@ -40,6 +40,7 @@ def _replace_atomically(path: Path, tmp_dir: Path | None, source: BinaryIO, *, d
     """Write to a temporary file in tmp_dir (same filesystem as path), fsync, then rename over path."""
     folder = tmp_dir or path.parent
     fd, tmp, direct = _create_temp(folder, direct=direct)
+    start = source.tell() if direct and source.seekable() else None
     try:
         try:
             (_copy_direct if direct else _copy_buffered)(fd, source)
@@ -47,6 +48,14 @@ def _replace_atomically(path: Path, tmp_dir: Path | None, source: BinaryIO, *, d
         finally:
             os.close(fd)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno != errno.EINVAL or start is None:
+            raise
+        # opened with O_DIRECT but a write was refused (a device with larger blocks, some FUSE mounts)
+        _direct_refused.add(folder)
+        source.seek(start)
+        _replace_atomically(path, tmp_dir, source, direct=False)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import io
 import os
 from pathlib import Path
@@ -74,6 +75,30 @@ def test_a_filesystem_without_o_direct_gets_buffered_writes(
     assert [(tmp_path / name).read_bytes() == data for name in "abc"] == [True] * 3
     assert len(direct_opens) == 1  # refused once, remembered for the folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+
+
+def test_a_refused_direct_write_is_made_again_buffered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not atomic_file._O_DIRECT:
+        pytest.skip("no O_DIRECT on this platform: every write is buffered already")
+    real_write = os.write
+    refused = []
+
+    def refusing_write(fd: int, data: bytes | memoryview) -> int:
+        if os.get_blocking(fd) and fcntl.fcntl(fd, fcntl.F_GETFL) & atomic_file._O_DIRECT:
+            refused.append(fd)  # as a device with blocks over 4 KiB answers
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = os.urandom(2 * DIRECT_MIN_BYTES + 5)
+    write_atomic(tmp_path / "a", data)
+    with open(tmp_path / "a", "rb") as source:
+        copy_atomic(tmp_path / "b", source)
+    assert (tmp_path / "a").read_bytes() == data and (tmp_path / "b").read_bytes() == data
+    assert len(refused) == 1  # refused once, then buffered for the folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
 def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
