@@ -208,8 +208,11 @@ class Worker:
                 await self._concepts.run_scoring(job.tenant_id, job.asset_id)
             elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
-            elif await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
-                await self._announce(job.tenant_id, WebhookEvent.ASSET_INDEXED, assetId=job.asset_id)
+            elif job.kind == PROCESS_JOB:
+                if await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
+                    await self._announce(job.tenant_id, WebhookEvent.ASSET_INDEXED, assetId=job.asset_id)
+            else:  # e.g. a concept job for a worker made without the concept service: it was done as nothing
+                raise PermanentError(f"this worker cannot run {job.kind!r} jobs")
             await self._queue.complete(job)
             await self._nudge_feed(job)
         except (ImageRejected, PermanentError, AnalyzerInputError, UnknownAnalyzerError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from catalog.domain.model import Stage
 from catalog.sqlite.queue import SqliteJobQueue
 from indexer.worker import Worker, WorkerSettings
 from mediasight.bootstrap import Services
+from services.concepts import TRAIN_JOB
 from services.ingest import Ingestor
 from tests.conftest import jpeg_bytes, make_tenant
 
@@ -238,3 +240,21 @@ async def test_the_worker_of_the_ingesting_process_takes_the_original_from_memor
         assert asset is not None and asset.status == Stage.INDEXED and asset.phash
     assert before.asset.blob_key in reads
     assert after.asset.blob_key not in reads
+
+
+async def test_a_job_this_worker_cannot_run_fails_with_its_kind_instead_of_passing_for_done(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    await services.queue.enqueue(TRAIN_JOB, tenant, "Crimson:1")
+    worker = Worker(  # made without the concept service, as a test or an old deployment might be
+        services.queue,
+        services.catalog,
+        services.pipeline,
+        WorkerSettings(),
+        services.reprocess.preparation,
+    )
+    with caplog.at_level(logging.ERROR, logger="indexer.worker"):
+        await worker.run_until_idle()
+    assert await services.queue.pending() == 0
+    assert "cannot run 'concept-train' jobs" in caplog.text
