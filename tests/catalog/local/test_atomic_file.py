@@ -13,6 +13,9 @@ import pytest
 from catalog.local import atomic_file
 from catalog.local.atomic_file import DIRECT_MIN_BYTES, copy_atomic, write_atomic
 
+needs_o_direct = pytest.mark.skipif(
+    not atomic_file._O_DIRECT, reason="no O_DIRECT on this platform: every write is buffered already"
+)
 SIZES = [0, 1, 4095, 4096, 4097, DIRECT_MIN_BYTES - 1, DIRECT_MIN_BYTES, (4 << 20) + 1, 9 << 20]
 
 
@@ -52,11 +55,10 @@ def test_short_reads_still_make_aligned_writes(tmp_path: Path) -> None:
     assert (tmp_path / "copied").read_bytes() == data
 
 
+@needs_o_direct
 def test_a_filesystem_without_o_direct_gets_buffered_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not atomic_file._O_DIRECT:
-        pytest.skip("no O_DIRECT on this platform: every write is buffered already")
     real_open = os.open
     direct_opens = []
 
@@ -77,16 +79,15 @@ def test_a_filesystem_without_o_direct_gets_buffered_writes(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
 
 
+@needs_o_direct
 def test_a_refused_direct_write_is_made_again_buffered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not atomic_file._O_DIRECT:
-        pytest.skip("no O_DIRECT on this platform: every write is buffered already")
     real_write = os.write
     refused = []
 
     def refusing_write(fd: int, data: bytes | memoryview) -> int:
-        if os.get_blocking(fd) and fcntl.fcntl(fd, fcntl.F_GETFL) & atomic_file._O_DIRECT:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & atomic_file._O_DIRECT:
             refused.append(fd)  # as a device with blocks over 4 KiB answers
             raise OSError(errno.EINVAL, "Invalid argument")
         return real_write(fd, data)
