@@ -14,14 +14,7 @@ from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
 from catalog.domain.faces.identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
-from catalog.domain.metadata import (
-    current_labels,
-    current_properties,
-    metadata_text,
-    searchable_lines,
-    shown_persons,
-    tentative_labels,
-)
+from catalog.domain.metadata import meaning_text
 from catalog.domain.model import (
     Asset,
     Face,
@@ -236,14 +229,7 @@ class AnalysisRuns:
             return False
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
-        text = metadata_text(
-            asset,
-            current_labels(results),
-            searchable_lines(results),
-            shown_persons(results, persons),
-            current_properties(results),
-            tentative_labels(results),
-        )
+        text = meaning_text(asset, results, persons)
         started, t0 = utcnow(), time.perf_counter()
         vector = await self._cpu.run(embedder.embed, [text])
         run = RecognitionResult(

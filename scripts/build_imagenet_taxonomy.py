@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -203,20 +204,36 @@ def display(lemma: str) -> str:
     return " ".join(out)
 
 
-def read_wordnet(wordnet_dir: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """wnid → first lemma, wnid → hypernym wnids (class and instance hypernyms), from data.noun."""
-    lemma: dict[str, str] = {}
-    hypernyms: dict[str, list[str]] = {}
+@dataclass(frozen=True)
+class Synset:
+    words: tuple[str, ...]  # its lemmas, the head word first ("bannister", "banister", "balustrade", ...)
+    hypernyms: tuple[str, ...]  # class and instance hypernyms (wnids)
+    gloss: str  # WordNet's definition, then its examples ('a human being; "there was too much ..."')
+
+
+def read_synsets(wordnet_dir: Path) -> dict[str, Synset]:
+    """wnid → its synset, from data.noun."""
+    synsets: dict[str, Synset] = {}
     for line in (wordnet_dir / "data.noun").read_text(encoding="latin-1").splitlines():
         if line.startswith("  "):  # license header
             continue
-        fields = line.split(" | ")[0].split()
+        head, _, gloss = line.partition(" | ")
+        fields = head.split()
         wnid, n_words = "n" + fields[0], int(fields[3], 16)
-        lemma[wnid] = fields[4]
         i = 4 + 2 * n_words
         ptrs = [fields[i + 1 + 4 * j : i + 5 + 4 * j] for j in range(int(fields[i]))]
-        hypernyms[wnid] = ["n" + off for sym, off, pos, _ in ptrs if sym in ("@", "@i") and pos == "n"]
-    return lemma, hypernyms
+        synsets[wnid] = Synset(
+            words=tuple(fields[4:i:2]),
+            hypernyms=tuple("n" + off for sym, off, pos, _ in ptrs if sym in ("@", "@i") and pos == "n"),
+            gloss=gloss.strip(),
+        )
+    return synsets
+
+
+def read_wordnet(wordnet_dir: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """wnid → first lemma, wnid → hypernym wnids (class and instance hypernyms), from data.noun."""
+    synsets = read_synsets(wordnet_dir)
+    return {w: s.words[0] for w, s in synsets.items()}, {w: list(s.hypernyms) for w, s in synsets.items()}
 
 
 def ancestor_depths(wnid: str, hypernyms: dict[str, list[str]]) -> dict[str, int]:

@@ -10,7 +10,8 @@ from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
 from catalog.domain.labels.detections import name_detections
-from catalog.domain.labels.order import merge_labels, specific_first
+from catalog.domain.labels.glossary import glossed
+from catalog.domain.labels.order import merge_labels, specific_first, specific_labels
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
@@ -21,6 +22,7 @@ PERSON = "Person"
 PERSON_PARENTS = ("Human",)
 CLASSIFIER, DETECTOR = "labels", "objects"
 MEANING_MIN_CONFIDENCE = 50.0  # labels below it are not described in the meaning text (see metadata_text)
+GLOSSED_LABELS = 2  # the meaning text says what the first this many specific labels are (glossary)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
@@ -134,19 +136,19 @@ def metadata_text(
     properties: ImageProperties | None = None,
     tentative: Sequence[Label] = (),
 ) -> str:
-    """What the semantic embedding describes: labels with parents (or else `tentative`: see
-    tentative_labels), what the detector counted ("two people"), colours ("black and white photo"),
-    persons, text in the image, filename words."""
+    """What the semantic embedding describes: labels with parents (described_labels), what the first
+    GLOSSED_LABELS specific ones are (label_glosses), what the detector counted ("two people"), colours
+    ("black and white photo"), persons, text in the image, filename words. The labels come first: a text
+    over MiniLM's 256 word pieces loses its end."""
+    described = described_labels(labels, tentative)
     names: dict[str, None] = {}
-    # A detector's guess is a label, not a description ("Kite 30" on the moon); an asset nothing is sure
-    # of is described by the classifier's tentative labels (the rocket split between two missiles).
-    sure = [lb for lb in labels if lb.confidence >= MEANING_MIN_CONFIDENCE]
-    for label in sure or tentative:
+    for label in described:
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]
     parts = [
         ", ".join(names),
+        label_glosses(described),
         ", ".join(counted(labels)),
         ", ".join(colour_words(properties)),
         ", ".join(persons),
@@ -154,6 +156,35 @@ def metadata_text(
         " ".join(w for w in _SPLIT.split(stem) if w and not w.isdigit()),
     ]
     return ". ".join(p for p in parts if p)
+
+
+def described_labels(labels: Sequence[Label], tentative: Sequence[Label] = ()) -> list[Label]:
+    """The labels the meaning describes: those at MEANING_MIN_CONFIDENCE or more, or else `tentative`
+    (see tentative_labels)."""
+    # A detector's guess is a label, not a description ("Kite 30" on the moon); an asset nothing is sure
+    # of is described by the classifier's tentative labels (the rocket split between two missiles).
+    return [lb for lb in labels if lb.confidence >= MEANING_MIN_CONFIDENCE] or list(tentative)
+
+
+def label_glosses(described: Sequence[Label]) -> str:
+    """What the first GLOSSED_LABELS specific labels are, in WordNet's words ("Banister, also bannister,
+    balustrade, balusters: a railing at the side of a staircase or balcony to prevent people from
+    falling"): "stairs" finds the banister. Only the first few, and short (glossary.glossed): a gloss for
+    every label and parent would outweigh the labels themselves ("photographer with a camera" lost the
+    cameraman to the tripod's "three-legged rack" even with two)."""
+    return ". ".join(g for lb in specific_labels(described)[:GLOSSED_LABELS] if (g := glossed(lb.name)))
+
+
+def meaning_text(asset: Asset, results: Results, face_names: Sequence[str]) -> str:
+    """The text the asset's embedding is made from now (metadata_text of its current results)."""
+    return metadata_text(
+        asset,
+        current_labels(results),
+        searchable_lines(results),
+        shown_persons(results, face_names),
+        current_properties(results),
+        tentative_labels(results),
+    )
 
 
 def current_properties(results: Results) -> ImageProperties | None:
