@@ -10,9 +10,11 @@ index gives the fingerprint stored with each document. Three kinds of drift:
 - stale: a document whose fingerprint differs from the one the catalog gives now.
 
 Repair settles each drifted asset against the catalog as it is at that moment (the walk may be seconds
-old): an INDEXED asset is reindexed, the document of a gone or FAILED asset is deleted, and an asset in
-flight (stored, renditions, analyzed) is left to the worker, which writes its document when it gets there
-(deleting it now would race the worker); those count as deferred and keep the exit status at 1.
+old): an INDEXED asset is reindexed (and embedded again first when its embedding was made from another
+meaning text than it has now: after an upgrade that changed what the meaning says), the document of a
+gone or FAILED asset is deleted, and an asset in flight (stored, renditions, analyzed) is left to the
+worker, which writes its document when it gets there (deleting it now would race the worker); those
+count as deferred and keep the exit status at 1.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from catalog.domain.fingerprint import document_fingerprint
-from catalog.domain.model import Stage
+from catalog.domain.metadata import stale_meaning
+from catalog.domain.model import Asset, Stage
 from mediasight.bootstrap import Services
 
 log = logging.getLogger(__name__)
@@ -213,13 +216,25 @@ class _Verifier:
                     self._report.deferred += 1
                     return
                 if asset is not None and asset.status == Stage.INDEXED:
-                    await self._s.pipeline.reindex(asset)
+                    if await self._meaning_changed(asset):  # embed the meaning as it reads now
+                        await self._s.pipeline.refresh(tenant_id, asset_id)  # ... and reindex
+                    else:
+                        await self._s.pipeline.reindex(asset)
                 else:  # gone, or FAILED: it has no document
                     await self._s.index.delete(tenant_id, asset_id)
                 self._report.repaired += 1
             except Exception:
                 log.exception("could not repair the index document of %s/%s", tenant_id, asset_id)
                 self._report.failed += 1
+
+    async def _meaning_changed(self, asset: Asset) -> bool:
+        """Whether the asset's embedding was made from another meaning text than it has now (stale_meaning):
+        the document's stored vector is then out of date too, and reindexing alone would keep it."""
+        if self._s.embedder is None:
+            return False
+        results = (await self._s.catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+        documents = await self._s.pipeline.expected_documents([asset])
+        return bool(documents) and stale_meaning(asset, results, documents[0].persons)
 
 
 async def verify(services: Services, *, tenant_id: str | None, repair: bool, console: Console) -> DriftReport:

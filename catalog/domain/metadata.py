@@ -187,6 +187,13 @@ def meaning_text(asset: Asset, results: Results, face_names: Sequence[str]) -> s
     )
 
 
+def stale_meaning(asset: Asset, results: Results, face_names: Sequence[str]) -> bool:
+    """Whether the asset's embedding was made from another text than its meaning_text now: made before
+    the meaning said more (label glosses), it is embedded again (`mediasight verify --repair`)."""
+    run = results.get("embedding")
+    return run is not None and run.parameters.get("text") != meaning_text(asset, results, face_names)
+
+
 def current_properties(results: Results) -> ImageProperties | None:
     return results["properties"].findings.properties if "properties" in results else None
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from typer.testing import CliRunner
 
+from catalog.domain.clock import utcnow
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Label, Stage
@@ -45,7 +49,7 @@ def doc(**changes: object) -> IndexDocument:
 
 def test_fingerprint_sees_every_field_but_not_noise() -> None:
     fp = document_fingerprint(doc())
-    assert fp == document_fingerprint(doc()) and fp.startswith("v2:")
+    assert fp == document_fingerprint(doc()) and fp.startswith("v3:")
     same = [
         doc(labels=(Label("Dog", 92.500001, ("Animal",)),)),  # float noise below 4 decimals
         doc(created_at=datetime(2026, 1, 1)),  # naive is UTC, as the adapters take it
@@ -174,6 +178,54 @@ async def test_an_index_file_from_before_fingerprints_reads_as_stale(tmp_path: P
         SqliteSearchIndex(db)  # opening again changes nothing
     finally:
         db.close()
+
+
+class HashEmbedder:
+    """A TextEmbedder: a unit vector from the text's digest (equal texts, equal vectors), instantly."""
+
+    name, version = "fake-hash", "1"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        rows = [
+            np.frombuffer(hashlib.sha256(t.encode()).digest(), np.uint8).astype(np.float32) for t in texts
+        ]
+        return np.array([r / np.linalg.norm(r) for r in rows], np.float32).reshape(len(texts), 32)
+
+
+async def test_repair_embeds_again_an_asset_whose_meaning_text_changed(settings: Settings) -> None:
+    embedder, older = HashEmbedder(), "Red, in older words. p0"
+    services = build(settings, labeler=ColorLabeler(), embedder=embedder)
+    try:
+        acme, _, ids = await ingest_archive(services)
+        old, kept = ids[0], ids[1]
+        current = await services.catalog.get_result(acme, old, "embedding")
+        assert current is not None and current.parameters["text"] != older
+        # embedded by an older release, whose meaning text said less (before label glosses)
+        vector = tuple(float(v) for v in embedder.embed([older])[0])
+        findings = dataclasses.replace(current.findings, embedding=vector)
+        before = dataclasses.replace(
+            current, id=uuid7(), parameters={"text": older}, findings=findings, finished_at=utcnow()
+        )
+        await services.catalog.save_result(acme, before)
+        assets = [
+            a for a in await services.catalog.list_assets(acme, after=None, limit=10) if a.id in (old, kept)
+        ]
+        # the fingerprint sees the stored vector, not the code that made it: a new VERSION makes every
+        # document stale, as upgrading to it does
+        for expected in await services.pipeline.expected_documents(assets):
+            await services.index.upsert(dataclasses.replace(expected, labels=()))
+        kept_run = await services.catalog.get_result(acme, kept, "embedding")
+
+        report = await verify(services, tenant_id=acme, repair=True, console=QUIET)
+        assert (report.stale.count, report.repaired, report.remaining) == (2, 2, 0)
+        again = await services.catalog.get_result(acme, old, "embedding")
+        assert again is not None and again.id not in (before.id, current.id)
+        assert again.parameters == current.parameters  # the text of now, embedded again
+        assert again.findings.embedding == current.findings.embedding != vector
+        assert await services.catalog.get_result(acme, kept, "embedding") == kept_run  # only reindexed
+        assert (await verify(services, tenant_id=acme, repair=False, console=QUIET)).drift == 0  # new vector
+    finally:
+        services.close()
 
 
 def test_cli_exit_status_json_and_summary(settings: Settings) -> None:
