@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -322,16 +323,20 @@ def to_json(data: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def write_from_wordnet(doc: str, out: Path, make: Callable[[Path], str]) -> Path:
+    """A build script's command line (--wordnet DIR, --out FILE): writes make(WordNet folder) to the file."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args()
-    data = build(args.wordnet)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(to_json(data), encoding="utf-8")
-    n_parents = len(data["parents"])  # type: ignore[arg-type]
-    print(f"wrote {args.out} ({n_parents} labels)")
+    args.out.write_text(make(args.wordnet), encoding="utf-8")
+    return Path(args.out)
+
+
+def main() -> None:
+    out = write_from_wordnet(__doc__ or "", OUT, lambda wordnet: to_json(build(wordnet)))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

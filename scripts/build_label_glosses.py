@@ -18,11 +18,10 @@ synonyms are the synset's other lemmas but its scientific names.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from build_imagenet_taxonomy import SENSE_FIX, Synset, read_synsets
+from build_imagenet_taxonomy import SENSE_FIX, Synset, read_synsets, write_from_wordnet
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "indexer" / "recognizers" / "local" / "data"
@@ -90,13 +89,8 @@ def to_json(data: dict[str, object]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
-    parser.add_argument("--out", type=Path, default=OUT)
-    args = parser.parse_args()
-    data = build(args.wordnet)
-    args.out.write_text(to_json(data), encoding="utf-8")
-    print(f"wrote {args.out} ({len(data['glosses'])} labels)")  # type: ignore[arg-type]
+    out = write_from_wordnet(__doc__ or "", OUT, lambda wordnet: to_json(build(wordnet)))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

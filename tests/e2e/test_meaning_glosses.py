@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,15 +32,8 @@ SEARCH = """query ($q: String!) { search(query: $q) {
 class ImageNetColorLabeler(ColorLabeler):
     """The dominant channel named as an ImageNet class (the fake labeler's confidence, its parents)."""
 
-    def predict(
-        self,
-        batch: np.ndarray,
-        *,
-        min_confidence: float,
-        max_labels: int,
-        tentative_confidence: float | None = None,
-    ) -> list[list[Label]]:
-        found = super().predict(batch, min_confidence=min_confidence, max_labels=max_labels)
+    def predict(self, batch: np.ndarray, **options: Any) -> list[list[Label]]:
+        found = super().predict(batch, **options)
         return [
             [Label(NAMES[lb.name].name, lb.confidence, NAMES[lb.name].parents) for lb in labels[:1]]
             for labels in found
