@@ -153,7 +153,9 @@ async def run(
         if show_text:  # what the semantic embedding of each photo read
             for name, asset_id in ids.items():
                 found = await services.catalog.get_result(tenant.id, asset_id, "embedding")
-                print(f"  {name:<17} {found.parameters.get('text') if found else None}")
+                said = found.parameters if found else {}
+                glosses = f" + glosses: {said['glosses']}" if said.get("glosses") else ""
+                print(f"  {name:<17} {said.get('text')}{glosses}")
         out = []
         for query, expected in [*QUERIES.items(), *((n, set()) for n in NEGATIVE)]:
             if expected and not expected & set(photos):

@@ -14,7 +14,8 @@ from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, name_faces, person_regions
 from catalog.domain.faces.identity import SAME_PERSON_SIMILARITY
 from catalog.domain.ids import uuid7
-from catalog.domain.metadata import meaning_text
+from catalog.domain.labels.glossary import GLOSS_WEIGHT, with_glosses
+from catalog.domain.metadata import meaning_of
 from catalog.domain.model import (
     Asset,
     Face,
@@ -229,17 +230,19 @@ class AnalysisRuns:
             return False
         results = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
         persons = (await self._documents.person_names(asset.tenant_id, [asset.id])).get(asset.id, [])
-        text = meaning_text(asset, results, persons)
+        meaning = meaning_of(asset, results, persons)
         started, t0 = utcnow(), time.perf_counter()
-        vector = await self._cpu.run(embedder.embed, [text])
+        texts = [meaning.text, meaning.glosses] if meaning.glosses else [meaning.text]
+        vectors = await self._cpu.run(embedder.embed, texts)
+        vector = with_glosses(vectors[0], vectors[1] if meaning.glosses else None)
         run = RecognitionResult(
             id=uuid7(),
             asset_id=asset.id,
             analyzer=EMBEDDING,
             model_name=embedder.name,
             model_version=embedder.version,
-            parameters={"text": text},
-            findings=Findings(embedding=tuple(float(v) for v in vector[0])),
+            parameters={"text": meaning.text, "glosses": meaning.glosses, "gloss_weight": GLOSS_WEIGHT},
+            findings=Findings(embedding=tuple(float(v) for v in vector)),
             duration_ms=round((time.perf_counter() - t0) * 1000, 3),
             created_at=started,
             finished_at=utcnow(),

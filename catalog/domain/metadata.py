@@ -22,7 +22,7 @@ PERSON = "Person"
 PERSON_PARENTS = ("Human",)
 CLASSIFIER, DETECTOR = "labels", "objects"
 MEANING_MIN_CONFIDENCE = 50.0  # labels below it are not described in the meaning text (see metadata_text)
-GLOSSED_LABELS = 2  # the meaning text says what the first this many specific labels are (glossary)
+GLOSSED_LABELS = 2  # the meaning says what the first this many specific labels are (label_glosses)
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
@@ -136,19 +136,16 @@ def metadata_text(
     properties: ImageProperties | None = None,
     tentative: Sequence[Label] = (),
 ) -> str:
-    """What the semantic embedding describes: labels with parents (described_labels), what the first
-    GLOSSED_LABELS specific ones are (label_glosses), what the detector counted ("two people"), colours
-    ("black and white photo"), persons, text in the image, filename words. The labels come first: a text
-    over MiniLM's 256 word pieces loses its end."""
-    described = described_labels(labels, tentative)
+    """What the semantic embedding describes: labels with parents (described_labels), what the detector
+    counted ("two people"), colours ("black and white photo"), persons, text in the image, filename words.
+    What the labels are (label_glosses) is embedded apart and added to it (glossary.with_glosses)."""
     names: dict[str, None] = {}
-    for label in described:
+    for label in described_labels(labels, tentative):
         names[label.name] = None
         names.update(dict.fromkeys(label.parents))
     stem = asset.filename.rsplit(".", 1)[0]
     parts = [
         ", ".join(names),
-        label_glosses(described),
         ", ".join(counted(labels)),
         ", ".join(colour_words(properties)),
         ", ".join(persons),
@@ -166,32 +163,45 @@ def described_labels(labels: Sequence[Label], tentative: Sequence[Label] = ()) -
     return [lb for lb in labels if lb.confidence >= MEANING_MIN_CONFIDENCE] or list(tentative)
 
 
-def label_glosses(described: Sequence[Label]) -> str:
-    """What the first GLOSSED_LABELS specific labels are, in WordNet's words ("Banister, also bannister,
-    balustrade, balusters: a railing at the side of a staircase or balcony to prevent people from
-    falling"): "stairs" finds the banister. Only the first few, and short (glossary.glossed): a gloss for
-    every label and parent would outweigh the labels themselves ("photographer with a camera" lost the
-    cameraman to the tripod's "three-legged rack" even with two)."""
-    return ". ".join(g for lb in specific_labels(described)[:GLOSSED_LABELS] if (g := glossed(lb.name)))
+def label_glosses(labels: Sequence[Label], tentative: Sequence[Label] = ()) -> str:
+    """What the first GLOSSED_LABELS specific described labels are, in WordNet's words ("Banister, also
+    bannister, balustrade, balusters: a railing at the side of a staircase or balcony to prevent people
+    from falling"): "stairs" finds the banister ("" when none has a gloss)."""
+    described = specific_labels(described_labels(labels, tentative))
+    return ". ".join(g for lb in described[:GLOSSED_LABELS] if (g := glossed(lb.name)))
 
 
-def meaning_text(asset: Asset, results: Results, face_names: Sequence[str]) -> str:
-    """The text the asset's embedding is made from now (metadata_text of its current results)."""
-    return metadata_text(
+@dataclasses.dataclass(frozen=True)
+class Meaning:
+    """What an asset's embedding is made from: its description and what its labels are."""
+
+    text: str  # metadata_text
+    glosses: str  # label_glosses ("" for none)
+
+
+def meaning_of(asset: Asset, results: Results, face_names: Sequence[str]) -> Meaning:
+    """The meaning of the asset's current results (its faces named `face_names`)."""
+    labels, tentative = current_labels(results), tentative_labels(results)
+    text = metadata_text(
         asset,
-        current_labels(results),
+        labels,
         searchable_lines(results),
         shown_persons(results, face_names),
         current_properties(results),
-        tentative_labels(results),
+        tentative,
     )
+    return Meaning(text, label_glosses(labels, tentative))
 
 
 def stale_meaning(asset: Asset, results: Results, face_names: Sequence[str]) -> bool:
-    """Whether the asset's embedding was made from another text than its meaning_text now: made before
-    the meaning said more (label glosses), it is embedded again (`mediasight verify --repair`)."""
+    """Whether the asset's embedding was made from another meaning than meaning_of says now: made before
+    the meaning said what the labels are (label glosses), it is embedded again (`mediasight verify
+    --repair`)."""
     run = results.get("embedding")
-    return run is not None and run.parameters.get("text") != meaning_text(asset, results, face_names)
+    if run is None:
+        return False
+    now = meaning_of(asset, results, face_names)
+    return (run.parameters.get("text"), run.parameters.get("glosses", "")) != (now.text, now.glosses)
 
 
 def current_properties(results: Results) -> ImageProperties | None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from catalog.domain.labels.description import colour_name, colour_words, counted, plural
-from catalog.domain.metadata import metadata_text
+from catalog.domain.labels.glossary import GLOSS_WEIGHT, with_glosses
+from catalog.domain.metadata import label_glosses, metadata_text
 from catalog.domain.model import Asset, BoundingBox, DominantColor, ImageProperties, Instance, Label
 
 BOX = BoundingBox(0, 0, 0.5, 0.5)
@@ -52,34 +55,34 @@ def test_metadata_text_reads_like_a_description() -> None:
     asset = Asset("a", "t", "0" * 64, 1, "image/jpeg", 10, 10, "beach_2019.jpg", "k", now, now)
     labels = [Label("Person", 95, ("Human",), (Instance(BOX, 95), Instance(BOX, 90))), Label("Dog", 30)]
     text = metadata_text(asset, labels, ["SURF SHOP"], ["Ann"], props(colour(10, 10, 10)))
-    assert text == (
-        "Person, Human. Person, also individual, someone, somebody: a human being. two people. "
-        "black and white photo, monochrome. Ann. SURF SHOP. beach"
-    )
+    assert text == "Person, Human. two people. black and white photo, monochrome. Ann. SURF SHOP. beach"
 
 
 def test_the_meaning_says_what_its_first_specific_labels_are() -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    asset = Asset("a", "t", "0" * 64, 1, "image/jpeg", 10, 10, "IMG_0004.jpg", "k", now, now)
     labels = [
         Label("Animal", 97),  # a parent: no gloss of its own
         Label("Banister", 54),  # the top specific label: said with its gloss
         Label("Cheetah", 83, ("Big Cat", "Animal")),
-        Label("Harbour Crane", 80),  # a custom concept: no gloss, no words
+        Label("Harbour Crane", 80),  # a custom concept: no gloss
         Label("Lion", 60, ("Big Cat", "Animal")),  # past GLOSSED_LABELS (Banister, Cheetah glossed first)
         Label("Zebra", 40, ("Animal",)),  # unsure: not described at all
     ]
-    text = metadata_text(asset, labels, ["a long line of text read in the image"], [])
-    assert text == (
-        "Animal, Banister, Cheetah, Big Cat, Harbour Crane, Lion. "
+    assert label_glosses(labels) == (
         "Banister, also bannister, balustrade, balusters: a railing at the side of a staircase or balcony "
         "to prevent people from falling. "
         "Cheetah, also chetah: long-legged spotted cat of Africa and southwestern Asia having nonretractile "
-        "claws. a long line of text read in the image. IMG"
-    )  # the first clause of a definition only ("; the swiftest mammal; ..."), before the image's text
+        "claws"
+    )  # the first clause of a definition only ("; the swiftest mammal; ...")
     tentative = [Label("Missile", 41, ("Weapon",))]  # nothing sure: the tentative label is glossed
-    said = metadata_text(asset, [Label("Zebra", 40)], [], [], None, tentative)
-    assert (
-        said
-        == "Missile, Weapon. Missile: a rocket carrying a warhead of conventional or nuclear explosives. IMG"
-    )
+    said = label_glosses([Label("Zebra", 40)], tentative)
+    assert said == "Missile: a rocket carrying a warhead of conventional or nuclear explosives"
+    assert label_glosses([Label("Harbour Crane", 80)]) == label_glosses([]) == ""
+
+
+def test_the_glosses_add_to_the_description_without_outweighing_it() -> None:
+    description, glosses = np.array([1, 0, 0], np.float32), np.array([0, 1, 0], np.float32)
+    assert with_glosses(description, None) is description
+    meaning = with_glosses(description, glosses)
+    assert np.isclose(np.linalg.norm(meaning), 1.0) and meaning.dtype == np.float32
+    assert meaning[0] > meaning[1] > 0  # nearer the description; GLOSS_WEIGHT of the way to the glosses
+    assert np.isclose(meaning[1] / meaning[0], GLOSS_WEIGHT)

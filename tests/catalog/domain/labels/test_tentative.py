@@ -62,9 +62,7 @@ def test_the_meaning_text_describes_the_sure_labels_or_else_the_tentative_ones()
     asset = an_asset("IMG_0001.jpg")
 
     def described(results: dict[str, RecognitionResult]) -> str:
-        """The text without its labels' glosses (test_description tests those)."""
-        text = metadata_text(asset, machine_labels(results), [], [], None, tentative_labels(results))
-        return ". ".join(p for p in text.split(". ") if ":" not in p)
+        return metadata_text(asset, machine_labels(results), [], [], None, tentative_labels(results))
 
     rocket = {"labels": classifier(*ROCKET), "objects": detector(Label("Clock", 35.1))}
     assert described(rocket) == "Missile, Rocket, Weapon, Vehicle. IMG"  # not the detector's guess
