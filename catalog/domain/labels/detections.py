@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from catalog.domain.model import BoundingBox, Instance, Label
+from catalog.domain.model import Instance, Label
 
 GUESS_BELOW = 50.0  # a box under this is a guess (labels.description counts none of them)
 WHOLE_FRAME = 0.8  # of the picture's area
@@ -90,7 +90,7 @@ def one_name_per_thing(located: Sequence[Label], said: Sequence[Label]) -> list[
     )
     kept: list[tuple[int, Instance]] = []
     for i, box in ranked:
-        if all(j == i or iou(box.box, other.box) < SAME_THING_IOU for j, other in kept):
+        if all(j == i or box.box.iou(other.box) < SAME_THING_IOU for j, other in kept):
             kept.append((i, box))
     out = []
     for i, lb in enumerate(located):
@@ -100,16 +100,6 @@ def one_name_per_thing(located: Sequence[Label], said: Sequence[Label]) -> list[
         elif boxes:
             out.append(dataclasses.replace(lb, confidence=max(b.confidence for b in boxes), instances=boxes))
     return out
-
-
-def iou(a: BoundingBox, b: BoundingBox) -> float:
-    """Intersection over union of two boxes (0 when they do not overlap)."""
-    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a.width * a.height + b.width * b.height - inter)
 
 
 def _borne_out(label: Label, said: Sequence[Label]) -> int:
