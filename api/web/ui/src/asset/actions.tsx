@@ -122,36 +122,11 @@ async function reprocess(id: string): Promise<string> {
   return `Reprocessing queued (batch ${d.reprocess.batch?.id}, ${d.reprocess.batch?.status.toLowerCase()}); see the overview.`;
 }
 
-// A video's keyframe is made by the video's analysis (and replaced by the next one): what can be done to it
-// is done to the video.
-export function VideoActions(props: { video: { id: string; filename: string } }) {
-  const { video } = props;
-  const [note, setNote] = useState("");
-  const { busy, error, run } = useAction();
-  return (
-    <section class="card actions" aria-labelledby="actions-h">
-      <h2 id="actions-h">Actions</h2>
-      <p class="hint">
-        This keyframe is made by the analysis of <a href={`/assets/${video.id}`}>{video.filename}</a>: new versions,
-        reprocessing and deleting apply to the video.
-      </p>
-      <div class="buttons">
-        <button type="button" class="secondary" disabled={busy} onClick={() => void run(async () => setNote(await reprocess(video.id)))}>
-          Reprocess the video
-        </button>
-      </div>
-      {note && (
-        <p class="hint" role="status">
-          {note}
-        </p>
-      )}
-      <ErrorNote error={error} />
-    </section>
-  );
-}
-
 export function Actions(props: { asset: AssetData; done: () => void }) {
   const { asset } = props;
+  // A video's keyframe is made by the video's analysis (and replaced by the next one): what can be done to
+  // it is done to the video.
+  const video = asset.shot && asset.parent;
   const [note, setNote] = useState("");
   const { busy, error, run } = useAction();
   const remove = () =>
@@ -167,14 +142,23 @@ export function Actions(props: { asset: AssetData; done: () => void }) {
   return (
     <section class="card actions" aria-labelledby="actions-h">
       <h2 id="actions-h">Actions</h2>
-      <AddVersion asset={asset} done={props.done} />
+      {video ? (
+        <p class="hint">
+          This keyframe is made by the analysis of <a href={`/assets/${video.id}`}>{video.filename}</a>: new versions,
+          reprocessing and deleting apply to the video.
+        </p>
+      ) : (
+        <AddVersion asset={asset} done={props.done} />
+      )}
       <div class="buttons">
-        <button type="button" class="secondary" disabled={busy} onClick={() => void run(async () => setNote(await reprocess(asset.id)))}>
-          Reprocess
+        <button type="button" class="secondary" disabled={busy} onClick={() => void run(async () => setNote(await reprocess((video ?? asset).id)))}>
+          {video ? "Reprocess the video" : "Reprocess"}
         </button>
-        <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
-          Delete
-        </button>
+        {!video && (
+          <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
+            Delete
+          </button>
+        )}
       </div>
       {note && (
         <p class="hint" role="status">

@@ -2,7 +2,7 @@
 // properties, version tree, runs and diffs, similar pictures, download, and actions for write keys.
 import { useEffect, useState } from "preact/hooks";
 import { gql } from "../api";
-import { Actions, NameFace, VideoActions } from "../asset/actions";
+import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
 import { seconds, specificFirst, VideoView } from "../asset/video";
@@ -267,7 +267,7 @@ export function AssetPage(props: PageProps) {
             </section>
           )}
           <Details asset={asset} />
-          {write && (keyframe ? <VideoActions video={keyframe} /> : <Actions asset={asset} done={reload} />)}
+          {write && <Actions asset={asset} done={reload} />}
         </aside>
       </div>
     </article>
