@@ -1,6 +1,6 @@
 // A video asset: the proxy in a <video> element (the poster shown until it plays) and its shots, each
 // with its tile of the thumbnail strip, its timecodes and labels; choosing a shot plays from its start.
-import { useRef } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Shot } from "./types";
@@ -38,9 +38,21 @@ export function ShotLabels(props: { shot: Shot }) {
   );
 }
 
-export function VideoView(props: { asset: AssetData }) {
+// `cue`: a shot's number (1 = the first) to cue the player at when it loads (a keyframe's "Play shot" link).
+export function VideoView(props: { asset: AssetData; cue?: number | null }) {
   const a = props.asset;
   const player = useRef<HTMLVideoElement>(null);
+  const cued = props.cue ? a.segments.find((s) => s.index + 1 === props.cue) : undefined;
+  useEffect(() => {
+    const el = player.current;
+    if (!el || !cued) return;
+    const seek = () => {
+      el.currentTime = cued.start + 0.001; // inside the shot, as choosing it does; no autoplay
+    };
+    if (el.readyState >= 1) seek();
+    else el.addEventListener("loadedmetadata", seek, { once: true });
+    return () => el.removeEventListener("loadedmetadata", seek);
+  }, [a.id, cued?.start]);
   const proxy = rendition(a, "proxy");
   const poster = rendition(a, "preview");
   const strip = rendition(a, "strip");
@@ -81,7 +93,7 @@ export function VideoView(props: { asset: AssetData }) {
           <h2 id="shots-h">Shots</h2>
           <ol class="shots">
             {a.segments.map((s) => (
-              <li key={s.index}>
+              <li key={s.index} aria-current={s === cued ? "true" : undefined}>
                 <button type="button" class="shot" onClick={() => play(s.start)} aria-label={`Play shot ${s.index + 1} from ${s.startTimecode}`}>
                   {strip && (
                     <span
