@@ -37,13 +37,21 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> 
 async def video_site(tmp_path: Path) -> AsyncIterator[tuple[str, str, str]]:
     services: Services = build(
         Settings(
-            data_dir=tmp_path / "data", analyzers="labels", semantic_search=False, job_retry_base_seconds=0
+            data_dir=tmp_path / "data",
+            analyzers="labels,objects,text",
+            semantic_search=False,
+            job_retry_base_seconds=0,
         )
     )
     tenant, key = await make_tenant(services, "acme")
     clip = make_clip(
         tmp_path / "pets.mp4",
-        [Shot("rocket", 30), Shot("chelsea", 45), Shot("coffee", 30, pan=True)],
+        [
+            Shot("rocket", 30, caption="LAUNCH DAY 23"),
+            Shot("chelsea", 45),
+            Shot("coffee", 30, pan=True),
+            Shot("astronaut", 30),
+        ],
         size=(640, 360),
         audio=True,
     )
@@ -67,15 +75,19 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
     # The browser decodes the proxy: its metadata loads and it has the proxy's picture size.
     await until(lambda: player.evaluate("v => v.readyState >= 1"))
     assert await player.evaluate("v => [v.videoWidth, v.videoHeight]") == [640, 360]
-    assert await player.evaluate("v => v.duration") == pytest.approx(4.2, abs=0.1)
+    assert await player.evaluate("v => v.duration") == pytest.approx(5.4, abs=0.1)
 
     shots = page.get_by_role("region", name="Shots").get_by_role("listitem")
-    await expect(shots).to_have_count(3)
+    await expect(shots).to_have_count(4)
+    await expect(shots.nth(0)).to_contain_text("LAUNCH DAY 23")  # the text read in the shot
     await expect(shots.nth(1)).to_contain_text("00:00:01:05 – 00:00:03:00")
     await expect(shots.nth(1).get_by_role("link", name="Cat")).to_be_visible()  # specific labels first
+    await expect(shots.nth(1).get_by_role("link", name="Dog")).to_have_count(0)  # the detector's guess at 39
     await expect(shots.nth(2).get_by_role("link", name="Cup")).to_be_visible()
-    await expect(page.locator(".shot .tile")).to_have_count(3)
-    await expect(page.get_by_role("figure")).to_contain_text("3 shots")
+    # the astronaut: nothing the classifier is sure of, a Person the detector is sure of
+    await expect(shots.nth(3).get_by_role("link", name="Person")).to_be_visible()
+    await expect(page.locator(".shot .tile")).to_have_count(4)
+    await expect(page.get_by_role("figure")).to_contain_text("4 shots")
     versions = page.get_by_role("region", name="Versions")
     await expect(
         versions.get_by_role("heading", name="Keyframes", exact=True)

@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
-import { seconds, specificFirst, VideoView } from "../asset/video";
+import { seconds, shotLabels, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -24,7 +24,7 @@ function Labels(props: { asset: AssetData }) {
   const { labels, runs, shot, parent, video } = props.asset;
   // a video's labels are its shots' (and its poster's): the video run's model found them
   const run = runs.find((r) => r.analyzer === (video ? "video" : "labels") && r.status === "SUCCEEDED");
-  const shown: ShownLabel[] = shot && parent ? specificFirst(shot.labels) : labels;
+  const shown: ShownLabel[] = shot && parent ? shotLabels(shot) : labels;
   return (
     <section aria-labelledby="labels-h">
       <h2 id="labels-h">Labels</h2>
@@ -132,6 +132,11 @@ function FromVideo(props: { asset: AssetData }) {
         shot; it has no analysis of its own.
       </p>
       {shot.faces.length > 0 && <p>In the shot: {shot.faces.join(", ")}.</p>}
+      {shot.text && (
+        <p>
+          Read in the shot: <q>{shot.text.split("\n").join(" / ")}</q>
+        </p>
+      )}
       <p>
         <a class="button secondary" href={`/assets/${parent.id}?shot=${shot.index + 1}`}>
           Play shot {shot.index + 1}
@@ -210,7 +215,8 @@ export function AssetPage(props: PageProps) {
     );
   const write = canWrite(viewer);
   const keyframe = asset.shot && asset.parent; // a video's keyframe: the video it is from
-  const lines = asset.textDetections.filter((t) => t.type === "LINE");
+  // a video's text is its shots' (each shot lists its lines); its textDetections are its poster's only
+  const lines = asset.video ? [] : asset.textDetections.filter((t) => t.type === "LINE");
   return (
     <article class="asset">
       <header class="asset-head">
