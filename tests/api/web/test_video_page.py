@@ -1,7 +1,7 @@
 """A video's asset page in Chromium: the H.264 proxy plays in a <video> element behind its poster, the
 shots list their strip tiles, timecodes and labels, and choosing a shot cues the player at its start; a
 shot's keyframe has a page of its own that shows its shot's labels, offers the video's actions and leads back
-to the video, cued at the shot."""
+to the video, cued at the shot; a search hit names the shots that matched, each opening the video there."""
 
 from __future__ import annotations
 
@@ -142,4 +142,18 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
     await expect(page.get_by_role("heading", name="pets-shot002.jpg")).to_be_visible()
     await origin.get_by_role("link", name="pets.mp4").click()
     await expect(page.get_by_role("heading", name="pets.mp4")).to_be_visible()
+
+    # A search finds the video with the shots that matched: each opens the video cued at that shot.
+    await page.goto(f"{base}/?label=Cat")
+    hit = page.locator(".hit", has_text="pets.mp4")
+    await expect(hit.get_by_role("link", name="pets.mp4: play shot 2")).to_contain_text(
+        "shot 2 · 00:00:01:05"
+    )
+    await expect(hit.get_by_role("link", name="pets.mp4: play shot 1")).to_have_count(0)  # no cat in it
+    await screenshot(page, "search-video")
+    await hit.get_by_role("link", name="pets.mp4: play shot 2").click()
+    await expect(page.get_by_role("heading", name="pets.mp4")).to_be_visible()
+    await until(
+        lambda: player.evaluate("v => v.readyState >= 1 && v.currentTime >= 1.2 && v.currentTime < 3")
+    )
     tab.guard.check()
