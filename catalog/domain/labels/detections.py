@@ -84,17 +84,22 @@ def one_name_per_thing(located: Sequence[Label], said: Sequence[Label]) -> list[
     """The located labels with each thing boxed once: of boxes of different labels overlapping by
     SAME_THING_IOU or more, the one whose label the classifier bears out best (_borne_out), else the
     surest, stays; a label left without boxes goes, one left with fewer takes its best box's confidence."""
+    if len(located) < 2:
+        return list(located)
+    borne_out = [_borne_out(lb, said) for lb in located]
     ranked = sorted(
-        ((i, box) for i, lb in enumerate(located) for box in lb.instances),
-        key=lambda pair: (-_borne_out(located[pair[0]], said), -pair[1].confidence),
+        ((i, k, box) for i, lb in enumerate(located) for k, box in enumerate(lb.instances)),
+        key=lambda t: (-borne_out[t[0]], -t[2].confidence),
     )
     kept: list[tuple[int, Instance]] = []
-    for i, box in ranked:
+    keep: set[tuple[int, int]] = set()
+    for i, k, box in ranked:
         if all(j == i or box.box.iou(other.box) < SAME_THING_IOU for j, other in kept):
             kept.append((i, box))
+            keep.add((i, k))
     out = []
     for i, lb in enumerate(located):
-        boxes = tuple(box for box in lb.instances if (i, box) in kept)
+        boxes = tuple(box for k, box in enumerate(lb.instances) if (i, k) in keep)
         if len(boxes) == len(lb.instances):
             out.append(lb)
         elif boxes:

@@ -48,7 +48,7 @@ WEIGHT_FILES = {
     "centernet.bin": "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef",
 }
 BUILD_VERSION = "1"  # bump when the conversion changes, so cached models are rebuilt
-_VERSION = "1.1"  # 1.1: per-class floors (class_floors)
+_VERSION = "1.0"
 CALIBRATED_FLOOR = 50.0
 MIN_WRONG_PHOTOS = 3
 _JUDGED = "data/centernet_judged_boxes.json"
@@ -171,7 +171,10 @@ class CenterNetDetector:
         self.classes, self.ancestor_parents = load_classes()
         judged, digest = load_judged_boxes()
         self.class_floors = class_floors(judged)
-        self.version = f"{_VERSION}+b{BUILD_VERSION}.w{WEIGHT_FILES['centernet.bin'][:8]}.f{digest[:8]}"
+        self.version = (
+            f"{_VERSION}+b{BUILD_VERSION}.w{WEIGHT_FILES['centernet.bin'][:8]}"  # the boxes (people)
+        )
+        self.objects_version = f"{self.version}.f{digest[:8]}"  # the boxes above the class floors
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
 

@@ -109,7 +109,9 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
             )
             return Findings(labels=object_labels(found, model.ancestor_parents))
 
-        return SharingAnalyzer("objects", model.name, model.version, run, defaults={"min_confidence": 25.0})
+        return SharingAnalyzer(
+            "objects", model.name, model.objects_version, run, defaults={"min_confidence": 25.0}
+        )
 
     def faces() -> Analyzer:
         from indexer.recognizers.local.faces import DlibFaceRecognizer
