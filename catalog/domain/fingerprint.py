@@ -29,10 +29,11 @@ import numpy as np
 from catalog.domain.ports import IndexDocument
 
 # v2: the words a document is found by leave out its labels under MEANING_MIN_CONFIDENCE
-# (ranking.document_words): every document indexed before is stale until `mediasight verify --repair`.
-# v3: the meaning text says what the labels are (metadata.label_glosses): every document indexed before
-# is stale, and `verify --repair` embeds its asset again where its meaning text changed (stale_meaning).
-VERSION = "v3"
+# (ranking.document_words). v3: label names are words of their own, found whole (ranking.label_words).
+# v4: the meaning says what the labels are (metadata.label_glosses); `verify --repair` embeds an asset
+# again where its meaning changed (metadata.stale_meaning) before reindexing it.
+# Every document indexed before a version is stale until `mediasight verify --repair`.
+VERSION = "v4"
 DECIMALS = 4
 _SCALE = 10**DECIMALS
 _VECTOR_LIMIT = 1e14  # |x|·10⁴ stays exact in int64 below this
