@@ -426,6 +426,8 @@ async def test_a_guess_found_by_name_scores_a_share_of_its_confidence(index: Sea
     assert ids(page) == ["dog", "bus", "pup"]
     assert [h.score for h in page.hits] == pytest.approx([50, 49.9 * WEAK_NAME_WEIGHT, 45 * WEAK_NAME_WEIGHT])
     assert [h.matches[0].confidence for h in page.hits] == [50, 49.9, 45]
+    among_animals = await index.search("t1", SearchQuery(text="a dog", labels=("animal",)))  # restricted
+    assert [(h.asset_id, h.score) for h in among_animals.hits] == [(h.asset_id, h.score) for h in page.hits]
     by_confidence = await index.search("t1", SearchQuery(text="a dog", sort=SortOrder.CONFIDENCE))
     assert ids(by_confidence) == ["dog", "bus", "pup"]
     assert ids(await index.search("t1", SearchQuery(text="dog", min_confidence=46))) == ["dog", "bus"]
