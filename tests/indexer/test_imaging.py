@@ -508,3 +508,24 @@ def test_threads_get_the_same_answers() -> None:
     expected = [outcome(d) for d in inputs]
     with ThreadPoolExecutor(max_workers=6) as pool:
         assert list(pool.map(outcome, inputs * 4)) == expected * 4
+
+
+def test_the_decoder_gets_a_jpeg_in_one_call_with_the_same_pixels() -> None:
+    """open_image lets load() hand libjpeg the whole file (Pillow's 64 KiB blocks each take the GIL back);
+    the pixels are those of Pillow's own block-by-block load, progressive files included."""
+    from indexer.imaging import open_image
+
+    tiled = np.tile(samples.astronaut(), (2, 2, 1))
+    grain = np.random.default_rng(5).normal(0, 12, tiled.shape)
+    photo = np.clip(tiled + grain, 0, 255).astype(np.uint8)  # compresses like a camera file
+    for save in ({"quality": 90}, {"quality": 80, "progressive": True}):
+        buf = io.BytesIO()
+        Image.fromarray(photo).save(buf, "JPEG", **save)
+        data = buf.getvalue()
+        assert len(data) > 65536  # more than one default block
+        with open_image(data, "image/jpeg") as img:
+            assert img.decodermaxblock >= len(data)
+            img.load()
+            ours = img.tobytes()
+        with Image.open(io.BytesIO(data)) as plain:
+            assert ours == plain.tobytes()
