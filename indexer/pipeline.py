@@ -191,11 +191,12 @@ class Pipeline:
         data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
         sides = self._analyzers.picture_sides(await self._choose(asset.tenant_id))
         made, phash, pictures = await self._cpu.run(self._decode_and_render, data, sides)
-        stored = []
-        for kind, payload, width, height in made:
-            key = rendition_key(asset, kind)
-            await self._blobs.put(key, payload, "image/jpeg")
-            stored.append(Rendition(kind=kind, blob_key=key, width=width, height=height))
+        stored = [
+            Rendition(kind, rendition_key(asset, kind), width, height) for kind, _, width, height in made
+        ]
+        await self._blobs.put_many(
+            [(r.blob_key, payload, "image/jpeg") for r, (_, payload, _, _) in zip(stored, made, strict=True)]
+        )
         await self._catalog.set_renditions(
             asset.tenant_id, asset.id, stored, phash=phash, stage=Stage.RENDITIONS
         )
