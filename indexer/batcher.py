@@ -72,7 +72,7 @@ class InferenceBatcher(Generic[X, R]):
 
     async def _run(self, batch: list[tuple[X, asyncio.Future[R]]]) -> None:
         try:
-            results = await self._cpu.run(self._prepare_and_infer, [item for item, _ in batch])
+            results = await self._cpu.run_first(self._prepare_and_infer, [item for item, _ in batch])
         except Exception as exc:
             for _, future in batch:
                 if not future.done():
