@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import resource
 import struct
 import time
@@ -529,3 +530,17 @@ def test_the_decoder_gets_a_jpeg_in_one_call_with_the_same_pixels() -> None:
             ours = img.tobytes()
         with Image.open(io.BytesIO(data)) as plain:
             assert ours == plain.tobytes()
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_jpeg_encoding_off_the_gil_gives_pillows_bytes(memfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """encode_jpeg writes through a real file descriptor (memfd, or a temporary file where there is none)
+    so Pillow releases the GIL; the bytes are those of an encode into a BytesIO."""
+    from indexer import renditions as module
+
+    if not memfd:
+        monkeypatch.delattr(os, "memfd_create", raising=False)
+    img = Image.fromarray(samples.astronaut())
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=module.JPEG_QUALITY, optimize=False, progressive=False)
+    assert module.encode_jpeg(img) == buf.getvalue()
