@@ -221,6 +221,10 @@ class ReprocessErrorCode(enum.Enum):
     TOO_MANY_ASSETS = "TOO_MANY_ASSETS"
     NOT_FOUND = "NOT_FOUND"
     INVALID_FILTER = "INVALID_FILTER"
+    KEYFRAME = strawberry.enum_value(
+        "KEYFRAME",
+        description="An asset is a video's keyframe: it is analysed with its video; reprocess the video.",
+    )
 
 
 @strawberry.type

@@ -40,6 +40,7 @@ from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import UnsupportedSearch
 from services.ingest import MAX_FILENAME, MAX_SIDECAR_BYTES
 from services.search_query import MAX_PAGE, InvalidSearch
+from services.versions import VersionError
 
 
 def _facets(values: Sequence[DomainFacet]) -> list[FacetValue]:
@@ -209,6 +210,16 @@ class Mutation(
                     code=IngestErrorCode.INVALID_PARENT, message=f"no asset {parent} in your tenant"
                 ),
             )
+        if parent is not None:
+            try:
+                await ctx.services.versions.check_parent(ctx.tenant_id, parent)
+            except VersionError as exc:  # NOT_FOUND is the ingestor's to say (before reading the file)
+                if exc.code == "KEYFRAME":
+                    return IngestAssetPayload(
+                        asset=None,
+                        duplicate=False,
+                        error=IngestError(code=IngestErrorCode.KEYFRAME_PARENT, message=str(exc)),
+                    )
         kind = model.VersionRelation(relation.value) if parent else None
         if await is_video_upload(file):
             # streamed from a temporary file: a video may be gigabytes

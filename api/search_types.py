@@ -55,6 +55,8 @@ class SearchEdge:
             ),
         ] = True,
     ) -> list[VideoSegment]:
+        if not self.node.media_type.startswith("video/"):  # an image has no segments: nothing to read
+            return []
         asset_id = str(self.node.id)
         results = await info.context.results.load(asset_id)
         video = await named_video(results, lambda: info.context.face_persons.load(asset_id))

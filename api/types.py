@@ -474,6 +474,10 @@ class IngestErrorCode(enum.Enum):
     TOO_LARGE_BYTES = "too_large_bytes"
     CORRUPT = "corrupt"
     INVALID_PARENT = "invalid_parent"
+    KEYFRAME_PARENT = strawberry.enum_value(
+        "keyframe_parent",
+        description="parentId is a video's keyframe (made by its analysis): upload the version to the video.",
+    )
     UNREADABLE = "unreadable"
     FILENAME_TOO_LONG = "filename_too_long"
     SIDECAR_TOO_LARGE = "sidecar_too_large"

@@ -23,6 +23,11 @@ class VersionErrorCode(enum.Enum):
     CYCLE = "CYCLE"
     HAS_CHILDREN = "HAS_CHILDREN"
     TOO_MANY = "TOO_MANY"
+    KEYFRAME = strawberry.enum_value(
+        "KEYFRAME",
+        description="A video's keyframe (made by its analysis) takes no versions and is not moved: link "
+        "versions to the video.",
+    )
     REMOTE_UNAVAILABLE = strawberry.enum_value(
         "REMOTE_UNAVAILABLE",
         description="The asset's faces are in a remote collection (Rekognition) that cannot answer now.",
@@ -62,7 +67,8 @@ def _not_found(*ids: str) -> VersionError | None:
 class VersionMutation:
     @strawberry.mutation(
         permission_classes=[CanWrite],
-        description="Make an existing asset a version of another (no cycles, same tenant).",
+        description="Make an existing asset a version of another (no cycles, same tenant; a video's "
+        "keyframe neither takes versions nor moves).",
     )
     async def create_version(
         self,

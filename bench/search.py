@@ -4,12 +4,15 @@ Labels are realistic: each asset gets a probability vector over the 1000 ImageNe
 concentrated on 1–3 classes drawn Zipf-wise) turned into labels by the same aggregation the local labeler
 uses (hierarchy levels with summed confidence, MinConfidence 50, MaxLabels 20). Tenants are uneven: the
 largest holds 60 % of the assets. Queries run against the largest tenant. Last line:
-    search assets=N p50_ms=A p95_ms=B p99_ms=C graphql_p95_ms=D graphql_ratio=E
+    search assets=N p50_ms=A p95_ms=B p99_ms=C graphql_p95_ms=D graphql_ratio=E counts_cpu_ms=F
 (A–C: the headline query raw through the search port — label + min confidence + tenant, with label facets;
 D: the same query through GraphQL over HTTP, E = D / B. When the raw query takes a few milliseconds, E
-mostly measures the fixed cost of HTTP + GraphQL, not the index.) The load average is printed with the
-timings: the machine may be shared. --data-dir keeps the built store for later runs (a store built by an
-older version has its search index migrated when opened).
+mostly measures the fixed cost of HTTP + GraphQL, not the index. F: the catalog's side of the overview
+page, the largest tenant's asset counts by stage (`stage_counts`, what `assetCounts` reads), CPU ms per call,
+median; the catalog also holds a video's keyframes (--keyframes per asset, rows with no index document),
+which the counts and listings by status leave out.) The load average is printed with the timings: the
+machine may be shared. --data-dir keeps the built store for later runs (a store built by an older version
+has its search index migrated when opened).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import numpy as np
 from rich.progress import Progress, TaskID
 
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
-from catalog.domain.model import ALL_SCOPES, Asset, Stage
+from catalog.domain.model import ALL_SCOPES, Asset, Stage, VersionRelation
 from catalog.domain.ports import IndexDocument, SearchQuery, SortOrder
 from catalog.sqlite.catalog import _ASSET_COLUMNS, _asset_row  # bench-only: bulk rows, same schema
 from indexer.recognizers.local.labels import Taxonomy, aggregate
@@ -105,10 +108,22 @@ class LabelMeanings:
         return out
 
 
-async def build_store(services: Services, n: int, tenants: int, seed: int) -> list[str]:
+def keyframe_of(video: Asset, number: int) -> Asset:
+    """A FRAME child a video's analysis would register: a catalog row with no index document."""
+    return dataclasses.replace(
+        video, id=f"{video.id[:-12]}{number:012d}", sha256=f"f{video.sha256[5:]}{number:04x}",
+        filename=f"shot{number:03d}.jpg", parent_id=video.id, relation=VersionRelation.FRAME,
+        frame_time=float(number),
+    )  # fmt: skip
+
+
+async def build_store(
+    services: Services, n: int, tenants: int, seed: int, *, keyframes: float = 0.0
+) -> list[str]:
     """Tenants with assets in the catalog and documents in the index (one bulk rebuild, as `mediasight
     reindex` makes it: each chunk is made while the one before is written), each with a vector
-    (`LabelMeanings`); returns tenant IDs, largest first."""
+    (`LabelMeanings`), and `keyframes` keyframe rows per asset in the catalog (a video's FRAME children:
+    no documents); returns tenant IDs, largest first."""
     from catalog.domain.model import Label
 
     rng = np.random.default_rng(seed)
@@ -140,7 +155,9 @@ async def build_store(services: Services, n: int, tenants: int, seed: int) -> li
                     IndexDocument(tenant, asset.id, asset.filename, asset.media_type, created, None,
                                   tuple(Label(*lb) for lb in labels[i]), embedding=vectors[i])
                 )  # fmt: skip
+            frames = round(size * keyframes)  # as FRAME children of the chunk's first assets, 10 each
             rows = [_asset_row(a) for a in assets]
+            rows += [_asset_row(keyframe_of(assets[k // 10], k % 10 + 1)) for k in range(frames)]
             insert = f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({','.join('?' * len(rows[0]))})"
             await db.write(lambda c, rows=rows, insert=insert: c.executemany(insert, rows))
             made += size
@@ -167,6 +184,19 @@ async def third_page(services: Services, tenant: str, query: SearchQuery) -> Sea
         page = await services.index.search(tenant, query)
         query = dataclasses.replace(query, after=page.end_cursor)
     return query
+
+
+async def count_costs(services: Services, tenant: str, runs: int) -> tuple[list[float], list[float]]:
+    """The tenant's asset counts by stage, as the overview page asks them: wall and CPU ms per call (the
+    process's CPU: the catalog reads on its reader threads)."""
+    await services.catalog.stage_counts(tenant)  # warm the page cache
+    wall, cpu = [], []
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        await services.catalog.stage_counts(tenant)
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    return wall, cpu
 
 
 def load() -> str:
@@ -245,6 +275,9 @@ async def main() -> None:
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--tenants", type=int, default=5)
     parser.add_argument("--runs", type=int, default=100, help="timed runs per query")
+    parser.add_argument(
+        "--keyframes", type=float, default=0.1, help="video keyframes in the catalog per asset (no documents)"
+    )
     parser.add_argument("--data-dir", type=Path, help="reuse (or keep) the built store here")
     args = parser.parse_args()
     tmp = None if args.data_dir else tempfile.TemporaryDirectory(prefix="mediasight-search-")
@@ -255,7 +288,7 @@ async def main() -> None:
         tenants = [t.id for t in [await services.catalog.get_tenant_by_name("tenant0")] if t]
         if not tenants:
             t0 = time.perf_counter()
-            tenants = await build_store(services, args.assets, args.tenants, seed=1)
+            tenants = await build_store(services, args.assets, args.tenants, seed=1, keyframes=args.keyframes)
             print(f"built {args.assets} assets in {time.perf_counter() - t0:.0f} s", flush=True)
         big = tenants[0]
         print(f"largest tenant: {await services.index.count(big)} documents; {load()}")
@@ -273,6 +306,12 @@ async def main() -> None:
             print(f"  {name:<21} {pct(lat, 50):8.1f} {pct(lat, 95):8.1f} {pct(lat, 99):8.1f}   {total}")
             if name == "label+conf+facets":
                 headline = lat
+        counts_wall, counts_cpu = await count_costs(services, big, args.runs)
+        counted = sum((await services.catalog.stage_counts(big)).values())
+        print(
+            f"  asset counts ({counted} assets) p50 {pct(counts_wall, 50):.2f} ms wall, "
+            f"{pct(counts_cpu, 50):.2f} ms CPU; {load()}"
+        )
         in_process = await graphql_in_process(services, big, args.runs)
         secret, _ = await issue_key(services.catalog, big, ALL_SCOPES, "bench")
     finally:
@@ -290,7 +329,8 @@ async def main() -> None:
     print(load())
     print(
         f"search assets={args.assets} p50_ms={pct(headline, 50):.1f} p95_ms={p95:.1f} "
-        f"p99_ms={pct(headline, 99):.1f} graphql_p95_ms={g95:.1f} graphql_ratio={g95 / p95:.2f}"
+        f"p99_ms={pct(headline, 99):.1f} graphql_p95_ms={g95:.1f} graphql_ratio={g95 / p95:.2f} "
+        f"counts_cpu_ms={pct(counts_cpu, 50):.2f}"
     )
     if tmp is not None:
         tmp.cleanup()

@@ -18,7 +18,7 @@ from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED
 from catalog.domain.ids import uuid7
-from catalog.domain.model import BatchStatus, ReprocessBatch
+from catalog.domain.model import Asset, BatchStatus, ReprocessBatch
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
 from catalog.domain.run_ports import MAX_SELECTION_BYTES
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
@@ -205,12 +205,18 @@ class ReprocessService:
             raise ReprocessError("NO_ASSETS", "no assets match: pass assetIds or a filter that matches")
         if len(ids) > MAX_BATCH_ASSETS:
             raise ReprocessError("TOO_MANY_ASSETS", f"at most {MAX_BATCH_ASSETS} assets per batch")
-        found: set[str] = set()
+        found: dict[str, Asset] = {}
         for start in range(0, len(ids), 500):
             found.update(await self._catalog.get_assets(tenant_id, ids[start : start + 500]))
         missing = [a for a in ids if a not in found]
         if missing:
             raise ReprocessError("NOT_FOUND", f"no such asset(s) in your tenant: {', '.join(missing[:10])}")
+        if frames := [a for a in found.values() if a.is_keyframe]:
+            named = "; ".join(f"{f.id} is a keyframe of the video {f.parent_id}" for f in frames[:5])
+            raise ReprocessError(
+                "KEYFRAME",
+                f"{named}: a keyframe is analysed with its video, never alone; reprocess the video",
+            )
         batch = dataclasses.replace(batch, total=len(ids))
         await self._catalog.create_batch(batch, ids)
         log.info("reprocess batch %s: %d assets, analyzers %s", batch.id, len(ids), batch.analyzers or "all")

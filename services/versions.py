@@ -44,6 +44,25 @@ class VersionError(ValueError):
         self.code = code
 
 
+def keyframe_refusal(asset: Asset, *, as_parent: bool) -> VersionError | None:
+    """Why a video's keyframe cannot take part in a version link (None: the asset is no keyframe). A
+    keyframe is made by its video's analysis, which replaces it when the video is analysed again: versions
+    belong under the video, and the keyframe stays where its analysis put it."""
+    if not asset.is_keyframe:
+        return None
+    if as_parent:
+        return VersionError(
+            "KEYFRAME",
+            f"{asset.id} is a keyframe of the video {asset.parent_id}, made by its analysis: add versions "
+            "to the video instead",
+        )
+    return VersionError(
+        "KEYFRAME",
+        f"{asset.id} is a keyframe of the video {asset.parent_id}: it stays in the video's tree, where its "
+        "analysis put it",
+    )
+
+
 @dataclass(frozen=True)
 class TreeNode:
     asset: Asset
@@ -78,9 +97,16 @@ class VersionService:
         """Parent first, root last."""
         return await ancestors(self._catalog, asset)
 
+    async def check_parent(self, tenant_id: str, parent_id: str) -> None:
+        """Raise VersionError unless the asset can take a new version (NOT_FOUND, KEYFRAME)."""
+        if refusal := keyframe_refusal(await self._get(tenant_id, parent_id), as_parent=True):
+            raise refusal
+
     async def link(self, tenant_id: str, asset_id: str, parent_id: str, relation: VersionRelation) -> Asset:
-        """Make asset a version of parent; refused if it would make a cycle."""
+        """Make asset a version of parent; refused if it would make a cycle, or either is a keyframe."""
         asset, parent = await self._get(tenant_id, asset_id), await self._get(tenant_id, parent_id)
+        if refusal := keyframe_refusal(asset, as_parent=False) or keyframe_refusal(parent, as_parent=True):
+            raise refusal
         if asset.id == parent.id or asset.id in {a.id for a in await self.ancestors(tenant_id, parent)}:
             raise VersionError("CYCLE", f"{parent_id} descends from {asset_id}: the link would make a cycle")
         await self._catalog.set_parent(tenant_id, asset.id, parent.id, relation)

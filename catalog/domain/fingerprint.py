@@ -29,8 +29,9 @@ import numpy as np
 from catalog.domain.ports import IndexDocument
 
 # v2: the words a document is found by leave out its labels under MEANING_MIN_CONFIDENCE
-# (ranking.document_words): every document indexed before is stale until `mediasight verify --repair`.
-VERSION = "v2"
+# (ranking.document_words). v3: label names are words of their own, found whole (ranking.label_words).
+# Every document indexed before a version is stale until `mediasight verify --repair`.
+VERSION = "v3"
 DECIMALS = 4
 _SCALE = 10**DECIMALS
 _VECTOR_LIMIT = 1e14  # |x|·10⁴ stays exact in int64 below this

@@ -80,6 +80,15 @@ class BoundingBox:
     width: float
     height: float
 
+    def iou(self, other: BoundingBox) -> float:
+        """Intersection over union with another box (0 when they do not overlap)."""
+        w = min(self.left + self.width, other.left + other.width) - max(self.left, other.left)
+        h = min(self.top + self.height, other.top + other.height) - max(self.top, other.top)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.width * self.height + other.width * other.height - inter)
+
 
 @dataclass(frozen=True)
 class Instance:

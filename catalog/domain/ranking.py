@@ -40,16 +40,22 @@ def meaning(similarity: float, cut: float = SEMANTIC_FLOOR) -> float | None:
 
 
 def query_words(words: Sequence[str]) -> list[str]:
-    """The words of a free-text query that must each be found (as prefixes): its FUNCTION_WORDS dropped,
-    unless nothing else is left."""
+    """The words of a free-text query that must each be found: its FUNCTION_WORDS dropped, unless nothing
+    else is left. Each is found as a prefix of a word of the filenames, persons or the image's text
+    (`document_words`, IndexDocument.text), or as a whole word of a label name (`label_words`, by
+    query_terms.word_forms: "cars" finds Car, "car" does not find Carnivore)."""
     kept = [w for w in words if w.lower() not in FUNCTION_WORDS]
     return kept or list(words)
 
 
 def document_words(doc: IndexDocument) -> str:
-    """The words a text query finds a document by, besides the text in its image: its filenames, the names
-    of its labels at MEANING_MIN_CONFIDENCE or more, its persons. A weaker label (the detector's "Dog" 32
-    on a bus) is found by its name at its own confidence, explained by `matches`, not as a word scored
-    like FILENAME_SCORE."""
-    sure = (lb.name for lb in doc.labels if lb.confidence >= MEANING_MIN_CONFIDENCE)
-    return " ".join([doc.filename, *sure, *doc.persons])
+    """The words a text query finds a document by as prefixes ("IMG_00" finds IMG_0001.jpg), besides the
+    text in its image: its filenames and its persons."""
+    return " ".join([doc.filename, *doc.persons])
+
+
+def label_words(doc: IndexDocument) -> str:
+    """The words a text query finds a document by as whole words: the names of its labels at
+    MEANING_MIN_CONFIDENCE or more. A weaker label (the detector's "Dog" 32 on a bus) is found by its name
+    at its own confidence, explained by `matches`, not as a word scored like FILENAME_SCORE."""
+    return " ".join(lb.name for lb in doc.labels if lb.confidence >= MEANING_MIN_CONFIDENCE)

@@ -107,21 +107,12 @@ def _by_confidence(s: NamedScore) -> tuple[float, str]:
     return (-s.confidence, s.name)
 
 
-def _iou(a: BoundingBox, b: BoundingBox) -> float:
-    w = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    h = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a.width * a.height + b.width * b.height - inter)
-
-
 def pair_boxes(before: Sequence[BoundingBox], after: Sequence[BoundingBox]) -> list[tuple[int, int]]:
     """The same faces seen twice: (before index, after index) pairs of boxes overlapping by IoU ≥
     SAME_FACE_IOU, one-to-one, taken greedily best overlap first (what both run diffs and the face
     stores' person carry-over go by)."""
     ranked = sorted(
-        ((_iou(a, b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+        ((a.iou(b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
         reverse=True,
     )
     used_before: set[int] = set()

@@ -9,14 +9,20 @@ Safe to run again, and on several machines at once. An existing table is brought
    `stage-index` gives every asset made before the `stages` index its stage mark (stage_key) and its
    place in the tenant's asset count (the `counted` mark and the count shards). Each asset is one
    transaction conditional on its status and on not being counted yet, so the backfill can be
-   interrupted, repeated, or run while this release's workers change stages and delete assets.
+   interrupted, repeated, or run while this release's workers change stages and delete assets;
+   `keyframes-uncounted` takes out of the count the video keyframes that the releases before keyframes
+   left the count (asset_items.counted) registered as counted: INDEXED read high by that many. Each is
+   one transaction conditional on its `counted` mark, which it removes (a concurrent delete or init
+   finds it uncounted and leaves the count alone).
 Deploy the new code everywhere before running init: older processes do not write the marks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -47,6 +53,7 @@ INDEX_KEYS = {  # index name → hash key; every index ranges over `id` and proj
 }
 UPGRADES_KEY = ddb.key("TABLE", "UPGRADES")
 STAGE_INDEX_UPGRADE = "stage-index"
+KEYFRAMES_UPGRADE = "keyframes-uncounted"
 POLL_SECONDS = 1.0
 _BUSY = {"ResourceInUseException", "LimitExceededException"}  # another table update is under way
 
@@ -99,7 +106,8 @@ async def ensure_table(client: Any, table: str) -> bool:
         return False
     waiter = client.get_waiter("table_exists")
     await waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
-    await _record_upgrade(client, table, STAGE_INDEX_UPGRADE)  # a new table has nothing to backfill
+    for name in (STAGE_INDEX_UPGRADE, KEYFRAMES_UPGRADE):  # a new table has nothing to backfill
+        await _record_upgrade(client, table, name)
     return True
 
 
@@ -108,9 +116,13 @@ async def upgrade_table(client: Any, table: str) -> None:
     for name, hash_key in INDEX_KEYS.items():
         await _add_index(client, table, name, hash_key)
     await _wait_until_active(client, table)
-    if STAGE_INDEX_UPGRADE not in await upgrades(client, table):
+    done = await upgrades(client, table)
+    if STAGE_INDEX_UPGRADE not in done:
         await _backfill_stage_index(client, table)
         await _record_upgrade(client, table, STAGE_INDEX_UPGRADE)
+    if KEYFRAMES_UPGRADE not in done:
+        await _uncount_keyframes(client, table)
+        await _record_upgrade(client, table, KEYFRAMES_UPGRADE)
 
 
 async def _add_index(client: Any, table: str, name: str, hash_key: str) -> None:
@@ -171,11 +183,9 @@ async def _record_upgrade(client: Any, table: str, name: str) -> None:
     )
 
 
-async def _backfill_stage_index(client: Any, table: str) -> None:
-    """Mark and count every asset not counted yet (a video's keyframe never is: asset_items.counted),
-    walking the `assets` index shard by shard."""
-    log.info("backfilling stage marks and asset counts in the DynamoDB table %r", table)
-    marked = 0
+async def _asset_pages(client: Any, table: str) -> AsyncIterator[list[Item]]:
+    """Every asset item's id, tenant_id, status and its `counted` and `frame_time` if present, a page at a
+    time, walking the `assets` index shard by shard."""
     for shard in ALL_SHARDS:
         pages = query_pages(
             client,
@@ -187,17 +197,51 @@ async def _backfill_stage_index(client: Any, table: str) -> None:
         )
         async for page in pages:
             keys = [{"PK": e["PK"], "SK": e["SK"]} for e in page]
-            items = await batch_get(
+            yield await batch_get(
                 client,
                 table,
                 keys,
                 projection=f"id, tenant_id, #st, {COUNTED}, {FRAME_TIME}",
                 names={"#st": "status"},
             )
-            uncounted = [i for i in items if COUNTED not in i and FRAME_TIME not in i]
-            await bounded([_count_in(client, table, i) for i in uncounted])
-            marked += len(uncounted)
+
+
+async def _backfill_stage_index(client: Any, table: str) -> None:
+    """Mark and count every asset not counted yet (a video's keyframe never is: asset_items.counted)."""
+    log.info("backfilling stage marks and asset counts in the DynamoDB table %r", table)
+    marked = 0
+    async for items in _asset_pages(client, table):
+        uncounted = [i for i in items if COUNTED not in i and FRAME_TIME not in i]
+        await bounded([_count_in(client, table, i) for i in uncounted])
+        marked += len(uncounted)
     log.info("backfilled the DynamoDB table %r: %d assets were not counted yet", table, marked)
+
+
+async def _uncount_keyframes(client: Any, table: str) -> None:
+    """Take every counted keyframe out of its tenant's asset count."""
+    log.info("taking video keyframes out of the asset counts in the DynamoDB table %r", table)
+    found = 0
+    async for items in _asset_pages(client, table):
+        frames = [i for i in items if COUNTED in i and FRAME_TIME in i]
+        await bounded([_count_out(client, table, i) for i in frames])
+        found += len(frames)
+    log.info("upgraded the DynamoDB table %r: %d keyframes were counted as assets", table, found)
+
+
+async def _count_out(client: Any, table: str, item: Item) -> None:
+    """One keyframe: its `counted` mark removed and its count shard lowered, if it is still counted."""
+    tenant_id, asset_id = item["tenant_id"]["S"], item["id"]["S"]
+    unmark = {
+        "Update": {
+            "TableName": table,
+            "Key": asset_key(tenant_id, asset_id),
+            "UpdateExpression": f"REMOVE {COUNTED}",
+            "ConditionExpression": f"attribute_exists({COUNTED})",
+        }
+    }
+    # a failed condition: deleted meanwhile (out of the count with it), or another init was first
+    with contextlib.suppress(ConditionFailed):
+        await transact(client, [unmark, count_update(table, tenant_id, asset_id, -1)])
 
 
 async def _count_in(client: Any, table: str, item: Item) -> None:

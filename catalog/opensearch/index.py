@@ -23,7 +23,7 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery
-from catalog.domain.ranking import SEMANTIC_FLOOR, document_words
+from catalog.domain.ranking import SEMANTIC_FLOOR, document_words, label_words
 from catalog.opensearch import query as q
 from catalog.opensearch.roots import search_roots
 
@@ -37,6 +37,9 @@ ADDED_FIELDS: dict[str, Any] = {
     },  # catalog.domain.fingerprint; read back, never queried
     "duration": {"type": "double"},  # a video's length in seconds (absent: an image)
     "training_example": {"type": "boolean"},  # true: uploaded only to teach a concept (absent: false)
+    # sure label names (ranking.label_words), found by whole words; `meta` (filenames, persons) and `ocr`
+    # by prefixes. Documents written before it hold their label words in `meta` until `verify --repair`.
+    "label_words": {"type": "text", "analyzer": "words"},
 }
 
 
@@ -134,6 +137,7 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
         "terms": [{"term": t, "confidence": c, "label": lb} for t, (c, lb) in terms.items()],
         "top_confidence": max((lb.confidence for lb in doc.labels), default=0.0),
         "meta": document_words(doc),
+        "label_words": label_words(doc),
         "ocr": doc.text,
         "persons": list(persons.values()),
         "moderated": doc.moderated,

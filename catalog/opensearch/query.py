@@ -8,7 +8,8 @@ The rules are those of `catalog.sqlite.search.index` (the contract); here is how
   by the confidence: the hit's score *is* the best confidence reached, at each label's own threshold.
   A `label_match` inner hit (the best term) explains it.
 - text query: `dis_max` (the larger wins) of that nested query on the whole text, lower-cased, and a
-  `constant_score` of FILENAME_SCORE for all of its words (prefix) in `meta` or `ocr`.
+  `constant_score` of FILENAME_SCORE for all of its words: each a prefix in `meta` or `ocr`, or a whole
+  word of `label_words` in any of its word_forms ("cars": car or cars).
 - labels and text together: the label query becomes a filter (restricts), the text ranks.
 - no query: every document, scored by its top confidence (`function_score` on `top_confidence`).
 - a label ceiling (max_confidence < 100, labelSource MACHINE): every label condition's range gets it as its
@@ -35,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
-from catalog.domain.labels.query_terms import label_terms
+from catalog.domain.labels.query_terms import label_terms, word_forms
 from catalog.domain.ports import (
     FacetValue,
     LabelMatch,
@@ -89,8 +90,25 @@ def _word_query(field: str, word_tokens: list[str]) -> dict[str, Any]:
     return {"match_phrase_prefix": {field: phrase}}
 
 
+def _whole_word_query(field: str, word: str) -> dict[str, Any]:
+    """Any of the word's word_forms as a whole word of `field` (a form the analyzer cuts in several tokens:
+    those tokens next to each other)."""
+    single: list[str] = []
+    clauses: list[dict[str, Any]] = []
+    for form in word_forms(word):
+        form_tokens = tokens(form)
+        if len(form_tokens) == 1:
+            single.append(form_tokens[0])
+        elif form_tokens:
+            clauses.append({"match_phrase": {field: {"query": " ".join(form_tokens)}}})
+    if single:
+        clauses.insert(0, {"terms": {field: list(dict.fromkeys(single))}})
+    return {"bool": {"should": clauses, "minimum_should_match": 1}} if clauses else {"match_none": {}}
+
+
 def words_query(text: str) -> dict[str, Any] | None:
-    """Every word of the user's text, as a prefix, in `meta` or `ocr` (FTS5's `{meta ocr} : "w"* ...`).
+    """Every word of the user's text: as a prefix in `meta` or `ocr`, or as a whole word of `label_words`
+    (FTS5's `({meta ocr} : "w"* OR labels : ("w" ...)) AND ...`: search_sql.fts_match).
 
     No query syntax of the user reaches OpenSearch: words become term-level queries. Function words ("a",
     "the") count only in a query of nothing else (ranking.query_words)."""
@@ -99,6 +117,7 @@ def words_query(text: str) -> dict[str, Any] | None:
         word_tokens = tokens(word)
         if word_tokens:
             either = [_word_query(field, word_tokens) for field in ("meta", "ocr")]
+            either.append(_whole_word_query("label_words", word))
             clauses.append({"bool": {"should": either, "minimum_should_match": 1}})
     return {"bool": {"filter": clauses}} if clauses else None
 

@@ -65,7 +65,12 @@ CREATE TABLE IF NOT EXISTS assets (
 CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant_id, id);
 CREATE INDEX IF NOT EXISTS assets_by_parent ON assets (tenant_id, parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS assets_unfinished ON assets (status) WHERE status NOT IN ('indexed', 'failed');
-CREATE INDEX IF NOT EXISTS assets_by_stage ON assets (tenant_id, status, id);
+-- the archive's assets by stage (a video's keyframes left out: Asset.in_archive): listings by status and
+-- stage_counts read only this index. Catalog version 8 replaced assets_by_stage, which held the keyframes
+-- too: its `frame_time IS NULL` test read each row from the table (bench/search.py, counting a tenant of
+-- 60k assets: 36 → 8 ms of CPU)
+CREATE INDEX IF NOT EXISTS assets_in_archive_by_stage ON assets (tenant_id, status, id)
+    WHERE frame_time IS NULL;
 """
 
 SCHEMA = (

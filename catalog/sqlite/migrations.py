@@ -7,7 +7,7 @@ import sqlite3
 from catalog.domain.ids import uuid7
 from catalog.sqlite.run_writes import migrate_results
 
-CATALOG_VERSION = 7
+CATALOG_VERSION = 8
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -42,4 +42,6 @@ def migrate_catalog(conn: sqlite3.Connection) -> None:
         if existing is not None and column not in existing:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
     migrate_results(conn, uuid7)  # version 2: immutable runs
+    # version 8: the schema script makes assets_in_archive_by_stage (keyframes left out) in its place
+    conn.execute("DROP INDEX IF EXISTS assets_by_stage")
     conn.execute(f"PRAGMA user_version = {CATALOG_VERSION}")

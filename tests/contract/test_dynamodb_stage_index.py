@@ -1,4 +1,5 @@
-"""The DynamoDB `stages` index and asset count: exact against SQLite, and an older table upgraded in place."""
+"""The DynamoDB `stages` index and asset count: exact against SQLite, and an older table upgraded in place
+(the stage index; keyframes an earlier release counted as assets)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,17 @@ import pytest
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Stage, VersionRelation
 from catalog.domain.ports import CatalogStore
-from catalog.dynamodb.asset_items import count_keys
+from catalog.dynamodb.asset_items import count_keys, count_update
 from catalog.dynamodb.catalog import DynamoCatalog
 from catalog.dynamodb.keys import key, tenant_pk
 from catalog.dynamodb.schema import INDEX_STAGES
-from catalog.dynamodb.table import table_definition
+from catalog.dynamodb.table import (
+    KEYFRAMES_UPGRADE,
+    STAGE_INDEX_UPGRADE,
+    UPGRADES_KEY,
+    table_definition,
+    upgrades,
+)
 from catalog.dynamodb.values import s
 from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
 from catalog.sqlite.db import SqliteDb
@@ -154,8 +161,7 @@ async def test_ensure_table_upgrades_an_older_table(ddb_client: Any, old_table: 
     assert await catalog.stage_counts(a) == expected_a
     assert await catalog.stage_counts(b) == {Stage.STORED: 1}
     assert await listing(catalog, a, [Stage.FAILED], 1) == [ids[2], ids[1]]
-    marker = await ddb_client.get_item(TableName=old_table, Key=key("TABLE", "UPGRADES"))
-    assert marker["Item"]["done"] == {"SS": ["stage-index"]}
+    assert await upgrades(ddb_client, old_table) == {STAGE_INDEX_UPGRADE, KEYFRAMES_UPGRADE}
 
     assert await catalog.ensure_table() is False  # again: nothing counted twice
     assert await catalog.stage_counts(a) == expected_a
@@ -164,3 +170,63 @@ async def test_ensure_table_upgrades_an_older_table(ddb_client: Any, old_table: 
     assert await catalog.stage_counts(a) == {Stage.FAILED: 1, Stage.INDEXED: 3}
     item = await ddb_client.get_item(TableName=old_table, Key=key(tenant_pk(a), f"ASSET#{ids[2]}"))
     assert item["Item"]["stage_key"] == s(f"TENANT#{a}#STAGE#failed")
+
+
+async def test_init_takes_keyframes_an_earlier_release_counted_out_of_the_count(ddb_client: Any) -> None:
+    async with fresh_table(ddb_client) as table:
+        assert await upgrades(ddb_client, table) == {STAGE_INDEX_UPGRADE, KEYFRAMES_UPGRADE}  # nothing to do
+        catalog = DynamoCatalog(ddb_client, table)
+        a, b = [(await catalog.create_tenant(n)).id for n in ("a", "b")]
+        photos = [(await catalog.register_asset(new_asset(a, f"{i:064d}")))[0].id for i in range(3)]
+        await catalog.set_stage(a, photos[0], Stage.FAILED, "broken")
+        await catalog.set_stage(a, photos[1], Stage.INDEXED)
+        video = (await catalog.register_asset(new_asset(a, "a" * 64, media_type="video/mp4")))[0].id
+        await catalog.set_stage(a, video, Stage.INDEXED)
+        other = (await catalog.register_asset(new_asset(b, "b" * 64, media_type="video/mp4")))[0].id
+        keyframe = {"relation": VersionRelation.FRAME, "status": Stage.INDEXED}
+        frames: list[tuple[str, str]] = []  # (tenant, keyframe id)
+        for tenant, parent, sha, t in [
+            (a, video, "c", 0.5),
+            (a, video, "d", 2.0),
+            (a, video, "e", 4.0),
+            (b, other, "f", 1.0),
+        ]:
+            frame = new_asset(tenant, sha * 64, parent_id=parent, frame_time=t, **keyframe)
+            frames.append((tenant, (await catalog.register_asset(frame))[0].id))
+        expected = {a: {Stage.FAILED: 1, Stage.INDEXED: 2, Stage.STORED: 1}, b: {Stage.STORED: 1}}
+        assert {t: await catalog.stage_counts(t) for t in (a, b)} == expected
+        # what the releases before keyframes left the count wrote: every keyframe counted, and no upgrade
+        for tenant, frame_id in frames:
+            mark = {
+                "Update": {
+                    "TableName": table,
+                    "Key": key(tenant_pk(tenant), f"ASSET#{frame_id}"),
+                    "UpdateExpression": "SET counted = :yes",
+                    "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+                }
+            }
+            await ddb_client.transact_write_items(
+                TransactItems=[mark, count_update(table, tenant, frame_id, +1)]
+            )
+        await ddb_client.update_item(
+            TableName=table,
+            Key=UPGRADES_KEY,
+            UpdateExpression="DELETE done :n",
+            ExpressionAttributeValues={":n": {"SS": [KEYFRAMES_UPGRADE]}},
+        )
+        assert await catalog.stage_counts(a) == {**expected[a], Stage.INDEXED: 5}  # 3 keyframes too many
+        assert await catalog.stage_counts(b) == {Stage.STORED: 1, Stage.INDEXED: 1}
+        await catalog.delete_asset(a, frames[0][1])  # a counted keyframe's delete takes it out as it was
+        assert await catalog.stage_counts(a) == {**expected[a], Stage.INDEXED: 4}
+
+        # two inits at once: each keyframe leaves the count once
+        assert await asyncio.gather(catalog.ensure_table(), catalog.ensure_table()) == [False, False]
+        assert {t: await catalog.stage_counts(t) for t in (a, b)} == expected
+        assert await upgrades(ddb_client, table) == {STAGE_INDEX_UPGRADE, KEYFRAMES_UPGRADE}
+        item = await ddb_client.get_item(TableName=table, Key=key(tenant_pk(a), f"ASSET#{frames[1][1]}"))
+        assert "counted" not in item["Item"]
+        assert await catalog.ensure_table() is False  # again: nothing taken out twice
+        await catalog.delete_asset(a, frames[1][1])  # an uncounted keyframe's delete leaves the count alone
+        await catalog.delete_asset(a, photos[2])
+        assert await catalog.stage_counts(a) == {Stage.FAILED: 1, Stage.INDEXED: 2}
+        assert await catalog.stage_counts(b) == expected[b]

@@ -375,6 +375,42 @@ async def test_words_find_sure_labels_and_skip_function_words(index: SearchIndex
     assert ids(await index.search("t1", SearchQuery(text="the"))) == ["who"]  # nothing but function words
 
 
+async def test_label_words_are_whole_words_while_names_and_image_text_take_prefixes(
+    index: SearchIndex,
+) -> None:
+    cat = ("Cat", "Feline", "Carnivore", "Mammal", "Animal")
+    await index.upsert(doc("t1", "cat", Label("Tabby Cat", 93, cat), Label("Carnivore", 93, cat[3:]),
+                           filename="IMG_0001.jpg"))  # fmt: skip
+    await index.upsert(
+        doc("t1", "plant", Label("Carnivorous Plant", 80, ("Plant",)), filename="IMG_0002.jpg")
+    )
+    await index.upsert(doc("t1", "car", Label("Car", 76, ("Vehicle",)), filename="IMG_0003.jpg"))
+    await index.upsert(doc("t1", "dog", Label("Golden Retriever", 88, DOG), filename="DSC_7.jpg",
+                           persons=("Ada Lovelace",)))  # fmt: skip
+    await index.upsert(doc("t1", "sign", Label("Street Sign", 70), filename="DSC_8.jpg", text="CARWASH open"))
+    # "car" is a prefix of Carnivore and Carnivorous: no word of a label name; the image's text keeps prefixes
+    for text in ("car", "a car", "cars", "the cars"):  # "cars" is no prefix of CARWASH
+        page = await index.search("t1", SearchQuery(text=text))
+        assert ids(page) == ["car", "sign"][: 2 if text.endswith("car") else 1], text
+        assert page.total == len(page.hits) and page.hits[0].matches == (LabelMatch("Car", 76, "car"),), text
+        assert [h.text_match for h in page.hits[1:]] == [True] * (len(page.hits) - 1), text
+    animals_named_car = await index.search("t1", SearchQuery(text="car", labels=("animal",)))
+    assert ids(animals_named_car) == [] and animals_named_car.total == 0
+    for text in ("carn", "carnivo", "retriev", "IMG_0001 tab"):
+        assert ids(await index.search("t1", SearchQuery(text=text))) == [], text
+    # a word of a label name, whole, in the singular or the plural: the words, not the name, found it
+    for text in ("retriever", "retrievers", "golden", "cats tabby"):
+        page = await index.search("t1", SearchQuery(text=text))
+        assert len(page.hits) == 1 and page.hits[0].text_match and page.hits[0].score == 50, text
+    assert ids(await index.search("t1", SearchQuery(text="retrievers"))) == ["dog"]
+    # filenames, persons and the image's text: prefixes
+    assert ids(await index.search("t1", SearchQuery(text="lovelac"))) == ["dog"]
+    assert ids(await index.search("t1", SearchQuery(text="IMG_00"))) == ["plant", "cat", "car"]
+    assert ids(await index.search("t1", SearchQuery(text="img_0001 tabby"))) == ["cat"]
+    assert ids(await index.search("t1", SearchQuery(text="carwa"))) == ["sign"]
+    assert ids(await index.search("t1", SearchQuery(text="carwash op"))) == ["sign"]
+
+
 async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:
     jan = NOW.replace
     await index.upsert(
@@ -721,23 +757,27 @@ async def test_training_examples_are_searched_only_when_asked_for(index: SearchI
 
 
 @pytest.mark.opensearch
-async def test_an_index_made_before_training_examples_gets_the_field_from_init(
+async def test_an_index_made_before_training_examples_and_label_words_gets_the_fields_from_init(
     opensearch: OpenSearchServer,
 ) -> None:
     client = AsyncOpenSearch(hosts=[opensearch.url])
     name = f"contract-{uuid.uuid4().hex}"
     old = index_body(3)
-    del old["mappings"]["properties"]["training_example"]  # as releases before it made the index
+    for added in ("training_example", "label_words"):  # as releases before them made the index
+        del old["mappings"]["properties"][added]
     await client.indices.create(index=name, body=old)
     try:
         adapter = OpenSearchIndex(client, name, dimension=3)
         await adapter.ensure_index()  # what `mediasight init` runs
-        mapping = await client.indices.get_mapping(index=name)
-        assert mapping[name]["mappings"]["properties"]["training_example"] == {"type": "boolean"}
+        mapping = (await client.indices.get_mapping(index=name))[name]["mappings"]["properties"]
+        assert mapping["training_example"] == {"type": "boolean"}
+        assert mapping["label_words"] == {"type": "text", "analyzer": "words"}
         await adapter.upsert(doc("t1", "e1", Label("Cat", 90), training=True))
-        await adapter.upsert(doc("t1", "a1", Label("Cat", 80)))
-        assert ids(await adapter.search("t1", SearchQuery())) == ["a1"]
+        await adapter.upsert(doc("t1", "a1", Label("Carnivore", 80)))
+        await adapter.upsert(doc("t1", "a2", Label("Sports Car", 70)))
+        assert ids(await adapter.search("t1", SearchQuery())) == ["a1", "a2"]
         assert ids(await adapter.search("t1", SearchQuery(training_examples=ONLY))) == ["e1"]
+        assert ids(await adapter.search("t1", SearchQuery(text="cars"))) == ["a2"]
     finally:
         await client.indices.delete(index=name, ignore_unavailable=True)
         await client.close()

@@ -16,6 +16,16 @@ classifier saw) are several things, and keep the detector's names.
 A weak box around nearly the whole picture locates nothing: its class is a guess about the whole picture,
 and that is the classifier's to make. Such a box stays only where the classifier said something of its
 family (the lion's box is the lion's; the Bed under it goes, and so does Dog 36 on a painting).
+
+One thing, one name: the detector scores every class at every place, so one bird can come out as a Bird
+box and a Kite box, one lemon as an Apple and an Orange. Boxes of different labels that overlap by
+SAME_THING_IOU or more are one thing: the box whose label the classifier bears out (it said that label,
+one above it or one beneath it: the deepest such word wins) stays, else the surer box.
+
+A weak box beneath what the classifier is sure of is named by the classifier: where the classifier says
+"Mammal 67" and nothing more specific, the detector's "Bear 39" on a quokka is a guess at which mammal;
+the box is a Mammal's (Carnivore, which only the guess said, goes). A sure box beneath it is the more
+specific finding and keeps its name (a Horse 85 under Mammal).
 """
 
 from __future__ import annotations
@@ -27,6 +37,10 @@ from catalog.domain.model import Instance, Label
 
 GUESS_BELOW = 50.0  # a box under this is a guess (labels.description counts none of them)
 WHOLE_FRAME = 0.8  # of the picture's area
+# Boxes of two labels overlapping this much are one thing named twice. The detector's duplicates are the
+# same box (IoU 1.0: one heatmap peak scored for two classes) or nearly (0.83: a Remote Control box on a
+# Person); different things of different classes overlap less (a rider and the horse, a cup in a hand).
+SAME_THING_IOU = 0.7
 
 
 def name_detections(
@@ -37,7 +51,9 @@ def name_detections(
     (frame_guess); the parent labels only the renamed or left-out detections had go.
     `classified`: the classifier's sure labels (its specific ones are the candidates); `tentative`: its
     unsure ones (they bear a guess out too)."""
-    located = [lb for lb in detected if lb.instances]
+    said = [*classified, *tentative]
+    all_located = [lb for lb in detected if lb.instances]
+    located = one_name_per_thing(all_located, said)
     renamed: dict[str, Label] = {}  # a detection's name → the classifier's label, with its box
     for label in _specific(classified):
         if any(_same_or_below(d, label) or _above(d, label) for d in located):
@@ -45,13 +61,16 @@ def name_detections(
         rivals = [d for d in located if d.name not in renamed and _contradict(d, label)]
         if len(rivals) == 1 and len(rivals[0].instances) == 1 and rivals[0].confidence < label.confidence:
             renamed[rivals[0].name] = dataclasses.replace(label, instances=rivals[0].instances)
-    said = [*classified, *tentative]
+    for guess in (d for d in located if d.name not in renamed and d.confidence < GUESS_BELOW):
+        above = [c for c in _specific(classified) if _key(c.name) in _keys(guess.parents)]
+        if above:  # the classifier is sure of what it is beneath, and of nothing more specific
+            renamed[guess.name] = dataclasses.replace(above[0], instances=guess.instances)
     kept = [
         checked
         for lb in located
         if lb.name not in renamed and (checked := _without_frame_guesses(lb, said)) is not None
     ]
-    if not renamed and kept == [lb for lb in located if lb.name not in renamed]:
+    if not renamed and kept == all_located:
         return tuple(detected)
     out = [*kept, *renamed.values()]
     for parent in (lb for lb in detected if not lb.instances):
@@ -59,6 +78,39 @@ def name_detections(
         if children:
             out.append(dataclasses.replace(parent, confidence=max(children)))
     return tuple(out)
+
+
+def one_name_per_thing(located: Sequence[Label], said: Sequence[Label]) -> list[Label]:
+    """The located labels with each thing boxed once: of boxes of different labels overlapping by
+    SAME_THING_IOU or more, the one whose label the classifier bears out best (_borne_out), else the
+    surest, stays; a label left without boxes goes, one left with fewer takes its best box's confidence."""
+    if len(located) < 2:
+        return list(located)
+    borne_out = [_borne_out(lb, said) for lb in located]
+    ranked = sorted(
+        ((i, k, box) for i, lb in enumerate(located) for k, box in enumerate(lb.instances)),
+        key=lambda t: (-borne_out[t[0]], -t[2].confidence),
+    )
+    kept: list[tuple[int, Instance]] = []
+    keep: set[tuple[int, int]] = set()
+    for i, k, box in ranked:
+        if all(j == i or box.box.iou(other.box) < SAME_THING_IOU for j, other in kept):
+            kept.append((i, box))
+            keep.add((i, k))
+    out = []
+    for i, lb in enumerate(located):
+        boxes = tuple(box for k, box in enumerate(lb.instances) if (i, k) in keep)
+        if len(boxes) == len(lb.instances):
+            out.append(lb)
+        elif boxes:
+            out.append(dataclasses.replace(lb, confidence=max(b.confidence for b in boxes), instances=boxes))
+    return out
+
+
+def _borne_out(label: Label, said: Sequence[Label]) -> int:
+    """How specifically the classifier bears the label out: 1 + the depth (number of parents) of the
+    deepest word it said that is the label, one of its parents or beneath it; 0 if none."""
+    return max((1 + len(c.parents) for c in said if _same_or_below(label, c) or _above(label, c)), default=0)
 
 
 def frame_guess(instance: Instance) -> bool:

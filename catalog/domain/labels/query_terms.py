@@ -5,7 +5,9 @@ A free-text query matches a label or parent when it is that label's name. People
 meaning (and "a car" put six carnivores first, their "Carnivore" starting with "car"). The query's terms
 are the query as typed, then without a leading article, then with its last word in the singular: every
 candidate is looked up as an exact name, so one that names nothing ("glasse") finds nothing, and a name
-that is plural itself ("Jeans", "Scissors") is still found as typed.
+that is plural itself ("Jeans", "Scissors") is still found as typed. The words of a query meet the words of
+label names by the same rule, one word at a time (`word_forms`): "cars" finds the word "car" of "Sports Car",
+and "car" does not find "Carnivore".
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ def label_terms(text: str) -> tuple[str, ...]:
     *head, last = words
     found += [" ".join([*head, one]) for one in _singulars(last)]
     return tuple(dict.fromkeys(t for t in found if t))[:4]
+
+
+def word_forms(word: str) -> tuple[str, ...]:
+    """A query word lower-cased, then its singulars: the whole words of label names it may mean."""
+    lowered = word.lower()
+    return tuple(dict.fromkeys([lowered, *_singulars(lowered)]))
 
 
 def _singulars(word: str) -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 from catalog.domain.clock import to_db_time
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument
-from catalog.domain.ranking import document_words
+from catalog.domain.ranking import document_words, label_words
 from catalog.sqlite.db import placeholders
 from catalog.sqlite.search import counts as search_counts
 from catalog.sqlite.search import partition
@@ -40,7 +40,7 @@ def insert(
     for doc in sorted(docs, key=lambda d: (partition.of(d), d.asset_id)):
         fts_id += 1
         t, a = partition.of(doc), doc.asset_id
-        fts.append((fts_id, document_words(doc), doc.text, t, a))
+        fts.append((fts_id, document_words(doc), doc.text, label_words(doc), t, a))
         facet_ids = search_vocab.pack(search_vocab.ids(conn, search_counts.listed(doc), known))
         top = max((lb.confidence for lb in doc.labels), default=0.0)
         rows.append(
@@ -54,7 +54,7 @@ def insert(
             persons.setdefault((t, p.lower(), a), p)
         terms.extend((t, term, a, c, lb) for term, (c, lb) in search_counts.document_terms(doc).items())
     conn.executemany(
-        "INSERT INTO docs_fts (rowid, meta, ocr, tenant_id, asset_id) VALUES (?, ?, ?, ?, ?)", fts
+        "INSERT INTO docs_fts (rowid, meta, ocr, labels, tenant_id, asset_id) VALUES (?, ?, ?, ?, ?, ?)", fts
     )
     conn.executemany(
         "INSERT INTO docs (tenant_id, asset_id, filename, media_type, created_at, captured_at, "

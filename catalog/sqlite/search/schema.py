@@ -7,9 +7,12 @@ facets of a one-label query are read from it instead of from the matching docume
 
 Versions (PRAGMA user_version): 0 = before versions (maybe without fingerprints; vectors in docs,
 labels in doc_labels); 2 = facet counts, packed facet IDs, the ranked indexes, vectors in their own
-table; 3 = video durations. Opening an older file adds what is missing, moves the vectors and derives
+table; 3 = video durations; 4 = label words apart in the full-text table (whole words, not prefixes).
+Opening an older file adds what is missing, moves the vectors and derives
 IDs and counts from its rows, once (minutes for a million documents; `mediasight reindex`, from the
-catalog, is the other way).
+catalog, is the other way). Version 4 copies the full-text rows as they are: the label words of documents
+written before it stay in `meta` (found as prefixes) until `mediasight verify --repair` rewrites them
+(catalog.domain.fingerprint v3 marks them stale).
 """
 
 from __future__ import annotations
@@ -25,8 +28,15 @@ from catalog.sqlite.search import vocab as search_vocab
 from catalog.sqlite.search.counts import LABEL, PERSON
 
 log = logging.getLogger(__name__)
-VERSION = 3
+VERSION = 4
 _CHUNK = 2000  # documents per step of a migration
+
+# Words of a document (ranking.document_words and label_words): meta (filenames, persons) and ocr (the
+# image's text, what the file says of itself) are found by word prefixes, labels (sure label names) by
+# whole words (search_sql.fts_match).
+_FTS = """CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5 (
+    meta, ocr, labels, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61'
+);"""
 
 SCHEMA = (
     """
@@ -77,9 +87,7 @@ CREATE TABLE IF NOT EXISTS terms (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS terms_by_asset ON terms (tenant_id, asset_id);
 CREATE INDEX IF NOT EXISTS terms_ranked ON terms (tenant_id, term, confidence, asset_id, label);
-CREATE VIRTUAL TABLE IF NOT EXISTS docs_fts USING fts5 (
-    meta, ocr, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61'
-);
+{fts}
 CREATE TABLE IF NOT EXISTS facet_values (
     id INTEGER PRIMARY KEY,
     facet INTEGER NOT NULL,         -- search_counts.LABEL or PERSON
@@ -99,7 +107,7 @@ CREATE TABLE IF NOT EXISTS facet_counts (
     counts BLOB NOT NULL,           -- documents per confidence slot (search_counts.SLOTS int32 LE)
     PRIMARY KEY (tenant, term, facet, value, moderated)
 ) WITHOUT ROWID;
-"""
+""".format(fts=_FTS.format(name="docs_fts"))
     + search_columns.SCHEMA
 )  # and the generations the text path's columns follow
 
@@ -123,6 +131,8 @@ def migrate(db: SqliteDb) -> None:
         columns = {r[1] for r in conn.execute("PRAGMA table_info(docs)")}
         if "duration" not in columns:  # version 3: video lengths (older files hold images only: NULL)
             conn.execute("ALTER TABLE docs ADD COLUMN duration REAL")
+        if "labels" not in {r[1] for r in conn.execute("PRAGMA table_info(docs_fts)")}:
+            _upgrade_to_4(conn, db)
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
     while db.read_sync(version) < VERSION:
@@ -152,6 +162,20 @@ def _upgrade_to_2(conn: sqlite3.Connection, db: SqliteDb) -> None:
     if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'doc_labels'").fetchone():
         _pack_facet_ids(conn)
     _recount(conn)
+
+
+def _upgrade_to_4(conn: sqlite3.Connection, db: SqliteDb) -> None:
+    """The full-text table with its labels column: its rows copied under the same rowids (docs.fts_id)."""
+    if conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
+        log.warning("search index %s: adding the label words column (once; `mediasight verify --repair` "
+                    "then rewrites the documents indexed before)", db.path)  # fmt: skip
+    conn.execute(_FTS.format(name="docs_fts_v4"))
+    conn.execute(
+        "INSERT INTO docs_fts_v4 (rowid, meta, ocr, labels, tenant_id, asset_id) "
+        "SELECT rowid, meta, ocr, '', tenant_id, asset_id FROM docs_fts"
+    )
+    conn.execute("DROP TABLE docs_fts")
+    conn.execute("ALTER TABLE docs_fts_v4 RENAME TO docs_fts")
 
 
 def _spans(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:

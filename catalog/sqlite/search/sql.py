@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from catalog.domain.clock import to_db_time
-from catalog.domain.labels.query_terms import label_terms
+from catalog.domain.labels.query_terms import label_terms, word_forms
 from catalog.domain.ports import SearchQuery, SortOrder
 from catalog.domain.ranking import FILENAME_SCORE, query_words
 
@@ -25,11 +25,17 @@ FULL = 100.0  # no ceiling
 Where = tuple[list[str], list[Any]]  # clauses (ANDed) and their parameters
 
 
-def fts_words(text: str) -> str | None:
-    """User words as FTS5 prefix terms, quoted: no FTS syntax from the user ever reaches the parser.
-    Function words ("a", "the") count only in a query of nothing else (ranking.query_words)."""
+def fts_match(text: str) -> str | None:
+    """The FTS5 query of a free text's words (ranking.query_words), each to be found: as a prefix in the
+    filenames, persons or image text (`{meta ocr} : "w"*`), or as a whole word of a label name in any of
+    its word_forms (`labels : ("cars" OR "car")`). Every word is quoted: no FTS syntax from the user ever
+    reaches the parser."""
     words = query_words(_WORD.findall(text))
-    return " ".join(f'"{w}"*' for w in words) if words else None
+    found = []
+    for w in words:
+        forms = " OR ".join(f'"{f}"' for f in word_forms(w))
+        found.append(f'({{meta ocr}} : "{w}"* OR labels : ({forms}))')
+    return " AND ".join(found) if found else None
 
 
 def fts_phrase(text: str) -> str | None:
@@ -98,8 +104,8 @@ def has_term(
 
 
 def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: float = FULL) -> Sql:
-    """The whole query as a label or parent name (label_terms: "animals" is Animal), or its words in
-    filenames, labels and person names."""
+    """The whole query as a label or parent name (label_terms: "animals" is Animal), or its words
+    (fts_match) in filenames, person names, image text and label names."""
     below, cap = _below(ceiling)
     terms = label_terms(text)
     sql = (
@@ -107,13 +113,13 @@ def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: floa
         f"WHERE tenant_id = ? AND term IN ({','.join('?' * len(terms))}) AND confidence >= ?" + below
     )
     params: list[Any] = [tenant_id, *terms, min_confidence, *cap]
-    words = fts_words(text)
+    words = fts_match(text)
     if words:
         sql += (
             " UNION ALL SELECT asset_id, ? AS score, NULL AS label, 'text' AS via, NULL AS confidence "
             "FROM docs_fts WHERE docs_fts MATCH ? AND tenant_id = ?"
         )
-        params += [FILENAME_SCORE, f"{{meta ocr}} : ({words})", tenant_id]
+        params += [FILENAME_SCORE, words, tenant_id]
     return (
         f"SELECT asset_id, MAX(score) AS score, label, via, confidence FROM ({sql}) GROUP BY asset_id",
         params,

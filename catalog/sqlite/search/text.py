@@ -2,13 +2,14 @@
 maybe narrowed by moderation, media types and dates, answered over the tenant's columns in memory
 (`search_columns`).
 
-It means what the general path (`search_matched`) means by such a query, hit for hit and score for score:
-the whole query as a label or parent name (at min_confidence) or its words as prefixes in filenames,
-labels, persons and image text (FILENAME_SCORE) — the better of the two per asset — blended with the
-query's meaning (the nearest SEMANTIC_CANDIDATES vectors at or over its meaning_cut). What costs there is
-reading: the term's rows (asset ID, confidence) in primary-key order and the words' full-text rowids (of
-every tenant: each maps to a document through the columns, with no lookup of the full-text table's own
-tenant column). Scores, filters, the page, the total and the facets are array operations.
+It means what the general path (`search_matched`) means by such a query, hit for hit and score for score: the
+whole query as a label or parent name (at min_confidence) or its words (as prefixes in filenames, persons and
+image text, as whole words in label names: search_sql.fts_match; FILENAME_SCORE) — the better of the two per
+asset — blended with the query's meaning (the nearest SEMANTIC_CANDIDATES vectors at or over its meaning_cut).
+What costs there is reading: the term's rows (asset ID, confidence) in primary-key order and the words'
+full-text rowids (of every tenant: each maps to a document through the columns, with no lookup of the
+full-text table's own tenant column). Scores, filters, the page, the total and the facets are array
+operations.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str,
     """The keyword hits: the term's confidence, or FILENAME_SCORE for the words, whichever is higher (the
     label explains a tie). What is read is remembered with the columns: the next page asks for it again."""
     scored = _Scored(len(cols))
-    words = search_sql.fts_words(text)
+    words = search_sql.fts_match(text)
     if words:
         at = cols.remember(("words", words), lambda: _word_hits(conn, cols, words))
         scored.score[at] = FILENAME_SCORE
@@ -130,9 +131,10 @@ def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str,
 
 
 def _word_hits(conn: sqlite3.Connection, cols: Columns, words: str) -> np.ndarray:
-    """Positions of the documents with these words (fts_words) in filename, labels, persons or image text."""
+    """Positions of the documents with these words (an fts_match query) in filename, persons, image text or
+    label names."""
     (found,) = conn.execute(
-        "SELECT group_concat(rowid, ' ') FROM docs_fts WHERE docs_fts MATCH ?", (f"{{meta ocr}} : ({words})",)
+        "SELECT group_concat(rowid, ' ') FROM docs_fts WHERE docs_fts MATCH ?", (words,)
     ).fetchone()
     return cols.of_fts(np.fromstring(found or "", dtype=np.int64, sep=" "))
 

@@ -7,10 +7,17 @@ npm package into <venv>/share/mediasight/human-3.3.6; on first use it is convert
 Input: the whole image resized to 512×512 RGB, float 0–255, NHWC (no normalisation, no letterbox, as the
 package's own code feeds it). Output: boxes decoded by indexer.recognizers.local.centernet_decode, named with
 COCO → label names whose parents follow the classifier's WordNet hierarchy (data/coco_taxonomy.json).
+
+Per-class floors: at low scores some COCO classes box anything round, small or held (a capacitor is a
+Clock, a hand a Remote Control, a candy a Ball, a flat shape a Stop Sign). A class whose weak boxes
+(under CALIBRATED_FLOOR) were wrong on MIN_WRONG_PHOTOS or more of the calibration photos and right on
+none (data/centernet_judged_boxes.json: boxes judged by looking at them) keeps only boxes at
+CALIBRATED_FLOOR or above; the other classes keep the analyzer's min_confidence.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -42,6 +49,9 @@ WEIGHT_FILES = {
 }
 BUILD_VERSION = "1"  # bump when the conversion changes, so cached models are rebuilt
 _VERSION = "1.0"
+CALIBRATED_FLOOR = 50.0
+MIN_WRONG_PHOTOS = 3
+_JUDGED = "data/centernet_judged_boxes.json"
 
 
 class ObjectModelMissingError(RuntimeError):
@@ -99,6 +109,47 @@ def load_classes() -> tuple[tuple[CocoClass, ...], dict[str, tuple[str, ...]]]:
 
 
 @dataclass(frozen=True)
+class JudgedBox:
+    """A detector box on a calibration photo, judged by a person: on a thing of its class (or family)?"""
+
+    image: str  # where the photo comes from (package, version, path)
+    name: str  # label name of the class
+    confidence: float
+    right: bool
+
+
+def load_judged_boxes() -> tuple[tuple[JudgedBox, ...], str]:
+    """The calibration boxes and the digest of their file (the model version carries it)."""
+    raw = resources.files("indexer.recognizers.local").joinpath(_JUDGED).read_bytes()
+    judged = tuple(
+        JudgedBox(b["image"], b["class"], float(b["score"]), bool(b["right"]))
+        for b in json.loads(raw)["judged"]
+    )
+    return judged, hashlib.sha256(raw).hexdigest()
+
+
+def class_floors(
+    judged: Sequence[JudgedBox], *, floor: float = CALIBRATED_FLOOR, min_wrong_photos: int = MIN_WRONG_PHOTOS
+) -> dict[str, float]:
+    """Label name → the confidence its boxes need: `floor` for each class whose boxes under it were wrong
+    on at least min_wrong_photos photos and right on none (one photo full of candies counts once)."""
+    wrong: dict[str, set[str]] = {}
+    right: set[str] = set()
+    for box in judged:
+        if box.confidence >= floor:
+            continue
+        if box.right:
+            right.add(box.name)
+        else:
+            wrong.setdefault(box.name, set()).add(box.image)
+    return {
+        name: floor
+        for name, photos in sorted(wrong.items())
+        if len(photos) >= min_wrong_photos and name not in right
+    }
+
+
+@dataclass(frozen=True)
 class DetectedObject:
     name: str
     parents: tuple[str, ...]
@@ -118,7 +169,12 @@ class CenterNetDetector:
         self._source = source_dir or default_source_dir()
         self._threads = intra_op_num_threads
         self.classes, self.ancestor_parents = load_classes()
-        self.version = f"{_VERSION}+b{BUILD_VERSION}.w{WEIGHT_FILES['centernet.bin'][:8]}"
+        judged, digest = load_judged_boxes()
+        self.class_floors = class_floors(judged)
+        self.version = (
+            f"{_VERSION}+b{BUILD_VERSION}.w{WEIGHT_FILES['centernet.bin'][:8]}"  # the boxes (people)
+        )
+        self.objects_version = f"{self.version}.f{digest[:8]}"  # the boxes above the class floors
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
 
@@ -166,6 +222,11 @@ class CenterNetDetector:
             box = BoundingBox(round(x1, 4), round(y1, 4), round(x2 - x1, 4), round(y2 - y1, 4))
             found.append(DetectedObject(cls.name, cls.parents, round(det.score * 100.0, 2), box))
         return found
+
+
+def above_class_floors(found: Sequence[DetectedObject], floors: Mapping[str, float]) -> list[DetectedObject]:
+    """The boxes at least as confident as their class's floor (class_floors), in their order."""
+    return [o for o in found if o.confidence >= floors.get(o.name, 0.0)]
 
 
 def object_labels(

@@ -99,15 +99,19 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
         return [o for o in found if o.confidence >= min_confidence]
 
     def objects() -> Analyzer:
-        from indexer.recognizers.local.objects import object_labels
+        from indexer.recognizers.local.objects import above_class_floors, object_labels
 
         model = detector()
 
         async def run(item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
-            found = await detections(item, float(params["min_confidence"]))
+            found = above_class_floors(
+                await detections(item, float(params["min_confidence"])), model.class_floors
+            )
             return Findings(labels=object_labels(found, model.ancestor_parents))
 
-        return SharingAnalyzer("objects", model.name, model.version, run, defaults={"min_confidence": 25.0})
+        return SharingAnalyzer(
+            "objects", model.name, model.objects_version, run, defaults={"min_confidence": 25.0}
+        )
 
     def faces() -> Analyzer:
         from indexer.recognizers.local.faces import DlibFaceRecognizer

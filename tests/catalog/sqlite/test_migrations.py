@@ -1,13 +1,16 @@
-"""A catalog file made before run history (one `results` row per analyzer) opens with its data intact."""
+"""A catalog file made by an earlier release opens with its data intact: before run history (one `results` row
+per analyzer), and version 7 (the stage index held keyframes)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from catalog.domain.model import Stage, VersionRelation
 from catalog.sqlite.catalog import SCHEMA, SqliteCatalog
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.migrations import CATALOG_VERSION, migrate_catalog
+from tests.contract.catalogs import new_asset
 
 OLD = """
 CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
@@ -52,3 +55,39 @@ async def test_an_old_catalog_is_migrated(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == CATALOG_VERSION
         assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'results'").fetchone()
     SqliteDb(path, SCHEMA, migrate=migrate_catalog).close()  # opening again is a no-op
+
+
+async def test_version_8_keeps_the_stage_index_to_the_archive(tmp_path: Path) -> None:
+    """A version 7 file's assets_by_stage (keyframes in it) is replaced by the partial index that leaves
+    them out, so counting reads the index alone; counts and listings stay as they were."""
+    path = tmp_path / "catalog.db"
+    SqliteDb(path, SCHEMA, migrate=migrate_catalog).close()
+    with sqlite3.connect(path) as conn:  # as version 7 left it
+        conn.execute("DROP INDEX assets_in_archive_by_stage")
+        conn.execute("CREATE INDEX assets_by_stage ON assets (tenant_id, status, id)")
+        conn.execute("PRAGMA user_version = 7")
+    db = SqliteDb(path, SCHEMA, migrate=migrate_catalog)
+    try:
+        catalog = SqliteCatalog(db)
+        tenant = (await catalog.create_tenant("acme")).id
+        video = new_asset(tenant, "v" * 64, media_type="video/mp4", status=Stage.INDEXED)
+        await catalog.register_asset(video)
+        await catalog.register_asset(new_asset(tenant, "p" * 64))
+        frame = {"relation": VersionRelation.FRAME, "frame_time": 1.0, "status": Stage.INDEXED}
+        await catalog.register_asset(new_asset(tenant, "f" * 64, parent_id=video.id, **frame))
+        assert await catalog.stage_counts(tenant) == {Stage.INDEXED: 1, Stage.STORED: 1}
+        listed = await catalog.assets_in_stages(tenant, [Stage.INDEXED], after=None, limit=10)
+        assert [a.id for a in listed] == [video.id]
+    finally:
+        db.close()
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "assets_in_archive_by_stage" in indexes and "assets_by_stage" not in indexes
+        plan = " ".join(
+            r[3]
+            for r in conn.execute(
+                "EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM assets WHERE tenant_id = 'x' "
+                "AND frame_time IS NULL GROUP BY status"
+            )
+        )
+        assert "assets_in_archive_by_stage" in plan

@@ -20,7 +20,7 @@ from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.video.video_pipeline import segment_choice, with_person_faces
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
-from services.reprocess import ReprocessRequest
+from services.reprocess import ReprocessError, ReprocessRequest
 from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.video
@@ -100,15 +100,12 @@ async def test_a_video_is_ingested_analysed_per_shot_and_found_by_label(
     assert runs[0].change is not None and not runs[0].change.changed
     assert (await services.catalog.get_children(tenant, [asset.id]))[asset.id] == frames  # the same ones
 
-    # A frame is not analysed on its own (a batch of it changes nothing); deleting the video (no cascade
-    # needed) takes its frames along.
-    frame_batch = await services.reprocess.start(
-        tenant, [frames[0].id], ReprocessRequest(analyzers=("labels",))
-    )
-    assert isinstance(frame_batch, ReprocessBatch)
-    await services.worker().run_until_idle()
-    finished = await services.catalog.get_batch(tenant, frame_batch.id)
-    assert finished is not None and (finished.done, finished.failed) == (1, 0)
+    # A frame is not analysed on its own (a batch of it is refused, naming the video); deleting the video
+    # (no cascade needed) takes its frames along.
+    with pytest.raises(ReprocessError) as refused:
+        await services.reprocess.start(tenant, [frames[0].id], ReprocessRequest(analyzers=("labels",)))
+    assert refused.value.code == "KEYFRAME" and f"keyframe of the video {asset.id}" in str(refused.value)
+    assert [b.id for b in await services.catalog.list_batches(tenant, limit=5)] == [batch.id]
     assert await services.catalog.get_results(tenant, [frames[0].id]) == {}
     deleted = await services.versions.delete(tenant, asset.id, cascade=False)
     assert set(deleted) == {asset.id, *(f.id for f in frames)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.domain.labels.query_terms import label_terms
+from catalog.domain.labels.query_terms import label_terms, word_forms
 
 
 def test_articles_and_plurals_are_taken_off_the_query_as_typed_comes_first() -> None:
@@ -21,3 +21,11 @@ def test_names_that_are_no_plurals_are_left_as_they_are() -> None:
         assert label_terms(name) == (name,)
     assert label_terms("jeans") == ("jeans", "jean")  # "Jeans" is still found as typed
     assert label_terms("  ") == ()
+
+
+def test_a_query_word_meets_label_words_as_typed_or_in_the_singular() -> None:
+    assert word_forms("Cars") == ("cars", "car")
+    assert word_forms("people") == ("people", "person")
+    assert word_forms("buses") == ("buses", "buse", "bus")
+    assert word_forms("car") == ("car",)  # never a prefix: "carnivore" is not among them
+    assert word_forms("glass") == ("glass",)

@@ -288,6 +288,52 @@ async def test_counts_equal_a_recount_after_writes_and_migrate_old_files(tmp_pat
     db.close()
 
 
+async def test_a_version_3_file_answers_as_before_until_its_documents_are_written_again(
+    tmp_path: Path,
+) -> None:
+    """Version 4 gives label names a full-text column of their own (whole words). A version 3 file (label
+    names among the prefix words of `meta`) is migrated in place and answers as it did; a document written
+    again (what `mediasight verify --repair` does with the stale ones) is found by whole label words."""
+    docs = [
+        dataclasses.replace(doc("t1", "cat", Label("Carnivore", 93, ("Mammal",))), filename="IMG_0001.jpg"),
+        dataclasses.replace(doc("t1", "car", Label("Car", 76, ("Vehicle",))), filename="IMG_0002.jpg"),
+    ]
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    await SqliteSearchIndex(db).upsert_many(docs)
+
+    def make_v3(conn: sqlite3.Connection) -> None:  # docs_fts as version 3 wrote it
+        found = conn.execute("SELECT rowid, meta, ocr, labels, tenant_id, asset_id FROM docs_fts").fetchall()
+        conn.execute("DROP TABLE docs_fts")
+        conn.execute(
+            "CREATE VIRTUAL TABLE docs_fts USING fts5 "
+            "(meta, ocr, tenant_id UNINDEXED, asset_id UNINDEXED, tokenize = 'unicode61')"
+        )
+        conn.executemany(
+            "INSERT INTO docs_fts (rowid, meta, ocr, tenant_id, asset_id) VALUES (?, ?, ?, ?, ?)",
+            [(i, f"{meta} {labels}", ocr, t, a) for i, meta, ocr, labels, t, a in found],
+        )
+        conn.execute("PRAGMA user_version = 3")
+
+    async def words(text: str) -> list[str]:
+        return [h.asset_id for h in (await index.search("t1", SearchQuery(text=text))).hits]
+
+    db.write_sync(make_v3)
+    db.close()
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    index = SqliteSearchIndex(db)
+    columns = db.read_sync(lambda c: [r[1] for r in c.execute("PRAGMA table_info(docs_fts)")])
+    assert columns == ["meta", "ocr", "labels", "tenant_id", "asset_id"]
+    assert db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == search_schema.VERSION
+    linked = "SELECT count(*) FROM docs d JOIN docs_fts f ON f.rowid = d.fts_id AND f.asset_id = d.asset_id"
+    assert db.read_sync(lambda c: c.execute(linked).fetchone()[0]) == 2
+    assert await words("car") == ["car", "cat"]  # as version 3 answered: "car" a prefix of Carnivore
+    assert await words("IMG_000") == ["cat", "car"] and await words("mammal") == ["cat"]
+    await index.upsert_many(docs)  # repaired
+    assert await words("car") == ["car"] and await words("carnivore") == ["cat"]
+    assert await words("IMG_000") == ["cat", "car"] and await words("carni") == []
+    db.close()
+
+
 @pytest.mark.parametrize(
     ("query", "synonyms"),
     [

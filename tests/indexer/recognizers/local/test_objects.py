@@ -18,9 +18,13 @@ from indexer.recognizers.local.centernet_decode import candidates, decode, peaks
 from indexer.recognizers.local.objects import (
     CenterNetDetector,
     DetectedObject,
+    JudgedBox,
     ObjectModelMissingError,
+    above_class_floors,
+    class_floors,
     default_source_dir,
     ensure_onnx_model,
+    load_judged_boxes,
     object_labels,
 )
 from indexer.recognizers.local.tfjs_onnx import TfjsFormatError, convert, read_weights
@@ -307,3 +311,31 @@ def test_the_cat_the_detector_calls_a_dog_is_named_by_the_classifier(
         first
     )  # the breeds are unsure: Cat, with the box
     assert first.instances[0].box.width > 0.5  # the cat fills the frame
+
+
+def test_a_class_needs_the_floor_when_its_weak_boxes_were_wrong_on_several_photos_and_right_on_none() -> None:
+    def judged(name: str, image: str, confidence: float, right: bool) -> JudgedBox:
+        return JudgedBox(image, name, confidence, right)
+
+    boxes = [
+        *(judged("Clock", f"photo{i}", 30.0, False) for i in range(3)),  # wrong on 3 photos
+        *(judged("Ball", "candies", 40.0, False) for _ in range(6)),  # 6 boxes, but one photo
+        *(judged("Person", f"photo{i}", 30.0, False) for i in range(4)),
+        judged("Person", "crowd", 28.0, True),  # right once: weak Person boxes can be people
+        *(judged("Kite", f"photo{i}", 60.0, False) for i in range(3)),  # at the floor: not weak
+    ]
+    assert class_floors(boxes) == {"Clock": 50.0}
+    assert class_floors(boxes, min_wrong_photos=1) == {"Ball": 50.0, "Clock": 50.0}
+    box = BoundingBox(0.1, 0.1, 0.2, 0.2)
+    found = [DetectedObject("Clock", (), 49.0, box), DetectedObject("Person", (), 26.0, box)]
+    found.append(DetectedObject("Clock", (), 50.0, box))
+    assert above_class_floors(found, {"Clock": 50.0}) == found[1:]
+
+
+def test_the_calibration_floors_the_classes_that_box_anything(detector: CenterNetDetector) -> None:
+    judged, digest = load_judged_boxes()
+    assert len(judged) >= 100 and {b.name for b in judged} <= {c.name for c in detector.classes}
+    assert {"Clock", "Remote Control", "Stop Sign", "Kite", "Ball"} <= set(detector.class_floors)
+    assert not {"Person", "Dog", "Car", "Bird", "Cup"} & set(detector.class_floors)
+    # the objects analyzer's runs name the calibration; the people analyzer's (the raw boxes) do not
+    assert detector.objects_version == f"{detector.version}.f{digest[:8]}" and ".f" not in detector.version

@@ -78,6 +78,26 @@ async def test_thresholds_filter_the_shared_run(
     assert detector_runs == [25.0, 10.0]
 
 
+async def test_objects_keep_weak_boxes_only_of_classes_that_earn_them(
+    analyzers: dict[str, Analyzer], tmp_path: Path
+) -> None:
+    """The moon's Kite 40 and the rocket's Clock 35 go (calibrated floors: 50); Person is not floored."""
+    detector = CenterNetDetector(tmp_path / "models")  # the provider's model cache
+    assert "Person" not in detector.class_floors
+    for name, gone in (("moon", "Kite"), ("rocket", "Clock")):
+        item = photo_input(name)
+        assert gone in {o.name for o in detector.detect(item.image)}  # the detector's guess this is about
+        found = await analyzers["objects"].analyze(item, {})
+        assert gone not in {lb.name for lb in found.labels}
+
+
+def photo_input(name: str) -> AnalysisInput:
+    image = Image.fromarray(getattr(samples, name)()).convert("RGB")
+    jpeg = io.BytesIO()
+    image.save(jpeg, "JPEG")
+    return AnalysisInput(image=image, jpeg=jpeg.getvalue(), original_key=f"originals/t/{name}")
+
+
 async def test_faces_parameters(analyzers: dict[str, Analyzer], detector_runs: list[float]) -> None:
     faces = analyzers["faces"]
     assert dict(faces.defaults) == {"upsample": 0, "person_upsample": 1, "min_confidence": 0.0}

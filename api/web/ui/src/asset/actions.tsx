@@ -1,5 +1,6 @@
-// What a write key may do to an asset: name a face, add a version, reprocess, delete. Each answers with
-// the API's own message on failure; the page reloads its data after a change.
+// What a write key may do to an asset: name a face, add a version, reprocess, delete (a video's keyframe:
+// reprocess its video). Each answers with the API's own message on failure; the page reloads its data after
+// a change.
 import { useState } from "preact/hooks";
 import { gql, gqlUpload } from "../api";
 import { ErrorNote } from "../layout";
@@ -111,19 +112,23 @@ function AddVersion(props: { asset: AssetData; done: () => void }) {
   );
 }
 
+/** Reprocesses one asset with the tenant's analyzers; what to tell the user. */
+async function reprocess(id: string): Promise<string> {
+  const d = await gql<{ reprocess: { batch: { id: string; status: string } | null; error: Problem } }>(
+    `mutation ($ids: [ID!]) { reprocess(assetIds: $ids) { batch { id status } error { code message } } }`,
+    { ids: [id] },
+  );
+  problem(d.reprocess.error);
+  return `Reprocessing queued (batch ${d.reprocess.batch?.id}, ${d.reprocess.batch?.status.toLowerCase()}); see the overview.`;
+}
+
 export function Actions(props: { asset: AssetData; done: () => void }) {
   const { asset } = props;
+  // A video's keyframe is made by the video's analysis (and replaced by the next one): what can be done to
+  // it is done to the video.
+  const video = asset.shot && asset.parent;
   const [note, setNote] = useState("");
   const { busy, error, run } = useAction();
-  const reprocess = () =>
-    run(async () => {
-      const d = await gql<{ reprocess: { batch: { id: string; status: string } | null; error: Problem } }>(
-        `mutation ($ids: [ID!]) { reprocess(assetIds: $ids) { batch { id status } error { code message } } }`,
-        { ids: [asset.id] },
-      );
-      problem(d.reprocess.error);
-      setNote(`Reprocessing queued (batch ${d.reprocess.batch?.id}, ${d.reprocess.batch?.status.toLowerCase()}); see the overview.`);
-    });
   const remove = () =>
     run(async () => {
       if (!confirm(`Delete ${asset.filename} from the archive? Its original, renditions and metadata go too.`)) return;
@@ -137,14 +142,23 @@ export function Actions(props: { asset: AssetData; done: () => void }) {
   return (
     <section class="card actions" aria-labelledby="actions-h">
       <h2 id="actions-h">Actions</h2>
-      <AddVersion asset={asset} done={props.done} />
+      {video ? (
+        <p class="hint">
+          This keyframe is made by the analysis of <a href={`/assets/${video.id}`}>{video.filename}</a>: new versions,
+          reprocessing and deleting apply to the video.
+        </p>
+      ) : (
+        <AddVersion asset={asset} done={props.done} />
+      )}
       <div class="buttons">
-        <button type="button" class="secondary" disabled={busy} onClick={() => void reprocess()}>
-          Reprocess
+        <button type="button" class="secondary" disabled={busy} onClick={() => void run(async () => setNote(await reprocess((video ?? asset).id)))}>
+          {video ? "Reprocess the video" : "Reprocess"}
         </button>
-        <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
-          Delete
-        </button>
+        {!video && (
+          <button type="button" class="danger" disabled={busy} onClick={() => void remove()}>
+            Delete
+          </button>
+        )}
       </div>
       {note && (
         <p class="hint" role="status">

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Box } from "./types";
+import { shotLabels } from "./video";
 
 type Overlay = { kind: "face" | "object" | "text"; box: Box; caption: string };
 
@@ -34,7 +35,8 @@ export function Preview(props: { asset: AssetData }) {
   const [shown, setShown] = useState<Record<string, boolean>>({ face: true, object: true, text: true });
   const preview = rendition(a, "preview") ?? rendition(a, "thumbnail");
   const all = overlays(a);
-  const top = a.labels[0];
+  // what the picture shows, for its text alternative: a video's keyframe has its shot's labels
+  const named = a.labels.length ? a.labels : a.shot ? shotLabels(a.shot) : [];
   return (
     <figure class="preview">
       <div class="stage">
@@ -43,7 +45,7 @@ export function Preview(props: { asset: AssetData }) {
             src={preview.url}
             width={preview.width}
             height={preview.height}
-            alt={`${a.filename}${top ? `: ${a.labels.slice(0, 3).map((l) => l.name).join(", ")}` : ""}`}
+            alt={`${a.filename}${named.length ? `: ${named.slice(0, 3).map((l) => l.name).join(", ")}` : ""}`}
           />
         ) : (
           <p class="nothumb">No preview yet ({a.status.toLowerCase()}).</p>
@@ -67,25 +69,27 @@ export function Preview(props: { asset: AssetData }) {
               </div>
             ))}
       </div>
-      <figcaption>
-        <fieldset class="toggles">
-          <legend class="sr-only">Show on the picture</legend>
-          {KINDS.map(({ kind, label }) => {
-            const count = all.filter((o) => o.kind === kind).length;
-            return (
-              <label key={kind}>
-                <input
-                  type="checkbox"
-                  checked={shown[kind]}
-                  disabled={!count}
-                  onChange={(e) => setShown({ ...shown, [kind]: (e.target as HTMLInputElement).checked })}
-                />{" "}
-                {label} ({count})
-              </label>
-            );
-          })}
-        </fieldset>
-      </figcaption>
+      {all.length > 0 && ( // nothing to draw (a keyframe, a picture nothing was located on): no toggles
+        <figcaption>
+          <fieldset class="toggles">
+            <legend class="sr-only">Show on the picture</legend>
+            {KINDS.map(({ kind, label }) => {
+              const count = all.filter((o) => o.kind === kind).length;
+              return (
+                <label key={kind}>
+                  <input
+                    type="checkbox"
+                    checked={shown[kind]}
+                    disabled={!count}
+                    onChange={(e) => setShown({ ...shown, [kind]: (e.target as HTMLInputElement).checked })}
+                  />{" "}
+                  {label} ({count})
+                </label>
+              );
+            })}
+          </fieldset>
+        </figcaption>
+      )}
     </figure>
   );
 }

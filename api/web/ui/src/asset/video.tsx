@@ -1,6 +1,6 @@
 // A video asset: the proxy in a <video> element (the poster shown until it plays) and its shots, each
 // with its tile of the thumbnail strip, its timecodes and labels; choosing a shot plays from its start.
-import { useRef } from "preact/hooks";
+import { useEffect, useRef } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Shot } from "./types";
@@ -9,7 +9,7 @@ const TILE = { width: 160, height: 90, columns: 10 }; // the strip's layout (ind
 
 // The most specific labels first: a label with fewer of the shot's labels under it comes first (a leaf,
 // then its nearest parents: Egyptian Mau, Cat, Feline before Mammal, Animal), then the more confident.
-export const specificFirst = (labels: Shot["labels"]): Shot["labels"] => {
+const specificFirst = (labels: Shot["labels"]): Shot["labels"] => {
   const below = new Map<string, number>();
   for (const l of labels) for (const p of l.parents) below.set(p, (below.get(p) ?? 0) + 1);
   const depth = (l: Shot["labels"][number]) => below.get(l.name) ?? 0;
@@ -21,26 +21,55 @@ export const seconds = (s: number): string => {
   return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
 };
 
-// What a shot's analysis found: its most specific labels (links to searches) and the persons seen.
+// The detector's objects a shot's labels include: those it is sure of (the segment analysis's own "sure",
+// its min_confidence); its guesses under that (a "Dog 39" on the cat) stay out of the shot's list.
+const SURE_OBJECT = 50;
+
+// A shot's labels: the classifier's on its keyframes and the objects the detector is sure of (the astronaut
+// the classifier says nothing about is a Person), one per name at its higher confidence, specific first.
+export const shotLabels = (s: Shot): Shot["labels"] => {
+  const byName = new Map<string, Shot["labels"][number]>();
+  for (const l of [...s.labels, ...s.objects.filter((o) => o.confidence >= SURE_OBJECT)]) {
+    const had = byName.get(l.name);
+    if (!had || l.confidence > had.confidence) byName.set(l.name, had && !l.parents.length ? { ...l, parents: had.parents } : l);
+  }
+  return specificFirst([...byName.values()]);
+};
+
+// What a shot's analysis found: its most specific labels (links to searches), the persons seen and the text read.
 export function ShotLabels(props: { shot: Shot }) {
   const s = props.shot;
+  const labels = shotLabels(s);
   return (
     <>
-      {s.labels.length
-        ? specificFirst(s.labels).slice(0, 4).map((l) => (
+      {labels.length || s.faces.length || s.text
+        ? labels.slice(0, 4).map((l) => (
             <a key={l.name} href={`/?label=${encodeURIComponent(l.name)}`}>
               {l.name} <span class="muted">{pct(l.confidence)}</span>
             </a>
           ))
-        : <span class="muted">no labels</span>}
-      {s.faces.length > 0 && <span class="muted"> · {s.faces.join(", ")}</span>}
+        : <span class="muted">nothing found</span>}
+      {s.faces.length > 0 && <span class="muted">{s.faces.join(", ")}</span>}
+      {s.text && <q class="muted">{s.text.split("\n").join(" / ")}</q>}
     </>
   );
 }
 
-export function VideoView(props: { asset: AssetData }) {
+// `cue`: a shot's number (1 = the first) to cue the player at when it loads (a keyframe's "Play shot" link).
+export function VideoView(props: { asset: AssetData; cue?: number | null }) {
   const a = props.asset;
   const player = useRef<HTMLVideoElement>(null);
+  const cued = props.cue ? a.segments.find((s) => s.index + 1 === props.cue) : undefined;
+  useEffect(() => {
+    const el = player.current;
+    if (!el || !cued) return;
+    const seek = () => {
+      el.currentTime = cued.start + 0.001; // inside the shot, as choosing it does; no autoplay
+    };
+    if (el.readyState >= 1) seek();
+    else el.addEventListener("loadedmetadata", seek, { once: true });
+    return () => el.removeEventListener("loadedmetadata", seek);
+  }, [a.id, cued?.start]);
   const proxy = rendition(a, "proxy");
   const poster = rendition(a, "preview");
   const strip = rendition(a, "strip");
@@ -81,7 +110,7 @@ export function VideoView(props: { asset: AssetData }) {
           <h2 id="shots-h">Shots</h2>
           <ol class="shots">
             {a.segments.map((s) => (
-              <li key={s.index}>
+              <li key={s.index} aria-current={s === cued ? "true" : undefined}>
                 <button type="button" class="shot" onClick={() => play(s.start)} aria-label={`Play shot ${s.index + 1} from ${s.startTimecode}`}>
                   {strip && (
                     <span

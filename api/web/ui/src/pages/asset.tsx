@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
-import { ShotLabels, seconds, VideoView } from "../asset/video";
+import { seconds, shotLabels, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -16,20 +16,33 @@ import { canWrite, useViewer } from "../viewer";
 const bytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
 
+type ShownLabel = { name: string; confidence: number; parents: string[] };
+
+// The asset's labels; a video's keyframe has no analysis of its own: its labels are what its shot's
+// analysis found (the keyframe is one of the pictures that analysis looked at), said so.
 function Labels(props: { asset: AssetData }) {
-  const { labels, runs } = props.asset;
-  const run = runs.find((r) => r.analyzer === "labels" && r.status === "SUCCEEDED");
+  const { labels, runs, shot, parent, video } = props.asset;
+  // a video's labels are its shots' (and its poster's): the video run's model found them
+  const run = runs.find((r) => r.analyzer === (video ? "video" : "labels") && r.status === "SUCCEEDED");
+  const shown: ShownLabel[] = shot && parent ? shotLabels(shot) : labels;
   return (
     <section aria-labelledby="labels-h">
       <h2 id="labels-h">Labels</h2>
-      {run && (
+      {shot && parent ? (
         <p class="muted provenance">
-          By {run.modelName} {run.modelVersion} ({run.provider}), {run.finishedAt ? new Date(run.finishedAt).toLocaleString() : ""}
+          Found in shot {shot.index + 1} by the analysis of <a href={`/assets/${parent.id}`}>{parent.filename}</a>
         </p>
+      ) : (
+        run && (
+          <p class="muted provenance">
+            {video && `In its ${video.shots} shot${video.shots === 1 ? "" : "s"}, `}
+            {video ? "by" : "By"} {run.modelName} {run.modelVersion} ({run.provider}), {run.finishedAt ? new Date(run.finishedAt).toLocaleString() : ""}
+          </p>
+        )
       )}
-      {labels.length ? (
+      {shown.length ? (
         <ul class="labels">
-          {labels.map((l) => (
+          {shown.map((l) => (
             <li key={l.name}>
               <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
               <span class="meter" role="img" aria-label={`confidence ${pct(l.confidence)}`}>
@@ -41,7 +54,7 @@ function Labels(props: { asset: AssetData }) {
           ))}
         </ul>
       ) : (
-        <p class="muted">No labels.</p>
+        <p class="muted">{shot ? "The analysis found nothing it is sure of in this shot." : "No labels."}</p>
       )}
     </section>
   );
@@ -88,18 +101,24 @@ function Versions(props: { asset: AssetData }) {
         </ul>
       </div>
     );
+  // a video's keyframes (made by its analysis) apart from the versions someone made
+  const frames = (list: Version[]) => list.filter((v) => v.frameTime !== null);
+  const versions = (list: Version[]) => list.filter((v) => v.frameTime === null);
+  const keyframe = props.asset.frameTime !== null;
   return (
     <section aria-labelledby="versions-h">
       <h2 id="versions-h">Versions</h2>
-      {row("Parent", parent ? [parent] : [])}
-      {row("Siblings", siblings)}
-      {row("Children", children)}
+      {row(keyframe ? "Video" : "Parent", parent ? [parent] : [])}
+      {row("Other keyframes of the video", keyframe ? frames(siblings) : [])}
+      {row("Siblings", keyframe ? versions(siblings) : siblings)}
+      {row("Keyframes", frames(children))}
+      {row("Children", versions(children))}
     </section>
   );
 }
 
-// A video's keyframe (a FRAME child) has no analysis of its own: say which video and shot it is from, and
-// what the shot's analysis found.
+// A video's keyframe (a FRAME child) has no analysis of its own: say which video and shot it is from, who
+// the shot's analysis saw, and where to watch the shot.
 function FromVideo(props: { asset: AssetData }) {
   const { shot, parent, frameTime } = props.asset;
   if (!shot || !parent) return null;
@@ -109,10 +128,19 @@ function FromVideo(props: { asset: AssetData }) {
       <p>
         The keyframe of shot {shot.index + 1} ({shot.startTimecode} – {shot.endTimecode}) of{" "}
         <a href={`/assets/${parent.id}`}>{parent.filename}</a>
-        {frameTime !== null && `, at ${seconds(frameTime)}`}.
+        {frameTime !== null && `, at ${seconds(frameTime)}`}. Its labels are what the video's analysis found in this
+        shot; it has no analysis of its own.
       </p>
-      <p class="shot-labels">
-        <span>The shot shows:</span> <ShotLabels shot={shot} />
+      {shot.faces.length > 0 && <p>In the shot: {shot.faces.join(", ")}.</p>}
+      {shot.text && (
+        <p>
+          Read in the shot: <q>{shot.text.split("\n").join(" / ")}</q>
+        </p>
+      )}
+      <p>
+        <a class="button secondary" href={`/assets/${parent.id}?shot=${shot.index + 1}`}>
+          Play shot {shot.index + 1}
+        </a>
       </p>
     </section>
   );
@@ -186,7 +214,9 @@ export function AssetPage(props: PageProps) {
       </>
     );
   const write = canWrite(viewer);
-  const lines = asset.textDetections.filter((t) => t.type === "LINE");
+  const keyframe = asset.shot && asset.parent; // a video's keyframe: the video it is from
+  // a video's text is its shots' (each shot lists its lines); its textDetections are its poster's only
+  const lines = asset.video ? [] : asset.textDetections.filter((t) => t.type === "LINE");
   return (
     <article class="asset">
       <header class="asset-head">
@@ -197,7 +227,7 @@ export function AssetPage(props: PageProps) {
       </header>
       <div class="asset-body">
         <div class="asset-main">
-          {asset.video ? <VideoView asset={asset} /> : <Preview asset={asset} />}
+          {asset.video ? <VideoView asset={asset} cue={Number(props.url.searchParams.get("shot")) || null} /> : <Preview asset={asset} />}
           <FromVideo asset={asset} />
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
@@ -226,7 +256,7 @@ export function AssetPage(props: PageProps) {
               </ul>
             </section>
           )}
-          <Runs assetId={asset.id} runs={asset.runs} />
+          {!keyframe && <Runs assetId={asset.id} runs={asset.runs} />}
         </div>
         <aside class="asset-side">
           <Labels asset={asset} />

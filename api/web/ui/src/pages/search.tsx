@@ -24,7 +24,7 @@ const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSor
     totalCount
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
-    edges { score meaning matches { label confidence via }
+    edges { score meaning matches { label confidence via } segments(matching: true) { index startTimecode }
       node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence } } }
   }
 }`;
@@ -34,6 +34,7 @@ type Edge = {
   score: number;
   meaning: number | null;
   matches: { label: string; confidence: number; via: string }[];
+  segments: { index: number; startTimecode: string }[]; // a video hit's shots that matched
   node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number }[] };
 };
 type Result = {
@@ -66,6 +67,16 @@ function Hit(props: { edge: Edge; eager: boolean }) {
       <span class="name" title={node.filename}>
         {node.filename}
       </span>
+      {props.edge.segments.length > 0 && (
+        <span class="shots-hit">
+          {props.edge.segments.slice(0, 3).map((s) => (
+            <a key={s.index} href={`/assets/${node.id}?shot=${s.index + 1}`} aria-label={`${node.filename}: play shot ${s.index + 1}`}>
+              shot {s.index + 1} · {s.startTimecode}
+            </a>
+          ))}
+          {props.edge.segments.length > 3 && <span class="muted">+{props.edge.segments.length - 3}</span>}
+        </span>
+      )}
     </li>
   );
 }
