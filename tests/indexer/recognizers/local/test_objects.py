@@ -339,3 +339,34 @@ def test_the_calibration_floors_the_classes_that_box_anything(detector: CenterNe
     assert not {"Person", "Dog", "Car", "Bird", "Cup"} & set(detector.class_floors)
     # the objects analyzer's runs name the calibration; the people analyzer's (the raw boxes) do not
     assert detector.objects_version == f"{detector.version}.f{digest[:8]}" and ".f" not in detector.version
+
+
+def test_one_thing_the_detector_boxes_as_two_classes_keeps_one_box(
+    detector: CenterNetDetector, tmp_path: Path
+) -> None:
+    """Real models on scikit-image's logo: one peak scored as Kite and Person (the same box) is one box in
+    the asset's labels (catalog.domain.labels.detections.one_name_per_thing)."""
+    from catalog.domain.metadata import machine_labels
+    from catalog.domain.model import Findings, RecognitionResult
+    from indexer.recognizers.local.labels import EfficientNetLabeler
+
+    logo = photo("logo")
+    found = detector.detect(logo)
+    assert any(
+        a.name != b.name and a.box.iou(b.box) >= 0.7 for a in found for b in found
+    )  # the detector's double naming this is about
+    labeler = EfficientNetLabeler(tmp_path)
+    params = {"min_confidence": 50.0, "max_labels": 20, "tentative_confidence": 25.0}
+    classified = labeler.predict(labeler.prepare(logo)[None], min_confidence=50, max_labels=20)[0]
+    labels = machine_labels(
+        {
+            "labels": RecognitionResult(
+                "a", "labels", "m", "1", Findings(labels=tuple(classified)), parameters=params
+            ),
+            "objects": RecognitionResult(
+                "a", "objects", "m", "1", Findings(labels=object_labels(found, detector.ancestor_parents))
+            ),
+        }
+    )
+    boxes = [(lb.name, i.box) for lb in labels for i in lb.instances]
+    assert boxes and not any(a != c and b.iou(d) >= 0.7 for a, b in boxes for c, d in boxes), boxes
