@@ -534,13 +534,19 @@ def test_the_decoder_gets_a_jpeg_in_one_call_with_the_same_pixels() -> None:
 
 @pytest.mark.parametrize("memfd", [True, False])
 def test_jpeg_encoding_off_the_gil_gives_pillows_bytes(memfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """encode_jpeg writes through a real file descriptor (memfd, or a temporary file where there is none)
-    so Pillow releases the GIL; the bytes are those of an encode into a BytesIO."""
+    """encode_jpeg writes a large picture through a real file descriptor (this thread's memfd, or a
+    temporary file where there is none) so Pillow releases the GIL, a thumbnail into a BytesIO; the bytes
+    are those of an encode into a BytesIO, again and again (the file is reused: no bytes of an earlier,
+    larger picture remain)."""
+    import threading
+
     from indexer import renditions as module
 
+    monkeypatch.setattr(module, "_scratch", threading.local())
     if not memfd:
         monkeypatch.delattr(os, "memfd_create", raising=False)
-    img = Image.fromarray(samples.astronaut())
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=module.JPEG_QUALITY, optimize=False, progressive=False)
-    assert module.encode_jpeg(img) == buf.getvalue()
+    large = Image.fromarray(np.tile(samples.astronaut(), (2, 2, 1)))
+    for img in (large, large.resize((600, 450)), large.resize((250, 188))):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=module.JPEG_QUALITY, optimize=False, progressive=False)
+        assert module.encode_jpeg(img) == buf.getvalue()
