@@ -8,7 +8,9 @@ looked for in the first 10 hits. A hit must explain its score (`matches`, `textM
 unexplained hits are counted. Every hit in the first 10 that is neither expected nor ACCEPTABLE for its
 query is a false hit ("animal" must not list the astronaut); NEGATIVE queries name nothing any photo shows
 and expect no hit but ACCEPTABLE ones. Photos are ingested as IMG_0001.jpg ...: their own file names would
-give the answers away. Last line (MRR and recall over the QUERIES, precision over every hit of every query):
+give the answers away. The line before the last counts the hits, and the false ones, by what explains each
+(a label at 50 % or more, a weaker one found by its name, the words, the meaning alone). Last line (MRR and
+recall over the QUERIES, precision over every hit of every query):
     meaning queries=N mrr=X recall_at_10=Y precision_at_10=P false_hits=F unexplained=Z
 """
 
@@ -106,7 +108,9 @@ ACCEPTABLE = {
     "a big cat with a mane": {"cheetah.jpg"},
 }
 SEARCH = """query ($q: String!) { search(query: $q, first: 10) {
-  edges { score meaning textMatch matches { label } node { filename } } } }"""
+  edges { score meaning textMatch matches { label confidence } node { filename } } } }"""
+SURE = 50.0  # catalog.domain.metadata.MEANING_MIN_CONFIDENCE: a label under it is a guess
+REASONS = ("sure_label", "weak_label", "words", "meaning")
 
 
 def load(source: str, wheels: Path | None) -> bytes | None:
@@ -136,9 +140,19 @@ def load(source: str, wheels: Path | None) -> bytes | None:
     return buf.getvalue()
 
 
+Found = tuple[str, list[str], set[str], int, list[str]]  # query, hits, expected, unexplained, reasons
+
+
+def reason(edge: dict[str, Any]) -> str:
+    """What explains a hit's score, of REASONS (the label when one matched, then the words)."""
+    if edge["matches"]:
+        return "sure_label" if edge["matches"][0]["confidence"] >= SURE else "weak_label"
+    return "words" if edge.get("textMatch") else "meaning"
+
+
 async def run(
     photos: dict[str, bytes], data_dir: Path, show_text: bool = False, show_hits: bool = False
-) -> list[tuple[str, list[str], set[str], int]]:
+) -> list[Found]:
     services = build(Settings(data_dir=data_dir))
     try:
         tenant = await services.catalog.create_tenant("bench")
@@ -168,14 +182,15 @@ async def run(
             unexplained = sum(1 for e in edges if not (e["matches"] or e.get("textMatch") or e["meaning"]))
             if show_hits:  # each hit with what explains its score
                 print(f"  {query}: " + "; ".join(f"{n} {_why(e)}" for n, e in zip(found, edges, strict=True)))
-            out.append((query, found, expected, unexplained))
+            out.append((query, found, expected, unexplained, [reason(e) for e in edges]))
         return out
     finally:
         services.close()
 
 
 def _why(edge: dict[str, Any]) -> str:
-    label = f" label {edge['matches'][0]['label']}" if edge["matches"] else ""
+    match = edge["matches"][0] if edge["matches"] else None
+    label = f" label {match['label']} {match['confidence']:.0f}" if match else ""
     words = " words" if edge.get("textMatch") else ""
     meant = f" meaning {edge['meaning']:.2f}" if edge["meaning"] is not None else ""
     return f"{edge['score']:.1f}{label}{words}{meant}"
@@ -199,7 +214,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mediasight-meaning-") as tmp:
         results = await run(photos, Path(tmp) / "data", args.show_text, args.show_hits)
     rr, recall, unexplained, shown, false = [], [], 0, 0, 0
-    for query, names, expected, bad in results:
+    by_reason = {r: [0, 0] for r in REASONS}  # hits, false hits
+    for query, names, expected, bad, reasons in results:
         first = next((i + 1 for i, n in enumerate(names) if n in expected), None)
         if expected:
             rr.append(1 / first if first else 0.0)
@@ -208,11 +224,15 @@ async def main() -> None:
         unexplained += bad
         shown += len(names)
         false += len(wrong)
+        for name, why in zip(names, reasons, strict=True):
+            by_reason[why][0] += 1
+            by_reason[why][1] += name in wrong
         print(
             f"  {query:<28} rank {first or '-':>2}  top3 {', '.join(names[:3])}"
             + (f"  false {', '.join(wrong)}" if wrong else "")
         )
     n = len(rr)
+    print("hits (false) by reason: " + " ".join(f"{r}={h} ({f})" for r, (h, f) in by_reason.items()))
     print(
         f"meaning queries={n} mrr={sum(rr) / max(n, 1):.3f} recall_at_10={sum(recall) / max(n, 1):.3f} "
         f"precision_at_10={(shown - false) / max(shown, 1):.3f} false_hits={false} unexplained={unexplained}"

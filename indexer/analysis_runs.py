@@ -79,19 +79,22 @@ class AnalysisRuns:
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         done = {r.analyzer: r for r in results if not isinstance(r, BaseException)}
-        changed = False
         features: FeatureVector | None = None
+        runs: list[RecognitionResult] = []
         for result in done.values():
             if result.findings.features is not None:  # kept apart from the run (catalog FeatureStore)
                 features = result.findings.features
-                await self._catalog.save_features(asset.tenant_id, asset.id, features)
                 result = dataclasses.replace(
                     result, findings=dataclasses.replace(result.findings, features=None)
                 )
             if result.analyzer == "faces":
                 result = await self._with_persons(asset, result, done.get(EMBEDDED))
-            change = await self._catalog.save_result(asset.tenant_id, result)
-            changed = changed or bool(change and change.changed)
+            runs.append(result)
+        kept = (asset.id, features) if features is not None else None
+        changed = False
+        if runs or kept:  # one write for them all
+            changes = await self._catalog.save_analysis(asset.tenant_id, runs, kept)
+            changed = any(change is not None and change.changed for change in changes)
         if EMBEDDED in done and "faces" not in done:  # the file's metadata read again: name current faces
             current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
             if "faces" in current:
@@ -105,9 +108,9 @@ class AnalysisRuns:
             analyzers=None if choice is None else choice.analyzers,
             batch_id=batch_id,
         )
-        for run in concepts:
-            change = await self._catalog.save_result(asset.tenant_id, run)
-            changed = changed or bool(change and change.changed)
+        if concepts:
+            changes = await self._catalog.save_analysis(asset.tenant_id, concepts)
+            changed = changed or any(change is not None and change.changed for change in changes)
         return await self.embed(asset, batch_id) or changed
 
     async def _extract_features(self, item: AnalysisInput) -> FeatureVector | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from PIL import Image
@@ -70,11 +70,17 @@ class LabelsAnalyzer:
         }
         # One batcher per parameter set (in practice one: the defaults), so each forward pass makes only
         # the labels its callers keep.
-        self._batchers: dict[tuple[float, int, float], InferenceBatcher[Labelled]] = {}
+        self._batchers: dict[tuple[float, int, float], InferenceBatcher[Image.Image, Labelled]] = {}
 
-    def _batcher(self, key: tuple[float, int, float]) -> InferenceBatcher[Labelled]:
+    @property
+    def picture_side(self) -> int:
+        return self._model.input_size
+
+    def _batcher(self, key: tuple[float, int, float]) -> InferenceBatcher[Image.Image, Labelled]:
         if key not in self._batchers:
-            self._batchers[key] = InferenceBatcher(lambda batch: self._infer(batch, *key), self._cpu)
+            self._batchers[key] = InferenceBatcher(
+                lambda batch: self._infer(batch, *key), self._cpu, self._model.prepare
+            )
         return self._batchers[key]
 
     def _infer(
@@ -111,9 +117,8 @@ class LabelsAnalyzer:
             int(params.get("max_labels", self.defaults["max_labels"])),
             float(params.get("tentative_confidence", self.defaults["tentative_confidence"])),
         )
-        picture = await item.picture(self._cpu, min_side=self._model.input_size)
-        model_input = await self._cpu.run(self._model.prepare, picture)
-        labels, features = await self._batcher(key).submit(model_input)
+        picture = await item.picture(self._cpu, min_side=self.picture_side)
+        labels, features = await self._batcher(key).submit(picture)
         return Findings(labels=tuple(labels), features=features)
 
 
@@ -128,8 +133,12 @@ class FeaturesAnalyzer:
         self._model = model
         self._cpu = cpu
         self._batcher = InferenceBatcher(
-            lambda batch: [feature_vector(model, v) for v in model.features(batch)], cpu
+            lambda batch: [feature_vector(model, v) for v in model.features(batch)], cpu, model.prepare
         )
+
+    @property
+    def picture_side(self) -> int:
+        return self._model.input_size
 
     @property
     def model_name(self) -> str:
@@ -141,9 +150,8 @@ class FeaturesAnalyzer:
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         # the picture the labels analyzer reads: the same vectors whichever of the two made them
-        picture = await item.picture(self._cpu, min_side=self._model.input_size)
-        model_input = await self._cpu.run(self._model.prepare, picture)
-        return Findings(features=await self._batcher.submit(model_input))
+        picture = await item.picture(self._cpu, min_side=self.picture_side)
+        return Findings(features=await self._batcher.submit(picture))
 
 
 @dataclass
@@ -157,6 +165,7 @@ class LocalAnalyzer:
     cpu: CpuPool
     defaults: Mapping[str, float | int | str | bool] = field(default_factory=dict)
     provider: str = "local"
+    picture_side: ClassVar[int] = 0  # reads the whole picture
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         return await self.cpu.run(self.run, await item.picture(self.cpu), {**self.defaults, **params})
@@ -173,6 +182,7 @@ class SharingAnalyzer:
     run: Callable[[AnalysisInput, Mapping[str, Any]], Awaitable[Findings]]
     defaults: Mapping[str, float | int | str | bool] = field(default_factory=dict)
     provider: str = "local"
+    picture_side: ClassVar[int] = 0  # the local detectors read the whole picture
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         return await self.run(item, {**self.defaults, **params})
@@ -227,3 +237,17 @@ class AnalyzerRegistry:
 
     def select(self, choice: AnalyzerChoice) -> list[Analyzer]:
         return [self.get(name, choice.provider_of(name)) for name in choice.analyzers]
+
+    def picture_sides(self, choice: AnalyzerChoice) -> frozenset[int]:
+        """The pictures (by min_side, AnalysisInput.picture) the chosen local analyzers read, so whoever
+        makes the preview can decode them in the same hop; an analyzer this server lacks adds none."""
+        sides = set()
+        for name in choice.analyzers:
+            try:
+                analyzer = self.get(name, choice.provider_of(name))
+            except UnknownAnalyzerError:  # the run fails with this error where it is made
+                continue
+            side = getattr(analyzer, "picture_side", None)
+            if isinstance(side, int):
+                sides.add(side)
+        return frozenset(sides)

@@ -156,6 +156,15 @@ def open_image(data: bytes, media_type: str) -> ImageFile.ImageFile:
         raise classify_error(exc, data, media_type) from exc
     if not isinstance(img, ImageFile.ImageFile) or img.width <= 0 or img.height <= 0:
         raise corrupt(media_type, "the header gives no image size")
+    return in_one_call(img, len(data))
+
+
+def in_one_call(img: ImageFile.ImageFile, size: int) -> ImageFile.ImageFile:
+    """Let load() hand the decoder all `size` bytes at once. Pillow feeds it 64 KiB blocks by default and
+    takes the GIL back between blocks: a 2.6 MB JPEG makes 40 handoffs, each waiting while the event loop
+    or another pool thread runs Python (seen here: 99 ms of wall time for 28 ms of decoding beside a busy
+    Python thread, 36 ms in one call)."""
+    img.decodermaxblock = max(img.decodermaxblock, size)
     return img
 
 

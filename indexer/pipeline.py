@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from PIL import Image
 
 from catalog.domain.model import Asset, Rendition, ReprocessBatch, Stage
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
@@ -23,7 +25,7 @@ from indexer.cpu import CpuPool
 from indexer.errors import PermanentError
 from indexer.fresh_originals import FreshOriginals
 from indexer.index_documents import IndexDocuments
-from indexer.recognizers.ports import AnalysisInput, TextEmbedder
+from indexer.recognizers.ports import AnalysisInput, TextEmbedder, decode_picture
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
@@ -38,6 +40,12 @@ VIDEO_ANALYZERS = {"labels", "faces", *SEGMENT_ANALYZERS}  # a reprocess of thes
 
 class NotReadyError(Exception):
     """The job came too early (its asset is still in the pipeline): retried later like any failure."""
+
+
+class Rendered(NamedTuple):
+    renditions: list[tuple[str, bytes, int, int]]  # (kind, JPEG bytes, width, height)
+    phash: str
+    pictures: dict[int, Image.Image]  # AnalysisInput.pictures
 
 
 def rendition_key(asset: Asset, kind: str) -> str:
@@ -70,6 +78,7 @@ class Pipeline:
         self._after_indexed = after_indexed  # e.g. the tenant's review rules on the new asset
         self._fresh = fresh or FreshOriginals()
         self._documents = IndexDocuments(catalog, faces)
+        self._analyzers = analyzers
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
         self._videos = VideoSteps(catalog, blobs, cpu, video, analyzers) if video is not None else None
 
@@ -164,21 +173,30 @@ class Pipeline:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_and_render(self, data: bytes) -> tuple[list[tuple[str, bytes, int, int]], str]:
-        """(the renditions, the perceptual hash)."""
+    def _decode_and_render(self, data: bytes, sides: frozenset[int]) -> Rendered:
+        """The renditions, the perceptual hash, and the preview's pictures the analyzers will read (by
+        min_side), decoded from its JPEG bytes as AnalysisInput.picture would: one hop of the pool, not one
+        per picture, and the same pixels as a later reprocess sees."""
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
         rendered = renditions(image)
-        return [(r.kind, r.data, r.width, r.height) for r in rendered.renditions], rendered.phash
+        preview = next(r.data for r in rendered.renditions if r.kind == "preview")
+        return Rendered(
+            [(r.kind, r.data, r.width, r.height) for r in rendered.renditions],
+            rendered.phash,
+            {side: decode_picture(preview, side) for side in sides},
+        )
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
-        made, phash = await self._cpu.run(self._decode_and_render, data)
-        stored = []
-        for kind, payload, width, height in made:
-            key = rendition_key(asset, kind)
-            await self._blobs.put(key, payload, "image/jpeg")
-            stored.append(Rendition(kind=kind, blob_key=key, width=width, height=height))
+        sides = self._analyzers.picture_sides(await self._choose(asset.tenant_id))
+        made, phash, pictures = await self._cpu.run(self._decode_and_render, data, sides)
+        stored = [
+            Rendition(kind, rendition_key(asset, kind), width, height) for kind, _, width, height in made
+        ]
+        await self._blobs.put_many(
+            [(r.blob_key, payload, "image/jpeg") for r, (_, payload, _, _) in zip(stored, made, strict=True)]
+        )
         await self._catalog.set_renditions(
             asset.tenant_id, asset.id, stored, phash=phash, stage=Stage.RENDITIONS
         )
@@ -187,6 +205,7 @@ class Pipeline:
             jpeg=preview_jpeg,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),
+            pictures=pictures,
         )
 
     def _video_steps(self) -> VideoSteps:

@@ -152,7 +152,8 @@ class Ingestor:
                 )
             finally:
                 path.unlink(missing_ok=True)
-        examined = await self._cpu.run(examine, data, self._max_pixels)
+        # ahead of queued decodes: an upload waits on it, and the pipeline is fed by it
+        examined = await self._cpu.run_first(examine, data, self._max_pixels)
         return await self._ingest_image(
             tenant_id, data, examined, filename, parent_id, relation, sidecar, training_example
         )
@@ -172,7 +173,7 @@ class Ingestor:
         read whole into memory; an image is read once, hashed and probed in the same step (it is decoded
         whole anyway)."""
         try:
-            read = await self._cpu.run(
+            read = await self._cpu.run_first(
                 read_file, path, max_bytes=self._max_bytes, max_pixels=self._max_pixels
             )
         except OSError as exc:  # only the file's own errors: a catalog that is down must raise (retry)

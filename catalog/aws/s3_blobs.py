@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import math
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,9 @@ class S3BlobStore:
         except ClientError as exc:
             if _error_code(exc) != "BucketAlreadyOwnedByYou":  # another `init` won the race
                 raise
+
+    async def put_many(self, blobs: Sequence[tuple[str, bytes, str]]) -> None:
+        await asyncio.gather(*(self.put(key, data, content_type) for key, data, content_type in blobs))
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         object_key = self.object_key(key)

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from catalog.domain.model import ChangedAsset, Label, RecognitionResult, ReprocessBatch, RunChange
+from catalog.domain.model import (
+    ChangedAsset,
+    FeatureVector,
+    Label,
+    RecognitionResult,
+    ReprocessBatch,
+    RunChange,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,16 @@ class RunHistory(Protocol):
         its change against that run is computed in the same write and stored with it, and a real change
         puts the asset at the head of the change feed. Returns that change (None: the run failed, or it
         finished before the current one and is history only)."""
+        ...
+
+    async def save_analysis(
+        self,
+        tenant_id: str,
+        results: Sequence[RecognitionResult],
+        features: tuple[str, FeatureVector] | None = None,
+    ) -> list[RunChange | None]:
+        """save_result for each run, in order, and save_features for `features` (asset ID, vector): an
+        asset's analysis in one transaction where the store has them, not one write per analyzer."""
         ...
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...

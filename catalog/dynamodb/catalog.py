@@ -23,6 +23,9 @@ out around several hundred assets per second (shard the tenant key if one tenant
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from catalog.domain.model import FeatureVector, RecognitionResult, RunChange
 from catalog.dynamodb.asset_lists import DynamoAssetLists
 from catalog.dynamodb.batches import DynamoBatches
 from catalog.dynamodb.changes import DynamoChanges
@@ -55,3 +58,15 @@ class DynamoCatalog(
     async def ensure_table(self) -> bool:
         """Create the table, or upgrade one an older release made (catalog.dynamodb.table)."""
         return await ensure_table(self._client, self._table)
+
+    async def save_analysis(
+        self,
+        tenant_id: str,
+        results: Sequence[RecognitionResult],
+        features: tuple[str, FeatureVector] | None = None,
+    ) -> list[RunChange | None]:
+        """See CatalogStore.save_analysis. Each run is its own transaction here (they share the asset's
+        items, so they go one after another, as save_result would)."""
+        if features is not None:
+            await self.save_features(tenant_id, *features)
+        return [await self.save_result(tenant_id, result) for result in results]

@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from catalog.domain.blob_keys import validate_key, validate_prefix
@@ -48,6 +48,13 @@ class LocalBlobStore:
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put_sync, key, data)
+
+    async def put_many(self, blobs: Sequence[tuple[str, bytes, str]]) -> None:
+        def put_all() -> None:
+            for key, data, _ in blobs:
+                self._put_sync(key, data)
+
+        await asyncio.to_thread(put_all)
 
     def _put_file_sync(self, key: str, source: Path) -> None:
         path = self._path(key)

@@ -7,7 +7,8 @@ The rules are those of `catalog.sqlite.search.index` (the contract); here is how
   of the best label reaching it) with `score_mode: max` around a `function_score` that replaces the score
   by the confidence: the hit's score *is* the best confidence reached, at each label's own threshold.
   A `label_match` inner hit (the best term) explains it.
-- text query: `dis_max` (the larger wins) of that nested query on the whole text, lower-cased, and a
+- text query: `dis_max` (the larger wins) of that nested query on the whole text, lower-cased (a label under
+  MEANING_MIN_CONFIDENCE scored WEAK_NAME_WEIGHT of its confidence: a second `function_score` function), and a
   `constant_score` of FILENAME_SCORE for all of its words: each a prefix in `meta` or `ocr`, or a whole
   word of `label_words` in any of its word_forms ("cars": car or cars).
 - labels and text together: the label query becomes a filter (restricts), the text ranks.
@@ -37,6 +38,7 @@ from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
 from catalog.domain.labels.query_terms import label_terms, word_forms
+from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import (
     FacetValue,
     LabelMatch,
@@ -52,6 +54,7 @@ from catalog.domain.ranking import (
     KEYWORD_WEIGHT,
     SEMANTIC_FLOOR,
     SEMANTIC_WEIGHT,
+    WEAK_NAME_WEIGHT,
     meaning,
     meaning_cut,
     query_words,
@@ -154,20 +157,26 @@ def label_filter(names: Thresholds, ceiling: float = 100.0) -> dict[str, Any]:
     return {"nested": {"path": "terms", "query": _terms_at(names, ceiling)}}
 
 
-def label_scored(names: Thresholds, ceiling: float = 100.0) -> dict[str, Any]:
-    """Score = the best confidence reached through any of `names`, explained by a `label_match` hit."""
+def label_scored(names: Thresholds, ceiling: float = 100.0, *, by_name: bool = False) -> dict[str, Any]:
+    """Score = the best confidence reached through any of `names`, explained by a `label_match` hit.
+    `by_name` (a text query naming the label): WEAK_NAME_WEIGHT of it under MEANING_MIN_CONFIDENCE."""
+    confidence = {"field_value_factor": {"field": "terms.confidence"}}
+    scored: dict[str, Any] = {"query": _terms_at(names, ceiling), **confidence, "boost_mode": "replace"}
+    if by_name:
+        sure = {"range": {"terms.confidence": {"gte": MEANING_MIN_CONFIDENCE}}}
+        weak = {"field_value_factor": {"field": "terms.confidence", "factor": WEAK_NAME_WEIGHT}}
+        del scored["field_value_factor"]
+        scored["functions"] = [
+            {"filter": sure, **confidence},
+            {"filter": {"bool": {"must_not": [sure]}}, **weak},
+        ]
+        scored["score_mode"] = "first"
     return {
         "nested": {
             "path": "terms",
             "score_mode": "max",
             "_name": LABEL_MATCH,
-            "query": {
-                "function_score": {
-                    "query": _terms_at(names, ceiling),
-                    "field_value_factor": {"field": "terms.confidence"},
-                    "boost_mode": "replace",
-                }
-            },
+            "query": {"function_score": scored},
             "inner_hits": {
                 "name": LABEL_MATCH,
                 "size": 1,
@@ -272,15 +281,16 @@ def scoring(
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
     if text:
-        label = label_scored([(t, query.min_confidence) for t in label_terms(text)], query.max_confidence)
+        named = [(t, query.min_confidence) for t in label_terms(text)]
+        label = label_scored(named, query.max_confidence, by_name=True)
         found = words_query(text)
         keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]
         vector = meaning_vector(query, dimension=dimension, semantic=semantic)
         if vector is None:
             return {"dis_max": {"queries": keyword}}
         meaning = semantic_query(tenant_id, vector, cut)
-        if query.sort == SortOrder.CONFIDENCE:
-            return _confidence_blend(label, text, query, meaning)
+        if query.sort == SortOrder.CONFIDENCE:  # ranked by the label's own confidence
+            return _confidence_blend(label_scored(named, query.max_confidence), text, query, meaning)
         blend = [{"dis_max": {"queries": keyword, "boost": KEYWORD_WEIGHT}}, meaning]
         return {"bool": {"should": blend, "minimum_should_match": 1}}
     if query.labels:

@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from catalog.domain.clock import from_db_time, to_db_time, utcnow
-from catalog.domain.model import Asset, Label, RecognitionResult, Rendition, RunChange, Stage, VersionRelation
+from catalog.domain.model import (
+    Asset,
+    FeatureVector,
+    Label,
+    RecognitionResult,
+    Rendition,
+    RunChange,
+    Stage,
+    VersionRelation,
+)
 from catalog.domain.phash import nearest_hashes
 from catalog.sqlite import batches as sqlite_batches
 from catalog.sqlite import concepts as sqlite_concepts
@@ -18,7 +27,7 @@ from catalog.sqlite import run_rows as sqlite_run_rows
 from catalog.sqlite import tenants as sqlite_tenants
 from catalog.sqlite import webhooks as sqlite_webhooks
 from catalog.sqlite.batches import SqliteBatches
-from catalog.sqlite.concepts import SqliteConcepts, delete_asset_features
+from catalog.sqlite.concepts import SqliteConcepts, delete_asset_features, insert_features
 from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import run_from_row
 from catalog.sqlite.run_writes import delete_asset_runs, insert_run
@@ -338,6 +347,19 @@ class SqliteCatalog(
 
     async def save_result(self, tenant_id: str, result: RecognitionResult) -> RunChange | None:
         return await self._db.write(lambda c: insert_run(c, tenant_id, result))
+
+    async def save_analysis(
+        self,
+        tenant_id: str,
+        results: Sequence[RecognitionResult],
+        features: tuple[str, FeatureVector] | None = None,
+    ) -> list[RunChange | None]:
+        def write(conn: sqlite3.Connection) -> list[RunChange | None]:
+            if features is not None:
+                insert_features(conn, tenant_id, *features)
+            return [insert_run(conn, tenant_id, result) for result in results]
+
+        return await self._db.write(write)
 
     async def get_results(
         self, tenant_id: str, asset_ids: Sequence[str], *, as_of: datetime | None = None

@@ -79,19 +79,20 @@ def _example(row: sqlite3.Row) -> ConceptExample:
     return ConceptExample(row["asset_id"], bool(row["positive"]), ExampleSource(row["source"]), added)
 
 
+def insert_features(conn: sqlite3.Connection, tenant_id: str, asset_id: str, vector: FeatureVector) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO asset_features (tenant_id, model, asset_id, vector) VALUES (?, ?, ?, ?)",
+        (tenant_id, vector.model, asset_id, vector.data),
+    )
+
+
 class SqliteConcepts(SqliteConceptScores):
     _db: SqliteDb
 
     # ------------------------------------------------------------ feature vectors
 
     async def save_features(self, tenant_id: str, asset_id: str, vector: FeatureVector) -> None:
-        await self._db.write(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO asset_features (tenant_id, model, asset_id, vector) "
-                "VALUES (?, ?, ?, ?)",
-                (tenant_id, vector.model, asset_id, vector.data),
-            )
-        )
+        await self._db.write(lambda c: insert_features(c, tenant_id, asset_id, vector))
 
     async def get_features(self, tenant_id: str, asset_ids: Sequence[str], model: str) -> dict[str, bytes]:
         ids = list(dict.fromkeys(asset_ids))

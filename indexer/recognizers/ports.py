@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from catalog.domain.model import Findings, Label
+from indexer.imaging import in_one_call
 
 if TYPE_CHECKING:
     from indexer.cpu import CpuPool
@@ -109,6 +110,8 @@ class AnalysisInput:
     original_key: str  # blob key of the untouched original (a provider with access to the store reads it)
     original_size: tuple[int, int] = (0, 0)  # the original's upright width and height
     image: Image.Image | None = None  # the picture already decoded, whole (a video's keyframe, a query face)
+    # pictures decoded from `jpeg` ahead, by min_side (the pipeline decodes them where it made the preview)
+    pictures: Mapping[int, Image.Image] = field(default_factory=dict, compare=False, repr=False)
     shared: SharedWork = field(default_factory=SharedWork, compare=False, repr=False)  # work done once
 
     async def picture(self, cpu: CpuPool | None = None, *, min_side: int = 0) -> Image.Image:
@@ -118,6 +121,8 @@ class AnalysisInput:
         the same bytes and min_side give the same pixels at ingest and on every reprocess."""
         if self.image is not None:
             return self.image
+        if (ready := self.pictures.get(min_side)) is not None:
+            return ready
         key: WorkKey[Image.Image] = WorkKey(f"picture/{min_side}")
         if cpu is None:
             return await self.shared.get(key, lambda: asyncio.to_thread(decode_picture, self.jpeg, min_side))
@@ -126,7 +131,7 @@ class AnalysisInput:
 
 def decode_picture(jpeg: bytes, min_side: int = 0) -> Image.Image:
     """See AnalysisInput.picture (blocking)."""
-    with Image.open(io.BytesIO(jpeg)) as img:
+    with in_one_call(Image.open(io.BytesIO(jpeg)), len(jpeg)) as img:
         if min_side > 0:
             img.draft("RGB", (min_side, min_side))  # keeps both sides ≥ the box; a no-op for other formats
         return img.convert("RGB")

@@ -7,7 +7,6 @@ blocking CPU work for the CpuPool.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from catalog.domain.video.timecode import clock
-from indexer.renditions import JPEG_QUALITY, RenditionData
+from indexer.renditions import RenditionData, encode_jpeg
 from indexer.video import errors
 
 TILE = (160, 90)
@@ -31,15 +30,9 @@ PROXY_MAX = (640, 360)
 PROXY_CRF = "28"
 
 
-def _jpeg(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=JPEG_QUALITY)
-    return buf.getvalue()
-
-
 def poster(picture: NDArray[np.uint8], kind: str = "poster") -> RenditionData:
     image = Image.fromarray(picture)
-    return RenditionData(kind=kind, data=_jpeg(image), width=image.width, height=image.height)
+    return RenditionData(kind=kind, data=encode_jpeg(image), width=image.width, height=image.height)
 
 
 def tile(picture: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -71,7 +64,7 @@ def thumbnail_strip(
         x, y = (n % columns) * TILE[0], (n // columns) * TILE[1]
         sheet.paste(Image.fromarray(pixels), (x, y))
         lines += [f"{clock(start)} --> {clock(end)}", f"{sprite_name}#xywh={x},{y},{TILE[0]},{TILE[1]}", ""]
-    sprite = RenditionData(kind="strip", data=_jpeg(sheet), width=sheet.width, height=sheet.height)
+    sprite = RenditionData(kind="strip", data=encode_jpeg(sheet), width=sheet.width, height=sheet.height)
     return ThumbnailStrip(sprite, "\n".join(lines))
 
 

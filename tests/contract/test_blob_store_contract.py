@@ -54,6 +54,18 @@ async def store(make_store: MakeStore) -> Store:
     return await make_store()
 
 
+async def test_put_many_writes_each_blob(store: Store) -> None:
+    blobs = [
+        ("renditions/t1/a1/preview.jpg", b"\xff\xd8 preview", "image/jpeg"),
+        ("renditions/t1/a1/thumbnail.jpg", b"\xff\xd8 thumb", "image/jpeg"),
+    ]
+    await store.put_many(blobs)
+    assert [await store.get(key) for key, _, _ in blobs] == [b"\xff\xd8 preview", b"\xff\xd8 thumb"]
+    await store.put_many([])  # nothing to write is no error
+    with pytest.raises(BlobKeyError):
+        await store.put_many([("../escape", b"x", "image/jpeg")])
+
+
 async def test_put_get_roundtrip(store: Store) -> None:
     await store.put(KEY, b"\xff\xd8 jpeg bytes", "image/jpeg")
     assert await store.get(KEY) == b"\xff\xd8 jpeg bytes"

@@ -14,6 +14,7 @@ from catalog.domain.model import (
     BoundingBox,
     DominantColor,
     Face,
+    FeatureVector,
     Findings,
     ImageProperties,
     Instance,
@@ -52,6 +53,23 @@ def run(asset_id: str, minutes: int, *labels: str, version: str = "1", **changes
 def bare(r: RecognitionResult | None) -> RecognitionResult | None:
     """The run as saved, without the change summary the store computed for it."""
     return dataclasses.replace(r, change=None) if r else None
+
+
+async def test_an_analysis_saves_its_runs_and_features_at_once(catalog: CatalogStore) -> None:
+    a, b = await tenants(catalog, "a", "b")
+    asset, _ = await catalog.register_asset(new_asset(a, "4" * 64))
+    labels = run(asset.id, 0, "Dog")
+    text = run(asset.id, 0, analyzer="text", findings=Findings())
+    vector = FeatureVector("fm/1", b"\x01\x02" * 4)
+    changes = await catalog.save_analysis(a, [labels, text], (asset.id, vector))
+    assert len(changes) == 2 and all(c is not None and c.changed for c in changes)  # first runs: changes
+    assert bare(await catalog.get_result(a, asset.id, "labels")) == labels
+    assert bare(await catalog.get_result(a, asset.id, "text")) == text
+    assert await catalog.get_features(a, [asset.id], "fm/1") == {asset.id: vector.data}
+    assert await catalog.get_features(b, [asset.id], "fm/1") == {}  # the tenant's own, in the store
+    again = await catalog.save_analysis(a, [run(asset.id, 10, "Dog")])  # the same labels: no change
+    assert [c is not None and c.changed for c in again] == [False]
+    assert await catalog.save_analysis(a, []) == []
 
 
 async def test_runs_are_appended_and_the_latest_success_is_current(catalog: CatalogStore) -> None:

@@ -28,6 +28,7 @@ from catalog.domain.ports import (
     SortOrder,
     TrainingExamples,
 )
+from catalog.domain.ranking import KEYWORD_WEIGHT, MEANING_SURE, SEMANTIC_WEIGHT, WEAK_NAME_WEIGHT
 from catalog.opensearch.index import OpenSearchIndex, index_body
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import index as sqlite_search
@@ -158,8 +159,10 @@ async def test_words_rank_like_a_half_sure_label(index: SearchIndex) -> None:
     await index.upsert(doc("t1", "b3", Label("Cola", 45, ("Beverage",)), filename="Beverage.jpg"))
     await index.upsert(doc("t1", "b4", Label("Tea", 60, ("Beverage",)), filename="y.jpg"))
     page = await index.search("t1", SearchQuery(text="beverage"))
-    # Filename words score 50: above the 40 % and 45 % labels, below the 60 % one; ties by asset ID.
-    assert ids(page) == ["b4", "b3", "b2", "b1"] and [h.score for h in page.hits] == [60, 50, 50, 40]
+    # Filename words score 50: above the 40 % and 45 % labels, below the 60 % one; ties by asset ID. A label
+    # under 50 % found by its name scores WEAK_NAME_WEIGHT of its confidence.
+    assert ids(page) == ["b4", "b3", "b2", "b1"]
+    assert [h.score for h in page.hits] == pytest.approx([60, 50, 50, 40 * WEAK_NAME_WEIGHT])
     assert [h.matches for h in page.hits] == [
         (LabelMatch("Tea", 60, "beverage"),),
         (),
@@ -369,7 +372,8 @@ async def test_words_find_sure_labels_and_skip_function_words(index: SearchIndex
     assert ids(who) == ["who"] and who.total == 1 and who.hits[0].text_match
     # a label under MEANING_MIN_CONFIDENCE is no word of the document: its name finds it at its confidence
     dog = await index.search("t1", SearchQuery(text="dog"))
-    assert ids(dog) == ["bus"] and dog.hits[0].score == 32 and not dog.hits[0].text_match
+    assert ids(dog) == ["bus"] and not dog.hits[0].text_match
+    assert dog.hits[0].score == pytest.approx(32 * WEAK_NAME_WEIGHT)
     assert dog.hits[0].matches == (LabelMatch("Dog", 32, "dog"),)
     assert ids(await index.search("t1", SearchQuery(text="do"))) == []
     assert ids(await index.search("t1", SearchQuery(text="the"))) == ["who"]  # nothing but function words
@@ -409,6 +413,47 @@ async def test_label_words_are_whole_words_while_names_and_image_text_take_prefi
     assert ids(await index.search("t1", SearchQuery(text="img_0001 tabby"))) == ["cat"]
     assert ids(await index.search("t1", SearchQuery(text="carwa"))) == ["sign"]
     assert ids(await index.search("t1", SearchQuery(text="carwash op"))) == ["sign"]
+
+
+async def test_a_guess_found_by_name_scores_a_share_of_its_confidence(index: SearchIndex) -> None:
+    """A label under 50 % that a text query names (the detector's Dog 32 on a bus) scores WEAK_NAME_WEIGHT of
+    its confidence; `matches` and a label query keep the confidence; min_confidence still decides what
+    matches."""
+    await index.upsert(doc("t1", "bus", Label("Bus", 90), Label("Dog", 49.9, DOG[1:])))
+    await index.upsert(doc("t1", "pup", Label("Dog", 45, DOG[1:])))
+    await index.upsert(doc("t1", "dog", Label("Dog", 50, DOG[1:])))
+    page = await index.search("t1", SearchQuery(text="a dog"))
+    assert ids(page) == ["dog", "bus", "pup"]
+    assert [h.score for h in page.hits] == pytest.approx([50, 49.9 * WEAK_NAME_WEIGHT, 45 * WEAK_NAME_WEIGHT])
+    assert [h.matches[0].confidence for h in page.hits] == [50, 49.9, 45]
+    among_animals = await index.search("t1", SearchQuery(text="a dog", labels=("animal",)))  # restricted
+    assert [(h.asset_id, h.score) for h in among_animals.hits] == [(h.asset_id, h.score) for h in page.hits]
+    by_confidence = await index.search("t1", SearchQuery(text="a dog", sort=SortOrder.CONFIDENCE))
+    assert ids(by_confidence) == ["dog", "bus", "pup"]
+    assert ids(await index.search("t1", SearchQuery(text="dog", min_confidence=46))) == ["dog", "bus"]
+    labelled = await index.search("t1", SearchQuery(labels=("dog",)))
+    assert [h.score for h in labelled.hits] == [50, 49.9, 45]
+
+
+async def test_a_guess_found_by_name_ranks_below_a_sure_meaning(
+    index: SearchIndex, unless_osmem: Callable[[str], None]
+) -> None:
+    unless_osmem("k-NN queries")
+    dog = (1.0, 0.0, 0.0)  # the query's meaning
+    sure = (MEANING_SURE, (1 - MEANING_SURE**2) ** 0.5, 0.0)  # at MEANING_SURE from it
+    await index.upsert(
+        doc("t1", "bus", Label("Bus", 90), Label("Dog", 49.9, DOG[1:]), embedding=(0.0, 0.0, 1.0))
+    )
+    await index.upsert(doc("t1", "wolf", Label("Wolf", 90, ("Canine",)), embedding=sure))
+    await index.upsert(doc("t1", "pup", Label("Dog", 45, DOG[1:]), embedding=(0.5, 0.0, 0.75**0.5)))
+    page = await index.search("t1", SearchQuery(text="a dog", text_embedding=dog))
+    # the guess whose meaning counts too (pup: both add), the sure meaning (wolf), the guess alone (bus)
+    assert ids(page) == ["pup", "wolf", "bus"]
+    weak = KEYWORD_WEIGHT * WEAK_NAME_WEIGHT
+    want = [weak * 45 + SEMANTIC_WEIGHT * 100 * 0.5, SEMANTIC_WEIGHT * 100 * MEANING_SURE, weak * 49.9]
+    assert [h.score for h in page.hits] == pytest.approx(want, abs=1e-3)
+    assert [h.meaning is not None for h in page.hits] == [True, True, False]
+    assert page.hits[2].matches == (LabelMatch("Dog", 49.9, "dog"),)
 
 
 async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:

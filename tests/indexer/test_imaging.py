@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import resource
 import struct
 import time
@@ -508,3 +509,44 @@ def test_threads_get_the_same_answers() -> None:
     expected = [outcome(d) for d in inputs]
     with ThreadPoolExecutor(max_workers=6) as pool:
         assert list(pool.map(outcome, inputs * 4)) == expected * 4
+
+
+def test_the_decoder_gets_a_jpeg_in_one_call_with_the_same_pixels() -> None:
+    """open_image lets load() hand libjpeg the whole file (Pillow's 64 KiB blocks each take the GIL back);
+    the pixels are those of Pillow's own block-by-block load, progressive files included."""
+    from indexer.imaging import open_image
+
+    tiled = np.tile(samples.astronaut(), (2, 2, 1))
+    grain = np.random.default_rng(5).normal(0, 12, tiled.shape)
+    photo = np.clip(tiled + grain, 0, 255).astype(np.uint8)  # compresses like a camera file
+    for save in ({"quality": 90}, {"quality": 80, "progressive": True}):
+        buf = io.BytesIO()
+        Image.fromarray(photo).save(buf, "JPEG", **save)
+        data = buf.getvalue()
+        assert len(data) > 65536  # more than one default block
+        with open_image(data, "image/jpeg") as img:
+            assert img.decodermaxblock >= len(data)
+            img.load()
+            ours = img.tobytes()
+        with Image.open(io.BytesIO(data)) as plain:
+            assert ours == plain.tobytes()
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_jpeg_encoding_off_the_gil_gives_pillows_bytes(memfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """encode_jpeg writes a large picture through a real file descriptor (this thread's memfd, or a
+    temporary file where there is none) so Pillow releases the GIL, a thumbnail into a BytesIO; the bytes
+    are those of an encode into a BytesIO, again and again (the file is reused: no bytes of an earlier,
+    larger picture remain)."""
+    import threading
+
+    from indexer import renditions as module
+
+    monkeypatch.setattr(module, "_scratch", threading.local())
+    if not memfd:
+        monkeypatch.delattr(os, "memfd_create", raising=False)
+    large = Image.fromarray(np.tile(samples.astronaut(), (2, 2, 1)))
+    for img in (large, large.resize((600, 450)), large.resize((250, 188))):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=module.JPEG_QUALITY, optimize=False, progressive=False)
+        assert module.encode_jpeg(img) == buf.getvalue()

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from catalog.domain.model import Stage, TenantConfig
 from catalog.domain.ports import SearchQuery
-from mediasight.bootstrap import Services
+from indexer.recognizers.ports import AnalysisInput
+from mediasight.bootstrap import Services, build
+from mediasight.settings import Settings
 from services.ingest import PROCESS_JOB
 from tests.conftest import jpeg_bytes, make_tenant
+from tests.fakes import ColorLabeler
 
 
 async def test_ingest_then_worker_indexes_the_asset(services: Services) -> None:
@@ -32,6 +38,38 @@ async def test_ingest_then_worker_indexes_the_asset(services: Services) -> None:
     )  # the labels analyzer reads the preview DCT-scaled
     page = await services.index.search(tenant, SearchQuery(labels=("color",)))
     assert [h.asset_id for h in page.hits] == [asset.id]
+
+
+async def test_the_classifier_reads_at_ingest_the_pixels_a_reprocess_reads(settings: Settings) -> None:
+    """The pipeline decodes the classifier's picture from the preview JPEG where it makes the preview (one
+    hop); those pixels must equal what AnalysisInput.picture decodes from the stored preview later."""
+    seen: list[bytes] = []
+
+    class Recording(ColorLabeler):
+        def prepare(self, image: Image.Image) -> np.ndarray:
+            seen.append(image.tobytes())
+            return super().prepare(image)
+
+    labeler = Recording()
+    services = build(settings, labeler=labeler)
+    try:
+        tenant, _ = await make_tenant(services, "acme")
+        noise = np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(noise).save(buf, "JPEG", quality=85)
+        outcome = await services.ingestor.ingest(tenant, buf.getvalue(), "noise.jpg")
+        assert outcome.asset is not None
+        await services.worker().run_until_idle()
+        asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+        assert asset is not None and asset.status == Stage.INDEXED
+        preview = next(r for r in asset.renditions if r.kind == "preview")
+        stored = await services.blobs.get(preview.blob_key)
+        later = await AnalysisInput(jpeg=stored, original_key=asset.blob_key).picture(
+            None, min_side=labeler.input_size
+        )
+        assert seen == [later.tobytes()]
+    finally:
+        services.close()
 
 
 async def test_same_bytes_same_asset_per_tenant(services: Services) -> None:

@@ -15,8 +15,9 @@ from typing import Any
 
 from catalog.domain.clock import to_db_time
 from catalog.domain.labels.query_terms import label_terms, word_forms
+from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import SearchQuery, SortOrder
-from catalog.domain.ranking import FILENAME_SCORE, query_words
+from catalog.domain.ranking import FILENAME_SCORE, WEAK_NAME_WEIGHT, query_words
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 Sql = tuple[str, list[Any]]
@@ -104,15 +105,17 @@ def has_term(
 
 
 def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: float = FULL) -> Sql:
-    """The whole query as a label or parent name (label_terms: "animals" is Animal), or its words
-    (fts_match) in filenames, person names, image text and label names."""
+    """The whole query as a label or parent name (label_terms: "animals" is Animal; under
+    MEANING_MIN_CONFIDENCE scored WEAK_NAME_WEIGHT of its confidence), or its words (fts_match) in filenames,
+    person names, image text and label names."""
     below, cap = _below(ceiling)
     terms = label_terms(text)
     sql = (
-        "SELECT asset_id, confidence AS score, label, term AS via, confidence FROM terms "
+        "SELECT asset_id, CASE WHEN confidence >= ? THEN confidence ELSE confidence * ? END AS score, label, "
+        "term AS via, confidence FROM terms "
         f"WHERE tenant_id = ? AND term IN ({','.join('?' * len(terms))}) AND confidence >= ?" + below
     )
-    params: list[Any] = [tenant_id, *terms, min_confidence, *cap]
+    params: list[Any] = [MEANING_MIN_CONFIDENCE, WEAK_NAME_WEIGHT, tenant_id, *terms, min_confidence, *cap]
     words = fts_match(text)
     if words:
         sql += (

@@ -22,8 +22,15 @@ import numpy as np
 from catalog.domain.clock import to_db_time
 from catalog.domain.cursor import SortKey, encode_cursor
 from catalog.domain.labels.query_terms import label_terms
+from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
-from catalog.domain.ranking import FILENAME_SCORE, KEYWORD_WEIGHT, SEMANTIC_WEIGHT, meaning_cut
+from catalog.domain.ranking import (
+    FILENAME_SCORE,
+    KEYWORD_WEIGHT,
+    SEMANTIC_WEIGHT,
+    WEAK_NAME_WEIGHT,
+    meaning_cut,
+)
 from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import facets as search_facets
 from catalog.sqlite.search import sets as search_sets
@@ -112,8 +119,9 @@ def _search(
 
 
 def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str, least: float) -> _Scored:
-    """The keyword hits: the term's confidence, or FILENAME_SCORE for the words, whichever is higher (the
-    label explains a tie). What is read is remembered with the columns: the next page asks for it again."""
+    """The keyword hits: the term's confidence (WEAK_NAME_WEIGHT of it under MEANING_MIN_CONFIDENCE), or
+    FILENAME_SCORE for the words, whichever is higher (the label explains a tie). What is read is remembered
+    with the columns: the next page asks for it again."""
     scored = _Scored(len(cols))
     words = search_sql.fts_match(text)
     if words:
@@ -122,8 +130,9 @@ def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str,
         scored.words[at] = True
         scored.hit[at] = True
     at, confidence = _terms_hits(conn, cols, tenant_id, label_terms(text), least)
-    wins = ~(scored.score[at] > confidence)  # NaN (no word hit) compares False: the term wins
-    scored.score[at[wins]] = confidence[wins]
+    score = np.where(confidence >= MEANING_MIN_CONFIDENCE, confidence, confidence * WEAK_NAME_WEIGHT)
+    wins = ~(scored.score[at] > score)  # NaN (no word hit) compares False: the term wins
+    scored.score[at[wins]] = score[wins]
     scored.confidence[at[wins]] = confidence[wins]
     scored.words[at[wins]] = False
     scored.hit[at] = True

@@ -70,3 +70,11 @@ def test_each_input_has_its_own_shared_work() -> None:
     b = AnalysisInput(image=image, jpeg=b"", original_key="k")
     assert a.shared is not b.shared
     assert a == b  # the memo is not part of what the input is
+
+
+async def test_a_picture_decoded_ahead_is_used_without_decoding_again() -> None:
+    ahead = Image.new("RGB", (9, 7), (1, 2, 3))
+    item = AnalysisInput(jpeg=b"not a jpeg", original_key="k", pictures={224: ahead})
+    assert await item.picture(None, min_side=224) is ahead
+    with pytest.raises(OSError):  # any other scale is decoded from the bytes (here: none)
+        await item.picture(None, min_side=0)
