@@ -24,6 +24,7 @@ from catalog.domain.model import (
     Findings,
     RecognitionResult,
     RunStatus,
+    Stage,
 )
 from catalog.domain.ports import CatalogStore, FaceCollection
 from catalog.domain.video.findings import VIDEO_PERSONS
@@ -66,9 +67,11 @@ class AnalysisRuns:
         params: Mapping[str, Mapping[str, object]] | None = None,
         choice: AnalyzerChoice | None = None,
         batch_id: str | None = None,
+        stage: Stage | None = None,
     ) -> bool:
         """Run the analyzers (the tenant's and its active concepts, or `choice`) on one image and append a
-        run for each, then the metadata embedding; True when any current result changed."""
+        run for each, then the metadata embedding; True when any current result changed. `stage` is set
+        on the asset with the last of these writes."""
         chosen = choice or await self._choose(asset.tenant_id)
         images = AnalyzerChoice(tuple(a for a in chosen.analyzers if concept_of(a) is None), chosen.providers)
         selected = self._analyzers.select(images)
@@ -90,28 +93,32 @@ class AnalysisRuns:
             if result.analyzer == "faces":
                 result = await self._with_persons(asset, result, done.get(EMBEDDED))
             runs.append(result)
-        kept = (asset.id, features) if features is not None else None
-        changed = False
-        if runs or kept:  # one write for them all
-            changes = await self._catalog.save_analysis(asset.tenant_id, runs, kept)
-            changed = any(change is not None and change.changed for change in changes)
         if EMBEDDED in done and "faces" not in done:  # the file's metadata read again: name current faces
             current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
             if "faces" in current:
                 await self._name_from_regions(asset, current["faces"].findings.faces, done[EMBEDDED])
-        if failures:  # the runs that worked are kept; the job retries (or fails) as a whole
-            raise failures[0]
-        concepts = await self._concepts.runs(
-            asset,
-            features,
-            lambda: self._extract_features(item),
-            analyzers=None if choice is None else choice.analyzers,
-            batch_id=batch_id,
-        )
-        if concepts:
-            changes = await self._catalog.save_analysis(asset.tenant_id, concepts)
-            changed = changed or any(change is not None and change.changed for change in changes)
-        return await self.embed(asset, batch_id) or changed
+        try:
+            if failures:
+                raise failures[0]
+            concepts = await self._concepts.runs(
+                asset,
+                features,
+                lambda: self._extract_features(item),
+                analyzers=None if choice is None else choice.analyzers,
+                batch_id=batch_id,
+            )
+        except BaseException:  # the runs that worked are kept; the job retries (or fails) as a whole
+            await self._catalog.save_analysis(asset.tenant_id, asset.id, runs, features=features)
+            raise
+        # One write for the runs, the vector and (when no embedding follows) the stage.
+        now = stage if self._embedder is None else None
+        changed = False
+        if runs or concepts or features is not None or now is not None:
+            changes = await self._catalog.save_analysis(
+                asset.tenant_id, asset.id, [*runs, *concepts], features=features, stage=now
+            )
+            changed = any(change is not None and change.changed for change in changes)
+        return await self.embed(asset, batch_id, stage=stage) or changed
 
     async def _extract_features(self, item: AnalysisInput) -> FeatureVector | None:
         """The local `features` analyzer's vector, when this server has one."""
@@ -225,9 +232,9 @@ class AnalysisRuns:
             if named is not None and named.person_id is not None:
                 await self._faces.assign(tenant, [FaceRef(asset.id, index)], named.person_id)
 
-    async def embed(self, asset: Asset, batch_id: str | None = None) -> bool:
-        """A new embedding run over the current metadata (none without an embedder); True when the vector
-        changed."""
+    async def embed(self, asset: Asset, batch_id: str | None = None, *, stage: Stage | None = None) -> bool:
+        """A new embedding run over the current metadata (none without an embedder), saved with `stage`;
+        True when the vector changed."""
         embedder = self._embedder
         if embedder is None:
             return False
@@ -251,5 +258,5 @@ class AnalysisRuns:
             finished_at=utcnow(),
             batch_id=batch_id,
         )
-        change = await self._catalog.save_result(asset.tenant_id, run)
+        [change] = await self._catalog.save_analysis(asset.tenant_id, asset.id, [run], stage=stage)
         return bool(change and change.changed)

@@ -98,8 +98,9 @@ class Pipeline:
         if asset.status == Stage.RENDITIONS:
             if item is None:  # resumed after a restart: the preview is a faithful, cheap source
                 item = await self._input_from_preview(asset)
-            await self._runs.analyze(asset, item)
-            asset = await self._advance(asset, Stage.ANALYZED)
+            # the stage goes with the analysis's last write (its runs, or its embedding)
+            await self._runs.analyze(asset, item, stage=Stage.ANALYZED)
+            asset = dataclasses.replace(asset, status=Stage.ANALYZED, error=None)
         if asset.status == Stage.ANALYZED:
             await self.reindex(asset)
             asset = await self._advance(asset, Stage.INDEXED)

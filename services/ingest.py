@@ -255,11 +255,18 @@ class Ingestor:
         video: bool,
     ) -> IngestOutcome | None:
         """Why the file is refused before its content is looked at (None: it is not)."""
-        if parent_id is not None and await self._catalog.get_asset(tenant_id, parent_id) is None:
+        parent = await self._catalog.get_asset(tenant_id, parent_id) if parent_id is not None else None
+        if parent_id is not None and parent is None:
             return IngestOutcome(
                 "rejected",
                 error=f"no asset {parent_id} in your tenant to be the parent",
                 code="invalid_parent",
+            )
+        if parent is not None and parent.is_keyframe:  # every caller's (CLI, upload, GraphQL)
+            from services.versions import keyframe_refusal  # it imports this module's job kinds
+
+            return IngestOutcome(
+                "rejected", error=str(keyframe_refusal(parent, as_parent=True)), code="keyframe_parent"
             )
         limit = self._max_video_bytes if video else self._max_bytes
         if length > limit or (size_bytes or 0) > limit:

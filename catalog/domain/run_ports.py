@@ -19,6 +19,7 @@ from catalog.domain.model import (
     RecognitionResult,
     ReprocessBatch,
     RunChange,
+    Stage,
 )
 
 
@@ -75,11 +76,15 @@ class RunHistory(Protocol):
     async def save_analysis(
         self,
         tenant_id: str,
+        asset_id: str,
         results: Sequence[RecognitionResult],
-        features: tuple[str, FeatureVector] | None = None,
+        *,
+        features: FeatureVector | None = None,
+        stage: Stage | None = None,
     ) -> list[RunChange | None]:
-        """save_result for each run, in order, and save_features for `features` (asset ID, vector): an
-        asset's analysis in one transaction where the store has them, not one write per analyzer."""
+        """An asset's analysis: save_result for each of its runs, in order, save_features for `features`,
+        and set_stage for `stage` (after the runs), in one transaction where the store has them: one
+        write, not one per analyzer and one for the stage."""
         ...
 
     async def get_labels(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, tuple[Label, ...]]: ...

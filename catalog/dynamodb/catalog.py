@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from catalog.domain.model import FeatureVector, RecognitionResult, RunChange
+from catalog.domain.model import FeatureVector, RecognitionResult, RunChange, Stage
 from catalog.dynamodb.asset_lists import DynamoAssetLists
 from catalog.dynamodb.batches import DynamoBatches
 from catalog.dynamodb.changes import DynamoChanges
@@ -62,11 +62,17 @@ class DynamoCatalog(
     async def save_analysis(
         self,
         tenant_id: str,
+        asset_id: str,
         results: Sequence[RecognitionResult],
-        features: tuple[str, FeatureVector] | None = None,
+        *,
+        features: FeatureVector | None = None,
+        stage: Stage | None = None,
     ) -> list[RunChange | None]:
         """See CatalogStore.save_analysis. Each run is its own transaction here (they share the asset's
-        items, so they go one after another, as save_result would)."""
+        items, so they go one after another, as save_result would), then the stage."""
         if features is not None:
-            await self.save_features(tenant_id, *features)
-        return [await self.save_result(tenant_id, result) for result in results]
+            await self.save_features(tenant_id, asset_id, features)
+        changes = [await self.save_result(tenant_id, result) for result in results]
+        if stage is not None:
+            await self.set_stage(tenant_id, asset_id, stage)
+        return changes

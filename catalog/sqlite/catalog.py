@@ -161,6 +161,15 @@ def insert_asset(conn: sqlite3.Connection, asset: Asset) -> tuple[Asset, bool]:
     return asset, True
 
 
+def _update_stage(
+    conn: sqlite3.Connection, tenant_id: str, asset_id: str, stage: Stage, error: str | None
+) -> None:
+    conn.execute(
+        "UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+        (stage.value, error, to_db_time(utcnow()), tenant_id, asset_id),
+    )
+
+
 class SqliteCatalog(
     SqliteTenants, SqliteTenantPurge, SqliteRunHistory, SqliteBatches, SqliteWebhooks, SqliteConcepts
 ):
@@ -273,12 +282,7 @@ class SqliteCatalog(
         return await self._select_assets(sql, (after or "", limit))
 
     async def set_stage(self, tenant_id: str, asset_id: str, stage: Stage, error: str | None = None) -> None:
-        await self._db.write(
-            lambda c: c.execute(
-                "UPDATE assets SET status = ?, error = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
-                (stage.value, error, to_db_time(utcnow()), tenant_id, asset_id),
-            )
-        )
+        await self._db.write(lambda c: _update_stage(c, tenant_id, asset_id, stage, error))
 
     async def set_renditions(
         self,
@@ -351,13 +355,19 @@ class SqliteCatalog(
     async def save_analysis(
         self,
         tenant_id: str,
+        asset_id: str,
         results: Sequence[RecognitionResult],
-        features: tuple[str, FeatureVector] | None = None,
+        *,
+        features: FeatureVector | None = None,
+        stage: Stage | None = None,
     ) -> list[RunChange | None]:
         def write(conn: sqlite3.Connection) -> list[RunChange | None]:
             if features is not None:
-                insert_features(conn, tenant_id, *features)
-            return [insert_run(conn, tenant_id, result) for result in results]
+                insert_features(conn, tenant_id, asset_id, features)
+            changes = [insert_run(conn, tenant_id, result) for result in results]
+            if stage is not None:
+                _update_stage(conn, tenant_id, asset_id, stage, None)
+            return changes
 
         return await self._db.write(write)
 

@@ -108,3 +108,20 @@ async def test_a_keyframe_is_not_reprocessed_alone(services: Services, keyframe:
     assert await services.catalog.list_batches(tenant, limit=5) == []  # nothing started
     started = (await gql(services, tenant, REPROCESS, ids=[video]))["reprocess"]
     assert started["error"] is None and started["batch"]["total"] == 1
+
+
+async def test_every_ingest_path_refuses_a_keyframe_parent(
+    services: Services, keyframe: Asset, tmp_path: Path
+) -> None:
+    """Not only GraphQL: the Ingestor itself (the CLI's `ingest --parent`, uploads) refuses a keyframe as
+    the parent, with the code and message GraphQL gives, and stores nothing."""
+    tenant, video = keyframe.tenant_id, keyframe.parent_id
+    path = tmp_path / "edit.jpg"
+    path.write_bytes(jpeg_bytes((200, 9, 9), (80, 60)))
+    for outcome in (
+        await services.ingestor.ingest_file(tenant, path, "edit.jpg", parent_id=keyframe.id),
+        await services.ingestor.ingest(tenant, path.read_bytes(), "edit.jpg", parent_id=keyframe.id),
+    ):
+        assert outcome.status == "rejected" and outcome.code == "keyframe_parent"
+        assert outcome.error is not None and f"keyframe of the video {video}" in outcome.error
+    assert sum((await services.catalog.stage_counts(tenant)).values()) == 1  # the video only

@@ -24,6 +24,7 @@ from catalog.domain.model import (
     RecognitionResult,
     RunChange,
     RunStatus,
+    Stage,
     TextDetection,
 )
 from catalog.domain.ports import CatalogStore
@@ -61,15 +62,19 @@ async def test_an_analysis_saves_its_runs_and_features_at_once(catalog: CatalogS
     labels = run(asset.id, 0, "Dog")
     text = run(asset.id, 0, analyzer="text", findings=Findings())
     vector = FeatureVector("fm/1", b"\x01\x02" * 4)
-    changes = await catalog.save_analysis(a, [labels, text], (asset.id, vector))
+    changes = await catalog.save_analysis(a, asset.id, [labels, text], features=vector, stage=Stage.ANALYZED)
     assert len(changes) == 2 and all(c is not None and c.changed for c in changes)  # first runs: changes
     assert bare(await catalog.get_result(a, asset.id, "labels")) == labels
     assert bare(await catalog.get_result(a, asset.id, "text")) == text
     assert await catalog.get_features(a, [asset.id], "fm/1") == {asset.id: vector.data}
     assert await catalog.get_features(b, [asset.id], "fm/1") == {}  # the tenant's own, in the store
-    again = await catalog.save_analysis(a, [run(asset.id, 10, "Dog")])  # the same labels: no change
+    stored = await catalog.get_asset(a, asset.id)
+    assert stored is not None and stored.status == Stage.ANALYZED
+    again = await catalog.save_analysis(a, asset.id, [run(asset.id, 10, "Dog")])  # same labels: no change
     assert [c is not None and c.changed for c in again] == [False]
-    assert await catalog.save_analysis(a, []) == []
+    assert await catalog.save_analysis(a, asset.id, [], stage=Stage.INDEXED) == []
+    stored = await catalog.get_asset(a, asset.id)
+    assert stored is not None and stored.status == Stage.INDEXED
 
 
 async def test_runs_are_appended_and_the_latest_success_is_current(catalog: CatalogStore) -> None:
