@@ -108,7 +108,8 @@ class AnalysisRuns:
                 batch_id=batch_id,
             )
         except BaseException:  # the runs that worked are kept; the job retries (or fails) as a whole
-            await self._catalog.save_analysis(asset.tenant_id, asset.id, runs, features=features)
+            if runs or features is not None:
+                await self._catalog.save_analysis(asset.tenant_id, asset.id, runs, features=features)
             raise
         # One write for the runs, the vector and (when no embedding follows) the stage.
         now = stage if self._embedder is None else None
