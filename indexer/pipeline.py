@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -26,7 +26,7 @@ from indexer.errors import PermanentError
 from indexer.fresh_originals import FreshOriginals
 from indexer.index_documents import IndexDocuments
 from indexer.recognizers.ports import AnalysisInput, TextEmbedder, decode_picture
-from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode, renditions
+from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, Rendered, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
 from services.reprocess import batch_choice
@@ -40,12 +40,6 @@ VIDEO_ANALYZERS = {"labels", "faces", *SEGMENT_ANALYZERS}  # a reprocess of thes
 
 class NotReadyError(Exception):
     """The job came too early (its asset is still in the pipeline): retried later like any failure."""
-
-
-class Rendered(NamedTuple):
-    renditions: list[tuple[str, bytes, int, int]]  # (kind, JPEG bytes, width, height)
-    phash: str
-    pictures: dict[int, Image.Image]  # AnalysisInput.pictures
 
 
 def rendition_key(asset: Asset, kind: str) -> str:
@@ -174,36 +168,32 @@ class Pipeline:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_and_render(self, data: bytes, sides: frozenset[int]) -> Rendered:
-        """The renditions, the perceptual hash, and the preview's pictures the analyzers will read (by
+    def _decode_and_render(
+        self, data: bytes, sides: frozenset[int]
+    ) -> tuple[Rendered, dict[int, Image.Image]]:
+        """The renditions with the perceptual hash, and the preview's pictures the analyzers will read (by
         min_side), decoded from its JPEG bytes as AnalysisInput.picture would: one hop of the pool, not one
         per picture, and the same pixels as a later reprocess sees."""
         # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
         image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
         rendered = renditions(image)
-        preview = next(r.data for r in rendered.renditions if r.kind == "preview")
-        return Rendered(
-            [(r.kind, r.data, r.width, r.height) for r in rendered.renditions],
-            rendered.phash,
-            {side: decode_picture(preview, side) for side in sides},
-        )
+        return rendered, {side: decode_picture(rendered.preview.data, side) for side in sides}
 
     async def _make_renditions(self, asset: Asset) -> AnalysisInput:
         data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
         sides = self._analyzers.picture_sides(await self._choose(asset.tenant_id))
-        made, phash, pictures = await self._cpu.run(self._decode_and_render, data, sides)
+        rendered, pictures = await self._cpu.run(self._decode_and_render, data, sides)
         stored = [
-            Rendition(kind, rendition_key(asset, kind), width, height) for kind, _, width, height in made
+            Rendition(r.kind, rendition_key(asset, r.kind), r.width, r.height) for r in rendered.renditions
         ]
         await self._blobs.put_many(
-            [(r.blob_key, payload, "image/jpeg") for r, (_, payload, _, _) in zip(stored, made, strict=True)]
+            [(s.blob_key, r.data, "image/jpeg") for s, r in zip(stored, rendered.renditions, strict=True)]
         )
         await self._catalog.set_renditions(
-            asset.tenant_id, asset.id, stored, phash=phash, stage=Stage.RENDITIONS
+            asset.tenant_id, asset.id, stored, phash=rendered.phash, stage=Stage.RENDITIONS
         )
-        preview_jpeg = next(payload for kind, payload, _, _ in made if kind == "preview")
         return AnalysisInput(
-            jpeg=preview_jpeg,
+            jpeg=rendered.preview.data,
             original_key=asset.blob_key,
             original_size=(asset.width, asset.height),
             pictures=pictures,

@@ -191,6 +191,10 @@ class Rendered:
     renditions: tuple[RenditionData, ...]  # preview, thumbnail
     phash: str  # difference_hash of the thumbnail
 
+    @property
+    def preview(self) -> RenditionData:
+        return next(r for r in self.renditions if r.kind == "preview")
+
 
 def renditions(img: Image.Image) -> Rendered:
     """A preview (long side ≤ PREVIEW_MAX), a thumbnail (≤ THUMBNAIL_MAX, made from the preview) and the
