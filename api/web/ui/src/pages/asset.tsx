@@ -225,10 +225,32 @@ export function AssetPage(props: PageProps) {
           Download original
         </a>
       </header>
+      {/* Three parts in reading order: the picture, what is in it (labels, details, actions), the rest.
+          Wide, the side column stands beside both others; narrow (a phone), they follow each other, so the
+          labels come right after the picture, not after the run history. */}
       <div class="asset-body">
-        <div class="asset-main">
+        <div class="asset-media">
           {asset.video ? <VideoView asset={asset} cue={Number(props.url.searchParams.get("shot")) || null} /> : <Preview asset={asset} />}
           <FromVideo asset={asset} />
+        </div>
+        <aside class="asset-side">
+          <Labels asset={asset} />
+          {asset.moderationLabels.length > 0 && (
+            <section aria-labelledby="moderation-h">
+              <h2 id="moderation-h">Moderation</h2>
+              <ul>
+                {asset.moderationLabels.map((m) => (
+                  <li key={m.name}>
+                    {m.name} {pct(m.confidence)}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          <Details asset={asset} />
+          {write && <Actions asset={asset} done={reload} />}
+        </aside>
+        <div class="asset-main">
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
             <section aria-labelledby="text-h">
@@ -258,23 +280,6 @@ export function AssetPage(props: PageProps) {
           )}
           {!keyframe && <Runs assetId={asset.id} runs={asset.runs} />}
         </div>
-        <aside class="asset-side">
-          <Labels asset={asset} />
-          {asset.moderationLabels.length > 0 && (
-            <section aria-labelledby="moderation-h">
-              <h2 id="moderation-h">Moderation</h2>
-              <ul>
-                {asset.moderationLabels.map((m) => (
-                  <li key={m.name}>
-                    {m.name} {pct(m.confidence)}
-                  </li>
-                ))}
-              </ul>
-            </section>
-          )}
-          <Details asset={asset} />
-          {write && <Actions asset={asset} done={reload} />}
-        </aside>
       </div>
     </article>
   );
