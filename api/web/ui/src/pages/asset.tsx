@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
-import { seconds, shotLabels, VideoView } from "../asset/video";
+import { seconds, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -24,7 +24,7 @@ function Labels(props: { asset: AssetData }) {
   const { labels, runs, shot, parent, video } = props.asset;
   // a video's labels are its shots' (and its poster's): the video run's model found them
   const run = runs.find((r) => r.analyzer === (video ? "video" : "labels") && r.status === "SUCCEEDED");
-  const shown: ShownLabel[] = shot && parent ? shotLabels(shot) : labels;
+  const shown: ShownLabel[] = shot && parent ? shot.shownLabels : labels;
   return (
     <section aria-labelledby="labels-h">
       <h2 id="labels-h">Labels</h2>
