@@ -62,15 +62,9 @@ async def test_an_object_the_detector_is_sure_of_replaces_a_shots_tentative_labe
     assert out[2].labels == (CAT,)  # sure labels stay whatever else is found
 
 
-class Guesser:
-    """The detector's weak guesses on a cat shot (boxes as the real one gave on scikit-image's chelsea): a
-    lone Dog 39 box, with its parent labels, and a Bed 30 box of nearly the whole frame."""
-
-    name = "objects"
-    provider = "local"
-    model_name = "fake-detector"
-    model_version = "1"
-    defaults: Mapping[str, float | int | str | bool] = {}
+class Guesser(Detector):
+    """The detector's weak guesses on a cat shot: a lone Dog 39 box (as the real one gave on scikit-image's
+    chelsea), with its parent labels, a Bed 30 box of nearly the whole frame and a small Cup 37."""
 
     async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
         dog = Instance(BoundingBox(0.1, 0.1, 0.6, 0.7), 39.0)
