@@ -25,7 +25,7 @@ def test_measured_tone_decides_and_a_toned_print_is_monochrome() -> None:
     assert tone_of(props(*SEPIA, off_tone=0.4, chroma=25)) == MONOCHROME
     assert tone_of(props(*GREYS, off_tone=0.0, chroma=0.0)) == MONOCHROME
     assert tone_of(props(*GREYS, off_tone=MAX_OFF_TONE, chroma=MAX_CHROMA)) == MONOCHROME
-    # a grey photo with a few coloured things (playing cards: 1.8 %) is a colour photo, though its palette is grey
+    # a grey photo with a few coloured things (playing cards: 1.8 %) is colour, though its palette is grey
     assert tone_of(props(*GREYS, off_tone=1.8, chroma=0.0)) == COLOUR
     assert tone_of(props(*SEPIA, off_tone=0.1, chroma=MAX_CHROMA + 1)) == COLOUR  # tinted past any toning
 
