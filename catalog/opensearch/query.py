@@ -436,6 +436,11 @@ def explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
     return (LabelMatch(fields["terms.label"][0], confidence, fields["terms.term"][0]),)
 
 
+def text_matched(hit: dict[str, Any]) -> bool:
+    """Whether the words (not a label) set the hit's keyword score."""
+    return not explain(hit) and TEXT_MATCH in hit.get("matched_queries", ())
+
+
 def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     agg = aggregations.get(name, {})
     buckets = agg.get("names", agg).get("buckets", [])
@@ -462,7 +467,7 @@ def read_page(
             matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
             meaning=_meaning(h, vector, cut),
-            text_match=not explain(h) and TEXT_MATCH in h.get("matched_queries", ()),
+            text_match=text_matched(h),
         )
         for h in found[:first]
     )
