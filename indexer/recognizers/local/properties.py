@@ -36,7 +36,7 @@ Every score is 0–100 (two decimals) and deterministic. How each is measured:
   in CIELAB: a toned image's colour is a function of its lightness (paper white, silver black, a sepia
   brown in between), so within each of TONE_BINS lightness bands its pixels share the band's median
   (a, b); off_tone_percent is the share of pixels farther than OFF_TONE (CIELAB units) from it, and
-  median_chroma the median chroma (how strongly the whole image is tinted). Seen on 140 photos and
+  median_chroma the median chroma (how strongly the whole image is tinted). Seen on 153 photos and
   graphics from packages: greyscale ones 0 (a JPEG of a greyscale photo with a slight warm cast too),
   skimage's camera, coins, moon, pywt's ascent toned sepia or cyan 0–0.4 (median chroma 20–31); colour
   photos 1.1 and more (mostly grey ones with a few coloured things: playing cards 1.8, the Hubble deep
