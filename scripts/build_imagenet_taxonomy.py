@@ -188,7 +188,15 @@ SENSE_FIX = {
 EXTRA_PARENTS = {"n07920052": ["Cup"], "n03063599": ["Cup"]}  # espresso, coffee mug
 # Hypernym edges WordNet lacks, by wnid: public transport is a sibling of vehicle there, so buses, trams and
 # trains were no Vehicle ("vehicle" found no bus); Rekognition has Bus → Vehicle, Transportation.
-EXTRA_HYPERNYMS = {"n04019101": ["n04524313"]}  # public transport → vehicle
+# Buildings: WordNet files a castle under fortification only, though its own definition reads "a large
+# building formerly occupied by a ruler and fortified against attack", and a roof (dome, tile roof,
+# thatched roof, vault) under covering, though WordNet has it as part of a building ("covers or forms the
+# top of a building"): an old town of castles, towers and tiled roofs was no Building.
+EXTRA_HYPERNYMS = {
+    "n04019101": ["n04524313"],  # public transport → vehicle
+    "n02980441": ["n02913152"],  # castle → building
+    "n04105068": ["n02913152"],  # roof → building (WordNet: a roof is part of a building)
+}
 
 _SMALL_WORDS = {"of", "the", "and", "or", "des", "de", "a", "in"}
 
