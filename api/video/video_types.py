@@ -96,6 +96,11 @@ class VideoSegment:
     objects: list[Label] = strawberry.field(
         description="The object detector's labels over the shot's keyframes (no boxes), most confident first."
     )
+    shown_labels: list[Label] = strawberry.field(
+        description="What the shot shows, for a list people read: `labels` and the `objects` the detector is "
+        "sure of (50 or more; its guesses under that, such as a Dog 39 in a coffee shot, are left out here "
+        "but stay among the video's labels, as a photo's do), one per name, the most specific first."
+    )
     moderation: list[ModerationLabel] = strawberry.field(
         description="Moderation labels of the shot's keyframes, each at its highest confidence."
     )
@@ -133,6 +138,7 @@ class VideoSegment:
             faces=list(s.faces),
             text=s.text,
             objects=[Label.from_domain(lb) for lb in s.objects],
+            shown_labels=[Label.from_domain(lb) for lb in s.shown_labels()],
             moderation=[
                 ModerationLabel(name=m.name, confidence=m.confidence, parent_name=m.parent_name)
                 for m in s.moderation

@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image
 
+from catalog.domain.labels.detections import name_detections
 from catalog.domain.model import Findings, Label
 from catalog.domain.video.segments import Segment, merge_labels, merge_lines, merge_moderation
 from indexer.cpu import CpuPool
@@ -62,8 +63,10 @@ async def analyze_segments(
     min_confidence: float,
 ) -> tuple[Segment, ...]:
     """The segments with the text, objects and moderation their keyframes (stills[i]: segment i's JPEGs)
-    show; segments come back unchanged when no analyzer is chosen. A shot's tentative labels (under the
-    classifier's `min_confidence`) give way to an object seen at it (Segment.settled)."""
+    show; segments come back unchanged when no analyzer is chosen. The detector's boxes on each keyframe are
+    named by the shot's classifier labels as a photo's are (labels.detections.name_detections). A shot's
+    tentative labels (under the classifier's `min_confidence`) give way to an object seen at it
+    (Segment.settled)."""
     if not analyzers:
         return tuple(segments)
     gate = asyncio.Semaphore(IN_FLIGHT)
@@ -80,14 +83,22 @@ async def analyze_segments(
     for segment, paths in zip(segments, stills, strict=True):
         mine = per_still[at : at + len(paths)]
         at += len(paths)
-        out.append(_merged(segment, mine).settled(min_confidence))
+        out.append(_merged(segment, mine, min_confidence).settled(min_confidence))
     return tuple(out)
 
 
-def _merged(segment: Segment, per_still: Sequence[Mapping[str, Findings]]) -> Segment:
+def _merged(segment: Segment, per_still: Sequence[Mapping[str, Findings]], min_confidence: float) -> Segment:
     texts = [[t.text for t in f["text"].text if t.type == "LINE"] for f in per_still if "text" in f]
+    sure = tuple(lb for lb in segment.labels if lb.confidence >= min_confidence)
+    tentative = tuple(lb for lb in segment.labels if lb.confidence < min_confidence)
+    # Each keyframe's boxes named as a photo's are (labels.detections: a lone Dog 39 on the cat the
+    # classifier is sure of is the cat's box; a weak box of the whole frame is no finding), while the
+    # boxes are at hand: the segment keeps the names, not the boxes.
     objects: list[list[Label]] = [
-        [Label(lb.name, lb.confidence, lb.parents) for lb in f["objects"].labels]
+        [
+            Label(lb.name, lb.confidence, lb.parents)
+            for lb in name_detections(sure, f["objects"].labels, tentative)
+        ]
         for f in per_still
         if "objects" in f
     ]

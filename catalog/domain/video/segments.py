@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from catalog.domain.labels import order
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.model import Asset, Label, ModerationLabel
 from catalog.domain.video.timecode import FrameRate, to_timecode
 
@@ -42,6 +44,14 @@ class Segment:
         if not self.objects:
             return self.labels
         return merge_labels([list(self.labels), list(self.objects)], len(self.labels) + len(self.objects))
+
+    def shown_labels(self) -> tuple[Label, ...]:
+        """What the shot is said to show: the classifier's labels and the objects the detector is sure of,
+        one per name (parents of both), the most specific first (labels.order). The detector's guesses
+        under GUESS_BELOW (a Dog 39 in a coffee shot) stay labels of the video, as a photo's do, but are
+        not what the shot shows."""
+        sure = [o for o in self.objects if o.confidence >= GUESS_BELOW]
+        return tuple(order.specific_first(order.merge_labels([self.labels, sure])))
 
     def settled(self, min_confidence: float) -> Segment:
         """The segment without its tentative labels when anything else in the shot is sure, as an image's

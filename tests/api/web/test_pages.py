@@ -236,7 +236,28 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
             )
             await screenshot(page, name)
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
+            if name == "phone-asset":
+                await read_well_on_a_phone(page)
         tab.guard.check()
+
+
+async def read_well_on_a_phone(page: Page) -> None:
+    """The asset page at phone width: the labels right after the picture, before the run history, and each
+    run's model version whole on the screen (wrapped, not cut off in a table wider than the phone)."""
+    top = "(name) => document.getElementById(name).getBoundingClientRect().top"
+    picture = await page.evaluate("() => document.querySelector('.stage').getBoundingClientRect().bottom")
+    labels, faces, runs = [await page.evaluate(top, h) for h in ("labels-h", "faces-h", "runs-h")]
+    assert picture <= labels < faces < runs
+    rows = page.get_by_role("region", name="Recognition runs").get_by_role("row")
+    cut = await rows.evaluate_all(
+        """(rows) => rows.flatMap(r => [...r.querySelectorAll('td')]).filter(c => {
+            const box = c.getBoundingClientRect();
+            return box.left < 0 || box.right > innerWidth || c.scrollWidth > c.clientWidth;
+        }).map(c => c.textContent)"""
+    )
+    versions = await rows.evaluate_all("(rows) => rows.map(r => r.cells[1].textContent)")  # [0]: the header
+    assert len(versions) >= 8 and any("efficientnet-lite0" in v for v in versions)
+    assert cut == [], f"runs cut off at phone width: {cut}"
 
 
 async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> None:

@@ -86,6 +86,11 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
     await expect(shots.nth(2).get_by_role("link", name="Cup")).to_be_visible()
     # the astronaut: nothing the classifier is sure of, a Person the detector is sure of
     await expect(shots.nth(3).get_by_role("link", name="Person")).to_be_visible()
+    # the video's labels name the detector's boxes as a photo's: its lone Dog 39 on the cat is the cat's
+    video_labels = page.get_by_role("region", name="Labels")
+    await expect(video_labels.get_by_role("link", name="Cat", exact=True)).to_be_visible()
+    for guess in ("Dog", "Canine"):
+        await expect(video_labels.get_by_role("link", name=guess, exact=True)).to_have_count(0)
     await expect(page.locator(".shot .tile")).to_have_count(4)
     await expect(page.get_by_role("figure")).to_contain_text("4 shots")
     versions = page.get_by_role("region", name="Versions")
@@ -150,6 +155,10 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
         "shot 2 · 00:00:01:05"
     )
     await expect(hit.get_by_role("link", name="pets.mp4: play shot 1")).to_have_count(0)  # no cat in it
+    facets = page.get_by_role("region", name="Labels")  # the search's label facets
+    await expect(facets).to_contain_text("Cat")
+    await expect(facets).not_to_contain_text("Dog")
+    await expect(facets).not_to_contain_text("Canine")
     await screenshot(page, "search-video")
     await hit.get_by_role("link", name="pets.mp4: play shot 2").click()
     await expect(page.get_by_role("heading", name="pets.mp4")).to_be_visible()

@@ -9,7 +9,9 @@ from typing import Any
 
 from PIL import Image
 
-from catalog.domain.model import Findings, Label
+from catalog.domain.model import BoundingBox, Findings, Instance, Label
+from catalog.domain.video.findings import VideoFindings
+from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import AnalysisInput
@@ -58,3 +60,44 @@ async def test_an_object_the_detector_is_sure_of_replaces_a_shots_tentative_labe
     assert out[0].labels == ()  # the person is sure: the tentative Missile gives way
     assert out[1].labels == (MISSILE,)  # the detector only guessed: the shot stays a Missile
     assert out[2].labels == (CAT,)  # sure labels stay whatever else is found
+
+
+class Guesser(Detector):
+    """The detector's weak guesses on a cat shot: a lone Dog 39 box (as the real one gave on scikit-image's
+    chelsea), with its parent labels, a Bed 30 box of nearly the whole frame and a small Cup 37."""
+
+    async def analyze(self, item: AnalysisInput, params: Mapping[str, Any]) -> Findings:
+        dog = Instance(BoundingBox(0.1, 0.1, 0.6, 0.7), 39.0)
+        bed = Instance(BoundingBox(0.0, 0.05, 1.0, 0.95), 30.0)
+        cup = Instance(BoundingBox(0.6, 0.6, 0.2, 0.2), 37.0)
+        return Findings(
+            labels=(
+                Label("Dog", 39.0, ("Canine", "Carnivore", "Mammal", "Animal"), (dog,)),
+                Label("Canine", 39.0, ("Carnivore", "Mammal", "Animal")),
+                Label("Bed", 30.0, ("Furniture",), (bed,)),
+                Label("Cup", 37.0, ("Crockery",), (cup,)),
+                Label("Crockery", 37.0),
+            )
+        )
+
+
+async def test_a_shots_objects_are_named_by_its_labels_as_a_photos_boxes_are(tmp_path: Path) -> None:
+    """labels.detections' rules, as for a photo: the lone Dog box contradicts the classifier's sure Cat (one
+    family: Carnivore) and is the cat's; a weak box of the whole frame is no finding; a weak box of
+    another family (the Cup) stays, as it would on a photo. The video's labels follow."""
+    cat = Label("Cat", 94.0, ("Feline", "Carnivore", "Mammal", "Animal"))
+    cpu = CpuPool(1)
+    try:
+        stills = [[still(tmp_path / "a.jpg", 0), still(tmp_path / "b.jpg", 0)]]
+        (out,) = await analyze_segments([shot(0, cat)], stills, [SegmentAnalyzer(Guesser(), {})], cpu, 50.0)
+    finally:
+        cpu.close()
+    assert [(lb.name, lb.confidence) for lb in out.objects] == [
+        ("Cat", 94.0),
+        ("Crockery", 37.0),
+        ("Cup", 37.0),
+    ]
+    assert all(not lb.instances for lb in out.objects)  # a segment keeps names, not boxes
+    info = VideoInfo("video/mp4", "mp4", "h264", 64, 36, 1.0, "25", 25, False)
+    names = [lb.name for lb in VideoFindings(info, (out,)).labels()]
+    assert "Dog" not in names and "Canine" not in names and "Bed" not in names and "Cup" in names

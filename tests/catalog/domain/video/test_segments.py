@@ -119,3 +119,15 @@ def test_a_shot_and_its_keyframe_find_each_other_by_the_frames_time() -> None:
     assert segment_of(shots, crop) is None
     assert segment_of(shots, dataclasses.replace(an_asset(), frame_time=3.0)) is None  # past the end
     assert keyframe_of(segment(5), frames) is None
+
+
+def test_a_shot_shows_its_labels_and_the_objects_the_detector_is_sure_of_specific_first() -> None:
+    person = Label("Person", 63.0, ("Human",))
+    dog = Label("Dog", 39.0, ("Canine", "Animal"))
+    shot = dataclasses.replace(
+        segment(0, ANIMAL, FELINE, CAT), objects=(person, dog, Label("Cat", 80.0, ("Pet",)))
+    )
+    shown = shot.shown_labels()
+    assert [lb.name for lb in shown] == ["Cat", "Feline", "Animal", "Person"]  # no Dog 39: a guess
+    assert shown[0].parents == ("Feline", "Animal", "Pet") and shown[0].confidence == 93.0  # one Cat
+    assert dog in shot.found_labels()  # still a label of the shot (and the video) for search

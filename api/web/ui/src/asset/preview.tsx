@@ -4,7 +4,6 @@ import { useState } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Box } from "./types";
-import { shotLabels } from "./video";
 
 type Overlay = { kind: "face" | "object" | "text"; box: Box; caption: string };
 
@@ -36,7 +35,7 @@ export function Preview(props: { asset: AssetData }) {
   const preview = rendition(a, "preview") ?? rendition(a, "thumbnail");
   const all = overlays(a);
   // what the picture shows, for its text alternative: a video's keyframe has its shot's labels
-  const named = a.labels.length ? a.labels : a.shot ? shotLabels(a.shot) : [];
+  const named = a.labels.length ? a.labels : a.shot ? a.shot.shownLabels : [];
   return (
     <figure class="preview">
       <div class="stage">

@@ -70,7 +70,7 @@ export function Runs(props: { assetId: string; runs: Run[] }) {
   return (
     <section aria-labelledby="runs-h">
       <h2 id="runs-h">Recognition runs</h2>
-      <div class="table-wrap">
+      <div class="table-wrap runs">
         <table>
           <thead>
             <tr>
@@ -86,13 +86,15 @@ export function Runs(props: { assetId: string; runs: Run[] }) {
           <tbody>
             {props.runs.map((r) => (
               <tr key={r.id}>
-                <td>{r.analyzer}</td>
-                <td>
+                <td class="analyzer">{r.analyzer}</td>
+                <td class="model">
                   {r.modelName} {r.modelVersion} <span class="muted">({r.provider})</span>
                 </td>
-                <td title={r.error ?? undefined}>{r.status.toLowerCase()}</td>
-                <td>{when(r.finishedAt)}</td>
-                <td>
+                <td class="status" title={r.error ?? undefined}>
+                  {r.status.toLowerCase()}
+                </td>
+                <td class="finished">{when(r.finishedAt)}</td>
+                <td class="compare">
                   <button type="button" class="link" onClick={() => void compare(r)}>
                     Diff to current
                   </button>

@@ -75,7 +75,7 @@ export type Shot = {
   startTimecode: string;
   endTimecode: string;
   labels: { name: string; confidence: number; parents: string[] }[];
-  objects: { name: string; confidence: number; parents: string[] }[]; // the object detector's, no boxes
+  shownLabels: { name: string; confidence: number; parents: string[] }[]; // labels and sure objects, specific first
   faces: string[];
   text: string; // lines read in the shot, one a line
 };
@@ -83,7 +83,7 @@ export type Segment = Shot & { frame: { id: string } | null }; // frame: the sho
 
 const BOX = "boundingBox { left top width height }";
 const VERSION = `${THUMB_FIELDS} relation frameTime`;
-const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } objects { name confidence parents } faces text";
+const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } shownLabels { name confidence parents } faces text";
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
 
 export const ASSET_QUERY = `query Asset($id: ID!) {

@@ -7,39 +7,16 @@ import type { AssetData, Shot } from "./types";
 
 const TILE = { width: 160, height: 90, columns: 10 }; // the strip's layout (indexer/video/video_renditions.py)
 
-// The most specific labels first: a label with fewer of the shot's labels under it comes first (a leaf,
-// then its nearest parents: Egyptian Mau, Cat, Feline before Mammal, Animal), then the more confident.
-const specificFirst = (labels: Shot["labels"]): Shot["labels"] => {
-  const below = new Map<string, number>();
-  for (const l of labels) for (const p of l.parents) below.set(p, (below.get(p) ?? 0) + 1);
-  const depth = (l: Shot["labels"][number]) => below.get(l.name) ?? 0;
-  return [...labels].sort((a, b) => depth(a) - depth(b) || b.confidence - a.confidence);
-};
-
 export const seconds = (s: number): string => {
   const m = Math.floor(s / 60);
   return `${m}:${(s - m * 60).toFixed(1).padStart(4, "0")}`;
 };
 
-// The detector's objects a shot's labels include: those it is sure of (the segment analysis's own "sure",
-// its min_confidence); its guesses under that (a "Dog 39" on the cat) stay out of the shot's list.
-const SURE_OBJECT = 50;
-
-// A shot's labels: the classifier's on its keyframes and the objects the detector is sure of (the astronaut
-// the classifier says nothing about is a Person), one per name at its higher confidence, specific first.
-export const shotLabels = (s: Shot): Shot["labels"] => {
-  const byName = new Map<string, Shot["labels"][number]>();
-  for (const l of [...s.labels, ...s.objects.filter((o) => o.confidence >= SURE_OBJECT)]) {
-    const had = byName.get(l.name);
-    if (!had || l.confidence > had.confidence) byName.set(l.name, had && !l.parents.length ? { ...l, parents: had.parents } : l);
-  }
-  return specificFirst([...byName.values()]);
-};
-
-// What a shot's analysis found: its most specific labels (links to searches), the persons seen and the text read.
+// What a shot's analysis found: its most specific labels (VideoSegment.shownLabels: the classifier's and the
+// objects the detector is sure of; links to searches), the persons seen and the text read.
 export function ShotLabels(props: { shot: Shot }) {
   const s = props.shot;
-  const labels = shotLabels(s);
+  const labels = s.shownLabels;
   return (
     <>
       {labels.length || s.faces.length || s.text

@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
-import { seconds, shotLabels, VideoView } from "../asset/video";
+import { seconds, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
@@ -24,7 +24,7 @@ function Labels(props: { asset: AssetData }) {
   const { labels, runs, shot, parent, video } = props.asset;
   // a video's labels are its shots' (and its poster's): the video run's model found them
   const run = runs.find((r) => r.analyzer === (video ? "video" : "labels") && r.status === "SUCCEEDED");
-  const shown: ShownLabel[] = shot && parent ? shotLabels(shot) : labels;
+  const shown: ShownLabel[] = shot && parent ? shot.shownLabels : labels;
   return (
     <section aria-labelledby="labels-h">
       <h2 id="labels-h">Labels</h2>
@@ -225,10 +225,32 @@ export function AssetPage(props: PageProps) {
           Download original
         </a>
       </header>
+      {/* Three parts in reading order: the picture, what is in it (labels, details, actions), the rest.
+          Wide, the side column stands beside both others; narrow (a phone), they follow each other, so the
+          labels come right after the picture, not after the run history. */}
       <div class="asset-body">
-        <div class="asset-main">
+        <div class="asset-media">
           {asset.video ? <VideoView asset={asset} cue={Number(props.url.searchParams.get("shot")) || null} /> : <Preview asset={asset} />}
           <FromVideo asset={asset} />
+        </div>
+        <aside class="asset-side">
+          <Labels asset={asset} />
+          {asset.moderationLabels.length > 0 && (
+            <section aria-labelledby="moderation-h">
+              <h2 id="moderation-h">Moderation</h2>
+              <ul>
+                {asset.moderationLabels.map((m) => (
+                  <li key={m.name}>
+                    {m.name} {pct(m.confidence)}
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+          <Details asset={asset} />
+          {write && <Actions asset={asset} done={reload} />}
+        </aside>
+        <div class="asset-main">
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
             <section aria-labelledby="text-h">
@@ -258,23 +280,6 @@ export function AssetPage(props: PageProps) {
           )}
           {!keyframe && <Runs assetId={asset.id} runs={asset.runs} />}
         </div>
-        <aside class="asset-side">
-          <Labels asset={asset} />
-          {asset.moderationLabels.length > 0 && (
-            <section aria-labelledby="moderation-h">
-              <h2 id="moderation-h">Moderation</h2>
-              <ul>
-                {asset.moderationLabels.map((m) => (
-                  <li key={m.name}>
-                    {m.name} {pct(m.confidence)}
-                  </li>
-                ))}
-              </ul>
-            </section>
-          )}
-          <Details asset={asset} />
-          {write && <Actions asset={asset} done={reload} />}
-        </aside>
       </div>
     </article>
   );
