@@ -7,6 +7,7 @@ import enum
 import strawberry
 
 from catalog.domain import model
+from catalog.domain.tone import tone_of
 
 
 @strawberry.type(description="Ratios of the image's width and height, top-left origin (as Rekognition).")
@@ -111,6 +112,18 @@ class ImageProperties:
     contrast: float
     quality: float
     dominant_colors: list[DominantColor]
+    tone: str | None = strawberry.field(
+        description="`monochrome` (black and white, greyscale, a sepia or other toned print) or `colour`: "
+        'a search query that names it ("black and white photo of a ship", "sepia", "colour photo") '
+        "finds only photos of that tone."
+    )
+    off_tone_percent: float | None = strawberry.field(
+        description="Share of the pixels (%) with a colour of their own, not the picture's tone at their "
+        "lightness (monochrome up to 0.75); null where not measured (older results, Rekognition's)."
+    )
+    median_chroma: float | None = strawberry.field(
+        description="How strongly the picture is tinted (median CIELAB chroma; monochrome up to 40)."
+    )
 
     @staticmethod
     def from_domain(p: model.ImageProperties) -> ImageProperties:
@@ -119,6 +132,9 @@ class ImageProperties:
             sharpness=p.sharpness,
             contrast=p.contrast,
             quality=p.quality,
+            tone=tone_of(p) or None,
+            off_tone_percent=p.off_tone_percent,
+            median_chroma=p.median_chroma,
             dominant_colors=[
                 DominantColor(red=c.red, green=c.green, blue=c.blue, hex=c.hex, pixel_percent=c.pixel_percent)
                 for c in p.dominant_colors

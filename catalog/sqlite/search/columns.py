@@ -77,6 +77,7 @@ class Columns:
     captured: np.ndarray  # captured_at as stored, '' without one
     media: np.ndarray  # index into media_types
     media_types: tuple[str, ...]
+    tones: np.ndarray  # catalog.domain.tone of each ('' unknown)
     facet_offsets: np.ndarray  # document i's facet value IDs are facet_ids[offsets[i]:offsets[i + 1]]
     facet_ids: np.ndarray
     vector_rows: np.ndarray  # positions of the documents with a vector, ascending
@@ -138,7 +139,7 @@ def read(conn: sqlite3.Connection, tenant_id: str, at: int | None) -> Columns:
     """The tenant's columns as the caller's read transaction sees them (generation `at`)."""
     rows = conn.execute(
         "SELECT asset_id, fts_id, top_confidence, moderated, created_at, COALESCE(captured_at, ''), "
-        "media_type, facet_ids FROM docs WHERE tenant_id = ? ORDER BY asset_id",
+        "media_type, facet_ids, tone FROM docs WHERE tenant_id = ? ORDER BY asset_id",
         (tenant_id,),
     ).fetchall()
     ids = np.array([r[0].encode() for r in rows], dtype=bytes) if rows else np.empty(0, dtype="S1")
@@ -161,6 +162,7 @@ def read(conn: sqlite3.Connection, tenant_id: str, at: int | None) -> Columns:
         captured=_texts([r[5] for r in rows]),
         media=np.fromiter((code[r[6]] for r in rows), dtype=np.int32, count=len(rows)),
         media_types=media_types,
+        tones=_texts([r[8] for r in rows]),
         facet_offsets=offsets,
         facet_ids=search_vocab.unpack(blobs).astype(np.int64),
         vector_rows=vector_rows,
