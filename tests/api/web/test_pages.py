@@ -193,6 +193,15 @@ async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
     assert await guessed.count() == len(guesses)
     await screenshot(page, "asset-guesses")
 
+    # A photo no model is sure of: its search hit names its best guess, as a guess (a tenant of its own).
+    tenant, key = await make_tenant(world.services, "initech")
+    outcome = await world.services.ingestor.ingest(tenant, jpeg(photo("rocket")), "rocket.jpg")
+    assert outcome.asset is not None
+    await world.services.worker().run_until_idle()
+    await tab.context.clear_cookies()  # signed out of acme
+    await sign_in(page, world.base, key, "/")
+    await expect(page.locator(".hit .badge")).to_have_text(re.compile(r"^Missile\? \d+%$"))
+
 
 async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab) -> None:
     page = tab.page
