@@ -7,6 +7,7 @@ import enum
 import strawberry
 
 from catalog.domain import model
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.tone import tone_of
 
 
@@ -169,6 +170,12 @@ class Label:
     source: LabelSource = strawberry.field(
         default=LabelSource.MACHINE, description="HUMAN: confirmed or named by review; see the `review` runs."
     )
+    guess: bool = strawberry.field(
+        default=False,
+        description="A model's label under 50: what it may show, not what the model is sure of (an image "
+        "no model is sure about keeps its best guesses). Pages mark it; exports leave it out unless a "
+        "profile's minConfidence is lower.",
+    )
 
     @staticmethod
     def from_domain(label: model.Label, source: LabelSource = LabelSource.MACHINE) -> Label:
@@ -181,4 +188,5 @@ class Label:
                 for i in label.instances
             ],
             source=source,
+            guess=source is LabelSource.MACHINE and label.confidence < GUESS_BELOW,
         )

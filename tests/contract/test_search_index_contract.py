@@ -861,13 +861,13 @@ async def test_training_examples_are_searched_only_when_asked_for(index: SearchI
 
 
 @pytest.mark.opensearch
-async def test_an_index_made_before_training_examples_and_label_words_gets_the_fields_from_init(
+async def test_an_index_made_before_training_examples_label_words_and_tones_gets_the_fields_from_init(
     opensearch: OpenSearchServer,
 ) -> None:
     client = AsyncOpenSearch(hosts=[opensearch.url])
     name = f"contract-{uuid.uuid4().hex}"
     old = index_body(3)
-    for added in ("training_example", "label_words"):  # as releases before them made the index
+    for added in ("training_example", "label_words", "tone"):  # as releases before them made the index
         del old["mappings"]["properties"][added]
     await client.indices.create(index=name, body=old)
     try:
@@ -876,12 +876,14 @@ async def test_an_index_made_before_training_examples_and_label_words_gets_the_f
         mapping = (await client.indices.get_mapping(index=name))[name]["mappings"]["properties"]
         assert mapping["training_example"] == {"type": "boolean"}
         assert mapping["label_words"] == {"type": "text", "analyzer": "words"}
+        assert mapping["tone"] == {"type": "keyword"}
         await adapter.upsert(doc("t1", "e1", Label("Cat", 90), training=True))
-        await adapter.upsert(doc("t1", "a1", Label("Carnivore", 80)))
+        await adapter.upsert(doc("t1", "a1", Label("Carnivore", 80), tone=MONOCHROME))
         await adapter.upsert(doc("t1", "a2", Label("Sports Car", 70)))
         assert ids(await adapter.search("t1", SearchQuery())) == ["a1", "a2"]
         assert ids(await adapter.search("t1", SearchQuery(training_examples=ONLY))) == ["e1"]
         assert ids(await adapter.search("t1", SearchQuery(text="cars"))) == ["a2"]
+        assert ids(await adapter.search("t1", SearchQuery(tone=MONOCHROME))) == ["a1"]
     finally:
         await client.indices.delete(index=name, ignore_unavailable=True)
         await client.close()

@@ -235,7 +235,7 @@ def _passes(cols: Columns, query: SearchQuery) -> np.ndarray:
     if query.exclude_moderation:
         keep &= ~cols.moderated
     if query.tone:
-        keep &= cols.tones == query.tone
+        keep &= np.isin(cols.tone, [i for i, t in enumerate(cols.tones) if t == query.tone])
     if query.media_types:
         codes = [i for i, m in enumerate(cols.media_types) if m in set(query.media_types)]
         keep &= np.isin(cols.media, codes)
