@@ -111,12 +111,19 @@ def make_clip(
     container: str | None = None,
     gop: int = 50,
     audio: bool = False,
+    pixel_aspect: Fraction = Fraction(1),
 ) -> Clip:
+    """`size`: the stored frame size; with a `pixel_aspect` (sample aspect ratio) other than 1 the pictures
+    are made at the size shown (width × pixel_aspect) and stored squeezed to `size`, as HDV's 1440×1080
+    (4:3) and DV widescreen are."""
     clip = Clip(path, rate, shots)
+    shown = (round(size[0] * pixel_aspect), size[1])
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
+        if pixel_aspect != 1:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         stream.codec_context.gop_size = gop
         if codec == "libx264":
             stream.codec_context.options = {"preset": "ultrafast", "crf": "23"}
@@ -124,7 +131,7 @@ def make_clip(
         index = 0
         previous: list[NDArray[np.uint8]] = []
         for n, shot in enumerate(shots):
-            frames = list(_shot_frames(shot, size))
+            frames = list(_shot_frames(shot, shown))
             if n > 0 and shot.dissolve_in:
                 d = shot.dissolve_in
                 tail = previous[-1]
@@ -136,6 +143,8 @@ def make_clip(
                 clip.cuts.append(index)
             for pixels in frames:
                 frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                if shown != size:
+                    frame = frame.reformat(width=size[0], height=size[1])
                 frame.pts = index
                 frame.time_base = 1 / rate
                 out.mux(stream.encode(frame))

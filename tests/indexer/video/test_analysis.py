@@ -122,3 +122,22 @@ def test_small_faces_of_the_people_a_keyframe_shows_are_found(tmp_path: Path, sh
         pytest.approx(23, abs=4),
         pytest.approx(26, abs=4),
     ]
+
+
+def test_keyframes_of_a_squeezed_stream_are_seen_as_it_is_shown(
+    tmp_path: Path, shot_model: TransNetV2
+) -> None:
+    """A 480×360 stream of 4:3 pixels shows 640×360 (as HDV's 1440×1080 shows 1920×1080): its keyframes,
+    and so its poster, frames and faces, are analysed at 640×360, where a face has its own proportions."""
+    from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+    clip = make_clip(
+        tmp_path / "hdv.mp4", [Shot("astronaut", 30, scale=1.0)], size=(480, 360), pixel_aspect=Fraction(4, 3)
+    )
+    info = probe_video(clip.path)
+    assert (info.width, info.height) == (640, 360)
+    result = analyze_video(clip.path, info, shot_model, None, faces=DlibFaceRecognizer(upsample=1))
+    assert result.poster is not None and result.poster.picture.shape == (360, 640, 3)
+    assert [s.faces for s in result.segments] == [("person-1",)]
+    (face,) = result.faces
+    assert face.box.width * 640 == pytest.approx(face.box.height * 360, rel=0.15)  # square, not squeezed
