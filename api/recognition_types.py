@@ -7,6 +7,8 @@ import enum
 import strawberry
 
 from catalog.domain import model
+from catalog.domain.labels.detections import GUESS_BELOW
+from catalog.domain.tone import tone_of
 
 
 @strawberry.type(description="Ratios of the image's width and height, top-left origin (as Rekognition).")
@@ -111,6 +113,18 @@ class ImageProperties:
     contrast: float
     quality: float
     dominant_colors: list[DominantColor]
+    tone: str | None = strawberry.field(
+        description="`monochrome` (black and white, greyscale, a sepia or other toned print) or `colour`: "
+        'a search query that names it ("black and white photo of a ship", "sepia", "colour photo") '
+        "finds only photos of that tone."
+    )
+    off_tone_percent: float | None = strawberry.field(
+        description="Share of the pixels (%) with a colour of their own, not the picture's tone at their "
+        "lightness (monochrome up to 0.75); null where not measured (older results, Rekognition's)."
+    )
+    median_chroma: float | None = strawberry.field(
+        description="How strongly the picture is tinted (median CIELAB chroma; monochrome up to 40)."
+    )
 
     @staticmethod
     def from_domain(p: model.ImageProperties) -> ImageProperties:
@@ -119,6 +133,9 @@ class ImageProperties:
             sharpness=p.sharpness,
             contrast=p.contrast,
             quality=p.quality,
+            tone=tone_of(p) or None,
+            off_tone_percent=p.off_tone_percent,
+            median_chroma=p.median_chroma,
             dominant_colors=[
                 DominantColor(red=c.red, green=c.green, blue=c.blue, hex=c.hex, pixel_percent=c.pixel_percent)
                 for c in p.dominant_colors
@@ -153,6 +170,12 @@ class Label:
     source: LabelSource = strawberry.field(
         default=LabelSource.MACHINE, description="HUMAN: confirmed or named by review; see the `review` runs."
     )
+    guess: bool = strawberry.field(
+        default=False,
+        description="A model's label under 50: what it may show, not what the model is sure of (an image "
+        "no model is sure about keeps its best guesses). Pages mark it; exports leave it out unless a "
+        "profile's minConfidence is lower.",
+    )
 
     @staticmethod
     def from_domain(label: model.Label, source: LabelSource = LabelSource.MACHINE) -> Label:
@@ -165,4 +188,5 @@ class Label:
                 for i in label.instances
             ],
             source=source,
+            guess=source is LabelSource.MACHINE and label.confidence < GUESS_BELOW,
         )

@@ -68,10 +68,12 @@ class AnalysisRuns:
         choice: AnalyzerChoice | None = None,
         batch_id: str | None = None,
         stage: Stage | None = None,
+        after: Awaitable[None] | None = None,
     ) -> bool:
         """Run the analyzers (the tenant's and its active concepts, or `choice`) on one image and append a
         run for each, then the metadata embedding; True when any current result changed. `stage` is set
-        on the asset with the last of these writes."""
+        on the asset with the last of these writes, none of which starts before `after` (the write of the
+        step before, while the models ran) has finished; its failure is the analysis's."""
         chosen = choice or await self._choose(asset.tenant_id)
         images = AnalyzerChoice(tuple(a for a in chosen.analyzers if concept_of(a) is None), chosen.providers)
         selected = self._analyzers.select(images)
@@ -80,6 +82,8 @@ class AnalysisRuns:
             *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
             return_exceptions=True,
         )
+        if after is not None:
+            await after
         failures = [r for r in results if isinstance(r, BaseException)]
         done = {r.analyzer: r for r in results if not isinstance(r, BaseException)}
         features: FeatureVector | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -12,13 +13,17 @@ from indexer.cpu import CpuPool
 
 X = TypeVar("X")
 R = TypeVar("R")
+_Pending = list[tuple[X, "asyncio.Future[R]"]]
 
 
 class InferenceBatcher(Generic[X, R]):
-    """Collects inputs for up to `max_wait` seconds or `max_batch` items, then runs `prepare` on each and
-    `infer` once on the stacked batch, in one task of the pool: an image's model input is made in the same
-    hop as its inference, not in a hop (and a wait in the pool's queue) of its own. An input `prepare`
-    refuses fails alone; the others of its batch are inferred."""
+    """Inputs wait for a pool thread together: the batch is whatever waits (up to `max_batch`) when a
+    thread takes it, never an idle pool waiting for more. Each input is prepared in that task and the
+    stacked batch inferred once: an image's model input is made in the same hop as its inference. An
+    input `prepare` refuses fails alone; the others of its batch are inferred.
+
+    A fixed wait for company (5 ms, before) left the pool idle at the end of a run and at every lull;
+    while the pool is busy, inputs gather behind it anyway."""
 
     def __init__(
         self,
@@ -27,61 +32,89 @@ class InferenceBatcher(Generic[X, R]):
         prepare: Callable[[X], np.ndarray],
         *,
         max_batch: int = 8,
-        max_wait: float = 0.005,
     ) -> None:
         self._infer = infer
         self._cpu = cpu
         self._prepare = prepare
         self._max_batch = max_batch
-        self._max_wait = max_wait
-        self._pending: list[tuple[X, asyncio.Future[R]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()  # _pending is taken on a pool thread
+        self._pending: _Pending[X, R] = []
+        self._asked = False  # a pool task is on its way and has not taken its batch yet
         self._running: set[asyncio.Task[None]] = set()
 
     async def submit(self, item: X) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((item, future))
-        if len(self._pending) >= self._max_batch:
-            self._flush_now()
-        elif self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_later())
+        with self._lock:
+            self._pending.append((item, future))
+        self._ask()
         return await future
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._max_wait)
-        self._flusher = None
-        self._flush_now()
+    def _ask(self) -> None:
+        """Send a pool task for what waits, unless one is on its way (it will take this too)."""
+        with self._lock:
+            if self._asked or not self._pending:
+                return
+            self._asked = True
+        # A task, not the pool at once: inputs submitted in this turn of the loop join the same batch.
+        task = asyncio.create_task(self._run())
+        self._running.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._running.discard)
 
-    def _flush_now(self) -> None:
-        batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-        if batch:
-            task = asyncio.create_task(self._run(batch))
-            self._running.add(task)  # the loop keeps only weak references to tasks
-            task.add_done_callback(self._running.discard)
+    def _take(self, into: _Batch[X, R] | None = None) -> _Pending[X, R]:
+        """What waits (up to max_batch), moved into `into` unless its task gave up; None: all of it."""
+        with self._lock:
+            if into is not None and into.abandoned:
+                return []
+            size = self._max_batch if into is not None else len(self._pending)
+            batch, self._pending = self._pending[:size], self._pending[size:]
+            self._asked = False
+            if into is not None:
+                into.items = batch
+        return batch
 
-    def _prepare_and_infer(self, items: list[X]) -> list[R | Exception]:
+    def _take_and_infer(self, into: _Batch[X, R]) -> list[R | Exception]:
+        batch = self._take(into)
         prepared: list[np.ndarray | Exception] = []
-        for item in items:
+        for item, _ in batch:
             try:
                 prepared.append(self._prepare(item))
             except Exception as exc:  # this input's error, not its batch's
                 prepared.append(exc)
         arrays = [p for p in prepared if not isinstance(p, Exception)]
-        results = iter(self._infer(np.stack(arrays)) if arrays else [])
-        return [p if isinstance(p, Exception) else next(results) for p in prepared]
-
-    async def _run(self, batch: list[tuple[X, asyncio.Future[R]]]) -> None:
         try:
-            results = await self._cpu.run_first(self._prepare_and_infer, [item for item, _ in batch])
-        except Exception as exc:
-            for _, future in batch:
-                if not future.done():
+            results = iter(self._infer(np.stack(arrays)) if arrays else [])
+            return [p if isinstance(p, Exception) else next(results) for p in prepared]
+        except Exception as exc:  # the forward pass failed: every input of the batch gets its error
+            return [exc] * len(batch)
+
+    async def _run(self) -> None:
+        batch: _Batch[X, R] = _Batch()
+        try:
+            results = await self._cpu.run_first(self._take_and_infer, batch)
+        except BaseException as exc:  # the pool closed, or this was cancelled: its inputs get no answer
+            with self._lock:
+                batch.abandoned = True  # a pool task that has not started yet takes nothing
+            for _, future in batch.items or self._take():
+                if future.done():
+                    continue
+                if isinstance(exc, Exception):
                     future.set_exception(exc)
-            return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
+                else:
+                    future.cancel()
+            raise
+        self._ask()  # inputs beyond max_batch, or that came after the batch was taken
+        for (_, future), result in zip(batch.items, results, strict=True):
+            if future.done():  # its caller was cancelled
                 continue
             if isinstance(result, Exception):
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+class _Batch(Generic[X, R]):
+    """The inputs one pool task took (on the pool thread), for its task on the loop."""
+
+    def __init__(self) -> None:
+        self.items: _Pending[X, R] = []
+        self.abandoned = False

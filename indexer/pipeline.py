@@ -10,6 +10,7 @@ same-model reprocess report changes).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -82,18 +83,23 @@ class Pipeline:
         if asset is None:
             return None
         item: AnalysisInput | None = None
+        stored: asyncio.Future[None] | None = None  # the renditions' write, while the models run
         if asset.status == Stage.STORED:
             if is_video(asset):
                 item = await self._video_renditions(asset)
                 asset = await self._advance(asset, Stage.RENDITIONS)
-            else:  # the renditions, their hash and the stage: one catalog write
-                item = await self._make_renditions(asset)
+            else:
+                item, stored = await self._make_renditions(asset)
                 asset = dataclasses.replace(asset, status=Stage.RENDITIONS, error=None)
         if asset.status == Stage.RENDITIONS:
             if item is None:  # resumed after a restart: the preview is a faithful, cheap source
                 item = await self._input_from_preview(asset)
-            # the stage goes with the analysis's last write (its runs, or its embedding)
-            await self._runs.analyze(asset, item, stage=Stage.ANALYZED)
+            try:  # the stage goes with the analysis's last write (its runs, or its embedding)
+                await self._runs.analyze(asset, item, stage=Stage.ANALYZED, after=stored)
+            except BaseException:
+                if stored is not None:  # kept if it worked: a retry starts from the renditions
+                    await asyncio.gather(stored, return_exceptions=True)
+                raise
             asset = dataclasses.replace(asset, status=Stage.ANALYZED, error=None)
         if asset.status == Stage.ANALYZED:
             await self.reindex(asset)
@@ -179,10 +185,22 @@ class Pipeline:
         rendered = renditions(image)
         return rendered, {side: decode_picture(rendered.preview.data, side) for side in sides}
 
-    async def _make_renditions(self, asset: Asset) -> AnalysisInput:
+    async def _make_renditions(self, asset: Asset) -> tuple[AnalysisInput, asyncio.Future[None]]:
+        """The analyzers' input, and the write of the renditions (blobs, then their hash and the stage in
+        one catalog write) already under way: the models need not wait for the disk, and the analysis
+        writes nothing before it is done (`after`)."""
         data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
         sides = self._analyzers.picture_sides(await self._choose(asset.tenant_id))
         rendered, pictures = await self._cpu.run(self._decode_and_render, data, sides)
+        item = AnalysisInput(
+            jpeg=rendered.preview.data,
+            original_key=asset.blob_key,
+            original_size=(asset.width, asset.height),
+            pictures=pictures,
+        )
+        return item, asyncio.ensure_future(self._store_renditions(asset, rendered))
+
+    async def _store_renditions(self, asset: Asset, rendered: Rendered) -> None:
         stored = [
             Rendition(r.kind, rendition_key(asset, r.kind), r.width, r.height) for r in rendered.renditions
         ]
@@ -191,12 +209,6 @@ class Pipeline:
         )
         await self._catalog.set_renditions(
             asset.tenant_id, asset.id, stored, phash=rendered.phash, stage=Stage.RENDITIONS
-        )
-        return AnalysisInput(
-            jpeg=rendered.preview.data,
-            original_key=asset.blob_key,
-            original_size=(asset.width, asset.height),
-            pictures=pictures,
         )
 
     def _video_steps(self) -> VideoSteps:

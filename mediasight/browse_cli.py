@@ -42,7 +42,10 @@ def search(
     tenant: Tenant,
     query: Annotated[
         str | None,
-        typer.Argument(help="Words: labels and their parents, filenames, names, text; and their meaning."),
+        typer.Argument(
+            help="Words: labels and their parents, filenames, names, text; and their meaning. A photo's tone "
+            '("black and white photo of a ship", "sepia", "colour photo") keeps only photos of that tone.'
+        ),
     ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="Assets with any of these labels (repeatable).")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from catalog.domain.export_profile import ExportProfile
 from catalog.domain.field_names import DEFAULT_LANGUAGE, LANGUAGES
+from catalog.domain.labels.detections import GUESS_BELOW
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, out, with_tenant
 from services.export_formats import FIELDS
@@ -62,8 +63,12 @@ def profile_save(
     ] = None,
     min_confidence: Annotated[
         float,
-        typer.Option("--min-confidence", help="Leave out machine labels and regions below this (0-100)."),
-    ] = 0.0,
+        typer.Option(
+            "--min-confidence",
+            help="Leave out machine labels and regions below this (0-100); the default 50 leaves out the "
+            "models' guesses, 0 keeps everything.",
+        ),
+    ] = GUESS_BELOW,
     human_only: Annotated[
         bool, typer.Option("--human-only", help="Only what people wrote: no machine values at all.")
     ] = False,

@@ -17,6 +17,7 @@ from catalog.domain.cursor import CursorError, decode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import TenantConfig
 from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, TrainingExamples, with_synonyms
+from catalog.domain.tone import named_tone
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import TextEmbedder
 
@@ -96,13 +97,15 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         label.strip().lower(): _percent("filter.labelConfidence.minConfidence", value)
         for label, value in spec.label_confidence
     }
+    # "black and white photo of a ship": only monochrome documents, ranked by "ship" (catalog.domain.tone)
+    tone, text = named_tone(spec.text) if spec.text is not None else ("", None)
     synonyms = config.synonyms
     for group in synonyms:  # a synonym inherits the threshold given for any name of its group
         given = next((thresholds[g.lower()] for g in group if g.lower() in thresholds), None)
         if given is not None:
             thresholds.update({g.lower(): given for g in group})
     return SearchQuery(
-        text=spec.text,
+        text=(text or None) if tone else text,
         labels=with_synonyms(_names("labels", spec.labels), synonyms),
         all_labels=_names("allLabels", spec.all_labels),
         not_labels=with_synonyms(_names("notLabels", spec.not_labels), synonyms),
@@ -125,6 +128,7 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         first=spec.first,
         after=spec.after,
         synonyms=synonyms,
+        tone=tone,
     )
 
 

@@ -10,6 +10,7 @@ from api.context import Context
 from api.metadata.export_schema import CsvColumn
 from catalog.domain.export_profile import ExportProfile as DomainProfile
 from catalog.domain.field_names import DEFAULT_LANGUAGE, LANGUAGES
+from catalog.domain.labels.detections import GUESS_BELOW
 from services.exports import ExportError
 
 LANGUAGE_HELP = (
@@ -29,7 +30,9 @@ class ExportProfile:
     name: str
     columns: list[ProfileColumn]
     labels: list[str] = strawberry.field(description="Machine labels kept (empty: all).")
-    min_confidence: float = strawberry.field(description="Machine labels and regions below are left out.")
+    min_confidence: float = strawberry.field(
+        description="Machine labels and regions below are left out (50 by default: a model's guesses)."
+    )
     human_only: bool = strawberry.field(description="Only what people wrote: no machine values at all.")
     language: str = strawberry.field(description=LANGUAGE_HELP)
 
@@ -50,7 +53,11 @@ class ExportProfileInput:
     name: str
     columns: list[CsvColumn] | None = None
     labels: list[str] | None = None
-    min_confidence: float = 0.0
+    min_confidence: float = strawberry.field(
+        default=GUESS_BELOW,
+        description="Machine labels and regions below this are left out; the default leaves out the guesses "
+        "(under 50), 0 keeps every machine value.",
+    )
     human_only: bool = False
     language: str = strawberry.field(default=DEFAULT_LANGUAGE, description=LANGUAGE_HELP)
 

@@ -52,6 +52,10 @@ def encode_findings(r: Findings) -> dict[str, Any]:
             "quality": p.quality,
             "colors": [[c.red, c.green, c.blue, c.hex, c.pixel_percent] for c in p.dominant_colors],
         }
+        if p.off_tone_percent is not None:  # measured (not by older versions, nor by Rekognition)
+            out["properties"]["off_tone"] = p.off_tone_percent
+        if p.median_chroma is not None:
+            out["properties"]["chroma"] = p.median_chroma
     if r.embedding:
         out["embedding"] = list(r.embedding)
     if r.embedded is not None:
@@ -81,6 +85,8 @@ def decode_findings(data: dict[str, Any]) -> Findings:
             contrast=p["contrast"],
             quality=p["quality"],
             dominant_colors=tuple(DominantColor(*c) for c in p["colors"]),
+            off_tone_percent=p.get("off_tone"),
+            median_chroma=p.get("chroma"),
         )
     if "embedding" in data:
         out["embedding"] = tuple(data["embedding"])

@@ -9,6 +9,7 @@ from typing import Any
 
 from catalog.domain.export_record import ExportRecord
 from catalog.domain.field_names import DEFAULT_LANGUAGE
+from catalog.domain.labels.detections import GUESS_BELOW
 
 MAX_PROFILES = 50
 
@@ -18,16 +19,20 @@ class ExportProfile:
     name: str
     columns: tuple[tuple[str, str], ...] = ()  # CSV (field, header); empty: the default columns
     labels: tuple[str, ...] = ()  # machine labels to keep (case-insensitive); empty: all
-    min_confidence: float = 0.0  # machine labels and regions below this are left out
+    # Machine labels and regions below this are left out: by default the guesses (a model's label under 50,
+    # such as a storm's "Airplane Wing 29"), which an archive's keywords should not carry unasked.
+    min_confidence: float = GUESS_BELOW
     human_only: bool = False  # leave every machine value out: only what people wrote
     language: str = (
         DEFAULT_LANGUAGE  # of the field names: CSV headers, JSON keys (catalog.domain.field_names)
     )
 
 
+DEFAULT_PROFILE = ExportProfile(name="")  # an export without a profile: everything but the guesses
+
+
 def apply_profile(record: ExportRecord, profile: ExportProfile | None) -> ExportRecord:
-    if profile is None:
-        return record
+    profile = profile or DEFAULT_PROFILE
     record = dataclasses.replace(record, field_language=profile.language)
     if profile.human_only:
         return dataclasses.replace(record, keywords=(), regions=())
@@ -57,7 +62,7 @@ def profile_from_json(d: dict[str, Any]) -> ExportProfile:
         name=d["name"],
         columns=tuple((f, h) for f, h in d.get("columns", [])),
         labels=tuple(d.get("labels", [])),
-        min_confidence=float(d.get("min_confidence", 0.0)),
+        min_confidence=float(d.get("min_confidence", GUESS_BELOW)),
         human_only=bool(d.get("human_only", False)),
         language=str(d.get("language", DEFAULT_LANGUAGE)),
     )

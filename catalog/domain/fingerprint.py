@@ -31,9 +31,10 @@ from catalog.domain.ports import IndexDocument
 # v2: the words a document is found by leave out its labels under MEANING_MIN_CONFIDENCE
 # (ranking.document_words). v3: label names are words of their own, found whole (ranking.label_words).
 # v4: the meaning says what the labels are (metadata.label_glosses); `verify --repair` embeds an asset
-# again where its meaning changed (metadata.stale_meaning) before reindexing it.
+# again where its meaning changed (metadata.stale_meaning) before reindexing it. v5: the image's tone
+# (catalog.domain.tone), measured from the pixels (its description says "black and white photo" by it too).
 # Every document indexed before a version is stale until `mediasight verify --repair`.
-VERSION = "v4"
+VERSION = "v5"
 DECIMALS = 4
 _SCALE = 10**DECIMALS
 _VECTOR_LIMIT = 1e14  # |x|·10⁴ stays exact in int64 below this
@@ -101,6 +102,8 @@ def canonical_json(doc: IndexDocument) -> str:
         del fields["duration"]
     if not doc.training_example:  # added later still: an archive's document keeps its fingerprint
         del fields["training_example"]
+    if not doc.tone:  # unmeasured (a video): as before the field
+        del fields["tone"]
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

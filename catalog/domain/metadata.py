@@ -15,6 +15,7 @@ from catalog.domain.labels.order import merge_labels, specific_first, specific_l
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
+from catalog.domain.tone import tone_of
 from catalog.domain.video.findings import VIDEO, VideoFindings
 
 PERSON = "Person"
@@ -226,6 +227,7 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         root_id=root_id,
         duration=video.info.duration if video is not None else None,
         training_example=asset.training_example,
+        tone=tone_of(current_properties(results)),
     )
 
 

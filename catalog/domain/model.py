@@ -227,6 +227,11 @@ class ImageProperties:
     contrast: float  # 0–100
     quality: float  # 0–100, higher is better
     dominant_colors: tuple[DominantColor, ...] = ()
+    # The tone (catalog.domain.tone), None where not measured (older results, Rekognition's): the share
+    # (%) of pixels with a colour of their own, not the image's tone at their lightness; how tinted it is
+    # (median CIELAB chroma).
+    off_tone_percent: float | None = None
+    median_chroma: float | None = None
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,7 @@ class IndexDocument:
     root_id: str = ""  # top of the asset's version tree ("" or its own ID when it has no parent)
     duration: float | None = None  # a video's length in seconds (None: an image)
     training_example: bool = False  # uploaded only to teach a concept: searched only when asked for
+    tone: str = ""  # catalog.domain.tone: "monochrome", "colour", or "" (not measured: a video)
 
 
 class TrainingExamples(enum.StrEnum):
@@ -389,6 +390,10 @@ class SearchQuery:
     first: int = 20
     after: str | None = None
     synonyms: tuple[tuple[str, ...], ...] = ()  # the tenant's synonym groups, for all_labels
+    # Only documents of this tone (catalog.domain.tone), which the query's text named (tone.named_tone):
+    # `text` holds what else it says. Without text, every document of the tone is a hit by the query's
+    # words (text_match, FILENAME_SCORE), or by its labels when `labels` are given.
+    tone: str = ""
 
     def threshold(self, label: str) -> float:
         return self.label_confidence.get(label.lower(), self.min_confidence)

@@ -40,6 +40,8 @@ ADDED_FIELDS: dict[str, Any] = {
     # sure label names (ranking.label_words), found by whole words; `meta` (filenames, persons) and `ocr`
     # by prefixes. Documents written before it hold their label words in `meta` until `verify --repair`.
     "label_words": {"type": "text", "analyzer": "words"},
+    # catalog.domain.tone (absent: not measured, or written before it until `verify --repair`)
+    "tone": {"type": "keyword"},
 }
 
 
@@ -148,6 +150,8 @@ def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
         body["duration"] = doc.duration
     if doc.training_example:
         body["training_example"] = True
+    if doc.tone:
+        body["tone"] = doc.tone
     if doc.captured_at:
         captured = doc.captured_at if doc.captured_at.tzinfo else doc.captured_at.replace(tzinfo=UTC)
         body["captured_year"] = f"{captured.astimezone(UTC).year:04d}"

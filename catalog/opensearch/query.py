@@ -12,6 +12,8 @@ The rules are those of `catalog.sqlite.search.index` (the contract); here is how
   `constant_score` of FILENAME_SCORE for all of its words: each a prefix in `meta` or `ocr`, or a whole
   word of `label_words` in any of its word_forms ("cars": car or cars).
 - labels and text together: the label query becomes a filter (restricts), the text ranks.
+- a tone the text named (query.tone): a `term` filter on `tone`; named with nothing else, every document of
+  the tone scores FILENAME_SCORE as a match of the words (`constant_score`, named like them).
 - no query: every document, scored by its top confidence (`function_score` on `top_confidence`).
 - a label ceiling (max_confidence < 100, labelSource MACHINE): every label condition's range gets it as its
   upper bound; with no query, a `nested` max of the confidences under it scores each document.
@@ -295,6 +297,8 @@ def scoring(
         return {"bool": {"should": blend, "minimum_should_match": 1}}
     if query.labels:
         return label_scored(thresholds(query, query.labels), query.max_confidence)
+    if query.tone:  # the query named a tone and nothing else: its words match the tone's documents
+        return _text_scored({"term": {"tone": query.tone}}, FILENAME_SCORE)
     if query.max_confidence < 100:  # every document with a label under the ceiling, at the best of those
         return {
             "nested": {
@@ -344,6 +348,8 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
             keep.append({"range": {"duration": {op: seconds}}})  # a document without one: an image
     if query.exclude_moderation:
         keep.append({"term": {"moderated": False}})
+    if query.tone:
+        keep.append({"term": {"tone": query.tone}})
     examples, archive = partition(query)
     keep += examples
     drop += archive
@@ -430,6 +436,11 @@ def explain(hit: dict[str, Any]) -> tuple[LabelMatch, ...]:
     return (LabelMatch(fields["terms.label"][0], confidence, fields["terms.term"][0]),)
 
 
+def text_matched(hit: dict[str, Any]) -> bool:
+    """Whether the words (not a label) set the hit's keyword score."""
+    return not explain(hit) and TEXT_MATCH in hit.get("matched_queries", ())
+
+
 def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     agg = aggregations.get(name, {})
     buckets = agg.get("names", agg).get("buckets", [])
@@ -456,7 +467,7 @@ def read_page(
             matches=explain(h),
             cursor=encode_cursor(h["sort"][0], h["sort"][1]),
             meaning=_meaning(h, vector, cut),
-            text_match=not explain(h) and TEXT_MATCH in h.get("matched_queries", ()),
+            text_match=text_matched(h),
         )
         for h in found[:first]
     )

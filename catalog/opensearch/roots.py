@@ -41,10 +41,10 @@ async def search_roots(
         raise UnsupportedSearch(
             f"more than {ROLLUP_LIMIT} versions match: narrow the search to roll them up to their roots"
         )
-    best: dict[str, tuple[float, tuple[LabelMatch, ...]]] = {}
+    best: dict[str, tuple[float, tuple[LabelMatch, ...], bool]] = {}
     for hit in versions["hits"]["hits"]:  # relevance order: a tree's first hit is its best
         root = hit["_source"].get("root_id") or hit["sort"][1]
-        best.setdefault(root, (float(hit["_score"] or 0.0), q.explain(hit)))
+        best.setdefault(root, (float(hit["_score"] or 0.0), q.explain(hit), q.text_matched(hit)))
     if not best:
         return q.EMPTY_PAGE
     roots = await client.search(
@@ -60,23 +60,25 @@ async def search_roots(
             "aggs": q.FACETS,
         },
     )
-    rows: list[tuple[SortKey, str, float, tuple[LabelMatch, ...]]] = []
+    rows: list[tuple[SortKey, str, float, tuple[LabelMatch, ...], bool]] = []
     for hit in roots["hits"]["hits"]:  # roots not indexed (yet) drop out, as in the embedded index
         root_id = hit["sort"][1]
-        score, matches = best[root_id]
+        score, matches, words = best[root_id]
         key: SortKey = hit["sort"][0]
         if query.sort == SortOrder.RELEVANCE:
             key = score
         elif query.sort == SortOrder.CONFIDENCE:
             key = matches[0].confidence if matches else score
-        rows.append((key, root_id, score, matches))
+        rows.append((key, root_id, score, matches, words))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     if after is not None:
         rows = [r for r in rows if (r[0], r[1]) < (after[0], after[1])]
     first = q.page_size(query)
     page = [
-        SearchHit(asset_id=root, score=score, matches=matches, cursor=encode_cursor(key, root))
-        for key, root, score, matches in rows[:first]
+        SearchHit(
+            asset_id=root, score=score, matches=matches, cursor=encode_cursor(key, root), text_match=words
+        )
+        for key, root, score, matches, words in rows[:first]
     ]
     aggregations = roots.get("aggregations", {})
     return SearchPage(

@@ -12,7 +12,7 @@ from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 
 TOP = """query ($id: ID!) { asset(id: $id) {
-  labels { name confidence }
+  labels { name confidence guess }
   top: topLabels(first: 3) { name confidence }
   sure: topLabels(first: 3, minConfidence: 50) { name }
   any: topLabels(first: 3, minConfidence: 0) { name }
@@ -41,12 +41,14 @@ async def test_specific_labels_only_at_50_by_default(settings: Settings) -> None
     red = await top_labels(settings, (240, 20, 20))
     assert [lb["name"] for lb in red["labels"]] == ["Red", "Color"]
     assert [lb["name"] for lb in red["top"]] == ["Red"] == [lb["name"] for lb in red["sure"]]
+    assert [lb["guess"] for lb in red["labels"]] == [False, False]
 
 
 async def test_an_asset_nothing_is_sure_of_gives_its_best_specific_label(settings: Settings) -> None:
     grey = await top_labels(settings, (120, 110, 100))  # red's share ~36 %: no label reaches 50
     assert [lb["name"] for lb in grey["labels"]] == ["Red", "Color"]
     assert all(lb["confidence"] < 50 for lb in grey["labels"])
+    assert all(lb["guess"] for lb in grey["labels"])  # said, and marked as the model's guess
     assert [lb["name"] for lb in grey["top"]] == ["Red"]  # said, with its low confidence
     assert grey["top"][0]["confidence"] == grey["labels"][0]["confidence"]
     assert grey["sure"] == []  # asked for 50: nothing

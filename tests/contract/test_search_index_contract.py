@@ -29,6 +29,7 @@ from catalog.domain.ports import (
     TrainingExamples,
 )
 from catalog.domain.ranking import KEYWORD_WEIGHT, MEANING_SURE, SEMANTIC_WEIGHT, WEAK_NAME_WEIGHT
+from catalog.domain.tone import COLOUR, MONOCHROME
 from catalog.opensearch.index import OpenSearchIndex, index_body
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import index as sqlite_search
@@ -54,10 +55,11 @@ def doc(
     root_id: str = "",
     duration: float | None = None,
     training: bool = False,
+    tone: str = "",
 ) -> IndexDocument:
     return IndexDocument(
         tenant, asset, filename, media_type, created, captured, labels, text, persons, moderated, embedding,
-        root_id, duration, training,
+        root_id, duration, training, tone,
     )  # fmt: skip
 
 
@@ -456,6 +458,63 @@ async def test_a_guess_found_by_name_ranks_below_a_sure_meaning(
     assert page.hits[2].matches == (LabelMatch("Dog", 49.9, "dog"),)
 
 
+async def test_a_tone_the_query_named_keeps_only_its_documents_and_the_rest_ranks_them(
+    index: SearchIndex,
+) -> None:
+    """ "black and white photo of a ship" is tone MONOCHROME, text "ship" (tone.named_tone): a colour photo is
+    no hit, whatever its labels or words; named alone, every document of the tone is a hit by the words."""
+    vessel = ("Vessel", "Craft")
+    await index.upsert(doc("t1", "bw-ship", Label("Ship", 80, vessel), tone=MONOCHROME, filename="a.jpg"))
+    await index.upsert(doc("t1", "ship", Label("Ship", 95, vessel), tone=COLOUR, filename="ship.jpg"))
+    await index.upsert(doc("t1", "bw-cat", Label("Tabby Cat", 90), tone=MONOCHROME, filename="ship_cat.jpg"))
+    await index.upsert(doc("t1", "old", Label("Ship", 70, vessel)))  # not measured (a video): neither tone
+    await index.upsert(doc("t2", "other", Label("Ship", 99, vessel), tone=MONOCHROME))
+    alone = await index.search("t1", SearchQuery(tone=MONOCHROME))
+    assert sorted(ids(alone)) == ["bw-cat", "bw-ship"] and alone.total == 2
+    assert all(h.text_match and h.score == 50 and h.matches == () for h in alone.hits)
+    assert ids(await index.search("t1", SearchQuery(tone=COLOUR))) == ["ship"]
+    # the rest of the query ranks the tone's documents: the label, then the filename's word
+    ships = await index.search("t1", SearchQuery(text="ship", tone=MONOCHROME))
+    assert ids(ships) == ["bw-ship", "bw-cat"] and ships.total == 2
+    assert ships.hits[0].matches == (LabelMatch("Ship", 80, "ship"),) and ships.hits[1].text_match
+    assert ids(await index.search("t1", SearchQuery(text="ship", tone=COLOUR))) == ["ship"]
+    # with the other filters: labels restrict (the label explains), all_labels, moderation, dates
+    vessels = await index.search("t1", SearchQuery(labels=("vessel",), tone=MONOCHROME))
+    assert ids(vessels) == ["bw-ship"] and vessels.hits[0].matches == (LabelMatch("Ship", 80, "vessel"),)
+    for query in (
+        SearchQuery(tone=MONOCHROME, all_labels=("craft",)),
+        SearchQuery(text="ship", tone=MONOCHROME, all_labels=("craft",), exclude_moderation=True),
+        SearchQuery(tone=MONOCHROME, not_labels=("tabby cat",), created_before=NOW.replace(year=2027)),
+    ):
+        page = await index.search("t1", query)
+        assert ids(page) == ["bw-ship"] and page.total == 1, query
+    by_date = await index.search("t1", SearchQuery(tone=MONOCHROME, sort=SortOrder.CREATED, first=1))
+    more = await index.search(
+        "t1", SearchQuery(tone=MONOCHROME, sort=SortOrder.CREATED, after=by_date.end_cursor)
+    )
+    assert sorted(ids(by_date) + ids(more)) == ["bw-cat", "bw-ship"] and by_date.total == 2
+    roots = await index.search("t1", SearchQuery(tone=MONOCHROME, roots_only=True))
+    assert sorted(ids(roots)) == ["bw-cat", "bw-ship"] and all(h.text_match for h in roots.hits)
+
+
+async def test_a_tone_the_query_named_keeps_out_what_its_meaning_is_near(
+    index: SearchIndex, unless_osmem: Callable[[str], None]
+) -> None:
+    """A colour photo whose meaning is nearest the query's is no hit for a monochrome query; the monochrome
+    ones near it are, explained by meaning (the cut is the tenant's, as for any filter)."""
+    unless_osmem("k-NN queries")
+    await index.upsert(doc("t1", "colour", Label("Ship", 95), tone=COLOUR, embedding=(1.0, 0.0, 0.0)))
+    await index.upsert(doc("t1", "bw", Label("Harbour", 90), tone=MONOCHROME, embedding=(0.6, 0.8, 0.0)))
+    await index.upsert(doc("t1", "far", Label("Tabby Cat", 90), tone=MONOCHROME, embedding=(0.0, 0.0, 1.0)))
+    page = await index.search(
+        "t1", SearchQuery(text="a sailing boat", tone=MONOCHROME, text_embedding=(1.0, 0.0, 0.0))
+    )
+    assert ids(page) == ["bw"] and page.total == 1
+    assert page.hits[0].meaning == pytest.approx(0.6, abs=1e-4) and page.hits[0].matches == ()
+    everything = await index.search("t1", SearchQuery(text="a sailing boat", text_embedding=(1.0, 0.0, 0.0)))
+    assert ids(everything) == ["colour", "bw"]
+
+
 async def test_boolean_label_filters_per_label_thresholds_media_types_and_dates(index: SearchIndex) -> None:
     jan = NOW.replace
     await index.upsert(
@@ -802,13 +861,13 @@ async def test_training_examples_are_searched_only_when_asked_for(index: SearchI
 
 
 @pytest.mark.opensearch
-async def test_an_index_made_before_training_examples_and_label_words_gets_the_fields_from_init(
+async def test_an_index_made_before_training_examples_label_words_and_tones_gets_the_fields_from_init(
     opensearch: OpenSearchServer,
 ) -> None:
     client = AsyncOpenSearch(hosts=[opensearch.url])
     name = f"contract-{uuid.uuid4().hex}"
     old = index_body(3)
-    for added in ("training_example", "label_words"):  # as releases before them made the index
+    for added in ("training_example", "label_words", "tone"):  # as releases before them made the index
         del old["mappings"]["properties"][added]
     await client.indices.create(index=name, body=old)
     try:
@@ -817,12 +876,14 @@ async def test_an_index_made_before_training_examples_and_label_words_gets_the_f
         mapping = (await client.indices.get_mapping(index=name))[name]["mappings"]["properties"]
         assert mapping["training_example"] == {"type": "boolean"}
         assert mapping["label_words"] == {"type": "text", "analyzer": "words"}
+        assert mapping["tone"] == {"type": "keyword"}
         await adapter.upsert(doc("t1", "e1", Label("Cat", 90), training=True))
-        await adapter.upsert(doc("t1", "a1", Label("Carnivore", 80)))
+        await adapter.upsert(doc("t1", "a1", Label("Carnivore", 80), tone=MONOCHROME))
         await adapter.upsert(doc("t1", "a2", Label("Sports Car", 70)))
         assert ids(await adapter.search("t1", SearchQuery())) == ["a1", "a2"]
         assert ids(await adapter.search("t1", SearchQuery(training_examples=ONLY))) == ["e1"]
         assert ids(await adapter.search("t1", SearchQuery(text="cars"))) == ["a2"]
+        assert ids(await adapter.search("t1", SearchQuery(tone=MONOCHROME))) == ["a1"]
     finally:
         await client.indices.delete(index=name, ignore_unavailable=True)
         await client.close()

@@ -175,6 +175,23 @@ async def test_meaning_alone_lists_only_what_is_near_the_best_meaning(world: Wor
     assert dogs and not any(e["textMatch"] for e in dogs)
 
 
+async def test_a_query_that_names_the_tone_finds_only_photos_of_that_tone(world: World) -> None:
+    services, tenant, ids = world
+    tone = "query ($id: ID!) { asset(id: $id) { properties { tone offTonePercent medianChroma } } }"
+    tones = {n: (await gql(services, tenant, tone, id=i))["asset"]["properties"] for n, i in ids.items()}
+    assert tones["cameraman.jpg"]["tone"] == "monochrome" and tones["cameraman.jpg"]["offTonePercent"] == 0
+    assert {tones[n]["tone"] for n in ("astronaut.jpg", "chelsea.jpg", "coffee.jpg")} == {"colour"}
+    monochrome = {n for n, p in tones.items() if p["tone"] == "monochrome"}
+    for query in ("black and white photo", "monochrome", "B&W pictures"):
+        found = (await gql(services, tenant, SEARCH, q=query))["search"]
+        assert set(filenames({"search": found})) == monochrome and found["totalCount"] == len(monochrome)
+        assert all(e["textMatch"] for e in found["edges"]), query  # the words named the tone
+    people = (await gql(services, tenant, SEARCH, q="black and white photo of a person"))["search"]
+    assert filenames({"search": people}) == ["cameraman.jpg"]  # the astronaut is a person in colour
+    cats = filenames(await gql(services, tenant, SEARCH, q="colour photo of a cat"))
+    assert cats[0] == "chelsea.jpg" and not monochrome & set(cats)
+
+
 def test_model_files_come_from_packages(tmp_path: Path) -> None:
     from indexer.recognizers.local.faces import default_models_dir
     from indexer.recognizers.local.minilm_weights import default_model_dir

@@ -72,6 +72,68 @@ async def test_the_classifier_reads_at_ingest_the_pixels_a_reprocess_reads(setti
         services.close()
 
 
+async def test_the_models_run_while_the_renditions_are_written(settings: Settings) -> None:
+    """The renditions' write (disk, then catalog) and the models overlap; the analysis writes nothing
+    before the renditions' write has ended, so the stages still come in order."""
+    loop = asyncio.get_running_loop()
+    inferred = asyncio.Event()
+    writes: list[str] = []
+
+    class Signalling(ColorLabeler):
+        def predict(self, *args: object, **kwargs: object) -> list:  # type: ignore[override]
+            loop.call_soon_threadsafe(inferred.set)
+            return super().predict(*args, **kwargs)  # type: ignore[arg-type]
+
+    services = build(settings, labeler=Signalling())
+    try:
+        tenant, _ = await make_tenant(services, "acme")
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes((250, 10, 10)), "red.jpg")
+        assert outcome.asset is not None
+        put_many, set_renditions = services.blobs.put_many, services.catalog.set_renditions
+        save_analysis = services.catalog.save_analysis
+
+        async def slow_disk(*args: object, **kwargs: object) -> None:
+            await asyncio.wait_for(inferred.wait(), 5)  # the model must not wait for this write
+            await put_many(*args, **kwargs)  # type: ignore[arg-type]
+
+        async def renditions_written(*args: object, **kwargs: object) -> None:
+            writes.append("renditions")
+            await set_renditions(*args, **kwargs)  # type: ignore[arg-type]
+
+        async def analysis_written(*args: object, **kwargs: object) -> object:
+            writes.append("analysis")
+            return await save_analysis(*args, **kwargs)  # type: ignore[arg-type]
+
+        setattr(services.blobs, "put_many", slow_disk)  # noqa: B010 - this instance only
+        setattr(services.catalog, "set_renditions", renditions_written)  # noqa: B010
+        setattr(services.catalog, "save_analysis", analysis_written)  # noqa: B010
+        assert await services.pipeline.process(tenant, outcome.asset.id) == Stage.INDEXED
+        assert writes == ["renditions", "analysis"]
+    finally:
+        services.close()
+
+
+async def test_a_failed_renditions_write_saves_no_analysis_and_the_retry_starts_over(
+    services: Services,
+) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((10, 250, 10)), "green.jpg")
+    assert outcome.asset is not None
+    put_many = services.blobs.put_many
+
+    async def full_disk(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    setattr(services.blobs, "put_many", full_disk)  # noqa: B010 - this instance only
+    with pytest.raises(OSError, match="No space"):
+        await services.pipeline.process(tenant, outcome.asset.id)
+    asset = await services.catalog.get_asset(tenant, outcome.asset.id)
+    assert asset is not None and asset.status == Stage.STORED and not asset.renditions
+    assert await services.catalog.get_results(tenant, [asset.id]) == {}
+    setattr(services.blobs, "put_many", put_many)  # noqa: B010 - the disk has room again
+    assert await services.pipeline.process(tenant, asset.id) == Stage.INDEXED
+
+
 async def test_same_bytes_same_asset_per_tenant(services: Services) -> None:
     t1, _ = await make_tenant(services, "one")
     t2, _ = await make_tenant(services, "two")

@@ -49,7 +49,7 @@ def doc(**changes: object) -> IndexDocument:
 
 def test_fingerprint_sees_every_field_but_not_noise() -> None:
     fp = document_fingerprint(doc())
-    assert fp == document_fingerprint(doc()) and fp.startswith("v4:")
+    assert fp == document_fingerprint(doc()) and fp.startswith("v5:")
     same = [
         doc(labels=(Label("Dog", 92.500001, ("Animal",)),)),  # float noise below 4 decimals
         doc(created_at=datetime(2026, 1, 1)),  # naive is UTC, as the adapters take it
@@ -62,7 +62,7 @@ def test_fingerprint_sees_every_field_but_not_noise() -> None:
         doc(created_at=datetime(2026, 1, 2, tzinfo=UTC)), doc(captured_at=datetime(2025, 1, 1, tzinfo=UTC)),
         doc(labels=(Label("Dog", 92.6, ("Animal",)),)), doc(labels=(Label("Dog", 92.5, ("Mammal",)),)),
         doc(labels=()), doc(text="hello"), doc(persons=("Ada",)), doc(moderated=True),
-        doc(embedding=(0.1, 0.2)), doc(root_id="r"),
+        doc(embedding=(0.1, 0.2)), doc(root_id="r"), doc(tone="monochrome"), doc(tone="colour"),
     ]  # fmt: skip
     prints = {document_fingerprint(d) for d in different}
     assert len(prints) == len(different) and fp not in prints

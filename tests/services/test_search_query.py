@@ -11,6 +11,7 @@ import pytest
 from catalog.domain.model import BatchStatus, TenantConfig
 from catalog.domain.ports import SortOrder
 from catalog.domain.run_ports import BatchItemState
+from catalog.domain.tone import MONOCHROME
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import start_or_resume
 from services.reprocess import ReprocessError, ReprocessRequest
@@ -103,3 +104,28 @@ async def test_a_text_is_embedded_once_while_it_is_asked_again(services: Service
     assert calls == [["kitten"], ["puppy"]]  # the second "kitten" (stripped) reused the first's
     assert first.text_embedding == again.text_embedding == (6.0, 1.0)
     assert other.text_embedding == (5.0, 1.0)
+
+
+async def test_a_tone_the_text_names_filters_and_the_rest_is_searched_and_embedded(
+    services: Services,
+) -> None:
+    calls: list[list[str]] = []
+
+    class Recording:
+        name, version = "recording", "1"
+
+        def embed(self, texts: Sequence[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    queries = SearchQueries(services.catalog, services.cpu, Recording())
+    tenant, _ = await make_tenant(services, "acme")
+    ship = await queries.with_meaning(
+        await queries.build(tenant, SearchSpec(text="black and white photo of a ship"))
+    )
+    assert (ship.tone, ship.text) == (MONOCHROME, "ship") and ship.text_embedding == (1.0, 1.0)
+    alone = await queries.with_meaning(await queries.build(tenant, SearchSpec(text="sepia photos")))
+    assert (alone.tone, alone.text, alone.text_embedding) == (MONOCHROME, None, None)
+    cat = await queries.with_meaning(await queries.build(tenant, SearchSpec(text="a black and white cat")))
+    assert (cat.tone, cat.text) == ("", "a black and white cat")
+    assert calls == [["ship"], ["a black and white cat"]]  # the words that named the tone are not meant

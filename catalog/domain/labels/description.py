@@ -8,6 +8,7 @@ import colorsys
 from collections.abc import Sequence
 
 from catalog.domain.model import DominantColor, ImageProperties, Label
+from catalog.domain.tone import MONOCHROME, tone_of
 
 _NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _IRREGULAR = {"person": "people", "mouse": "mice", "knife": "knives", "skis": "skis", "sheep": "sheep"}
@@ -65,19 +66,15 @@ def colour_name(c: DominantColor) -> str:
 
 
 def colour_words(properties: ImageProperties | None) -> list[str]:
-    """'black and white photo' for a colourless image; else the names of its main colours."""
+    """'black and white photo' for a monochrome image (catalog.domain.tone); else the names of its main
+    colours."""
     if properties is None or not properties.dominant_colors:
         return []
     colours = properties.dominant_colors
-    if all(_saturation(c) < 0.12 for c in colours):
+    if tone_of(properties) == MONOCHROME:
         return ["black and white photo", "monochrome"]
     names: dict[str, None] = {}
     for c in sorted(colours, key=lambda c: -c.pixel_percent):
         if c.pixel_percent >= 10:
             names[colour_name(c)] = None
     return [f"colours {', '.join(list(names)[:3])}"] if names else []
-
-
-def _saturation(c: DominantColor) -> float:
-    top, low = max(c.red, c.green, c.blue), min(c.red, c.green, c.blue)
-    return (top - low) / top if top else 0.0

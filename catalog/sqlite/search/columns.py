@@ -77,6 +77,8 @@ class Columns:
     captured: np.ndarray  # captured_at as stored, '' without one
     media: np.ndarray  # index into media_types
     media_types: tuple[str, ...]
+    tone: np.ndarray  # index into tones (int8: a byte a document, not a string)
+    tones: tuple[str, ...]  # catalog.domain.tone names ('' unknown)
     facet_offsets: np.ndarray  # document i's facet value IDs are facet_ids[offsets[i]:offsets[i + 1]]
     facet_ids: np.ndarray
     vector_rows: np.ndarray  # positions of the documents with a vector, ascending
@@ -138,13 +140,15 @@ def read(conn: sqlite3.Connection, tenant_id: str, at: int | None) -> Columns:
     """The tenant's columns as the caller's read transaction sees them (generation `at`)."""
     rows = conn.execute(
         "SELECT asset_id, fts_id, top_confidence, moderated, created_at, COALESCE(captured_at, ''), "
-        "media_type, facet_ids FROM docs WHERE tenant_id = ? ORDER BY asset_id",
+        "media_type, facet_ids, tone FROM docs WHERE tenant_id = ? ORDER BY asset_id",
         (tenant_id,),
     ).fetchall()
     ids = np.array([r[0].encode() for r in rows], dtype=bytes) if rows else np.empty(0, dtype="S1")
     fts_ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     media_types = tuple(sorted({r[6] for r in rows}))
     code = {m: i for i, m in enumerate(media_types)}
+    tones = tuple(sorted({r[8] for r in rows}))
+    tone_code = {t: i for i, t in enumerate(tones)}
     blobs = [r[7] or b"" for r in rows]
     lengths = np.fromiter((len(b) // 4 for b in blobs), dtype=np.int64, count=len(rows))
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -161,6 +165,8 @@ def read(conn: sqlite3.Connection, tenant_id: str, at: int | None) -> Columns:
         captured=_texts([r[5] for r in rows]),
         media=np.fromiter((code[r[6]] for r in rows), dtype=np.int32, count=len(rows)),
         media_types=media_types,
+        tone=np.fromiter((tone_code[r[8]] for r in rows), dtype=np.int8, count=len(rows)),
+        tones=tones,
         facet_offsets=offsets,
         facet_ids=search_vocab.unpack(blobs).astype(np.int64),
         vector_rows=vector_rows,

@@ -42,6 +42,8 @@ def search(
             hits = _blend_semantic(conn, tenant_id, hits, by_labels, query.text_embedding)
     elif by_labels:
         hits = by_labels
+    elif query.tone:  # the query named a tone and nothing else: its words match the tone's documents
+        hits = search_sql.tone_hits(tenant_id, query.tone)
     else:
         among, narrow = _narrowest(conn, tenant_id, query)
         hits = search_sql.all_docs(tenant_id, query.min_confidence, among, query.max_confidence)

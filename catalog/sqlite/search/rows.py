@@ -46,7 +46,7 @@ def insert(
         rows.append(
             (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
              top, int(doc.moderated), doc.root_id or a, fts_id, document_fingerprint(doc), facet_ids,
-             doc.duration)
+             doc.duration, doc.tone)
         )  # fmt: skip
         if doc.embedding:
             vectors.append((t, a, np.asarray(doc.embedding, dtype="<f4").tobytes()))
@@ -58,8 +58,8 @@ def insert(
     )
     conn.executemany(
         "INSERT INTO docs (tenant_id, asset_id, filename, media_type, created_at, captured_at, "
-        "top_confidence, moderated, root_id, fts_id, fingerprint, facet_ids, duration) "
-        f"VALUES ({placeholders(13)})",
+        "top_confidence, moderated, root_id, fts_id, fingerprint, facet_ids, duration, tone) "
+        f"VALUES ({placeholders(14)})",
         rows,
     )
     conn.executemany("INSERT INTO doc_vectors VALUES (?, ?, ?)", sorted(vectors))

@@ -7,7 +7,9 @@ facets of a one-label query are read from it instead of from the matching docume
 
 Versions (PRAGMA user_version): 0 = before versions (maybe without fingerprints; vectors in docs,
 labels in doc_labels); 2 = facet counts, packed facet IDs, the ranked indexes, vectors in their own
-table; 3 = video durations; 4 = label words apart in the full-text table (whole words, not prefixes).
+table; 3 = video durations; 4 = label words apart in the full-text table (whole words, not prefixes);
+5 = the image's tone (catalog.domain.tone: '' in documents written before, until `mediasight verify
+--repair` rewrites them; catalog.domain.fingerprint v5 marks them stale).
 Opening an older file adds what is missing, moves the vectors and derives
 IDs and counts from its rows, once (minutes for a million documents; `mediasight reindex`, from the
 catalog, is the other way). Version 4 copies the full-text rows as they are: the label words of documents
@@ -28,7 +30,7 @@ from catalog.sqlite.search import vocab as search_vocab
 from catalog.sqlite.search.counts import LABEL, PERSON
 
 log = logging.getLogger(__name__)
-VERSION = 4
+VERSION = 5
 _CHUNK = 2000  # documents per step of a migration
 
 # Words of a document (ranking.document_words and label_words): meta (filenames, persons) and ocr (the
@@ -54,6 +56,7 @@ CREATE TABLE IF NOT EXISTS docs (
     fingerprint TEXT,               -- catalog.domain.fingerprint of the document (NULL: written before them)
     facet_ids BLOB,                 -- search_vocab IDs of its label names and persons (int32 LE)
     duration REAL,                  -- a video's length in seconds (NULL: an image)
+    tone TEXT NOT NULL DEFAULT '',  -- catalog.domain.tone ('': not measured)
     PRIMARY KEY (tenant_id, asset_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS docs_by_asset ON docs (asset_id);  -- all tenants in asset-ID order (verify)
@@ -133,6 +136,8 @@ def migrate(db: SqliteDb) -> None:
             conn.execute("ALTER TABLE docs ADD COLUMN duration REAL")
         if "labels" not in {r[1] for r in conn.execute("PRAGMA table_info(docs_fts)")}:
             _upgrade_to_4(conn, db)
+        if "tone" not in columns:  # version 5: the tone, unknown ('') until the document is rewritten
+            conn.execute("ALTER TABLE docs ADD COLUMN tone TEXT NOT NULL DEFAULT ''")
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
     while db.read_sync(version) < VERSION:

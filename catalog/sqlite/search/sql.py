@@ -129,6 +129,16 @@ def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: floa
     )
 
 
+def tone_hits(tenant_id: str, tone: str) -> Sql:
+    """Every document of the tone a query named and said nothing else (catalog.domain.tone), as a match of
+    its words: FILENAME_SCORE."""
+    sql = (
+        "SELECT asset_id, ? AS score, NULL AS label, 'text' AS via, NULL AS confidence FROM docs "
+        "WHERE tenant_id = ? AND tone = ?"
+    )
+    return sql, [FILENAME_SCORE, tenant_id, tone]
+
+
 def all_docs(tenant_id: str, min_confidence: float, among: Sql | None = None, ceiling: float = FULL) -> Sql:
     """Every document at its top confidence; `among` (asset IDs, e.g. one filter's): only those, looked
     up one by one instead of walking the whole tenant. Under a ceiling: every document with a label
@@ -222,6 +232,9 @@ def filters(tenant_id: str, query: SearchQuery) -> Where:
             params.append(to_db_time(value))
     if query.exclude_moderation:
         clauses.append("d.moderated = 0")
+    if query.tone:
+        clauses.append("d.tone = ?")
+        params.append(query.tone)
     if query.persons:
         names = [p.lower() for p in query.persons]
         clauses.append(

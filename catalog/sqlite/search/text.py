@@ -53,12 +53,13 @@ HANDLES = frozenset(
         "created_before",
         "captured_after",
         "captured_before",
+        "tone",
     }
 )
 
 
 def answers(query: SearchQuery) -> bool:
-    return bool((query.text or "").strip()) and query.fields_set() <= HANDLES
+    return bool((query.text or "").strip() or query.tone) and query.fields_set() <= HANDLES
 
 
 class _Scored:
@@ -94,8 +95,14 @@ def _search(
     after: tuple[SortKey, str] | None,
 ) -> SearchPage:
     text = (query.text or "").strip()
-    scored = _keyword(conn, cols, tenant_id, text, query.min_confidence)
-    if query.text_embedding:
+    if text:
+        scored = _keyword(conn, cols, tenant_id, text, query.min_confidence)
+    else:  # the query named a tone and nothing else: its words match every document (_passes: the tone's)
+        scored = _Scored(len(cols))
+        scored.score[:] = FILENAME_SCORE
+        scored.words[:] = True
+        scored.hit[:] = True
+    if text and query.text_embedding:
         _blend_meaning(cols, scored, query.text_embedding)
     rows = np.flatnonzero(scored.hit & _passes(cols, query))
     keys = _sort_keys(cols, scored, query.sort)
@@ -223,10 +230,12 @@ def _nearest(similarity: np.ndarray, k: int) -> np.ndarray:
 
 
 def _passes(cols: Columns, query: SearchQuery) -> np.ndarray:
-    """Which documents pass the filters that only narrow (moderation, media types, dates)."""
+    """Which documents pass the filters that only narrow (moderation, tone, media types, dates)."""
     keep = np.ones(len(cols), dtype=bool)
     if query.exclude_moderation:
         keep &= ~cols.moderated
+    if query.tone:
+        keep &= np.isin(cols.tone, [i for i, t in enumerate(cols.tones) if t == query.tone])
     if query.media_types:
         codes = [i for i, m in enumerate(cols.media_types) if m in set(query.media_types)]
         keep &= np.isin(cols.media, codes)

@@ -193,8 +193,8 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
         def run(image: Image.Image, params: Mapping[str, Any]) -> Findings:
             return Findings(properties=image_properties(image))
 
-        # Measurements, not a learned model: the version changes when the formulas do.
-        return LocalAnalyzer("properties", "image-statistics", "1", run, cpu)
+        # Measurements, not a learned model: the version changes when the formulas do (2: the tone).
+        return LocalAnalyzer("properties", "image-statistics", "2", run, cpu)
 
     factories: Factories = {
         ("labels", PROVIDER): labels,

@@ -20,6 +20,7 @@ import pytest
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.model import Label
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery, SearchTimeout, SortOrder
+from catalog.domain.tone import COLOUR, MONOCHROME
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import (
     counts as search_counts,
@@ -331,6 +332,40 @@ async def test_a_version_3_file_answers_as_before_until_its_documents_are_writte
     await index.upsert_many(docs)  # repaired
     assert await words("car") == ["car"] and await words("carnivore") == ["cat"]
     assert await words("IMG_000") == ["cat", "car"] and await words("carni") == []
+    db.close()
+
+
+async def test_a_version_4_file_gets_the_tone_unknown_until_its_documents_are_written_again(
+    tmp_path: Path,
+) -> None:
+    """Version 5 keeps each image's tone (catalog.domain.tone). A version 4 file gets the column, every
+    document of it with no tone: none is a hit for a query that names one until it is written again (what
+    `mediasight verify --repair` does with the stale ones: fingerprint v5)."""
+    docs = [
+        dataclasses.replace(doc("t1", "bw", Label("Ship", 80)), tone=MONOCHROME),
+        dataclasses.replace(doc("t1", "colour", Label("Ship", 90)), tone=COLOUR),
+    ]
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    await SqliteSearchIndex(db).upsert_many(docs)
+
+    def make_v4(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE docs DROP COLUMN tone")
+        conn.execute("PRAGMA user_version = 4")
+
+    async def hits(query: SearchQuery) -> list[str]:
+        return [h.asset_id for h in (await index.search("t1", query)).hits]
+
+    db.write_sync(make_v4)
+    db.close()
+    db = SqliteDb(tmp_path / "s.db", sqlite_search.SCHEMA)
+    index = SqliteSearchIndex(db)
+    assert db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == search_schema.VERSION
+    assert await hits(SearchQuery(text="ship")) == ["colour", "bw"]  # answers as before
+    for query in (SearchQuery(tone=MONOCHROME), SearchQuery(text="ship", tone=MONOCHROME)):
+        assert await hits(query) == [], query
+    await index.upsert_many(docs)  # repaired
+    assert await hits(SearchQuery(text="ship", tone=MONOCHROME)) == ["bw"]
+    assert await hits(SearchQuery(tone=COLOUR)) == ["colour"]
     db.close()
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from catalog.domain.model import Label
 from catalog.domain.ports import SearchQuery, SortOrder
+from catalog.domain.tone import COLOUR, MONOCHROME
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import index as sqlite_search
@@ -49,8 +50,10 @@ MEANINGS = (None, (0.6, 0.8, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
 
 
 def random_text_query(rng: random.Random) -> SearchQuery:
+    tone = rng.choice(["", "", MONOCHROME, COLOUR])  # a tone the text named, maybe with nothing else
     return SearchQuery(
-        text=rng.choice(TEXTS),
+        text=rng.choice([*TEXTS, *([None] if tone else [])]),
+        tone=tone,
         text_embedding=rng.choice(MEANINGS),
         min_confidence=rng.choice([0, 0, 50, 60.5, 101]),
         exclude_moderation=rng.random() < 0.3,
@@ -70,6 +73,8 @@ async def test_text_queries_answer_as_the_general_path_does(index: SqliteSearchI
     kept = await random_archive(index, rng, ID_STYLES[ids])
     for found in list(kept.values())[::5]:  # words in the image too
         await index.upsert(dataclasses.replace(found, text=rng.choice(["Grand Hôtel", "dog show", "pet"])))
+    for found in list(kept.values())[1::2]:  # the others' tone unmeasured
+        await index.upsert(dataclasses.replace(found, tone=rng.choice([MONOCHROME, COLOUR])))
     edges = [
         SearchQuery(text="dog", text_embedding=(0.6, 0.8, 0.0), sort=sort, first=4) for sort in SortOrder
     ] + [SearchQuery(text="pet", min_confidence=50), SearchQuery(text="a01", exclude_moderation=True)]

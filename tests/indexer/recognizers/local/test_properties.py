@@ -10,6 +10,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 from skimage import data as samples
 
 from catalog.domain.model import ImageProperties
+from catalog.domain.tone import COLOUR, MONOCHROME, tone_of
 from indexer.recognizers.local.properties import (
     dominant_colors,
     image_properties,
@@ -169,3 +170,36 @@ def test_quality_blend() -> None:
 def test_dominant_colors_alone_take_any_mode() -> None:
     image = Image.new("RGBA", (200, 100), (0, 128, 255, 255))
     assert [c.hex for c in dominant_colors(image)] == ["#0080FF"]
+
+
+def toned(image: Image.Image, shadow: tuple[int, int, int], light: tuple[int, int, int]) -> Image.Image:
+    """A toned print of the image: its grey levels mapped from `shadow` to `light` (sepia, cyanotype)."""
+    grey = np.asarray(image.convert("L"), dtype=np.float32)[..., None] / 255.0
+    rgb = np.asarray(shadow, dtype=np.float32) * (1 - grey) + np.asarray(light, dtype=np.float32) * grey
+    return Image.fromarray(rgb.round().astype(np.uint8))
+
+
+@pytest.mark.parametrize("name", ["camera", "coins", "moon", "page"])
+def test_greyscale_photos_and_their_toned_prints_are_monochrome(name: str) -> None:
+    grey = Image.fromarray(getattr(samples, name)()).convert("RGB")
+    sepia = toned(grey, (40, 26, 13), (245, 232, 205))
+    cyanotype = toned(grey, (10, 40, 90), (235, 240, 245))
+    for image in (grey, sepia, cyanotype):
+        props = image_properties(image)
+        assert tone_of(props) == MONOCHROME, (props.off_tone_percent, props.median_chroma)
+    assert image_properties(grey).median_chroma == pytest.approx(0.0, abs=0.1)
+    assert image_properties(sepia).median_chroma > 10  # tinted, yet one tone
+
+
+@pytest.mark.parametrize("name", [*PHOTOS, "hubble_deep_field", "immunohistochemistry"])
+def test_colour_photos_are_colour(name: str) -> None:
+    props = image_properties(photo(name))
+    assert tone_of(props) == COLOUR and props.off_tone_percent is not None and props.off_tone_percent > 1
+
+
+def test_a_grey_photo_with_a_few_coloured_things_is_colour() -> None:
+    image = Image.fromarray(samples.camera()).convert("RGB")
+    for x in range(40, 480, 80):  # six small red patches: 1.4 % of the picture
+        image.paste((200, 30, 30), (x, 40, x + 30, 70))
+    props = image_properties(image)
+    assert tone_of(props) == COLOUR, props.off_tone_percent
