@@ -175,6 +175,34 @@ async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_foun
     await page.wait_for_url(f"**/assets/{found[0]}")
 
 
+async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
+    """A label under 50 (the Dining Table under the coffee cup) reads as a guess; a sure one does not."""
+    coffee = world.ids["coffee.jpg"]
+    data = await world.gql("query ($id: ID!) { asset(id: $id) { labels { name guess } } }", id=coffee)
+    guesses = {lb["name"] for lb in data["asset"]["labels"] if lb["guess"]}
+    assert "Dining Table" in guesses and "Espresso" not in guesses
+    page = tab.page
+    await sign_in(page, world.base, world.key, f"/assets/{coffee}")
+    labels = page.get_by_role("region", name="Labels")
+    guessed = labels.locator("li.guess")
+    await expect(guessed.get_by_role("link", name="Dining Table", exact=True)).to_be_visible()
+    await expect(guessed.filter(has_text="Dining Table").locator(".guess-mark")).to_have_text("guess")
+    await expect(
+        labels.locator("li:not(.guess)").get_by_role("link", name="Espresso", exact=True)
+    ).to_be_visible()
+    assert await guessed.count() == len(guesses)
+    await screenshot(page, "asset-guesses")
+
+    # A photo no model is sure of: its search hit names its best guess, as a guess (a tenant of its own).
+    tenant, key = await make_tenant(world.services, "initech")
+    outcome = await world.services.ingestor.ingest(tenant, jpeg(photo("rocket")), "rocket.jpg")
+    assert outcome.asset is not None
+    await world.services.worker().run_until_idle()
+    await tab.context.clear_cookies()  # signed out of acme
+    await sign_in(page, world.base, key, "/")
+    await expect(page.locator(".hit .badge")).to_have_text(re.compile(r"^Missile\? \d+%$"))
+
+
 async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab) -> None:
     page = tab.page
     await sign_in(page, world.base, world.key, "/overview")

@@ -3,7 +3,8 @@ import type { AssetRef } from "../thumb";
 import { THUMB_FIELDS } from "../thumb";
 
 export type Box = { left: number; top: number; width: number; height: number };
-export type Label = { name: string; confidence: number; parents: string[]; instances: { boundingBox: Box; confidence: number }[] };
+// guess: a model's label under 50 (the API's Label.guess), shown as such
+export type Label = { name: string; confidence: number; parents: string[]; guess: boolean; instances: { boundingBox: Box; confidence: number }[] };
 export type Face = {
   faceIndex: number;
   confidence: number;
@@ -75,7 +76,7 @@ export type Shot = {
   startTimecode: string;
   endTimecode: string;
   labels: { name: string; confidence: number; parents: string[] }[];
-  shownLabels: { name: string; confidence: number; parents: string[] }[]; // labels and sure objects, specific first
+  shownLabels: { name: string; confidence: number; parents: string[]; guess: boolean }[]; // labels and sure objects, specific first
   faces: string[];
   text: string; // lines read in the shot, one a line
 };
@@ -83,13 +84,13 @@ export type Segment = Shot & { frame: { id: string } | null }; // frame: the sho
 
 const BOX = "boundingBox { left top width height }";
 const VERSION = `${THUMB_FIELDS} relation frameTime`;
-const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } shownLabels { name confidence parents } faces text";
+const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } shownLabels { name confidence parents guess } faces text";
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
 
 export const ASSET_QUERY = `query Asset($id: ID!) {
   asset(id: $id) {
     ${THUMB_FIELDS} mediaType width height sizeBytes sha256 createdAt capturedAt status error relation originalUrl
-    labels { name confidence parents instances { ${BOX} confidence } }
+    labels { name confidence parents guess instances { ${BOX} confidence } }
     faces { faceIndex confidence ${BOX} person { id name } time }
     textDetections { text type confidence ${BOX} }
     moderationLabels { name confidence parentName }

@@ -16,7 +16,7 @@ import { canWrite, useViewer } from "../viewer";
 const bytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
 
-type ShownLabel = { name: string; confidence: number; parents: string[] };
+type ShownLabel = { name: string; confidence: number; parents: string[]; guess: boolean };
 
 // The asset's labels; a video's keyframe has no analysis of its own: its labels are what its shot's
 // analysis found (the keyframe is one of the pictures that analysis looked at), said so.
@@ -43,8 +43,15 @@ function Labels(props: { asset: AssetData }) {
       {shown.length ? (
         <ul class="labels">
           {shown.map((l) => (
-            <li key={l.name}>
-              <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
+            <li key={l.name} class={l.guess ? "guess" : undefined}>
+              <span>
+                <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
+                {l.guess && (
+                  <span class="guess-mark" title="A model's guess (under 50 %): exports leave it out by default">
+                    guess
+                  </span>
+                )}
+              </span>
               <span class="meter" role="img" aria-label={`confidence ${pct(l.confidence)}`}>
                 <span style={{ width: `${Math.round(l.confidence)}%` }} />
               </span>

@@ -25,7 +25,7 @@ const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSor
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
     edges { score meaning matches { label confidence via } segments(matching: true) { index startTimecode }
-      node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence } } }
+      node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence guess } } }
   }
 }`;
 
@@ -35,7 +35,7 @@ type Edge = {
   meaning: number | null;
   matches: { label: string; confidence: number; via: string }[];
   segments: { index: number; startTimecode: string }[]; // a video hit's shots that matched
-  node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number }[] };
+  node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number; guess: boolean }[] };
 };
 type Result = {
   totalCount: number;
@@ -57,11 +57,12 @@ function Hit(props: { edge: Edge; eager: boolean }) {
   const { node } = props.edge;
   const top = node.topLabels[0] ?? null; // the specific thing, as the server orders labels
   const reason = why(props.edge);
-  const alt = top ? `${node.filename}: ${top.name}` : node.filename;
+  const alt = top ? `${node.filename}: ${top.name}${top.guess ? " (a guess)" : ""}` : node.filename;
   return (
     <li class="hit" data-asset-id={node.id}>
       <Thumb asset={node} alt={alt} eager={props.eager}>
-        <span class="badge">{top ? `${top.name} ${pct(top.confidence)}` : node.status.toLowerCase()}</span>
+        {/* a model's guess (under 50) reads as one: "Missile? 42%" */}
+        <span class="badge">{top ? `${top.name}${top.guess ? "?" : ""} ${pct(top.confidence)}` : node.status.toLowerCase()}</span>
         {reason && <span class="why">{reason}</span>}
       </Thumb>
       <span class="name" title={node.filename}>
