@@ -15,7 +15,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.search_types import PageInfo
 from api.types import Asset
-from catalog.domain import model
+from catalog.domain import model, model_census
 from catalog.domain.change_report import AssetChange
 from catalog.domain.change_report import ChangeReport as DomainReport
 
@@ -237,3 +237,48 @@ class ReprocessProblem:
 class ReprocessPayload:
     batch: ReprocessBatch | None
     error: ReprocessProblem | None
+
+
+@strawberry.type(description="The model behind runs: provider, model name and version, as runs record them.")
+class ModelVersion:
+    provider: str
+    model_name: str
+    model_version: str
+    known: bool = strawberry.field(
+        description="False: the provider reports its version only with an answer and none came yet; no run "
+        "can be judged older."
+    )
+
+    @staticmethod
+    def from_domain(m: model_census.ModelRef) -> ModelVersion:
+        return ModelVersion(
+            provider=m.provider, model_name=m.model_name, model_version=m.model_version, known=m.known
+        )
+
+
+@strawberry.type
+class ModelCount:
+    model: ModelVersion
+    assets: int = strawberry.field(description="Indexed assets whose current run this model made.")
+
+
+@strawberry.type(description="One analyzer over the archive's indexed assets.")
+class AnalyzerModels:
+    analyzer: str
+    server: ModelVersion = strawberry.field(description="The model this server runs for it now.")
+    current: int = strawberry.field(description="Assets whose current run the server's model made.")
+    outdated: int = strawberry.field(
+        description="Assets whose current run another model made: reprocess(outdated: true) runs them again."
+    )
+    older: list[ModelCount] = strawberry.field(description="The other models, most assets first.")
+
+    @staticmethod
+    def from_domain(c: model_census.AnalyzerCensus) -> AnalyzerModels:
+        older = sorted(c.older.items(), key=lambda kv: (-kv[1], kv[0]))
+        return AnalyzerModels(
+            analyzer=c.analyzer,
+            server=ModelVersion.from_domain(c.server),
+            current=c.current,
+            outdated=c.outdated,
+            older=[ModelCount(model=ModelVersion.from_domain(m), assets=n) for m, n in older],
+        )

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from api.auth import CanRead, CanWrite
 from api.context import Context
 from api.report_types import (
+    AnalyzerModels,
     ChangeConnection,
     ChangeEdge,
     ChangeOrder,
@@ -157,6 +158,28 @@ class RunQuery:
             edges=edges, page_info=PageInfo(has_next_page=len(found) > first, end_cursor=end)
         )
 
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Per analyzer (yours, or those named): the model this server runs now, and how many of "
+        "your indexed assets' current runs it made and each other model made. After an upgrade, "
+        "`outdated` > 0 says reprocess(outdated: true) has work. Reads every indexed asset's current runs "
+        "(their models, not their findings): its time grows with the archive. Errors: UNKNOWN_ANALYZER, "
+        "UNKNOWN_PROVIDER.",
+    )
+    async def model_versions(
+        self,
+        info: Info[Context, None],
+        analyzers: Annotated[
+            list[str] | None, strawberry.argument(description="Default: the tenant's analyzers.")
+        ] = None,
+    ) -> list[AnalyzerModels]:
+        ctx = info.context
+        try:
+            census = await ctx.services.model_versions.census(ctx.tenant_id, tuple(analyzers or ()))
+        except ReprocessError as exc:
+            raise GraphQLError(str(exc), extensions={"code": exc.code}) from exc
+        return [AnalyzerModels.from_domain(c) for c in census]
+
 
 @strawberry.type
 class RunMutation:
@@ -170,7 +193,10 @@ class RunMutation:
         "queued at once: the batch comes back RUNNING. A filter, or more assetIds, comes back PREPARING: a "
         "worker then resolves the filter against your index as it is at that time, records the assets "
         "(reprocessBatch.total is known from then on) and queues them; a filter that matches no asset, or "
-        f"more than {MAX_BATCH_ASSETS}, ends the batch FAILED with its error.",
+        f"more than {MAX_BATCH_ASSETS}, ends the batch FAILED with its error. With outdated: true, only "
+        "the assets (of the filter and assetIds; neither: every indexed asset) whose current run of a "
+        "chosen analyzer an older model made than this server runs now (modelVersions); it comes back "
+        "PREPARING.",
     )
     async def reprocess(
         self,
@@ -188,15 +214,24 @@ class RunMutation:
         ] = None,
         provider: Annotated[str | None, strawberry.argument(description="local or rekognition.")] = None,
         parameters: JSON | None = None,
+        outdated: Annotated[
+            bool,
+            strawberry.argument(
+                description="Only assets an older model made a current run of (modelVersions.outdated). "
+                "Name the analyzers that modelVersions shows outdated: every chosen analyzer runs again on "
+                "each such asset. NO_ASSETS if the server's version of one is not known yet."
+            ),
+        ] = False,
     ) -> ReprocessPayload:
         ctx = info.context
 
         def problem(code: ReprocessErrorCode, message: str) -> ReprocessPayload:
             return ReprocessPayload(batch=None, error=ReprocessProblem(code=code, message=message))
 
-        if asset_ids is None and filter is None:
+        if asset_ids is None and filter is None and not outdated:
             return problem(
-                ReprocessErrorCode.NO_ASSETS, "pass assetIds, a filter ({} for every asset), or both"
+                ReprocessErrorCode.NO_ASSETS,
+                "pass assetIds, a filter ({} for every asset), both, or outdated: true",
             )
         if parameters is not None and not isinstance(parameters, dict):
             return problem(
@@ -216,7 +251,9 @@ class RunMutation:
             return problem(
                 ReprocessErrorCode.NOT_FOUND, f"no such asset(s) in your tenant: {', '.join(unknown[:10])}"
             )
-        request = ReprocessRequest(analyzers=tuple(analyzers or ()), provider=provider, parameters=parameters)
+        request = ReprocessRequest(
+            analyzers=tuple(analyzers or ()), provider=provider, parameters=parameters, outdated=outdated
+        )
         try:
             batch = await ctx.services.reprocess.start(ctx.tenant_id, ids, request, query=query)
         except ReprocessError as exc:

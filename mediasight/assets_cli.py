@@ -73,6 +73,14 @@ def reprocess(
         str | None,
         typer.Option("--resume", help="Finish preparing this batch ID, or re-enqueue its unfinished assets."),
     ] = None,
+    outdated: Annotated[
+        bool,
+        typer.Option(
+            "--outdated",
+            help="Only assets whose current run of an analyzer an older model made than this server runs now "
+            "(see `mediasight outdated`), and only those analyzers.",
+        ),
+    ] = False,
     wait: Annotated[
         bool,
         typer.Option("--wait", help="Work on the batch here, show progress, and print its change report."),
@@ -83,14 +91,33 @@ def reprocess(
     Prints the batch ID on stdout. The assets are resolved and queued here, before the command returns;
     without --wait a running `serve` or `worker` processes them: follow the batch with the reprocessBatch
     and batchReport GraphQL queries. Exit status 1 if any asset failed, 2 if the batch could not start.
+
+    After an upgrade, --outdated runs again only the analyzers (of --analyzer, else the tenant's) whose
+    current runs an older model made, on only those assets (with --asset or --label: among those); it
+    prints "nothing to do" and starts no batch when every run is current.
     """
-    from mediasight.reprocess_cli import follow, parse_params, print_report, start_or_resume
+    from mediasight.reprocess_cli import (
+        follow,
+        outdated_analyzers,
+        parse_params,
+        print_report,
+        start_or_resume,
+    )
     from services.reprocess import ReprocessError, ReprocessRequest
 
     async def run(services: Services, tenant_id: str) -> int:
         try:
+            names = tuple(analyzer or ())
+            if outdated and not resume:
+                names = await outdated_analyzers(services, tenant_id, names)
+                if not names:
+                    out.print("nothing to do: every current run was made by the model this server runs")
+                    return 0
             request = ReprocessRequest(
-                analyzers=tuple(analyzer or ()), provider=provider, parameters=parse_params(param or [])
+                analyzers=names,
+                provider=provider,
+                parameters=parse_params(param or []),
+                outdated=outdated,
             )
             batch = await start_or_resume(
                 services, tenant_id, resume=resume, asset_ids=asset or [], labels=label or [], request=request

@@ -60,7 +60,7 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor, RegisterThenEnqueue
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ReprocessService, reread_embedded
+from services.reprocess import ModelVersions, ReprocessService, reread_embedded
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
@@ -88,6 +88,7 @@ class Services:
     face_service: FaceService
     versions: VersionService
     reprocess: ReprocessService
+    model_versions: ModelVersions  # which model made each analyzer's current runs (outdated ones)
     review: ReviewServices
     queries: SearchQueries
     metadata: Exiv2Metadata  # embedded metadata read and written by exiv2 in a child process
@@ -417,6 +418,7 @@ def build(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
         reprocess=reprocess,
+        model_versions=ModelVersions(a.catalog, analyzers, choices),
         review=review,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,

@@ -3,7 +3,8 @@
 tenant, key and profile groups: mediasight.tenant_cli, mediasight.key_cli,
 mediasight.profile_cli; reviewer and review groups:
 mediasight.review_cli; serve and worker: mediasight.server_cli;
-ingest and reprocess: mediasight.assets_cli; search and show: mediasight.browse_cli;
+ingest and reprocess: mediasight.assets_cli; outdated: mediasight.outdated_cli;
+search and show: mediasight.browse_cli;
 init, reindex, verify, faces-sweep, export-schema: mediasight.admin_cli; concept: mediasight.concept_cli.
 What they share (console, opening services, tenants by name): mediasight.shared_cli.
 """
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediasight import admin_cli, assets_cli, browse_cli, export_cli, server_cli, video_cli
+from mediasight import admin_cli, assets_cli, browse_cli, export_cli, outdated_cli, server_cli, video_cli
 from mediasight.concept_cli import concept_app
 from mediasight.key_cli import key_app
 from mediasight.profile_cli import profile_app
@@ -43,6 +44,7 @@ app.command()(server_cli.serve)
 app.command("worker")(server_cli.worker)
 app.command()(assets_cli.ingest)
 app.command()(assets_cli.reprocess)
+app.command()(outdated_cli.outdated)
 app.command()(browse_cli.search)
 app.command()(browse_cli.show)
 app.command()(export_cli.export)

@@ -36,6 +36,13 @@ async def indexed_assets(services: Services, tenant_id: str) -> list[str]:
     return out
 
 
+async def outdated_analyzers(services: Services, tenant_id: str, analyzers: Sequence[str]) -> tuple[str, ...]:
+    """Those of the analyzers (the tenant's if none) with current runs an older model made: reads every
+    indexed asset's current runs (services.model_versions)."""
+    census = await services.model_versions.census(tenant_id, analyzers)
+    return tuple(c.analyzer for c in census if c.outdated)
+
+
 async def start_or_resume(
     services: Services,
     tenant_id: str,

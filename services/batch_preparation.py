@@ -24,13 +24,14 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import BatchStatus, ReprocessBatch
+from catalog.domain.model_census import ModelRef, outdated_analyzers
 from catalog.domain.ports import (
     CatalogStore,
     JobQueue,
@@ -83,8 +84,12 @@ async def queue_preparation(queue: JobQueue, batch: ReprocessBatch) -> None:
     await queue.enqueue(preparation_kind(batch.id), batch.tenant_id, batch.id, background=True)
 
 
-def encode_selection(query: SearchQuery, asset_ids: Sequence[str] | None) -> str:
-    """What a batch will resolve: a search (without paging) and, optionally, the only IDs it may keep."""
+def encode_selection(
+    query: SearchQuery, asset_ids: Sequence[str] | None, outdated: Mapping[str, ModelRef] | None = None
+) -> str:
+    """What a batch will resolve: a search (without paging) and, optionally, the only IDs it may keep and
+    the models (per analyzer) whose runs are current: with those, only assets an older model made a
+    current run of keep (catalog.domain.model_census)."""
     fields: dict[str, Any] = {
         f.name: getattr(query, f.name)
         for f in dataclasses.fields(query)
@@ -93,7 +98,10 @@ def encode_selection(query: SearchQuery, asset_ids: Sequence[str] | None) -> str
     fields.update((name, fields[name].isoformat()) for name in _TIMES if fields[name] is not None)
     fields["label_confidence"] = dict(query.label_confidence)
     ids = list(asset_ids) if asset_ids is not None else None
-    return json.dumps({"query": fields, "asset_ids": ids}, sort_keys=True)
+    selection: dict[str, Any] = {"query": fields, "asset_ids": ids}
+    if outdated is not None:
+        selection["outdated"] = {a: [m.provider, m.model_name, m.model_version] for a, m in outdated.items()}
+    return json.dumps(selection, sort_keys=True)
 
 
 def _tupled(value: Any) -> Any:
@@ -110,6 +118,12 @@ def decode_selection(text: str) -> tuple[SearchQuery, frozenset[str] | None]:
         args["training_examples"] = TrainingExamples(args["training_examples"])
     ids = raw["asset_ids"]
     return SearchQuery(**args), frozenset(ids) if ids is not None else None
+
+
+def decode_outdated(text: str) -> dict[str, ModelRef] | None:
+    """The current models of a selection that keeps only outdated assets, else None."""
+    raw = json.loads(text).get("outdated")
+    return None if raw is None else {a: ModelRef(*m) for a, m in raw.items()}
 
 
 async def matching_pages(index: SearchIndex, tenant_id: str, query: SearchQuery) -> AsyncIterator[SearchPage]:
@@ -234,13 +248,17 @@ class BatchPreparation:
         """Add every match as an item: True when done, False if it failed the batch or lost the claim."""
         assert batch.selection is not None
         query, wanted = decode_selection(batch.selection)
+        outdated = decode_outdated(batch.selection)
         tenant_id, found, chunk = batch.tenant_id, 0, []
         beat = time.monotonic() + _HEARTBEAT_SECONDS
         try:
             async for page in matching_pages(self._index, tenant_id, query):
                 ids = [h.asset_id for h in page.hits if wanted is None or h.asset_id in wanted]
+                if outdated is not None and ids:
+                    ids = await self._outdated(tenant_id, ids, outdated)
                 found += len(ids)
-                if found > MAX_BATCH_ASSETS or (wanted is None and page.total > MAX_BATCH_ASSETS):
+                too_many = wanted is None and outdated is None and page.total > MAX_BATCH_ASSETS
+                if found > MAX_BATCH_ASSETS or too_many:
                     return await self._fail(
                         batch, claim, f"the filter matches more than {MAX_BATCH_ASSETS} assets"
                     )
@@ -256,12 +274,18 @@ class BatchPreparation:
         except UnsupportedSearch as exc:
             return await self._fail(batch, claim, f"the index cannot answer the filter: {exc}")
         if found == 0:
+            older = " and has a current run an older model made" if outdated is not None else ""
             return await self._fail(
-                batch, claim, "no indexed asset matches the filter (and the assetIds, if given)"
+                batch, claim, f"no indexed asset matches the filter (and the assetIds, if given){older}"
             )
         if chunk and not await self._catalog.add_batch_items(tenant_id, batch.id, chunk, claim):
             return _lost(batch)
         return True
+
+    async def _outdated(self, tenant_id: str, ids: list[str], current: Mapping[str, ModelRef]) -> list[str]:
+        """Those of the assets whose current run of an analyzer in `current` another model made."""
+        models = await self._catalog.current_models(tenant_id, ids, list(current))
+        return [i for i in ids if outdated_analyzers(models.get(i, {}), current)]
 
     async def _fail(self, batch: ReprocessBatch, claim: Claim, reason: str) -> bool:
         if not await self._catalog.fail_batch(batch.tenant_id, batch.id, reason, claim):

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED
 from catalog.domain.ids import uuid7
-from catalog.domain.model import Asset, BatchStatus, ReprocessBatch
+from catalog.domain.model import Asset, BatchStatus, ReprocessBatch, Stage
+from catalog.domain.model_census import AnalyzerCensus, ModelRef, add_page
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
 from catalog.domain.run_ports import MAX_SELECTION_BYTES
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
+from indexer.recognizers.ports import Analyzer
 from services.batch_preparation import (
     MAX_BATCH_ASSETS,
     BatchPreparation,
@@ -33,6 +35,7 @@ from services.batch_preparation import (
 log = logging.getLogger(__name__)
 
 INLINE_ASSETS = 1_000  # more asset IDs than this: their jobs are queued by a background job
+CENSUS_PAGE = 500  # assets per page of ModelVersions' walk over the archive
 # IDs given with a filter are kept with the filter until it is resolved: bounded (one DynamoDB item; the
 # whole selection, the tenant's synonyms included, is bounded by MAX_SELECTION_BYTES).
 MAX_FILTER_IDS = 5_000
@@ -46,13 +49,13 @@ class ReprocessError(ValueError):
         self.code = code  # UNKNOWN_ANALYZER | UNKNOWN_PARAMETER | ... (ReprocessErrorCode); FAILED: resume
 
 
-def _selection(query: SearchQuery, ids: list[str] | None) -> str:
+def _selection(query: SearchQuery, ids: list[str] | None, outdated: Mapping[str, ModelRef] | None) -> str:
     """The batch's encoded selection, refused (a typed error) when it is too large for a batch to keep."""
-    selection = encode_selection(query, ids)
+    selection = encode_selection(query, ids, outdated)
     if len(selection.encode()) <= MAX_SELECTION_BYTES:
         return selection
     limit = f"{MAX_SELECTION_BYTES // 1000} KB"
-    if ids and len(encode_selection(query, None).encode()) <= MAX_SELECTION_BYTES:
+    if ids and len(encode_selection(query, None, outdated).encode()) <= MAX_SELECTION_BYTES:
         raise ReprocessError(
             "TOO_MANY_ASSETS",
             f"these assetIds with the filter take more than the {limit} a batch keeps: pass fewer assetIds "
@@ -63,6 +66,11 @@ def _selection(query: SearchQuery, ids: list[str] | None) -> str:
         f"the filter, with your tenant's label synonyms, takes more than the {limit} a batch keeps: "
         "name fewer labels, or trim the tenant's synonym groups",
     )
+
+
+def model_of(analyzer: Analyzer) -> ModelRef:
+    """The model the analyzer's runs record (catalog.domain.model_census compares them)."""
+    return ModelRef(analyzer.provider, analyzer.model_name, analyzer.model_version)
 
 
 def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoice:
@@ -128,6 +136,8 @@ class ReprocessRequest:
     analyzers: tuple[str, ...] = ()  # empty: the tenant's analyzers
     provider: str | None = None
     parameters: Mapping[str, object] | None = None
+    # only assets whose current run of a chosen analyzer an older model made (than the one it would use now)
+    outdated: bool = False
 
 
 class ReprocessService:
@@ -146,7 +156,10 @@ class ReprocessService:
         self._choose = choose
         self.preparation = BatchPreparation(catalog, index, queue)
 
-    async def _validated(self, tenant_id: str, request: ReprocessRequest) -> ReprocessBatch:
+    async def _validated(
+        self, tenant_id: str, request: ReprocessRequest
+    ) -> tuple[ReprocessBatch, dict[str, ModelRef] | None]:
+        """The batch to record, and with request.outdated the models whose runs are current."""
         unknown = [a for a in request.analyzers if a not in IMAGE_ANALYZERS and concept_of(a) is None]
         for analyzer in request.analyzers:
             name = concept_of(analyzer)
@@ -183,7 +196,21 @@ class ReprocessService:
             raise ReprocessError("UNKNOWN_PROVIDER", str(exc)) from exc
         settings = {n: dict(a.defaults) for n, a in chosen.items()}
         params = resolve_parameters(settings, request.parameters or {})
-        return dataclasses.replace(draft, parameters=params)
+        batch = dataclasses.replace(draft, parameters=params)
+        if not request.outdated:
+            return batch, None
+        if len(chosen) < len(choice.analyzers):
+            raise ReprocessError(
+                "UNKNOWN_ANALYZER", "a concept has no model versions: reprocess it without outdated"
+            )
+        current = {n: model_of(a) for n, a in chosen.items()}
+        if unknown := [n for n, m in current.items() if not m.known]:
+            raise ReprocessError(
+                "NO_ASSETS",
+                f"this server learns the model version of {', '.join(unknown)} only from the provider's "
+                "answers, and has had none yet: no run can be judged older; name other analyzers",
+            )
+        return batch, current
 
     async def start(
         self,
@@ -197,8 +224,12 @@ class ReprocessService:
         """Validate and record a batch over the assets (with a `query`: those it matches, among `asset_ids`
         if given). Up to INLINE_ASSETS IDs, or `inline`, it is prepared here and returned RUNNING (or
         FAILED); otherwise it is returned PREPARING and a background job prepares it."""
-        batch = await self._validated(tenant_id, request)
+        batch, current = await self._validated(tenant_id, request)
         ids = list(dict.fromkeys(asset_ids)) if asset_ids is not None else None
+        if current is not None:  # every indexed asset (or those of the IDs, the filter), then the outdated
+            return await self._start_filtered(
+                batch, query or SearchQuery(), ids, inline=inline, outdated=current
+            )
         if query is not None:
             return await self._start_filtered(batch, query, ids, inline=inline)
         if not ids:
@@ -226,7 +257,13 @@ class ReprocessService:
         return batch
 
     async def _start_filtered(
-        self, batch: ReprocessBatch, query: SearchQuery, ids: list[str] | None, *, inline: bool
+        self,
+        batch: ReprocessBatch,
+        query: SearchQuery,
+        ids: list[str] | None,
+        *,
+        inline: bool,
+        outdated: Mapping[str, ModelRef] | None = None,
     ) -> ReprocessBatch:
         if ids is not None and not ids:
             raise ReprocessError("NO_ASSETS", "no assets match: assetIds is empty")
@@ -238,7 +275,7 @@ class ReprocessService:
             await self._index.search(batch.tenant_id, dataclasses.replace(query, first=1, after=None))
         except UnsupportedSearch as exc:
             raise ReprocessError("INVALID_FILTER", str(exc)) from exc
-        batch = dataclasses.replace(batch, selection=_selection(query, ids))
+        batch = dataclasses.replace(batch, selection=_selection(query, ids, outdated))
         await self._catalog.create_batch(batch, [])
         log.info("reprocess batch %s: preparing (a filter), analyzers %s", batch.id, batch.analyzers or "all")
         if not inline:
@@ -262,6 +299,68 @@ class ReprocessService:
             return await self._prepared(batch)
         await enqueue_pending(self._catalog, self._queue, batch)  # idempotent where the queue dedupes
         return await self._catalog.get_batch(tenant_id, batch_id) or batch
+
+
+class ModelVersions:
+    """The tenant's analyzers' models on this server, and which model made each analyzer's current runs
+    across the archive (`mediasight outdated`, modelVersions): what reprocess(outdated) runs again.
+
+    The walk reads a page of assets at a time (CENSUS_PAGE: one asset listing and one current_models read
+    per page, no findings), so memory stays flat at any archive size; its time is linear in the archive:
+    on SQLite two indexed queries per page, on DynamoDB one Query of asset items and one BatchGetItem per
+    100 (asset, analyzer) pairs."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        analyzers: AnalyzerRegistry,
+        choose: Callable[[str], Awaitable[AnalyzerChoice]],
+    ) -> None:
+        self._catalog = catalog
+        self._analyzers = analyzers
+        self._choose = choose
+
+    async def server_models(self, tenant_id: str, analyzers: Sequence[str] = ()) -> dict[str, ModelRef]:
+        """The model this server runs now for each of the tenant's analyzers (or of `analyzers`, which may
+        name any image analyzer), with the tenant's provider for it. Builds each analyzer once (its model
+        loads lazily, on first use, not here)."""
+        unknown = [a for a in analyzers if a not in IMAGE_ANALYZERS]
+        if unknown:
+            raise ReprocessError(
+                "UNKNOWN_ANALYZER", f"unknown analyzer(s) {unknown}: choose from {', '.join(IMAGE_ANALYZERS)}"
+            )
+        choice = await self._choose(tenant_id)
+        names = [a for a in IMAGE_ANALYZERS if a in (analyzers or choice.analyzers)]
+        out = {}
+        for name in names:
+            try:
+                analyzer = self._analyzers.get(name, choice.provider_of(name))
+            except UnknownAnalyzerError as exc:
+                raise ReprocessError("UNKNOWN_PROVIDER", str(exc)) from exc
+            out[name] = model_of(analyzer)
+        return out
+
+    async def pages(
+        self, tenant_id: str, analyzers: Sequence[str]
+    ) -> AsyncIterator[dict[str, dict[str, ModelRef]]]:
+        """The archive's indexed assets (a video's keyframes go with their video), a page at a time, each
+        with the model of its current run of each of `analyzers` (an asset without any: an empty dict)."""
+        after = None
+        while assets := await self._catalog.list_assets(tenant_id, after=after, limit=CENSUS_PAGE):
+            after = assets[-1].id
+            ids = [a.id for a in assets if a.status == Stage.INDEXED and not a.is_keyframe]
+            if ids:
+                models = await self._catalog.current_models(tenant_id, ids, analyzers)
+                yield {i: models.get(i, {}) for i in ids}
+
+    async def census(self, tenant_id: str, analyzers: Sequence[str] = ()) -> list[AnalyzerCensus]:
+        """Per analyzer (the tenant's, or `analyzers`): the server's model, how many assets' current runs it
+        made, and how many each other model made."""
+        server = await self.server_models(tenant_id, analyzers)
+        tally = {name: AnalyzerCensus(name, model) for name, model in server.items()}
+        async for page in self.pages(tenant_id, list(server)):
+            add_page(tally, page)
+        return list(tally.values())
 
 
 async def reread_embedded(reprocess: ReprocessService, tenant_id: str, asset_id: str) -> None:

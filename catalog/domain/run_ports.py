@@ -21,6 +21,7 @@ from catalog.domain.model import (
     RunChange,
     Stage,
 )
+from catalog.domain.model_census import ModelRef
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,14 @@ class RunHistory(Protocol):
         self, tenant_id: str, asset_id: str, run_ids: Sequence[str]
     ) -> dict[str, RecognitionResult]:
         """Runs of this asset by ID (another asset's or tenant's run IDs find nothing)."""
+        ...
+
+    async def current_models(
+        self, tenant_id: str, asset_ids: Sequence[str], analyzers: Sequence[str]
+    ) -> dict[str, dict[str, ModelRef]]:
+        """The model that made each asset's current run of each of `analyzers`, without reading findings
+        (an asset without such a run, or of another tenant, is left out): what catalog.domain.model_census
+        counts and judges."""
         ...
 
     async def change_records(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from catalog.domain.clock import utcnow
 from catalog.domain.model import Label, RecognitionResult, RunStatus
+from catalog.domain.model_census import ModelRef
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.asset_items import asset_key
 from catalog.dynamodb.base import DynamoTable
@@ -80,6 +81,28 @@ class DynamoRunReads(DynamoTable):
             self._client, self._table, [ddb.key(ddb.result_pk(tenant_id, asset_id), ddb.result_sk(analyzer))]
         )
         return run_from_item(found[0]) if found else None
+
+    async def current_models(
+        self, tenant_id: str, asset_ids: Sequence[str], analyzers: Sequence[str]
+    ) -> dict[str, dict[str, ModelRef]]:
+        # the current copies' keys, read with a projection (a BatchGetItem still pays for whole items)
+        keys = [
+            ddb.key(ddb.result_pk(tenant_id, a), ddb.result_sk(analyzer))
+            for a in dict.fromkeys(asset_ids)
+            for analyzer in dict.fromkeys(analyzers)
+        ]
+        items = await batch_get(
+            self._client,
+            self._table,
+            keys,
+            projection="asset_id, analyzer, #p, model_name, model_version",
+            names={"#p": "provider"},
+        )
+        out: dict[str, dict[str, ModelRef]] = {}
+        for item in items:
+            model = ModelRef(item["provider"]["S"], item["model_name"]["S"], item["model_version"]["S"])
+            out.setdefault(item["asset_id"]["S"], {})[item["analyzer"]["S"]] = model
+        return out
 
     async def runs_of(
         self,

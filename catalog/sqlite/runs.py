@@ -8,6 +8,7 @@ from datetime import datetime
 
 from catalog.domain.clock import from_db_time, to_db_time
 from catalog.domain.model import ChangedAsset, RecognitionResult
+from catalog.domain.model_census import ModelRef
 from catalog.domain.run_change_json import decode_change
 from catalog.domain.run_ports import ChangeRecord
 from catalog.sqlite.db import SqliteDb, placeholders
@@ -62,6 +63,27 @@ class SqliteRunHistory:
             ).fetchall()
         )
         return {r["id"]: run_from_row(r) for r in rows}
+
+    async def current_models(
+        self, tenant_id: str, asset_ids: Sequence[str], analyzers: Sequence[str]
+    ) -> dict[str, dict[str, ModelRef]]:
+        ids, names = list(dict.fromkeys(asset_ids)), list(dict.fromkeys(analyzers))
+        if not ids or not names:
+            return {}
+        # current_runs' primary key finds each (asset, analyzer); runs' key its run, whose leading columns
+        # are read without the findings that follow them
+        sql = (
+            "SELECT c.asset_id, c.analyzer, r.provider, r.model_name, r.model_version "
+            "FROM current_runs c JOIN runs r ON r.id = c.run_id "
+            f"WHERE c.tenant_id = ? AND c.asset_id IN ({placeholders(len(ids))}) "
+            f"AND c.analyzer IN ({placeholders(len(names))})"
+        )
+        rows = await self._db.read(lambda c: c.execute(sql, (tenant_id, *ids, *names)).fetchall())
+        out: dict[str, dict[str, ModelRef]] = {}
+        for r in rows:
+            model = ModelRef(r["provider"], r["model_name"], r["model_version"])
+            out.setdefault(r["asset_id"], {})[r["analyzer"]] = model
+        return out
 
     async def change_records(
         self,

@@ -22,6 +22,7 @@ BENCHES = {
     "analyzers": (["--images", "2", "--width", "640", "--height", "480"], r"^analyzers images=2 "),
     "reprocess": (["--images", "2", "--rounds", "1"], r"^reprocess images=2 "),
     "search": (["--assets", "200", "--tenants", "2", "--runs", "3"], r"^search assets=200 "),
+    "outdated": (["--assets", "300"], r"^outdated assets=300 census_s="),
     "concepts": (
         ["--examples", "60", "--vectors", "500", "--crops", "1", "--rounds", "1"],
         r"^concepts examples=60 ",
