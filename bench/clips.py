@@ -33,6 +33,9 @@ class Shot:
     pan: bool = False
     dissolve_in: int = 0  # frames of cross-fade from the previous shot (0: a hard cut)
     caption: str = ""  # a lower third: white text on a dark band across the picture (not with pan)
+    # the photo as it is (aspect kept), this share of the frame's height, standing on its bottom edge on a
+    # plain background (a wide shot; not with pan); 0: stretched to the frame, whatever its aspect
+    scale: float = 0.0
 
 
 @dataclass
@@ -52,7 +55,7 @@ def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8
     w, h = size
     img = photo(shot.photo)
     if not shot.pan:
-        still = np.asarray(_captioned(img.resize(size, Image.Resampling.BILINEAR), shot.caption))
+        still = np.asarray(_captioned(_framed(img, size, shot.scale), shot.caption))
         # seeded by the photo's name through crc32: str hash() differs per process (PYTHONHASHSEED),
         # which made every process encode a different clip and pick different keyframes
         rng = np.random.default_rng(zlib.crc32(shot.photo.encode()))
@@ -69,6 +72,19 @@ def _shot_frames(shot: Shot, size: tuple[int, int]) -> Iterator[NDArray[np.uint8
         x = round(span * i / max(1, shot.frames - 1))
         crop = big.crop((x, 0, x + round(w * 1.7), big.height))
         yield np.asarray(crop.resize(size, Image.Resampling.BILINEAR))
+
+
+def _framed(img: Image.Image, size: tuple[int, int], scale: float) -> Image.Image:
+    """The photo in a frame of `size`: stretched to it (scale 0), or aspect kept at `scale` of its height,
+    centred, on the bottom edge, on dark grey."""
+    if not scale:
+        return img.resize(size, Image.Resampling.BILINEAR)
+    w, h = size
+    ratio = min(h * scale / img.height, w / img.width)  # a photo wider than the frame fits its width
+    width, height = max(1, round(img.width * ratio)), max(1, round(img.height * ratio))
+    frame = Image.new("RGB", size, (70, 74, 80))
+    frame.paste(img.resize((width, height), Image.Resampling.LANCZOS), ((w - width) // 2, h - height))
+    return frame
 
 
 def _captioned(img: Image.Image, caption: str) -> Image.Image:
@@ -95,12 +111,19 @@ def make_clip(
     container: str | None = None,
     gop: int = 50,
     audio: bool = False,
+    pixel_aspect: Fraction = Fraction(1),
 ) -> Clip:
+    """`size`: the stored frame size; with a `pixel_aspect` (sample aspect ratio) other than 1 the pictures
+    are made at the size shown (width × pixel_aspect) and stored squeezed to `size`, as HDV's 1440×1080
+    (4:3) and DV widescreen are."""
     clip = Clip(path, rate, shots)
+    shown = (round(size[0] * pixel_aspect), size[1])
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
+        if pixel_aspect != 1:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         stream.codec_context.gop_size = gop
         if codec == "libx264":
             stream.codec_context.options = {"preset": "ultrafast", "crf": "23"}
@@ -108,7 +131,7 @@ def make_clip(
         index = 0
         previous: list[NDArray[np.uint8]] = []
         for n, shot in enumerate(shots):
-            frames = list(_shot_frames(shot, size))
+            frames = list(_shot_frames(shot, shown))
             if n > 0 and shot.dissolve_in:
                 d = shot.dissolve_in
                 tail = previous[-1]
@@ -120,6 +143,8 @@ def make_clip(
                 clip.cuts.append(index)
             for pixels in frames:
                 frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                if shown != size:
+                    frame = frame.reformat(width=size[0], height=size[1])
                 frame.pts = index
                 frame.time_base = 1 / rate
                 out.mux(stream.encode(frame))

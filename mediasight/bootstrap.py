@@ -310,8 +310,9 @@ def feature_model(analyzers: AnalyzerRegistry) -> str | None:
 
 
 def video_work(settings: Settings, labeler: LabelModel | None) -> VideoWork:
-    """Video analysis over the local models (TransNetV2 shots, EfficientNet keyframe labels, dlib faces),
-    each loaded on first use; `labeler`: a fake at the port in unit tests."""
+    """Video analysis over the local models (TransNetV2 shots, EfficientNet keyframe labels, dlib faces
+    helped by the object detector's people), each loaded on first use; `labeler`: a fake at the port in unit
+    tests."""
 
     def shots() -> ShotModel:
         from indexer.recognizers.local.transnetv2 import TransNetV2
@@ -324,9 +325,9 @@ def video_work(settings: Settings, labeler: LabelModel | None) -> VideoWork:
         return labeler or EfficientNetLabeler(settings.model_dir)
 
     def faces() -> FaceDetector:
-        from indexer.recognizers.local.faces import DlibFaceRecognizer
+        from indexer.recognizers.local.faces import keyframe_faces
 
-        return DlibFaceRecognizer(upsample=1)
+        return keyframe_faces(settings.model_dir)
 
     return VideoWork(shots, labels, faces, min_confidence=settings.label_min_confidence)
 

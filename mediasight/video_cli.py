@@ -35,7 +35,7 @@ def video(
 
     Exit status 2 (with the reason) when the file is refused: not a video, truncated, too long, ...
     """
-    from indexer.recognizers.local.faces import DlibFaceRecognizer
+    from indexer.recognizers.local.faces import keyframe_faces
     from indexer.recognizers.local.labels import EfficientNetLabeler
     from indexer.recognizers.local.transnetv2 import TransNetV2
     from indexer.video.analysis import analyze_video
@@ -58,7 +58,7 @@ def video(
     )
     shot_model = TransNetV2(settings.model_dir, window=200)
     labeler = EfficientNetLabeler(settings.model_dir) if labels else None
-    detector = DlibFaceRecognizer(upsample=1) if faces else None
+    detector = keyframe_faces(settings.model_dir) if faces else None
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

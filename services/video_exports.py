@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.labels.order import specific_first
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment
@@ -22,8 +23,15 @@ _REEL = re.compile(r"[^A-Za-z0-9_]")
 _EDL_TITLE = re.compile(r"[\r\n]")
 
 
+def _names(segment: Segment, max_labels: int) -> str:
+    """The shot's labels, the specific first; a model's guess (under 50) with a question mark, as the pages
+    and the command line say it ("Missile?")."""
+    labels = specific_first(segment.labels)[:max_labels]
+    return ", ".join(f"{lb.name}{'?' if lb.confidence < GUESS_BELOW else ''}" for lb in labels)
+
+
 def _caption(segment: Segment, max_labels: int) -> str:
-    parts = [", ".join(label.name for label in specific_first(segment.labels)[:max_labels]) or "(no labels)"]
+    parts = [_names(segment, max_labels) or "(no labels)"]
     if segment.faces:
         parts.append("People: " + ", ".join(segment.faces))
     if segment.text:
@@ -76,7 +84,7 @@ def edl(
         src_in, src_out = s.start_timecode, s.end_timecode
         lines.append(f"{n:03d}  {reel:<8} V     C        {src_in} {src_out} {src_in} {src_out}")
         lines.append(f"* FROM CLIP NAME: {clip_name}")
-        labels = ", ".join(label.name for label in specific_first(s.labels)[:max_labels])
+        labels = _names(s, max_labels)
         if labels:
             lines.append(f"* LABELS: {labels}")
         lines.append("")

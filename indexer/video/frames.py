@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from indexer.video import errors
+from indexer.video.probe import display_size
 
 SHOT_SIZE = (48, 27)  # what TransNetV2 was trained on
 
@@ -40,7 +41,7 @@ def _rgb(frame: av.VideoFrame, size: tuple[int, int], interpolation: str) -> NDA
 
 
 def analysis_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """Even dimensions, long side at most max_side, aspect kept."""
+    """Even dimensions, long side at most max_side, aspect kept (the display aspect: see decode_frames)."""
     scale = min(1.0, max_side / max(width, height))
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
@@ -58,12 +59,14 @@ def decode_frames(
         time_base = stream.time_base or Fraction(1, 1)
         start = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
         rate = float(stream.guessed_rate or 25)
+        shown = display_size(stream)  # keyframes as the video is seen: a squeezed face is no face to find
         size: tuple[int, int] | None = None
         index = 0
         try:
             for frame in container.decode(stream):
                 if size is None:
-                    size = analysis_size(frame.width, frame.height, max_side)
+                    ratio = shown[0] / shown[1] if all(shown) else 1.0
+                    size = analysis_size(round(frame.height * ratio), frame.height, max_side)
                 small = _rgb(frame, SHOT_SIZE, "AREA")
                 picture: NDArray[np.uint8] | None = None
                 if index % sample_every == 0:

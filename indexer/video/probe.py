@@ -83,7 +83,9 @@ def _duration(container: Any, stream: Any) -> float | None:
     return None
 
 
-def _display_size(stream: Any) -> tuple[int, int]:
+def display_size(stream: Any) -> tuple[int, int]:
+    """A video stream's picture as it is shown: its sample aspect ratio applied to the width (a 1440×1080
+    HDV or a 720×480 DV widescreen stream stores its pixels squeezed)."""
     cc = stream.codec_context
     width, height = int(cc.width or 0), int(cc.height or 0)
     sar = stream.sample_aspect_ratio
@@ -163,7 +165,7 @@ def probe_video(path: Path, limits: VideoLimits | None = None) -> VideoInfo:
             raise errors.unsupported_codec(
                 str(stream.codec_context.name if stream.codec_context else "unknown")
             )
-        width, height = _display_size(stream)
+        width, height = display_size(stream)
         if width <= 0 or height <= 0:
             raise errors.corrupt(family, "its picture size is missing")
         if max(width, height) > limits.max_side or width * height > limits.max_pixels:

@@ -23,6 +23,7 @@ from PIL import Image
 from catalog.domain.video.timecode import clock
 from indexer.renditions import RenditionData, encode_jpeg
 from indexer.video import errors
+from indexer.video.probe import display_size
 
 TILE = (160, 90)
 STRIP_COLUMNS = 10
@@ -88,7 +89,7 @@ def make_proxy(source: Path, target: Path) -> tuple[int, int]:
         ):
             vin = src.streams.video[0]
             vin.thread_type = "AUTO"
-            size = proxy_size(vin.codec_context.width, vin.codec_context.height)
+            size = proxy_size(*display_size(vin))  # square pixels: the proxy shows what the source shows
             rate = vin.guessed_rate or vin.average_rate or Fraction(25)
             vout = out.add_stream("libx264", rate=rate)
             vout.width, vout.height, vout.pix_fmt = size[0], size[1], "yuv420p"

@@ -3,6 +3,7 @@ OpenTimelineIO's CMX 3600 adapter parses the EDL, at 23.976, 25 and 29.97 drop-f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from fractions import Fraction
 from itertools import pairwise
@@ -121,3 +122,11 @@ def test_edl_refuses_more_events_than_cmx_numbers() -> None:
     segments, info = make("25")
     with pytest.raises(ValueError, match="999"):
         edl(segments * 200, info, title="x")
+
+
+def test_a_shots_guess_reads_as_one_in_captions_and_the_edl() -> None:
+    segments, info = make("25")
+    guessed = [dataclasses.replace(segments[0], labels=(Label("Missile", 41.0),))]
+    assert "Shot 1: Missile?" in webvtt(guessed) and "Shot 1: Missile?" in srt(guessed)
+    assert "* LABELS: Missile?" in edl(guessed, info, title="launch")
+    assert "Shot 1: Rocket\n" in webvtt(segments[:1])  # a sure one has no mark

@@ -36,7 +36,7 @@ import importlib.util
 import math
 import pickle
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,12 +214,21 @@ class DlibFaceRecognizer:
             with self._free_lock:
                 self._free_detectors.append(detector)
 
-    def detect(self, image: Image.Image, *, people: Sequence[BoundingBox] = ()) -> list[Face]:
+    def detect(
+        self,
+        image: Image.Image,
+        *,
+        people: Sequence[BoundingBox] = (),
+        find_people: Callable[[], Sequence[BoundingBox]] | None = None,
+    ) -> list[Face]:
         """Faces in an image (any mode; converted to RGB), most confident first.
 
         people: person boxes found in the same image (the object detector's). When person_upsample is
         above upsample, the head region of each person whose face the whole-image scan missed is scanned
-        again at person_upsample (see face_regions)."""
+        again at person_upsample (see face_regions).
+        find_people: instead of `people`, where finding them has a cost of its own: called for the person
+        boxes only when the whole-image scan found no face (a video's keyframe runs the detector only
+        then)."""
         pixels = rgb_array(image, self.max_side)
         height, width = pixels.shape[:2]
         if width == 0 or height == 0:
@@ -228,6 +237,8 @@ class DlibFaceRecognizer:
         kept: list[tuple[float, Any]] = self._verified(
             models, pixels, self._scan(models, pixels, self.upsample)
         )
+        if not kept and find_people is not None and self.person_upsample > self.upsample:
+            people = find_people()
         if people and self.person_upsample > self.upsample:
             kept += self._rescan_heads(models, pixels, people, kept)
             kept.sort(key=lambda c: -c[0])
@@ -351,3 +362,39 @@ def _landmarks(shape: Any, width: int, height: int) -> tuple[Landmark, ...]:
         mean_of(_EYE_RIGHT_PARTS, "eyeRight"),
         mean_of((_NOSE_PART,), "nose"),
     )
+
+
+class KeyframeFaces:
+    """Faces in a video's keyframes (analysis size, 640 px wide): the whole picture scanned upsampled once
+    (faces from ≈ 40 px), and where that finds none, the heads of the people `people` finds in it (the
+    object detector's boxes) scanned upsampled twice (faces from ≈ 20 px: a wide shot's). The person
+    search runs only on keyframes without a face, so a keyframe whose faces the whole scan finds costs
+    what it did. indexer.video.analysis.FaceDetector; blocking CPU work."""
+
+    def __init__(
+        self, recognizer: DlibFaceRecognizer, people: Callable[[Image.Image], Sequence[BoundingBox]]
+    ) -> None:
+        self.recognizer = recognizer
+        self.people = people
+
+    def detect(self, image: Image.Image) -> list[Face]:
+        return self.recognizer.detect(image, find_people=lambda: self.people(image))
+
+
+def keyframe_faces(model_dir: Path) -> KeyframeFaces:
+    """KeyframeFaces over dlib and the local object detector (its Person boxes down to its decoder's floor,
+    as the faces analyzer takes them, but a weak one of the whole frame: labels.detections.frame_guess),
+    each loaded on first use."""
+    from catalog.domain.labels.detections import frame_guess
+    from indexer.recognizers.local.objects import CenterNetDetector
+    from indexer.recognizers.local.people import people_from_objects
+
+    detector = CenterNetDetector(model_dir)
+
+    def people(image: Image.Image) -> list[BoundingBox]:
+        found = people_from_objects(detector.detect(image), min_confidence=0.0)  # down to its decoder's floor
+        # a weak Person box of nearly the whole frame locates no one (a cat's close-up at 28): its head
+        # region would be the top half of the frame, the costliest scan of all (16 times its pixels)
+        return [p.box for p in found if not frame_guess(p)]
+
+    return KeyframeFaces(DlibFaceRecognizer(upsample=1, person_upsample=2), people)

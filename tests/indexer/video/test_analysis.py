@@ -101,3 +101,43 @@ def test_a_shot_nothing_is_sure_of_keeps_its_tentative_labels_unless_something_e
     assert seen[1].labels == cat.labels
     off = AnalysisOptions(tentative_confidence=100)  # the labels parameter that turns them off
     assert analyze_video(clip.path, info, shot_model, labeler, off).segments[0].labels == ()
+
+
+def test_small_faces_of_the_people_a_keyframe_shows_are_found(tmp_path: Path, shot_model: TransNetV2) -> None:
+    """An HD clip is analysed at 640×360: a wide shot's faces come out 20–30 px, under the ≈ 40 px the
+    whole-keyframe scan finds. The object detector's people show where to look closer (keyframe_faces)."""
+    from indexer.recognizers.local.faces import DlibFaceRecognizer, keyframe_faces
+
+    clip = make_clip(
+        tmp_path / "crew.mp4",
+        [Shot("camera", 30, scale=0.6), Shot("rocket", 30), Shot("astronaut", 30, scale=0.4)],
+        size=(1280, 720),
+    )
+    info = probe_video(clip.path)
+    before = analyze_video(clip.path, info, shot_model, None, faces=DlibFaceRecognizer(upsample=1))
+    assert [s.faces for s in before.segments] == [(), (), ()]  # the whole scan alone misses both
+    result = analyze_video(clip.path, info, shot_model, None, faces=keyframe_faces(tmp_path / "models"))
+    assert [s.faces for s in result.segments] == [("person-1",), (), ("person-2",)]
+    assert [round(f.box.width * 640) for f in result.faces] == [
+        pytest.approx(23, abs=4),
+        pytest.approx(26, abs=4),
+    ]
+
+
+def test_keyframes_of_a_squeezed_stream_are_seen_as_it_is_shown(
+    tmp_path: Path, shot_model: TransNetV2
+) -> None:
+    """A 480×360 stream of 4:3 pixels shows 640×360 (as HDV's 1440×1080 shows 1920×1080): its keyframes,
+    and so its poster, frames and faces, are analysed at 640×360, where a face has its own proportions."""
+    from indexer.recognizers.local.faces import DlibFaceRecognizer
+
+    clip = make_clip(
+        tmp_path / "hdv.mp4", [Shot("astronaut", 30, scale=1.0)], size=(480, 360), pixel_aspect=Fraction(4, 3)
+    )
+    info = probe_video(clip.path)
+    assert (info.width, info.height) == (640, 360)
+    result = analyze_video(clip.path, info, shot_model, None, faces=DlibFaceRecognizer(upsample=1))
+    assert result.poster is not None and result.poster.picture.shape == (360, 640, 3)
+    assert [s.faces for s in result.segments] == [("person-1",)]
+    (face,) = result.faces
+    assert face.box.width * 640 == pytest.approx(face.box.height * 360, rel=0.15)  # square, not squeezed

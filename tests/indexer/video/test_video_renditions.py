@@ -36,6 +36,18 @@ def test_proxy_is_small_h264_with_audio_and_every_frame(tmp_path: Path) -> None:
     assert len(data) < clip.path.stat().st_size
 
 
+def test_proxy_of_a_squeezed_stream_has_square_pixels(tmp_path: Path) -> None:
+    """HDV stores 1920×1080 as 1440×1080 pixels 4:3 wide: its proxy shows 640×360, in square pixels."""
+    clip = make_clip(
+        tmp_path / "hdv.mp4", [Shot("astronaut", 20, scale=1.0)], size=(480, 360), pixel_aspect=Fraction(4, 3)
+    )
+    assert make_proxy(clip.path, tmp_path / "proxy.mp4") == (640, 360)
+    with av.open(str(tmp_path / "proxy.mp4")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
+        assert stream.sample_aspect_ratio in (None, Fraction(0), Fraction(1))
+
+
 def test_proxy_of_a_broken_file_is_a_typed_error_and_leaves_nothing(tmp_path: Path) -> None:
     (tmp_path / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(2000))
     from indexer.video.errors import VideoRejected

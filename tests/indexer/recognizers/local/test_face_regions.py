@@ -97,6 +97,25 @@ def test_a_face_found_in_two_overlapping_head_regions_counts_once(detector: Cent
     assert len(FOCUSED.detect(image, people=[person, nudged, person])) == 1
 
 
+def test_people_are_looked_for_only_where_the_whole_scan_found_no_face(detector: CenterNetDetector) -> None:
+    """A video's keyframe (keyframe_faces): the person search has a cost of its own (the detector), so it
+    runs only when the whole scan at upsample 1 found no face; upsample 2 in the heads finds ≈ 20 px."""
+    keyframe = DlibFaceRecognizer(upsample=1, person_upsample=2)
+    asked: list[Image.Image] = []
+
+    def find(image: Image.Image) -> list[BoundingBox]:
+        asked.append(image)
+        return people_in(detector, image)
+
+    large = photo("astronaut").resize((360, 360), Image.Resampling.LANCZOS)  # a ≈ 63 px face
+    assert len(keyframe.detect(large, find_people=lambda: find(large))) == 1 and asked == []
+    small = Image.new("RGB", (640, 360), (70, 74, 80))
+    small.paste(photo("camera").resize((216, 216), Image.Resampling.LANCZOS), (212, 144))  # ≈ 23 px
+    assert WHOLE.detect(small) == []
+    [face] = keyframe.detect(small, find_people=lambda: find(small))
+    assert asked == [small] and face_widths([face], small.width) == [pytest.approx(23, abs=4)]
+
+
 # the geometry, on hand-made boxes (a 1000×800 image)
 
 

@@ -22,7 +22,8 @@ export function ShotLabels(props: { shot: Shot }) {
       {labels.length || s.faces.length || s.text
         ? labels.slice(0, 4).map((l) => (
             <a key={l.name} href={`/?label=${encodeURIComponent(l.name)}`}>
-              {l.name} <span class="muted">{pct(l.confidence)}</span>
+              {l.name}
+              {l.guess ? "?" : ""} <span class="muted">{pct(l.confidence)}</span>
             </a>
           ))
         : <span class="muted">nothing found</span>}
