@@ -33,8 +33,10 @@ from catalog.domain.ports import IndexDocument
 # v4: the meaning says what the labels are (metadata.label_glosses); `verify --repair` embeds an asset
 # again where its meaning changed (metadata.stale_meaning) before reindexing it. v5: the image's tone
 # (catalog.domain.tone), measured from the pixels (its description says "black and white photo" by it too).
+# v6: parent labels have glosses too (an old street that is only a sure Building is glossed "a structure
+# that has a roof and walls").
 # Every document indexed before a version is stale until `mediasight verify --repair`.
-VERSION = "v5"
+VERSION = "v6"
 DECIMALS = 4
 _SCALE = 10**DECIMALS
 _VECTOR_LIMIT = 1e14  # |x|·10⁴ stays exact in int64 below this

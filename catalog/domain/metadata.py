@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.labels.description import colour_words, counted
-from catalog.domain.labels.detections import name_detections
+from catalog.domain.labels.detections import GUESS_BELOW, name_detections
 from catalog.domain.labels.glossary import glossed
 from catalog.domain.labels.order import merge_labels, specific_first, specific_labels
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
@@ -68,7 +68,26 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
                 confidence=max(found.confidence, confidence),
                 instances=found.instances or instances,
             )
-    return tuple(specific_first(labels))
+    return tuple(specific_first(labels, detector_guesses(results, labels)))
+
+
+def detector_guesses(results: Results, labels: Sequence[Label]) -> set[str]:
+    """The names among `labels` that are the object detector's guesses: under GUESS_BELOW, and found by no
+    other analyzer (the classifier, a custom concept, a video's shots, faces and bodies for Person).
+    labels.order.specific_first places them after what the classifier is surer of."""
+    if DETECTOR not in results:
+        return set()
+    detected = {lb.name.casefold() for lb in results[DETECTOR].findings.labels}
+    said = {lb.name.casefold() for a, r in results.items() if a != DETECTOR for lb in r.findings.labels}
+    video = _video(results)
+    said |= {lb.name.casefold() for lb in video.labels()} if video is not None else set()
+    if person_instances(results):
+        said.add(PERSON.casefold())
+    return {
+        lb.name
+        for lb in labels
+        if lb.confidence < GUESS_BELOW and lb.name.casefold() in detected and lb.name.casefold() not in said
+    }
 
 
 def _classifier_labels(results: Results) -> tuple[tuple[Label, ...], tuple[Label, ...], float]:
@@ -99,7 +118,7 @@ def tentative_labels(results: Results) -> tuple[Label, ...]:
 def current_labels(results: Results) -> tuple[Label, ...]:
     """The machine's labels under the human verdicts (review.human_labels), the specific first."""
     merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
-    return tuple(specific_first(merged))
+    return tuple(specific_first(merged, detector_guesses(results, merged)))
 
 
 def text_lines(results: Results) -> list[str]:

@@ -1,8 +1,8 @@
 """What a label means, in words: WordNet 3.0's definition and other names of each label the local models
-name (glosses.json, built by scripts/build_label_glosses.py), so the meaning can say what the label is
-("Banister, also balustrade: a railing at the side of a staircase"): "stairs" then finds the photo the
-classifier called Banister. A label of another provider finds its gloss when its name is the same
-("Dog", "Bicycle"); a custom concept's name has none."""
+name, classes and parents (glosses.json, built by scripts/build_label_glosses.py), so the meaning can say
+what the label is ("Banister, also balustrade: a railing at the side of a staircase"): "stairs" then finds
+the photo the classifier called Banister. A label of another provider finds its gloss when its name is the
+same ("Dog", "Bicycle"); a custom concept's name has none."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ put the vaguest labels first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from catalog.domain.model import Instance, Label
 
@@ -36,22 +36,46 @@ def _merge_instances(a: tuple[Instance, ...], b: tuple[Instance, ...]) -> tuple[
     return tuple(sorted({*a, *b}, key=lambda i: -i.confidence))
 
 
-def specific_first(labels: Sequence[Label]) -> list[Label]:
+def specific_first(labels: Sequence[Label], guesses: Collection[str] = ()) -> list[Label]:
     """Most confident first, except that a label waits until every present label beneath it is placed.
 
     A parent's confidence is at least its children's when it is their summed probability: this puts
     "Dog 88" before "Canine 91" and "Animal 97", while an unrelated "Person 95" keeps its place ahead of
     them. Ties: the more specific (more parents), then the name.
+
+    `guesses` (names): the object detector's guesses, weak boxes nothing else found (metadata.
+    detector_guesses). A guess is about a spot; a parent's confidence, about what the whole picture shows.
+    So a guess does not come before a label whose branch (the label, or a parent of it still waiting) is
+    surer than the guess: the classifier's tentative "Palace 34" under "Building 48" comes before the
+    detector's "Bird 38" on the boats of the lake below the palace.
     """
+    guessed = {g.casefold() for g in guesses}
     remaining = sorted(labels, key=lambda lb: (-lb.confidence, -len(lb.parents), lb.name))
     out: list[Label] = []
     while remaining:
         # parents named anywhere among what is left: those labels must wait
         waiting = {p.casefold() for lb in remaining for p in lb.parents if p.casefold() != lb.name.casefold()}
         # the best label nothing left is beneath; a (malformed) cycle of parents takes the best one as is
-        pick = next((i for i, lb in enumerate(remaining) if lb.name.casefold() not in waiting), 0)
-        out.append(remaining.pop(pick))
+        free = [lb for lb in remaining if lb.name.casefold() not in waiting] or remaining[:1]
+        pick = free[0]
+        if pick.name.casefold() in guessed:
+            pick = next(
+                (
+                    lb
+                    for lb in free
+                    if lb.name.casefold() not in guessed and _branch(lb, remaining) > pick.confidence
+                ),
+                pick,
+            )
+        out.append(pick)
+        remaining.remove(pick)
     return out
+
+
+def _branch(label: Label, remaining: Sequence[Label]) -> float:
+    """The label's confidence, or a surer one of its parents among `remaining` (waiting for it)."""
+    parents = {p.casefold() for p in label.parents}
+    return max([label.confidence, *(lb.confidence for lb in remaining if lb.name.casefold() in parents)])
 
 
 def specific_labels(labels: Sequence[Label]) -> list[Label]:
@@ -61,9 +85,10 @@ def specific_labels(labels: Sequence[Label]) -> list[Label]:
 
 
 def sure_or_best(labels: Sequence[Label], bar: float) -> list[Label]:
-    """The labels at least `bar` confident; for an asset none is, its most confident specific label alone
-    (what it most likely shows, said at its low confidence), so no asset with labels says nothing."""
+    """The labels at least `bar` confident; for an asset none is, its first specific label alone (what
+    it most likely shows, said at its low confidence), so no asset with labels says nothing. `labels` in
+    their order (specific_first)."""
     sure = [lb for lb in labels if lb.confidence >= bar]
     if sure or not labels:
         return sure
-    return [max(specific_labels(labels) or labels, key=lambda lb: lb.confidence)]
+    return [(specific_labels(labels) or labels)[0]]

@@ -79,6 +79,18 @@ def test_the_meaning_says_what_its_first_specific_labels_are() -> None:
     assert label_glosses([Label("Harbour Crane", 80)]) == label_glosses([]) == ""
 
 
+def test_a_parent_that_is_the_most_specific_label_is_glossed_too() -> None:
+    # an old street of castles and towers the classifier is only sure is a Building
+    assert label_glosses([Label("Building", 54)]) == (
+        "Building, also edifice: a structure that has a roof and walls and stands more or less permanently "
+        "in one place"
+    )
+    flower = [Label("Insect", 52, ("Invertebrate", "Animal")), Label("Animal", 62)]
+    assert label_glosses(flower) == "Insect: small air-breathing arthropod"
+    # a parent above most of the animals says too little to gloss (build_label_glosses.GENERIC)
+    assert label_glosses([Label("Mammal", 68, ("Animal",)), Label("Animal", 74)]) == ""
+
+
 def test_the_glosses_add_to_the_description_without_outweighing_it() -> None:
     description, glosses = np.array([1, 0, 0], np.float32), np.array([0, 1, 0], np.float32)
     assert with_glosses(description, None) is description

@@ -27,6 +27,25 @@ def test_every_class_of_both_models_has_a_gloss() -> None:
     assert missing == []
 
 
+def test_every_label_the_taxonomies_can_produce_has_a_gloss() -> None:
+    imagenet = json.loads((DATA / "imagenet_taxonomy.json").read_text())
+    coco = json.loads((DATA / "coco_taxonomy.json").read_text())
+    parents = {p for ps in imagenet["parents"].values() for p in ps}
+    parents |= {p for c in coco["classes"] for p in c["ancestors"]}
+    assert {"Building", "Mammal", "Insect", "Carnivore", "Clothing", "Human"} <= parents
+    missing = {n for n in parents if gloss_of(n) is None or not gloss_of(n).definition}  # type: ignore[union-attr]
+    # WordNet knows street signs and signs, no road sign; the rest are above more than GENERIC classes
+    assert missing == {"Road Sign", "Animal", "Mammal", "Carnivore", "Canine", "Pet"}
+    assert glossed("Building") == (
+        "Building, also edifice: a structure that has a roof and walls and stands more or less permanently "
+        "in one place"
+    )
+    assert glossed("Insect") == "Insect: small air-breathing arthropod"
+    # a name for two senses (RENAME) takes the one most classes are beneath: food the solid, not nutrient
+    assert gloss_of("Food").definition.startswith("any solid substance")  # type: ignore[union-attr]
+    assert gloss_of("Hydrant").definition.startswith("a discharge pipe")  # type: ignore[union-attr]
+
+
 def test_a_gloss_says_what_the_label_is_in_other_words() -> None:
     banister = glossed("banister")  # names are case-insensitive; the label's own spelling is kept
     assert banister == (

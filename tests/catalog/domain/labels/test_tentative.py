@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from catalog.domain.metadata import machine_labels, metadata_text, tentative_labels
+from catalog.domain.labels.order import sure_or_best
+from catalog.domain.metadata import current_labels, machine_labels, metadata_text, tentative_labels
 from catalog.domain.model import BoundingBox, Face, Findings, Instance, Label, RecognitionResult
 from tests.catalog.domain.assets import an_asset
 
@@ -73,3 +74,37 @@ def test_the_meaning_text_describes_the_sure_labels_or_else_the_tentative_ones()
     person = Label("Person", 61.0, ("Human",), (Instance(BOX, 61.0),))
     astronaut = {"labels": classifier(Label("Bobsleigh", 27.9)), "objects": detector(person)}
     assert described(astronaut) == "Person, Human. a person. IMG"
+
+
+# sklearn's china.jpg as the pipeline sees it: a pagoda the classifier is unsure of (Palace 34, tentative,
+# under House and Building 48), and eight weak Bird boxes the detector put on the boats of the lake below
+CHINA = (
+    Label("Building", 47.9),
+    Label("House", 40.3, ("Building",)),
+    Label("Palace", 34.4, ("House", "Building")),
+)
+BIRDS = (
+    Label("Bird", 38.4, ("Animal",), (Instance(BoundingBox(0.6, 0.6, 0.02, 0.02), 38.4),)),
+    Label("Animal", 38.4),
+)
+
+
+def test_a_detector_guess_does_not_come_before_what_the_classifier_is_surer_of() -> None:
+    found = current_labels({"labels": classifier(*CHINA), "objects": detector(*BIRDS)})
+    assert names(found) == ["Palace", "House", "Building", "Bird", "Animal"]
+    assert sure_or_best(found, 50.0) == [found[0]]  # topLabels: the Palace, said at 34
+    # the same with Building sure: its tentative Palace still names it, before the birds
+    sure = (Label("Building", 52.0), *CHINA[1:])
+    found = machine_labels({"labels": classifier(*sure), "objects": detector(*BIRDS)})
+    assert names(found)[0] == "Palace"
+
+
+def test_a_guess_surer_than_anything_the_classifier_says_still_comes_first() -> None:
+    valley = classifier(Label("Valley", 32.3))  # a city seen from above, its cars boxed at 39
+    car = Label("Car", 38.5, ("Vehicle",), (Instance(BOX, 38.5),))
+    found = current_labels({"labels": valley, "objects": detector(car, Label("Vehicle", 38.5))})
+    assert names(found) == ["Car", "Vehicle", "Valley"]
+    # what the classifier also found is no guess: its Bird is as sure as it says, before the Palace
+    both = classifier(*CHINA, Label("Bird", 20.0, ("Animal",)))
+    found = current_labels({"labels": both, "objects": detector(*BIRDS)})
+    assert names(found)[0] == "Bird"
