@@ -101,7 +101,9 @@ class InferenceBatcher(Generic[X, R]):
                     future.set_exception(exc)
                 else:
                     future.cancel()
-            raise
+            if not isinstance(exc, Exception):
+                raise
+            return  # its callers have the error; nobody awaits this task
         self._ask()  # inputs beyond max_batch, or that came after the batch was taken
         for (_, future), result in zip(batch.items, results, strict=True):
             if future.done():  # its caller was cancelled
