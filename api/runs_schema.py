@@ -217,9 +217,9 @@ class RunMutation:
         outdated: Annotated[
             bool,
             strawberry.argument(
-                description="Only assets an older model made a current run of (modelVersions.outdated). "
-                "Name the analyzers that modelVersions shows outdated: every chosen analyzer runs again on "
-                "each such asset. NO_ASSETS if the server's version of one is not known yet."
+                description="Only assets an older model made a current run of (modelVersions.outdated), "
+                "and on each only the chosen analyzers (default: your tenant's) whose current run an older "
+                "model made. NO_ASSETS if the server's version of one is not known yet."
             ),
         ] = False,
     ) -> ReprocessPayload:

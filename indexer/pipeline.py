@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.model import Asset, Rendition, ReprocessBatch, Stage
+from catalog.domain.model_census import outdated_analyzers
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
 from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
@@ -30,7 +32,7 @@ from indexer.recognizers.ports import AnalysisInput, TextEmbedder, decode_pictur
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, Rendered, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
-from services.reprocess import batch_choice
+from services.reprocess import batch_choice, model_of
 
 if TYPE_CHECKING:
     from indexer.video.video_work import VideoWork
@@ -144,7 +146,12 @@ class Pipeline:
         item = await self._input_from_preview(asset)
         tenant_choice = await self._choose(tenant_id)
         choice = batch_choice(tenant_choice, batch)
+        if batch.outdated_only:
+            choice = await self._outdated_of(asset, choice)
         changed = False
+        if not choice.analyzers:  # brought up to date since the batch was made: nothing to run
+            await self.reindex(asset)
+            return False
         if is_video(asset) and set(choice.analyzers) & VIDEO_ANALYZERS:  # what its segments hold
             video_choice = segment_choice(tenant_choice, choice)
             changed = await self._video_steps().reanalyze(asset, batch, video_choice)
@@ -156,6 +163,18 @@ class Pipeline:
         # Always: an earlier attempt may have saved changed runs and then failed before re-indexing.
         await self.reindex(asset)
         return changed
+
+    async def _outdated_of(self, asset: Asset, choice: AnalyzerChoice) -> AnalyzerChoice:
+        """Of the choice, the analyzers whose current run on this asset another model made (a batch of
+        reprocess(outdated)): an asset outdated in its labels only does not run its faces and text again."""
+        names = [n for n in choice.analyzers if concept_of(n) is None]  # a concept has no model version
+        server = {n: model_of(self._analyzers.get(n, choice.provider_of(n))) for n in names}
+        made = await self._catalog.current_models(asset.tenant_id, [asset.id], list(server))
+        stale = set(outdated_analyzers(made.get(asset.id, {}), server))
+        return AnalyzerChoice(
+            tuple(n for n in choice.analyzers if n in stale),
+            {n: p for n, p in choice.providers.items() if n in stale},
+        )
 
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent. A video's keyframe

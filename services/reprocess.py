@@ -203,6 +203,7 @@ class ReprocessService:
             raise ReprocessError(
                 "UNKNOWN_ANALYZER", "a concept has no model versions: reprocess it without outdated"
             )
+        batch = dataclasses.replace(batch, outdated_only=True)
         current = {n: model_of(a) for n, a in chosen.items()}
         if unknown := [n for n, m in current.items() if not m.known]:
             raise ReprocessError(

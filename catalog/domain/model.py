@@ -334,6 +334,8 @@ class ReprocessBatch:
     created_at: datetime
     enqueued: bool = False  # every job is in the queue (a crash before that is resumed by recovery)
     selection: str | None = None  # the filter still to resolve into items (encoded); None once resolved
+    # reprocess(outdated): on each asset only the chosen analyzers whose current run an older model made
+    outdated_only: bool = False
     error: str = ""  # why the batch FAILED before it ran
     enqueued_through: str | None = None  # the last asset whose job is queued: a retry resumes after it
     heartbeat_at: datetime | None = None  # last sign of life of its preparation (recovery waits for it)

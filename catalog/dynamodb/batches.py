@@ -34,6 +34,7 @@ def _batch(item: Item) -> ReprocessBatch:
         created_at=created,
         enqueued="enqueued" in item,
         selection=opt_s(item, "selection"),
+        outdated_only="outdated_only" in item,
         error=opt_s(item, "error") or "",
         enqueued_through=opt_s(item, "enqueued_through"),
         heartbeat_at=from_db_time(opt_s(item, "heartbeat_at")),
@@ -64,6 +65,8 @@ class DynamoBatches(DynamoPreparations):
             meta["provider"] = s(batch.provider)
         if batch.selection is not None:
             meta["selection"] = s(batch.selection)
+        if batch.outdated_only:
+            meta["outdated_only"] = {"BOOL": True}
         marker = {**ddb.key(UNENQUEUED_PK, batch.id), "tenant_id": s(batch.tenant_id)}
         await transact(self._client, [self._put(meta), self._put(marker)])  # items first: no short batch
 

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS batches (
     done INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
-    enqueued INTEGER NOT NULL DEFAULT 0
+    enqueued INTEGER NOT NULL DEFAULT 0,
+    outdated_only INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS batch_items (
     batch_id TEXT NOT NULL,
@@ -58,6 +59,7 @@ def _batch(row: sqlite3.Row) -> ReprocessBatch:
         created_at=created,
         enqueued=bool(row["enqueued"]),
         selection=row["selection"],
+        outdated_only=bool(row["outdated_only"]),
         error=row["error"] or "",
         enqueued_through=row["enqueued_through"],
         heartbeat_at=from_db_time(row["heartbeat_at"]),
@@ -80,10 +82,11 @@ class SqliteBatches(SqlitePreparations):
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO batches (id, tenant_id, analyzers, provider, parameters, total, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO batches (id, tenant_id, analyzers, provider, parameters, total, created_at, "
+                "outdated_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (batch.id, batch.tenant_id, json.dumps(list(batch.analyzers)), batch.provider,
-                 json.dumps(batch.parameters, sort_keys=True), len(asset_ids), to_db_time(batch.created_at)),
+                 json.dumps(batch.parameters, sort_keys=True), len(asset_ids), to_db_time(batch.created_at),
+                 int(batch.outdated_only)),
             )  # fmt: skip
             conn.execute(
                 "INSERT INTO batch_preparations (batch_id, selection) VALUES (?, ?)",

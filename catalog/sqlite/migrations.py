@@ -7,7 +7,7 @@ import sqlite3
 from catalog.domain.ids import uuid7
 from catalog.sqlite.run_writes import migrate_results
 
-CATALOG_VERSION = 8
+CATALOG_VERSION = 9
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -25,6 +25,7 @@ _ADDED_COLUMNS = (
     ("assets", "frame_time", "REAL"),
     ("asset_changes", "deleted", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "background", "INTEGER NOT NULL DEFAULT 0"),
+    ("batches", "outdated_only", "INTEGER NOT NULL DEFAULT 0"),  # version 9
 )
 
 

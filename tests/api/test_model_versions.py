@@ -107,3 +107,27 @@ async def test_bad_input_gets_typed_errors(services: Services) -> None:
     assert payload["batch"] is None and payload["error"]["code"] == "UNKNOWN_ANALYZER"
     payload = (await gql(services, tenant, OUTDATED, ids=["not-an-id"]))["reprocess"]
     assert payload["error"]["code"] == "NOT_FOUND"
+
+
+async def test_each_asset_runs_again_only_what_an_older_model_made(
+    settings: Settings, labeler: ColorLabeler
+) -> None:
+    """reprocess(outdated: true) without analyzers: the tenant's labels and properties are chosen, but only
+    the labels are older, so the properties do not run again (on a large archive, the full stack would)."""
+    services = build(settings.model_copy(update={"analyzers": "labels,properties"}), labeler=labeler)
+    try:
+        tenant, _ = await make_tenant(services, "acme")
+        ids = await ingest(services, tenant, {"red": (240, 20, 20), "green": (20, 240, 20)})
+        labeler.version = "2"  # the upgrade changes the labels' model only
+        payload = (await gql(services, tenant, OUTDATED))["reprocess"]
+        assert payload["error"] is None
+        await services.worker().run_until_idle()
+        batch = await services.catalog.get_batch(tenant, payload["batch"]["id"])
+        assert batch is not None and batch.outdated_only and (batch.total, batch.done) == (2, 2)
+        for asset_id in ids.values():
+            labels = await services.catalog.runs_of(tenant, [asset_id], "labels")
+            assert [r.model_version for r in labels[asset_id]] == ["2+dct", "1+dct"]
+            properties = await services.catalog.runs_of(tenant, [asset_id], "properties")
+            assert len(properties[asset_id]) == 1  # current already: not run again
+    finally:
+        services.close()

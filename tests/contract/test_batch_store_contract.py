@@ -138,6 +138,27 @@ async def test_a_resolved_batch_cannot_fail(catalog: CatalogStore) -> None:
     assert [b.id for b in await catalog.unenqueued_batches()] == [batch.id]  # recovery finishes it
 
 
+async def test_an_outdated_only_batch_stays_one_past_its_resolution(catalog: CatalogStore) -> None:
+    """reprocess(outdated): its jobs narrow each asset's analyzers by it long after the selection is gone."""
+    (a,) = await tenants(catalog, "a")
+    batch = new_batch(a, selection=SELECTION, outdated_only=True)
+    plain = new_batch(a, selection=SELECTION)
+    await catalog.create_batch(batch, [])
+    await catalog.create_batch(plain, [])
+    mine = claim()
+    assert await catalog.claim_batch(a, batch.id, mine)
+    assert await catalog.add_batch_items(a, batch.id, [uuid7()], mine)
+    assert await catalog.resolve_batch(a, batch.id, mine) == 1
+    kept = await catalog.get_batch(a, batch.id)
+    assert kept is not None and kept.selection is None and kept.outdated_only
+    other = await catalog.get_batch(a, plain.id)
+    assert other is not None and not other.outdated_only
+    assert {b.id: b.outdated_only for b in await catalog.list_batches(a, limit=10)} == {
+        batch.id: True,
+        plain.id: False,
+    }
+
+
 async def test_an_interrupted_count_is_finished_by_the_next_run(
     catalog: CatalogStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -91,3 +91,22 @@ async def test_version_8_keeps_the_stage_index_to_the_archive(tmp_path: Path) ->
             )
         )
         assert "assets_in_archive_by_stage" in plan
+
+
+async def test_version_9_gives_batches_their_outdated_only_flag(tmp_path: Path) -> None:
+    """A version 8 file's batches had no outdated_only column: they keep their rows and read as plain."""
+    path = tmp_path / "catalog.db"
+    SqliteDb(path, SCHEMA, migrate=migrate_catalog).close()
+    with sqlite3.connect(path) as conn:  # as version 8 left it
+        conn.execute("ALTER TABLE batches DROP COLUMN outdated_only")
+        conn.execute(
+            "INSERT INTO batches (id, tenant_id, analyzers, provider, parameters, total, created_at) "
+            "VALUES ('b1', 't1', '[]', NULL, '{}', 0, '2026-12-01T00:00:00.000000+00:00')"
+        )
+        conn.execute("PRAGMA user_version = 8")
+    db = SqliteDb(path, SCHEMA, migrate=migrate_catalog)
+    try:
+        batch = await SqliteCatalog(db).get_batch("t1", "b1")
+        assert batch is not None and not batch.outdated_only
+    finally:
+        db.close()
