@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog.domain.ids import is_uuid
-from catalog.domain.labels.detections import GUESS_BELOW
+from catalog.domain.labels.detections import said
 from catalog.domain.labels.order import specific_labels
 from catalog.domain.metadata import current_labels
 from catalog.domain.model import Asset, Label, RecognitionResult
@@ -31,10 +31,7 @@ Tenant = Annotated[str, typer.Option("--tenant", help="Name of the tenant whose 
 
 def _labels(labels: Sequence[Label]) -> str:
     """'Cat 93.4, Missile? 42.0': a model's guess (under 50) with a question mark, as the pages show it."""
-    return ", ".join(
-        f"{label.name}{'?' if label.confidence < GUESS_BELOW else ''} {label.confidence:.1f}"
-        for label in labels
-    )
+    return ", ".join(f"{said(label)} {label.confidence:.1f}" for label in labels)
 
 
 def _top_labels(results: Mapping[str, RecognitionResult]) -> str:

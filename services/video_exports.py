@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from catalog.domain.labels.detections import GUESS_BELOW
+from catalog.domain.labels.detections import said
 from catalog.domain.labels.order import specific_first
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment
@@ -27,7 +27,7 @@ def _names(segment: Segment, max_labels: int) -> str:
     """The shot's labels, the specific first; a model's guess (under 50) with a question mark, as the pages
     and the command line say it ("Missile?")."""
     labels = specific_first(segment.labels)[:max_labels]
-    return ", ".join(f"{lb.name}{'?' if lb.confidence < GUESS_BELOW else ''}" for lb in labels)
+    return ", ".join(said(lb) for lb in labels)
 
 
 def _caption(segment: Segment, max_labels: int) -> str:

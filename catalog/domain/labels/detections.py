@@ -113,6 +113,11 @@ def _borne_out(label: Label, said: Sequence[Label]) -> int:
     return max((1 + len(c.parents) for c in said if _same_or_below(label, c) or _above(label, c)), default=0)
 
 
+def said(label: Label) -> str:
+    """The label's name as people read it: a guess (under GUESS_BELOW) with a question mark, "Missile?"."""
+    return f"{label.name}?" if label.confidence < GUESS_BELOW else label.name
+
+
 def frame_guess(instance: Instance) -> bool:
     """A box of nearly the whole frame at under GUESS_BELOW: it locates nothing, and its class is a guess
     about the whole picture (Dog 36 on a painting of a night sky, Cake 30 on a chalk board, Bed 26 under a
