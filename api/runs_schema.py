@@ -31,7 +31,7 @@ from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.ports import SearchQuery
 from services.batch_preparation import MAX_BATCH_ASSETS
-from services.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
+from services.reprocessing.batches import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
 from services.search_query import MAX_PAGE, InvalidSearch
 
 MAX_FEED_PAGE = 100

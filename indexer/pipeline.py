@@ -32,7 +32,7 @@ from indexer.recognizers.ports import AnalysisInput, TextEmbedder, decode_pictur
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, Rendered, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
-from services.reprocess import batch_choice, model_of
+from services.reprocessing.batches import batch_choice, model_of
 
 if TYPE_CHECKING:
     from indexer.video.video_work import VideoWork

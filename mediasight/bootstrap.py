@@ -60,7 +60,7 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor, RegisterThenEnqueue
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ModelVersions, ReprocessService, reread_embedded
+from services.reprocessing.batches import ModelVersions, ReprocessService, reread_embedded
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService

@@ -85,7 +85,7 @@ def outdated(
     assets. It reads every indexed asset's current runs (their models, not their findings): a page of 500
     assets at a time, so its time grows with the archive. Exit status 0; 2 for an unknown analyzer.
     """
-    from services.reprocess import ReprocessError
+    from services.reprocessing.batches import ReprocessError
 
     async def run(services: Services, tenant_id: str) -> int:
         try:

@@ -11,7 +11,7 @@ from catalog.domain.model import Findings, Label, RecognitionResult, RunStatus, 
 from catalog.domain.model_census import ModelRef
 from catalog.domain.ports import CatalogStore
 from indexer.analyzers import AnalyzerChoice
-from services.reprocess import ModelVersions
+from services.reprocessing.batches import ModelVersions
 from tests.contract.catalogs import T0, backend, catalog, new_asset, tenants
 
 __all__ = ["backend", "catalog"]
@@ -72,7 +72,7 @@ class _Registry:
 
 
 async def test_census_and_outdated_walk_the_archive_in_pages(catalog: CatalogStore, monkeypatch: Any) -> None:
-    monkeypatch.setattr("services.reprocess.CENSUS_PAGE", 2)  # several pages of a few assets
+    monkeypatch.setattr("services.reprocessing.batches.CENSUS_PAGE", 2)  # several pages of a few assets
     a, b = await tenants(catalog, "a", "b")
     ids = []
     for i, version in enumerate(["2", "1", "2", "1", "0"]):
