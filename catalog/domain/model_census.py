@@ -19,7 +19,7 @@ What is judged, by the name a reprocess batch runs it again with:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,45 +59,42 @@ def model_record(model: ModelRef, parameters: Mapping[str, Any]) -> dict[str, ob
     }
 
 
-def run_models(analyzer: str, model: ModelRef, parameters: Mapping[str, Any] | None) -> dict[str, ModelRef]:
-    """The models one current run stands for: {analyzer: its model}, and for a video run (its
-    `parameters` given) also {SHOTS + analyzer: the model} of each analyzer that read its shots."""
-    out = {analyzer: model}
-    segments = (parameters or {}).get("segments") if analyzer == VIDEO else None
-    for name, used in (segments or {}).items():
-        if isinstance(used, Mapping):
-            out[SHOTS + name] = ModelRef(str(used["provider"]), str(used["model"]), str(used["version"]))
-    return out
-
-
-def _pairs(
-    analyzer: str, models: Mapping[str, ModelRef], server: Mapping[str, ModelRef]
-) -> Iterator[tuple[ModelRef, ModelRef]]:
-    """(run's model, server's model) of each current run that makes the asset's results of `analyzer`."""
-    now = server[analyzer]
-    if (run := models.get(analyzer)) is not None:
-        yield run, now
-    if analyzer == VIDEO_LABELS and VIDEO in server and (run := models.get(VIDEO)) is not None:
-        yield run, server[VIDEO]
-    if (run := models.get(SHOTS + analyzer)) is not None:
-        yield run, now
+def shot_models(parameters: Mapping[str, Any]) -> dict[str, ModelRef]:
+    """The models a video run's shots were read with, from its parameters: {SHOTS + analyzer: model}
+    (what catalog adapters add to a current `video` run's own model)."""
+    segments = parameters.get("segments")
+    return {
+        SHOTS + name: ModelRef(str(used["provider"]), str(used["model"]), str(used["version"]))
+        for name, used in (segments.items() if isinstance(segments, Mapping) else ())
+        if isinstance(used, Mapping)
+    }
 
 
 @dataclass(frozen=True)
 class Verdict:
-    model: ModelRef  # the first run's model that differs from the server's, else the analyzer's own
-    differs: bool  # another model made one of the runs
-    older: bool  # ... and the server's model is known: reprocessing brings it up to date
+    model: ModelRef | None  # the first run's model that differs from the server's (None: none differs)
+    older: bool = False  # ... and the server's model is known: reprocessing brings it up to date
+
+
+CURRENT = Verdict(None)
 
 
 def verdict(analyzer: str, models: Mapping[str, ModelRef], server: Mapping[str, ModelRef]) -> Verdict | None:
     """How one asset's results of the analyzer (of `server`, the models this server uses now) stand, from
-    `models` (its current runs' models, run_models): None when it has no run of it."""
-    pairs = list(_pairs(analyzer, models, server))
-    for run, now in pairs:
-        if run != now:
-            return Verdict(run, True, now.known)
-    return Verdict(pairs[0][0], False, False) if pairs else None
+    `models` (its current runs' models, with a video's shot models): None when it has no run of it. Judged
+    by its own run, and a video's by its video run too (see the module's doc)."""
+    now = server[analyzer]
+    run = models.get(analyzer)
+    judged = [(run, now)] if run is not None else []
+    if VIDEO in models:  # a video's results are in its video run too
+        shots, video = models.get(SHOTS + analyzer), server.get(VIDEO)
+        judged += [(shots, now)] if shots is not None else []
+        if analyzer == VIDEO_LABELS and video is not None and (run := models.get(VIDEO)) is not None:
+            judged.append((run, video))
+    for run, model in judged:
+        if run != model:
+            return Verdict(run, model.known)
+    return CURRENT if judged else None
 
 
 def judged(server: Mapping[str, ModelRef]) -> list[str]:
@@ -124,7 +121,7 @@ class AnalyzerCensus:
     outdated: int = 0  # assets of those whose runs reprocessing brings up to date (the server's is known)
 
     def count(self, judged: Verdict) -> None:
-        if not judged.differs:
+        if judged.model is None:
             self.current += 1
             return
         self.older[judged.model] += 1
@@ -145,7 +142,7 @@ def add_page(
     page: Mapping[str, Mapping[str, ModelRef]],
     server: Mapping[str, ModelRef],
 ) -> None:
-    """Count one page of {asset ID: its current runs' models (run_models)} into the tally."""
+    """Count one page of {asset ID: its current runs' models (with a video's shot models)} into the tally."""
     for models in page.values():
         for name, entry in tally.items():
             if (found := verdict(name, models, server)) is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from catalog.domain.clock import utcnow
 from catalog.domain.model import Label, RecognitionResult, RunStatus
-from catalog.domain.model_census import ModelRef, run_models
+from catalog.domain.model_census import ModelRef, shot_models
 from catalog.domain.video.findings import VIDEO
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.asset_items import asset_key
@@ -97,10 +97,10 @@ class DynamoRunReads(DynamoTable):
             ),
         ]:
             model = ModelRef(item["provider"]["S"], item["model_name"]["S"], item["model_version"]["S"])
-            parameters = json.loads(item["parameters"]["S"]) if "parameters" in item else None
-            out.setdefault(item["asset_id"]["S"], {}).update(
-                run_models(item["analyzer"]["S"], model, parameters)
-            )
+            models = out.setdefault(item["asset_id"]["S"], {})
+            models[item["analyzer"]["S"]] = model
+            if "parameters" in item:  # a video run's
+                models.update(shot_models(json.loads(item["parameters"]["S"])))
         return out
 
     async def _current_copies(

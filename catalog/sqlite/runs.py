@@ -9,7 +9,7 @@ from datetime import datetime
 
 from catalog.domain.clock import from_db_time, to_db_time
 from catalog.domain.model import ChangedAsset, RecognitionResult
-from catalog.domain.model_census import ModelRef, run_models
+from catalog.domain.model_census import ModelRef, shot_models
 from catalog.domain.run_change_json import decode_change
 from catalog.domain.run_ports import ChangeRecord
 from catalog.domain.video.findings import VIDEO
@@ -85,8 +85,10 @@ class SqliteRunHistory:
         out: dict[str, dict[str, ModelRef]] = {}
         for r in rows:
             model = ModelRef(r["provider"], r["model_name"], r["model_version"])
-            parameters = json.loads(r["parameters"]) if r["parameters"] else None
-            out.setdefault(r["asset_id"], {}).update(run_models(r["analyzer"], model, parameters))
+            models = out.setdefault(r["asset_id"], {})
+            models[r["analyzer"]] = model
+            if r["parameters"]:  # a video run's
+                models.update(shot_models(json.loads(r["parameters"])))
         return out
 
     async def change_records(

@@ -45,8 +45,8 @@ class ModelVersions:
         self, tenant_id: str, analyzers: Sequence[str]
     ) -> AsyncIterator[dict[str, dict[str, ModelRef]]]:
         """The archive's indexed assets (a video's keyframes go with their video), a page at a time, each
-        with its current runs' models of `analyzers` (model_census.run_models; none: an empty dict). VIDEO
-        is read for videos only."""
+        with its current runs' models of `analyzers` (a video's with its shot models; none: an empty
+        dict). VIDEO is read for videos only."""
         images = [a for a in analyzers if a != VIDEO]
         after = None
         while assets := await self._catalog.list_assets(tenant_id, after=after, limit=CENSUS_PAGE):
