@@ -11,6 +11,7 @@ from catalog.domain.ports import CatalogStore
 from catalog.domain.video.findings import VIDEO
 from indexer.analyzers import AnalyzerChoice
 from indexer.video.video_pipeline import is_video
+from services.reprocessing.requests import ReprocessError
 from services.reprocessing.server_models import ServerModels
 
 CENSUS_PAGE = 500  # assets per page of ModelVersions' walk over the archive
@@ -39,7 +40,12 @@ class ModelVersions:
         self._server.check(analyzers)
         tenant = await self._choose(tenant_id)
         names = analyzers or await self._server.judged(tenant_id, tenant)
-        return await self._server.of(tenant_id, AnalyzerChoice(tuple(names), tenant.providers))
+        server = await self._server.of(tenant_id, AnalyzerChoice(tuple(names), tenant.providers))
+        if missing := [n for n in names if n not in server]:  # check() let only concepts through
+            raise ReprocessError(
+                "UNKNOWN_ANALYZER", f"{missing}: no activated concept of that name in your tenant"
+            )
+        return server
 
     async def pages(
         self, tenant_id: str, analyzers: Sequence[str]

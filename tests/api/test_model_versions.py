@@ -114,6 +114,8 @@ async def test_bad_input_gets_typed_errors(services: Services) -> None:
     assert payload["batch"] is None and payload["error"]["code"] == "UNKNOWN_ANALYZER"
     payload = (await gql(services, tenant, OUTDATED, ids=["not-an-id"]))["reprocess"]
     assert payload["error"]["code"] == "NOT_FOUND"
+    (error,) = await _errors(services, tenant, MODELS, analyzers=["concept:Nope"])
+    assert error.extensions == {"code": "UNKNOWN_ANALYZER"} and "no activated concept" in error.message
     # a server without a text embedder has no embedding to judge or make again
     (error,) = await _errors(services, tenant, MODELS, analyzers=["embedding"])
     assert error.extensions == {"code": "UNKNOWN_ANALYZER"} and "embedding" in error.message
