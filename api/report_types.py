@@ -279,6 +279,10 @@ class AnalyzerModels:
         description="Assets whose current run another model made: reprocess(outdated: true) runs them again."
     )
     older: list[ModelCount] = strawberry.field(description="The other models, most assets first.")
+    note: str | None = strawberry.field(
+        description="What reprocessing does not bring up to date: a concept whose active version learnt from "
+        "feature vectors this server no longer makes (another classifier) is to be trained again."
+    )
 
     @staticmethod
     def from_domain(c: model_census.AnalyzerCensus) -> AnalyzerModels:
@@ -290,4 +294,5 @@ class AnalyzerModels:
             current=c.current,
             outdated=c.outdated,
             older=[ModelCount(model=ModelVersion.from_domain(m), assets=n) for m, n in older],
+            note=c.note or None,
         )

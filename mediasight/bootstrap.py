@@ -376,7 +376,13 @@ def build(
     review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
     fresh = FreshOriginals()
     video = video_work(settings, labeler)
-    server = ServerModels(a.catalog, analyzers, video=lambda: cpu.run(video.model), embedder=embedder)
+    server = ServerModels(
+        a.catalog,
+        analyzers,
+        video=lambda: cpu.run(video.model),
+        embedder=embedder,
+        features=lambda: feature_model(analyzers),
+    )
     pipeline = Pipeline(
         a.catalog,
         a.blobs,

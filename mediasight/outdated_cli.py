@@ -36,6 +36,7 @@ def census_json(census: Sequence[AnalyzerCensus]) -> list[dict[str, object]]:
             "analyzer": c.analyzer,
             "server": model_json(c.server),
             "shots": model_json(c.shots) if c.shots is not None else None,
+            "note": c.note or None,
             "current": c.current,
             "outdated": c.outdated,
             "older": [
@@ -63,6 +64,8 @@ def print_census(census: Sequence[AnalyzerCensus], console: Console, tenant: str
         console.print(f"  {c.current} assets current, {sum(c.older.values())} made by another model")
         for model, count in sorted(c.older.items(), key=lambda kv: (-kv[1], kv[0])):
             console.print(f"    {count} by {escape(str(model))}")
+        if c.note:
+            console.print(f"  [yellow]not fixed by reprocessing:[/] {escape(c.note)}")
     todo = sum(c.outdated for c in census)
     if todo == 0:
         console.print("nothing to do: every current run was made by the model this server runs")

@@ -119,6 +119,7 @@ class AnalyzerCensus:
     current: int = 0  # assets whose current run the server's model made
     older: Counter[ModelRef] = field(default_factory=Counter)  # the other models' runs, by model
     outdated: int = 0  # assets of those whose runs reprocessing brings up to date (the server's is known)
+    note: str = ""  # what reprocessing does not bring up to date (a concept to train again)
 
     def count(self, judged: Verdict) -> None:
         if judged.model is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+from catalog.domain.concepts.model import concept_of
 from catalog.domain.model import Stage
 from catalog.domain.model_census import AnalyzerCensus, ModelRef, add_page, census_of
 from catalog.domain.ports import CatalogStore
@@ -70,9 +71,13 @@ class ModelVersions:
 
     async def census(self, tenant_id: str, analyzers: Sequence[str] = ()) -> list[AnalyzerCensus]:
         """Per judged name (the tenant's, or `analyzers`): the server's model, how many assets' current runs
-        it made, and how many each other model made."""
+        it made, and how many each other model made; a concept to train again says so (`note`)."""
         server = await self.server_models(tenant_id, analyzers)
         tally = census_of(server)
+        for name, why in (
+            await self._server.untrained(tenant_id, [n for n in server if concept_of(n)])
+        ).items():
+            tally[name].note = why
         async for page in self.pages(tenant_id, list(server)):
             add_page(tally, page, server)
         return list(tally.values())

@@ -34,11 +34,13 @@ class ServerModels:
         *,
         video: Callable[[], Awaitable[ModelRef]] | None = None,
         embedder: TextEmbedder | None = None,
+        features: Callable[[], str | None] | None = None,
     ) -> None:
         self._catalog = catalog
         self._analyzers = analyzers
         self._video = video
         self._embedder = embedder
+        self._features = features  # the feature vectors this server makes (None: none)
 
     def check(self, names: Sequence[str]) -> None:
         """Refuse (UNKNOWN_ANALYZER) a name that is no image analyzer, embedding or concept."""
@@ -78,6 +80,23 @@ class ServerModels:
                     raise ReprocessError("UNKNOWN_PROVIDER", str(exc)) from exc
         if self._video is not None and any(n in IMAGE_ANALYZERS for n in out):
             out[VIDEO] = await self._video()
+        return out
+
+    async def untrained(self, tenant_id: str, names: Sequence[str]) -> dict[str, str]:
+        """{concept: why} of the named concepts whose active version learnt from feature vectors this server
+        no longer makes (another classifier): reprocessing cannot bring those up to date, a training can."""
+        now = self._features() if self._features is not None else None
+        out = {}
+        for name in names:
+            concept = await self._catalog.get_concept(tenant_id, concept_of(name) or "")
+            if now is None or concept is None or concept.active_version is None:
+                continue
+            version = await self._catalog.get_version(tenant_id, concept.id, concept.active_version)
+            if version is not None and version.feature_model != now:
+                out[name] = (
+                    f"its version {version.number} learnt from {version.feature_model} vectors and this "
+                    f"server makes {now}: train it again (`mediasight concept train`), then activate it"
+                )
         return out
 
     async def outdated_of(self, asset: Asset, choice: AnalyzerChoice) -> AnalyzerChoice:

@@ -27,6 +27,7 @@ from tests.mediasight.test_verify import HashEmbedder
 MODELS = """query ($analyzers: [String!]) { modelVersions(analyzers: $analyzers) {
   analyzer server { provider modelName modelVersion known } current outdated
   older { model { modelVersion } assets } } }"""
+NOTES = "{ modelVersions { analyzer note } }"
 OUTDATED = """mutation ($ids: [ID!], $filter: SearchFilter, $analyzers: [String!]) {
   reprocess(assetIds: $ids, filter: $filter, analyzers: $analyzers, outdated: true) {
     batch { id status total done } error { code message } } }"""
@@ -153,8 +154,8 @@ async def test_embeddings_and_concepts_an_older_model_made_are_seen_and_made_aga
     """The meaning vectors of another embedder, and a concept's runs by a version no longer the active one
     (an activation batch cut short), are outdated too: reprocess(outdated: true) without analyzers embeds
     and scores those again, and runs no labels."""
-    embedder = HashEmbedder()
-    services = build(settings, labeler=ColorFeatureLabeler(), embedder=embedder)
+    embedder, labeler = HashEmbedder(), ColorFeatureLabeler()
+    services = build(settings, labeler=labeler, embedder=embedder)
     try:
         tenant, _ = await make_tenant(services, "acme")
         reds = await ingest_colors(services, tenant, REDS, "red")
@@ -199,5 +200,13 @@ async def test_embeddings_and_concepts_an_older_model_made_are_seen_and_made_aga
         await services.worker().run_until_idle()
         made = (await services.catalog.runs_of(tenant, [reds[1]]))[reds[1]]
         assert [r.analyzer for r in made if r.batch_id == again.id] == ["embedding"]
+
+        # another classifier: the concept learnt from vectors this server no longer makes, which no
+        # reprocessing mends; the census says to train it again
+        assert [r["note"] for r in (await gql(services, tenant, NOTES))["modelVersions"]] == [None] * 3
+        labeler.feature_version = "fake-color-features/2"
+        notes = [r["note"] for r in (await gql(services, tenant, NOTES))["modelVersions"]]
+        assert notes[:2] == [None, None] and "train it again" in notes[2]
+        assert "fake-color-features/1 vectors and this server makes fake-color-features/2" in notes[2]
     finally:
         services.close()

@@ -13,7 +13,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from catalog.domain.model import BatchStatus
-from catalog.domain.model_census import ModelRef
+from catalog.domain.model_census import AnalyzerCensus, ModelRef
 from mediasight.bootstrap import build
 from mediasight.cli import app
 from mediasight.outdated_cli import print_census
@@ -125,3 +125,16 @@ def test_the_commands_report_the_server_model_and_start_a_batch_of_the_outdated(
     assert code == 0 and "nothing to do" in out
     code, out, _ = run("reprocess", "--help")
     assert "--outdated" in out
+
+
+def test_the_census_says_what_reprocessing_does_not_mend() -> None:
+    shots = ModelRef("local", "transnetv2+fake", "s2")
+    labels = AnalyzerCensus("labels", ModelRef("local", "fake", "2"), shots, current=3)
+    concept = AnalyzerCensus("concept:Crimson", ModelRef("local", "logistic-probe", "v2"), current=3)
+    concept.note = "its version 2 learnt from a vectors and this server makes b: train it again"
+    text = io.StringIO()
+    assert print_census([labels, concept], Console(file=text, width=300), "acme") == 0
+    printed = text.getvalue()
+    assert "(a video's shots and their labels: local transnetv2+fake s2)" in printed
+    assert "not fixed by reprocessing: its version 2 learnt from a vectors" in printed
+    assert "verify --repair" in printed.splitlines()[-1]  # the meaning texts are not counted here
