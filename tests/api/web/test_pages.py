@@ -141,7 +141,10 @@ async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_foun
     )
     labels = page.get_by_role("region", name="Labels")
     await expect(labels.get_by_role("link", name="Person", exact=True)).to_be_visible()
-    await expect(labels).to_contain_text("By ")  # provenance: model and version
+    # provenance: the models and versions; Person is the detector's (and the faces'), not the classifier's
+    await expect(labels.locator(".provenance")).to_contain_text(
+        re.compile(r"^By efficientnet.* and centernet")
+    )
     # 100 % is for what human review confirmed: the face detector's Person at 99.9x reads 99 %
     data = await world.gql("query ($id: ID!) { asset(id: $id) { labels { name confidence } } }", id=astronaut)
     person = next(lb for lb in data["asset"]["labels"] if lb["name"] == "Person")
@@ -307,3 +310,9 @@ async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> N
     await expect(page.get_by_role("region", name="Text in the image")).to_contain_text("Quarterly report")
     await expect(page.locator(".box.text")).not_to_have_count(0)
     await screenshot(page, "asset-memo")
+
+    # Found by its words, a hit says so (no label matched it)
+    await page.goto(f"{world.base}/?q=quarterly")
+    memo = page.locator(f".hit[data-asset-id='{world.ids['memo.png']}']")
+    await memo.locator(".thumb").hover()
+    await expect(memo.locator(".why")).to_contain_text("words found")

@@ -24,7 +24,7 @@ const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSor
     totalCount
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
-    edges { score meaning matches { label confidence via } segments(matching: true) { index startTimecode }
+    edges { score meaning textMatch matches { label confidence via } segments(matching: true) { index startTimecode }
       node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence guess } } }
   }
 }`;
@@ -33,6 +33,7 @@ type Facet = { value: string; count: number };
 type Edge = {
   score: number;
   meaning: number | null;
+  textMatch: boolean; // the query's words were found in its filename, names or text (or label names)
   matches: { label: string; confidence: number; via: string }[];
   segments: { index: number; startTimecode: string }[]; // a video hit's shots that matched
   node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number; guess: boolean }[] };
@@ -48,6 +49,7 @@ function why(edge: Edge): string {
   const parts = edge.matches.map((m) =>
     m.via.toLowerCase() === m.label.toLowerCase() ? `${m.label} ${pct(m.confidence)}` : `${m.label} ${pct(m.confidence)} (a kind of ${m.via})`,
   );
+  if (edge.textMatch) parts.push("words found");
   if (edge.meaning !== null) parts.push(`meaning ${edge.meaning.toFixed(2)}`);
   if (!parts.length) return edge.node.error ? `failed: ${edge.node.error}` : "";
   return `matched ${parts.join(", ")}`;
