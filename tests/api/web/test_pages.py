@@ -131,6 +131,10 @@ async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_foun
     await sign_in(page, world.base, world.key, f"/assets/{astronaut}")
     await expect(page.get_by_role("heading", name="astronaut.jpg")).to_be_visible()
     await expect(page.locator(".box.face")).to_have_count(1)
+    # the picture's size is known once it has loaded (under load it can still be 0 × 0 here)
+    await page.wait_for_function(
+        "() => document.querySelector('.stage img')?.getBoundingClientRect().width > 0"
+    )
     box = await page.locator(".box.face").bounding_box()
     picture = await page.locator(".stage img").bounding_box()
     assert (
