@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import shutil
 import tempfile
@@ -290,13 +289,6 @@ class ServicesRef:
         return self.services
 
 
-def _freeze_startup_objects() -> None:
-    """Move what startup built (schema, models, services) out of the garbage collector's sight: a full
-    collection then walks only request garbage, which keeps its pauses off the latency tail."""
-    gc.collect()
-    gc.freeze()
-
-
 def create_app(
     services: ApiServices | None = None, *, open_services: OpenServices | None = None
 ) -> Starlette:
@@ -313,7 +305,6 @@ def create_app(
             return
         async with open_services() as opened:
             ref.services = opened
-            _freeze_startup_objects()
             yield
 
     async def health(request: Request) -> Response:

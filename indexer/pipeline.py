@@ -49,6 +49,18 @@ def rendition_key(asset: Asset, kind: str) -> str:
     return f"renditions/{asset.tenant_id}/{asset.id}/{kind}.jpg"
 
 
+def decode_and_render(
+    data: bytes, sides: frozenset[int], max_pixels: int
+) -> tuple[Rendered, dict[int, Image.Image]]:
+    """A probed original's renditions with the perceptual hash, and the preview's pictures the analyzers
+    will read (by min_side), decoded from its JPEG bytes as AnalysisInput.picture would: one hop of the
+    pool, not one per picture, and the same pixels as a later reprocess sees. Blocking CPU work."""
+    # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
+    image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=max_pixels, probed=True)
+    rendered = renditions(image)
+    return rendered, {side: decode_picture(rendered.preview.data, side) for side in sides}
+
+
 class Pipeline:
     def __init__(
         self,
@@ -193,24 +205,13 @@ class Pipeline:
         await self._catalog.set_stage(asset.tenant_id, asset.id, stage)
         return dataclasses.replace(asset, status=stage, error=None)
 
-    def _decode_and_render(
-        self, data: bytes, sides: frozenset[int]
-    ) -> tuple[Rendered, dict[int, Image.Image]]:
-        """The renditions with the perceptual hash, and the preview's pictures the analyzers will read (by
-        min_side), decoded from its JPEG bytes as AnalysisInput.picture would: one hop of the pool, not one
-        per picture, and the same pixels as a later reprocess sees."""
-        # The original was probed at ingest and is content-addressed: its bytes are the ones that passed.
-        image = decode(data, target=PREVIEW_MAX, floor=PREVIEW_MIN, max_pixels=self._max_pixels, probed=True)
-        rendered = renditions(image)
-        return rendered, {side: decode_picture(rendered.preview.data, side) for side in sides}
-
     async def _make_renditions(self, asset: Asset) -> tuple[AnalysisInput, asyncio.Future[None]]:
         """The analyzers' input, and the write of the renditions (blobs, then their hash and the stage in
         one catalog write) already under way: the models need not wait for the disk, and the analysis
         writes nothing before it is done (`after`)."""
         data = self._fresh.take(asset.blob_key) or await self._blobs.get(asset.blob_key)
         sides = self._analyzers.picture_sides(await self._choose(asset.tenant_id))
-        rendered, pictures = await self._cpu.run(self._decode_and_render, data, sides)
+        rendered, pictures = await self._cpu.run(decode_and_render, data, sides, self._max_pixels)
         item = AnalysisInput(
             jpeg=rendered.preview.data,
             original_key=asset.blob_key,

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from mediasight.bootstrap import Services
-from mediasight.processes import background, serving
+from mediasight.processes import background, freeze_startup_objects, serving
 from mediasight.settings import Settings
 from mediasight.shared_cli import err, with_services
 
@@ -67,6 +67,7 @@ def worker(ctx: typer.Context) -> None:
         except ValueError as exc:  # a bad mapping, an unknown tenant or queue
             err.print(f"[red]S3 event ingest: {escape(str(exc))}[/]")
             raise typer.Exit(2) from exc
+        freeze_startup_objects()
         await work.run(stop)
 
     with_services(ctx, run)

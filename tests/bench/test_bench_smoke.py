@@ -18,7 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 # bench module → (tiny arguments, the summary line it must end with)
 BENCHES = {
-    "ingest": (["--images", "2", "--width", "320", "--height", "240", "--rounds", "1"], r"^ingest images=2 "),
+    "ingest": (
+        ["--images", "2", "--width", "320", "--height", "240", "--rounds", "1"],
+        r"^ingest images=2 .* pool_work_ratio=[0-9.]+ ",
+    ),
     "analyzers": (["--images", "2", "--width", "640", "--height", "480"], r"^analyzers images=2 "),
     "reprocess": (["--images", "2", "--rounds", "1"], r"^reprocess images=2 "),
     "search": (["--assets", "200", "--tenants", "2", "--runs", "3"], r"^search assets=200 "),
