@@ -262,10 +262,18 @@ class ModelCount:
     assets: int = strawberry.field(description="Indexed assets whose current run this model made.")
 
 
-@strawberry.type(description="One analyzer over the archive's indexed assets.")
+@strawberry.type(
+    description="One analyzer over the archive's indexed assets (an image analyzer, `embedding`, or a "
+    "`concept:<name>`). A video's results of labels, objects, text and moderation are also in its shots' "
+    "analysis: a video counts as outdated there when older models read its shots."
+)
 class AnalyzerModels:
     analyzer: str
     server: ModelVersion = strawberry.field(description="The model this server runs for it now.")
+    shots: ModelVersion | None = strawberry.field(
+        description="labels only: the models a video's shots are analysed with (TransNetV2 and the keyframe "
+        "labeler); a video whose shots other models analysed counts as outdated in labels."
+    )
     current: int = strawberry.field(description="Assets whose current run the server's model made.")
     outdated: int = strawberry.field(
         description="Assets whose current run another model made: reprocess(outdated: true) runs them again."
@@ -278,6 +286,7 @@ class AnalyzerModels:
         return AnalyzerModels(
             analyzer=c.analyzer,
             server=ModelVersion.from_domain(c.server),
+            shots=ModelVersion.from_domain(c.shots) if c.shots is not None else None,
             current=c.current,
             outdated=c.outdated,
             older=[ModelCount(model=ModelVersion.from_domain(m), assets=n) for m, n in older],

@@ -31,7 +31,8 @@ from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.ports import SearchQuery
 from services.batch_preparation import MAX_BATCH_ASSETS
-from services.reprocess import INLINE_ASSETS, MAX_FILTER_IDS, ReprocessError, ReprocessRequest
+from services.reprocessing.batches import INLINE_ASSETS, MAX_FILTER_IDS
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from services.search_query import MAX_PAGE, InvalidSearch
 
 MAX_FEED_PAGE = 100
@@ -160,17 +161,23 @@ class RunQuery:
 
     @strawberry.field(
         permission_classes=[CanRead],
-        description="Per analyzer (yours, or those named): the model this server runs now, and how many of "
-        "your indexed assets' current runs it made and each other model made. After an upgrade, "
-        "`outdated` > 0 says reprocess(outdated: true) has work. Reads every indexed asset's current runs "
-        "(their models, not their findings): its time grows with the archive. Errors: UNKNOWN_ANALYZER, "
-        "UNKNOWN_PROVIDER.",
+        description="Per analyzer (yours, your embedding and active concepts; or those named): the model "
+        "this server runs now, and how many of your indexed assets' current runs it made and each other "
+        "model made (a video's shots count under labels, objects, text, moderation). After an upgrade, "
+        "`outdated` > 0 says reprocess(outdated: true) has work. An embedding made from an older meaning "
+        "text (new glosses) is no model's age: `mediasight verify --repair` embeds it again. Reads every "
+        "indexed asset's current runs (their models, not their findings): its time grows with the archive. "
+        "Errors: UNKNOWN_ANALYZER, UNKNOWN_PROVIDER.",
     )
     async def model_versions(
         self,
         info: Info[Context, None],
         analyzers: Annotated[
-            list[str] | None, strawberry.argument(description="Default: the tenant's analyzers.")
+            list[str] | None,
+            strawberry.argument(
+                description="Image analyzers, `embedding`, `concept:<name>`. Default: the tenant's "
+                "analyzers, its embedding and its active concepts."
+            ),
         ] = None,
     ) -> list[AnalyzerModels]:
         ctx = info.context
@@ -218,8 +225,9 @@ class RunMutation:
             bool,
             strawberry.argument(
                 description="Only assets an older model made a current run of (modelVersions.outdated), "
-                "and on each only the chosen analyzers (default: your tenant's) whose current run an older "
-                "model made. NO_ASSETS if the server's version of one is not known yet."
+                "and on each only the chosen analyzers (default: your tenant's, its embedding and active "
+                "concepts) whose current run an older model made (a video whose shots older models read "
+                "analyses them again). NO_ASSETS if the server's version of one is not known yet."
             ),
         ] = False,
     ) -> ReprocessPayload:

@@ -16,7 +16,8 @@ from services.exports import ExportService
 from services.faces import FaceService
 from services.ingest import Ingestor
 from services.keys import UrlSigner
-from services.reprocess import ModelVersions, ReprocessService
+from services.reprocessing.batches import ReprocessService
+from services.reprocessing.model_versions import ModelVersions
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService

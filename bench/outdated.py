@@ -25,7 +25,8 @@ from pathlib import Path
 import mediasight  # noqa: F401 - first: limits BLAS threads before numpy loads
 from catalog.domain.clock import to_db_time
 from catalog.domain.model import Asset, Findings, Label, RecognitionResult, Stage
-from catalog.domain.model_census import AnalyzerCensus, ModelRef, add_page
+from catalog.domain.model_census import ModelRef, add_page, census_of
+from catalog.domain.video.findings import VIDEO
 from catalog.sqlite.catalog import _ASSET_COLUMNS, _asset_row  # bench-only: bulk rows, same schema
 from catalog.sqlite.run_rows import RUN_COLUMNS, run_row
 from mediasight.bootstrap import build
@@ -34,6 +35,7 @@ from mediasight.settings import Settings
 CHUNK = 5_000
 ANALYZERS = ("labels", "objects", "text")
 NOW = {a: ModelRef("local", f"{a}-model", "2") for a in ANALYZERS}
+SERVER = {**NOW, VIDEO: ModelRef("local", "shots-model", "2")}  # as a server that analyses videos judges
 OLD = ModelRef("local", "labels-model", "1")
 LABELS = tuple(Label(f"Label {i}", 90.0 - i, ("Parent",)) for i in range(10))
 
@@ -114,9 +116,9 @@ async def main() -> None:
         print(f"catalog {size:.0f} MB; {load()}", flush=True)
         for round_ in ("cold", "warm"):
             wall, cpu = time.perf_counter(), time.process_time()
-            tally = {a: AnalyzerCensus(a, NOW[a]) for a in ANALYZERS}
-            async for page in services.model_versions.pages(tenant, ANALYZERS):
-                add_page(tally, page)
+            tally = census_of(SERVER)
+            async for page in services.model_versions.pages(tenant, list(SERVER)):
+                add_page(tally, page, SERVER)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             counted = {a: (c.current, c.outdated) for a, c in tally.items()}
             print(

@@ -25,7 +25,7 @@ from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, decode
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
-from services.reprocess import ReprocessRequest
+from services.reprocessing.requests import ReprocessRequest
 
 
 async def ingest(services: Services, paths: list[Path]) -> tuple[str, list[str]]:

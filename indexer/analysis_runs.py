@@ -26,16 +26,22 @@ from catalog.domain.model import (
     RunStatus,
     Stage,
 )
+from catalog.domain.model_census import EMBEDDING
 from catalog.domain.ports import CatalogStore, FaceCollection
 from catalog.domain.video.findings import VIDEO_PERSONS
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
 from indexer.concepts.stage import ConceptStage
 from indexer.cpu import CpuPool
 from indexer.index_documents import IndexDocuments
-from indexer.recognizers.ports import AnalysisInput, Analyzer, AnalyzerInputError, TextEmbedder
+from indexer.recognizers.ports import (
+    AnalysisInput,
+    Analyzer,
+    AnalyzerInputError,
+    TextEmbedder,
+    embedder_model,
+)
 from indexer.video.video_faces import person_faces
 
-EMBEDDING = "embedding"
 MAX_PERSON_NAME = 200  # as a name given to a face by hand (services.faces)
 
 
@@ -59,6 +65,10 @@ class AnalysisRuns:
         self._documents = documents
         self._concepts = ConceptStage(catalog)
 
+    @property
+    def embedder(self) -> TextEmbedder | None:
+        return self._embedder
+
     async def analyze(
         self,
         asset: Asset,
@@ -75,7 +85,10 @@ class AnalysisRuns:
         on the asset with the last of these writes, none of which starts before `after` (the write of the
         step before, while the models ran) has finished; its failure is the analysis's."""
         chosen = choice or await self._choose(asset.tenant_id)
-        images = AnalyzerChoice(tuple(a for a in chosen.analyzers if concept_of(a) is None), chosen.providers)
+        # the embedding is made last, always: naming it (a batch of it alone) runs no model before it
+        images = AnalyzerChoice(
+            tuple(a for a in chosen.analyzers if concept_of(a) is None and a != EMBEDDING), chosen.providers
+        )
         selected = self._analyzers.select(images)
         params = params or {}
         results = await asyncio.gather(
@@ -250,12 +263,14 @@ class AnalysisRuns:
         texts = [meaning.text, meaning.glosses] if meaning.glosses else [meaning.text]
         vectors = await self._cpu.run(embedder.embed, texts)
         vector = with_glosses(vectors[0], vectors[1] if meaning.glosses else None)
+        model = embedder_model(embedder)
         run = RecognitionResult(
             id=uuid7(),
             asset_id=asset.id,
             analyzer=EMBEDDING,
-            model_name=embedder.name,
-            model_version=embedder.version,
+            provider=model.provider,
+            model_name=model.model_name,
+            model_version=model.model_version,
             parameters={"text": meaning.text, "glosses": meaning.glosses, "gloss_weight": GLOSS_WEIGHT},
             findings=Findings(embedding=tuple(float(v) for v in vector)),
             duration_ms=round((time.perf_counter() - t0) * 1000, 3),

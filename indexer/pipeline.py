@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from catalog.domain.concepts.model import concept_of
 from catalog.domain.model import Asset, Rendition, ReprocessBatch, Stage
-from catalog.domain.model_census import outdated_analyzers
 from catalog.domain.ports import BlobStore, CatalogStore, FaceCollection, IndexDocument, SearchIndex
 from indexer.analysis_runs import AnalysisRuns
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
@@ -32,7 +30,8 @@ from indexer.recognizers.ports import AnalysisInput, TextEmbedder, decode_pictur
 from indexer.renditions import PREVIEW_MAX, PREVIEW_MIN, Rendered, decode, renditions
 from indexer.video.segment_analysis import SEGMENT_ANALYZERS
 from indexer.video.video_pipeline import VideoSteps, is_video, segment_choice, with_person_faces
-from services.reprocess import batch_choice, model_of
+from services.reprocessing.requests import batch_choice
+from services.reprocessing.server_models import ServerModels
 
 if TYPE_CHECKING:
     from indexer.video.video_work import VideoWork
@@ -179,14 +178,9 @@ class Pipeline:
     async def _outdated_of(self, asset: Asset, choice: AnalyzerChoice) -> AnalyzerChoice:
         """Of the choice, the analyzers whose current run on this asset another model made (a batch of
         reprocess(outdated)): an asset outdated in its labels only does not run its faces and text again."""
-        names = [n for n in choice.analyzers if concept_of(n) is None]  # a concept has no model version
-        server = {n: model_of(self._analyzers.get(n, choice.provider_of(n))) for n in names}
-        made = await self._catalog.current_models(asset.tenant_id, [asset.id], list(server))
-        stale = set(outdated_analyzers(made.get(asset.id, {}), server))
-        return AnalyzerChoice(
-            tuple(n for n in choice.analyzers if n in stale),
-            {n: p for n, p in choice.providers.items() if n in stale},
-        )
+        video = self._videos.model if self._videos is not None else None
+        server = ServerModels(self._catalog, self._analyzers, video=video, embedder=self._runs.embedder)
+        return await server.outdated_of(asset, choice)
 
     async def reindex(self, asset: Asset) -> None:
         """Write the asset's index document from the catalog (the truth): idempotent. A video's keyframe

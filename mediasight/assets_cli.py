@@ -103,7 +103,7 @@ def reprocess(
         print_report,
         start_or_resume,
     )
-    from services.reprocess import ReprocessError, ReprocessRequest
+    from services.reprocessing.requests import ReprocessError, ReprocessRequest
 
     async def run(services: Services, tenant_id: str) -> int:
         try:

@@ -60,7 +60,9 @@ from services.face_collection import RoutedFaceCollection
 from services.faces import FaceService
 from services.ingest import Ingestor, RegisterThenEnqueue
 from services.keys import UrlSigner, load_or_create_secret
-from services.reprocess import ModelVersions, ReprocessService, reread_embedded
+from services.reprocessing.batches import ReprocessService, reread_embedded
+from services.reprocessing.model_versions import ModelVersions
+from services.reprocessing.server_models import ServerModels
 from services.review import ReviewServices
 from services.search_query import SearchQueries
 from services.versions import VersionService
@@ -373,6 +375,8 @@ def build(
     )
     review = ReviewServices.build(a.catalog, a.review, a.queue, cpu, webhooks=webhooks)
     fresh = FreshOriginals()
+    video = video_work(settings, labeler)
+    server = ServerModels(a.catalog, analyzers, video=lambda: cpu.run(video.model), embedder=embedder)
     pipeline = Pipeline(
         a.catalog,
         a.blobs,
@@ -383,11 +387,11 @@ def build(
         choices,
         embedder,
         max_pixels=settings.max_pixels,
-        video=video_work(settings, labeler),
+        video=video,
         after_indexed=review.tasks.on_indexed,
         fresh=fresh,
     )
-    reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices)
+    reprocess = ReprocessService(a.catalog, a.queue, a.index, analyzers, choices, server)
     return Services(
         settings=settings,
         catalog=a.catalog,
@@ -419,7 +423,7 @@ def build(
             a.catalog, a.index, faces, a.blobs, a.queue, on_deleted=webhooks.asset_deleted
         ),
         reprocess=reprocess,
-        model_versions=ModelVersions(a.catalog, analyzers, choices),
+        model_versions=ModelVersions(a.catalog, server, choices),
         review=review,
         queries=SearchQueries(a.catalog, cpu, embedder),
         metadata=metadata,

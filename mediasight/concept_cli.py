@@ -24,7 +24,7 @@ from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 from mediasight.reprocess_cli import follow, print_report
 from mediasight.shared_cli import err, out, with_tenant
-from services.reprocess import ReprocessError
+from services.reprocessing.requests import ReprocessError
 from services.search_query import InvalidSearch, SearchSpec
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from catalog.domain.change_report import build_report
 from catalog.domain.model import BatchStatus, ReprocessBatch, Stage
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
-from services.reprocess import ReprocessError, ReprocessRequest
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from services.search_query import InvalidSearch, SearchSpec
 
 

@@ -42,7 +42,8 @@ from indexer.concepts.ranking import ConceptScores
 from indexer.concepts.ranking import Scored as Scored  # the API reads it from here
 from indexer.cpu import CpuPool
 from services.ingest import REFRESH_JOB
-from services.reprocess import ReprocessRequest, ReprocessService
+from services.reprocessing.batches import ReprocessService
+from services.reprocessing.requests import ReprocessRequest
 from services.review_tasks import ReviewTasks
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from api.report_types import ReprocessBatch
 from api.search_input import SearchFilter, SearchSort, listed_stages, search_spec
 from catalog.domain.concepts.model import ConceptError
 from catalog.domain.ports import SearchQuery
-from services.reprocess import ReprocessError
+from services.reprocessing.requests import ReprocessError
 from services.search_query import MAX_PAGE, InvalidSearch
 
 MAX_IDS = 1_000  # asset IDs per argument

@@ -120,7 +120,8 @@ class RunHistory(Protocol):
     ) -> dict[str, dict[str, ModelRef]]:
         """The model that made each asset's current run of each of `analyzers`, without reading findings
         (an asset without such a run, or of another tenant, is left out): what catalog.domain.model_census
-        counts and judges."""
+        counts and judges. A current `video` run also gives the models its shots were read with, from its
+        parameters (model_census.shot_models: "video.objects", ...)."""
         ...
 
     async def change_records(

@@ -4,12 +4,15 @@ history (each asset's RUN# range)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from catalog.domain.clock import utcnow
 from catalog.domain.model import Label, RecognitionResult, RunStatus
-from catalog.domain.model_census import ModelRef
+from catalog.domain.model_census import ModelRef, shot_models
+from catalog.domain.video.findings import VIDEO
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.asset_items import asset_key
 from catalog.dynamodb.base import DynamoTable
@@ -85,24 +88,36 @@ class DynamoRunReads(DynamoTable):
     async def current_models(
         self, tenant_id: str, asset_ids: Sequence[str], analyzers: Sequence[str]
     ) -> dict[str, dict[str, ModelRef]]:
-        # the current copies' keys, read with a projection (a BatchGetItem still pays for whole items)
+        names = list(dict.fromkeys(analyzers))
+        out: dict[str, dict[str, ModelRef]] = {}
+        for item in [
+            *await self._current_copies(tenant_id, asset_ids, [n for n in names if n != VIDEO]),
+            *await self._current_copies(
+                tenant_id, asset_ids, [VIDEO] if VIDEO in names else [], parameters=True
+            ),
+        ]:
+            model = ModelRef(item["provider"]["S"], item["model_name"]["S"], item["model_version"]["S"])
+            models = out.setdefault(item["asset_id"]["S"], {})
+            models[item["analyzer"]["S"]] = model
+            if "parameters" in item:  # a video run's
+                models.update(shot_models(json.loads(item["parameters"]["S"])))
+        return out
+
+    async def _current_copies(
+        self, tenant_id: str, asset_ids: Sequence[str], analyzers: Sequence[str], *, parameters: bool = False
+    ) -> list[dict[str, Any]]:
+        """The current copies' model attributes (and their parameters: a video run's, its shots' models, in
+        a request of their own), read with a projection (a BatchGetItem still pays for whole items)."""
         keys = [
             ddb.key(ddb.result_pk(tenant_id, a), ddb.result_sk(analyzer))
             for a in dict.fromkeys(asset_ids)
-            for analyzer in dict.fromkeys(analyzers)
+            for analyzer in analyzers
         ]
-        items = await batch_get(
-            self._client,
-            self._table,
-            keys,
-            projection="asset_id, analyzer, #p, model_name, model_version",
-            names={"#p": "provider"},
-        )
-        out: dict[str, dict[str, ModelRef]] = {}
-        for item in items:
-            model = ModelRef(item["provider"]["S"], item["model_name"]["S"], item["model_version"]["S"])
-            out.setdefault(item["asset_id"]["S"], {})[item["analyzer"]["S"]] = model
-        return out
+        if not keys:
+            return []
+        projection = "asset_id, analyzer, #p, model_name, model_version" + (", #q" if parameters else "")
+        names = {"#p": "provider"} | ({"#q": "parameters"} if parameters else {})
+        return await batch_get(self._client, self._table, keys, projection=projection, names=names)
 
     async def runs_of(
         self,

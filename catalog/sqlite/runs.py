@@ -3,14 +3,16 @@ sqlite_run_rows; appending runs and the feed: sqlite_run_writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from catalog.domain.clock import from_db_time, to_db_time
 from catalog.domain.model import ChangedAsset, RecognitionResult
-from catalog.domain.model_census import ModelRef
+from catalog.domain.model_census import ModelRef, shot_models
 from catalog.domain.run_change_json import decode_change
 from catalog.domain.run_ports import ChangeRecord
+from catalog.domain.video.findings import VIDEO
 from catalog.sqlite.db import SqliteDb, placeholders
 from catalog.sqlite.run_rows import RUN_COLUMNS, run_from_row
 from catalog.sqlite.run_writes import touch
@@ -71,18 +73,22 @@ class SqliteRunHistory:
         if not ids or not names:
             return {}
         # current_runs' primary key finds each (asset, analyzer); runs' key its run, whose leading columns
-        # are read without the findings that follow them
+        # are read without the findings that follow them (a video run's parameters too: its shots' models)
         sql = (
-            "SELECT c.asset_id, c.analyzer, r.provider, r.model_name, r.model_version "
+            "SELECT c.asset_id, c.analyzer, r.provider, r.model_name, r.model_version, "
+            "CASE WHEN c.analyzer = ? THEN r.parameters END AS parameters "
             "FROM current_runs c JOIN runs r ON r.id = c.run_id "
             f"WHERE c.tenant_id = ? AND c.asset_id IN ({placeholders(len(ids))}) "
             f"AND c.analyzer IN ({placeholders(len(names))})"
         )
-        rows = await self._db.read(lambda c: c.execute(sql, (tenant_id, *ids, *names)).fetchall())
+        rows = await self._db.read(lambda c: c.execute(sql, (VIDEO, tenant_id, *ids, *names)).fetchall())
         out: dict[str, dict[str, ModelRef]] = {}
         for r in rows:
             model = ModelRef(r["provider"], r["model_name"], r["model_version"])
-            out.setdefault(r["asset_id"], {})[r["analyzer"]] = model
+            models = out.setdefault(r["asset_id"], {})
+            models[r["analyzer"]] = model
+            if r["parameters"]:  # a video run's
+                models.update(shot_models(json.loads(r["parameters"])))
         return out
 
     async def change_records(

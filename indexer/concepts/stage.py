@@ -14,10 +14,17 @@ from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import Concept, ConceptVersion, VersionStatus, concept_of
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, FeatureVector, Findings, Label, RecognitionResult, RunStatus
+from catalog.domain.model_census import ModelRef
 from catalog.domain.ports import CatalogStore
 from indexer.concepts.probe import as_matrix, probabilities
 
 PROBE_MODEL = "logistic-probe"
+
+
+def concept_model(version: int) -> ModelRef:
+    """The model a concept's run records: the version of its probe that scored the asset."""
+    return ModelRef("local", PROBE_MODEL, f"v{version}")
+
 
 Extract = Callable[[], Awaitable[FeatureVector | None]]  # computes this asset's vector when none is stored
 
@@ -36,6 +43,7 @@ def concept_run(
     batch_id: str | None,
 ) -> RecognitionResult:
     assert version.metrics is not None
+    model = concept_model(version.number)
     confidence = round(probability * 100.0, 2)
     applies = probability >= version.metrics.threshold
     now = utcnow()
@@ -43,9 +51,9 @@ def concept_run(
         id=uuid7(),
         asset_id=asset.id,
         analyzer=concept.analyzer,
-        provider="local",
-        model_name=PROBE_MODEL,
-        model_version=f"v{version.number}",
+        provider=model.provider,
+        model_name=model.model_name,
+        model_version=model.model_version,
         parameters={
             "threshold": round(version.metrics.threshold * 100.0, 2),
             "score": confidence,
@@ -143,14 +151,14 @@ class ConceptStage:
 def _failed(
     asset: Asset, concept: Concept, version: ConceptVersion, batch_id: str | None
 ) -> RecognitionResult:
-    now = utcnow()
+    now, model = utcnow(), concept_model(version.number)
     return RecognitionResult(
         id=uuid7(),
         asset_id=asset.id,
         analyzer=concept.analyzer,
-        provider="local",
-        model_name=PROBE_MODEL,
-        model_version=f"v{version.number}",
+        provider=model.provider,
+        model_name=model.model_name,
+        model_version=model.model_version,
         parameters={"features": version.feature_model},
         findings=Findings(),
         created_at=now,

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from catalog.domain.model import Findings, Label
+from catalog.domain.model_census import ModelRef
 from indexer.imaging import in_one_call
 
 if TYPE_CHECKING:
@@ -163,6 +164,16 @@ class TextEmbedder(Protocol):
     version: str
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def model_of(analyzer: Analyzer) -> ModelRef:
+    """The model the analyzer's runs record (catalog.domain.model_census compares them)."""
+    return ModelRef(analyzer.provider, analyzer.model_name, analyzer.model_version)
+
+
+def embedder_model(embedder: TextEmbedder) -> ModelRef:
+    """The model an embedding run records (the embedders are local models)."""
+    return ModelRef("local", embedder.name, embedder.version)
 
 
 # Remote face collections: a provider that indexes faces itself (Rekognition) answers face searches.

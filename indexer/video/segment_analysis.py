@@ -22,9 +22,10 @@ from PIL import Image
 
 from catalog.domain.labels.detections import name_detections
 from catalog.domain.model import Findings, Label
+from catalog.domain.model_census import model_record
 from catalog.domain.video.segments import Segment, merge_labels, merge_lines, merge_moderation
 from indexer.cpu import CpuPool
-from indexer.recognizers.ports import AnalysisInput, Analyzer
+from indexer.recognizers.ports import AnalysisInput, Analyzer, model_of
 
 SEGMENT_ANALYZERS = ("objects", "text", "moderation")  # what a video's shots get beyond labels and faces
 MAX_OBJECTS = 10  # detector labels kept per segment
@@ -39,12 +40,7 @@ class SegmentAnalyzer:
     def describe(self) -> dict[str, object]:
         """What a run records of it: provider, model, version and the parameters it ran with."""
         a = self.analyzer
-        return {
-            "provider": a.provider,
-            "model": a.model_name,
-            "version": a.model_version,
-            "parameters": {**a.defaults, **self.params},
-        }
+        return model_record(model_of(a), {**a.defaults, **self.params})
 
 
 def load_still(path: Path) -> AnalysisInput:

@@ -15,6 +15,7 @@ from pathlib import Path
 from catalog.domain.clock import utcnow
 from catalog.domain.ids import uuid7
 from catalog.domain.model import Asset, Findings, RecognitionResult, Rendition, ReprocessBatch
+from catalog.domain.model_census import ModelRef
 from catalog.domain.ports import BlobStore, CatalogStore
 from catalog.domain.video.findings import VIDEO
 from indexer.analyzers import AnalyzerChoice, AnalyzerRegistry
@@ -69,6 +70,10 @@ class VideoSteps:
         self._work = work
         self._analyzers = analyzers  # the image analyzers the shots' keyframes see (text, objects, ...)
         self._frames = VideoFrames(catalog, blobs, cpu)
+
+    async def model(self) -> ModelRef:
+        """The models a "video" run records: its shots' and its keyframe labeler's (model_census)."""
+        return await self._cpu.run(self._work.model)
 
     async def first_analysis(self, asset: Asset, choice: AnalyzerChoice) -> bytes:
         """Renditions and the first "video" run; returns the poster's preview JPEG (what the image
@@ -154,14 +159,14 @@ class VideoSteps:
                     "segments": {a.analyzer.name: a.describe() for a in segment_analyzers},
                 },
             )
-        model_name, model_version = await self._cpu.run(self._work.model)
+        model = await self.model()
         run = RecognitionResult(
             id=uuid7(),
             asset_id=asset.id,
             analyzer=VIDEO,
-            provider=self._work.provider,
-            model_name=model_name,
-            model_version=model_version,
+            provider=model.provider,
+            model_name=model.model_name,
+            model_version=model.model_version,
             parameters=dict(outcome.parameters),
             findings=Findings(video=outcome.findings),
             duration_ms=round((time.perf_counter() - t0) * 1000, 3),

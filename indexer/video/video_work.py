@@ -12,6 +12,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from catalog.domain.model_census import ModelRef
 from catalog.domain.video.findings import VideoFindings
 from indexer.recognizers.ports import LabelModel
 from indexer.renditions import RenditionData, renditions
@@ -72,6 +73,7 @@ class VideoWork:
         self._shots: ShotModel | None = None
         self._labeler: LabelModel | None = None
         self._faces: FaceDetector | None = None
+        self._model: ModelRef | None = None
 
     def _models(self, with_faces: bool) -> tuple[ShotModel, LabelModel, FaceDetector | None]:
         with self._lock:
@@ -84,10 +86,19 @@ class VideoWork:
                 self._faces = make_faces()
             return self._shots, self._labeler, self._faces if with_faces else None
 
-    def model(self) -> tuple[str, str]:
-        """(name, version) of the models a run uses: the shot model's and the labeler's."""
+    def model(self) -> ModelRef:
+        """The models a run uses, as it records them: the shot model's and the labeler's (built on the
+        first call, which hashes their weights; then kept: they do not change under a running process)."""
+        with self._lock:
+            if self._model is not None:
+                return self._model
         shots, labeler, _ = self._models(False)
-        return f"transnetv2+{labeler.name}", f"{shots.model_version}+{labeler.version}"
+        model = ModelRef(
+            self.provider, f"transnetv2+{labeler.name}", f"{shots.model_version}+{labeler.version}"
+        )
+        with self._lock:
+            self._model = model
+        return model
 
     def analyze(
         self,

@@ -4,6 +4,7 @@ gets typed errors."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,11 +12,17 @@ import pytest
 
 from api.context import Context
 from api.schema import schema
+from catalog.domain.clock import utcnow
+from catalog.domain.ids import uuid7
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
+from services.reprocessing.requests import ReprocessRequest
+from tests.api.concepts.test_concepts_graphql import OTHERS, REDS
+from tests.api.concepts.test_concepts_graphql import ingest as ingest_colors
 from tests.api.test_reprocess import gql, ingest
 from tests.conftest import make_tenant
-from tests.fakes import ColorLabeler
+from tests.fakes import ColorFeatureLabeler, ColorLabeler
+from tests.mediasight.test_verify import HashEmbedder
 
 MODELS = """query ($analyzers: [String!]) { modelVersions(analyzers: $analyzers) {
   analyzer server { provider modelName modelVersion known } current outdated
@@ -107,6 +114,13 @@ async def test_bad_input_gets_typed_errors(services: Services) -> None:
     assert payload["batch"] is None and payload["error"]["code"] == "UNKNOWN_ANALYZER"
     payload = (await gql(services, tenant, OUTDATED, ids=["not-an-id"]))["reprocess"]
     assert payload["error"]["code"] == "NOT_FOUND"
+    (error,) = await _errors(services, tenant, MODELS, analyzers=["concept:Nope"])
+    assert error.extensions == {"code": "UNKNOWN_ANALYZER"} and "no activated concept" in error.message
+    # a server without a text embedder has no embedding to judge or make again
+    (error,) = await _errors(services, tenant, MODELS, analyzers=["embedding"])
+    assert error.extensions == {"code": "UNKNOWN_ANALYZER"} and "embedding" in error.message
+    payload = (await gql(services, tenant, OUTDATED, analyzers=["embedding"]))["reprocess"]
+    assert payload["error"]["code"] == "UNKNOWN_ANALYZER"
 
 
 async def test_each_asset_runs_again_only_what_an_older_model_made(
@@ -129,5 +143,61 @@ async def test_each_asset_runs_again_only_what_an_older_model_made(
             assert [r.model_version for r in labels[asset_id]] == ["2+dct", "1+dct"]
             properties = await services.catalog.runs_of(tenant, [asset_id], "properties")
             assert len(properties[asset_id]) == 1  # current already: not run again
+    finally:
+        services.close()
+
+
+async def test_embeddings_and_concepts_an_older_model_made_are_seen_and_made_again(
+    settings: Settings,
+) -> None:
+    """The meaning vectors of another embedder, and a concept's runs by a version no longer the active one
+    (an activation batch cut short), are outdated too: reprocess(outdated: true) without analyzers embeds
+    and scores those again, and runs no labels."""
+    embedder = HashEmbedder()
+    services = build(settings, labeler=ColorFeatureLabeler(), embedder=embedder)
+    try:
+        tenant, _ = await make_tenant(services, "acme")
+        reds = await ingest_colors(services, tenant, REDS, "red")
+        others = await ingest_colors(services, tenant, OTHERS, "other")
+        await services.concepts.create(tenant, "Crimson", positives=reds[:5], negatives=others[:5])
+        await services.concepts.train(tenant, "Crimson")
+        await services.worker().run_until_idle()
+        concept, _ = await services.concepts.activate(tenant, "Crimson")
+        await services.worker().run_until_idle()
+        rows = (await gql(services, tenant, MODELS))["modelVersions"]
+        assert [r["analyzer"] for r in rows] == ["labels", "embedding", "concept:Crimson"]
+        assert [(r["current"], r["outdated"]) for r in rows] == [(14, 0)] * 3
+        assert rows[2]["server"]["modelVersion"] == "v1"
+
+        embedder.version = "2"  # the upgrade: another embedder
+        scored = await services.catalog.get_result(tenant, reds[0], concept.analyzer)
+        assert scored is not None  # ... and the activation's batch did not reach this one
+        stale = dataclasses.replace(scored, id=uuid7(), model_version="v0", finished_at=utcnow(), change=None)
+        await services.catalog.save_result(tenant, stale)
+        rows = (await gql(services, tenant, MODELS))["modelVersions"]
+        assert [(r["current"], r["outdated"]) for r in rows] == [(14, 0), (0, 14), (13, 1)]
+        assert rows[1]["older"] == [{"model": {"modelVersion": "1"}, "assets": 14}]
+
+        payload = (await gql(services, tenant, OUTDATED))["reprocess"]
+        assert payload["error"] is None
+        await services.worker().run_until_idle()
+        batch = await services.catalog.get_batch(tenant, payload["batch"]["id"])
+        assert batch is not None and (batch.total, batch.done, batch.failed) == (14, 14, 0)
+        rows = (await gql(services, tenant, MODELS))["modelVersions"]
+        assert [(r["current"], r["outdated"]) for r in rows] == [(14, 0)] * 3
+        runs = await services.catalog.runs_of(tenant, reds + others)
+        again = sorted({r.analyzer for by in runs.values() for r in by if r.batch_id == batch.id})
+        assert again == ["concept:Crimson", "embedding"]
+        rescored = [r for r in runs[reds[0]] if r.batch_id == batch.id and r.analyzer == concept.analyzer]
+        assert [r.model_version for r in rescored] == ["v1"]
+        assert not [
+            r for i in reds[1:] for r in runs[i] if r.batch_id == batch.id and r.analyzer != "embedding"
+        ]
+
+        # the embedding alone, any time (not only the outdated): embedded again, no model run before it
+        again = await services.reprocess.start(tenant, [reds[1]], ReprocessRequest(analyzers=("embedding",)))
+        await services.worker().run_until_idle()
+        made = (await services.catalog.runs_of(tenant, [reds[1]]))[reds[1]]
+        assert [r.analyzer for r in made if r.batch_id == again.id] == ["embedding"]
     finally:
         services.close()

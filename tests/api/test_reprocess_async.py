@@ -8,7 +8,8 @@ import pytest
 from catalog.domain.ids import uuid7
 from catalog.domain.model import TenantConfig
 from mediasight.bootstrap import Services
-from services import batch_preparation, reprocess
+from services import batch_preparation
+from services.reprocessing import batches as reprocess
 from tests.api.test_reprocess import REPROCESS, gql, ingest
 from tests.conftest import make_tenant
 

@@ -17,7 +17,7 @@ from api.context import Context
 from api.schema import schema
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
-from services.reprocess import ReprocessRequest
+from services.reprocessing.requests import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.fakes import ColorLabeler
 

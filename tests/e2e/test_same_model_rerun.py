@@ -15,7 +15,7 @@ from api.schema import schema
 from catalog.domain.model import Scope
 from mediasight.bootstrap import build
 from mediasight.settings import Settings
-from services.reprocess import ReprocessRequest
+from services.reprocessing.requests import ReprocessRequest
 from tests.conftest import make_tenant
 from tests.e2e.conftest import new_data_dir
 

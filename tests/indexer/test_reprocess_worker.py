@@ -26,7 +26,7 @@ from services.batch_preparation import (
     encode_selection,
     recover_batches,
 )
-from services.reprocess import ReprocessRequest
+from services.reprocessing.requests import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.contract.catalogs import new_batch
 

@@ -19,7 +19,7 @@ from mediasight.cli import app
 from mediasight.outdated_cli import print_census
 from mediasight.reprocess_cli import follow, outdated_analyzers, start_or_resume
 from mediasight.settings import Settings
-from services.reprocess import ReprocessError, ReprocessRequest
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from tests.conftest import jpeg_bytes
 from tests.fakes import ColorLabeler
 

@@ -15,7 +15,7 @@ from catalog.domain.ports import SearchQuery, SortOrder
 from catalog.domain.run_ports import Claim
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import follow, print_report, start_or_resume
-from services.reprocess import ReprocessError, ReprocessRequest
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from tests.api.test_reprocess import ingest
 from tests.conftest import make_tenant
 

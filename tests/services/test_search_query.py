@@ -14,7 +14,7 @@ from catalog.domain.run_ports import BatchItemState
 from catalog.domain.tone import MONOCHROME
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import start_or_resume
-from services.reprocess import ReprocessError, ReprocessRequest
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from services.search_query import MAX_PAGE, InvalidSearch, SearchQueries, SearchSpec, build_query
 from tests.api.test_reprocess import ingest, reprocess
 from tests.conftest import make_tenant

@@ -20,7 +20,7 @@ from indexer.recognizers.local.labels import EfficientNetLabeler
 from indexer.video.video_pipeline import segment_choice, with_person_faces
 from mediasight.bootstrap import Services
 from mediasight.settings import Settings
-from services.reprocess import ReprocessError, ReprocessRequest
+from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.video

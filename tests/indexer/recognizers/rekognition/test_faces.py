@@ -26,7 +26,7 @@ from indexer.recognizers.rekognition.rate_limit import TokenBucket
 from indexer.renditions import PREVIEW_MAX, decode
 from mediasight.bootstrap import Services
 from services.faces import FaceError
-from services.reprocess import ReprocessRequest
+from services.reprocessing.requests import ReprocessRequest
 from tests.conftest import jpeg_bytes, make_tenant
 from tests.indexer.recognizers.rekognition.stubs import (
     CREATED,

@@ -1,0 +1,90 @@
+"""What a reprocess batch is asked to run: the request, its typed refusal, the analyzers' parameters it
+sets (checked against their settings) and the analyzers it runs for a tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from catalog.domain.concepts.model import concept_of
+from catalog.domain.model import ReprocessBatch
+from catalog.domain.model_census import EMBEDDING
+from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice
+
+Scalar = float | int | str | bool
+
+
+class ReprocessError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # UNKNOWN_ANALYZER | UNKNOWN_PARAMETER | ... (ReprocessErrorCode); FAILED: resume
+
+
+def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoice:
+    """The tenant's analyzers and providers, narrowed and overridden by the batch. A concept is scored from
+    stored features, and the embedding is made from the current metadata: neither has a provider."""
+    names = batch.analyzers or tenant.analyzers
+    providers = {n: batch.provider or tenant.provider_of(n) for n in names if n in IMAGE_ANALYZERS}
+    concepts = tuple(n for n in names if concept_of(n) is not None)
+    embedding = (EMBEDDING,) if EMBEDDING in names else ()
+    return AnalyzerChoice((*(n for n in IMAGE_ANALYZERS if n in names), *embedding, *concepts), providers)
+
+
+def _coerce(default: Scalar, value: object, name: str) -> Scalar:
+    """A parameter value in its default's type (values from the CLI arrive as text)."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            if isinstance(value, bool):
+                return value
+            raise ValueError(value)
+        if isinstance(default, int) and not isinstance(value, bool):
+            number = float(value)  # type: ignore[arg-type]
+            if not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if isinstance(default, float) and not isinstance(value, bool):
+            return float(value)  # type: ignore[arg-type]
+        if isinstance(default, str) and isinstance(value, str):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise ReprocessError(
+        "INVALID_PARAMETER", f"parameter {name!r} needs a {type(default).__name__}, got {value!r}"
+    )
+
+
+def resolve_parameters(
+    settings: Mapping[str, Mapping[str, Scalar]], raw: Mapping[str, object]
+) -> dict[str, dict[str, object]]:
+    """Map user parameters onto the analyzers' settings.
+
+    `min_confidence` applies to every chosen analyzer that has that setting; `labels.min_confidence`
+    to one. A key that no chosen analyzer knows is refused with the keys that exist.
+    """
+    out: dict[str, dict[str, object]] = {}
+    for key, value in raw.items():
+        analyzer, _, setting = key.rpartition(".")
+        targets = [analyzer] if analyzer else [a for a, known in settings.items() if setting in known]
+        if analyzer and (analyzer not in settings or setting not in settings[analyzer]):
+            targets = []
+        if not targets:
+            known = sorted(f"{a}.{k}" for a, ks in settings.items() for k in ks)
+            raise ReprocessError(
+                "UNKNOWN_PARAMETER",
+                f"no chosen analyzer has a setting {key!r}; settings: {', '.join(known) or 'none'}",
+            )
+        for target in targets:
+            out.setdefault(target, {})[setting] = _coerce(settings[target][setting], value, key)
+    return out
+
+
+@dataclass(frozen=True)
+class ReprocessRequest:
+    # empty: the tenant's analyzers (with outdated: and its embedding and active concepts)
+    analyzers: tuple[str, ...] = ()
+    provider: str | None = None
+    parameters: Mapping[str, object] | None = None
+    # only assets whose current run of a chosen analyzer an older model made (than the one it would use now)
+    outdated: bool = False
