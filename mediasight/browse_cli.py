@@ -74,6 +74,13 @@ def search(
     min_confidence: Annotated[
         float, typer.Option("--min-confidence", min=0, max=100, help="Lowest label confidence that counts.")
     ] = 0.0,
+    guesses: Annotated[
+        bool,
+        typer.Option(
+            "--guesses",
+            help="--label matches a model's guesses (labels under 50) too; they print with a '?'.",
+        ),
+    ] = False,
     first: Annotated[int, typer.Option("--first", min=1, max=MAX_FIRST, help="How many hits to show.")] = 20,
 ) -> None:
     """Search a tenant's assets as the GraphQL `search` does; prints a table: ID, filename, top labels,
@@ -84,7 +91,13 @@ def search(
         raise typer.Exit(2)
 
     async def run(services: Services, tenant_id: str) -> int:
-        spec = SearchSpec(text=query, labels=label or (), min_confidence=min_confidence, first=first)
+        spec = SearchSpec(
+            text=query,
+            labels=label or (),
+            min_confidence=min_confidence,
+            include_guesses=guesses,
+            first=first,
+        )
         try:  # the same query building as the API's: validation, synonyms, meaning
             request = await services.queries.with_meaning(await services.queries.build(tenant_id, spec))
             page = await services.index.search(tenant_id, request)

@@ -50,9 +50,10 @@ function Labels(props: { asset: AssetData }) {
           {shown.map((l) => (
             <li key={l.name} class={l.guess ? "guess" : undefined}>
               <span>
-                <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
+                {/* a guess matches a label filter only when asked for: the link asks, so this asset is among the hits */}
+                <a href={`/?label=${encodeURIComponent(l.name)}${l.guess ? "&guesses=1" : ""}`}>{l.name}</a>
                 {l.guess && (
-                  <span class="guess-mark" title="A model's guess (under 50 %): exports leave it out by default">
+                  <span class="guess-mark" title="A model's guess (under 50 %): exports, label filters and facet counts leave it out by default">
                     guess
                   </span>
                 )}
