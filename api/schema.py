@@ -36,6 +36,7 @@ from api.viewer_schema import ViewerQuery
 from catalog.domain import model
 from catalog.domain.cursor import CursorError
 from catalog.domain.ids import is_uuid
+from catalog.domain.labels.detections import is_guess
 from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import UnsupportedSearch
 from services.ingest import MAX_FILENAME, MAX_SIDECAR_BYTES
@@ -122,7 +123,12 @@ class Query(
             SearchEdge(
                 cursor=hit.cursor,
                 score=hit.score,
-                matches=[LabelMatch(label=m.label, confidence=m.confidence, via=m.via) for m in hit.matches],
+                matches=[
+                    LabelMatch(
+                        label=m.label, confidence=m.confidence, via=m.via, guess=is_guess(m.confidence)
+                    )
+                    for m in hit.matches
+                ],
                 node=Asset.from_domain(asset),
                 meaning=hit.meaning,
                 text_match=hit.text_match,

@@ -48,7 +48,17 @@ class SearchFilter:
     )
     not_labels: list[str] | None = strawberry.field(default=strawberry.UNSET, description="None of these.")
     min_confidence: float | None = strawberry.field(
-        default=strawberry.UNSET, description="A label must be at least this confident (0–100) to match."
+        default=strawberry.UNSET,
+        description="A label must be at least this confident (0–100) to match. A label condition (labels, "
+        "allLabels, notLabels, labelConfidence) never matches a model's guess (a machine label under 50, "
+        "`Label.guess`) unless includeGuesses: below 50 this then says how weak a guess may be.",
+    )
+    include_guesses: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Label conditions match a model's guesses too (machine labels under 50, down to "
+        "minConfidence): such a hit's `matches` say `guess`. Facets count findings only, so with it a "
+        "label filter may find more assets than its facet counted. A text `query` finds guesses by name "
+        "either way, ranked low.",
     )
     label_confidence: list[LabelThreshold] | None = strawberry.field(
         default=strawberry.UNSET, description="Per-label minimum confidence."
@@ -146,6 +156,7 @@ def search_spec(
         not_labels=f.not_labels or (),
         min_confidence=min_confidence,
         max_confidence=max_confidence,
+        include_guesses=bool(f.include_guesses),
         label_confidence=thresholds,
         persons=f.persons or (),
         phrase=f.text or None,

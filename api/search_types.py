@@ -17,6 +17,11 @@ class LabelMatch:
     label: str = strawberry.field(description="The asset's label that matched.")
     confidence: float
     via: str = strawberry.field(description="The name the query asked for (the label itself or a parent).")
+    guess: bool = strawberry.field(
+        default=False,
+        description="The label that matched is a model's guess (a machine label under 50, `Label.guess`): "
+        "found by its name in a text query, or by a label filter with includeGuesses.",
+    )
 
 
 @strawberry.type
@@ -77,7 +82,12 @@ class FacetValue:
 
 @strawberry.type
 class SearchFacets:
-    labels: list[FacetValue]
+    labels: list[FacetValue] = strawberry.field(
+        description="Label names, each with how many hits have it as a finding: the label, or a label "
+        "beneath it, at 50 or more (or confirmed by review). A model's guess (`Label.guess`) is not "
+        "counted, so a label filter on a value finds its count (without includeGuesses, at a "
+        "minConfidence up to 50)."
+    )
     persons: list[FacetValue]
     media_types: list[FacetValue]
     capture_years: list[FacetValue]

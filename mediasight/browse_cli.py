@@ -18,7 +18,7 @@ from catalog.domain.labels.detections import said
 from catalog.domain.labels.order import specific_labels
 from catalog.domain.metadata import current_labels
 from catalog.domain.model import Asset, Label, RecognitionResult
-from catalog.domain.ports import UnsupportedSearch
+from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, out, with_tenant
 from services.search_query import InvalidSearch, SearchSpec
@@ -39,6 +39,25 @@ def _top_labels(results: Mapping[str, RecognitionResult]) -> str:
     return _labels(specific_labels(current_labels(results))[:TOP_LABELS])
 
 
+def _why(hit: SearchHit) -> str:
+    """Why a hit scored, as the API's edge says it (matches, textMatch, meaning) and the search page shows
+    it: 'Person 98.0 as human; meaning 0.73', 'words'."""
+    parts = [
+        f"{said(Label(m.label, m.confidence))} {m.confidence:.1f}"
+        + ("" if m.via.casefold() == m.label.casefold() else f" as {m.via}")
+        for m in hit.matches
+    ]
+    if hit.text_match:
+        parts.append("words")  # in the filename, names, the image's text or label names
+    if hit.meaning is not None:
+        parts.append(f"meaning {hit.meaning:.2f}")
+    return "; ".join(parts)
+
+
+def _matching(total: int) -> str:
+    return f"{total} asset matches" if total == 1 else f"{total} assets match"
+
+
 def search(
     ctx: typer.Context,
     tenant: Tenant,
@@ -55,16 +74,30 @@ def search(
     min_confidence: Annotated[
         float, typer.Option("--min-confidence", min=0, max=100, help="Lowest label confidence that counts.")
     ] = 0.0,
+    guesses: Annotated[
+        bool,
+        typer.Option(
+            "--guesses",
+            help="--label matches a model's guesses (labels under 50) too; they print with a '?'.",
+        ),
+    ] = False,
     first: Annotated[int, typer.Option("--first", min=1, max=MAX_FIRST, help="How many hits to show.")] = 20,
 ) -> None:
     """Search a tenant's assets as the GraphQL `search` does; prints a table: ID, filename, top labels,
-    score (most relevant first)."""
+    score (most relevant first) and why it scored (a label that matched, as what the query asked for;
+    words found; its meaning's similarity)."""
     if not query and not label:
         err.print("[red]give a QUERY, a --label, or both[/]: e.g. `mediasight search cat --tenant acme`")
         raise typer.Exit(2)
 
     async def run(services: Services, tenant_id: str) -> int:
-        spec = SearchSpec(text=query, labels=label or (), min_confidence=min_confidence, first=first)
+        spec = SearchSpec(
+            text=query,
+            labels=label or (),
+            min_confidence=min_confidence,
+            include_guesses=guesses,
+            first=first,
+        )
         try:  # the same query building as the API's: validation, synonyms, meaning
             request = await services.queries.with_meaning(await services.queries.build(tenant_id, spec))
             page = await services.index.search(tenant_id, request)
@@ -74,15 +107,15 @@ def search(
         ids = [hit.asset_id for hit in page.hits]
         assets = await services.catalog.get_assets(tenant_id, ids)
         results = await services.catalog.get_results(tenant_id, ids)
-        table = Table(title=f"{page.total} assets match")
+        table = Table(title=_matching(page.total))
         table.add_column("asset ID", no_wrap=True, min_width=36)
-        for column in ("filename", "top labels", "score"):
+        for column in ("filename", "top labels", "score", "why"):
             table.add_column(column)
         for hit in page.hits:
             asset = assets.get(hit.asset_id)
             name = asset.filename if asset else "(deleted)"
             top = _top_labels(results.get(hit.asset_id, {}))
-            table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}")
+            table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}", escape(_why(hit)))
         out.print(table)
         if page.has_next:
             err.print(f"showing the first {len(page.hits)}; pass --first (up to {MAX_FIRST}) for more")

@@ -40,6 +40,7 @@ class SearchSpec:
     not_labels: Sequence[str] = ()
     min_confidence: float = 0.0
     max_confidence: float = 100.0  # labels above it do not match (labelSource MACHINE: below human 100)
+    include_guesses: bool = False  # label conditions match a model's guesses too (SearchQuery.threshold)
     label_confidence: Sequence[tuple[str, float]] = ()
     persons: Sequence[str] = ()
     phrase: str | None = None
@@ -111,6 +112,7 @@ def build_query(spec: SearchSpec, config: TenantConfig) -> SearchQuery:
         not_labels=with_synonyms(_names("notLabels", spec.not_labels), synonyms),
         min_confidence=_percent("filter.minConfidence", spec.min_confidence),
         max_confidence=_percent("maxConfidence", spec.max_confidence),
+        include_guesses=spec.include_guesses,
         label_confidence=thresholds,
         persons=_names("persons", spec.persons),
         phrase=phrase,

@@ -34,9 +34,11 @@ from catalog.domain.ports import IndexDocument
 # again where its meaning changed (metadata.stale_meaning) before reindexing it. v5: the image's tone
 # (catalog.domain.tone), measured from the pixels (its description says "black and white photo" by it too).
 # v6: parent labels have glosses too (an old street that is only a sure Building is glossed "a structure
-# that has a roof and walls").
+# that has a roof and walls"). v7: a model's guess is no label facet value (ranking.facet_labels); OpenSearch
+# documents carry their facet labels at the confidence a label filter reaches (the embedded index migrates
+# its rows in place, schema version 6).
 # Every document indexed before a version is stale until `mediasight verify --repair`.
-VERSION = "v6"
+VERSION = "v7"
 DECIMALS = 4
 _SCALE = 10**DECIMALS
 _VECTOR_LIMIT = 1e14  # |x|·10⁴ stays exact in int64 below this

@@ -68,7 +68,20 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
                 confidence=max(found.confidence, confidence),
                 instances=found.instances or instances,
             )
+            labels = _parents_as_sure(labels, labels[at])
     return tuple(specific_first(labels, detector_guesses(results, labels)))
+
+
+def _parents_as_sure(labels: list[Label], label: Label) -> list[Label]:
+    """`labels` with each parent of `label` at least as confident as it: a parent is the sum of what is
+    beneath it, so a face's Person 98 is a Human 98, not the detector's "Human? 43" beside it."""
+    parents = {p.casefold() for p in label.parents}
+    return [
+        dataclasses.replace(lb, confidence=label.confidence)
+        if lb.name.casefold() in parents and lb.confidence < label.confidence
+        else lb
+        for lb in labels
+    ]
 
 
 def detector_guesses(results: Results, labels: Sequence[Label]) -> set[str]:

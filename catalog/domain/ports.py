@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from catalog.domain.concepts.ports import ConceptStore, FeatureStore
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.model import (
     ALL_SCOPES,
     ApiKey,
@@ -370,6 +371,10 @@ class SearchQuery:
     min_confidence: float = 0.0
     # Labels above it do not match any label condition (labelSource MACHINE: human labels are at 100).
     max_confidence: float = 100.0
+    # Whether the label conditions (labels, all_labels, not_labels) match a model's guesses: a name reached
+    # only by labels under GUESS_BELOW. Without it they need a finding (`threshold`); a text query finds
+    # guesses by name either way (ranking.WEAK_NAME_WEIGHT), and facets count findings only (`facet_labels`).
+    include_guesses: bool = False
     label_confidence: Mapping[str, float] = field(
         default_factory=dict
     )  # per label name, overrides the global
@@ -396,7 +401,10 @@ class SearchQuery:
     tone: str = ""
 
     def threshold(self, label: str) -> float:
-        return self.label_confidence.get(label.lower(), self.min_confidence)
+        """The least confidence at which a label condition on `label` matches: its own threshold or
+        min_confidence, and never a guess unless include_guesses (a human-confirmed label is 100)."""
+        given = self.label_confidence.get(label.lower(), self.min_confidence)
+        return given if self.include_guesses else max(given, GUESS_BELOW)
 
     def fields_set(self) -> frozenset[str]:
         """The fields that decide which assets match and how they rank, set away from their defaults. A

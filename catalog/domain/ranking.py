@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import IndexDocument
 
@@ -64,3 +65,30 @@ def label_words(doc: IndexDocument) -> str:
     MEANING_MIN_CONFIDENCE or more. A weaker label (the detector's "Dog" 32 on a bus) is found by its name
     at its own confidence, explained by `matches`, not as a word scored like FILENAME_SCORE."""
     return " ".join(lb.name for lb in doc.labels if lb.confidence >= MEANING_MIN_CONFIDENCE)
+
+
+def document_terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
+    """Each name a label condition may use (a label or a parent, lower-cased) → (the best confidence of the
+    labels reaching it, that label's name): what both indexes store and match label conditions against."""
+    best: dict[str, tuple[float, str]] = {}
+    for label in doc.labels:
+        for name in (label.name, *label.parents):
+            term = name.lower()
+            if term not in best or label.confidence > best[term][0]:
+                best[term] = (label.confidence, label.name)
+    return best
+
+
+def facet_labels(doc: IndexDocument, terms: dict[str, tuple[float, str]] | None = None) -> dict[str, float]:
+    """The label facet values the document counts under, each with the confidence a label condition on its
+    name reaches: its labels whose name is a finding, reached at GUESS_BELOW or more (the label itself, or a
+    label beneath it: a reviewer's confirmed Missile 100 makes its parent Weapon, a guess at 42 on its own,
+    a finding). A model's guess is no finding: the label facets leave it out, so a facet's count is what a
+    label filter on it finds (SearchQuery.threshold). `terms`: document_terms(doc), when already made."""
+    reached = document_terms(doc) if terms is None else terms
+    out: dict[str, float] = {}
+    for label in doc.labels:
+        confidence = reached[label.name.lower()][0]
+        if confidence >= GUESS_BELOW:
+            out[label.name] = confidence
+    return out

@@ -34,6 +34,9 @@ _MONO = (
 _COLOUR = r"(?:(?:full[\s-])?colou?r(?:ed)?)"
 _TRIM = frozenset({"a", "an", "the", "of", "in", "on", "at", "with", "and", "for", "showing", "some", "any"})
 _PHOTO_WORD = re.compile(rf"^{_PHOTO}$")
+# Said just before a tone, these date the photo, which the tone already does: "old black and white photos"
+# asks for the monochrome ones, not for an "old" among them (no description says a photo is old).
+_AGE = frozenset({"old", "older", "vintage", "historic", "historical", "antique", "archival", "retro"})
 # What names a tone in a query, most specific first. "black and white" names it before a word for a
 # photo, after "in", or as the whole query: "a black and white cat" is a cat's coat, not the photo's tone.
 _NAMES = (
@@ -68,14 +71,18 @@ def saturation(c: DominantColor) -> float:
 
 def named_tone(text: str) -> tuple[str, str]:
     """The tone a free-text query names ("" for none) and what else it says, without the words that
-    named it and the function words or photo words left dangling: "black and white photo of a ship" →
-    (MONOCHROME, "ship"); "sepia portraits" → (MONOCHROME, "portraits"); "monochrome" → (MONOCHROME, "")."""
+    named it, the function words or photo words left dangling and a word that dates the photo just before
+    the tone: "black and white photo of a ship" → (MONOCHROME, "ship"); "sepia portraits" → (MONOCHROME,
+    "portraits"); "monochrome" → (MONOCHROME, ""); "old black and white photos" → (MONOCHROME, "")."""
     lowered = text.lower()
     for tone, pattern in _NAMES:
         found = pattern.search(lowered)
         if found is None:
             continue
-        rest = (text[: found.start()] + " " + text[found.end() :]).split()
+        before = text[: found.start()].split()
+        while before and before[-1].lower() in _AGE:
+            before.pop()
+        rest = [*before, *text[found.end() :].split()]
         while rest and (rest[0].lower() in _TRIM or _PHOTO_WORD.match(rest[0].lower())):
             rest.pop(0)
         while rest and (rest[-1].lower() in _TRIM or _PHOTO_WORD.match(rest[-1].lower())):

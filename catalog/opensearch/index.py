@@ -23,7 +23,7 @@ from opensearchpy import AsyncOpenSearch, NotFoundError, RequestError
 from catalog.domain.cursor import decode_cursor
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument, SearchPage, SearchQuery
-from catalog.domain.ranking import SEMANTIC_FLOOR, document_words, label_words
+from catalog.domain.ranking import SEMANTIC_FLOOR, document_terms, document_words, facet_labels, label_words
 from catalog.opensearch import query as q
 from catalog.opensearch.roots import search_roots
 
@@ -78,7 +78,8 @@ def index_body(dimension: int, *, shards: int = 1, replicas: int | None = None) 
                 "captured_year": {"type": "keyword"},  # UTC year, for the capture-year facet
                 "root_id": {"type": "keyword"},
                 **ADDED_FIELDS,
-                # name keeps its case: facets show labels as the recognizer wrote them.
+                # The label facet's values (ranking.facet_labels: no model's guess), each at the confidence
+                # a label filter on it reaches; name keeps its case, as the recognizer wrote it.
                 "labels": {
                     "type": "nested",
                     "properties": {
@@ -118,16 +119,12 @@ def doc_id(tenant_id: str, asset_id: str) -> str:
 
 def document(doc: IndexDocument, dimension: int) -> dict[str, Any]:
     """The index document of an asset (the same derivation as the embedded index's rows)."""
-    labels = {lb.name: lb.confidence for lb in doc.labels}  # one per name; the last wins, as in SQLite
     persons: dict[str, str] = {}
     for name in doc.persons:
         persons.setdefault(name.lower(), name)  # one per name in any case; the first spelling is shown
-    terms: dict[str, tuple[float, str]] = {}
-    for label in doc.labels:
-        for name in (label.name, *label.parents):
-            term = name.lower()
-            if term not in terms or label.confidence > terms[term][0]:
-                terms[term] = (label.confidence, label.name)
+    terms = document_terms(doc)
+    # The label facet's values: the findings, at the confidence a label filter on the name reaches.
+    labels = facet_labels(doc, terms)
     body: dict[str, Any] = {
         "tenant_id": doc.tenant_id,
         "asset_id": doc.asset_id,

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.labels.query_terms import label_terms, word_forms
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import (
@@ -368,8 +369,14 @@ def _facet(field: str, order: list[dict[str, str]] | None = None) -> dict[str, A
     return {"terms": {"field": field, "size": FACET_LIMIT, "order": order}}
 
 
+# A label counts where it is a finding: documents written before fingerprint v7 hold their guesses too,
+# at their own confidence (catalog.domain.ranking.facet_labels).
+_FINDINGS = {"range": {"labels.confidence": {"gte": GUESS_BELOW}}}
 FACETS: dict[str, Any] = {
-    "labels": {"nested": {"path": "labels"}, "aggs": {"names": _facet("labels.name")}},
+    "labels": {
+        "nested": {"path": "labels"},
+        "aggs": {"found": {"filter": _FINDINGS, "aggs": {"names": _facet("labels.name")}}},
+    },
     "persons": _facet("persons"),
     "media_types": _facet("media_type"),
     "capture_years": _facet("captured_year", [{"_key": "desc"}]),  # newest year first
@@ -443,6 +450,7 @@ def text_matched(hit: dict[str, Any]) -> bool:
 
 def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     agg = aggregations.get(name, {})
+    agg = agg.get("found", agg)  # the label facet: its findings (FACETS)
     buckets = agg.get("names", agg).get("buckets", [])
     return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
 

@@ -428,13 +428,18 @@ async def test_a_guess_found_by_name_scores_a_share_of_its_confidence(index: Sea
     assert ids(page) == ["dog", "bus", "pup"]
     assert [h.score for h in page.hits] == pytest.approx([50, 49.9 * WEAK_NAME_WEIGHT, 45 * WEAK_NAME_WEIGHT])
     assert [h.matches[0].confidence for h in page.hits] == [50, 49.9, 45]
-    among_animals = await index.search("t1", SearchQuery(text="a dog", labels=("animal",)))  # restricted
+    # restricted by a label filter that counts guesses (include_guesses): the same hits and scores
+    among = SearchQuery(text="a dog", labels=("animal",), include_guesses=True)
+    among_animals = await index.search("t1", among)
     assert [(h.asset_id, h.score) for h in among_animals.hits] == [(h.asset_id, h.score) for h in page.hits]
+    # a label filter alone needs a finding: the guesses' Animal is none
+    assert ids(await index.search("t1", dataclasses.replace(among, include_guesses=False))) == ["dog"]
     by_confidence = await index.search("t1", SearchQuery(text="a dog", sort=SortOrder.CONFIDENCE))
     assert ids(by_confidence) == ["dog", "bus", "pup"]
     assert ids(await index.search("t1", SearchQuery(text="dog", min_confidence=46))) == ["dog", "bus"]
-    labelled = await index.search("t1", SearchQuery(labels=("dog",)))
+    labelled = await index.search("t1", SearchQuery(labels=("dog",), include_guesses=True))
     assert [h.score for h in labelled.hits] == [50, 49.9, 45]
+    assert ids(await index.search("t1", SearchQuery(labels=("dog",)))) == ["dog"]  # a finding only
 
 
 async def test_a_guess_found_by_name_ranks_below_a_sure_meaning(
@@ -786,7 +791,7 @@ def counted(page: SearchPage) -> dict[str, int]:
 async def test_training_examples_are_searched_only_when_asked_for(index: SearchIndex) -> None:
     cat = ("Cat", "Feline", "Animal")
     await index.upsert(
-        doc("t1", "a1", Label("Dog", 90, DOG[1:]), Label("Cat", 40, cat[1:]), persons=("Ada",))
+        doc("t1", "a1", Label("Dog", 90, DOG[1:]), Label("Cat", 55, cat[1:]), persons=("Ada",))
     )
     await index.upsert(doc("t1", "a2", Label("Cat", 70, cat[1:]), filename="kitty.jpg", text="harbour"))
     for n, conf in enumerate((95, 85, 75)):  # training examples: the commonest label, the best scores
@@ -887,3 +892,51 @@ async def test_an_index_made_before_training_examples_label_words_and_tones_gets
     finally:
         await client.indices.delete(index=name, ignore_unavailable=True)
         await client.close()
+
+
+async def test_a_guess_is_no_finding_for_label_facets_and_label_filters(index: SearchIndex) -> None:
+    """A model's guess (a machine label under 50) is not counted by the label facets, and label filters do
+    not match it unless include_guesses: a facet value counted N refines to N hits, on every search path. A
+    name reached at 50 or more by a label beneath it (a reviewer's Missile 100 under a guessed Weapon 42) is
+    a finding of that name."""
+    weapon = ("Weapon",)
+    await index.upsert(doc("t1", "sure", Label("Missile", 80, weapon), Label("Weapon", 80), persons=("Ada",)))
+    await index.upsert(doc("t1", "guess", Label("Missile", 42, weapon), Label("Weapon", 42)))
+    await index.upsert(
+        doc("t1", "plane", Label("Airliner", 90, ("Airplane",)), Label("Airplane", 90),
+            Label("Missile", 30, weapon), persons=("Ada",))
+    )  # fmt: skip
+    await index.upsert(doc("t1", "confirmed", Label("Missile", 100, weapon), Label("Weapon", 42)))
+    await index.upsert(doc("t2", "other", Label("Missile", 90, weapon), Label("Weapon", 90)))
+    every = await index.search("t1", SearchQuery())
+    assert every.total == 4
+    assert counted(every) == {"Missile": 2, "Weapon": 2, "Airliner": 1, "Airplane": 1}
+    shapes = {  # each search path of the embedded index
+        "every": SearchQuery(),
+        "one label": SearchQuery(labels=("weapon",)),
+        "any of two": SearchQuery(labels=("weapon", "airplane")),
+        "none of": SearchQuery(not_labels=("airliner",)),
+        "persons": SearchQuery(persons=("Ada",)),
+        "words": SearchQuery(text="missile"),
+        "top confidence": SearchQuery(min_confidence=50.5),
+    }
+    for name, shape in shapes.items():
+        page = await index.search("t1", dataclasses.replace(shape, first=50))
+        assert counted(page), name
+        for value, n in counted(page).items():
+            refined = dataclasses.replace(shape, all_labels=(*shape.all_labels, value), first=50)
+            found = await index.search("t1", refined)
+            assert found.total == len(found.hits) == n, (name, value)
+    missile = SearchQuery(labels=("missile",))
+    assert ids(await index.search("t1", missile)) == ["confirmed", "sure"]
+    assert ids(await index.search("t1", SearchQuery(all_labels=("weapon",)))) == ["confirmed", "sure"]
+    assert sorted(ids(await index.search("t1", SearchQuery(not_labels=("missile",))))) == ["guess", "plane"]
+    # asked for, guesses match down to min_confidence, explained by their own confidence
+    guesses = await index.search("t1", dataclasses.replace(missile, include_guesses=True))
+    assert ids(guesses) == ["confirmed", "sure", "guess", "plane"] and guesses.total == 4
+    assert guesses.hits[2].matches == (LabelMatch("Missile", 42, "missile"),)
+    assert counted(guesses) == {"Missile": 2, "Weapon": 2, "Airliner": 1, "Airplane": 1}  # findings still
+    weaker = dataclasses.replace(missile, include_guesses=True, min_confidence=35)
+    assert ids(await index.search("t1", weaker)) == ["confirmed", "sure", "guess"]
+    no_missile = SearchQuery(not_labels=("missile",), include_guesses=True)
+    assert ids(await index.search("t1", no_missile)) == []

@@ -4,13 +4,16 @@ the same drift, found and repaired, as on the embedded stack; an index from befo
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from opensearchpy import AsyncOpenSearch
 
 from catalog.domain.fingerprint import document_fingerprint
-from catalog.opensearch.index import OpenSearchIndex, index_body
+from catalog.domain.model import Label
+from catalog.domain.ports import IndexDocument, SearchQuery
+from catalog.opensearch.index import OpenSearchIndex, document, index_body
 from mediasight.bootstrap import open_services
 from mediasight.settings import Settings
 from tests.contract.opensearch_server import OpenSearchServer
@@ -63,3 +66,42 @@ async def test_an_index_from_before_fingerprints_gets_the_field(opensearch: Open
     finally:
         await client.indices.delete(index=name, ignore_unavailable=True)
         await client.close()
+
+
+async def test_documents_from_before_fingerprint_v7_leave_their_guesses_out_of_the_facets(
+    opensearch: OpenSearchServer,
+) -> None:
+    """Documents written before v7 list every label at its own confidence: the label facet leaves out their
+    guesses at once (it counts labels at 50 or more). A name that only a label beneath it makes a finding (a
+    reviewer's Missile 100 under a guessed Weapon 42) counts once `verify --repair` has written it again,
+    which v7 marks stale."""
+    client = AsyncOpenSearch(hosts=[opensearch.url])
+    name = f"v6-{uuid.uuid4().hex[:10]}"
+    index = OpenSearchIndex(client, name, dimension=3)
+    weapon = ("Weapon",)
+    docs = [
+        doc_of("confirmed", Label("Missile", 100, weapon), Label("Weapon", 42)),
+        doc_of("guess", Label("Missile", 42, weapon), Label("Weapon", 42), Label("Kite", 30)),
+    ]
+    try:
+        await index.ensure_index()
+        for d in docs:  # as v6 wrote them: every label, at its own confidence
+            body = document(d, 3) | {
+                "labels": [{"name": lb.name, "confidence": lb.confidence} for lb in d.labels]
+            }
+            body["fingerprint"] = "v6:" + document_fingerprint(d).split(":", 1)[1]
+            await client.index(index=name, id=f"t:{d.asset_id}", body=body, refresh="true")
+        page = await index.search("t", SearchQuery())
+        assert {f.value: f.count for f in page.label_facets} == {"Missile": 1}
+        stale = await index.fingerprints("t", after=None, limit=10)
+        assert all(fp != document_fingerprint(d) for (_, _, fp), d in zip(stale, docs, strict=True))
+        await index.upsert_many(docs)  # what `verify --repair` does with stale documents
+        page = await index.search("t", SearchQuery())
+        assert {f.value: f.count for f in page.label_facets} == {"Missile": 1, "Weapon": 1}
+    finally:
+        await client.indices.delete(index=name, ignore_unavailable=True)
+        await client.close()
+
+
+def doc_of(asset_id: str, *labels: Label) -> IndexDocument:
+    return IndexDocument("t", asset_id, "a.jpg", "image/jpeg", datetime(2026, 1, 1, tzinfo=UTC), None, labels)

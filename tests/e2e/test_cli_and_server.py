@@ -108,8 +108,11 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
 
     # The same results from the command line, through the service layer (no GraphQL).
     table = cli.run("search", "--label", "Animal", "--tenant", "acme").stdout
-    assert "1 assets match" in table and cat["id"] in table and "chelsea.jpg" in table
-    assert "Cat 92" in table and "Animal" not in table  # the top labels are the specific ones
+    assert "1 asset matches" in table and cat["id"] in table and "chelsea.jpg" in table
+    row = next(line for line in table.splitlines() if cat["id"] in line)
+    _, _, _, top, score, why, _ = (cell.strip() for cell in row.split("│"))
+    assert "Cat 92" in top and "Animal" not in top  # the top labels are the specific ones
+    assert why == f"Animal {score}"  # why it scored: its label Animal, asked for by name
     shown = cli.run("show", cat["id"], "--tenant", "acme").stdout
     assert "chelsea.jpg" in shown and "Cat " in shown and "preview" in shown and "labels" in shown
     preview = next(line for line in shown.splitlines() if line.strip().startswith("preview"))

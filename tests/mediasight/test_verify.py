@@ -49,7 +49,7 @@ def doc(**changes: object) -> IndexDocument:
 
 def test_fingerprint_sees_every_field_but_not_noise() -> None:
     fp = document_fingerprint(doc())
-    assert fp == document_fingerprint(doc()) and fp.startswith("v6:")
+    assert fp == document_fingerprint(doc()) and fp.startswith("v7:")
     same = [
         doc(labels=(Label("Dog", 92.500001, ("Animal",)),)),  # float noise below 4 decimals
         doc(created_at=datetime(2026, 1, 1)),  # naive is UTC, as the adapters take it

@@ -55,8 +55,11 @@ async def ingest(services: Services, tenant: str, images: list[Image.Image], pre
     return ids
 
 
-async def found(services: Services, tenant: str, label: str) -> set[str]:
-    query = await services.queries.build(tenant, SearchSpec(labels=(label,), first=100))
+async def found(services: Services, tenant: str, label: str, *, guesses: bool = True) -> set[str]:
+    """The assets a label filter finds; with `guesses`, those where the concept applies under 50 too (its
+    calibrated threshold may be lower: any machine label under 50 is a guess, Label.guess)."""
+    spec = SearchSpec(labels=(label,), include_guesses=guesses, first=100)
+    query = await services.queries.build(tenant, spec)
     return {h.asset_id for h in (await services.index.search(tenant, query)).hits}
 
 
@@ -109,6 +112,8 @@ async def test_a_concept_learned_from_examples_labels_the_archive(real: Services
     gained = {r.asset_id for r in records if "Temple garden" in r.change.gained}
     assert gained == set(temple)
     assert await found(services, tenant, "Temple garden") == set(temple)
+    sure = await found(services, tenant, "Temple garden", guesses=False)
+    assert sure <= set(temple) and len(sure) >= len(temple) - 2  # those at 50 or more
     assert await found(services, tenant, "Building") >= set(temple)  # a parent
     assert await found(services, tenant, "pagoda") == set(temple)  # a synonym
     result = await services.catalog.get_result(tenant, temple[10], "concept:Temple garden")

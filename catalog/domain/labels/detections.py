@@ -113,9 +113,14 @@ def _borne_out(label: Label, said: Sequence[Label]) -> int:
     return max((1 + len(c.parents) for c in said if _same_or_below(label, c) or _above(label, c)), default=0)
 
 
+def is_guess(confidence: float) -> bool:
+    """Whether a label at this confidence is a model's guess (a human-confirmed label is at 100: never)."""
+    return confidence < GUESS_BELOW
+
+
 def said(label: Label) -> str:
     """The label's name as people read it: a guess (under GUESS_BELOW) with a question mark, "Missile?"."""
-    return f"{label.name}?" if label.confidence < GUESS_BELOW else label.name
+    return f"{label.name}?" if is_guess(label.confidence) else label.name
 
 
 def frame_guess(instance: Instance) -> bool:

@@ -25,6 +25,7 @@ import numpy as np
 
 from catalog.domain.clock import to_db_time
 from catalog.domain.ports import IndexDocument
+from catalog.domain.ranking import document_terms, facet_labels
 from catalog.sqlite.search import vocab as search_vocab
 
 LABEL, PERSON, MEDIA_TYPE, CAPTURE_YEAR = 1, 2, 3, 4
@@ -51,17 +52,6 @@ def slots(confidences: np.ndarray) -> np.ndarray:
     return out
 
 
-def document_terms(doc: IndexDocument) -> dict[str, tuple[float, str]]:
-    """Each name a label query may use (label or parent, lower-cased) → (best confidence, its label)."""
-    best: dict[str, tuple[float, str]] = {}
-    for label in doc.labels:
-        for name in (label.name, *label.parents):
-            term = name.lower()
-            if term not in best or label.confidence > best[term][0]:
-                best[term] = (label.confidence, label.name)
-    return best
-
-
 @dataclass(frozen=True)
 class Facts:
     """What one indexed document adds to the counts."""
@@ -74,11 +64,12 @@ class Facts:
     @staticmethod
     def of(doc: IndexDocument) -> Facts:
         captured = to_db_time(doc.captured_at)
+        terms = document_terms(doc)
         return Facts(
             doc.moderated,
             max((lb.confidence for lb in doc.labels), default=0.0),
-            {term: c for term, (c, _) in document_terms(doc).items()},
-            frozenset(listed(doc)) | own(doc.media_type, captured),
+            {term: c for term, (c, _) in terms.items()},
+            frozenset(listed(doc, terms)) | own(doc.media_type, captured),
         )
 
     def keys(self, tenant_id: str) -> Iterable[Key]:
@@ -90,9 +81,11 @@ class Facts:
                 yield (tenant_id, term, mod, facet, value), at
 
 
-def listed(doc: IndexDocument) -> list[tuple[int, str]]:
-    """The (facet, value) pairs a document lists itself (docs.facet_ids): labels and persons."""
-    return sorted({(LABEL, lb.name) for lb in doc.labels} | {(PERSON, p.lower()) for p in doc.persons})
+def listed(doc: IndexDocument, terms: dict[str, tuple[float, str]] | None = None) -> list[tuple[int, str]]:
+    """The (facet, value) pairs a document lists itself (docs.facet_ids): its labels that are findings
+    (ranking.facet_labels: no model's guess) and persons. `terms`: document_terms(doc), when made."""
+    labels = {(LABEL, name) for name in facet_labels(doc, terms)}
+    return sorted(labels | {(PERSON, p.lower()) for p in doc.persons})
 
 
 def own(media_type: str, captured_at: str | None) -> frozenset[tuple[int, str]]:

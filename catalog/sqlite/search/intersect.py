@@ -68,6 +68,7 @@ HANDLES = frozenset(
         "not_labels",
         "min_confidence",
         "label_confidence",
+        "include_guesses",  # in each name's threshold (SearchQuery.threshold)
         "exclude_moderation",
         "media_types",
         "created_after",

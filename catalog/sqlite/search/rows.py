@@ -15,7 +15,7 @@ import numpy as np
 from catalog.domain.clock import to_db_time
 from catalog.domain.fingerprint import document_fingerprint
 from catalog.domain.ports import IndexDocument
-from catalog.domain.ranking import document_words, label_words
+from catalog.domain.ranking import document_terms, document_words, label_words
 from catalog.sqlite.db import placeholders
 from catalog.sqlite.search import counts as search_counts
 from catalog.sqlite.search import partition
@@ -41,7 +41,8 @@ def insert(
         fts_id += 1
         t, a = partition.of(doc), doc.asset_id
         fts.append((fts_id, document_words(doc), doc.text, label_words(doc), t, a))
-        facet_ids = search_vocab.pack(search_vocab.ids(conn, search_counts.listed(doc), known))
+        doc_terms = document_terms(doc)
+        facet_ids = search_vocab.pack(search_vocab.ids(conn, search_counts.listed(doc, doc_terms), known))
         top = max((lb.confidence for lb in doc.labels), default=0.0)
         rows.append(
             (t, a, doc.filename, doc.media_type, to_db_time(doc.created_at), to_db_time(doc.captured_at),
@@ -52,7 +53,7 @@ def insert(
             vectors.append((t, a, np.asarray(doc.embedding, dtype="<f4").tobytes()))
         for p in doc.persons:
             persons.setdefault((t, p.lower(), a), p)
-        terms.extend((t, term, a, c, lb) for term, (c, lb) in search_counts.document_terms(doc).items())
+        terms.extend((t, term, a, c, lb) for term, (c, lb) in doc_terms.items())
     conn.executemany(
         "INSERT INTO docs_fts (rowid, meta, ocr, labels, tenant_id, asset_id) VALUES (?, ?, ?, ?, ?, ?)", fts
     )

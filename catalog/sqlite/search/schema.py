@@ -9,7 +9,9 @@ Versions (PRAGMA user_version): 0 = before versions (maybe without fingerprints;
 labels in doc_labels); 2 = facet counts, packed facet IDs, the ranked indexes, vectors in their own
 table; 3 = video durations; 4 = label words apart in the full-text table (whole words, not prefixes);
 5 = the image's tone (catalog.domain.tone: '' in documents written before, until `mediasight verify
---repair` rewrites them; catalog.domain.fingerprint v5 marks them stale).
+--repair` rewrites them; catalog.domain.fingerprint v5 marks them stale); 6 = a model's guess is no facet
+value (ranking.facet_labels): the label IDs of docs.facet_ids whose name no label reaches at GUESS_BELOW
+(per its `terms` row) are dropped and the counts made again, exact from the rows.
 Opening an older file adds what is missing, moves the vectors and derives
 IDs and counts from its rows, once (minutes for a million documents; `mediasight reindex`, from the
 catalog, is the other way). Version 4 copies the full-text rows as they are: the label words of documents
@@ -23,6 +25,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 
+from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.sqlite.db import SqliteDb
 from catalog.sqlite.search import columns as search_columns
 from catalog.sqlite.search import recount as search_recount
@@ -30,7 +33,7 @@ from catalog.sqlite.search import vocab as search_vocab
 from catalog.sqlite.search.counts import LABEL, PERSON
 
 log = logging.getLogger(__name__)
-VERSION = 5
+VERSION = 6
 _CHUNK = 2000  # documents per step of a migration
 
 # Words of a document (ranking.document_words and label_words): meta (filenames, persons) and ocr (the
@@ -138,6 +141,8 @@ def migrate(db: SqliteDb) -> None:
             _upgrade_to_4(conn, db)
         if "tone" not in columns:  # version 5: the tone, unknown ('') until the document is rewritten
             conn.execute("ALTER TABLE docs ADD COLUMN tone TEXT NOT NULL DEFAULT ''")
+        if found < 6:  # a model's guess leaves the facets (from version 2 on: a version 0 file was packed)
+            _drop_guessed_values(conn, db)
         conn.execute(f"PRAGMA user_version = {VERSION}")
 
     while db.read_sync(version) < VERSION:
@@ -181,6 +186,33 @@ def _upgrade_to_4(conn: sqlite3.Connection, db: SqliteDb) -> None:
     )
     conn.execute("DROP TABLE docs_fts")
     conn.execute("ALTER TABLE docs_fts_v4 RENAME TO docs_fts")
+
+
+def _drop_guessed_values(conn: sqlite3.Connection, db: SqliteDb) -> None:
+    """Version 6: docs.facet_ids keep the labels that are findings (ranking.facet_labels: the name reached at
+    GUESS_BELOW or more, which its `terms` row holds), then the counts are made again from the rows."""
+    if conn.execute("SELECT 1 FROM docs LIMIT 1").fetchone():
+        log.warning("search index %s: leaving the models' guesses out of the label facets (once; minutes "
+                    "for millions of assets)", db.path)  # fmt: skip
+    values: dict[int, tuple[int, str]] = {}
+    for span in _spans(conn):
+        where = "WHERE tenant_id = ? AND asset_id BETWEEN ? AND ?"
+        sql = f"SELECT asset_id, term FROM terms {where} AND confidence >= ?"
+        sure = {(a, term) for a, term in conn.execute(sql, (*span, GUESS_BELOW))}
+        docs = [
+            (a, search_vocab.unpack([ids]).tolist())
+            for a, ids in conn.execute(
+                f"SELECT asset_id, facet_ids FROM docs {where} AND facet_ids IS NOT NULL", span
+            )
+        ]
+        values.update(search_vocab.lookup(conn, sorted({i for _, ids in docs for i in ids} - values.keys())))
+        changed = []
+        for asset_id, ids in docs:
+            kept = [i for i in ids if values[i][0] != LABEL or (asset_id, values[i][1].lower()) in sure]
+            if len(kept) < len(ids):
+                changed.append((search_vocab.pack(kept), span[0], asset_id))
+        conn.executemany("UPDATE docs SET facet_ids = ? WHERE tenant_id = ? AND asset_id = ?", changed)
+    _recount(conn)
 
 
 def _spans(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str]]:

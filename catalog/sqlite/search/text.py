@@ -47,6 +47,7 @@ HANDLES = frozenset(
         "text_embedding",
         "min_confidence",
         "label_confidence",  # names no label of a text-only query: no effect
+        "include_guesses",  # no label condition to widen: no effect (the text finds guesses by name)
         "exclude_moderation",
         "media_types",
         "created_after",

@@ -36,7 +36,7 @@ MAX_TERMS = 8  # more label names (synonyms) than this: the general path
 
 
 # The SearchQuery fields this path answers (PAGE_FIELDS aside); a query setting any other takes another path.
-HANDLES = frozenset({"labels", "min_confidence", "label_confidence", "exclude_moderation"})
+HANDLES = frozenset({"labels", "min_confidence", "label_confidence", "include_guesses", "exclude_moderation"})
 
 
 def answers(query: SearchQuery) -> bool:

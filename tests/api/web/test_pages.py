@@ -131,6 +131,10 @@ async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_foun
     await sign_in(page, world.base, world.key, f"/assets/{astronaut}")
     await expect(page.get_by_role("heading", name="astronaut.jpg")).to_be_visible()
     await expect(page.locator(".box.face")).to_have_count(1)
+    # the picture's size is known once it has loaded (under load it can still be 0 × 0 here)
+    await page.wait_for_function(
+        "() => document.querySelector('.stage img')?.getBoundingClientRect().width > 0"
+    )
     box = await page.locator(".box.face").bounding_box()
     picture = await page.locator(".stage img").bounding_box()
     assert (
@@ -141,7 +145,10 @@ async def test_asset_page_shows_the_face_box_and_labels_and_a_named_face_is_foun
     )
     labels = page.get_by_role("region", name="Labels")
     await expect(labels.get_by_role("link", name="Person", exact=True)).to_be_visible()
-    await expect(labels).to_contain_text("By ")  # provenance: model and version
+    # provenance: the models and versions; Person is the detector's (and the faces'), not the classifier's
+    await expect(labels.locator(".provenance")).to_contain_text(
+        re.compile(r"^By efficientnet.* and centernet")
+    )
     # 100 % is for what human review confirmed: the face detector's Person at 99.9x reads 99 %
     data = await world.gql("query ($id: ID!) { asset(id: $id) { labels { name confidence } } }", id=astronaut)
     person = next(lb for lb in data["asset"]["labels"] if lb["name"] == "Person")
@@ -207,6 +214,55 @@ async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
     await tab.context.clear_cookies()  # signed out of acme
     await sign_in(page, world.base, key, "/")
     await expect(page.locator(".hit .badge")).to_have_text(re.compile(r"^Missile\? \d+%$"))
+
+
+async def test_label_facets_count_findings_and_a_facet_refines_to_its_count(world: World, tab: Tab) -> None:
+    """The label facets count what a model is sure of (the coffee's Dining Table guess is not counted, and
+    the list says so); a facet counted N refines to N hits, a second one within the first too; a guess is
+    found when asked for ("Labels: guesses too", or its link on the asset page), and explained as a guess."""
+    coffee = world.ids["coffee.jpg"]
+    data = await world.gql("{ search(first: 60) { facets { labels { value count } } } }")
+    counted = {f["value"]: f["count"] for f in data["search"]["facets"]["labels"]}
+    assert counted and "Dining Table" not in counted
+    page = tab.page
+    await sign_in(page, world.base, world.key, "/")
+    facets = page.get_by_role("region", name="Labels")
+    await expect(facets.locator(".facet-note")).to_have_text(
+        "Sure labels only: a model's guess is not counted"
+    )
+    await expect(facets.get_by_role("button", name="Dining Table", exact=True)).to_have_count(0)
+    await screenshot(page, "search-facets")
+    for pick in ("first", "last"):  # a facet, then the rarest within it: each narrows to its count
+        unpressed = facets.get_by_role("button", pressed=False)
+        button = unpressed.first if pick == "first" else unpressed.last
+        value = await button.text_content()
+        count = int(await button.locator("xpath=following-sibling::span[@class='count']").inner_text())
+        await button.click()
+        await expect(facets.get_by_role("button", name=value or "", exact=True)).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        await expect(page.locator(".total")).to_have_text(f"{count} asset" + ("" if count == 1 else "s"))
+        assert len(await hits(page)) == count, value
+    await screenshot(page, "search-facets-refined")
+
+    await page.goto(f"{world.base}/?label=Dining%20Table")
+    assert await hits(page) == []  # a guess is no finding
+    await page.get_by_label("Labels: guesses too").check()
+    await page.wait_for_url("**guesses=1")
+    assert coffee in await hits(page)
+    hit = page.locator(f'.hit[data-asset-id="{coffee}"]')
+    await hit.locator(".thumb").hover()
+    await expect(hit.locator(".why")).to_contain_text(re.compile(r"matched Dining Table\? \d+%"))
+    await expect(page.get_by_role("list", name="Active filters")).to_contain_text("labels: guesses too")
+    await assert_accessible(page)
+    await screenshot(page, "search-guesses-asked")
+    # the asset page's link to a guessed label asks for guesses: the asset is among its hits
+    await page.goto(f"{world.base}/assets/{coffee}")
+    await (
+        page.get_by_role("region", name="Labels").get_by_role("link", name="Dining Table", exact=True).click()
+    )
+    await page.wait_for_url("**guesses=1")
+    assert coffee in await hits(page)
 
 
 async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab) -> None:
@@ -307,3 +363,9 @@ async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> N
     await expect(page.get_by_role("region", name="Text in the image")).to_contain_text("Quarterly report")
     await expect(page.locator(".box.text")).not_to_have_count(0)
     await screenshot(page, "asset-memo")
+
+    # Found by its words, a hit says so (no label matched it)
+    await page.goto(f"{world.base}/?q=quarterly")
+    memo = page.locator(f".hit[data-asset-id='{world.ids['memo.png']}']")
+    await memo.locator(".thumb").hover()
+    await expect(memo.locator(".why")).to_contain_text("words found")

@@ -53,6 +53,10 @@ def test_without_the_measures_the_palette_decides_and_without_either_nothing() -
         ("greyscale", MONOCHROME, ""),
         ("colour photo of a cat", COLOUR, "cat"),
         ("a cat in color", COLOUR, "cat"),
+        # a word that dates the photo just before its tone: the tone says it ("old" is in no description)
+        ("old black and white photos", MONOCHROME, ""),
+        ("Vintage sepia prints of boats", MONOCHROME, "boats"),
+        ("black and white photo of an old house", MONOCHROME, "old house"),
         # a coat, a colour, a drink: no tone of the photo
         ("a black and white cat", "", "a black and white cat"),
         ("white and black dog", "", "white and black dog"),

@@ -169,11 +169,13 @@ async def test_text_objects_and_moderation_of_each_shot_and_search_by_a_word_rea
         assert not any(s.moderation for s in (cat, news, rocket))
         assert set(run.parameters["segments"]) == {"objects", "text", "moderation"}  # type: ignore[arg-type]
         # the rocket shot: nothing is sure of it (neither its keyframes nor the detector), so it is a
-        # tentative Missile as the rocket photo is, and the video is found by it in that shot
+        # tentative Missile as the rocket photo is, and the video is found by it in that shot (a guess: by
+        # a label filter that asks for guesses)
         assert {"Missile", "Weapon"} <= {lb.name for lb in rocket.labels}
         assert all(lb.confidence < 50 for lb in (*rocket.labels, *rocket.objects))
-        missile = await services.index.search(tenant, SearchQuery(labels=("Missile",)))
+        missile = await services.index.search(tenant, SearchQuery(labels=("Missile",), include_guesses=True))
         assert [h.asset_id for h in missile.hits] == [outcome.asset.id]
+        assert not (await services.index.search(tenant, SearchQuery(labels=("Missile",)))).hits
         shots = matching_segments(run.findings.video.segments, ["Missile"])
         assert [s.index for s, _ in shots] == [rocket.index]
         assert run.parameters["tentative_confidence"] == 25.0

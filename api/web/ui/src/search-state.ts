@@ -12,8 +12,9 @@ export type Status = (typeof STATUSES)[number];
 
 export type SearchState = {
   q: string;
-  labels: string[];
+  labels: string[]; // every one (a facet refines): the first ranks the hits, the others narrow them
   minConfidence: number;
+  guesses: boolean; // label filters match a model's guesses (under 50 %) too
   persons: string[];
   text: string;
   types: string[];
@@ -32,6 +33,7 @@ export function readState(url: URL): SearchState {
     q: p.get("q") ?? "",
     labels: p.getAll("label"),
     minConfidence: Number.isFinite(min) ? Math.min(100, Math.max(0, min)) : 0,
+    guesses: p.get("guesses") === "1",
     persons: p.getAll("person"),
     text: p.get("text") ?? "",
     types: p.getAll("type"),
@@ -47,6 +49,7 @@ export function stateUrl(s: SearchState): string {
   if (s.q) p.set("q", s.q);
   s.labels.forEach((v) => p.append("label", v));
   if (s.minConfidence > 0) p.set("min", String(s.minConfidence));
+  if (s.guesses) p.set("guesses", "1");
   s.persons.forEach((v) => p.append("person", v));
   if (s.text) p.set("text", s.text);
   s.types.forEach((v) => p.append("type", v));
@@ -65,8 +68,12 @@ export const listsStage = (s: SearchState): boolean => s.status !== "" && s.stat
 export function searchArgs(s: SearchState): { q: string | null; filter: Record<string, unknown>; sort: Sort } {
   if (listsStage(s)) return { q: null, filter: { status: [s.status] }, sort: "RELEVANCE" };
   const filter: Record<string, unknown> = {};
-  if (s.labels.length) filter.labels = s.labels;
+  // Each label chip narrows (a label facet counted N refines to N hits): the first ranks by its confidence
+  // and explains each hit (`matches`), every other one must hold too.
+  if (s.labels.length) filter.labels = s.labels.slice(0, 1);
+  if (s.labels.length > 1) filter.allLabels = s.labels.slice(1);
   if (s.minConfidence > 0) filter.minConfidence = s.minConfidence;
+  if (s.guesses) filter.includeGuesses = true;
   if (s.persons.length) filter.persons = s.persons;
   if (s.text) filter.text = s.text;
   if (s.types.length) filter.mediaTypes = s.types;
@@ -83,6 +90,7 @@ export function chips(s: SearchState): Chip[] {
   const without = (patch: Partial<SearchState>) => ({ ...s, ...patch });
   for (const l of s.labels) out.push({ key: `l:${l}`, text: `label: ${l}`, without: without({ labels: s.labels.filter((x) => x !== l) }) });
   if (s.minConfidence > 0) out.push({ key: "min", text: `confidence ≥ ${s.minConfidence}%`, without: without({ minConfidence: 0 }) });
+  if (s.guesses) out.push({ key: "guesses", text: "labels: guesses too", without: without({ guesses: false }) });
   for (const p of s.persons) out.push({ key: `p:${p}`, text: `person: ${p}`, without: without({ persons: s.persons.filter((x) => x !== p) }) });
   if (s.text) out.push({ key: "text", text: `text: “${s.text}”`, without: without({ text: "" }) });
   for (const t of s.types) out.push({ key: `t:${t}`, text: `type: ${t}`, without: without({ types: s.types.filter((x) => x !== t) }) });

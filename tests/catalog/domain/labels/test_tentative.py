@@ -50,6 +50,20 @@ def test_a_sure_detector_label_or_face_replaces_them() -> None:
     assert names(machine_labels({"labels": classifier(*bobsleigh), "faces": face})) == ["Person"]
 
 
+def test_a_face_that_makes_person_sure_makes_its_parent_sure_too() -> None:
+    # the mariachi band: the detector's people at 43 and under, a face at 98 (seen: "Person 98, Human? 43")
+    boxes = (Instance(BOX, 43.0), Instance(BOX, 29.0))
+    weak = detector(Label("Person", 43.0, ("Human",), boxes), Label("Human", 43.0))
+    face = run("faces", Findings(faces=(Face(BOX, 98.0),)))
+    found = {lb.name: lb for lb in machine_labels({"labels": classifier(), "objects": weak, "faces": face})}
+    assert found["Person"].confidence == 98.0
+    assert found["Human"].confidence == 98.0  # a parent is never less sure than what is beneath it
+    assert names(machine_labels({"labels": classifier(), "objects": weak, "faces": face})) == [
+        "Person",
+        "Human",
+    ]
+
+
 def test_sure_classifier_labels_and_runs_without_a_floor_are_kept_as_they_are() -> None:
     cat = (Label("Cat", 92.2, ("Animal",)), Label("Animal", 94.0))
     dog = detector(Label("Dog", 61.0, ("Animal",)))

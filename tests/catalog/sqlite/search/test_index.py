@@ -369,6 +369,46 @@ async def test_a_version_4_file_gets_the_tone_unknown_until_its_documents_are_wr
     db.close()
 
 
+async def test_a_version_5_file_leaves_the_guesses_out_of_its_facets_exactly_as_a_new_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Version 6: a model's guess is no label facet value (ranking.facet_labels). A version 5 file, whose
+    facet IDs and counts hold every label, is migrated in place from its rows: the same counts as the same
+    documents written now (random ones, and a guessed Weapon under a reviewer's Missile 100, which stays)."""
+    rng = random.Random(5)
+    docs = [random_doc(rng, rng.choice(["t1", "t2"]), f"a{i:02d}") for i in range(60)]
+    docs.append(doc("t1", "confirmed", Label("Missile", 100, ("Weapon",)), Label("Weapon", 42)))
+    docs.append(doc("t1", "guess", Label("Missile", 42, ("Weapon",)), Label("Weapon", 42)))
+    assert any(lb.confidence < 50 for d in docs for lb in d.labels)  # random labels from 40 (and -3)
+    fresh = SqliteDb(tmp_path / "new.db", sqlite_search.SCHEMA)
+    await SqliteSearchIndex(fresh).upsert_many(docs)
+    db = SqliteDb(tmp_path / "old.db", sqlite_search.SCHEMA)
+    with monkeypatch.context() as old:  # every label listed, as version 5 wrote them
+
+        def every_label(d: IndexDocument, terms: object = None) -> list[tuple[int, str]]:
+            persons = {(search_counts.PERSON, p.lower()) for p in d.persons}
+            return sorted({(search_counts.LABEL, lb.name) for lb in d.labels} | persons)
+
+        old.setattr(search_counts, "listed", every_label)
+        await SqliteSearchIndex(db).upsert_many(docs)
+    db.write_sync(lambda c: c.execute("PRAGMA user_version = 5"))
+    assert db.read_sync(counts) != fresh.read_sync(counts)
+    db.close()
+    db = SqliteDb(tmp_path / "old.db", sqlite_search.SCHEMA)
+    migrated = SqliteSearchIndex(db)
+    assert db.read_sync(lambda c: c.execute("PRAGMA user_version").fetchone()[0]) == search_schema.VERSION
+    assert db.read_sync(counts) == fresh.read_sync(counts)
+    for tenant in ("t1", "t2"):
+        for query in (SearchQuery(), SearchQuery(labels=("pet",)), SearchQuery(persons=("ada",))):
+            assert await migrated.search(tenant, query) == await SqliteSearchIndex(fresh).search(
+                tenant, query
+            )
+    facets = {f.value: f.count for f in (await migrated.search("t1", SearchQuery())).label_facets}
+    assert facets["Missile"] == facets["Weapon"] == 1  # the confirmed one's; the guessed one's are no finding
+    db.close()
+    fresh.close()
+
+
 @pytest.mark.parametrize(
     ("query", "synonyms"),
     [

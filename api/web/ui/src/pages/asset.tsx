@@ -22,8 +22,12 @@ type ShownLabel = { name: string; confidence: number; parents: string[]; guess: 
 // analysis found (the keyframe is one of the pictures that analysis looked at), said so.
 function Labels(props: { asset: AssetData }) {
   const { labels, runs, shot, parent, video } = props.asset;
-  // a video's labels are its shots' (and its poster's): the video run's model found them
-  const run = runs.find((r) => r.analyzer === (video ? "video" : "labels") && r.status === "SUCCEEDED");
+  // a video's labels are its shots' (and its poster's): the video run's model found them; a picture's are
+  // the classifier's and the object detector's, merged (one "Dog" with the detector's boxes)
+  const found = (video ? ["video"] : ["labels", "objects"])
+    .map((analyzer) => runs.find((r) => r.analyzer === analyzer && r.status === "SUCCEEDED"))
+    .filter((r) => r !== undefined);
+  const latest = found.map((r) => r.finishedAt ?? "").sort().pop();
   const shown: ShownLabel[] = shot && parent ? shot.shownLabels : labels;
   return (
     <section aria-labelledby="labels-h">
@@ -33,10 +37,11 @@ function Labels(props: { asset: AssetData }) {
           Found in shot {shot.index + 1} by the analysis of <a href={`/assets/${parent.id}`}>{parent.filename}</a>
         </p>
       ) : (
-        run && (
+        found.length > 0 && (
           <p class="muted provenance">
             {video && `In its ${video.shots} shot${video.shots === 1 ? "" : "s"}, `}
-            {video ? "by" : "By"} {run.modelName} {run.modelVersion} ({run.provider}), {run.finishedAt ? new Date(run.finishedAt).toLocaleString() : ""}
+            {video ? "by" : "By"} {found.map((r) => `${r.modelName} ${r.modelVersion} (${r.provider})`).join(" and ")}
+            {latest ? `, ${new Date(latest).toLocaleString()}` : ""}
           </p>
         )
       )}
@@ -45,9 +50,10 @@ function Labels(props: { asset: AssetData }) {
           {shown.map((l) => (
             <li key={l.name} class={l.guess ? "guess" : undefined}>
               <span>
-                <a href={`/?label=${encodeURIComponent(l.name)}`}>{l.name}</a>
+                {/* a guess matches a label filter only when asked for: the link asks, so this asset is among the hits */}
+                <a href={`/?label=${encodeURIComponent(l.name)}${l.guess ? "&guesses=1" : ""}`}>{l.name}</a>
                 {l.guess && (
-                  <span class="guess-mark" title="A model's guess (under 50 %): exports leave it out by default">
+                  <span class="guess-mark" title="A model's guess (under 50 %): exports, label filters and facet counts leave it out by default">
                     guess
                   </span>
                 )}

@@ -24,7 +24,7 @@ const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSor
     totalCount
     pageInfo { hasNextPage endCursor }
     facets { labels { value count } persons { value count } mediaTypes { value count } captureYears { value count } }
-    edges { score meaning matches { label confidence via } segments(matching: true) { index startTimecode }
+    edges { score meaning textMatch matches { label confidence via guess } segments(matching: true) { index startTimecode }
       node { ${THUMB_FIELDS} status error topLabels(first: 1) { name confidence guess } } }
   }
 }`;
@@ -33,7 +33,8 @@ type Facet = { value: string; count: number };
 type Edge = {
   score: number;
   meaning: number | null;
-  matches: { label: string; confidence: number; via: string }[];
+  textMatch: boolean; // the query's words were found in its filename, names or text (or label names)
+  matches: { label: string; confidence: number; via: string; guess: boolean }[];
   segments: { index: number; startTimecode: string }[]; // a video hit's shots that matched
   node: AssetRef & { status: string; error: string | null; topLabels: { name: string; confidence: number; guess: boolean }[] };
 };
@@ -45,9 +46,11 @@ type Result = {
 };
 
 function why(edge: Edge): string {
-  const parts = edge.matches.map((m) =>
-    m.via.toLowerCase() === m.label.toLowerCase() ? `${m.label} ${pct(m.confidence)}` : `${m.label} ${pct(m.confidence)} (a kind of ${m.via})`,
-  );
+  const parts = edge.matches.map((m) => {
+    const said = `${m.label}${m.guess ? "?" : ""} ${pct(m.confidence)}`; // a model's guess: "Missile? 42%"
+    return m.via.toLowerCase() === m.label.toLowerCase() ? said : `${said} (a kind of ${m.via})`;
+  });
+  if (edge.textMatch) parts.push("words found");
   if (edge.meaning !== null) parts.push(`meaning ${edge.meaning.toFixed(2)}`);
   if (!parts.length) return edge.node.error ? `failed: ${edge.node.error}` : "";
   return `matched ${parts.join(", ")}`;
@@ -82,11 +85,12 @@ function Hit(props: { edge: Edge; eager: boolean }) {
   );
 }
 
-function FacetList(props: { title: string; facets: Facet[]; pick: (value: string) => void; active: string[] }) {
+function FacetList(props: { title: string; facets: Facet[]; pick: (value: string) => void; active: string[]; note?: string }) {
   if (!props.facets.length) return null;
   return (
     <section class="facet" aria-label={props.title}>
       <h2>{props.title}</h2>
+      {props.note && <p class="facet-note">{props.note}</p>}
       <ul>
         {props.facets.slice(0, 12).map((f) => (
           <li key={f.value}>
@@ -289,6 +293,10 @@ export function SearchPage(props: PageProps) {
             ))}
           </select>
         </label>
+        <label title="A model's guess is a label under 50 %: left out of label filters and facet counts unless asked for">
+          <input type="checkbox" checked={state.guesses} onChange={(e) => go({ ...state, q: query, guesses: (e.target as HTMLInputElement).checked })} />{" "}
+          Labels: guesses too
+        </label>
         <AddFilter state={state} go={go} />
       </div>
 
@@ -311,7 +319,7 @@ export function SearchPage(props: PageProps) {
         <aside class="facets" aria-label="Refine">
           {result && (
             <>
-              <FacetList title="Labels" facets={result.facets.labels} active={state.labels} pick={(v) => go({ ...state, labels: state.labels.includes(v) ? state.labels.filter((x) => x !== v) : [...state.labels, v] })} />
+              <FacetList title="Labels" note="Sure labels only: a model's guess is not counted" facets={result.facets.labels} active={state.labels} pick={(v) => go({ ...state, labels: state.labels.includes(v) ? state.labels.filter((x) => x !== v) : [...state.labels, v] })} />
               <FacetList title="Persons" facets={result.facets.persons} active={state.persons} pick={(v) => go({ ...state, persons: state.persons.includes(v) ? state.persons.filter((x) => x !== v) : [...state.persons, v] })} />
               <FacetList title="Media types" facets={result.facets.mediaTypes} active={state.types} pick={(v) => go({ ...state, types: state.types.includes(v) ? state.types.filter((x) => x !== v) : [...state.types, v] })} />
               <FacetList title="Taken in" facets={result.facets.captureYears} active={state.from ? [state.from.slice(0, 4)] : []} pick={(y) => go({ ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
