@@ -26,4 +26,11 @@ async def test_graphiql_renders_and_runs_a_query_with_every_outside_request_bloc
         await expect(page.locator(".result-window")).to_contain_text('"tenant": "acme"', timeout=15_000)
         await expect(page.locator(".result-window")).not_to_contain_text("search")  # ran the shared query
         await screenshot(page, "graphiql")
+        # the query it starts with runs, and asks why each hit scored
+        await page.goto(f"{base}/graphql")
+        await expect(page.locator(".graphiql-query-editor")).to_contain_text(
+            "matches { label via } textMatch meaning"
+        )
+        await page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+        await expect(page.locator(".result-window")).to_contain_text('"totalCount": 0', timeout=15_000)
         tab.guard.check()

@@ -277,6 +277,11 @@ async def test_overview_counts_labels_and_latest_changes(world: World, tab: Tab)
     # the latest change first (one page of the feed, newest first)
     times = await page.locator(".changes time").evaluate_all("ts => ts.map(t => t.dateTime)")
     assert len(times) > 1 and times == sorted(times, reverse=True), times
+    # a filename keeps to one line ("IMG_0037.jp" / "g" read as two words); the time goes below it
+    lines = await page.locator(".changes .file").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height / parseFloat(getComputedStyle(e).fontSize))"
+    )
+    assert len(lines) == len(times) and all(h < 2 for h in lines), lines
     await assert_accessible(page)
     await screenshot(page, "overview")
 

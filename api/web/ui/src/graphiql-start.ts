@@ -21,7 +21,10 @@ const EXAMPLE = `# Mediasight's GraphQL API. Signed in on this server's pages, y
   viewer { tenant scopes }
   search(query: "animal", first: 5) {
     totalCount
-    edges { score node { id filename labels(minConfidence: 50) { name confidence } } }
+    edges {
+      score matches { label via } textMatch meaning  # why it scored: a label, the words, its meaning
+      node { id filename topLabels(first: 3) { name confidence guess } }
+    }
   }
 }
 `;

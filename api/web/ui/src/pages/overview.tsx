@@ -181,8 +181,10 @@ export function OverviewPage(_: PageProps) {
             {changes.map((c) => (
               <li key={c.assetId + c.changedAt}>
                 {c.node ? <Thumb asset={c.node} /> : <span class="thumb nothumb">deleted</span>}
+                {/* a camera's names are one unbroken word (IMG_0037.jpg): it keeps to one line, the time goes below */}
                 <span class="name">
-                  {c.deleted ? "deleted" : c.node?.filename} · <time dateTime={c.changedAt}>{new Date(c.changedAt).toLocaleString()}</time>
+                  <span class="file" title={c.node?.filename}>{c.deleted ? "deleted" : c.node?.filename}</span>
+                  <time dateTime={c.changedAt}>{new Date(c.changedAt).toLocaleString()}</time>
                 </span>
               </li>
             ))}
