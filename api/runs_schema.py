@@ -30,8 +30,8 @@ from catalog.domain.change_report import build_report
 from catalog.domain.cursor import CursorError, decode_cursor, encode_cursor
 from catalog.domain.ids import is_uuid
 from catalog.domain.ports import SearchQuery
-from services.batch_preparation import MAX_BATCH_ASSETS
 from services.reprocessing.batches import INLINE_ASSETS, MAX_FILTER_IDS
+from services.reprocessing.preparation import MAX_BATCH_ASSETS
 from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from services.search_query import MAX_PAGE, InvalidSearch
 

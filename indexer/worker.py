@@ -21,10 +21,10 @@ from indexer.errors import PermanentError
 from indexer.image_errors import ImageRejected
 from indexer.pipeline import Pipeline
 from indexer.recognizers.ports import AnalyzerInputError
-from services.batch_preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from services.concepts import RETIRE_JOB, SCORE_JOB, TRAIN_JOB, ConceptService
 from services.export_jobs import EXPORT_JOB, ExportJobs
 from services.ingest import PROCESS_JOB, REFRESH_JOB
+from services.reprocessing.preparation import BatchPreparation, batch_of, prepared_batch_of, recover_batches
 from services.webhook_feed import FOLLOW_JOB, FeedFollower
 from services.webhooks import WEBHOOK_JOB, WebhookService, event_id
 

@@ -25,7 +25,7 @@ from catalog.domain.review.tasks import (
     TaskStatus,
     normalise_label,
 )
-from services.batch_preparation import encode_selection, queue_preparation
+from services.reprocessing.preparation import encode_selection, queue_preparation
 
 RULES_TTL = 5.0  # seconds a process keeps a tenant's rules for the after-indexing hook and archive sweeps
 MAX_REQUEST = 1000  # asset IDs per requestReview

@@ -198,11 +198,11 @@ class BatchStore(Protocol):
         """Batches of every tenant whose jobs were not all enqueued (PREPARING; FAILED ones are not)."""
         ...
 
-    # Preparing a batch in the background (services.batch_preparation): a run claims it, adds its items while
-    # its `selection` (a filter) resolves, fixes its total with resolve_batch, then queues the items' jobs
-    # with checkpoints. Each step below is refused (False / None, nothing changed) unless the run's claim
-    # still holds, so two runs never work on one batch at once. No item is finished before it is resolved,
-    # so adding an item again (a retried preparation) is harmless.
+    # Preparing a batch in the background (services.reprocessing.preparation): a run claims it, adds its
+    # items while its `selection` (a filter) resolves, fixes its total with resolve_batch, then queues the
+    # items' jobs with checkpoints. Each step below is refused (False / None, nothing changed) unless the
+    # run's claim still holds, so two runs never work on one batch at once. No item is finished before it
+    # is resolved, so adding an item again (a retried preparation) is harmless.
 
     async def claim_batch(self, tenant_id: str, batch_id: str, claim: Claim) -> bool:
         """Take (or renew) the claim, and beat the heartbeat: True if the batch is PREPARING and unclaimed,

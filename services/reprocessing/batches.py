@@ -4,7 +4,7 @@ A batch's jobs go through the same durable queue and workers as ingest (leases, 
 buckets). A job's kind carries the batch ID, so two batches over the same asset are two jobs; each item
 is counted done or failed exactly once (finish_batch_item is conditional), so retries cannot inflate
 the progress. A small batch of asset IDs is queued within the request; a filter, or many IDs, is left to a
-background job (services.batch_preparation) and the batch is returned PREPARING.
+background job (services.reprocessing.preparation) and the batch is returned PREPARING.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from catalog.domain.model_census import ModelRef
 from catalog.domain.ports import CatalogStore, JobQueue, SearchIndex, SearchQuery, UnsupportedSearch
 from catalog.domain.run_ports import MAX_SELECTION_BYTES
 from indexer.analyzers import IMAGE_ANALYZERS, AnalyzerChoice, AnalyzerRegistry, UnknownAnalyzerError
-from services.batch_preparation import (
+from services.reprocessing.preparation import (
     MAX_BATCH_ASSETS,
     BatchPreparation,
     encode_selection,

@@ -8,8 +8,8 @@ import pytest
 from catalog.domain.ids import uuid7
 from catalog.domain.model import TenantConfig
 from mediasight.bootstrap import Services
-from services import batch_preparation
 from services.reprocessing import batches as reprocess
+from services.reprocessing import preparation as batch_preparation
 from tests.api.test_reprocess import REPROCESS, gql, ingest
 from tests.conftest import make_tenant
 

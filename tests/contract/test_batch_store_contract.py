@@ -20,8 +20,8 @@ from catalog.domain.model import (
 from catalog.domain.ports import CatalogStore, SearchHit, SearchPage, SearchQuery, SortOrder
 from catalog.domain.run_ports import MAX_SELECTION_BYTES, BatchItemState, Claim
 from catalog.dynamodb.catalog import DynamoCatalog
-from services import batch_preparation
-from services.batch_preparation import BatchPreparation, batch_of, encode_selection
+from services.reprocessing import preparation as batch_preparation
+from services.reprocessing.preparation import BatchPreparation, batch_of, encode_selection
 from tests.contract.catalogs import backend, catalog, new_batch, tenants
 from tests.contract.dynamodb_server import fresh_table
 

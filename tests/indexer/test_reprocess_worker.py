@@ -18,8 +18,8 @@ from catalog.domain.run_ports import BatchItemState, Claim
 from catalog.sqlite import preparations as sqlite_preparations
 from indexer.worker import Worker, WorkerSettings
 from mediasight.bootstrap import Services
-from services import batch_preparation
-from services.batch_preparation import (
+from services.reprocessing import preparation as batch_preparation
+from services.reprocessing.preparation import (
     BatchPreparation,
     batch_of,
     decode_selection,
