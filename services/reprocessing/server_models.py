@@ -86,10 +86,12 @@ class ServerModels:
         """{concept: why} of the named concepts whose active version learnt from feature vectors this server
         no longer makes (another classifier): reprocessing cannot bring those up to date, a training can."""
         now = self._features() if self._features is not None else None
+        if now is None:  # no feature vectors here: nothing to compare a version with
+            return {}
         out = {}
         for name in names:
             concept = await self._catalog.get_concept(tenant_id, concept_of(name) or "")
-            if now is None or concept is None or concept.active_version is None:
+            if concept is None or concept.active_version is None:
                 continue
             version = await self._catalog.get_version(tenant_id, concept.id, concept.active_version)
             if version is not None and version.feature_model != now:
