@@ -315,10 +315,14 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
         for path, name in [
             ("/?q=animal", "phone-search"),
             (f"/assets/{world.ids['astronaut.jpg']}", "phone-asset"),
+            ("/overview", "phone-overview"),
         ]:
             if name == "phone-search":
                 await sign_in(page, world.base, world.key, path)
                 await hits(page)
+            elif name == "phone-overview":
+                await page.goto(world.base + path)
+                await expect(page.locator(".changes time").first).to_be_visible()
             else:
                 await page.goto(world.base + path)
                 await expect(page.locator(".stage img")).to_be_visible()
