@@ -146,6 +146,11 @@ async def test_people_search_and_text_search(world: World) -> None:
     assert filenames(await gql(services, tenant, SEARCH, q="quarterly")) == ["memo.png"]
     assert filenames(await gql(services, tenant, SEARCH, f={"text": "archive 2026"})) == ["memo.png"]
     assert filenames(await gql(services, tenant, SEARCH, f={"text": "2026 archive"})) == []
+    # a typed page is a Document (labels.documents): no ImageNet or COCO class says so
+    assert [lb["name"] for lb in memo["labels"]][:2] == ["Document", "Text"]
+    assert [lb["name"] for lb in memo["topLabels"]] == ["Document"]
+    documents = await gql(services, tenant, SEARCH, q="document")
+    assert filenames(documents)[0] == "memo.png" and documents["search"]["edges"][0]["matches"]
 
 
 async def test_semantic_query_and_moderation(world: World) -> None:

@@ -371,6 +371,10 @@ async def test_text_in_the_image_is_found_and_boxed(world: World, tab: Tab) -> N
     await page.wait_for_url(f"**/assets/{world.ids['memo.png']}")
     await expect(page.get_by_role("region", name="Text in the image")).to_contain_text("Quarterly report")
     await expect(page.locator(".box.text")).not_to_have_count(0)
+    # a page of text is a Document, and the text recognizer is named among the labels' models
+    labels = page.get_by_role("region", name="Labels")
+    await expect(labels.locator("li").first).to_contain_text("Document")
+    await expect(labels.locator(".provenance")).to_contain_text("rapidocr")
     await screenshot(page, "asset-memo")
 
     # Found by its words, a hit says so (no label matched it)

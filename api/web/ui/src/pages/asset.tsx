@@ -23,8 +23,10 @@ type ShownLabel = { name: string; confidence: number; parents: string[]; guess: 
 function Labels(props: { asset: AssetData }) {
   const { labels, runs, shot, parent, video } = props.asset;
   // a video's labels are its shots' (and its poster's): the video run's model found them; a picture's are
-  // the classifier's and the object detector's, merged (one "Dog" with the detector's boxes)
-  const found = (video ? ["video"] : ["labels", "objects"])
+  // the classifier's and the object detector's, merged (one "Dog" with the detector's boxes), and the text
+  // recognizer's Document (a picture of mostly text)
+  const ofText = labels.some((l) => l.name === "Document");
+  const found = (video ? ["video"] : ["labels", "objects", ...(ofText ? ["text"] : [])])
     .map((analyzer) => runs.find((r) => r.analyzer === analyzer && r.status === "SUCCEEDED"))
     .filter((r) => r !== undefined);
   const latest = found.map((r) => r.finishedAt ?? "").sort().pop();
