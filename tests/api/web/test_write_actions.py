@@ -4,6 +4,7 @@ and batch progress. The labels model is the fake at its port: these test the pag
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,14 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     services = build(settings, labeler=RefusesBlack())
     tenant, key = await make_tenant(services, "acme")
     ids = {}
-    for name, color in [("red.jpg", (220, 20, 20)), ("green.jpg", (20, 220, 20)), ("black.jpg", (0, 0, 0))]:
+    # grey: no channel dominates, so the model finds nothing on it (an indexed asset without labels)
+    pictures = [
+        ("red.jpg", (220, 20, 20)),
+        ("green.jpg", (20, 220, 20)),
+        ("black.jpg", (0, 0, 0)),
+        ("grey.jpg", (128,) * 3),
+    ]
+    for name, color in pictures:
         outcome = await services.ingestor.ingest(tenant, jpeg_bytes(color, (320, 240)), name)
         assert outcome.asset is not None
         ids[name] = outcome.asset.id
@@ -83,6 +91,17 @@ async def test_overview_lists_failed_assets_with_their_reason(world: World, chro
         await page.wait_for_url("**/?status=FAILED")
         await expect(page.locator(".hit")).to_have_count(1)
         await expect(page.locator(".hit .badge")).to_have_text("failed")
+        tab.guard.check()
+
+
+async def test_an_asset_nothing_was_found_on_says_so(world: World, chromium: Browser) -> None:
+    async with open_tab(chromium) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key)
+        grey = page.locator(f".hit[data-asset-id='{world.ids['grey.jpg']}']")
+        await expect(grey.locator(".badge")).to_have_text("no labels")  # not "indexed", as if still to come
+        red = page.locator(f".hit[data-asset-id='{world.ids['red.jpg']}']")
+        await expect(red.locator(".badge")).to_have_text(re.compile(r"^Red \d+%$"))
         tab.guard.check()
 
 

@@ -64,8 +64,9 @@ function Hit(props: { edge: Edge; eager: boolean }) {
   return (
     <li class="hit" data-asset-id={node.id}>
       <Thumb asset={node} alt={alt} eager={props.eager}>
-        {/* a model's guess (under 50) reads as one: "Missile? 42%" */}
-        <span class="badge">{top ? `${top.name}${top.guess ? "?" : ""} ${pct(top.confidence)}` : node.status.toLowerCase()}</span>
+        {/* a model's guess (under 50) reads as one: "Missile? 42%"; an indexed asset no model found anything
+            on says so (its status alone read as if labels were still to come) */}
+        <span class="badge">{top ? `${top.name}${top.guess ? "?" : ""} ${pct(top.confidence)}` : node.status === "INDEXED" ? "no labels" : node.status.toLowerCase()}</span>
         {reason && <span class="why">{reason}</span>}
       </Thumb>
       <span class="name" title={node.filename}>
