@@ -15,8 +15,9 @@ The sense is the class's own wnid (ImageNet's wnids are WordNet 3.0 noun offsets
 names one per COCO class), corrected by build_imagenet_taxonomy.SENSE_FIX. A name two classes share
 (ImageNet's two "Missile" and "Sunglasses" classes; a COCO class that is also an ImageNet class) takes the
 first one's sense, ImageNet's before COCO's; a parent's is the WordNet node it names (parent_senses), or
-for the few parents only COCO classes have, COCO_PARENT_SENSES. The definition is WordNet's without its
-quoted examples; the synonyms are the synset's other lemmas but its scientific names.
+for the few parents only COCO classes have, COCO_PARENT_SENSES; labels made from other findings than a
+class (Document, Text: catalog/domain/labels/documents.py) have DERIVED_SENSES. The definition is
+WordNet's without its quoted examples; the synonyms are the synset's other lemmas but its scientific names.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ COCO_PARENT_SENSES = {
     "Hydrant": "n03550916",  # the discharge pipe, not the tap
     "Luggage": "n02774630",  # baggage
     "Publication": "n06589574",
+}
+# Labels no model's classes name, made from other findings (catalog/domain/labels/documents.py)
+DERIVED_SENSES = {
+    "Document": "n06470073",  # written document, papers: writing that provides information
+    "Text": "n06387980",  # textual matter: the words of something written
 }
 
 
@@ -108,6 +114,7 @@ def build(wordnet_dir: Path, data_dir: Path = DATA) -> dict[str, object]:
     ]
     parents = parent_senses(synsets, taxonomies[TAXONOMIES[0]]["classes"]) | COCO_PARENT_SENSES
     named += [("parents", name, wnid) for name, wnid in sorted(parents.items())]
+    named += [("derived", name, wnid) for name, wnid in sorted(DERIVED_SENSES.items())]
     glosses: dict[str, dict[str, object]] = {}
     for where, name, wnid in named:
         if wnid not in synsets:
@@ -122,7 +129,7 @@ def build(wordnet_dir: Path, data_dir: Path = DATA) -> dict[str, object]:
     return {
         "source": "WordNet 3.0 definitions and synonyms (Debian wordnet-base) of the classes of "
         + " and ".join(TAXONOMIES)
-        + " (scripts/build_label_glosses.py)",
+        + ", and of the labels made from other findings (scripts/build_label_glosses.py)",
         "glosses": dict(sorted(glosses.items())),
     }
 

@@ -25,6 +25,9 @@ PERSON_PARENTS = ("Human",)
 CLASSIFIER, DETECTOR, TEXT = "labels", "objects", "text"
 MEANING_MIN_CONFIDENCE = 50.0  # labels below it are not described in the meaning text (see metadata_text)
 GLOSSED_LABELS = 2  # the meaning says what the first this many specific labels are (label_glosses)
+# The text in the image the meaning describes: its first this many words. A page's hundreds of words
+# drowned what it is (a Document) in what it says, which the text search finds word for word anyway.
+MEANING_TEXT_WORDS = 40
 _SPLIT = re.compile(r"[_\-.\s]+")
 
 Results = Mapping[str, RecognitionResult]
@@ -174,8 +177,9 @@ def metadata_text(
     tentative: Sequence[Label] = (),
 ) -> str:
     """What the semantic embedding describes: labels with parents (described_labels), what the detector
-    counted ("two people"), colours ("black and white photo"), persons, text in the image, filename words.
-    What the labels are (label_glosses) is embedded apart and added to it (glossary.with_glosses)."""
+    counted ("two people"), colours ("black and white photo"), persons, text in the image (its first
+    MEANING_TEXT_WORDS words), filename words. What the labels are (label_glosses) is embedded apart and
+    added to it (glossary.with_glosses)."""
     names: dict[str, None] = {}
     for label in described_labels(labels, tentative):
         names[label.name] = None
@@ -186,7 +190,7 @@ def metadata_text(
         ", ".join(counted(labels)),
         ", ".join(colour_words(properties)),
         ", ".join(persons),
-        " ".join(lines),
+        " ".join(" ".join(lines).split()[:MEANING_TEXT_WORDS]),
         " ".join(w for w in _SPLIT.split(stem) if w and not w.isdigit()),
     ]
     return ". ".join(p for p in parts if p)

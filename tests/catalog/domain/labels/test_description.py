@@ -8,7 +8,7 @@ import numpy as np
 
 from catalog.domain.labels.description import colour_name, colour_words, counted, plural
 from catalog.domain.labels.glossary import GLOSS_WEIGHT, with_glosses
-from catalog.domain.metadata import label_glosses, metadata_text
+from catalog.domain.metadata import MEANING_TEXT_WORDS, label_glosses, metadata_text
 from catalog.domain.model import Asset, BoundingBox, DominantColor, ImageProperties, Instance, Label
 
 BOX = BoundingBox(0, 0, 0.5, 0.5)
@@ -56,6 +56,20 @@ def test_metadata_text_reads_like_a_description() -> None:
     labels = [Label("Person", 95, ("Human",), (Instance(BOX, 95), Instance(BOX, 90))), Label("Dog", 30)]
     text = metadata_text(asset, labels, ["SURF SHOP"], ["Ann"], props(colour(10, 10, 10)))
     assert text == "Person, Human. two people. black and white photo, monochrome. Ann. SURF SHOP. beach"
+
+
+def test_a_page_is_described_by_what_it_is_and_its_first_words() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    asset = Asset("a", "t", "0" * 64, 1, "image/jpeg", 10, 10, "scan.jpg", "k", now, now)
+    page = [" ".join(f"w{line}x{i}" for i in range(12)) for line in range(30)]  # 360 words on 30 lines
+    text = metadata_text(asset, [Label("Document", 99, ("Text",)), Label("Text", 99)], page, [])
+    said = text.split(". ")[1].split()
+    assert said == [f"w{i // 12}x{i % 12}" for i in range(MEANING_TEXT_WORDS)]  # read in order, cut
+    assert text.startswith("Document, Text. w0x0") and text.endswith(". scan")
+    assert label_glosses([Label("Document", 99, ("Text",)), Label("Text", 99)]) == (
+        "Document, also written document, papers: writing that provides information (especially information "
+        "of an official nature)"
+    )  # WordNet's document, as for any label a model names
 
 
 def test_the_meaning_says_what_its_first_specific_labels_are() -> None:
