@@ -34,16 +34,23 @@ DOCUMENT, TEXT = "Document", "Text"  # Rekognition's names: Document, beneath Te
 MIN_LINES = 2
 MIN_CHARACTERS = 30  # spaces aside
 MIN_COVERAGE = 0.15  # the lines' boxes' summed area, as a share of the picture
+FULL_COVERAGE = 0.3  # from here on a picture is as surely a Document as its text is surely read
 
 
 def document_labels(detections: Sequence[TextDetection]) -> tuple[Label, ...]:
-    """Document (parent Text) and Text when the picture is mostly text (module doc), else nothing. Their
-    confidence is the lines' reading confidence, each line weighted by its area."""
+    """Document (parent Text) and Text when the picture is mostly text (module doc), else nothing.
+
+    Text's confidence is the lines' reading confidence, each line weighted by its area. Document's is that
+    times the share of FULL_COVERAGE the lines cover (at most 1): a page of text (a letter at 48 %) is a
+    Document 99, a screenshot at 17.7 % a Document 58, and a photo whose signs or headlines pass the bars
+    barely (none of the 51 other pictures seen did) would be a Document near 50, after what the other
+    models are sure of, not its first label."""
     lines = [t for t in detections if t.type == "LINE"]
     areas = [t.box.width * t.box.height for t in lines]
     covered = sum(areas)
     characters = sum(len("".join(t.text.split())) for t in lines)
     if len(lines) < MIN_LINES or characters < MIN_CHARACTERS or covered < MIN_COVERAGE:
         return ()
-    confidence = round(sum(a * t.confidence for a, t in zip(areas, lines, strict=True)) / covered, 2)
-    return Label(DOCUMENT, confidence, (TEXT,)), Label(TEXT, confidence)
+    read = sum(a * t.confidence for a, t in zip(areas, lines, strict=True)) / covered
+    document = read * min(1.0, covered / FULL_COVERAGE)
+    return Label(DOCUMENT, round(document, 2), (TEXT,)), Label(TEXT, round(read, 2))

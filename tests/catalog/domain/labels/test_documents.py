@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.domain.labels.documents import document_labels
+from catalog.domain.labels.documents import FULL_COVERAGE, document_labels
 from catalog.domain.metadata import current_labels, machine_labels
 from catalog.domain.model import BoundingBox, Findings, Label, RecognitionResult, TextDetection
 from catalog.domain.video.findings import VideoFindings
@@ -37,8 +37,11 @@ def test_a_page_of_text_is_a_document_beneath_text() -> None:
     document, text = document_labels((*MEMO, word("Mediasight", 0)))
     assert (document.name, document.parents) == ("Document", ("Text",))
     assert (text.name, text.parents) == ("Text", ())
-    # each line's confidence weighs by its area: 0.096 at 98, 0.06 at 90
-    assert document.confidence == text.confidence == round((0.096 * 98 + 0.06 * 90) / 0.156, 2)
+    # each line's confidence weighs by its area: 0.096 at 98, 0.06 at 90; the lines cover 0.156 of the
+    # picture, so it is a Document by 0.156 / FULL_COVERAGE of that
+    read = (0.096 * 98 + 0.06 * 90) / 0.156
+    assert text.confidence == round(read, 2)
+    assert document.confidence == round(read * 0.156 / FULL_COVERAGE, 2)
     assert not document.instances  # the lines' boxes are the text's to show, not a label's
 
 
@@ -74,6 +77,28 @@ def test_a_document_comes_first_and_silences_the_classifiers_guesses() -> None:
         "labels", Findings(labels=envelope), min_confidence=50.0, tentative_confidence=25.0
     )
     assert names(current_labels(results)) == ["Envelope", "Container", "Document", "Text"]
+
+
+def test_a_full_page_is_as_surely_a_document_as_it_is_read() -> None:
+    page = tuple(
+        line("the harbour office about the ships", i / 10, 0.9, 0.06, confidence=97.0) for i in range(8)
+    )
+    document, text = document_labels(page)  # 43 % of the picture
+    assert document.confidence == text.confidence == 97.0
+
+
+def test_a_photo_whose_signs_barely_pass_the_bars_keeps_its_own_first_label() -> None:
+    signs = (
+        line("GRAND HOTEL RESTAURANT", 0.1, 0.5, 0.16, 99.0),
+        line("OPEN DAILY FROM NINE", 0.5, 0.5, 0.16),
+    )
+    results = {
+        "objects": run("objects", Findings(labels=(Label("Person", 90.0, ("Human",)), Label("Human", 90.0)))),
+        "text": run("text", Findings(text=signs)),
+    }
+    labels = machine_labels(results)
+    assert names(labels) == ["Person", "Human", "Document", "Text"]
+    assert labels[2].confidence < 90.0 < labels[3].confidence  # a Document by 16 % of a page; Text read at 98
 
 
 def test_review_can_reject_it_like_any_label() -> None:
