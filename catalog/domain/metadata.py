@@ -22,7 +22,7 @@ from catalog.domain.video.findings import VIDEO, VideoFindings
 PERSON = "Person"
 # ImageNet has no person class: faces and bodies make the label, and "Human" reaches it as a parent.
 PERSON_PARENTS = ("Human",)
-CLASSIFIER, DETECTOR, TEXT = "labels", "objects", "text"
+CLASSIFIER, DETECTOR, READER = "labels", "objects", "text"  # the analyzers whose findings labels merge
 MEANING_MIN_CONFIDENCE = 50.0  # labels below it are not described in the meaning text (see metadata_text)
 GLOSSED_LABELS = 2  # the meaning says what the first this many specific labels are (label_glosses)
 # The text in the image the meaning describes: its first this many words. A page's hundreds of words
@@ -43,10 +43,9 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
     """The classifier's, the object detector's and the custom concepts' labels merged (one per name, with
     the detector's boxes), a video's segment labels too (each at its highest confidence), plus Person from
     faces and bodies and Document from a picture of mostly text (labels.documents); the specific first
-    (labels.order). A lone detection the classifier names better
-    takes the classifier's name (labels.detections: the cheetah's box is a Cheetah, not a Dog). The
-    classifier's tentative labels count only when nothing else is sure (the astronaut the detector sees as
-    a Person is no tentative Bobsleigh)."""
+    (labels.order). A lone detection the classifier names better takes the classifier's name
+    (labels.detections: the cheetah's box is a Cheetah, not a Dog). The classifier's tentative labels count
+    only when nothing else is sure (the astronaut the detector sees as a Person is no tentative Bobsleigh)."""
     concepts = sorted(name for name in results if concept_of(name))
     video = _video(results)
     sure, tentative, bar = _classifier_labels(results)
@@ -56,7 +55,7 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
         *(results[a].findings.labels for a in concepts),
         video.labels() if video is not None else (),
         # a video is no Document, even where its poster is a title card
-        document_labels(results[TEXT].findings.text) if TEXT in results and video is None else (),
+        document_labels(results[READER].findings.text) if READER in results and video is None else (),
     ]
     instances = person_instances(results)
     confident = [lb.confidence for group in others for lb in group] + [i.confidence for i in instances]
@@ -143,7 +142,7 @@ def current_labels(results: Results) -> tuple[Label, ...]:
 
 def text_lines(results: Results) -> list[str]:
     """OCR lines of the image (of a video: its poster's, then each line read in its shots)."""
-    found = results[TEXT].findings.text if TEXT in results else ()
+    found = results[READER].findings.text if READER in results else ()
     lines = [t.text for t in found if t.type == "LINE"]
     video = _video(results)
     return [*lines, *(line for line in video.lines() if line not in lines)] if video is not None else lines
