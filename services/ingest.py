@@ -185,9 +185,10 @@ class Ingestor:
             return await self._ingest_video(
                 tenant_id, path, filename, parent_id, relation, sidecar, training_example
             )
-        return await self._ingest_image(
-            tenant_id, read.data, read.examined, filename, parent_id, relation, sidecar, training_example
-        )
+        async with self._fresh.room(len(read.data)):  # a folder is read far faster than it is analysed
+            return await self._ingest_image(
+                tenant_id, read.data, read.examined, filename, parent_id, relation, sidecar, training_example
+            )
 
     async def _ingest_image(
         self,

@@ -258,3 +258,33 @@ async def test_a_job_this_worker_cannot_run_fails_with_its_kind_instead_of_passi
         await worker.run_until_idle()
     assert await services.queue.pending() == 0
     assert "cannot run 'concept-train' jobs" in caplog.text
+
+
+async def test_a_folder_ingested_with_wait_hands_every_original_to_the_worker_in_memory(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a folder outruns the analysis: ingest waits for room in the handoff instead of pushing out
+    originals the worker would then read back from the store."""
+    from rich.console import Console
+
+    from mediasight.ingest_files import ingest_paths
+
+    tenant, _ = await make_tenant(services, "acme")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"p{i}.jpg").write_bytes(jpeg_bytes((30 * i, 90, 200 - 20 * i), (320, 240), quality=95))
+    largest = max(p.stat().st_size for p in folder.iterdir())
+    monkeypatch.setattr(services.fresh_originals, "_max_bytes", 2 * largest)  # room for two at a time
+    real_get, read_back = services.blobs.get, []
+
+    async def get(key: str) -> bytes:
+        read_back.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(services.blobs, "get", get)
+    results = await ingest_paths(
+        services, tenant, [folder], as_json=False, wait=True, console=Console(quiet=True)
+    )
+    assert [r.outcome.status for r in results] == ["new"] * 8
+    assert [k for k in read_back if k.startswith("originals/")] == []
