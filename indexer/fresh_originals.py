@@ -62,23 +62,29 @@ class FreshOriginals:
             del self._held[oldest_key]
             self._size -= len(oldest)
         self._stalled = False
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake()
         return data
 
     @contextlib.asynccontextmanager
     async def room(self, size: int) -> AsyncIterator[None]:
         """Wait until `size` more bytes fit (a keep inside the block then pushes nothing out), for at most
         the patience without a take."""
-        if self.enabled and size <= self._max_bytes:
-            await self._wait_for_room(size)
+        if not self.enabled or size > self._max_bytes:  # nothing will be kept
+            yield
+            return
+        await self._wait_for_room(size)
         self._promised += size
         try:
             yield
         finally:
             self._promised -= size
+            self._wake()  # kept (no change) or not (a duplicate, a refusal): that room is free again
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def _wait_for_room(self, size: int) -> None:
         loop = asyncio.get_running_loop()

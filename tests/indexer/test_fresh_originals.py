@@ -83,3 +83,36 @@ def test_what_another_process_claimed_is_dropped_once_later_ones_are_taken() -> 
         fresh.keep(str(i), b"x")
     assert fresh.take(str(BEHIND + 1)) == b"x"  # jobs are claimed oldest first: 0 went elsewhere
     assert [fresh.take(k) for k in ("0", "1", str(BEHIND + 2))] == [None, b"x", b"x"]
+
+
+async def test_room_promised_to_an_ingest_that_keeps_nothing_is_free_again_at_once() -> None:
+    fresh = FreshOriginals(max_bytes=8, patience=5)
+    fresh.enabled = True
+    first = asyncio.Event()
+    done = asyncio.Event()
+
+    async def duplicate() -> None:  # promised room, then found the asset already there: keeps nothing
+        async with fresh.room(8):
+            first.set()
+            await done.wait()
+
+    held = asyncio.create_task(duplicate())
+    await first.wait()
+    second = asyncio.create_task(asyncio.wait_for(_enter(fresh, 8), 1))
+    await asyncio.sleep(0.05)
+    assert not second.done()  # the room is promised
+    done.set()
+    await held
+    await second  # woken when the promise ended, not after the patience
+
+
+async def test_an_original_over_the_bound_promises_no_room() -> None:
+    fresh = FreshOriginals(max_bytes=8, patience=5)
+    fresh.enabled = True
+    async with asyncio.timeout(1), fresh.room(100):  # not waited for: it will not be kept
+        await _enter(fresh, 8)  # nor does it hold room from another
+
+
+async def _enter(fresh: FreshOriginals, size: int) -> None:
+    async with fresh.room(size):
+        pass
