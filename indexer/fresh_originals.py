@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 DEFAULT_MAX_BYTES = 128 << 20
 # Jobs are claimed oldest first, so an original still held this many keeps behind one just taken had its job
-# claimed by another process (a server beside `ingest --wait`): no one here will take it.
+# claimed by another process (a server beside `ingest --wait`): no one here will take it. (Wrong only with a
+# worker concurrency near this, whose jobs start out of order: then a dropped one is read from the store.)
 BEHIND = 64
 PATIENCE_SECONDS = 10.0  # a wait for room ends after this long without a take (the worker is on long jobs)
 
@@ -21,8 +22,8 @@ class FreshOriginals:
     claims just finds nothing here (it reads the store, as after a restart). Event-loop only (no lock).
 
     Ingest from files (`room`) waits for room instead of pushing out originals the worker is about to take:
-    a folder is read far faster than it is analysed, and past the bound every original was read back
-    (62 of 160 12 MP photos in bench.ingest). An upload does not wait: it keeps as before.
+    a folder is read far faster than it is analysed, and past the bound the worker read the pushed-out ones
+    back from the store (62 of 160 12 MP photos in bench.ingest). An upload does not wait: it keeps as before.
 
     Off until a worker runs in this process (`enabled`): an API process whose jobs go to other processes
     would only hold bytes no one takes."""
@@ -78,7 +79,7 @@ class FreshOriginals:
             yield
         finally:
             self._promised -= size
-            self._wake()  # kept (no change) or not (a duplicate, a refusal): that room is free again
+            self._wake()  # an ingest that kept nothing (a duplicate, a refusal) leaves its room free
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
