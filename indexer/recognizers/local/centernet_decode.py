@@ -39,16 +39,37 @@ def peaks(heatmap: NDArray[np.float32]) -> NDArray[np.float32]:
     return out
 
 
+def _peak_indices(heatmap: NDArray[np.float32], min_score: float) -> NDArray[np.intp]:
+    """Flat indices into heatmap of its 3×3 peaks scoring at least min_score (unordered).
+
+    Above a bar only the few cells that pass it are looked at: the whole-map filter (`peaks`) cost 15 ms of
+    the detector's ~100 per image, for the ~100 cells out of 1.3 million that can become detections."""
+    if min_score <= 0:
+        return np.flatnonzero(peaks(heatmap))
+    h, w, classes = heatmap.shape
+    ys, xs, cs = np.nonzero(heatmap >= min_score)
+    scores = heatmap[ys, xs, cs]
+    is_peak = np.ones(len(ys), bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            # an index clipped at the border names a cell of the neighbourhood (or the cell itself)
+            neighbour = heatmap[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1), cs]
+            is_peak &= scores >= neighbour
+    flat: NDArray[np.intp] = ((ys * w + xs) * classes + cs)[is_peak]
+    return flat
+
+
 def candidates(
-    heatmap: NDArray[np.float32], sizes: NDArray[np.float32], top_k: int = TOP_K
+    heatmap: NDArray[np.float32], sizes: NDArray[np.float32], top_k: int = TOP_K, min_score: float = 0.0
 ) -> list[Detection]:
-    """The top_k peak (y, x, class) cells, best first, each with its box (the model's `detections`)."""
+    """The top_k peak (y, x, class) cells scoring at least min_score, best first, each with its box (with
+    min_score 0: the model's `detections`)."""
     if heatmap.ndim != 3 or sizes.shape != (*heatmap.shape[:2], 4):
         raise ValueError(f"expected (H, W, C) and (H, W, 4) arrays, got {heatmap.shape} and {sizes.shape}")
-    flat = peaks(heatmap).ravel()
-    k = min(top_k, flat.size)
-    top = np.argpartition(-flat, k - 1)[:k]
-    top = top[np.lexsort((top, -flat[top]))]  # score descending, ties by index (stable across runs)
+    flat = heatmap.ravel()
+    found = _peak_indices(heatmap, min_score)
+    # score descending, ties by index (stable across runs and equal at the top_k cut)
+    top = found[np.lexsort((found, -flat[found]))][:top_k]
     classes = heatmap.shape[2]
     out = []
     for index in top:
@@ -83,9 +104,7 @@ def decode(
     Suppression is per class, so a rider's Person box survives its Horse box.
     """
     kept: list[Detection] = []
-    for det in candidates(heatmap, sizes, top_k):
-        if det.score < min_score:
-            break
+    for det in candidates(heatmap, sizes, top_k, min_score):
         if det.box[2] <= det.box[0] or det.box[3] <= det.box[1]:
             continue
         if all(k.class_index != det.class_index or iou(k.box, det.box) <= nms_iou for k in kept):

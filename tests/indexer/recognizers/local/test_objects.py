@@ -118,6 +118,19 @@ def test_decode_keeps_peaks_over_threshold_and_suppresses_within_a_class() -> No
     assert len(decode(heat, sizes, min_score=0.25, nms_iou=0.95)) == 3
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_candidates_over_a_bar_are_the_full_decode_cut_at_the_bar(seed: int) -> None:
+    # the fast path (only cells over the bar are looked at) against the whole-map peak filter, on maps
+    # with plateaus (equal neighbours), peaks on the border and more peaks over the bar than top_k
+    rng = np.random.default_rng(seed)
+    heat = np.round(rng.random((32, 24, 5)), 1).astype(np.float32) ** 2
+    sizes = rng.random((32, 24, 4)).astype(np.float32) * 40
+    for bar, top_k in ((0.25, 100), (0.5, 100), (0.25, 7)):
+        fast = candidates(heat, sizes, top_k, min_score=bar)
+        full = [d for d in candidates(heat, sizes, top_k=heat.size) if d.score >= bar][:top_k]
+        assert fast == full and len(fast) > 0
+
+
 def test_converter_refuses_what_it_does_not_know() -> None:
     spec = {
         "modelTopology": {
