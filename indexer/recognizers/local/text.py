@@ -69,8 +69,9 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "rapidocr-ppocr"
 # Bump when the post-processing below changes what comes out for the same models.
-# 2: detection in the bands a half-size look finds; 3: bands up to 80 %; 4: short lines need to be sure
-POSTPROCESS_VERSION = "4"
+# 2: detection in the bands a half-size look finds; 3: bands up to 80 %; 4: short lines need to be sure;
+# 5: lines inside texture-tall look regions (_LOOK_STRONG_BAR)
+POSTPROCESS_VERSION = "5"
 
 # rapidocr scales an image whose short side is under 30 px up to 30 px, then pads a wide strip to 1:4 before
 # detection, so a very thin strip would cost a detector input of many megapixels (1024×8 px: 4 s, 0.9 GB).

@@ -346,6 +346,18 @@ def test_image_tall_text_regions_are_no_lines(engine: object, name: str) -> None
     assert bands is not None and sum(b - t for t, b in bands) < 768 / 4
 
 
+def test_a_caption_inside_a_texture_the_look_sees_as_text_is_read(reader: RapidOcrReader) -> None:
+    # enlarged, the star field's faint "text" and two small lines below the caption join it into one region
+    # too tall to be a line; inside it the caption passes the strong bar (before: nothing was read here)
+    stars = photo("hubble_deep_field").resize((1024, 768))
+    draw = ImageDraw.Draw(stars)
+    draw.rectangle((239, 458, 413, 483), fill=(20, 20, 20))
+    draw.text((242, 460), "No Parking 8am 6pm", font=ImageFont.load_default(size=18), fill="white")
+    for text, at in (("Photo by J. Smith 1958", (253, 620)), ("Harbour Street 12", (319, 660))):
+        draw.text(at, text, font=ImageFont.load_default(size=12), fill="white")
+    assert "No Parking 8am 6pm" in lines_of(reader.read(stars))
+
+
 def test_small_images_are_detected_whole(engine: object) -> None:
     image, _ = render([("Mediasight", 20, (20, 20))], size=(640, 480))
     assert text_bands(engine, bgr(image)) is None  # type: ignore[arg-type]
