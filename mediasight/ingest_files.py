@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -13,7 +14,14 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from catalog.domain.model import Stage
 from indexer.worker import Worker
@@ -99,9 +107,16 @@ async def ingest_paths(
     # With --wait this process helps: a worker here shares the queue (leases) with any running server.
     helper = services.worker() if wait else None
     worker = asyncio.create_task(helper.run(stop)) if helper is not None else None
+    follow: asyncio.Task[None] | None = None
     try:
         with progress_bar(console) as progress:
             task = progress.add_task("ingesting", total=len(files))
+            ingested = asyncio.Event()
+            if helper is not None:  # from the start: ingest waits for the analysis on long runs
+                enriching = progress.add_task("enriching", total=0)
+                follow = asyncio.create_task(
+                    _wait_for(services, helper, tenant_id, results, progress, enriching, ingested)
+                )
             sem = asyncio.Semaphore(services.settings.cpu_threads * 2)
 
             async def one(path: Path) -> None:
@@ -122,9 +137,14 @@ async def ingest_paths(
                 progress.advance(task)
 
             await asyncio.gather(*(one(p) for p in files))
-            if helper is not None:
-                await _wait_for(services, helper, tenant_id, results, progress)
+            ingested.set()
+            if follow is not None:
+                await follow
     finally:
+        if follow is not None and not follow.done():  # an ingest failed: stop following
+            follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow
         stop.set()
         if worker is not None:
             await worker
@@ -132,17 +152,25 @@ async def ingest_paths(
 
 
 async def _wait_for(
-    services: Services, worker: Worker, tenant_id: str, results: list[FileOutcome], progress: Progress
+    services: Services,
+    worker: Worker,
+    tenant_id: str,
+    results: list[FileOutcome],
+    progress: Progress,
+    task: TaskID,
+    ingested: asyncio.Event,
 ) -> None:
-    # Unique: two files with the same bytes are one asset (or --wait would wait for a count never reached).
-    ids = list(dict.fromkeys(r.outcome.asset.id for r in results if r.outcome.asset is not None))
-    task = progress.add_task("enriching", total=len(ids))
+    """Until every file is ingested and each asset they made is finished; the bar's total is the assets
+    made so far (a duplicate or a refused file makes none)."""
 
     async def all_finished() -> bool:
-        counts = await services.catalog.count_by_stage(tenant_id, ids)
+        ingest_over = ingested.is_set()  # before counting: `results` is whole once it is set
+        # Unique: two files with the same bytes are one asset (or this would wait for a count never reached).
+        ids = list(dict.fromkeys(r.outcome.asset.id for r in results if r.outcome.asset is not None))
+        counts = await services.catalog.count_by_stage(tenant_id, ids) if ids else {}
         done = sum(counts.get(s, 0) for s in FINISHED)
-        progress.update(task, completed=done)
-        return done >= len(ids)
+        progress.update(task, total=len(ids), completed=done)
+        return ingest_over and done >= len(ids)
 
     # counted again when a job of this process's worker ends, at most 5 times a second (a count of 10,000
     # assets is 20 queries), and each second for a server's jobs
