@@ -168,10 +168,11 @@ def local_provider(config: LocalConfig, cpu: CpuPool, labeler: LabelModel | None
                 image,
                 min_confidence=float(params["min_confidence"]),
                 short_line_confidence=float(params["short_line_confidence"]),
+                thorough=bool(params["thorough"]),
             )
             return Findings(text=tuple(found))
 
-        defaults = {"min_confidence": 50.0, "short_line_confidence": SHORT_LINE_CONFIDENCE}
+        defaults = {"min_confidence": 50.0, "short_line_confidence": SHORT_LINE_CONFIDENCE, "thorough": False}
         return LocalAnalyzer("text", model.name, model.version, run, cpu, defaults=defaults)
 
     def moderation() -> Analyzer:

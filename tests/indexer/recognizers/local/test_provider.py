@@ -104,3 +104,32 @@ async def test_faces_parameters(analyzers: dict[str, Analyzer], detector_runs: l
     whole = await faces.analyze(astronaut(), {"upsample": 1})  # a whole upsampled scan needs no people
     assert len(whole.faces) == 1 and detector_runs == []
     assert (await faces.analyze(astronaut(), {"min_confidence": 100.0})).faces == ()
+
+
+async def test_text_parameters_reach_the_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.recognizers.local.text import RapidOcrReader
+
+    calls: list[dict[str, Any]] = []
+    real = RapidOcrReader.read
+
+    def spy(self: RapidOcrReader, image: Image.Image, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(self, image, **kwargs)
+
+    monkeypatch.setattr(RapidOcrReader, "read", spy)
+    cpu = CpuPool(1)
+    try:
+        text = local_provider(LocalConfig(tmp_path / "models", 50.0, 20), cpu).factories[("text", "local")]()
+        assert dict(text.defaults) == {
+            "min_confidence": 50.0,
+            "short_line_confidence": 90.0,
+            "thorough": False,
+        }
+        await text.analyze(astronaut(), {})
+        await text.analyze(astronaut(), {"thorough": True, "short_line_confidence": 0.0})
+    finally:
+        cpu.close()
+    assert calls == [
+        {"min_confidence": 50.0, "short_line_confidence": 90.0, "thorough": False},
+        {"min_confidence": 50.0, "short_line_confidence": 0.0, "thorough": True},
+    ]
