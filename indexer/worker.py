@@ -140,13 +140,19 @@ class Worker:
             log.info("worker stopped")
 
     async def until(
-        self, done: Callable[[], Awaitable[bool]], *, poll_seconds: float, min_interval: float = 0.0
+        self,
+        done: Callable[[], Awaitable[bool]],
+        *,
+        poll_seconds: float,
+        min_interval: float = 0.0,
+        wake: Signal | None = None,
     ) -> None:
-        """Return once done() is true: asked again when a job of this worker ends (at most every
-        min_interval seconds: an ask may cost a query per 500 assets), and every poll_seconds for the jobs
-        of other processes."""
+        """Return once done() is true: asked again when a job of this worker ends or `wake` fires (at most
+        every min_interval seconds: an ask may cost a query per 500 assets), and every poll_seconds for the
+        jobs of other processes."""
         again = asyncio.Event()
         unsubscribe = self.finished.subscribe(again.set)
+        unsubscribe_wake = wake.subscribe(again.set) if wake is not None else None
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -159,6 +165,8 @@ class Worker:
                 await asyncio.sleep(max(0.0, asked + min_interval - loop.time()))
         finally:
             unsubscribe()
+            if unsubscribe_wake is not None:
+                unsubscribe_wake()
 
     async def run_until_idle(self) -> None:
         """Process jobs until none is ready (tests, benchmarks, `ingest --wait` without a server)."""

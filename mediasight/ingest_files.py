@@ -24,6 +24,7 @@ from rich.progress import (
 )
 
 from catalog.domain.model import Stage
+from catalog.domain.ports import Signal
 from indexer.worker import Worker
 from mediasight.bootstrap import Services
 from services.ingest import IngestOutcome
@@ -111,11 +112,11 @@ async def ingest_paths(
     try:
         with progress_bar(console) as progress:
             task = progress.add_task("ingesting", total=len(files))
-            ingested = asyncio.Event()
+            ingested, all_in = asyncio.Event(), Signal()  # all_in: ask at once, not at the next poll
             if helper is not None:  # from the start: ingest waits for the analysis on long runs
                 enriching = progress.add_task("enriching", total=0)
                 follow = asyncio.create_task(
-                    _wait_for(services, helper, tenant_id, results, progress, enriching, ingested)
+                    _wait_for(services, helper, tenant_id, results, progress, enriching, ingested, all_in)
                 )
             sem = asyncio.Semaphore(services.settings.cpu_threads * 2)
 
@@ -138,6 +139,7 @@ async def ingest_paths(
 
             await asyncio.gather(*(one(p) for p in files))
             ingested.set()
+            all_in.fire()
             if follow is not None:
                 await follow
     finally:
@@ -159,6 +161,7 @@ async def _wait_for(
     progress: Progress,
     task: TaskID,
     ingested: asyncio.Event,
+    all_in: Signal,
 ) -> None:
     """Until every file is ingested and each asset they made is finished; the bar's total is the assets
     made so far (a duplicate or a refused file makes none)."""
@@ -174,7 +177,7 @@ async def _wait_for(
 
     # counted again when a job of this process's worker ends, at most 5 times a second (a count of 10,000
     # assets is 20 queries), and each second for a server's jobs
-    await worker.until(all_finished, poll_seconds=1.0, min_interval=0.2)
+    await worker.until(all_finished, poll_seconds=1.0, min_interval=0.2, wake=all_in)
 
 
 async def summarize(

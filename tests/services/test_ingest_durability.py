@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from catalog.domain.model import Stage
+from catalog.domain.ports import Signal
 from catalog.sqlite.queue import SqliteJobQueue
 from indexer.worker import Worker, WorkerSettings
 from mediasight.bootstrap import Services
@@ -185,6 +186,24 @@ async def test_a_waiter_looks_again_as_each_job_of_the_worker_ends(services: Ser
         stop.set()
         await running
     assert asked[0] != Stage.INDEXED and asked[-1] == Stage.INDEXED
+
+
+async def test_a_waiter_looks_again_when_told_to(services: Services) -> None:
+    # `ingest --wait` tells it when the last file is in: the assets may all be finished by then
+    flag, wake, asked = asyncio.Event(), Signal(), []
+
+    async def flagged() -> bool:
+        asked.append(flag.is_set())
+        return flag.is_set()
+
+    waiting = asyncio.create_task(services.worker().until(flagged, poll_seconds=60, wake=wake))
+    while not asked:  # noqa: ASYNC110 - the first ask, then the wake
+        await asyncio.sleep(0.01)
+    flag.set()
+    wake.fire()
+    async with asyncio.timeout(20):  # a poll of 60 s: only the wake ends the wait in time
+        await waiting
+    assert asked == [False, True]
 
 
 class BrokenClaims:
