@@ -112,11 +112,11 @@ async def ingest_paths(
     try:
         with progress_bar(console) as progress:
             task = progress.add_task("ingesting", total=len(files))
-            ingested, all_in = asyncio.Event(), Signal()  # all_in: ask at once, not at the next poll
+            all_in = Signal()  # fired when every file has its outcome: ask at once, not at the next poll
             if helper is not None:  # from the start: ingest waits for the analysis on long runs
                 enriching = progress.add_task("enriching", total=0)
                 follow = asyncio.create_task(
-                    _wait_for(services, helper, tenant_id, results, progress, enriching, ingested, all_in)
+                    _wait_for(services, helper, tenant_id, len(files), results, progress, enriching, all_in)
                 )
             sem = asyncio.Semaphore(services.settings.cpu_threads * 2)
 
@@ -138,7 +138,6 @@ async def ingest_paths(
                 progress.advance(task)
 
             await asyncio.gather(*(one(p) for p in files))
-            ingested.set()
             all_in.fire()
             if follow is not None:
                 await follow
@@ -157,17 +156,17 @@ async def _wait_for(
     services: Services,
     worker: Worker,
     tenant_id: str,
+    files: int,
     results: list[FileOutcome],
     progress: Progress,
     task: TaskID,
-    ingested: asyncio.Event,
     all_in: Signal,
 ) -> None:
-    """Until every file is ingested and each asset they made is finished; the bar's total is the assets
-    made so far (a duplicate or a refused file makes none)."""
+    """Until each of the files has its outcome in `results` and every asset they made is finished; the
+    bar's total is the assets made so far (a duplicate or a refused file makes none)."""
 
     async def all_finished() -> bool:
-        ingest_over = ingested.is_set()  # before counting: `results` is whole once it is set
+        ingest_over = len(results) >= files  # before counting: the outcomes are all in
         # Unique: two files with the same bytes are one asset (or this would wait for a count never reached).
         ids = list(dict.fromkeys(r.outcome.asset.id for r in results if r.outcome.asset is not None))
         counts = await services.catalog.count_by_stage(tenant_id, ids) if ids else {}

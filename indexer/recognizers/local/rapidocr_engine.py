@@ -112,20 +112,26 @@ def _detector(engine: RapidOCR) -> Any:
 def _line_regions(probability: NDArray[np.float32]) -> list[tuple[int, int]]:
     """(top row, height) of the line-shaped regions of the look's text probability: where it passes
     _LOOK_BAR, and inside regions too tall to be a line (texture), where it passes _LOOK_STRONG_BAR."""
+    tallest = _TALLEST_LINE * probability.shape[0]
+    regions, labels, too_tall = _regions(probability > _LOOK_BAR, tallest)
+    if too_tall:
+        regions += _regions((probability > _LOOK_STRONG_BAR) & np.isin(labels, too_tall), tallest)[0]
+    return regions
+
+
+def _regions(
+    mask: NDArray[np.bool_], tallest: float
+) -> tuple[list[tuple[int, int]], NDArray[np.int32], list[int]]:
+    """The mask's regions, widened so the fragments of one faint line join into one line-shaped region:
+    (top row, height) of those up to `tallest` rows, each pixel's region label, the taller ones' labels."""
     import cv2
 
-    tallest = _TALLEST_LINE * probability.shape[0]
-    regions = []
-    # wide: the fragments of one faint line join into one line-shaped region
-    mask = cv2.dilate((probability > _LOOK_BAR).astype(np.uint8), _JOIN)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
-    too_tall = [i for i in range(1, count) if stats[i, cv2.CC_STAT_HEIGHT] > tallest]
-    regions += [(int(st[1]), int(st[3])) for st in stats[1:count] if st[3] <= tallest]
-    if too_tall:
-        strong = (probability > _LOOK_STRONG_BAR) & np.isin(labels, too_tall)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(strong.astype(np.uint8), _JOIN))
-        regions += [(int(st[1]), int(st[3])) for st in stats[1:count] if st[3] <= tallest]
-    return regions
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(mask.astype(np.uint8), _JOIN))
+    heights = stats[:, cv2.CC_STAT_HEIGHT]
+    lines = [
+        (int(stats[i, cv2.CC_STAT_TOP]), int(heights[i])) for i in range(1, count) if heights[i] <= tallest
+    ]
+    return lines, np.asarray(labels, np.int32), [i for i in range(1, count) if heights[i] > tallest]
 
 
 def text_bands(engine: RapidOCR, img: NDArray[np.uint8]) -> list[tuple[int, int]] | None:
