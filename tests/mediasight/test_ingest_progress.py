@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, Task
 
 import mediasight.ingest_files as ingest_files
 from catalog.domain.model import Stage
@@ -40,7 +40,8 @@ async def test_the_enriching_bar_counts_while_files_are_still_being_ingested(
                 # never true if the bar were added after the last file (no event to wait on: a poll)
                 while not _finished(bars):  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
-            enriching = {t.description: t for t in bars[0].tasks}["enriching"]
+            enriching = _enriching(bars)
+            assert enriching is not None
             seen.append((enriching.completed, enriching.total))
         return await real_ingest(tenant_id, path, filename, **kw)  # type: ignore[arg-type]
 
@@ -51,14 +52,18 @@ async def test_the_enriching_bar_counts_while_files_are_still_being_ingested(
     assert sorted(r.outcome.status for r in results) == ["duplicate", "new", "new", "new", "new"]
     completed, total = seen[0]
     assert 1 <= completed <= total <= 3  # counted while p3 was not in yet
-    enriching = {t.description: t for t in bars[0].tasks}["enriching"]
-    assert enriching.completed == enriching.total == 4  # the duplicate counts once
+    enriching = _enriching(bars)
+    assert enriching is not None and enriching.completed == enriching.total == 4  # the duplicate counts once
     assets = await services.catalog.get_assets(
         tenant, [r.outcome.asset.id for r in results if r.outcome.asset]
     )
     assert {a.status for a in assets.values()} == {Stage.INDEXED}
 
 
+def _enriching(bars: list[Progress]) -> Task | None:
+    return next((t for t in bars[0].tasks if t.description == "enriching"), None) if bars else None
+
+
 def _finished(bars: list[Progress]) -> bool:
-    tasks = {t.description: t for t in bars[0].tasks} if bars else {}
-    return "enriching" in tasks and tasks["enriching"].completed >= 1
+    enriching = _enriching(bars)
+    return enriching is not None and enriching.completed >= 1

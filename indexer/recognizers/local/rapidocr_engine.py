@@ -42,8 +42,8 @@ _DET_UNCLIP_RATIO = 2.0
 # The look at half size (text_bands): where the detector's text probability passes _LOOK_BAR. That bar is
 # far below the detector's own (0.3): 7 px text (3.5 px at half size) reached only 0.05–0.3 there, and the
 # detector's own box filters lost such lines. A band spans the image's width (lines cut at a band's side
-# were misread) and reaches the region's height (at most _LOOK_GROW_MAX half-size px) plus _BAND_PAD beyond
-# it, above and below: a faint line's ends may sit below the bar.
+# were misread) and reaches the region's height (at most _LOOK_GROW_MAX px) plus _BAND_PAD beyond it, above
+# and below: a faint line's ends may sit below the bar. Both are in the image's own pixels.
 _LOOK_SIDE = 512
 _LOOK_MIN_SIDE = 640  # images up to this size are detected whole at once
 _LOOK_BAR = 0.05
