@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,7 +189,7 @@ async def backfill(services: Services, stack: Stack, tenant: str, folder: Path) 
     ids = [r.outcome.asset.id for r in results if r.outcome.asset is not None]
     assert len(ids) == len(results), [r.outcome.error for r in results if r.outcome.asset is None]
     while True:
-        counts = await services.catalog.count_by_stage(tenant_obj.id, ids)
+        counts = Counter((await services.catalog.stages_of(tenant_obj.id, ids)).values())
         if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids):
             break
         stack.check_workers()

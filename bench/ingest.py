@@ -27,6 +27,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -153,7 +154,7 @@ async def wait_all_indexed(
     async def finished() -> bool:
         if ended is not None and ended.count < len(ids):
             return False
-        counts.update(await services.catalog.count_by_stage(tenant_id, ids))
+        counts.update(Counter((await services.catalog.stages_of(tenant_id, ids)).values()))
         return counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) == len(ids)
 
     await worker.until(finished, poll_seconds=0.05)

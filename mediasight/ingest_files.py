@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -30,6 +31,7 @@ from mediasight.bootstrap import Services
 from services.ingest import IngestOutcome
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
+ASK_WINDOW = 100  # assets asked about per count of `ingest --wait` (one query; see _wait_for)
 
 
 @dataclass(frozen=True)
@@ -163,19 +165,32 @@ async def _wait_for(
     all_in: Signal,
 ) -> None:
     """Until each of the files has its outcome in `results` and every asset they made is finished; the
-    bar's total is the assets made so far (a duplicate or a refused file makes none)."""
+    bar's total is the assets made so far (a duplicate or a refused file makes none).
+
+    Each count asks about the ASK_WINDOW oldest assets not yet seen finished: the worker takes them about
+    in that order, so its cost stays one query however large the run (asking about all of them took ~0.35 s
+    CPU each time at 100,000 files, and one consistent read per asset on DynamoDB). An asset finished out of
+    order beyond the window is counted once the window reaches it."""
+    made: set[str] = set()  # a set: two files with the same bytes are one asset
+    unfinished: dict[str, None] = {}  # oldest first
+    outcomes_seen = 0
 
     async def all_finished() -> bool:
-        ingest_over = len(results) >= files  # before counting: the outcomes are all in
-        # Unique: two files with the same bytes are one asset (or this would wait for a count never reached).
-        ids = list(dict.fromkeys(r.outcome.asset.id for r in results if r.outcome.asset is not None))
-        counts = await services.catalog.count_by_stage(tenant_id, ids) if ids else {}
-        done = sum(counts.get(s, 0) for s in FINISHED)
-        progress.update(task, total=len(ids), completed=done)
-        return ingest_over and done >= len(ids)
+        nonlocal outcomes_seen
+        ingest_over = len(results) >= files  # before asking: the outcomes are all in
+        for r in results[outcomes_seen:]:
+            if r.outcome.asset is not None and r.outcome.asset.id not in made:
+                made.add(r.outcome.asset.id)
+                unfinished[r.outcome.asset.id] = None
+        outcomes_seen = len(results)
+        window = list(itertools.islice(unfinished, ASK_WINDOW))
+        stages = await services.catalog.stages_of(tenant_id, window) if window else {}
+        for asset_id in window:
+            if stages.get(asset_id, Stage.INDEXED) in FINISHED:  # deleted meanwhile: nothing to wait for
+                del unfinished[asset_id]
+        progress.update(task, total=len(made), completed=len(made) - len(unfinished))
+        return ingest_over and not unfinished
 
-    # counted again when a job of this process's worker ends, at most 5 times a second (a count of 10,000
-    # assets is 20 queries), and each second for a server's jobs
     await worker.until(all_finished, poll_seconds=1.0, min_interval=0.2, wake=all_in)
 
 

@@ -128,7 +128,10 @@ class AssetStore(Protocol):
         """(asset ID, Hamming distance) of the tenant's assets hashed this close, nearest first."""
         ...
 
-    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]: ...
+    async def stages_of(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Stage]:
+        """The pipeline stage of each of these assets the tenant has (unknown IDs are left out)."""
+        ...
+
     async def assets_in_stages(
         self, tenant_id: str, stages: Sequence[Stage], *, after: str | None, limit: int
     ) -> list[Asset]:

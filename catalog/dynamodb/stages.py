@@ -33,7 +33,7 @@ from catalog.dynamodb.values import Item, s, to_int
 
 
 class DynamoStages(DynamoTable):
-    """assets_in_stages, stage_counts and count_by_stage for DynamoCatalog."""
+    """assets_in_stages, stage_counts and stages_of for DynamoCatalog."""
 
     _stages_ready = False  # set on the instance once the `stages` index is known to be complete
 
@@ -143,11 +143,8 @@ class DynamoStages(DynamoTable):
         items = await batch_get(self._client, self._table, count_keys(tenant_id))
         return sum(to_int(i["n"]) for i in items)
 
-    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
+    async def stages_of(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Stage]:
         keys = [asset_key(tenant_id, a) for a in asset_ids]
-        items = await batch_get(self._client, self._table, keys, projection="#st", names={"#st": "status"})
-        counts: dict[Stage, int] = {}
-        for item in items:
-            stage = Stage(item["status"]["S"])
-            counts[stage] = counts.get(stage, 0) + 1
-        return counts
+        projection, names = "#id, #st", {"#id": "id", "#st": "status"}
+        items = await batch_get(self._client, self._table, keys, projection=projection, names=names)
+        return {item["id"]["S"]: Stage(item["status"]["S"]) for item in items}

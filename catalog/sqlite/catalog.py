@@ -402,20 +402,18 @@ class SqliteCatalog(
     async def get_result(self, tenant_id: str, asset_id: str, analyzer: str) -> RecognitionResult | None:
         return (await self.get_results(tenant_id, [asset_id])).get(asset_id, {}).get(analyzer)
 
-    async def count_by_stage(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[Stage, int]:
+    async def stages_of(self, tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Stage]:
         ids = list(dict.fromkeys(asset_ids))
-        counts: dict[Stage, int] = {}
+        stages: dict[str, Stage] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
 
             def select(conn: sqlite3.Connection, chunk: list[str] = chunk) -> list[sqlite3.Row]:
                 return conn.execute(
-                    f"SELECT status, COUNT(*) AS n FROM assets WHERE tenant_id = ? "
-                    f"AND id IN ({placeholders(len(chunk))}) GROUP BY status",
+                    "SELECT id, status FROM assets WHERE tenant_id = ? "
+                    f"AND id IN ({placeholders(len(chunk))})",
                     (tenant_id, *chunk),
                 ).fetchall()
 
-            for row in await self._db.read(select):
-                stage = Stage(row["status"])
-                counts[stage] = counts.get(stage, 0) + row["n"]
-        return counts
+            stages.update((row["id"], Stage(row["status"])) for row in await self._db.read(select))
+        return stages

@@ -103,7 +103,7 @@ async def test_every_read_is_tenant_scoped(catalog: CatalogStore) -> None:
     assert await catalog.get_results(b, [asset.id]) == {}
     assert await catalog.get_result(b, asset.id, "labels") is None
     assert await catalog.get_labels(b, [asset.id]) == {}
-    assert await catalog.count_by_stage(b, [asset.id]) == {}
+    assert await catalog.stages_of(b, [asset.id]) == {}
     await catalog.set_stage(b, asset.id, Stage.FAILED, "not yours")
     await catalog.set_renditions(b, asset.id, [Rendition("preview", "x", 1, 1)])
     await catalog.set_renditions(b, asset.id, [], phash="00000000000000ff", stage=Stage.RENDITIONS)
@@ -193,23 +193,24 @@ async def test_renditions_hash_and_stage_in_one_write(catalog: CatalogStore) -> 
     assert await catalog.similar_assets(tenant, "0f0f0f0f0f0f0f0e", max_distance=1, limit=5) == [
         (asset.id, 1)
     ]
-    assert await catalog.count_by_stage(tenant, [asset.id]) == {Stage.RENDITIONS: 1}
+    assert await catalog.stages_of(tenant, [asset.id]) == {asset.id: Stage.RENDITIONS}
     assert await catalog.assets_in_stages(tenant, [Stage.RENDITIONS], after=None, limit=5) == [stored]
 
 
-async def test_count_by_stage(catalog: CatalogStore) -> None:
+async def test_stages_of(catalog: CatalogStore) -> None:
     [tenant] = await tenants(catalog, "acme")
     ids = [(await catalog.register_asset(new_asset(tenant, f"{i:064d}")))[0].id for i in range(4)]
     await catalog.set_stage(tenant, ids[0], Stage.INDEXED)
     await catalog.set_stage(tenant, ids[1], Stage.INDEXED)
     await catalog.set_stage(tenant, ids[2], Stage.FAILED, "x")
     unknown = [uuid7() for _ in range(250)]  # more keys than one BatchGetItem takes
-    assert await catalog.count_by_stage(tenant, [*unknown[:120], *ids, ids[0], *unknown[120:]]) == {
-        Stage.INDEXED: 2,
-        Stage.FAILED: 1,
-        Stage.STORED: 1,
+    assert await catalog.stages_of(tenant, [*unknown[:120], *ids, ids[0], *unknown[120:]]) == {
+        ids[0]: Stage.INDEXED,
+        ids[1]: Stage.INDEXED,
+        ids[2]: Stage.FAILED,
+        ids[3]: Stage.STORED,
     }
-    assert await catalog.count_by_stage(tenant, []) == {}
+    assert await catalog.stages_of(tenant, []) == {}
     assert set(await catalog.get_assets(tenant, [*unknown, *ids])) == set(ids)
     assert await catalog.get_assets(tenant, []) == {}
 

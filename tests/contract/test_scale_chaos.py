@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,7 @@ async def test_kill_9_of_a_worker_mid_backfill_loses_and_duplicates_nothing(
         async def wait_until(done: int, what: str) -> dict[Stage, int]:
             deadline = time.monotonic() + TIMEOUT
             while True:
-                counts = await services.catalog.count_by_stage(tenant.id, ids)
+                counts = Counter((await services.catalog.stages_of(tenant.id, ids)).values())
                 if counts.get(Stage.INDEXED, 0) + counts.get(Stage.FAILED, 0) >= done:
                     return counts
                 for i, proc in enumerate(workers):
@@ -139,7 +140,7 @@ async def test_kill_9_of_a_worker_mid_backfill_loses_and_duplicates_nothing(
         # No clean-up: the messages it leased stay hidden until their lease (visibility timeout) ends.
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        at_kill = await services.catalog.count_by_stage(tenant.id, ids)
+        at_kill = Counter((await services.catalog.stages_of(tenant.id, ids)).values())
         assert at_kill.get(Stage.INDEXED, 0) < TOTAL, f"the kill came too late to test anything: {at_kill}"
         workers.append(start_worker(cli, logs / "worker2.log"))
 

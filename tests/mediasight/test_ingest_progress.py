@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,15 @@ async def test_the_enriching_bar_counts_while_files_are_still_being_ingested(
         return await real_ingest(tenant_id, path, filename, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(services.ingestor, "ingest_file", ingest_file)
+    real_stages_of, asked = services.catalog.stages_of, []
+
+    async def stages_of(tenant_id: str, asset_ids: Sequence[str]) -> dict[str, Stage]:
+        stages = await real_stages_of(tenant_id, asset_ids)
+        asked.append((set(asset_ids), stages))
+        return stages
+
+    monkeypatch.setattr(services.catalog, "stages_of", stages_of)
+    monkeypatch.setattr(ingest_files, "ASK_WINDOW", 2)  # fewer than the 4 assets
     results = await ingest_files.ingest_paths(
         services, tenant, [folder], as_json=False, wait=True, console=Console(quiet=True)
     )
@@ -58,6 +68,12 @@ async def test_the_enriching_bar_counts_while_files_are_still_being_ingested(
         tenant, [r.outcome.asset.id for r in results if r.outcome.asset]
     )
     assert {a.status for a in assets.values()} == {Stage.INDEXED}
+    # each ask is about at most ASK_WINDOW assets not yet seen finished: one query however large the run
+    seen_finished: set[str] = set()
+    for ids, stages in asked:
+        assert len(ids) <= 2 and not ids & seen_finished
+        seen_finished |= {i for i, stage in stages.items() if stage == Stage.INDEXED}
+    assert seen_finished == set(assets)
 
 
 def _enriching(bars: list[Progress]) -> Task | None:
