@@ -92,7 +92,10 @@ class AnalysisRuns:
         selected = self._analyzers.select(images)
         params = params or {}
         results = await asyncio.gather(
-            *(self._run(asset, a, item, dict(params.get(a.name, {})), batch_id) for a in selected),
+            *(
+                self._run(asset, a, item, chosen.parameters_of(a, params.get(a.name, {})), batch_id)
+                for a in selected
+            ),
             return_exceptions=True,
         )
         if after is not None:

@@ -190,13 +190,20 @@ class SharingAnalyzer:
 
 @dataclass(frozen=True)
 class AnalyzerChoice:
-    """Which analyzers run for a tenant, and with which provider each."""
+    """Which analyzers run for a tenant, with which provider each, and the tenant's own settings of them."""
 
     analyzers: tuple[str, ...]
     providers: Mapping[str, str]
+    parameters: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def provider_of(self, analyzer: str) -> str:
         return self.providers.get(analyzer, "local")
+
+    def parameters_of(self, analyzer: Analyzer, asked: Mapping[str, object]) -> dict[str, object]:
+        """The tenant's settings of this analyzer that it has (a setting of another provider's analyzer
+        is left out), overridden by `asked` (a reprocess batch's)."""
+        own = self.parameters.get(analyzer.name, {})
+        return {**{k: v for k, v in own.items() if k in analyzer.defaults}, **asked}
 
 
 def validate_choice(

@@ -204,7 +204,8 @@ async def choose_analyzers(settings: Settings, catalog: CatalogStore, tenant_id:
     config = tenant.config if tenant else None
     analyzers = config.analyzers if config and config.analyzers is not None else settings.analyzer_names
     providers = {**settings.provider_map, **(config.providers if config else {})}
-    return validate_choice(analyzers, providers, provider_names())
+    choice = validate_choice(analyzers, providers, provider_names())
+    return dataclasses.replace(choice, parameters=config.parameters) if config else choice
 
 
 class CachedChoices:

@@ -92,12 +92,30 @@ def tenant_configure(
             help="Label names meaning the same, e.g. Muffin=Cupcake; repeat for several; 'none' clears."
         ),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ANALYZER.SETTING=VALUE: this tenant's setting of an analyzer, used on its new assets and "
+            "in its reprocessing (a reprocess --param wins), e.g. text.thorough=true for small print; "
+            "repeat for several; ANALYZER.SETTING=default clears one, 'none' all."
+        ),
+    ] = None,
 ) -> None:
-    """Choose a tenant's analyzers, providers and label synonyms (overrides the server settings)."""
+    """Choose a tenant's analyzers, providers, label synonyms and analyzer settings (overrides the server
+    settings). Assets already indexed keep their results: `mediasight reprocess` applies new choices."""
+    from services.tenant_parameters import AnalyzerSettings, ParameterError, configured_parameters, describe
 
     async def run(services: Services) -> TenantConfig:
         tenant = await tenant_named(services, name)
         new = _configured(tenant.config, analyzers, provider, synonym)
+        if param is not None:
+            known = AnalyzerSettings.of(services.analyzers, services.settings.provider_map, new)
+            try:
+                chosen = configured_parameters(new.parameters, param, known)
+            except ParameterError as exc:
+                err.print(f"[red]{escape(str(exc))}[/]")
+                raise typer.Exit(2) from exc
+            new = dataclasses.replace(new, parameters=chosen)
         await services.catalog.set_tenant_config(tenant.id, new)
         return new
 
@@ -105,7 +123,8 @@ def tenant_configure(
     shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
     groups = "; ".join("=".join(g) for g in config.synonyms) or "none"
     err.print(
-        f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}; synonyms {groups}"
+        f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}; "
+        f"synonyms {groups}; settings {describe(config.parameters)}"
     )
 
 

@@ -40,6 +40,8 @@ class TenantConfig:
     providers: dict[str, str] = field(default_factory=dict)
     synonyms: tuple[tuple[str, ...], ...] = ()  # groups of label names that mean the same to this tenant
     export_profiles: tuple[ExportProfile, ...] = ()  # named export mappings (catalog.domain.export_profile)
+    # analyzer -> setting -> value, over the analyzers' defaults (a reprocess batch's own parameters win)
+    parameters: dict[str, dict[str, float | int | str | bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ def config_text(config: TenantConfig) -> str:
             "providers": config.providers,
             "synonyms": [list(group) for group in config.synonyms],
             "export_profiles": [profile_json(p) for p in config.export_profiles],
+            "parameters": config.parameters,
         }
     )
 
@@ -26,4 +27,5 @@ def config_from_text(text: str) -> TenantConfig:
         providers=dict(raw.get("providers", {})),
         synonyms=tuple(tuple(group) for group in raw.get("synonyms", [])),
         export_profiles=tuple(profile_from_json(p) for p in raw.get("export_profiles", [])),
+        parameters={analyzer: dict(settings) for analyzer, settings in raw.get("parameters", {}).items()},
     )

@@ -44,7 +44,7 @@ def segment_choice(tenant: AnalyzerChoice, batch: AnalyzerChoice | None = None) 
     if batch is None:
         return tenant
     names = (*tenant.analyzers, *(a for a in batch.analyzers if a not in tenant.analyzers))
-    return AnalyzerChoice(names, {**tenant.providers, **batch.providers})
+    return dataclasses.replace(tenant, analyzers=names, providers={**tenant.providers, **batch.providers})
 
 
 def with_person_faces(choice: AnalyzerChoice, video: AnalyzerChoice) -> AnalyzerChoice:
@@ -52,7 +52,8 @@ def with_person_faces(choice: AnalyzerChoice, video: AnalyzerChoice) -> Analyzer
     persons that analysis found (person-k is face k-1), so it runs again even when not asked for."""
     if "faces" in choice.analyzers or "faces" not in video.analyzers or video.provider_of("faces") != "local":
         return choice
-    return AnalyzerChoice((*choice.analyzers, "faces"), {**choice.providers, "faces": "local"})
+    faces = (*choice.analyzers, "faces")
+    return dataclasses.replace(choice, analyzers=faces, providers={**choice.providers, "faces": "local"})
 
 
 class VideoSteps:
@@ -136,7 +137,10 @@ class VideoSteps:
             outcome = await self._cpu.run(
                 self._work.analyze,
                 source,
-                params.get("labels", {}),
+                {
+                    **choice.parameters.get("labels", {}),
+                    **params.get("labels", {}),
+                },  # the tenant's, the batch's
                 "faces" in choice.analyzers,
                 stills,
                 frames,
@@ -183,4 +187,4 @@ class VideoSteps:
             return []
         names = tuple(a for a in SEGMENT_ANALYZERS if a in choice.analyzers)
         chosen = self._analyzers.select(AnalyzerChoice(names, choice.providers))
-        return [SegmentAnalyzer(a, dict(params.get(a.name, {}))) for a in chosen]
+        return [SegmentAnalyzer(a, choice.parameters_of(a, params.get(a.name, {}))) for a in chosen]

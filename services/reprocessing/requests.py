@@ -27,7 +27,8 @@ def batch_choice(tenant: AnalyzerChoice, batch: ReprocessBatch) -> AnalyzerChoic
     providers = {n: batch.provider or tenant.provider_of(n) for n in names if n in IMAGE_ANALYZERS}
     concepts = tuple(n for n in names if concept_of(n) is not None)
     embedding = (EMBEDDING,) if EMBEDDING in names else ()
-    return AnalyzerChoice((*(n for n in IMAGE_ANALYZERS if n in names), *embedding, *concepts), providers)
+    chosen = (*(n for n in IMAGE_ANALYZERS if n in names), *embedding, *concepts)
+    return AnalyzerChoice(chosen, providers, tenant.parameters)
 
 
 def _coerce(default: Scalar, value: object, name: str) -> Scalar:
@@ -51,8 +52,11 @@ def _coerce(default: Scalar, value: object, name: str) -> Scalar:
     except (TypeError, ValueError):
         pass
     raise ReprocessError(
-        "INVALID_PARAMETER", f"parameter {name!r} needs a {type(default).__name__}, got {value!r}"
+        "INVALID_PARAMETER", f"parameter {name!r} needs {_KINDS[type(default)]}, got {value!r}"
     )
+
+
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
 
 
 def resolve_parameters(

@@ -9,6 +9,7 @@ analysis's own models too (model_census.VIDEO: TransNetV2 and the keyframe label
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 
 from catalog.domain.concepts.model import ANALYZER_PREFIX, concept_of
@@ -109,7 +110,8 @@ class ServerModels:
         names = list(server) if is_video(asset) else [n for n in server if n != VIDEO]
         made = await self._catalog.current_models(asset.tenant_id, [asset.id], names)
         stale = set(outdated_analyzers(made.get(asset.id, {}), server))
-        return AnalyzerChoice(
-            tuple(n for n in choice.analyzers if n in stale),
-            {n: p for n, p in choice.providers.items() if n in stale},
+        return dataclasses.replace(
+            choice,
+            analyzers=tuple(n for n in choice.analyzers if n in stale),
+            providers={n: p for n, p in choice.providers.items() if n in stale},
         )

@@ -27,7 +27,10 @@ async def test_tenants(catalog: TenantStore) -> None:
         await catalog.create_tenant("acme")
 
     config = TenantConfig(
-        analyzers=("labels", "faces"), providers={"labels": "rekognition"}, synonyms=(("Car", "Automobile"),)
+        analyzers=("labels", "faces"),
+        providers={"labels": "rekognition"},
+        synonyms=(("Car", "Automobile"),),
+        parameters={"text": {"thorough": True}, "labels": {"min_confidence": 60.0, "max_labels": 8}},
     )
     await catalog.set_tenant_config(acme.id, config)
     stored = await catalog.get_tenant_by_name("acme")

@@ -177,6 +177,11 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         "tenant", "configure", "acme", "--analyzers", "labels,text", "--provider", "text=rekognition"
     )
     assert "analyzers labels,text" in configured.stderr and "rekognition" in configured.stderr
+    tuned = cli.run("tenant", "configure", "acme", "--param", "labels.min_confidence=70")
+    assert "settings labels.min_confidence=70.0" in tuned.stderr and "rekognition" in tuned.stderr
+    # text is on Rekognition, which this server does not offer: its settings cannot be checked
+    refused = cli.run("tenant", "configure", "acme", "--param", "text.thorough=true", check=False)
+    assert refused.returncode == 2 and "provider of text (rekognition)" in refused.stderr
     viewer = cli.run("key", "create", "acme", "--scope", "read", "--name", "viewer")
     assert viewer.stdout.strip().startswith("msk_") and "(read)" in viewer.stderr
     keys = [line.split("\t") for line in cli.run("key", "list", "acme").stdout.splitlines()]
