@@ -133,14 +133,12 @@ class VideoSteps:
             stills.mkdir()
         frames = tmp / "frames"  # each shot's best keyframe: its FRAME child
         frames.mkdir()
+        labels = {**choice.parameters.get("labels", {}), **params.get("labels", {})}  # the batch's win
         try:
             outcome = await self._cpu.run(
                 self._work.analyze,
                 source,
-                {
-                    **choice.parameters.get("labels", {}),
-                    **params.get("labels", {}),
-                },  # the tenant's, the batch's
+                labels,
                 "faces" in choice.analyzers,
                 stills,
                 frames,
