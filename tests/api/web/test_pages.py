@@ -231,6 +231,14 @@ async def test_label_facets_count_findings_and_a_facet_refines_to_its_count(worl
         "Sure labels only: a model's guess is not counted"
     )
     await expect(facets.get_by_role("button", name="Dining Table", exact=True)).to_have_count(0)
+    # a photo fills its square tile; the wide typed memo is shown whole (a crop cut its words off)
+    fits = {
+        name: await page.locator(f".hit[data-asset-id='{world.ids[name]}'] img").evaluate(
+            "img => getComputedStyle(img).objectFit"
+        )
+        for name in ("memo.png", "chelsea.jpg", "astronaut.jpg")
+    }
+    assert fits == {"memo.png": "contain", "chelsea.jpg": "cover", "astronaut.jpg": "cover"}
     await screenshot(page, "search-facets")
     for pick in ("first", "last"):  # a facet, then the rarest within it: each narrows to its count
         unpressed = facets.get_by_role("button", pressed=False)
