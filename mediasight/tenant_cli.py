@@ -53,7 +53,8 @@ def tenant_create(
 
 @tenant_app.command("list")
 def tenant_list(ctx: typer.Context) -> None:
-    """List the tenants of this data dir (or scale-out catalog): name, ID, created, assets."""
+    """List the tenants of this data dir (or scale-out catalog): name, ID, created, assets, and what each
+    chose over the server's settings (analyzers, providers, synonyms, analyzer settings)."""
 
     async def run(services: Services) -> list[tuple[Tenant, int]]:
         tenants = await services.catalog.list_tenants()
@@ -65,8 +66,15 @@ def tenant_list(ctx: typer.Context) -> None:
     table.add_column("ID", no_wrap=True, min_width=36)
     table.add_column("created")
     table.add_column("assets", justify="right")
+    table.add_column("configured (tenant configure)")
     for tenant, assets in rows:
-        table.add_row(escape(tenant.name), tenant.id, f"{tenant.created_at:%Y-%m-%d %H:%M}", f"{assets:,}")
+        table.add_row(
+            escape(tenant.name),
+            tenant.id,
+            f"{tenant.created_at:%Y-%m-%d %H:%M}",
+            f"{assets:,}",
+            escape(config_summary(tenant.config)),
+        )
     out.print(table)
 
 
@@ -103,7 +111,7 @@ def tenant_configure(
 ) -> None:
     """Choose a tenant's analyzers, providers, label synonyms and analyzer settings (overrides the server
     settings). Assets already indexed keep their results: `mediasight reprocess` applies new choices."""
-    from services.tenant_parameters import AnalyzerSettings, ParameterError, configured_parameters, describe
+    from services.tenant_parameters import AnalyzerSettings, ParameterError, configured_parameters
 
     async def run(services: Services) -> TenantConfig:
         tenant = await tenant_named(services, name)
@@ -120,12 +128,23 @@ def tenant_configure(
         return new
 
     config = with_services(ctx, run)
-    shown = ",".join(config.analyzers) if config.analyzers is not None else "server default"
-    groups = "; ".join("=".join(g) for g in config.synonyms) or "none"
-    err.print(
-        f"tenant {name!r}: analyzers {shown}; providers {config.providers or 'all local'}; "
-        f"synonyms {groups}; settings {describe(config.parameters)}"
-    )
+    err.print(f"tenant {name!r}: {escape(config_summary(config))}", soft_wrap=True)
+
+
+def config_summary(config: TenantConfig) -> str:
+    """What a tenant chose over the server's settings, part by part; 'server defaults' for nothing."""
+    from services.tenant_parameters import describe
+
+    parts = []
+    if config.analyzers is not None:
+        parts.append(f"analyzers {','.join(config.analyzers)}")
+    if config.providers:
+        parts.append("providers " + ", ".join(f"{a}={p}" for a, p in sorted(config.providers.items())))
+    if config.synonyms:
+        parts.append("synonyms " + "; ".join("=".join(g) for g in config.synonyms))
+    if config.parameters:
+        parts.append(f"settings {describe(config.parameters)}")
+    return "; ".join(parts) or "server defaults"
 
 
 def _configured(

@@ -69,6 +69,16 @@ def test_tenant_list(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
     for name in ("zeta", "acme"):
         assert CliRunner().invoke(app, [*data, "tenant", "create", name]).exit_code == 0
-    listed = CliRunner().invoke(app, [*data, "tenant", "list"])
+    configured = CliRunner().invoke(
+        app,
+        [*data, "tenant", "configure", "zeta", "--analyzers", "labels,text", "--synonym", "Muffin=Cupcake"],
+    )
+    assert configured.exit_code == 0, configured.output
+    listed = CliRunner(env={"COLUMNS": "250"}).invoke(app, [*data, "tenant", "list"])
     assert listed.exit_code == 0 and "2 tenants" in listed.output
+    acme, zeta = (
+        next(line for line in listed.output.splitlines() if name in line) for name in ("acme", "zeta")
+    )
     assert listed.output.index("acme") < listed.output.index("zeta")
+    assert "server defaults" in acme
+    assert "analyzers labels,text; synonyms Muffin=Cupcake" in zeta
