@@ -77,7 +77,7 @@ def resolve_parameters(
             known = sorted(f"{a}.{k}" for a, ks in settings.items() for k in ks)
             raise ReprocessError(
                 "UNKNOWN_PARAMETER",
-                f"no chosen analyzer has a setting {key!r}; settings: {', '.join(known) or 'none'}",
+                f"unknown setting {key!r}: the analyzers have {', '.join(known) or 'no settings'}",
             )
         for target in targets:
             out.setdefault(target, {})[setting] = _coerce(settings[target][setting], value, key)

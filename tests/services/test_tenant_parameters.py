@@ -38,7 +38,10 @@ def test_settings_are_set_in_their_defaults_type_and_cleared() -> None:
 @pytest.mark.parametrize(
     ("pair", "says"),
     [
-        ("text.thoro=1", "settings: faces.upsample, labels.max_labels"),
+        (
+            "text.thoro=1",
+            "unknown setting 'text.thoro': the analyzers have faces.upsample, labels.max_labels",
+        ),
         ("text.thorough=maybe", "needs true or false"),
         ("labels.max_labels=2.5", "needs a whole number"),
         ("thorough", "expected ANALYZER.SETTING=VALUE"),
