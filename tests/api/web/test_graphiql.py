@@ -34,3 +34,25 @@ async def test_graphiql_renders_and_runs_a_query_with_every_outside_request_bloc
         await page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
         await expect(page.locator(".result-window")).to_contain_text('"totalCount": 0', timeout=15_000)
         tab.guard.check()
+
+
+async def test_a_key_typed_into_graphiql_stays_in_memory(chromium: Browser, services: Services) -> None:
+    """Signed out, a user types their key into GraphiQL's headers: the query runs with it, and neither the
+    headers editor nor the query history (GraphiQL's own storage) puts it in the browser's storage."""
+    _, key = await make_tenant(services, "acme")
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+        page = tab.page
+        await page.goto(f"{base}/graphql?q=" + "%7B%20viewer%20%7B%20tenant%20%7D%20%7D")
+        await expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
+        await page.get_by_text("Headers", exact=True).click()
+        await page.locator(".graphiql-editor-tool .graphiql-editor").last.click()
+        await page.keyboard.insert_text('{"Authorization": "Bearer ' + key + '"}')
+        await page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+        await expect(page.locator(".result-window")).to_contain_text('"tenant": "acme"', timeout=15_000)
+        stored = await page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}])")
+        assert key not in stored and key[:12] not in stored
+        await page.reload()
+        await expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
+        await page.get_by_text("Headers", exact=True).click()
+        assert key[:12] not in await page.locator(".graphiql-editor-tool").inner_text()
+        tab.guard.check(allow_console=("401 (Unauthorized)",))  # the schema, asked for without the key

@@ -2,6 +2,7 @@
 // so the IDE works with no internet. Requests carry the session cookie and its CSRF header; a key typed into
 // the headers editor is kept in memory only (never in localStorage).
 import { CSRF_HEADER, csrfToken } from "./csrf";
+import { forgetStoredState } from "./storage";
 
 type Element = unknown;
 declare const React: {
@@ -29,6 +30,29 @@ const EXAMPLE = `# Mediasight's GraphQL API. Signed in on this server's pages, y
 }
 `;
 
+// GraphiQL keeps its tabs and query history, headers included, in the storage it is given: a key typed into
+// the headers editor would reach localStorage through the history even with shouldPersistHeaders false. It
+// gets storage in memory (a shared query lives in the URL's ?q=), and what an older page stored is removed.
+class MemoryStorage {
+  private items = new Map<string, string>();
+  get length(): number {
+    return this.items.size;
+  }
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+  clear(): void {
+    this.items.clear();
+  }
+}
+forgetStoredState();
+
 const params = new URLSearchParams(location.search);
 const url = location.origin + location.pathname;
 const fetcher = GraphiQL.createFetcher({ url, headers: { [CSRF_HEADER]: csrfToken() } });
@@ -37,6 +61,7 @@ function App(): Element {
   const [query, setQuery] = React.useState(params.get("q") ?? EXAMPLE);
   return React.createElement(GraphiQL, {
     fetcher,
+    storage: new MemoryStorage(),
     query,
     onEditQuery: (next: string) => {
       setQuery(next);

@@ -1,10 +1,12 @@
 // The frame around every signed-in page: navigation, who is signed in, sign-out.
 import type { ComponentChildren } from "preact";
 import { CSRF_HEADER, csrfToken } from "./csrf";
+import { forgetStoredState } from "./storage";
 import type { Viewer } from "./viewer";
 
 async function signOut(): Promise<void> {
   await fetch("/session/end", { method: "POST", credentials: "same-origin", headers: { [CSRF_HEADER]: csrfToken() } });
+  forgetStoredState();
   location.assign("/signin");
 }
 
