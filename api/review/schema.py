@@ -18,6 +18,7 @@ from api.review.types import (
     ReviewAnswerInput,
     Reviewer,
     ReviewError,
+    ReviewImage,
     ReviewItem,
     ReviewQuestion,
     ReviewQuestionKind,
@@ -29,8 +30,12 @@ from api.review.types import (
     image_of,
 )
 from catalog.domain.ids import is_uuid
+from catalog.domain.metadata import video_findings
+from catalog.domain.model import Asset
 from catalog.domain.ports import SearchQuery
 from catalog.domain.review import tasks as domain
+from catalog.domain.video.findings import shot_showing
+from catalog.domain.video.segments import keyframe_of
 
 MAX_TASK_PAGE = 100
 
@@ -45,17 +50,38 @@ async def _items(
     assets = await info.context.assets.load_many([t.asset_id for t in tasks])
     out = []
     for task, asset in zip(tasks, assets, strict=True):
-        renditions = {r.kind: (r.width, r.height) for r in asset.renditions} if asset else {}
         earlier = task.answer_of(reviewer_id)
         out.append(
             ReviewItem(
                 id=strawberry.ID(task.id),
                 question=ReviewQuestion.from_domain(task.question),
-                image=image_of(info, task.asset_id, renditions),
+                image=await _picture(info, task, asset),
                 previous=ReviewAnswer.from_domain(earlier, {}) if earlier else None,
             )
         )
     return out
+
+
+async def _picture(
+    info: Info[Context, None], task: domain.ReviewTask, asset: Asset | None
+) -> ReviewImage | None:
+    """What the reviewer looks at: the asset's preview; for a video, the keyframe of the shot that shows
+    what is asked about (its poster may show something else entirely), when one is registered."""
+    if asset is None:
+        return None
+    if asset.media_type.startswith("video/"):
+        video = video_findings(await info.context.results.load(asset.id))
+        question = task.question
+        names = [question.label] if question.kind is domain.QuestionKind.VERIFY else list(question.candidates)
+        shot = shot_showing(video.segments, names) if video is not None else None
+        frame = keyframe_of(shot, await info.context.children.load(asset.id)) if shot is not None else None
+        if frame is not None:
+            return image_of(info, frame.id, _sizes(frame), frame.frame_time)
+    return image_of(info, asset.id, _sizes(asset))
+
+
+def _sizes(asset: Asset) -> dict[str, tuple[int, int]]:
+    return {r.kind: (r.width, r.height) for r in asset.renditions}
 
 
 async def _names(info: Info[Context, None]) -> dict[str, str]:

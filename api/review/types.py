@@ -55,7 +55,7 @@ class ReviewQuestion:
     @staticmethod
     def from_domain(q: domain.Question) -> ReviewQuestion:
         if q.kind is domain.QuestionKind.VERIFY:
-            prompt = f"Is this a {q.label}?"
+            prompt = f"Does this picture show {q.label}?"  # no article: "a Espresso", "a Clothing"
             choices: list[str] = []
         else:
             prompt = "What is this?" if q.candidates else "What is this? Type a label."
@@ -74,6 +74,11 @@ class ReviewImage:
     url: str
     width: int
     height: int
+    frame_time: float | None = strawberry.field(
+        default=None,
+        description="For a video: the second of the keyframe shown, from the shot that shows what is asked "
+        "about (null for an image, or a video's poster when no shot shows it).",
+    )
 
 
 @strawberry.type
@@ -223,7 +228,10 @@ class ReviewStats:
 
 
 def image_of(
-    info: Info[Context, None], asset_id: str, renditions: dict[str, tuple[int, int]]
+    info: Info[Context, None],
+    asset_id: str,
+    renditions: dict[str, tuple[int, int]],
+    frame_time: float | None = None,
 ) -> ReviewImage | None:
     """The preview's signed URL (the capability a reviewer key gets for its own tasks only)."""
     ctx = info.context
@@ -233,4 +241,4 @@ def image_of(
     expires, sig = ctx.services.signer.sign(ctx.tenant_id, asset_id, kind)
     url = f"{ctx.base_url}/renditions/{asset_id}/{kind}?t={ctx.tenant_id}&e={expires}&s={sig}"
     width, height = renditions[kind]
-    return ReviewImage(url=url, width=width, height=height)
+    return ReviewImage(url=url, width=width, height=height, frame_time=frame_time)

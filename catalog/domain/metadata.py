@@ -47,7 +47,7 @@ def machine_labels(results: Results) -> tuple[Label, ...]:
     (labels.detections: the cheetah's box is a Cheetah, not a Dog). The classifier's tentative labels count
     only when nothing else is sure (the astronaut the detector sees as a Person is no tentative Bobsleigh)."""
     concepts = sorted(name for name in results if concept_of(name))
-    video = _video(results)
+    video = video_findings(results)
     sure, tentative, bar = _classifier_labels(results)
     detected = results[DETECTOR].findings.labels if DETECTOR in results else ()
     others = [
@@ -98,7 +98,7 @@ def detector_guesses(results: Results, labels: Sequence[Label]) -> set[str]:
         return set()
     detected = {lb.name.casefold() for lb in results[DETECTOR].findings.labels}
     said = {lb.name.casefold() for a, r in results.items() if a != DETECTOR for lb in r.findings.labels}
-    video = _video(results)
+    video = video_findings(results)
     said |= {lb.name.casefold() for lb in video.labels()} if video is not None else set()
     if person_instances(results):
         said.add(PERSON.casefold())
@@ -144,7 +144,7 @@ def text_lines(results: Results) -> list[str]:
     """OCR lines of the image (of a video: its poster's, then each line read in its shots)."""
     found = results[READER].findings.text if READER in results else ()
     lines = [t.text for t in found if t.type == "LINE"]
-    video = _video(results)
+    video = video_findings(results)
     return [*lines, *(line for line in video.lines() if line not in lines)] if video is not None else lines
 
 
@@ -249,7 +249,7 @@ def current_properties(results: Results) -> ImageProperties | None:
 
 
 def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:
-    video = _video(results)
+    video = video_findings(results)
     return IndexDocument(
         tenant_id=asset.tenant_id,
         asset_id=asset.id,
@@ -270,5 +270,6 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
     )
 
 
-def _video(results: Results) -> VideoFindings | None:
+def video_findings(results: Results) -> VideoFindings | None:
+    """A video asset's shots and what was found in them; None for an image."""
     return results[VIDEO].findings.video if VIDEO in results else None

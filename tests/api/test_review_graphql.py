@@ -74,7 +74,7 @@ async def test_rules_to_human_run(client: httpx.AsyncClient, services: Services)
         assert item["question"] == {
             "kind": "VERIFY",
             "label": "Red",
-            "prompt": "Is this a Red?",
+            "prompt": "Does this picture show Red?",
             "choices": [],
         }
         assert "/renditions/" in item["image"]["url"]

@@ -39,6 +39,8 @@ SEARCH = """query ($labels: [String!]) { search(filter: {labels: $labels, mediaT
     segments(matching: true) { start end startTimecode endTimecode matches frame { frameTime } }
     all: segments(matching: false) { index } } } }"""
 
+NEXT_REVIEW = "{ nextReviewTasks(count: 5) { question { label } image { url frameTime } } }"
+
 
 @pytest.fixture(scope="module")
 def labeler(tmp_path_factory: pytest.TempPathFactory) -> EfficientNetLabeler:
@@ -140,6 +142,23 @@ async def test_an_uploaded_video_is_searchable_by_the_time_range_of_a_label(
     )
     assert (await query(client, key, durations, {"min": 4.0, "max": 5.0}))["search"]["totalCount"] == 1
     assert (await query(client, key, durations, {"min": 5.0}))["search"]["totalCount"] == 0
+
+    # A reviewer asked whether the video shows a cat looks at the cat's shot, not at the rocket poster
+    ask = (
+        "mutation ($ids: [ID!]!, $l: String) { requestReview(assetIds: $ids, label: $l) { error { code } } }"
+    )
+    for label in ("Cat", "Espresso", "Unicorn"):  # the last: no shot shows it
+        assert (await query(client, key, ask, {"ids": [asset_id], "l": label}))["requestReview"][
+            "error"
+        ] is None
+    add = 'mutation { addReviewer(name: "Ann") { secret } }'
+    reviewer = (await query(client, key, add, {}))["addReviewer"]["secret"]
+    items = (await query(client, reviewer, NEXT_REVIEW, {}))["nextReviewTasks"]
+    pictures = {item["question"]["label"]: item["image"] for item in items}
+    shown = {label: pictures[label]["frameTime"] for label in pictures}
+    assert shown == {"Cat": frames[1]["frameTime"], "Espresso": frames[2]["frameTime"], "Unicorn": None}
+    assert f"/renditions/{frames[1]['id']}/preview?" in pictures["Cat"]["url"]
+    assert f"/renditions/{asset_id}/preview?" in pictures["Unicorn"]["url"]  # the poster
 
     # The proxy plays: a signed URL serves an H.264 MP4.
     proxy = next(r for r in asset["renditions"] if r["kind"] == "proxy")

@@ -14,7 +14,7 @@ NONE_OF_THESE = "none of these"
 
 
 class QuestionKind(enum.StrEnum):
-    VERIFY = "verify"  # "Is this a Giraffe?" yes / no / unsure
+    VERIFY = "verify"  # "Does this picture show Giraffe?" yes / no / unsure
     CHOOSE = "choose"  # one of the candidates, "none of these", or free text
 
 

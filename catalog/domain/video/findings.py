@@ -98,3 +98,15 @@ def matching_segments(
         if hit:
             out.append((segment, tuple(dict.fromkeys(hit))))
     return out
+
+
+def shot_showing(segments: Sequence[Segment], names: Sequence[str]) -> Segment | None:
+    """The shot to show for a question about the first of `names` any shot shows (a label or one of its
+    parents, as matching_segments matches): the one whose keyframes showed it most surely."""
+    for name in names:
+        found = matching_segments(segments, [name])
+        if found:
+            return max(
+                found, key=lambda hit: max(lb.confidence for lb in hit[0].found_labels() if lb.name in hit[1])
+            )[0]
+    return None

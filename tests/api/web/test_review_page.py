@@ -49,7 +49,7 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
         assert outcome.asset is not None
         ids[outcome.asset.id] = name
     await services.worker().run_until_idle()
-    for asset, name in ids.items():  # "Is this a <its own color>?": the truth is yes
+    for asset, name in ids.items():  # "Does this picture show <its own color>?": the truth is yes
         await services.review.tasks.request(tenant, [asset], QuestionKind.VERIFY, name.capitalize())
     keys = {n: (await services.review.reviewers.add(tenant, n))[0] for n in ("Ann", "Bob", "Eve")}
     async with serving(create_app(services)) as base:
@@ -57,7 +57,7 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
             async with open_tab(chromium) as tab:
                 page = tab.page
                 await sign_in(page, base, key, "/review")
-                await expect(page.locator(".prompt")).to_contain_text("Is this a")
+                await expect(page.locator(".prompt")).to_contain_text("Does this picture show")
                 if name == "Ann":
                     # The whole image shows: its box lies within the frame (a taller box was cropped).
                     image = await page.locator(".review-image img").bounding_box()

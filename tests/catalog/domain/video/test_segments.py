@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 from catalog.domain.codec import decode_findings, encode_findings
 from catalog.domain.model import BoundingBox, Face, Findings, Label, ModerationLabel, RecognitionResult
-from catalog.domain.video.findings import VIDEO_PERSONS, VideoFindings, matching_segments, person_names
+from catalog.domain.video.findings import (
+    VIDEO_PERSONS,
+    VideoFindings,
+    matching_segments,
+    person_names,
+    shot_showing,
+)
 from catalog.domain.video.media import VideoInfo
 from catalog.domain.video.segments import Segment, keyframe_of, merge_lines, segment_of
 from catalog.domain.video.video_codec import decode_video, encode_video
@@ -32,6 +38,17 @@ def test_segments_match_by_label_or_parent_any_case_at_a_confidence() -> None:
     assert [s.index for s, _ in matching_segments(shots, ["Crockery", "Cat"])] == [0, 1]
     assert matching_segments(shots, ["Cup"], min_confidence=61) == []
     assert matching_segments(shots, []) == []
+
+
+def test_the_shot_shown_for_a_question_is_the_one_that_shows_it_most_surely() -> None:
+    weak_cat = dataclasses.replace(CAT, confidence=60.0)
+    shots = [segment(0, CUP), segment(1, weak_cat), segment(2, ANIMAL, FELINE, CAT), segment(3)]
+    assert shot_showing(shots, ["cat"]) == shots[2]  # any case; the surer of two cats
+    assert shot_showing(shots, ["Crockery"]) == shots[0]  # a parent of the shot's label
+    assert shot_showing(shots, ["Unicorn", "Cup", "Cat"]) == shots[0]  # the first name any shot shows
+    assert shot_showing(shots, ["Unicorn"]) is None and shot_showing(shots, []) is None
+    held = dataclasses.replace(segment(4), objects=(dataclasses.replace(CUP, confidence=99.0),))
+    assert shot_showing([*shots, held], ["Cup"]) == held  # the detector's labels count too
 
 
 def test_detector_labels_and_words_read_in_a_shot_match_it_and_survive_storage() -> None:
