@@ -3,6 +3,7 @@ sets (checked against their settings) and the analyzers it runs for a tenant."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -57,6 +58,25 @@ def _coerce(default: Scalar, value: object, name: str) -> Scalar:
 
 
 _KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+# What the analyzers accept, checked here so a bad value is refused when asked for: in the worker it failed
+# every asset of the batch (or every new asset of a tenant), each after its retries. Confidences: 0–100.
+_BOUNDS: dict[str, tuple[float, float]] = {
+    "upsample": (0, 2),
+    "person_upsample": (0, 2),
+    "max_labels": (1, 1000),
+}
+
+
+def _in_range(setting: str, value: Scalar, name: str) -> Scalar:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    low, high = (
+        (0.0, 100.0) if setting.endswith("confidence") else _BOUNDS.get(setting, (-math.inf, math.inf))
+    )
+    if not (math.isfinite(value) and low <= value <= high):
+        span = f"{low:g} to {high:g}" if math.isfinite(high) else "a finite number"
+        raise ReprocessError("INVALID_PARAMETER", f"parameter {name!r} must be {span}, got {value!r}")
+    return value
 
 
 def resolve_parameters(
@@ -80,7 +100,8 @@ def resolve_parameters(
                 f"unknown setting {key!r}: the analyzers have {', '.join(known) or 'no settings'}",
             )
         for target in targets:
-            out.setdefault(target, {})[setting] = _coerce(settings[target][setting], value, key)
+            coerced = _coerce(settings[target][setting], value, key)
+            out.setdefault(target, {})[setting] = _in_range(setting, coerced, key)
     return out
 
 

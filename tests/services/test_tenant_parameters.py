@@ -44,6 +44,11 @@ def test_settings_are_set_in_their_defaults_type_and_cleared() -> None:
         ),
         ("text.thorough=maybe", "needs true or false"),
         ("labels.max_labels=2.5", "needs a whole number"),
+        # out of range: refused here, not by every asset in the worker
+        ("labels.min_confidence=150", "'labels.min_confidence' must be 0 to 100, got 150.0"),
+        ("min_confidence=nan", "'min_confidence' must be 0 to 100, got nan"),
+        ("faces.upsample=3", "'faces.upsample' must be 0 to 2, got 3"),
+        ("labels.max_labels=0", "'labels.max_labels' must be 1 to 1000, got 0"),
         ("thorough", "expected ANALYZER.SETTING=VALUE"),
         ("=1", "expected ANALYZER.SETTING=VALUE"),
     ],
