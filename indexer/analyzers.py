@@ -242,6 +242,10 @@ class AnalyzerRegistry:
             self._built[key] = factory()
         return self._built[key]
 
+    def offers(self, name: str, provider: str) -> bool:
+        """Can this server run `name` with `provider` (without building it)?"""
+        return (name, provider) in self._factories
+
     def select(self, choice: AnalyzerChoice) -> list[Analyzer]:
         return [self.get(name, choice.provider_of(name)) for name in choice.analyzers]
 

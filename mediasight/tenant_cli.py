@@ -85,7 +85,8 @@ def tenant_configure(
     analyzers: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated analyzers for this tenant's new assets; 'default' for the server's."
+            help="Comma-separated analyzers for this tenant's new assets; 'default' for the server's, "
+            "'none' for no recognition (renditions and search by name and metadata only)."
         ),
     ] = None,
     provider: Annotated[
@@ -113,7 +114,7 @@ def tenant_configure(
     settings). Assets already indexed keep their results: `mediasight reprocess` applies new choices."""
     from services.tenant_parameters import AnalyzerSettings, ParameterError, configured_parameters
 
-    async def run(services: Services) -> TenantConfig:
+    async def run(services: Services) -> tuple[TenantConfig, list[str]]:
         tenant = await tenant_named(services, name)
         new = _configured(tenant.config, analyzers, provider, synonym)
         if param is not None:
@@ -125,10 +126,24 @@ def tenant_configure(
                 raise typer.Exit(2) from exc
             new = dataclasses.replace(new, parameters=chosen)
         await services.catalog.set_tenant_config(tenant.id, new)
-        return new
+        from indexer.analyzers import IMAGE_ANALYZERS
 
-    config = with_services(ctx, run)
+        running = IMAGE_ANALYZERS if new.analyzers is None else new.analyzers
+        unoffered = [
+            f"{a}={p}"
+            for a, p in new.providers.items()
+            if a in running and not services.analyzers.offers(a, p)
+        ]
+        return new, unoffered
+
+    config, unoffered = with_services(ctx, run)
     err.print(f"tenant {name!r}: {escape(config_summary(config))}", soft_wrap=True)
+    if unoffered:  # kept: the workers that run the tenant's assets may be other servers, set up for it
+        err.print(
+            f"[yellow]warning: this server does not offer {', '.join(unoffered)}: its workers fail the "
+            "tenant's new assets with that analyzer until it is enabled (README, Settings: REKOGNITION)[/]",
+            soft_wrap=True,
+        )
 
 
 def config_summary(config: TenantConfig) -> str:
@@ -137,7 +152,7 @@ def config_summary(config: TenantConfig) -> str:
 
     parts = []
     if config.analyzers is not None:
-        parts.append(f"analyzers {','.join(config.analyzers)}")
+        parts.append(f"analyzers {','.join(config.analyzers) or 'none'}")
     if config.providers:
         parts.append("providers " + ", ".join(f"{a}={p}" for a, p in sorted(config.providers.items())))
     if config.synonyms:
@@ -156,9 +171,14 @@ def _configured(
 
     chosen = config.analyzers
     if analyzers is not None:
-        chosen = (
-            None if analyzers == "default" else tuple(a.strip() for a in analyzers.split(",") if a.strip())
-        )
+        named = () if analyzers == "none" else tuple(a.strip() for a in analyzers.split(",") if a.strip())
+        chosen = None if analyzers == "default" else named
+        if chosen == () and analyzers != "none":
+            err.print(
+                "[red]--analyzers chose nothing[/]: name analyzers, 'default', or 'none' for no recognition",
+                soft_wrap=True,
+            )
+            raise typer.Exit(2)
     providers = dict(config.providers)
     for pair in provider or []:
         key, sep, value = pair.partition("=")

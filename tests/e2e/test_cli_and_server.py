@@ -177,6 +177,7 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
         "tenant", "configure", "acme", "--analyzers", "labels,text", "--provider", "text=rekognition"
     )
     assert "analyzers labels,text" in configured.stderr and "rekognition" in configured.stderr
+    assert "warning: this server does not offer text=rekognition" in configured.stderr  # kept, with a warning
     tuned = cli.run("tenant", "configure", "acme", "--param", "labels.min_confidence=70")
     assert "settings labels.min_confidence=70.0" in tuned.stderr and "rekognition" in tuned.stderr
     # text is on Rekognition, which this server does not offer: its settings cannot be checked

@@ -82,3 +82,7 @@ def test_tenant_list(tmp_path: Path) -> None:
     assert listed.output.index("acme") < listed.output.index("zeta")
     assert "server defaults" in acme
     assert "analyzers labels,text; synonyms Muffin=Cupcake" in zeta
+    nothing = CliRunner().invoke(app, [*data, "tenant", "configure", "acme", "--analyzers", " "])
+    assert nothing.exit_code == 2 and "'none' for no recognition" in nothing.output
+    bare = CliRunner().invoke(app, [*data, "tenant", "configure", "acme", "--analyzers", "none"])
+    assert bare.exit_code == 0 and "analyzers none" in bare.output
