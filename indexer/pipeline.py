@@ -117,8 +117,20 @@ class Pipeline:
         if asset.status == Stage.ANALYZED:
             await self.reindex(asset)
             asset = await self._advance(asset, Stage.INDEXED)
+            await self._catch_up(asset)
             await self._hook(asset)
         return asset.status
+
+    async def _catch_up(self, indexed: Asset) -> None:
+        """Index again what an ingest changed while this copy of the asset went through the pipeline: the
+        same bytes under another name, or a training example that joined the archive. Such an ingest queues
+        a refresh only once the asset is INDEXED (services.ingest), so a change before that is seen here."""
+        now = await self._catalog.get_asset(indexed.tenant_id, indexed.id)
+        if now is not None and (now.other_filenames, now.training_example) != (
+            indexed.other_filenames,
+            indexed.training_example,
+        ):
+            await self.refresh(indexed.tenant_id, indexed.id)
 
     async def _hook(self, asset: Asset) -> None:
         """The after-indexing hook; its failure is logged, never the asset's (it is indexed). Not for a

@@ -339,17 +339,22 @@ class Ingestor:
             await self._blobs.put(sidecar_key(existing.blob_key), sidecar, "application/rdf+xml")
             if existing.status == Stage.INDEXED and self._on_new_sidecar is not None:
                 await self._on_new_sidecar(tenant_id, existing.id)
+        changed = False
         # A training example ingested into the archive: it is an asset of the archive from now on.
         joins = existing.training_example and not training_example
         if joins and await self._catalog.join_archive(tenant_id, existing.id):
             existing = dataclasses.replace(existing, training_example=False)
-            if existing.status == Stage.INDEXED:
-                await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
+            changed = True
         name = clean_filename(filename)
         if name != existing.filename and await self._catalog.add_filename(tenant_id, existing.id, name):
             # Another name for the same bytes: kept, and searchable once the index document is refreshed.
             existing = dataclasses.replace(existing, other_filenames=(*existing.other_filenames, name))
-            if existing.status == Stage.INDEXED:
+            changed = True
+        if changed:
+            # The stage as it is now, after the change: an asset indexed meanwhile is refreshed; one still
+            # in the pipeline sees the change when it is indexed (Pipeline._catch_up).
+            current = await self._catalog.get_asset(tenant_id, existing.id)
+            if current is not None and current.status == Stage.INDEXED:
                 await self._queue.enqueue(REFRESH_JOB, tenant_id, existing.id)
         if existing.status not in (Stage.INDEXED, Stage.FAILED):
             # Where registering and queueing are two writes, a crash between them must not strand the
