@@ -33,7 +33,7 @@ from api.video.video_types import (
 )
 from catalog.domain import model
 from catalog.domain.labels.order import specific_labels, sure_or_best
-from catalog.domain.metadata import current_labels, embedded_of, machine_labels
+from catalog.domain.metadata import current_labels, embedded_of, machine_labels, taken_at
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
 from catalog.domain.video.segment_diff import diff_segments
@@ -89,7 +89,6 @@ class Asset:
     size_bytes: int
     sha256: str
     created_at: datetime
-    captured_at: datetime | None
     orientation: int
     status: AssetStatus
     error: str | None = strawberry.field(description="Why the asset failed, when status is FAILED.")
@@ -115,7 +114,6 @@ class Asset:
             size_bytes=asset.size_bytes,
             sha256=asset.sha256,
             created_at=asset.created_at,
-            captured_at=asset.captured_at,
             orientation=asset.orientation,
             status=AssetStatus(asset.status.value),
             error=asset.error,
@@ -140,6 +138,16 @@ class Asset:
     )
     def training_example(self) -> bool:
         return self._domain.training_example
+
+    @strawberry.field(
+        description="When the picture was taken: its EXIF DateTimeOriginal (a time the camera gave no zone "
+        "for reads as UTC, so it shows as recorded), else the date its embedded IPTC/XMP metadata or "
+        "sidecar gives. What capturedAfter/capturedBefore filter and sort CAPTURED orders by."
+    )
+    async def captured_at(self, info: Info[Context, None]) -> datetime | None:
+        if self._domain.captured_at is not None:
+            return self._domain.captured_at
+        return taken_at(self._domain, await self._results(info))
 
     async def _results(self, info: Info[Context, None]) -> dict[str, model.RecognitionResult]:
         return await info.context.results_at(self._as_of).load(self._domain.id)

@@ -16,7 +16,7 @@ from rich.table import Table
 from catalog.domain.ids import is_uuid
 from catalog.domain.labels.detections import said
 from catalog.domain.labels.order import specific_labels
-from catalog.domain.metadata import current_labels
+from catalog.domain.metadata import current_labels, taken_at
 from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
@@ -169,8 +169,8 @@ def _print_asset(
     out.print(f"  {size}; {asset.status.value}" + (f": {escape(asset.error)}" if asset.error else ""))
     out.print(f"  registered {asset.created_at:%Y-%m-%d %H:%M:%S} UTC")
     out.print(f"  original: {services.blobs.location(asset.blob_key)}")
-    if asset.captured_at:
-        out.print(f"  captured {asset.captured_at:%Y-%m-%d %H:%M:%S}")
+    if taken := taken_at(asset, current):
+        out.print(f"  captured {taken:%Y-%m-%d %H:%M:%S}")
     for rendition in asset.renditions:
         where = services.blobs.location(rendition.blob_key)
         out.print(f"  {rendition.kind} {rendition.width}×{rendition.height}: {where}")

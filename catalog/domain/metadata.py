@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 from catalog.domain.concepts.model import concept_of
 from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
@@ -248,6 +249,17 @@ def current_properties(results: Results) -> ImageProperties | None:
     return results["properties"].findings.properties if "properties" in results else None
 
 
+def taken_at(asset: Asset, results: Results) -> datetime | None:
+    """When the picture was taken: the EXIF time read at ingest, else the date its embedded metadata or
+    sidecar gives (IPTC, XMP: a scanned print dated by its cataloguer), a time without a zone read as UTC
+    as EXIF's is (image_exif.parse_exif_datetime)."""
+    if asset.captured_at is not None:
+        return asset.captured_at
+    embedded = embedded_of(results)
+    found = embedded.captured_at if embedded is not None else None
+    return found.replace(tzinfo=UTC) if found is not None and found.tzinfo is None else found
+
+
 def index_document(asset: Asset, results: Results, persons: Sequence[str], root_id: str) -> IndexDocument:
     video = video_findings(results)
     return IndexDocument(
@@ -256,7 +268,7 @@ def index_document(asset: Asset, results: Results, persons: Sequence[str], root_
         filename=" ".join(asset.filenames),  # every name it was ingested under: words of each match
         media_type=asset.media_type,
         created_at=asset.created_at,
-        captured_at=asset.captured_at,
+        captured_at=taken_at(asset, results),
         labels=current_labels(results),
         text="\n".join(searchable_lines(results)),
         persons=shown_persons(results, persons),

@@ -146,6 +146,7 @@ def _gps(exif: Raw, xmp: Raw) -> GpsPoint | None:
 
 
 _EXIF_TIME = re.compile(r"^(\d{4}):(\d\d):(\d\d)[ T](\d\d):(\d\d):(\d\d)")
+_IPTC_TIME = re.compile(r"\d\d:\d\d:\d\d")  # TimeCreated: HH:MM:SS±HH:MM
 
 
 def _captured(exif: Raw, xmp: Raw, iptc: Raw) -> datetime | None:
@@ -164,8 +165,9 @@ def _captured(exif: Raw, xmp: Raw, iptc: Raw) -> datetime | None:
         except ValueError:
             continue
     date = str(iptc.get("Iptc.Application2.DateCreated", ""))
-    try:
-        return datetime.fromisoformat(date) if date else None
+    time = _IPTC_TIME.match(str(iptc.get("Iptc.Application2.TimeCreated", "")))
+    try:  # the time as written, its zone aside (as XMP's above)
+        return datetime.fromisoformat(f"{date}T{time.group()}" if time else date) if date else None
     except ValueError:
         return None
 

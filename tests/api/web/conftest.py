@@ -90,9 +90,12 @@ class Tab:
 
 
 @contextlib.asynccontextmanager
-async def open_tab(browser: Browser, *, width: int = 1280, height: int = 900) -> AsyncIterator[Tab]:
-    """A fresh browser context (own cookies) whose one page may talk to loopback only."""
-    context = await browser.new_context(viewport={"width": width, "height": height})
+async def open_tab(
+    browser: Browser, *, width: int = 1280, height: int = 900, timezone: str | None = None
+) -> AsyncIterator[Tab]:
+    """A fresh browser context (own cookies; the machine's time zone unless `timezone` is given) whose one
+    page may talk to loopback only."""
+    context = await browser.new_context(viewport={"width": width, "height": height}, timezone_id=timezone)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     guard = Guard()
     await context.route("**/*", guard.route)

@@ -4,12 +4,14 @@ person, the overview, a read-only key and another tenant's key. No request may l
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from PIL import ExifTags, Image
 from playwright.async_api import Browser, Page, expect
 
 from api.app import create_app
@@ -302,6 +304,23 @@ async def test_a_read_only_key_sees_no_write_buttons(world: World, tab: Tab) -> 
     for name in ("Save name", "Delete", "Reprocess", "Upload version"):
         await expect(page.get_by_role("button", name=name)).to_have_count(0)
     await screenshot(page, "asset-read-only")
+
+
+async def test_the_time_taken_reads_as_recorded_in_any_time_zone(world: World, chromium: Browser) -> None:
+    """A camera's 10:00 without a zone (EXIF DateTimeOriginal) reads 10:00 to a user in New York too."""
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "1984:02:03 10:00:00"
+    buf = io.BytesIO()
+    photo("coffee").save(buf, "JPEG", exif=exif)
+    tenant, key = await make_tenant(world.services, "dated")
+    outcome = await world.services.ingestor.ingest(tenant, buf.getvalue(), "dated.jpg")
+    assert outcome.asset is not None
+    await world.services.worker().run_until_idle()
+    async with open_tab(chromium, timezone="America/New_York") as tab:
+        await sign_in(tab.page, world.base, key, f"/assets/{outcome.asset.id}")
+        taken = tab.page.get_by_role("region", name="Properties").locator("dd").nth(3)
+        await expect(taken).to_have_text(re.compile(r"1984.*\b10:00:00"))
+        tab.guard.check()
 
 
 async def test_another_tenants_key_sees_none_of_it(world: World, tab: Tab) -> None:

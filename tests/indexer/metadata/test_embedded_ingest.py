@@ -111,6 +111,40 @@ async def test_tagged_photo_is_read_found_by_its_words_and_its_face_named(
     assert data["asset"]["faces"] == [{"person": {"name": "Eileen Collins"}}]
 
 
+async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
+    tmp_path: Path, meta_services: Services
+) -> None:
+    """No EXIF time (a scan), a date in XMP or in IPTC: that is when it was taken, for the asset, its
+    capture-date filters and `show`."""
+    services = meta_services
+    tenant, _ = await make_tenant(services, "desk")
+    launch = exiftool_write(
+        write_photo(tmp_path / "launch.jpg", "rocket"), "-XMP-photoshop:DateCreated=1969-07-16T13:32:00"
+    )
+    harbour = exiftool_write(
+        write_photo(tmp_path / "harbour.jpg", "coffee"),
+        "-IPTC:DateCreated=1958:05:02",
+        "-IPTC:TimeCreated=09:15:00",
+    )
+    ids = {path.name: await _ingest(services, tenant, path) for path in (launch, harbour)}
+    query = """query ($after: DateTime, $before: DateTime) {
+        search(filter: {capturedAfter: $after, capturedBefore: $before}) {
+          edges { node { filename capturedAt } } } }"""
+    sixties = await _graphql(
+        services, tenant, query, after="1960-01-01T00:00:00Z", before="1970-01-01T00:00:00Z"
+    )
+    assert [e["node"] for e in sixties["search"]["edges"]] == [  # type: ignore[index]
+        {"filename": "launch.jpg", "capturedAt": "1969-07-16T13:32:00+00:00"}
+    ]
+    fifties = await _graphql(
+        services, tenant, query, after="1958-01-01T00:00:00Z", before="1959-01-01T00:00:00Z"
+    )
+    assert [e["node"] for e in fifties["search"]["edges"]] == [  # type: ignore[index]
+        {"filename": "harbour.jpg", "capturedAt": "1958-05-02T09:15:00+00:00"}
+    ]
+    assert (await services.catalog.get_asset(tenant, ids["harbour.jpg"])).captured_at is None  # type: ignore[union-attr]
+
+
 async def _graphql(services: Services, tenant: str, document: str, **variables: object) -> dict[str, object]:
     result = await schema.execute(
         document, variable_values=variables, context_value=Context(services, tenant)

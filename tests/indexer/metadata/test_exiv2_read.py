@@ -59,10 +59,13 @@ def test_iim_alone_and_mwg_alone(tmp_path: Path, exiv2: Exiv2Metadata) -> None:
         "-IPTC:Keywords=coffee",
         "-IPTC:Keywords=cup",
         "-IPTC:By-line=Someone",
+        "-IPTC:DateCreated=2011:08:15",
+        "-IPTC:TimeCreated=18:24:59+02:00",
         "-XMP-mwg-rs:RegionInfo={RegionList=[{Area={X=0.5,Y=0.5,W=0.2,H=0.4,Unit=normalized},"
         "Name=Ann,Type=Face}]}",
     )
     meta = exiv2.read(photo.read_bytes())
+    assert meta.captured_at == datetime(2011, 8, 15, 18, 24, 59)  # the date with its time, as written
     assert (meta.caption, meta.keywords, meta.creators) == (
         "A cup of coffee",
         ("coffee", "cup"),

@@ -168,7 +168,9 @@ function Details(props: { asset: AssetData }) {
     ["Type", a.mediaType],
     ["Size", `${a.width} × ${a.height}, ${bytes(a.sizeBytes)}`],
     ["Added", new Date(a.createdAt).toLocaleString()],
-    ["Taken", a.capturedAt ? new Date(a.capturedAt).toLocaleString() : "unknown"],
+    // as the camera or the cataloguer recorded it: a time given without a zone is stored as UTC, so shown
+    // in UTC it reads as written (in the browser's zone a 10:00 photo read 5:00 in New York)
+    ["Taken", a.capturedAt ? new Date(a.capturedAt).toLocaleString(undefined, { timeZone: "UTC" }) : "unknown"],
     ["Status", a.status.toLowerCase() + (a.error ? `: ${a.error}` : "")],
     ["SHA-256", a.sha256],
   ];
