@@ -49,7 +49,8 @@ function App() {
   return (
     <ViewerContext.Provider value={viewer}>
       <Layout viewer={viewer} path={url.pathname}>
-        {route ? <route.r.page url={url} params={route.params ?? {}} /> : <h1>No such page</h1>}
+        {/* keyed by path: another asset's page starts afresh (no note, form or error carried over) */}
+        {route ? <route.r.page key={url.pathname} url={url} params={route.params ?? {}} /> : <h1>No such page</h1>}
       </Layout>
     </ViewerContext.Provider>
   );
