@@ -70,3 +70,14 @@ export function ErrorNote(props: { error: unknown }) {
     </p>
   );
 }
+
+export function NotFound() {
+  return (
+    <section class="card">
+      <h1>Page not found</h1>
+      <p>
+        There is no page at this address. <a href="/">Search the archive</a>
+      </p>
+    </section>
+  );
+}

@@ -3,7 +3,7 @@ import type { ComponentType } from "preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
-import { ErrorNote, Layout } from "./layout";
+import { ErrorNote, Layout, NotFound } from "./layout";
 import { AssetPage } from "./pages/asset";
 import { ConceptPage, ConceptsPage } from "./pages/concepts";
 import { OverviewPage } from "./pages/overview";
@@ -50,7 +50,7 @@ function App() {
     <ViewerContext.Provider value={viewer}>
       <Layout viewer={viewer} path={url.pathname}>
         {/* keyed by path: another asset's page starts afresh (no note, form or error carried over) */}
-        {route ? <route.r.page key={url.pathname} url={url} params={route.params ?? {}} /> : <h1>No such page</h1>}
+        {route ? <route.r.page key={url.pathname} url={url} params={route.params ?? {}} /> : <NotFound />}
       </Layout>
     </ViewerContext.Provider>
   );

@@ -24,6 +24,14 @@ export function useLocation(): URL {
   return url;
 }
 
+function decodeOr(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
+
 /** `pattern` like "/assets/:id": the named parts when `path` matches, else null. */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const want = pattern.split("/");
@@ -31,8 +39,11 @@ export function match(pattern: string, path: string): Record<string, string> | n
   if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
-    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
-    else if (want[i] !== got[i]) return null;
+    if (want[i].startsWith(":")) {
+      const part = decodeOr(got[i]);
+      if (part === null) return null; // a malformed escape (%E0%A4%A) names nothing: not found
+      params[want[i].slice(1)] = part;
+    } else if (want[i] !== got[i]) return null;
   }
   return params;
 }

@@ -1,0 +1,37 @@
+"""The frame around every page in Chromium: unknown and malformed addresses show the app's not-found
+page."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+
+from api.app import create_app
+from mediasight.bootstrap import Services
+from tests.api.web.conftest import open_tab, screenshot, serving, sign_in
+from tests.conftest import make_tenant
+
+pytestmark = pytest.mark.browser
+
+
+async def test_unknown_and_malformed_addresses_show_the_not_found_page(
+    chromium: Browser, services: Services
+) -> None:
+    _, key = await make_tenant(services, "acme")
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+        page = tab.page
+        await sign_in(page, base, key)
+        # Before: a blank page ("URI malformed"), and the server's bare "Not Found" for an unknown path.
+        for path in ("/assets/%E0%A4%A", "/nope/page"):
+            response = await page.goto(base + path)
+            assert response is not None
+            await expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+            await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+            await expect(page).to_have_title("Not found · Mediasight")
+        assert response.status == 404
+        await screenshot(page, "not-found")
+        tab.guard.check(allow_console=("404",))
+        async with httpx.AsyncClient() as client:  # not a browser: the plain 404 as before
+            plain = await client.get(f"{base}/nope/page")
+        assert (plain.status_code, plain.text) == (404, "Not Found")
