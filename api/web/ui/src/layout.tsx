@@ -81,3 +81,16 @@ export function NotFound() {
     </section>
   );
 }
+
+/** The first request failed (the server unreachable, or erring): say so in the frame, with a way to retry. */
+export function LoadFailed(props: { error: unknown; retry: () => void }) {
+  return (
+    <section class="card" aria-labelledby="load-failed-h">
+      <h1 id="load-failed-h">The page could not be loaded</h1>
+      <ErrorNote error={props.error} />
+      <button type="button" onClick={props.retry}>
+        Retry
+      </button>
+    </section>
+  );
+}
