@@ -1,5 +1,6 @@
 """The frame around every page in Chromium: a server that cannot be reached is said plainly with a Retry
-(the navigation stays), and unknown and malformed addresses show the app's not-found page."""
+(the navigation stays), unknown and malformed addresses show the app's not-found page, and "Skip to
+content" moves focus to the page's main part."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ async def test_unknown_and_malformed_addresses_show_the_not_found_page(
         async with httpx.AsyncClient() as client:  # not a browser: the plain 404 as before
             plain = await client.get(f"{base}/nope/page")
         assert (plain.status_code, plain.text) == (404, "Not Found")
+
+
+async def test_skip_to_content_moves_focus_to_the_main_part(chromium: Browser, services: Services) -> None:
+    _, key = await make_tenant(services, "acme")
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+        page = tab.page
+        await sign_in(page, base, key, "/overview")
+        await expect(page.get_by_role("heading", name="Archive overview")).to_be_visible()
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+        await page.keyboard.press("Enter")
+        # Before: the router took the click for a navigation to /#main and focus stayed on the link.
+        await expect(page.locator("main")).to_be_focused()
+        assert page.url == f"{base}/overview#main"
+        tab.guard.check()

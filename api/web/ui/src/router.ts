@@ -54,6 +54,8 @@ export function onLinkClick(event: MouseEvent): void {
   if (!a || a.target || a.hasAttribute("download") || a.origin !== location.origin) return;
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   if (a.pathname.startsWith("/graphql") || a.pathname.startsWith("/static") || a.dataset.reload) return;
+  // A link to a spot on this page ("Skip to content"): the browser scrolls and moves focus there itself.
+  if (a.hash && a.pathname === location.pathname && a.search === location.search) return;
   event.preventDefault();
   navigate(a.pathname + a.search + a.hash);
 }
