@@ -7,6 +7,7 @@ import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
 import { navigate } from "../router";
 import {
+  badDates,
   chips,
   listsStage,
   readState,
@@ -19,6 +20,7 @@ import {
 import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 
 const PAGE = 60;
+const MAX_QUERY = 500; // the API's limit on `query`
 const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
   search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
     totalCount
@@ -54,6 +56,12 @@ function why(edge: Edge): string {
   if (edge.meaning !== null) parts.push(`meaning ${edge.meaning.toFixed(2)}`);
   if (!parts.length) return edge.node.error ? `failed: ${edge.node.error}` : "";
   return `matched ${parts.join(", ")}`;
+}
+
+/** The API's message for a reader: "Search failed: …", without the backticks around argument names. */
+function plain(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`Search failed: ${message.replaceAll("`", "")}`);
 }
 
 function Hit(props: { edge: Edge; eager: boolean }) {
@@ -186,7 +194,14 @@ export function SearchPage(props: PageProps) {
         setEdges(d.search.edges);
         setShownKey(key);
       },
-      (e: unknown) => current && setError(e),
+      (e: unknown) => {
+        if (!current) return;
+        // the error stands in for this search's results: no "Searching…", no previous hits under it
+        setError(e);
+        setResult(null);
+        setEdges([]);
+        setShownKey(key);
+      },
     );
     return () => {
       current = false;
@@ -248,6 +263,7 @@ export function SearchPage(props: PageProps) {
           type="search"
           value={query}
           placeholder="Search labels, persons, filenames, meaning…"
+          maxLength={MAX_QUERY}
           onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
           disabled={stage}
         />
@@ -314,7 +330,12 @@ export function SearchPage(props: PageProps) {
         </ul>
       )}
       {stage && <p class="hint">Listing assets by pipeline stage (newest first); other filters do not apply.</p>}
-      <ErrorNote error={error} />
+      {badDates(state).map((m) => (
+        <p key={m} class="hint" role="status">
+          {m}
+        </p>
+      ))}
+      <ErrorNote error={error && plain(error)} />
 
       <div class="results">
         <aside class="facets" aria-label="Refine">
@@ -331,7 +352,9 @@ export function SearchPage(props: PageProps) {
           <p class="total" aria-live="polite">
             {result && shownKey === key
               ? `${result.totalCount.toLocaleString()} ${result.totalCount === 1 ? "asset" : "assets"}`
-              : "Searching…"}
+              : shownKey === key
+                ? ""
+                : "Searching…"}
           </p>
           <ul class={shownKey === key ? "grid" : "grid stale"} data-ready={shownKey === key ? "1" : undefined}>
             {edges.map((e, i) => (
