@@ -1,5 +1,6 @@
-"""The search page's feedback in Chromium: a failed search says so plainly (no endless "Searching…", no
-previous results under it) and dates in the URL that are not dates are named and ignored."""
+"""The search page's feedback in Chromium: a pressed "Taken in" year toggles off, a failed search says so
+plainly (no endless "Searching…", no previous results under it) and dates in the URL that are not dates are
+named and ignored."""
 
 from __future__ import annotations
 
@@ -55,6 +56,22 @@ async def tab(chromium: Browser) -> AsyncIterator[Tab]:
 async def shown(page: Page) -> list[str]:
     await page.locator(".grid[data-ready]").wait_for(state="attached")
     return sorted(await page.locator(".hits .hit").evaluate_all("els => els.map(e => e.dataset.assetId)"))
+
+
+async def test_a_pressed_year_toggles_off(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key)
+    years = page.get_by_role("region", name="Taken in")
+    await years.get_by_role("button", name="2019").click()
+    await page.wait_for_url("**/?from=2019-01-01&to=2019-12-31")
+    assert await shown(page) == [archive.ids["red.jpg"]]
+    await expect(years.get_by_role("button", name="2019")).to_have_attribute("aria-pressed", "true")
+    # Before: pressing it again applied it again, and the other years stayed hidden.
+    await years.get_by_role("button", name="2019").click()
+    await page.wait_for_url(f"{archive.base}/")
+    assert await shown(page) == sorted(archive.ids.values())
+    await expect(years.get_by_role("button")).to_have_count(2)
+    tab.guard.check()
 
 
 async def test_a_failed_search_says_so_without_stale_results(archive: Archive, tab: Tab) -> None:

@@ -243,6 +243,7 @@ export function SearchPage(props: PageProps) {
   });
 
   const active = chips(state);
+  const year = state.from ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
   const stage = listsStage(state);
   return (
     <div class="search">
@@ -344,7 +345,7 @@ export function SearchPage(props: PageProps) {
               <FacetList title="Labels" note="Sure labels only: a model's guess is not counted" facets={result.facets.labels} active={state.labels} pick={(v) => go({ ...state, labels: state.labels.includes(v) ? state.labels.filter((x) => x !== v) : [...state.labels, v] })} />
               <FacetList title="Persons" facets={result.facets.persons} active={state.persons} pick={(v) => go({ ...state, persons: state.persons.includes(v) ? state.persons.filter((x) => x !== v) : [...state.persons, v] })} />
               <FacetList title="Media types" facets={result.facets.mediaTypes} active={state.types} pick={(v) => go({ ...state, types: state.types.includes(v) ? state.types.filter((x) => x !== v) : [...state.types, v] })} />
-              <FacetList title="Taken in" facets={result.facets.captureYears} active={state.from ? [state.from.slice(0, 4)] : []} pick={(y) => go({ ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
+              <FacetList title="Taken in" facets={result.facets.captureYears} active={year ? [year] : []} pick={(y) => go(y === year ? { ...state, from: "", to: "" } : { ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
             </>
           )}
         </aside>
