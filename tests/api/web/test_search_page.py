@@ -1,6 +1,6 @@
 """The search page's feedback in Chromium: a pressed "Taken in" year toggles off, a failed search says so
-plainly (no endless "Searching…", no previous results under it) and dates in the URL that are not dates are
-named and ignored."""
+plainly (no endless "Searching…", no previous results under it), dates in the URL that are not dates are
+named and ignored, and focus stays in the page when a filter chip is removed."""
 
 from __future__ import annotations
 
@@ -105,4 +105,18 @@ async def test_dates_in_the_url_that_are_not_dates_are_named_and_ignored(archive
         assert await shown(page) == sorted(archive.ids.values())
         await expect(page.get_by_role("alert")).to_have_count(0)
     await screenshot(page, "search-bad-date")
+    tab.guard.check()
+
+
+async def test_removing_a_filter_chip_keeps_focus_in_the_filters(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key, "/?label=Red&type=image%2Fjpeg")
+    chips = page.get_by_role("list", name="Active filters")
+    await chips.get_by_role("button", name="Remove filter label: Red").click()
+    await page.wait_for_url("**/?type=image%2Fjpeg")
+    # Before: focus fell to <body> with the removed button.
+    await expect(chips.get_by_role("button", name="Remove filter type: image/jpeg")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{archive.base}/")
+    await expect(page.get_by_label("Search the archive")).to_be_focused()
     tab.guard.check()

@@ -243,6 +243,15 @@ export function SearchPage(props: PageProps) {
   });
 
   const active = chips(state);
+  // A removed chip's button is gone: focus the chip that took its place (else the search box), not <body>.
+  const removedChip = useRef<number | null>(null);
+  useEffect(() => {
+    const at = removedChip.current;
+    if (at === null) return;
+    removedChip.current = null;
+    const left = document.querySelectorAll<HTMLButtonElement>(".chips button");
+    (left[Math.min(at, left.length - 1)] ?? document.getElementById("q"))?.focus();
+  }, [key]);
   const year = state.from ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
   const stage = listsStage(state);
   return (
@@ -320,10 +329,17 @@ export function SearchPage(props: PageProps) {
 
       {active.length > 0 && (
         <ul class="chips" aria-label="Active filters">
-          {active.map((c) => (
+          {active.map((c, i) => (
             <li key={c.key}>
               <span>{c.text}</span>
-              <button type="button" aria-label={`Remove filter ${c.text}`} onClick={() => go(c.without)}>
+              <button
+                type="button"
+                aria-label={`Remove filter ${c.text}`}
+                onClick={() => {
+                  removedChip.current = i;
+                  go(c.without);
+                }}
+              >
                 ×
               </button>
             </li>
