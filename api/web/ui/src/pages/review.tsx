@@ -43,8 +43,8 @@ function preload(item: Item): Promise<void> {
   return done;
 }
 
-// What the keyboard answers with; on a focused button Space and Enter press it (as everywhere else).
-const ACTIVATES = new Set(["BUTTON", "A", "SELECT", "TEXTAREA", "INPUT"]);
+// Where Space is the element's own (a focused button presses, a field types): the page does not skip then.
+const OWNS_SPACE = new Set(["BUTTON", "A", "SELECT", "TEXTAREA"]);
 
 export function ReviewPage(_: PageProps) {
   const viewer = useViewer();
@@ -209,7 +209,7 @@ function ReviewQueue() {
       else if (q.kind === "VERIFY" && k === "n") answer({ verdict: "NO" });
       else if (k === "u") answer({ verdict: "UNSURE" });
       else if (q.kind === "CHOOSE" && /^[1-9]$/.test(k) && Number(k) <= q.choices.length) answer({ choice: q.choices[Number(k) - 1] });
-      else if (k === " " && !ACTIVATES.has(target)) skip();
+      else if (k === " " && !OWNS_SPACE.has(target)) skip();
       else handled = false;
       if (handled) event.preventDefault();
     };
