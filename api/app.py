@@ -44,7 +44,7 @@ from api.transfer.blob_responses import blob_response
 from api.types import ORIGINAL
 from api.web.assets import page
 from api.web.graphiql import graphiql_html
-from api.web.pages import WebServices, web_routes
+from api.web.pages import WebServices, not_found, web_routes
 from api.web.session import CSRF_HEADER, SESSION_COOKIE, CsrfError, Sessions
 from catalog.domain.ids import is_uuid
 from catalog.domain.model import ApiKey
@@ -322,5 +322,6 @@ def create_app(
             Route("/export-jobs/{asset_id}", _export_job_endpoint(ref)),
             Route("/graphql", AuthenticatedGraphQL(ref)),
         ],
+        exception_handlers={404: not_found},
         lifespan=lifespan,
     )

@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from api.auth import AuthError, key_for_authorization
@@ -68,6 +69,17 @@ def _set_session(response: Response, request: Request, cookie: str, csrf: str, m
     response.set_cookie(
         CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure, path="/"
     )
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """A browser opening an unknown path gets the app, which shows its own not-found page in the frame."""
+    detail = exc.detail if isinstance(exc, HTTPException) else "Not Found"
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        response = shell()
+        if response.status_code == 200:
+            response.status_code = 404
+        return response
+    return PlainTextResponse(detail, 404)
 
 
 def web_routes(web: WebServices) -> list[BaseRoute]:

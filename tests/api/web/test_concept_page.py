@@ -119,6 +119,8 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
         # it left the suggestions for the examples
         await expect(positives.locator(f'a.thumb[href="{first_red}"]')).to_have_count(1)
         await expect(page.locator(f'.suggestions a.thumb[href="{first_red}"]')).to_have_count(0)
+        # focus goes to the suggestion now in its place (it fell to <body>): the keyboard answers on
+        await expect(suggestions.first.get_by_role("button", name="Yes")).to_be_focused()
         # and a suggestion answered "no" becomes a negative example
         last = page.locator(".suggestions .hit").last
         wrong = await last.locator("a.thumb").get_attribute("href")
@@ -126,6 +128,7 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
         await expect(page.get_by_role("status")).to_contain_text("Added as a negative example")
         await expect(negatives.locator(f'a.thumb[href="{wrong}"]')).to_have_count(1)
         await expect(page.locator(f'.suggestions a.thumb[href="{wrong}"]')).to_have_count(0)
+        await expect(page.locator(".suggestions .hit").last.get_by_role("button", name="Yes")).to_be_focused()
         await page.get_by_role("button", name="Train a new version").click()
         await expect(page.get_by_role("status")).to_contain_text("Training queued")
         # the page looks again while a version trains: no reload needed

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from PIL import ExifTags, Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from api.app import create_app
 from api.context import Context
@@ -364,6 +364,55 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
             if name == "phone-asset":
                 await read_well_on_a_phone(page)
+        tab.guard.check()
+
+
+async def boxes_at_the_right_edge(route: Route) -> None:
+    """The asset's answer with every object and text box moved to the picture's right edge (the worst
+    place for a caption), each line of text made long."""
+    response = await route.fetch()
+    body = await response.json()
+    asset = (body.get("data") or {}).get("asset")
+    if asset:
+        edge = {"left": 0.86, "width": 0.12}
+        for label in asset["labels"]:
+            for instance in label["instances"]:
+                instance["boundingBox"].update(edge)
+        for line in asset["textDetections"]:
+            line["boundingBox"].update(edge)
+            line["text"] = f"{line['text']} and a long line of more words read on it"
+    await route.fulfill(response=response, json=body)
+
+
+async def test_box_captions_stay_inside_the_picture_on_a_phone(world: World, chromium: Browser) -> None:
+    """Captions ("Person 60%", a long line of text read) of a box near the picture's right edge ended past
+    it and made the whole page scroll sideways (403 px on a 390 px phone); they end inside it now."""
+    async with open_tab(chromium, width=390, height=844) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key)
+        await page.route("**/graphql", boxes_at_the_right_edge)
+        for name in ("astronaut.jpg", "memo.png"):
+            await page.goto(f"{world.base}/assets/{world.ids[name]}")
+            await expect(page.get_by_role("heading", name=name)).to_be_visible()
+            await page.wait_for_function(
+                "() => document.querySelector('.stage img')?.getBoundingClientRect().width > 0"
+            )
+            await expect(
+                page.locator(".box.object" if name == "astronaut.jpg" else ".box.text")
+            ).not_to_have_count(0)
+            outside = await page.evaluate(
+                """() => {
+                    const pic = document.querySelector('.stage img').getBoundingClientRect();
+                    return [...document.querySelectorAll('.box span')].filter(s => {
+                        const r = s.getBoundingClientRect();
+                        return r.left < pic.left - 1 || r.right > pic.right + 1;
+                    }).map(s => s.textContent);
+                }"""
+            )
+            await screenshot(page, f"phone-captions-{name.split('.')[0]}")
+            assert outside == [], f"{name}: captions past the picture: {outside}"
+            width = await page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, f"{name} is {width}px wide on a 390px screen"
         tab.guard.check()
 
 

@@ -1,6 +1,8 @@
 """The reviewer page in Chromium: a reviewer signs in with its key, answers with y / n / 1–9 / typed text,
 skips with space, takes answers back with z; the next image is decoded ahead; a wrong-on-purpose reviewer
-among three ends up paused and the consensus becomes the assets' human labels."""
+among three ends up paused and the consensus becomes the assets' human labels. Skip and Undo by button,
+Space pressing a focused button, skipped tasks offered again, z after the last task, and a key that is not
+a reviewer's told so plainly."""
 
 from __future__ import annotations
 
@@ -87,3 +89,64 @@ async def test_reviewers_answer_in_the_page_and_the_wrong_one_is_paused(
     assert reviewers["Eve"].paused and not reviewers["Ann"].paused
     done = await services.review.store.list_tasks(tenant, TaskStatus.DONE, after=None, limit=100)
     assert len(done) == 12 and {t.consensus for t in done} == {"yes"}
+
+
+async def test_skip_and_undo_work_by_button_and_key_and_skipped_tasks_come_back(
+    chromium: Browser, services: Services
+) -> None:
+    tenant, owner_key = await make_tenant(services, "acme")
+    names = ["red", "green", "blue"]
+    for name in names:
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(COLORS[name], (96, 64)), f"{name}.jpg")
+        assert outcome.asset is not None
+        await services.worker().run_until_idle()
+        await services.review.tasks.request(
+            tenant, [outcome.asset.id], QuestionKind.VERIFY, name.capitalize()
+        )
+    key, _ = await services.review.reviewers.add(tenant, "Ann")
+    async with serving(create_app(services)) as base:
+        async with open_tab(chromium, width=390, height=844) as tab:
+            page = tab.page
+            await sign_in(page, base, key, "/review")
+            item, pace = page.locator(".review-item"), page.get_by_test_id("pace")
+            skipped = await item.get_attribute("data-task")
+            await page.get_by_role("button", name="Skip").click()  # a phone has no space bar
+            await expect(page.locator(f'.review-item[data-task="{skipped}"]')).to_have_count(0)
+            # Space on a focused button presses it (it skipped before)
+            second = await item.get_attribute("data-task")
+            await page.get_by_role("button", name="Yes (y)").focus()
+            await page.keyboard.press(" ")
+            await expect(pace).to_contain_text("1 answered")
+            await expect(page.locator(f'.review-item[data-task="{second}"]')).to_have_count(0)
+            third = await item.get_attribute("data-task")
+            await page.keyboard.press("n")
+            # The queue ran dry: the skipped task is offered again (it never came back before)
+            again = page.get_by_role("button", name="Show it again")
+            await expect(page.get_by_text("1 skipped task remains.")).to_be_visible()
+            # z takes back the last answer with nothing left to answer too (it did nothing)
+            await page.keyboard.press("z")
+            await expect(page.locator(f'.review-item[data-task="{third}"]')).to_be_visible()
+            await page.keyboard.press("y")
+            await expect(again).to_be_visible()
+            await screenshot(page, "review-skipped-remain")
+            await again.click()
+            await expect(page.locator(f'.review-item[data-task="{skipped}"]')).to_be_visible()
+            await page.get_by_role("button", name="Yes (y)").click()
+            await page.get_by_role("button", name="Undo").click()
+            await expect(page.locator(f'.review-item[data-task="{skipped}"]')).to_be_visible()
+            await page.get_by_role("button", name="No (n)").click()
+            await expect(page.get_by_text("No tasks waiting")).to_be_visible()
+            await expect(pace).to_contain_text("3 answered")
+            tab.guard.check()
+
+        # A key that is not a reviewer's: one plain message, not key hints and an endless "Loading…"
+        async with open_tab(chromium) as tab:
+            page = tab.page
+            await sign_in(page, base, owner_key, "/review")
+            await expect(page.get_by_text("Reviewing needs a reviewer's key")).to_be_visible()
+            await expect(page.locator("main")).to_contain_text("mediasight reviewer add NAME --tenant acme")
+            await expect(page.get_by_text("Loading…")).to_have_count(0)
+            await expect(page.get_by_test_id("pace")).to_have_count(0)
+            await expect(page.get_by_role("alert")).to_have_count(0)
+            await screenshot(page, "review-not-a-reviewer")
+            tab.guard.check()

@@ -148,3 +148,34 @@ async def test_write_key_reprocesses_adds_a_version_and_deletes(
             is None
         )
         tab.guard.check()
+
+
+async def test_a_new_version_opens_on_a_fresh_page_and_a_duplicate_upload_says_so(
+    world: World, chromium: Browser, tmp_path: Path
+) -> None:
+    async with open_tab(chromium) as tab:
+        page = tab.page
+        red = world.ids["red.jpg"]
+        await sign_in(page, world.base, world.key, f"/assets/{red}")
+        actions = page.get_by_role("region", name="Actions")
+        await actions.get_by_role("button", name="Reprocess").click()
+        await expect(actions.get_by_role("status")).to_contain_text("Reprocessing queued")
+
+        edit = tmp_path / "red-edit.jpg"
+        edit.write_bytes(jpeg_bytes((200, 40, 40), (90, 70)))
+        await page.get_by_label("New version").set_input_files(edit)
+        await page.get_by_role("button", name="Upload version").click()
+        await page.wait_for_url(lambda url: "/assets/" in url and red not in url)
+        await expect(page.get_by_role("heading", name="red-edit.jpg")).to_be_visible()
+        # The parent's note, chosen file and enabled button stayed on the child's page before.
+        await expect(actions.get_by_role("status")).to_have_count(0)
+        await expect(page.get_by_label("New version")).to_have_value("")
+        await expect(page.get_by_role("button", name="Upload version")).to_be_disabled()
+
+        await page.get_by_label("New version").set_input_files(edit)
+        await page.get_by_role("button", name="Upload version").click()
+        await expect(actions.get_by_role("status")).to_have_text(
+            "This file is already in the archive: it is this asset."
+        )
+        await screenshot(page, "asset-duplicate-version")
+        tab.guard.check()

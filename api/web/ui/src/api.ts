@@ -10,6 +10,8 @@ export class ApiError extends Error {
   }
 }
 
+export const UNREACHABLE = "UNREACHABLE";
+
 type GraphQLResponse<T> = { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
 
 export function signInUrl(): string {
@@ -17,12 +19,18 @@ export function signInUrl(): string {
 }
 
 async function post<T>(body: BodyInit, headers: Record<string, string>): Promise<T> {
-  const response = await fetch("/graphql", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { Accept: "application/json", [CSRF_HEADER]: csrfToken(), ...headers },
-    body,
-  });
+  let response: Response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", [CSRF_HEADER]: csrfToken(), ...headers },
+      body,
+    });
+  } catch {
+    // fetch's own "Failed to fetch" says nothing to a reader
+    throw new ApiError("The server could not be reached. Check the connection, then retry.", UNREACHABLE);
+  }
   if (response.status === 401) {
     location.assign(signInUrl());
     throw new ApiError("signed out", "UNAUTHENTICATED");

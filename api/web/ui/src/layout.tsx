@@ -72,3 +72,27 @@ export function ErrorNote(props: { error: unknown }) {
     </p>
   );
 }
+
+export function NotFound() {
+  return (
+    <section class="card">
+      <h1>Page not found</h1>
+      <p>
+        There is no page at this address. <a href="/">Search the archive</a>
+      </p>
+    </section>
+  );
+}
+
+/** The first request failed (the server unreachable, or erring): say so in the frame, with a way to retry. */
+export function LoadFailed(props: { error: unknown; retry: () => void }) {
+  return (
+    <section class="card" aria-labelledby="load-failed-h">
+      <h1 id="load-failed-h">The page could not be loaded</h1>
+      <ErrorNote error={props.error} />
+      <button type="button" onClick={props.retry}>
+        Retry
+      </button>
+    </section>
+  );
+}

@@ -3,7 +3,7 @@ import type { ComponentType } from "preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api";
-import { ErrorNote, Layout } from "./layout";
+import { Layout, LoadFailed, NotFound } from "./layout";
 import { AssetPage } from "./pages/asset";
 import { ConceptPage, ConceptsPage } from "./pages/concepts";
 import { OverviewPage } from "./pages/overview";
@@ -29,13 +29,14 @@ function App() {
   const url = useLocation();
   const [viewer, setViewer] = useState<Viewer | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [attempt, setAttempt] = useState(0); // a retry remounts the page, which asks again too
   const signingIn = url.pathname === "/signin";
 
   // Asked alongside the page's own query (not before it): the page renders at once, its write actions
   // appear when the key's scopes are known.
   useEffect(() => {
-    if (!signingIn && !viewer) loadViewer().then(setViewer, (e: unknown) => setError(e));
-  }, [signingIn, viewer]);
+    if (!signingIn && !viewer && !error) loadViewer().then(setViewer, (e: unknown) => setError(e));
+  }, [signingIn, viewer, error]);
   // A reviewer's key reads nothing but its queue: its home is /review.
   const reviewerOnly = viewer && !viewer.scopes.includes("READ") && viewer.scopes.includes("REVIEW");
   useEffect(() => {
@@ -44,12 +45,23 @@ function App() {
 
   if (signingIn) return <SignIn url={url} />;
   const route = ROUTES.map((r) => ({ r, params: match(r.pattern, url.pathname) })).find((m) => m.params);
-  if (error && !(error instanceof ApiError && error.code === "UNAUTHENTICATED")) return <ErrorNote error={error} />;
+  const failed = error && !(error instanceof ApiError && error.code === "UNAUTHENTICATED");
+  const retry = () => {
+    setError(null);
+    setAttempt(attempt + 1);
+  };
   document.title = route ? `${route.r.title} · Mediasight` : "Not found · Mediasight";
   return (
     <ViewerContext.Provider value={viewer}>
       <Layout viewer={viewer} path={url.pathname}>
-        {route ? <route.r.page url={url} params={route.params ?? {}} /> : <h1>No such page</h1>}
+        {/* keyed by path: another asset's page starts afresh (no note, form or error carried over) */}
+        {failed ? (
+          <LoadFailed error={error} retry={retry} />
+        ) : route ? (
+          <route.r.page key={`${attempt}:${url.pathname}`} url={url} params={route.params ?? {}} />
+        ) : (
+          <NotFound />
+        )}
       </Layout>
     </ViewerContext.Provider>
   );

@@ -24,6 +24,14 @@ export function useLocation(): URL {
   return url;
 }
 
+function decodeOr(part: string): string | null {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return null;
+  }
+}
+
 /** `pattern` like "/assets/:id": the named parts when `path` matches, else null. */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const want = pattern.split("/");
@@ -31,8 +39,11 @@ export function match(pattern: string, path: string): Record<string, string> | n
   if (want.length !== got.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < want.length; i++) {
-    if (want[i].startsWith(":")) params[want[i].slice(1)] = decodeURIComponent(got[i]);
-    else if (want[i] !== got[i]) return null;
+    if (want[i].startsWith(":")) {
+      const part = decodeOr(got[i]);
+      if (part === null) return null; // a malformed escape (%E0%A4%A) names nothing: not found
+      params[want[i].slice(1)] = part;
+    } else if (want[i] !== got[i]) return null;
   }
   return params;
 }
@@ -43,6 +54,8 @@ export function onLinkClick(event: MouseEvent): void {
   if (!a || a.target || a.hasAttribute("download") || a.origin !== location.origin) return;
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   if (a.pathname.startsWith("/graphql") || a.pathname.startsWith("/static") || a.dataset.reload) return;
+  // A link to a spot on this page ("Skip to content"): the browser scrolls and moves focus there itself.
+  if (a.hash && a.pathname === location.pathname && a.search === location.search) return;
   event.preventDefault();
   navigate(a.pathname + a.search + a.hash);
 }

@@ -61,6 +61,18 @@ export function stateUrl(s: SearchState): string {
   return query ? `/?${query}` : "/";
 }
 
+/** A calendar date as yyyy-mm-dd (2024-13-45 is not one). */
+export function isDate(v: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return false;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(v);
+}
+
+/** What is wrong with the dates a URL carries (they are left out of the search). */
+export function badDates(s: SearchState): string[] {
+  return [s.from, s.to].filter((v) => v && !isDate(v)).map((v) => `'${v}' is not a date (YYYY-MM-DD), so it is ignored.`);
+}
+
 /** Listing a pipeline stage other than INDEXED reads the catalog, which takes no other filter. */
 export const listsStage = (s: SearchState): boolean => s.status !== "" && s.status !== "INDEXED";
 
@@ -77,8 +89,8 @@ export function searchArgs(s: SearchState): { q: string | null; filter: Record<s
   if (s.persons.length) filter.persons = s.persons;
   if (s.text) filter.text = s.text;
   if (s.types.length) filter.mediaTypes = s.types;
-  if (s.from) filter.capturedAfter = `${s.from}T00:00:00Z`;
-  if (s.to) filter.capturedBefore = `${s.to}T23:59:59.999Z`;
+  if (isDate(s.from)) filter.capturedAfter = `${s.from}T00:00:00Z`;
+  if (isDate(s.to)) filter.capturedBefore = `${s.to}T23:59:59.999Z`;
   return { q: s.q.trim() || null, filter, sort: s.sort };
 }
 

@@ -73,20 +73,27 @@ const RELATIONS = ["CROP", "EDIT", "RESIZE", "FORMAT", "FRAME", "OTHER"];
 function AddVersion(props: { asset: AssetData; done: () => void }) {
   const [file, setFile] = useState<File | null>(null);
   const [relation, setRelation] = useState("EDIT");
+  const [duplicate, setDuplicate] = useState<{ id: string; filename: string } | null>(null);
   const { busy, error, run } = useAction();
   const submit = (event: Event) => {
     event.preventDefault();
     if (!file) return;
+    setDuplicate(null);
     void run(async () => {
-      const d = await gqlUpload<{ ingestAsset: { asset: { id: string } | null; duplicate: boolean; error: Problem } }>(
+      const d = await gqlUpload<{
+        ingestAsset: { asset: { id: string; filename: string } | null; duplicate: boolean; error: Problem };
+      }>(
         `mutation ($file: Upload!, $parentId: ID, $relation: VersionRelation!) {
-          ingestAsset(file: $file, parentId: $parentId, relation: $relation) { asset { id } duplicate error { code message } }
+          ingestAsset(file: $file, parentId: $parentId, relation: $relation) { asset { id filename } duplicate error { code message } }
         }`,
         { parentId: props.asset.id, relation },
         file,
       );
       problem(d.ingestAsset.error);
-      if (d.ingestAsset.asset) navigate(`/assets/${d.ingestAsset.asset.id}`);
+      const asset = d.ingestAsset.asset;
+      // the archive had these bytes already: nothing new was stored, so there is no new page to go to
+      if (d.ingestAsset.duplicate && asset) setDuplicate(asset);
+      else if (asset) navigate(`/assets/${asset.id}`);
       else props.done();
     });
   };
@@ -107,6 +114,17 @@ function AddVersion(props: { asset: AssetData; done: () => void }) {
       <button type="submit" disabled={busy || !file}>
         Upload version
       </button>
+      {duplicate && (
+        <p class="hint" role="status">
+          {duplicate.id === props.asset.id ? (
+            "This file is already in the archive: it is this asset."
+          ) : (
+            <>
+              This file is already in the archive as <a href={`/assets/${duplicate.id}`}>{duplicate.filename}</a>; nothing was added.
+            </>
+          )}
+        </p>
+      )}
       <ErrorNote error={error} />
     </form>
   );

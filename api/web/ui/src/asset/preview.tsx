@@ -23,6 +23,15 @@ function overlays(a: AssetData): Overlay[] {
   return [...objects, ...text, ...faces]; // faces last: on top of a Person box drawn around the same face
 }
 
+/** A caption starts at its box's nearer-to-centre side and is no wider than the picture beside it (a
+ * percentage of the box), so a long one ends in an ellipsis inside the picture rather than past it. */
+function captionPlace(box: Box): Record<string, string> {
+  const fromLeft = box.left + box.width / 2 <= 0.5;
+  const room = fromLeft ? 1 - box.left : box.left + box.width; // picture widths, from the anchored side
+  const maxWidth = `min(16em, ${((room / Math.max(box.width, 0.001)) * 100).toFixed(1)}%)`;
+  return fromLeft ? { left: "0", maxWidth } : { right: "0", left: "auto", maxWidth };
+}
+
 const KINDS = [
   { kind: "face", label: "Faces" },
   { kind: "object", label: "Objects" },
@@ -64,7 +73,9 @@ export function Preview(props: { asset: AssetData }) {
                   height: `${o.box.height * 100}%`,
                 }}
               >
-                <span>{o.caption}</span>
+                <span style={captionPlace(o.box)}>
+                  {o.caption}
+                </span>
               </div>
             ))}
       </div>

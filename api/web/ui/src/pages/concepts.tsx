@@ -1,6 +1,6 @@
 // Custom concepts: the list (/concepts) and one concept (/concepts/:name) with its versions and metrics, its
 // examples, and the highest-scoring non-examples to confirm or reject ("is this also X?").
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
@@ -202,11 +202,24 @@ export function ConceptPage(props: PageProps) {
       setBusy(false);
     }
   }
-  const mark = (id: string, positive: boolean) =>
-    act(
+  // The answered suggestion leaves the list: focus goes to the one that takes its place (else the heading),
+  // not to <body>, so a keyboard can go on answering.
+  const suggestions = useRef<HTMLUListElement>(null);
+  const refocus = useRef<number | null>(null);
+  useEffect(() => {
+    const at = refocus.current;
+    if (at === null || busy) return;
+    refocus.current = null;
+    const items = suggestions.current?.querySelectorAll<HTMLButtonElement>("li .buttons button:first-child") ?? [];
+    (items[Math.min(at, items.length - 1)] ?? document.getElementById("suggest-h"))?.focus();
+  }, [concept, busy]);
+  const mark = (id: string, positive: boolean) => {
+    refocus.current = concept?.suggestions.findIndex((s) => s.assetId === id) ?? null;
+    return act(
       async () => (await gql<{ addConceptExamples: { error: Problem } }>(ADD, positive ? { name, pos: [id] } : { name, neg: [id] })).addConceptExamples.error,
       positive ? "Added as a positive example: train a new version to learn from it." : "Added as a negative example: train a new version to learn from it.",
     );
+  };
   const forget = (id: string) =>
     act(async () => (await gql<{ removeConceptExamples: { error: Problem } }>(REMOVE, { name, ids: [id] })).removeConceptExamples.error, "Example forgotten.");
   const train = () =>
@@ -279,10 +292,10 @@ export function ConceptPage(props: PageProps) {
         {!concept.versions.length && <p class="muted">Not trained yet.</p>}
       </section>
       <section class="card" aria-labelledby="suggest-h">
-        <h2 id="suggest-h">Is this also {concept.name}?</h2>
+        <h2 id="suggest-h" tabIndex={-1}>Is this also {concept.name}?</h2>
         <p class="muted">The assets the concept scores highest that are not examples yet: yes adds one as a positive example, no as a negative; the next training learns from them.</p>
         {concept.suggestions.length ? (
-          <ul class="grid suggestions">
+          <ul class="grid suggestions" ref={suggestions}>
             {concept.suggestions.map((s) => (
               <li key={s.assetId} class="hit">
                 {s.asset ? (

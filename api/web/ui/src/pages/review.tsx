@@ -1,11 +1,13 @@
 // The reviewer page: one decision per screen, the image large, answered from the keyboard.
 // y / n / u verify; 1–9 pick a choice; type a label (autocompleted) and Enter; space skips; z takes back
-// the last answer (the last 10 stay editable). The next items are fetched and their images decoded ahead,
+// the last answer (the last 10 stay editable); Skip and Undo are buttons too (a phone has no keys). Skipped
+// tasks are offered again when the queue runs dry. The next items are fetched and their images decoded ahead,
 // so the next image shows with no wait; a counter shows items per minute.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
+import { useViewer } from "../viewer";
 
 type Question = { kind: "VERIFY" | "CHOOSE"; label: string | null; choices: string[]; allowText: boolean; prompt: string };
 type Item = { id: string; question: Question; image: { url: string; width: number; height: number } | null };
@@ -41,7 +43,26 @@ function preload(item: Item): Promise<void> {
   return done;
 }
 
+// Where Space is the element's own (a focused button presses, a field types): the page does not skip then.
+const OWNS_SPACE = new Set(["BUTTON", "A", "SELECT", "TEXTAREA"]);
+
 export function ReviewPage(_: PageProps) {
+  const viewer = useViewer();
+  if (!viewer) return <p class="loading">Loading…</p>;
+  if (!viewer.scopes.includes("REVIEW"))
+    return (
+      <section class="card" aria-labelledby="review-h">
+        <h1 id="review-h">Review</h1>
+        <p>
+          Reviewing needs a reviewer's key, and this key is not one. An administrator creates one with{" "}
+          <code>mediasight reviewer add NAME --tenant {viewer.tenant}</code>; sign out, then sign in with it.
+        </p>
+      </section>
+    );
+  return <ReviewQueue />;
+}
+
+function ReviewQueue() {
   const [queue, setQueue] = useState<Item[]>([]);
   const [history, setHistory] = useState<Done[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -50,6 +71,7 @@ export function ReviewPage(_: PageProps) {
   const [vocab, setVocab] = useState<string[]>([]);
   const [note, setNote] = useState("");
   const [undoable, setUndoable] = useState(0); // how many of the last answers z can still take back
+  const [skipped, setSkipped] = useState<Item[]>([]); // offered again when the queue runs dry
   // The queue, history and undo count as of the last key press: keys can come faster than renders, and each
   // must act on what the one before left (not answer the same item twice, or find nothing to undo).
   const queueRef = useRef<Item[]>([]);
@@ -135,6 +157,18 @@ export function ReviewPage(_: PageProps) {
     [advance, putHistory],
   );
 
+  const skip = useCallback(() => {
+    const item = queueRef.current[0];
+    if (!item) return;
+    advance();
+    setSkipped((s) => [...s, item]);
+  }, [advance]);
+
+  const showSkipped = () => {
+    putQueue([...queueRef.current, ...skipped]);
+    setSkipped([]);
+  };
+
   const undo = useCallback(async () => {
     const history = historyRef.current;
     const last = history[history.length - 1];
@@ -157,24 +191,31 @@ export function ReviewPage(_: PageProps) {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const current = queueRef.current[0];
-      if (!current || event.ctrlKey || event.metaKey || event.altKey) return;
-      if ((event.target as HTMLElement | null)?.tagName === "INPUT") return; // typing a label
-      const q = current.question;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = (event.target as HTMLElement | null)?.tagName ?? "";
+      if (target === "INPUT") return; // typing a label
       const k = event.key.toLowerCase();
+      if (k === "z") {
+        // with nothing left to answer too: the last answer comes back
+        event.preventDefault();
+        void undo();
+        return;
+      }
+      const current = queueRef.current[0];
+      if (!current) return;
+      const q = current.question;
       let handled = true;
       if (q.kind === "VERIFY" && k === "y") answer({ verdict: "YES" });
       else if (q.kind === "VERIFY" && k === "n") answer({ verdict: "NO" });
       else if (k === "u") answer({ verdict: "UNSURE" });
       else if (q.kind === "CHOOSE" && /^[1-9]$/.test(k) && Number(k) <= q.choices.length) answer({ choice: q.choices[Number(k) - 1] });
-      else if (k === " ") advance();
-      else if (k === "z") void undo();
+      else if (k === " " && !OWNS_SPACE.has(target)) skip();
       else handled = false;
       if (handled) event.preventDefault();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [answer, advance, undo]);
+  }, [answer, skip, undo]);
 
   const now = Date.now();
   const lastMinute = history.filter((d) => now - d.at <= 60_000);
@@ -188,13 +229,34 @@ export function ReviewPage(_: PageProps) {
         <span class="pace" data-testid="pace">
           {perMinute} items/min · {history.length} answered{undoable ? ` · z undoes ${undoable}` : ""}
         </span>
-        <span class="hint">
+        <span class="hint keys">
           y yes · n no · u unsure · 1–9 choose · space skip · z undo
+        </span>
+        <span class="buttons">
+          <button type="button" class="secondary" disabled={!current} onClick={skip}>
+            Skip
+          </button>
+          <button type="button" class="secondary" disabled={!undoable} onClick={() => void undo()}>
+            Undo
+          </button>
         </span>
       </header>
       <ErrorNote error={error} />
       {note && <p class="hint">{note}</p>}
-      {!current && (empty ? <p class="card">No tasks waiting. New ones appear as assets are indexed.</p> : <p class="loading">Loading…</p>)}
+      {!current &&
+        !error &&
+        (!empty ? (
+          <p class="loading">Loading…</p>
+        ) : skipped.length ? (
+          <p class="card">
+            {skipped.length} skipped {skipped.length === 1 ? "task remains" : "tasks remain"}.{" "}
+            <button type="button" onClick={showSkipped}>
+              Show {skipped.length === 1 ? "it" : "them"} again
+            </button>
+          </p>
+        ) : (
+          <p class="card">No tasks waiting. New ones appear as assets are indexed.</p>
+        ))}
       {current && (
         <div class="review-item" data-task={current.id}>
           <h2 class="prompt">{current.question.prompt}</h2>

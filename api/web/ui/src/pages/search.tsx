@@ -7,6 +7,7 @@ import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
 import { navigate } from "../router";
 import {
+  badDates,
   chips,
   listsStage,
   readState,
@@ -19,6 +20,7 @@ import {
 import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 
 const PAGE = 60;
+const MAX_QUERY = 500; // the API's limit on `query`
 const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
   search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
     totalCount
@@ -54,6 +56,12 @@ function why(edge: Edge): string {
   if (edge.meaning !== null) parts.push(`meaning ${edge.meaning.toFixed(2)}`);
   if (!parts.length) return edge.node.error ? `failed: ${edge.node.error}` : "";
   return `matched ${parts.join(", ")}`;
+}
+
+/** The API's message for a reader: "Search failed: …", without the backticks around argument names. */
+function plain(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`Search failed: ${message.replaceAll("`", "")}`);
 }
 
 function Hit(props: { edge: Edge; eager: boolean }) {
@@ -186,7 +194,14 @@ export function SearchPage(props: PageProps) {
         setEdges(d.search.edges);
         setShownKey(key);
       },
-      (e: unknown) => current && setError(e),
+      (e: unknown) => {
+        if (!current) return;
+        // the error stands in for this search's results: no "Searching…", no previous hits under it
+        setError(e);
+        setResult(null);
+        setEdges([]);
+        setShownKey(key);
+      },
     );
     return () => {
       current = false;
@@ -228,6 +243,16 @@ export function SearchPage(props: PageProps) {
   });
 
   const active = chips(state);
+  // A removed chip's button is gone: focus the chip that took its place (else the search box), not <body>.
+  const removedChip = useRef<number | null>(null);
+  useEffect(() => {
+    const at = removedChip.current;
+    if (at === null) return;
+    removedChip.current = null;
+    const left = document.querySelectorAll<HTMLButtonElement>(".chips button");
+    (left[Math.min(at, left.length - 1)] ?? document.getElementById("q"))?.focus();
+  }, [key]);
+  const year = state.from ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
   const stage = listsStage(state);
   return (
     <div class="search">
@@ -248,6 +273,7 @@ export function SearchPage(props: PageProps) {
           type="search"
           value={query}
           placeholder="Search labels, persons, filenames, meaning…"
+          maxLength={MAX_QUERY}
           onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
           disabled={stage}
         />
@@ -303,10 +329,17 @@ export function SearchPage(props: PageProps) {
 
       {active.length > 0 && (
         <ul class="chips" aria-label="Active filters">
-          {active.map((c) => (
+          {active.map((c, i) => (
             <li key={c.key}>
               <span>{c.text}</span>
-              <button type="button" aria-label={`Remove filter ${c.text}`} onClick={() => go(c.without)}>
+              <button
+                type="button"
+                aria-label={`Remove filter ${c.text}`}
+                onClick={() => {
+                  removedChip.current = i;
+                  go(c.without);
+                }}
+              >
                 ×
               </button>
             </li>
@@ -314,7 +347,12 @@ export function SearchPage(props: PageProps) {
         </ul>
       )}
       {stage && <p class="hint">Listing assets by pipeline stage (newest first); other filters do not apply.</p>}
-      <ErrorNote error={error} />
+      {badDates(state).map((m) => (
+        <p key={m} class="hint" role="status">
+          {m}
+        </p>
+      ))}
+      <ErrorNote error={error && plain(error)} />
 
       <div class="results">
         <aside class="facets" aria-label="Refine">
@@ -323,7 +361,7 @@ export function SearchPage(props: PageProps) {
               <FacetList title="Labels" note="Sure labels only: a model's guess is not counted" facets={result.facets.labels} active={state.labels} pick={(v) => go({ ...state, labels: state.labels.includes(v) ? state.labels.filter((x) => x !== v) : [...state.labels, v] })} />
               <FacetList title="Persons" facets={result.facets.persons} active={state.persons} pick={(v) => go({ ...state, persons: state.persons.includes(v) ? state.persons.filter((x) => x !== v) : [...state.persons, v] })} />
               <FacetList title="Media types" facets={result.facets.mediaTypes} active={state.types} pick={(v) => go({ ...state, types: state.types.includes(v) ? state.types.filter((x) => x !== v) : [...state.types, v] })} />
-              <FacetList title="Taken in" facets={result.facets.captureYears} active={state.from ? [state.from.slice(0, 4)] : []} pick={(y) => go({ ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
+              <FacetList title="Taken in" facets={result.facets.captureYears} active={year ? [year] : []} pick={(y) => go(y === year ? { ...state, from: "", to: "" } : { ...state, from: `${y}-01-01`, to: `${y}-12-31` })} />
             </>
           )}
         </aside>
@@ -331,7 +369,9 @@ export function SearchPage(props: PageProps) {
           <p class="total" aria-live="polite">
             {result && shownKey === key
               ? `${result.totalCount.toLocaleString()} ${result.totalCount === 1 ? "asset" : "assets"}`
-              : "Searching…"}
+              : shownKey === key
+                ? ""
+                : "Searching…"}
           </p>
           <ul class={shownKey === key ? "grid" : "grid stale"} data-ready={shownKey === key ? "1" : undefined}>
             {edges.map((e, i) => (
