@@ -38,7 +38,8 @@ def test_alone_they_are_the_assets_labels_specific_first() -> None:
 
 def test_an_unsure_detector_does_not_silence_them() -> None:
     found = machine_labels({"labels": classifier(*ROCKET), "objects": detector(Label("Clock", 35.1))})
-    assert names(found) == ["Missile", "Weapon", "Clock", "Rocket"]
+    # Rocket, Missile's parent, is as sure as the Missile (41.7), so the whole branch comes before the Clock
+    assert names(found) == ["Missile", "Weapon", "Rocket", "Clock"]
 
 
 def test_a_sure_detector_label_or_face_replaces_them() -> None:
@@ -122,3 +123,15 @@ def test_a_guess_surer_than_anything_the_classifier_says_still_comes_first() -> 
     both = classifier(*CHINA, Label("Bird", 20.0, ("Animal",)))
     found = current_labels({"labels": both, "objects": detector(*BIRDS)})
     assert names(found)[0] == "Bird"
+
+
+def test_a_sure_detection_makes_its_parents_as_sure() -> None:
+    # dated.jpg's coffee cup: the detector's Cup 95.1 beside the classifier's Crockery and Tableware 54
+    cup = Label("Cup", 95.1, ("Crockery", "Tableware"), (Instance(BOX, 95.1),))
+    crockery = (Label("Crockery", 54.0, ("Tableware",)), Label("Tableware", 54.0))
+    found = machine_labels({"labels": classifier(*crockery), "objects": detector(cup)})
+    assert [(lb.name, lb.confidence) for lb in found] == [
+        ("Cup", 95.1),
+        ("Crockery", 95.1),
+        ("Tableware", 95.1),
+    ]
