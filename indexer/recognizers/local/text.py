@@ -20,8 +20,11 @@ Differences from calling rapidocr.RapidOCR directly, each measured on real and r
   7 wheel photos, 10 video keyframes at 640×360 and 320×180, 6 photos with short text drawn on them): the 11
   such lines read at 31–73 (8 of them at or above min_confidence 50), the 6 drawn texts ("23" on a jersey,
   "30" on a sign, "B", "7", "OK"; a jersey's "5" read as "9") at 97–100. So a line of at most
-  SHORT_LINE_CHARS characters (spaces aside) needs short_line_confidence (default 90) as well; "**" at 91.7
-  (Grace Hopper's sleeve) still passes, and longer lines are never held to it.
+  SHORT_LINE_CHARS characters (spaces aside) needs short_line_confidence (default 90) as well, and longer
+  lines are never held to it. Two kinds of stray pass any bar and are dropped whatever it is: a short line
+  whose box covers over a quarter of the picture (the coffee's "8" spans 87 % of it, and read at 99 from
+  a PNG of it), and a line with no letter or digit (the stars of Grace Hopper's flag read "***" at 94 and
+  "**" at 92): neither is a word anyone searches for, and both became regions in the exports.
 
 Thread safety: with return_word_box fixed at construction, RapidOCR keeps no per-call state on the engine
 (the detector reassigns an identical preprocessing object per call; onnxruntime's run() is thread-safe), so
@@ -70,8 +73,8 @@ if TYPE_CHECKING:
 MODEL_NAME = "rapidocr-ppocr"
 # Bump when the post-processing below changes what comes out for the same models.
 # 2: detection in the bands a half-size look finds; 3: bands up to 80 %; 4: short lines need to be sure;
-# 5: lines inside texture-tall look regions (_LOOK_STRONG_BAR)
-POSTPROCESS_VERSION = "5"
+# 5: lines inside texture-tall look regions (_LOOK_STRONG_BAR); 6: strays dropped at any confidence (_stray)
+POSTPROCESS_VERSION = "6"
 
 # rapidocr scales an image whose short side is under 30 px up to 30 px, then pads a wide strip to 1:4 before
 # detection, so a very thin strip would cost a detector input of many megapixels (1024×8 px: 4 s, 0.9 GB).
@@ -86,6 +89,7 @@ _PROBE_LINES = 3
 _UPRIGHT_SURE = 0.9
 _TURN_MARGIN = 0.02
 SHORT_LINE_CHARS = 2  # a line this short (spaces aside) is held to short_line_confidence (module doc)
+SHORT_LINE_MAX_AREA = 0.25  # a short line's box covering more of the picture is a stray (module doc)
 SHORT_LINE_CONFIDENCE = 90.0
 
 _TOKEN = re.compile(r"\S+")
@@ -180,7 +184,11 @@ class RapidOcrReader:
             return []
         bgr = np.ascontiguousarray(np.asarray(image)[:, :, ::-1])
         turned, found = self._lines(bgr, thorough)
-        lines = [line for line in found if line.confidence >= _floor(line.text, threshold, for_short)]
+        lines = [
+            line
+            for line in found
+            if line.confidence >= _floor(line.text, threshold, for_short) and not _stray(line)
+        ]
         boxes = [_turn_box(line.box) if turned else line.box for line in lines]
         lines = [lines[i] for i in _reading_order(boxes)]
         out = [TextDetection(line.text, line.confidence, "LINE", line.box) for line in lines]
@@ -254,6 +262,15 @@ class RapidOcrReader:
                 zip(rest, recognize_crops(engine, [turn_crop(crops[i]) for i in rest]), strict=True)
             )
         return True, [turned[i] for i in range(len(crops))]
+
+
+def _stray(line: _Line) -> bool:
+    """No text whatever its confidence (module doc): no letter or digit, or short and spread over the
+    picture."""
+    if not any(c.isalnum() for c in line.text):
+        return True
+    short = len("".join(line.text.split())) <= SHORT_LINE_CHARS
+    return short and line.box.width * line.box.height > SHORT_LINE_MAX_AREA
 
 
 def _floor(text: str, min_confidence: float, short_line_confidence: float) -> float:
