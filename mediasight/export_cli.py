@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
@@ -118,7 +119,19 @@ def export(
         raise typer.Exit(2)
     search = SearchQuery(text=query, labels=tuple(label or ())) if searching else None
 
+    if out.exists() and not out.is_dir():
+        err.print(f"[red]--out {escape(str(out))} is a file[/red]: name a folder (it is made if missing)")
+        raise typer.Exit(2)
+    if column and fmt != "csv":
+        err.print("[red]--column is for --format csv[/red]: the other formats write every field")
+        raise typer.Exit(2)
+
     async def run(services: Services, tenant_id: str) -> int:
+        try:  # a profile the tenant lacks fails every asset alike: say it once, before anything is made
+            await services.exports.profile(tenant_id, profile)
+        except ExportError as exc:
+            err.print(f"[red]{escape(str(exc))}[/red]: `mediasight profile list` names the tenant's profiles")
+            return 2
         ids = await _asset_ids(services, tenant_id, list(asset or ()), every, search)
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
         if fmt == "csv":

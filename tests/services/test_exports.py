@@ -208,6 +208,17 @@ async def test_cli_exports_every_asset_of_a_tenant(tmp_path: Path, settings: Set
         ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--out", str(out)],
     )
     assert refused.exit_code == 2
+    # refused once, before anything is written: a file as --out, a profile the tenant lacks, --column off CSV
+    base = ["--data-dir", str(settings.data_dir), "export", "--tenant", "desk", "--all"]
+    for extra, says in (
+        (["--out", str(written)], "is a file: name a folder"),
+        (["--out", str(tmp_path / "p"), "--profile", "nope"], "no export profile 'nope' in your tenant"),
+        (["--out", str(tmp_path / "c"), "--column", "city"], "--column is for --format csv"),
+    ):
+        wrong = await asyncio.to_thread(CliRunner().invoke, cli, [*base, *extra], env={"COLUMNS": "200"})
+        assert wrong.exit_code == 2 and says in wrong.output, wrong.output
+        assert "Traceback" not in wrong.output
+    assert not (tmp_path / "p").exists() and not (tmp_path / "c").exists()
 
 
 async def test_csv_with_a_column_mapping_and_web_annotations(
