@@ -32,7 +32,7 @@ from api.video.video_types import (
     segments_of,
 )
 from catalog.domain import model
-from catalog.domain.labels.order import specific_labels, sure_or_best
+from catalog.domain.labels.order import top_labels
 from catalog.domain.metadata import current_labels, embedded_of, machine_labels, taken_at
 from catalog.domain.review.human_labels import human_verdicts, is_human
 from catalog.domain.video.findings import VIDEO, VideoFindings
@@ -208,14 +208,9 @@ class Asset:
     ) -> list[Label]:
         results = await self._results(info)
         verdicts = human_verdicts(results)
-        labels = current_labels(results)
-        if min_confidence is None:
-            shown = sure_or_best(labels, 50.0)
-        else:
-            shown = [lb for lb in labels if lb.confidence >= min_confidence]
         return [
             Label.from_domain(lb, LabelSource.HUMAN if is_human(lb, verdicts) else LabelSource.MACHINE)
-            for lb in specific_labels(shown)[: max(0, min(first, 50))]
+            for lb in top_labels(current_labels(results), min(first, 50), min_confidence)
         ]
 
     @strawberry.field(description="Faces, with the person each was named as.")

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from catalog.domain.ids import is_uuid
 from catalog.domain.labels.detections import said
-from catalog.domain.labels.order import specific_labels
+from catalog.domain.labels.order import top_labels
 from catalog.domain.metadata import current_labels, taken_at
 from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
@@ -36,7 +36,7 @@ def _labels(labels: Sequence[Label]) -> str:
 
 def _top_labels(results: Mapping[str, RecognitionResult]) -> str:
     """What the asset shows, as the API's topLabels says it: the specific labels, not their parents."""
-    return _labels(specific_labels(current_labels(results))[:TOP_LABELS])
+    return _labels(top_labels(current_labels(results), TOP_LABELS))
 
 
 def _why(hit: SearchHit) -> str:

@@ -93,7 +93,8 @@ def video(
         f"({info.duration / max(elapsed, 1e-6):.1f}× real time) → {out}/"
     )
     for s in segments[:20]:
-        names = ", ".join([f"{lb.name} {lb.confidence:.0f}" for lb in s.labels[:4]] + list(s.faces))
+        shown = s.shown_labels()[:4]  # specific first: "Egyptian Mau, Cat", not "Animal, Mammal"
+        names = ", ".join([f"{lb.name} {lb.confidence:.0f}" for lb in shown] + list(s.faces))
         err.print(f"  {s.start_timecode} – {s.end_timecode}  {names}")
     if len(segments) > 20:
         err.print(f"  ... {len(segments) - 20} more in segments.json")

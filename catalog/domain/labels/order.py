@@ -92,3 +92,17 @@ def sure_or_best(labels: Sequence[Label], bar: float) -> list[Label]:
     if sure or not labels:
         return sure
     return [(specific_labels(labels) or labels)[0]]
+
+
+TOP_LABELS_BAR = 50.0  # the confidence a top label needs, unless no label of the asset reaches it
+
+
+def top_labels(labels: Sequence[Label], first: int, min_confidence: float | None = None) -> list[Label]:
+    """What the asset shows, in a few words: its first specific labels (none a parent of another label
+    here) of those at least `min_confidence` sure; by default those at TOP_LABELS_BAR or, for an asset no
+    label reaches it on, its best specific label (sure_or_best). The API's topLabels, the CLI's columns."""
+    if min_confidence is None:
+        shown = sure_or_best(labels, TOP_LABELS_BAR)
+    else:
+        shown = [lb for lb in labels if lb.confidence >= min_confidence]
+    return specific_labels(shown)[: max(0, first)]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from catalog.domain.codec import decode_findings, encode_findings
-from catalog.domain.labels.order import merge_labels, specific_first, specific_labels
+from catalog.domain.labels.order import merge_labels, specific_first, specific_labels, top_labels
 from catalog.domain.metadata import current_labels
 from catalog.domain.model import BoundingBox, Face, Findings, Instance, Label, RecognitionResult
 
@@ -101,3 +101,18 @@ def test_instances_roundtrip_and_labels_without_them_encode_as_before() -> None:
     encoded = encode_findings(findings)
     assert encoded["labels"][1] == ["Sky", 70.0, []]
     assert decode_findings(encoded) == findings
+
+
+def test_top_labels_are_the_sure_specific_ones_or_the_best_guess_alone() -> None:
+    person = Label("Person", 99.9, ("Human",))
+    labels = [
+        person,
+        Label("Human", 99.9),
+        Label("Minibus", 71.4, ("Vehicle",)),
+        Label("Dog", 29.8, ("Animal",)),
+    ]
+    assert [lb.name for lb in top_labels(labels, 3)] == ["Person", "Minibus"]  # no Human, no Dog guess
+    assert [lb.name for lb in top_labels(labels, 3, min_confidence=20)] == ["Person", "Minibus", "Dog"]
+    assert [lb.name for lb in top_labels(labels, 1)] == ["Person"]
+    unsure = [Label("Missile", 41.7, ("Weapon",)), Label("Weapon", 41.9), Label("Rocket", 27.6)]
+    assert [lb.name for lb in top_labels(unsure, 3)] == ["Missile"]  # nothing sure: its best, alone
