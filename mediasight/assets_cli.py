@@ -15,16 +15,26 @@ from mediasight.shared_cli import err, out, with_tenant
 
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (walked recursively).", exists=True)],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Files and folders (walked recursively; hidden files and folders such as .DS_Store, and "
+            "Thumbs.db, are passed over).",
+            exists=True,
+        ),
+    ],
     tenant: Annotated[str, typer.Option("--tenant", help="Name of the tenant that owns the assets.")],
     wait: Annotated[
         bool, typer.Option("--wait", help="Return only when every asset is indexed or failed with a reason.")
     ] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object per file: path, assetId, status, error.")
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object per file: path, assetId, status, error (and duplicateOf)."
+        ),
     ] = False,
 ) -> None:
-    """Register image files as assets of a tenant; the same bytes twice make one asset.
+    """Register image and video files as assets of a tenant; the same bytes twice make one asset.
 
     Prints each file's asset ID (and, for a duplicate, which asset and filename it already is), then a
     summary, on stdout; with --json, one JSON object per file instead. Exit status 1 if a file was

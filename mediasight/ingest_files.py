@@ -53,14 +53,24 @@ class FileOutcome:
         return json.dumps(row)
 
 
+# What file managers and tools leave in folders: no one's photos, so not refused one by one.
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _SYSTEM_FILES
+
+
 def walk(paths: Sequence[Path]) -> Iterator[Path]:
-    """Files named directly, and every file below named folders (sorted, symlinked folders not followed)."""
+    """Files named directly, and every file below named folders (sorted, symlinked folders not followed),
+    except hidden files and folders (.DS_Store, .git, ._photo.jpg) and Thumbs.db / desktop.ini in them."""
     for path in paths:
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if not _hidden(d))
                 for name in sorted(files):
-                    yield Path(root) / name
+                    if not _hidden(name):
+                        yield Path(root) / name
         else:
             yield path
 

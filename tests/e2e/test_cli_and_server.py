@@ -50,6 +50,11 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     (photos / "notes.txt").write_text("not a photo")
     (photos / "broken.jpg").write_bytes((photos / "coffee.jpg").read_bytes()[:5000])
     (photos / "coffee copy.jpg").write_bytes((photos / "coffee.jpg").read_bytes())  # --wait must not hang
+    # what file managers leave beside photos is passed over, not refused
+    (photos / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (photos / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (photos / ".thumbnails").mkdir()
+    write_photo(photos / ".thumbnails" / "chelsea.jpg", "chelsea", size=(64, 48))
 
     created = cli.run("tenant", "create", "acme")
     key = created.stdout.strip()
