@@ -14,7 +14,7 @@ from rich.markup import escape
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
-from mediasight.shared_cli import err, with_tenant
+from mediasight.shared_cli import err, many, with_tenant
 from services.exports import MAX_EXPORT_IDS, ExportError, ExportFormat
 
 PAGE = 100
@@ -72,7 +72,7 @@ async def _csv(
             progress.advance(task, len(chunk))
     target = out / "export.csv"
     await asyncio.to_thread(target.write_text, "".join(parts) or "", encoding="utf-8")
-    err.print(f"{len(ids)} rows written to {target}")
+    err.print(f"{many(len(ids), 'row')} written to {target}")
     return 0
 
 

@@ -28,6 +28,7 @@ from catalog.domain.model import Stage
 from catalog.domain.ports import Signal
 from indexer.worker import Worker
 from mediasight.bootstrap import Services
+from mediasight.shared_cli import many
 from services.ingest import IngestOutcome
 
 FINISHED = (Stage.INDEXED, Stage.FAILED)
@@ -229,7 +230,7 @@ async def summarize(
     for asset in failed:
         console.print(f"  [red]failed[/] {escape(asset.filename)} ({asset.id}): {escape(asset.error or '')}")
     console.print(
-        f"{len(results)} files: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
+        f"{many(len(results), 'file')}: [green]{counts['new']} new[/], {counts['duplicate']} duplicate, "
         f"[red]{counts['rejected']} rejected[/]" + (f", [red]{len(failed)} failed[/]" if failed else "")
     )
     unfinished = sum(1 for a in assets.values() if a.status not in FINISHED)

@@ -12,7 +12,7 @@ from catalog.domain.export_profile import ExportProfile
 from catalog.domain.field_names import DEFAULT_LANGUAGE, LANGUAGES
 from catalog.domain.labels.detections import GUESS_BELOW
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, out, with_tenant
+from mediasight.shared_cli import err, many, out, with_tenant
 from services.export_formats import FIELDS
 from services.exports import ExportError
 
@@ -33,7 +33,7 @@ def profile_list(ctx: typer.Context, tenant: Tenant) -> None:
         return await services.exports.profiles(tenant_id)
 
     profiles = with_tenant(ctx, tenant, run)
-    table = Table(title=f"{len(profiles)} export profiles")
+    table = Table(title=many(len(profiles), "export profile"))
     for column in ("name", "columns", "labels", "min confidence", "human only", "language"):
         table.add_column(column)
     for p in profiles:

@@ -21,6 +21,11 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)  # a command's result; piped: no wrapping at 80
 
 
+def many(count: int, noun: str, plural: str = "") -> str:
+    """'1 tenant', '3 tenants', '1,024 files'."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 async def open_from(ctx: typer.Context) -> Services:
     """The services for the settings the main callback put on the context."""
     settings: Settings = ctx.obj

@@ -14,7 +14,7 @@ from rich.table import Table
 from catalog.domain.model import ALL_SCOPES, Tenant, TenantConfig
 from indexer.recognizers.ports import RemoteUnavailable
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, out, tenant_named, with_services
+from mediasight.shared_cli import err, many, out, tenant_named, with_services
 from services.keys import issue_key
 from services.tenant_names import TenantNameError, check_tenant_name
 
@@ -61,7 +61,7 @@ def tenant_list(ctx: typer.Context) -> None:
         return [(t, sum((await services.catalog.stage_counts(t.id)).values())) for t in tenants]
 
     rows = with_services(ctx, run)
-    table = Table(title=f"{len(rows)} tenants")
+    table = Table(title=many(len(rows), "tenant"))
     table.add_column("name")
     table.add_column("ID", no_wrap=True, min_width=36)
     table.add_column("created")
@@ -259,6 +259,7 @@ def tenant_delete(
     done = with_services(ctx, run)
     err.print(
         f"deleted tenant {name!r}: {done.records:,} catalog records, "
-        f"{done.index_documents:,} index documents, {done.blobs:,} blobs, {done.keys_revoked} live API keys"
+        f"{done.index_documents:,} index documents, {done.blobs:,} blobs, "
+        f"{many(done.keys_revoked, 'live API key')}"
         + ("; its Rekognition face collection" if done.remote_collection else "")
     )

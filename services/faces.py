@@ -65,9 +65,14 @@ class FaceService:
             raise FaceError("NOT_FOUND", f"asset {asset_id} has no analyzed faces in your tenant")
         faces = result.findings.faces
         if not 0 <= face_index < len(faces):
-            raise FaceError(
-                "NO_SUCH_FACE", f"asset {asset_id} has {len(faces)} faces: faceIndex 0–{len(faces) - 1}"
+            indexes = (
+                "no faces"
+                if not faces
+                else "1 face: faceIndex 0"
+                if len(faces) == 1
+                else (f"{len(faces)} faces: faceIndex 0–{len(faces) - 1}")
             )
+            raise FaceError("NO_SUCH_FACE", f"asset {asset_id} has {indexes}")
         return faces[face_index]
 
     async def matches(

@@ -86,3 +86,7 @@ def test_tenant_list(tmp_path: Path) -> None:
     assert nothing.exit_code == 2 and "'none' for no recognition" in nothing.output
     bare = CliRunner().invoke(app, [*data, "tenant", "configure", "acme", "--analyzers", "none"])
     assert bare.exit_code == 0 and "analyzers none" in bare.output
+    alone = tmp_path / "alone"
+    assert CliRunner().invoke(app, ["--data-dir", str(alone), "tenant", "create", "solo"]).exit_code == 0
+    listed_one = CliRunner().invoke(app, ["--data-dir", str(alone), "tenant", "list"]).output
+    assert listed_one.splitlines()[0].strip() == "1 tenant"
