@@ -13,14 +13,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from catalog.domain.embedded import EmbeddedMetadata
 from catalog.domain.ids import is_uuid
 from catalog.domain.labels.detections import said
 from catalog.domain.labels.order import top_labels
-from catalog.domain.metadata import current_labels, taken_at
+from catalog.domain.metadata import current_labels, embedded_of, taken_at, video_findings
 from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, out, with_tenant
+from mediasight.shared_cli import err, many, out, with_tenant
 from services.search_query import InvalidSearch, SearchSpec
 
 TOP_LABELS = 3
@@ -131,8 +132,9 @@ def show(
     ],
     tenant: Tenant,
 ) -> None:
-    """Everything the catalog holds on one asset: its file, labels, faces, text, moderation, renditions
-    (where their files are) and every recognition run."""
+    """Everything the catalog holds on one asset: its file and other names, what its embedded metadata
+    says (title, caption, keywords, creators, place), labels, faces, text, moderation, a video's shots,
+    renditions (where their files are) and its recognition runs (the latest 100)."""
     if not is_uuid(asset_id):
         err.print(f"[red]{escape(asset_id)} is not an asset ID[/] (they look like 01a2494d-9f0a-701f-...)")
         raise typer.Exit(2)
@@ -149,6 +151,27 @@ def show(
         return 0
 
     raise typer.Exit(with_tenant(ctx, tenant, run))
+
+
+def _print_embedded(found: EmbeddedMetadata | None) -> None:
+    """What the file (or its sidecar) said of itself, as a cataloguer wrote it."""
+    if found is None or (found.empty and not found.problem):
+        return
+    place = ", ".join(p for p in (found.city, found.country) if p)
+    for name, value in (
+        ("title", found.title),
+        ("caption", found.caption),
+        ("keywords", "; ".join(found.keywords)),
+        ("creators", "; ".join(found.creators)),
+        ("credit", found.credit),
+        ("copyright", found.copyright),
+        ("place", place),
+        ("persons", "; ".join(found.persons)),
+    ):
+        if value:
+            out.print(f"[bold]{name}[/]  {escape(value)}")
+    if found.problem:
+        out.print(f"[bold]embedded metadata[/]  [red]{escape(found.problem)}[/]")
 
 
 async def _face_names(services: Services, tenant_id: str, asset_id: str) -> dict[int, str]:
@@ -171,9 +194,18 @@ def _print_asset(
     out.print(f"  original: {services.blobs.location(asset.blob_key)}")
     if taken := taken_at(asset, current):
         out.print(f"  captured {taken:%Y-%m-%d %H:%M:%S}")
+    if asset.other_filenames:
+        out.print(f"  also ingested as {escape(', '.join(asset.other_filenames))}")
     for rendition in asset.renditions:
         where = services.blobs.location(rendition.blob_key)
         out.print(f"  {rendition.kind} {rendition.width}×{rendition.height}: {where}")
+    _print_embedded(embedded_of(current))
+    video = video_findings(current)
+    if video is not None:
+        shots = ", ".join(f"{s.start_timecode} {_labels(s.shown_labels()[:2])}" for s in video.segments[:8])
+        more = f" (+{len(video.segments) - 8} more)" if len(video.segments) > 8 else ""
+        length = f"{video.info.duration:.1f} s, {many(len(video.segments), 'shot')}"
+        out.print(f"[bold]video[/]  {length}: {escape(shots)}{more}")
     # every analyzer's labels merged, with the human verdicts, the specific first (as the API shows them)
     out.print(f"[bold]labels[/]  {escape(_labels(current_labels(current))) or '(none)'}")
     faces = current.get("faces")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
 from api.app import create_app
 from api.context import Context
@@ -22,6 +23,7 @@ from catalog.domain.embedded import EMBEDDED
 from catalog.domain.model import FaceRef, Stage
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services, build
+from mediasight.cli import app as cli
 from mediasight.ingest_files import ingest_paths, sidecar_of
 from mediasight.settings import Settings
 from services.ingest import MAX_SIDECAR_BYTES
@@ -119,7 +121,10 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
     services = meta_services
     tenant, _ = await make_tenant(services, "desk")
     launch = exiftool_write(
-        write_photo(tmp_path / "launch.jpg", "rocket"), "-XMP-photoshop:DateCreated=1969-07-16T13:32:00"
+        write_photo(tmp_path / "launch.jpg", "rocket"),
+        "-XMP-photoshop:DateCreated=1969-07-16T13:32:00",
+        "-XMP-dc:Title=Apollo 11 launch",
+        "-XMP-photoshop:City=Merritt Island",
     )
     harbour = exiftool_write(
         write_photo(tmp_path / "harbour.jpg", "coffee"),
@@ -143,6 +148,14 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
         {"filename": "harbour.jpg", "capturedAt": "1958-05-02T09:15:00+00:00"}
     ]
     assert (await services.catalog.get_asset(tenant, ids["harbour.jpg"])).captured_at is None  # type: ignore[union-attr]
+    shown = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--data-dir", str(services.settings.data_dir), "show", ids["launch.jpg"], "--tenant", "desk"],
+    )
+    assert shown.exit_code == 0, shown.output
+    for line in ("captured 1969-07-16 13:32:00", "title  Apollo 11 launch", "place  Merritt Island"):
+        assert line in shown.output, shown.output
 
 
 async def _graphql(services: Services, tenant: str, document: str, **variables: object) -> dict[str, object]:
