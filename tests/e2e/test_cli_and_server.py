@@ -108,7 +108,7 @@ def test_ingest_folder_then_search_over_http(server: tuple[Cli, str], tmp_path: 
     plain = cli.run("ingest", str(photos / "chelsea.jpg"), "--tenant", "acme")
     assert f"duplicate  {cat['id']}" in plain.stdout and "'chelsea.jpg'" in plain.stdout
     assert (
-        "1 files: 0 new, 1 duplicate, 0 rejected" in plain.stdout and "registered asset" not in plain.stderr
+        "1 file: 0 new, 1 duplicate, 0 rejected" in plain.stdout and "registered asset" not in plain.stderr
     )
 
     # The same results from the command line, through the service layer (no GraphQL).
