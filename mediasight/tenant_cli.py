@@ -98,7 +98,8 @@ def tenant_configure(
     synonym: Annotated[
         list[str] | None,
         typer.Option(
-            help="Label names meaning the same, e.g. Muffin=Cupcake; repeat for several; 'none' clears."
+            help="Label names meaning the same, e.g. Muffin=Cupcake, added to the tenant's groups (a group "
+            "sharing a name joins it); repeat for several; 'none' clears them all first."
         ),
     ] = None,
     param: Annotated[
@@ -194,11 +195,28 @@ def _configured(
     except UnknownAnalyzerError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
-    synonyms = config.synonyms
-    if synonym is not None:
-        groups = [tuple(n.strip() for n in g.split("=") if n.strip()) for g in synonym if g != "none"]
-        synonyms = tuple(g for g in groups if len(g) > 1)
-    return dataclasses.replace(config, analyzers=chosen, providers=providers, synonyms=synonyms)
+    synonyms = list(config.synonyms)
+    for given in synonym or []:
+        if given == "none":
+            synonyms = []
+            continue
+        group = tuple(dict.fromkeys(n.strip() for n in given.split("=") if n.strip()))
+        if len(group) < 2:
+            err.print(f"[red]--synonym {escape(given)!r}[/]: expected two names or more, e.g. Muffin=Cupcake")
+            raise typer.Exit(2)
+        synonyms = _joined(synonyms, group)
+    return dataclasses.replace(config, analyzers=chosen, providers=providers, synonyms=tuple(synonyms))
+
+
+def _joined(groups: list[tuple[str, ...]], group: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The synonym groups with `group` added: one group with each it shares a name with (case aside), so
+    Car=Auto then Auto=Automobile is one group of three, and Muffin=Cupcake is kept beside it."""
+    names = {n.casefold() for n in group}
+    touching = [g for g in groups if names & {n.casefold() for n in g}]
+    merged: dict[str, str] = {}
+    for name in (n for g in (*touching, group) for n in g):
+        merged.setdefault(name.casefold(), name)
+    return [g for g in groups if g not in touching] + [tuple(merged.values())]
 
 
 @tenant_app.command("delete")

@@ -90,3 +90,23 @@ def test_tenant_list(tmp_path: Path) -> None:
     assert CliRunner().invoke(app, ["--data-dir", str(alone), "tenant", "create", "solo"]).exit_code == 0
     listed_one = CliRunner().invoke(app, ["--data-dir", str(alone), "tenant", "list"]).output
     assert listed_one.splitlines()[0].strip() == "1 tenant"
+
+
+def test_synonym_groups_are_added_joined_and_cleared(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert CliRunner().invoke(app, [*data, "tenant", "create", "acme"]).exit_code == 0
+
+    def configure(*groups: str) -> tuple[int, str]:
+        flags = [arg for g in groups for arg in ("--synonym", g)]
+        result = CliRunner().invoke(app, [*data, "tenant", "configure", "acme", *flags])
+        return result.exit_code, " ".join(result.output.split())
+
+    assert configure("Muffin=Cupcake") == (0, "tenant 'acme': synonyms Muffin=Cupcake")
+    assert configure("Car=Auto") == (
+        0,
+        "tenant 'acme': synonyms Muffin=Cupcake; Car=Auto",
+    )  # added, not replacing
+    assert configure("auto=Automobile") == (0, "tenant 'acme': synonyms Muffin=Cupcake; Car=Auto=Automobile")
+    code, said = configure("Muffin")
+    assert code == 2 and "expected two names or more" in said
+    assert configure("none", "Sofa=Couch") == (0, "tenant 'acme': synonyms Sofa=Couch")
