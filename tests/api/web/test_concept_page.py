@@ -92,6 +92,7 @@ async def test_a_concept_is_corrected_trained_and_activated_in_the_page(
         await screenshot(page, "concepts-list")
         await row.get_by_role("link", name="Crimson").click()
         await page.wait_for_url("**/concepts/Crimson")
+        await expect(page).to_have_title("Crimson · Concept · Mediasight")
 
         versions = page.get_by_role("region", name="Versions")
         await expect(versions.get_by_role("row", name="v1")).to_contain_text("ready")

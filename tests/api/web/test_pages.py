@@ -300,6 +300,7 @@ async def test_a_read_only_key_sees_no_write_buttons(world: World, tab: Tab) -> 
     page = tab.page
     await sign_in(page, world.base, world.reader, f"/assets/{world.ids['astronaut.jpg']}")
     await expect(page.get_by_role("region", name="Labels")).to_be_visible()
+    await expect(page).to_have_title("astronaut.jpg · Mediasight")  # a tab and a bookmark say which asset
     await expect(page.locator(".box.face")).to_have_count(1)
     for name in ("Save name", "Delete", "Reprocess", "Upload version"):
         await expect(page.get_by_role("button", name=name)).to_have_count(0)

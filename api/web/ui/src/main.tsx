@@ -10,7 +10,7 @@ import { OverviewPage } from "./pages/overview";
 import { ReviewPage } from "./pages/review";
 import { SearchPage } from "./pages/search";
 import { SignIn } from "./pages/signin";
-import { match, navigate, onLinkClick, useLocation } from "./router";
+import { match, navigate, onLinkClick, pageTitle, useLocation } from "./router";
 import { loadViewer, type Viewer, ViewerContext } from "./viewer";
 import "./style.css";
 
@@ -43,14 +43,16 @@ function App() {
     if (reviewerOnly && url.pathname === "/") navigate("/review", true);
   }, [reviewerOnly, url.pathname]);
 
-  if (signingIn) return <SignIn url={url} />;
   const route = ROUTES.map((r) => ({ r, params: match(r.pattern, url.pathname) })).find((m) => m.params);
+  // Set once per address: a page may then name itself better (an asset by its filename: pageTitle).
+  const title = signingIn ? "Sign in" : (route?.r.title ?? "Not found");
+  useEffect(() => pageTitle(title), [url.pathname, title]);
+  if (signingIn) return <SignIn url={url} />;
   const failed = error && !(error instanceof ApiError && error.code === "UNAUTHENTICATED");
   const retry = () => {
     setError(null);
     setAttempt(attempt + 1);
   };
-  document.title = route ? `${route.r.title} · Mediasight` : "Not found · Mediasight";
   return (
     <ViewerContext.Provider value={viewer}>
       <Layout viewer={viewer} path={url.pathname}>

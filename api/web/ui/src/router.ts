@@ -59,3 +59,8 @@ export function onLinkClick(event: MouseEvent): void {
   event.preventDefault();
   navigate(a.pathname + a.search + a.hash);
 }
+
+/** The browser tab's title: "<what> · Mediasight" (bookmarks and tabs tell pages apart by it). */
+export function pageTitle(what: string): void {
+  document.title = `${what} · Mediasight`;
+}

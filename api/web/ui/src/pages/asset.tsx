@@ -10,6 +10,7 @@ import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
+import { pageTitle } from "../router";
 import { Thumb } from "../thumb";
 import { canWrite, useViewer } from "../viewer";
 
@@ -218,6 +219,9 @@ export function AssetPage(props: PageProps) {
     };
   }, [id, version]);
   const reload = () => setVersion((v) => v + 1);
+  useEffect(() => {
+    if (asset) pageTitle(asset.filename);
+  }, [asset]);
 
   if (error) return <ErrorNote error={error} />;
   if (asset === undefined) return <p class="loading">Loading…</p>;
@@ -289,7 +293,7 @@ export function AssetPage(props: PageProps) {
                 {asset.similarAssets.map((s) => (
                   <li key={s.asset.id}>
                     <Thumb asset={s.asset} />
-                    <span class="name">{s.distance} bits apart</span>
+                    <span class="name">{s.distance} {s.distance === 1 ? "bit" : "bits"} apart</span>
                   </li>
                 ))}
               </ul>

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
+import { pageTitle } from "../router";
 import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 import { canWrite, useViewer } from "../viewer";
 
@@ -182,6 +183,9 @@ export function ConceptPage(props: PageProps) {
   useEffect(() => {
     void load();
   }, [name]);
+  useEffect(() => {
+    if (concept) pageTitle(`${concept.name} · Concept`); // once loaded: after the frame's own title
+  }, [concept?.name]);
   // A version in training finishes in the background (a worker, seconds): look again until it has.
   const training = concept?.versions.some((v) => v.status === "TRAINING") ?? false;
   useEffect(() => {

@@ -140,7 +140,8 @@ export function OverviewPage(_: PageProps) {
               {data.reprocessBatches.map((b) => (
                 <li key={b.id}>
                   <div>
-                    {b.analyzers.join(", ")} {b.provider ? `(${b.provider})` : ""} · {b.status.toLowerCase().replaceAll("_", " ")} ·{" "}
+                    {b.analyzers.length ? b.analyzers.join(", ") : "all analyzers"} {b.provider ? `(${b.provider})` : ""} ·{" "}
+                    {b.total === 1 ? "1 asset" : `${b.total.toLocaleString()} assets`} · {b.status.toLowerCase().replaceAll("_", " ")} ·{" "}
                     <span class="muted">{new Date(b.createdAt).toLocaleString()}</span>
                   </div>
                   <Progress value={b.progress} label={`Batch ${b.id} progress`} />
