@@ -206,6 +206,10 @@ async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
         labels.locator("li:not(.guess)").get_by_role("link", name="Espresso", exact=True)
     ).to_be_visible()
     assert await guessed.count() == len(guesses)
+    # its box on the picture is marked as one too; the sure cup's is not
+    boxes = page.locator(".box.object")
+    await expect(boxes.filter(has_text=re.compile(r"^Dining Table\? \d+%$"))).not_to_have_count(0)
+    await expect(boxes.filter(has_text=re.compile(r"^Cup \d+%$"))).not_to_have_count(0)
     await screenshot(page, "asset-guesses")
 
     # A photo no model is sure of: its search hit names its best guess, as a guess (a tenant of its own).

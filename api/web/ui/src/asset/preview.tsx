@@ -15,7 +15,12 @@ function overlays(a: AssetData): Overlay[] {
     caption: f.person ? f.person.name : `face ${f.faceIndex + 1}`,
   }));
   const objects: Overlay[] = a.labels.flatMap((l) =>
-    l.instances.map((i) => ({ kind: "object" as const, box: i.boundingBox, caption: `${l.name} ${pct(i.confidence)}` })),
+    // a guess is marked as the label lists and search badges mark it ("Dog? 30%")
+    l.instances.map((i) => ({
+      kind: "object" as const,
+      box: i.boundingBox,
+      caption: `${l.name}${l.guess ? "?" : ""} ${pct(i.confidence)}`,
+    })),
   );
   const text: Overlay[] = a.textDetections
     .filter((t) => t.type === "LINE")
