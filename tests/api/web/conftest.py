@@ -157,3 +157,15 @@ async def sign_in(page: Page, base: str, key: str, path: str = "/") -> None:
     await page.get_by_label("API key").fill(key)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url(base + path)
+
+
+@contextlib.asynccontextmanager
+async def signed_in(chromium: Browser, services: Services, path: str = "/") -> AsyncIterator[tuple[str, Tab]]:
+    """(base URL, tab): the app on `services` served, and a tab signed in to a new tenant "acme" at `path`."""
+    from api.app import create_app
+    from tests.conftest import make_tenant
+
+    _, key = await make_tenant(services, "acme")
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+        await sign_in(tab.page, base, key, path)
+        yield base, tab

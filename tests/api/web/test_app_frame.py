@@ -8,10 +8,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Route, expect
 
-from api.app import create_app
 from mediasight.bootstrap import Services
-from tests.api.web.conftest import open_tab, screenshot, serving, sign_in
-from tests.conftest import make_tenant
+from tests.api.web.conftest import screenshot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,10 +17,8 @@ pytestmark = pytest.mark.browser
 async def test_an_unreachable_server_is_said_plainly_and_retry_loads_the_page(
     chromium: Browser, services: Services
 ) -> None:
-    _, key = await make_tenant(services, "acme")
-    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+    async with signed_in(chromium, services, "/overview") as (_, tab):
         page = tab.page
-        await sign_in(page, base, key, "/overview")
 
         async def refuse(route: Route) -> None:
             await route.abort("connectionrefused")
@@ -47,10 +43,8 @@ async def test_an_unreachable_server_is_said_plainly_and_retry_loads_the_page(
 async def test_unknown_and_malformed_addresses_show_the_not_found_page(
     chromium: Browser, services: Services
 ) -> None:
-    _, key = await make_tenant(services, "acme")
-    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+    async with signed_in(chromium, services) as (base, tab):
         page = tab.page
-        await sign_in(page, base, key)
         # Before: a blank page ("URI malformed"), and the server's bare "Not Found" for an unknown path.
         for path in ("/assets/%E0%A4%A", "/nope/page"):
             response = await page.goto(base + path)
@@ -67,10 +61,8 @@ async def test_unknown_and_malformed_addresses_show_the_not_found_page(
 
 
 async def test_skip_to_content_moves_focus_to_the_main_part(chromium: Browser, services: Services) -> None:
-    _, key = await make_tenant(services, "acme")
-    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+    async with signed_in(chromium, services, "/overview") as (base, tab):
         page = tab.page
-        await sign_in(page, base, key, "/overview")
         await expect(page.get_by_role("heading", name="Archive overview")).to_be_visible()
         await page.keyboard.press("Tab")
         await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()

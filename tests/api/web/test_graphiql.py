@@ -7,7 +7,7 @@ from playwright.async_api import Browser, expect
 
 from api.app import create_app
 from mediasight.bootstrap import Services
-from tests.api.web.conftest import open_tab, screenshot, serving, sign_in
+from tests.api.web.conftest import open_tab, screenshot, serving, signed_in
 from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.browser
@@ -16,10 +16,8 @@ pytestmark = pytest.mark.browser
 async def test_graphiql_renders_and_runs_a_query_with_every_outside_request_blocked(
     chromium: Browser, services: Services
 ) -> None:
-    _, key = await make_tenant(services, "acme")
-    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+    async with signed_in(chromium, services) as (base, tab):  # GraphiQL runs queries with the session cookie
         page = tab.page
-        await sign_in(page, base, key)  # GraphiQL then runs queries with the session cookie
         await page.goto(f"{base}/graphql?q=" + "%7B%20viewer%20%7B%20tenant%20scopes%20%7D%20%7D")
         await expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
         await page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()

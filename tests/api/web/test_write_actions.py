@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Dialog, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from api.app import create_app
 from catalog.domain.model import Label
@@ -124,10 +124,7 @@ async def test_write_key_reprocesses_adds_a_version_and_deletes(
         buf = io.BytesIO()
         Image.new("RGB", (100, 80), (230, 10, 10)).save(buf, "JPEG")
         crop.write_bytes(buf.getvalue())
-        await page.get_by_label("New version").set_input_files(crop)
-        await page.get_by_label("How it derives").select_option("CROP")
-        await page.get_by_role("button", name="Upload version").click()
-        await page.wait_for_url(lambda url: "/assets/" in url and red not in url)
+        await upload_version(page, crop, red, "CROP")
         versions = page.get_by_role("region", name="Versions")
         await expect(versions.get_by_role("link", name="red.jpg")).to_be_visible()
         await screenshot(page, "asset-new-version")
@@ -163,9 +160,7 @@ async def test_a_new_version_opens_on_a_fresh_page_and_a_duplicate_upload_says_s
 
         edit = tmp_path / "red-edit.jpg"
         edit.write_bytes(jpeg_bytes((200, 40, 40), (90, 70)))
-        await page.get_by_label("New version").set_input_files(edit)
-        await page.get_by_role("button", name="Upload version").click()
-        await page.wait_for_url(lambda url: "/assets/" in url and red not in url)
+        await upload_version(page, edit, red)
         await expect(page.get_by_role("heading", name="red-edit.jpg")).to_be_visible()
         # The parent's note, chosen file and enabled button stayed on the child's page before.
         await expect(actions.get_by_role("status")).to_have_count(0)
@@ -179,3 +174,12 @@ async def test_a_new_version_opens_on_a_fresh_page_and_a_duplicate_upload_says_s
         )
         await screenshot(page, "asset-duplicate-version")
         tab.guard.check()
+
+
+async def upload_version(page: Page, path: Path, parent: str, relation: str | None = None) -> None:
+    """Upload `path` as a new version of the asset `parent` from its page; the new version's page opens."""
+    await page.get_by_label("New version").set_input_files(path)
+    if relation is not None:
+        await page.get_by_label("How it derives").select_option(relation)
+    await page.get_by_role("button", name="Upload version").click()
+    await page.wait_for_url(lambda url: "/assets/" in url and parent not in url)
