@@ -14,6 +14,7 @@ from catalog.domain.labels.detections import GUESS_BELOW, name_detections
 from catalog.domain.labels.documents import document_labels
 from catalog.domain.labels.glossary import glossed
 from catalog.domain.labels.order import merge_labels, specific_first, specific_labels
+from catalog.domain.labels.sureness import sure_and_tentative
 from catalog.domain.model import Asset, ImageProperties, Instance, Label, RecognitionResult
 from catalog.domain.ports import IndexDocument
 from catalog.domain.review import human_labels
@@ -119,18 +120,7 @@ def _classifier_labels(results: Results) -> tuple[tuple[Label, ...], tuple[Label
     """The labels run's labels as (sure, tentative) and the confidence that makes a label sure: those
     under the run's min_confidence are tentative (kept by an image no label reached it on)."""
     run = results.get(CLASSIFIER)
-    if run is None:
-        return (), (), 0.0
-    labels = run.findings.labels
-    bar = run.parameters.get("min_confidence")
-    if "tentative_confidence" not in run.parameters or not isinstance(bar, int | float):
-        return labels, (), 0.0
-    bar = float(bar)
-    return (
-        tuple(lb for lb in labels if lb.confidence >= bar),
-        tuple(lb for lb in labels if lb.confidence < bar),
-        bar,
-    )
+    return ((), (), 0.0) if run is None else sure_and_tentative(run)
 
 
 def tentative_labels(results: Results) -> tuple[Label, ...]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from catalog.domain.codec import encode_findings
 from catalog.domain.concepts.model import concept_of
+from catalog.domain.labels.sureness import sure_and_tentative
 from catalog.domain.model import BoundingBox, Face, Findings, Label, RecognitionResult, RunChange
 
 SAME_FACE_IOU = 0.5  # boxes overlapping at least this much are the same face seen by both runs
@@ -163,7 +164,11 @@ def run_labels(findings: Findings) -> tuple[Label, ...]:
 
 
 def _labels(findings: Findings) -> list[NamedScore]:
-    return [NamedScore(lb.name, lb.confidence) for lb in run_labels(findings)]
+    return _named(run_labels(findings))
+
+
+def _named(labels: Iterable[Label]) -> list[NamedScore]:
+    return [NamedScore(lb.name, lb.confidence) for lb in labels]
 
 
 def _moderation(findings: Findings) -> list[NamedScore]:
@@ -197,14 +202,18 @@ def _comparable(findings: Findings) -> dict[str, object]:
 
 
 def summarize_change(previous: RecognitionResult | None, run: RecognitionResult) -> RunChange:
-    """The compact change record stored with a run (what batch and model-change reports aggregate)."""
+    """The compact change record stored with a run (what batch and model-change reports aggregate). Its
+    gains, losses and top labels are the sure labels': a guess that came or went (labels.sureness) is no
+    keyword gained, and a sure label that became a guess is one lost."""
     before = previous.findings if previous else Findings()
     if previous is None:  # a first run is a change, but a concept's that gives nothing adds nothing
         changed = concept_of(run.analyzer) is None or bool(run.findings.labels)
     else:
         changed = _comparable(before) != _comparable(run.findings)
+    sure_before = _sure(previous) if previous else ()
+    sure_after = _sure(run)
     scored = diff_scores(
-        _labels(before) + _moderation(before), _labels(run.findings) + _moderation(run.findings), 0
+        _named(sure_before) + _moderation(before), _named(sure_after) + _moderation(run.findings), 0
     )
     return RunChange(
         previous_run_id=previous.id if previous else None,
@@ -212,6 +221,10 @@ def summarize_change(previous: RecognitionResult | None, run: RecognitionResult)
         changed=changed,
         gained=tuple(s.name for s in scored.added),
         lost=tuple(s.name for s in scored.removed),
-        top_before=top_label(run_labels(before)),
-        top_after=top_label(run_labels(run.findings)),
+        top_before=top_label(sure_before),
+        top_after=top_label(sure_after),
     )
+
+
+def _sure(run: RecognitionResult) -> tuple[Label, ...]:
+    return sure_and_tentative(run, run_labels(run.findings))[0]

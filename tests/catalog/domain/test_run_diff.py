@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from catalog.domain.change_report import build_report
@@ -78,6 +79,24 @@ def test_summarize_change() -> None:
     assert not summarize_change(new, run("3", Label("Dog", 90.0), Label("Wolf", 70.0))).changed
     first = summarize_change(None, new)
     assert first.changed and first.previous_run_id is None and set(first.gained) == {"Dog", "Wolf"}
+
+
+def test_summarize_change_counts_sure_labels_only() -> None:
+    """Raising the bar to 80 turned the sure Clothing into a guess and kept the guess Military Uniform
+    (the image's best): a report gains no guess and loses the sure label."""
+
+    def labels_run(version: str, bar: float, *labels: Label) -> RecognitionResult:
+        params: dict[str, object] = {"min_confidence": bar, "tentative_confidence": 20.0}
+        return dataclasses.replace(run(version, *labels), parameters=params)
+
+    old = labels_run("1", 50, Label("Clothing", 70.0))
+    new = labels_run("2", 80, Label("Clothing", 70.0), Label("Military Uniform", 40.0))
+    change = summarize_change(old, new)
+    assert change.changed and (change.gained, change.lost) == ((), ("Clothing",))
+    assert (change.top_before, change.top_after) == ("Clothing", None)
+    back = summarize_change(new, labels_run("3", 50, Label("Clothing", 71.0)))
+    assert (back.gained, back.lost, back.top_after) == (("Clothing",), (), "Clothing")
+    assert summarize_change(None, new).gained == ()
 
 
 def record(
