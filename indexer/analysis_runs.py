@@ -79,23 +79,25 @@ class AnalysisRuns:
         batch_id: str | None = None,
         stage: Stage | None = None,
         after: Awaitable[None] | None = None,
+        retry: bool = False,
     ) -> bool:
         """Run the analyzers (the tenant's and its active concepts, or `choice`) on one image and append a
         run for each, then the metadata embedding; True when any current result changed. `stage` is set
         on the asset with the last of these writes, none of which starts before `after` (the write of the
-        step before, while the models ran) has finished; its failure is the analysis's."""
+        step before, while the models ran) has finished; its failure is the analysis's. On a `retry` of
+        the job, an analyzer whose run an earlier attempt saved is not run (nor saved) again."""
         chosen = choice or await self._choose(asset.tenant_id)
         # the embedding is made last, always: naming it (a batch of it alone) runs no model before it
         images = AnalyzerChoice(
             tuple(a for a in chosen.analyzers if concept_of(a) is None and a != EMBEDDING), chosen.providers
         )
-        selected = self._analyzers.select(images)
         params = params or {}
+        settings = [
+            (a, chosen.parameters_of(a, params.get(a.name, {}))) for a in self._analyzers.select(images)
+        ]
+        saved = await self._saved_before(asset, settings, batch_id) if retry else {}
         results = await asyncio.gather(
-            *(
-                self._run(asset, a, item, chosen.parameters_of(a, params.get(a.name, {})), batch_id)
-                for a in selected
-            ),
+            *(self._run(asset, a, item, p, batch_id) for a, p in settings if a.name not in saved),
             return_exceptions=True,
         )
         if after is not None:
@@ -111,9 +113,11 @@ class AnalysisRuns:
                     result, findings=dataclasses.replace(result.findings, features=None)
                 )
             if result.analyzer == "faces":
-                result = await self._with_persons(asset, result, done.get(EMBEDDED))
+                result = await self._with_persons(asset, result, done.get(EMBEDDED) or saved.get(EMBEDDED))
             runs.append(result)
-        if EMBEDDED in done and "faces" not in done:  # the file's metadata read again: name current faces
+        if (
+            EMBEDDED in done and "faces" not in done and "faces" not in saved
+        ):  # the file's metadata read again: name current faces
             current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
             if "faces" in current:
                 await self._name_from_regions(asset, current["faces"].findings.faces, done[EMBEDDED])
@@ -140,6 +144,25 @@ class AnalysisRuns:
             )
             changed = any(change is not None and change.changed for change in changes)
         return await self.embed(asset, batch_id, stage=stage) or changed
+
+    async def _saved_before(
+        self, asset: Asset, settings: Sequence[tuple[Analyzer, dict[str, object]]], batch_id: str | None
+    ) -> dict[str, RecognitionResult]:
+        """The current runs an earlier attempt of this job saved, by analyzer: a retry after one analyzer
+        failed runs the others again only if something about them differs (the batch, the provider, the
+        model or the settings). Runs of 5 attempts were saved 5 times over."""
+        current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
+        saved = {}
+        for analyzer, params in settings:
+            run = current.get(analyzer.name)
+            if (
+                run is not None
+                and run.batch_id == batch_id
+                and (run.provider, run.model_name) == (analyzer.provider, analyzer.model_name)
+                and run.parameters == {**analyzer.defaults, **params}
+            ):
+                saved[analyzer.name] = run
+        return saved
 
     async def _extract_features(self, item: AnalysisInput) -> FeatureVector | None:
         """The local `features` analyzer's vector, when this server has one."""

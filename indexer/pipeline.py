@@ -90,8 +90,9 @@ class Pipeline:
         self._runs = AnalysisRuns(catalog, faces, cpu, analyzers, choose, embedder, self._documents)
         self._videos = VideoSteps(catalog, blobs, cpu, video, analyzers) if video is not None else None
 
-    async def process(self, tenant_id: str, asset_id: str) -> Stage | None:
-        """Advance the asset to INDEXED; returns the final stage, or None if the asset no longer exists."""
+    async def process(self, tenant_id: str, asset_id: str, *, retry: bool = False) -> Stage | None:
+        """Advance the asset to INDEXED; returns the final stage, or None if the asset no longer exists.
+        `retry`: an earlier attempt of this job may have saved some of the analysis (AnalysisRuns)."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None:
             return None
@@ -108,7 +109,7 @@ class Pipeline:
             if item is None:  # resumed after a restart: the preview is a faithful, cheap source
                 item = await self._input_from_preview(asset)
             try:  # the stage goes with the analysis's last write (its runs, or its embedding)
-                await self._runs.analyze(asset, item, stage=Stage.ANALYZED, after=stored)
+                await self._runs.analyze(asset, item, stage=Stage.ANALYZED, after=stored, retry=retry)
             except BaseException:
                 if stored is not None:  # kept if it worked: a retry starts from the renditions
                     await asyncio.gather(stored, return_exceptions=True)
@@ -155,8 +156,11 @@ class Pipeline:
         await self.reindex(asset)
         return True
 
-    async def reprocess(self, tenant_id: str, asset_id: str, batch: ReprocessBatch) -> bool:
-        """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed."""
+    async def reprocess(
+        self, tenant_id: str, asset_id: str, batch: ReprocessBatch, *, retry: bool = False
+    ) -> bool:
+        """Analyze an indexed asset again as the batch asks (from its preview); True if anything changed.
+        `retry` as in process."""
         asset = await self._catalog.get_asset(tenant_id, asset_id)
         if asset is None:
             raise PermanentError("the asset was deleted")
@@ -180,7 +184,9 @@ class Pipeline:
             changed = await self._video_steps().reanalyze(asset, batch, video_choice)
             choice = with_person_faces(choice, video_choice)
         changed = (
-            await self._runs.analyze(asset, item, params=batch.parameters, choice=choice, batch_id=batch.id)
+            await self._runs.analyze(
+                asset, item, params=batch.parameters, choice=choice, batch_id=batch.id, retry=retry
+            )
             or changed
         )
         # Always: an earlier attempt may have saved changed runs and then failed before re-indexing.

@@ -217,7 +217,8 @@ class Worker:
             elif job.kind == REFRESH_JOB:
                 await self._pipeline.refresh(job.tenant_id, job.asset_id)
             elif job.kind == PROCESS_JOB:
-                if await self._pipeline.process(job.tenant_id, job.asset_id) == Stage.INDEXED:
+                retry = job.attempts > 1
+                if await self._pipeline.process(job.tenant_id, job.asset_id, retry=retry) == Stage.INDEXED:
                     await self._announce(job.tenant_id, WebhookEvent.ASSET_INDEXED, assetId=job.asset_id)
             else:  # e.g. a concept job for a worker made without the concept service: it was done as nothing
                 raise PermanentError(f"this worker cannot run {job.kind!r} jobs")
@@ -258,7 +259,8 @@ class Worker:
                 raise PermanentError("this worker cannot apply review rules")
             await self._review_rules(job.tenant_id, job.asset_id, batch_id)
         else:
-            await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch)  # a change: in the feed
+            # a change: in the feed
+            await self._pipeline.reprocess(job.tenant_id, job.asset_id, batch, retry=job.attempts > 1)
         await self._catalog.finish_batch_item(job.tenant_id, batch_id, job.asset_id, failed=False)
         await self._batch_finished(job.tenant_id, batch_id)
 
