@@ -12,6 +12,7 @@ from typing import Protocol
 
 from catalog.domain.concepts.ports import ConceptStore, FeatureStore
 from catalog.domain.labels.detections import GUESS_BELOW
+from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.model import (
     ALL_SCOPES,
     ApiKey,
@@ -416,6 +417,14 @@ class SearchQuery:
         return frozenset(
             name for name, default in _filter_defaults(type(self)) if getattr(self, name) != default
         )
+
+    def text_label_terms(self) -> tuple[str, ...]:
+        """The lower-cased label names the free text may mean (label_terms), each followed by the tenant's
+        synonyms of it: "Kaffee" finds the coffees labelled Espresso when the tenant made them one group."""
+        text = (self.text or "").strip()
+        if not text:
+            return ()
+        return tuple(dict.fromkeys(n.lower() for n in with_synonyms(label_terms(text), self.synonyms)))
 
     def any_of(self, name: str) -> tuple[str, ...]:
         """What one all_labels name asks for: the name or any of its synonyms. (`labels` and `not_labels`

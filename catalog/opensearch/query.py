@@ -40,7 +40,7 @@ from typing import Any
 
 from catalog.domain.cursor import SortKey, encode_cursor
 from catalog.domain.labels.detections import GUESS_BELOW
-from catalog.domain.labels.query_terms import label_terms, word_forms
+from catalog.domain.labels.query_terms import word_forms
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import (
     FacetValue,
@@ -228,7 +228,7 @@ def _confidence_blend(
     hit in the keyword part (sort key COALESCE(confidence, score) of the embedded index), else the blend.
 
     The label ranks the keyword part when it reaches FILENAME_SCORE, or when the words do not match."""
-    terms, floor, ceiling = label_terms(text), query.min_confidence, query.max_confidence
+    terms, floor, ceiling = query.text_label_terms(), query.min_confidence, query.max_confidence
     found = words_query(text)
     if found is None:
         label_wins = label_filter([(t, floor) for t in terms], ceiling)
@@ -284,7 +284,7 @@ def scoring(
     """The part of the query that finds and ranks; filters come on top."""
     text = (query.text or "").strip()
     if text:
-        named = [(t, query.min_confidence) for t in label_terms(text)]
+        named = [(t, query.min_confidence) for t in query.text_label_terms()]
         label = label_scored(named, query.max_confidence, by_name=True)
         found = words_query(text)
         keyword = [label] if found is None else [label, _text_scored(found, FILENAME_SCORE)]

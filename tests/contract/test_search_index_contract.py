@@ -631,6 +631,20 @@ async def test_all_labels_take_the_tenants_synonyms(index: SearchIndex) -> None:
     assert (ids(first), ids(rest), rest.has_next) == (["a2"], ["a1"], False)
 
 
+async def test_a_text_query_naming_a_synonym_finds_the_label(index: SearchIndex) -> None:
+    """The tenant made Kaffee ↔ Espresso one group: typing "Kaffee" finds the espressos, as the label
+    filter does, explained by the asset's label; without the group it finds nothing."""
+    await index.upsert(doc("t1", "a1", Label("Espresso", 90, ("Beverage",))))
+    await index.upsert(doc("t1", "a2", Label("Tea", 95, ("Beverage",))))
+    await index.upsert(doc("t2", "x1", Label("Espresso", 99)))
+    query = SearchQuery(text="Kaffee", synonyms=(("Kaffee", "Espresso"),))
+    for sort in (SortOrder.RELEVANCE, SortOrder.CONFIDENCE):
+        page = await index.search("t1", dataclasses.replace(query, sort=sort))
+        assert ids(page) == ["a1"]
+        assert page.hits[0].matches == (LabelMatch("Espresso", 90, "espresso"),)
+    assert ids(await index.search("t1", dataclasses.replace(query, synonyms=()))) == []
+
+
 async def test_person_facets_over_the_filtered_set(index: SearchIndex) -> None:
     await index.upsert(doc("t1", "p1", Label("Person", 99), persons=("Ada Lovelace", "Alan Turing")))
     await index.upsert(doc("t1", "p2", Label("Person", 90), persons=("Ada Lovelace",)))

@@ -35,7 +35,7 @@ def search(
     by_labels = search_sql.label_hits(tenant_id, query) if query.labels else None
     narrow = query  # what the filters still have to check
     if text:
-        hits = search_sql.keyword_hits(tenant_id, text, query.min_confidence, query.max_confidence)
+        hits = search_sql.keyword_hits(tenant_id, query, text)
         if by_labels:
             hits = search_sql.restrict(hits, by_labels)
         if query.text_embedding:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from catalog.domain.clock import to_db_time
-from catalog.domain.labels.query_terms import label_terms, word_forms
+from catalog.domain.labels.query_terms import word_forms
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import SearchQuery, SortOrder
 from catalog.domain.ranking import FILENAME_SCORE, WEAK_NAME_WEIGHT, query_words
@@ -104,12 +104,13 @@ def has_term(
     return clause, [tenant_id, *term, *cap]
 
 
-def keyword_hits(tenant_id: str, text: str, min_confidence: float, ceiling: float = FULL) -> Sql:
-    """The whole query as a label or parent name (label_terms: "animals" is Animal; under
-    MEANING_MIN_CONFIDENCE scored WEAK_NAME_WEIGHT of its confidence), or its words (fts_match) in filenames,
-    person names, image text and label names."""
-    below, cap = _below(ceiling)
-    terms = label_terms(text)
+def keyword_hits(tenant_id: str, query: SearchQuery, text: str) -> Sql:
+    """The whole query as a label or parent name (text_label_terms: "animals" is Animal, and a synonym the
+    tenant gave; under MEANING_MIN_CONFIDENCE scored WEAK_NAME_WEIGHT of its confidence), or its words
+    (fts_match) in filenames, person names, image text and label names."""
+    min_confidence = query.min_confidence
+    below, cap = _below(query.max_confidence)
+    terms = query.text_label_terms()
     sql = (
         "SELECT asset_id, CASE WHEN confidence >= ? THEN confidence ELSE confidence * ? END AS score, label, "
         "term AS via, confidence FROM terms "

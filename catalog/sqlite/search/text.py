@@ -21,7 +21,6 @@ import numpy as np
 
 from catalog.domain.clock import to_db_time
 from catalog.domain.cursor import SortKey, encode_cursor
-from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
 from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SearchQuery, SortOrder
 from catalog.domain.ranking import (
@@ -97,7 +96,7 @@ def _search(
 ) -> SearchPage:
     text = (query.text or "").strip()
     if text:
-        scored = _keyword(conn, cols, tenant_id, text, query.min_confidence)
+        scored = _keyword(conn, cols, tenant_id, query, text)
     else:  # the query named a tone and nothing else: its words match every document (_passes: the tone's)
         scored = _Scored(len(cols))
         scored.score[:] = FILENAME_SCORE
@@ -109,7 +108,8 @@ def _search(
     keys = _sort_keys(cols, scored, query.sort)
     page = _page(cols, rows, keys[rows], after, query.first + 1)
     facets = search_facets.finish(conn, tenant_id, _tally(conn, vocab, cols, rows))
-    labels = _labels(conn, cols, tenant_id, text, page[~np.isnan(scored.confidence[page])])
+    terms = query.text_label_terms()
+    labels = _labels(conn, cols, tenant_id, terms, page[~np.isnan(scored.confidence[page])])
     hits = tuple(
         SearchHit(
             asset_id=cols.ids[p].decode(),
@@ -126,7 +126,9 @@ def _search(
     return search_facets.page(hits, len(page) > query.first, facets)
 
 
-def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str, least: float) -> _Scored:
+def _keyword(
+    conn: sqlite3.Connection, cols: Columns, tenant_id: str, query: SearchQuery, text: str
+) -> _Scored:
     """The keyword hits: the term's confidence (WEAK_NAME_WEIGHT of it under MEANING_MIN_CONFIDENCE), or
     FILENAME_SCORE for the words, whichever is higher (the label explains a tie). What is read is remembered
     with the columns: the next page asks for it again."""
@@ -137,7 +139,7 @@ def _keyword(conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str,
         scored.score[at] = FILENAME_SCORE
         scored.words[at] = True
         scored.hit[at] = True
-    at, confidence = _terms_hits(conn, cols, tenant_id, label_terms(text), least)
+    at, confidence = _terms_hits(conn, cols, tenant_id, query.text_label_terms(), query.min_confidence)
     score = np.where(confidence >= MEANING_MIN_CONFIDENCE, confidence, confidence * WEAK_NAME_WEIGHT)
     wins = ~(scored.score[at] > score)  # NaN (no word hit) compares False: the term wins
     scored.score[at[wins]] = score[wins]
@@ -284,14 +286,13 @@ def _key(value: object) -> SortKey:
 
 
 def _labels(
-    conn: sqlite3.Connection, cols: Columns, tenant_id: str, text: str, rows: np.ndarray
+    conn: sqlite3.Connection, cols: Columns, tenant_id: str, terms: tuple[str, ...], rows: np.ndarray
 ) -> dict[int, tuple[str, str]]:
     """The label that matched and the term it matched as, of each of these hits (a page's, where the term
     set the score)."""
     if not len(rows):
         return {}
     ids = [cols.ids[p].decode() for p in rows.tolist()]
-    terms = label_terms(text)
     found: dict[str, tuple[str, str]] = {}
     named = ",".join("?" * len(terms))
     for asset_id, label, term in conn.execute(  # the best confidence's last, as the general path's MAX picks
