@@ -65,13 +65,12 @@ class FaceService:
             raise FaceError("NOT_FOUND", f"asset {asset_id} has no analyzed faces in your tenant")
         faces = result.findings.faces
         if not 0 <= face_index < len(faces):
-            indexes = (
-                "no faces"
-                if not faces
-                else "1 face: faceIndex 0"
-                if len(faces) == 1
-                else (f"{len(faces)} faces: faceIndex 0–{len(faces) - 1}")
-            )
+            if not faces:
+                indexes = "no faces"
+            elif len(faces) == 1:
+                indexes = "1 face: faceIndex 0"
+            else:
+                indexes = f"{len(faces)} faces: faceIndex 0–{len(faces) - 1}"
             raise FaceError("NO_SUCH_FACE", f"asset {asset_id} has {indexes}")
         return faces[face_index]
 
