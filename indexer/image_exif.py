@@ -47,10 +47,11 @@ def parse_exif_datetime(value: object, offset: object = None, subsec: object = N
         return None
     digits = re.match(r"\d+", _text(subsec))
     micro = int(digits.group()[:6].ljust(6, "0")) if digits else 0
-    return moment.replace(microsecond=micro, tzinfo=_parse_offset(_text(offset)) or UTC)
+    return moment.replace(microsecond=micro, tzinfo=exif_offset(_text(offset)) or UTC)
 
 
-def _parse_offset(text: str) -> timezone | None:
+def exif_offset(text: str) -> timezone | None:
+    """EXIF's OffsetTime* text ("+02:00") as a zone; None when absent or invalid."""
     match = _OFFSET.match(text)
     if not match or int(match[2]) > 14 or int(match[3]) >= 60:
         return None

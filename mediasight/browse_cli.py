@@ -13,6 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from catalog.domain.clock import offset_text
 from catalog.domain.embedded import EmbeddedMetadata
 from catalog.domain.ids import is_uuid
 from catalog.domain.labels.detections import said
@@ -193,7 +194,7 @@ def _print_asset(
     out.print(f"  registered {asset.created_at:%Y-%m-%d %H:%M:%S} UTC")
     out.print(f"  original: {services.blobs.location(asset.blob_key)}")
     if taken := taken_at(asset, current):
-        out.print(f"  captured {taken:%Y-%m-%d %H:%M:%S}")
+        out.print(f"  captured {taken:%Y-%m-%d %H:%M:%S}{offset_text(taken)}")
     if asset.other_filenames:
         out.print(f"  also ingested as {escape(', '.join(asset.other_filenames))}")
     for rendition in asset.renditions:

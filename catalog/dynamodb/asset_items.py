@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from catalog.domain.clock import to_db_time
+from catalog.domain.clock import at_recorded_offset, recorded_offset, to_db_time
 from catalog.domain.model import Asset, Rendition, Stage, VersionRelation
 from catalog.dynamodb import keys as ddb
 from catalog.dynamodb.base import opt_time, req_time, time_s
@@ -18,6 +18,7 @@ from catalog.dynamodb.values import Item, num, opt_s, s, to_float, to_int
 FINISHED = (Stage.INDEXED, Stage.FAILED)
 COUNTED = "counted"  # on an asset item: the asset is in its tenant's asset count
 FRAME_TIME = "frame_time"  # on a video's keyframe (never counted: not one of the archive's assets)
+CAPTURED_OFFSET = "captured_offset"  # minutes east of UTC the capture time was recorded at (clock.py)
 # Items the count is spread over: registrations of one tenant update them in transactions, and two
 # transactions on one item at once conflict (one is retried), so each takes a small share of the writes.
 COUNT_SHARDS = 32
@@ -119,6 +120,8 @@ def asset_item(a: Asset) -> Item:
     item.update({name: s(value) for name, value in optional.items() if value is not None})
     if a.frame_time is not None:
         item[FRAME_TIME] = num(a.frame_time)
+    if (offset := recorded_offset(a.captured_at)) is not None:
+        item[CAPTURED_OFFSET] = num(offset)
     return item
 
 
@@ -139,7 +142,10 @@ def asset_from_item(item: Item) -> Asset:
         status=Stage(item["status"]["S"]),
         error=opt_s(item, "error"),
         orientation=to_int(item["orientation"]),
-        captured_at=opt_time(item, "captured_at"),
+        captured_at=at_recorded_offset(
+            opt_time(item, "captured_at"),
+            to_int(item[CAPTURED_OFFSET]) if CAPTURED_OFFSET in item else None,
+        ),
         parent_id=opt_s(item, "parent_id"),
         relation=VersionRelation(relation) if relation else None,
         renditions=tuple(Rendition(*r) for r in json.loads(item["renditions"]["S"])),

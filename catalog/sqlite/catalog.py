@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from catalog.domain.clock import from_db_time, to_db_time, utcnow
+from catalog.domain.clock import at_recorded_offset, from_db_time, recorded_offset, to_db_time, utcnow
 from catalog.domain.model import (
     Asset,
     FeatureVector,
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS assets (
     error TEXT,
     orientation INTEGER NOT NULL DEFAULT 1,
     captured_at TEXT,
+    captured_offset INTEGER,
     parent_id TEXT REFERENCES assets(id),
     relation TEXT,
     renditions TEXT NOT NULL DEFAULT '[]',
@@ -85,7 +86,7 @@ SCHEMA = (
 _ASSET_COLUMNS = (
     "id, tenant_id, sha256, size_bytes, media_type, width, height, filename, blob_key, created_at, "
     "updated_at, status, error, orientation, captured_at, parent_id, relation, renditions, phash, "
-    "other_names, training_example, frame_time"
+    "other_names, training_example, frame_time, captured_offset"
 )
 _ASSET_FIELDS = _ASSET_COLUMNS.count(",") + 1
 
@@ -115,6 +116,7 @@ def _asset_row(a: Asset) -> tuple[Any, ...]:
         json.dumps(a.other_filenames),
         int(a.training_example),
         a.frame_time,
+        recorded_offset(a.captured_at),
     )
 
 
@@ -136,7 +138,7 @@ def _asset(row: sqlite3.Row) -> Asset:
         status=Stage(row["status"]),
         error=row["error"],
         orientation=row["orientation"],
-        captured_at=from_db_time(row["captured_at"]),
+        captured_at=at_recorded_offset(from_db_time(row["captured_at"]), row["captured_offset"]),
         parent_id=row["parent_id"],
         relation=VersionRelation(row["relation"]) if row["relation"] else None,
         renditions=tuple(Rendition(*r) for r in json.loads(row["renditions"])),

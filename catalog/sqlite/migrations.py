@@ -7,7 +7,7 @@ import sqlite3
 from catalog.domain.ids import uuid7
 from catalog.sqlite.run_writes import migrate_results
 
-CATALOG_VERSION = 9
+CATALOG_VERSION = 10
 
 # Columns added after the first tables shipped: (table, column, declaration for ALTER TABLE ADD COLUMN).
 _ADDED_COLUMNS = (
@@ -26,6 +26,7 @@ _ADDED_COLUMNS = (
     ("asset_changes", "deleted", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "background", "INTEGER NOT NULL DEFAULT 0"),
     ("batches", "outdated_only", "INTEGER NOT NULL DEFAULT 0"),  # version 9
+    ("assets", "captured_offset", "INTEGER"),  # version 10
 )
 
 

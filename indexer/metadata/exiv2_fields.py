@@ -22,6 +22,7 @@ from catalog.domain.embedded import (
     ImageRegion,
 )
 from catalog.domain.model import BoundingBox
+from indexer.image_exif import exif_offset, parse_exif_datetime
 
 Raw = Mapping[str, Any]
 
@@ -145,28 +146,30 @@ def _gps(exif: Raw, xmp: Raw) -> GpsPoint | None:
     return GpsPoint(round(latitude, 7), round(longitude, 7), altitude)
 
 
-_EXIF_TIME = re.compile(r"^(\d{4}):(\d\d):(\d\d)[ T](\d\d):(\d\d):(\d\d)")
-_IPTC_TIME = re.compile(r"\d\d:\d\d:\d\d")  # TimeCreated: HH:MM:SS±HH:MM
+_IPTC_TIME = re.compile(r"\d\d:\d\d:\d\d(?:[+-]\d\d:\d\d)?")  # TimeCreated: HH:MM:SS±HH:MM
+# EXIF's time tags, each with the tag of the offset it was taken at (EXIF 2.31)
+_EXIF_TIMES = (
+    ("Exif.Photo.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal"),
+    ("Exif.Image.DateTimeOriginal", "Exif.Photo.OffsetTimeOriginal"),
+    ("Exif.Photo.DateTimeDigitized", "Exif.Photo.OffsetTimeDigitized"),
+)
 
 
 def _captured(exif: Raw, xmp: Raw, iptc: Raw) -> datetime | None:
-    for key in ("Exif.Photo.DateTimeOriginal", "Exif.Image.DateTimeOriginal", "Exif.Photo.DateTimeDigitized"):
-        m = _EXIF_TIME.match(str(exif.get(key, "")))
-        if m:
-            try:
-                y, mo, d, h, mi, sec = (int(g) for g in m.groups())
-                return datetime(y, mo, d, h, mi, sec)
-            except ValueError:
-                continue
+    """The time written in the file, with the offset written beside it (naive without one: a scan's date
+    says nothing of a zone)."""
+    for key, offset_key in _EXIF_TIMES:
+        if (found := parse_exif_datetime(str(exif.get(key, "")))) is not None:
+            return found.replace(tzinfo=exif_offset(str(exif.get(offset_key, ""))))
     for value in (xmp.get("Xmp.photoshop.DateCreated"), xmp.get("Xmp.exif.DateTimeOriginal")):
         try:
             if value:
-                return datetime.fromisoformat(str(value)).replace(tzinfo=None)
+                return datetime.fromisoformat(str(value))
         except ValueError:
             continue
     date = str(iptc.get("Iptc.Application2.DateCreated", ""))
     time = _IPTC_TIME.match(str(iptc.get("Iptc.Application2.TimeCreated", "")))
-    try:  # the time as written, its zone aside (as XMP's above)
+    try:
         return datetime.fromisoformat(f"{date}T{time.group()}" if time else date) if date else None
     except ValueError:
         return None

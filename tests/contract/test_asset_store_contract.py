@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -79,6 +79,19 @@ async def test_register_asset_dedupes_per_tenant(catalog: CatalogStore) -> None:
 
     other, created = await catalog.register_asset(new_asset(b, "1" * 64))  # same bytes, another tenant
     assert created and other.id != first.id
+
+
+async def test_a_capture_time_keeps_the_offset_it_was_recorded_with(catalog: CatalogStore) -> None:
+    """A camera's 10:00 at +02:00 (EXIF OffsetTimeOriginal) reads back as 10:00+02:00, the same instant;
+    a time recorded without one reads back in UTC."""
+    [tenant] = await tenants(catalog, "acme")
+    paris = datetime(2024, 5, 1, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+    newfoundland = datetime(1969, 7, 16, 9, 32, tzinfo=timezone(timedelta(hours=-3, minutes=-30)))
+    for sha, taken in (("o" * 64, paris), ("n" * 64, newfoundland), ("u" * 64, T0)):
+        asset, _ = await catalog.register_asset(new_asset(tenant, sha, captured_at=taken))
+        found = await catalog.get_asset(tenant, asset.id)
+        assert found is not None and found.captured_at == taken
+        assert found.captured_at.isoformat() == taken.isoformat()
 
 
 async def test_concurrent_registrations_of_the_same_bytes_make_one_asset(catalog: CatalogStore) -> None:

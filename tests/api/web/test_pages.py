@@ -312,19 +312,30 @@ async def test_a_read_only_key_sees_no_write_buttons(world: World, tab: Tab) -> 
 
 
 async def test_the_time_taken_reads_as_recorded_in_any_time_zone(world: World, chromium: Browser) -> None:
-    """A camera's 10:00 without a zone (EXIF DateTimeOriginal) reads 10:00 to a user in New York too."""
-    exif = Image.Exif()
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "1984:02:03 10:00:00"
-    buf = io.BytesIO()
-    photo("coffee").save(buf, "JPEG", exif=exif)
+    """A camera's 10:00 without a zone (EXIF DateTimeOriginal) reads 10:00 to a user in New York too; one
+    recorded at +02:00 (OffsetTimeOriginal) reads 10:00 and names its offset (it read 08:00, in UTC)."""
     tenant, key = await make_tenant(world.services, "dated")
-    outcome = await world.services.ingestor.ingest(tenant, buf.getvalue(), "dated.jpg")
-    assert outcome.asset is not None
+    shown = {}
+    for name, offset in (("dated.jpg", None), ("paris.jpg", "+02:00")):
+        exif = Image.Exif()
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "1984:02:03 10:00:00"
+        if offset:
+            exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.OffsetTimeOriginal] = offset
+        buf = io.BytesIO()
+        photo("coffee" if offset is None else "astronaut").save(buf, "JPEG", exif=exif)
+        outcome = await world.services.ingestor.ingest(tenant, buf.getvalue(), name)
+        assert outcome.asset is not None
+        shown[name] = outcome.asset.id
     await world.services.worker().run_until_idle()
     async with open_tab(chromium, timezone="America/New_York") as tab:
-        await sign_in(tab.page, world.base, key, f"/assets/{outcome.asset.id}")
-        taken = tab.page.get_by_role("region", name="Properties").locator("dd").nth(3)
-        await expect(taken).to_have_text(re.compile(r"1984.*\b10:00:00"))
+        await sign_in(tab.page, world.base, key, f"/assets/{shown['dated.jpg']}")
+        for name, expected in (
+            ("dated.jpg", r"1984.*\b10:00:00(?!.*UTC)"),
+            ("paris.jpg", r"1984.*\b10:00:00.*\(UTC\+02:00\)"),
+        ):
+            await tab.page.goto(f"{world.base}/assets/{shown[name]}")
+            taken = tab.page.get_by_role("region", name="Properties").locator("dd").nth(3)
+            await expect(taken).to_have_text(re.compile(expected))
         tab.guard.check()
 
 

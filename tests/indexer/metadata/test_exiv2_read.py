@@ -7,7 +7,7 @@ import random
 import signal
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -52,6 +52,22 @@ def test_reads_every_field_exiftool_wrote(tmp_path: Path, exiv2: Exiv2Metadata) 
     assert "Eileen Collins" in meta.words() and "STS-93" in meta.words()
 
 
+def test_an_exif_time_keeps_the_offset_written_beside_it(tmp_path: Path, exiv2: Exiv2Metadata) -> None:
+    """EXIF 2.31's OffsetTimeOriginal is the zone of DateTimeOriginal; XMP writes its zone in the value."""
+    photo = exiftool_write(
+        write_photo(tmp_path / "p.jpg", "coffee"),
+        "-EXIF:DateTimeOriginal=2024:05:01 10:00:00",
+        "-EXIF:OffsetTimeOriginal=-03:30",
+    )
+    taken = exiv2.read(photo.read_bytes()).captured_at
+    assert taken is not None and taken.isoformat() == "2024-05-01T10:00:00-03:30"
+    photo = exiftool_write(
+        write_photo(tmp_path / "x.jpg", "coffee"), "-XMP-photoshop:DateCreated=1969-07-16T09:32-04:00"
+    )
+    taken = exiv2.read(photo.read_bytes()).captured_at
+    assert taken is not None and taken.isoformat() == "1969-07-16T09:32:00-04:00"
+
+
 def test_iim_alone_and_mwg_alone(tmp_path: Path, exiv2: Exiv2Metadata) -> None:
     photo = exiftool_write(
         write_photo(tmp_path / "p.jpg", "coffee"),
@@ -65,7 +81,9 @@ def test_iim_alone_and_mwg_alone(tmp_path: Path, exiv2: Exiv2Metadata) -> None:
         "Name=Ann,Type=Face}]}",
     )
     meta = exiv2.read(photo.read_bytes())
-    assert meta.captured_at == datetime(2011, 8, 15, 18, 24, 59)  # the date with its time, as written
+    # the date with its time and the offset it was written at
+    assert meta.captured_at == datetime(2011, 8, 15, 18, 24, 59, tzinfo=timezone(timedelta(hours=2)))
+    assert meta.captured_at.isoformat() == "2011-08-15T18:24:59+02:00"
     assert (meta.caption, meta.keywords, meta.creators) == (
         "A cup of coffee",
         ("coffee", "cup"),

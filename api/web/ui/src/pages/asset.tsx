@@ -5,6 +5,7 @@ import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
+import { takenText } from "../asset/taken";
 import { seconds, VideoView } from "../asset/video";
 import { ASSET_QUERY, type AssetData, type Version } from "../asset/types";
 import { pct } from "../labels";
@@ -169,9 +170,7 @@ function Details(props: { asset: AssetData }) {
     ["Type", a.mediaType],
     ["Size", `${a.width} × ${a.height}, ${bytes(a.sizeBytes)}`],
     ["Added", new Date(a.createdAt).toLocaleString()],
-    // as the camera or the cataloguer recorded it: a time given without a zone is stored as UTC, so shown
-    // in UTC it reads as written (in the browser's zone a 10:00 photo read 5:00 in New York)
-    ["Taken", a.capturedAt ? new Date(a.capturedAt).toLocaleString(undefined, { timeZone: "UTC" }) : "unknown"],
+    ["Taken", a.capturedAt ? takenText(a.capturedAt) : "unknown"],
     ["Status", a.status.toLowerCase() + (a.error ? `: ${a.error}` : "")],
     ["SHA-256", a.sha256],
   ];
