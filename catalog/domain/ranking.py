@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from catalog.domain.labels.detections import GUESS_BELOW
 from catalog.domain.metadata import MEANING_MIN_CONFIDENCE
@@ -92,3 +93,19 @@ def facet_labels(doc: IndexDocument, terms: dict[str, tuple[float, str]] | None 
         if confidence >= GUESS_BELOW:
             out[label.name] = confidence
     return out
+
+
+def one_spelling(counts: Mapping[str, int]) -> Counter[str]:
+    """Label facet counts with the spellings of one name counted as one ("Big Cat" from the model, "Big cat"
+    from a custom concept), as a label filter matches them (case-insensitive), under the spelling most
+    documents have (a tie: the first in code-point order). A document has a name once (merge_labels)."""
+    by_name: dict[str, Counter[str]] = {}
+    for value, n in counts.items():
+        if n > 0:
+            by_name.setdefault(value.casefold(), Counter())[value] += n
+    return Counter(
+        {
+            min(spellings, key=lambda v: (-spellings[v], v)): spellings.total()
+            for spellings in by_name.values()
+        }
+    )

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +61,7 @@ from catalog.domain.ranking import (
     WEAK_NAME_WEIGHT,
     meaning,
     meaning_cut,
+    one_spelling,
     query_words,
 )
 
@@ -364,9 +366,16 @@ def narrowing(query: SearchQuery) -> tuple[list[dict[str, Any]], list[dict[str, 
     return keep, drop
 
 
-def _facet(field: str, order: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def _facet(
+    field: str, order: list[dict[str, str]] | None = None, *, size: int = FACET_LIMIT
+) -> dict[str, Any]:
     order = order or [{"_count": "desc"}, {"_key": "asc"}]
-    return {"terms": {"field": field, "size": FACET_LIMIT, "order": order}}
+    return {"terms": {"field": field, "size": size, "order": order}}
+
+
+# Label spellings read to make FACET_LIMIT names: a name's other spelling ("Big cat" beside "Big Cat") is
+# counted unless it is rarer than this many others.
+SPELLINGS = FACET_LIMIT * 4
 
 
 # A label counts where it is a finding: documents written before fingerprint v7 hold their guesses too,
@@ -375,7 +384,8 @@ _FINDINGS = {"range": {"labels.confidence": {"gte": GUESS_BELOW}}}
 FACETS: dict[str, Any] = {
     "labels": {
         "nested": {"path": "labels"},
-        "aggs": {"found": {"filter": _FINDINGS, "aggs": {"names": _facet("labels.name")}}},
+        # each spelling, merged by facets() as a label filter matches them (ranking.one_spelling)
+        "aggs": {"found": {"filter": _FINDINGS, "aggs": {"names": _facet("labels.name", size=SPELLINGS)}}},
     },
     "persons": _facet("persons"),
     "media_types": _facet("media_type"),
@@ -452,7 +462,11 @@ def facets(aggregations: dict[str, Any], name: str) -> tuple[FacetValue, ...]:
     agg = aggregations.get(name, {})
     agg = agg.get("found", agg)  # the label facet: its findings (FACETS)
     buckets = agg.get("names", agg).get("buckets", [])
-    return tuple(FacetValue(str(b["key"]), int(b["doc_count"])) for b in buckets)
+    counts = Counter({str(b["key"]): int(b["doc_count"]) for b in buckets})
+    if name == "labels":  # one value per name in any case, most frequent first as terms aggs order
+        ranked = sorted(one_spelling(counts).items(), key=lambda vn: (-vn[1], vn[0].casefold(), vn[0]))
+        return tuple(FacetValue(v, n) for v, n in ranked[:FACET_LIMIT])
+    return tuple(FacetValue(v, n) for v, n in counts.items())
 
 
 def _meaning(hit: dict[str, Any], vector: tuple[float, ...] | None, cut: float) -> float | None:

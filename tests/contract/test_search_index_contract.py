@@ -645,6 +645,18 @@ async def test_a_text_query_naming_a_synonym_finds_the_label(index: SearchIndex)
     assert ids(await index.search("t1", dataclasses.replace(query, synonyms=()))) == []
 
 
+async def test_label_facets_count_the_spellings_of_a_name_as_one(index: SearchIndex) -> None:
+    """The model's "Big Cat" and a custom concept's "Big cat" are one facet value, as a label filter on
+    either finds both, shown as most documents spell it."""
+    await index.upsert(doc("t1", "a1", Label("Big Cat", 90)))
+    await index.upsert(doc("t1", "a2", Label("Big cat", 80), Label("apple", 70)))
+    await index.upsert(doc("t1", "a3", Label("Big cat", 85), Label("Apple", 60)))
+    page = await index.search("t1", SearchQuery(sort=SortOrder.CREATED))
+    assert [(f.value, f.count) for f in page.label_facets] == [("Big cat", 3), ("Apple", 2)]
+    assert page.total == 3
+    assert len(ids(await index.search("t1", SearchQuery(labels=("BIG CAT",))))) == 3
+
+
 async def test_person_facets_over_the_filtered_set(index: SearchIndex) -> None:
     await index.upsert(doc("t1", "p1", Label("Person", 99), persons=("Ada Lovelace", "Alan Turing")))
     await index.upsert(doc("t1", "p2", Label("Person", 90), persons=("Ada Lovelace",)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.domain.ports import FacetValue, SearchHit, SearchPage
-from catalog.domain.ranking import FACET_LIMIT
+from catalog.domain.ranking import FACET_LIMIT, one_spelling
 from catalog.sqlite.search.counts import CAPTURE_YEAR, LABEL, MEDIA_TYPE, PERSON, Tallies
 from catalog.sqlite.search.vocab import Vocabulary, unpack
 
@@ -53,14 +53,18 @@ class Facets:
 def finish(conn: sqlite3.Connection, tenant_id: str, tallies: Tallies) -> Facets:
     """The total (every document has one media type) and each facet's first FACET_LIMIT values."""
 
-    def top(counts: Counter[str]) -> list[tuple[str, int]]:
-        return sorted(((v, n) for v, n in counts.items() if n > 0), key=lambda vn: (-vn[1], vn[0]))
+    def top(counts: Counter[str], *, folded: bool = False) -> list[tuple[str, int]]:
+        """Most frequent first, then by value (`folded`: lower-cased, as OpenSearch's label facet)."""
+        return sorted(
+            ((v, n) for v, n in counts.items() if n > 0),
+            key=lambda vn: (-vn[1], vn[0].casefold() if folded else vn[0], vn[0]),
+        )
 
     persons = [(_person_name(conn, tenant_id, lc), n) for lc, n in top(tallies[PERSON])[:FACET_LIMIT]]
     years = sorted(((y, n) for y, n in tallies[CAPTURE_YEAR].items() if n > 0), reverse=True)
     return Facets(
         total=sum(tallies[MEDIA_TYPE].values()),
-        labels=_values(top(tallies[LABEL])),
+        labels=_values(top(one_spelling(tallies[LABEL]), folded=True)),
         persons=_values(sorted(persons, key=lambda vn: (-vn[1], vn[0]))),
         media_types=_values(top(tallies[MEDIA_TYPE])),
         capture_years=_values(years),
