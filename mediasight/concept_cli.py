@@ -149,7 +149,7 @@ def concept_create(
     positive_label: FromLabels = None,
     parent: Annotated[list[str] | None, typer.Option("--parent", help="A parent name for its label.")] = None,
     synonym: Annotated[
-        list[str] | None, typer.Option("--synonym", help="Another name search finds it by.")
+        list[str] | None, typer.Option("--synonym", metavar="NAME", help="Another name search finds it by.")
     ] = None,
 ) -> None:
     """Define a concept from example assets (train it with `mediasight concept train`)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -43,6 +46,32 @@ def test_help_shows_defaults_and_the_data_dir() -> None:
     assert "KEY_ID" in revoke and "mediasight key list" in revoke
     for text in (main, serve, revoke):
         assert "<bool>" not in text and " ." not in text, text
+
+
+def every_command(command: object = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The path of every `mediasight` command and group: (), ("search",), ("key", "create"), ..."""
+    yield path
+    below = getattr(command if path else get_command(app), "commands", {})
+    for name, sub in below.items():
+        yield from every_command(sub, (*path, name))
+
+
+# typer's type hints: <str>, <list[str]>, <float range>, <path>, <xmp|image|json>
+TYPE_HINT = re.compile(r"<(str|int|float|bool|path|file|dir|list\[[^>]*\]|\w+ range|[\w.]+(\|[\w.]+)+)>")
+
+
+def test_help_shows_placeholders_not_type_hints() -> None:
+    runner = CliRunner(env={"COLUMNS": "250"})
+    helps = {path: runner.invoke(app, [*path, "--help"]).output for path in every_command()}
+    assert len(helps) > 50
+    for path, text in helps.items():
+        assert not TYPE_HINT.search(text), (path, text)
+        assert "{" not in text.splitlines()[0], (path, text)  # usage: TENANT, not {TENANT}
+    search = " ".join(helps[("search",)].split())
+    assert "[OPTIONS] [QUERY]" in search and "--label LABEL" in search and "--tenant NAME" in search
+    assert "--min-confidence NUMBER" in search and "--first N" in search
+    assert "Usage: root key create [OPTIONS] TENANT\n" in helps[("key", "create")]
+    assert "--param KEY=VALUE" in helps[("reprocess",)]
 
 
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
