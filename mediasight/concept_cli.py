@@ -250,7 +250,13 @@ def concept_activate(
     ctx: typer.Context,
     tenant: TenantName,
     name: ConceptName,
-    version: Annotated[int | None, typer.Option("--version", help="[default: the newest ready]")] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            help="The version to run (`mediasight concept show` lists them) [default: the newest ready].",
+        ),
+    ] = None,
     wait: Wait = False,
 ) -> None:
     """Run a trained version on new assets, and over the indexed ones now as a reprocess batch (its ID on

@@ -25,6 +25,9 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 Tenant = Annotated[str, typer.Option("--tenant", help="The tenant (by name).")]
+ReviewerName = Annotated[
+    str, typer.Argument(help="The reviewer's name, as `mediasight reviewer list --tenant NAME` shows it.")
+]
 
 
 def _fail(exc: ReviewInputError) -> typer.Exit:
@@ -87,13 +90,13 @@ def _set_paused(ctx: typer.Context, name: str, tenant: str, paused: bool) -> Non
 
 
 @reviewer_app.command("pause")
-def reviewer_pause(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+def reviewer_pause(ctx: typer.Context, name: ReviewerName, tenant: Tenant) -> None:
     """Pause a reviewer: no more tasks, and its answers stop counting."""
     _set_paused(ctx, name, tenant, True)
 
 
 @reviewer_app.command("resume")
-def reviewer_resume(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+def reviewer_resume(ctx: typer.Context, name: ReviewerName, tenant: Tenant) -> None:
     """Resume a paused reviewer."""
     _set_paused(ctx, name, tenant, False)
 

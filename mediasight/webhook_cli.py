@@ -75,7 +75,15 @@ def webhook_deliveries(
 
 @webhook_app.command("redeliver")
 def webhook_redeliver(
-    ctx: typer.Context, tenant: TenantName, endpoint: EndpointId, delivery: Annotated[str, typer.Argument()]
+    ctx: typer.Context,
+    tenant: TenantName,
+    endpoint: EndpointId,
+    delivery: Annotated[
+        str,
+        typer.Argument(
+            help="The delivery's ID: the first column of `mediasight webhook deliveries TENANT ENDPOINT`."
+        ),
+    ],
 ) -> None:
     """Send a delivery again now (the receiver sees the same webhook-id)."""
     _run(ctx, tenant, lambda s, t: s.webhooks.redeliver(t, endpoint, delivery))

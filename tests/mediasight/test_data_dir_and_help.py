@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,11 +49,11 @@ def test_help_shows_defaults_and_the_data_dir() -> None:
         assert "<bool>" not in text and " ." not in text, text
 
 
-def every_command(command: object = None, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The path of every `mediasight` command and group: (), ("search",), ("key", "create"), ..."""
-    yield path
-    below = getattr(command if path else get_command(app), "commands", {})
-    for name, sub in below.items():
+def every_command(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every `mediasight` command and group with its path: ((), root), (("key", "create"), command), ..."""
+    command = command or get_command(app)
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
         yield from every_command(sub, (*path, name))
 
 
@@ -62,7 +63,7 @@ TYPE_HINT = re.compile(r"<(str|int|float|bool|path|file|dir|list\[[^>]*\]|\w+ ra
 
 def test_help_shows_placeholders_not_type_hints() -> None:
     runner = CliRunner(env={"COLUMNS": "250"})
-    helps = {path: runner.invoke(app, [*path, "--help"]).output for path in every_command()}
+    helps = {path: runner.invoke(app, [*path, "--help"]).output for path, _ in every_command()}
     assert len(helps) > 50
     for path, text in helps.items():
         assert not TYPE_HINT.search(text), (path, text)
@@ -72,6 +73,17 @@ def test_help_shows_placeholders_not_type_hints() -> None:
     assert "--min-confidence NUMBER" in search and "--first N" in search
     assert "Usage: root key create [OPTIONS] TENANT\n" in helps[("key", "create")]
     assert "--param KEY=VALUE" in helps[("reprocess",)]
+
+
+def test_every_argument_and_option_has_a_help_text() -> None:
+    bare = [
+        (" ".join(path), param.name)
+        for path, command in every_command()
+        for param in command.params
+        if not (param.help or "").strip(" .").removeprefix("[default:").strip()
+        or (param.help or "")[0] == "["
+    ]
+    assert bare == []
 
 
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
