@@ -24,6 +24,12 @@ err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)  # a command's result; piped: no wrapping at 80
 
 
+def one_of(kind: type[Enum]) -> str:
+    """An enum's values for a help text, from the enum itself so they cannot drift: 'read, write or admin'."""
+    values = [str(member.value) for member in kind]
+    return ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else "".join(values)
+
+
 def many(count: int, noun: str, plural: str = "") -> str:
     """'1 tenant', '3 tenants', '1,024 files'."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

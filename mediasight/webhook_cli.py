@@ -9,14 +9,14 @@ import typer
 
 from catalog.domain.webhooks import WebhookEvent
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, with_tenant
+from mediasight.shared_cli import err, one_of, with_tenant
 from services.webhooks import WebhookError
 
 T = TypeVar("T")
 
 webhook_app = typer.Typer(
-    help="Send a tenant's events (asset.indexed, asset.metadata_changed, asset.deleted, batch.finished) to "
-    "an http(s) URL, signed the Standard Webhooks way.",
+    help=f"Send a tenant's events ({one_of(WebhookEvent)}) to an http(s) URL, signed the Standard "
+    "Webhooks way.",
     no_args_is_help=True,
 )
 
@@ -40,7 +40,12 @@ def webhook_create(
     ctx: typer.Context,
     tenant: TenantName,
     url: Annotated[str, typer.Argument(help="Where to POST (http or https; public addresses only).")],
-    event: Annotated[list[WebhookEvent], typer.Option("--event", help="An event to send (repeat for more).")],
+    event: Annotated[
+        list[WebhookEvent],
+        typer.Option(
+            "--event", metavar="EVENT", help=f"An event to send: {one_of(WebhookEvent)} (repeat for more)."
+        ),
+    ],
     profile: Annotated[
         str, typer.Option("--profile", help="An export profile: asset events carry the metadata through it.")
     ] = "",

@@ -13,6 +13,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from api.app import create_app
+from catalog.domain.model import Scope
 from mediasight.bootstrap import Services
 from mediasight.cli import app
 from mediasight.settings import Settings, default_data_dir
@@ -83,6 +84,12 @@ def test_every_argument_and_option_has_a_help_text() -> None:
         if not param.help or param.help.startswith("[")  # none, or only "[default: ...]"
     ]
     assert bare == []
+
+
+def test_key_help_names_every_scope() -> None:
+    for command in (["key"], ["key", "create"]):
+        shown = " ".join(CliRunner().invoke(app, [*command, "--help"]).output.split())
+        assert all(scope.value in shown.replace("--scope SCOPE", "") for scope in Scope), shown  # review too
 
 
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
