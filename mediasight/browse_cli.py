@@ -21,7 +21,7 @@ from catalog.domain.metadata import current_labels, embedded_of, taken_at, video
 from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, many, out, with_tenant
+from mediasight.shared_cli import err, many, out, print_table, with_tenant
 from services.search_query import InvalidSearch, SearchSpec
 
 TOP_LABELS = 3
@@ -117,7 +117,7 @@ def search(
             name = asset.filename if asset else "(deleted)"
             top = _top_labels(results.get(hit.asset_id, {}))
             table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}", escape(_why(hit)))
-        out.print(table)
+        print_table(table, "No assets match.")
         if page.has_next:
             err.print(f"showing the first {len(page.hits)}; pass --first (up to {MAX_FIRST}) for more")
         return 0
@@ -233,4 +233,4 @@ def _print_asset(
         status = run.status.value + (f": {run.error}" if run.error else "")
         model = f"{run.model_name} {run.model_version}"
         table.add_row(run.id, run.analyzer, run.provider, escape(model), started, escape(status))
-    out.print(table)
+    print_table(table, "[bold]runs[/]  (none yet)")

@@ -23,7 +23,7 @@ from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import progress_bar
 from mediasight.reprocess_cli import follow, print_report
-from mediasight.shared_cli import err, out, with_tenant
+from mediasight.shared_cli import err, out, print_table, with_tenant
 from services.reprocessing.requests import ReprocessError
 from services.search_query import InvalidSearch, SearchSpec
 
@@ -325,7 +325,11 @@ def concept_list(ctx: typer.Context, tenant: TenantName) -> None:
                 ", ".join(c.synonyms),
                 escape(_metrics(versions[0])) if versions else "-",
             )
-        out.print(table)
+        print_table(
+            table,
+            f"No concepts yet: create one with `mediasight concept create {escape(tenant)} NAME "
+            "--positive ASSET_ID ...`.",
+        )
 
     _run(ctx, tenant, run)
 

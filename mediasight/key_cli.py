@@ -45,6 +45,8 @@ def key_create(
 def key_list(ctx: typer.Context, tenant: TenantName) -> None:
     """List a tenant's keys (never their secrets)."""
     found = with_tenant(ctx, tenant, lambda s, t: s.catalog.list_api_keys(t))
+    if not found:
+        err.print(f"No keys yet: create one with `mediasight key create {tenant}`.")
     for key in found:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
         print(f"{key.id}\t{','.join(key.scopes)}\t{state}\t{key.name}")

@@ -72,6 +72,9 @@ def reviewer_list(
         ]
 
     rows = with_tenant(ctx, tenant, run)
+    if not rows:
+        err.print(f"No reviewers yet: add one with `mediasight reviewer add NAME --tenant {tenant}`.")
+        return
     print("name\trating\tgold accuracy\tagreement\tanswered\titems/min\tstate")
     for row in rows:
         print("\t".join(row))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, get_args
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from catalog.domain.model import Tenant
@@ -22,6 +23,11 @@ T = TypeVar("T")
 
 err = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 200)  # a command's result; piped: no wrapping at 80
+
+
+def print_table(table: Table, empty: str) -> None:
+    """The table on stdout; when it has no rows, the sentence `empty` instead of a header alone."""
+    out.print(table if table.row_count else empty)
 
 
 def one_of(kind: type[Enum]) -> str:

@@ -14,7 +14,7 @@ from rich.table import Table
 from catalog.domain.model import ALL_SCOPES, Tenant, TenantConfig
 from indexer.recognizers.ports import RemoteUnavailable
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, many, out, tenant_named, with_services
+from mediasight.shared_cli import err, many, print_table, tenant_named, with_services
 from services.keys import issue_key
 from services.tenant_names import TenantNameError, check_tenant_name
 
@@ -75,7 +75,7 @@ def tenant_list(ctx: typer.Context) -> None:
             f"{assets:,}",
             escape(config_summary(tenant.config)),
         )
-    out.print(table)
+    print_table(table, "No tenants yet: create one with `mediasight tenant create NAME`.")
 
 
 @tenant_app.command("configure")

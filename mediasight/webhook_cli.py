@@ -59,7 +59,10 @@ def webhook_create(
 @webhook_app.command("list")
 def webhook_list(ctx: typer.Context, tenant: TenantName) -> None:
     """List the endpoints: ID, state, events, URL."""
-    for e in _run(ctx, tenant, lambda s, t: s.webhooks.endpoints(t)):
+    found = _run(ctx, tenant, lambda s, t: s.webhooks.endpoints(t))
+    if not found:
+        err.print(f"No webhooks yet: add one with `mediasight webhook create {tenant} URL --event EVENT`.")
+    for e in found:
         state = "enabled" if e.enabled else f"disabled: {e.disabled_reason}"
         print(f"{e.id}\t{state}\t{','.join(e.events)}\t{e.url}")
 
@@ -72,7 +75,10 @@ def webhook_deliveries(
     last: Annotated[int, typer.Option(help="How many, newest first (at most 100).")] = 20,
 ) -> None:
     """The endpoint's delivery log: each delivery and every attempt (time, HTTP status or error)."""
-    for d in _run(ctx, tenant, lambda s, t: s.webhooks.deliveries(t, endpoint, last)):
+    found = _run(ctx, tenant, lambda s, t: s.webhooks.deliveries(t, endpoint, last))
+    if not found:
+        err.print("No deliveries yet: the endpoint's events have not happened since it was made.")
+    for d in found:
         print(f"{d.id}\t{d.event}\t{d.state}\t{d.created_at:%Y-%m-%d %H:%M:%S}")
         for a in d.attempts:
             print(f"\t{a.at:%Y-%m-%d %H:%M:%S}\t{a.status_code or '-'}\t{a.duration_ms:.0f} ms\t{a.error}")

@@ -92,6 +92,31 @@ def test_key_help_names_every_scope() -> None:
         assert all(scope.value in shown.replace("--scope SCOPE", "") for scope in Scope), shown  # review too
 
 
+EMPTY = {
+    ("tenant", "list"): "No tenants yet: create one with `mediasight tenant create NAME`.",
+    ("webhook", "list", "acme"): "No webhooks yet: add one with `mediasight webhook create acme URL",
+    ("concept", "list", "acme"): "No concepts yet: create one with `mediasight concept create acme NAME",
+    ("profile", "list", "--tenant", "acme"): "No export profiles yet: save one with `mediasight profile save",
+    ("reviewer", "list", "--tenant", "acme"): "No reviewers yet: add one with `mediasight reviewer add NAME",
+    ("search", "cat", "--tenant", "acme"): "No assets match.",
+}
+
+
+def test_an_empty_list_is_a_sentence_not_a_header_alone(tmp_path: Path) -> None:
+    runner = CliRunner(
+        env={"MEDIASIGHT_DATA_DIR": str(tmp_path / "data"), "MEDIASIGHT_SEMANTIC_SEARCH": "false"}
+    )
+    for args, said in EMPTY.items():  # the tenant list first, then one tenant with nothing
+        result = runner.invoke(app, list(args))
+        shown = " ".join(result.output.split())
+        assert result.exit_code == 0 and said in shown and "┏" not in shown and "\t" not in shown, (
+            args,
+            shown,
+        )
+        if args == ("tenant", "list"):
+            assert runner.invoke(app, ["tenant", "create", "acme"]).exit_code == 0
+
+
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
