@@ -83,6 +83,13 @@ def _metrics(v: ConceptVersion) -> str:
     )
 
 
+def _percent(probability: float) -> str:
+    """A score as a percentage: '81.8'; one too small for a decimal '<0.1', not '0.0' (scores are kept in
+    millionths: a far-off asset's is often 0 there)."""
+    percent = probability * 100
+    return f"{percent:.1f}" if percent >= 0.05 else "<0.1"
+
+
 Uploads = Annotated[
     list[Path] | None,
     typer.Option(
@@ -357,9 +364,16 @@ def concept_show(
             if exc.code == "PREPARING":  # a worker scores the archive: `show` again in a moment
                 out.print(f"suggestions: {escape(str(exc))}")
             return
-        out.print("is this also it? (highest-scoring non-examples)")
+        if not found:
+            out.print("suggestions: none (every scored asset is an example)")
+            return
+        assets = await services.catalog.get_assets(tenant_id, [s.asset_id for s in found])
+        out.print(
+            "is this also it? (the highest-scoring assets that are not examples: filename, score 0–100)"
+        )
         for s in found:
-            out.print(f"  {s.asset_id}  {s.probability * 100:.1f}")
+            filename = assets[s.asset_id].filename if s.asset_id in assets else "(deleted)"
+            out.print(f"  {escape(filename)}  {_percent(s.probability)}  {s.asset_id}")
 
     _run(ctx, tenant, run)
 

@@ -5,18 +5,24 @@ a version's scores are being prepared."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
-from typer.testing import CliRunner
+import pytest
+from typer.testing import CliRunner, Result
 
 from catalog.domain.clock import utcnow
 from catalog.domain.concepts.model import Concept, ConceptVersion, VersionStatus
 from catalog.domain.ids import uuid7
-from mediasight.bootstrap import build
+from mediasight import shared_cli
+from mediasight.bootstrap import build, open_services
 from mediasight.cli import app
 from mediasight.settings import Settings
+from tests.api.concepts.test_concepts_graphql import OTHERS, REDS
 from tests.conftest import jpeg_bytes
-from tests.fakes import ColorLabeler
+from tests.fakes import ColorFeatureLabeler, ColorLabeler
 
 
 def test_concept_add_uploads_training_examples(tmp_path: Path) -> None:
@@ -108,3 +114,55 @@ def test_concept_show_says_when_a_versions_scores_are_being_prepared(tmp_path: P
             services.close()
 
     assert asyncio.run(queued()) == 1  # the worker of `mediasight serve`/`worker` scores it
+
+
+class Colors(NamedTuple):
+    run: Callable[..., Result]  # a `mediasight` command on the data dir, with the same fake labeler
+    reds: list[str]  # red-0.jpg ... red-6.jpg
+    others: list[str]  # other-0.jpg ... other-6.jpg
+
+
+@pytest.fixture
+def colors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Colors:
+    """Seven reds and seven others indexed with a fake labeler that gives feature vectors."""
+
+    async def setup() -> list[str]:
+        services = build(settings, labeler=ColorFeatureLabeler())
+        try:
+            tenant = await services.catalog.create_tenant("acme")
+            ids = []
+            for n, color in enumerate(REDS + OTHERS):
+                name = f"red-{n}.jpg" if n < len(REDS) else f"other-{n - len(REDS)}.jpg"
+                outcome = await services.ingestor.ingest(tenant.id, jpeg_bytes(color), name)
+                assert outcome.asset is not None
+                ids.append(outcome.asset.id)
+            await services.worker().run_until_idle()
+            return ids
+        finally:
+            services.close()
+
+    ids = asyncio.run(setup())
+    monkeypatch.setattr(shared_cli, "open_services", partial(open_services, labeler=ColorFeatureLabeler()))
+    runner = CliRunner(env={"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
+                            "MEDIASIGHT_SEMANTIC_SEARCH": "false", "COLUMNS": "200"})  # fmt: skip
+    return Colors(lambda *args: runner.invoke(app, list(args)), ids[: len(REDS)], ids[len(REDS) :])
+
+
+def examples(option: str, ids: list[str]) -> list[str]:
+    return [arg for asset_id in ids for arg in (option, asset_id)]
+
+
+def test_concept_show_names_each_suggestion_and_its_score(colors: Colors) -> None:
+    create = ["concept", "create", "acme", "Crimson"]
+    assert (
+        colors.run(
+            *create, *examples("--positive", colors.reds[:5]), *examples("--negative", colors.others[:5])
+        ).exit_code
+        == 0
+    )
+    assert colors.run("concept", "train", "acme", "Crimson", "--wait").exit_code == 0
+    shown = colors.run("concept", "show", "acme", "Crimson").stdout
+    lines = shown.split("is this also it?", 1)[1].splitlines()[1:]
+    first, second = (line.split() for line in lines[:2])  # the two reds that are not examples, sure ones
+    assert {first[0], second[0]} == {"red-5.jpg", "red-6.jpg"} and float(first[1]) > 50, shown
+    assert first[2] in colors.reds[5:] and all(" 0.0 " not in line for line in lines), shown
