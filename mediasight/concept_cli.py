@@ -162,8 +162,16 @@ def concept_create(
     """Define a concept from example assets (train it with `mediasight concept train`)."""
 
     async def run(services: Services, tenant_id: str) -> None:
-        await services.concepts.create(tenant_id, name, parents=parent or [], synonyms=synonym or [])
-        await _add_given(services, tenant_id, name, positive, negative, positive_label)
+        concept = await services.concepts.create(  # with its examples: a refused one creates nothing
+            tenant_id,
+            name,
+            positives=positive or [],
+            negatives=negative or [],
+            positives_from=await _from_labels(services, tenant_id, positive_label),
+            parents=parent or [],
+            synonyms=synonym or [],
+        )
+        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
 
     _run(ctx, tenant, run)
 

@@ -5,6 +5,7 @@ a version's scores are being prepared."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -166,3 +167,14 @@ def test_concept_show_names_each_suggestion_and_its_score(colors: Colors) -> Non
     first, second = (line.split() for line in lines[:2])  # the two reds that are not examples, sure ones
     assert {first[0], second[0]} == {"red-5.jpg", "red-6.jpg"} and float(first[1]) > 50, shown
     assert first[2] in colors.reds[5:] and all(" 0.0 " not in line for line in lines), shown
+
+
+def test_the_log_counts_the_examples_a_concept_is_created_with(
+    colors: Colors, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.concepts")
+    create = ["concept", "create", "acme", "Crimson", *examples("--positive", colors.reds[:5])]
+    assert colors.run(*create, *examples("--negative", colors.others[:2])).exit_code == 0
+    assert "concept 'Crimson' created with 7 examples (5 positive, 2 negative)" in caplog.text, caplog.text
+    assert colors.run("concept", "add", "acme", "Crimson", "--negative", colors.others[2]).exit_code == 0
+    assert "concept 'Crimson': 1 example (0 positive, 1 negative) added" in caplog.text
