@@ -21,7 +21,7 @@ from catalog.domain.concepts.model import (
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
-from mediasight.ingest_files import progress_bar
+from mediasight.ingest_files import spinner
 from mediasight.reprocess_cli import follow, print_report
 from mediasight.shared_cli import err, out, print_table, with_tenant
 from services.reprocessing.requests import ReprocessError
@@ -212,13 +212,13 @@ def concept_remove(
     _run(ctx, tenant, run)
 
 
-async def _trained(services: Services, version: ConceptVersion) -> ConceptVersion:
-    """Run a worker here until the version's training is done."""
+async def _trained(services: Services, version: ConceptVersion, what: str) -> ConceptVersion:
+    """Run a worker here until the version's training is done (a spinner: its steps are not counted)."""
     stop = asyncio.Event()
     worker = asyncio.create_task(services.worker().run(stop))
     try:
-        with progress_bar(err) as progress:
-            progress.add_task(f"training version {version.number}", total=None)
+        with spinner(err) as progress:
+            progress.add_task(what, total=None)
             while True:
                 current = await services.catalog.get_version(
                     version.tenant_id, version.concept_id, version.number
@@ -240,7 +240,12 @@ def concept_train(ctx: typer.Context, tenant: TenantName, name: ConceptName, wai
         if not wait:
             out.print(f"version {version.number} queued for training")
             return 0
-        version = await _trained(services, version)
+        concept = await services.concepts.get(tenant_id, name)
+        what = (
+            f"training version {version.number} of {concept.name!r} on its "
+            f"{await _example_counts(services, tenant_id, concept)} examples, then scoring the archive"
+        )
+        version = await _trained(services, version, escape(what))
         out.print(f"version {version.number} {version.status.value}: {escape(_metrics(version))}")
         return 0 if version.status == VersionStatus.READY else 1
 

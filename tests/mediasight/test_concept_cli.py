@@ -178,3 +178,13 @@ def test_the_log_counts_the_examples_a_concept_is_created_with(
     assert "concept 'Crimson' created with 7 examples (5 positive, 2 negative)" in caplog.text, caplog.text
     assert colors.run("concept", "add", "acme", "Crimson", "--negative", colors.others[2]).exit_code == 0
     assert "concept 'Crimson': 1 example (0 positive, 1 negative) added" in caplog.text
+
+
+def test_train_wait_says_what_it_does_not_0_of_unknown(colors: Colors) -> None:
+    create = ["concept", "create", "acme", "Crimson", *examples("--positive", colors.reds[:5])]
+    assert colors.run(*create, *examples("--negative", colors.others[:5])).exit_code == 0
+    trained = colors.run("concept", "train", "acme", "Crimson", "--wait")
+    shown = " ".join(trained.stderr.split())
+    assert trained.exit_code == 0 and "0/?" not in shown, shown
+    said = "training version 1 of 'Crimson' on its 5 positive, 5 negative examples, then scoring the archive"
+    assert said in shown and "version 1 ready" in trained.stdout
