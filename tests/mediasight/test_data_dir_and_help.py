@@ -117,6 +117,28 @@ def test_an_empty_list_is_a_sentence_not_a_header_alone(tmp_path: Path) -> None:
             assert runner.invoke(app, ["tenant", "create", "acme"]).exit_code == 0
 
 
+def test_the_readme_command_table_says_what_the_help_says() -> None:
+    """Each row's options are the command's; a command without subcommands has each of its options in its
+    row (either side of a --x/--no-x pair)."""
+    section = (Path(__file__).parents[2] / "README.md").read_text().split("## Command line", 1)[1]
+    rows = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("| `mediasight ")]
+    commands = dict(every_command())
+    assert len(rows) > 20
+    for row in rows:
+        usage = row.split("` |", 1)[0]
+        named = set(re.findall(r"--[a-z][a-z-]*", usage))
+        top = usage.removeprefix("| `mediasight ").split()[0]
+        under = [c for path, c in commands.items() if path[:1] == (top,)]
+        offered = {
+            opt for c in under for p in c.params for opt in (*p.opts, *getattr(p, "secondary_opts", ()))
+        }
+        assert named <= offered, (row, named - offered)
+        if len(under) == 1:  # a command without subcommands
+            for param in under[0].params:
+                sides = {*param.opts, *getattr(param, "secondary_opts", ())}
+                assert param.param_type_name == "argument" or sides & named, (top, sides)
+
+
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:
     transport = httpx.ASGITransport(app=create_app(services))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
