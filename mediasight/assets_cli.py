@@ -69,6 +69,7 @@ def reprocess(
         list[str] | None,
         typer.Option(
             "--param",
+            metavar="KEY=VALUE",
             help="Analyzer setting as key=value, e.g. min_confidence=80 or labels.max_labels=5 (repeatable).",
         ),
     ] = None,

@@ -6,6 +6,7 @@ their current runs), on this data dir; no server needs to run.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from catalog.domain.metadata import current_labels, embedded_of, taken_at, video
 from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, many, out, with_tenant
+from mediasight.shared_cli import err, many, out, print_table, with_tenant
 from services.search_query import InvalidSearch, SearchSpec
 
 TOP_LABELS = 3
@@ -54,6 +55,24 @@ def _why(hit: SearchHit) -> str:
     if hit.meaning is not None:
         parts.append(f"meaning {hit.meaning:.2f}")
     return "; ".join(parts)
+
+
+async def _nothing_found(services: Services, tenant_id: str, spec: SearchSpec) -> str:
+    """'No assets match.'; for a label search that leaves out guesses and would find some with them, how
+    many and the option that shows them: 'No asset is surely labelled Missile; 2 have it as a guess: ...'."""
+    if not spec.labels or spec.include_guesses:
+        return "No assets match."
+    wider = dataclasses.replace(spec, include_guesses=True, first=1)
+    request = await services.queries.with_meaning(await services.queries.build(tenant_id, wider))
+    page = await services.index.search(tenant_id, request)
+    if not page.total:
+        return "No assets match."
+    matched = [m.label for hit in page.hits for m in hit.matches]
+    names = escape(" or ".join(dict.fromkeys(matched or spec.labels)))
+    if spec.text:
+        return f"No assets match; {many(page.total, 'asset')} would with {names} as a guess: add --guesses."
+    have = "1 has" if page.total == 1 else f"{page.total:,} have"
+    return f"No asset is surely labelled {names}; {have} it as a guess: add --guesses to see them."
 
 
 def _matching(total: int) -> str:
@@ -118,7 +137,7 @@ def search(
             name = asset.filename if asset else "(deleted)"
             top = _top_labels(results.get(hit.asset_id, {}))
             table.add_row(hit.asset_id, escape(name), escape(top), f"{hit.score:.1f}", escape(_why(hit)))
-        out.print(table)
+        print_table(table, await _nothing_found(services, tenant_id, spec) if not page.hits else "")
         if page.has_next:
             err.print(f"showing the first {len(page.hits)}; pass --first (up to {MAX_FIRST}) for more")
         return 0
@@ -234,4 +253,4 @@ def _print_asset(
         status = run.status.value + (f": {run.error}" if run.error else "")
         model = f"{run.model_name} {run.model_version}"
         table.add_row(run.id, run.analyzer, run.provider, escape(model), started, escape(status))
-    out.print(table)
+    print_table(table, "[bold]runs[/]  (none yet)")

@@ -24,12 +24,14 @@ from mediasight.key_cli import key_app
 from mediasight.profile_cli import profile_app
 from mediasight.review_cli import review_app, reviewer_app
 from mediasight.settings import Settings, default_data_dir
+from mediasight.shared_cli import HelpGroup
 from mediasight.tenant_cli import tenant_app
 from mediasight.webhook_cli import webhook_app
 
 app = typer.Typer(
     help="Mediasight: register images, enrich them with recognizers, search them over GraphQL.",
     no_args_is_help=True,
+    cls=HelpGroup,
     add_completion=False,
     rich_markup_mode=None,  # help text is plain: "[default: x]" must not read as markup
 )

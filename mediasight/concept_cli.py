@@ -21,9 +21,9 @@ from catalog.domain.concepts.model import (
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
-from mediasight.ingest_files import progress_bar
+from mediasight.ingest_files import spinner
 from mediasight.reprocess_cli import follow, print_report
-from mediasight.shared_cli import err, out, with_tenant
+from mediasight.shared_cli import err, out, print_table, with_tenant
 from services.reprocessing.requests import ReprocessError
 from services.search_query import InvalidSearch, SearchSpec
 
@@ -81,6 +81,13 @@ def _metrics(v: ConceptVersion) -> str:
         f"precision {m.precision:.2f}, recall {m.recall:.2f}, F1 {m.f1:.2f} at threshold {m.threshold:.2f} "
         f"({m.positives} positives, {m.negatives} negatives, {m.folds}-fold, {m.train_ms:.0f} ms)"
     )
+
+
+def _percent(probability: float) -> str:
+    """A score as a percentage: '81.8'; one too small for a decimal '<0.1', not '0.0' (scores are kept in
+    millionths: a far-off asset's is often 0 there)."""
+    percent = probability * 100
+    return f"{percent:.1f}" if percent >= 0.05 else "<0.1"
 
 
 Uploads = Annotated[
@@ -149,14 +156,22 @@ def concept_create(
     positive_label: FromLabels = None,
     parent: Annotated[list[str] | None, typer.Option("--parent", help="A parent name for its label.")] = None,
     synonym: Annotated[
-        list[str] | None, typer.Option("--synonym", help="Another name search finds it by.")
+        list[str] | None, typer.Option("--synonym", metavar="NAME", help="Another name search finds it by.")
     ] = None,
 ) -> None:
     """Define a concept from example assets (train it with `mediasight concept train`)."""
 
     async def run(services: Services, tenant_id: str) -> None:
-        await services.concepts.create(tenant_id, name, parents=parent or [], synonyms=synonym or [])
-        await _add_given(services, tenant_id, name, positive, negative, positive_label)
+        concept = await services.concepts.create(  # with its examples: a refused one creates nothing
+            tenant_id,
+            name,
+            positives=positive or [],
+            negatives=negative or [],
+            positives_from=await _from_labels(services, tenant_id, positive_label),
+            parents=parent or [],
+            synonyms=synonym or [],
+        )
+        out.print(f"concept {concept.name!r}: {await _example_counts(services, tenant_id, concept)} examples")
 
     _run(ctx, tenant, run)
 
@@ -197,13 +212,13 @@ def concept_remove(
     _run(ctx, tenant, run)
 
 
-async def _trained(services: Services, version: ConceptVersion) -> ConceptVersion:
-    """Run a worker here until the version's training is done."""
+async def _trained(services: Services, version: ConceptVersion, what: str) -> ConceptVersion:
+    """Run a worker here until the version's training is done (a spinner: its steps are not counted)."""
     stop = asyncio.Event()
     worker = asyncio.create_task(services.worker().run(stop))
     try:
-        with progress_bar(err) as progress:
-            progress.add_task(f"training version {version.number}", total=None)
+        with spinner(err) as progress:
+            progress.add_task(what, total=None)
             while True:
                 current = await services.catalog.get_version(
                     version.tenant_id, version.concept_id, version.number
@@ -225,7 +240,12 @@ def concept_train(ctx: typer.Context, tenant: TenantName, name: ConceptName, wai
         if not wait:
             out.print(f"version {version.number} queued for training")
             return 0
-        version = await _trained(services, version)
+        concept = await services.concepts.get(tenant_id, name)
+        what = (
+            f"training version {version.number} of {concept.name!r} on its "
+            f"{await _example_counts(services, tenant_id, concept)} examples, then scoring the archive"
+        )
+        version = await _trained(services, version, escape(what))
         out.print(f"version {version.number} {version.status.value}: {escape(_metrics(version))}")
         return 0 if version.status == VersionStatus.READY else 1
 
@@ -250,7 +270,13 @@ def concept_activate(
     ctx: typer.Context,
     tenant: TenantName,
     name: ConceptName,
-    version: Annotated[int | None, typer.Option("--version", help="[default: the newest ready]")] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(
+            "--version",
+            help="The version to run (`mediasight concept show` lists them) [default: the newest ready].",
+        ),
+    ] = None,
     wait: Wait = False,
 ) -> None:
     """Run a trained version on new assets, and over the indexed ones now as a reprocess batch (its ID on
@@ -319,7 +345,11 @@ def concept_list(ctx: typer.Context, tenant: TenantName) -> None:
                 ", ".join(c.synonyms),
                 escape(_metrics(versions[0])) if versions else "-",
             )
-        out.print(table)
+        print_table(
+            table,
+            f"No concepts yet: create one with `mediasight concept create {escape(tenant)} NAME "
+            "--positive ASSET_ID ...`.",
+        )
 
     _run(ctx, tenant, run)
 
@@ -347,9 +377,16 @@ def concept_show(
             if exc.code == "PREPARING":  # a worker scores the archive: `show` again in a moment
                 out.print(f"suggestions: {escape(str(exc))}")
             return
-        out.print("is this also it? (highest-scoring non-examples)")
+        if not found:
+            out.print("suggestions: none (every scored asset is an example)")
+            return
+        assets = await services.catalog.get_assets(tenant_id, [s.asset_id for s in found])
+        out.print(
+            "is this also it? (the highest-scoring assets that are not examples: filename, score 0–100)"
+        )
         for s in found:
-            out.print(f"  {s.asset_id}  {s.probability * 100:.1f}")
+            filename = assets[s.asset_id].filename if s.asset_id in assets else "(deleted)"
+            out.print(f"  {escape(filename)}  {_percent(s.probability)}  {s.asset_id}")
 
     _run(ctx, tenant, run)
 

@@ -19,6 +19,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -97,6 +98,17 @@ def progress_bar(console: Console) -> Progress:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def spinner(console: Console) -> Progress:
+    """For work whose size is not known as it runs: a spinner, what it does, the time taken (no '0/?')."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=console,
         transient=False,

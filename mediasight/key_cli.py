@@ -7,11 +7,12 @@ from typing import Annotated
 import typer
 
 from catalog.domain.model import Scope
-from mediasight.shared_cli import err, with_tenant
+from mediasight.shared_cli import err, one_of, with_tenant
 from services.keys import issue_key, rotate_key
 
 key_app = typer.Typer(
-    help="Manage a tenant's API keys (scopes: read, write, admin).",
+    help=f"Manage a tenant's API keys (scopes: {one_of(Scope)}; review: a reviewer's, made by `mediasight "
+    "reviewer add`).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -28,7 +29,8 @@ def key_create(
     ctx: typer.Context,
     tenant: TenantName,
     scope: Annotated[
-        list[Scope] | None, typer.Option(help="read, write or admin; repeat for several [default: read].")
+        list[Scope] | None,
+        typer.Option(metavar="SCOPE", help=f"{one_of(Scope)}; repeat for several [default: read]."),
     ] = None,
     name: Annotated[str, typer.Option(help="A label to recognise the key by.")] = "",
 ) -> None:
@@ -43,6 +45,8 @@ def key_create(
 def key_list(ctx: typer.Context, tenant: TenantName) -> None:
     """List a tenant's keys (never their secrets)."""
     found = with_tenant(ctx, tenant, lambda s, t: s.catalog.list_api_keys(t))
+    if not found:
+        err.print(f"No keys yet: create one with `mediasight key create {tenant}`.")
     for key in found:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "live"
         print(f"{key.id}\t{','.join(key.scopes)}\t{state}\t{key.name}")

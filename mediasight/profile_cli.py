@@ -12,7 +12,7 @@ from catalog.domain.export_profile import ExportProfile
 from catalog.domain.field_names import DEFAULT_LANGUAGE, LANGUAGES
 from catalog.domain.labels.detections import GUESS_BELOW
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, many, out, with_tenant
+from mediasight.shared_cli import err, many, print_table, with_tenant
 from services.export_formats import FIELDS
 from services.exports import ExportError
 
@@ -42,7 +42,9 @@ def profile_list(ctx: typer.Context, tenant: Tenant) -> None:
             escape(p.name), escape(columns), escape(", ".join(p.labels) or "all"),
             f"{p.min_confidence:g}", "yes" if p.human_only else "no", p.language,
         )  # fmt: skip
-    out.print(table)
+    print_table(
+        table, f"No export profiles yet: save one with `mediasight profile save NAME --tenant {tenant}`."
+    )
 
 
 @profile_app.command("save")

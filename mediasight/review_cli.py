@@ -4,9 +4,11 @@ rules, sweeping the archive, manual and gold tasks, statistics."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from catalog.domain.model import BatchStatus, ReprocessBatch
 from catalog.domain.review.tasks import Question, QuestionKind, ReviewInputError, ReviewRules, TaskStatus
@@ -23,6 +25,9 @@ review_app = typer.Typer(
     no_args_is_help=True,
 )
 Tenant = Annotated[str, typer.Option("--tenant", help="The tenant (by name).")]
+ReviewerName = Annotated[
+    str, typer.Argument(help="The reviewer's name, as `mediasight reviewer list --tenant NAME` shows it.")
+]
 
 
 def _fail(exc: ReviewInputError) -> typer.Exit:
@@ -67,6 +72,9 @@ def reviewer_list(
         ]
 
     rows = with_tenant(ctx, tenant, run)
+    if not rows:
+        err.print(f"No reviewers yet: add one with `mediasight reviewer add NAME --tenant {tenant}`.")
+        return
     print("name\trating\tgold accuracy\tagreement\tanswered\titems/min\tstate")
     for row in rows:
         print("\t".join(row))
@@ -85,13 +93,13 @@ def _set_paused(ctx: typer.Context, name: str, tenant: str, paused: bool) -> Non
 
 
 @reviewer_app.command("pause")
-def reviewer_pause(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+def reviewer_pause(ctx: typer.Context, name: ReviewerName, tenant: Tenant) -> None:
     """Pause a reviewer: no more tasks, and its answers stop counting."""
     _set_paused(ctx, name, tenant, True)
 
 
 @reviewer_app.command("resume")
-def reviewer_resume(ctx: typer.Context, name: Annotated[str, typer.Argument()], tenant: Tenant) -> None:
+def reviewer_resume(ctx: typer.Context, name: ReviewerName, tenant: Tenant) -> None:
     """Resume a paused reviewer."""
     _set_paused(ctx, name, tenant, False)
 
@@ -105,7 +113,8 @@ def review_rules(
     ] = None,
     unwatch_all: Annotated[bool, typer.Option(help="Clear the watched labels first.")] = False,
     low_confidence: Annotated[
-        float | None, typer.Option(help="Best specific label below this → choose among the top-k.")
+        float | None,
+        typer.Option(help="Best specific label below this (0–100) → choose among the top-k; 0: off."),
     ] = None,
     band: Annotated[
         str | None, typer.Option(help="LOW-HIGH, e.g. 40-70: verify labels in the band; 'off' clears.")
@@ -138,6 +147,8 @@ def review_rules(
                 dict.fromkeys([*kept, *(" ".join(w.split()) for w in watch or ())])
             )
         if low_confidence is not None:
+            if low_confidence < 0:
+                raise ReviewInputError("BAD_RULES", "--low-confidence is a confidence 0–100 (0: off)")
             changes["low_confidence_below"] = low_confidence if low_confidence > 0 else None
         if band is not None:
             changes["band"] = _band(band)
@@ -155,9 +166,69 @@ def review_rules(
     try:
         rules = with_tenant(ctx, tenant, run)
     except ReviewInputError as exc:
-        raise _fail(exc) from exc
-    for field in dataclasses.fields(rules):
-        print(f"{field.name}\t{getattr(rules, field.name)}")
+        err.print(
+            f"[red]{escape(in_option_names(str(exc)))}[/]. Nothing changed: give it again corrected "
+            "(`mediasight review rules --help` says what each option takes)"
+        )
+        raise typer.Exit(2) from None
+    for line in describe_rules(rules):
+        print(line)
+
+
+# the API's field names in ReviewRules.check()'s messages → the `review rules` option that sets each
+_OPTION_OF = {
+    "lowConfidenceBelow": "--low-confidence",
+    "auditPercent": "--audit",
+    "answersPerTask": "--answers",
+    "maxAnswers": "--max-answers",
+    "goldRate": "--gold-rate",
+    "ratingFloor": "--floor",
+    "watchedLabels": "--watch",
+    "band": "--band",
+}
+_FIELD = re.compile(r"(?<![\w-])(" + "|".join(_OPTION_OF) + r")\b")
+
+
+def _num(value: float) -> str:
+    """40.0 → '40', 12.5 → '12.5'."""
+    return f"{value:g}"
+
+
+def _share(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def describe_rules(rules: ReviewRules) -> list[str]:
+    """One line per rule: what creates tasks, then how answers become results; the option that sets it."""
+    watched = ", ".join(rules.watched_labels)
+    band = rules.band
+    return [
+        "What asks reviewers:",
+        f"  watched labels (--watch): {watched or 'none'}",
+        "  low confidence (--low-confidence): "
+        + (
+            f"an asset whose best specific label is below {_num(rules.low_confidence_below)}: "
+            f"choose among its top {rules.top_k}"
+            if rules.low_confidence_below is not None
+            else "off"
+        ),
+        "  band (--band): "
+        + (f"verify labels with confidence {_num(band[0])}–{_num(band[1])}" if band is not None else "off"),
+        f"  assets with no labels (--no-labels / --skip-unlabelled): {'ask' if rules.no_labels else 'skip'}",
+        f"  audit (--audit): verify the top label of {_num(rules.audit_percent)}% of new assets",
+        "How answers become results:",
+        f"  answers per task (--answers): {rules.answers_per_task}, "
+        f"up to {rules.max_answers} when reviewers disagree (--max-answers)",
+        f"  agreement needed: {_share(rules.min_agreement)}",
+        f"  gold tasks (--gold-rate): {_share(rules.gold_rate)} of each queue",
+        f"  reviewers paused below a rating of {_share(rules.rating_floor)} (--floor), "
+        f"after {rules.min_gold_for_rating} gold answers",
+    ]
+
+
+def in_option_names(message: str) -> str:
+    """'need 1 ≤ answersPerTask ≤ maxAnswers ≤ 9' → 'need 1 ≤ --answers ≤ --max-answers ≤ 9'."""
+    return _FIELD.sub(lambda m: _OPTION_OF[m.group(1)], message)
 
 
 def _band(text: str) -> tuple[float, float] | None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from catalog.domain.model import ALL_SCOPES, Tenant, TenantConfig
 from indexer.recognizers.ports import RemoteUnavailable
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, many, out, tenant_named, with_services
+from mediasight.shared_cli import err, many, print_table, tenant_named, with_services
 from services.keys import issue_key
 from services.tenant_names import TenantNameError, check_tenant_name
 
@@ -75,7 +75,7 @@ def tenant_list(ctx: typer.Context) -> None:
             f"{assets:,}",
             escape(config_summary(tenant.config)),
         )
-    out.print(table)
+    print_table(table, "No tenants yet: create one with `mediasight tenant create NAME`.")
 
 
 @tenant_app.command("configure")
@@ -92,22 +92,25 @@ def tenant_configure(
     provider: Annotated[
         list[str] | None,
         typer.Option(
-            help="ANALYZER=PROVIDER (local or rekognition); repeat for several; ANALYZER=default clears."
+            metavar="ANALYZER=PROVIDER",
+            help="ANALYZER=PROVIDER (local or rekognition); repeat for several; ANALYZER=default clears.",
         ),
     ] = None,
     synonym: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="NAME=NAME",
             help="Label names meaning the same, e.g. Muffin=Cupcake, added to the tenant's groups (a group "
-            "sharing a name joins it); repeat for several; 'none' clears them all first."
+            "sharing a name joins it); repeat for several; 'none' clears them all first.",
         ),
     ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="ANALYZER.SETTING=VALUE",
             help="ANALYZER.SETTING=VALUE: this tenant's setting of an analyzer, used on its new assets and "
             "in its reprocessing (a reprocess --param wins), e.g. text.thorough=true for small print; "
-            "repeat for several; ANALYZER.SETTING=default clears one, 'none' all."
+            "repeat for several; ANALYZER.SETTING=default clears one, 'none' all.",
         ),
     ] = None,
 ) -> None:

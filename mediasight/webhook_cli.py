@@ -9,14 +9,14 @@ import typer
 
 from catalog.domain.webhooks import WebhookEvent
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, with_tenant
+from mediasight.shared_cli import err, one_of, with_tenant
 from services.webhooks import WebhookError
 
 T = TypeVar("T")
 
 webhook_app = typer.Typer(
-    help="Send a tenant's events (asset.indexed, asset.metadata_changed, asset.deleted, batch.finished) to "
-    "an http(s) URL, signed the Standard Webhooks way.",
+    help=f"Send a tenant's events ({one_of(WebhookEvent)}) to an http(s) URL, signed the Standard "
+    "Webhooks way.",
     no_args_is_help=True,
 )
 
@@ -40,7 +40,12 @@ def webhook_create(
     ctx: typer.Context,
     tenant: TenantName,
     url: Annotated[str, typer.Argument(help="Where to POST (http or https; public addresses only).")],
-    event: Annotated[list[WebhookEvent], typer.Option("--event", help="An event to send (repeat for more).")],
+    event: Annotated[
+        list[WebhookEvent],
+        typer.Option(
+            "--event", metavar="EVENT", help=f"An event to send: {one_of(WebhookEvent)} (repeat for more)."
+        ),
+    ],
     profile: Annotated[
         str, typer.Option("--profile", help="An export profile: asset events carry the metadata through it.")
     ] = "",
@@ -54,7 +59,10 @@ def webhook_create(
 @webhook_app.command("list")
 def webhook_list(ctx: typer.Context, tenant: TenantName) -> None:
     """List the endpoints: ID, state, events, URL."""
-    for e in _run(ctx, tenant, lambda s, t: s.webhooks.endpoints(t)):
+    found = _run(ctx, tenant, lambda s, t: s.webhooks.endpoints(t))
+    if not found:
+        err.print(f"No webhooks yet: add one with `mediasight webhook create {tenant} URL --event EVENT`.")
+    for e in found:
         state = "enabled" if e.enabled else f"disabled: {e.disabled_reason}"
         print(f"{e.id}\t{state}\t{','.join(e.events)}\t{e.url}")
 
@@ -67,7 +75,10 @@ def webhook_deliveries(
     last: Annotated[int, typer.Option(help="How many, newest first (at most 100).")] = 20,
 ) -> None:
     """The endpoint's delivery log: each delivery and every attempt (time, HTTP status or error)."""
-    for d in _run(ctx, tenant, lambda s, t: s.webhooks.deliveries(t, endpoint, last)):
+    found = _run(ctx, tenant, lambda s, t: s.webhooks.deliveries(t, endpoint, last))
+    if not found:
+        err.print("No deliveries yet: the endpoint's events have not happened since it was made.")
+    for d in found:
         print(f"{d.id}\t{d.event}\t{d.state}\t{d.created_at:%Y-%m-%d %H:%M:%S}")
         for a in d.attempts:
             print(f"\t{a.at:%Y-%m-%d %H:%M:%S}\t{a.status_code or '-'}\t{a.duration_ms:.0f} ms\t{a.error}")
@@ -75,7 +86,15 @@ def webhook_deliveries(
 
 @webhook_app.command("redeliver")
 def webhook_redeliver(
-    ctx: typer.Context, tenant: TenantName, endpoint: EndpointId, delivery: Annotated[str, typer.Argument()]
+    ctx: typer.Context,
+    tenant: TenantName,
+    endpoint: EndpointId,
+    delivery: Annotated[
+        str,
+        typer.Argument(
+            help="The delivery's ID: the first column of `mediasight webhook deliveries TENANT ENDPOINT`."
+        ),
+    ],
 ) -> None:
     """Send a delivery again now (the receiver sees the same webhook-id)."""
     _run(ctx, tenant, lambda s, t: s.webhooks.redeliver(t, endpoint, delivery))

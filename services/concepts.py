@@ -127,7 +127,7 @@ class ConceptService:
         if not await self._catalog.create_concept(concept):
             raise ConceptError("EXISTS", f"your tenant has a concept named {concept.name!r} already")
         await self._catalog.put_examples(tenant_id, concept.id, examples)
-        log.info("concept %r created with %d examples", concept.name, len(examples))
+        log.info("concept %r created with %s", concept.name, _examples_said(examples))
         return concept
 
     async def update(
@@ -162,6 +162,7 @@ class ConceptService:
         if len(have | {e.asset_id for e in examples}) > MAX_EXAMPLES:
             raise ConceptError("TOO_MANY", f"a concept keeps at most {MAX_EXAMPLES} examples")
         await self._catalog.put_examples(tenant_id, concept.id, examples)
+        log.info("concept %r: %s added", concept.name, _examples_said(examples))
         return concept
 
     async def remove_examples(self, tenant_id: str, name: str, asset_ids: Sequence[str]) -> int:
@@ -506,3 +507,12 @@ class ConceptService:
         return await self._reprocess.start(
             tenant_id, missing, ReprocessRequest(analyzers=("features",), provider="local")
         )
+
+
+def _examples_said(examples: Sequence[ConceptExample]) -> str:
+    """'7 examples (5 positive, 2 negative)', 'no examples' for the log."""
+    if not examples:
+        return "no examples"
+    positive = sum(e.positive for e in examples)
+    noun = "example" if len(examples) == 1 else "examples"
+    return f"{len(examples)} {noun} ({positive} positive, {len(examples) - positive} negative)"

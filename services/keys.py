@@ -67,7 +67,7 @@ async def issue_key(
 ) -> tuple[str, ApiKey]:
     """A new key: the secret (shown once) and its stored record (digest only)."""
     if not scopes:
-        raise ValueError("a key needs at least one scope: read, write or admin")
+        raise ValueError(f"a key needs at least one scope: {', '.join(Scope)}")
     secret = new_api_key()
     return secret, await catalog.add_api_key(
         tenant_id, hash_api_key(secret), tuple(dict.fromkeys(scopes)), name

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from api.app import create_app
+from catalog.domain.model import Scope
 from mediasight.bootstrap import Services
 from mediasight.cli import app
 from mediasight.settings import Settings, default_data_dir
@@ -43,6 +48,95 @@ def test_help_shows_defaults_and_the_data_dir() -> None:
     assert "KEY_ID" in revoke and "mediasight key list" in revoke
     for text in (main, serve, revoke):
         assert "<bool>" not in text and " ." not in text, text
+
+
+def every_command(command: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every `mediasight` command and group with its path: ((), root), (("key", "create"), command), ..."""
+    command = command or get_command(app)
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from every_command(sub, (*path, name))
+
+
+# typer's type hints: <str>, <list[str]>, <float range>, <path>, <xmp|image|json>
+TYPE_HINT = re.compile(r"<(str|int|float|bool|path|file|dir|list\[[^>]*\]|\w+ range|[\w.]+(\|[\w.]+)+)>")
+
+
+def test_help_shows_placeholders_not_type_hints() -> None:
+    runner = CliRunner(env={"COLUMNS": "250"})
+    helps = {path: runner.invoke(app, [*path, "--help"]).output for path, _ in every_command()}
+    assert len(helps) > 50
+    for path, text in helps.items():
+        assert not TYPE_HINT.search(text), (path, text)
+        assert "{" not in text.splitlines()[0], (path, text)  # usage: TENANT, not {TENANT}
+    search = " ".join(helps[("search",)].split())
+    assert "[OPTIONS] [QUERY]" in search and "--label LABEL" in search and "--tenant NAME" in search
+    assert "--min-confidence NUMBER" in search and "--first N" in search
+    assert "Usage: root key create [OPTIONS] TENANT\n" in helps[("key", "create")]
+    assert "--param KEY=VALUE" in helps[("reprocess",)]
+
+
+def test_every_argument_and_option_has_a_help_text() -> None:
+    bare = [
+        (" ".join(path), param.name)
+        for path, command in every_command()
+        for param in command.params
+        if not param.help or param.help.startswith("[")  # none, or only "[default: ...]"
+    ]
+    assert bare == []
+
+
+def test_key_help_names_every_scope() -> None:
+    for command in (["key"], ["key", "create"]):
+        shown = " ".join(CliRunner().invoke(app, [*command, "--help"]).output.split())
+        assert all(scope.value in shown.replace("--scope SCOPE", "") for scope in Scope), shown  # review too
+
+
+EMPTY = {
+    ("tenant", "list"): "No tenants yet: create one with `mediasight tenant create NAME`.",
+    ("webhook", "list", "acme"): "No webhooks yet: add one with `mediasight webhook create acme URL",
+    ("concept", "list", "acme"): "No concepts yet: create one with `mediasight concept create acme NAME",
+    ("profile", "list", "--tenant", "acme"): "No export profiles yet: save one with `mediasight profile save",
+    ("reviewer", "list", "--tenant", "acme"): "No reviewers yet: add one with `mediasight reviewer add NAME",
+    ("search", "cat", "--tenant", "acme"): "No assets match.",
+}
+
+
+def test_an_empty_list_is_a_sentence_not_a_header_alone(tmp_path: Path) -> None:
+    runner = CliRunner(
+        env={"MEDIASIGHT_DATA_DIR": str(tmp_path / "data"), "MEDIASIGHT_SEMANTIC_SEARCH": "false"}
+    )
+    for args, said in EMPTY.items():  # the tenant list first, then one tenant with nothing
+        result = runner.invoke(app, list(args))
+        shown = " ".join(result.output.split())
+        assert result.exit_code == 0 and said in shown and "┏" not in shown and "\t" not in shown, (
+            args,
+            shown,
+        )
+        if args == ("tenant", "list"):
+            assert runner.invoke(app, ["tenant", "create", "acme"]).exit_code == 0
+
+
+def test_the_readme_command_table_says_what_the_help_says() -> None:
+    """Each row's options are the command's; a command without subcommands has each of its options in its
+    row (either side of a --x/--no-x pair)."""
+    section = (Path(__file__).parents[2] / "README.md").read_text().split("## Command line", 1)[1]
+    rows = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("| `mediasight ")]
+    commands = dict(every_command())
+    assert len(rows) > 20
+    for row in rows:
+        usage = row.split("` |", 1)[0]
+        named = set(re.findall(r"--[a-z][a-z-]*", usage))
+        top = usage.removeprefix("| `mediasight ").split()[0]
+        under = [c for path, c in commands.items() if path[:1] == (top,)]
+        offered = {
+            opt for c in under for p in c.params for opt in (*p.opts, *getattr(p, "secondary_opts", ()))
+        }
+        assert named <= offered, (row, named - offered)
+        if len(under) == 1:  # a command without subcommands
+            for param in under[0].params:
+                sides = {*param.opts, *getattr(param, "secondary_opts", ())}
+                assert param.param_type_name == "argument" or sides & named, (top, sides)
 
 
 async def test_an_unknown_key_is_told_the_servers_data_dir(services: Services) -> None:

@@ -52,12 +52,19 @@ def test_reviewers_rules_and_a_sweep(tmp_path: Path) -> None:
 
     code, _, err = run("review", "apply", "--tenant", "acme")
     assert code == 1 and "NO_RULES" in err
+    # A refused rule is a usage error in the command's own option names; the rules are shown in words.
     code, _, err = run("review", "rules", "--tenant", "acme", "--band", "70-40")
-    assert code == 1 and "BAD_RULES" in err
+    assert code == 2 and err.startswith(
+        "--band 70.0–40.0: the low end is above the high end. Nothing changed"
+    )
+    code, _, err = run("review", "rules", "--tenant", "acme", "--answers", "7")
+    assert code == 2 and "need 1 ≤ --answers ≤ --max-answers ≤ 9" in err and "Traceback" not in err
     code, out, _ = run(
         "review", "rules", "--tenant", "acme", "--watch", "Red", "--watch", "Blue", "--answers", "2"
     )
-    assert code == 0 and "watched_labels\t('Red', 'Blue')" in out and "answers_per_task\t2" in out
+    assert code == 0 and "  watched labels (--watch): Red, Blue\n" in out, out
+    assert "  answers per task (--answers): 2, up to 5 when reviewers disagree (--max-answers)\n" in out
+    assert "  band (--band): off\n" in out and "('" not in out
     # The sweep is a tracked batch: queued for the workers, or worked on here with --wait.
     code, out, err = run("review", "apply", "--tenant", "acme")
     assert code == 0 and len(out.strip()) == 36 and "queued for the workers" in err

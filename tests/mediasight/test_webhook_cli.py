@@ -6,6 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from catalog.domain.webhooks import WebhookEvent
 from mediasight.cli import app
 
 ENV = {"MEDIASIGHT_SEMANTIC_SEARCH": "false", "MEDIASIGHT_WEBHOOKS_ALLOW_PRIVATE": "true"}
@@ -42,3 +43,9 @@ def test_webhook_commands(tmp_path: Path) -> None:
     assert refused[0] == 1
     assert run(tmp_path, "webhook", "delete", "app", endpoint_id)[0] == 0
     assert run(tmp_path, "webhook", "list", "app") == (0, "")
+
+
+def test_help_names_every_event() -> None:
+    for command in (["webhook"], ["webhook", "create"]):
+        shown = " ".join(CliRunner().invoke(app, [*command, "--help"]).output.split())
+        assert all(event.value in shown for event in WebhookEvent), shown  # review.consensus too
