@@ -5,7 +5,7 @@ import { gql } from "../api";
 import { pct } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
-import { navigate } from "../router";
+import { navigate, remember, remembered } from "../router";
 import {
   badDates,
   chips,
@@ -20,6 +20,7 @@ import {
 import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 
 const PAGE = 60;
+const MAX_RESTORED_PAGES = 20; // Back reloads at most this many pages of hits
 const MAX_QUERY = 500; // the API's limit on `query`
 const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
   search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
@@ -46,6 +47,30 @@ type Result = {
   facets: { labels: Facet[]; persons: Facet[]; mediaTypes: Facet[]; captureYears: Facet[] };
   edges: Edge[];
 };
+
+type Loaded = { result: Result; edges: Edge[]; pages: number };
+
+/** The search's first `pages` pages (Back brings the user to as many hits as they had scrolled through). */
+async function firstPages(args: ReturnType<typeof searchArgs>, pages: number): Promise<Loaded> {
+  let { search } = await gql<{ search: Result }>(SEARCH, { ...args, after: null });
+  const edges = [...search.edges];
+  let loaded = 1;
+  for (; loaded < pages && search.pageInfo.hasNextPage; loaded++) {
+    const next = await gql<{ search: Result }>(SEARCH, { ...args, after: search.pageInfo.endCursor });
+    edges.push(...next.search.edges);
+    search = { ...search, pageInfo: next.search.pageInfo }; // total and facets are the first page's
+  }
+  return { result: search, edges, pages: loaded };
+}
+
+/** How many pages and how far down the history entry the user comes back to had (Back, reload). */
+function restoring(): { pages: number; scrollY: number | null } {
+  const { pages, scrollY } = remembered();
+  return {
+    pages: typeof pages === "number" && pages >= 1 ? Math.min(pages, MAX_RESTORED_PAGES) : 1,
+    scrollY: typeof scrollY === "number" ? scrollY : null,
+  };
+}
 
 function why(edge: Edge): string {
   const parts = edge.matches.map((m) => {
@@ -180,18 +205,23 @@ export function SearchPage(props: PageProps) {
   const [min, setMin] = useState(state.minConfidence);
   const sentinel = useRef<HTMLDivElement>(null);
   const inFlight = useRef<string | null>(null);
+  const pagesLoaded = useRef(1);
+  const scrollBackTo = useRef<number | null>(null);
 
   useEffect(() => {
     setQuery(state.q);
     setMin(state.minConfidence);
     setError(null);
     const args = searchArgs(state);
+    const back = restoring();
     let current = true;
-    gql<{ search: Result }>(SEARCH, { ...args, after: null }).then(
+    firstPages(args, back.pages).then(
       (d) => {
         if (!current) return;
-        setResult(d.search);
-        setEdges(d.search.edges);
+        pagesLoaded.current = d.pages;
+        scrollBackTo.current = back.scrollY;
+        setResult(d.result);
+        setEdges(d.edges);
         setShownKey(key);
       },
       (e: unknown) => {
@@ -219,6 +249,8 @@ export function SearchPage(props: PageProps) {
       if (stateUrl(readState(new URL(location.href))) !== key) return; // the search changed meanwhile
       setResult({ ...result, pageInfo: d.search.pageInfo });
       setEdges((prev) => [...prev, ...d.search.edges]);
+      pagesLoaded.current += 1;
+      remember({ pages: pagesLoaded.current }); // Back to this search loads as many again
     } catch (e) {
       setError(e);
     } finally {
@@ -230,6 +262,14 @@ export function SearchPage(props: PageProps) {
   useEffect(() => {
     if (shownKey !== null) performance.mark("mediasight:results");
   }, [shownKey === null]);
+
+  // Back to this search: where the user was, once its hits are on the page again.
+  useEffect(() => {
+    const y = scrollBackTo.current;
+    if (y === null || shownKey !== key) return;
+    scrollBackTo.current = null;
+    window.scrollTo(0, y);
+  }, [shownKey, edges]);
 
   // Infinite scroll: the next page loads when the end of the grid comes into view.
   useEffect(() => {
