@@ -120,3 +120,20 @@ async def test_removing_a_filter_chip_keeps_focus_in_the_filters(archive: Archiv
     await page.wait_for_url(f"{archive.base}/")
     await expect(page.get_by_label("Search the archive")).to_be_focused()
     tab.guard.check()
+
+
+async def test_one_slider_movement_is_one_step_back(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key, "/?label=Red")
+    slider = page.get_by_label("Minimum label confidence")
+    await slider.focus()
+    for _ in range(3):
+        await page.keyboard.press("ArrowRight")
+    await page.wait_for_url("**/?label=Red&min=15")
+    await expect(page.locator(".grid[data-ready]")).to_be_attached()
+    # Before: Back went to min=10, then 5, then 0 (an entry for every step).
+    await page.go_back()
+    await expect(page).to_have_url(f"{archive.base}/?label=Red")
+    await expect(slider).to_have_value("0")
+    await screenshot(page, "search-slider-back")
+    tab.guard.check()

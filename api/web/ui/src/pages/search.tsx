@@ -21,6 +21,7 @@ import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 
 const PAGE = 60;
 const MAX_RESTORED_PAGES = 20; // Back reloads at most this many pages of hits
+const SETTLE_MS = 1500; // slider steps closer together than this are one change: one history entry
 const MAX_QUERY = 500; // the API's limit on `query`
 const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
   search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
@@ -239,6 +240,15 @@ export function SearchPage(props: PageProps) {
   }, [key]);
 
   const go = (next: SearchState) => navigate(stateUrl(next));
+  // Each arrow-key step of the slider is a change: the steps of one movement replace its history entry,
+  // so Back goes to before the movement, not through every step.
+  const lastSlide = useRef(0);
+  const slideTo = (minConfidence: number) => {
+    const now = Date.now();
+    const moving = remembered().slider === true && now - lastSlide.current < SETTLE_MS;
+    lastSlide.current = now;
+    navigate(stateUrl({ ...state, q: query, minConfidence }), moving, { slider: true });
+  };
   const more = async () => {
     // A ref, not state: the scroll observer and the button may both ask before a re-render.
     if (!result?.pageInfo.hasNextPage || inFlight.current === result.pageInfo.endCursor) return;
@@ -332,7 +342,7 @@ export function SearchPage(props: PageProps) {
             value={min}
             aria-valuetext={`${min}%`}
             onInput={(e) => setMin(Number((e.target as HTMLInputElement).value))}
-            onChange={(e) => go({ ...state, q: query, minConfidence: Number((e.target as HTMLInputElement).value) })}
+            onChange={(e) => slideTo(Number((e.target as HTMLInputElement).value))}
           />
           <output for="min-confidence">{min}%</output>
         </div>
