@@ -137,3 +137,17 @@ async def test_one_slider_movement_is_one_step_back(archive: Archive, tab: Tab) 
     await expect(slider).to_have_value("0")
     await screenshot(page, "search-slider-back")
     tab.guard.check()
+
+
+async def test_a_sort_chosen_after_typing_sorts_what_the_box_says(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key)
+    box = page.get_by_label("Search the archive")
+    await box.fill("red")  # typed, not submitted
+    await page.get_by_label("Sort").select_option(label="Newest taken")
+    # Before: the URL became /?sort=CAPTURED and the box emptied.
+    await expect(page).to_have_url(f"{archive.base}/?q=red&sort=CAPTURED")
+    await expect(box).to_have_value("red")
+    assert await shown(page) == [archive.ids["red.jpg"]]
+    await screenshot(page, "search-sort-keeps-query")
+    tab.guard.check()

@@ -239,7 +239,9 @@ export function SearchPage(props: PageProps) {
     };
   }, [key]);
 
-  const go = (next: SearchState) => navigate(stateUrl(next));
+  // Every control searches for what the box says, submitted or not (a sort chosen after typing a word
+  // sorts that word's hits; it dropped the word).
+  const go = (next: SearchState) => navigate(stateUrl({ ...next, q: query }));
   // Each arrow-key step of the slider is a change: the steps of one movement replace its history entry,
   // so Back goes to before the movement, not through every step.
   const lastSlide = useRef(0);
@@ -312,7 +314,7 @@ export function SearchPage(props: PageProps) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          go({ ...state, q: query, minConfidence: min });
+          go({ ...state, minConfidence: min });
         }}
       >
         <label for="q" class="sr-only">
@@ -371,7 +373,7 @@ export function SearchPage(props: PageProps) {
           </select>
         </label>
         <label title="A model's guess is a label under 50 %: left out of label filters and facet counts unless asked for">
-          <input type="checkbox" checked={state.guesses} onChange={(e) => go({ ...state, q: query, guesses: (e.target as HTMLInputElement).checked })} />{" "}
+          <input type="checkbox" checked={state.guesses} onChange={(e) => go({ ...state, guesses: (e.target as HTMLInputElement).checked })} />{" "}
           Labels: guesses too
         </label>
         <AddFilter state={state} go={go} />
