@@ -4,6 +4,7 @@ named and ignored, and focus stays in the page when a filter chip is removed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -150,4 +151,34 @@ async def test_a_sort_chosen_after_typing_sorts_what_the_box_says(archive: Archi
     await expect(box).to_have_value("red")
     assert await shown(page) == [archive.ids["red.jpg"]]
     await screenshot(page, "search-sort-keeps-query")
+    tab.guard.check()
+
+
+async def test_a_pipeline_stage_listing_offers_only_what_applies(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key, "/?status=FAILED&label=Red")
+    # Before: "Nothing found. Try fewer filters or another word.", with sort, slider and filters enabled.
+    await expect(page.get_by_text("No failed assets.", exact=True)).to_be_visible()
+    await expect(page.get_by_text("Nothing found")).to_have_count(0)
+    sort = page.get_by_label("Sort")
+    inert = [
+        page.get_by_role("button", name="Search", exact=True),
+        page.get_by_label("Minimum label confidence"),
+        sort,
+        page.get_by_label("Labels: guesses too"),
+        page.get_by_label("Filter by"),
+        page.get_by_role("button", name="Add filter"),
+    ]
+    for control in inert:
+        await expect(control).to_be_disabled()
+    await expect(sort.locator("option:checked")).to_have_text("Newest added")  # as the stage lists
+    status = page.get_by_role("combobox", name=re.compile(r"^Status"))
+    await expect(status).to_be_enabled()
+    await screenshot(page, "search-no-failed")
+    await page.goto(f"{archive.base}/?status=STORED")
+    await expect(page.get_by_text("No assets in progress: stored.", exact=True)).to_be_visible()
+    await status.select_option(label="Searchable (indexed)")
+    assert len(await shown(page)) == 2
+    for control in inert:
+        await expect(control).to_be_enabled()
     tab.guard.check()

@@ -76,6 +76,13 @@ export function badDates(s: SearchState): string[] {
 /** Listing a pipeline stage other than INDEXED reads the catalog, which takes no other filter. */
 export const listsStage = (s: SearchState): boolean => s.status !== "" && s.status !== "INDEXED";
 
+/** What an empty result says: a stage's own words (none failed is good news, not a search to widen). */
+export function nothingFound(s: SearchState): string {
+  if (s.status === "FAILED") return "No failed assets.";
+  if (listsStage(s)) return `No assets in progress: ${s.status.toLowerCase()}.`;
+  return "Nothing found. Try fewer filters or another word.";
+}
+
 /** The API's `search` arguments for this state. */
 export function searchArgs(s: SearchState): { q: string | null; filter: Record<string, unknown>; sort: Sort } {
   if (listsStage(s)) return { q: null, filter: { status: [s.status] }, sort: "RELEVANCE" };

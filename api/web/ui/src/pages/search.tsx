@@ -10,6 +10,7 @@ import {
   badDates,
   chips,
   listsStage,
+  nothingFound,
   readState,
   SORTS,
   type SearchState,
@@ -145,7 +146,7 @@ function FacetList(props: { title: string; facets: Facet[]; pick: (value: string
   );
 }
 
-function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) {
+function AddFilter(props: { state: SearchState; go: (s: SearchState) => void; disabled: boolean }) {
   const [kind, setKind] = useState("label");
   const [value, setValue] = useState("");
   const s = props.state;
@@ -169,7 +170,7 @@ function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) 
       <label for="filter-kind" class="sr-only">
         Filter by
       </label>
-      <select id="filter-kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+      <select id="filter-kind" value={kind} disabled={props.disabled} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
         <option value="label">Label</option>
         <option value="person">Person</option>
         <option value="text">Text in image</option>
@@ -186,8 +187,9 @@ function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) 
         value={value}
         placeholder={kind === "type" ? "image/jpeg" : kind === "text" ? "words in the image" : "name"}
         onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        disabled={props.disabled}
       />
-      <button type="submit" class="secondary">
+      <button type="submit" class="secondary" disabled={props.disabled}>
         Add filter
       </button>
     </form>
@@ -329,7 +331,9 @@ export function SearchPage(props: PageProps) {
           onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
           disabled={stage}
         />
-        <button type="submit">Search</button>
+        <button type="submit" disabled={stage}>
+          Search
+        </button>
       </form>
 
       <div class="controls">
@@ -343,6 +347,7 @@ export function SearchPage(props: PageProps) {
             step={5}
             value={min}
             aria-valuetext={`${min}%`}
+            disabled={stage}
             onInput={(e) => setMin(Number((e.target as HTMLInputElement).value))}
             onChange={(e) => slideTo(Number((e.target as HTMLInputElement).value))}
           />
@@ -350,7 +355,7 @@ export function SearchPage(props: PageProps) {
         </div>
         <label>
           Sort{" "}
-          <select value={state.sort} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
+          <select value={stage ? "CREATED" : state.sort} disabled={stage} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
             {SORTS.map((s) => (
               <option value={s.value} key={s.value}>
                 {s.label}
@@ -373,10 +378,10 @@ export function SearchPage(props: PageProps) {
           </select>
         </label>
         <label title="A model's guess is a label under 50 %: left out of label filters and facet counts unless asked for">
-          <input type="checkbox" checked={state.guesses} onChange={(e) => go({ ...state, guesses: (e.target as HTMLInputElement).checked })} />{" "}
+          <input type="checkbox" checked={state.guesses} disabled={stage} onChange={(e) => go({ ...state, guesses: (e.target as HTMLInputElement).checked })} />{" "}
           Labels: guesses too
         </label>
-        <AddFilter state={state} go={go} />
+        <AddFilter state={state} go={go} disabled={stage} />
       </div>
 
       {active.length > 0 && (
@@ -437,7 +442,7 @@ export function SearchPage(props: PageProps) {
               </button>
             </div>
           )}
-          {result && !edges.length && <p class="hint">Nothing found. Try fewer filters or another word.</p>}
+          {result && !edges.length && <p class="hint">{nothingFound(state)}</p>}
         </section>
       </div>
     </div>
