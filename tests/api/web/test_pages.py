@@ -21,7 +21,7 @@ from catalog.domain.model import Scope
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from services.keys import issue_key
-from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in, working
+from tests.api.web.conftest import SCREENSHOTS, Tab, open_tab, screenshot, serving, sign_in, working
 from tests.conftest import make_tenant
 from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
 
@@ -211,6 +211,12 @@ async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
     await expect(boxes.filter(has_text=re.compile(r"^Dining Table\? \d+%$"))).not_to_have_count(0)
     await expect(boxes.filter(has_text=re.compile(r"^Cup \d+%$"))).not_to_have_count(0)
     await screenshot(page, "asset-guesses")
+    # and so is it in what its first runs found (each added, no run before them); a sure label is not
+    await page.get_by_role("button", name="What changed in the latest runs").click()
+    found = page.get_by_role("region", name="Run diff").get_by_role("listitem")
+    await expect(found.filter(has_text=re.compile(r"^\+ label Dining Table\? \d+%$"))).to_have_count(1)
+    await expect(found.filter(has_text=re.compile(r"^\+ label Espresso \d+%$"))).to_have_count(1)
+    await page.get_by_role("region", name="Run diff").screenshot(path=SCREENSHOTS / "asset-diff-guesses.png")
 
     # A photo no model is sure of: its search hit names its best guess, as a guess (a tenant of its own).
     tenant, key = await make_tenant(world.services, "initech")

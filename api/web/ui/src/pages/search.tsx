@@ -2,7 +2,7 @@
 // hit's most specific label and "why this hit", keyset paging. The URL holds the whole search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
-import { pct } from "../labels";
+import { scored } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
 import { navigate, remember, remembered } from "../router";
@@ -76,7 +76,7 @@ function restoring(): { pages: number; scrollY: number | null } {
 
 function why(edge: Edge): string {
   const parts = edge.matches.map((m) => {
-    const said = `${m.label}${m.guess ? "?" : ""} ${pct(m.confidence)}`; // a model's guess: "Missile? 42%"
+    const said = scored(m.label, m.confidence, m.guess); // a model's guess: "Missile? 42%"
     return m.via.toLowerCase() === m.label.toLowerCase() ? said : `${said} (a kind of ${m.via})`;
   });
   if (edge.textMatch) parts.push("words found");
@@ -101,7 +101,7 @@ function Hit(props: { edge: Edge; eager: boolean }) {
       <Thumb asset={node} alt={alt} eager={props.eager}>
         {/* a model's guess (under 50) reads as one: "Missile? 42%"; an indexed asset no model found anything
             on says so (its status alone read as if labels were still to come) */}
-        <span class="badge">{top ? `${top.name}${top.guess ? "?" : ""} ${pct(top.confidence)}` : node.status === "INDEXED" ? "no labels" : node.status.toLowerCase()}</span>
+        <span class="badge">{top ? scored(top.name, top.confidence, top.guess) : node.status === "INDEXED" ? "no labels" : node.status.toLowerCase()}</span>
         {reason && <span class="why">{reason}</span>}
       </Thumb>
       <span class="name" title={node.filename}>
