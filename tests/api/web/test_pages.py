@@ -378,6 +378,43 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
         tab.guard.check()
 
 
+CUT_BADGES = """() => [...document.querySelectorAll('.hit .badge')].filter(badge => {
+    // where the badge's last characters (its confidence) are laid out, clipped or not
+    const walk = document.createTreeWalker(badge, NodeFilter.SHOW_TEXT);
+    let last = null;
+    while (walk.nextNode()) if (walk.currentNode.length) last = walk.currentNode;
+    const tail = document.createRange();
+    tail.setStart(last, Math.max(0, last.length - 3));
+    tail.setEnd(last, last.length);
+    return tail.getBoundingClientRect().right > badge.getBoundingClientRect().right + 0.5;
+}).map(badge => badge.textContent)"""
+
+
+async def long_top_labels(route: Route) -> None:
+    """The search's answer with each hit's top label named as the longest ImageNet names are."""
+    response = await route.fetch()
+    body = await response.json()
+    search = (body.get("data") or {}).get("search")
+    for edge in search["edges"] if search else []:
+        for label in edge["node"]["topLabels"]:
+            label["name"] = "Wire-Haired Fox Terrier"
+    await route.fulfill(response=response, json=body)
+
+
+async def test_search_badges_show_the_confidence_on_a_phone(world: World, chromium: Browser) -> None:
+    async with open_tab(chromium, width=390, height=844) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key)
+        await page.route("**/graphql", long_top_labels)
+        await page.reload()
+        assert len(await hits(page)) >= 5
+        await expect(page.locator(".hit .badge").first).to_contain_text("Wire-Haired Fox Terrier")
+        # Before: a long name pushed its percentage out of the badge ("Egyptian M…").
+        assert await page.evaluate(CUT_BADGES) == []
+        await screenshot(page, "phone-search-badges")
+        tab.guard.check()
+
+
 async def boxes_at_the_right_edge(route: Route) -> None:
     """The asset's answer with every object and text box moved to the picture's right edge (the worst
     place for a caption), each line of text made long."""

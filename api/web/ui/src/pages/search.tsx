@@ -2,7 +2,7 @@
 // hit's most specific label and "why this hit", keyset paging. The URL holds the whole search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
-import { scored } from "../labels";
+import { pct, scored } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
 import { navigate, remember, remembered } from "../router";
@@ -101,7 +101,18 @@ function Hit(props: { edge: Edge; eager: boolean }) {
       <Thumb asset={node} alt={alt} eager={props.eager}>
         {/* a model's guess (under 50) reads as one: "Missile? 42%"; an indexed asset no model found anything
             on says so (its status alone read as if labels were still to come) */}
-        <span class="badge">{top ? scored(top.name, top.confidence, top.guess) : node.status === "INDEXED" ? "no labels" : node.status.toLowerCase()}</span>
+        <span class="badge">
+          {top ? (
+            // a long name is cut short, never its confidence (a phone's tile is narrow)
+            <>
+              <span class="badge-name">{`${top.name}${top.guess ? "?" : ""}`}</span> <span class="badge-pct">{pct(top.confidence)}</span>
+            </>
+          ) : node.status === "INDEXED" ? (
+            "no labels"
+          ) : (
+            node.status.toLowerCase()
+          )}
+        </span>
         {reason && <span class="why">{reason}</span>}
       </Thumb>
       <span class="name" title={node.filename}>
