@@ -105,6 +105,9 @@ async def test_dates_in_the_url_that_are_not_dates_are_named_and_ignored(archive
         await expect(page.get_by_role("status").filter(has_text="not a date")).to_have_text(note)
         assert await shown(page) == sorted(archive.ids.values())
         await expect(page.get_by_role("alert")).to_have_count(0)
+        # Before: a chip "taken from 2024-13-45" said the ignored date still applied.
+        await expect(page.get_by_role("list", name="Active filters")).to_have_count(0)
+        await expect(page.get_by_text(f"taken from {bad}")).to_have_count(0)
     await screenshot(page, "search-bad-date")
     tab.guard.check()
 

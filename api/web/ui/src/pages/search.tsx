@@ -9,6 +9,7 @@ import { navigate, remember, remembered } from "../router";
 import {
   badDates,
   chips,
+  isDate,
   listsStage,
   nothingFound,
   readState,
@@ -317,7 +318,7 @@ export function SearchPage(props: PageProps) {
     const left = document.querySelectorAll<HTMLButtonElement>(".chips button");
     (left[Math.min(at, left.length - 1)] ?? document.getElementById("q"))?.focus();
   }, [key]);
-  const year = state.from ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
+  const year = isDate(state.from) ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
   const stage = listsStage(state);
   return (
     <div class="search">
