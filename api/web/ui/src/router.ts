@@ -16,15 +16,17 @@ export function remember(patch: Remembered): void {
   history.replaceState({ ...remembered(), ...patch }, "", location.href);
 }
 
-/** Goes to `to`; a new entry starts at the top, the one left keeps its scroll offset for Back. */
+/** Goes to `to`; another page starts at its top, the entry left keeps its scroll offset for Back. */
 export function navigate(to: string, replace = false, state: Remembered | null = null): void {
+  const target = new URL(to, location.href);
+  const anotherPage = target.pathname !== location.pathname && !target.hash;
   if (replace) history.replaceState(state, "", to);
   else {
     remember({ scrollY: window.scrollY });
     history.pushState(state, "", to);
   }
   window.dispatchEvent(new Event(CHANGE));
-  if (!replace && !to.includes("#")) window.scrollTo(0, 0);
+  if (!replace && anotherPage) window.scrollTo(0, 0);
 }
 
 /** The current location (path + query), re-rendering on navigation and back/forward. */

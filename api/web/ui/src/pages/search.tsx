@@ -295,6 +295,7 @@ export function SearchPage(props: PageProps) {
     if (y === null || shownKey !== key) return;
     scrollBackTo.current = null;
     window.scrollTo(0, y);
+    remember({ scrollY: null }); // used once: a reload after more scrolling does not jump back here
   }, [shownKey, edges]);
 
   // Infinite scroll: the next page loads when the end of the grid comes into view.
