@@ -129,9 +129,14 @@ def web_routes(web: WebServices) -> list[BaseRoute]:
             response.delete_cookie(name, path="/", samesite="strict")
         return response
 
+    async def graphiql(request: Request) -> Response:
+        """The IDE's usual address leads to it (it lives at /graphql, beside the API it runs)."""
+        return RedirectResponse("/graphql" + (f"?{request.url.query}" if request.url.query else ""))
+
     routes: list[BaseRoute] = [Route(path, signed_in_page) for path in PAGES]
     return [
         *routes,
+        Route("/graphiql", graphiql),
         Route("/signin", signin_page),
         Route("/session", SmallBody(sign_in), methods=["POST"]),
         Route("/session/end", SmallBody(sign_out), methods=["POST"]),

@@ -54,3 +54,32 @@ async def test_a_key_typed_into_graphiql_stays_in_memory(chromium: Browser, serv
         await page.get_by_text("Headers", exact=True).click()
         assert key[:12] not in await page.locator(".graphiql-editor-tool").inner_text()
         tab.guard.check(allow_console=("401 (Unauthorized)",))  # the schema, asked for without the key
+
+
+async def test_graphiql_on_a_phone_runs_a_query_and_leads_back_to_the_app(
+    chromium: Browser, services: Services
+) -> None:
+    async with signed_in(chromium, services) as (base, tab):
+        page = tab.page
+        await page.set_viewport_size({"width": 390, "height": 844})
+        await page.goto(
+            f"{base}/graphiql?q=" + "%7B%20viewer%20%7B%20tenant%20%7D%20%7D"
+        )  # as people type it
+        await expect(page.locator(".graphiql-container")).to_be_visible(timeout=15_000)
+        await screenshot(page, "graphiql-phone")
+        # Before: no way back but the browser's; the editors and the result squeezed side by side.
+        back = page.get_by_role("link", name="Back to Mediasight")
+        await expect(back).to_be_visible()
+        for part in (".graphiql-query-editor", ".result-window"):
+            box = await page.locator(part).bounding_box()
+            assert box is not None and box["width"] >= 300, (part, box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390 + 1, (part, box)
+        assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        await page.get_by_role("button", name="Execute query (Ctrl-Enter)").click()
+        await expect(page.locator(".result-window")).to_contain_text('"tenant": "acme"', timeout=15_000)
+        await expect(page.locator(".result-window")).to_be_in_viewport()
+        await screenshot(page, "graphiql-phone-result")
+        await back.click()
+        await page.wait_for_url(f"{base}/")
+        await expect(page.get_by_role("search")).to_be_visible()
+        tab.guard.check()

@@ -21,7 +21,7 @@ from catalog.domain.model import Scope
 from mediasight.bootstrap import Services, build
 from mediasight.settings import Settings
 from services.keys import issue_key
-from tests.api.web.conftest import Tab, open_tab, screenshot, serving, sign_in, working
+from tests.api.web.conftest import SCREENSHOTS, Tab, open_tab, screenshot, serving, sign_in, working
 from tests.conftest import make_tenant
 from tests.e2e.photos import ingest_all, jpeg, photo, recognition_photos
 
@@ -211,6 +211,12 @@ async def test_a_models_guess_is_marked_as_one(world: World, tab: Tab) -> None:
     await expect(boxes.filter(has_text=re.compile(r"^Dining Table\? \d+%$"))).not_to_have_count(0)
     await expect(boxes.filter(has_text=re.compile(r"^Cup \d+%$"))).not_to_have_count(0)
     await screenshot(page, "asset-guesses")
+    # and so is it in what its first runs found (each added, no run before them); a sure label is not
+    await page.get_by_role("button", name="What changed in the latest runs").click()
+    found = page.get_by_role("region", name="Run diff").get_by_role("listitem")
+    await expect(found.filter(has_text=re.compile(r"^\+ label Dining Table\? \d+%$"))).to_have_count(1)
+    await expect(found.filter(has_text=re.compile(r"^\+ label Espresso \d+%$"))).to_have_count(1)
+    await page.get_by_role("region", name="Run diff").screenshot(path=SCREENSHOTS / "asset-diff-guesses.png")
 
     # A photo no model is sure of: its search hit names its best guess, as a guess (a tenant of its own).
     tenant, key = await make_tenant(world.services, "initech")
@@ -380,6 +386,43 @@ async def test_phone_width_pages_fit_the_screen(world: World, chromium: Browser)
             assert overflow <= 0, f"{path} scrolls sideways by {overflow}px: {wide}"
             if name == "phone-asset":
                 await read_well_on_a_phone(page)
+        tab.guard.check()
+
+
+CUT_BADGES = """() => [...document.querySelectorAll('.hit .badge')].filter(badge => {
+    // where the badge's last characters (its confidence) are laid out, clipped or not
+    const walk = document.createTreeWalker(badge, NodeFilter.SHOW_TEXT);
+    let last = null;
+    while (walk.nextNode()) if (walk.currentNode.length) last = walk.currentNode;
+    const tail = document.createRange();
+    tail.setStart(last, Math.max(0, last.length - 3));
+    tail.setEnd(last, last.length);
+    return tail.getBoundingClientRect().right > badge.getBoundingClientRect().right + 0.5;
+}).map(badge => badge.textContent)"""
+
+
+async def long_top_labels(route: Route) -> None:
+    """The search's answer with each hit's top label named as the longest ImageNet names are."""
+    response = await route.fetch()
+    body = await response.json()
+    search = (body.get("data") or {}).get("search")
+    for edge in search["edges"] if search else []:
+        for label in edge["node"]["topLabels"]:
+            label["name"] = "Wire-Haired Fox Terrier"
+    await route.fulfill(response=response, json=body)
+
+
+async def test_search_badges_show_the_confidence_on_a_phone(world: World, chromium: Browser) -> None:
+    async with open_tab(chromium, width=390, height=844) as tab:
+        page = tab.page
+        await sign_in(page, world.base, world.key)
+        await page.route("**/graphql", long_top_labels)
+        await page.reload()
+        assert len(await hits(page)) >= 5
+        await expect(page.locator(".hit .badge").first).to_contain_text("Wire-Haired Fox Terrier")
+        # Before: a long name pushed its percentage out of the badge ("Egyptian M…").
+        assert await page.evaluate(CUT_BADGES) == []
+        await screenshot(page, "phone-search-badges")
         tab.guard.check()
 
 

@@ -55,3 +55,30 @@ async def test_page_through_results(archive: tuple[str, str, list[str]], chromiu
         await expect(page.get_by_role("button", name="Load more")).to_have_count(0)
         await screenshot(page, "search-paged")
         tab.guard.check()
+
+
+async def test_back_from_a_hit_returns_to_the_hits_loaded_and_the_place(
+    archive: tuple[str, str, list[str]], chromium: Browser
+) -> None:
+    base, key, order = archive
+    async with open_tab(chromium, height=700) as tab:
+        page = tab.page
+        await sign_in(page, base, key)
+        await expect(page.locator(".hit")).to_have_count(60)
+        await page.locator(".hit").nth(59).scroll_into_view_if_needed()  # infinite scroll loads the rest
+        await expect(page.locator(".hit")).to_have_count(PHOTOS)
+        last = page.locator(f'.hit[data-asset-id="{order[-1]}"]')
+        await last.scroll_into_view_if_needed()
+        scrolled = await page.evaluate("() => window.scrollY")
+        assert scrolled > 0
+        await last.get_by_role("link").first.click()
+        await page.wait_for_url(f"**/assets/{order[-1]}")
+        await expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert await page.evaluate("() => window.scrollY") == 0  # the asset page starts at its top
+        # Before: Back showed the first 60 hits from the top, the one opened gone from the page.
+        await page.go_back()
+        await expect(page.locator(".hit")).to_have_count(PHOTOS)
+        await expect(last).to_be_in_viewport()
+        assert await page.evaluate("() => window.scrollY") == pytest.approx(scrolled, abs=2)
+        await screenshot(page, "search-back-restored")
+        tab.guard.check()

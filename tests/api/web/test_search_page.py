@@ -4,6 +4,7 @@ named and ignored, and focus stays in the page when a filter chip is removed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -104,6 +105,9 @@ async def test_dates_in_the_url_that_are_not_dates_are_named_and_ignored(archive
         await expect(page.get_by_role("status").filter(has_text="not a date")).to_have_text(note)
         assert await shown(page) == sorted(archive.ids.values())
         await expect(page.get_by_role("alert")).to_have_count(0)
+        # Before: a chip "taken from 2024-13-45" said the ignored date still applied.
+        await expect(page.get_by_role("list", name="Active filters")).to_have_count(0)
+        await expect(page.get_by_text(f"taken from {bad}")).to_have_count(0)
     await screenshot(page, "search-bad-date")
     tab.guard.check()
 
@@ -119,4 +123,65 @@ async def test_removing_a_filter_chip_keeps_focus_in_the_filters(archive: Archiv
     await page.keyboard.press("Enter")
     await page.wait_for_url(f"{archive.base}/")
     await expect(page.get_by_label("Search the archive")).to_be_focused()
+    tab.guard.check()
+
+
+async def test_one_slider_movement_is_one_step_back(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key, "/?label=Red")
+    slider = page.get_by_label("Minimum label confidence")
+    await slider.focus()
+    for _ in range(3):
+        await page.keyboard.press("ArrowRight")
+    await page.wait_for_url("**/?label=Red&min=15")
+    await expect(page.locator(".grid[data-ready]")).to_be_attached()
+    # Before: Back went to min=10, then 5, then 0 (an entry for every step).
+    await page.go_back()
+    await expect(page).to_have_url(f"{archive.base}/?label=Red")
+    await expect(slider).to_have_value("0")
+    await screenshot(page, "search-slider-back")
+    tab.guard.check()
+
+
+async def test_a_sort_chosen_after_typing_sorts_what_the_box_says(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key)
+    box = page.get_by_label("Search the archive")
+    await box.fill("red")  # typed, not submitted
+    await page.get_by_label("Sort").select_option(label="Newest taken")
+    # Before: the URL became /?sort=CAPTURED and the box emptied.
+    await expect(page).to_have_url(f"{archive.base}/?q=red&sort=CAPTURED")
+    await expect(box).to_have_value("red")
+    assert await shown(page) == [archive.ids["red.jpg"]]
+    await screenshot(page, "search-sort-keeps-query")
+    tab.guard.check()
+
+
+async def test_a_pipeline_stage_listing_offers_only_what_applies(archive: Archive, tab: Tab) -> None:
+    page = tab.page
+    await sign_in(page, archive.base, archive.key, "/?status=FAILED&label=Red")
+    # Before: "Nothing found. Try fewer filters or another word.", with sort, slider and filters enabled.
+    await expect(page.get_by_text("No failed assets.", exact=True)).to_be_visible()
+    await expect(page.get_by_text("Nothing found")).to_have_count(0)
+    sort = page.get_by_label("Sort")
+    inert = [
+        page.get_by_role("button", name="Search", exact=True),
+        page.get_by_label("Minimum label confidence"),
+        sort,
+        page.get_by_label("Labels: guesses too"),
+        page.get_by_label("Filter by"),
+        page.get_by_role("button", name="Add filter"),
+    ]
+    for control in inert:
+        await expect(control).to_be_disabled()
+    await expect(sort.locator("option:checked")).to_have_text("Newest added")  # as the stage lists
+    status = page.get_by_role("combobox", name=re.compile(r"^Status"))
+    await expect(status).to_be_enabled()
+    await screenshot(page, "search-no-failed")
+    await page.goto(f"{archive.base}/?status=STORED")
+    await expect(page.get_by_text("No assets in progress: stored.", exact=True)).to_be_visible()
+    await status.select_option(label="Searchable (indexed)")
+    assert len(await shown(page)) == 2
+    for control in inert:
+        await expect(control).to_be_enabled()
     tab.guard.check()

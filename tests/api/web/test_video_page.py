@@ -105,7 +105,13 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
     await screenshot(page, "asset-video")
 
     await page.get_by_role("button", name="Play shot 3 from 00:00:03:00").click()
+    await player.evaluate("v => v.pause()")  # stays in shot 3 (it lasts 1.2 s)
     await until(lambda: player.evaluate("v => v.currentTime >= 3.0"))
+    # Before: the shot chosen was not marked as the current one.
+    current = page.locator('.shots li[aria-current="true"]')
+    await expect(current).to_have_count(1)
+    await expect(current).to_contain_text("00:00:03:00")
+    await screenshot(page, "asset-video-shot-chosen")
     tab.guard.check()
 
     # A shot links to its keyframe's own page, which says which video and shot it is from; its labels are
@@ -168,4 +174,14 @@ async def test_the_asset_page_plays_the_proxy_and_cues_a_shot(
     await until(
         lambda: player.evaluate("v => v.readyState >= 1 && v.currentTime >= 1.2 && v.currentTime < 3")
     )
+
+    # A shot the video does not have is named (it was ignored in silence); the video plays from the start.
+    await page.goto(f"{base}/assets/{asset_id}?shot=99")
+    await expect(page.get_by_role("status")).to_have_text(
+        "There is no shot 99; this video has 4 shots. It plays from the start."
+    )
+    await until(lambda: player.evaluate("v => v.readyState >= 1"))
+    assert await player.evaluate("v => v.currentTime") == 0
+    await expect(page.locator(".shots li[aria-current]")).to_have_count(0)
+    await screenshot(page, "asset-video-no-such-shot")
     tab.guard.check()

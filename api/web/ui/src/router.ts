@@ -3,10 +3,30 @@ import { useEffect, useState } from "preact/hooks";
 
 const CHANGE = "mediasight:navigate";
 
-export function navigate(to: string, replace = false): void {
-  if (replace) history.replaceState(null, "", to);
-  else history.pushState(null, "", to);
+/** What a page keeps in its history entry (restored on Back): e.g. how far the user scrolled. */
+export type Remembered = Record<string, unknown>;
+
+export function remembered(): Remembered {
+  const state: unknown = history.state;
+  return state && typeof state === "object" ? (state as Remembered) : {};
+}
+
+/** Adds to what the current history entry remembers, without a new entry. */
+export function remember(patch: Remembered): void {
+  history.replaceState({ ...remembered(), ...patch }, "", location.href);
+}
+
+/** Goes to `to`; another page starts at its top, the entry left keeps its scroll offset for Back. */
+export function navigate(to: string, replace = false, state: Remembered | null = null): void {
+  const target = new URL(to, location.href);
+  const anotherPage = target.pathname !== location.pathname && !target.hash;
+  if (replace) history.replaceState(state, "", to);
+  else {
+    remember({ scrollY: window.scrollY });
+    history.pushState(state, "", to);
+  }
   window.dispatchEvent(new Event(CHANGE));
+  if (!replace && anotherPage) window.scrollTo(0, 0);
 }
 
 /** The current location (path + query), re-rendering on navigation and back/forward. */

@@ -53,8 +53,8 @@ export function stateUrl(s: SearchState): string {
   s.persons.forEach((v) => p.append("person", v));
   if (s.text) p.set("text", s.text);
   s.types.forEach((v) => p.append("type", v));
-  if (s.from) p.set("from", s.from);
-  if (s.to) p.set("to", s.to);
+  if (isDate(s.from)) p.set("from", s.from); // an ignored date (badDates) is left out of the next search
+  if (isDate(s.to)) p.set("to", s.to);
   if (s.status) p.set("status", s.status);
   if (s.sort !== "RELEVANCE") p.set("sort", s.sort);
   const query = p.toString();
@@ -75,6 +75,13 @@ export function badDates(s: SearchState): string[] {
 
 /** Listing a pipeline stage other than INDEXED reads the catalog, which takes no other filter. */
 export const listsStage = (s: SearchState): boolean => s.status !== "" && s.status !== "INDEXED";
+
+/** What an empty result says: a stage's own words (none failed is good news, not a search to widen). */
+export function nothingFound(s: SearchState): string {
+  if (s.status === "FAILED") return "No failed assets.";
+  if (listsStage(s)) return `No assets in progress: ${s.status.toLowerCase()}.`;
+  return "Nothing found. Try fewer filters or another word.";
+}
 
 /** The API's `search` arguments for this state. */
 export function searchArgs(s: SearchState): { q: string | null; filter: Record<string, unknown>; sort: Sort } {
@@ -106,8 +113,8 @@ export function chips(s: SearchState): Chip[] {
   for (const p of s.persons) out.push({ key: `p:${p}`, text: `person: ${p}`, without: without({ persons: s.persons.filter((x) => x !== p) }) });
   if (s.text) out.push({ key: "text", text: `text: “${s.text}”`, without: without({ text: "" }) });
   for (const t of s.types) out.push({ key: `t:${t}`, text: `type: ${t}`, without: without({ types: s.types.filter((x) => x !== t) }) });
-  if (s.from) out.push({ key: "from", text: `taken from ${s.from}`, without: without({ from: "" }) });
-  if (s.to) out.push({ key: "to", text: `taken until ${s.to}`, without: without({ to: "" }) });
+  if (isDate(s.from)) out.push({ key: "from", text: `taken from ${s.from}`, without: without({ from: "" }) });
+  if (isDate(s.to)) out.push({ key: "to", text: `taken until ${s.to}`, without: without({ to: "" }) });
   if (s.status) out.push({ key: "status", text: `status: ${s.status.toLowerCase()}`, without: without({ status: "" }) });
   return out;
 }

@@ -1,7 +1,7 @@
 // The preview with toggleable overlays: face boxes (with the person's name), object/label instance boxes
 // and text boxes. Boxes are ratios of the image (as Rekognition gives them), so they scale with it.
 import { useState } from "preact/hooks";
-import { pct } from "../labels";
+import { scored } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Box } from "./types";
 
@@ -19,7 +19,7 @@ function overlays(a: AssetData): Overlay[] {
     l.instances.map((i) => ({
       kind: "object" as const,
       box: i.boundingBox,
-      caption: `${l.name}${l.guess ? "?" : ""} ${pct(i.confidence)}`,
+      caption: scored(l.name, i.confidence, l.guess),
     })),
   );
   const text: Overlay[] = a.textDetections

@@ -1,7 +1,7 @@
 // Run history (newest first) and what changed between two runs of an analyzer.
 import { useState } from "preact/hooks";
 import { gql } from "../api";
-import { pct } from "../labels";
+import { GUESS_BELOW, pct, scored } from "../labels";
 import { ErrorNote } from "../layout";
 import type { Run } from "./types";
 
@@ -26,15 +26,21 @@ const DIFF = `query Diff($id: ID!, $from: ID) {
   } }
 }`;
 
+// A run's labels are the model's: under GUESS_BELOW they are its guesses, marked as the label list marks them.
+function labelChange(c: { name: string; before: number; after: number }): string {
+  const same = c.before < GUESS_BELOW === c.after < GUESS_BELOW;
+  return `label ${scored(c.name, c.before)} → ${same ? pct(c.after) : scored(c.name, c.after)}`;
+}
+
 const when = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : "—");
 
 function DiffView(props: { diff: Diff }) {
   const d = props.diff;
   if (d.unchanged) return <p>No change.</p>;
   const items: string[] = [
-    ...d.labels.added.map((l) => `+ label ${l.name} ${pct(l.confidence)}`),
-    ...d.labels.removed.map((l) => `− label ${l.name} ${pct(l.confidence)}`),
-    ...d.labels.changed.map((c) => `label ${c.name} ${pct(c.before)} → ${pct(c.after)}`),
+    ...d.labels.added.map((l) => `+ label ${scored(l.name, l.confidence)}`),
+    ...d.labels.removed.map((l) => `− label ${scored(l.name, l.confidence)}`),
+    ...d.labels.changed.map(labelChange),
     ...d.faces.added.map((f) => `+ face ${f.faceIndex + 1}`),
     ...d.faces.removed.map((f) => `− face ${f.faceIndex + 1}`),
     ...d.faces.personChanged.map((p) => `face named ${p.personBefore?.name ?? "(nobody)"} → ${p.personAfter?.name ?? "(nobody)"}`),

@@ -1,6 +1,6 @@
 // A video asset: the proxy in a <video> element (the poster shown until it plays) and its shots, each
 // with its tile of the thumbnail strip, its timecodes and labels; choosing a shot plays from its start.
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { pct } from "../labels";
 import { rendition } from "../thumb";
 import type { AssetData, Shot } from "./types";
@@ -33,13 +33,18 @@ export function ShotLabels(props: { shot: Shot }) {
   );
 }
 
-// `cue`: a shot's number (1 = the first) to cue the player at when it loads (a keyframe's "Play shot" link).
-export function VideoView(props: { asset: AssetData; cue?: number | null }) {
+const shotsOf = (n: number): string => (n === 1 ? "1 shot" : `${n} shots`);
+
+// `cue`: the URL's ?shot=, a shot's number (1 = the first) to cue the player at when it loads (a keyframe's
+// "Play shot" link). The shot playing (or chosen) is marked as the current one.
+export function VideoView(props: { asset: AssetData; cue?: string | null }) {
   const a = props.asset;
   const player = useRef<HTMLVideoElement>(null);
-  const cued = props.cue ? a.segments.find((s) => s.index + 1 === props.cue) : undefined;
+  const cued = props.cue ? a.segments.find((s) => String(s.index + 1) === props.cue?.trim()) : undefined;
+  const [current, setCurrent] = useState<number | null>(cued?.index ?? null);
   useEffect(() => {
     const el = player.current;
+    setCurrent(cued?.index ?? null);
     if (!el || !cued) return;
     const seek = () => {
       el.currentTime = cued.start + 0.001; // inside the shot, as choosing it does; no autoplay
@@ -52,14 +57,33 @@ export function VideoView(props: { asset: AssetData; cue?: number | null }) {
   const poster = rendition(a, "preview");
   const strip = rendition(a, "strip");
   const v = a.video;
-  const play = (start: number) => {
+  // The shot the player is in follows playing and seeking (its controls too).
+  useEffect(() => {
     const el = player.current;
     if (!el) return;
+    const follow = () => {
+      const t = el.currentTime;
+      const now = a.segments.find((s) => s.start <= t && t < s.end);
+      if (now) setCurrent(now.index);
+    };
+    el.addEventListener("timeupdate", follow);
+    return () => el.removeEventListener("timeupdate", follow);
+  }, [a.id, a.segments]);
+  const play = (shot: Shot) => {
+    setCurrent(shot.index);
+    const el = player.current;
+    if (!el) return;
+    const start = shot.start;
     el.currentTime = start + 0.001; // inside the shot, not on the previous one's last frame
     void el.play().catch(() => undefined); // autoplay may be refused: the shot is cued anyway
   };
   return (
     <figure class="video">
+      {props.cue && !cued && (
+        <p class="hint" role="status">
+          There is no shot {props.cue}; this video has {shotsOf(a.segments.length)}. It plays from the start.
+        </p>
+      )}
       {proxy ? (
         <video
           ref={player}
@@ -79,7 +103,7 @@ export function VideoView(props: { asset: AssetData; cue?: number | null }) {
       {v && (
         <figcaption class="muted">
           {seconds(v.duration)} · {v.width}×{v.height} {v.codec} · {v.framesPerSecond.toFixed(3).replace(/\.?0+$/, "")} fps
-          {v.dropFrame ? " drop-frame" : ""} · {v.shots} shot{v.shots === 1 ? "" : "s"}
+          {v.dropFrame ? " drop-frame" : ""} · {shotsOf(v.shots)}
           {v.audio.length ? ` · ${v.audio.map((s) => s.codec).join(", ")} audio` : " · no audio"}
         </figcaption>
       )}
@@ -88,8 +112,8 @@ export function VideoView(props: { asset: AssetData; cue?: number | null }) {
           <h2 id="shots-h">Shots</h2>
           <ol class="shots">
             {a.segments.map((s) => (
-              <li key={s.index} aria-current={s === cued ? "true" : undefined}>
-                <button type="button" class="shot" onClick={() => play(s.start)} aria-label={`Play shot ${s.index + 1} from ${s.startTimecode}`}>
+              <li key={s.index} aria-current={s.index === current ? "true" : undefined}>
+                <button type="button" class="shot" onClick={() => play(s)} aria-label={`Play shot ${s.index + 1} from ${s.startTimecode}`}>
                   {strip && (
                     <span
                       class="tile"

@@ -250,7 +250,7 @@ export function AssetPage(props: PageProps) {
           labels come right after the picture, not after the run history. */}
       <div class="asset-body">
         <div class="asset-media">
-          {asset.video ? <VideoView asset={asset} cue={Number(props.url.searchParams.get("shot")) || null} /> : <Preview asset={asset} />}
+          {asset.video ? <VideoView asset={asset} cue={props.url.searchParams.get("shot")} /> : <Preview asset={asset} />}
           <FromVideo asset={asset} />
         </div>
         <aside class="asset-side">

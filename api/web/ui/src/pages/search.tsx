@@ -2,14 +2,16 @@
 // hit's most specific label and "why this hit", keyset paging. The URL holds the whole search.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
-import { pct } from "../labels";
+import { pct, scored } from "../labels";
 import { ErrorNote } from "../layout";
 import type { PageProps } from "../main";
-import { navigate } from "../router";
+import { navigate, remember, remembered } from "../router";
 import {
   badDates,
   chips,
+  isDate,
   listsStage,
+  nothingFound,
   readState,
   SORTS,
   type SearchState,
@@ -20,6 +22,8 @@ import {
 import { THUMB_FIELDS, Thumb, type AssetRef } from "../thumb";
 
 const PAGE = 60;
+const MAX_RESTORED_PAGES = 20; // Back reloads at most this many pages of hits
+const SETTLE_MS = 1500; // slider steps closer together than this are one change: one history entry
 const MAX_QUERY = 500; // the API's limit on `query`
 const SEARCH = `query Search($q: String, $filter: SearchFilter, $sort: SearchSort!, $after: String) {
   search(query: $q, filter: $filter, sort: $sort, first: ${PAGE}, after: $after) {
@@ -47,9 +51,33 @@ type Result = {
   edges: Edge[];
 };
 
+type Loaded = { result: Result; edges: Edge[]; pages: number };
+
+/** The search's first `pages` pages (Back brings the user to as many hits as they had scrolled through). */
+async function firstPages(args: ReturnType<typeof searchArgs>, pages: number): Promise<Loaded> {
+  let { search } = await gql<{ search: Result }>(SEARCH, { ...args, after: null });
+  const edges = [...search.edges];
+  let loaded = 1;
+  for (; loaded < pages && search.pageInfo.hasNextPage; loaded++) {
+    const next = await gql<{ search: Result }>(SEARCH, { ...args, after: search.pageInfo.endCursor });
+    edges.push(...next.search.edges);
+    search = { ...search, pageInfo: next.search.pageInfo }; // total and facets are the first page's
+  }
+  return { result: search, edges, pages: loaded };
+}
+
+/** How many pages and how far down the history entry the user comes back to had (Back, reload). */
+function restoring(): { pages: number; scrollY: number | null } {
+  const { pages, scrollY } = remembered();
+  return {
+    pages: typeof pages === "number" && pages >= 1 ? Math.min(pages, MAX_RESTORED_PAGES) : 1,
+    scrollY: typeof scrollY === "number" ? scrollY : null,
+  };
+}
+
 function why(edge: Edge): string {
   const parts = edge.matches.map((m) => {
-    const said = `${m.label}${m.guess ? "?" : ""} ${pct(m.confidence)}`; // a model's guess: "Missile? 42%"
+    const said = scored(m.label, m.confidence, m.guess); // a model's guess: "Missile? 42%"
     return m.via.toLowerCase() === m.label.toLowerCase() ? said : `${said} (a kind of ${m.via})`;
   });
   if (edge.textMatch) parts.push("words found");
@@ -74,7 +102,18 @@ function Hit(props: { edge: Edge; eager: boolean }) {
       <Thumb asset={node} alt={alt} eager={props.eager}>
         {/* a model's guess (under 50) reads as one: "Missile? 42%"; an indexed asset no model found anything
             on says so (its status alone read as if labels were still to come) */}
-        <span class="badge">{top ? `${top.name}${top.guess ? "?" : ""} ${pct(top.confidence)}` : node.status === "INDEXED" ? "no labels" : node.status.toLowerCase()}</span>
+        <span class="badge">
+          {top ? (
+            // a long name is cut short, never its confidence (a phone's tile is narrow)
+            <>
+              <span class="badge-name">{`${top.name}${top.guess ? "?" : ""}`}</span> <span class="badge-pct">{pct(top.confidence)}</span>
+            </>
+          ) : node.status === "INDEXED" ? (
+            "no labels"
+          ) : (
+            node.status.toLowerCase()
+          )}
+        </span>
         {reason && <span class="why">{reason}</span>}
       </Thumb>
       <span class="name" title={node.filename}>
@@ -119,7 +158,7 @@ function FacetList(props: { title: string; facets: Facet[]; pick: (value: string
   );
 }
 
-function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) {
+function AddFilter(props: { state: SearchState; go: (s: SearchState) => void; disabled: boolean }) {
   const [kind, setKind] = useState("label");
   const [value, setValue] = useState("");
   const s = props.state;
@@ -143,7 +182,7 @@ function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) 
       <label for="filter-kind" class="sr-only">
         Filter by
       </label>
-      <select id="filter-kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+      <select id="filter-kind" value={kind} disabled={props.disabled} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
         <option value="label">Label</option>
         <option value="person">Person</option>
         <option value="text">Text in image</option>
@@ -160,8 +199,9 @@ function AddFilter(props: { state: SearchState; go: (s: SearchState) => void }) 
         value={value}
         placeholder={kind === "type" ? "image/jpeg" : kind === "text" ? "words in the image" : "name"}
         onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        disabled={props.disabled}
       />
-      <button type="submit" class="secondary">
+      <button type="submit" class="secondary" disabled={props.disabled}>
         Add filter
       </button>
     </form>
@@ -180,18 +220,23 @@ export function SearchPage(props: PageProps) {
   const [min, setMin] = useState(state.minConfidence);
   const sentinel = useRef<HTMLDivElement>(null);
   const inFlight = useRef<string | null>(null);
+  const pagesLoaded = useRef(1);
+  const scrollBackTo = useRef<number | null>(null);
 
   useEffect(() => {
     setQuery(state.q);
     setMin(state.minConfidence);
     setError(null);
     const args = searchArgs(state);
+    const back = restoring();
     let current = true;
-    gql<{ search: Result }>(SEARCH, { ...args, after: null }).then(
+    firstPages(args, back.pages).then(
       (d) => {
         if (!current) return;
-        setResult(d.search);
-        setEdges(d.search.edges);
+        pagesLoaded.current = d.pages;
+        scrollBackTo.current = back.scrollY;
+        setResult(d.result);
+        setEdges(d.edges);
         setShownKey(key);
       },
       (e: unknown) => {
@@ -208,7 +253,18 @@ export function SearchPage(props: PageProps) {
     };
   }, [key]);
 
-  const go = (next: SearchState) => navigate(stateUrl(next));
+  // Every control searches for what the box says, submitted or not (a sort chosen after typing a word
+  // sorts that word's hits; it dropped the word).
+  const go = (next: SearchState) => navigate(stateUrl({ ...next, q: query }));
+  // Each arrow-key step of the slider is a change: the steps of one movement replace its history entry,
+  // so Back goes to before the movement, not through every step.
+  const lastSlide = useRef(0);
+  const slideTo = (minConfidence: number) => {
+    const now = Date.now();
+    const moving = remembered().slider === true && now - lastSlide.current < SETTLE_MS;
+    lastSlide.current = now;
+    navigate(stateUrl({ ...state, q: query, minConfidence }), moving, { slider: true });
+  };
   const more = async () => {
     // A ref, not state: the scroll observer and the button may both ask before a re-render.
     if (!result?.pageInfo.hasNextPage || inFlight.current === result.pageInfo.endCursor) return;
@@ -219,6 +275,8 @@ export function SearchPage(props: PageProps) {
       if (stateUrl(readState(new URL(location.href))) !== key) return; // the search changed meanwhile
       setResult({ ...result, pageInfo: d.search.pageInfo });
       setEdges((prev) => [...prev, ...d.search.edges]);
+      pagesLoaded.current += 1;
+      remember({ pages: pagesLoaded.current }); // Back to this search loads as many again
     } catch (e) {
       setError(e);
     } finally {
@@ -230,6 +288,15 @@ export function SearchPage(props: PageProps) {
   useEffect(() => {
     if (shownKey !== null) performance.mark("mediasight:results");
   }, [shownKey === null]);
+
+  // Back to this search: where the user was, once its hits are on the page again.
+  useEffect(() => {
+    const y = scrollBackTo.current;
+    if (y === null || shownKey !== key) return;
+    scrollBackTo.current = null;
+    window.scrollTo(0, y);
+    remember({ scrollY: null }); // used once: a reload after more scrolling does not jump back here
+  }, [shownKey, edges]);
 
   // Infinite scroll: the next page loads when the end of the grid comes into view.
   useEffect(() => {
@@ -252,7 +319,7 @@ export function SearchPage(props: PageProps) {
     const left = document.querySelectorAll<HTMLButtonElement>(".chips button");
     (left[Math.min(at, left.length - 1)] ?? document.getElementById("q"))?.focus();
   }, [key]);
-  const year = state.from ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
+  const year = isDate(state.from) ? state.from.slice(0, 4) : ""; // the "Taken in" year pressed
   const stage = listsStage(state);
   return (
     <div class="search">
@@ -262,7 +329,7 @@ export function SearchPage(props: PageProps) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          go({ ...state, q: query, minConfidence: min });
+          go({ ...state, minConfidence: min });
         }}
       >
         <label for="q" class="sr-only">
@@ -277,7 +344,9 @@ export function SearchPage(props: PageProps) {
           onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
           disabled={stage}
         />
-        <button type="submit">Search</button>
+        <button type="submit" disabled={stage}>
+          Search
+        </button>
       </form>
 
       <div class="controls">
@@ -291,14 +360,15 @@ export function SearchPage(props: PageProps) {
             step={5}
             value={min}
             aria-valuetext={`${min}%`}
+            disabled={stage}
             onInput={(e) => setMin(Number((e.target as HTMLInputElement).value))}
-            onChange={(e) => go({ ...state, q: query, minConfidence: Number((e.target as HTMLInputElement).value) })}
+            onChange={(e) => slideTo(Number((e.target as HTMLInputElement).value))}
           />
           <output for="min-confidence">{min}%</output>
         </div>
         <label>
           Sort{" "}
-          <select value={state.sort} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
+          <select value={stage ? "CREATED" : state.sort} disabled={stage} onChange={(e) => go({ ...state, sort: (e.target as HTMLSelectElement).value as SearchState["sort"] })}>
             {SORTS.map((s) => (
               <option value={s.value} key={s.value}>
                 {s.label}
@@ -321,10 +391,10 @@ export function SearchPage(props: PageProps) {
           </select>
         </label>
         <label title="A model's guess is a label under 50 %: left out of label filters and facet counts unless asked for">
-          <input type="checkbox" checked={state.guesses} onChange={(e) => go({ ...state, q: query, guesses: (e.target as HTMLInputElement).checked })} />{" "}
+          <input type="checkbox" checked={state.guesses} disabled={stage} onChange={(e) => go({ ...state, guesses: (e.target as HTMLInputElement).checked })} />{" "}
           Labels: guesses too
         </label>
-        <AddFilter state={state} go={go} />
+        <AddFilter state={state} go={go} disabled={stage} />
       </div>
 
       {active.length > 0 && (
@@ -385,7 +455,7 @@ export function SearchPage(props: PageProps) {
               </button>
             </div>
           )}
-          {result && !edges.length && <p class="hint">Nothing found. Try fewer filters or another word.</p>}
+          {result && !edges.length && <p class="hint">{nothingFound(state)}</p>}
         </section>
       </div>
     </div>
