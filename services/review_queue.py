@@ -214,10 +214,22 @@ class ReviewQueue:
                 changed = replace(
                     changed, status=status, assignments=(*live, Assignment(reviewer.id, now + LEASE))
                 )
+            if task.run_id is not None and task.consensus is not None:  # its verdict was published
+                changed = replace(changed, consensus=None, agreement=None)
             saved = await self._store.save_task(tenant, changed)
             if saved is not None:
-                return saved
+                return await self._withdrawn(task, saved)
         raise ReviewInputError("BUSY", "the task changed too often meanwhile: try again")
+
+    async def _withdrawn(self, decided: ReviewTask, reopened: ReviewTask) -> ReviewTask:
+        """An undone answer that had decided the task takes back the verdict it published (the labels
+        count as the machine's again until the task is decided anew); the task remembers that run."""
+        if decided.consensus is None or decided.run_id is None:
+            return reopened
+        run_id = await self._results.withdraw(decided, self._clock())
+        if run_id is None:
+            return reopened
+        return await self._store.save_task(reopened.tenant_id, replace(reopened, run_id=run_id)) or reopened
 
     async def _decide(self, task: ReviewTask) -> ReviewTask:
         rules, reviewers = await self._cache.state(task.tenant_id)

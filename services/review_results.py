@@ -9,7 +9,7 @@ Provenance (reviewers, agreement, task IDs) travels in the run's parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +42,10 @@ def verdicts(task: ReviewTask, consensus: str, parents: dict[str, tuple[str, ...
 
 
 def consensus_event(
-    task: ReviewTask, consensus: str, reviewers: Sequence[str], run_id: str
+    task: ReviewTask, consensus: str | None, reviewers: Sequence[str], run_id: str
 ) -> dict[str, Any]:
-    """The `review.consensus` webhook's data: the task, its question, the answer and its provenance."""
+    """The `review.consensus` webhook's data: the task, its question, the answer (None: withdrawn) and its
+    provenance."""
     q = task.question
     question: dict[str, Any] = {"kind": q.kind.value}
     if q.kind is QuestionKind.VERIFY:
@@ -89,32 +90,77 @@ class HumanRuns:
         old = previous.parameters if previous else {}
         tasks = [*_strings(old.get("tasks")), task.id][-MAX_PROVENANCE:]
         agreement = {**_floats(old.get("agreement")), **{lb.name: task.agreement or 0.0 for lb in new}}
+        parameters = {
+            "tasks": tasks,
+            "reviewers": sorted(set(reviewer_names))[:MAX_PROVENANCE],
+            "agreement": agreement,
+            "task": task.id,
+        }
+        run = await self._save(task, labels.values(), parameters, now)
+        # The ID from the task and its answer: a decision published twice is announced once; a changed
+        # consensus (a later quality pass), or one decided again after an undo withdrew it, is a new event.
+        about = (task.id, consensus, *((task.run_id,) if task.run_id else ()))
+        await self._announce(task, consensus, reviewer_names, run.id, about)
+        return run.id
+
+    async def withdraw(self, task: ReviewTask, now: datetime) -> str | None:
+        """Take back what the task's published consensus asserted, as its reviewer undid an answer that
+        decided it: the asset's next human run without those labels' verdicts (the machine's labels count
+        again), announced as `review.consensus` with answer null. Returns the run's ID (None: nothing was
+        published, or the asset is gone)."""
+        tenant, asset_id = task.tenant_id, task.asset_id
+        previous = await self._catalog.get_result(tenant, asset_id, REVIEW_ANALYZER)
+        if task.consensus is None or task.run_id is None or previous is None:
+            return None
+        if await self._catalog.get_asset(tenant, asset_id) is None:
+            return None
+        asserted = {lb.name.lower() for lb in verdicts(task, task.consensus, {})}
+        kept = [lb for lb in previous.findings.labels if lb.name.lower() not in asserted]
+        old = previous.parameters
+        parameters = {
+            "tasks": [t for t in _strings(old.get("tasks")) if t != task.id],
+            "reviewers": _strings(old.get("reviewers")),
+            "agreement": {
+                k: v for k, v in _floats(old.get("agreement")).items() if k.lower() not in asserted
+            },
+            "withdrawn": task.id,
+        }
+        run = await self._save(task, kept, parameters, now)
+        await self._announce(task, None, [], run.id, (task.id, "withdrawn", task.run_id))
+        return run.id
+
+    async def _save(
+        self, task: ReviewTask, labels: Iterable[Label], parameters: dict[str, Any], now: datetime
+    ) -> RecognitionResult:
+        """The asset's next human run with these verdicts, saved; the asset is embedded and indexed again."""
         run = RecognitionResult(
-            asset_id=asset_id,
+            asset_id=task.asset_id,
             analyzer=REVIEW_ANALYZER,
             model_name="human-review",
             model_version="1",
-            findings=Findings(labels=tuple(sorted(labels.values(), key=lambda x: (-x.confidence, x.name)))),
+            findings=Findings(labels=tuple(sorted(labels, key=lambda x: (-x.confidence, x.name)))),
             provider=HUMAN_PROVIDER,
-            parameters={
-                "tasks": tasks,
-                "reviewers": sorted(set(reviewer_names))[:MAX_PROVENANCE],
-                "agreement": agreement,
-                "task": task.id,
-            },
+            parameters=parameters,
             created_at=now,
             finished_at=now,
             id=uuid7(),
         )
-        await self._catalog.save_result(tenant, run)
-        await self._queue.enqueue(REFRESH_JOB, tenant, asset_id)  # re-embed and re-index from the catalog
+        await self._catalog.save_result(task.tenant_id, run)
+        await self._queue.enqueue(REFRESH_JOB, task.tenant_id, task.asset_id)  # re-embed and re-index
+        return run
+
+    async def _announce(
+        self,
+        task: ReviewTask,
+        consensus: str | None,
+        reviewer_names: Sequence[str],
+        run_id: str,
+        about: tuple[str, ...],
+    ) -> None:
         if self._webhooks is not None:
-            # The ID from the task and its answer: a decision published twice is announced once; a changed
-            # consensus (a later quality pass) is a new event.
-            eid = event_id(WebhookEvent.REVIEW_CONSENSUS, tenant, task.id, consensus)
-            data = consensus_event(task, consensus, reviewer_names, run.id)
-            await self._webhooks.announce(tenant, WebhookEvent.REVIEW_CONSENSUS, data, event_id=eid)
-        return run.id
+            eid = event_id(WebhookEvent.REVIEW_CONSENSUS, task.tenant_id, *about)
+            data = consensus_event(task, consensus, reviewer_names, run_id)
+            await self._webhooks.announce(task.tenant_id, WebhookEvent.REVIEW_CONSENSUS, data, event_id=eid)
 
 
 def _strings(value: object) -> list[str]:

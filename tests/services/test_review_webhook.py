@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from catalog.domain.metadata import current_labels
 from catalog.domain.review.tasks import Answer, QuestionKind, ReviewRules, TaskStatus, Verdict
 from catalog.domain.webhooks import WebhookEvent
 from mediasight.bootstrap import Services, build
@@ -77,3 +78,49 @@ async def test_consensus_is_announced_once_to_the_subscribed_endpoint(hooked: Se
     assert data["runId"] == saved.run_id and data["runId"]
     assert 0 < data["agreement"] <= 1
     assert sorted(data["reviewers"]) == ["ann", "bob", "cy"]
+
+
+async def test_an_undone_answer_that_decided_a_task_takes_its_verdict_back(hooked: Services) -> None:
+    """One answer decides (answersPerTask 1): No removes the machine's Red; undo withdraws that verdict, so
+    Red counts again and subscribers hear answer null; a new Yes decides anew and is announced."""
+    services = hooked
+    tenant, _ = await make_tenant(services, "acme")
+    await services.review.store.set_review_rules(tenant, ReviewRules(answers_per_task=1, gold_rate=0.0))
+    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((220, 30, 30)), "red.jpg")
+    assert outcome.asset is not None
+    asset_id = outcome.asset.id
+    await services.worker().run_until_idle()
+    receiver = Receiver("")
+    endpoint = await services.webhooks.create(tenant, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
+    receiver.secret = endpoint.secret
+
+    async def labels() -> dict[str, float]:
+        results = (await services.catalog.get_results(tenant, [asset_id]))[asset_id]
+        return {lb.name: lb.confidence for lb in current_labels(results)}
+
+    assert "Red" in await labels()
+    (task,) = await services.review.tasks.request(tenant, [asset_id], QuestionKind.VERIFY, "Red")
+    _, ann = await services.review.reviewers.add(tenant, "ann")
+    await services.review.queue.next(ann, 1)
+    decided = await services.review.queue.submit(ann, task.id, Answer(ann.id, datetime.now(UTC), Verdict.NO))
+    assert decided.consensus == "no" and "Red" not in await labels()
+
+    reopened = await services.review.queue.undo(ann, task.id)
+    assert reopened.status is TaskStatus.OPEN and reopened.consensus is None
+    assert reopened.run_id not in (None, decided.run_id)
+    assert "Red" in await labels()  # the machine's again
+    again = await services.review.queue.submit(ann, task.id, Answer(ann.id, datetime.now(UTC), Verdict.YES))
+    assert again.consensus == "yes" and (await labels())["Red"] == 100
+
+    await receiver.start()
+    try:
+        async with asyncio.timeout(30):
+            while len(receiver.received) < 3:
+                await services.worker().run_until_idle()
+                await asyncio.sleep(0.05)
+    finally:
+        await receiver.stop()
+    answers = sorted(
+        (m["payload"]["data"]["answer"] for m in receiver.received), key=lambda a: (a is not None, a)
+    )
+    assert answers == [None, "no", "yes"]
