@@ -248,6 +248,11 @@ def asset_registration(a: Adapters) -> AssetRegistration:
     return RegisterThenEnqueue(a.catalog, a.queue)
 
 
+# How the fields are read from what exiv2 gives (indexer.metadata.exiv2_fields): a new revision makes older
+# runs outdated (`reprocess --outdated`). r2: capture times keep their zone; a sidecar's date its own.
+READER_REVISION = "r2"
+
+
 def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) -> Factories:
     """The "embedded" analyzer: the metadata that came with the file, read by exiv2 (no model: it runs
     for the "local" provider)."""
@@ -255,7 +260,9 @@ def embedded_factories(metadata: Exiv2Metadata, blobs: BlobStore, cpu: CpuPool) 
     def embedded() -> Analyzer:
         from indexer.metadata.embedded_analyzer import EmbeddedMetadataAnalyzer
 
-        return EmbeddedMetadataAnalyzer(metadata, blobs, cpu, f"pyexiv2-{version('pyexiv2')}")
+        return EmbeddedMetadataAnalyzer(
+            metadata, blobs, cpu, f"pyexiv2-{version('pyexiv2')}+{READER_REVISION}"
+        )
 
     return {("embedded", "local"): embedded}
 

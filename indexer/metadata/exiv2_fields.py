@@ -309,9 +309,12 @@ def from_exiv2(
         gps=_gps(exif, xmp),
         persons=b.items([*_list(xmp.get("Xmp.iptcExt.PersonInImage")), *named]),
         regions=tuple(regions),
-        captured_at=_captured(exif, xmp, iptc),
+        # A sidecar's "EXIF" is exiv2's copy of its XMP, the time moved to UTC and its zone lost: its own
+        # XMP says when (09:00+08:00 read 01:00).
+        captured_at=_captured({} if sidecar else exif, xmp, iptc),
     )
-    sources = [name for name, block in (("exif", exif), ("iptc", iptc), ("xmp", xmp)) if block]
+    blocks = (("iptc", iptc), ("xmp", xmp)) if sidecar else (("exif", exif), ("iptc", iptc), ("xmp", xmp))
+    sources = [name for name, block in blocks if block]
     if sidecar:
         sources.append("sidecar")
     return replace(meta, sources=tuple(sources), truncated=b.truncated)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from catalog.domain.embedded import EmbeddedMetadata
 from catalog.domain.export_record import ExportRecord
 from indexer.metadata.exiv2_fields import from_exiv2, merge
-from indexer.metadata.exiv2_sandbox import Exiv2Sandbox
+from indexer.metadata.exiv2_sandbox import Exiv2Sandbox, MetadataError
 from indexer.metadata.xmp_mapping import NAMESPACE, PREFIX, iim_values, xmp_values
 
 # An empty XMP packet: exiv2 writes a sidecar by filling one.
@@ -25,11 +26,15 @@ class Exiv2Metadata:
     def read(
         self, data: bytes, *, sidecar: bytes | None = None, width: int = 0, height: int = 0
     ) -> EmbeddedMetadata:
-        """The file's metadata, with a sidecar's fields over it (MetadataError if either is unreadable)."""
+        """The file's metadata, with a sidecar's fields over it (MetadataError if the file's is unreadable;
+        an unreadable sidecar leaves the file's, with the sidecar's problem said)."""
         blocks = self._blocks(data, "the file")
         meta = from_exiv2(blocks["exif"], blocks["iptc"], blocks["xmp"], width=width, height=height)
         if sidecar is not None:
-            side = self._blocks(sidecar, "the .xmp sidecar")
+            try:
+                side = self._blocks(sidecar, "the .xmp sidecar")
+            except MetadataError as exc:  # a broken sidecar beside the file must not hide what the file says
+                return replace(meta, problem=f"{exc}; the file's own metadata is shown")
             over = from_exiv2(side["exif"], {}, side["xmp"], width=width, height=height, sidecar=True)
             meta = merge(meta, over)
         return meta

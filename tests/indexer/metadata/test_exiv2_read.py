@@ -68,6 +68,24 @@ def test_an_exif_time_keeps_the_offset_written_beside_it(tmp_path: Path, exiv2: 
     assert taken is not None and taken.isoformat() == "1969-07-16T09:32:00-04:00"
 
 
+def test_a_sidecar_says_when_with_its_zone_and_a_broken_one_hides_nothing(
+    tmp_path: Path, exiv2: Exiv2Metadata
+) -> None:
+    """A sidecar's XMP date keeps its zone and hour (exiv2's EXIF copy of it read 01:00 UTC, 'exif'); an
+    unreadable sidecar leaves the file's own metadata, with the problem said (it emptied it)."""
+    photo = exiftool_write(write_photo(tmp_path / "p.jpg", "coffee"), "-XMP-dc:Title=In the file")
+    exiftool_write(
+        write_photo(tmp_path / "q.jpg", "coffee"), "-XMP-photoshop:DateCreated=2005-10-01T09:00:00+08:00"
+    )
+    sidecar = tmp_path / "p.xmp"
+    subprocess.run([EXIFTOOL, "-q", "-o", str(sidecar), str(tmp_path / "q.jpg")], check=True)
+    meta = exiv2.read(photo.read_bytes(), sidecar=sidecar.read_bytes())
+    assert meta.captured_at is not None and meta.captured_at.isoformat() == "2005-10-01T09:00:00+08:00"
+    assert meta.title == "In the file" and "exif" not in meta.sources
+    broken = exiv2.read(photo.read_bytes(), sidecar=sidecar.read_bytes()[:40])
+    assert broken.title == "In the file" and "sidecar" in broken.problem
+
+
 def test_iim_alone_and_mwg_alone(tmp_path: Path, exiv2: Exiv2Metadata) -> None:
     photo = exiftool_write(
         write_photo(tmp_path / "p.jpg", "coffee"),
