@@ -182,6 +182,7 @@ def _print_embedded(found: EmbeddedMetadata | None) -> None:
         ("title", found.title),
         ("caption", found.caption),
         ("keywords", "; ".join(found.keywords)),
+        ("keyword paths", "; ".join(" › ".join(path) for path in found.hierarchy)),
         ("creators", "; ".join(found.creators)),
         ("credit", found.credit),
         ("copyright", found.copyright),

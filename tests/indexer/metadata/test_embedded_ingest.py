@@ -125,6 +125,7 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
         "-XMP-photoshop:DateCreated=1969-07-16T13:32:00",
         "-XMP-dc:Title=Apollo 11 launch",
         "-XMP-photoshop:City=Merritt Island",
+        "-XMP-lr:HierarchicalSubject=Places|USA|Florida",
     )
     harbour = exiftool_write(
         write_photo(tmp_path / "harbour.jpg", "coffee"),
@@ -154,7 +155,12 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
         ["--data-dir", str(services.settings.data_dir), "show", ids["launch.jpg"], "--tenant", "desk"],
     )
     assert shown.exit_code == 0, shown.output
-    for line in ("captured 1969-07-16 13:32:00", "title  Apollo 11 launch", "place  Merritt Island"):
+    for line in (
+        "captured 1969-07-16 13:32:00",
+        "title  Apollo 11 launch",
+        "place  Merritt Island",
+        "keyword paths  Places › USA › Florida",
+    ):
         assert line in shown.output, shown.output
 
 
