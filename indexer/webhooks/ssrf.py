@@ -52,7 +52,8 @@ async def check_url(url: str, *, allow_private: bool) -> str:
         if not address.is_global or address.is_multicast:
             raise UnsafeWebhookUrl(
                 f"{host} resolves to {address}, a loopback, private or reserved address: webhooks go "
-                "to public addresses only (a server may allow private ones: MEDIASIGHT_WEBHOOKS_ALLOW_PRIVATE=true)"
+                "to public addresses only (a server may allow private ones: "
+                "MEDIASIGHT_WEBHOOKS_ALLOW_PRIVATE=true)"
             )
     return str(infos[0][4][0])
 
