@@ -9,9 +9,10 @@ machine-made region msight:Model, msight:ModelVersion, msight:Confidence (0–10
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from catalog.domain.embedded import ImageRegion
+from catalog.domain.embedded import ImageRegion, name_faces
 from catalog.domain.export_record import ExportRecord, MachineRegion
 from catalog.domain.model import BoundingBox
 
@@ -133,16 +134,31 @@ def xmp_values(record: ExportRecord) -> dict[str, Any]:
     if models:
         out[f"Xmp.{PREFIX}.Models"] = sorted(models)
     regions: list[tuple[ImageRegion | MachineRegion, MachineRegion | None]] = [(r, None) for r in m.regions]
-    # A face the file already drew (same person, same place) is not written twice.
+    # A face the file already drew (same person, same place) is not written twice; a detected one named
+    # after it is, as the machine's (IPTC's DigitalSourceType tells them apart) ...
     drawn = {(r.name, r.box) for r in m.regions}
     regions += [(r, r) for r in record.regions if (r.name, r.box) not in drawn]
     if regions:
         out["Xmp.iptcExt.ImageRegion"] = 'type="Bag"'
         for n, (region, machine) in enumerate(regions, start=1):
             _region(out, n, region.box, region.name, region.kind, machine)
-    faces = [(r.box, r.name) for r, _ in regions if r.kind.lower() in ("face", "human")]
+    # ... but MWG face tags, which photo tools show as people, hold each person once (Lightroom showed
+    # Grace Hopper twice).
+    faces = [
+        (r.box, r.name)
+        for r, machine in regions
+        if r.kind.lower() in ("face", "human") and not (machine and _drawn_already(machine, m.regions))
+    ]
     _mwg_faces(out, record, faces)
     return out
+
+
+def _drawn_already(found: MachineRegion, drawn: Sequence[ImageRegion]) -> bool:
+    """A face the file already drew, of the same person at about the same place, is not written twice: a
+    detected face named after the file's region (embedded.name_faces) lies mostly inside it, its box a
+    detector's, not the cataloguer's (Lightroom showed Grace Hopper twice)."""
+    same_name = [r for r in drawn if r.name and r.name.casefold() == found.name.casefold()]
+    return found.box in (r.box for r in same_name) or bool(name_faces([found.box], same_name))
 
 
 def _iim_keyword(word: str) -> str:
