@@ -22,7 +22,7 @@ class ExportProfile:
     # Machine labels and regions below this are left out: by default the guesses (a model's label under 50,
     # such as a storm's "Airplane Wing 29"), which an archive's keywords should not carry unasked.
     min_confidence: float = GUESS_BELOW
-    human_only: bool = False  # leave every machine value out: only what people wrote
+    human_only: bool = False  # leave every machine value out: only what people wrote (files, reviewers)
     language: str = (
         DEFAULT_LANGUAGE  # of the field names: CSV headers, JSON keys (catalog.domain.field_names)
     )
@@ -35,7 +35,9 @@ def apply_profile(record: ExportRecord, profile: ExportProfile | None) -> Export
     profile = profile or DEFAULT_PROFILE
     record = dataclasses.replace(record, field_language=profile.language)
     if profile.human_only:
-        return dataclasses.replace(record, keywords=(), regions=())
+        return dataclasses.replace(
+            record, keywords=tuple(k for k in record.keywords if k.by_reviewers), regions=()
+        )
     wanted = {n.casefold() for n in profile.labels}
     keywords = tuple(
         k

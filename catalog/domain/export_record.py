@@ -10,6 +10,7 @@ from catalog.domain.embedded import EMBEDDED, EmbeddedMetadata
 from catalog.domain.field_names import DEFAULT_LANGUAGE
 from catalog.domain.metadata import PERSON, current_labels
 from catalog.domain.model import Asset, BoundingBox, RecognitionResult
+from catalog.domain.review.human_labels import HUMAN_PROVIDER
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,11 @@ class MachineKeyword:
     parents: tuple[str, ...]
     model: str
     model_version: str
+    by_reviewers: bool = False  # its confidence is a human review's verdict, not a model's
+
+    @property
+    def machine(self) -> bool:
+        return not self.by_reviewers
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def export_record(
     embedded = results[EMBEDDED].findings.embedded if EMBEDDED in results else None
     said_by = _said_by(results)
     keywords = tuple(
-        MachineKeyword(lb.name, lb.confidence, lb.parents, *_model(said_by.get(lb.name.casefold())))
+        _keyword(lb.name, lb.confidence, lb.parents, said_by.get(lb.name.casefold()))
         for lb in current_labels(results)
     )
     regions: list[MachineRegion] = []
@@ -119,5 +125,10 @@ def _said_by(results: Mapping[str, RecognitionResult]) -> dict[str, RecognitionR
     return {key: run for key, (_, run) in best.items()}
 
 
-def _model(run: RecognitionResult | None) -> tuple[str, str]:
-    return (run.model_name, run.model_version) if run is not None else ("", "")
+def _keyword(
+    name: str, confidence: float, parents: tuple[str, ...], run: RecognitionResult | None
+) -> MachineKeyword:
+    if run is None:
+        return MachineKeyword(name, confidence, parents, "", "")
+    human = run.provider == HUMAN_PROVIDER
+    return MachineKeyword(name, confidence, parents, run.model_name, run.model_version, by_reviewers=human)

@@ -127,9 +127,9 @@ def xmp_values(record: ExportRecord) -> dict[str, Any]:
         out["Xmp.photoshop.DateCreated"] = m.captured_at.isoformat()
     if persons := record.persons():
         out["Xmp.iptcExt.PersonInImage"] = list(persons)
-    if record.keywords:
-        out[f"Xmp.{PREFIX}.MachineKeywords"] = [k.name for k in record.keywords]
-    models = {f"{k.model} {k.model_version}" for k in record.keywords if k.model}
+    if by_models := [k for k in record.keywords if k.machine]:  # a reviewer's verdict is no machine keyword
+        out[f"Xmp.{PREFIX}.MachineKeywords"] = [k.name for k in by_models]
+    models = {f"{k.model} {k.model_version}" for k in by_models if k.model}
     models |= {f"{r.model} {r.model_version}" for r in record.regions}
     if models:
         out[f"Xmp.{PREFIX}.Models"] = sorted(models)
