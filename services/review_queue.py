@@ -60,6 +60,9 @@ class ReviewQueue:
         # still open for others). Forgotten with the tenant's rescan (then tasks it holds come back too,
         # e.g. after a reload of the page).
         self._scanned_until: dict[tuple[str, str], str] = {}
+        # Per (tenant, reviewer): the tasks handed to it here, which its scans pass: asked again (a reload
+        # of the page), they come first while it holds them (they were behind its cursor: an empty queue).
+        self._handed: dict[tuple[str, str], set[str]] = {}
         self._on_answer = on_answer  # (tenant, was gold) → e.g. a debounced quality refresh
         self._clock = clock
         self._rng = rng or random.Random()
@@ -88,13 +91,33 @@ class ReviewQueue:
         gold_wanted = sum(self._rng.random() < rules.gold_rate for _ in range(count))
         gold = await self._gold_for(reviewer, gold_wanted)
         paused = {r.id for r in reviewers if r.paused}
-        tasks = await self._claim(reviewer, count - len(gold), paused)
+        tasks = (await self._held_by(reviewer))[: count - len(gold)]
+        held = {t.id for t in tasks}
+        claimed = await self._claim(reviewer, count - len(gold) - len(tasks), paused)
+        tasks += [t for t in claimed if t.id not in held]
         if len(tasks) < count - len(gold):  # the pool ran dry: more gold keeps nobody waiting
             gold = await self._gold_for(reviewer, count - len(tasks))
         out = [*tasks]
         for g in gold:
             out.insert(self._rng.randint(0, len(out)), g)
         return out
+
+    async def _held_by(self, reviewer: Reviewer) -> list[ReviewTask]:
+        """The open tasks handed to the reviewer here that it still holds and has not answered."""
+        key = (reviewer.tenant_id, reviewer.id)
+        ids = self._handed.get(key)
+        if not ids:
+            return []
+        now = self._clock()
+        held = [
+            t
+            for t in (await self._store.get_tasks(reviewer.tenant_id, sorted(ids))).values()
+            if t.status is TaskStatus.OPEN
+            and t.answer_of(reviewer.id) is None
+            and any(a.reviewer_id == reviewer.id for a in t.live_assignments(now))
+        ]
+        self._handed[key] = {t.id for t in held}
+        return sorted(held, key=lambda t: t.id)
 
     async def _gold_for(self, reviewer: Reviewer, n: int) -> list[ReviewTask]:
         if n <= 0:
@@ -105,6 +128,8 @@ class ReviewQueue:
 
     async def _claim(self, reviewer: Reviewer, n: int, paused: set[str]) -> list[ReviewTask]:
         tenant, out = reviewer.tenant_id, list[ReviewTask]()
+        if n <= 0:
+            return out
         start, since = self._full_until.get(tenant, (None, 0.0))
         if time.monotonic() - since >= RESCAN:  # slots freed by expired leases and pauses: from the start
             start, since = None, time.monotonic()
@@ -134,6 +159,7 @@ class ReviewQueue:
         self._full_until[tenant] = (full_end, since)
         if last is not None:
             self._scanned_until[(tenant, reviewer.id)] = last
+        self._handed.setdefault((tenant, reviewer.id), set()).update(t.id for t in out)
         return out
 
     async def _assign(self, reviewer: Reviewer, task: ReviewTask, paused: set[str]) -> ReviewTask | None:
