@@ -1,8 +1,8 @@
 """The reviewer page in Chromium: a reviewer signs in with its key, answers with y / n / 1–9 / typed text,
 skips with space, takes answers back with z; the next image is decoded ahead; a wrong-on-purpose reviewer
 among three ends up paused and the consensus becomes the assets' human labels. Skip and Undo by button,
-Space pressing a focused button, skipped tasks offered again, z after the last task, and a key that is not
-a reviewer's told so plainly."""
+Space pressing a focused button, skipped tasks offered again, z after the last task, a key that is not a
+reviewer's told so plainly, and an empty queue asking again (new tasks show without a reload)."""
 
 from __future__ import annotations
 
@@ -150,3 +150,31 @@ async def test_skip_and_undo_work_by_button_and_key_and_skipped_tasks_come_back(
             await expect(page.get_by_role("alert")).to_have_count(0)
             await screenshot(page, "review-not-a-reviewer")
             tab.guard.check()
+
+
+async def test_an_empty_queue_shows_new_tasks_without_a_reload(chromium: Browser, services: Services) -> None:
+    tenant, _ = await make_tenant(services, "acme")
+    assets = []
+    for name in ("red", "green"):
+        outcome = await services.ingestor.ingest(tenant, jpeg_bytes(COLORS[name], (96, 64)), f"{name}.jpg")
+        assert outcome.asset is not None
+        assets.append(outcome.asset.id)
+    await services.worker().run_until_idle()
+    key, _ = await services.review.reviewers.add(tenant, "Ann")
+    async with serving(create_app(services)) as base, open_tab(chromium) as tab:
+        page = tab.page
+        await page.add_init_script("window.__reviewPollMs = 300")
+        await sign_in(page, base, key, "/review")
+        item = page.locator(".review-item")
+        await expect(page.get_by_text("No tasks waiting")).to_be_visible()
+        # A task made while the page waits shows at the next poll (the page never asked again before)
+        await services.review.tasks.request(tenant, [assets[0]], QuestionKind.VERIFY, "Red")
+        await expect(item).to_be_visible(timeout=5_000)
+        await page.evaluate("window.__reviewPollMs = 600000")  # from now on, only becoming visible asks
+        await page.keyboard.press("y")
+        await expect(page.get_by_text("No tasks waiting")).to_be_visible()
+        await services.review.tasks.request(tenant, [assets[1]], QuestionKind.VERIFY, "Green")
+        await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # back to the tab
+        await expect(item).to_be_visible(timeout=5_000)
+        await expect(page.get_by_test_id("pace")).to_contain_text("1 answered")
+        tab.guard.check()

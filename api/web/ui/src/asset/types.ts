@@ -26,6 +26,26 @@ export type Run = {
   durationMs: number;
   batchId: string | null;
 };
+// what the file said about itself; strings are "" and lists empty where it said nothing
+export type Embedded = {
+  title: string;
+  caption: string;
+  keywords: string[];
+  hierarchicalKeywords: string[][]; // root first
+  creators: string[];
+  credit: string;
+  copyright: string;
+  usageTerms: string;
+  city: string;
+  country: string;
+  gps: { latitude: number; longitude: number; altitude: number | null } | null;
+  persons: string[];
+  regions: { name: string; kind: string; source: string; boundingBox: Box }[];
+  capturedAt: string | null;
+  sources: string[];
+  truncated: boolean;
+  problem: string;
+};
 export type Version = AssetRef & { relation: string | null; frameTime: number | null }; // frameTime: a video's keyframe
 export type AssetData = AssetRef & {
   mediaType: string;
@@ -50,6 +70,7 @@ export type AssetData = AssetRef & {
     quality: number;
     dominantColors: { hex: string; pixelPercent: number }[];
   } | null;
+  embeddedMetadata: Embedded | null;
   parent: (Version & { children: Version[] }) | null;
   children: Version[];
   root: { id: string };
@@ -83,6 +104,8 @@ export type Shot = {
 export type Segment = Shot & { frame: { id: string } | null }; // frame: the shot's keyframe asset
 
 const BOX = "boundingBox { left top width height }";
+const EMBEDDED = `title caption keywords hierarchicalKeywords creators credit copyright usageTerms city country
+    gps { latitude longitude altitude } persons regions { name kind source ${BOX} } capturedAt sources truncated problem`;
 const VERSION = `${THUMB_FIELDS} relation frameTime`;
 const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } shownLabels { name confidence parents guess } faces text";
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";
@@ -95,6 +118,7 @@ export const ASSET_QUERY = `query Asset($id: ID!) {
     textDetections { text type confidence ${BOX} }
     moderationLabels { name confidence parentName }
     properties { brightness sharpness contrast quality dominantColors { hex pixelPercent } }
+    embeddedMetadata { ${EMBEDDED} }
     parent { ${VERSION} children { ${VERSION} } }
     children { ${VERSION} }
     root { id }

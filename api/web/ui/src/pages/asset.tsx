@@ -1,8 +1,10 @@
-// The asset page: preview with overlays, labels (confidence, hierarchy, provenance), faces, text,
-// properties, version tree, runs and diffs, similar pictures, download, and actions for write keys.
+// The asset page: preview with overlays, labels (confidence, hierarchy, provenance), what the file says
+// about itself, faces, text, properties, version tree, runs and diffs, similar pictures, download, and
+// actions for write keys.
 import { useEffect, useState } from "preact/hooks";
 import { gql } from "../api";
 import { Actions, NameFace } from "../asset/actions";
+import { FromFile } from "../asset/embedded";
 import { Preview } from "../asset/preview";
 import { Runs } from "../asset/runs";
 import { takenText } from "../asset/taken";
@@ -271,6 +273,7 @@ export function AssetPage(props: PageProps) {
           {write && <Actions asset={asset} done={reload} />}
         </aside>
         <div class="asset-main">
+          <FromFile metadata={asset.embeddedMetadata} />
           <Faces asset={asset} write={write} reload={reload} />
           {lines.length > 0 && (
             <section aria-labelledby="text-h">

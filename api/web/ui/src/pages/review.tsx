@@ -2,7 +2,8 @@
 // y / n / u verify; 1–9 pick a choice; type a label (autocompleted) and Enter; space skips; z takes back
 // the last answer (the last 10 stay editable); Skip and Undo are buttons too (a phone has no keys). Skipped
 // tasks are offered again when the queue runs dry. The next items are fetched and their images decoded ahead,
-// so the next image shows with no wait; a counter shows items per minute.
+// so the next image shows with no wait; a counter shows items per minute. With none waiting, the page asks
+// again every POLL_MS while it is visible, and at once when it becomes visible, so new tasks show unasked.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { gql } from "../api";
 import { ErrorNote } from "../layout";
@@ -21,11 +22,13 @@ const UNDO = `mutation Undo($t: ID!) { undoReview(taskId: $t) { item { ${ITEM} }
 const VOCAB = `query Vocab { reviewVocabulary }`;
 const AHEAD = 8; // items kept fetched and decoded ahead
 const EDITABLE = 10;
+const POLL_MS = 10_000;
 
 // Timings the benchmark reads: key press → next image decoded and painted (ms).
 declare global {
   interface Window {
     __reviewTimings?: number[];
+    __reviewPollMs?: number; // tests ask sooner
   }
 }
 
@@ -119,6 +122,18 @@ function ReviewQueue() {
   useEffect(() => {
     if (queue.length < AHEAD && !empty) void refill();
   }, [queue.length, empty, refill]);
+  useEffect(() => {
+    if (!empty) return;
+    const ask = () => {
+      if (document.visibilityState === "visible") void refill();
+    };
+    const timer = window.setInterval(ask, window.__reviewPollMs ?? POLL_MS);
+    document.addEventListener("visibilitychange", ask);
+    return () => {
+      window.clearInterval(timer);
+      document.removeEventListener("visibilitychange", ask);
+    };
+  }, [empty, refill]);
 
   // Record when the new current image is on screen (decoded, then painted).
   useEffect(() => {
@@ -255,7 +270,7 @@ function ReviewQueue() {
             </button>
           </p>
         ) : (
-          <p class="card">No tasks waiting. New ones appear as assets are indexed.</p>
+          <p class="card">No tasks waiting. New ones show here as they come.</p>
         ))}
       {current && (
         <div class="review-item" data-task={current.id}>
