@@ -214,7 +214,9 @@ def _print_asset(
     out.print(f"  registered {asset.created_at:%Y-%m-%d %H:%M:%S} UTC")
     out.print(f"  original: {services.blobs.location(asset.blob_key)}")
     if taken := taken_at(asset, current):
-        out.print(f"  captured {taken:%Y-%m-%d %H:%M:%S}{offset_text(taken)}")
+        found = embedded_of(current)
+        partial = found.captured_partial if found is not None and asset.captured_at is None else ""
+        out.print(f"  captured {partial or f'{taken:%Y-%m-%d %H:%M:%S}{offset_text(taken)}'}")
     if asset.other_filenames:
         out.print(f"  also ingested as {escape(', '.join(asset.other_filenames))}")
     for rendition in asset.renditions:

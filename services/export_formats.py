@@ -40,7 +40,7 @@ FIELDS: dict[str, Callable[[ExportRecord], str]] = {
     "country": lambda r: r.embedded.country,
     "latitude": lambda r: f"{r.embedded.gps.latitude}" if r.embedded.gps else "",
     "longitude": lambda r: f"{r.embedded.gps.longitude}" if r.embedded.gps else "",
-    "capturedAt": lambda r: r.embedded.captured_at.isoformat() if r.embedded.captured_at else "",
+    "capturedAt": lambda r: r.embedded.captured_text,
 }
 DEFAULT_COLUMNS = ("assetId", "filename", "title", "caption", "keywords", "persons", "labels")
 

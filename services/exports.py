@@ -236,7 +236,7 @@ def _record_json(r: ExportRecord) -> dict[str, Any]:
             "gps": {"latitude": m.gps.latitude, "longitude": m.gps.longitude} if m.gps else None,
             "persons": list(m.persons),
             "regions": [{"name": x.name, "kind": x.kind, "boundingBox": box(x.box)} for x in m.regions],
-            "capturedAt": m.captured_at.isoformat() if m.captured_at else None,
+            "capturedAt": m.captured_text or None,
         },
         "labels": [
             {"name": k.name, "confidence": k.confidence, "parents": list(k.parents), "model": k.model}

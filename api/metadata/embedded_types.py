@@ -46,6 +46,10 @@ class EmbeddedMetadata:
     persons: list[str] = strawberry.field(description="Persons shown, as the file names them.")
     regions: list[ImageRegion]
     captured_at: datetime | None
+    captured_as_written: str = strawberry.field(
+        description='The date as the file writes it when it gives only a year or a month ("1950", '
+        '"1950-06"; capturedAt is then its first day); empty otherwise.'
+    )
     sources: list[str] = strawberry.field(description="Where it was found: exif, iptc, xmp, sidecar.")
     truncated: bool = strawberry.field(description="Something was over a size bound and was cut.")
     problem: str = strawberry.field(description="Why the metadata could not be read (empty when it was).")
@@ -75,6 +79,7 @@ class EmbeddedMetadata:
                 for r in m.regions
             ],
             captured_at=m.captured_at,
+            captured_as_written=m.captured_partial,
             sources=list(m.sources),
             truncated=m.truncated,
             problem=m.problem,

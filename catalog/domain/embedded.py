@@ -62,9 +62,19 @@ class EmbeddedMetadata:
     persons: tuple[str, ...] = ()  # persons shown (Iptc4xmpExt:PersonInImage, named face/person regions)
     regions: tuple[ImageRegion, ...] = ()
     captured_at: datetime | None = None
+    # "1950" or "1950-06": the date as written when the file gives only its year or month (captured_at is
+    # then its first day, which exports and pages must not pass off as the date)
+    captured_partial: str = ""
     sources: tuple[str, ...] = ()  # which blocks held any of it: "exif", "iptc", "xmp", "sidecar"
     truncated: bool = False  # something was over a bound and was cut
     problem: str = ""  # why the metadata could not be read (the picture itself is still indexed)
+
+    @property
+    def captured_text(self) -> str:
+        """When, as exports write it: "1950" as the file had it, else ISO 8601 with the zone if any."""
+        if self.captured_at is None:
+            return ""
+        return self.captured_partial or self.captured_at.isoformat()
 
     @property
     def empty(self) -> bool:

@@ -8,7 +8,17 @@ from typing import Any
 from catalog.domain.embedded import EmbeddedMetadata, GpsPoint, ImageRegion
 from catalog.domain.model import BoundingBox
 
-_TEXT = ("title", "caption", "credit", "copyright", "usage_terms", "city", "country", "problem")
+_TEXT = (
+    "title",
+    "caption",
+    "credit",
+    "copyright",
+    "usage_terms",
+    "city",
+    "country",
+    "problem",
+    "captured_partial",
+)
 _LISTS = ("keywords", "creators", "persons", "sources")
 
 

@@ -162,15 +162,41 @@ def _captured(exif: Raw, xmp: Raw, iptc: Raw) -> datetime | None:
         if (found := parse_exif_datetime(str(exif.get(key, "")))) is not None:
             return found.replace(tzinfo=exif_offset(str(exif.get(offset_key, ""))))
     for value in (xmp.get("Xmp.photoshop.DateCreated"), xmp.get("Xmp.exif.DateTimeOriginal")):
-        try:
-            if value:
-                return datetime.fromisoformat(str(value))
-        except ValueError:
-            continue
+        if value and (found := _xmp_date(str(value))) is not None:
+            return found
+    return _iim_date(iptc)
+
+
+def _partial(captured: datetime | None, xmp: Raw) -> str:
+    """The XMP date as written when it names only a year or a month (and is the date read)."""
+    written = str(xmp.get("Xmp.photoshop.DateCreated") or xmp.get("Xmp.exif.DateTimeOriginal") or "").strip()
+    partial = _YEAR_MONTH.match(written)
+    return written if captured is not None and partial and _xmp_date(written) == captured else ""
+
+
+def _iim_date(iptc: Raw) -> datetime | None:
     date = str(iptc.get("Iptc.Application2.DateCreated", ""))
     time = _IPTC_TIME.match(str(iptc.get("Iptc.Application2.TimeCreated", "")))
     try:
         return datetime.fromisoformat(f"{date}T{time.group()}" if time else date) if date else None
+    except ValueError:
+        return None
+
+
+_YEAR_MONTH = re.compile(r"^(\d{4})(?:-(\d\d))?$")
+
+
+def _xmp_date(value: str) -> datetime | None:
+    """An XMP date (ISO 8601): to the second with its zone, or only "1950" or "1950-06", as a cataloguer
+    dates a print: read as its first day (found by its year; it was dropped)."""
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    if (partial := _YEAR_MONTH.match(value.strip())) is None:
+        return None
+    try:
+        return datetime(int(partial[1]), int(partial[2] or 1), 1)
     except ValueError:
         return None
 
@@ -311,7 +337,8 @@ def from_exiv2(
         regions=tuple(regions),
         # A sidecar's "EXIF" is exiv2's copy of its XMP, the time moved to UTC and its zone lost: its own
         # XMP says when (09:00+08:00 read 01:00).
-        captured_at=_captured({} if sidecar else exif, xmp, iptc),
+        captured_at=(captured := _captured({} if sidecar else exif, xmp, iptc)),
+        captured_partial=_partial(captured, xmp),
     )
     blocks = (("iptc", iptc), ("xmp", xmp)) if sidecar else (("exif", exif), ("iptc", iptc), ("xmp", xmp))
     sources = [name for name, block in blocks if block]
@@ -343,5 +370,7 @@ def merge(base: EmbeddedMetadata, sidecar: EmbeddedMetadata) -> EmbeddedMetadata
         value = getattr(sidecar, name)
         if value:
             changes[name] = value
+    if sidecar.captured_at:  # the date and how it was written go together
+        changes["captured_partial"] = sidecar.captured_partial
     sources = tuple(dict.fromkeys((*base.sources, *sidecar.sources)))
     return replace(base, **changes, sources=sources, truncated=base.truncated or sidecar.truncated)

@@ -123,8 +123,8 @@ def xmp_values(record: ExportRecord) -> dict[str, Any]:
     if m.gps is not None:
         out["Xmp.exif.GPSLatitude"] = _gps(m.gps.latitude, "N", "S")
         out["Xmp.exif.GPSLongitude"] = _gps(m.gps.longitude, "E", "W")
-    if m.captured_at is not None:
-        out["Xmp.photoshop.DateCreated"] = m.captured_at.isoformat()
+    if m.captured_text:
+        out["Xmp.photoshop.DateCreated"] = m.captured_text
     if persons := record.persons():
         out["Xmp.iptcExt.PersonInImage"] = list(persons)
     if by_models := [k for k in record.keywords if k.machine]:  # a reviewer's verdict is no machine keyword

@@ -132,7 +132,8 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
         "-IPTC:DateCreated=1958:05:02",
         "-IPTC:TimeCreated=09:15:00",
     )
-    ids = {path.name: await _ingest(services, tenant, path) for path in (launch, harbour)}
+    scan = exiftool_write(write_photo(tmp_path / "scan.jpg", "camera"), "-XMP-photoshop:DateCreated=1950")
+    ids = {path.name: await _ingest(services, tenant, path) for path in (launch, harbour, scan)}
     query = """query ($after: DateTime, $before: DateTime) {
         search(filter: {capturedAfter: $after, capturedBefore: $before}) {
           edges { node { filename capturedAt } } } }"""
@@ -148,6 +149,18 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
     assert [e["node"] for e in fifties["search"]["edges"]] == [  # type: ignore[index]
         {"filename": "harbour.jpg", "capturedAt": "1958-05-02T09:15:00+00:00"}
     ]
+    # a print dated only "1950": found in that year, the date kept as written
+    year = await _graphql(
+        services, tenant, query, after="1950-01-01T00:00:00Z", before="1951-01-01T00:00:00Z"
+    )
+    assert [e["node"]["filename"] for e in year["search"]["edges"]] == ["scan.jpg"]  # type: ignore[index]
+    written = await _graphql(
+        services,
+        tenant,
+        "query ($id: ID!) { asset(id: $id) { embeddedMetadata { capturedAsWritten } } }",
+        id=ids["scan.jpg"],
+    )
+    assert written["asset"] == {"embeddedMetadata": {"capturedAsWritten": "1950"}}
     assert (await services.catalog.get_asset(tenant, ids["harbour.jpg"])).captured_at is None  # type: ignore[union-attr]
     shown = await asyncio.to_thread(
         CliRunner().invoke,
@@ -155,6 +168,12 @@ async def test_a_print_dated_only_by_its_cataloguer_is_found_by_that_date(
         ["--data-dir", str(services.settings.data_dir), "show", ids["launch.jpg"], "--tenant", "desk"],
     )
     assert shown.exit_code == 0, shown.output
+    scan_shown = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["--data-dir", str(services.settings.data_dir), "show", ids["scan.jpg"], "--tenant", "desk"],
+    )
+    assert "captured 1950\n" in scan_shown.output, scan_shown.output
     for line in (
         "captured 1969-07-16 13:32:00",
         "title  Apollo 11 launch",

@@ -66,6 +66,16 @@ def test_an_exif_time_keeps_the_offset_written_beside_it(tmp_path: Path, exiv2: 
     )
     taken = exiv2.read(photo.read_bytes()).captured_at
     assert taken is not None and taken.isoformat() == "1969-07-16T09:32:00-04:00"
+    # a print dated by its year, or its month, as cataloguers do: found by it (it was dropped)
+    for i, (written, read) in enumerate(
+        (("1950", "1950-01-01T00:00:00"), ("1950-06", "1950-06-01T00:00:00"))
+    ):
+        photo = exiftool_write(
+            write_photo(tmp_path / f"y{i}.jpg", "coffee"), f"-XMP-photoshop:DateCreated={written}"
+        )
+        meta = exiv2.read(photo.read_bytes())
+        assert meta.captured_at is not None and meta.captured_at.isoformat() == read, written
+        assert meta.captured_partial == written and meta.captured_text == written  # exports write it so
 
 
 def test_a_sidecar_says_when_with_its_zone_and_a_broken_one_hides_nothing(

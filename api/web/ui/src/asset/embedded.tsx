@@ -29,7 +29,7 @@ function rows(m: Embedded): Row[] {
     ["City", m.city],
     ["Country", m.country],
     ["GPS", m.gps ? gpsText(m.gps) : ""],
-    ["Taken", m.capturedAt ? takenText(m.capturedAt) : ""],
+    ["Taken", m.capturedAsWritten || (m.capturedAt ? takenText(m.capturedAt) : "")],
     ["Persons shown", m.persons.join(", ")],
     ["Regions", m.regions.map((r) => `${r.name || "Unnamed"} (${[r.kind, r.source.toUpperCase()].filter(Boolean).join(", ")}): ${where(r.boundingBox)}`)],
   ];

@@ -42,6 +42,7 @@ export type Embedded = {
   persons: string[];
   regions: { name: string; kind: string; source: string; boundingBox: Box }[];
   capturedAt: string | null;
+  capturedAsWritten: string; // "1950": a date the file gives only to the year or month
   sources: string[];
   truncated: boolean;
   problem: string;
@@ -105,7 +106,7 @@ export type Segment = Shot & { frame: { id: string } | null }; // frame: the sho
 
 const BOX = "boundingBox { left top width height }";
 const EMBEDDED = `title caption keywords hierarchicalKeywords creators credit copyright usageTerms city country
-    gps { latitude longitude altitude } persons regions { name kind source ${BOX} } capturedAt sources truncated problem`;
+    gps { latitude longitude altitude } persons regions { name kind source ${BOX} } capturedAt capturedAsWritten sources truncated problem`;
 const VERSION = `${THUMB_FIELDS} relation frameTime`;
 const SHOT = "index start end startTimecode endTimecode labels { name confidence parents } shownLabels { name confidence parents guess } faces text";
 export const RUN_FIELDS = "id analyzer provider modelName modelVersion status error startedAt finishedAt durationMs batchId";

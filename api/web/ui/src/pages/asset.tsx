@@ -165,6 +165,13 @@ function FromVideo(props: { asset: AssetData }) {
   );
 }
 
+/** "1950" when the date taken is the file's, written only to the year or month (capturedAt: its first day,
+ * naive in the file's metadata, the same moment in UTC on the asset). */
+function asWritten(a: AssetData): string {
+  const m = a.embeddedMetadata;
+  return m?.capturedAsWritten && m.capturedAt && a.capturedAt?.startsWith(m.capturedAt) ? m.capturedAsWritten : "";
+}
+
 function Details(props: { asset: AssetData }) {
   const a = props.asset;
   const p = a.properties;
@@ -172,7 +179,7 @@ function Details(props: { asset: AssetData }) {
     ["Type", a.mediaType],
     ["Size", `${a.width} × ${a.height}, ${bytes(a.sizeBytes)}`],
     ["Added", new Date(a.createdAt).toLocaleString()],
-    ["Taken", a.capturedAt ? takenText(a.capturedAt) : "unknown"],
+    ["Taken", a.capturedAt ? asWritten(a) || takenText(a.capturedAt) : "unknown"],
     ["Status", a.status.toLowerCase() + (a.error ? `: ${a.error}` : "")],
     ["SHA-256", a.sha256],
   ];
