@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from catalog.domain.embedded import ImageRegion, name_faces
+from catalog.domain.embedded import EmbeddedMetadata, ImageRegion, name_faces
 from catalog.domain.export_record import ExportRecord, MachineRegion
 from catalog.domain.model import BoundingBox
 
@@ -183,6 +183,20 @@ def iim_values(record: ExportRecord) -> dict[str, Any]:
     out.update({k: v for k, v in fields if v})
     if m.creators:
         out["Iptc.Application2.Byline"] = [c[:32] for c in m.creators]
+    out.update(_iim_date(m))
     if out:
         out["Iptc.Envelope.CharacterSet"] = "\x1b%G"
     return out
+
+
+def _iim_date(m: EmbeddedMetadata) -> dict[str, str]:
+    """IIM's DateCreated, and TimeCreated with the zone it was recorded at (+00:00 for none, as IIM needs
+    one); none for a date given only to the year or month (IIM has no such date)."""
+    taken = m.captured_at
+    if taken is None or m.captured_partial:
+        return {}
+    zone = taken.strftime("%z") or "+0000"
+    return {
+        "Iptc.Application2.DateCreated": taken.strftime("%Y-%m-%d"),
+        "Iptc.Application2.TimeCreated": f"{taken:%H:%M:%S}{zone[:3]}:{zone[3:5]}",
+    }

@@ -102,6 +102,8 @@ def test_embedded_copy_read_back_by_exiftool_and_original_untouched(
     _check_fields(tags)
     assert set(tags["IPTC:Keywords"]) >= {"astronaut", "Helmet"}
     assert tags["IPTC:Caption-Abstract"] == "Eileen Collins before the STS-93 mission"
+    # IIM's own date for readers without XMP (no zone was recorded: IIM needs one, +00:00)
+    assert (str(tags["IPTC:DateCreated"]), str(tags["IPTC:TimeCreated"])) == ("1998:07:15", "10:30:00+00:00")
     # The picture itself is the same picture.
     assert tags["File:ImageWidth"] == 512
 
