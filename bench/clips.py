@@ -112,13 +112,17 @@ def make_clip(
     gop: int = 50,
     audio: bool = False,
     pixel_aspect: Fraction = Fraction(1),
+    metadata: dict[str, str] | None = None,
 ) -> Clip:
     """`size`: the stored frame size; with a `pixel_aspect` (sample aspect ratio) other than 1 the pictures
     are made at the size shown (width × pixel_aspect) and stored squeezed to `size`, as HDV's 1440×1080
     (4:3) and DV widescreen are."""
     clip = Clip(path, rate, shots)
     shown = (round(size[0] * pixel_aspect), size[1])
-    with av.open(str(path), "w", format=container) as out:
+    # the container's tags, e.g. a camera's creation_time (MOV keeps Apple's own with use_metadata_tags)
+    options = {"movflags": "use_metadata_tags"} if metadata and container == "mov" else {}
+    with av.open(str(path), "w", format=container, options=options) as out:
+        out.metadata.update(metadata or {})
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"

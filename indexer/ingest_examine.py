@@ -76,5 +76,7 @@ def hash_and_probe_video(path: Path) -> tuple[str, ImageInfo, int]:
     with open(path, "rb") as f:
         while chunk := f.read(HASH_CHUNK):
             digest.update(chunk)
-    found = ImageInfo(media_type=info.media_type, width=info.width, height=info.height)
+    found = ImageInfo(
+        media_type=info.media_type, width=info.width, height=info.height, captured_at=info.recorded_at
+    )
     return digest.hexdigest(), found, path.stat().st_size

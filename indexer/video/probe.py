@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,26 @@ def _timecode(container: Any, stream: Any) -> str | None:
     return None
 
 
+# Apple's own tag holds the local time with its offset; creation_time is UTC (QuickTime, MP4, Matroska).
+_RECORDED_TAGS = ("com.apple.quicktime.creationdate", "creation_time")
+_PLACEHOLDER_BEFORE = 1971  # unset creation times read 1904-01-01 (QuickTime's epoch) or 1970-01-01
+
+
+def _recorded_at(container: Any, stream: Any) -> datetime | None:
+    """When the camera recorded the video, from the container's tags (its stream's): None when absent, a
+    placeholder or unreadable."""
+    for name in _RECORDED_TAGS:
+        for source in (container.metadata, stream.metadata):
+            value = str(source.get(name) or "").strip()
+            try:
+                found = datetime.fromisoformat(value) if value else None
+            except ValueError:
+                continue
+            if found is not None and found.year >= _PLACEHOLDER_BEFORE:
+                return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
+    return None
+
+
 def _audio(container: Any) -> tuple[AudioStream, ...]:
     streams = []
     for a in container.streams.audio:
@@ -201,6 +222,7 @@ def probe_video(path: Path, limits: VideoLimits | None = None) -> VideoInfo:
             pixel_format=cc.format.name if cc.format is not None else None,
             bit_rate=int(container.bit_rate) if container.bit_rate else None,
             audio=_audio(container),
+            recorded_at=_recorded_at(container, stream),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -33,6 +34,7 @@ class VideoInfo:
     pixel_format: str | None = None
     bit_rate: int | None = None
     audio: tuple[AudioStream, ...] = ()
+    recorded_at: datetime | None = None  # when the camera recorded it (the container's creation time)
 
     @property
     def rate(self) -> FrameRate:
@@ -62,6 +64,7 @@ class VideoInfo:
                 }
                 for a in self.audio
             ],
+            **({"recordedAt": self.recorded_at.isoformat()} if self.recorded_at else {}),
         }
 
     @classmethod
@@ -84,4 +87,5 @@ class VideoInfo:
                 AudioStream(str(a["codec"]), int(a["channels"]), int(a["sampleRate"]), a.get("language"))
                 for a in data.get("audio", ())
             ),
+            recorded_at=datetime.fromisoformat(data["recordedAt"]) if data.get("recordedAt") else None,
         )

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bench.clips import Shot, make_clip
+from indexer.ingest_examine import hash_and_probe_video
 from indexer.video.errors import VideoRejected
 from indexer.video.probe import VideoLimits, probe_video
 from indexer.video.sniff import container_family, is_video
@@ -170,3 +171,18 @@ def test_absurd_durations_and_frame_counts(tmp_path: Path) -> None:
 def test_absurd_frame_rates(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "fast.mp4", [Shot("rocket", 10)], rate=Fraction(5000), size=(64, 48))
     assert rejected(clip.path) == "bad_frame_rate"
+
+
+def test_the_recording_time_comes_from_the_containers_tags(tmp_path: Path) -> None:
+    """A camera's creation_time (UTC) or Apple's creationdate (with its offset) is when the video was taken;
+    QuickTime's unset 1904 is no date."""
+    for tags, expected in (
+        ({"creation_time": "2018-04-05T06:07:08.000000Z"}, "2018-04-05T06:07:08+00:00"),
+        ({"com.apple.quicktime.creationdate": "2018-04-05T08:07:08+0200"}, "2018-04-05T08:07:08+02:00"),
+        ({"creation_time": "1904-01-01T00:00:00.000000Z"}, None),
+        ({}, None),
+    ):
+        clip = make_clip(tmp_path / "tagged.mov", TWO_SHOTS, container="mov", metadata=tags)
+        found = probe_video(clip.path).recorded_at
+        assert (found.isoformat() if found else None) == expected, tags
+        assert hash_and_probe_video(clip.path)[1].captured_at == found  # the asset's capturedAt
