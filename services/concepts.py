@@ -57,6 +57,10 @@ _BACKGROUND_POOL = 5_000  # vectors read to draw them from
 _SCAN_PAGE = 500
 
 
+# A suggestion ("is this also X?") scores at least this share of the version's threshold.
+SUGGESTION_SHARE = 0.5
+
+
 class ConceptService:
     def __init__(
         self,
@@ -401,10 +405,13 @@ class ConceptService:
         self, tenant_id: str, concept: Concept, number: int | None = None, *, first: int
     ) -> list[Scored]:
         """The highest-scoring assets that are not examples ("is this also X?") by the version (default: the
-        active, else the newest READY), highest first: read from the version's kept scores."""
+        active, else the newest READY), highest first: read from the version's kept scores. Only those the
+        version finds plausible (at least half its threshold): 18 of a page's 20 read 0%."""
         version = await self._ranked(tenant_id, concept, number)
         named = {e.asset_id for e in await self._catalog.list_examples(tenant_id, concept.id)}
-        return await self._scores.top(tenant_id, version, first=first, skip=named)
+        floor = version.metrics.threshold * SUGGESTION_SHARE if version.metrics is not None else 0.0
+        found = await self._scores.top(tenant_id, version, first=first, skip=named)
+        return [s for s in found if s.probability >= floor]
 
     async def uncertain(self, tenant_id: str, concept: Concept, *, first: int) -> list[Scored]:
         """Non-examples nearest the threshold (uncertainty sampling), not in review already: what a

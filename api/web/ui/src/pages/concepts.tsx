@@ -43,7 +43,7 @@ function suggestionsNote(concept: Concept): string {
   const from = concept.versions.find((v) => v.status === "READY" && (concept.activeVersion === null || v.number === concept.activeVersion));
   if (!from) return "Nothing to suggest until a version is trained.";
   if (!from.scoresReady) return `Version ${from.number}'s scores over the archive are being prepared in the background: reload in a moment.`;
-  return "Nothing to suggest: every asset the concept scores is an example already.";
+  return "Nothing to suggest: no other asset scores near the concept's threshold.";
 }
 
 // The head of a table of versions' metrics: its first columns (a concept, or a version and its status), the
