@@ -42,7 +42,7 @@ def rejected(code: RejectCode, what: str) -> ImageRejected:
         message = f"{what} files are not supported. Convert the image to JPEG or PNG and upload it again."
     else:
         message = f"The file is not an image: its content is {what}, whatever its name says. "
-        message += f"Upload an image file ({ACCEPTED})."
+        message += f"Upload an image ({ACCEPTED}) or a video (MP4, MOV, MKV, WebM or MPEG-TS)."
     return ImageRejected(code, message)
 
 

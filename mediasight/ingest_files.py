@@ -229,10 +229,13 @@ async def summarize(
             if r.outcome.status == "new" and asset is not None:
                 console.print(f"  new        {asset.id}  {escape(str(r.path))}")
             elif r.outcome.status == "duplicate" and asset is not None:
-                console.print(
-                    f"  duplicate  {asset.id}  {escape(str(r.path))} "
-                    f"(the same bytes as {escape(asset.filename)!r})"
+                # the same file ingested again (a resumed run) is already in; another name is a copy
+                why = (
+                    "already in"
+                    if asset.filename == r.path.name
+                    else f"the same bytes as {escape(asset.filename)!r}"
                 )
+                console.print(f"  duplicate  {asset.id}  {escape(str(r.path))} ({why})")
     for r in results:
         if r.outcome.status == "rejected":
             console.print(f"  [red]rejected[/] {escape(str(r.path))}: {escape(r.outcome.error or '')}")
