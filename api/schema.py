@@ -40,7 +40,7 @@ from catalog.domain.labels.detections import is_guess
 from catalog.domain.ports import FacetValue as DomainFacet
 from catalog.domain.ports import UnsupportedSearch
 from services.ingest import MAX_FILENAME, MAX_SIDECAR_BYTES
-from services.search_query import MAX_PAGE, InvalidSearch
+from services.search_query import MAX_PAGE, InvalidSearch, as_asked
 from services.versions import VersionError
 
 
@@ -107,8 +107,10 @@ class Query(
             return await list_stages(ctx, stages, first, after)
         queries = ctx.services.queries
         try:
-            request = await queries.build(ctx.tenant_id, search_spec(query, filter, sort, first, after))
+            spec = search_spec(query, filter, sort, first, after)
+            request = await queries.build(ctx.tenant_id, spec)
             page = await ctx.services.index.search(ctx.tenant_id, await queries.with_meaning(request))
+            page = as_asked(page, spec, request)
         except CursorError as exc:
             raise GraphQLError(str(exc), extensions={"code": "BAD_CURSOR"}) from exc
         except (InvalidSearch, UnsupportedSearch) as exc:

@@ -24,7 +24,7 @@ from catalog.domain.model import Asset, Label, RecognitionResult
 from catalog.domain.ports import SearchHit, UnsupportedSearch
 from mediasight.bootstrap import Services
 from mediasight.shared_cli import err, many, out, print_table, with_tenant
-from services.search_query import InvalidSearch, SearchSpec
+from services.search_query import InvalidSearch, SearchSpec, as_asked
 
 TOP_LABELS = 3
 MAX_FIRST = 100
@@ -121,7 +121,7 @@ def search(
         )
         try:  # the same query building as the API's: validation, synonyms, meaning
             request = await services.queries.with_meaning(await services.queries.build(tenant_id, spec))
-            page = await services.index.search(tenant_id, request)
+            page = as_asked(await services.index.search(tenant_id, request), spec, request)
         except (InvalidSearch, UnsupportedSearch) as exc:
             err.print(f"[red]error:[/] {escape(str(exc))}")
             return 2

@@ -15,8 +15,17 @@ from datetime import datetime
 
 from catalog.domain.cursor import CursorError, decode_cursor
 from catalog.domain.ids import is_uuid
+from catalog.domain.labels.query_terms import label_terms
 from catalog.domain.model import TenantConfig
-from catalog.domain.ports import CatalogStore, SearchQuery, SortOrder, TrainingExamples, with_synonyms
+from catalog.domain.ports import (
+    CatalogStore,
+    LabelMatch,
+    SearchPage,
+    SearchQuery,
+    SortOrder,
+    TrainingExamples,
+    with_synonyms,
+)
 from catalog.domain.tone import named_tone
 from indexer.cpu import CpuPool
 from indexer.recognizers.ports import TextEmbedder
@@ -175,3 +184,28 @@ class SearchQueries:
         while len(self._meanings) > MEANINGS_KEPT:
             self._meanings.popitem(last=False)
         return dataclasses.replace(query, text_embedding=embedding)
+
+
+def as_asked(page: SearchPage, spec: SearchSpec, query: SearchQuery) -> SearchPage:
+    """The page with each match's `via` as the caller asked: the tenant's synonym it typed ("Raubkatze"),
+    not the name of its group the label matched through ("big cat")."""
+    asked = [*spec.labels, *spec.all_labels, *(label_terms(spec.text) if spec.text else ())]
+    typed = {name.casefold() for name in asked}
+    stands_for = {
+        member.casefold(): name
+        for name in asked
+        for group in query.synonyms
+        if name.casefold() in (g.casefold() for g in group)
+        for member in group
+    }
+    if not stands_for:
+        return page
+
+    def via(match: LabelMatch) -> LabelMatch:
+        key = match.via.casefold()
+        if key in typed or key not in stands_for:
+            return match
+        return dataclasses.replace(match, via=stands_for[key])
+
+    hits = tuple(dataclasses.replace(h, matches=tuple(via(m) for m in h.matches)) for h in page.hits)
+    return dataclasses.replace(page, hits=hits)

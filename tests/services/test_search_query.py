@@ -9,13 +9,20 @@ import numpy as np
 import pytest
 
 from catalog.domain.model import BatchStatus, TenantConfig
-from catalog.domain.ports import SortOrder
+from catalog.domain.ports import LabelMatch, SearchHit, SearchPage, SortOrder
 from catalog.domain.run_ports import BatchItemState
 from catalog.domain.tone import MONOCHROME
 from mediasight.bootstrap import Services
 from mediasight.reprocess_cli import start_or_resume
 from services.reprocessing.requests import ReprocessError, ReprocessRequest
-from services.search_query import MAX_PAGE, InvalidSearch, SearchQueries, SearchSpec, build_query
+from services.search_query import (
+    MAX_PAGE,
+    InvalidSearch,
+    SearchQueries,
+    SearchSpec,
+    as_asked,
+    build_query,
+)
 from tests.api.test_reprocess import ingest, reprocess
 from tests.conftest import make_tenant
 
@@ -129,3 +136,26 @@ async def test_a_tone_the_text_names_filters_and_the_rest_is_searched_and_embedd
     cat = await queries.with_meaning(await queries.build(tenant, SearchSpec(text="a black and white cat")))
     assert (cat.tone, cat.text) == ("", "a black and white cat")
     assert calls == [["ship"], ["a black and white cat"]]  # the words that named the tone are not meant
+
+
+def test_a_match_through_a_synonym_names_the_synonym_asked_for() -> None:
+    """README: `via` is the label itself, a parent, or a tenant synonym: "Raubkatze" (typed), not the
+    "big cat" it stands for; a parent or the label itself is left as it matched."""
+    synonyms = (("Big Cat", "Raubkatze"),)
+    page = SearchPage(
+        total=3,
+        hits=(
+            SearchHit("a1", 96.8, matches=(LabelMatch("Big Cat", 96.8, "big cat"),)),
+            SearchHit("a2", 90.0, matches=(LabelMatch("Lion", 90.0, "big cat"),)),
+            SearchHit("a3", 80.0, matches=(LabelMatch("Bird", 80.0, "animal"),)),
+        ),
+        has_next=False,
+        end_cursor=None,
+    )
+    for spec in (SearchSpec(labels=("Raubkatze",)), SearchSpec(text="Raubkatze")):
+        query = build_query(spec, TenantConfig(synonyms=synonyms))
+        vias = [m.via for h in as_asked(page, spec, query).hits for m in h.matches]
+        assert [v.casefold() for v in vias] == ["raubkatze", "raubkatze", "animal"]
+    direct = SearchSpec(labels=("Big Cat",))
+    answered = as_asked(page, direct, build_query(direct, TenantConfig(synonyms=synonyms)))
+    assert [m.via for h in answered.hits for m in h.matches] == ["big cat", "big cat", "animal"]
