@@ -131,8 +131,16 @@ def tentative_labels(results: Results) -> tuple[Label, ...]:
 
 
 def current_labels(results: Results) -> tuple[Label, ...]:
-    """The machine's labels under the human verdicts (review.human_labels), the specific first."""
-    merged = human_labels.merge(machine_labels(results), human_labels.human_verdicts(results))
+    """The machine's labels under the human verdicts (review.human_labels), the specific first. A confirmed
+    label's parents are as sure as it is (a reviewer's Bird makes the classifier's "Animal? 37" sure), under
+    the 100 that marks a person's own verdict."""
+    verdicts = human_labels.human_verdicts(results)
+    merged = [
+        lb
+        if lb.confidence <= human_labels.MACHINE_CEILING or human_labels.is_human(lb, verdicts)
+        else dataclasses.replace(lb, confidence=human_labels.MACHINE_CEILING)
+        for lb in _parents_as_sure(human_labels.merge(machine_labels(results), verdicts))
+    ]
     return tuple(specific_first(merged, detector_guesses(results, merged)))
 
 

@@ -116,3 +116,25 @@ def test_top_labels_are_the_sure_specific_ones_or_the_best_guess_alone() -> None
     assert [lb.name for lb in top_labels(labels, 1)] == ["Person"]
     unsure = [Label("Missile", 41.7, ("Weapon",)), Label("Weapon", 41.9), Label("Rocket", 27.6)]
     assert [lb.name for lb in top_labels(unsure, 3)] == ["Missile"]  # nothing sure: its best, alone
+
+
+def test_a_reviewers_label_makes_its_parents_sure_but_not_human() -> None:
+    """The reviewers confirmed Bird: the classifier's "Animal? 36.7" is an Animal as sure as a machine label
+    can be (99.99); 100 stays the mark of a person's own verdict."""
+    results = {
+        "labels": result(
+            "labels", Findings(labels=(Label("Animal", 36.7), Label("Bird", 30.0, ("Animal",))))
+        ),
+        "review": RecognitionResult(
+            "a",
+            "review",
+            "human-review",
+            "1",
+            Findings(labels=(Label("Bird", 100.0, ("Animal",)),)),
+            provider="human",
+        ),
+    }
+    assert [(lb.name, lb.confidence) for lb in current_labels(results)] == [
+        ("Bird", 100.0),
+        ("Animal", 99.99),
+    ]
