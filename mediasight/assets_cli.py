@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from mediasight.bootstrap import Services
-from mediasight.shared_cli import err, out, with_tenant
+from mediasight.shared_cli import err, out, queued, with_tenant
 
 
 def ingest(
@@ -138,7 +138,7 @@ def reprocess(
                 err.print(f"[red]error:[/] batch {batch.id} failed: {escape(batch.error)}")
                 return 2
             if not wait:
-                err.print(f"batch {batch.id}: {batch.total} assets queued")
+                err.print(queued(batch))
                 return 0
             batch = await follow(services, batch, err, work=True)
             await print_report(services, batch, err)

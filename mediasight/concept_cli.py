@@ -23,7 +23,7 @@ from catalog.domain.ports import SearchQuery
 from mediasight.bootstrap import Services
 from mediasight.ingest_files import spinner
 from mediasight.reprocess_cli import follow, print_report
-from mediasight.shared_cli import err, out, print_table, with_tenant
+from mediasight.shared_cli import err, out, print_table, queued, with_tenant
 from services.reprocessing.requests import ReprocessError
 from services.search_query import InvalidSearch, SearchSpec
 
@@ -258,7 +258,7 @@ async def _batch(services: Services, batch: ReprocessBatch | None, wait: bool) -
         return 0
     typer.echo(batch.id)
     if not wait:
-        err.print(f"batch {batch.id}: {batch.total} assets queued")
+        err.print(queued(batch))
         return 0
     batch = await follow(services, batch, err, work=True)
     await print_report(services, batch, err)

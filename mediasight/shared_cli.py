@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from catalog.domain.model import Tenant
+from catalog.domain.model import BatchStatus, ReprocessBatch, Tenant
 from mediasight.bootstrap import Services, open_services
 from mediasight.settings import Settings
 
@@ -39,6 +39,21 @@ def one_of(kind: type[Enum]) -> str:
 def many(count: int, noun: str, plural: str = "") -> str:
     """'1 tenant', '3 tenants', '1,024 files'."""
     return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
+def queued(batch: ReprocessBatch) -> str:
+    """What a batch just started or resumed holds: 'batch X: 16 assets queued'; a resumed one's state
+    ('4 of 16 assets queued again (12 done)', 'already finished: 16 done'), not its total as if new."""
+    head, done = (
+        f"batch {batch.id}:",
+        f"{batch.done:,} done" + (f", {batch.failed:,} failed" if batch.failed else ""),
+    )
+    if batch.status in (BatchStatus.COMPLETED, BatchStatus.COMPLETED_WITH_FAILURES):
+        return f"{head} already finished: {done}"
+    left = batch.total - batch.done - batch.failed
+    if batch.done or batch.failed:
+        return f"{head} {left:,} of {many(batch.total, 'asset')} queued again ({done})"
+    return f"{head} {many(batch.total, 'asset')} queued"
 
 
 async def open_from(ctx: typer.Context) -> Services:

@@ -4,6 +4,7 @@ model made, and a batch over only those assets and analyzers; "nothing to do" on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -19,8 +20,10 @@ from mediasight.cli import app
 from mediasight.outdated_cli import print_census
 from mediasight.reprocess_cli import follow, outdated_analyzers, start_or_resume
 from mediasight.settings import Settings
+from mediasight.shared_cli import queued
 from services.reprocessing.requests import ReprocessError, ReprocessRequest
 from tests.conftest import jpeg_bytes
+from tests.contract.catalogs import new_batch
 from tests.fakes import ColorLabeler
 
 COLORS = [(240, 10, 10), (10, 240, 10), (10, 10, 240)]
@@ -138,3 +141,13 @@ def test_the_census_says_what_reprocessing_does_not_mend() -> None:
     assert "(a video's shots and their labels: local transnetv2+fake s2)" in printed
     assert "not fixed by reprocessing: its version 2 learnt from a vectors" in printed
     assert "verify --repair" in printed.splitlines()[-1]  # the meaning texts are not counted here
+
+
+def test_a_resumed_batch_says_what_is_left_not_its_total() -> None:
+    """`reprocess --resume` of a finished batch said '16 assets queued'."""
+    fresh = new_batch("t", total=16, enqueued=True)
+    assert queued(fresh) == f"batch {fresh.id}: 16 assets queued"
+    midway = dataclasses.replace(fresh, done=11, failed=1)
+    assert queued(midway) == f"batch {fresh.id}: 4 of 16 assets queued again (11 done, 1 failed)"
+    finished = dataclasses.replace(fresh, done=16)
+    assert queued(finished) == f"batch {fresh.id}: already finished: 16 done"
