@@ -245,7 +245,7 @@ async def verify(services: Services, *, tenant_id: str | None, repair: bool, con
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed} assets"),
+        TextColumn("{task.completed} assets read"),  # every stage: the summary counts the indexed ones
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
