@@ -30,19 +30,25 @@ async def hooked(settings: Settings) -> AsyncIterator[Services]:
     await svc.aclose()
 
 
-async def test_consensus_is_announced_once_to_the_subscribed_endpoint(hooked: Services) -> None:
-    services = hooked
+async def red_asset_heard(services: Services, *, answers_per_task: int) -> tuple[str, str, Receiver]:
+    """(tenant, asset, receiver): tenant acme with these review rules, an indexed red asset, and a receiver
+    (not started yet) subscribed to its review.consensus events."""
     tenant, _ = await make_tenant(services, "acme")
-    other, _ = await make_tenant(services, "other")
-    await services.review.store.set_review_rules(tenant, ReviewRules(answers_per_task=3, gold_rate=0.0))
+    rules = ReviewRules(answers_per_task=answers_per_task, gold_rate=0.0)
+    await services.review.store.set_review_rules(tenant, rules)
     outcome = await services.ingestor.ingest(tenant, jpeg_bytes((220, 30, 30)), "red.jpg")
     assert outcome.asset is not None
-    asset_id = outcome.asset.id
     await services.worker().run_until_idle()
-
     receiver = Receiver("")
     endpoint = await services.webhooks.create(tenant, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
     receiver.secret = endpoint.secret
+    return tenant, outcome.asset.id, receiver
+
+
+async def test_consensus_is_announced_once_to_the_subscribed_endpoint(hooked: Services) -> None:
+    services = hooked
+    tenant, asset_id, receiver = await red_asset_heard(services, answers_per_task=3)
+    other, _ = await make_tenant(services, "other")
     await services.webhooks.create(other, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
     (task,) = await services.review.tasks.request(tenant, [asset_id], QuestionKind.VERIFY, "Red")
     reviewers = [(await services.review.reviewers.add(tenant, n))[1] for n in ("ann", "bob", "cy")]
@@ -84,15 +90,7 @@ async def test_an_undone_answer_that_decided_a_task_takes_its_verdict_back(hooke
     """One answer decides (answersPerTask 1): No removes the machine's Red; undo withdraws that verdict, so
     Red counts again and subscribers hear answer null; a new Yes decides anew and is announced."""
     services = hooked
-    tenant, _ = await make_tenant(services, "acme")
-    await services.review.store.set_review_rules(tenant, ReviewRules(answers_per_task=1, gold_rate=0.0))
-    outcome = await services.ingestor.ingest(tenant, jpeg_bytes((220, 30, 30)), "red.jpg")
-    assert outcome.asset is not None
-    asset_id = outcome.asset.id
-    await services.worker().run_until_idle()
-    receiver = Receiver("")
-    endpoint = await services.webhooks.create(tenant, receiver.url, [WebhookEvent.REVIEW_CONSENSUS.value])
-    receiver.secret = endpoint.secret
+    tenant, asset_id, receiver = await red_asset_heard(services, answers_per_task=1)
 
     async def labels() -> dict[str, float]:
         results = (await services.catalog.get_results(tenant, [asset_id]))[asset_id]
