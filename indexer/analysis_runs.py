@@ -115,9 +115,8 @@ class AnalysisRuns:
             if result.analyzer == "faces":
                 result = await self._with_persons(asset, result, done.get(EMBEDDED) or saved.get(EMBEDDED))
             runs.append(result)
-        if (
-            EMBEDDED in done and "faces" not in done and "faces" not in saved
-        ):  # the file's metadata read again: name current faces
+        # the file's metadata read again (the faces not, or kept from an earlier attempt): name current faces
+        if EMBEDDED in done and "faces" not in done:
             current = (await self._catalog.get_results(asset.tenant_id, [asset.id])).get(asset.id, {})
             if "faces" in current:
                 await self._name_from_regions(asset, current["faces"].findings.faces, done[EMBEDDED])
