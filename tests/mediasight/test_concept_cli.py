@@ -24,6 +24,7 @@ from mediasight.settings import Settings
 from tests.api.concepts.test_concepts_graphql import OTHERS, REDS
 from tests.conftest import jpeg_bytes
 from tests.fakes import ColorFeatureLabeler, ColorLabeler
+from tests.mediasight.indexed import indexed_colors
 
 
 def test_concept_add_uploads_training_examples(tmp_path: Path) -> None:
@@ -127,22 +128,10 @@ class Colors(NamedTuple):
 def colors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Colors:
     """Seven reds and seven others indexed with a fake labeler that gives feature vectors."""
 
-    async def setup() -> list[str]:
-        services = build(settings, labeler=ColorFeatureLabeler())
-        try:
-            tenant = await services.catalog.create_tenant("acme")
-            ids = []
-            for n, color in enumerate(REDS + OTHERS):
-                name = f"red-{n}.jpg" if n < len(REDS) else f"other-{n - len(REDS)}.jpg"
-                outcome = await services.ingestor.ingest(tenant.id, jpeg_bytes(color), name)
-                assert outcome.asset is not None
-                ids.append(outcome.asset.id)
-            await services.worker().run_until_idle()
-            return ids
-        finally:
-            services.close()
-
-    ids = asyncio.run(setup())
+    files = [(f"red-{n}.jpg", c) for n, c in enumerate(REDS)] + [
+        (f"other-{n}.jpg", c) for n, c in enumerate(OTHERS)
+    ]
+    ids = indexed_colors(settings, ColorFeatureLabeler(), files)
     monkeypatch.setattr(shared_cli, "open_services", partial(open_services, labeler=ColorFeatureLabeler()))
     runner = CliRunner(env={"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
                             "MEDIASIGHT_SEMANTIC_SEARCH": "false", "COLUMNS": "200"})  # fmt: skip

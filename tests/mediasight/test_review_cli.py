@@ -12,28 +12,16 @@ from mediasight.bootstrap import build
 from mediasight.cli import app
 from mediasight.settings import Settings
 from services.keys import hash_api_key
-from tests.conftest import jpeg_bytes
 from tests.fakes import ColorLabeler
+from tests.mediasight.indexed import indexed_colors
 
 
 def test_reviewers_rules_and_a_sweep(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", analyzers="labels", semantic_search=False)
 
-    async def setup() -> list[str]:
-        services = build(settings, labeler=ColorLabeler())
-        try:
-            tenant = await services.catalog.create_tenant("acme")
-            ids = []
-            for color in [(240, 10, 10), (10, 240, 10), (10, 10, 240)]:
-                outcome = await services.ingestor.ingest(tenant.id, jpeg_bytes(color), "c.jpg")
-                assert outcome.asset is not None
-                ids.append(outcome.asset.id)
-            await services.worker().run_until_idle()
-            return ids
-        finally:
-            services.close()
-
-    ids = asyncio.run(setup())
+    ids = indexed_colors(
+        settings, ColorLabeler(), [("c.jpg", c) for c in [(240, 10, 10), (10, 240, 10), (10, 10, 240)]]
+    )
     runner = CliRunner()
     env = {"MEDIASIGHT_DATA_DIR": str(settings.data_dir), "MEDIASIGHT_ANALYZERS": "labels",
            "MEDIASIGHT_SEMANTIC_SEARCH": "false"}  # fmt: skip
